@@ -1,0 +1,77 @@
+package mx.prep.difusor.embedded;
+
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
+
+import org.gaul.s3proxy.AuthenticationType;
+import org.gaul.s3proxy.S3Proxy;
+import org.jclouds.ContextBuilder;
+import org.jclouds.blobstore.BlobStore;
+import org.jclouds.blobstore.BlobStoreContext;
+
+/**
+ * A real S3-protocol server in-process (S3Proxy), for the embedded default and the tests. Requests are signed
+ * and checked (SigV4), with local-only credentials.
+ */
+public final class EmbeddedS3 implements AutoCloseable {
+
+    public static final String ACCESS_KEY = "prep-local";
+    public static final String SECRET_KEY = "prep-local-secret";
+
+    private final S3Proxy proxy;
+    private final BlobStoreContext context;
+
+    private EmbeddedS3(BlobStoreContext context, int port) throws Exception {
+        this.context = context;
+        this.proxy = S3Proxy.builder()
+                .blobStore(context.getBlobStore())
+                .endpoint(URI.create("http://127.0.0.1:" + port))
+                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
+                // SDK 2.57 asks for response checksums (x-amz-checksum-mode), which S3Proxy 2.7 does not implement
+                .ignoreUnknownHeaders(true)
+                .build();
+        proxy.start();
+        while (!"STARTED".equals(proxy.getState())) {
+            if ("FAILED".equals(proxy.getState())) {
+                throw new IllegalStateException("S3Proxy failed to start on port " + port);
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    /** Objects kept in memory: for tests. */
+    public static EmbeddedS3 inMemory() throws Exception {
+        return new EmbeddedS3(ContextBuilder.newBuilder("transient").build(BlobStoreContext.class), 0);
+    }
+
+    /** Objects kept under a local folder, so the local site survives a restart. */
+    public static EmbeddedS3 onDisk(Path folder, int port) throws Exception {
+        Files.createDirectories(folder);
+        Properties overrides = new Properties();
+        overrides.setProperty("jclouds.filesystem.basedir", folder.toAbsolutePath().toString());
+        return new EmbeddedS3(ContextBuilder.newBuilder("filesystem").overrides(overrides).build(BlobStoreContext.class), port);
+    }
+
+    public URI endpoint() {
+        return URI.create("http://127.0.0.1:" + proxy.getPort());
+    }
+
+    public int port() {
+        return proxy.getPort();
+    }
+
+    public void createBucket(String bucket) {
+        BlobStore store = context.getBlobStore();
+        if (!store.containerExists(bucket)) {
+            store.createContainerInLocation(null, bucket);
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        proxy.stop();
+        context.close();
+    }
+}

@@ -1,0 +1,158 @@
+package mx.prep.difusor;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.ExecutorService;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.util.concurrent.ThreadPoolRejectedPolicy;
+import org.apache.camel.spi.Registry;
+import org.apache.camel.spi.ThreadPoolProfile;
+import org.apache.camel.builder.ThreadPoolProfileBuilder;
+
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
+import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.cloudfront.CloudFrontClient;
+import software.amazon.awssdk.services.cloudfront.CloudFrontClientBuilder;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
+
+import mx.prep.difusor.archive.HistoryArchiver;
+import mx.prep.difusor.invalidate.CdnInvalidator;
+import mx.prep.difusor.publish.SitePublication;
+import mx.prep.difusor.quarantine.Quarantine;
+import mx.prep.difusor.source.ConditionalGet;
+import mx.prep.difusor.source.ManifestSource;
+import mx.prep.difusor.source.PackageDownloader;
+import mx.prep.difusor.source.PackageUrlSource;
+import mx.prep.difusor.source.SecureHttp;
+import mx.prep.difusor.state.CorteGate;
+import mx.prep.difusor.state.CorteParser;
+import mx.prep.difusor.state.PackageLedger;
+import mx.prep.difusor.state.PublicationRecorder;
+import mx.prep.difusor.state.StateStore;
+import mx.prep.difusor.unpack.CacheControlRules;
+import mx.prep.difusor.unpack.SiteUnpacker;
+import mx.prep.difusor.verify.ChecksumFilter;
+
+/**
+ * Builds the beans the routes call, one per pipeline job, from the difusor.* configuration keys. Runs before the
+ * routes are loaded, so a missing key fails the start-up with its name rather than the first package.
+ */
+public class DifusorConfiguration implements CamelConfiguration {
+
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        Settings settings = new Settings(context.getPropertiesComponent());
+        Registry registry = context.getRegistry();
+        Clock clock = Clock.systemUTC();
+        Path workDir = Path.of(settings.required("difusor.work-dir"));
+
+        S3Client s3 = s3Client(settings);
+        registry.bind("s3Client", s3);
+        ObjectStore store = new ObjectStore(s3);
+        String historyBucket = settings.required("difusor.history.bucket");
+
+        // source
+        SecureHttp http = new SecureHttp(settings.text("difusor.source.truststore"), settings.text("difusor.source.truststore-password"),
+                settings.text("difusor.source.truststore-type"), settings.millis("difusor.source.connect-timeout-ms"),
+                settings.flag("difusor.source.allow-plain-http"));
+        ConditionalGet get = new ConditionalGet(http, settings.millis("difusor.source.read-timeout-ms"));
+        String kind = settings.required("difusor.source.kind");
+        switch (kind) {
+            case "manifest" -> registry.bind("manifestSource",
+                    new ManifestSource(URI.create(settings.required("difusor.source.manifest-url")), get));
+            case "package-url" -> registry.bind("packageUrlSource",
+                    new PackageUrlSource(URI.create(settings.required("difusor.source.package-url")), get));
+            default -> throw new IllegalStateException("difusor.source.kind is 'manifest' or 'package-url', not '" + kind + "'");
+        }
+        CorteParser corteParser = new CorteParser(settings.required("difusor.source.corte-pattern"));
+        registry.bind("packageDownloader", new PackageDownloader(http, corteParser, workDir.resolve("spool"),
+                settings.millis("difusor.source.read-timeout-ms"), settings.millis("difusor.source.download-deadline-ms"),
+                settings.millis("difusor.source.progress-interval-ms"), settings.number("difusor.source.max-package-bytes"), clock));
+
+        // verify, archive, state
+        registry.bind("checksumFilter", new ChecksumFilter());
+        HistoryArchiver history = new HistoryArchiver(store, historyBucket, settings.prefix("difusor.history.prefix"));
+        registry.bind("historyArchiver", history);
+        StateStore state = new StateStore(store, historyBucket, settings.required("difusor.state.key"));
+        registry.bind("stateStore", state);
+        PackageLedger ledger = new PackageLedger(state, history, clock, settings.millis("difusor.retry.failed-package-pause-ms"),
+                settings.millis("difusor.retry.max-delay-ms").multipliedBy(10));
+        registry.bind("packageLedger", ledger);
+        registry.bind("corteGate", new CorteGate(state, history, ledger, clock));
+        registry.bind("publicationRecorder", new PublicationRecorder(state, history, ledger, clock));
+
+        // unpack, publish
+        String sitePrefix = settings.prefix("difusor.site.prefix");
+        registry.bind("siteUnpacker", new SiteUnpacker(sitePrefix, new CacheControlRules(settings.text("difusor.site.cache-control")),
+                settings.integer("difusor.unpack.max-entries"), settings.number("difusor.unpack.max-total-bytes")));
+        registry.bind("sitePublication", new SitePublication(sitePrefix));
+        registry.bind("publishThreads", publishThreads(context, settings.integer("difusor.publish.concurrency")));
+
+        // invalidate
+        registry.bind("cdnInvalidator", new CdnInvalidator(cloudFrontClient(settings), settings.list("difusor.cdn.distribution-ids"),
+                settings.list("difusor.cdn.paths")));
+
+        // the retry and dead-letter channels
+        Failures failures = new Failures();
+        registry.bind("failures", failures);
+        registry.bind("quarantine", new Quarantine(store, historyBucket, settings.prefix("difusor.quarantine.prefix"),
+                workDir.resolve("quarantine"), failures, ledger, clock));
+    }
+
+    static S3Client s3Client(Settings settings) {
+        int concurrency = settings.integer("difusor.publish.concurrency");
+        S3ClientBuilder builder = S3Client.builder()
+                .region(Region.of(settings.required("difusor.s3.region")))
+                .credentialsProvider(DefaultCredentialsProvider.builder().build())
+                .forcePathStyle(settings.flag("difusor.s3.path-style"))
+                .requestChecksumCalculation(checksumCalculation(settings.required("difusor.s3.checksum-calculation")))
+                .httpClientBuilder(ApacheHttpClient.builder()
+                        .maxConnections(Math.max(50, concurrency * 2))
+                        .connectionTimeout(settings.millis("difusor.s3.connect-timeout-ms"))
+                        .socketTimeout(settings.millis("difusor.s3.read-timeout-ms")))
+                // the SDK retries each request (throttling, 5xx, resets) with backoff and jitter before Camel's retry channel sees it
+                .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder()
+                        .maxAttempts(settings.integer("difusor.s3.max-attempts")).build()));
+        String endpoint = settings.text("difusor.s3.endpoint");
+        if (!endpoint.isEmpty()) {
+            builder.endpointOverride(URI.create(endpoint));
+        }
+        return builder.build();
+    }
+
+    /** when-supported (SDK default: S3 verifies a CRC of every upload) or when-required (servers that cannot). */
+    static RequestChecksumCalculation checksumCalculation(String value) {
+        return switch (value) {
+            case "when-supported" -> RequestChecksumCalculation.WHEN_SUPPORTED;
+            case "when-required" -> RequestChecksumCalculation.WHEN_REQUIRED;
+            default -> throw new IllegalStateException("difusor.s3.checksum-calculation is when-supported or when-required, not " + value);
+        };
+    }
+
+    static CloudFrontClient cloudFrontClient(Settings settings) {
+        CloudFrontClientBuilder builder = CloudFrontClient.builder()
+                .region(Region.AWS_GLOBAL)
+                .credentialsProvider(DefaultCredentialsProvider.builder().build());
+        String endpoint = settings.text("difusor.cdn.endpoint");
+        if (!endpoint.isEmpty()) {
+            builder.endpointOverride(URI.create(endpoint));
+        }
+        return builder.build();
+    }
+
+    /** Bounded queue with caller-runs: the splitter cannot run ahead of the uploads and fill the heap. */
+    static ExecutorService publishThreads(CamelContext context, int concurrency) {
+        ThreadPoolProfile profile = new ThreadPoolProfileBuilder("publish")
+                .poolSize(concurrency).maxPoolSize(concurrency).maxQueueSize(concurrency * 2)
+                .rejectedPolicy(ThreadPoolRejectedPolicy.CallerRuns).build();
+        return context.getExecutorServiceManager().newThreadPool(DifusorConfiguration.class, "publish", profile);
+    }
+
+}

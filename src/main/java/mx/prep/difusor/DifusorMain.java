@@ -1,0 +1,22 @@
+package mx.prep.difusor;
+
+import org.apache.camel.main.Main;
+
+/** Starts prep-difusor: Camel Main with the top-level application.properties and the YAML routes in routes/. */
+public final class DifusorMain {
+
+    private DifusorMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        newMain().run(args);
+    }
+
+    /** The Camel Main every run uses, the embedded default and the tests included. */
+    public static Main newMain() {
+        Main main = new Main(DifusorMain.class, DifusorConfiguration.class);
+        // application.properties sits beside routes/ in the working directory (a ConfigMap mount in Kubernetes)
+        main.setDefaultPropertyPlaceholderLocation("file:application.properties");
+        return main;
+    }
+}

@@ -1,0 +1,52 @@
+package mx.prep.difusor;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Set;
+
+import org.apache.camel.Exchange;
+
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
+import software.amazon.awssdk.core.exception.SdkClientException;
+
+/**
+ * Tells transient failures (worth a retry with backoff) from everything else (straight to the dead-letter
+ * channel). One place, so the retry channel in the routes and the reports agree.
+ */
+public final class Failures {
+
+    private static final Set<String> TRANSIENT_CODES = Set.of("SlowDown", "Throttling", "ThrottlingException", "RequestTimeout",
+            "RequestTimeTooSkewed", "ServiceUnavailable", "InternalError", "TooManyInvalidationsInProgress", "TooManyRequests");
+
+    /** The retry channel's predicate: the exception being handled on the exchange. */
+    public boolean shouldRetry(Exchange exchange) {
+        Throwable failure = exchange.getException() != null ? exchange.getException()
+                : exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        return isTransient(failure);
+    }
+
+    public boolean isTransient(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof PackageRejectedException) {
+                return false;
+            }
+            if (t instanceof AwsServiceException aws) {
+                return aws.statusCode() >= 500 || aws.statusCode() == 429 || aws.isThrottlingException()
+                        || (aws.awsErrorDetails() != null && TRANSIENT_CODES.contains(aws.awsErrorDetails().errorCode()));
+            }
+            if (t instanceof SdkClientException || t instanceof IOException || t instanceof UncheckedIOException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public RejectReason reasonOf(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof PackageRejectedException rejected) {
+                return rejected.reason();
+            }
+        }
+        return isTransient(failure) ? RejectReason.RETRIES_EXHAUSTED : RejectReason.UNEXPECTED;
+    }
+}

@@ -1,0 +1,134 @@
+package mx.prep.difusor;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import mx.prep.difusor.state.Corte;
+import mx.prep.difusor.unpack.SitePackage;
+
+/**
+ * One Paquete de Difusión on its way through the pipeline. It travels as an exchange property so that every
+ * stage, and the dead-letter channel, can name the package, its corte and what has happened to it so far.
+ */
+public final class PrepPackage {
+
+    public static final String PROPERTY = "prepPackage";
+
+    private final String name;
+    private final String expectedSha256;
+    private final Long expectedSize;
+    private final String source;
+    private final Instant receivedAt;
+    private Corte corte;
+    private Path spoolFile;
+    private long size = -1;
+    private String sha256;
+    private boolean archived;
+    private SitePackage site;
+    private int filesPublished;
+    private final Map<String, Long> stageMillis = new LinkedHashMap<>();
+
+    public PrepPackage(String name, String expectedSha256, Long expectedSize, Corte corte, String source, Instant receivedAt) {
+        this.name = name;
+        this.expectedSha256 = expectedSha256;
+        this.expectedSize = expectedSize;
+        this.corte = corte;
+        this.source = source;
+        this.receivedAt = receivedAt;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The SHA-256 the institute announced (manifest or sidecar), lower-case hex; null when none was announced. */
+    public String expectedSha256() {
+        return expectedSha256;
+    }
+
+    public Long expectedSize() {
+        return expectedSize;
+    }
+
+    public String source() {
+        return source;
+    }
+
+    public Instant receivedAt() {
+        return receivedAt;
+    }
+
+    public Corte corte() {
+        return corte;
+    }
+
+    public void corte(Corte corte) {
+        this.corte = corte;
+    }
+
+    public Path spoolFile() {
+        return spoolFile;
+    }
+
+    public void spooled(Path file, long bytes) {
+        this.spoolFile = file;
+        this.size = bytes;
+    }
+
+    public long size() {
+        return size;
+    }
+
+    /** The SHA-256 of the bytes actually received; set by the checksum filter once it matches. */
+    public String sha256() {
+        return sha256;
+    }
+
+    public void verified(String sha256) {
+        this.sha256 = sha256;
+    }
+
+    public boolean isArchived() {
+        return archived;
+    }
+
+    public void archived() {
+        this.archived = true;
+    }
+
+    public SitePackage site() {
+        return site;
+    }
+
+    public void site(SitePackage site) {
+        this.site = site;
+    }
+
+    public int filesPublished() {
+        return filesPublished;
+    }
+
+    public void filesPublished(int files) {
+        this.filesPublished = files;
+    }
+
+    public Map<String, Long> stageMillis() {
+        return stageMillis;
+    }
+
+    public void stageTook(String stage, long millis) {
+        stageMillis.merge(stage, millis, Long::sum);
+    }
+
+    /** Package name without the .zip extension: the stem used in history, quarantine and CallerReference keys. */
+    public String stem() {
+        return name.toLowerCase().endsWith(".zip") ? name.substring(0, name.length() - 4) : name;
+    }
+
+    @Override
+    public String toString() {
+        return corte == null ? "package " + name : "package " + name + " (corte " + corte + ")";
+    }
+}

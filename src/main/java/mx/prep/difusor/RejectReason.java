@@ -1,0 +1,33 @@
+package mx.prep.difusor;
+
+/** Stable reason codes written in quarantine reports and metrics; operators and the memoria técnica rely on them. */
+public enum RejectReason {
+    /** The announced checksum is missing, not 64 hex characters, or names another file. */
+    CHECKSUM_INVALID,
+    /** The SHA-256 of the bytes received differs from the announced one. */
+    CHECKSUM_MISMATCH,
+    /** The number of bytes received differs from the announced size. */
+    SIZE_MISMATCH,
+    /** No corte can be read from the package name (or the manifest). */
+    NO_CORTE,
+    /** The corte is not newer than the published one. */
+    STALE_CORTE,
+    /** The history already holds a different package under the same name. */
+    NAME_REUSED,
+    /** Not a readable zip: empty, truncated, damaged. */
+    BAD_ZIP,
+    /** An entry's bytes do not match the CRC-32 recorded in the zip. */
+    ENTRY_CRC_MISMATCH,
+    /** An entry name escapes the site root or cannot be an S3 key. */
+    UNSAFE_ENTRY_NAME,
+    /** Two entries land on the same path after normalisation. */
+    DUPLICATE_ENTRY,
+    /** The site has no index.html at its root: the institute's probe would fail. */
+    NO_INDEX_HTML,
+    /** The source answered something that is not a Paquete de Difusión (an HTML page, a bad manifest). */
+    BAD_SOURCE_RESPONSE,
+    /** A transient failure (network, 5xx, throttling) that outlasted every retry. */
+    RETRIES_EXHAUSTED,
+    /** Anything unexpected: a bug or an unforeseen input. */
+    UNEXPECTED
+}

@@ -1,0 +1,98 @@
+package mx.prep.difusor.archive;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+import org.apache.camel.ExchangeProperty;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import mx.prep.difusor.ObjectStore;
+import mx.prep.difusor.PackageRejectedException;
+import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.RejectReason;
+
+/**
+ * The history archiver: every verified package, as received, with its checksum file, under the history prefix.
+ * History objects are never overwritten: a package already archived with the same checksum is left as it is (a
+ * retry or a restart), and a different package under a name already taken is refused.
+ */
+public final class HistoryArchiver {
+
+    private static final Logger LOG = LoggerFactory.getLogger(HistoryArchiver.class);
+
+    private final ObjectStore store;
+    private final String bucket;
+    private final String prefix;
+
+    public HistoryArchiver(ObjectStore store, String bucket, String prefix) {
+        this.store = store;
+        this.bucket = bucket;
+        this.prefix = prefix;
+    }
+
+    public String bucket() {
+        return bucket;
+    }
+
+    public String zipKey(String packageName) {
+        return prefix + packageName;
+    }
+
+    public String checksumKey(String packageName) {
+        return prefix + packageName + ".sha256";
+    }
+
+    public String metadataKey(String packageName) {
+        return prefix + packageName + ".json";
+    }
+
+    public void archive(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException, PackageRejectedException {
+        long started = System.nanoTime();
+        Optional<String> archivedSha = store.readString(bucket, checksumKey(pkg.name())).map(HistoryArchiver::firstToken);
+        if (archivedSha.isPresent()) {
+            if (!archivedSha.get().equals(pkg.sha256())) {
+                throw new PackageRejectedException(RejectReason.NAME_REUSED, pkg + ": the history already holds a different "
+                        + pkg.name() + " (sha256 " + archivedSha.get() + "); history is never overwritten");
+            }
+            LOG.info("{}: already in the history, left as it is", pkg);
+        } else {
+            // the zip first, the checksum file last: a checksum file in the history means the zip beside it is whole
+            store.putFile(bucket, zipKey(pkg.name()), pkg.spoolFile(), "application/zip", Map.of("sha256", pkg.sha256()));
+            store.putString(bucket, checksumKey(pkg.name()), pkg.sha256() + "  " + pkg.name() + "\n", "text/plain; charset=utf-8");
+            LOG.info("{}: archived in the history as s3://{}/{}", pkg, bucket, zipKey(pkg.name()));
+        }
+        pkg.archived();
+        pkg.stageTook("archive", (System.nanoTime() - started) / 1_000_000);
+    }
+
+    /** Writes the package's metadata once its outcome is known; an existing record is never replaced. */
+    public void recordOutcome(PrepPackage pkg, String outcome, Instant at) throws IOException {
+        String key = metadataKey(pkg.name());
+        if (store.exists(bucket, key)) {
+            return;
+        }
+        store.putJson(bucket, key, new HistoryRecord(pkg.name(), pkg.corte() == null ? null : pkg.corte().toString(),
+                pkg.sha256(), pkg.size(), pkg.receivedAt().toString(), outcome, at.toString(), pkg.source()));
+    }
+
+    /** The recorded outcome of a package in the history, if it has one. */
+    public Optional<HistoryRecord> outcome(String packageName) throws IOException {
+        return store.readJson(bucket, metadataKey(packageName), HistoryRecord.class);
+    }
+
+    private static String firstToken(String sha256sumLine) {
+        String t = sha256sumLine.strip();
+        int space = t.indexOf(' ');
+        return (space < 0 ? t : t.substring(0, space)).toLowerCase();
+    }
+
+    /** The metadata JSON kept beside each package in the history. */
+    public record HistoryRecord(@JsonProperty("package") String packageName, String corte, String sha256, long size, String receivedAt, String outcome,
+            String outcomeAt, String source) {
+    }
+}

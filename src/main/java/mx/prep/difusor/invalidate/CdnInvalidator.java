@@ -1,0 +1,65 @@
+package mx.prep.difusor.invalidate;
+
+import java.util.List;
+
+import org.apache.camel.ExchangeProperty;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import software.amazon.awssdk.services.cloudfront.CloudFrontClient;
+import software.amazon.awssdk.services.cloudfront.model.CreateInvalidationResponse;
+import software.amazon.awssdk.services.cloudfront.model.InvalidationBatch;
+import software.amazon.awssdk.services.cloudfront.model.Paths;
+
+import mx.prep.difusor.PrepPackage;
+
+/**
+ * The CloudFront invalidation processor: one invalidation per published package and distribution. The
+ * CallerReference is derived from the package, so a retry (or a restart that publishes the same package again)
+ * gets the invalidation already created instead of a second one.
+ */
+public final class CdnInvalidator {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CdnInvalidator.class);
+    /** CloudFront's limit on CallerReference. */
+    static final int MAX_CALLER_REFERENCE = 128;
+
+    private final CloudFrontClient cloudFront;
+    private final List<String> distributionIds;
+    private final List<String> paths;
+
+    public CdnInvalidator(CloudFrontClient cloudFront, List<String> distributionIds, List<String> paths) {
+        this.cloudFront = cloudFront;
+        this.distributionIds = List.copyOf(distributionIds);
+        this.paths = List.copyOf(paths);
+    }
+
+    public void invalidate(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) {
+        if (distributionIds.isEmpty()) {
+            LOG.info("{}: no CloudFront distribution configured (difusor.cdn.distribution-ids); invalidation skipped", pkg);
+            return;
+        }
+        long started = System.nanoTime();
+        String reference = callerReference(pkg);
+        for (String distribution : distributionIds) {
+            CreateInvalidationResponse created = cloudFront.createInvalidation(r -> r.distributionId(distribution)
+                    .invalidationBatch(InvalidationBatch.builder()
+                            .callerReference(reference)
+                            .paths(Paths.builder().quantity(paths.size()).items(paths).build())
+                            .build()));
+            LOG.info("{}: CloudFront invalidation {} ({}) for distribution {}, paths {}, CallerReference {}", pkg,
+                    created.invalidation().id(), created.invalidation().status(), distribution, paths, reference);
+        }
+        pkg.stageTook("invalidate", (System.nanoTime() - started) / 1_000_000);
+    }
+
+    /** {@code prep-difusor/<package stem>/<first 16 hex of its SHA-256>}: stable for the package, unique per corte. */
+    public static String callerReference(PrepPackage pkg) {
+        String tail = "/" + pkg.sha256().substring(0, 16);
+        String head = "prep-difusor/" + pkg.stem();
+        if (head.length() + tail.length() > MAX_CALLER_REFERENCE) {
+            head = head.substring(0, MAX_CALLER_REFERENCE - tail.length());
+        }
+        return head + tail;
+    }
+}

@@ -1,0 +1,69 @@
+package mx.prep.difusor.publish;
+
+import java.util.Iterator;
+import java.util.Map;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.ExchangeProperty;
+import org.apache.camel.Message;
+import org.apache.camel.component.aws2.s3.AWS2S3Constants;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.unpack.SiteFile;
+
+/**
+ * Feeds the unzip splitter and the S3 producer: which site files to publish, in which order, and the headers the
+ * aws2-s3 producer needs for each (key, Content-Type, Cache-Control, and the Content-Length, without which it
+ * would read the whole entry into memory).
+ */
+public final class SitePublication {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SitePublication.class);
+
+    private final String sitePrefix;
+
+    public SitePublication(String sitePrefix) {
+        this.sitePrefix = sitePrefix;
+    }
+
+    public Iterator<SiteFile> assets(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) {
+        return pkg.site().assets();
+    }
+
+    public Iterator<SiteFile> pages(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) {
+        return pkg.site().pages();
+    }
+
+    /** Turns one split SiteFile into a put request for the S3 producer; the body streams from the zip. */
+    public void toPutRequest(Exchange exchange) {
+        PrepPackage pkg = exchange.getProperty(PrepPackage.PROPERTY, PrepPackage.class);
+        Message message = exchange.getMessage();
+        SiteFile file = message.getBody(SiteFile.class);
+        message.setHeader(AWS2S3Constants.KEY, siteKey(file.path()));
+        message.setHeader(AWS2S3Constants.CONTENT_LENGTH, file.size());
+        message.setHeader(AWS2S3Constants.CONTENT_TYPE, file.contentType());
+        if (file.cacheControl() != null) {
+            message.setHeader(AWS2S3Constants.CACHE_CONTROL, file.cacheControl());
+        }
+        // our own content hash: ETags are MD5 only for single-part uploads
+        message.setHeader(AWS2S3Constants.METADATA, Map.of("sha256", file.sha256()));
+        message.setBody(pkg.site().open(file));
+    }
+
+    public String siteKey(String path) {
+        return sitePrefix + path;
+    }
+
+    public void published(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) {
+        pkg.filesPublished(pkg.site().files().size());
+        long started = exchange.getProperty("publishStartedNanos", System.nanoTime(), Long.class);
+        pkg.stageTook("publish", (System.nanoTime() - started) / 1_000_000);
+        LOG.info("{}: {} site files written to S3", pkg, pkg.filesPublished());
+    }
+
+    public void starting(Exchange exchange) {
+        exchange.setProperty("publishStartedNanos", System.nanoTime());
+    }
+}

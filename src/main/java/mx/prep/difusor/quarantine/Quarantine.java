@@ -1,0 +1,119 @@
+package mx.prep.difusor.quarantine;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Map;
+
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import mx.prep.difusor.Failures;
+import mx.prep.difusor.Json;
+import mx.prep.difusor.ObjectStore;
+import mx.prep.difusor.PackageRejectedException;
+import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.RejectReason;
+import mx.prep.difusor.source.PackageOffer;
+import mx.prep.difusor.state.PackageLedger;
+
+/**
+ * The dead-letter channel's end: an error report (package, corte, step, reason code, cause, time) under the
+ * quarantine prefix, and the package itself beside it unless the history already holds it. If S3 cannot take them,
+ * both go to a local quarantine folder: a received package is never lost.
+ */
+public final class Quarantine {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Quarantine.class);
+    private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
+    public static final String STEP = "difusorStep";
+
+    private final ObjectStore store;
+    private final String bucket;
+    private final String prefix;
+    private final Path localFallback;
+    private final Failures failures;
+    private final PackageLedger ledger;
+    private final Clock clock;
+
+    public Quarantine(ObjectStore store, String bucket, String prefix, Path localFallback, Failures failures, PackageLedger ledger,
+            Clock clock) {
+        this.store = store;
+        this.bucket = bucket;
+        this.prefix = prefix;
+        this.localFallback = localFallback;
+        this.failures = failures;
+        this.ledger = ledger;
+        this.clock = clock;
+    }
+
+    public void report(Exchange exchange) throws IOException {
+        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        PrepPackage pkg = exchange.getProperty(PrepPackage.PROPERTY, PrepPackage.class);
+        PackageOffer offer = exchange.getProperty(PackageOffer.PROPERTY, PackageOffer.class);
+        String step = exchange.getProperty(STEP, "unknown", String.class);
+        RejectReason reason = failures.reasonOf(cause);
+        Instant now = clock.instant();
+        String name = pkg != null ? pkg.name() : offer != null && offer.packageName() != null ? offer.packageName() : "unnamed-package";
+        String folder = prefix + stem(name) + "/" + STAMP.format(now) + "-" + reason.name().toLowerCase().replace('_', '-') + "/";
+        boolean keepsPackage = pkg != null && !pkg.isArchived() && pkg.spoolFile() != null && Files.exists(pkg.spoolFile());
+
+        QuarantineReport report = new QuarantineReport(name, pkg != null && pkg.corte() != null ? pkg.corte().toString() : null,
+                step, reason.name(), describe(cause), now.toString(),
+                pkg != null ? pkg.expectedSha256() : offer != null ? offer.announcedSha256() : null,
+                pkg != null ? pkg.sha256() : null,
+                pkg != null && pkg.size() >= 0 ? pkg.size() : null,
+                pkg != null ? pkg.source() : offer != null ? String.valueOf(offer.packageUri()) : null,
+                keepsPackage ? "s3://" + bucket + "/" + folder + name : pkg != null && pkg.isArchived() ? "history" : "not received");
+        String where;
+        try {
+            if (keepsPackage) {
+                store.putFile(bucket, folder + name, pkg.spoolFile(), "application/zip", Map.of());
+            }
+            store.putJson(bucket, folder + "report.json", report);
+            where = "s3://" + bucket + "/" + folder;
+        } catch (RuntimeException | IOException s3Down) {
+            where = keepLocally(folder, report, keepsPackage ? pkg.spoolFile() : null, name, s3Down);
+        }
+        if (pkg != null && reason != RejectReason.RETRIES_EXHAUSTED && reason != RejectReason.UNEXPECTED) {
+            // a bad package stays bad: do not fetch it again on every poll
+            ledger.settled(pkg.name(), pkg.expectedSha256());
+        } else if (pkg != null || offer != null) {
+            ledger.failed(name, pkg != null ? pkg.expectedSha256() : offer.announcedSha256());
+        }
+        LOG.error("{} rejected at step {}: {}: {}; quarantined at {}", pkg != null ? pkg : "package " + name, step, reason,
+                report.cause(), where);
+    }
+
+    private String keepLocally(String folder, QuarantineReport report, Path spool, String name, Exception s3Down) throws IOException {
+        Path dir = localFallback.resolve(folder);
+        Files.createDirectories(dir);
+        // one copy of a package, however many times it failed
+        Path kept = localFallback.resolve(name);
+        if (spool != null && !Files.exists(kept)) {
+            Files.createDirectories(localFallback);
+            Files.copy(spool, kept);
+        }
+        Files.writeString(dir.resolve("report.json"), Json.MAPPER.writeValueAsString(report), StandardCharsets.UTF_8);
+        LOG.error("package {}: S3 refused the quarantine ({}); kept on local disk at {}", name, s3Down.toString(), dir);
+        return dir.toString();
+    }
+
+    private static String describe(Throwable cause) {
+        if (cause == null) {
+            return "unknown";
+        }
+        String message = cause.getMessage();
+        return cause instanceof PackageRejectedException ? message : cause.getClass().getName() + ": " + message;
+    }
+
+    private static String stem(String name) {
+        return name.toLowerCase().endsWith(".zip") ? name.substring(0, name.length() - 4) : name;
+    }
+}

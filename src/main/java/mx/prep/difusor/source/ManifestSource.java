@@ -1,0 +1,72 @@
+package mx.prep.difusor.source;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import mx.prep.difusor.Json;
+
+/**
+ * Source kind "manifest": a JSON document {@code {"package", "sha256", "size", "url"?, "corte"?}} announcing the
+ * newest package; without {@code url} the zip sits next to the manifest under its package name.
+ */
+public final class ManifestSource {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ManifestSource.class);
+
+    private final URI manifestUri;
+    private final ConditionalGet get;
+    private volatile PackageOffer lastOffer;
+
+    public ManifestSource(URI manifestUri, ConditionalGet get) {
+        this.manifestUri = manifestUri;
+        this.get = get;
+    }
+
+    /** @return the package on offer now, or null when the institute offers none yet */
+    public PackageOffer poll() throws IOException, InterruptedException {
+        Optional<String> document = get.fetch(manifestUri);
+        if (document.isEmpty()) {
+            // unchanged (304): the same package is still on offer; the pipeline knows whether it is settled
+            return lastOffer;
+        }
+        PackageOffer offer = parse(document.get());
+        if (lastOffer == null || !offer.key().equals(lastOffer.key())) {
+            LOG.info("{}: announced by the manifest {} (sha256 {}, {} bytes)", offer, manifestUri,
+                    offer.announcedSha256(), offer.announcedSize());
+        }
+        lastOffer = offer;
+        return offer;
+    }
+
+    PackageOffer parse(String json) throws IOException {
+        JsonNode node;
+        try {
+            node = Json.MAPPER.readTree(json);
+        } catch (IOException e) {
+            throw new IOException("the manifest " + manifestUri + " is not JSON: " + e.getMessage(), e);
+        }
+        if (node == null || !node.isObject() || !node.path("package").isTextual() || node.path("package").asText().isBlank()) {
+            throw new IOException("the manifest " + manifestUri + " names no package");
+        }
+        String name = node.path("package").asText().trim();
+        if (name.contains("/") || name.contains("\\")) {
+            throw new IOException("the manifest " + manifestUri + " names a package with a path: " + name);
+        }
+        String sha = node.path("sha256").isTextual() ? node.path("sha256").asText() : null;
+        Long size = node.path("size").canConvertToLong() ? node.path("size").asLong() : null;
+        String url = node.path("url").isTextual() ? node.path("url").asText() : null;
+        String corte = node.path("corte").isTextual() ? node.path("corte").asText() : null;
+        URI zip = url == null || url.isBlank()
+                ? manifestUri.resolve(URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20"))
+                : manifestUri.resolve(url);
+        return new PackageOffer(name, sha, size, zip, corte, null);
+    }
+}

@@ -1,0 +1,301 @@
+package mx.prep.difusor.source;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.TransientFailureException;
+import mx.prep.difusor.state.Corte;
+import mx.prep.difusor.state.CorteParser;
+
+/**
+ * Downloads a package to a spool file, streaming, never holding the zip in memory. The JDK client's own timeout
+ * covers only the response headers, so this also enforces a read timeout (no bytes for too long) and a total
+ * deadline, and logs progress for long downloads.
+ */
+public final class PackageDownloader {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PackageDownloader.class);
+    private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,200}\\.zip");
+    private static final Pattern DISPOSITION_NAME = Pattern.compile("filename\\*?=(?:UTF-8'')?\"?([^\";]+)\"?", Pattern.CASE_INSENSITIVE);
+
+    private final SecureHttp http;
+    private final CorteParser corteParser;
+    private final Path spoolDir;
+    private final Duration readTimeout;
+    private final Duration deadline;
+    private final Duration progressInterval;
+    private final long maxBytes;
+    private final Clock clock;
+
+    public PackageDownloader(SecureHttp http, CorteParser corteParser, Path spoolDir, Duration readTimeout,
+            Duration deadline, Duration progressInterval, long maxBytes, Clock clock) {
+        this.http = http;
+        this.corteParser = corteParser;
+        this.spoolDir = spoolDir;
+        this.readTimeout = readTimeout;
+        this.deadline = deadline;
+        this.progressInterval = progressInterval;
+        this.maxBytes = maxBytes;
+        this.clock = clock;
+    }
+
+    /** Camel entry point: the body is a {@link PackageOffer}; the spooled package becomes an exchange property. */
+    public PrepPackage download(PackageOffer offer, Exchange exchange) throws IOException, InterruptedException {
+        exchange.setProperty(PackageOffer.PROPERTY, offer);
+        PrepPackage pkg = download(offer);
+        exchange.setProperty(PrepPackage.PROPERTY, pkg);
+        // the spool file is only a working copy: the package lives on in the history or the quarantine
+        exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg));
+        return pkg;
+    }
+
+    public PrepPackage download(PackageOffer offer) throws IOException, InterruptedException {
+        URI uri = http.checked(offer.packageUri());
+        Files.createDirectories(spoolDir);
+        Path part = Files.createTempFile(spoolDir, "download-", ".part");
+        long started = System.nanoTime();
+        Spooler spooler = new Spooler(FileChannel.open(part, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING), maxBytes);
+        HttpRequest request = HttpRequest.newBuilder(uri).timeout(readTimeout).GET().build();
+        CompletableFuture<HttpResponse<Long>> pending = http.client().sendAsync(request, info -> {
+            if (info.statusCode() != 200) {
+                spooler.discard();
+                return HttpResponse.BodySubscribers.replacing(-1L);
+            }
+            return spooler;
+        });
+        HttpResponse<Long> response;
+        try {
+            response = await(offer, pending, spooler, started);
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            Files.deleteIfExists(part);
+            throw e;
+        }
+        int status = response.statusCode();
+        if (status != 200) {
+            Files.deleteIfExists(part);
+            String what = offer + ": GET " + uri + " answered HTTP " + status;
+            throw status >= 500 || status == 429 || status == 408 || status == 404
+                    ? new TransientFailureException(what) : new IOException(what);
+        }
+        String contentType = response.headers().firstValue("Content-Type").orElse("");
+        if (contentType.toLowerCase(Locale.ROOT).startsWith("text/html")) {
+            Files.deleteIfExists(part);
+            // typically a maintenance or error page served with 200: the institute may fix it, so retry
+            throw new TransientFailureException(offer + ": GET " + uri + " returned an HTML page (Content-Type " + contentType + "), not a zip");
+        }
+        String name = packageName(offer, response, uri);
+        Path spooled = spoolDir.resolve(name);
+        Files.move(part, spooled, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        long bytes = spooler.bytes();
+        double seconds = Math.max(1e-3, (System.nanoTime() - started) / 1e9);
+        Corte corte = corte(offer, name);
+        PrepPackage pkg = new PrepPackage(name, normalisedChecksum(offer.announcedSha256()), offer.announcedSize(), corte,
+                uri.toString(), clock.instant());
+        pkg.spooled(spooled, bytes);
+        pkg.stageTook("download", Math.round(seconds * 1000));
+        LOG.info("{}: downloaded {} bytes from {} in {} s ({} MB/s)", pkg, bytes, uri, String.format(Locale.ROOT, "%.2f", seconds),
+                String.format(Locale.ROOT, "%.1f", bytes / 1e6 / seconds));
+        return pkg;
+    }
+
+    private HttpResponse<Long> await(PackageOffer offer, CompletableFuture<HttpResponse<Long>> pending, Spooler spooler, long started)
+            throws IOException, InterruptedException {
+        long deadlineAt = started + deadline.toNanos();
+        long nextProgress = started + progressInterval.toNanos();
+        while (true) {
+            try {
+                return pending.get(200, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException still) {
+                long now = System.nanoTime();
+                if (now > deadlineAt) {
+                    abort(pending, spooler);
+                    throw new TransientFailureException(offer + ": download not finished within the deadline of "
+                            + deadline.toSeconds() + " s (" + spooler.bytes() + " bytes received)");
+                }
+                if (spooler.started() && now - spooler.lastBytesAt() > readTimeout.toNanos()) {
+                    abort(pending, spooler);
+                    throw new TransientFailureException(offer + ": download stalled, no bytes for " + readTimeout.toSeconds()
+                            + " s (" + spooler.bytes() + " bytes received)");
+                }
+                if (now >= nextProgress) {
+                    double seconds = (now - started) / 1e9;
+                    LOG.info("{}: downloading, {} bytes so far ({} MB/s)", offer, spooler.bytes(),
+                            String.format(Locale.ROOT, "%.1f", spooler.bytes() / 1e6 / seconds));
+                    nextProgress = now + progressInterval.toNanos();
+                }
+            } catch (ExecutionException failed) {
+                Throwable cause = failed.getCause();
+                if (cause instanceof TooLargeException tooLarge) {
+                    throw new IOException(offer + ": " + tooLarge.getMessage());
+                }
+                throw new TransientFailureException(offer + ": download failed: " + cause, cause);
+            }
+        }
+    }
+
+    private static void abort(CompletableFuture<?> pending, Spooler spooler) {
+        spooler.discard();
+        pending.cancel(true);
+    }
+
+    private Corte corte(PackageOffer offer, String name) {
+        if (offer.announcedCorte() != null && !offer.announcedCorte().isBlank()) {
+            try {
+                return Corte.parse(offer.announcedCorte());
+            } catch (IllegalArgumentException e) {
+                LOG.warn("{}: the announced corte '{}' is not readable; using the package name", offer, offer.announcedCorte());
+            }
+        }
+        return corteParser.fromPackageName(name).orElse(null);
+    }
+
+    static String normalisedChecksum(String announced) {
+        return announced == null ? null : announced.strip().toLowerCase(Locale.ROOT);
+    }
+
+    /** The name given by the source if it is a plain file name, else the Content-Disposition's, else the URL's. */
+    static String packageName(PackageOffer offer, HttpResponse<?> response, URI uri) {
+        if (offer.packageName() != null && SAFE_NAME.matcher(offer.packageName()).matches()) {
+            return offer.packageName();
+        }
+        Optional<String> disposition = response.headers().firstValue("Content-Disposition").flatMap(PackageDownloader::dispositionName);
+        if (disposition.isPresent() && SAFE_NAME.matcher(disposition.get()).matches()) {
+            return disposition.get();
+        }
+        String path = uri.getPath() == null ? "" : uri.getPath();
+        String last = path.substring(path.lastIndexOf('/') + 1);
+        return SAFE_NAME.matcher(last).matches() ? last : "unnamed-package.zip";
+    }
+
+    static Optional<String> dispositionName(String header) {
+        Matcher m = DISPOSITION_NAME.matcher(header);
+        return m.find() ? Optional.of(m.group(1).strip()) : Optional.empty();
+    }
+
+    private static final class TooLargeException extends IOException {
+        TooLargeException(String message) {
+            super(message);
+        }
+    }
+
+    /** Writes the body to the spool file as it arrives, one buffer list at a time (bounded memory). */
+    private static final class Spooler implements HttpResponse.BodySubscriber<Long> {
+        private final CompletableFuture<Long> result = new CompletableFuture<>();
+        private final FileChannel channel;
+        private final long maxBytes;
+        private volatile Flow.Subscription subscription;
+        private volatile long bytes;
+        private volatile long lastBytesAt;
+        private volatile boolean started;
+
+        Spooler(FileChannel channel, long maxBytes) {
+            this.channel = channel;
+            this.maxBytes = maxBytes;
+            this.lastBytesAt = System.nanoTime();
+        }
+
+        long bytes() {
+            return bytes;
+        }
+
+        long lastBytesAt() {
+            return lastBytesAt;
+        }
+
+        boolean started() {
+            return started;
+        }
+
+        @Override
+        public CompletableFuture<Long> getBody() {
+            return result;
+        }
+
+        void discard() {
+            Flow.Subscription s = subscription;
+            if (s != null) {
+                s.cancel();
+            }
+            closeQuietly();
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            started = true;
+            lastBytesAt = System.nanoTime();
+            s.request(1);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> buffers) {
+            try {
+                for (ByteBuffer b : buffers) {
+                    int n = b.remaining();
+                    while (b.hasRemaining()) {
+                        channel.write(b);
+                    }
+                    bytes += n;
+                }
+                lastBytesAt = System.nanoTime();
+                if (bytes > maxBytes) {
+                    throw new TooLargeException("more than " + maxBytes + " bytes: larger than any Paquete de Difusión should be");
+                }
+                subscription.request(1);
+            } catch (IOException e) {
+                subscription.cancel();
+                onError(e);
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            closeQuietly();
+            result.completeExceptionally(t);
+        }
+
+        @Override
+        public void onComplete() {
+            try {
+                channel.force(true);
+            } catch (IOException e) {
+                result.completeExceptionally(e);
+            }
+            closeQuietly();
+            result.complete(bytes);
+        }
+
+        private void closeQuietly() {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // nothing left to save
+            }
+        }
+    }
+}

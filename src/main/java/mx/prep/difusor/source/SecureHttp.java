@@ -1,0 +1,95 @@
+package mx.prep.difusor.source;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Locale;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.TrustManagerFactory;
+
+/**
+ * The HTTPS client used to talk to the institute: TLS 1.2 and 1.3 only, forward-secret cipher suites only,
+ * hostname verification always on (the JDK default, never relaxed here), and optionally a truststore of
+ * our own instead of the JDK's CA list (the institute may sign with a private CA).
+ */
+public final class SecureHttp {
+
+    static final String[] PROTOCOLS = { "TLSv1.3", "TLSv1.2" };
+
+    private final HttpClient client;
+    private final boolean allowPlainHttp;
+
+    public SecureHttp(String truststore, String truststorePassword, String truststoreType, Duration connectTimeout,
+            boolean allowPlainHttp) {
+        this.allowPlainHttp = allowPlainHttp;
+        try {
+            SSLContext tls = sslContext(truststore, truststorePassword, truststoreType);
+            SSLParameters params = new SSLParameters(strongCipherSuites(tls), PROTOCOLS);
+            this.client = HttpClient.newBuilder()
+                    .sslContext(tls)
+                    .sslParameters(params)
+                    .connectTimeout(connectTimeout)
+                    // NORMAL never follows an https -> http redirect
+                    .followRedirects(HttpClient.Redirect.NORMAL)
+                    .version(HttpClient.Version.HTTP_1_1)
+                    .build();
+        } catch (IOException | GeneralSecurityException e) {
+            throw new IllegalStateException("cannot set up TLS for the institute's source: " + e.getMessage(), e);
+        }
+    }
+
+    public HttpClient client() {
+        return client;
+    }
+
+    /** Refuses plain http:// unless the (test-only) switch allows it. */
+    public URI checked(URI uri) {
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        if (scheme.equals("https") || (allowPlainHttp && scheme.equals("http"))) {
+            return uri;
+        }
+        throw new IllegalArgumentException("refusing " + uri + ": only https:// is allowed for the institute's source");
+    }
+
+    static String[] strongCipherSuites(SSLContext tls) {
+        return Arrays.stream(tls.getDefaultSSLParameters().getCipherSuites())
+                .filter(SecureHttp::isStrong)
+                .toArray(String[]::new);
+    }
+
+    /** Excludes static-RSA key exchange (no forward secrecy), NULL, anonymous, export, DES/3DES and RC4 suites. */
+    static boolean isStrong(String suite) {
+        String s = suite.toUpperCase(Locale.ROOT);
+        if (s.startsWith("TLS_RSA_") || s.startsWith("SSL_")) {
+            return false;
+        }
+        return !(s.contains("_NULL_") || s.endsWith("_NULL") || s.contains("_ANON_") || s.contains("_EXPORT")
+                || s.contains("_DES_") || s.contains("3DES") || s.contains("_RC4_") || s.contains("EMPTY_RENEGOTIATION"));
+    }
+
+    private static SSLContext sslContext(String truststore, String password, String type)
+            throws IOException, GeneralSecurityException {
+        SSLContext tls = SSLContext.getInstance("TLS");
+        if (truststore == null || truststore.isBlank()) {
+            tls.init(null, null, null);
+            return tls;
+        }
+        KeyStore store = KeyStore.getInstance(type == null || type.isBlank() ? "PKCS12" : type);
+        try (InputStream in = Files.newInputStream(Path.of(truststore))) {
+            store.load(in, password == null ? null : password.toCharArray());
+        }
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(store);
+        tls.init(null, tmf.getTrustManagers(), null);
+        return tls;
+    }
+}

@@ -1,0 +1,67 @@
+package mx.prep.difusor.state;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.util.Optional;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.ExchangeProperty;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import mx.prep.difusor.PackageRejectedException;
+import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.RejectReason;
+import mx.prep.difusor.archive.HistoryArchiver;
+
+/**
+ * Lets only a newer corte through. The same package again is skipped quietly; an older (or equal) corte is
+ * recorded as stale in the history and reported in quarantine, and the published site stays as it is.
+ */
+public final class CorteGate {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CorteGate.class);
+
+    private final StateStore state;
+    private final HistoryArchiver history;
+    private final PackageLedger ledger;
+    private final Clock clock;
+
+    public CorteGate(StateStore state, HistoryArchiver history, PackageLedger ledger, Clock clock) {
+        this.state = state;
+        this.history = history;
+        this.ledger = ledger;
+        this.clock = clock;
+    }
+
+    /** Before archiving: a package without a corte cannot be ordered, so it cannot be history either. */
+    public void requireCorte(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws PackageRejectedException {
+        if (pkg.corte() == null) {
+            throw new PackageRejectedException(RejectReason.NO_CORTE,
+                    pkg + ": no corte in the package name (difusor.source.corte-pattern) nor in the manifest");
+        }
+    }
+
+    /** @return true when the package is the one already published: the route stops quietly */
+    public boolean isAlreadyPublished(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException {
+        Optional<PublishedState> published = state.load();
+        if (published.isPresent() && published.get().isSamePackage(pkg.name(), pkg.sha256())) {
+            LOG.info("{}: already published; skipped", pkg);
+            ledger.settled(pkg.name(), pkg.sha256());
+            return true;
+        }
+        return false;
+    }
+
+    /** After archiving: only a corte newer than the published one goes on. */
+    public void admit(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws IOException, PackageRejectedException {
+        Optional<PublishedState> published = state.lastKnown();
+        if (published.isPresent() && !pkg.corte().isNewerThan(published.get().corteValue())) {
+            history.recordOutcome(pkg, "stale", clock.instant());
+            throw new PackageRejectedException(RejectReason.STALE_CORTE, pkg + ": corte " + pkg.corte()
+                    + " is not newer than the published corte " + published.get().corte() + " (" + published.get().packageName() + ")");
+        }
+        LOG.info("{}: newer than the published corte {}; publishing", pkg,
+                published.map(PublishedState::corte).orElse("(none yet)"));
+    }
+}

@@ -1,0 +1,112 @@
+package mx.prep.difusor.state;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import mx.prep.difusor.archive.HistoryArchiver;
+import mx.prep.difusor.source.PackageOffer;
+
+/**
+ * Knows which offers are settled (published, stale or rejected), so the poll does not download the same package
+ * again every time it looks. Settled packages are remembered in memory, and found again after a restart in the
+ * published state and the history's outcome records.
+ */
+public final class PackageLedger {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PackageLedger.class);
+    private static final int REMEMBERED = 1000;
+
+    private final StateStore state;
+    private final HistoryArchiver history;
+    private final Clock clock;
+    private final Duration firstRetry;
+    private final Duration maxRetry;
+    private final Map<String, Failed> failed = new ConcurrentHashMap<>();
+
+    private record Failed(int times, Instant retryAt) {
+    }
+    private final Set<String> settled = Collections.newSetFromMap(Collections.synchronizedMap(new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > REMEMBERED;
+        }
+    }));
+
+    public PackageLedger(StateStore state, HistoryArchiver history, Clock clock, Duration firstRetry, Duration maxRetry) {
+        this.state = state;
+        this.history = history;
+        this.clock = clock;
+        this.firstRetry = firstRetry;
+        this.maxRetry = maxRetry;
+    }
+
+    /** The filter in front of the download: true when the offer still needs to be fetched. */
+    public boolean isNew(PackageOffer offer) throws IOException {
+        if (offer == null) {
+            return false;
+        }
+        if (offer.packageName() == null) {
+            // only the download will tell its name; the gate after it recognises a duplicate
+            return true;
+        }
+        String sha = normalised(offer.announcedSha256());
+        String key = key(offer.packageName(), sha);
+        if (settled.contains(key)) {
+            return false;
+        }
+        Failed lastFailure = failed.get(key);
+        if (lastFailure != null && clock.instant().isBefore(lastFailure.retryAt())) {
+            return false;
+        }
+        Optional<PublishedState> published = state.lastKnown().isPresent() ? state.lastKnown() : state.load();
+        if (published.isPresent() && published.get().isSamePackage(offer.packageName(), sha)) {
+            settled(offer.packageName(), sha);
+            LOG.debug("{}: already published", offer);
+            return false;
+        }
+        Optional<HistoryArchiver.HistoryRecord> record = history.outcome(offer.packageName());
+        if (record.isPresent() && record.get().sha256() != null && record.get().sha256().equals(sha)) {
+            settled(offer.packageName(), sha);
+            LOG.info("{}: already handled ({} at {}); not fetched again", offer, record.get().outcome(), record.get().outcomeAt());
+            return false;
+        }
+        return true;
+    }
+
+    public void settled(String packageName, String sha256) {
+        String key = key(packageName, normalised(sha256));
+        settled.add(key);
+        failed.remove(key);
+    }
+
+    /**
+     * A package whose pipeline failed after every retry (S3 or the source down for long): offered again later, with
+     * a growing pause, rather than downloaded again on every poll.
+     */
+    public void failed(String packageName, String sha256) {
+        failed.compute(key(packageName, normalised(sha256)), (k, before) -> {
+            int times = before == null ? 1 : before.times() + 1;
+            long pauseMillis = Math.min(maxRetry.toMillis(), firstRetry.toMillis() << Math.min(times - 1, 20));
+            return new Failed(times, clock.instant().plusMillis(pauseMillis));
+        });
+    }
+
+    private static String key(String name, String sha) {
+        return name + "@" + sha;
+    }
+
+    private static String normalised(String sha) {
+        return sha == null ? "" : sha.strip().toLowerCase();
+    }
+}

@@ -1,0 +1,20 @@
+package mx.prep.difusor.unpack;
+
+import java.util.zip.ZipEntry;
+
+/**
+ * One file of the site as found in the package: where it goes, what it is, and which zip entry holds it.
+ *
+ * @param path         site path, relative to the site root
+ * @param entry        the zip entry to stream it from
+ * @param size         bytes, as read (not as the zip headers claim)
+ * @param sha256       content hash, lower-case hex
+ * @param contentType  by extension
+ * @param cacheControl by path rule, or null
+ */
+public record SiteFile(String path, ZipEntry entry, long size, String sha256, String contentType, String cacheControl) {
+
+    public boolean isHtml() {
+        return contentType.startsWith("text/html");
+    }
+}

@@ -1,0 +1,133 @@
+package mx.prep.difusor.unpack;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Enumeration;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
+import java.util.zip.ZipFile;
+
+import org.apache.camel.ExchangeProperty;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import mx.prep.difusor.PackageRejectedException;
+import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.RejectReason;
+import mx.prep.difusor.verify.ChecksumFilter;
+
+/**
+ * Opens the verified package and reads every entry once, before anything is published: names are normalised and
+ * refused if unsafe, each entry's bytes are checked against its CRC-32 (the JDK's ZipFile does not) and hashed,
+ * and limits on entry count and unpacked size are enforced on the bytes actually read, not on the headers' claims.
+ * Camel's ZipSplitter is not used: it buffers each entry in memory and passes raw entry names on.
+ */
+public final class SiteUnpacker {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SiteUnpacker.class);
+
+    private final String sitePrefix;
+    private final CacheControlRules cacheControl;
+    private final int maxEntries;
+    private final long maxTotalBytes;
+
+    public SiteUnpacker(String sitePrefix, CacheControlRules cacheControl, int maxEntries, long maxTotalBytes) {
+        this.sitePrefix = sitePrefix;
+        this.cacheControl = cacheControl;
+        this.maxEntries = maxEntries;
+        this.maxTotalBytes = maxTotalBytes;
+    }
+
+    public void unpack(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws PackageRejectedException {
+        long started = System.nanoTime();
+        ZipFile zip;
+        try {
+            zip = new ZipFile(pkg.spoolFile().toFile(), StandardCharsets.UTF_8);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": not a readable zip: " + e.getMessage(), e);
+        }
+        try {
+            List<SiteFile> files = inspect(pkg, zip);
+            pkg.site(new SitePackage(zip, files));
+            pkg.stageTook("unpack", (System.nanoTime() - started) / 1_000_000);
+            LOG.info("{}: {} site files checked (names, CRC-32, SHA-256)", pkg, files.size());
+        } catch (PackageRejectedException | RuntimeException e) {
+            closeQuietly(zip);
+            throw e;
+        }
+    }
+
+    private List<SiteFile> inspect(PrepPackage pkg, ZipFile zip) throws PackageRejectedException {
+        List<SiteFile> files = new ArrayList<>();
+        Set<String> paths = new HashSet<>();
+        long total = 0;
+        int entries = 0;
+        byte[] buffer = new byte[1 << 16];
+        try {
+            Enumeration<? extends ZipEntry> all = zip.entries();
+            while (all.hasMoreElements()) {
+                ZipEntry entry = all.nextElement();
+                if (++entries > maxEntries) {
+                    throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": more than " + maxEntries + " entries");
+                }
+                if (entry.isDirectory()) {
+                    continue;
+                }
+                String path;
+                try {
+                    path = SitePaths.normalise(entry.getName(), sitePrefix);
+                } catch (PackageRejectedException e) {
+                    throw new PackageRejectedException(e.reason(), pkg + ": " + e.getMessage());
+                }
+                if (!paths.add(path)) {
+                    throw new PackageRejectedException(RejectReason.DUPLICATE_ENTRY, pkg + ": two entries are the site file '" + path + "'");
+                }
+                MessageDigest sha = ChecksumFilter.newSha256();
+                CRC32 crc = new CRC32();
+                long size = 0;
+                try (InputStream in = zip.getInputStream(entry)) {
+                    for (int n; (n = in.read(buffer)) > 0;) {
+                        sha.update(buffer, 0, n);
+                        crc.update(buffer, 0, n);
+                        size += n;
+                        if (total + size > maxTotalBytes) {
+                            throw new PackageRejectedException(RejectReason.BAD_ZIP,
+                                    pkg + ": unpacks to more than " + maxTotalBytes + " bytes (limit difusor.unpack.max-total-bytes)");
+                        }
+                    }
+                }
+                if (entry.getCrc() != -1 && crc.getValue() != entry.getCrc()) {
+                    throw new PackageRejectedException(RejectReason.ENTRY_CRC_MISMATCH, pkg + ": entry '" + entry.getName()
+                            + "' does not match its CRC-32");
+                }
+                total += size;
+                files.add(new SiteFile(path, entry, size, HexFormat.of().formatHex(sha.digest()), ContentTypes.of(path),
+                        cacheControl.forPath(path)));
+            }
+        } catch (ZipException e) {
+            throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": damaged zip: " + e.getMessage(), e);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage(), e);
+        }
+        if (!paths.contains("index.html")) {
+            throw new PackageRejectedException(RejectReason.NO_INDEX_HTML, pkg + ": no index.html at the site root; the institute's probe would fail");
+        }
+        return files;
+    }
+
+    private static void closeQuietly(ZipFile zip) {
+        try {
+            zip.close();
+        } catch (IOException ignored) {
+            // nothing to save
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package mx.prep.difusor.verify;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.regex.Pattern;
+
+import org.apache.camel.ExchangeProperty;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import mx.prep.difusor.PackageRejectedException;
+import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.RejectReason;
+
+/**
+ * The checksum filter: the SHA-256 of the spooled bytes must equal the one the institute announced, and the
+ * size too when one was announced. Nothing that fails here is ever published or archived as history.
+ */
+public final class ChecksumFilter {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ChecksumFilter.class);
+    private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
+
+    public void verify(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException, PackageRejectedException {
+        String announced = pkg.expectedSha256();
+        if (announced == null || announced.isEmpty()) {
+            throw new PackageRejectedException(RejectReason.CHECKSUM_INVALID, pkg + ": the institute announced no SHA-256");
+        }
+        if (!SHA256_HEX.matcher(announced).matches()) {
+            throw new PackageRejectedException(RejectReason.CHECKSUM_INVALID,
+                    pkg + ": the announced SHA-256 is not 64 hex characters: '" + abbreviate(announced) + "'");
+        }
+        if (pkg.expectedSize() != null && pkg.expectedSize() != pkg.size()) {
+            throw new PackageRejectedException(RejectReason.SIZE_MISMATCH,
+                    pkg + ": announced " + pkg.expectedSize() + " bytes, received " + pkg.size());
+        }
+        long started = System.nanoTime();
+        String actual = sha256(pkg.spoolFile());
+        pkg.stageTook("verify", (System.nanoTime() - started) / 1_000_000);
+        if (!actual.equals(announced)) {
+            throw new PackageRejectedException(RejectReason.CHECKSUM_MISMATCH,
+                    pkg + ": SHA-256 of the bytes received is " + actual + ", the institute announced " + announced);
+        }
+        pkg.verified(actual);
+        LOG.info("{}: SHA-256 verified ({})", pkg, actual);
+    }
+
+    public static String sha256(Path file) throws IOException {
+        MessageDigest digest = newSha256();
+        byte[] buffer = new byte[1 << 16];
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int n; (n = in.read(buffer)) > 0;) {
+                digest.update(buffer, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+
+    public static MessageDigest newSha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+
+    private static String abbreviate(String s) {
+        String oneLine = s.replaceAll("\\s+", " ");
+        return oneLine.length() > 80 ? oneLine.substring(0, 80) + "…" : oneLine;
+    }
+}

@@ -1,0 +1,180 @@
+package mx.prep.difusor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.io.TempDir;
+
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+import mx.prep.difusor.embedded.EmbeddedS3;
+import mx.prep.difusor.embedded.InstituteSimulator;
+import mx.prep.difusor.embedded.PrepPackageGenerator;
+import mx.prep.difusor.state.PublishedState;
+import mx.prep.difusor.testing.CloudFrontEmulator;
+import mx.prep.difusor.testing.FaultProxy;
+import mx.prep.difusor.testing.RunningDifusor;
+import mx.prep.difusor.testing.SiteBucket;
+
+/**
+ * Real protocols around a real prep-difusor: S3Proxy for S3 (behind a fault-injecting proxy), the institute
+ * simulator over HTTPS with its own self-signed certificate, and a WireMock emulation of CloudFront's API.
+ */
+abstract class PipelineTestBase {
+
+    static final String SITE = "prep-site";
+    static final String HISTORY = "prep-history";
+    static final String DISTRIBUTION = "E2PREPJAL2024";
+    static final LocalDateTime FIRST_CORTE = LocalDateTime.of(2024, 6, 2, 20, 0);
+
+    static {
+        // the difusor's S3 client finds credentials through the SDK's default chain, as in production
+        System.setProperty("aws.accessKeyId", EmbeddedS3.ACCESS_KEY);
+        System.setProperty("aws.secretAccessKey", EmbeddedS3.SECRET_KEY);
+    }
+
+    @TempDir
+    Path tmp;
+
+    EmbeddedS3 s3;
+    FaultProxy s3Network;
+    S3Client bucket;
+    InstituteSimulator institute;
+    CloudFrontEmulator cloudFront;
+    PrepPackageGenerator generator;
+    RunningDifusor difusor;
+
+    @BeforeEach
+    void startWorld() throws Exception {
+        s3 = EmbeddedS3.inMemory();
+        s3.createBucket(SITE);
+        s3.createBucket(HISTORY);
+        s3Network = FaultProxy.http("127.0.0.1", s3.port());
+        bucket = S3Client.builder().region(Region.US_EAST_1).endpointOverride(s3.endpoint()).forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY)))
+                .build();
+        institute = InstituteSimulator.start(tmp.resolve("institute"), 0);
+        cloudFront = CloudFrontEmulator.start();
+        cloudFront.addDistribution(DISTRIBUTION);
+        generator = new PrepPackageGenerator(PrepPackageGenerator.Scale.SMALL, 2024L);
+    }
+
+    @AfterEach
+    void stopWorld() throws Exception {
+        for (AutoCloseable c : new AutoCloseable[] { difusor, cloudFront, institute, bucket, s3Network, s3 }) {
+            if (c != null) {
+                c.close();
+            }
+        }
+    }
+
+    Map<String, String> settings() {
+        Map<String, String> p = new HashMap<>();
+        p.put("difusor.source.kind", "manifest");
+        p.put("difusor.source.manifest-url", institute.manifestUri().toString());
+        p.put("difusor.source.package-url", institute.latestZipUri().toString());
+        p.put("difusor.source.poll-cron", "0/1 * * * * ?");
+        p.put("difusor.source.truststore", institute.truststore().toString());
+        p.put("difusor.source.truststore-password", institute.truststorePassword());
+        p.put("difusor.s3.endpoint", s3Network.uri().toString());
+        p.put("difusor.s3.path-style", "true");
+        p.put("difusor.s3.checksum-calculation", "when-required");
+        p.put("difusor.site.bucket", SITE);
+        p.put("difusor.history.bucket", HISTORY);
+        p.put("difusor.cdn.endpoint", cloudFront.endpoint().toString());
+        p.put("difusor.cdn.distribution-ids", DISTRIBUTION);
+        p.put("difusor.work-dir", tmp.resolve("work").toString());
+        p.put("difusor.retry.initial-delay-ms", "100");
+        p.put("difusor.retry.max-delay-ms", "1000");
+        p.put("difusor.retry.failed-package-pause-ms", "500");
+        return p;
+    }
+
+    void startDifusor() throws Exception {
+        difusor = RunningDifusor.start(settings());
+    }
+
+    void startDifusor(Map<String, String> settings) throws Exception {
+        difusor = RunningDifusor.start(settings);
+    }
+
+    Path corte(int sequence) throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("packages"));
+        return generator.write(dir, FIRST_CORTE.plusMinutes(20L * sequence), sequence);
+    }
+
+    Optional<PublishedState> publishedState() throws IOException {
+        return new ObjectStore(bucket).readJson(HISTORY, "state/published.json", PublishedState.class);
+    }
+
+    void awaitPublished(Path pkg) {
+        String name = pkg.getFileName().toString();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> publishedState()
+                .map(PublishedState::packageName).filter(name::equals).isPresent());
+    }
+
+    /** The site bucket holds exactly the package's files, byte for byte, each with its Content-Type. */
+    void assertSiteEquals(Path pkg) throws IOException {
+        Map<String, byte[]> files = SiteBucket.files(pkg);
+        Map<String, SiteBucket.Served> served = SiteBucket.objects(bucket, SITE, "");
+        assertThat(served.keySet()).containsExactlyInAnyOrderElementsOf(files.keySet());
+        files.forEach((path, bytes) -> {
+            SiteBucket.Served object = served.get(path);
+            assertThat(object.bytes()).as("bytes of %s", path).isEqualTo(bytes);
+            // S3Proxy's Jetty drops the optional space before the charset parameter
+            assertThat(object.contentType().replace(" ", "")).as("Content-Type of %s", path)
+                    .isEqualTo(expectedContentType(path).replace(" ", ""));
+        });
+    }
+
+    static String expectedContentType(String path) {
+        if (path.endsWith(".html")) {
+            return "text/html; charset=utf-8";
+        }
+        if (path.endsWith(".json")) {
+            return "application/json";
+        }
+        if (path.endsWith(".js")) {
+            return "text/javascript; charset=utf-8";
+        }
+        if (path.endsWith(".css")) {
+            return "text/css; charset=utf-8";
+        }
+        if (path.endsWith(".csv")) {
+            return "text/csv; charset=utf-8";
+        }
+        if (path.endsWith(".png")) {
+            return "image/png";
+        }
+        if (path.endsWith(".txt")) {
+            return "text/plain; charset=utf-8";
+        }
+        if (path.endsWith(".ico")) {
+            return "image/x-icon";
+        }
+        if (path.endsWith(".woff2")) {
+            return "font/woff2";
+        }
+        return "application/octet-stream";
+    }
+
+    List<String> keys(String bucketName, String prefix) {
+        return bucket.listObjectsV2Paginator(b -> b.bucket(bucketName).prefix(prefix)).contents().stream().map(S3Object::key).toList();
+    }
+}

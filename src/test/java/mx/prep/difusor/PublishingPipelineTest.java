@@ -1,0 +1,185 @@
+package mx.prep.difusor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import org.apache.camel.builder.NotifyBuilder;
+import org.junit.jupiter.api.Test;
+
+import mx.prep.difusor.embedded.PrepPackageGenerator;
+import mx.prep.difusor.testing.CloudFrontEmulator.ReceivedInvalidation;
+import mx.prep.difusor.testing.SiteBucket;
+
+class PublishingPipelineTest extends PipelineTestBase {
+
+    @Test
+    void threeConsecutiveCortesArePublishedByteForByteWithHistoryAndOneInvalidationEach() throws Exception {
+        startDifusor();
+        Path pkg = null;
+        for (int sequence = 0; sequence < 3; sequence++) {
+            pkg = corte(sequence);
+            institute.release(pkg);
+            awaitPublished(pkg);
+            assertSiteEquals(pkg);
+
+            Path published = pkg;
+            String name = pkg.getFileName().toString();
+            String sha = PrepPackageGenerator.sha256Hex(pkg);
+            // history: the original zip, its sha256sum line, its metadata
+            assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name)).asByteArray())
+                    .isEqualTo(Files.readAllBytes(published));
+            assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name + ".sha256")).asUtf8String())
+                    .isEqualTo(sha + "  " + name + "\n");
+            JsonNode record = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name + ".json")).asUtf8String());
+            assertThat(record.path("outcome").asText()).isEqualTo("published");
+            assertThat(record.path("sha256").asText()).isEqualTo(sha);
+            assertThat(record.path("size").asLong()).isEqualTo(Files.size(published));
+
+            // exactly one invalidation per package so far, with the CallerReference derived from it
+            List<ReceivedInvalidation> created = cloudFront.created(DISTRIBUTION);
+            assertThat(created).hasSize(sequence + 1);
+            ReceivedInvalidation last = created.get(sequence);
+            assertThat(last.callerReference()).isEqualTo("prep-difusor/" + name.replace(".zip", "") + "/" + sha.substring(0, 16));
+            assertThat(last.paths()).containsExactly("/*");
+        }
+        int files = SiteBucket.files(pkg).size();
+        assertThat(publishedState()).get().satisfies(s -> {
+            assertThat(s.corte()).isEqualTo("2024-06-02 20:40");
+            assertThat(s.files()).isEqualTo(files);
+        });
+        assertThat(cloudFront.requests()).hasSize(3);
+    }
+
+    @Test
+    void aChecksumMismatchIsQuarantinedWithAReportAndTheSiteStaysAsItWas() throws Exception {
+        startDifusor();
+        Path good = corte(0);
+        institute.release(good);
+        awaitPublished(good);
+
+        Path bad = corte(1);
+        institute.release(bad, "0".repeat(64), Files.size(bad));
+        String stem = bad.getFileName().toString().replace(".zip", "");
+        await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, "quarantine/" + stem + "/").size() == 2);
+
+        List<String> quarantined = keys(HISTORY, "quarantine/" + stem + "/");
+        String reportKey = quarantined.stream().filter(k -> k.endsWith("/report.json")).findFirst().orElseThrow();
+        JsonNode report = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(reportKey)).asUtf8String());
+        assertThat(report.path("package").asText()).isEqualTo(bad.getFileName().toString());
+        assertThat(report.path("step").asText()).isEqualTo("checksum-filter");
+        assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
+        assertThat(report.path("cause").asText()).contains(PrepPackageGenerator.sha256Hex(bad));
+        String zipKey = quarantined.stream().filter(k -> k.endsWith(".zip")).findFirst().orElseThrow();
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(zipKey)).asByteArray()).isEqualTo(Files.readAllBytes(bad));
+
+        assertSiteEquals(good);
+        assertThat(publishedState()).get().extracting(s -> s.packageName()).isEqualTo(good.getFileName().toString());
+        assertThat(keys(HISTORY, "history/" + bad.getFileName())).isEmpty();
+        assertThat(cloudFront.requests()).hasSize(1);
+    }
+
+    @Test
+    void theSamePackageAgainIsSkippedQuietlyAndAnOlderCorteIsKeptInHistoryAndReportedStale() throws Exception {
+        startDifusor();
+        Path older = corte(0);
+        Path newer = corte(1);
+        institute.release(newer);
+        awaitPublished(newer);
+        String zipPath = "/" + newer.getFileName();
+        int downloads = institute.requestCount(zipPath);
+
+        // the same package announced again with a fresh manifest (new ETag): not downloaded, nothing reported
+        NotifyBuilder polled = new NotifyBuilder(difusor.context()).fromRoute("poll-manifest").whenCompleted(3).create();
+        institute.releaseManifestJson("{ \"package\": \"" + newer.getFileName() + "\", \"sha256\": \""
+                + PrepPackageGenerator.sha256Hex(newer) + "\", \"size\": " + Files.size(newer) + ", \"note\": \"again\" }");
+        assertThat(polled.matches(20, TimeUnit.SECONDS)).isTrue();
+        assertThat(institute.requestCount(zipPath)).isEqualTo(downloads);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+
+        // an older corte: kept in the history as stale, reported in quarantine, never published
+        institute.release(older);
+        String olderName = older.getFileName().toString();
+        await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, "quarantine/" + olderName.replace(".zip", "") + "/").size() == 1);
+        JsonNode report = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY)
+                .key(keys(HISTORY, "quarantine/" + olderName.replace(".zip", "") + "/").get(0))).asUtf8String());
+        assertThat(report.path("reason").asText()).isEqualTo("STALE_CORTE");
+        assertThat(report.path("step").asText()).isEqualTo("corte-gate");
+        assertThat(report.path("packageKeptAt").asText()).isEqualTo("history");
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + olderName)).asByteArray())
+                .isEqualTo(Files.readAllBytes(older));
+        JsonNode record = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + olderName + ".json")).asUtf8String());
+        assertThat(record.path("outcome").asText()).isEqualTo("stale");
+
+        assertSiteEquals(newer);
+        assertThat(publishedState()).get().extracting(s -> s.packageName()).isEqualTo(newer.getFileName().toString());
+        assertThat(cloudFront.requests()).hasSize(1);
+    }
+
+    @Test
+    void transientS3FailuresAreRetriedAndTheCorteIsStillPublishedWhole() throws Exception {
+        // SlowDown on the first site uploads: the SDK's own retries absorb the first ones, and an outage on one
+        // object longer than the SDK's attempts sends the whole stage through the retry channel
+        s3Network.respond(r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/"), 2, 503, "application/xml",
+                "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+        s3Network.respond(r -> r.method().equals("PUT") && r.path().equals("/" + SITE + "/index.html"), 6, 503, "application/xml",
+                "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+        startDifusor();
+        Path pkg = corte(0);
+        institute.release(pkg);
+        awaitPublished(pkg);
+
+        assertSiteEquals(pkg);
+        assertThat(s3Network.faultsInjected()).isEqualTo(8);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(1);
+    }
+
+    @Test
+    void aRestartedDifusorDoesNotRepublishWhatIsAlreadyPublished() throws Exception {
+        startDifusor();
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        difusor.close();
+        int puts = s3Network.requests(r -> r.method().equals("PUT"));
+        int downloads = institute.requestCount("/" + first.getFileName());
+
+        // a new CamelContext: nothing in memory, only what S3 says
+        startDifusor();
+        NotifyBuilder polled = new NotifyBuilder(difusor.context()).fromRoute("poll-manifest").whenCompleted(3).create();
+        assertThat(polled.matches(20, TimeUnit.SECONDS)).isTrue();
+        assertThat(s3Network.requests(r -> r.method().equals("PUT"))).isEqualTo(puts);
+        assertThat(institute.requestCount("/" + first.getFileName())).isEqualTo(downloads);
+        assertThat(cloudFront.requests()).hasSize(1);
+
+        Path second = corte(1);
+        institute.release(second);
+        awaitPublished(second);
+        assertSiteEquals(second);
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(2);
+    }
+
+    @Test
+    void theFixedUrlSourceWithItsSha256SidecarPublishesAndPollsConditionally() throws Exception {
+        var settings = settings();
+        settings.put("difusor.source.kind", "package-url");
+        startDifusor(settings);
+        Path pkg = corte(0);
+        institute.release(pkg);
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + pkg.getFileName())).asByteArray())
+                .isEqualTo(Files.readAllBytes(pkg));
+        // an unchanged sidecar costs one 304 per poll, not a download
+        await().atMost(Duration.ofSeconds(20)).until(() -> institute.notModifiedCount("latest.zip.sha256") >= 2);
+        assertThat(institute.requestCount("latest.zip")).isEqualTo(1);
+    }
+}

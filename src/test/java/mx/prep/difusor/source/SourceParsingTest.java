@@ -1,0 +1,67 @@
+package mx.prep.difusor.source;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.net.URI;
+
+import org.junit.jupiter.api.Test;
+
+class SourceParsingTest {
+
+    private final ManifestSource manifest = new ManifestSource(URI.create("https://prep.example.mx/difusores/manifest.json"), null);
+    private final PackageUrlSource sidecar = new PackageUrlSource(URI.create("https://prep.example.mx/difusores/latest.zip"), null);
+
+    @Test
+    void withoutUrlTheZipSitsNextToTheManifest() throws Exception {
+        PackageOffer offer = manifest.parse("{\"package\":\"PREP2024_JAL_20240602_2000.zip\",\"sha256\":\"AB\",\"size\":12,\"extra\":1}");
+        assertThat(offer.packageUri()).isEqualTo(URI.create("https://prep.example.mx/difusores/PREP2024_JAL_20240602_2000.zip"));
+        assertThat(offer.announcedSha256()).isEqualTo("AB");
+        assertThat(offer.announcedSize()).isEqualTo(12L);
+    }
+
+    @Test
+    void aUrlInTheManifestIsResolvedAgainstIt() throws Exception {
+        assertThat(manifest.parse("{\"package\":\"p_20240602_2000.zip\",\"sha256\":\"x\",\"url\":\"../zips/p.zip\"}").packageUri())
+                .isEqualTo(URI.create("https://prep.example.mx/zips/p.zip"));
+        assertThat(manifest.parse("{\"package\":\"p_20240602_2000.zip\",\"sha256\":\"x\",\"url\":\"https://cdn.example.mx/p.zip\"}").packageUri())
+                .isEqualTo(URI.create("https://cdn.example.mx/p.zip"));
+    }
+
+    @Test
+    void aManifestThatNamesNoPackageIsRefused() {
+        assertThatThrownBy(() -> manifest.parse("<html>maintenance</html>")).isInstanceOf(IOException.class);
+        assertThatThrownBy(() -> manifest.parse("{\"sha256\":\"x\"}")).isInstanceOf(IOException.class);
+        assertThatThrownBy(() -> manifest.parse("{\"package\":\"../x.zip\"}")).isInstanceOf(IOException.class);
+    }
+
+    @Test
+    void theSidecarIsReadInSha256sumFormat() {
+        PackageOffer text = sidecar.parse("0123abcd  PREP2024_JAL_20240602_2000.zip\n");
+        assertThat(text.announcedSha256()).isEqualTo("0123abcd");
+        assertThat(text.packageName()).isEqualTo("PREP2024_JAL_20240602_2000.zip");
+        assertThat(sidecar.parse("0123abcd *PREP2024_JAL_20240602_2000.zip").packageName()).isEqualTo("PREP2024_JAL_20240602_2000.zip");
+        PackageOffer bare = sidecar.parse("0123abcd\n");
+        assertThat(bare.packageName()).isNull();
+        assertThat(bare.packageUri()).isEqualTo(URI.create("https://prep.example.mx/difusores/latest.zip"));
+    }
+
+    @Test
+    void theContentDispositionNamesAPackageTheSidecarDoesNot() {
+        assertThat(PackageDownloader.dispositionName("attachment; filename=\"PREP2024_JAL_20240602_2000.zip\""))
+                .contains("PREP2024_JAL_20240602_2000.zip");
+        assertThat(PackageDownloader.dispositionName("attachment; filename=p_20240602_2000.zip")).contains("p_20240602_2000.zip");
+    }
+
+    @Test
+    void onlyForwardSecretStrongSuitesAreOffered() {
+        assertThat(SecureHttp.isStrong("TLS_AES_128_GCM_SHA256")).isTrue();
+        assertThat(SecureHttp.isStrong("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384")).isTrue();
+        assertThat(SecureHttp.isStrong("TLS_RSA_WITH_AES_256_GCM_SHA384")).isFalse();
+        assertThat(SecureHttp.isStrong("TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA")).isFalse();
+        assertThat(SecureHttp.isStrong("TLS_ECDH_anon_WITH_AES_128_CBC_SHA")).isFalse();
+        assertThat(SecureHttp.isStrong("TLS_ECDHE_ECDSA_WITH_NULL_SHA")).isFalse();
+        assertThat(SecureHttp.isStrong("SSL_RSA_EXPORT_WITH_RC4_40_MD5")).isFalse();
+    }
+}

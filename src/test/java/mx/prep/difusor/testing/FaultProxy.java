@@ -1,0 +1,781 @@
+package mx.prep.difusor.testing;
+
+import static java.nio.charset.StandardCharsets.ISO_8859_1;
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+
+/**
+ * Fault-injecting TCP proxy for tests. It listens on 127.0.0.1 in front of a real upstream, so faults happen
+ * on the wire, where the connection pools, retries and timeouts of the code under test meet them.
+ *
+ * <p>{@link #http} parses HTTP/1.1 exchanges on persistent connections and sabotages single requests;
+ * {@link #tcp} parses nothing (use it for TLS) and sabotages the upstream-to-client bytes of new connections.
+ * A rule applies to the next {@code times} matches, or to all of them with {@link #ALWAYS}; the first
+ * registered rule that matches wins, and rules may change while traffic flows. Heads are relayed verbatim
+ * (Host is not rewritten), so AWS SigV4 signatures stay valid. Each client connection gets its own upstream
+ * connection and the two live and die together.
+ */
+public final class FaultProxy implements AutoCloseable {
+
+    /** Pass as {@code times} to keep a rule active until {@link #clearFaults()}. */
+    public static final int ALWAYS = -1;
+
+    private static final long CHUNKED = -1;
+    private static final long UNTIL_CLOSE = -2;
+    private static final int MAX_HEAD = 64 * 1024;
+    private static final int POLL_MILLIS = 50;
+    private static final int LINGER_MILLIS = 2_000;
+
+    private enum Fault {
+        RESPOND, RESET, RESET_MID_UPLOAD, DELAY, STALL_BODY, TCP_RESET, TCP_STALL, TCP_DRIP, TCP_CLOSE;
+
+        boolean tcp() {
+            return name().startsWith("TCP_");
+        }
+    }
+
+    /** A request as seen on the wire; header names are case-insensitive. */
+    public record RequestHead(String method, String target, Map<String, List<String>> headers) {
+        /** The target without its query string. */
+        public String path() {
+            int query = target.indexOf('?');
+            return query < 0 ? target : target.substring(0, query);
+        }
+
+        /** First value of the header, or null. */
+        public String header(String name) {
+            List<String> values = headers.get(name);
+            return values == null || values.isEmpty() ? null : values.get(0);
+        }
+    }
+
+    /** Matches every request. */
+    public static Predicate<RequestHead> anyRequest() {
+        return request -> true;
+    }
+
+    /** Matches requests with this method (any case) whose path starts with {@code pathPrefix}. */
+    public static Predicate<RequestHead> request(String method, String pathPrefix) {
+        return request -> request.method().equalsIgnoreCase(method) && request.path().startsWith(pathPrefix);
+    }
+
+    private record Rule(Fault fault, Predicate<RequestHead> when, AtomicInteger remaining, long bytes, int chunkSize,
+            Duration duration, byte[] response) {
+
+        /** Claims one use of the rule if it matches; ALWAYS (-1) is never used up. */
+        boolean tryConsume(RequestHead head) {
+            return (when == null || when.test(head)) && remaining.getAndUpdate(n -> n > 0 ? n - 1 : n) != 0;
+        }
+    }
+
+    private final boolean httpMode;
+    private final InetSocketAddress upstreamAddress;
+    private final ServerSocket server;
+    private final ExecutorService threads;
+    private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
+    private final List<Rule> rules = new CopyOnWriteArrayList<>();
+    private final List<RequestHead> seen = Collections.synchronizedList(new ArrayList<>());
+    private final AtomicInteger connections = new AtomicInteger();
+    private final AtomicInteger faults = new AtomicInteger();
+    private final CountDownLatch closed = new CountDownLatch(1);
+
+    private FaultProxy(boolean httpMode, String upstreamHost, int upstreamPort) {
+        this.httpMode = httpMode;
+        this.upstreamAddress = new InetSocketAddress(upstreamHost, upstreamPort);
+        try {
+            server = new ServerSocket(0, 50, InetAddress.getByAddress(new byte[] {127, 0, 0, 1}));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot listen on 127.0.0.1", e);
+        }
+        String prefix = "fault-proxy-" + server.getLocalPort() + "-"; // by port, so tests can see them end
+        AtomicInteger count = new AtomicInteger();
+        threads = Executors.newCachedThreadPool(task -> {
+            Thread thread = new Thread(task, prefix + count.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
+        threads.execute(this::acceptLoop);
+    }
+
+    /** A proxy that understands HTTP/1.1 and can sabotage individual requests. */
+    public static FaultProxy http(String upstreamHost, int upstreamPort) {
+        return new FaultProxy(true, upstreamHost, upstreamPort);
+    }
+
+    /** A proxy that relays opaque bytes (e.g. TLS) and can sabotage whole connections. */
+    public static FaultProxy tcp(String upstreamHost, int upstreamPort) {
+        return new FaultProxy(false, upstreamHost, upstreamPort);
+    }
+
+    public int port() {
+        return server.getLocalPort();
+    }
+
+    /** {@code http://127.0.0.1:port} (in front of TLS, use https with the same port). */
+    public URI uri() {
+        return URI.create("http://127.0.0.1:" + port());
+    }
+
+    /** HTTP: answers matching requests itself, nothing reaching upstream, with Connection: close, then closes. */
+    public FaultProxy respond(Predicate<RequestHead> when, int times, int status, String contentType, String body) {
+        byte[] payload = body.getBytes(UTF_8);
+        ByteArrayOutputStream response = new ByteArrayOutputStream();
+        response.writeBytes(("HTTP/1.1 " + status + " Fault Injected\r\nContent-Type: " + contentType
+                + "\r\nContent-Length: " + payload.length + "\r\nConnection: close\r\n\r\n").getBytes(ISO_8859_1));
+        response.writeBytes(payload);
+        return add(Fault.RESPOND, when, times, 0, 0, null, response.toByteArray());
+    }
+
+    /** HTTP: resets the client connection (RST) once a matching head arrives; nothing is forwarded. */
+    public FaultProxy reset(Predicate<RequestHead> when, int times) {
+        return add(Fault.RESET, when, times, 0, 0, null, null);
+    }
+
+    /** HTTP: forwards the head and the first {@code afterBodyBytes} body bytes as framed on the wire, then resets. */
+    public FaultProxy resetMidUpload(Predicate<RequestHead> when, int times, long afterBodyBytes) {
+        return add(Fault.RESET_MID_UPLOAD, when, times, afterBodyBytes, 0, null, null);
+    }
+
+    /** HTTP: forwards normally but holds upstream's final response for {@code delay} before relaying it. */
+    public FaultProxy delayResponse(Predicate<RequestHead> when, int times, Duration delay) {
+        return add(Fault.DELAY, when, times, 0, 0, Objects.requireNonNull(delay), null);
+    }
+
+    /** HTTP: relays the response head, then nothing, until the client gives up or the proxy closes. */
+    public FaultProxy stallResponseBody(Predicate<RequestHead> when, int times) {
+        return add(Fault.STALL_BODY, when, times, 0, 0, null, null);
+    }
+
+    /** TCP: resets a new connection once upstream has sent it more than {@code downstreamBytes}. */
+    public FaultProxy resetAfterBytes(long downstreamBytes, int times) {
+        return add(Fault.TCP_RESET, null, times, downstreamBytes, 0, null, null);
+    }
+
+    /** TCP: stops relaying after {@code downstreamBytes}, keeping the connection open until the client leaves. */
+    public FaultProxy stallAfterBytes(long downstreamBytes, int times) {
+        return add(Fault.TCP_STALL, null, times, downstreamBytes, 0, null, null);
+    }
+
+    /** TCP: after {@code downstreamBytes}, relays the rest in {@code chunkSize} pieces, pausing before each. */
+    public FaultProxy dripAfterBytes(long downstreamBytes, int chunkSize, Duration interval, int times) {
+        if (chunkSize <= 0) {
+            throw new IllegalArgumentException("chunkSize must be positive");
+        }
+        return add(Fault.TCP_DRIP, null, times, downstreamBytes, chunkSize, Objects.requireNonNull(interval), null);
+    }
+
+    /** TCP: closes gracefully (FIN) once upstream has sent more than {@code downstreamBytes}. */
+    public FaultProxy closeAfterBytes(long downstreamBytes, int times) {
+        return add(Fault.TCP_CLOSE, null, times, downstreamBytes, 0, null, null);
+    }
+
+    /** Drops every rule; faults already under way carry on, counters are kept. */
+    public void clearFaults() {
+        rules.clear();
+    }
+
+    /** Heads of all requests seen (HTTP mode), in arrival order, sabotaged ones included. */
+    public List<RequestHead> requests() {
+        synchronized (seen) {
+            return List.copyOf(seen);
+        }
+    }
+
+    /** How many requests seen so far match. */
+    public int requests(Predicate<RequestHead> matching) {
+        return (int) requests().stream().filter(matching).count();
+    }
+
+    /** Faults that actually fired (a TCP rule whose connection never reached its byte count did not). */
+    public int faultsInjected() {
+        return faults.get();
+    }
+
+    /** Client connections accepted so far. */
+    public int connections() {
+        return connections.get();
+    }
+
+    /** Closes the listener and every connection, and waits for the proxy's threads to end. */
+    @Override
+    public void close() {
+        closed.countDown();
+        closeQuietly(server);
+        sockets.forEach(this::closeQuietly);
+        threads.shutdownNow();
+        try {
+            threads.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private FaultProxy add(Fault fault, Predicate<RequestHead> when, int times, long bytes, int chunkSize,
+            Duration duration, byte[] response) {
+        if (fault.tcp() == httpMode) {
+            throw new IllegalStateException(fault + " needs a proxy made by FaultProxy." + (httpMode ? "tcp" : "http"));
+        }
+        if ((times <= 0 && times != ALWAYS) || bytes < 0) {
+            throw new IllegalArgumentException("times must be positive or ALWAYS, byte counts not negative");
+        }
+        if (httpMode) {
+            Objects.requireNonNull(when, "predicate");
+        }
+        rules.add(new Rule(fault, when, new AtomicInteger(times), bytes, chunkSize, duration, response));
+        return this;
+    }
+
+    /** The first rule that matches, with one of its uses consumed; null when none does. */
+    private Rule match(RequestHead head) {
+        for (Rule rule : rules) {
+            if (rule.tryConsume(head)) {
+                return rule;
+            }
+        }
+        return null;
+    }
+
+    // ---- plumbing --------------------------------------------------------------------------------
+
+    private void acceptLoop() {
+        while (!server.isClosed()) {
+            try {
+                Socket client = track(server.accept());
+                connections.incrementAndGet();
+                threads.execute(() -> serve(client));
+            } catch (IOException | RejectedExecutionException e) {
+                // the proxy is closing (the loop ends) or one accept failed (the next may not)
+            }
+        }
+    }
+
+    private void serve(Socket client) {
+        try {
+            if (httpMode) {
+                new HttpSession(client).run();
+            } else {
+                serveTcp(client);
+            }
+        } catch (IOException | RejectedExecutionException e) {
+            // a peer hung up or the proxy is closing: nothing left to relay
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            closeQuietly(client);
+        }
+    }
+
+    private Socket openUpstream() throws IOException {
+        Socket socket = track(new Socket());
+        try {
+            socket.connect(upstreamAddress, 5_000);
+            socket.setTcpNoDelay(true);
+            return socket;
+        } catch (IOException e) {
+            closeQuietly(socket);
+            throw e;
+        }
+    }
+
+    private Socket track(Socket socket) throws SocketException {
+        sockets.add(socket);
+        if (closed.getCount() == 0) {
+            closeQuietly(socket); // raced with close(): must not outlive the proxy
+        } else if (socket.isConnected()) {
+            socket.setTcpNoDelay(true); // tiny writes (drips, 100 Continue) must leave at once
+        }
+        return socket;
+    }
+
+    private void closeQuietly(AutoCloseable closeable) {
+        if (closeable == null) {
+            return; // e.g. a session that never needed its upstream connection
+        }
+        try {
+            closeable.close();
+        } catch (Exception ignored) {
+            // already gone
+        }
+        sockets.remove(closeable);
+    }
+
+    /** Closes with SO_LINGER 0, so the peer gets an RST instead of a FIN. */
+    private void abort(Socket socket) {
+        try {
+            socket.setSoLinger(true, 0);
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+        closeQuietly(socket);
+    }
+
+    private void injected() {
+        faults.incrementAndGet();
+    }
+
+    /** Waits as the fault itself, never as synchronisation; cut short when the proxy closes. */
+    private void pause(Duration duration) throws IOException {
+        try {
+            if (closed.await(duration.toNanos(), TimeUnit.NANOSECONDS)) {
+                throw new SocketException("proxy closed");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("proxy closed");
+        }
+    }
+
+    // ---- TCP mode --------------------------------------------------------------------------------
+
+    private void serveTcp(Socket client) throws IOException, InterruptedException {
+        Rule rule = match(null);
+        Socket upstream = openUpstream();
+        CountDownLatch clientDone = new CountDownLatch(1);
+        try {
+            threads.execute(() -> {
+                try {
+                    client.getInputStream().transferTo(upstream.getOutputStream());
+                    upstream.shutdownOutput(); // pass the client's FIN on
+                } catch (IOException e) {
+                    closeQuietly(client);
+                    closeQuietly(upstream);
+                } finally {
+                    clientDone.countDown();
+                }
+            });
+            if (relayDownstream(upstream.getInputStream(), client, rule, clientDone)) {
+                client.shutdownOutput(); // pass upstream's FIN on, then let the client finish its side
+                clientDone.await();
+            }
+        } finally {
+            closeQuietly(upstream);
+        }
+    }
+
+    /** Relays upstream-to-client bytes, applying the connection's fault; true if upstream simply ended. */
+    private boolean relayDownstream(InputStream in, Socket client, Rule rule, CountDownLatch clientDone)
+            throws IOException, InterruptedException {
+        OutputStream out = client.getOutputStream();
+        long budget = rule == null ? Long.MAX_VALUE : rule.bytes();
+        boolean fired = false;
+        byte[] buffer = new byte[8192];
+        for (int read; (read = in.read(buffer)) != -1; ) {
+            int clean = (int) Math.min(read, budget);
+            out.write(buffer, 0, clean);
+            budget -= clean;
+            if (clean == read) {
+                continue;
+            }
+            if (!fired) {
+                fired = true;
+                injected();
+            }
+            switch (rule.fault()) {
+                case TCP_DRIP -> {
+                    drip(out, buffer, clean, read - clean, rule);
+                    continue;
+                }
+                case TCP_RESET -> abort(client);
+                case TCP_CLOSE -> client.shutdownOutput();
+                default -> clientDone.await(); // stalled until the client leaves or the proxy closes
+            }
+            return false;
+        }
+        return true;
+    }
+
+    private void drip(OutputStream out, byte[] buffer, int from, int length, Rule rule) throws IOException {
+        for (int offset = from, end = from + length; offset < end; offset += rule.chunkSize()) {
+            pause(rule.duration());
+            out.write(buffer, offset, Math.min(rule.chunkSize(), end - offset));
+        }
+    }
+
+    // ---- HTTP mode -------------------------------------------------------------------------------
+
+    /** One client connection, relayed exchange by exchange over its own upstream connection. */
+    private final class HttpSession {
+        private final Socket client;
+        private final InputStream clientIn;
+        private final OutputStream clientOut;
+        private Socket upstream;
+        private InputStream upIn;
+        private OutputStream upOut;
+
+        HttpSession(Socket client) throws IOException {
+            this.client = client;
+            this.clientIn = new BufferedInputStream(client.getInputStream());
+            this.clientOut = new BufferedOutputStream(client.getOutputStream());
+        }
+
+        void run() throws IOException {
+            try {
+                while (exchange()) {
+                    // the next request on the same persistent connection
+                }
+            } finally {
+                closeQuietly(upstream);
+            }
+        }
+
+        /** Relays, or sabotages, one exchange; false when the connection must end. */
+        private boolean exchange() throws IOException {
+            Head request = Head.read(clientIn);
+            if (request == null) {
+                return false;
+            }
+            RequestHead head = request.toRequestHead();
+            seen.add(head);
+            Rule rule = match(head);
+            Fault fault = rule == null ? null : rule.fault();
+            if (fault == Fault.RESPOND) {
+                answerLocally(request, rule.response());
+                return false;
+            }
+            if (fault == Fault.RESET) {
+                injected();
+                abort(client);
+                return false;
+            }
+            if (upstream == null) {
+                upstream = openUpstream();
+                upIn = new BufferedInputStream(upstream.getInputStream());
+                upOut = new BufferedOutputStream(upstream.getOutputStream());
+            }
+            upOut.write(request.raw());
+            long body = request.requestBody();
+            if (body != 0 && request.expectsContinue()) {
+                upOut.flush();
+                Head refusal = awaitContinue();
+                if (refusal != null) { // the client may still send the body or not: this connection is done
+                    relayResponse(head, refusal, rule);
+                    return false;
+                }
+            }
+            try {
+                copyBody(clientIn, fault == Fault.RESET_MID_UPLOAD ? new Cutoff(upOut, rule.bytes()) : upOut, body);
+            } catch (Cutoff.Reached e) {
+                // the upload stops right here
+            }
+            if (fault == Fault.RESET_MID_UPLOAD) {
+                injected();
+                abort(client);
+                return false;
+            }
+            upOut.flush();
+            return relayResponse(head, readFinalResponse(), rule) && request.keepAlive();
+        }
+
+        /** Answers without upstream, then closes the way a server that sent Connection: close would. */
+        private void answerLocally(Head request, byte[] response) throws IOException {
+            injected();
+            if (!request.expectsContinue()) {
+                // unread request bytes would turn our close into an RST that can destroy the answer
+                copyBody(clientIn, OutputStream.nullOutputStream(), request.requestBody());
+            }
+            clientOut.write(response);
+            clientOut.flush();
+            client.shutdownOutput();
+            client.setSoTimeout(LINGER_MILLIS);
+            awaitHangUp(); // lingering close: the client reads the answer and leaves first
+        }
+
+        /**
+         * Waits for upstream's verdict on {@code Expect: 100-continue}, relaying interim responses. Returns null
+         * when the body may go (100 relayed, or the client stopped waiting and started sending it), otherwise
+         * the final response upstream sent instead.
+         */
+        private Head awaitContinue() throws IOException {
+            while (true) {
+                if (!upstreamHasBytes()) {
+                    if (clientIn.available() > 0) {
+                        return null; // upstream may never send 100: do not deadlock waiting for it
+                    }
+                    continue;
+                }
+                Head answer = Head.read(upIn);
+                if (answer == null) {
+                    throw new EOFException("upstream closed before answering");
+                }
+                if (answer.status() >= 200) {
+                    return answer;
+                }
+                clientOut.write(answer.raw());
+                clientOut.flush();
+                if (answer.status() == 100) {
+                    return null;
+                }
+            }
+        }
+
+        /** Waits briefly for upstream bytes (or its EOF) without consuming them. */
+        private boolean upstreamHasBytes() throws IOException {
+            upstream.setSoTimeout(POLL_MILLIS);
+            try {
+                upIn.mark(1);
+                upIn.read();
+                upIn.reset();
+                return true;
+            } catch (SocketTimeoutException e) {
+                return false;
+            } finally {
+                upstream.setSoTimeout(0);
+            }
+        }
+
+        /** Reads upstream's final response, relaying interim (1xx) ones as they come. */
+        private Head readFinalResponse() throws IOException {
+            Head answer = Head.read(upIn);
+            while (answer != null && answer.status() < 200) {
+                clientOut.write(answer.raw());
+                clientOut.flush();
+                answer = Head.read(upIn);
+            }
+            return answer;
+        }
+
+        /** Relays a final response, applying response-side faults; false when the connection must end. */
+        private boolean relayResponse(RequestHead request, Head response, Rule rule) throws IOException {
+            if (response == null) {
+                return false; // upstream hung up without answering: so does the proxy
+            }
+            Fault fault = rule == null ? null : rule.fault();
+            if (fault == Fault.DELAY) {
+                injected();
+                pause(rule.duration());
+            }
+            clientOut.write(response.raw());
+            if (fault == Fault.STALL_BODY) {
+                injected();
+                clientOut.flush();
+                awaitHangUp();
+                return false;
+            }
+            long body = response.responseBody(request.method());
+            copyBody(upIn, clientOut, body);
+            clientOut.flush();
+            return body != UNTIL_CLOSE && response.keepAlive();
+        }
+
+        /** Discards client input until the client leaves, its read times out, or the proxy closes. */
+        private void awaitHangUp() {
+            try {
+                clientIn.transferTo(OutputStream.nullOutputStream());
+            } catch (IOException e) {
+                // any of the three ends the wait
+            }
+        }
+    }
+
+    /** A request or response head, kept byte for byte so it can be relayed verbatim. */
+    private record Head(byte[] raw, String startLine, Map<String, List<String>> headers) {
+
+        /** Reads a head; null if the stream ends cleanly before one starts. */
+        static Head read(InputStream in) throws IOException {
+            ByteArrayOutputStream raw = new ByteArrayOutputStream(512);
+            String start;
+            do {
+                raw.reset(); // empty lines between messages are dropped
+                start = readLine(in, raw);
+                if (start == null) {
+                    return null;
+                }
+            } while (start.isEmpty());
+            Map<String, List<String>> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+            for (String line = readLine(in, raw); !line.isEmpty(); line = readLine(in, raw)) {
+                int colon = line.indexOf(':');
+                if (colon > 0) {
+                    headers.computeIfAbsent(line.substring(0, colon).trim(), name -> new ArrayList<>())
+                            .add(line.substring(colon + 1).trim());
+                }
+            }
+            return new Head(raw.toByteArray(), start, headers);
+        }
+
+        RequestHead toRequestHead() {
+            String[] parts = startLine.split(" ");
+            Map<String, List<String>> copy = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+            headers.forEach((name, values) -> copy.put(name, List.copyOf(values)));
+            return new RequestHead(parts[0], parts.length > 1 ? parts[1] : "", Collections.unmodifiableMap(copy));
+        }
+
+        boolean hasToken(String name, String token) {
+            return headers.getOrDefault(name, List.of()).stream()
+                    .flatMap(value -> Arrays.stream(value.split(",")))
+                    .anyMatch(item -> item.trim().equalsIgnoreCase(token));
+        }
+
+        int status() {
+            return Integer.parseInt(startLine.split(" ", 3)[1]);
+        }
+
+        boolean expectsContinue() {
+            return hasToken("Expect", "100-continue");
+        }
+
+        boolean keepAlive() {
+            boolean http10 = startLine.startsWith("HTTP/1.0") || startLine.endsWith("HTTP/1.0");
+            return http10 ? hasToken("Connection", "keep-alive") : !hasToken("Connection", "close");
+        }
+
+        /** Request body: CHUNKED or a byte count (0 for none). */
+        long requestBody() {
+            return headers.containsKey("Transfer-Encoding") ? CHUNKED : contentLength(0);
+        }
+
+        /** Response body: none for HEAD, 1xx, 204 and 304; else CHUNKED, a byte count, or UNTIL_CLOSE. */
+        long responseBody(String requestMethod) {
+            int status = status();
+            if ("HEAD".equalsIgnoreCase(requestMethod) || status < 200 || status == 204 || status == 304) {
+                return 0;
+            }
+            if (headers.containsKey("Transfer-Encoding")) {
+                return hasToken("Transfer-Encoding", "chunked") ? CHUNKED : UNTIL_CLOSE;
+            }
+            return contentLength(UNTIL_CLOSE);
+        }
+
+        private long contentLength(long otherwise) {
+            List<String> values = headers.get("Content-Length");
+            return values == null ? otherwise : Long.parseLong(values.get(0));
+        }
+    }
+
+    // ---- byte shovelling -------------------------------------------------------------------------
+
+    private static void copyBody(InputStream in, OutputStream out, long framing) throws IOException {
+        if (framing == CHUNKED) {
+            copyChunked(in, out);
+        } else if (framing == UNTIL_CLOSE) {
+            byte[] buffer = new byte[8192];
+            for (int read; (read = in.read(buffer)) != -1; ) {
+                out.write(buffer, 0, read);
+                out.flush();
+            }
+        } else {
+            copyExactly(in, out, framing);
+        }
+    }
+
+    private static void copyExactly(InputStream in, OutputStream out, long count) throws IOException {
+        byte[] buffer = new byte[8192];
+        while (count > 0) {
+            int read = in.read(buffer, 0, (int) Math.min(buffer.length, count));
+            if (read < 0) {
+                throw new EOFException("connection closed inside a body");
+            }
+            out.write(buffer, 0, read);
+            count -= read;
+        }
+    }
+
+    /** Relays a chunked body verbatim, flushing after each chunk so that streaming stays streaming. */
+    private static void copyChunked(InputStream in, OutputStream out) throws IOException {
+        ByteArrayOutputStream raw = new ByteArrayOutputStream();
+        for (long size = -1; size != 0; ) {
+            raw.reset();
+            String sizeLine = readLine(in, raw);
+            if (sizeLine == null) {
+                throw new EOFException("connection closed inside a chunked body");
+            }
+            raw.writeTo(out);
+            size = Long.parseLong(sizeLine.split(";", 2)[0].trim(), 16);
+            copyExactly(in, out, size == 0 ? 0 : size + 2); // chunk data and its CRLF
+            out.flush();
+        }
+        raw.reset();
+        while (!readLine(in, raw).isEmpty()) {
+            // trailer fields, up to the closing empty line
+        }
+        raw.writeTo(out);
+        out.flush();
+    }
+
+    /**
+     * Reads one LF- or CRLF-terminated line as ISO-8859-1, appending its raw bytes to {@code raw}. Returns null
+     * at a clean end of stream; an end inside a line, or inside a head or trailer begun in {@code raw}, is an error.
+     */
+    private static String readLine(InputStream in, ByteArrayOutputStream raw) throws IOException {
+        StringBuilder line = new StringBuilder();
+        for (int b; (b = in.read()) != -1; ) {
+            raw.write(b);
+            if (b == '\n') {
+                int end = line.length();
+                return end > 0 && line.charAt(end - 1) == '\r' ? line.substring(0, end - 1) : line.toString();
+            }
+            if (raw.size() > MAX_HEAD) {
+                throw new IOException("head or line too large");
+            }
+            line.append((char) b);
+        }
+        if (raw.size() > 0) {
+            throw new EOFException("connection closed inside a message head");
+        }
+        return null;
+    }
+
+    /** Lets the first {@code limit} bytes through, then flushes and throws {@link Reached}. */
+    private static final class Cutoff extends FilterOutputStream {
+        private long left;
+
+        Cutoff(OutputStream out, long limit) {
+            super(out);
+            this.left = limit;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] bytes, int offset, int length) throws IOException {
+            int allowed = (int) Math.min(length, left);
+            out.write(bytes, offset, allowed);
+            left -= allowed;
+            if (allowed < length) {
+                out.flush();
+                throw new Reached();
+            }
+        }
+
+        private static final class Reached extends IOException {
+            private static final long serialVersionUID = 1L;
+        }
+    }
+}

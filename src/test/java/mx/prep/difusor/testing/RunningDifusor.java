@@ -1,0 +1,37 @@
+package mx.prep.difusor.testing;
+
+import java.util.Map;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.main.Main;
+
+import mx.prep.difusor.DifusorMain;
+
+/**
+ * prep-difusor started the way production starts it (Camel Main, the top-level application.properties, the YAML
+ * routes), with test overrides on top. Stopping it and starting another on the same S3 is a restart.
+ */
+public final class RunningDifusor implements AutoCloseable {
+
+    private final Main main;
+
+    private RunningDifusor(Main main) {
+        this.main = main;
+    }
+
+    public static RunningDifusor start(Map<String, String> overrides) throws Exception {
+        Main main = DifusorMain.newMain();
+        overrides.forEach(main::addOverrideProperty);
+        main.start();
+        return new RunningDifusor(main);
+    }
+
+    public CamelContext context() {
+        return main.getCamelContext();
+    }
+
+    @Override
+    public void close() throws Exception {
+        main.stop();
+    }
+}

@@ -1,0 +1,37 @@
+package mx.prep.difusor.unpack;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import mx.prep.difusor.PackageRejectedException;
+import mx.prep.difusor.RejectReason;
+
+class SitePathsTest {
+
+    @Test
+    void harmlessNamesAreNormalised() throws Exception {
+        assertThat(SitePaths.normalise("index.html", "")).isEqualTo("index.html");
+        assertThat(SitePaths.normalise("./data//gubernatura/entidad.json", "")).isEqualTo("data/gubernatura/entidad.json");
+        assertThat(SitePaths.normalise("assets/./app.js", "site/")).isEqualTo("assets/app.js");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = { "../index.html", "data/../../etc/passwd", "a/..", "/index.html", "C:/x.html", "c:x", "a\\b.html",
+            "a\u0000b", "tab\there", "bell\u0007", "del\u007f", "", "./", "//" })
+    void namesThatEscapeTheSiteRootOrCannotBeKeysAreRefused(String name) {
+        assertThatThrownBy(() -> SitePaths.normalise(name, ""))
+                .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.UNSAFE_ENTRY_NAME));
+    }
+
+    @Test
+    void aNameLongerThanAnS3KeyIsRefusedCountingThePrefixAndUtf8Bytes() throws Exception {
+        String longest = "a".repeat(1019) + ".html";
+        assertThat(SitePaths.normalise(longest, "")).isEqualTo(longest);
+        assertThatThrownBy(() -> SitePaths.normalise(longest, "p/")).isInstanceOf(PackageRejectedException.class);
+        assertThatThrownBy(() -> SitePaths.normalise("ñ".repeat(513), "")).isInstanceOf(PackageRejectedException.class);
+    }
+}
