@@ -1,0 +1,95 @@
+package mx.prep.difusor.embedded;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+
+import org.apache.camel.main.Main;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+
+import mx.prep.difusor.DifusorMain;
+import mx.prep.difusor.ObjectStore;
+import mx.prep.difusor.state.PublishedState;
+
+/**
+ * The embedded default: the whole pipeline on one machine with no cloud account. An institute simulator releases
+ * a new synthetic corte over HTTPS at a steady pace, S3Proxy stands in for S3 (data under .difusor-local/), and a
+ * preview serves the published site at http://localhost:8080/. Lives beside the tests, never in the production jar.
+ *
+ * System properties: embedded.preview-port (8080), embedded.institute-port (8443), embedded.s3-port (9000),
+ * embedded.pace-seconds (60), embedded.scale (SMALL | MEDIUM | FULL), embedded.dir (.difusor-local).
+ */
+public final class EmbeddedDifusor {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EmbeddedDifusor.class);
+    static final String SITE = "prep-site";
+    static final String HISTORY = "prep-history";
+
+    private EmbeddedDifusor() {
+    }
+
+    /**
+     * The synthetic night starts when casillas begin to report, so the first cortes already differ; after a restart
+     * it goes on after the corte already published, so the local site is not fed stale cortes.
+     */
+    static LocalDateTime firstCorte(S3Client s3) throws java.io.IOException {
+        LocalDateTime start = LocalDateTime.of(2024, 6, 2, 21, 40);
+        return new ObjectStore(s3).readJson(HISTORY, "state/published.json", PublishedState.class)
+                .map(p -> p.corteValue().at().plusMinutes(20))
+                .filter(start::isBefore)
+                .orElse(start);
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(System.getProperty("embedded.dir", ".difusor-local"));
+        int previewPort = Integer.getInteger("embedded.preview-port", 8080);
+        int institutePort = Integer.getInteger("embedded.institute-port", 8443);
+        int s3Port = Integer.getInteger("embedded.s3-port", 9000);
+        Duration pace = Duration.ofSeconds(Long.getLong("embedded.pace-seconds", 60));
+        PrepPackageGenerator.Scale scale = PrepPackageGenerator.Scale.parse(System.getProperty("embedded.scale", "SMALL"));
+
+        // local-only credentials for the local S3Proxy, found by the SDK's default chain like real ones would be
+        System.setProperty("aws.accessKeyId", EmbeddedS3.ACCESS_KEY);
+        System.setProperty("aws.secretAccessKey", EmbeddedS3.SECRET_KEY);
+
+        EmbeddedS3 s3 = EmbeddedS3.onDisk(dir.resolve("s3"), s3Port);
+        s3.createBucket(SITE);
+        s3.createBucket(HISTORY);
+        InstituteSimulator institute = InstituteSimulator.start(dir.resolve("institute"), institutePort);
+        S3Client reader = S3Client.builder().region(Region.US_EAST_1).endpointOverride(s3.endpoint()).forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY)))
+                .build();
+        SitePreview preview = SitePreview.start(previewPort, reader, SITE, "");
+
+        Main main = DifusorMain.newMain();
+        main.addOverrideProperty("difusor.source.kind", "manifest");
+        main.addOverrideProperty("difusor.source.manifest-url", institute.manifestUri().toString());
+        main.addOverrideProperty("difusor.source.truststore", institute.truststore().toString());
+        main.addOverrideProperty("difusor.source.truststore-password", institute.truststorePassword());
+        main.addOverrideProperty("difusor.source.poll-cron", "0/10 * * * * ?");
+        main.addOverrideProperty("difusor.s3.endpoint", s3.endpoint().toString());
+        main.addOverrideProperty("difusor.s3.path-style", "true");
+        main.addOverrideProperty("difusor.s3.checksum-calculation", "when-required");
+        main.addOverrideProperty("difusor.site.bucket", SITE);
+        main.addOverrideProperty("difusor.history.bucket", HISTORY);
+        main.addOverrideProperty("difusor.work-dir", dir.resolve("work").toString());
+
+        institute.releaseEvery(new PrepPackageGenerator(scale, 2024L), pace, firstCorte(reader), Duration.ofMinutes(20));
+        LOG.info("embedded default: institute at {}, S3 at {}, site preview at http://localhost:{}/ (a new {} corte every {} s)",
+                institute.manifestUri(), s3.endpoint(), preview.port(), scale, pace.toSeconds());
+        try {
+            main.run(args);
+        } finally {
+            preview.close();
+            institute.close();
+            reader.close();
+            s3.close();
+        }
+    }
+}
