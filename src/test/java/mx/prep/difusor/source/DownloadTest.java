@@ -1,0 +1,135 @@
+package mx.prep.difusor.source;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.LocalDateTime;
+
+import javax.net.ssl.SSLHandshakeException;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.TransientFailureException;
+import mx.prep.difusor.embedded.InstituteSimulator;
+import mx.prep.difusor.embedded.PrepPackageGenerator;
+import mx.prep.difusor.embedded.SelfSignedTls;
+import mx.prep.difusor.state.CorteParser;
+import mx.prep.difusor.testing.FaultProxy;
+
+/** The download against a real HTTPS institute, with faults on the network path. */
+class DownloadTest {
+
+    @TempDir
+    Path tmp;
+
+    InstituteSimulator institute;
+    Path pkg;
+
+    @BeforeEach
+    void release() throws Exception {
+        institute = InstituteSimulator.start(tmp.resolve("institute"), 0);
+        pkg = new PrepPackageGenerator(PrepPackageGenerator.Scale.SMALL, 7L).write(tmp, LocalDateTime.of(2024, 6, 2, 21, 40), 0);
+        institute.release(pkg);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        institute.close();
+    }
+
+    private SecureHttp trusting(InstituteSimulator trusted) {
+        return new SecureHttp(trusted.truststore().toString(), trusted.truststorePassword(), "PKCS12", Duration.ofSeconds(5), false);
+    }
+
+    private PackageDownloader downloader(SecureHttp http, Duration readTimeout, Duration deadline) {
+        return new PackageDownloader(http, new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip"), tmp.resolve("spool"),
+                readTimeout, deadline, Duration.ofMillis(200), 1L << 30, Clock.systemUTC());
+    }
+
+    private PackageOffer offer(URI uri) {
+        return new PackageOffer(pkg.getFileName().toString(), "x", null, uri, null, null);
+    }
+
+    @Test
+    void aPackageIsSpooledWholeWithItsNameAndCorte() throws Exception {
+        PrepPackage got = downloader(trusting(institute), Duration.ofSeconds(5), Duration.ofSeconds(30))
+                .download(offer(institute.packageUri(pkg.getFileName().toString())));
+        assertThat(Files.readAllBytes(got.spoolFile())).isEqualTo(Files.readAllBytes(pkg));
+        assertThat(got.name()).isEqualTo(pkg.getFileName().toString());
+        assertThat(got.corte()).hasToString("2024-06-02 21:40");
+        assertThat(Files.list(tmp.resolve("spool"))).containsExactly(got.spoolFile());
+    }
+
+    @Test
+    void aCertificateOutsideTheTruststoreIsRefused() throws Exception {
+        try (InstituteSimulator stranger = InstituteSimulator.start(tmp.resolve("stranger"), 0)) {
+            stranger.release(pkg);
+            assertThatThrownBy(() -> downloader(trusting(institute), Duration.ofSeconds(5), Duration.ofSeconds(30))
+                    .download(offer(stranger.packageUri(pkg.getFileName().toString()))))
+                    .hasCauseInstanceOf(SSLHandshakeException.class).hasMessageContaining("PKIX path validation failed");
+            assertThat(tmp.resolve("spool")).isEmptyDirectory();
+        }
+    }
+
+    @Test
+    void aCertificateForAnotherHostIsRefusedEvenWhenTrusted() throws Exception {
+        try (InstituteSimulator wrongHost = InstituteSimulator.start(tmp.resolve("wrong"), 0,
+                SelfSignedTls.builder().wrongHost("prep.otro-instituto.mx").build())) {
+            wrongHost.release(pkg);
+            assertThatThrownBy(() -> downloader(trusting(wrongHost), Duration.ofSeconds(5), Duration.ofSeconds(30))
+                    .download(offer(wrongHost.packageUri(pkg.getFileName().toString()))))
+                    .hasCauseInstanceOf(SSLHandshakeException.class);
+        }
+    }
+
+    @Test
+    void plainHttpIsRefusedBeforeAnyConnection() {
+        assertThatThrownBy(() -> downloader(trusting(institute), Duration.ofSeconds(5), Duration.ofSeconds(30))
+                .download(offer(URI.create("http://localhost:" + institute.port() + "/prep/" + pkg.getFileName()))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("only https://");
+    }
+
+    @Test
+    void aBodyThatStallsEndsInAClearTransientErrorAfterTheReadTimeout() throws Exception {
+        try (FaultProxy network = FaultProxy.tcp("127.0.0.1", institute.port())) {
+            network.stallAfterBytes(20_000, 1);
+            URI through = URI.create("https://localhost:" + network.port() + "/prep/" + pkg.getFileName());
+            long started = System.nanoTime();
+            assertThatThrownBy(() -> downloader(trusting(institute), Duration.ofSeconds(1), Duration.ofSeconds(30)).download(offer(through)))
+                    .isInstanceOf(TransientFailureException.class).hasMessageContaining("stalled");
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(10));
+            assertThat(tmp.resolve("spool")).isEmptyDirectory();
+        }
+    }
+
+    @Test
+    void aBodyThatDripsEndsAtTheTotalDeadline() throws Exception {
+        try (FaultProxy network = FaultProxy.tcp("127.0.0.1", institute.port())) {
+            // 4 KB every 100 ms (a TLS record every ~0.4 s): never silent for the read timeout, too slow for the deadline
+            network.dripAfterBytes(20_000, 4096, Duration.ofMillis(100), 1);
+            URI through = URI.create("https://localhost:" + network.port() + "/prep/" + pkg.getFileName());
+            assertThatThrownBy(() -> downloader(trusting(institute), Duration.ofSeconds(2), Duration.ofSeconds(3)).download(offer(through)))
+                    .isInstanceOf(TransientFailureException.class).hasMessageContaining("deadline");
+        }
+    }
+
+    @Test
+    void aConnectionClosedEarlyIsATransientFailure() throws Exception {
+        try (FaultProxy network = FaultProxy.tcp("127.0.0.1", institute.port())) {
+            network.closeAfterBytes(50_000, 1);
+            URI through = URI.create("https://localhost:" + network.port() + "/prep/" + pkg.getFileName());
+            assertThatThrownBy(() -> downloader(trusting(institute), Duration.ofSeconds(2), Duration.ofSeconds(10)).download(offer(through)))
+                    .isInstanceOf(TransientFailureException.class);
+            assertThat(tmp.resolve("spool")).isEmptyDirectory();
+        }
+    }
+}
