@@ -27,6 +27,7 @@ import mx.prep.difusor.invalidate.CdnInvalidator;
 import mx.prep.difusor.publish.SitePublication;
 import mx.prep.difusor.quarantine.Quarantine;
 import mx.prep.difusor.source.ConditionalGet;
+import mx.prep.difusor.source.IncomingDirectory;
 import mx.prep.difusor.source.ManifestSource;
 import mx.prep.difusor.source.PackageDownloader;
 import mx.prep.difusor.source.PackageUrlSource;
@@ -69,7 +70,9 @@ public class DifusorConfiguration implements CamelConfiguration {
                     new ManifestSource(URI.create(settings.required("difusor.source.manifest-url")), get));
             case "package-url" -> registry.bind("packageUrlSource",
                     new PackageUrlSource(URI.create(settings.required("difusor.source.package-url")), get));
-            default -> throw new IllegalStateException("difusor.source.kind is 'manifest' or 'package-url', not '" + kind + "'");
+            case "directory" -> registry.bind("incomingDirectory", new IncomingDirectory(
+                    new CorteParser(settings.required("difusor.source.corte-pattern")), clock));
+            default -> throw new IllegalStateException("difusor.source.kind is 'manifest', 'package-url' or 'directory', not '" + kind + "'");
         }
         CorteParser corteParser = new CorteParser(settings.required("difusor.source.corte-pattern"));
         registry.bind("packageDownloader", new PackageDownloader(http, corteParser, workDir.resolve("spool"),

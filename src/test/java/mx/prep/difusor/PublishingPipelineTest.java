@@ -182,4 +182,22 @@ class PublishingPipelineTest extends PipelineTestBase {
         await().atMost(Duration.ofSeconds(20)).until(() -> institute.notModifiedCount("latest.zip.sha256") >= 2);
         assertThat(institute.requestCount("latest.zip")).isEqualTo(1);
     }
+
+    @Test
+    void aPackageDroppedInTheIncomingDirectoryWithItsSidecarIsPublishedAndRemoved() throws Exception {
+        Path incoming = Files.createDirectories(tmp.resolve("incoming"));
+        var settings = settings();
+        settings.put("difusor.source.kind", "directory");
+        settings.put("difusor.source.directory", incoming.toString());
+        startDifusor(settings);
+        Path pkg = corte(0);
+        Path dropped = Files.copy(pkg, incoming.resolve(pkg.getFileName()));
+        // the sidecar comes last: it tells the zip is complete
+        Files.writeString(incoming.resolve(pkg.getFileName() + ".sha256"), PrepPackageGenerator.sha256Hex(pkg) + "  " + pkg.getFileName() + "\n");
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + pkg.getFileName())).asByteArray())
+                .isEqualTo(Files.readAllBytes(pkg));
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(dropped));
+    }
 }

@@ -70,7 +70,7 @@ public final class PackageDownloader {
         PrepPackage pkg = download(offer);
         exchange.setProperty(PrepPackage.PROPERTY, pkg);
         // the spool file is only a working copy: the package lives on in the history or the quarantine
-        exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg));
+        exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, true));
         return pkg;
     }
 

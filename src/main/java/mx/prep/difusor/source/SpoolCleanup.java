@@ -10,15 +10,20 @@ import org.slf4j.LoggerFactory;
 
 import mx.prep.difusor.PrepPackage;
 
-/** Closes the package's zip and deletes its spool file once the exchange is done, whatever its outcome. */
+/**
+ * Closes the package's zip and deletes its spool file once the exchange is done, whatever its outcome (by then the
+ * package is in the history or in quarantine).
+ */
 final class SpoolCleanup extends SynchronizationAdapter {
 
     private static final Logger LOG = LoggerFactory.getLogger(SpoolCleanup.class);
 
     private final PrepPackage pkg;
+    private final boolean deleteSpool;
 
-    SpoolCleanup(PrepPackage pkg) {
+    SpoolCleanup(PrepPackage pkg, boolean deleteSpool) {
         this.pkg = pkg;
+        this.deleteSpool = deleteSpool;
     }
 
     @Override
@@ -27,7 +32,7 @@ final class SpoolCleanup extends SynchronizationAdapter {
             pkg.site().close();
         }
         try {
-            if (pkg.spoolFile() != null) {
+            if (deleteSpool && pkg.spoolFile() != null) {
                 Files.deleteIfExists(pkg.spoolFile());
             }
         } catch (IOException e) {
