@@ -74,4 +74,19 @@ public final class EmbeddedS3 implements AutoCloseable {
         proxy.stop();
         context.close();
     }
+
+    /**
+     * A standalone S3Proxy for benchmarks and manual tests: {@code <port> <folder | memory> [bucket...]}. Credentials
+     * are {@link #ACCESS_KEY} / {@link #SECRET_KEY}. Runs until killed.
+     */
+    public static void main(String[] args) throws Exception {
+        int port = Integer.parseInt(args[0]);
+        EmbeddedS3 s3 = "memory".equals(args[1]) ? new EmbeddedS3(ContextBuilder.newBuilder("transient").build(BlobStoreContext.class), port)
+                : onDisk(Path.of(args[1]), port);
+        for (int i = 2; i < args.length; i++) {
+            s3.createBucket(args[i]);
+        }
+        System.out.println("S3Proxy listening on " + s3.endpoint());
+        Thread.currentThread().join();
+    }
 }
