@@ -24,6 +24,9 @@ import software.amazon.awssdk.services.s3.S3ClientBuilder;
 
 import mx.prep.difusor.archive.HistoryArchiver;
 import mx.prep.difusor.invalidate.CdnInvalidator;
+import mx.prep.difusor.publish.DryRun;
+import mx.prep.difusor.publish.SitePlanner;
+import mx.prep.difusor.publish.SitePruner;
 import mx.prep.difusor.publish.SitePublication;
 import mx.prep.difusor.quarantine.Quarantine;
 import mx.prep.difusor.source.ConditionalGet;
@@ -83,7 +86,8 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("checksumFilter", new ChecksumFilter());
         HistoryArchiver history = new HistoryArchiver(store, historyBucket, settings.prefix("difusor.history.prefix"));
         registry.bind("historyArchiver", history);
-        StateStore state = new StateStore(store, historyBucket, settings.required("difusor.state.key"));
+        StateStore state = new StateStore(store, historyBucket, settings.required("difusor.state.key"),
+                settings.required("difusor.state.manifest-key"));
         registry.bind("stateStore", state);
         PackageLedger ledger = new PackageLedger(state, history, clock, settings.millis("difusor.retry.failed-package-pause-ms"),
                 settings.millis("difusor.retry.max-delay-ms").multipliedBy(10));
@@ -95,12 +99,16 @@ public class DifusorConfiguration implements CamelConfiguration {
         String sitePrefix = settings.prefix("difusor.site.prefix");
         registry.bind("siteUnpacker", new SiteUnpacker(sitePrefix, new CacheControlRules(settings.text("difusor.site.cache-control")),
                 settings.integer("difusor.unpack.max-entries"), settings.number("difusor.unpack.max-total-bytes")));
+        String siteBucket = settings.required("difusor.site.bucket");
+        registry.bind("sitePlanner", new SitePlanner(state, s3, siteBucket, sitePrefix, settings.integer("difusor.publish.max-deletions"),
+                settings.integer("difusor.cdn.max-paths"), settings.integer("difusor.publish.list-bucket-every")));
         registry.bind("sitePublication", new SitePublication(sitePrefix));
+        registry.bind("sitePruner", new SitePruner(s3, siteBucket, sitePrefix));
+        registry.bind("dryRun", new DryRun(workDir.resolve("dry-run")));
         registry.bind("publishThreads", publishThreads(context, settings.integer("difusor.publish.concurrency")));
 
         // invalidate
-        registry.bind("cdnInvalidator", new CdnInvalidator(cloudFrontClient(settings), settings.list("difusor.cdn.distribution-ids"),
-                settings.list("difusor.cdn.paths")));
+        registry.bind("cdnInvalidator", new CdnInvalidator(cloudFrontClient(settings), settings.list("difusor.cdn.distribution-ids")));
 
         // the retry and dead-letter channels
         Failures failures = new Failures();

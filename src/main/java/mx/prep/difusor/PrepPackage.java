@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import mx.prep.difusor.publish.SitePlan;
 import mx.prep.difusor.state.Corte;
 import mx.prep.difusor.unpack.SitePackage;
 
@@ -27,6 +28,7 @@ public final class PrepPackage {
     private String sha256;
     private boolean archived;
     private SitePackage site;
+    private SitePlan plan;
     private int filesPublished;
     private final Map<String, Long> stageMillis = new LinkedHashMap<>();
 
@@ -104,6 +106,14 @@ public final class PrepPackage {
 
     public void site(SitePackage site) {
         this.site = site;
+    }
+
+    public SitePlan plan() {
+        return plan;
+    }
+
+    public void plan(SitePlan plan) {
+        this.plan = plan;
     }
 
     public int filesPublished() {

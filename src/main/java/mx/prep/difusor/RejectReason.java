@@ -24,6 +24,8 @@ public enum RejectReason {
     DUPLICATE_ENTRY,
     /** The site has no index.html at its root: the institute's probe would fail. */
     NO_INDEX_HTML,
+    /** The package lacks more published files than difusor.publish.max-deletions allows: a person must look at it. */
+    TOO_MANY_DELETIONS,
     /** The source answered something that is not a Paquete de Difusión (an HTML page, a bad manifest). */
     BAD_SOURCE_RESPONSE,
     /** A transient failure (network, 5xx, throttling) that outlasted every retry. */

@@ -48,7 +48,7 @@ class PublishingPipelineTest extends PipelineTestBase {
             assertThat(created).hasSize(sequence + 1);
             ReceivedInvalidation last = created.get(sequence);
             assertThat(last.callerReference()).isEqualTo("prep-difusor/" + name.replace(".zip", "") + "/" + sha.substring(0, 16));
-            assertThat(last.paths()).containsExactly("/*");
+            assertThat(last.paths()).isNotEmpty().hasSizeLessThanOrEqualTo(10);
         }
         int files = SiteBucket.files(pkg).size();
         assertThat(publishedState()).get().satisfies(s -> {

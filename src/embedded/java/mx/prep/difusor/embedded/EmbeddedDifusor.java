@@ -41,6 +41,7 @@ public final class EmbeddedDifusor {
     static LocalDateTime firstCorte(S3Client s3) throws java.io.IOException {
         LocalDateTime start = LocalDateTime.of(2024, 6, 2, 21, 40);
         return new ObjectStore(s3).readJson(HISTORY, "state/published.json", PublishedState.class)
+                .filter(PublishedState::hasPublished)
                 .map(p -> p.corteValue().at().plusMinutes(20))
                 .filter(start::isBefore)
                 .orElse(start);

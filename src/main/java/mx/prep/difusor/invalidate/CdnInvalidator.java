@@ -7,6 +7,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import software.amazon.awssdk.services.cloudfront.CloudFrontClient;
+import software.amazon.awssdk.services.cloudfront.model.CloudFrontException;
 import software.amazon.awssdk.services.cloudfront.model.CreateInvalidationResponse;
 import software.amazon.awssdk.services.cloudfront.model.InvalidationBatch;
 import software.amazon.awssdk.services.cloudfront.model.Paths;
@@ -26,12 +27,10 @@ public final class CdnInvalidator {
 
     private final CloudFrontClient cloudFront;
     private final List<String> distributionIds;
-    private final List<String> paths;
 
-    public CdnInvalidator(CloudFrontClient cloudFront, List<String> distributionIds, List<String> paths) {
+    public CdnInvalidator(CloudFrontClient cloudFront, List<String> distributionIds) {
         this.cloudFront = cloudFront;
         this.distributionIds = List.copyOf(distributionIds);
-        this.paths = List.copyOf(paths);
     }
 
     public void invalidate(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) {
@@ -39,16 +38,29 @@ public final class CdnInvalidator {
             LOG.info("{}: no CloudFront distribution configured (difusor.cdn.distribution-ids); invalidation skipped", pkg);
             return;
         }
+        List<String> paths = pkg.plan().invalidationPaths();
+        if (paths.isEmpty()) {
+            LOG.info("{}: nothing published changed; no invalidation needed", pkg);
+            return;
+        }
         long started = System.nanoTime();
         String reference = callerReference(pkg);
         for (String distribution : distributionIds) {
-            CreateInvalidationResponse created = cloudFront.createInvalidation(r -> r.distributionId(distribution)
-                    .invalidationBatch(InvalidationBatch.builder()
-                            .callerReference(reference)
-                            .paths(Paths.builder().quantity(paths.size()).items(paths).build())
-                            .build()));
-            LOG.info("{}: CloudFront invalidation {} ({}) for distribution {}, paths {}, CallerReference {}", pkg,
-                    created.invalidation().id(), created.invalidation().status(), distribution, paths, reference);
+            try {
+                CreateInvalidationResponse created = cloudFront.createInvalidation(r -> r.distributionId(distribution)
+                        .invalidationBatch(InvalidationBatch.builder()
+                                .callerReference(reference)
+                                .paths(Paths.builder().quantity(paths.size()).items(paths).build())
+                                .build()));
+                LOG.info("{}: CloudFront invalidation {} ({}) for distribution {}, paths {}, CallerReference {}", pkg,
+                        created.invalidation().id(), created.invalidation().status(), distribution, paths, reference);
+            } catch (CloudFrontException e) {
+                if (e.awsErrorDetails() == null || !"InvalidationBatchAlreadyExists".equals(e.awsErrorDetails().errorCode())) {
+                    throw e;
+                }
+                // an earlier attempt for this very package already created it (its paths covered the same changes)
+                LOG.warn("{}: distribution {} already has the invalidation {} from an earlier attempt", pkg, distribution, reference);
+            }
         }
         pkg.stageTook("invalidate", (System.nanoTime() - started) / 1_000_000);
     }

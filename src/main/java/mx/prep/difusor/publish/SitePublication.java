@@ -28,12 +28,14 @@ public final class SitePublication {
         this.sitePrefix = sitePrefix;
     }
 
+    /** The files to upload except HTML entry points: first, so no new page points at a file not uploaded yet. */
     public Iterator<SiteFile> assets(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) {
-        return pkg.site().assets();
+        return pkg.plan().assets().iterator();
     }
 
+    /** The HTML entry points to upload, last. */
     public Iterator<SiteFile> pages(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) {
-        return pkg.site().pages();
+        return pkg.plan().pages().iterator();
     }
 
     /** Turns one split SiteFile into a put request for the S3 producer; the body streams from the zip. */
@@ -57,10 +59,10 @@ public final class SitePublication {
     }
 
     public void published(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) {
-        pkg.filesPublished(pkg.site().files().size());
+        pkg.filesPublished(pkg.plan().uploads().size());
         long started = exchange.getProperty("publishStartedNanos", System.nanoTime(), Long.class);
         pkg.stageTook("publish", (System.nanoTime() - started) / 1_000_000);
-        LOG.info("{}: {} site files written to S3", pkg, pkg.filesPublished());
+        LOG.info("{}: {} changed site files written to S3, {} deleted", pkg, pkg.filesPublished(), pkg.plan().deletions().size());
     }
 
     public void starting(Exchange exchange) {

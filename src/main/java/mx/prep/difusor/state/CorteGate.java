@@ -55,7 +55,7 @@ public final class CorteGate {
 
     /** After archiving: only a corte newer than the published one goes on. */
     public void admit(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws IOException, PackageRejectedException {
-        Optional<PublishedState> published = state.lastKnown();
+        Optional<PublishedState> published = state.lastKnown().filter(PublishedState::hasPublished);
         if (published.isPresent() && !pkg.corte().isNewerThan(published.get().corteValue())) {
             history.recordOutcome(pkg, "stale", clock.instant());
             throw new PackageRejectedException(RejectReason.STALE_CORTE, pkg + ": corte " + pkg.corte()

@@ -3,6 +3,8 @@ package mx.prep.difusor.state;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.Map;
+import java.util.TreeMap;
 
 import org.apache.camel.ExchangeProperty;
 import org.slf4j.Logger;
@@ -10,6 +12,8 @@ import org.slf4j.LoggerFactory;
 
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.archive.HistoryArchiver;
+import mx.prep.difusor.publish.SiteManifest;
+import mx.prep.difusor.unpack.SiteFile;
 
 /** The last step: the published state object in S3, then the package's outcome in the history. */
 public final class PublicationRecorder {
@@ -28,12 +32,28 @@ public final class PublicationRecorder {
         this.clock = clock;
     }
 
+    /** Before the first upload: the state says a publication is under way, until {@link #record} clears it. */
+    public void publishing(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException {
+        PublishedState current = state.load().orElse(null);
+        state.save(current == null ? PublishedState.nothingYet(pkg.name()) : current.publishing(pkg.name()));
+    }
+
+    /** The site manifest first, then the state that vouches for it. */
     public void record(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException {
+        long started = System.nanoTime();
+        Map<String, SiteManifest.Entry> files = new TreeMap<>();
+        for (SiteFile f : pkg.site().files()) {
+            files.put(f.path(), new SiteManifest.Entry(f.sha256(), f.md5(), f.size(), f.contentType(), f.cacheControl()));
+        }
+        state.saveManifest(new SiteManifest(pkg.name(), files));
+        pkg.stageTook("record", (System.nanoTime() - started) / 1_000_000);
         Instant now = clock.instant();
-        state.save(new PublishedState(pkg.name(), pkg.corte().toString(), pkg.sha256(), pkg.size(), pkg.filesPublished(),
-                pkg.receivedAt().toString(), now.toString(), pkg.stageMillis()));
+        state.save(new PublishedState(pkg.name(), pkg.corte().toString(), pkg.sha256(), pkg.size(), files.size(),
+                pkg.receivedAt().toString(), now.toString(), pkg.stageMillis(), pkg.plan().uploads().size(), pkg.plan().deletions().size(),
+                null));
         history.recordOutcome(pkg, "published", now);
         ledger.settled(pkg.name(), pkg.sha256());
-        LOG.info("{}: published; {} files; stages {} ms; state at {}", pkg, pkg.filesPublished(), pkg.stageMillis(), state.location());
+        LOG.info("{}: published; {} files ({} uploaded, {} deleted); stages {} ms; state at {}", pkg, files.size(),
+                pkg.plan().uploads().size(), pkg.plan().deletions().size(), pkg.stageMillis(), state.location());
     }
 }

@@ -16,13 +16,34 @@ public record PublishedState(
         int files,
         String receivedAt,
         String publishedAt,
-        Map<String, Long> stageMillis) {
+        Map<String, Long> stageMillis,
+        Integer uploaded,
+        Integer deleted,
+        String publishing) {
+
+    /**
+     * The same state, marked as being changed by a publication: until the next record, the site manifest may not
+     * match the bucket (a crash, a failed upload), so the next publication rebuilds it from a bucket listing.
+     */
+    public PublishedState publishing(String packageName) {
+        return new PublishedState(this.packageName, corte, sha256, size, files, receivedAt, publishedAt, stageMillis, uploaded, deleted,
+                packageName);
+    }
+
+    /** A state with nothing published yet, only a publication under way. */
+    public static PublishedState nothingYet(String publishing) {
+        return new PublishedState(null, null, null, 0, 0, null, null, Map.of(), 0, 0, publishing);
+    }
+
+    public boolean hasPublished() {
+        return packageName != null;
+    }
 
     public Corte corteValue() {
-        return Corte.parse(corte);
+        return corte == null ? null : Corte.parse(corte);
     }
 
     public boolean isSamePackage(String name, String sha) {
-        return packageName.equals(name) && sha256.equalsIgnoreCase(sha == null ? "" : sha.strip());
+        return packageName != null && packageName.equals(name) && sha256.equalsIgnoreCase(sha == null ? "" : sha.strip());
     }
 }

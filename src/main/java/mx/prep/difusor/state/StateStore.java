@@ -3,7 +3,11 @@ package mx.prep.difusor.state;
 import java.io.IOException;
 import java.util.Optional;
 
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import mx.prep.difusor.Json;
 import mx.prep.difusor.ObjectStore;
+import mx.prep.difusor.publish.SiteManifest;
 
 /** Reads and writes the published state object (JSON) in S3. */
 public final class StateStore {
@@ -11,12 +15,24 @@ public final class StateStore {
     private final ObjectStore store;
     private final String bucket;
     private final String key;
+    private final String manifestKey;
     private volatile PublishedState lastKnown;
 
-    public StateStore(ObjectStore store, String bucket, String key) {
+    public StateStore(ObjectStore store, String bucket, String key, String manifestKey) {
         this.store = store;
         this.bucket = bucket;
         this.key = key;
+        this.manifestKey = manifestKey;
+    }
+
+    public Optional<SiteManifest> loadManifest() throws IOException {
+        return store.readJson(bucket, manifestKey, SiteManifest.class);
+    }
+
+    /** Compact JSON: tens of thousands of entries. */
+    public void saveManifest(SiteManifest manifest) throws IOException {
+        store.putString(bucket, manifestKey, Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(manifest),
+                "application/json");
     }
 
     /** Reads the state from S3 (the source of truth: another pod may have published since). */

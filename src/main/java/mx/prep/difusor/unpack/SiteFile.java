@@ -9,10 +9,11 @@ import java.util.zip.ZipEntry;
  * @param entry        the zip entry to stream it from
  * @param size         bytes, as read (not as the zip headers claim)
  * @param sha256       content hash, lower-case hex
+ * @param md5          MD5, lower-case hex: the ETag S3 gives a single-part object
  * @param contentType  by extension
  * @param cacheControl by path rule, or null
  */
-public record SiteFile(String path, ZipEntry entry, long size, String sha256, String contentType, String cacheControl) {
+public record SiteFile(String path, ZipEntry entry, long size, String sha256, String md5, String contentType, String cacheControl) {
 
     public boolean isHtml() {
         return contentType.startsWith("text/html");

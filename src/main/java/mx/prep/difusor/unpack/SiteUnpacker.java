@@ -91,11 +91,14 @@ public final class SiteUnpacker {
                     throw new PackageRejectedException(RejectReason.DUPLICATE_ENTRY, pkg + ": two entries are the site file '" + path + "'");
                 }
                 MessageDigest sha = ChecksumFilter.newSha256();
+                // MD5 too: it is the ETag of a single-part object, so a bucket listing can be compared without a HEAD per object
+                MessageDigest md5 = newMd5();
                 CRC32 crc = new CRC32();
                 long size = 0;
                 try (InputStream in = zip.getInputStream(entry)) {
                     for (int n; (n = in.read(buffer)) > 0;) {
                         sha.update(buffer, 0, n);
+                        md5.update(buffer, 0, n);
                         crc.update(buffer, 0, n);
                         size += n;
                         if (total + size > maxTotalBytes) {
@@ -109,7 +112,8 @@ public final class SiteUnpacker {
                             + "' does not match its CRC-32");
                 }
                 total += size;
-                files.add(new SiteFile(path, entry, size, HexFormat.of().formatHex(sha.digest()), ContentTypes.of(path),
+                files.add(new SiteFile(path, entry, size, HexFormat.of().formatHex(sha.digest()), HexFormat.of().formatHex(md5.digest()),
+                        ContentTypes.of(path),
                         cacheControl.forPath(path)));
             }
         } catch (ZipException e) {
@@ -121,6 +125,14 @@ public final class SiteUnpacker {
             throw new PackageRejectedException(RejectReason.NO_INDEX_HTML, pkg + ": no index.html at the site root; the institute's probe would fail");
         }
         return files;
+    }
+
+    private static MessageDigest newMd5() {
+        try {
+            return MessageDigest.getInstance("MD5");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has MD5", e);
+        }
     }
 
     private static void closeQuietly(ZipFile zip) {

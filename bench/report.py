@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Turns bench/run.sh's raw figures (corte, tool, key, value per line) into the Markdown report."""
+import argparse
+import collections
+import sys
+
+p = argparse.ArgumentParser()
+p.add_argument("tsv")
+for opt in ("stamp", "commit", "changed-only", "scale", "cortes", "start", "step", "seed", "first-seq",
+            "difusor-concurrency", "rclone", "aws", "rclone-version", "aws-version", "cpus", "problems"):
+    p.add_argument("--" + opt, default="")
+a = p.parse_args()
+
+data = collections.defaultdict(lambda: collections.defaultdict(dict))
+order = []
+for line in open(a.tsv, encoding="utf-8"):
+    parts = line.rstrip("\n").split("\t")
+    if len(parts) != 4:
+        continue
+    corte, tool, key, value = parts
+    if corte not in ("run", "big") and corte not in order:
+        order.append(corte)
+    try:
+        value = float(value)
+    except ValueError:
+        pass
+    data[corte][tool][key] = value
+
+
+def get(corte, tool, key, default=None):
+    return data.get(corte, {}).get(tool, {}).get(key, default)
+
+
+def sec(ms):
+    return "—" if ms is None else "%.1f" % (ms / 1000.0)
+
+
+def mb(kb):
+    return "—" if kb is None else "%.0f" % (kb / 1024.0)
+
+
+def n(v):
+    return "—" if v is None else "%d" % v
+
+
+def ratio(x, y):
+    return None if x is None or not y else x / y
+
+
+def fr(r):
+    return "—" if r is None else "%.2f×" % r
+
+
+def met(ok):
+    return "**met**" if ok else "**missed**"
+
+
+rate = get("run", "rawput", "best")
+out = []
+w = out.append
+w("# prep-difusor publication benchmark, run %s" % a.stamp)
+w("")
+w("- prep-difusor: committed main at `%s` (\"Publish only what changed\" landed: **%s**), `java -Xmx256m -jar "
+  "prep-difusor.jar`, `difusor.publish.concurrency=%s`" % (a.commit, a.changed_only, a.difusor_concurrency))
+w("- packages: %s cortes, scale %s, from %s every %s min, seed %s, first sequence %s; endpoint S3Proxy 2.7 in memory "
+  "on 127.0.0.1; %s CPUs" % (a.cortes, a.scale, a.start, a.step, a.seed, a.first_seq, a.cpus))
+w("- rclone: `%s`, `--transfers/--checkers %s`; aws: `%s`, `max_concurrent_requests %s`" %
+  (a.rclone_version, a.rclone, a.aws_version, a.aws))
+rates = ", ".join("%s: %.0f/s" % (k[len("rate_c"):], v) for k, v in sorted(
+    data["run"]["rawput"].items(), key=lambda kv: int(kv[0][6:]) if kv[0].startswith("rate_c") else 0)
+    if k.startswith("rate_c"))
+w("- raw PUT capacity of the endpoint (SDK v2 uploader, real files, by concurrency): %s; floor uses the best, "
+  "**%.0f objects/s**" % (rates, rate or 0))
+w("")
+
+# ---- time per corte
+w("## Time per corte (seconds, from package on disk to done)")
+w("")
+w("| corte | objects | really changed (same size) / new / deleted | floor | prep-difusor | rclone sync --checksum "
+  "| aws s3 sync | difusor ÷ rclone | difusor ÷ floor |")
+w("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+floors = {}
+for i, c in enumerate(order):
+    to_publish = get(c, "diff", "to_publish")
+    floor = None
+    if rate and to_publish is not None and get(c, "floor", "sha256_ms") is not None:
+        floor = get(c, "floor", "sha256_ms") + 1000.0 * to_publish / rate
+    floors[c] = floor
+    d = None if get(c, "difusor", "failed") else get(c, "difusor", "total_ms")
+    label = c.replace(".zip", "") + (" (cold)" if i == 0 else "")
+    w("| %s | %s | %s (%s) / %s / %s | %s | %s | %s | %s | %s | %s |" % (
+        label, n(get(c, "package", "entries")), n(get(c, "diff", "changed")), n(get(c, "diff", "same_size")),
+        n(get(c, "diff", "new")), n(get(c, "diff", "deleted")), sec(floor), sec(d), sec(get(c, "rclone", "total_ms")),
+        sec(get(c, "aws", "total_ms")), fr(ratio(d, get(c, "rclone", "total_ms"))), fr(ratio(d, floor))))
+w("")
+w("Floor = `sha256sum` of the zip + (objects really changed, new or deleted ÷ raw PUT capacity); for the cold corte "
+  "all objects.")
+w("")
+
+# ---- prep-difusor detail
+stages = []
+for c in order:
+    for k in data[c]["difusor"]:
+        if k.startswith("stage_") and k[6:] not in stages:
+            stages.append(k[6:])
+w("## prep-difusor per corte")
+w("")
+w("| corte | to publishedAt | " + " | ".join(stages) + " | site PUTs | site DELETEs | history PUTs | VmHWM (MB) "
+  "| log WARN/ERROR |")
+w("|---|---:|" + "---:|" * len(stages) + "---:|---:|---:|---:|---:|")
+for c in order:
+    w("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        c.replace(".zip", ""), sec(get(c, "difusor", "total_ms")),
+        " | ".join(sec(get(c, "difusor", "stage_" + s)) for s in stages),
+        n(get(c, "difusor", "puts")), n(get(c, "difusor", "deletes")), n(get(c, "difusor", "history_puts")),
+        mb(get(c, "difusor", "hwm_kb")), n(get(c, "difusor", "log_problems"))))
+w("")
+w("Stages from `stageMillis` in `state/published.json` (seconds); PUTs and DELETEs counted on the S3 server.")
+w("")
+
+# ---- other tools detail
+w("## rclone and aws per corte")
+w("")
+w("| corte | tool | `sha256sum -c` | `unzip` | sync | PUTs | DELETEs |")
+w("|---|---|---:|---:|---:|---:|---:|")
+for c in order:
+    for t in ("rclone", "aws"):
+        w("| %s | %s | %s | %s | %s | %s | %s |" % (
+            c.replace(".zip", ""), t, sec(get(c, t, "stage_verify")), sec(get(c, t, "stage_unzip")),
+            sec(get(c, t, "stage_sync")), n(get(c, t, "puts")), n(get(c, t, "deletes"))))
+w("")
+
+# ---- bucket equals package
+w("## Bucket equals package (every object downloaded and compared by SHA-256)")
+w("")
+w("| corte | tool | objects in bucket | identical | stale | missing | extra |")
+w("|---|---|---:|---:|---:|---:|---:|")
+for c in order + (["big"] if "check_ok" in data.get("big", {}).get("difusor", {}) else []):
+    for t in ("difusor", "rclone", "aws"):
+        if get(c, t, "check_objects") is None:
+            continue
+        w("| %s | %s | %s | %s | %s | %s | %s |" % (
+            c.replace(".zip", ""), t, n(get(c, t, "check_objects")), n(get(c, t, "check_ok")), n(get(c, t, "stale")),
+            n(get(c, t, "missing")), n(get(c, t, "extra"))))
+w("")
+
+# ---- heap check
+if "big" in data:
+    w("## Heap check: a package four times as large, `-Xmx256m`, fresh JVM")
+    w("")
+    ok = get("big", "difusor", "succeeded") == 1
+    w("- package: %s entries, %s MB; published: **%s** in %s s; site PUTs %s; VmHWM **%s MB**%s" % (
+        n(get("big", "package", "entries")), mb((get("big", "package", "bytes") or 0) / 1024.0),
+        "yes" if ok else "NO", sec(get("big", "difusor", "total_ms")), n(get("big", "difusor", "puts")),
+        mb(get("big", "difusor", "hwm_kb")), "; OutOfMemoryError in the log" if get("big", "difusor", "oom") else ""))
+    w("")
+
+# ---- targets
+w("## Targets (ratios measured in this run)")
+w("")
+w("| target | measured | |")
+w("|---|---|---|")
+later = order[1:]
+r_rclone = [ratio(get(c, "difusor", "total_ms"), get(c, "rclone", "total_ms")) for c in later]
+r_floor = [ratio(get(c, "difusor", "total_ms"), floors.get(c)) for c in later]
+if later:
+    worst = max((r for r in r_rclone if r is not None), default=None)
+    w("| cortes after the first: prep-difusor ≤ 0.5 × rclone sync --checksum | worst %s (%s) | %s |" % (
+        fr(worst), ", ".join(fr(r) for r in r_rclone), met(worst is not None and worst <= 0.5 and None not in r_rclone)))
+    worst = max((r for r in r_floor if r is not None), default=None)
+    w("| cortes after the first: prep-difusor ≤ 1.3 × floor | worst %s (%s) | %s |" % (
+        fr(worst), ", ".join(fr(r) for r in r_floor), met(worst is not None and worst <= 1.3 and None not in r_floor)))
+if order:
+    c0 = order[0]
+    r0 = ratio(get(c0, "difusor", "total_ms"), floors.get(c0))
+    w("| cold corte: prep-difusor ≤ 1.3 × floor (all objects) | %s | %s |" % (fr(r0), met(r0 is not None and r0 <= 1.3)))
+bad = sum((get(c, "difusor", "stale") or 0) + (get(c, "difusor", "missing") or 0) + (get(c, "difusor", "extra") or 0)
+          for c in order)
+checked = all(get(c, "difusor", "check_objects") is not None for c in order)
+w("| zero stale objects (prep-difusor; also no missing or extra) | %s stale, %s missing, %s extra over %d cortes | %s |" % (
+    n(sum(get(c, "difusor", "stale") or 0 for c in order)), n(sum(get(c, "difusor", "missing") or 0 for c in order)),
+    n(sum(get(c, "difusor", "extra") or 0 for c in order)), len(order), met(bad == 0 and checked)))
+hwm = max([get(c, "difusor", "hwm_kb") or 0 for c in order] + [get("run", "difusor", "final_hwm_kb") or 0])
+w("| peak RSS < 512 MB with -Xmx256m (scale %s) | %s MB | %s |" % (a.scale, mb(hwm), met(0 < hwm < 512 * 1024)))
+if "big" in data:
+    ok = get("big", "difusor", "succeeded") == 1
+    w("| -Xmx256m enough for a package 4× as large | %s, VmHWM %s MB | %s |" % (
+        "published" if ok else "failed", mb(get("big", "difusor", "hwm_kb")), met(ok)))
+for t in ("rclone", "aws"):
+    s = sum(get(c, t, "stale") or 0 for c in order)
+    m = sum((get(c, t, "missing") or 0) + (get(c, t, "extra") or 0) for c in order)
+    w("| (for comparison) %s: stale / missing+extra objects over the series | %s / %s | |" % (t, n(s), n(m)))
+w("")
+
+try:
+    problems = [l.rstrip() for l in open(a.problems, encoding="utf-8") if l.strip()]
+except OSError:
+    problems = []
+if problems:
+    w("## WARN/ERROR lines in prep-difusor's log (first 5 per corte)")
+    w("")
+    w("```")
+    out.extend(problems[:40])
+    w("```")
+    w("")
+sys.stdout.write("\n".join(out) + "\n")

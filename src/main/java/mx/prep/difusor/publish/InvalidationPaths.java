@@ -1,0 +1,56 @@
+package mx.prep.difusor.publish;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.TreeSet;
+
+/**
+ * The CloudFront paths for a set of changed site paths: each path as {@code /path}, an {@code index.html} also as its
+ * directory ({@code /} or {@code /dir/}), and, when that is more than the limit, the same collapsed into directory
+ * wildcards as deep as the limit allows, {@code /*} as the last resort. A night of 72 cortes at 10 paths each stays
+ * within CloudFront's 1,000 free paths a month.
+ */
+public final class InvalidationPaths {
+
+    private InvalidationPaths() {
+    }
+
+    public static List<String> of(Collection<String> changedSitePaths, int maxPaths) {
+        TreeSet<String> exact = new TreeSet<>();
+        for (String path : changedSitePaths) {
+            exact.add("/" + path);
+            if (path.equals("index.html")) {
+                exact.add("/");
+            } else if (path.endsWith("/index.html")) {
+                exact.add("/" + path.substring(0, path.length() - "index.html".length()));
+            }
+        }
+        if (exact.size() <= maxPaths) {
+            return new ArrayList<>(exact);
+        }
+        int deepest = exact.stream().mapToInt(p -> p.split("/", -1).length - 2).max().orElse(0);
+        for (int depth = deepest; depth >= 1; depth--) {
+            TreeSet<String> collapsed = collapse(exact, depth);
+            if (collapsed.size() <= maxPaths) {
+                return new ArrayList<>(collapsed);
+            }
+        }
+        return List.of("/*");
+    }
+
+    /** Paths inside a directory at least {@code depth} deep become that directory's wildcard. */
+    static TreeSet<String> collapse(TreeSet<String> exact, int depth) {
+        TreeSet<String> out = new TreeSet<>();
+        for (String path : exact) {
+            String[] segments = path.substring(1).split("/", -1);
+            int directoryDepth = segments.length - 1;
+            if (directoryDepth >= depth) {
+                out.add("/" + String.join("/", java.util.Arrays.copyOf(segments, depth)) + "/*");
+            } else {
+                out.add(path);
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,27 @@
+package mx.prep.difusor.publish;
+
+import java.util.List;
+
+import mx.prep.difusor.unpack.SiteFile;
+
+/**
+ * What publishing a package changes: the files to upload (new or different content or headers), the objects to
+ * delete (gone from the package), and the CloudFront paths to invalidate.
+ *
+ * @param rebuilt true when the published manifest was missing or untrusted and the bucket listing was used instead
+ */
+public record SitePlan(List<SiteFile> uploads, List<String> deletions, List<String> invalidationPaths, int unchanged, boolean rebuilt) {
+
+    public List<SiteFile> assets() {
+        return uploads.stream().filter(f -> !f.isHtml()).toList();
+    }
+
+    public List<SiteFile> pages() {
+        return uploads.stream().filter(SiteFile::isHtml).toList();
+    }
+
+    public String summary() {
+        return uploads.size() + " to upload (" + pages().size() + " HTML), " + deletions.size() + " to delete, " + unchanged
+                + " unchanged; invalidation " + invalidationPaths + (rebuilt ? "; compared with a bucket listing" : "");
+    }
+}

@@ -1,0 +1,228 @@
+package mx.prep.difusor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import org.junit.jupiter.api.Test;
+
+import mx.prep.difusor.testing.CloudFrontEmulator.ReceivedInvalidation;
+import mx.prep.difusor.testing.FaultProxy.RequestHead;
+import mx.prep.difusor.testing.PackageEdits;
+import mx.prep.difusor.testing.SiteBucket;
+
+/** Publishing only what changed, by content, in a safe order, with pruning and targeted invalidations. */
+class IncrementalPublishingTest extends PipelineTestBase {
+
+    private static boolean sitePut(RequestHead r) {
+        return r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/");
+    }
+
+    /** Paths whose bytes differ between two packages, or that only one of them has. */
+    static List<String> changed(Path before, Path after) throws Exception {
+        Map<String, byte[]> a = SiteBucket.files(before);
+        Map<String, byte[]> b = SiteBucket.files(after);
+        TreeSet<String> all = new TreeSet<>(a.keySet());
+        all.addAll(b.keySet());
+        return all.stream().filter(p -> !Arrays.equals(a.get(p), b.get(p))).toList();
+    }
+
+    static boolean covers(List<String> invalidation, String sitePath) {
+        return invalidation.stream().anyMatch(p -> p.equals("/" + sitePath) || p.endsWith("/*") && ("/" + sitePath).startsWith(p.substring(0, p.length() - 1)));
+    }
+
+    @Test
+    void onlyFilesWhoseContentChangedAreUploadedIncludingSameSizeChangesAndTheSiteStaysExact() throws Exception {
+        startDifusor();
+        Path previous = corte(6);
+        institute.release(previous);
+        awaitPublished(previous);
+        for (int sequence = 7; sequence <= 9; sequence++) {
+            Path next = corte(sequence);
+            List<String> changed = changed(previous, next);
+            Map<String, byte[]> before = SiteBucket.files(previous);
+            Map<String, byte[]> after = SiteBucket.files(next);
+            long sameSize = changed.stream().filter(p -> before.containsKey(p) && after.containsKey(p) && before.get(p).length == after.get(p).length).count();
+            assertThat(sameSize).as("the generator makes same-size changes").isPositive();
+            assertThat(changed.size()).as("a corte changes a part of the site, not all of it").isLessThan(after.size() / 2);
+
+            int putsBefore = s3Network.requests(IncrementalPublishingTest::sitePut);
+            institute.release(next);
+            awaitPublished(next);
+
+            assertThat(s3Network.requests(IncrementalPublishingTest::sitePut) - putsBefore).isEqualTo(changed.size());
+            assertSiteEquals(next);
+            assertThat(publishedState()).get().satisfies(s -> assertThat(s.uploaded()).isEqualTo(changed.size()));
+            previous = next;
+        }
+    }
+
+    @Test
+    void htmlEntryPointsGoLastThenTheStateAndTheManifest() throws Exception {
+        startDifusor();
+        Path first = corte(6);
+        institute.release(first);
+        awaitPublished(first);
+        int from = s3Network.requests().size();
+        Path second = corte(7);
+        institute.release(second);
+        awaitPublished(second);
+
+        List<RequestHead> puts = s3Network.requests().subList(from, s3Network.requests().size()).stream()
+                .filter(r -> r.method().equals("PUT")).toList();
+        List<String> order = puts.stream().map(RequestHead::path).toList();
+        int lastAsset = -1;
+        int firstPage = Integer.MAX_VALUE;
+        for (int i = 0; i < order.size(); i++) {
+            String p = order.get(i);
+            if (p.startsWith("/" + SITE + "/")) {
+                if (p.endsWith(".html")) {
+                    firstPage = Math.min(firstPage, i);
+                } else {
+                    lastAsset = i;
+                }
+            }
+        }
+        assertThat(firstPage).as("some HTML changed").isLessThan(Integer.MAX_VALUE);
+        assertThat(lastAsset).as("every asset before the first HTML page").isLessThan(firstPage);
+        int lastSitePut = 0;
+        for (int i = 0; i < order.size(); i++) {
+            if (order.get(i).startsWith("/" + SITE + "/")) {
+                lastSitePut = i;
+            }
+        }
+        assertThat(order.indexOf("/" + HISTORY + "/state/site-manifest.json")).isGreaterThan(lastSitePut);
+        assertThat(order.lastIndexOf("/" + HISTORY + "/state/published.json")).isGreaterThan(order.indexOf("/" + HISTORY + "/state/site-manifest.json"));
+    }
+
+    @Test
+    void theInvalidationCoversWhatChangedWithinThePathLimit() throws Exception {
+        var settings = settings();
+        settings.put("difusor.cdn.max-paths", "100000");
+        startDifusor(settings);
+        Path first = corte(6);
+        institute.release(first);
+        awaitPublished(first);
+        Path second = corte(7);
+        institute.release(second);
+        awaitPublished(second);
+
+        List<String> changed = changed(first, second);
+        ReceivedInvalidation exact = cloudFront.created(DISTRIBUTION).get(1);
+        List<String> expected = new ArrayList<>(changed.stream().map(p -> "/" + p).toList());
+        changed.stream().filter(p -> p.endsWith("index.html")).map(p -> "/" + p.substring(0, p.length() - "index.html".length())).forEach(expected::add);
+        assertThat(exact.paths()).containsExactlyInAnyOrderElementsOf(expected);
+
+        // the default limit: the same changes as directory wildcards, still covering every changed file
+        difusor.close();
+        startDifusor();
+        Path third = corte(8);
+        institute.release(third);
+        awaitPublished(third);
+        List<String> collapsed = cloudFront.created(DISTRIBUTION).get(2).paths();
+        assertThat(collapsed).hasSizeLessThanOrEqualTo(10);
+        assertThat(changed(second, third)).allSatisfy(p -> assertThat(covers(collapsed, p)).as("%s covered by %s", p, collapsed).isTrue());
+    }
+
+    @Test
+    void filesGoneFromThePackageAreDeletedAfterTheUploadsButASiteHalfGoneIsQuarantined() throws Exception {
+        var settings = settings();
+        settings.put("difusor.publish.max-deletions", "50");
+        startDifusor(settings);
+        Path first = corte(6);
+        institute.release(first);
+        awaitPublished(first);
+
+        // the next corte without the CSV folder: a few files gone, within the limit
+        Path lessCsv = PackageEdits.rewrite(corte(7), tmp.resolve("PREP2024_JAL_20240602_2220.zip"), n -> !n.startsWith("csv/"), Map.of());
+        institute.release(lessCsv);
+        awaitPublished(lessCsv);
+        assertSiteEquals(lessCsv);
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.deleted()).isPositive());
+        List<RequestHead> deletes = s3Network.requests().stream().filter(r -> r.method().equals("POST") && r.target().contains("delete")).toList();
+        assertThat(deletes).hasSize(1);
+
+        // a corte that lacks half the site: a person must look at it
+        Path halfGone = PackageEdits.rewrite(corte(8), tmp.resolve("PREP2024_JAL_20240602_2240.zip"),
+                n -> !n.startsWith("data/") || n.hashCode() % 2 == 0, Map.of());
+        institute.release(halfGone);
+        String stem = "PREP2024_JAL_20240602_2240";
+        await().atMost(Duration.ofSeconds(30)).until(() -> !keys(HISTORY, "quarantine/" + stem + "/").isEmpty());
+        JsonNode report = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY)
+                .key(keys(HISTORY, "quarantine/" + stem + "/").get(0))).asUtf8String());
+        assertThat(report.path("reason").asText()).isEqualTo("TOO_MANY_DELETIONS");
+        assertSiteEquals(lessCsv);
+    }
+
+    /** A file the next corte does not change, edited by hand, and a stray file added by hand. */
+    private static final String STABLE = "assets/img/logo-iepc.png";
+
+    private void editBucketByHand() {
+        bucket.putObject(b -> b.bucket(SITE).key(STABLE).contentType("image/png"),
+                software.amazon.awssdk.core.sync.RequestBody.fromString("not the logo", StandardCharsets.UTF_8));
+        bucket.putObject(b -> b.bucket(SITE).key("stray.html").contentType("text/html"),
+                software.amazon.awssdk.core.sync.RequestBody.fromString("<p>stray</p>", StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aLostManifestIsRebuiltFromTheBucketListing() throws Exception {
+        startDifusor();
+        Path first = corte(6);
+        institute.release(first);
+        awaitPublished(first);
+        Path second = corte(7);
+        assertThat(changed(first, second)).doesNotContain(STABLE);
+
+        editBucketByHand();
+        bucket.deleteObject(b -> b.bucket(HISTORY).key("state/site-manifest.json"));
+        institute.release(second);
+        awaitPublished(second);
+        assertSiteEquals(second);
+    }
+
+    @Test
+    void aBucketEditedByHandIsCaughtByTheListingAfterARestart() throws Exception {
+        startDifusor();
+        Path first = corte(6);
+        institute.release(first);
+        awaitPublished(first);
+        difusor.close();
+
+        editBucketByHand();
+        startDifusor();
+        Path second = corte(7);
+        institute.release(second);
+        awaitPublished(second);
+        assertSiteEquals(second);
+    }
+
+    @Test
+    void aDryRunReportsWhatWouldChangeAndTouchesNothing() throws Exception {
+        var settings = settings();
+        settings.put("difusor.publish.dry-run", "true");
+        startDifusor(settings);
+        Path pkg = corte(6);
+        institute.release(pkg);
+        Path report = tmp.resolve("work/dry-run/" + pkg.getFileName().toString().replace(".zip", ".json"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(report));
+
+        JsonNode json = Json.MAPPER.readTree(Files.readString(report));
+        assertThat(json.path("uploads").size()).isEqualTo(SiteBucket.files(pkg).size());
+        assertThat(json.path("invalidationPaths").size()).isPositive();
+        assertThat(keys(SITE, "")).isEmpty();
+        assertThat(keys(HISTORY, "")).isEmpty();
+        assertThat(cloudFront.requests()).isEmpty();
+        assertThat(s3Network.requests(r -> !r.method().equals("GET") && !r.method().equals("HEAD"))).isZero();
+    }
+}
