@@ -24,6 +24,10 @@ public enum RejectReason {
     DUPLICATE_ENTRY,
     /** The site has no index.html at its root: the institute's probe would fail. */
     NO_INDEX_HTML,
+    /** index.html has no {@code <base>} tag: the institute's probe would mark the difusor unavailable. */
+    NO_BASE_TAG,
+    /** index.html's {@code <base>} points to another site: visitors would be sent elsewhere. */
+    BASE_OUTSIDE_SITE,
     /** The package lacks more published files than difusor.publish.max-deletions allows: a person must look at it. */
     TOO_MANY_DELETIONS,
     /** The source answered something that is not a Paquete de Difusión (an HTML page, a bad manifest). */

@@ -10,6 +10,8 @@ import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
@@ -33,6 +35,12 @@ import mx.prep.difusor.verify.ChecksumFilter;
 public final class SiteUnpacker {
 
     private static final Logger LOG = LoggerFactory.getLogger(SiteUnpacker.class);
+
+    private static final int MAX_INDEX_BYTES = 1 << 20;
+    private static final Pattern BASE_TAG = Pattern.compile("<base\\s[^>]*?href\\s*=\\s*(\"([^\"]*)\"|'([^']*)'|([^\\s>]+))",
+            Pattern.CASE_INSENSITIVE);
+    /** A path, absolute or relative: no scheme, no "//host", no backslash. */
+    private static final Pattern SAFE_BASE_HREF = Pattern.compile("(?!//)(?![A-Za-z][A-Za-z0-9+.-]*:)[^\\\\\\s]*");
 
     private final String sitePrefix;
     private final CacheControlRules cacheControl;
@@ -121,10 +129,32 @@ public final class SiteUnpacker {
         } catch (IOException | IllegalArgumentException e) {
             throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage(), e);
         }
-        if (!paths.contains("index.html")) {
-            throw new PackageRejectedException(RejectReason.NO_INDEX_HTML, pkg + ": no index.html at the site root; the institute's probe would fail");
-        }
+        SiteFile index = files.stream().filter(f -> f.path().equals("index.html")).findFirst().orElseThrow(() ->
+                new PackageRejectedException(RejectReason.NO_INDEX_HTML, pkg + ": no index.html at the site root; the institute's probe would fail"));
+        checkBaseTag(pkg, zip, index);
         return files;
+    }
+
+    /**
+     * The institute's probe looks for the SPA's {@code <base>} tag in index.html; a base that points to another site
+     * would send every visitor elsewhere. Only a path (relative or from the root) is accepted.
+     */
+    private void checkBaseTag(PrepPackage pkg, ZipFile zip, SiteFile index) throws PackageRejectedException {
+        String html;
+        try (InputStream in = zip.getInputStream(index.entry())) {
+            html = new String(in.readNBytes(MAX_INDEX_BYTES), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read index.html: " + e.getMessage(), e);
+        }
+        Matcher base = BASE_TAG.matcher(html);
+        if (!base.find()) {
+            throw new PackageRejectedException(RejectReason.NO_BASE_TAG, pkg + ": index.html has no <base> tag; the institute's probe would fail");
+        }
+        String href = base.group(2) != null ? base.group(2) : base.group(3) != null ? base.group(3) : base.group(4);
+        if (href == null || !SAFE_BASE_HREF.matcher(href.strip()).matches()) {
+            throw new PackageRejectedException(RejectReason.BASE_OUTSIDE_SITE, pkg + ": index.html's <base href=\"" + href
+                    + "\"> points outside the site");
+        }
     }
 
     private static MessageDigest newMd5() {

@@ -1,0 +1,151 @@
+package mx.prep.difusor.unpack;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import mx.prep.difusor.PackageRejectedException;
+import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.RejectReason;
+
+/** What the unzip step refuses before anything is published, on packages built for the purpose. */
+class SiteUnpackerTest {
+
+    static final String INDEX = "<!doctype html><html><head><base href=\"/\"><title>PREP</title></head><body></body></html>";
+
+    @TempDir
+    Path tmp;
+
+    private final SiteUnpacker unpacker = new SiteUnpacker("", new CacheControlRules("**/*.html=no-cache"), 1000, 10_000_000);
+
+    private PrepPackage pkg(Path zip) throws IOException {
+        PrepPackage pkg = new PrepPackage("PREP2024_JAL_20240602_2000.zip", "x", null, null, "test", Instant.now());
+        pkg.spooled(zip, Files.size(zip));
+        return pkg;
+    }
+
+    private Path zip(Map<String, String> entries, boolean stored) throws IOException {
+        Path file = Files.createTempFile(tmp, "package", ".zip");
+        try (OutputStream out = Files.newOutputStream(file); ZipOutputStream z = new ZipOutputStream(out)) {
+            for (Map.Entry<String, String> e : entries.entrySet()) {
+                byte[] bytes = e.getValue().getBytes(StandardCharsets.UTF_8);
+                ZipEntry entry = new ZipEntry(e.getKey());
+                if (stored) {
+                    CRC32 crc = new CRC32();
+                    crc.update(bytes);
+                    entry.setMethod(ZipEntry.STORED);
+                    entry.setSize(bytes.length);
+                    entry.setCrc(crc.getValue());
+                }
+                z.putNextEntry(entry);
+                z.write(bytes);
+                z.closeEntry();
+            }
+        }
+        return file;
+    }
+
+    private static Map<String, String> site(String... more) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("index.html", INDEX);
+        for (int i = 0; i < more.length; i += 2) {
+            m.put(more[i], more[i + 1]);
+        }
+        return m;
+    }
+
+    private void assertRejected(Path zip, RejectReason reason) {
+        assertThatThrownBy(() -> unpacker.unpack(pkg(zip)))
+                .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(reason))
+                .hasMessageContaining("PREP2024_JAL_20240602_2000.zip");
+    }
+
+    @Test
+    void aSoundPackageListsItsFilesWithHashesTypesAndCacheControl() throws Exception {
+        PrepPackage pkg = pkg(zip(site("data/corte.json", "{\"actas\":1}", "./assets//app.js", "x()"), false));
+        unpacker.unpack(pkg);
+        assertThat(pkg.site().files()).extracting(SiteFile::path).containsExactly("index.html", "data/corte.json", "assets/app.js");
+        assertThat(pkg.site().files().get(0).cacheControl()).isEqualTo("no-cache");
+        assertThat(pkg.site().files().get(1).contentType()).isEqualTo("application/json");
+        assertThat(pkg.site().files().get(1).sha256()).hasSize(64);
+        pkg.site().close();
+    }
+
+    @Test
+    void withoutIndexHtmlTheProbeWouldFail() throws Exception {
+        Map<String, String> noIndex = new LinkedHashMap<>(Map.of("data/corte.json", "{}"));
+        assertRejected(zip(noIndex, false), RejectReason.NO_INDEX_HTML);
+    }
+
+    @Test
+    void anIndexWithoutBaseTagIsRefused() throws Exception {
+        assertRejected(zip(Map.of("index.html", "<html><head><title>x</title></head></html>"), false), RejectReason.NO_BASE_TAG);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = { "https://otro-sitio.example/", "//otro-sitio.example/", "javascript:alert(1)", "HTTP://x/" })
+    void aBaseThatSendsVisitorsElsewhereIsRefused(String href) throws Exception {
+        assertRejected(zip(Map.of("index.html", "<html><head><BASE target=_top href='" + href + "'></head></html>"), false),
+                RejectReason.BASE_OUTSIDE_SITE);
+    }
+
+    @Test
+    void aBaseThatIsAPathIsAccepted() throws Exception {
+        PrepPackage pkg = pkg(zip(Map.of("index.html", "<html><head><base href=/prep/2024/></head></html>"), false));
+        unpacker.unpack(pkg);
+        pkg.site().close();
+    }
+
+    @Test
+    void anEntryWhoseBytesDoNotMatchItsCrcIsRefused() throws Exception {
+        Path zip = zip(site("data/a.json", "{\"votos\":12345}"), true);
+        byte[] bytes = Files.readAllBytes(zip);
+        String text = new String(bytes, StandardCharsets.ISO_8859_1);
+        int at = text.indexOf("12345");
+        bytes[at] = '9';
+        Files.write(zip, bytes);
+        assertRejected(zip, RejectReason.ENTRY_CRC_MISMATCH);
+    }
+
+    @Test
+    void twoEntriesThatAreTheSameSitePathAreRefused() throws Exception {
+        assertRejected(zip(site("data/a.json", "1", "data//a.json", "2"), false), RejectReason.DUPLICATE_ENTRY);
+    }
+
+    @Test
+    void anEntryEscapingTheSiteRootIsRefused() throws Exception {
+        assertRejected(zip(site("../../etc/cron.d/x", "boom"), false), RejectReason.UNSAFE_ENTRY_NAME);
+    }
+
+    @Test
+    void anHtmlPageIsNotAZip() throws Exception {
+        Path page = Files.writeString(tmp.resolve("page.zip"), "<html><body>Servicio en mantenimiento</body></html>");
+        assertRejected(page, RejectReason.BAD_ZIP);
+    }
+
+    @Test
+    void tooManyEntriesOrTooManyBytesAreRefused() throws Exception {
+        SiteUnpacker strict = new SiteUnpacker("", new CacheControlRules(""), 2, 10_000_000);
+        assertThatThrownBy(() -> strict.unpack(pkg(zip(site("a.json", "1", "b.json", "2"), false))))
+                .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.BAD_ZIP));
+        SiteUnpacker small = new SiteUnpacker("", new CacheControlRules(""), 100, 1000);
+        assertThatThrownBy(() -> small.unpack(pkg(zip(site("big.csv", "x".repeat(5000)), false))))
+                .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.BAD_ZIP));
+    }
+}
