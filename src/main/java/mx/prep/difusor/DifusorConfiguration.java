@@ -3,14 +3,21 @@ package mx.prep.difusor;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.ZoneId;
 import java.util.concurrent.ExecutorService;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelConfiguration;
+import org.apache.camel.component.micrometer.MicrometerConstants;
+import org.apache.camel.component.micrometer.MicrometerUtils;
 import org.apache.camel.util.concurrent.ThreadPoolRejectedPolicy;
 import org.apache.camel.spi.Registry;
 import org.apache.camel.spi.ThreadPoolProfile;
 import org.apache.camel.builder.ThreadPoolProfileBuilder;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
@@ -39,6 +46,7 @@ import mx.prep.difusor.state.CorteGate;
 import mx.prep.difusor.state.CorteParser;
 import mx.prep.difusor.state.PackageLedger;
 import mx.prep.difusor.state.PublicationRecorder;
+import mx.prep.difusor.state.PublishedStateHealthCheck;
 import mx.prep.difusor.state.StateStore;
 import mx.prep.difusor.unpack.CacheControlRules;
 import mx.prep.difusor.unpack.SiteUnpacker;
@@ -57,6 +65,15 @@ public class DifusorConfiguration implements CamelConfiguration {
         Clock clock = Clock.systemUTC();
         Path workDir = Path.of(settings.required("difusor.work-dir"));
 
+        // one Prometheus registry for Camel's metrics and ours, served at /observe/metrics
+        MeterRegistry meters = MicrometerUtils.getMeterRegistryFromCamelRegistry(registry, MicrometerConstants.METRICS_REGISTRY_NAME);
+        if (meters == null) {
+            meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            registry.bind(MicrometerConstants.METRICS_REGISTRY_NAME, meters);
+        }
+        DifusorMetrics metrics = new DifusorMetrics(meters, clock, ZoneId.of(settings.required("difusor.corte-zone")));
+        registry.bind("difusorMetrics", metrics);
+
         S3Client s3 = s3Client(settings);
         registry.bind("s3Client", s3);
         ObjectStore store = new ObjectStore(s3);
@@ -74,32 +91,33 @@ public class DifusorConfiguration implements CamelConfiguration {
             case "package-url" -> registry.bind("packageUrlSource",
                     new PackageUrlSource(URI.create(settings.required("difusor.source.package-url")), get));
             case "directory" -> registry.bind("incomingDirectory", new IncomingDirectory(
-                    new CorteParser(settings.required("difusor.source.corte-pattern")), clock));
+                    new CorteParser(settings.required("difusor.source.corte-pattern")), clock, metrics));
             default -> throw new IllegalStateException("difusor.source.kind is 'manifest', 'package-url' or 'directory', not '" + kind + "'");
         }
         CorteParser corteParser = new CorteParser(settings.required("difusor.source.corte-pattern"));
         registry.bind("packageDownloader", new PackageDownloader(http, corteParser, workDir.resolve("spool"),
                 settings.millis("difusor.source.read-timeout-ms"), settings.millis("difusor.source.download-deadline-ms"),
-                settings.millis("difusor.source.progress-interval-ms"), settings.number("difusor.source.max-package-bytes"), clock));
+                settings.millis("difusor.source.progress-interval-ms"), settings.number("difusor.source.max-package-bytes"), clock, metrics));
 
         // verify, archive, state
         registry.bind("checksumFilter", new ChecksumFilter());
         HistoryArchiver history = new HistoryArchiver(store, historyBucket, settings.prefix("difusor.history.prefix"));
         registry.bind("historyArchiver", history);
         StateStore state = new StateStore(store, historyBucket, settings.required("difusor.state.key"),
-                settings.required("difusor.state.manifest-key"));
+                settings.required("difusor.state.manifest-key"), metrics);
         registry.bind("stateStore", state);
         PackageLedger ledger = new PackageLedger(state, history, clock, settings.millis("difusor.retry.failed-package-pause-ms"),
                 settings.millis("difusor.retry.max-delay-ms").multipliedBy(10));
         registry.bind("packageLedger", ledger);
         registry.bind("corteGate", new CorteGate(state, history, ledger, clock));
-        registry.bind("publicationRecorder", new PublicationRecorder(state, history, ledger, clock));
+        registry.bind("publicationRecorder", new PublicationRecorder(state, history, ledger, clock, metrics));
 
         // unpack, publish
         String sitePrefix = settings.prefix("difusor.site.prefix");
         registry.bind("siteUnpacker", new SiteUnpacker(sitePrefix, new CacheControlRules(settings.text("difusor.site.cache-control")),
                 settings.integer("difusor.unpack.max-entries"), settings.number("difusor.unpack.max-total-bytes")));
         String siteBucket = settings.required("difusor.site.bucket");
+        registry.bind("publishedStateHealthCheck", new PublishedStateHealthCheck(state, s3, siteBucket));
         registry.bind("sitePlanner", new SitePlanner(state, s3, siteBucket, sitePrefix, settings.integer("difusor.publish.max-deletions"),
                 settings.integer("difusor.cdn.max-paths"), settings.integer("difusor.publish.list-bucket-every")));
         registry.bind("sitePublication", new SitePublication(sitePrefix));
@@ -108,13 +126,13 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("publishThreads", publishThreads(context, settings.integer("difusor.publish.concurrency")));
 
         // invalidate
-        registry.bind("cdnInvalidator", new CdnInvalidator(cloudFrontClient(settings), settings.list("difusor.cdn.distribution-ids")));
+        registry.bind("cdnInvalidator", new CdnInvalidator(cloudFrontClient(settings), settings.list("difusor.cdn.distribution-ids"), metrics));
 
         // the retry and dead-letter channels
         Failures failures = new Failures();
         registry.bind("failures", failures);
         registry.bind("quarantine", new Quarantine(store, historyBucket, settings.prefix("difusor.quarantine.prefix"),
-                workDir.resolve("quarantine"), failures, ledger, clock));
+                workDir.resolve("quarantine"), failures, ledger, clock, metrics));
     }
 
     static S3Client s3Client(Settings settings) {

@@ -11,6 +11,8 @@ import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import io.micrometer.core.instrument.MeterRegistry;
+
 import org.apache.camel.builder.NotifyBuilder;
 import org.junit.jupiter.api.Test;
 
@@ -56,6 +58,15 @@ class PublishingPipelineTest extends PipelineTestBase {
             assertThat(s.files()).isEqualTo(files);
         });
         assertThat(cloudFront.requests()).hasSize(3);
+
+        // the business metrics beside Camel's own, on the registry served at /observe/metrics
+        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        assertThat(meters.get("difusor_packages_received_total").counter().count()).isEqualTo(3);
+        assertThat(meters.get("difusor_packages_published_total").counter().count()).isEqualTo(3);
+        assertThat(meters.get("difusor_invalidations_total").counter().count()).isEqualTo(3);
+        assertThat(meters.get("difusor_stage_duration").tag("stage", "publish").timer().count()).isEqualTo(3);
+        assertThat(meters.get("difusor_seconds_since_last_publication").gauge().value()).isBetween(0.0, 60.0);
+        assertThat(meters.get("difusor_publication_lag_seconds").gauge().value()).isZero();
     }
 
     @Test
@@ -84,6 +95,8 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(publishedState()).get().extracting(s -> s.packageName()).isEqualTo(good.getFileName().toString());
         assertThat(keys(HISTORY, "history/" + bad.getFileName())).isEmpty();
         assertThat(cloudFront.requests()).hasSize(1);
+        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        assertThat(meters.get("difusor_packages_rejected_total").tag("reason", "CHECKSUM_MISMATCH").counter().count()).isEqualTo(1);
     }
 
     @Test

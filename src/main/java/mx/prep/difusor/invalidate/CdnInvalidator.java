@@ -12,6 +12,7 @@ import software.amazon.awssdk.services.cloudfront.model.CreateInvalidationRespon
 import software.amazon.awssdk.services.cloudfront.model.InvalidationBatch;
 import software.amazon.awssdk.services.cloudfront.model.Paths;
 
+import mx.prep.difusor.DifusorMetrics;
 import mx.prep.difusor.PrepPackage;
 
 /**
@@ -28,7 +29,10 @@ public final class CdnInvalidator {
     private final CloudFrontClient cloudFront;
     private final List<String> distributionIds;
 
-    public CdnInvalidator(CloudFrontClient cloudFront, List<String> distributionIds) {
+    private final DifusorMetrics metrics;
+
+    public CdnInvalidator(CloudFrontClient cloudFront, List<String> distributionIds, DifusorMetrics metrics) {
+        this.metrics = metrics;
         this.cloudFront = cloudFront;
         this.distributionIds = List.copyOf(distributionIds);
     }
@@ -52,6 +56,7 @@ public final class CdnInvalidator {
                                 .callerReference(reference)
                                 .paths(Paths.builder().quantity(paths.size()).items(paths).build())
                                 .build()));
+                metrics.invalidation();
                 LOG.info("{}: CloudFront invalidation {} ({}) for distribution {}, paths {}, CallerReference {}", pkg,
                         created.invalidation().id(), created.invalidation().status(), distribution, paths, reference);
             } catch (CloudFrontException e) {

@@ -14,6 +14,7 @@ import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import mx.prep.difusor.DifusorMetrics;
 import mx.prep.difusor.Failures;
 import mx.prep.difusor.Json;
 import mx.prep.difusor.ObjectStore;
@@ -41,9 +42,11 @@ public final class Quarantine {
     private final Failures failures;
     private final PackageLedger ledger;
     private final Clock clock;
+    private final DifusorMetrics metrics;
 
     public Quarantine(ObjectStore store, String bucket, String prefix, Path localFallback, Failures failures, PackageLedger ledger,
-            Clock clock) {
+            Clock clock, DifusorMetrics metrics) {
+        this.metrics = metrics;
         this.store = store;
         this.bucket = bucket;
         this.prefix = prefix;
@@ -59,6 +62,7 @@ public final class Quarantine {
         PackageOffer offer = exchange.getProperty(PackageOffer.PROPERTY, PackageOffer.class);
         String step = exchange.getProperty(STEP, "unknown", String.class);
         RejectReason reason = failures.reasonOf(cause);
+        metrics.rejected(reason);
         Instant now = clock.instant();
         String name = pkg != null ? pkg.name() : offer != null && offer.packageName() != null ? offer.packageName() : "unnamed-package";
         String folder = prefix + stem(name) + "/" + STAMP.format(now) + "-" + reason.name().toLowerCase().replace('_', '-') + "/";

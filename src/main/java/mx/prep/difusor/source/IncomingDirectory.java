@@ -10,6 +10,7 @@ import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import mx.prep.difusor.DifusorMetrics;
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.state.CorteParser;
 
@@ -23,8 +24,10 @@ public final class IncomingDirectory {
 
     private final CorteParser corteParser;
     private final Clock clock;
+    private final DifusorMetrics metrics;
 
-    public IncomingDirectory(CorteParser corteParser, Clock clock) {
+    public IncomingDirectory(CorteParser corteParser, Clock clock, DifusorMetrics metrics) {
+        this.metrics = metrics;
         this.corteParser = corteParser;
         this.clock = clock;
     }
@@ -38,6 +41,8 @@ public final class IncomingDirectory {
                 corteParser.fromPackageName(name).orElse(null), zip.toUri().toString(), clock.instant());
         pkg.spooled(zip, Files.size(zip));
         exchange.setProperty(PrepPackage.PROPERTY, pkg);
+        metrics.received();
+        metrics.announced(pkg.corte());
         // the file consumer removes the file afterwards; only the zip reader needs closing
         exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, false));
         LOG.info("{}: received in the incoming directory ({} bytes)", pkg, pkg.size());

@@ -27,6 +27,7 @@ import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import mx.prep.difusor.DifusorMetrics;
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.TransientFailureException;
 import mx.prep.difusor.state.Corte;
@@ -51,9 +52,11 @@ public final class PackageDownloader {
     private final Duration progressInterval;
     private final long maxBytes;
     private final Clock clock;
+    private final DifusorMetrics metrics;
 
     public PackageDownloader(SecureHttp http, CorteParser corteParser, Path spoolDir, Duration readTimeout,
-            Duration deadline, Duration progressInterval, long maxBytes, Clock clock) {
+            Duration deadline, Duration progressInterval, long maxBytes, Clock clock, DifusorMetrics metrics) {
+        this.metrics = metrics;
         this.http = http;
         this.corteParser = corteParser;
         this.spoolDir = spoolDir;
@@ -118,6 +121,8 @@ public final class PackageDownloader {
                 uri.toString(), clock.instant());
         pkg.spooled(spooled, bytes);
         pkg.stageTook("download", Math.round(seconds * 1000));
+        metrics.received();
+        metrics.announced(corte);
         LOG.info("{}: downloaded {} bytes from {} in {} s ({} MB/s)", pkg, bytes, uri, String.format(Locale.ROOT, "%.2f", seconds),
                 String.format(Locale.ROOT, "%.1f", bytes / 1e6 / seconds));
         return pkg;

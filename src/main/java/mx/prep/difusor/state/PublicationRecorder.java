@@ -10,6 +10,7 @@ import org.apache.camel.ExchangeProperty;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import mx.prep.difusor.DifusorMetrics;
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.archive.HistoryArchiver;
 import mx.prep.difusor.publish.SiteManifest;
@@ -24,8 +25,10 @@ public final class PublicationRecorder {
     private final HistoryArchiver history;
     private final PackageLedger ledger;
     private final Clock clock;
+    private final DifusorMetrics metrics;
 
-    public PublicationRecorder(StateStore state, HistoryArchiver history, PackageLedger ledger, Clock clock) {
+    public PublicationRecorder(StateStore state, HistoryArchiver history, PackageLedger ledger, Clock clock, DifusorMetrics metrics) {
+        this.metrics = metrics;
         this.state = state;
         this.history = history;
         this.ledger = ledger;
@@ -52,6 +55,8 @@ public final class PublicationRecorder {
                 pkg.receivedAt().toString(), now.toString(), pkg.stageMillis(), pkg.plan().uploads().size(), pkg.plan().deletions().size(),
                 null));
         history.recordOutcome(pkg, "published", now);
+        metrics.published(pkg.corte(), now, pkg.stageMillis(), pkg.plan().uploads().size(),
+                pkg.plan().uploads().stream().mapToLong(SiteFile::size).sum());
         ledger.settled(pkg.name(), pkg.sha256());
         LOG.info("{}: published; {} files ({} uploaded, {} deleted); stages {} ms; state at {}", pkg, files.size(),
                 pkg.plan().uploads().size(), pkg.plan().deletions().size(), pkg.stageMillis(), state.location());

@@ -5,6 +5,7 @@ import java.util.Optional;
 
 import com.fasterxml.jackson.databind.SerializationFeature;
 
+import mx.prep.difusor.DifusorMetrics;
 import mx.prep.difusor.Json;
 import mx.prep.difusor.ObjectStore;
 import mx.prep.difusor.publish.SiteManifest;
@@ -17,8 +18,10 @@ public final class StateStore {
     private final String key;
     private final String manifestKey;
     private volatile PublishedState lastKnown;
+    private final DifusorMetrics metrics;
 
-    public StateStore(ObjectStore store, String bucket, String key, String manifestKey) {
+    public StateStore(ObjectStore store, String bucket, String key, String manifestKey, DifusorMetrics metrics) {
+        this.metrics = metrics;
         this.store = store;
         this.bucket = bucket;
         this.key = key;
@@ -39,6 +42,7 @@ public final class StateStore {
     public Optional<PublishedState> load() throws IOException {
         Optional<PublishedState> state = store.readJson(bucket, key, PublishedState.class);
         state.ifPresent(s -> lastKnown = s);
+        state.filter(PublishedState::hasPublished).ifPresent(s -> metrics.alreadyPublished(s.corteValue(), java.time.Instant.parse(s.publishedAt())));
         return state;
     }
 

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.LocalDateTime;
+import java.time.ZoneId;
 
 import javax.net.ssl.SSLHandshakeException;
 
@@ -17,6 +18,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+import mx.prep.difusor.DifusorMetrics;
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.TransientFailureException;
 import mx.prep.difusor.embedded.InstituteSimulator;
@@ -52,7 +56,8 @@ class DownloadTest {
 
     private PackageDownloader downloader(SecureHttp http, Duration readTimeout, Duration deadline) {
         return new PackageDownloader(http, new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip"), tmp.resolve("spool"),
-                readTimeout, deadline, Duration.ofMillis(200), 1L << 30, Clock.systemUTC());
+                readTimeout, deadline, Duration.ofMillis(200), 1L << 30, Clock.systemUTC(),
+                new DifusorMetrics(new SimpleMeterRegistry(), Clock.systemUTC(), ZoneId.of("America/Mexico_City")));
     }
 
     private PackageOffer offer(URI uri) {

@@ -1,0 +1,109 @@
+package mx.prep.difusor;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+import mx.prep.difusor.state.Corte;
+
+/**
+ * The business metrics beside Camel's own, on the same Prometheus registry (/observe/metrics): packages received,
+ * published and rejected by reason, time per stage, objects and bytes uploaded, invalidations, seconds since the
+ * last publication, and how far the published corte lags behind the newest one the institute announced.
+ */
+public final class DifusorMetrics {
+
+    private final MeterRegistry registry;
+    private final Clock clock;
+    private final ZoneId corteZone;
+    private final AtomicReference<Instant> lastPublication = new AtomicReference<>();
+    private final AtomicReference<Corte> publishedCorte = new AtomicReference<>();
+    private final AtomicReference<Corte> newestAnnounced = new AtomicReference<>();
+
+    public DifusorMetrics(MeterRegistry registry, Clock clock, ZoneId corteZone) {
+        this.registry = registry;
+        this.clock = clock;
+        this.corteZone = corteZone;
+        Gauge.builder("difusor_seconds_since_last_publication", this, m -> m.secondsSinceLastPublication())
+                .description("Seconds since the last corte was published (NaN before the first)").strongReference(true).register(registry);
+        Gauge.builder("difusor_publication_lag_seconds", this, m -> m.lagSeconds())
+                .description("Newest corte announced by the institute minus the published corte, in seconds").strongReference(true).register(registry);
+        Gauge.builder("difusor_published_corte_timestamp_seconds", this, m -> m.publishedCorteEpoch())
+                .description("The published corte, as a Unix timestamp").strongReference(true).register(registry);
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    public void received() {
+        Counter.builder("difusor_packages_received_total").description("Packages received (downloaded or dropped in)").register(registry)
+                .increment();
+    }
+
+    public void announced(Corte corte) {
+        if (corte != null) {
+            newestAnnounced.accumulateAndGet(corte, (a, b) -> a == null || b.isNewerThan(a) ? b : a);
+        }
+    }
+
+    public void published(Corte corte, Instant at, Map<String, Long> stageMillis, int objects, long bytes) {
+        Counter.builder("difusor_packages_published_total").description("Packages published").register(registry).increment();
+        stageMillis.forEach((stage, millis) -> Timer.builder("difusor_stage_duration").tag("stage", stage)
+                .description("Time per pipeline stage of a published package").publishPercentileHistogram()
+                .register(registry).record(millis, TimeUnit.MILLISECONDS));
+        Counter.builder("difusor_objects_uploaded_total").description("Site objects uploaded").register(registry).increment(objects);
+        Counter.builder("difusor_bytes_uploaded_total").description("Site bytes uploaded").register(registry).increment(bytes);
+        lastPublication.set(at);
+        publishedCorte.set(corte);
+        announced(corte);
+    }
+
+    /** Restores what a restarted process knows from the published state. */
+    public void alreadyPublished(Corte corte, Instant at) {
+        lastPublication.compareAndSet(null, at);
+        publishedCorte.compareAndSet(null, corte);
+        announced(corte);
+    }
+
+    public void rejected(RejectReason reason) {
+        Counter.builder("difusor_packages_rejected_total").tag("reason", reason.name())
+                .description("Packages quarantined, by reason code").register(registry).increment();
+    }
+
+    public void invalidation() {
+        Counter.builder("difusor_invalidations_total").description("CloudFront invalidations sent").register(registry).increment();
+    }
+
+    double secondsSinceLastPublication() {
+        Instant at = lastPublication.get();
+        return at == null ? Double.NaN : Duration.between(at, clock.instant()).toMillis() / 1000.0;
+    }
+
+    double lagSeconds() {
+        Corte newest = newestAnnounced.get();
+        Corte published = publishedCorte.get();
+        if (newest == null) {
+            return 0;
+        }
+        if (published == null) {
+            return Double.NaN;
+        }
+        return Math.max(0, Duration.between(published.at(), newest.at()).getSeconds());
+    }
+
+    double publishedCorteEpoch() {
+        Corte published = publishedCorte.get();
+        return published == null ? Double.NaN : published.at().atZone(corteZone).toEpochSecond();
+    }
+
+}
