@@ -8,6 +8,8 @@ import java.util.concurrent.ExecutorService;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelConfiguration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.apache.camel.component.micrometer.MicrometerConstants;
 import org.apache.camel.component.micrometer.MicrometerUtils;
 import org.apache.camel.util.concurrent.ThreadPoolRejectedPolicy;
@@ -58,12 +60,17 @@ import mx.prep.difusor.verify.ChecksumFilter;
  */
 public class DifusorConfiguration implements CamelConfiguration {
 
+    private static final Logger LOG = LoggerFactory.getLogger(DifusorConfiguration.class);
+
     @Override
     public void configure(CamelContext context) throws Exception {
         Settings settings = new Settings(context.getPropertiesComponent());
         Registry registry = context.getRegistry();
         Clock clock = Clock.systemUTC();
         Path workDir = Path.of(settings.required("difusor.work-dir"));
+        LOG.info("prep-difusor: source {}, site s3://{}/{}, history s3://{}/{}, work dir {}", settings.required("difusor.source.kind"),
+                settings.required("difusor.site.bucket"), settings.prefix("difusor.site.prefix"), settings.required("difusor.history.bucket"),
+                settings.prefix("difusor.history.prefix"), workDir);
 
         // one Prometheus registry for Camel's metrics and ours, served at /observe/metrics
         MeterRegistry meters = MicrometerUtils.getMeterRegistryFromCamelRegistry(registry, MicrometerConstants.METRICS_REGISTRY_NAME);

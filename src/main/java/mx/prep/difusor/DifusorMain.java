@@ -14,7 +14,9 @@ public final class DifusorMain {
 
     /** The Camel Main every run uses, the embedded default and the tests included. */
     public static Main newMain() {
-        Main main = new Main(DifusorMain.class, DifusorConfiguration.class);
+        // the configuration class is named, not scanned for: a scan of this package would add it a second time
+        Main main = new Main();
+        main.configure().addConfiguration(DifusorConfiguration.class);
         // application.properties sits beside routes/ in the working directory (a ConfigMap mount in Kubernetes)
         main.setDefaultPropertyPlaceholderLocation("file:application.properties");
         return main;
