@@ -52,6 +52,7 @@ import mx.prep.difusor.state.PublishedStateHealthCheck;
 import mx.prep.difusor.state.StateStore;
 import mx.prep.difusor.unpack.CacheControlRules;
 import mx.prep.difusor.unpack.SiteUnpacker;
+import mx.prep.difusor.unpack.ZipStructure;
 import mx.prep.difusor.verify.ChecksumFilter;
 
 /**
@@ -122,7 +123,8 @@ public class DifusorConfiguration implements CamelConfiguration {
         // unpack, publish
         String sitePrefix = settings.prefix("difusor.site.prefix");
         registry.bind("siteUnpacker", new SiteUnpacker(sitePrefix, new CacheControlRules(settings.text("difusor.site.cache-control")),
-                settings.integer("difusor.unpack.max-entries"), settings.number("difusor.unpack.max-total-bytes")));
+                new ZipStructure.Limits(settings.integer("difusor.unpack.max-entries"), settings.number("difusor.unpack.max-total-bytes"),
+                        settings.number("difusor.unpack.max-entry-bytes"), settings.integer("difusor.unpack.max-ratio"))));
         String siteBucket = settings.required("difusor.site.bucket");
         registry.bind("publishedStateHealthCheck", new PublishedStateHealthCheck(state, s3, siteBucket));
         registry.bind("sitePlanner", new SitePlanner(state, s3, siteBucket, sitePrefix, settings.integer("difusor.publish.max-deletions"),

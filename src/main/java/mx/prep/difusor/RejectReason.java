@@ -16,6 +16,18 @@ public enum RejectReason {
     NAME_REUSED,
     /** Not a readable zip: empty, truncated, damaged. */
     BAD_ZIP,
+    /** A local header disagrees with the central directory: the zip says two different things. */
+    ZIP_HEADER_MISMATCH,
+    /** An encrypted entry: nothing the public can be served. */
+    ENCRYPTED_ENTRY,
+    /** A compression method other than stored or deflated. */
+    UNSUPPORTED_COMPRESSION,
+    /** A symbolic link entry. */
+    SYMLINK_ENTRY,
+    /** An archive inside the package (policy: refused; a PREP site has none). */
+    NESTED_ARCHIVE,
+    /** Too many entries, too large, a suspicious expansion ratio, or entries overlapping in the file. */
+    ZIP_BOMB,
     /** An entry's bytes do not match the CRC-32 recorded in the zip. */
     ENTRY_CRC_MISMATCH,
     /** An entry name escapes the site root or cannot be an S3 key. */

@@ -46,16 +46,26 @@ public final class SiteUnpacker {
     private final CacheControlRules cacheControl;
     private final int maxEntries;
     private final long maxTotalBytes;
+    private final ZipStructure.Limits limits;
 
-    public SiteUnpacker(String sitePrefix, CacheControlRules cacheControl, int maxEntries, long maxTotalBytes) {
+    public SiteUnpacker(String sitePrefix, CacheControlRules cacheControl, ZipStructure.Limits limits) {
         this.sitePrefix = sitePrefix;
         this.cacheControl = cacheControl;
-        this.maxEntries = maxEntries;
-        this.maxTotalBytes = maxTotalBytes;
+        this.limits = limits;
+        this.maxEntries = limits.maxEntries();
+        this.maxTotalBytes = limits.maxTotalUncompressed();
     }
 
     public void unpack(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws PackageRejectedException {
         long started = System.nanoTime();
+        try {
+            // the zip's structure first, from its own bytes: what the JDK's reader does not check or cannot see
+            ZipStructure.inspect(pkg.spoolFile(), limits);
+        } catch (ZipStructure.Violation v) {
+            throw new PackageRejectedException(reasonFor(v.reason()), pkg + ": " + v.getMessage());
+        } catch (IOException e) {
+            throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage(), e);
+        }
         ZipFile zip;
         try {
             zip = new ZipFile(pkg.spoolFile().toFile(), StandardCharsets.UTF_8);
@@ -155,6 +165,19 @@ public final class SiteUnpacker {
             throw new PackageRejectedException(RejectReason.BASE_OUTSIDE_SITE, pkg + ": index.html's <base href=\"" + href
                     + "\"> points outside the site");
         }
+    }
+
+    static RejectReason reasonFor(ZipStructure.Reason reason) {
+        return switch (reason) {
+            case NOT_A_ZIP, EMPTY, TRUNCATED, MULTI_DISK -> RejectReason.BAD_ZIP;
+            case HEADER_MISMATCH -> RejectReason.ZIP_HEADER_MISMATCH;
+            case ENCRYPTED -> RejectReason.ENCRYPTED_ENTRY;
+            case UNSUPPORTED_METHOD -> RejectReason.UNSUPPORTED_COMPRESSION;
+            case SYMLINK -> RejectReason.SYMLINK_ENTRY;
+            case NESTED_ARCHIVE -> RejectReason.NESTED_ARCHIVE;
+            case OVERLAPPING_ENTRIES, TOO_MANY_ENTRIES, TOO_LARGE, HIGH_RATIO -> RejectReason.ZIP_BOMB;
+            case INVALID_NAME_ENCODING -> RejectReason.UNSAFE_ENTRY_NAME;
+        };
     }
 
     private static MessageDigest newMd5() {

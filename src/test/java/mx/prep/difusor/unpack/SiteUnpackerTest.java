@@ -32,7 +32,11 @@ class SiteUnpackerTest {
     @TempDir
     Path tmp;
 
-    private final SiteUnpacker unpacker = new SiteUnpacker("", new CacheControlRules("**/*.html=no-cache"), 1000, 10_000_000);
+    private final SiteUnpacker unpacker = new SiteUnpacker("", new CacheControlRules("**/*.html=no-cache"), limits(1000, 10_000_000));
+
+    static ZipStructure.Limits limits(int entries, long total) {
+        return new ZipStructure.Limits(entries, total, total, 200);
+    }
 
     private PrepPackage pkg(Path zip) throws IOException {
         PrepPackage pkg = new PrepPackage("PREP2024_JAL_20240602_2000.zip", "x", null, null, "test", Instant.now());
@@ -134,6 +138,11 @@ class SiteUnpackerTest {
     }
 
     @Test
+    void aSymlinkOrANestedArchiveIsRefusedByPolicy() throws Exception {
+        assertRejected(zip(site("data/otro-paquete.zip", "PK"), false), RejectReason.NESTED_ARCHIVE);
+    }
+
+    @Test
     void anHtmlPageIsNotAZip() throws Exception {
         Path page = Files.writeString(tmp.resolve("page.zip"), "<html><body>Servicio en mantenimiento</body></html>");
         assertRejected(page, RejectReason.BAD_ZIP);
@@ -141,11 +150,11 @@ class SiteUnpackerTest {
 
     @Test
     void tooManyEntriesOrTooManyBytesAreRefused() throws Exception {
-        SiteUnpacker strict = new SiteUnpacker("", new CacheControlRules(""), 2, 10_000_000);
+        SiteUnpacker strict = new SiteUnpacker("", new CacheControlRules(""), limits(2, 10_000_000));
         assertThatThrownBy(() -> strict.unpack(pkg(zip(site("a.json", "1", "b.json", "2"), false))))
-                .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.BAD_ZIP));
-        SiteUnpacker small = new SiteUnpacker("", new CacheControlRules(""), 100, 1000);
+                .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.ZIP_BOMB));
+        SiteUnpacker small = new SiteUnpacker("", new CacheControlRules(""), limits(100, 1000));
         assertThatThrownBy(() -> small.unpack(pkg(zip(site("big.csv", "x".repeat(5000)), false))))
-                .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.BAD_ZIP));
+                .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.ZIP_BOMB));
     }
 }
