@@ -30,6 +30,7 @@ public final class PrepPackage {
     private SitePackage site;
     private SitePlan plan;
     private int filesPublished;
+    private String checksumNames;
     private final Map<String, Long> stageMillis = new LinkedHashMap<>();
 
     public PrepPackage(String name, String expectedSha256, Long expectedSize, Corte corte, String source, Instant receivedAt) {
@@ -122,6 +123,15 @@ public final class PrepPackage {
 
     public void filesPublished(int files) {
         this.filesPublished = files;
+    }
+
+    /** The file name the checksum file's line names (sha256sum format), if it names one. */
+    public String checksumNames() {
+        return checksumNames;
+    }
+
+    public void checksumNames(String name) {
+        this.checksumNames = name;
     }
 
     public Map<String, Long> stageMillis() {

@@ -40,6 +40,7 @@ public final class IncomingDirectory {
         PrepPackage pkg = new PrepPackage(name, PackageDownloader.normalisedChecksum(offer.announcedSha256()), null,
                 corteParser.fromPackageName(name).orElse(null), zip.toUri().toString(), clock.instant());
         pkg.spooled(zip, Files.size(zip));
+        pkg.checksumNames(offer.checksumNames());
         exchange.setProperty(PrepPackage.PROPERTY, pkg);
         metrics.received();
         metrics.announced(pkg.corte());

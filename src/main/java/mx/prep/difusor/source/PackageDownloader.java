@@ -120,6 +120,7 @@ public final class PackageDownloader {
         PrepPackage pkg = new PrepPackage(name, normalisedChecksum(offer.announcedSha256()), offer.announcedSize(), corte,
                 uri.toString(), clock.instant());
         pkg.spooled(spooled, bytes);
+        pkg.checksumNames(offer.checksumNames());
         pkg.stageTook("download", Math.round(seconds * 1000));
         metrics.received();
         metrics.announced(corte);

@@ -35,6 +35,10 @@ public final class ChecksumFilter {
             throw new PackageRejectedException(RejectReason.CHECKSUM_INVALID,
                     pkg + ": the announced SHA-256 is not 64 hex characters: '" + abbreviate(announced) + "'");
         }
+        if (pkg.checksumNames() != null && !pkg.checksumNames().equals(pkg.name())) {
+            throw new PackageRejectedException(RejectReason.CHECKSUM_INVALID,
+                    pkg + ": the checksum file names another file, '" + pkg.checksumNames() + "'");
+        }
         if (pkg.expectedSize() != null && pkg.expectedSize() != pkg.size()) {
             throw new PackageRejectedException(RejectReason.SIZE_MISMATCH,
                     pkg + ": announced " + pkg.expectedSize() + " bytes, received " + pkg.size());
