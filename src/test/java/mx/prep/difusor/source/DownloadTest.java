@@ -137,4 +137,56 @@ class DownloadTest {
             assertThat(tmp.resolve("spool")).isEmptyDirectory();
         }
     }
+
+    @Test
+    void expiredAndNotYetValidCertificatesAreRefusedEvenWhenTrusted() throws Exception {
+        for (SelfSignedTls tls : new SelfSignedTls[] { SelfSignedTls.builder().expired().build(), SelfSignedTls.builder().notYetValid().build() }) {
+            try (InstituteSimulator dated = InstituteSimulator.start(tmp.resolve("dated-" + System.nanoTime()), 0, tls)) {
+                dated.release(pkg);
+                assertThatThrownBy(() -> downloader(trusting(dated), Duration.ofSeconds(5), Duration.ofSeconds(30))
+                        .download(offer(dated.packageUri(pkg.getFileName().toString()))))
+                        .hasCauseInstanceOf(SSLHandshakeException.class);
+            }
+        }
+    }
+
+    @Test
+    void theClientOffersOnlyTls12And13WithForwardSecretSuites() {
+        javax.net.ssl.SSLParameters params = trusting(institute).client().sslParameters();
+        assertThat(params.getProtocols()).containsExactlyInAnyOrder("TLSv1.3", "TLSv1.2");
+        assertThat(params.getCipherSuites()).isNotEmpty().noneMatch(s -> s.startsWith("TLS_RSA_") || s.contains("NULL")
+                || s.contains("anon") || s.contains("EXPORT") || s.contains("3DES") || s.contains("RC4"));
+    }
+
+    @Test
+    void aRedirectToPlainHttpIsNotFollowed() throws Exception {
+        com.sun.net.httpserver.HttpServer plain = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        java.util.concurrent.atomic.AtomicInteger plainRequests = new java.util.concurrent.atomic.AtomicInteger();
+        plain.createContext("/", e -> {
+            plainRequests.incrementAndGet();
+            e.sendResponseHeaders(200, -1);
+            e.close();
+        });
+        plain.start();
+        SelfSignedTls tls = SelfSignedTls.localhost();
+        com.sun.net.httpserver.HttpsServer redirecting = com.sun.net.httpserver.HttpsServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        redirecting.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(tls.serverSslContext()));
+        redirecting.createContext("/", e -> {
+            e.getResponseHeaders().set("Location", "http://localhost:" + plain.getAddress().getPort() + "/paquete.zip");
+            e.sendResponseHeaders(302, -1);
+            e.close();
+        });
+        redirecting.start();
+        try {
+            Path store = tls.writeTruststore(tmp.resolve("redirect.p12"), "changeit".toCharArray());
+            SecureHttp http = new SecureHttp(store.toString(), "changeit", "PKCS12", Duration.ofSeconds(5), false);
+            URI uri = URI.create("https://localhost:" + redirecting.getAddress().getPort() + "/prep/" + pkg.getFileName());
+            assertThatThrownBy(() -> downloader(http, Duration.ofSeconds(5), Duration.ofSeconds(30)).download(offer(uri)))
+                    .hasMessageContaining("HTTP 302");
+            assertThat(plainRequests).hasValue(0);
+        } finally {
+            redirecting.stop(0);
+            plain.stop(0);
+        }
+    }
 }
