@@ -44,7 +44,6 @@ class CrashRecoveryTest extends PipelineTestBase {
         }
         command.add("-Daws.accessKeyId=" + mx.prep.difusor.embedded.EmbeddedS3.ACCESS_KEY);
         command.add("-Daws.secretAccessKey=" + mx.prep.difusor.embedded.EmbeddedS3.SECRET_KEY);
-        command.add("-Dcamel.management.port=0");
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), DifusorMain.class.getName()));
         return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(tmp.resolve(log).toFile()).start();
     }

@@ -19,6 +19,12 @@ public final class PackageEdits {
     }
 
     public static Path rewrite(Path zip, Path out, Predicate<String> keep, Map<String, byte[]> replaced) throws IOException {
+        return rewrite(zip, out, keep, replaced, Map.of());
+    }
+
+    /** Also adds entries, e.g. a name that escapes the site root or an archive inside the package. */
+    public static Path rewrite(Path zip, Path out, Predicate<String> keep, Map<String, byte[]> replaced, Map<String, byte[]> added)
+            throws IOException {
         try (ZipFile in = new ZipFile(zip.toFile()); OutputStream file = Files.newOutputStream(out); ZipOutputStream z = new ZipOutputStream(file)) {
             Enumeration<? extends ZipEntry> entries = in.entries();
             while (entries.hasMoreElements()) {
@@ -34,6 +40,11 @@ public final class PackageEdits {
                         data.transferTo(z);
                     }
                 }
+                z.closeEntry();
+            }
+            for (Map.Entry<String, byte[]> e : added.entrySet()) {
+                z.putNextEntry(new ZipEntry(e.getKey()));
+                z.write(e.getValue());
                 z.closeEntry();
             }
         }
