@@ -2,6 +2,8 @@ package mx.prep.difusor;
 
 import org.apache.camel.main.Main;
 
+import mx.prep.difusor.cluster.Leadership;
+
 /** Starts prep-difusor: Camel Main with the top-level application.properties and the YAML routes in routes/. */
 public final class DifusorMain {
 
@@ -17,6 +19,7 @@ public final class DifusorMain {
         // the configuration class is named, not scanned for: a scan of this package would add it a second time
         Main main = new Main();
         main.configure().addConfiguration(DifusorConfiguration.class);
+        main.configure().addConfiguration(Leadership.class);
         // application.properties sits beside routes/ in the working directory (a ConfigMap mount in Kubernetes)
         main.setDefaultPropertyPlaceholderLocation("file:application.properties");
         return main;
