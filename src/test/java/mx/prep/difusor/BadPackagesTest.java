@@ -1,0 +1,175 @@
+package mx.prep.difusor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import java.util.zip.ZipOutputStream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.micrometer.core.instrument.MeterRegistry;
+
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+import mx.prep.difusor.embedded.PrepPackageGenerator;
+import mx.prep.difusor.testing.PackageEdits;
+import mx.prep.difusor.unpack.ZipStructure;
+
+/**
+ * Every kind of bad package, one after another on one running difusor, each between two good cortes: rejected
+ * before anything is published, quarantined with a report naming the package, the step and the reason code, counted
+ * in the metrics, the site left exactly as it was, and the next good corte still published.
+ */
+class BadPackagesTest extends PipelineTestBase {
+
+    /** How a bad package is made from the good package of the corte before it, and what it must be refused as. */
+    private record Bad(String what, String reason, String step, Maker maker) {
+    }
+
+    private interface Maker {
+        /** Releases the bad package; returns its name. */
+        String release(BadPackagesTest t, Path previousGood, String badName) throws Exception;
+    }
+
+    private static Maker edited(java.util.function.Predicate<String> keep, Map<String, byte[]> replaced, Map<String, byte[]> added) {
+        return (t, good, name) -> {
+            Path bad = PackageEdits.rewrite(good, Files.createDirectories(t.tmp.resolve("bad")).resolve(name), keep, replaced, added);
+            t.institute.release(bad);
+            return name;
+        };
+    }
+
+    private static Maker bytes(BytesOf content) {
+        return (t, good, name) -> {
+            Path bad = Files.write(Files.createDirectories(t.tmp.resolve("bad")).resolve(name), content.of(good));
+            t.institute.release(bad);
+            return name;
+        };
+    }
+
+    private interface BytesOf {
+        byte[] of(Path good) throws Exception;
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] emptyZip() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        new ZipOutputStream(out).close();
+        return out.toByteArray();
+    }
+
+    /** A byte of a stored (not deflated) entry flipped: the zip stays readable, the entry no longer matches its CRC. */
+    private static byte[] flippedStoredByte(Path good) throws Exception {
+        byte[] bytes = Files.readAllBytes(good);
+        ZipStructure.Entry stored = ZipStructure.inspect(good, new ZipStructure.Limits(1_000_000, 1L << 40, 1L << 40, 100_000)).stream()
+                .filter(e -> e.method() == 0 && e.compressedSize() > 100).findFirst().orElseThrow();
+        bytes[(int) stored.dataOffset() + 50] ^= 0x5a;
+        return bytes;
+    }
+
+    private static final List<Bad> BAD = List.of(
+            new Bad("checksum of another package", "CHECKSUM_MISMATCH", "checksum-filter",
+                    (t, good, name) -> releaseWithChecksum(t, good, name, "ab".repeat(32), null)),
+            new Bad("an MD5 where the SHA-256 goes", "CHECKSUM_INVALID", "checksum-filter",
+                    (t, good, name) -> releaseWithChecksum(t, good, name, "d41d8cd98f00b204e9800998ecf8427e", null)),
+            new Bad("a size other than announced", "SIZE_MISMATCH", "checksum-filter",
+                    (t, good, name) -> releaseWithChecksum(t, good, name, null, 12L)),
+            new Bad("an HTML page", "BAD_ZIP", "unzip", bytes(g -> utf8("<html><body>Servicio no disponible</body></html>"))),
+            new Bad("an empty zip", "BAD_ZIP", "unzip", bytes(g -> emptyZip())),
+            new Bad("a truncated zip", "BAD_ZIP", "unzip", bytes(g -> Arrays.copyOf(Files.readAllBytes(g), (int) Files.size(g) / 2))),
+            new Bad("an entry that does not match its CRC", "ENTRY_CRC_MISMATCH", "unzip", bytes(BadPackagesTest::flippedStoredByte)),
+            new Bad("an entry escaping the site root", "UNSAFE_ENTRY_NAME", "unzip",
+                    edited(n -> true, Map.of(), Map.of("../../../etc/cron.d/x", utf8("boom")))),
+            new Bad("two entries for one site path", "DUPLICATE_ENTRY", "unzip",
+                    edited(n -> true, Map.of(), Map.of("data//corte.json", utf8("{}")))),
+            new Bad("an archive inside", "NESTED_ARCHIVE", "unzip",
+                    edited(n -> true, Map.of(), Map.of("data/respaldo.tar.gz", new byte[] { 0x1f, (byte) 0x8b, 8, 0 }))),
+            new Bad("a zip bomb", "ZIP_BOMB", "unzip",
+                    edited(n -> true, Map.of(), Map.of("data/relleno.json", new byte[20 << 20]))),
+            new Bad("no index.html", "NO_INDEX_HTML", "unzip", edited(n -> !n.equals("index.html"), Map.of(), Map.of())),
+            new Bad("an index.html without <base>", "NO_BASE_TAG", "unzip",
+                    edited(n -> true, Map.of("index.html", utf8("<html><head><title>PREP</title></head></html>")), Map.of())),
+            new Bad("a <base> pointing elsewhere", "BASE_OUTSIDE_SITE", "unzip",
+                    edited(n -> true, Map.of("index.html", utf8("<html><head><base href=\"https://resultados-falsos.example/\"></head></html>")),
+                            Map.of())));
+
+    private static String releaseWithChecksum(BadPackagesTest t, Path good, String name, String sha, Long size) throws Exception {
+        Path copy = Files.copy(good, Files.createDirectories(t.tmp.resolve("bad")).resolve(name));
+        t.institute.release(copy, sha == null ? PrepPackageGenerator.sha256Hex(copy) : sha, size == null ? Files.size(copy) : size);
+        return name;
+    }
+
+    @TestFactory
+    Stream<DynamicTest> eachBadPackageIsQuarantinedAndTheNextGoodOneStillPublished() throws Exception {
+        startDifusor();
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        List<DynamicTest> tests = new ArrayList<>();
+        Path[] good = { first };
+        int[] sequence = { 0 };
+        for (Bad bad : BAD) {
+            tests.add(DynamicTest.dynamicTest(bad.what() + " -> " + bad.reason(), () -> {
+                int s = sequence[0];
+                // a corte of its own, between the published one and the next good one
+                String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(20L * s + 10));
+                bad.maker().release(this, good[0], badName);
+                JsonNode report = awaitReport(badName);
+                assertThat(report.path("package").asText()).isEqualTo(badName);
+                assertThat(report.path("reason").asText()).isEqualTo(bad.reason());
+                assertThat(report.path("step").asText()).isEqualTo(bad.step());
+                assertThat(report.path("cause").asText()).contains(badName);
+                assertSiteEquals(good[0]);
+                assertThat(publishedState()).get().extracting(p -> p.packageName()).isEqualTo(good[0].getFileName().toString());
+                MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+                assertThat(meters.get("difusor_packages_rejected_total").tag("reason", bad.reason()).counter().count()).isPositive();
+
+                Path next = corte(s + 1);
+                institute.release(next);
+                awaitPublished(next);
+                assertSiteEquals(next);
+                good[0] = next;
+                sequence[0] = s + 1;
+            }));
+        }
+        tests.add(DynamicTest.dynamicTest("the published name with other content -> NAME_REUSED", () -> {
+            String name = good[0].getFileName().toString();
+            Path other = PackageEdits.rewrite(good[0], Files.createDirectories(tmp.resolve("reused")).resolve(name), n -> true,
+                    Map.of("data/corte.json", utf8("{\"otro\":true}")), Map.of());
+            institute.release(other);
+            JsonNode report = awaitReport(name);
+            assertThat(report.path("reason").asText()).isEqualTo("NAME_REUSED");
+            assertThat(report.path("step").asText()).isEqualTo("history-archiver");
+            assertSiteEquals(good[0]);
+        }));
+        tests.add(DynamicTest.dynamicTest("a name without a corte -> NO_CORTE", () -> {
+            Path unnamed = Files.copy(good[0], Files.createDirectories(tmp.resolve("unnamed")).resolve("PREP2024_JAL_ultimo.zip"));
+            institute.release(unnamed);
+            JsonNode report = awaitReport("PREP2024_JAL_ultimo.zip");
+            assertThat(report.path("reason").asText()).isEqualTo("NO_CORTE");
+            assertSiteEquals(good[0]);
+        }));
+        return tests.stream();
+    }
+
+    private JsonNode awaitReport(String packageName) throws Exception {
+        String folder = "quarantine/" + packageName.replace(".zip", "") + "/";
+        await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, folder).stream().anyMatch(k -> k.endsWith("/report.json")));
+        String key = keys(HISTORY, folder).stream().filter(k -> k.endsWith("/report.json")).findFirst().orElseThrow();
+        return Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(key)).asUtf8String());
+    }
+}
