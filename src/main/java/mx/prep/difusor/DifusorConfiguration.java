@@ -33,6 +33,8 @@ import software.amazon.awssdk.services.s3.S3ClientBuilder;
 
 import mx.prep.difusor.archive.HistoryArchiver;
 import mx.prep.difusor.invalidate.CdnInvalidator;
+import mx.prep.difusor.probe.InstituteProbe;
+import mx.prep.difusor.probe.StatusPage;
 import mx.prep.difusor.publish.DryRun;
 import mx.prep.difusor.publish.SitePlanner;
 import mx.prep.difusor.publish.SitePruner;
@@ -46,6 +48,7 @@ import mx.prep.difusor.source.PackageUrlSource;
 import mx.prep.difusor.source.SecureHttp;
 import mx.prep.difusor.state.CorteGate;
 import mx.prep.difusor.state.CorteParser;
+import mx.prep.difusor.state.PackageJournal;
 import mx.prep.difusor.state.PackageLedger;
 import mx.prep.difusor.state.PublicationRecorder;
 import mx.prep.difusor.state.PublishedStateHealthCheck;
@@ -114,11 +117,13 @@ public class DifusorConfiguration implements CamelConfiguration {
         StateStore state = new StateStore(store, historyBucket, settings.required("difusor.state.key"),
                 settings.required("difusor.state.manifest-key"), metrics);
         registry.bind("stateStore", state);
+        PackageJournal journal = new PackageJournal();
+        registry.bind("packageJournal", journal);
         PackageLedger ledger = new PackageLedger(state, history, clock, settings.millis("difusor.retry.failed-package-pause-ms"),
                 settings.millis("difusor.retry.max-delay-ms").multipliedBy(10));
         registry.bind("packageLedger", ledger);
         registry.bind("corteGate", new CorteGate(state, history, ledger, clock));
-        registry.bind("publicationRecorder", new PublicationRecorder(state, history, ledger, clock, metrics));
+        registry.bind("publicationRecorder", new PublicationRecorder(state, history, ledger, clock, metrics, journal));
 
         // unpack, publish
         String sitePrefix = settings.prefix("difusor.site.prefix");
@@ -141,7 +146,17 @@ public class DifusorConfiguration implements CamelConfiguration {
         Failures failures = new Failures();
         registry.bind("failures", failures);
         registry.bind("quarantine", new Quarantine(store, historyBucket, settings.prefix("difusor.quarantine.prefix"),
-                workDir.resolve("quarantine"), failures, ledger, clock, metrics));
+                workDir.resolve("quarantine"), failures, ledger, clock, metrics, journal));
+
+        // the institute's probe, run by us, and the status page
+        String publicUrl = settings.text("difusor.probe.url");
+        InstituteProbe probe = publicUrl.isEmpty() ? null : new InstituteProbe(URI.create(publicUrl),
+                settings.millis("difusor.probe.timeout-ms"), state, store, historyBucket, settings.prefix("difusor.probe.incidents-prefix"),
+                meters, clock);
+        if (probe != null) {
+            registry.bind("instituteProbe", probe);
+        }
+        registry.bind("statusPage", new StatusPage(context, state, journal, probe, settings.text("difusor.cluster.mode").isEmpty() ? "none" : settings.text("difusor.cluster.mode"), clock));
     }
 
     static S3Client s3Client(Settings settings) {

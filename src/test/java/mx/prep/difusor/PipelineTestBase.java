@@ -104,10 +104,19 @@ abstract class PipelineTestBase {
         p.put("difusor.work-dir", tmp.resolve("work").toString());
         // any free port: tests run beside other difusors
         p.put("camel.management.port", "0");
+        p.put("camel.server.port", String.valueOf(freePort()));
         p.put("difusor.retry.initial-delay-ms", "100");
         p.put("difusor.retry.max-delay-ms", "1000");
         p.put("difusor.retry.failed-package-pause-ms", "500");
         return p;
+    }
+
+    static int freePort() {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     void startDifusor() throws Exception {

@@ -22,7 +22,7 @@ import mx.prep.difusor.state.PublishedState;
  * a new synthetic corte over HTTPS at a steady pace, S3Proxy stands in for S3 (data under .difusor-local/), and a
  * preview serves the published site at http://localhost:8080/. Lives beside the tests, never in the production jar.
  *
- * System properties: embedded.preview-port (8080), embedded.institute-port (8443), embedded.s3-port (9000),
+ * System properties: embedded.preview-port (8000), embedded.institute-port (8443), embedded.s3-port (9000),
  * embedded.pace-seconds (60), embedded.scale (SMALL | MEDIUM | FULL), embedded.dir (.difusor-local).
  */
 public final class EmbeddedDifusor {
@@ -49,7 +49,7 @@ public final class EmbeddedDifusor {
 
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(System.getProperty("embedded.dir", ".difusor-local"));
-        int previewPort = Integer.getInteger("embedded.preview-port", 8080);
+        int previewPort = Integer.getInteger("embedded.preview-port", 8000);
         int institutePort = Integer.getInteger("embedded.institute-port", 8443);
         int s3Port = Integer.getInteger("embedded.s3-port", 9000);
         Duration pace = Duration.ofSeconds(Long.getLong("embedded.pace-seconds", 60));
@@ -80,10 +80,13 @@ public final class EmbeddedDifusor {
         main.addOverrideProperty("difusor.site.bucket", SITE);
         main.addOverrideProperty("difusor.history.bucket", HISTORY);
         main.addOverrideProperty("difusor.work-dir", dir.resolve("work").toString());
+        // the preview stands in for the CDN: probe it as the institute would probe the public site
+        main.addOverrideProperty("difusor.probe.url", "http://localhost:" + preview.port() + "/");
+        main.addOverrideProperty("difusor.probe.cron", "0/10 * * * * ?");
 
         institute.releaseEvery(new PrepPackageGenerator(scale, 2024L), pace, firstCorte(reader), Duration.ofMinutes(20));
-        LOG.info("embedded default: institute at {}, S3 at {}, site preview at http://localhost:{}/ (a new {} corte every {} s)",
-                institute.manifestUri(), s3.endpoint(), preview.port(), scale, pace.toSeconds());
+        LOG.info("embedded default: institute at {}, S3 at {}, site preview at http://localhost:{}/, status at http://localhost:8080/status"
+                + " (a new {} corte every {} s)", institute.manifestUri(), s3.endpoint(), preview.port(), scale, pace.toSeconds());
         try {
             main.run(args);
         } finally {

@@ -22,6 +22,7 @@ import mx.prep.difusor.PackageRejectedException;
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.RejectReason;
 import mx.prep.difusor.source.PackageOffer;
+import mx.prep.difusor.state.PackageJournal;
 import mx.prep.difusor.state.PackageLedger;
 
 /**
@@ -43,10 +44,12 @@ public final class Quarantine {
     private final PackageLedger ledger;
     private final Clock clock;
     private final DifusorMetrics metrics;
+    private final PackageJournal journal;
 
     public Quarantine(ObjectStore store, String bucket, String prefix, Path localFallback, Failures failures, PackageLedger ledger,
-            Clock clock, DifusorMetrics metrics) {
+            Clock clock, DifusorMetrics metrics, PackageJournal journal) {
         this.metrics = metrics;
+        this.journal = journal;
         this.store = store;
         this.bucket = bucket;
         this.prefix = prefix;
@@ -91,6 +94,8 @@ public final class Quarantine {
         } else if (pkg != null || offer != null) {
             ledger.failed(name, pkg != null ? pkg.expectedSha256() : offer.announcedSha256());
         }
+        journal.add(new PackageJournal.Entry(name, report.corte(), "rejected", reason.name(), step, report.cause(), now.toString(),
+                pkg == null ? java.util.Map.of() : pkg.stageMillis()));
         LOG.error("{} rejected at step {}: {}: {}; quarantined at {}", pkg != null ? pkg : "package " + name, step, reason,
                 report.cause(), where);
     }

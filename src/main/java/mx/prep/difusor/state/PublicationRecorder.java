@@ -26,9 +26,12 @@ public final class PublicationRecorder {
     private final PackageLedger ledger;
     private final Clock clock;
     private final DifusorMetrics metrics;
+    private final PackageJournal journal;
 
-    public PublicationRecorder(StateStore state, HistoryArchiver history, PackageLedger ledger, Clock clock, DifusorMetrics metrics) {
+    public PublicationRecorder(StateStore state, HistoryArchiver history, PackageLedger ledger, Clock clock, DifusorMetrics metrics,
+            PackageJournal journal) {
         this.metrics = metrics;
+        this.journal = journal;
         this.state = state;
         this.history = history;
         this.ledger = ledger;
@@ -58,6 +61,8 @@ public final class PublicationRecorder {
         metrics.published(pkg.corte(), now, pkg.stageMillis(), pkg.plan().uploads().size(),
                 pkg.plan().uploads().stream().mapToLong(SiteFile::size).sum());
         ledger.settled(pkg.name(), pkg.sha256());
+        journal.add(new PackageJournal.Entry(pkg.name(), pkg.corte().toString(), "published", null, null,
+                pkg.plan().uploads().size() + " uploaded, " + pkg.plan().deletions().size() + " deleted", now.toString(), pkg.stageMillis()));
         LOG.info("{}: published; {} files ({} uploaded, {} deleted); stages {} ms; state at {}", pkg, files.size(),
                 pkg.plan().uploads().size(), pkg.plan().deletions().size(), pkg.stageMillis(), state.location());
     }

@@ -1,0 +1,143 @@
+package mx.prep.difusor.probe;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Pattern;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import mx.prep.difusor.ObjectStore;
+import mx.prep.difusor.publish.SiteManifest;
+import mx.prep.difusor.state.StateStore;
+import mx.prep.difusor.verify.ChecksumFilter;
+
+/**
+ * Does what the institute does to every difusor (call, section V.b): GET the public page, expect 200 and the HTML
+ * {@code <base>} tag. Plus freshness: the page the public gets must be the index.html we published last (a CDN that
+ * still serves an older corte is an incident too). The result is the status page's light and a metric; every time
+ * the light leaves green an incident starts, logged and kept in S3 with its start and end for the memoria técnica.
+ */
+public final class InstituteProbe {
+
+    /** GREEN: 200, base tag, newest corte. YELLOW: up, but showing an older corte. RED: the institute would mark us unavailable. */
+    public enum Light { GREEN, YELLOW, RED, UNKNOWN }
+
+    /** The last result. */
+    public record Result(Light light, String detail, String at) {
+    }
+
+    /** An incident for the memoria técnica. */
+    public record Incident(String start, String end, Light light, String detail) {
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(InstituteProbe.class);
+    private static final Pattern BASE_TAG = Pattern.compile("<base[\\s>]", Pattern.CASE_INSENSITIVE);
+
+    private final URI publicUrl;
+    private final HttpClient http;
+    private final StateStore state;
+    private final ObjectStore store;
+    private final String bucket;
+    private final String incidentsPrefix;
+    private final Clock clock;
+    private final Counter incidents;
+    private final AtomicReference<Result> last = new AtomicReference<>(new Result(Light.UNKNOWN, "not probed yet", null));
+    private final AtomicReference<Incident> open = new AtomicReference<>();
+
+    public InstituteProbe(URI publicUrl, Duration timeout, StateStore state, ObjectStore store, String bucket, String incidentsPrefix,
+            MeterRegistry meters, Clock clock) {
+        this.publicUrl = publicUrl;
+        this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NORMAL).build();
+        this.state = state;
+        this.store = store;
+        this.bucket = bucket;
+        this.incidentsPrefix = incidentsPrefix;
+        this.clock = clock;
+        this.incidents = Counter.builder("difusor_probe_incidents_total").description("Times the probe's light left green").register(meters);
+        Gauge.builder("difusor_probe_up", this, p -> p.last.get().light() == Light.GREEN || p.last.get().light() == Light.YELLOW ? 1 : 0)
+                .description("1 when the public page answers 200 with its <base> tag, as the institute checks").strongReference(true).register(meters);
+        Gauge.builder("difusor_probe_fresh", this, p -> p.last.get().light() == Light.GREEN ? 1 : 0)
+                .description("1 when the public page is the index.html of the published corte").strongReference(true).register(meters);
+    }
+
+    public Result last() {
+        return last.get();
+    }
+
+    public Optional<Incident> openIncident() {
+        return Optional.ofNullable(open.get());
+    }
+
+    public void probe() throws IOException {
+        Instant now = clock.instant();
+        Result result = check(now);
+        last.set(result);
+        Incident current = open.get();
+        if (result.light() != Light.GREEN && current == null) {
+            Incident started = new Incident(now.toString(), null, result.light(), result.detail());
+            open.set(started);
+            incidents.increment();
+            LOG.warn("probe: INCIDENT started at {}: {} ({})", now, result.light(), result.detail());
+            store.putJson(bucket, incidentKey(started), started);
+        } else if (result.light() == Light.GREEN && current != null) {
+            Incident ended = new Incident(current.start(), now.toString(), current.light(), current.detail());
+            open.set(null);
+            LOG.info("probe: incident of {} ended at {} after {} s", current.start(), now,
+                    Duration.between(Instant.parse(current.start()), now).toSeconds());
+            store.putJson(bucket, incidentKey(ended), ended);
+        }
+    }
+
+    private String incidentKey(Incident incident) {
+        return incidentsPrefix + incident.start().replace(':', '-') + ".json";
+    }
+
+    private Result check(Instant now) {
+        HttpResponse<byte[]> response;
+        try {
+            response = http.send(HttpRequest.newBuilder(publicUrl).timeout(Duration.ofSeconds(10)).GET().build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            return new Result(Light.RED, publicUrl + " unreachable: " + e, now.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Result(Light.UNKNOWN, "interrupted", now.toString());
+        }
+        if (response.statusCode() != 200) {
+            return new Result(Light.RED, publicUrl + " answered HTTP " + response.statusCode(), now.toString());
+        }
+        String html = new String(response.body(), java.nio.charset.StandardCharsets.UTF_8);
+        if (!BASE_TAG.matcher(html).find()) {
+            return new Result(Light.RED, publicUrl + " has no <base> tag", now.toString());
+        }
+        try {
+            Optional<String> expected = state.loadManifest().map(SiteManifest::files).map(f -> f.get("index.html")).map(SiteManifest.Entry::sha256);
+            if (expected.isEmpty()) {
+                return new Result(Light.GREEN, "up; nothing published yet to compare with", now.toString());
+            }
+            String served = HexFormat.of().formatHex(ChecksumFilter.newSha256().digest(response.body()));
+            if (!served.equals(expected.get())) {
+                String corte = state.lastKnown().map(s -> s.corte()).orElse("?");
+                return new Result(Light.YELLOW, "up, but not the index.html of the published corte " + corte + " (a stale cache?)", now.toString());
+            }
+            return new Result(Light.GREEN, "up with the published corte " + state.lastKnown().map(s -> s.corte()).orElse("?"), now.toString());
+        } catch (IOException | RuntimeException e) {
+            return new Result(Light.YELLOW, "up; freshness unknown: " + e.getMessage(), now.toString());
+        }
+    }
+
+}

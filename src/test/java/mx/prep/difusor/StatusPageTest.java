@@ -1,0 +1,95 @@
+package mx.prep.difusor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import org.junit.jupiter.api.Test;
+
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+
+import mx.prep.difusor.embedded.EmbeddedS3;
+import mx.prep.difusor.embedded.SitePreview;
+
+/**
+ * The status page for people, checked in headless Chromium, and the institute's probe behind its light: green
+ * when the public page (here the local preview standing in for the CDN) is the published corte, yellow when it
+ * serves an older one, red when the page is gone; every incident logged with its start and end in S3.
+ */
+class StatusPageTest extends PipelineTestBase {
+
+    private static String chromiumDom(URI page, Path profile) throws Exception {
+        Process chromium = new ProcessBuilder("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile,
+                "--virtual-time-budget=5000", "--dump-dom", page.toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String dom = new String(chromium.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(chromium.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        return dom;
+    }
+
+    @Test
+    void theStatusPageShowsThePublishedCorteThePackagesAndTheProbesLight() throws Exception {
+        S3Client reader = S3Client.builder().region(Region.US_EAST_1).endpointOverride(s3.endpoint()).forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY)))
+                .build();
+        try (SitePreview publicSite = SitePreview.start(0, reader, SITE, "")) {
+            var settings = settings();
+            int port = Integer.parseInt(settings.get("camel.server.port"));
+            settings.put("difusor.probe.url", "http://localhost:" + publicSite.port() + "/");
+            settings.put("difusor.probe.cron", "0/1 * * * * ?");
+            startDifusor(settings);
+            Path first = corte(6);
+            institute.release(first);
+            awaitPublished(first);
+            Path bad = Files.copy(corte(7), tmp.resolve("PREP2024_JAL_20240602_2230.zip"));
+            institute.release(bad, "0".repeat(64), Files.size(bad));
+            await().atMost(Duration.ofSeconds(30)).until(() -> !keys(HISTORY, "quarantine/PREP2024_JAL_20240602_2230/").isEmpty());
+
+            URI status = URI.create("http://localhost:" + port + "/status");
+            await().atMost(Duration.ofSeconds(30)).until(() -> json(port).path("probe").path("light").asText().equals("GREEN"));
+            String dom = chromiumDom(status, tmp.resolve("chromium"));
+            assertThat(dom).contains("2024-06-02 22:00").contains(first.getFileName().toString())
+                    .contains("class=\"light GREEN\"").contains(">available<")
+                    .contains("CHECKSUM_MISMATCH").contains("PREP2024_JAL_20240602_2230.zip")
+                    .contains(">leader<");
+
+            // the public page gone: red, an incident starts; back: it ends, with both times kept for the memoria técnica
+            bucket.deleteObject(b -> b.bucket(SITE).key("index.html"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> json(port).path("probe").path("light").asText().equals("RED"));
+            assertThat(chromiumDom(status, tmp.resolve("chromium"))).contains("class=\"light RED\"").contains("not available");
+            bucket.putObject(b -> b.bucket(SITE).key("index.html").contentType("text/html; charset=utf-8"),
+                    software.amazon.awssdk.core.sync.RequestBody.fromBytes(mx.prep.difusor.testing.SiteBucket.files(first).get("index.html")));
+            await().atMost(Duration.ofSeconds(30)).until(() -> json(port).path("probe").path("light").asText().equals("GREEN"));
+            List<String> incidents = keys(HISTORY, "incidents/");
+            assertThat(incidents).hasSize(1);
+            JsonNode incident = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(incidents.get(0))).asUtf8String());
+            assertThat(incident.path("light").asText()).isEqualTo("RED");
+            assertThat(incident.path("end").asText()).isNotEmpty();
+        } finally {
+            reader.close();
+        }
+    }
+
+    private static JsonNode json(int port) throws IOException, InterruptedException {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/status.json")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        return Json.MAPPER.readTree(r.body());
+    }
+
+}
