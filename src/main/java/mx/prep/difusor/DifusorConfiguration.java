@@ -156,7 +156,11 @@ public class DifusorConfiguration implements CamelConfiguration {
         if (probe != null) {
             registry.bind("instituteProbe", probe);
         }
-        registry.bind("statusPage", new StatusPage(context, state, journal, probe, settings.text("difusor.cluster.mode").isEmpty() ? "none" : settings.text("difusor.cluster.mode"), clock));
+        StatusPage statusPage = new StatusPage(context, state, journal, probe,
+                settings.text("difusor.cluster.mode").isEmpty() ? "none" : settings.text("difusor.cluster.mode"), clock,
+                settings.integer("difusor.status.port"));
+        registry.bind("statusPage", statusPage);
+        context.addService(statusPage);
     }
 
     static S3Client s3Client(Settings settings) {

@@ -103,8 +103,8 @@ abstract class PipelineTestBase {
         p.put("difusor.cdn.distribution-ids", DISTRIBUTION);
         p.put("difusor.work-dir", tmp.resolve("work").toString());
         // any free port: tests run beside other difusors
-        p.put("camel.management.port", "0");
-        p.put("camel.server.port", String.valueOf(freePort()));
+        p.put("camel.management.port", String.valueOf(freePort()));
+        p.put("difusor.status.port", String.valueOf(freePort()));
         p.put("difusor.retry.initial-delay-ms", "100");
         p.put("difusor.retry.max-delay-ms", "1000");
         p.put("difusor.retry.failed-package-pause-ms", "500");

@@ -3,12 +3,18 @@ package mx.prep.difusor.probe;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.util.concurrent.Executors;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 import org.apache.camel.CamelContext;
-import org.apache.camel.Exchange;
 import org.apache.camel.ServiceStatus;
 
 import mx.prep.difusor.Json;
@@ -17,10 +23,13 @@ import mx.prep.difusor.state.StateStore;
 
 /**
  * The status page for people (/status) and its data (/status.json): the published corte, the last packages with
- * their outcome and time per stage, the quarantined ones, whether this pod leads, and the probe's light.
+ * their outcome and time per stage, the quarantined ones, whether this pod leads, and the probe's light. Served by
+ * the JDK's small HTTP server: Camel 4.17's platform-http finds its router only on port 8080 once the management
+ * server runs beside it.
  */
-public final class StatusPage {
+public final class StatusPage extends org.apache.camel.support.service.ServiceSupport {
 
+    private static final Logger LOG = LoggerFactory.getLogger(StatusPage.class);
     private final CamelContext context;
     private final StateStore state;
     private final PackageJournal journal;
@@ -29,8 +38,9 @@ public final class StatusPage {
     private final Clock clock;
     private final String html;
 
-    public StatusPage(CamelContext context, StateStore state, PackageJournal journal, InstituteProbe probe, String clusterMode, Clock clock)
-            throws IOException {
+    public StatusPage(CamelContext context, StateStore state, PackageJournal journal, InstituteProbe probe, String clusterMode, Clock clock,
+            int port) throws IOException {
+        this.port = port;
         this.context = context;
         this.state = state;
         this.journal = journal;
@@ -42,13 +52,60 @@ public final class StatusPage {
         }
     }
 
-    public void html(Exchange exchange) {
-        exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "text/html; charset=utf-8");
-        exchange.getMessage().setHeader("Cache-Control", "no-store");
-        exchange.getMessage().setBody(html);
+    private final int port;
+    private HttpServer server;
+
+    @Override
+    protected void doStart() throws IOException {
+        server = HttpServer.create(new InetSocketAddress(port), 0);
+        server.createContext("/status", this::serve);
+        server.setExecutor(Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "status-page");
+            t.setDaemon(true);
+            return t;
+        }));
+        server.start();
+        LOG.info("status page at http://localhost:{}/status", port());
     }
 
-    public void json(Exchange exchange) throws IOException {
+    @Override
+    protected void doStop() {
+        if (server != null) {
+            server.stop(0);
+        }
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    private void serve(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            String path = exchange.getRequestURI().getPath();
+            byte[] body;
+            String type;
+            int status = 200;
+            if (path.equals("/status") || path.equals("/status/")) {
+                body = html.getBytes(StandardCharsets.UTF_8);
+                type = "text/html; charset=utf-8";
+            } else if (path.equals("/status.json")) {
+                body = json().getBytes(StandardCharsets.UTF_8);
+                type = "application/json";
+            } else {
+                body = "not found".getBytes(StandardCharsets.UTF_8);
+                type = "text/plain";
+                status = 404;
+            }
+            exchange.getResponseHeaders().set("Content-Type", type);
+            exchange.getResponseHeaders().set("Cache-Control", "no-store");
+            exchange.sendResponseHeaders(status, body.length);
+            exchange.getResponseBody().write(body);
+        } catch (RuntimeException e) {
+            LOG.warn("status page: {}", e.toString());
+        }
+    }
+
+    String json() throws IOException {
         Map<String, Object> status = new LinkedHashMap<>();
         status.put("now", clock.instant().toString());
         status.put("published", state.lastKnown().isPresent() ? state.lastKnown().get() : state.load().orElse(null));
@@ -57,9 +114,7 @@ public final class StatusPage {
         status.put("probe", probe == null ? null : probe.last());
         status.put("openIncident", probe == null ? null : probe.openIncident().orElse(null));
         status.put("packages", journal.recent());
-        exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
-        exchange.getMessage().setHeader("Cache-Control", "no-store");
-        exchange.getMessage().setBody(Json.MAPPER.writeValueAsString(status));
+        return Json.MAPPER.writeValueAsString(status);
     }
 
     /** A pod leads when one of its poll routes runs: the leadership policy starts them only on the leader. */

@@ -6,11 +6,13 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
+
 /** The last packages this process handled, with their outcome and times per stage: for the status page. */
 public final class PackageJournal {
 
     /** One package handled. */
-    public record Entry(String packageName, String corte, String outcome, String reason, String step, String detail, String at,
+    public record Entry(@JsonProperty("package") String packageName, String corte, String outcome, String reason, String step, String detail, String at,
             Map<String, Long> stageMillis) {
     }
 
