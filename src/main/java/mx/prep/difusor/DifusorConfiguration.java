@@ -101,11 +101,12 @@ public class DifusorConfiguration implements CamelConfiguration {
                     new ManifestSource(URI.create(settings.required("difusor.source.manifest-url")), get));
             case "package-url" -> registry.bind("packageUrlSource",
                     new PackageUrlSource(URI.create(settings.required("difusor.source.package-url")), get));
-            case "directory" -> registry.bind("incomingDirectory", new IncomingDirectory(
-                    new CorteParser(settings.required("difusor.source.corte-pattern")), clock, metrics));
+            case "directory" -> { }
             default -> throw new IllegalStateException("difusor.source.kind is 'manifest', 'package-url' or 'directory', not '" + kind + "'");
         }
         CorteParser corteParser = new CorteParser(settings.required("difusor.source.corte-pattern"));
+        // the directory source and the operators' republish folder
+        registry.bind("incomingDirectory", new IncomingDirectory(corteParser, clock, metrics));
         registry.bind("packageDownloader", new PackageDownloader(http, corteParser, workDir.resolve("spool"),
                 settings.millis("difusor.source.read-timeout-ms"), settings.millis("difusor.source.download-deadline-ms"),
                 settings.millis("difusor.source.progress-interval-ms"), settings.number("difusor.source.max-package-bytes"), clock, metrics));

@@ -26,6 +26,7 @@ class PublishingPipelineTest extends PipelineTestBase {
     void threeConsecutiveCortesArePublishedByteForByteWithHistoryAndOneInvalidationEach() throws Exception {
         startDifusor();
         Path pkg = null;
+        String replaces = "first";
         for (int sequence = 0; sequence < 3; sequence++) {
             pkg = corte(sequence);
             institute.release(pkg);
@@ -49,7 +50,8 @@ class PublishingPipelineTest extends PipelineTestBase {
             List<ReceivedInvalidation> created = cloudFront.created(DISTRIBUTION);
             assertThat(created).hasSize(sequence + 1);
             ReceivedInvalidation last = created.get(sequence);
-            assertThat(last.callerReference()).isEqualTo("prep-difusor/" + name.replace(".zip", "") + "/" + sha.substring(0, 16));
+            assertThat(last.callerReference()).isEqualTo("prep-difusor/" + name.replace(".zip", "") + "/" + sha.substring(0, 16) + "/" + replaces);
+            replaces = sha.substring(0, 8);
             assertThat(last.paths()).isNotEmpty().hasSizeLessThanOrEqualTo(10);
         }
         int files = SiteBucket.files(pkg).size();
@@ -194,6 +196,29 @@ class PublishingPipelineTest extends PipelineTestBase {
         // an unchanged sidecar costs one 304 per poll, not a download
         await().atMost(Duration.ofSeconds(20)).until(() -> institute.notModifiedCount("latest.zip.sha256") >= 2);
         assertThat(institute.requestCount("latest.zip")).isEqualTo(1);
+    }
+
+    @Test
+    void anOperatorRepublishesAHistoricCorteFromTheHistory() throws Exception {
+        Path republish = Files.createDirectories(tmp.resolve("republish"));
+        var settings = settings();
+        settings.put("difusor.republish.directory", republish.toString());
+        startDifusor(settings);
+        Path older = corte(0);
+        Path newer = corte(1);
+        institute.release(older);
+        awaitPublished(older);
+        institute.release(newer);
+        awaitPublished(newer);
+
+        // the runbook: copy the zip and its checksum file from the history into the republish folder
+        String name = older.getFileName().toString();
+        bucket.getObject(b -> b.bucket(HISTORY).key("history/" + name), republish.resolve(name));
+        bucket.getObject(b -> b.bucket(HISTORY).key("history/" + name + ".sha256"), republish.resolve(name + ".sha256"));
+        awaitPublished(older);
+        assertSiteEquals(older);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(3);
     }
 
     @Test

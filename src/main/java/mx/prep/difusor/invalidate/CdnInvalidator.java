@@ -70,9 +70,14 @@ public final class CdnInvalidator {
         pkg.stageTook("invalidate", (System.nanoTime() - started) / 1_000_000);
     }
 
-    /** {@code prep-difusor/<package stem>/<first 16 hex of its SHA-256>}: stable for the package, unique per corte. */
+    /**
+     * {@code prep-difusor/<package stem>/<first 16 hex of its SHA-256>/<first 8 hex of the package it replaces>}: the
+     * same for a retry or a restart of the same publication, different when an operator republishes an older corte
+     * over another one (the same package, other paths to purge).
+     */
     public static String callerReference(PrepPackage pkg) {
-        String tail = "/" + pkg.sha256().substring(0, 16);
+        String replaces = pkg.plan() == null || pkg.plan().replaces() == null ? "first" : pkg.plan().replaces().substring(0, 8);
+        String tail = "/" + pkg.sha256().substring(0, 16) + "/" + replaces;
         String head = "prep-difusor/" + pkg.stem();
         if (head.length() + tail.length() > MAX_CALLER_REFERENCE) {
             head = head.substring(0, MAX_CALLER_REFERENCE - tail.length());

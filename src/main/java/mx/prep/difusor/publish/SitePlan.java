@@ -8,9 +8,11 @@ import mx.prep.difusor.unpack.SiteFile;
  * What publishing a package changes: the files to upload (new or different content or headers), the objects to
  * delete (gone from the package), and the CloudFront paths to invalidate.
  *
- * @param rebuilt true when the published manifest was missing or untrusted and the bucket listing was used instead
+ * @param rebuilt  true when the published manifest was missing or untrusted and the bucket listing was used instead
+ * @param replaces SHA-256 of the package published before this one, or null for the first
  */
-public record SitePlan(List<SiteFile> uploads, List<String> deletions, List<String> invalidationPaths, int unchanged, boolean rebuilt) {
+public record SitePlan(List<SiteFile> uploads, List<String> deletions, List<String> invalidationPaths, int unchanged, boolean rebuilt,
+        String replaces) {
 
     public List<SiteFile> assets() {
         return uploads.stream().filter(f -> !f.isHtml()).toList();

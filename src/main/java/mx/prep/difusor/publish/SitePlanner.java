@@ -89,7 +89,8 @@ public final class SitePlanner {
         }
         invalidationBase.keySet().stream().filter(p -> !inPackage.contains(p)).forEach(changed::add);
         SitePlan plan = new SitePlan(uploads, deletions, InvalidationPaths.of(changed, maxInvalidationPaths),
-                pkg.site().files().size() - uploads.size(), !trusted);
+                pkg.site().files().size() - uploads.size(), !trusted,
+                published.filter(PublishedState::hasPublished).map(PublishedState::sha256).orElse(null));
         pkg.plan(plan);
         pkg.stageTook("plan", (System.nanoTime() - started) / 1_000_000);
         LOG.info("{}: {}", pkg, plan.summary());

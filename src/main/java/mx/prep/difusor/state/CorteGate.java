@@ -22,6 +22,9 @@ public final class CorteGate {
 
     private static final Logger LOG = LoggerFactory.getLogger(CorteGate.class);
 
+    /** Exchange property set by the republish route. */
+    public static final String REPUBLISH = "difusorRepublish";
+
     private final StateStore state;
     private final HistoryArchiver history;
     private final PackageLedger ledger;
@@ -56,6 +59,11 @@ public final class CorteGate {
     /** After archiving: only a corte newer than the published one goes on. */
     public void admit(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws IOException, PackageRejectedException {
         Optional<PublishedState> published = state.lastKnown().filter(PublishedState::hasPublished);
+        if (exchange.getProperty(REPUBLISH, false, Boolean.class)) {
+            // an operator's decision (runbook: republish a historic corte), the one way an older corte goes back online
+            LOG.warn("{}: REPUBLISHED by an operator over the published corte {}", pkg, published.map(PublishedState::corte).orElse("(none)"));
+            return;
+        }
         if (published.isPresent() && !pkg.corte().isNewerThan(published.get().corteValue())) {
             history.recordOutcome(pkg, "stale", clock.instant());
             throw new PackageRejectedException(RejectReason.STALE_CORTE, pkg + ": corte " + pkg.corte()
