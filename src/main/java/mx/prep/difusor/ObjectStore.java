@@ -64,9 +64,10 @@ public final class ObjectStore {
         return text.isEmpty() ? Optional.empty() : Optional.of(Json.MAPPER.readValue(text.get(), type));
     }
 
-    public void putString(String bucket, String key, String text, String contentType) {
-        s3.putObject(PutObjectRequest.builder().bucket(bucket).key(key).contentType(contentType).build(),
-                RequestBody.fromString(text, StandardCharsets.UTF_8));
+    /** @return the ETag S3 gave the object */
+    public String putString(String bucket, String key, String text, String contentType) {
+        return s3.putObject(PutObjectRequest.builder().bucket(bucket).key(key).contentType(contentType).build(),
+                RequestBody.fromString(text, StandardCharsets.UTF_8)).eTag();
     }
 
     public void putJson(String bucket, String key, Object value) throws IOException {

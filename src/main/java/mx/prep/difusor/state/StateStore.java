@@ -18,6 +18,8 @@ public final class StateStore {
     private final String key;
     private final String manifestKey;
     private volatile PublishedState lastKnown;
+    private volatile SiteManifest lastManifest;
+    private volatile String lastManifestEtag;
     private final DifusorMetrics metrics;
 
     public StateStore(ObjectStore store, String bucket, String key, String manifestKey, DifusorMetrics metrics) {
@@ -28,14 +30,26 @@ public final class StateStore {
         this.manifestKey = manifestKey;
     }
 
+    /**
+     * The site manifest: the copy this process wrote last if S3 still holds exactly that object (same ETag: tens of
+     * thousands of entries are not read and parsed again every corte), else the one in S3.
+     */
     public Optional<SiteManifest> loadManifest() throws IOException {
+        SiteManifest cached = lastManifest;
+        String cachedEtag = lastManifestEtag;
+        if (cached != null && cachedEtag != null
+                && store.head(bucket, manifestKey).map(h -> cachedEtag.equals(h.eTag())).orElse(false)) {
+            return Optional.of(cached);
+        }
         return store.readJson(bucket, manifestKey, SiteManifest.class);
     }
 
     /** Compact JSON: tens of thousands of entries. */
     public void saveManifest(SiteManifest manifest) throws IOException {
-        store.putString(bucket, manifestKey, Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(manifest),
+        lastManifest = null;
+        lastManifestEtag = store.putString(bucket, manifestKey, Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(manifest),
                 "application/json");
+        lastManifest = manifest;
     }
 
     /** Reads the state from S3 (the source of truth: another pod may have published since). */
