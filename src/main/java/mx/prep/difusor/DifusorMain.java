@@ -3,6 +3,7 @@ package mx.prep.difusor;
 import org.apache.camel.main.Main;
 
 import mx.prep.difusor.cluster.Leadership;
+import mx.prep.difusor.observe.JolokiaConfiguration;
 
 /** Starts prep-difusor: Camel Main with the top-level application.properties and the YAML routes in routes/. */
 public final class DifusorMain {
@@ -20,6 +21,7 @@ public final class DifusorMain {
         Main main = new Main();
         main.configure().addConfiguration(DifusorConfiguration.class);
         main.configure().addConfiguration(Leadership.class);
+        main.configure().addConfiguration(JolokiaConfiguration.class);
         // application.properties sits beside routes/ in the working directory (a ConfigMap mount in Kubernetes)
         main.setDefaultPropertyPlaceholderLocation("file:application.properties");
         return main;

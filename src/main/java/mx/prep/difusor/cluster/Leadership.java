@@ -1,19 +1,165 @@
 package mx.prep.difusor.cluster;
 
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.cluster.CamelClusterService;
+import org.apache.camel.component.file.cluster.FileLockClusterService;
+import org.apache.camel.component.kubernetes.KubernetesConfiguration;
+import org.apache.camel.component.kubernetes.cluster.KubernetesClusterService;
+import org.apache.camel.component.kubernetes.cluster.LeaseResourceType;
+import org.apache.camel.impl.cluster.ClusteredRoutePolicy;
+import org.apache.camel.spi.RoutePolicy;
 import org.apache.camel.support.RoutePolicySupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import mx.prep.difusor.Settings;
 
 /**
- * Who may poll and publish. Binds the route policy "leadership" used by the poll routes. With
- * difusor.cluster.mode = none (the default) every process leads: a plain policy that changes nothing.
- * (The file and kubernetes modes are being added.)
+ * Who may poll and publish. Binds the route policy "leadership" that the routes letting packages in (the poll routes
+ * and the republish folder: the pipeline's only entry points) run under, after difusor.cluster.mode:
+ * <ul>
+ * <li>{@code none} (default): every process leads; a plain policy that changes nothing.</li>
+ * <li>{@code file}: camel-file's file-lock cluster service on a folder every replica shares
+ * (difusor.cluster.file-root).</li>
+ * <li>{@code kubernetes}: camel-kubernetes' cluster service on a coordination.k8s.io Lease; a holder counts only while
+ * its pod is Running and Ready.</li>
+ * </ul>
+ * In both cluster modes the policy is camel-cluster's {@link ClusteredRoutePolicy} for the namespace
+ * {@value #NAMESPACE}: the poll routes start only on the leader and are stopped when leadership is lost. The cluster
+ * service is added to the context here, before the routes are built: one declared through camel.beans or YAML comes too
+ * late for the routes' policy.
  */
 public class Leadership implements CamelConfiguration {
 
+    /** The camel-cluster namespace (group) the replicas elect a leader in. */
+    public static final String NAMESPACE = "prep-difusor";
+    /** The name the policy is bound under; the routes say routePolicy: "#leadership". */
+    public static final String POLICY_BEAN = "leadership";
+
+    private static final Logger LOG = LoggerFactory.getLogger(Leadership.class);
+
     @Override
-    public void configure(CamelContext context) {
-        context.getRegistry().bind("leadership", new RoutePolicySupport() {
-        });
+    public void configure(CamelContext context) throws Exception {
+        Settings settings = new Settings(context.getPropertiesComponent());
+        String mode = settings.text("difusor.cluster.mode").toLowerCase(Locale.ROOT);
+        RoutePolicy policy = switch (mode) {
+            case "", "none" -> {
+                LOG.info("leader election off (difusor.cluster.mode=none): this process polls and publishes");
+                yield new RoutePolicySupport() {
+                };
+            }
+            case "file" -> clustered(context, fileLock(settings));
+            case "kubernetes" -> clustered(context, kubernetes(settings));
+            default -> throw new IllegalStateException("difusor.cluster.mode must be none, file or kubernetes, not '" + mode + "'");
+        };
+        context.getRegistry().bind(POLICY_BEAN, policy);
+    }
+
+    private static RoutePolicy clustered(CamelContext context, CamelClusterService service) throws Exception {
+        // a service of the context: started with it (before the routes), stopped with it (after the routes)
+        context.addService(service, true, true);
+        ClusteredRoutePolicy policy = ClusteredRoutePolicy.forNamespace(service, NAMESPACE);
+        policy.setCamelContext(context);
+        return policy;
+    }
+
+    /**
+     * A lock file {@code <root>/prep-difusor} plus a heartbeat file {@code <root>/prep-difusor.dat} the leader rewrites
+     * every retry period. A follower looks every retry period too, and takes the lock once the heartbeat is older than
+     * lease-duration (rounded up to whole retry periods, at least two): a leader that stops cleanly clears its heartbeat
+     * and is replaced at the next look; a killed one after about lease-duration.
+     */
+    static FileLockClusterService fileLock(Settings settings) {
+        String root = settings.required("difusor.cluster.file-root");
+        long retry = positive(settings, "difusor.cluster.retry-period-ms");
+        long lease = positive(settings, "difusor.cluster.lease-duration-ms");
+        int multiplier = (int) Math.max(2, (lease + retry - 1) / retry);
+        FileLockClusterService service = new FileLockClusterService();
+        service.setId("prep-difusor-file-lock");
+        service.setRoot(Path.of(root).toAbsolutePath().toString());
+        service.setAcquireLockDelay(retry, TimeUnit.MILLISECONDS);
+        service.setAcquireLockInterval(retry, TimeUnit.MILLISECONDS);
+        service.setHeartbeatTimeoutMultiplier(multiplier);
+        LOG.info("leader election on the file lock {}/{}: heartbeat every {} ms, a silent leader replaced after {} ms",
+                service.getRoot(), NAMESPACE, retry, retry * multiplier);
+        return service;
+    }
+
+    /**
+     * The Lease {@code <lease-name>-prep-difusor} (camel-kubernetes appends the camel-cluster namespace) in
+     * difusor.cluster.namespace. The members are the pods labelled difusor.cluster.pod-labels that are Running and
+     * Ready; a holder that is not one of them loses the Lease to the next one that tries.
+     */
+    static KubernetesClusterService kubernetes(Settings settings) {
+        KubernetesConfiguration client = new KubernetesConfiguration();
+        // masterUrl on the service itself is ignored unless it comes with a configuration: set it here
+        String master = settings.text("difusor.cluster.kubernetes-master");
+        if (!master.isEmpty()) {
+            client.setMasterUrl(master);
+        }
+        String namespace = settings.text("difusor.cluster.namespace");
+        if (!namespace.isEmpty()) {
+            client.setNamespace(namespace);
+        }
+        KubernetesClusterService service = new KubernetesClusterService(client);
+        service.setId("prep-difusor-kubernetes");
+        service.setLeaseResourceType(LeaseResourceType.Lease);
+        service.setKubernetesResourceName(settings.required("difusor.cluster.lease-name"));
+        if (!namespace.isEmpty()) {
+            service.setKubernetesResourcesNamespace(namespace);
+        }
+        String pod = settings.text("difusor.cluster.pod-name");
+        // empty: camel-kubernetes takes $HOSTNAME, which Kubernetes sets to the pod's name
+        if (!pod.isEmpty()) {
+            service.setPodName(pod);
+        }
+        service.setClusterLabels(labels(settings.text("difusor.cluster.pod-labels")));
+        service.setLeaseDurationMillis(positive(settings, "difusor.cluster.lease-duration-ms"));
+        service.setRenewDeadlineMillis(positive(settings, "difusor.cluster.renew-deadline-ms"));
+        service.setRetryPeriodMillis(positive(settings, "difusor.cluster.retry-period-ms"));
+        if (service.getLeaseDurationMillis() <= service.getRenewDeadlineMillis()
+                || service.getRenewDeadlineMillis() <= service.getJitterFactor() * service.getRetryPeriodMillis()) {
+            throw new IllegalStateException("difusor.cluster: lease-duration-ms (" + service.getLeaseDurationMillis()
+                    + ") must be greater than renew-deadline-ms (" + service.getRenewDeadlineMillis() + "), which must be greater than "
+                    + service.getJitterFactor() + " x retry-period-ms (" + service.getRetryPeriodMillis() + ")");
+        }
+        LOG.info("leader election on the Lease {}-{} in namespace {} (API server {}), pod {}, members labelled {}: "
+                + "lease {} ms, renew deadline {} ms, retry {} ms", service.getKubernetesResourceName(), NAMESPACE,
+                namespace.isEmpty() ? "(the client's)" : namespace, master.isEmpty() ? "in-cluster" : master,
+                pod.isEmpty() ? "$HOSTNAME" : pod, service.getClusterLabels(), service.getLeaseDurationMillis(),
+                service.getRenewDeadlineMillis(), service.getRetryPeriodMillis());
+        return service;
+    }
+
+    /** {@code key=value,key=value}; blanks dropped. */
+    static Map<String, String> labels(String text) {
+        Map<String, String> labels = new LinkedHashMap<>();
+        for (String pair : text.split(",")) {
+            String p = pair.strip();
+            if (p.isEmpty()) {
+                continue;
+            }
+            int eq = p.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalStateException("difusor.cluster.pod-labels: '" + p + "' is not key=value");
+            }
+            labels.put(p.substring(0, eq).strip(), p.substring(eq + 1).strip());
+        }
+        return labels;
+    }
+
+    private static long positive(Settings settings, String key) {
+        long value = settings.number(key);
+        if (value <= 0) {
+            throw new IllegalStateException(key + " must be greater than 0, not " + value);
+        }
+        return value;
     }
 }

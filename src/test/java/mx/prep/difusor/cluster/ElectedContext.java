@@ -1,0 +1,59 @@
+package mx.prep.difusor.cluster;
+
+import java.util.Map;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.ServiceStatus;
+import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.impl.DefaultCamelContext;
+
+/**
+ * A small Camel context configured by {@link Leadership} as prep-difusor's is, with one route under the "leadership"
+ * policy standing in for a poll route: the route runs only while this context leads.
+ */
+final class ElectedContext implements AutoCloseable {
+
+    static final String ROUTE = "poll";
+
+    private final String name;
+    private final CamelContext context;
+
+    private ElectedContext(String name, CamelContext context) {
+        this.name = name;
+        this.context = context;
+    }
+
+    static ElectedContext start(String name, Map<String, String> properties) throws Exception {
+        DefaultCamelContext context = new DefaultCamelContext();
+        context.getCamelContextExtension().setName(name);
+        properties.forEach(context.getPropertiesComponent()::addInitialProperty);
+        new Leadership().configure(context);
+        context.addRoutes(new RouteBuilder() {
+            @Override
+            public void configure() {
+                from("direct:" + name).routeId(ROUTE).routePolicyRef(Leadership.POLICY_BEAN).setBody(constant(name));
+            }
+        });
+        context.start();
+        return new ElectedContext(name, context);
+    }
+
+    String name() {
+        return name;
+    }
+
+    /** Its poll route runs: it leads. */
+    boolean leads() {
+        return context.getRouteController().getRouteStatus(ROUTE) == ServiceStatus.Started;
+    }
+
+    @Override
+    public void close() {
+        context.stop();
+    }
+
+    @Override
+    public String toString() {
+        return name + (leads() ? " (leader)" : "");
+    }
+}
