@@ -74,8 +74,23 @@ public final class ObjectStore {
         putString(bucket, key, Json.MAPPER.writeValueAsString(value), "application/json");
     }
 
-    public void putFile(String bucket, String key, Path file, String contentType, Map<String, String> metadata) {
-        s3.putObject(PutObjectRequest.builder().bucket(bucket).key(key).contentType(contentType).metadata(metadata).build(),
-                RequestBody.fromFile(file));
+    /** @return the ETag S3 gave the object */
+    public String putFile(String bucket, String key, Path file, String contentType, Map<String, String> metadata) {
+        return s3.putObject(PutObjectRequest.builder().bucket(bucket).key(key).contentType(contentType).metadata(metadata).build(),
+                RequestBody.fromFile(file)).eTag();
+    }
+
+    /** Parses the object as it arrives, without holding its bytes. */
+    public <T> Optional<T> readJsonStreaming(String bucket, String key, Class<T> type) throws IOException {
+        try (var in = s3.getObject(b -> b.bucket(bucket).key(key))) {
+            return Optional.of(Json.MAPPER.readValue(in, type));
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return Optional.empty();
+            }
+            throw e;
+        }
     }
 }

@@ -31,6 +31,7 @@ public final class PrepPackage {
     private SitePlan plan;
     private int filesPublished;
     private String checksumNames;
+    private String sidecarSha256;
     private final Map<String, Long> stageMillis = new LinkedHashMap<>();
 
     public PrepPackage(String name, String expectedSha256, Long expectedSize, Corte corte, String source, Instant receivedAt) {
@@ -132,6 +133,15 @@ public final class PrepPackage {
 
     public void checksumNames(String name) {
         this.checksumNames = name;
+    }
+
+    /** A second announcement of the checksum (a sidecar next to a manifest's package), or null. */
+    public String sidecarSha256() {
+        return sidecarSha256;
+    }
+
+    public void sidecarSha256(String sha) {
+        this.sidecarSha256 = sha;
     }
 
     public Map<String, Long> stageMillis() {

@@ -238,4 +238,36 @@ class PublishingPipelineTest extends PipelineTestBase {
                 .isEqualTo(Files.readAllBytes(pkg));
         await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(dropped));
     }
+
+    @Test
+    void theInstitutesOutagesAreRetriedWithBackoffAndTheCorteIsPublished() throws Exception {
+        startDifusor();
+        Path pkg = corte(0);
+        String zip = "/" + pkg.getFileName();
+        // the institute overloaded, then a maintenance page with 200 where the zip should be: both transient
+        institute.answerNext(zip, 2, 503, "text/plain", "Service Unavailable");
+        institute.answerNext(zip, 1, 200, "text/html; charset=utf-8", "<html><body>Sitio en mantenimiento</body></html>");
+        institute.release(pkg);
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+        assertThat(institute.requestCount(zip)).isEqualTo(4);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
+    @Test
+    void cloudFrontThrottlingIsRetriedByTheRetryChannelWithoutASecondInvalidation() throws Exception {
+        startDifusor();
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        // not retried by the SDK: the stage goes round the retry channel, with the same CallerReference
+        cloudFront.failNext(2, 400, "TooManyInvalidationsInProgress");
+        Path second = corte(1);
+        institute.release(second);
+        awaitPublished(second);
+        assertSiteEquals(second);
+        assertThat(cloudFront.requests()).hasSize(4);
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(2);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
 }

@@ -31,6 +31,8 @@ public final class EmbeddedS3 implements AutoCloseable {
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
                 // SDK 2.57 asks for response checksums (x-amz-checksum-mode), which S3Proxy 2.7 does not implement
                 .ignoreUnknownHeaders(true)
+                // a history zip of a FULL-scale corte (40-60 MB) goes in one signed PUT; S3Proxy's default cap is 32 MiB
+                .v4MaxNonChunkedRequestSize(2L << 30)
                 .build();
         proxy.start();
         while (!"STARTED".equals(proxy.getState())) {

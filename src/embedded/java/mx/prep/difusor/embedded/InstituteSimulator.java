@@ -263,6 +263,33 @@ public final class InstituteSimulator implements AutoCloseable {
         return now;
     }
 
+    /** The institute's own trouble: the next {@code times} requests for a path ending with the suffix get this answer. */
+    private record Outage(String pathSuffix, AtomicInteger remaining, int status, String contentType, String body) {
+    }
+
+    private final java.util.List<Outage> outages = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /**
+     * Answers the next {@code times} requests for paths ending with the suffix with this status and body instead: a
+     * 503 while the institute's server is overloaded, or a maintenance page with 200 where the zip should be.
+     */
+    public void answerNext(String pathSuffix, int times, int status, String contentType, String body) {
+        outages.add(new Outage(pathSuffix, new AtomicInteger(times), status, contentType, body));
+    }
+
+    private boolean answeredByOutage(HttpExchange exchange, String path) throws IOException {
+        for (Outage o : outages) {
+            if (path.endsWith(o.pathSuffix()) && o.remaining().getAndDecrement() > 0) {
+                byte[] body = o.body().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                exchange.getResponseHeaders().set("Content-Type", o.contentType());
+                exchange.sendResponseHeaders(o.status(), body.length);
+                exchange.getResponseBody().write(body);
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Requests (any method, any status) whose path ends with the suffix. */
     public int requestCount(String pathSuffix) {
         return sum(requests, pathSuffix);
@@ -299,6 +326,9 @@ public final class InstituteSimulator implements AutoCloseable {
             if (!head && !"GET".equals(method)) {
                 exchange.getResponseHeaders().set("Allow", "GET, HEAD");
                 exchange.sendResponseHeaders(405, -1);
+                return;
+            }
+            if (answeredByOutage(exchange, path)) {
                 return;
             }
             Published p = published;

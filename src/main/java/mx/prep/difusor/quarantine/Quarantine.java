@@ -118,8 +118,16 @@ public final class Quarantine {
         if (cause == null) {
             return "unknown";
         }
-        String message = cause.getMessage();
-        return cause instanceof PackageRejectedException ? message : cause.getClass().getName() + ": " + message;
+        if (cause instanceof PackageRejectedException) {
+            return cause.getMessage();
+        }
+        // the wrappers (CamelExecutionException, split failures) hide what really happened: name the root too
+        Throwable root = cause;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String text = cause.getClass().getName() + ": " + cause.getMessage();
+        return root == cause ? text : text + "; caused by " + root.getClass().getName() + ": " + root.getMessage();
     }
 
     private static String stem(String name) {

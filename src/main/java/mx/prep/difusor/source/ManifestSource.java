@@ -37,13 +37,23 @@ public final class ManifestSource {
             // unchanged (304): the same package is still on offer; the pipeline knows whether it is settled
             return lastOffer;
         }
-        PackageOffer offer = parse(document.get());
+        PackageOffer offer = withSidecar(parse(document.get()));
         if (lastOffer == null || !offer.key().equals(lastOffer.key())) {
             LOG.info("{}: announced by the manifest {} (sha256 {}, {} bytes)", offer, manifestUri,
                     offer.announcedSha256(), offer.announcedSize());
         }
         lastOffer = offer;
         return offer;
+    }
+
+    /** When the institute also publishes {@code <zip>.sha256}, both announcements must agree (the checksum filter compares). */
+    private PackageOffer withSidecar(PackageOffer offer) throws IOException, InterruptedException {
+        Optional<String> sidecar = get.fetch(URI.create(offer.packageUri() + ".sha256"));
+        if (sidecar.isEmpty()) {
+            return offer;
+        }
+        String first = sidecar.get().strip().split("\\s+", 2)[0];
+        return offer.withSidecar(first.isEmpty() ? null : first);
     }
 
     PackageOffer parse(String json) throws IOException {

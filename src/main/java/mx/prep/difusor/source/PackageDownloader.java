@@ -121,6 +121,7 @@ public final class PackageDownloader {
                 uri.toString(), clock.instant());
         pkg.spooled(spooled, bytes);
         pkg.checksumNames(offer.checksumNames());
+        pkg.sidecarSha256(normalisedChecksum(offer.sidecarSha256()));
         pkg.stageTook("download", Math.round(seconds * 1000));
         metrics.received();
         metrics.announced(corte);

@@ -14,9 +14,19 @@ import java.net.URI;
  * @param packageUri       where the zip is
  * @param announcedCorte   the corte as announced by a manifest, or null (then it comes from the package name)
  * @param checksumNames    the file name the sidecar's line names, or null
+ * @param sidecarSha256    a manifest's package may also have a sha256sum sidecar: its checksum, to be compared, or null
  */
 public record PackageOffer(String packageName, String announcedSha256, Long announcedSize, URI packageUri,
-        String announcedCorte, String checksumNames) {
+        String announcedCorte, String checksumNames, String sidecarSha256) {
+
+    public PackageOffer(String packageName, String announcedSha256, Long announcedSize, URI packageUri, String announcedCorte,
+            String checksumNames) {
+        this(packageName, announcedSha256, announcedSize, packageUri, announcedCorte, checksumNames, null);
+    }
+
+    public PackageOffer withSidecar(String sha256) {
+        return new PackageOffer(packageName, announcedSha256, announcedSize, packageUri, announcedCorte, checksumNames, sha256);
+    }
 
     /** Exchange property holding the offer while it is downloaded, for the dead-letter channel's report. */
     public static final String PROPERTY = "packageOffer";

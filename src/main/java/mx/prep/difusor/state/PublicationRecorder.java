@@ -47,6 +47,7 @@ public final class PublicationRecorder {
     /** The site manifest first, then the state that vouches for it. */
     public void record(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException {
         long started = System.nanoTime();
+        state.forgetCachedManifest();
         Map<String, SiteManifest.Entry> files = new TreeMap<>();
         for (SiteFile f : pkg.site().files()) {
             files.put(f.path(), new SiteManifest.Entry(f.sha256(), f.md5(), f.size(), f.contentType(), f.cacheControl()));

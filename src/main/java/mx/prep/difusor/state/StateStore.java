@@ -41,14 +41,26 @@ public final class StateStore {
                 && store.head(bucket, manifestKey).map(h -> cachedEtag.equals(h.eTag())).orElse(false)) {
             return Optional.of(cached);
         }
-        return store.readJson(bucket, manifestKey, SiteManifest.class);
+        // parsed from the response stream: a manifest of a large site is tens of MB as text
+        return store.readJsonStreaming(bucket, manifestKey, SiteManifest.class);
     }
 
-    /** Compact JSON: tens of thousands of entries. */
+    /** Lets the previous manifest go before the next one is built: a large site's two manifests need not share the heap. */
+    public void forgetCachedManifest() {
+        lastManifest = null;
+        lastManifestEtag = null;
+    }
+
+    /** Compact JSON, written through a temporary file: tens of thousands of entries never become one big String. */
     public void saveManifest(SiteManifest manifest) throws IOException {
         lastManifest = null;
-        lastManifestEtag = store.putString(bucket, manifestKey, Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValueAsString(manifest),
-                "application/json");
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("site-manifest-", ".json");
+        try {
+            Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), manifest);
+            lastManifestEtag = store.putFile(bucket, manifestKey, file, "application/json", java.util.Map.of());
+        } finally {
+            java.nio.file.Files.deleteIfExists(file);
+        }
         lastManifest = manifest;
     }
 

@@ -35,6 +35,10 @@ public final class ChecksumFilter {
             throw new PackageRejectedException(RejectReason.CHECKSUM_INVALID,
                     pkg + ": the announced SHA-256 is not 64 hex characters: '" + abbreviate(announced) + "'");
         }
+        if (pkg.sidecarSha256() != null && !pkg.sidecarSha256().equals(announced)) {
+            throw new PackageRejectedException(RejectReason.CHECKSUM_INVALID, pkg + ": the manifest announces SHA-256 " + announced
+                    + " and the checksum file beside the package " + abbreviate(pkg.sidecarSha256()) + ": which one is the institute's?");
+        }
         if (pkg.checksumNames() != null && !pkg.checksumNames().equals(pkg.name())) {
             throw new PackageRejectedException(RejectReason.CHECKSUM_INVALID,
                     pkg + ": the checksum file names another file, '" + pkg.checksumNames() + "'");

@@ -66,6 +66,14 @@ class ChecksumFilterTest {
     }
 
     @Test
+    void aManifestAndASidecarThatDisagreeAreRefused() throws Exception {
+        Path zip = Files.write(tmp.resolve("p.zip"), "the bytes of a package".getBytes());
+        PrepPackage pkg = spooled(ChecksumFilter.sha256(zip), null, null);
+        pkg.sidecarSha256("cd".repeat(32));
+        assertReason(() -> new ChecksumFilter().verify(pkg), RejectReason.CHECKSUM_INVALID);
+    }
+
+    @Test
     void aSizeOtherThanAnnouncedIsRefused() throws Exception {
         Path zip = Files.write(tmp.resolve("p.zip"), "the bytes of a package".getBytes());
         assertReason(() -> new ChecksumFilter().verify(spooled(ChecksumFilter.sha256(zip), 999L, null)), RejectReason.SIZE_MISMATCH);
