@@ -7,7 +7,7 @@ import sys
 p = argparse.ArgumentParser()
 p.add_argument("tsv")
 for opt in ("stamp", "commit", "changed-only", "scale", "cortes", "start", "step", "seed", "first-seq",
-            "difusor-concurrency", "rclone", "aws", "rclone-version", "aws-version", "cpus", "problems"):
+            "difusor-concurrency", "rclone", "aws", "rclone-version", "aws-version", "cpus", "problems", "unzip-root"):
     p.add_argument("--" + opt, default="")
 a = p.parse_args()
 
@@ -64,8 +64,8 @@ w("- prep-difusor: committed main at `%s` (\"Publish only what changed\" landed:
   "prep-difusor.jar`, `difusor.publish.concurrency=%s`" % (a.commit, a.changed_only, a.difusor_concurrency))
 w("- packages: %s cortes, scale %s, from %s every %s min, seed %s, first sequence %s; endpoint S3Proxy 2.7 in memory "
   "on 127.0.0.1; %s CPUs" % (a.cortes, a.scale, a.start, a.step, a.seed, a.first_seq, a.cpus))
-w("- rclone: `%s`, `--transfers/--checkers %s`; aws: `%s`, `max_concurrent_requests %s`" %
-  (a.rclone_version, a.rclone, a.aws_version, a.aws))
+w("- rclone: `%s`, `--transfers/--checkers %s`; aws: `%s`, `max_concurrent_requests %s`; both unzip under `%s`" %
+  (a.rclone_version, a.rclone, a.aws_version, a.aws, a.unzip_root))
 rates = ", ".join("%s: %.0f/s" % (k[len("rate_c"):], v) for k, v in sorted(
     data["run"]["rawput"].items(), key=lambda kv: int(kv[0][6:]) if kv[0].startswith("rate_c") else 0)
     if k.startswith("rate_c"))
@@ -77,8 +77,8 @@ w("")
 w("## Time per corte (seconds, from package on disk to done)")
 w("")
 w("| corte | objects | really changed (same size) / new / deleted | floor | prep-difusor | rclone sync --checksum "
-  "| aws s3 sync | difusor ÷ rclone | difusor ÷ floor |")
-w("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+  "| aws s3 sync | difusor ÷ rclone | difusor ÷ rclone's sync step alone | difusor ÷ floor |")
+w("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 floors = {}
 for i, c in enumerate(order):
     to_publish = get(c, "diff", "to_publish")
@@ -88,10 +88,11 @@ for i, c in enumerate(order):
     floors[c] = floor
     d = None if get(c, "difusor", "failed") else get(c, "difusor", "total_ms")
     label = c.replace(".zip", "") + (" (cold)" if i == 0 else "")
-    w("| %s | %s | %s (%s) / %s / %s | %s | %s | %s | %s | %s | %s |" % (
+    w("| %s | %s | %s (%s) / %s / %s | %s | %s | %s | %s | %s | %s | %s |" % (
         label, n(get(c, "package", "entries")), n(get(c, "diff", "changed")), n(get(c, "diff", "same_size")),
         n(get(c, "diff", "new")), n(get(c, "diff", "deleted")), sec(floor), sec(d), sec(get(c, "rclone", "total_ms")),
-        sec(get(c, "aws", "total_ms")), fr(ratio(d, get(c, "rclone", "total_ms"))), fr(ratio(d, floor))))
+        sec(get(c, "aws", "total_ms")), fr(ratio(d, get(c, "rclone", "total_ms"))),
+        fr(ratio(d, get(c, "rclone", "stage_sync"))), fr(ratio(d, floor))))
 w("")
 w("Floor = `sha256sum` of the zip + (objects really changed, new or deleted ÷ raw PUT capacity); for the cold corte "
   "all objects.")

@@ -20,6 +20,7 @@
 #   BIG_VERIFY [1]         byte-for-byte check of the 4x publication too
 #   PUBLISH_TIMEOUT [1800] seconds to wait for one publication; TOOL_TIMEOUT [3600] per external tool
 #   WORK [/tmp/prep-bench] scratch folder (wiped at start)
+#   UNZIP_ROOT [$WORK]     where rclone and aws get their unzipped tree (e.g. /dev/shm to take the disk out of unzip)
 #   KEEP_WORK [0]          1: leave WORK in place at the end
 set -euo pipefail
 
@@ -42,6 +43,7 @@ PUBLISH_TIMEOUT=${PUBLISH_TIMEOUT:-1800}
 TOOL_TIMEOUT=${TOOL_TIMEOUT:-3600}
 WORK=${WORK:-/tmp/prep-bench}
 KEEP_WORK=${KEEP_WORK:-0}
+UNZIP_ROOT=${UNZIP_ROOT:-$WORK}
 DISTRIBUTION=EBENCHDIST0001
 AWS=/usr/bin/aws
 [ -x "$AWS" ] || AWS=aws
@@ -71,7 +73,7 @@ cleanup() {
         fi
     done
     if [ "$KEEP_WORK" != 1 ] && [ -d "$WORK" ]; then
-        rm -rf "$WORK/unzip-rclone" "$WORK/unzip-aws" "$WORK/world" "$WORK"/difusor*/incoming "$WORK/packages"
+        rm -rf "$UNZIP_ROOT/unzip-rclone" "$UNZIP_ROOT/unzip-aws" "$WORK/world" "$WORK"/difusor*/incoming "$WORK/packages"
     fi
     exit $rc
 }
@@ -90,6 +92,11 @@ wait_for() {
 }
 
 # ---------------------------------------------------------------- tools
+# everything talks plain HTTP to 127.0.0.1: no proxies, no custom CA bundle (rclone's S3 SDK refuses AWS_CA_BUNDLE
+# on its own transport), no profile or credentials from the host
+unset AWS_CA_BUNDLE AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_ROLE_ARN AWS_WEB_IDENTITY_TOKEN_FILE \
+    HTTP_PROXY HTTPS_PROXY http_proxy https_proxy ALL_PROXY all_proxy || true
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 missing=()
 command -v rclone >/dev/null || missing+=(rclone)
 [ -x /usr/bin/aws ] || missing+=(awscli)
@@ -106,14 +113,19 @@ PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
 # ---------------------------------------------------------------- build from a fresh clone of the committed main
+# a leftover prep-difusor of an earlier run polling the same incoming folder would steal the packages
+if pgrep -f -- "-Ddifusor.source.directory=$WORK/" >/dev/null; then
+    die "a prep-difusor from an earlier run still polls $WORK (pids $(pgrep -d' ' -f -- "-Ddifusor.source.directory=$WORK/")); stop it or set WORK"
+fi
 rm -rf "$WORK"
-mkdir -p "$WORK" "$RESULTS_DIR"
+mkdir -p "$WORK" "$RESULTS_DIR" "$UNZIP_ROOT"
 : >"$RESULTS"
 log "cloning the committed main of $REPO"
 git clone -q "$REPO" "$WORK/src"
 SRC="$WORK/src"
 COMMIT=$(git -C "$SRC" log -1 --format='%h %s')
-if git -C "$SRC" log --format=%s | grep -q '^Publish only what changed'; then CHANGED_ONLY=yes; else CHANGED_ONLY=no; fi
+# (no pipe into grep -q here: under pipefail git's SIGPIPE would turn a match into "no")
+if [ -n "$(git -C "$SRC" log -1 --format=%h --grep='^Publish only what changed')" ]; then CHANGED_ONLY=yes; else CHANGED_ONLY=no; fi
 log "prep-difusor at $COMMIT (\"Publish only what changed\" landed: $CHANGED_ONLY)"
 # the benchmark's own helpers (test sources only; prep-difusor itself is exactly the committed main)
 mkdir -p "$SRC/src/test/java/mx/prep/difusor/bench"
@@ -177,7 +189,11 @@ log "S3Proxy at $ENDPOINT (in memory), CloudFront emulator at $CF_ENDPOINT, coun
 counts() { curl -sf "http://127.0.0.1:$COUNTERS_PORT/counts"; }
 # puts/deletes of one bucket from a counts snapshot
 count_of() { awk -v b="$2" -v f="$3" '$1 == b { print (f == "puts" ? $2 : $3); found = 1 } END { if (!found) print 0 }' <<<"$1"; }
-s3get() { curl -sf --max-time 10 --aws-sigv4 "aws:amz:us-east-1:s3" --user prep-local:prep-local-secret "$ENDPOINT/$1"; }
+# S3Proxy needs x-amz-content-sha256 (curl 7.88 does not add it): the SHA-256 of the empty body
+s3get() {
+    curl -sf --max-time 10 --aws-sigv4 "aws:amz:us-east-1:s3" --user prep-local:prep-local-secret \
+        -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" "$ENDPOINT/$1"
+}
 
 # ---------------------------------------------------------------- raw PUT capacity of the endpoint (once per run)
 log "raw PUT capacity: SDK v2 uploader, $RAW_PUT_OBJECTS real files per pass, concurrency $RAW_PUT_CONCURRENCY"
@@ -239,13 +255,23 @@ publish_with_difusor() {
     # the sidecar is the done marker: written whole, then renamed into place
     cp "$(dirname "$zip")/$name.sha256" "$DIFUSOR_DIR/incoming/.$name.sha256.tmp"
     mv "$DIFUSOR_DIR/incoming/.$name.sha256.tmp" "$DIFUSOR_DIR/incoming/$name.sha256"
+    # done when the published state names this package (a "publishing" field may name it earlier)
     published() {
         kill -0 "$DIFUSOR_PID" 2>/dev/null || return 0
+        # quarantined (rejected at some step): no point waiting for the state
+        if tail -n +"$log_from" "$DIFUSOR_DIR/difusor.log" | grep -q "$name.*rejected at step"; then
+            rejected=1
+            return 0
+        fi
         state=$(s3get "$history/state/published.json" 2>/dev/null) || return 1
-        grep -q "\"$name\"" <<<"$state"
+        grep -qE "\"package\" *: *\"$name\"" <<<"$state"
     }
-    if ! wait_for "$PUBLISH_TIMEOUT" "publication of $name" published || ! kill -0 "$DIFUSOR_PID" 2>/dev/null; then
-        log "prep-difusor did not publish $name (timeout or exit); log tail:"
+    local rejected=0
+    if ! wait_for "$PUBLISH_TIMEOUT" "publication of $name" published || ! kill -0 "$DIFUSOR_PID" 2>/dev/null \
+        || [ "$rejected" = 1 ]; then
+        log "prep-difusor did not publish $name (rejected, timeout or exit); log tail:"
+        record "$label" "$tool" hwm_kb "$(hwm_kb "$DIFUSOR_PID" 2>/dev/null || echo 0)"
+        record "$label" "$tool" puts $(($(count_of "$(counts)" "$site" puts) - $(count_of "$before" "$site" puts)))
         tail -30 "$DIFUSOR_DIR/difusor.log" >&2
         record "$label" "$tool" failed 1
         return 1
@@ -265,7 +291,8 @@ print(int(t.timestamp()*1000))' "$DIFUSOR_DIR/state-$name.json")
     $PY -c 'import json,sys
 s=json.load(open(sys.argv[1]))
 for k,v in (s.get("stageMillis") or {}).items(): print("stage_%s\t%s" % (k, v))
-print("files\t%s" % s.get("files"))' "$DIFUSOR_DIR/state-$name.json" | while IFS=$'\t' read -r k v; do record "$label" "$tool" "$k" "$v"; done
+for k in ("files", "uploaded", "deleted"):
+    if s.get(k) is not None: print("state_%s\t%s" % (k, s.get(k)))' "$DIFUSOR_DIR/state-$name.json" | while IFS=$'\t' read -r k v; do record "$label" "$tool" "$k" "$v"; done
     record "$label" "$tool" puts $(($(count_of "$after" "$site" puts) - $(count_of "$before" "$site" puts)))
     record "$label" "$tool" deletes $(($(count_of "$after" "$site" deletes) - $(count_of "$before" "$site" deletes)))
     record "$label" "$tool" history_puts $(($(count_of "$after" "$history" puts) - $(count_of "$before" "$history" puts)))
@@ -311,7 +338,7 @@ sync_tool() {
     local label=$1 zip=$2 tool=$3 bucket=$4
     local name dir before after t0 t1 t2 t3 rc=0
     name=$(basename "$zip")
-    dir="$WORK/unzip-$tool"
+    dir="$UNZIP_ROOT/unzip-$tool"
     rm -rf "$dir"   # the previous corte's tree: not timed
     before=$(counts)
     t0=$(now_ms)
@@ -396,7 +423,7 @@ done
 record run difusor final_hwm_kb "$(hwm_kb "$MAIN_DIFUSOR_PID" 2>/dev/null || echo 0)"
 kill "$MAIN_DIFUSOR_PID" 2>/dev/null || true
 wait "$MAIN_DIFUSOR_PID" 2>/dev/null || true
-rm -rf "$WORK/unzip-rclone" "$WORK/unzip-aws"
+rm -rf "$UNZIP_ROOT/unzip-rclone" "$UNZIP_ROOT/unzip-aws"
 
 # ---------------------------------------------------------------- heap check: 4x package, -Xmx256m, fresh JVM
 if [ "$HEAP_CHECK" = 1 ]; then
@@ -424,6 +451,6 @@ $PY "$REPO/bench/report.py" "$RESULTS" \
     --start "$START" --step "$STEP" --seed "$SEED" --first-seq "$FIRST_SEQ" \
     --difusor-concurrency "$DIFUSOR_CONCURRENCY" --rclone "$RCLONE_TRANSFERS/$RCLONE_CHECKERS" --aws "$AWS_CONCURRENCY" \
     --rclone-version "$(rclone version 2>/dev/null | head -1)" --aws-version "$("$AWS" --version 2>&1)" \
-    --cpus "$(nproc)" --problems "$WORK/difusor-problems.txt" >"$OUT"
+    --cpus "$(nproc)" --unzip-root "$UNZIP_ROOT" --problems "$WORK/difusor-problems.txt" >"$OUT"
 cat "$OUT"
 log "results: $OUT (raw figures: $RESULTS_DIR/$STAMP.tsv)"
