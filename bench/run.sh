@@ -12,7 +12,7 @@
 #   SCALE [FULL]  CORTES [5]  START [20240602_2220]  STEP [20] minutes  SEED [2024]
 #   FIRST_SEQ [8]          corte sequence of the first package; the generator renames its hashed front-end bundles
 #                          every 10 sequences, so the default series crosses one deploy (new + deleted objects)
-#   DIFUSOR_CONCURRENCY [16]   difusor.publish.concurrency (the shipped default)
+#   DIFUSOR_CONCURRENCY [64]   difusor.publish.concurrency (the shipped default)
 #   RCLONE_TRANSFERS [32]  RCLONE_CHECKERS [32]  AWS_CONCURRENCY [32]
 #   RAW_PUT_OBJECTS [10000]    objects per pass of the raw PUT capacity measurement
 #   RAW_PUT_CONCURRENCY ["16 32 64 128"]   one pass each; the best rate is the floor
@@ -31,7 +31,7 @@ START=${START:-20240602_2220}
 STEP=${STEP:-20}
 SEED=${SEED:-2024}
 FIRST_SEQ=${FIRST_SEQ:-8}
-DIFUSOR_CONCURRENCY=${DIFUSOR_CONCURRENCY:-16}
+DIFUSOR_CONCURRENCY=${DIFUSOR_CONCURRENCY:-64}
 RCLONE_TRANSFERS=${RCLONE_TRANSFERS:-32}
 RCLONE_CHECKERS=${RCLONE_CHECKERS:-32}
 AWS_CONCURRENCY=${AWS_CONCURRENCY:-32}
