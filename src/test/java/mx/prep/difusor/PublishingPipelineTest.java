@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 
 import mx.prep.difusor.embedded.PrepPackageGenerator;
 import mx.prep.difusor.testing.CloudFrontEmulator.ReceivedInvalidation;
+import mx.prep.difusor.testing.FaultProxy;
 import mx.prep.difusor.testing.SiteBucket;
 
 class PublishingPipelineTest extends PipelineTestBase {
@@ -269,5 +270,34 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(cloudFront.requests()).hasSize(4);
         assertThat(cloudFront.created(DISTRIBUTION)).hasSize(2);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
+    @Test
+    void whenS3RefusesPastEveryRetryThePackageIsQuarantinedThenPublishedOnceS3IsBack() throws Exception {
+        startDifusor();
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        // S3 refuses one changed file for longer than the SDK's attempts and the retry channel's redeliveries
+        s3Network.respond(r -> r.method().equals("PUT") && r.path().equals("/" + SITE + "/data/corte.json"), FaultProxy.ALWAYS, 503,
+                "application/xml", "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+        Path second = corte(1);
+        institute.release(second);
+        String stem = second.getFileName().toString().replace(".zip", "");
+        await().atMost(Duration.ofSeconds(60)).until(() -> keys(HISTORY, "quarantine/" + stem + "/").stream().anyMatch(k -> k.endsWith("report.json")));
+        String reportKey = keys(HISTORY, "quarantine/" + stem + "/").stream().filter(k -> k.endsWith("report.json")).findFirst().orElseThrow();
+        JsonNode report = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(reportKey)).asUtf8String());
+        assertThat(report.path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
+        assertThat(report.path("step").asText()).isEqualTo("publish");
+        assertThat(report.path("packageKeptAt").asText()).isEqualTo("history");
+        // the HTML still is the published corte's: the failed corte's pages never went up
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(SITE).key("index.html")).asByteArray())
+                .isEqualTo(SiteBucket.files(first).get("index.html"));
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.packageName()).isEqualTo(first.getFileName().toString()));
+
+        s3Network.clearFaults();
+        awaitPublished(second);
+        assertSiteEquals(second);
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(2);
     }
 }

@@ -119,11 +119,20 @@ public final class SiteUnpacker {
                         md5.update(buffer, 0, n);
                         crc.update(buffer, 0, n);
                         size += n;
+                        if (entry.getSize() >= 0 && size > entry.getSize()) {
+                            // a bomb that understates its sizes in both headers: stop at the first byte too many
+                            throw new PackageRejectedException(RejectReason.ZIP_BOMB, pkg + ": entry '" + entry.getName()
+                                    + "' inflates to more than the " + entry.getSize() + " bytes its headers declare");
+                        }
                         if (total + size > maxTotalBytes) {
                             throw new PackageRejectedException(RejectReason.BAD_ZIP,
                                     pkg + ": unpacks to more than " + maxTotalBytes + " bytes (limit difusor.unpack.max-total-bytes)");
                         }
                     }
+                }
+                if (entry.getSize() >= 0 && size != entry.getSize()) {
+                    throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": entry '" + entry.getName() + "' has " + size
+                            + " bytes, its headers declare " + entry.getSize());
                 }
                 if (entry.getCrc() != -1 && crc.getValue() != entry.getCrc()) {
                     throw new PackageRejectedException(RejectReason.ENTRY_CRC_MISMATCH, pkg + ": entry '" + entry.getName()

@@ -142,6 +142,31 @@ class SiteUnpackerTest {
         assertRejected(zip(site("data/otro-paquete.zip", "PK"), false), RejectReason.NESTED_ARCHIVE);
     }
 
+    /** Both headers and the data descriptor of a deflated entry say it is smaller than it inflates to. */
+    @Test
+    void anEntryThatUnderstatesItsSizeInEveryHeaderIsRefused() throws Exception {
+        String big = "{\"votos\":\"" + "1234567890".repeat(2000) + "\"}";
+        Path zip = zip(site("data/grande.json", big), false);
+        byte[] bytes = Files.readAllBytes(zip);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int real = big.length();
+        int understated = 100;
+        int patched = 0;
+        for (int i = 0; i + 16 <= bytes.length; i++) {
+            int signature = b.getInt(i);
+            if (signature == 0x08074b50 && b.getInt(i + 12) == real) {          // data descriptor: crc, csize, size
+                b.putInt(i + 12, understated);
+                patched++;
+            } else if (signature == 0x02014b50 && b.getInt(i + 24) == real) {   // central directory: size at +24
+                b.putInt(i + 24, understated);
+                patched++;
+            }
+        }
+        assertThat(patched).isEqualTo(2);
+        Files.write(zip, bytes);
+        assertRejected(zip, RejectReason.ZIP_BOMB);
+    }
+
     @Test
     void anHtmlPageIsNotAZip() throws Exception {
         Path page = Files.writeString(tmp.resolve("page.zip"), "<html><body>Servicio en mantenimiento</body></html>");
