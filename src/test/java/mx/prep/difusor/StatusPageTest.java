@@ -26,6 +26,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 
 import mx.prep.difusor.embedded.EmbeddedS3;
 import mx.prep.difusor.embedded.SitePreview;
+import mx.prep.difusor.testing.ExternalTool;
 
 /**
  * The status page for people, checked in headless Chromium, and the institute's probe behind its light: green
@@ -45,6 +46,7 @@ class StatusPageTest extends PipelineTestBase {
 
     @Test
     void theStatusPageShowsThePublishedCorteThePackagesAndTheProbesLight() throws Exception {
+        ExternalTool.require("chromium");
         S3Client reader = S3Client.builder().region(Region.US_EAST_1).endpointOverride(s3.endpoint()).forcePathStyle(true)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY)))
                 .build();

@@ -70,6 +70,9 @@ class KubernetesManifestsTest {
 
     @BeforeAll
     void render() throws Exception {
+        if (System.getProperty("kubectl") == null) {
+            mx.prep.difusor.testing.ExternalTool.require("kubectl");
+        }
         for (String overlay : OVERLAYS) {
             rendered.put(overlay, Rendered.of(overlay));
         }
