@@ -31,13 +31,8 @@ public final class ObjectStore {
     public Optional<HeadObjectResponse> head(String bucket, String key) {
         try {
             return Optional.of(s3.headObject(b -> b.bucket(bucket).key(key)));
-        } catch (NoSuchKeyException e) {
-            return Optional.empty();
         } catch (S3Exception e) {
-            if (e.statusCode() == 404) {
-                return Optional.empty();
-            }
-            throw e;
+            return missing(e);
         }
     }
 
@@ -49,19 +44,26 @@ public final class ObjectStore {
         try {
             ResponseBytes<GetObjectResponse> bytes = s3.getObjectAsBytes(b -> b.bucket(bucket).key(key));
             return Optional.of(bytes.asString(StandardCharsets.UTF_8));
-        } catch (NoSuchKeyException e) {
-            return Optional.empty();
         } catch (S3Exception e) {
-            if (e.statusCode() == 404) {
-                return Optional.empty();
-            }
-            throw e;
+            return missing(e);
         }
     }
 
+    /** Parses the object as it arrives, without holding its bytes (a site manifest is tens of MB). */
     public <T> Optional<T> readJson(String bucket, String key, Class<T> type) throws IOException {
-        Optional<String> text = readString(bucket, key);
-        return text.isEmpty() ? Optional.empty() : Optional.of(Json.MAPPER.readValue(text.get(), type));
+        try (var in = s3.getObject(b -> b.bucket(bucket).key(key))) {
+            return Optional.of(Json.MAPPER.readValue(in, type));
+        } catch (S3Exception e) {
+            return missing(e);
+        }
+    }
+
+    /** A missing object is an answer, not a failure; anything else S3 says is rethrown. */
+    private static <T> Optional<T> missing(S3Exception e) {
+        if (e instanceof NoSuchKeyException || e.statusCode() == 404) {
+            return Optional.empty();
+        }
+        throw e;
     }
 
     /** @return the ETag S3 gave the object */
@@ -80,17 +82,4 @@ public final class ObjectStore {
                 RequestBody.fromFile(file)).eTag();
     }
 
-    /** Parses the object as it arrives, without holding its bytes. */
-    public <T> Optional<T> readJsonStreaming(String bucket, String key, Class<T> type) throws IOException {
-        try (var in = s3.getObject(b -> b.bucket(bucket).key(key))) {
-            return Optional.of(Json.MAPPER.readValue(in, type));
-        } catch (NoSuchKeyException e) {
-            return Optional.empty();
-        } catch (S3Exception e) {
-            if (e.statusCode() == 404) {
-                return Optional.empty();
-            }
-            throw e;
-        }
-    }
 }

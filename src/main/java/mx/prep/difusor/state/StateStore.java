@@ -42,7 +42,7 @@ public final class StateStore {
             return Optional.of(cached);
         }
         // parsed from the response stream: a manifest of a large site is tens of MB as text
-        return store.readJsonStreaming(bucket, manifestKey, SiteManifest.class);
+        return store.readJson(bucket, manifestKey, SiteManifest.class);
     }
 
     /** Lets the previous manifest go before the next one is built: a large site's two manifests need not share the heap. */
