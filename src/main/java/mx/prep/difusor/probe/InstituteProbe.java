@@ -85,7 +85,6 @@ public final class InstituteProbe {
     public void probe() throws IOException {
         Instant now = clock.instant();
         Result result = check(now);
-        last.set(result);
         Incident current = open.get();
         if (result.light() != Light.GREEN && current == null) {
             Incident started = new Incident(now.toString(), null, result.light(), result.detail());
@@ -100,6 +99,8 @@ public final class InstituteProbe {
                     Duration.between(Instant.parse(current.start()), now).toSeconds());
             store.putJson(bucket, incidentKey(ended), ended);
         }
+        // the light changes once the incident is on record: whoever sees it green finds the incident closed
+        last.set(result);
     }
 
     private String incidentKey(Incident incident) {
