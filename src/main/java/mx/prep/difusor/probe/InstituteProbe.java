@@ -86,21 +86,25 @@ public final class InstituteProbe {
         Instant now = clock.instant();
         Result result = check(now);
         Incident current = open.get();
-        if (result.light() != Light.GREEN && current == null) {
-            Incident started = new Incident(now.toString(), null, result.light(), result.detail());
-            open.set(started);
-            incidents.increment();
-            LOG.warn("probe: INCIDENT started at {}: {} ({})", now, result.light(), result.detail());
-            store.putJson(bucket, incidentKey(started), started);
-        } else if (result.light() == Light.GREEN && current != null) {
-            Incident ended = new Incident(current.start(), now.toString(), current.light(), current.detail());
-            open.set(null);
-            LOG.info("probe: incident of {} ended at {} after {} s", current.start(), now,
-                    Duration.between(Instant.parse(current.start()), now).toSeconds());
-            store.putJson(bucket, incidentKey(ended), ended);
+        try {
+            if (result.light() != Light.GREEN && current == null) {
+                Incident started = new Incident(now.toString(), null, result.light(), result.detail());
+                open.set(started);
+                incidents.increment();
+                LOG.warn("probe: INCIDENT started at {}: {} ({})", now, result.light(), result.detail());
+                store.putJson(bucket, incidentKey(started), started);
+            } else if (result.light() == Light.GREEN && current != null) {
+                Incident ended = new Incident(current.start(), now.toString(), current.light(), current.detail());
+                open.set(null);
+                LOG.info("probe: incident of {} ended at {} after {} s", current.start(), now,
+                        Duration.between(Instant.parse(current.start()), now).toSeconds());
+                store.putJson(bucket, incidentKey(ended), ended);
+            }
+        } finally {
+            // the light changes once the incident is on record (whoever sees it green finds the incident closed),
+            // and changes even when S3 cannot take the record: the log line is there
+            last.set(result);
         }
-        // the light changes once the incident is on record: whoever sees it green finds the incident closed
-        last.set(result);
     }
 
     private String incidentKey(Incident incident) {
