@@ -85,7 +85,7 @@ public final class BenchWorld {
             if ("FAILED".equals(proxy.getState())) {
                 throw new IllegalStateException("S3Proxy failed to start on port " + s3Port);
             }
-            Thread.sleep(10);
+            Thread.onSpinWait(); // S3Proxy.start() returns once Jetty runs; this only guards a slow start
         }
 
         CloudFrontEmulator cloudFront = CloudFrontEmulator.start();
