@@ -300,4 +300,17 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertSiteEquals(second);
         assertThat(cloudFront.created(DISTRIBUTION)).hasSize(2);
     }
+
+    @Test
+    void aManifestThatIsNotOneIsSkippedAndTheNextGoodOneIsPublished() throws Exception {
+        startDifusor();
+        NotifyBuilder polled = new NotifyBuilder(difusor.context()).fromRoute("poll-manifest").whenCompleted(2).create();
+        institute.releaseManifestJson("<html><body>Mantenimiento</body></html>");
+        assertThat(polled.matches(20, TimeUnit.SECONDS)).isTrue();
+        assertThat(keys(HISTORY, "")).isEmpty();
+        Path pkg = corte(0);
+        institute.release(pkg);
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+    }
 }
