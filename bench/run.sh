@@ -22,6 +22,8 @@
 #   WORK [/tmp/prep-bench] scratch folder (wiped at start)
 #   UNZIP_ROOT [$WORK]     where rclone and aws get their unzipped tree (e.g. /dev/shm to take the disk out of unzip)
 #   KEEP_WORK [0]          1: leave WORK in place at the end
+#   TOOLS ["rclone aws"]   the tools compared with prep-difusor; TOOLS= runs prep-difusor and the floor only (a quick
+#                          iteration: the report then marks the rclone target as not measured)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,6 +46,7 @@ TOOL_TIMEOUT=${TOOL_TIMEOUT:-3600}
 WORK=${WORK:-/tmp/prep-bench}
 KEEP_WORK=${KEEP_WORK:-0}
 UNZIP_ROOT=${UNZIP_ROOT:-$WORK}
+TOOLS=${TOOLS-rclone aws}
 DISTRIBUTION=EBENCHDIST0001
 AWS=/usr/bin/aws
 [ -x "$AWS" ] || AWS=aws
@@ -416,9 +419,12 @@ for i in "${!NAMES[@]}"; do
     else
         record "$name" difusor failed 1
     fi
-    sync_tool "$name" "$zip" rclone bench-rclone
-    sync_tool "$name" "$zip" aws bench-aws
-    check "$name" "$zip" difusor=bench-difusor-site rclone=bench-rclone aws=bench-aws
+    compared=(difusor=bench-difusor-site)
+    for tool in $TOOLS; do
+        sync_tool "$name" "$zip" "$tool" "bench-$tool"
+        compared+=("$tool=bench-$tool")
+    done
+    check "$name" "$zip" "${compared[@]}"
 done
 record run difusor final_hwm_kb "$(hwm_kb "$MAIN_DIFUSOR_PID" 2>/dev/null || echo 0)"
 kill "$MAIN_DIFUSOR_PID" 2>/dev/null || true
