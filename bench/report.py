@@ -107,16 +107,19 @@ for c in order:
 w("## prep-difusor per corte")
 w("")
 w("| corte | to publishedAt | " + " | ".join(stages) + " | site PUTs | site DELETEs | history PUTs | VmHWM (MB) "
-  "| log WARN/ERROR |")
-w("|---|---:|" + "---:|" * len(stages) + "---:|---:|---:|---:|---:|")
+  "| CPU prep-difusor (s) | CPU S3 endpoint (s) | log WARN/ERROR |")
+w("|---|---:|" + "---:|" * len(stages) + "---:|---:|---:|---:|---:|---:|---:|")
 for c in order:
-    w("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+    w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
         c.replace(".zip", ""), sec(get(c, "difusor", "total_ms")),
         " | ".join(sec(get(c, "difusor", "stage_" + s)) for s in stages),
         n(get(c, "difusor", "puts")), n(get(c, "difusor", "deletes")), n(get(c, "difusor", "history_puts")),
-        mb(get(c, "difusor", "hwm_kb")), n(get(c, "difusor", "log_problems"))))
+        mb(get(c, "difusor", "hwm_kb")), sec(get(c, "difusor", "cpu_ms")), sec(get(c, "difusor", "world_cpu_ms")),
+        n(get(c, "difusor", "log_problems"))))
 w("")
-w("Stages from `stageMillis` in `state/published.json` (seconds); PUTs and DELETEs counted on the S3 server.")
+w("Stages from `stageMillis` in `state/published.json` (seconds); PUTs and DELETEs counted on the S3 server. CPU: user +"
+  " system time of the prep-difusor JVM and of the JVM holding S3Proxy and the CloudFront emulator, over the corte"
+  " (2 cores: at most 2 s of CPU per second).")
 w("")
 
 # ---- other tools detail

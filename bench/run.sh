@@ -22,6 +22,7 @@
 #   WORK [/tmp/prep-bench] scratch folder (wiped at start)
 #   UNZIP_ROOT [$WORK]     where rclone and aws get their unzipped tree (e.g. /dev/shm to take the disk out of unzip)
 #   KEEP_WORK [0]          1: leave WORK in place at the end
+#   DIFUSOR_JAVA_OPTS []   extra JVM options for prep-difusor (e.g. a JFR recording while looking for hot spots)
 #   TOOLS ["rclone aws"]   the tools compared with prep-difusor; TOOLS= runs prep-difusor and the floor only (a quick
 #                          iteration: the report then marks the rclone target as not measured)
 set -euo pipefail
@@ -47,6 +48,7 @@ WORK=${WORK:-/tmp/prep-bench}
 KEEP_WORK=${KEEP_WORK:-0}
 UNZIP_ROOT=${UNZIP_ROOT:-$WORK}
 TOOLS=${TOOLS-rclone aws}
+DIFUSOR_JAVA_OPTS=${DIFUSOR_JAVA_OPTS:-}
 DISTRIBUTION=EBENCHDIST0001
 AWS=/usr/bin/aws
 [ -x "$AWS" ] || AWS=aws
@@ -219,7 +221,8 @@ start_difusor() {
     mkdir -p "$DIFUSOR_DIR/incoming" "$DIFUSOR_DIR/work"
     cp "$SRC/application.properties" "$DIFUSOR_DIR/"
     cp -r "$SRC/routes" "$DIFUSOR_DIR/"
-    (cd "$DIFUSOR_DIR" && exec java -Xmx256m \
+    # shellcheck disable=SC2086  # DIFUSOR_JAVA_OPTS is a list of options
+    (cd "$DIFUSOR_DIR" && exec java -Xmx256m $DIFUSOR_JAVA_OPTS \
         -Daws.accessKeyId=prep-local -Daws.secretAccessKey=prep-local-secret \
         -Ddifusor.source.kind=directory \
         -Ddifusor.source.directory="$DIFUSOR_DIR/incoming" \
@@ -240,6 +243,8 @@ start_difusor() {
         || { tail -50 "$DIFUSOR_DIR/difusor.log"; die "prep-difusor did not start"; }
     kill -0 "$DIFUSOR_PID" || die "prep-difusor exited"
 }
+# CPU time (user + system) a process has used so far, in ms
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$1/stat"; }
 hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 
@@ -254,6 +259,8 @@ publish_with_difusor() {
     log_from=$(($(wc -l <"$DIFUSOR_DIR/difusor.log") + 1))
     cp "$zip" "$DIFUSOR_DIR/incoming/$name"
     sync
+    local cpu0 world_cpu0
+    cpu0=$(cpu_ms "$DIFUSOR_PID"); world_cpu0=$(cpu_ms "$WORLD_PID")
     t0=$(now_ms)
     # the sidecar is the done marker: written whole, then renamed into place
     cp "$(dirname "$zip")/$name.sha256" "$DIFUSOR_DIR/incoming/.$name.sha256.tmp"
@@ -281,6 +288,8 @@ publish_with_difusor() {
     fi
     local seen
     seen=$(now_ms)
+    record "$label" "$tool" cpu_ms $(($(cpu_ms "$DIFUSOR_PID") - cpu0))
+    record "$label" "$tool" world_cpu_ms $(($(cpu_ms "$WORLD_PID") - world_cpu0))
     after=$(counts)
     inv_after=$(curl -sf "http://127.0.0.1:$COUNTERS_PORT/invalidations")
     record "$label" "$tool" invalidations $((inv_after - inv_before))
