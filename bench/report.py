@@ -66,11 +66,18 @@ w("- packages: %s cortes, scale %s, from %s every %s min, seed %s, first sequenc
   "on 127.0.0.1; %s CPUs" % (a.cortes, a.scale, a.start, a.step, a.seed, a.first_seq, a.cpus))
 w("- rclone: `%s`, `--transfers/--checkers %s`; aws: `%s`, `max_concurrent_requests %s`; both unzip under `%s`" %
   (a.rclone_version, a.rclone, a.aws_version, a.aws, a.unzip_root))
-rates = ", ".join("%s: %.0f/s" % (k[len("rate_c"):], v) for k, v in sorted(
-    data["run"]["rawput"].items(), key=lambda kv: int(kv[0][6:]) if kv[0].startswith("rate_c") else 0)
-    if k.startswith("rate_c"))
-w("- raw PUT capacity of the endpoint (SDK v2 uploader, real files, by concurrency): %s; floor uses the best, "
-  "**%.0f objects/s**" % (rates, rate or 0))
+def rate_key(k):
+    # rate_<client>_c<concurrency> (rate_c<concurrency> in runs before the client was named)
+    client, _, conc = k[len("rate_"):].rpartition("c")
+    return client.rstrip("_"), int(conc)
+
+
+rates = "; ".join("%s%s: %.0f/s" % (("HttpClient 5 " if rate_key(k)[0] == "apache5" else "HttpClient 4 " if rate_key(k)[0] == "apache"
+                                      else ""), rate_key(k)[1], v)
+                  for k, v in sorted(((k, v) for k, v in data["run"]["rawput"].items() if k.startswith("rate_")),
+                                     key=lambda kv: (kv[0] and rate_key(kv[0]))))
+w("- raw PUT capacity of the endpoint (SDK v2 uploader, real files, by HTTP client and concurrency): %s; floor uses the "
+  "best, **%.0f objects/s**" % (rates, rate or 0))
 w("")
 
 # ---- time per corte

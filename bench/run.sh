@@ -16,6 +16,7 @@
 #   RCLONE_TRANSFERS [32]  RCLONE_CHECKERS [32]  AWS_CONCURRENCY [32]
 #   RAW_PUT_OBJECTS [10000]    objects per pass of the raw PUT capacity measurement
 #   RAW_PUT_CONCURRENCY ["16 32 64 128"]   one pass each; the best rate is the floor
+#   RAW_PUT_CLIENTS [apache5,apache]   the SDK HTTP clients measured (HttpClient 5, prep-difusor's; 4, the older default)
 #   HEAP_CHECK [1]         publish a package 4x as large with -Xmx256m in a fresh JVM
 #   BIG_VERIFY [1]         byte-for-byte check of the 4x publication too
 #   PUBLISH_TIMEOUT [1800] seconds to wait for one publication; TOOL_TIMEOUT [3600] per external tool
@@ -40,6 +41,7 @@ RCLONE_CHECKERS=${RCLONE_CHECKERS:-32}
 AWS_CONCURRENCY=${AWS_CONCURRENCY:-32}
 RAW_PUT_OBJECTS=${RAW_PUT_OBJECTS:-10000}
 RAW_PUT_CONCURRENCY=${RAW_PUT_CONCURRENCY:-16 32 64 128}
+RAW_PUT_CLIENTS=${RAW_PUT_CLIENTS:-apache5,apache}
 HEAP_CHECK=${HEAP_CHECK:-1}
 BIG_VERIFY=${BIG_VERIFY:-1}
 PUBLISH_TIMEOUT=${PUBLISH_TIMEOUT:-1800}
@@ -201,14 +203,14 @@ s3get() {
 }
 
 # ---------------------------------------------------------------- raw PUT capacity of the endpoint (once per run)
-log "raw PUT capacity: SDK v2 uploader, $RAW_PUT_OBJECTS real files per pass, concurrency $RAW_PUT_CONCURRENCY"
+log "raw PUT capacity: SDK v2 uploader ($RAW_PUT_CLIENTS), $RAW_PUT_OBJECTS real files per pass, concurrency $RAW_PUT_CONCURRENCY"
 # shellcheck disable=SC2086
 timeout "$TOOL_TIMEOUT" java -cp "$CP" mx.prep.difusor.bench.RawPutCapacity "$ENDPOINT" bench-raw "$PKG/${NAMES[0]}" \
-    "$RAW_PUT_OBJECTS" $RAW_PUT_CONCURRENCY >"$WORK/rawput.txt" 2>"$WORK/rawput.log" || { cat "$WORK/rawput.log"; die "raw PUT"; }
+    "$RAW_PUT_OBJECTS" "$RAW_PUT_CLIENTS" $RAW_PUT_CONCURRENCY >"$WORK/rawput.txt" 2>"$WORK/rawput.log" || { cat "$WORK/rawput.log"; die "raw PUT"; }
 cat "$WORK/rawput.txt" >&2
-while read -r c n s r; do
-    [ "$c" = best ] && continue
-    record run rawput "rate_c$c" "$r"
+while read -r client c n s r; do
+    [ "$client" = best ] && continue
+    record run rawput "rate_${client}_c$c" "$r"
 done <"$WORK/rawput.txt"
 RAW_RATE=$(awk '$1 == "best" { print $2 }' "$WORK/rawput.txt")
 record run rawput best "$RAW_RATE"

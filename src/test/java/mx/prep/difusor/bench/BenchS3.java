@@ -7,7 +7,9 @@ import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.http.apache5.Apache5HttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
@@ -19,7 +21,21 @@ final class BenchS3 {
     private BenchS3() {
     }
 
+    /** With the HTTP client prep-difusor uses (Apache HttpClient 5). */
     static S3Client client(String endpoint, int connections) {
+        return client(endpoint, connections, "apache5");
+    }
+
+    /** With the named HTTP client: {@code apache5} (HttpClient 5) or {@code apache} (HttpClient 4, the SDK's older default). */
+    @SuppressWarnings("deprecation") // ApacheHttpClient is deprecated in 2.57: measured only to compare
+    static S3Client client(String endpoint, int connections, String httpClient) {
+        SdkHttpClient http = switch (httpClient) {
+            case "apache5" -> Apache5HttpClient.builder().maxConnections(connections)
+                    .connectionTimeout(Duration.ofSeconds(10)).socketTimeout(Duration.ofSeconds(60)).build();
+            case "apache" -> ApacheHttpClient.builder().maxConnections(connections)
+                    .connectionTimeout(Duration.ofSeconds(10)).socketTimeout(Duration.ofSeconds(60)).build();
+            default -> throw new IllegalArgumentException("HTTP client apache5 or apache, not " + httpClient);
+        };
         return S3Client.builder()
                 .region(Region.US_EAST_1)
                 .endpointOverride(URI.create(endpoint))
@@ -28,10 +44,7 @@ final class BenchS3 {
                         AwsBasicCredentials.create(EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY)))
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-                .httpClientBuilder(ApacheHttpClient.builder()
-                        .maxConnections(connections)
-                        .connectionTimeout(Duration.ofSeconds(10))
-                        .socketTimeout(Duration.ofSeconds(60)))
+                .httpClient(http)
                 .build();
     }
 }

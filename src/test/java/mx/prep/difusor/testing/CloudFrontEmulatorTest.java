@@ -24,7 +24,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.http.apache5.Apache5HttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.cloudfront.CloudFrontClient;
 import software.amazon.awssdk.services.cloudfront.model.BatchTooLargeException;
@@ -57,14 +57,13 @@ class CloudFrontEmulatorTest {
     }
 
     @BeforeEach
-    @SuppressWarnings("deprecation") // ApacheHttpClient is deprecated in 2.57.x but is the client the brief asks for
     void newClient() {
         emulator.reset();
         client = CloudFrontClient.builder()
                 .endpointOverride(emulator.endpoint())
                 .region(Region.AWS_GLOBAL)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
-                .httpClientBuilder(ApacheHttpClient.builder())
+                .httpClientBuilder(Apache5HttpClient.builder()) // the HTTP client prep-difusor uses
                 .build();
     }
 
