@@ -130,7 +130,8 @@ public class DifusorConfiguration implements CamelConfiguration {
         String sitePrefix = settings.prefix("difusor.site.prefix");
         registry.bind("siteUnpacker", new SiteUnpacker(sitePrefix, new CacheControlRules(settings.text("difusor.site.cache-control")),
                 new ZipStructure.Limits(settings.integer("difusor.unpack.max-entries"), settings.number("difusor.unpack.max-total-bytes"),
-                        settings.number("difusor.unpack.max-entry-bytes"), settings.integer("difusor.unpack.max-ratio"))));
+                        settings.number("difusor.unpack.max-entry-bytes"), settings.integer("difusor.unpack.max-ratio")),
+                state::knownContent));
         String siteBucket = settings.required("difusor.site.bucket");
         registry.bind("publishedStateHealthCheck", new PublishedStateHealthCheck(state, s3, siteBucket));
         registry.bind("sitePlanner", new SitePlanner(state, s3, siteBucket, sitePrefix, settings.integer("difusor.publish.max-deletions"),

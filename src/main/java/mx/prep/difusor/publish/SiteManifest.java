@@ -5,21 +5,33 @@ import java.util.TreeMap;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 
+import mx.prep.difusor.unpack.KnownContent;
+
 /**
  * What the published site holds, path by path: the content hash (never size or time: a changed vote count often
  * keeps its byte size), the MD5 (the ETag of a single-part object, to compare with a bucket listing), the size and
- * the headers it was published with. Kept in S3 beside the published state.
+ * the headers it was published with, and the fingerprint of the zip entry it came from (so the next package's
+ * unchanged entries need not be inflated again). Kept in S3 beside the published state.
  */
 public record SiteManifest(@JsonProperty("package") String packageName, Map<String, Entry> files) {
 
-    /** One published object. */
-    public record Entry(String sha256, String md5, long size, String contentType, String cacheControl) {
+    /** One published object; {@code zip} is null in manifests written before fingerprints and in bucket listings. */
+    public record Entry(String sha256, String md5, long size, String contentType, String cacheControl, String zip) {
 
         /** Same bytes and same headers: nothing to upload. */
         public boolean sameAs(Entry other) {
             return other != null && sha256 != null && sha256.equals(other.sha256) && java.util.Objects.equals(contentType, other.contentType)
                     && java.util.Objects.equals(cacheControl, other.cacheControl);
         }
+    }
+
+    /** What this manifest says about the zip entries it was built from, by path and fingerprint. */
+    public KnownContent knownContent() {
+        return (path, fingerprint) -> {
+            Entry e = files.get(path);
+            return e != null && e.zip() != null && e.sha256() != null && e.md5() != null && e.zip().equals(fingerprint)
+                    ? new KnownContent.Known(e.sha256(), e.md5(), e.size()) : null;
+        };
     }
 
     public static SiteManifest empty() {

@@ -101,7 +101,7 @@ public final class SitePlanner {
             return false;
         }
         if (byManifest) {
-            return published.sameAs(new SiteManifest.Entry(f.sha256(), f.md5(), f.size(), f.contentType(), f.cacheControl()));
+            return published.sameAs(new SiteManifest.Entry(f.sha256(), f.md5(), f.size(), f.contentType(), f.cacheControl(), f.zip()));
         }
         // from a listing: bytes only (ETag = MD5 of a single-part object); headers cannot be seen without a HEAD each
         return published.size() == f.size() && f.md5().equals(published.md5());
@@ -130,7 +130,7 @@ public final class SitePlanner {
         Map<String, SiteManifest.Entry> listed = new HashMap<>();
         for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(siteBucket).prefix(sitePrefix)).contents()) {
             String etag = o.eTag() == null ? "" : o.eTag().replace("\"", "");
-            listed.put(o.key().substring(sitePrefix.length()), new SiteManifest.Entry(null, etag, o.size(), null, null));
+            listed.put(o.key().substring(sitePrefix.length()), new SiteManifest.Entry(null, etag, o.size(), null, null, null));
         }
         return listed;
     }

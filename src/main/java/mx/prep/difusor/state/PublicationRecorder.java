@@ -50,7 +50,7 @@ public final class PublicationRecorder {
         state.forgetCachedManifest();
         Map<String, SiteManifest.Entry> files = new TreeMap<>();
         for (SiteFile f : pkg.site().files()) {
-            files.put(f.path(), new SiteManifest.Entry(f.sha256(), f.md5(), f.size(), f.contentType(), f.cacheControl()));
+            files.put(f.path(), new SiteManifest.Entry(f.sha256(), f.md5(), f.size(), f.contentType(), f.cacheControl(), f.zip()));
         }
         state.saveManifest(new SiteManifest(pkg.name(), files));
         pkg.stageTook("record", (System.nanoTime() - started) / 1_000_000);

@@ -3,15 +3,21 @@ package mx.prep.difusor.state;
 import java.io.IOException;
 import java.util.Optional;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import com.fasterxml.jackson.databind.SerializationFeature;
 
 import mx.prep.difusor.DifusorMetrics;
 import mx.prep.difusor.Json;
 import mx.prep.difusor.ObjectStore;
 import mx.prep.difusor.publish.SiteManifest;
+import mx.prep.difusor.unpack.KnownContent;
 
 /** Reads and writes the published state object (JSON) in S3. */
 public final class StateStore {
+
+    private static final Logger LOG = LoggerFactory.getLogger(StateStore.class);
 
     private final ObjectStore store;
     private final String bucket;
@@ -43,6 +49,19 @@ public final class StateStore {
         }
         // parsed from the response stream: a manifest of a large site is tens of MB as text
         return store.readJson(bucket, manifestKey, SiteManifest.class);
+    }
+
+    /**
+     * What the recorded manifest knows about zip entries, for the unzip step. Nothing if it cannot be read: every
+     * entry is then inflated and hashed, which is slower and just as safe.
+     */
+    public KnownContent knownContent() {
+        try {
+            return loadManifest().map(SiteManifest::knownContent).orElse(KnownContent.NONE);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("cannot read the site manifest ({}); every entry of the package will be inflated and hashed", e.toString());
+            return KnownContent.NONE;
+        }
     }
 
     /** Lets the previous manifest go before the next one is built: a large site's two manifests need not share the heap. */

@@ -12,8 +12,10 @@ import java.util.zip.ZipEntry;
  * @param md5          MD5, lower-case hex: the ETag S3 gives a single-part object
  * @param contentType  by extension
  * @param cacheControl by path rule, or null
+ * @param zip          fingerprint of the entry's compressed bytes and headers ({@link KnownContent})
  */
-public record SiteFile(String path, ZipEntry entry, long size, String sha256, String md5, String contentType, String cacheControl) {
+public record SiteFile(String path, ZipEntry entry, long size, String sha256, String md5, String contentType, String cacheControl,
+                       String zip) {
 
     public boolean isHtml() {
         return contentType.startsWith("text/html");

@@ -1,15 +1,23 @@
 package mx.prep.difusor.unpack;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Enumeration;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32;
@@ -30,7 +38,9 @@ import mx.prep.difusor.verify.ChecksumFilter;
  * Opens the verified package and reads every entry once, before anything is published: names are normalised and
  * refused if unsafe, each entry's bytes are checked against its CRC-32 (the JDK's ZipFile does not) and hashed,
  * and limits on entry count and unpacked size are enforced on the bytes actually read, not on the headers' claims.
- * Camel's ZipSplitter is not used: it buffers each entry in memory and passes raw entry names on.
+ * An entry whose compressed bytes are exactly those of the file already published at its path is not inflated again:
+ * its content is known ({@link KnownContent}). Camel's ZipSplitter is not used: it buffers each entry in memory and
+ * passes raw entry names on.
  */
 public final class SiteUnpacker {
 
@@ -47,8 +57,15 @@ public final class SiteUnpacker {
     private final int maxEntries;
     private final long maxTotalBytes;
     private final ZipStructure.Limits limits;
+    private final Supplier<KnownContent> known;
 
     public SiteUnpacker(String sitePrefix, CacheControlRules cacheControl, ZipStructure.Limits limits) {
+        this(sitePrefix, cacheControl, limits, () -> KnownContent.NONE);
+    }
+
+    /** @param known asked once per package: what the last publication learnt about its entries */
+    public SiteUnpacker(String sitePrefix, CacheControlRules cacheControl, ZipStructure.Limits limits, Supplier<KnownContent> known) {
+        this.known = known;
         this.sitePrefix = sitePrefix;
         this.cacheControl = cacheControl;
         this.limits = limits;
@@ -58,9 +75,12 @@ public final class SiteUnpacker {
 
     public void unpack(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws PackageRejectedException {
         long started = System.nanoTime();
+        Map<String, ZipStructure.Entry> structure = new HashMap<>();
         try {
             // the zip's structure first, from its own bytes: what the JDK's reader does not check or cannot see
-            ZipStructure.inspect(pkg.spoolFile(), limits);
+            for (ZipStructure.Entry e : ZipStructure.inspect(pkg.spoolFile(), limits)) {
+                structure.put(e.name(), e);
+            }
         } catch (ZipStructure.Violation v) {
             throw new PackageRejectedException(reasonFor(v.reason()), pkg + ": " + v.getMessage());
         } catch (IOException e) {
@@ -72,23 +92,33 @@ public final class SiteUnpacker {
         } catch (IOException | IllegalArgumentException e) {
             throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": not a readable zip: " + e.getMessage(), e);
         }
-        try {
-            List<SiteFile> files = inspect(pkg, zip);
-            pkg.site(new SitePackage(zip, files));
+        try (FileChannel raw = FileChannel.open(pkg.spoolFile(), StandardOpenOption.READ)) {
+            Unpacked unpacked = inspect(pkg, zip, structure, raw, known.get());
+            pkg.site(new SitePackage(zip, unpacked.files()));
             pkg.stageTook("unpack", (System.nanoTime() - started) / 1_000_000);
-            LOG.info("{}: {} site files checked (names, CRC-32, SHA-256)", pkg, files.size());
+            LOG.info("{}: {} site files checked (names, sizes); {} inflated and checked (CRC-32, SHA-256), {} byte for byte as already published",
+                    pkg, unpacked.files().size(), unpacked.inflated(), unpacked.files().size() - unpacked.inflated());
+        } catch (IOException e) {
+            closeQuietly(zip);
+            throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage(), e);
         } catch (PackageRejectedException | RuntimeException e) {
             closeQuietly(zip);
             throw e;
         }
     }
 
-    private List<SiteFile> inspect(PrepPackage pkg, ZipFile zip) throws PackageRejectedException {
+    private record Unpacked(List<SiteFile> files, int inflated) {
+    }
+
+    private Unpacked inspect(PrepPackage pkg, ZipFile zip, Map<String, ZipStructure.Entry> structure, FileChannel raw, KnownContent known)
+            throws PackageRejectedException {
         List<SiteFile> files = new ArrayList<>();
         Set<String> paths = new HashSet<>();
         long total = 0;
         int entries = 0;
+        int inflated = 0;
         byte[] buffer = new byte[1 << 16];
+        ByteBuffer rawBuffer = ByteBuffer.wrap(buffer);
         try {
             Enumeration<? extends ZipEntry> all = zip.entries();
             while (all.hasMoreElements()) {
@@ -108,6 +138,20 @@ public final class SiteUnpacker {
                 if (!paths.add(path)) {
                     throw new PackageRejectedException(RejectReason.DUPLICATE_ENTRY, pkg + ": two entries are the site file '" + path + "'");
                 }
+                ZipStructure.Entry declared = structure.get(entry.getName());
+                String fingerprint = declared == null ? null : fingerprint(raw, declared, rawBuffer);
+                KnownContent.Known same = fingerprint == null ? null : known.lookup(path, fingerprint);
+                if (same != null && same.size() == entry.getSize()) {
+                    if (total + same.size() > maxTotalBytes) {
+                        throw new PackageRejectedException(RejectReason.BAD_ZIP,
+                                pkg + ": unpacks to more than " + maxTotalBytes + " bytes (limit difusor.unpack.max-total-bytes)");
+                    }
+                    total += same.size();
+                    files.add(new SiteFile(path, entry, same.size(), same.sha256(), same.md5(), ContentTypes.of(path), cacheControl.forPath(path),
+                            fingerprint));
+                    continue;
+                }
+                inflated++;
                 MessageDigest sha = ChecksumFilter.newSha256();
                 // MD5 too: it is the ETag of a single-part object, so a bucket listing can be compared without a HEAD per object
                 MessageDigest md5 = newMd5();
@@ -140,8 +184,7 @@ public final class SiteUnpacker {
                 }
                 total += size;
                 files.add(new SiteFile(path, entry, size, HexFormat.of().formatHex(sha.digest()), HexFormat.of().formatHex(md5.digest()),
-                        ContentTypes.of(path),
-                        cacheControl.forPath(path)));
+                        ContentTypes.of(path), cacheControl.forPath(path), fingerprint));
             }
         } catch (ZipException e) {
             throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": damaged zip: " + e.getMessage(), e);
@@ -151,7 +194,30 @@ public final class SiteUnpacker {
         SiteFile index = files.stream().filter(f -> f.path().equals("index.html")).findFirst().orElseThrow(() ->
                 new PackageRejectedException(RejectReason.NO_INDEX_HTML, pkg + ": no index.html at the site root; the institute's probe would fail"));
         checkBaseTag(pkg, zip, index);
-        return files;
+        return new Unpacked(files, inflated);
+    }
+
+    /**
+     * SHA-256 (first 128 bits) of an entry's method, CRC-32, sizes and compressed bytes, read straight from the zip:
+     * equal fingerprints mean equal content without inflating anything.
+     */
+    static String fingerprint(FileChannel raw, ZipStructure.Entry entry, ByteBuffer buffer) throws IOException {
+        MessageDigest sha = ChecksumFilter.newSha256();
+        ByteBuffer header = ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(entry.method()).putLong(entry.crc()).putLong(entry.compressedSize()).putLong(entry.uncompressedSize());
+        sha.update(header.array());
+        long position = entry.dataOffset();
+        long end = position + entry.compressedSize();
+        while (position < end) {
+            buffer.clear().limit((int) Math.min(buffer.capacity(), end - position));
+            int n = raw.read(buffer, position);
+            if (n < 0) {
+                throw new EOFException("the zip ends inside " + entry.name());
+            }
+            sha.update(buffer.array(), 0, n);
+            position += n;
+        }
+        return HexFormat.of().formatHex(sha.digest(), 0, 16);
     }
 
     /**
