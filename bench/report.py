@@ -7,7 +7,7 @@ import sys
 p = argparse.ArgumentParser()
 p.add_argument("tsv")
 for opt in ("stamp", "commit", "changed-only", "scale", "cortes", "start", "step", "seed", "first-seq",
-            "difusor-concurrency", "rclone", "aws", "rclone-version", "aws-version", "cpus", "problems", "unzip-root"):
+            "difusor-concurrency", "rclone", "aws", "rclone-version", "aws-version", "cpus", "problems", "unzip-root", "jvm"):
     p.add_argument("--" + opt, default="")
 a = p.parse_args()
 
@@ -60,8 +60,9 @@ out = []
 w = out.append
 w("# prep-difusor publication benchmark, run %s" % a.stamp)
 w("")
-w("- prep-difusor: committed main at `%s` (\"Publish only what changed\" landed: **%s**), `java -Xmx256m -jar "
-  "prep-difusor.jar`, `difusor.publish.concurrency=%s`" % (a.commit, a.changed_only, a.difusor_concurrency))
+w("- prep-difusor: committed main at `%s` (\"Publish only what changed\" landed: **%s**), `java -Xmx256m %s-jar "
+  "prep-difusor.jar`, `difusor.publish.concurrency=%s`" % (a.commit, a.changed_only, (a.jvm + " ") if a.jvm else "",
+                                                          a.difusor_concurrency))
 w("- packages: %s cortes, scale %s, from %s every %s min, seed %s, first sequence %s; endpoint S3Proxy 2.7 in memory "
   "on 127.0.0.1; %s CPUs" % (a.cortes, a.scale, a.start, a.step, a.seed, a.first_seq, a.cpus))
 w("- rclone: `%s`, `--transfers/--checkers %s`; aws: `%s`, `max_concurrent_requests %s`; both unzip under `%s`" %

@@ -23,6 +23,7 @@
 #   WORK [/tmp/prep-bench] scratch folder (wiped at start)
 #   UNZIP_ROOT [$WORK]     where rclone and aws get their unzipped tree (e.g. /dev/shm to take the disk out of unzip)
 #   KEEP_WORK [0]          1: leave WORK in place at the end
+#   DIFUSOR_JVM_FLAGS [-XX:+UseParallelGC]   the JVM flags of the image's ENTRYPOINT (besides the heap)
 #   DIFUSOR_JAVA_OPTS []   extra JVM options for prep-difusor (e.g. a JFR recording while looking for hot spots)
 #   TOOLS ["rclone aws"]   the tools compared with prep-difusor; TOOLS= runs prep-difusor and the floor only (a quick
 #                          iteration: the report then marks the rclone target as not measured)
@@ -51,6 +52,8 @@ KEEP_WORK=${KEEP_WORK:-0}
 UNZIP_ROOT=${UNZIP_ROOT:-$WORK}
 TOOLS=${TOOLS-rclone aws}
 DIFUSOR_JAVA_OPTS=${DIFUSOR_JAVA_OPTS:-}
+# the garbage collector the image's ENTRYPOINT names (Containerfile); the heap is the target's -Xmx256m
+DIFUSOR_JVM_FLAGS=${DIFUSOR_JVM_FLAGS:--XX:+UseParallelGC}
 DISTRIBUTION=EBENCHDIST0001
 AWS=/usr/bin/aws
 [ -x "$AWS" ] || AWS=aws
@@ -224,7 +227,7 @@ start_difusor() {
     cp "$SRC/application.properties" "$DIFUSOR_DIR/"
     cp -r "$SRC/routes" "$DIFUSOR_DIR/"
     # shellcheck disable=SC2086  # DIFUSOR_JAVA_OPTS is a list of options
-    (cd "$DIFUSOR_DIR" && exec java -Xmx256m $DIFUSOR_JAVA_OPTS \
+    (cd "$DIFUSOR_DIR" && exec java -Xmx256m $DIFUSOR_JVM_FLAGS $DIFUSOR_JAVA_OPTS \
         -Daws.accessKeyId=prep-local -Daws.secretAccessKey=prep-local-secret \
         -Ddifusor.source.kind=directory \
         -Ddifusor.source.directory="$DIFUSOR_DIR/incoming" \
@@ -468,6 +471,6 @@ $PY "$REPO/bench/report.py" "$RESULTS" \
     --start "$START" --step "$STEP" --seed "$SEED" --first-seq "$FIRST_SEQ" \
     --difusor-concurrency "$DIFUSOR_CONCURRENCY" --rclone "$RCLONE_TRANSFERS/$RCLONE_CHECKERS" --aws "$AWS_CONCURRENCY" \
     --rclone-version "$(rclone version 2>/dev/null | head -1)" --aws-version "$("$AWS" --version 2>&1)" \
-    --cpus "$(nproc)" --unzip-root "$UNZIP_ROOT" --problems "$WORK/difusor-problems.txt" >"$OUT"
+    --cpus "$(nproc)" --unzip-root "$UNZIP_ROOT" --jvm "$DIFUSOR_JVM_FLAGS $DIFUSOR_JAVA_OPTS" --problems "$WORK/difusor-problems.txt" >"$OUT"
 cat "$OUT"
 log "results: $OUT (raw figures: $RESULTS_DIR/$STAMP.tsv)"

@@ -131,7 +131,8 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("siteUnpacker", new SiteUnpacker(sitePrefix, new CacheControlRules(settings.text("difusor.site.cache-control")),
                 new ZipStructure.Limits(settings.integer("difusor.unpack.max-entries"), settings.number("difusor.unpack.max-total-bytes"),
                         settings.number("difusor.unpack.max-entry-bytes"), settings.integer("difusor.unpack.max-ratio")),
-                state::knownContent));
+                state::knownContent, unpackThreads(context, settings.integer("difusor.unpack.threads")),
+                settings.integer("difusor.unpack.threads")));
         String siteBucket = settings.required("difusor.site.bucket");
         registry.bind("publishedStateHealthCheck", new PublishedStateHealthCheck(state, s3, siteBucket));
         registry.bind("sitePlanner", new SitePlanner(state, s3, siteBucket, sitePrefix, settings.integer("difusor.publish.max-deletions"),
@@ -207,6 +208,11 @@ public class DifusorConfiguration implements CamelConfiguration {
             builder.endpointOverride(URI.create(endpoint));
         }
         return builder.build();
+    }
+
+    /** The unzip step's extra readers (the pipeline thread is one); none when it reads alone. */
+    static ExecutorService unpackThreads(CamelContext context, int threads) {
+        return threads > 1 ? context.getExecutorServiceManager().newFixedThreadPool(SiteUnpacker.class, "unpack", threads - 1) : null;
     }
 
     /** Bounded queue with caller-runs: the splitter cannot run ahead of the uploads and fill the heap. */

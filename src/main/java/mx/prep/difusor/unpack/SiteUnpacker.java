@@ -17,6 +17,12 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -58,14 +64,26 @@ public final class SiteUnpacker {
     private final long maxTotalBytes;
     private final ZipStructure.Limits limits;
     private final Supplier<KnownContent> known;
+    private final ExecutorService readers;
+    private final int threads;
 
     public SiteUnpacker(String sitePrefix, CacheControlRules cacheControl, ZipStructure.Limits limits) {
-        this(sitePrefix, cacheControl, limits, () -> KnownContent.NONE);
+        this(sitePrefix, cacheControl, limits, () -> KnownContent.NONE, null, 1);
     }
 
-    /** @param known asked once per package: what the last publication learnt about its entries */
     public SiteUnpacker(String sitePrefix, CacheControlRules cacheControl, ZipStructure.Limits limits, Supplier<KnownContent> known) {
+        this(sitePrefix, cacheControl, limits, known, null, 1);
+    }
+
+    /**
+     * @param known   asked once per package: what the last publication learnt about its entries
+     * @param readers runs {@code threads - 1} readers beside the calling thread (null: the calling thread alone)
+     */
+    public SiteUnpacker(String sitePrefix, CacheControlRules cacheControl, ZipStructure.Limits limits, Supplier<KnownContent> known,
+            ExecutorService readers, int threads) {
         this.known = known;
+        this.readers = readers;
+        this.threads = Math.max(1, threads);
         this.sitePrefix = sitePrefix;
         this.cacheControl = cacheControl;
         this.limits = limits;
@@ -110,91 +128,163 @@ public final class SiteUnpacker {
     private record Unpacked(List<SiteFile> files, int inflated) {
     }
 
+    /** One site file to read: its zip entry, where it goes, and what the zip's own records declare about it. */
+    private record Item(ZipEntry entry, String path, ZipStructure.Entry declared) {
+    }
+
+    /** What the threads reading entries share: the running total, the count inflated, and the first failures. */
+    private static final class Progress {
+        final AtomicLong total = new AtomicLong();
+        final AtomicInteger inflated = new AtomicInteger();
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicBoolean stop = new AtomicBoolean();
+        final SiteFile[] files;
+        final Exception[] failures;
+
+        Progress(int size) {
+            files = new SiteFile[size];
+            failures = new Exception[size];
+        }
+    }
+
     private Unpacked inspect(PrepPackage pkg, ZipFile zip, Map<String, ZipStructure.Entry> structure, FileChannel raw, KnownContent known)
             throws PackageRejectedException {
-        List<SiteFile> files = new ArrayList<>();
+        // names first, in zip order: cheap, and a bad one rejects the package before any byte is inflated
+        List<Item> items = new ArrayList<>();
         Set<String> paths = new HashSet<>();
-        long total = 0;
         int entries = 0;
-        int inflated = 0;
-        byte[] buffer = new byte[1 << 16];
-        ByteBuffer rawBuffer = ByteBuffer.wrap(buffer);
-        try {
-            Enumeration<? extends ZipEntry> all = zip.entries();
-            while (all.hasMoreElements()) {
-                ZipEntry entry = all.nextElement();
-                if (++entries > maxEntries) {
-                    throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": more than " + maxEntries + " entries");
-                }
-                if (entry.isDirectory()) {
-                    continue;
-                }
-                String path;
-                try {
-                    path = SitePaths.normalise(entry.getName(), sitePrefix);
-                } catch (PackageRejectedException e) {
-                    throw new PackageRejectedException(e.reason(), pkg + ": " + e.getMessage());
-                }
-                if (!paths.add(path)) {
-                    throw new PackageRejectedException(RejectReason.DUPLICATE_ENTRY, pkg + ": two entries are the site file '" + path + "'");
-                }
-                ZipStructure.Entry declared = structure.get(entry.getName());
-                String fingerprint = declared == null ? null : fingerprint(raw, declared, rawBuffer);
-                KnownContent.Known same = fingerprint == null ? null : known.lookup(path, fingerprint);
-                if (same != null && same.size() == entry.getSize()) {
-                    if (total + same.size() > maxTotalBytes) {
-                        throw new PackageRejectedException(RejectReason.BAD_ZIP,
-                                pkg + ": unpacks to more than " + maxTotalBytes + " bytes (limit difusor.unpack.max-total-bytes)");
-                    }
-                    total += same.size();
-                    files.add(new SiteFile(path, entry, same.size(), same.sha256(), same.md5(), ContentTypes.of(path), cacheControl.forPath(path),
-                            fingerprint));
-                    continue;
-                }
-                inflated++;
-                MessageDigest sha = ChecksumFilter.newSha256();
-                // MD5 too: it is the ETag of a single-part object, so a bucket listing can be compared without a HEAD per object
-                MessageDigest md5 = newMd5();
-                CRC32 crc = new CRC32();
-                long size = 0;
-                try (InputStream in = zip.getInputStream(entry)) {
-                    for (int n; (n = in.read(buffer)) > 0;) {
-                        sha.update(buffer, 0, n);
-                        md5.update(buffer, 0, n);
-                        crc.update(buffer, 0, n);
-                        size += n;
-                        if (entry.getSize() >= 0 && size > entry.getSize()) {
-                            // a bomb that understates its sizes in both headers: stop at the first byte too many
-                            throw new PackageRejectedException(RejectReason.ZIP_BOMB, pkg + ": entry '" + entry.getName()
-                                    + "' inflates to more than the " + entry.getSize() + " bytes its headers declare");
-                        }
-                        if (total + size > maxTotalBytes) {
-                            throw new PackageRejectedException(RejectReason.BAD_ZIP,
-                                    pkg + ": unpacks to more than " + maxTotalBytes + " bytes (limit difusor.unpack.max-total-bytes)");
-                        }
-                    }
-                }
-                if (entry.getSize() >= 0 && size != entry.getSize()) {
-                    throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": entry '" + entry.getName() + "' has " + size
-                            + " bytes, its headers declare " + entry.getSize());
-                }
-                if (entry.getCrc() != -1 && crc.getValue() != entry.getCrc()) {
-                    throw new PackageRejectedException(RejectReason.ENTRY_CRC_MISMATCH, pkg + ": entry '" + entry.getName()
-                            + "' does not match its CRC-32");
-                }
-                total += size;
-                files.add(new SiteFile(path, entry, size, HexFormat.of().formatHex(sha.digest()), HexFormat.of().formatHex(md5.digest()),
-                        ContentTypes.of(path), cacheControl.forPath(path), fingerprint));
+        Enumeration<? extends ZipEntry> all = zip.entries();
+        while (hasMore(pkg, all)) {
+            ZipEntry entry = all.nextElement();
+            if (++entries > maxEntries) {
+                throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": more than " + maxEntries + " entries");
             }
-        } catch (ZipException e) {
-            throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": damaged zip: " + e.getMessage(), e);
-        } catch (IOException | IllegalArgumentException e) {
-            throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage(), e);
+            if (entry.isDirectory()) {
+                continue;
+            }
+            String path;
+            try {
+                path = SitePaths.normalise(entry.getName(), sitePrefix);
+            } catch (PackageRejectedException e) {
+                throw new PackageRejectedException(e.reason(), pkg + ": " + e.getMessage());
+            }
+            if (!paths.add(path)) {
+                throw new PackageRejectedException(RejectReason.DUPLICATE_ENTRY, pkg + ": two entries are the site file '" + path + "'");
+            }
+            items.add(new Item(entry, path, structure.get(entry.getName())));
         }
+        // then the bytes, on every reader thread: entries are independent, and the package waits on this step
+        Progress progress = new Progress(items.size());
+        Runnable reader = () -> readEntries(pkg, zip, raw, known, items, progress);
+        List<Future<?>> helpers = new ArrayList<>();
+        for (int i = 1; i < threads && readers != null; i++) {
+            helpers.add(readers.submit(reader));
+        }
+        reader.run();
+        for (Future<?> helper : helpers) {
+            try {
+                helper.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(pkg + ": interrupted while reading the zip", e);
+            } catch (ExecutionException e) {
+                throw new IllegalStateException(pkg + ": a zip reader failed: " + e.getCause(), e.getCause());
+            }
+        }
+        for (Exception failure : progress.failures) {
+            if (failure instanceof PackageRejectedException rejected) {
+                throw rejected;
+            }
+            if (failure instanceof RuntimeException unexpected) {
+                throw unexpected;
+            }
+        }
+        List<SiteFile> files = List.of(progress.files);
         SiteFile index = files.stream().filter(f -> f.path().equals("index.html")).findFirst().orElseThrow(() ->
                 new PackageRejectedException(RejectReason.NO_INDEX_HTML, pkg + ": no index.html at the site root; the institute's probe would fail"));
         checkBaseTag(pkg, zip, index);
-        return new Unpacked(files, inflated);
+        return new Unpacked(files, progress.inflated.get());
+    }
+
+    /** The JDK's reader refuses some malformed central directory records only when it reaches them. */
+    private static boolean hasMore(PrepPackage pkg, Enumeration<? extends ZipEntry> all) throws PackageRejectedException {
+        try {
+            return all.hasMoreElements();
+        } catch (IllegalArgumentException e) {
+            throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage(), e);
+        }
+    }
+
+    /** Takes entries off the shared list until none is left or one is refused. */
+    private void readEntries(PrepPackage pkg, ZipFile zip, FileChannel raw, KnownContent known, List<Item> items, Progress progress) {
+        byte[] buffer = new byte[1 << 16];
+        ByteBuffer rawBuffer = ByteBuffer.wrap(buffer);
+        for (int i; !progress.stop.get() && (i = progress.next.getAndIncrement()) < items.size();) {
+            try {
+                progress.files[i] = readEntry(pkg, zip, raw, known, items.get(i), progress, buffer, rawBuffer);
+            } catch (ZipException e) {
+                progress.failures[i] = new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": damaged zip: " + e.getMessage(), e);
+                progress.stop.set(true);
+            } catch (IOException | IllegalArgumentException e) {
+                progress.failures[i] = new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage(), e);
+                progress.stop.set(true);
+            } catch (PackageRejectedException | RuntimeException e) {
+                progress.failures[i] = e;
+                progress.stop.set(true);
+            }
+        }
+    }
+
+    private SiteFile readEntry(PrepPackage pkg, ZipFile zip, FileChannel raw, KnownContent known, Item item, Progress progress,
+            byte[] buffer, ByteBuffer rawBuffer) throws IOException, PackageRejectedException {
+        ZipEntry entry = item.entry();
+        String path = item.path();
+        String fingerprint = item.declared() == null ? null : fingerprint(raw, item.declared(), rawBuffer);
+        KnownContent.Known same = fingerprint == null ? null : known.lookup(path, fingerprint);
+        if (same != null && same.size() == entry.getSize()) {
+            if (progress.total.addAndGet(same.size()) > maxTotalBytes) {
+                throw new PackageRejectedException(RejectReason.BAD_ZIP,
+                        pkg + ": unpacks to more than " + maxTotalBytes + " bytes (limit difusor.unpack.max-total-bytes)");
+            }
+            return new SiteFile(path, entry, same.size(), same.sha256(), same.md5(), ContentTypes.of(path), cacheControl.forPath(path), fingerprint);
+        }
+        progress.inflated.incrementAndGet();
+        MessageDigest sha = ChecksumFilter.newSha256();
+        // MD5 too: it is the ETag of a single-part object, so a bucket listing can be compared without a HEAD per object
+        MessageDigest md5 = newMd5();
+        CRC32 crc = new CRC32();
+        long size = 0;
+        try (InputStream in = zip.getInputStream(entry)) {
+            for (int n; (n = in.read(buffer)) > 0;) {
+                sha.update(buffer, 0, n);
+                md5.update(buffer, 0, n);
+                crc.update(buffer, 0, n);
+                size += n;
+                if (entry.getSize() >= 0 && size > entry.getSize()) {
+                    // a bomb that understates its sizes in both headers: stop at the first byte too many
+                    throw new PackageRejectedException(RejectReason.ZIP_BOMB, pkg + ": entry '" + entry.getName()
+                            + "' inflates to more than the " + entry.getSize() + " bytes its headers declare");
+                }
+                if (progress.total.get() + size > maxTotalBytes) {
+                    throw new PackageRejectedException(RejectReason.BAD_ZIP,
+                            pkg + ": unpacks to more than " + maxTotalBytes + " bytes (limit difusor.unpack.max-total-bytes)");
+                }
+            }
+        }
+        if (entry.getSize() >= 0 && size != entry.getSize()) {
+            throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": entry '" + entry.getName() + "' has " + size
+                    + " bytes, its headers declare " + entry.getSize());
+        }
+        if (entry.getCrc() != -1 && crc.getValue() != entry.getCrc()) {
+            throw new PackageRejectedException(RejectReason.ENTRY_CRC_MISMATCH, pkg + ": entry '" + entry.getName()
+                    + "' does not match its CRC-32");
+        }
+        if (progress.total.addAndGet(size) > maxTotalBytes) {
+            throw new PackageRejectedException(RejectReason.BAD_ZIP,
+                    pkg + ": unpacks to more than " + maxTotalBytes + " bytes (limit difusor.unpack.max-total-bytes)");
+        }
+        return new SiteFile(path, entry, size, HexFormat.of().formatHex(sha.digest()), HexFormat.of().formatHex(md5.digest()),
+                ContentTypes.of(path), cacheControl.forPath(path), fingerprint);
     }
 
     /**

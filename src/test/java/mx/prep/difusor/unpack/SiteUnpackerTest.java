@@ -182,4 +182,122 @@ class SiteUnpackerTest {
         assertThatThrownBy(() -> small.unpack(pkg(zip(site("big.csv", "x".repeat(5000)), false))))
                 .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.ZIP_BOMB));
     }
+
+    // ---- entries already published: known by the fingerprint of their compressed bytes, not inflated again
+
+    private static Map<String, SiteFile> byPath(PrepPackage pkg) {
+        Map<String, SiteFile> m = new LinkedHashMap<>();
+        pkg.site().files().forEach(f -> m.put(f.path(), f));
+        return m;
+    }
+
+    /** What a last publication recorded, with a marker for a hash: a file that carries it was not inflated and hashed. */
+    private SiteUnpacker recording(Map<String, SiteFile> published, long sizeDelta) {
+        KnownContent known = (path, fingerprint) -> {
+            SiteFile f = published.get(path);
+            return f != null && f.zip().equals(fingerprint) ? new KnownContent.Known("recorded:" + path, f.md5(), f.size() + sizeDelta) : null;
+        };
+        return new SiteUnpacker("", new CacheControlRules("**/*.html=no-cache"), limits(1000, 10_000_000), () -> known);
+    }
+
+    private static String sha256(String text) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void anEntryWithTheCompressedBytesOfThePublishedFileIsNotInflatedAgain() throws Exception {
+        PrepPackage first = pkg(zip(site("data/a.json", "{\"votos\":1}", "data/b.json", "{\"votos\":2}"), false));
+        unpacker.unpack(first);
+        Map<String, SiteFile> published = byPath(first);
+        first.site().close();
+
+        PrepPackage second = pkg(zip(site("data/a.json", "{\"votos\":1}", "data/b.json", "{\"votos\":3}"), false));
+        recording(published, 0).unpack(second);
+        Map<String, SiteFile> files = byPath(second);
+        assertThat(files.get("data/a.json").sha256()).isEqualTo("recorded:data/a.json");
+        assertThat(files.get("index.html").sha256()).isEqualTo("recorded:index.html");
+        assertThat(files.get("data/b.json").sha256()).isEqualTo(sha256("{\"votos\":3}"));
+        assertThat(files.get("data/a.json").zip()).isEqualTo(published.get("data/a.json").zip());
+        second.site().close();
+    }
+
+    @Test
+    void theSameContentCompressedOtherwiseIsInflatedAndHashed() throws Exception {
+        PrepPackage deflated = pkg(zip(site("data/a.json", "{\"votos\":1}"), false));
+        unpacker.unpack(deflated);
+        Map<String, SiteFile> published = byPath(deflated);
+        deflated.site().close();
+
+        PrepPackage stored = pkg(zip(site("data/a.json", "{\"votos\":1}"), true));
+        recording(published, 0).unpack(stored);
+        SiteFile a = byPath(stored).get("data/a.json");
+        assertThat(a.zip()).isNotEqualTo(published.get("data/a.json").zip());
+        assertThat(a.sha256()).isEqualTo(published.get("data/a.json").sha256()).isEqualTo(sha256("{\"votos\":1}"));
+        stored.site().close();
+    }
+
+    @Test
+    void aKnownFingerprintWithAnotherSizeIsNotTrusted() throws Exception {
+        PrepPackage first = pkg(zip(site("data/a.json", "{\"votos\":1}"), false));
+        unpacker.unpack(first);
+        Map<String, SiteFile> published = byPath(first);
+        first.site().close();
+
+        PrepPackage again = pkg(zip(site("data/a.json", "{\"votos\":1}"), false));
+        recording(published, 1).unpack(again);
+        assertThat(byPath(again).get("data/a.json").sha256()).isEqualTo(sha256("{\"votos\":1}"));
+        again.site().close();
+    }
+
+    @Test
+    void aDamagedEntryIsNeverTakenForThePublishedOne() throws Exception {
+        Path good = zip(site("data/a.json", "{\"votos\":12345}"), true);
+        PrepPackage first = pkg(good);
+        unpacker.unpack(first);
+        Map<String, SiteFile> published = byPath(first);
+        first.site().close();
+
+        byte[] bytes = Files.readAllBytes(good);
+        bytes[new String(bytes, StandardCharsets.ISO_8859_1).indexOf("12345")] = '9';
+        Path damaged = Files.write(tmp.resolve("damaged.zip"), bytes);
+        assertThatThrownBy(() -> recording(published, 0).unpack(pkg(damaged)))
+                .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.ENTRY_CRC_MISMATCH));
+    }
+
+    // ---- several readers: the same files in the same order, and the same refusals
+
+    @Test
+    void threeReadersListTheSameFilesInTheSameOrderAsOne() throws Exception {
+        Map<String, String> many = site();
+        for (int i = 0; i < 200; i++) {
+            many.put("data/casilla-" + i + ".json", "{\"casilla\":" + i + ",\"votos\":" + (i * 7919 % 1000) + "}");
+        }
+        Path zip = zip(many, false);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            SiteUnpacker three = new SiteUnpacker("", new CacheControlRules("**/*.html=no-cache"), limits(1000, 10_000_000),
+                    () -> KnownContent.NONE, pool, 3);
+            PrepPackage alone = pkg(zip);
+            unpacker.unpack(alone);
+            PrepPackage together = pkg(zip);
+            three.unpack(together);
+            assertThat(together.site().files()).extracting(SiteFile::path, SiteFile::sha256, SiteFile::md5, SiteFile::zip)
+                    .containsExactlyElementsOf(alone.site().files().stream()
+                            .map(f -> org.assertj.core.groups.Tuple.tuple(f.path(), f.sha256(), f.md5(), f.zip())).toList());
+            alone.site().close();
+            together.site().close();
+
+            Map<String, String> bad = new LinkedHashMap<>(many);
+            bad.put("data/z.json", "{\"votos\":12345}");
+            Path damaged = zip(bad, true);
+            byte[] bytes = Files.readAllBytes(damaged);
+            bytes[new String(bytes, StandardCharsets.ISO_8859_1).indexOf("12345")] = '9';
+            Files.write(damaged, bytes);
+            assertThatThrownBy(() -> three.unpack(pkg(damaged)))
+                    .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.ENTRY_CRC_MISMATCH))
+                    .hasMessageContaining("data/z.json");
+        } finally {
+            pool.shutdownNow();
+        }
+    }
 }
