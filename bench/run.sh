@@ -23,7 +23,7 @@
 #   WORK [/tmp/prep-bench] scratch folder (wiped at start)
 #   UNZIP_ROOT [$WORK]     where rclone and aws get their unzipped tree (e.g. /dev/shm to take the disk out of unzip)
 #   KEEP_WORK [0]          1: leave WORK in place at the end
-#   DIFUSOR_JVM_FLAGS [-XX:+UseParallelGC]   the JVM flags of the image's ENTRYPOINT (besides the heap)
+#   DIFUSOR_JVM_FLAGS ["-XX:+UseParallelGC -XX:TieredStopAtLevel=1"]   the image's ENTRYPOINT flags (but the heap)
 #   DIFUSOR_JAVA_OPTS []   extra JVM options for prep-difusor (e.g. a JFR recording while looking for hot spots)
 #   TOOLS ["rclone aws"]   the tools compared with prep-difusor; TOOLS= runs prep-difusor and the floor only (a quick
 #                          iteration: the report then marks the rclone target as not measured)
@@ -52,8 +52,8 @@ KEEP_WORK=${KEEP_WORK:-0}
 UNZIP_ROOT=${UNZIP_ROOT:-$WORK}
 TOOLS=${TOOLS-rclone aws}
 DIFUSOR_JAVA_OPTS=${DIFUSOR_JAVA_OPTS:-}
-# the garbage collector the image's ENTRYPOINT names (Containerfile); the heap is the target's -Xmx256m
-DIFUSOR_JVM_FLAGS=${DIFUSOR_JVM_FLAGS:--XX:+UseParallelGC}
+# the JVM flags of the image's ENTRYPOINT (Containerfile) but the heap, which is the target's -Xmx256m
+DIFUSOR_JVM_FLAGS=${DIFUSOR_JVM_FLAGS:--XX:+UseParallelGC -XX:TieredStopAtLevel=1}
 DISTRIBUTION=EBENCHDIST0001
 AWS=/usr/bin/aws
 [ -x "$AWS" ] || AWS=aws

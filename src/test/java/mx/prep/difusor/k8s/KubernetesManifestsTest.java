@@ -493,6 +493,14 @@ class KubernetesManifestsTest {
                         map(at(rendered.get("jornada").podSpec(), "securityContext")), "runAsUser"));
         assertThat(instructions).as("ENTRYPOINT: java -jar with a heap sized from the container")
                 .anyMatch(i -> i.startsWith("ENTRYPOINT") && i.contains("MaxRAMPercentage") && i.contains("-jar"));
+        // the benchmark measures the JVM the image runs: its default flags are the ENTRYPOINT's
+        String entrypoint = instructions.stream().filter(i -> i.startsWith("ENTRYPOINT")).findFirst().orElseThrow();
+        java.util.regex.Matcher benchFlags = java.util.regex.Pattern.compile("DIFUSOR_JVM_FLAGS=\\$\\{DIFUSOR_JVM_FLAGS:-([^}]*)}")
+                .matcher(java.nio.file.Files.readString(java.nio.file.Path.of("bench/run.sh")));
+        assertThat(benchFlags.find()).as("bench/run.sh names its default JVM flags").isTrue();
+        for (String flag : benchFlags.group(1).trim().split("\\s+")) {
+            assertThat(entrypoint).as("bench flag " + flag + " in the image's ENTRYPOINT").contains("\"" + flag + "\"");
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------- rendering
