@@ -501,6 +501,21 @@ class KubernetesManifestsTest {
         for (String flag : benchFlags.group(1).trim().split("\\s+")) {
             assertThat(entrypoint).as("bench flag " + flag + " in the image's ENTRYPOINT").contains("\"" + flag + "\"");
         }
+        assertThat(instructions).as("the compiler directives sit where the ENTRYPOINT's relative path finds them")
+                .contains("COPY src/main/jvm/compiler-directives.json /deployments/jvm/compiler-directives.json")
+                .contains("WORKDIR /deployments");
+        assertThat(entrypoint).contains("\"-XX:CompilerDirectivesFile=jvm/compiler-directives.json\"");
+    }
+
+    @Test
+    void theCompilerDirectivesLoadInTheJvm() throws Exception {
+        // a directives file that does not parse stops the JVM at start: the image would never come up
+        Process jvm = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:+UnlockDiagnosticVMOptions", "-XX:CompilerDirectivesFile=src/main/jvm/compiler-directives.json", "-version")
+                .redirectErrorStream(true).start();
+        String out = new String(jvm.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(jvm.waitFor()).as(out).isZero();
+        assertThat(out).contains("2 compiler directives added");
     }
 
     // ---------------------------------------------------------------------------------------------------- rendering
