@@ -191,6 +191,15 @@ class SiteUnpackerTest {
         return m;
     }
 
+    /** The files of a package as its publication would record them. */
+    private Map<String, SiteFile> published(Path zip) throws Exception {
+        PrepPackage first = pkg(zip);
+        unpacker.unpack(first);
+        Map<String, SiteFile> files = byPath(first);
+        first.site().close();
+        return files;
+    }
+
     /** What a last publication recorded, with a marker for a hash: a file that carries it was not inflated and hashed. */
     private SiteUnpacker recording(Map<String, SiteFile> published, long sizeDelta) {
         KnownContent known = (path, fingerprint) -> {
@@ -206,10 +215,7 @@ class SiteUnpackerTest {
 
     @Test
     void anEntryWithTheCompressedBytesOfThePublishedFileIsNotInflatedAgain() throws Exception {
-        PrepPackage first = pkg(zip(site("data/a.json", "{\"votos\":1}", "data/b.json", "{\"votos\":2}"), false));
-        unpacker.unpack(first);
-        Map<String, SiteFile> published = byPath(first);
-        first.site().close();
+        Map<String, SiteFile> published = published(zip(site("data/a.json", "{\"votos\":1}", "data/b.json", "{\"votos\":2}"), false));
 
         PrepPackage second = pkg(zip(site("data/a.json", "{\"votos\":1}", "data/b.json", "{\"votos\":3}"), false));
         recording(published, 0).unpack(second);
@@ -223,10 +229,7 @@ class SiteUnpackerTest {
 
     @Test
     void theSameContentCompressedOtherwiseIsInflatedAndHashed() throws Exception {
-        PrepPackage deflated = pkg(zip(site("data/a.json", "{\"votos\":1}"), false));
-        unpacker.unpack(deflated);
-        Map<String, SiteFile> published = byPath(deflated);
-        deflated.site().close();
+        Map<String, SiteFile> published = published(zip(site("data/a.json", "{\"votos\":1}"), false));
 
         PrepPackage stored = pkg(zip(site("data/a.json", "{\"votos\":1}"), true));
         recording(published, 0).unpack(stored);
@@ -238,10 +241,7 @@ class SiteUnpackerTest {
 
     @Test
     void aKnownFingerprintWithAnotherSizeIsNotTrusted() throws Exception {
-        PrepPackage first = pkg(zip(site("data/a.json", "{\"votos\":1}"), false));
-        unpacker.unpack(first);
-        Map<String, SiteFile> published = byPath(first);
-        first.site().close();
+        Map<String, SiteFile> published = published(zip(site("data/a.json", "{\"votos\":1}"), false));
 
         PrepPackage again = pkg(zip(site("data/a.json", "{\"votos\":1}"), false));
         recording(published, 1).unpack(again);
@@ -252,10 +252,7 @@ class SiteUnpackerTest {
     @Test
     void aDamagedEntryIsNeverTakenForThePublishedOne() throws Exception {
         Path good = zip(site("data/a.json", "{\"votos\":12345}"), true);
-        PrepPackage first = pkg(good);
-        unpacker.unpack(first);
-        Map<String, SiteFile> published = byPath(first);
-        first.site().close();
+        Map<String, SiteFile> published = published(good);
 
         byte[] bytes = Files.readAllBytes(good);
         bytes[new String(bytes, StandardCharsets.ISO_8859_1).indexOf("12345")] = '9';
