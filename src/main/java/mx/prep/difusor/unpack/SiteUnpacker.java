@@ -3,23 +3,20 @@ package mx.prep.difusor.unpack;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.file.StandardOpenOption;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Enumeration;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -93,12 +90,10 @@ public final class SiteUnpacker {
 
     public void unpack(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws PackageRejectedException {
         long started = System.nanoTime();
-        Map<String, ZipStructure.Entry> structure = new HashMap<>();
+        List<ZipStructure.Entry> structure;
         try {
             // the zip's structure first, from its own bytes: what the JDK's reader does not check or cannot see
-            for (ZipStructure.Entry e : ZipStructure.inspect(pkg.spoolFile(), limits)) {
-                structure.put(e.name(), e);
-            }
+            structure = ZipStructure.inspect(pkg.spoolFile(), limits);
         } catch (ZipStructure.Violation v) {
             throw new PackageRejectedException(reasonFor(v.reason()), pkg + ": " + v.getMessage());
         } catch (IOException e) {
@@ -110,15 +105,12 @@ public final class SiteUnpacker {
         } catch (IOException | IllegalArgumentException e) {
             throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": not a readable zip: " + e.getMessage(), e);
         }
-        try (FileChannel raw = FileChannel.open(pkg.spoolFile(), StandardOpenOption.READ)) {
-            Unpacked unpacked = inspect(pkg, zip, structure, raw, known.get());
+        try {
+            Unpacked unpacked = inspect(pkg, zip, structure, known.get());
             pkg.site(new SitePackage(zip, unpacked.files()));
             pkg.stageTook("unpack", (System.nanoTime() - started) / 1_000_000);
             LOG.info("{}: {} site files checked (names, sizes); {} inflated and checked (CRC-32, SHA-256), {} byte for byte as already published",
                     pkg, unpacked.files().size(), unpacked.inflated(), unpacked.files().size() - unpacked.inflated());
-        } catch (IOException e) {
-            closeQuietly(zip);
-            throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage(), e);
         } catch (PackageRejectedException | RuntimeException e) {
             closeQuietly(zip);
             throw e;
@@ -147,15 +139,17 @@ public final class SiteUnpacker {
         }
     }
 
-    private Unpacked inspect(PrepPackage pkg, ZipFile zip, Map<String, ZipStructure.Entry> structure, FileChannel raw, KnownContent known)
+    private Unpacked inspect(PrepPackage pkg, ZipFile zip, List<ZipStructure.Entry> structure, KnownContent known)
             throws PackageRejectedException {
         // names first, in zip order: cheap, and a bad one rejects the package before any byte is inflated
         List<Item> items = new ArrayList<>();
         Set<String> paths = new HashSet<>();
         int entries = 0;
         Enumeration<? extends ZipEntry> all = zip.entries();
-        while (hasMore(pkg, all)) {
-            ZipEntry entry = all.nextElement();
+        for (ZipEntry entry; (entry = next(pkg, all)) != null;) {
+            // the JDK lists entries in central directory order, as ZipStructure does
+            ZipStructure.Entry declared = entries < structure.size() && structure.get(entries).name().equals(entry.getName())
+                    ? structure.get(entries) : null;
             if (++entries > maxEntries) {
                 throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": more than " + maxEntries + " entries");
             }
@@ -171,24 +165,28 @@ public final class SiteUnpacker {
             if (!paths.add(path)) {
                 throw new PackageRejectedException(RejectReason.DUPLICATE_ENTRY, pkg + ": two entries are the site file '" + path + "'");
             }
-            items.add(new Item(entry, path, structure.get(entry.getName())));
+            items.add(new Item(entry, path, declared));
         }
         // then the bytes, on every reader thread: entries are independent, and the package waits on this step
         Progress progress = new Progress(items.size());
-        Runnable reader = () -> readEntries(pkg, zip, raw, known, items, progress);
-        List<Future<?>> helpers = new ArrayList<>();
+        List<Helper> helpers = new ArrayList<>();
         for (int i = 1; i < threads && readers != null; i++) {
-            helpers.add(readers.submit(reader));
-        }
-        reader.run();
-        for (Future<?> helper : helpers) {
+            Helper helper = new Helper(() -> readEntries(pkg, zip, known, items, progress));
             try {
-                helper.get();
+                readers.execute(helper);
+                helpers.add(helper);
+            } catch (RejectedExecutionException e) {
+                break; // the pool is stopping: this thread reads alone
+            }
+        }
+        readEntries(pkg, zip, known, items, progress);
+        for (Helper helper : helpers) {
+            try {
+                helper.awaitIfStarted();
             } catch (InterruptedException e) {
+                progress.stop.set(true);
                 Thread.currentThread().interrupt();
-                throw new IllegalStateException(pkg + ": interrupted while reading the zip", e);
-            } catch (ExecutionException e) {
-                throw new IllegalStateException(pkg + ": a zip reader failed: " + e.getCause(), e.getCause());
+                throw new IllegalStateException(pkg + ": step unzip interrupted while reading the zip (the service is stopping?)", e);
             }
         }
         for (Exception failure : progress.failures) {
@@ -206,22 +204,58 @@ public final class SiteUnpacker {
         return new Unpacked(files, progress.inflated.get());
     }
 
-    /** The JDK's reader refuses some malformed central directory records only when it reaches them. */
-    private static boolean hasMore(PrepPackage pkg, Enumeration<? extends ZipEntry> all) throws PackageRejectedException {
+    /** The next entry, or null; the JDK's reader refuses some malformed records (a comment that is not UTF-8) only there. */
+    private static ZipEntry next(PrepPackage pkg, Enumeration<? extends ZipEntry> all) throws PackageRejectedException {
         try {
-            return all.hasMoreElements();
+            return all.hasMoreElements() ? all.nextElement() : null;
         } catch (IllegalArgumentException e) {
             throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage(), e);
         }
     }
 
+    /**
+     * A reader run on the pool. Whoever claims it first runs it: the pool's thread, or the caller, which then skips it.
+     * A task the pool never starts (dropped while stopping) is never waited for.
+     */
+    private static final class Helper implements Runnable {
+        private final Runnable work;
+        private final AtomicBoolean claimed = new AtomicBoolean();
+        private final CountDownLatch done = new CountDownLatch(1);
+
+        Helper(Runnable work) {
+            this.work = work;
+        }
+
+        @Override
+        public void run() {
+            if (claimed.compareAndSet(false, true)) {
+                try {
+                    work.run();
+                } finally {
+                    done.countDown();
+                }
+            }
+        }
+
+        void awaitIfStarted() throws InterruptedException {
+            if (!claimed.compareAndSet(false, true)) {
+                done.await();
+            }
+        }
+    }
+
     /** Takes entries off the shared list until none is left or one is refused. */
-    private void readEntries(PrepPackage pkg, ZipFile zip, FileChannel raw, KnownContent known, List<Item> items, Progress progress) {
+    private void readEntries(PrepPackage pkg, ZipFile zip, KnownContent known, List<Item> items, Progress progress) {
         byte[] buffer = new byte[1 << 16];
-        ByteBuffer rawBuffer = ByteBuffer.wrap(buffer);
+        // its own file per reader: positional reads without a shared position, and unlike a FileChannel, an interrupt
+        // does not close it under the other readers
+        RandomAccessFile raw = null;
         for (int i; !progress.stop.get() && (i = progress.next.getAndIncrement()) < items.size();) {
             try {
-                progress.files[i] = readEntry(pkg, zip, raw, known, items.get(i), progress, buffer, rawBuffer);
+                if (raw == null) {
+                    raw = new RandomAccessFile(pkg.spoolFile().toFile(), "r");
+                }
+                progress.files[i] = readEntry(pkg, zip, raw, known, items.get(i), progress, buffer);
             } catch (ZipException e) {
                 progress.failures[i] = new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": damaged zip: " + e.getMessage(), e);
                 progress.stop.set(true);
@@ -233,13 +267,14 @@ public final class SiteUnpacker {
                 progress.stop.set(true);
             }
         }
+        closeQuietly(raw);
     }
 
-    private SiteFile readEntry(PrepPackage pkg, ZipFile zip, FileChannel raw, KnownContent known, Item item, Progress progress,
-            byte[] buffer, ByteBuffer rawBuffer) throws IOException, PackageRejectedException {
+    private SiteFile readEntry(PrepPackage pkg, ZipFile zip, RandomAccessFile raw, KnownContent known, Item item, Progress progress,
+            byte[] buffer) throws IOException, PackageRejectedException {
         ZipEntry entry = item.entry();
         String path = item.path();
-        String fingerprint = item.declared() == null ? null : fingerprint(raw, item.declared(), rawBuffer);
+        String fingerprint = item.declared() == null ? null : fingerprint(raw, item.declared(), buffer);
         KnownContent.Known same = fingerprint == null ? null : known.lookup(path, fingerprint);
         if (same != null && same.size() == entry.getSize()) {
             if (progress.total.addAndGet(same.size()) > maxTotalBytes) {
@@ -291,21 +326,19 @@ public final class SiteUnpacker {
      * SHA-256 (first 128 bits) of an entry's method, CRC-32, sizes and compressed bytes, read straight from the zip:
      * equal fingerprints mean equal content without inflating anything.
      */
-    static String fingerprint(FileChannel raw, ZipStructure.Entry entry, ByteBuffer buffer) throws IOException {
+    static String fingerprint(RandomAccessFile raw, ZipStructure.Entry entry, byte[] buffer) throws IOException {
         MessageDigest sha = ChecksumFilter.newSha256();
         ByteBuffer header = ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN)
                 .putInt(entry.method()).putLong(entry.crc()).putLong(entry.compressedSize()).putLong(entry.uncompressedSize());
         sha.update(header.array());
-        long position = entry.dataOffset();
-        long end = position + entry.compressedSize();
-        while (position < end) {
-            buffer.clear().limit((int) Math.min(buffer.capacity(), end - position));
-            int n = raw.read(buffer, position);
+        raw.seek(entry.dataOffset());
+        for (long left = entry.compressedSize(); left > 0;) {
+            int n = raw.read(buffer, 0, (int) Math.min(buffer.length, left));
             if (n < 0) {
                 throw new EOFException("the zip ends inside " + entry.name());
             }
-            sha.update(buffer.array(), 0, n);
-            position += n;
+            sha.update(buffer, 0, n);
+            left -= n;
         }
         return HexFormat.of().formatHex(sha.digest(), 0, 16);
     }
@@ -353,9 +386,11 @@ public final class SiteUnpacker {
         }
     }
 
-    private static void closeQuietly(ZipFile zip) {
+    private static void closeQuietly(java.io.Closeable file) {
         try {
-            zip.close();
+            if (file != null) {
+                file.close();
+            }
         } catch (IOException ignored) {
             // nothing to save
         }

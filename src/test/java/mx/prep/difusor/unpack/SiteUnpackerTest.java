@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
@@ -296,5 +297,41 @@ class SiteUnpackerTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    @Test
+    void aPoolThatIsStoppingNeitherHangsNorFailsTheUnzip() throws Exception {
+        Path zip = zip(site("data/a.json", "{\"votos\":1}", "data/b.json", "{\"votos\":2}"), false);
+        // one pool refuses new work, the other drops it silently (as a caller-runs pool does once shut down)
+        java.util.concurrent.ThreadPoolExecutor refusing = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
+                java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>());
+        java.util.concurrent.ThreadPoolExecutor dropping = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
+                java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
+                new java.util.concurrent.ThreadPoolExecutor.DiscardPolicy());
+        refusing.shutdown();
+        dropping.shutdown();
+        for (java.util.concurrent.ExecutorService pool : List.of(refusing, dropping)) {
+            SiteUnpacker unpacker = new SiteUnpacker("", new CacheControlRules(""), limits(1000, 10_000_000), () -> KnownContent.NONE, pool, 2);
+            PrepPackage pkg = pkg(zip);
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () -> unpacker.unpack(pkg));
+            assertThat(pkg.site().files()).extracting(SiteFile::path).containsExactly("index.html", "data/a.json", "data/b.json");
+            pkg.site().close();
+        }
+    }
+
+    @Test
+    void anEntryCommentThatIsNotUtf8IsABadZipNamingThePackage() throws Exception {
+        Path file = Files.createTempFile(tmp, "package", ".zip");
+        try (OutputStream out = Files.newOutputStream(file); ZipOutputStream z = new ZipOutputStream(out)) {
+            ZipEntry index = new ZipEntry("index.html");
+            index.setComment("COMENTARIO");
+            z.putNextEntry(index);
+            z.write(INDEX.getBytes(StandardCharsets.UTF_8));
+            z.closeEntry();
+        }
+        byte[] bytes = Files.readAllBytes(file);
+        bytes[new String(bytes, StandardCharsets.ISO_8859_1).indexOf("COMENTARIO")] = (byte) 0xFF;
+        Files.write(file, bytes);
+        assertRejected(file, RejectReason.BAD_ZIP);
     }
 }
