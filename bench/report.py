@@ -177,8 +177,10 @@ r_rclone = [ratio(get(c, "difusor", "total_ms"), get(c, "rclone", "total_ms")) f
 r_floor = [ratio(get(c, "difusor", "total_ms"), floors.get(c)) for c in later]
 if later:
     worst = max((r for r in r_rclone if r is not None), default=None)
+    rclone_ran = any(get(c, "rclone", "total_ms") is not None for c in later)
     w("| cortes after the first: prep-difusor ≤ 0.5 × rclone sync --checksum | worst %s (%s) | %s |" % (
-        fr(worst), ", ".join(fr(r) for r in r_rclone), met(worst is not None and worst <= 0.5 and None not in r_rclone)))
+        fr(worst), ", ".join(fr(r) for r in r_rclone),
+        met(worst is not None and worst <= 0.5 and None not in r_rclone) if rclone_ran else "not measured (TOOLS without rclone)"))
     worst = max((r for r in r_floor if r is not None), default=None)
     w("| cortes after the first: prep-difusor ≤ 1.3 × floor | worst %s (%s) | %s |" % (
         fr(worst), ", ".join(fr(r) for r in r_floor), met(worst is not None and worst <= 1.3 and None not in r_floor)))

@@ -108,9 +108,13 @@ wait_for() {
 unset AWS_CA_BUNDLE AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_ROLE_ARN AWS_WEB_IDENTITY_TOKEN_FILE \
     HTTP_PROXY HTTPS_PROXY http_proxy https_proxy ALL_PROXY all_proxy || true
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+for tool in $TOOLS; do
+    case "$tool" in rclone | aws) ;; *) die "TOOLS names rclone and aws, not '$tool'" ;; esac
+done
+uses() { [[ " $TOOLS " == *" $1 "* ]]; }
 missing=()
-command -v rclone >/dev/null || missing+=(rclone)
-[ -x /usr/bin/aws ] || missing+=(awscli)
+if uses rclone; then command -v rclone >/dev/null || missing+=(rclone); fi
+if uses aws; then [ -x /usr/bin/aws ] || missing+=(awscli); fi
 command -v unzip >/dev/null || missing+=(unzip)
 command -v curl >/dev/null || missing+=(curl)
 command -v python3 >/dev/null || missing+=(python3)
@@ -347,9 +351,11 @@ export AWS_DEFAULT_REGION=us-east-1
 export AWS_MAX_ATTEMPTS=5
 export AWS_RETRY_MODE=standard
 export AWS_PAGER=""
-"$AWS" configure set default.s3.max_concurrent_requests "$AWS_CONCURRENCY"
-"$AWS" configure set default.s3.max_queue_size 10000
-"$AWS" configure set default.s3.addressing_style path
+if uses aws; then
+    "$AWS" configure set default.s3.max_concurrent_requests "$AWS_CONCURRENCY"
+    "$AWS" configure set default.s3.max_queue_size 10000
+    "$AWS" configure set default.s3.addressing_style path
+fi
 AWS_FLAGS=(--delete --endpoint-url "$ENDPOINT" --only-show-errors --no-progress)
 
 # sync_tool <label> <zip> <tool> <bucket>: sha256sum -c, unzip to a fresh folder, then the tool's sync
@@ -472,7 +478,8 @@ $PY "$REPO/bench/report.py" "$RESULTS" \
     --stamp "$STAMP" --commit "$COMMIT" --changed-only "$CHANGED_ONLY" --scale "$SCALE" --cortes "$CORTES" \
     --start "$START" --step "$STEP" --seed "$SEED" --first-seq "$FIRST_SEQ" \
     --difusor-concurrency "$DIFUSOR_CONCURRENCY" --rclone "$RCLONE_TRANSFERS/$RCLONE_CHECKERS" --aws "$AWS_CONCURRENCY" \
-    --rclone-version "$(rclone version 2>/dev/null | head -1)" --aws-version "$("$AWS" --version 2>&1)" \
+    --rclone-version "$(uses rclone && rclone version 2>/dev/null | head -1)" \
+    --aws-version "$(uses aws && "$AWS" --version 2>&1)" \
     --cpus "$(nproc)" --unzip-root "$UNZIP_ROOT" --jvm "$DIFUSOR_JVM_FLAGS $DIFUSOR_JAVA_OPTS" --problems "$WORK/difusor-problems.txt" >"$OUT"
 cat "$OUT"
 log "results: $OUT (raw figures: $RESULTS_DIR/$STAMP.tsv)"
