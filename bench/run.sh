@@ -171,21 +171,30 @@ cat "$WORK/packages.txt" >&2
 
 BIG=""
 if [ "$HEAP_CHECK" = 1 ]; then
-    # four different sites (seeds) of the last corte's time, merged into one package: 4x the files and bytes
+    # four different sites (seeds) of the last corte's time, merged into one package: 4x the files and bytes; and the
+    # same four sites one corte later, published next by the same JVM: the manifest of 4x the files is then in memory
+    # while the unzip step compares fingerprints with it
     last_stamp=$(echo "${NAMES[$((CORTES - 1))]}" | sed -E 's/.*_([0-9]{8}_[0-9]{4})\.zip/\1/')
     mkdir -p "$WORK/big-parts"
-    for s in 1 2 3; do
-        java -cp "$CP" mx.prep.difusor.bench.BenchPackages generate "$WORK/big-parts/$s" "$SCALE" 1 "$last_stamp" "$STEP" \
-            $((SEED + s)) $((FIRST_SEQ + CORTES - 1)) >/dev/null
+    for s in 0 1 2 3; do
+        java -cp "$CP" mx.prep.difusor.bench.BenchPackages generate "$WORK/big-parts/$s" "$SCALE" 2 "$last_stamp" "$STEP" \
+            $((SEED + s)) $((FIRST_SEQ + CORTES - 1)) >"$WORK/big-parts/$s.txt"
     done
+    next_stamp=$(sed -n 2p "$WORK/big-parts/0.txt" | sed -E 's/.*_([0-9]{8}_[0-9]{4})\.zip.*/\1/')
     BIG="PREP2024_X4_${last_stamp}.zip"
-    java -cp "$CP" mx.prep.difusor.bench.BenchPackages merge "$WORK/big-parts/$BIG" "$PKG/${NAMES[$((CORTES - 1))]}" \
-        "$WORK"/big-parts/{1,2,3}/*.zip >"$WORK/big.txt"
-    read -r _ big_entries big_bytes big_sha <"$WORK/big.txt"
-    printf '%s  %s\n' "$big_sha" "$BIG" >"$WORK/big-parts/$BIG.sha256"
-    record big package entries "$big_entries"
-    record big package bytes "$big_bytes"
-    log "4x package: $BIG, $big_entries entries, $big_bytes bytes"
+    BIG_NEXT="PREP2024_X4_${next_stamp}.zip"
+    for pair in "$BIG:1" "$BIG_NEXT:2"; do
+        name=${pair%%:*} line=${pair##*:}
+        parts=()
+        for s in 0 1 2 3; do parts+=("$WORK/big-parts/$s/$(sed -n "${line}p" "$WORK/big-parts/$s.txt" | cut -d' ' -f1)"); done
+        java -cp "$CP" mx.prep.difusor.bench.BenchPackages merge "$WORK/big-parts/$name" "${parts[@]}" >"$WORK/big.txt"
+        read -r _ big_entries big_bytes big_sha <"$WORK/big.txt"
+        printf '%s  %s\n' "$big_sha" "$name" >"$WORK/big-parts/$name.sha256"
+        label=big; [ "$line" = 2 ] && label=bignext
+        record "$label" package entries "$big_entries"
+        record "$label" package bytes "$big_bytes"
+        log "4x package: $name, $big_entries entries, $big_bytes bytes"
+    done
 fi
 
 # ---------------------------------------------------------------- the world: S3Proxy + CloudFront emulator
@@ -462,6 +471,15 @@ if [ "$HEAP_CHECK" = 1 ]; then
         record big difusor succeeded 1
         if [ "$BIG_VERIFY" = 1 ]; then
             check big "$WORK/big-parts/$BIG" difusor=bench-big-site
+        fi
+        log "heap check: $BIG_NEXT next, in the same prep-difusor (the manifest of the first in memory)"
+        if publish_with_difusor bignext "$WORK/big-parts/$BIG_NEXT" bench-big-history bench-big-site difusor; then
+            record bignext difusor succeeded 1
+            if [ "$BIG_VERIFY" = 1 ]; then
+                check bignext "$WORK/big-parts/$BIG_NEXT" difusor=bench-big-site
+            fi
+        else
+            record bignext difusor succeeded 0
         fi
     else
         record big difusor succeeded 0
