@@ -18,6 +18,12 @@ public record SiteManifest(@JsonProperty("package") String packageName, Map<Stri
     /** One published object; {@code zip} is null in manifests written before fingerprints and in bucket listings. */
     public record Entry(String sha256, String md5, long size, String contentType, String cacheControl, String zip) {
 
+        public Entry {
+            // a handful of distinct values over tens of thousands of entries: one copy each, not one per entry
+            contentType = contentType == null ? null : contentType.intern();
+            cacheControl = cacheControl == null ? null : cacheControl.intern();
+        }
+
         /** Same bytes and same headers: nothing to upload. */
         public boolean sameAs(Entry other) {
             return other != null && sha256 != null && sha256.equals(other.sha256) && java.util.Objects.equals(contentType, other.contentType)
@@ -30,7 +36,7 @@ public record SiteManifest(@JsonProperty("package") String packageName, Map<Stri
         return (path, fingerprint) -> {
             Entry e = files.get(path);
             return e != null && e.zip() != null && e.sha256() != null && e.md5() != null && e.zip().equals(fingerprint)
-                    ? new KnownContent.Known(e.sha256(), e.md5(), e.size()) : null;
+                    ? new KnownContent.Known(e.sha256(), e.md5(), e.size(), e.zip()) : null;
         };
     }
 

@@ -15,7 +15,7 @@ public interface KnownContent {
     /** The content of the entry at {@code path} if its compressed bytes had exactly this fingerprint, else null. */
     Known lookup(String path, String fingerprint);
 
-    /** The content hashes and size of an entry as first read. */
-    record Known(String sha256, String md5, long size) {
+    /** The content hashes and size of an entry as first read, and its fingerprint (the same as the one looked up). */
+    record Known(String sha256, String md5, long size, String fingerprint) {
     }
 }

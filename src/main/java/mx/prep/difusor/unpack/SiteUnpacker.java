@@ -93,7 +93,8 @@ public final class SiteUnpacker {
         List<ZipStructure.Entry> structure;
         try {
             // the zip's structure first, from its own bytes: what the JDK's reader does not check or cannot see
-            structure = ZipStructure.inspect(pkg.spoolFile(), limits);
+            // a copy that inspect() empties once it has taken what it needs: a large site's records are not kept
+            structure = new ArrayList<>(ZipStructure.inspect(pkg.spoolFile(), limits));
         } catch (ZipStructure.Violation v) {
             throw new PackageRejectedException(reasonFor(v.reason()), pkg + ": " + v.getMessage());
         } catch (IOException e) {
@@ -120,8 +121,15 @@ public final class SiteUnpacker {
     private record Unpacked(List<SiteFile> files, int inflated) {
     }
 
-    /** One site file to read: its zip entry, where it goes, and what the zip's own records declare about it. */
-    private record Item(ZipEntry entry, String path, ZipStructure.Entry declared) {
+    /** One site file to read: its zip entry, where it goes, and where its compressed bytes are (null: unknown). */
+    private record Item(ZipEntry entry, String path, Compressed declared) {
+    }
+
+    /** What the fingerprint covers, from the zip's own records: the method, CRC, sizes and where the data lies. */
+    record Compressed(int method, long crc, long compressedSize, long uncompressedSize, long dataOffset) {
+        static Compressed of(ZipStructure.Entry e) {
+            return new Compressed(e.method(), e.crc(), e.compressedSize(), e.uncompressedSize(), e.dataOffset());
+        }
     }
 
     /** What the threads reading entries share: the running total, the count inflated, and the first failures. */
@@ -148,8 +156,8 @@ public final class SiteUnpacker {
         Enumeration<? extends ZipEntry> all = zip.entries();
         for (ZipEntry entry; (entry = next(pkg, all)) != null;) {
             // the JDK lists entries in central directory order, as ZipStructure does
-            ZipStructure.Entry declared = entries < structure.size() && structure.get(entries).name().equals(entry.getName())
-                    ? structure.get(entries) : null;
+            Compressed declared = entries < structure.size() && structure.get(entries).name().equals(entry.getName())
+                    ? Compressed.of(structure.get(entries)) : null;
             if (++entries > maxEntries) {
                 throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": more than " + maxEntries + " entries");
             }
@@ -167,6 +175,7 @@ public final class SiteUnpacker {
             }
             items.add(new Item(entry, path, declared));
         }
+        structure.clear();
         // then the bytes, on every reader thread: entries are independent, and the package waits on this step
         Progress progress = new Progress(items.size());
         List<Helper> helpers = new ArrayList<>();
@@ -274,14 +283,16 @@ public final class SiteUnpacker {
             byte[] buffer) throws IOException, PackageRejectedException {
         ZipEntry entry = item.entry();
         String path = item.path();
-        String fingerprint = item.declared() == null ? null : fingerprint(raw, item.declared(), buffer);
+        String fingerprint = item.declared() == null ? null : fingerprint(raw, item.declared(), buffer, item.entry().getName());
         KnownContent.Known same = fingerprint == null ? null : known.lookup(path, fingerprint);
         if (same != null && same.size() == entry.getSize()) {
             if (progress.total.addAndGet(same.size()) > maxTotalBytes) {
                 throw new PackageRejectedException(RejectReason.BAD_ZIP,
                         pkg + ": unpacks to more than " + maxTotalBytes + " bytes (limit difusor.unpack.max-total-bytes)");
             }
-            return new SiteFile(path, entry, same.size(), same.sha256(), same.md5(), ContentTypes.of(path), cacheControl.forPath(path), fingerprint);
+            // the manifest's own strings: a large site's hashes are not held twice
+            return new SiteFile(path, entry, same.size(), same.sha256(), same.md5(), ContentTypes.of(path), cacheControl.forPath(path),
+                    same.fingerprint());
         }
         progress.inflated.incrementAndGet();
         MessageDigest sha = ChecksumFilter.newSha256();
@@ -326,7 +337,7 @@ public final class SiteUnpacker {
      * SHA-256 (first 128 bits) of an entry's method, CRC-32, sizes and compressed bytes, read straight from the zip:
      * equal fingerprints mean equal content without inflating anything.
      */
-    static String fingerprint(RandomAccessFile raw, ZipStructure.Entry entry, byte[] buffer) throws IOException {
+    static String fingerprint(RandomAccessFile raw, Compressed entry, byte[] buffer, String name) throws IOException {
         MessageDigest sha = ChecksumFilter.newSha256();
         ByteBuffer header = ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN)
                 .putInt(entry.method()).putLong(entry.crc()).putLong(entry.compressedSize()).putLong(entry.uncompressedSize());
@@ -335,7 +346,7 @@ public final class SiteUnpacker {
         for (long left = entry.compressedSize(); left > 0;) {
             int n = raw.read(buffer, 0, (int) Math.min(buffer.length, left));
             if (n < 0) {
-                throw new EOFException("the zip ends inside " + entry.name());
+                throw new EOFException("the zip ends inside " + name);
             }
             sha.update(buffer, 0, n);
             left -= n;

@@ -18,7 +18,7 @@ class SiteManifestTest {
 
     @Test
     void anEntryIsKnownByItsPathAndFingerprint() {
-        assertThat(manifest.knownContent().lookup("data/a.json", "fp-a")).isEqualTo(new KnownContent.Known("sha-a", "md5-a", 10));
+        assertThat(manifest.knownContent().lookup("data/a.json", "fp-a")).isEqualTo(new KnownContent.Known("sha-a", "md5-a", 10, "fp-a"));
         assertThat(manifest.knownContent().lookup("data/a.json", "fp-b")).isNull();
         assertThat(manifest.knownContent().lookup("data/b.json", "fp-a")).isNull();
     }

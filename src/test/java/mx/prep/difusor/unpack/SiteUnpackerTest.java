@@ -205,7 +205,7 @@ class SiteUnpackerTest {
     private SiteUnpacker recording(Map<String, SiteFile> published, long sizeDelta) {
         KnownContent known = (path, fingerprint) -> {
             SiteFile f = published.get(path);
-            return f != null && f.zip().equals(fingerprint) ? new KnownContent.Known("recorded:" + path, f.md5(), f.size() + sizeDelta) : null;
+            return f != null && f.zip().equals(fingerprint) ? new KnownContent.Known("recorded:" + path, f.md5(), f.size() + sizeDelta, fingerprint) : null;
         };
         return new SiteUnpacker("", new CacheControlRules("**/*.html=no-cache"), limits(1000, 10_000_000), () -> known);
     }
