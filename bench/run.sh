@@ -23,7 +23,7 @@
 #   WORK [/tmp/prep-bench] scratch folder (wiped at start)
 #   UNZIP_ROOT [$WORK]     where rclone and aws get their unzipped tree (e.g. /dev/shm to take the disk out of unzip)
 #   KEEP_WORK [0]          1: leave WORK in place at the end
-#   DIFUSOR_JVM_FLAGS [the image's ENTRYPOINT flags but the heap: parallel GC, compiler directives]
+#   DIFUSOR_JVM_FLAGS [the image's ENTRYPOINT flags but the heap: G1, compiler directives]
 #   DIFUSOR_JAVA_OPTS []   extra JVM options for prep-difusor (e.g. a JFR recording while looking for hot spots)
 #   TOOLS ["rclone aws"]   the tools compared with prep-difusor; TOOLS= runs prep-difusor and the floor only (a quick
 #                          iteration: the report then marks the rclone target as not measured)
@@ -54,7 +54,7 @@ TOOLS=${TOOLS-rclone aws}
 DIFUSOR_JAVA_OPTS=${DIFUSOR_JAVA_OPTS:-}
 # the JVM flags of the image's ENTRYPOINT (Containerfile) but the heap, which is the target's -Xmx256m; the directives
 # file is copied beside application.properties, as in the image
-DIFUSOR_JVM_FLAGS=${DIFUSOR_JVM_FLAGS:--XX:+UseParallelGC -XX:+UnlockDiagnosticVMOptions -XX:CompilerDirectivesFile=jvm/compiler-directives.json}
+DIFUSOR_JVM_FLAGS=${DIFUSOR_JVM_FLAGS:--XX:+UseG1GC -XX:+UnlockDiagnosticVMOptions -XX:CompilerDirectivesFile=jvm/compiler-directives.json}
 DISTRIBUTION=EBENCHDIST0001
 AWS=/usr/bin/aws
 [ -x "$AWS" ] || AWS=aws
