@@ -25,9 +25,9 @@ public record SiteManifest(@JsonProperty("package") String packageName, Map<Stri
         }
 
         /** Same bytes and same headers: nothing to upload. */
-        public boolean sameAs(Entry other) {
-            return other != null && sha256 != null && sha256.equals(other.sha256) && java.util.Objects.equals(contentType, other.contentType)
-                    && java.util.Objects.equals(cacheControl, other.cacheControl);
+        public boolean sameAs(String otherSha256, String otherContentType, String otherCacheControl) {
+            return sha256 != null && sha256.equals(otherSha256) && java.util.Objects.equals(contentType, otherContentType)
+                    && java.util.Objects.equals(cacheControl, otherCacheControl);
         }
     }
 

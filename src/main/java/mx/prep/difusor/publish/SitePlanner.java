@@ -101,7 +101,7 @@ public final class SitePlanner {
             return false;
         }
         if (byManifest) {
-            return published.sameAs(new SiteManifest.Entry(f.sha256(), f.md5(), f.size(), f.contentType(), f.cacheControl(), f.zip()));
+            return published.sameAs(f.sha256(), f.contentType(), f.cacheControl());
         }
         // from a listing: bytes only (ETag = MD5 of a single-part object); headers cannot be seen without a HEAD each
         return published.size() == f.size() && f.md5().equals(published.md5());

@@ -256,6 +256,8 @@ public final class SiteUnpacker {
     /** Takes entries off the shared list until none is left or one is refused. */
     private void readEntries(PrepPackage pkg, ZipFile zip, KnownContent known, List<Item> items, Progress progress) {
         byte[] buffer = new byte[1 << 16];
+        // one set of digests per reader, reset for each entry: tens of thousands of entries, no lookup or garbage each
+        Digests digests = new Digests(ChecksumFilter.newSha256(), ChecksumFilter.newSha256(), newMd5());
         // its own file per reader: positional reads without a shared position, and unlike a FileChannel, an interrupt
         // does not close it under the other readers
         RandomAccessFile raw = null;
@@ -264,7 +266,7 @@ public final class SiteUnpacker {
                 if (raw == null) {
                     raw = new RandomAccessFile(pkg.spoolFile().toFile(), "r");
                 }
-                progress.files[i] = readEntry(pkg, zip, raw, known, items.get(i), progress, buffer);
+                progress.files[i] = readEntry(pkg, zip, raw, known, items.get(i), progress, buffer, digests);
             } catch (ZipException e) {
                 progress.failures[i] = new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": damaged zip: " + e.getMessage(), e);
                 progress.stop.set(true);
@@ -279,11 +281,15 @@ public final class SiteUnpacker {
         closeQuietly(raw);
     }
 
+    /** A reader's digests: the fingerprint's SHA-256, and the content's SHA-256 and MD5. */
+    private record Digests(MessageDigest fingerprint, MessageDigest sha256, MessageDigest md5) {
+    }
+
     private SiteFile readEntry(PrepPackage pkg, ZipFile zip, RandomAccessFile raw, KnownContent known, Item item, Progress progress,
-            byte[] buffer) throws IOException, PackageRejectedException {
+            byte[] buffer, Digests digests) throws IOException, PackageRejectedException {
         ZipEntry entry = item.entry();
         String path = item.path();
-        String fingerprint = item.declared() == null ? null : fingerprint(raw, item.declared(), buffer, item.entry().getName());
+        String fingerprint = item.declared() == null ? null : fingerprint(raw, item.declared(), buffer, item.entry().getName(), digests.fingerprint());
         KnownContent.Known same = fingerprint == null ? null : known.lookup(path, fingerprint);
         if (same != null && same.size() == entry.getSize()) {
             if (progress.total.addAndGet(same.size()) > maxTotalBytes) {
@@ -295,9 +301,11 @@ public final class SiteUnpacker {
                     same.fingerprint());
         }
         progress.inflated.incrementAndGet();
-        MessageDigest sha = ChecksumFilter.newSha256();
+        MessageDigest sha = digests.sha256();
         // MD5 too: it is the ETag of a single-part object, so a bucket listing can be compared without a HEAD per object
-        MessageDigest md5 = newMd5();
+        MessageDigest md5 = digests.md5();
+        sha.reset();
+        md5.reset();
         CRC32 crc = new CRC32();
         long size = 0;
         try (InputStream in = zip.getInputStream(entry)) {
@@ -337,8 +345,8 @@ public final class SiteUnpacker {
      * SHA-256 (first 128 bits) of an entry's method, CRC-32, sizes and compressed bytes, read straight from the zip:
      * equal fingerprints mean equal content without inflating anything.
      */
-    static String fingerprint(RandomAccessFile raw, Compressed entry, byte[] buffer, String name) throws IOException {
-        MessageDigest sha = ChecksumFilter.newSha256();
+    static String fingerprint(RandomAccessFile raw, Compressed entry, byte[] buffer, String name, MessageDigest sha) throws IOException {
+        sha.reset();
         ByteBuffer header = ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN)
                 .putInt(entry.method()).putLong(entry.crc()).putLong(entry.compressedSize()).putLong(entry.uncompressedSize());
         sha.update(header.array());
