@@ -67,7 +67,7 @@ public final class SitePlanner {
         }
 
         List<SiteFile> uploads = new ArrayList<>();
-        Set<String> inPackage = new HashSet<>();
+        Set<String> inPackage = new HashSet<>(pkg.site().files().size() * 4 / 3 + 1);
         for (SiteFile f : pkg.site().files()) {
             inPackage.add(f.path());
             if (!isPublished(f, base.get(f.path()), trusted)) {
@@ -80,14 +80,20 @@ public final class SitePlanner {
                     + " published files (more than difusor.publish.max-deletions = " + maxDeletions + "); a person must look at it");
         }
         // invalidation paths against the manifest last recorded, so a retry after a crash asks for the same invalidation
-        Map<String, SiteManifest.Entry> invalidationBase = recorded.map(SiteManifest::files).orElse(base);
         List<String> changed = new ArrayList<>();
-        for (SiteFile f : pkg.site().files()) {
-            if (!isPublished(f, invalidationBase.get(f.path()), recorded.isPresent())) {
-                changed.add(f.path());
+        if (trusted) {
+            // the base is that manifest: what changed is what is uploaded or deleted
+            uploads.forEach(f -> changed.add(f.path()));
+            changed.addAll(deletions);
+        } else {
+            Map<String, SiteManifest.Entry> invalidationBase = recorded.map(SiteManifest::files).orElse(base);
+            for (SiteFile f : pkg.site().files()) {
+                if (!isPublished(f, invalidationBase.get(f.path()), recorded.isPresent())) {
+                    changed.add(f.path());
+                }
             }
+            invalidationBase.keySet().stream().filter(p -> !inPackage.contains(p)).forEach(changed::add);
         }
-        invalidationBase.keySet().stream().filter(p -> !inPackage.contains(p)).forEach(changed::add);
         SitePlan plan = new SitePlan(uploads, deletions, InvalidationPaths.of(changed, maxInvalidationPaths),
                 pkg.site().files().size() - uploads.size(), !trusted,
                 published.filter(PublishedState::hasPublished).map(PublishedState::sha256).orElse(null));

@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.LinkedHashMap;
 
 import org.apache.camel.ExchangeProperty;
 import org.slf4j.Logger;
@@ -48,7 +48,8 @@ public final class PublicationRecorder {
     public void record(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException {
         long started = System.nanoTime();
         state.forgetCachedManifest();
-        Map<String, SiteManifest.Entry> files = new TreeMap<>();
+        // in package order, looked up by hash: the next package's unzip and plan ask it about every one of their paths
+        Map<String, SiteManifest.Entry> files = new LinkedHashMap<>(pkg.site().files().size() * 4 / 3 + 1);
         for (SiteFile f : pkg.site().files()) {
             files.put(f.path(), new SiteManifest.Entry(f.sha256(), f.md5(), f.size(), f.contentType(), f.cacheControl(), f.zip()));
         }

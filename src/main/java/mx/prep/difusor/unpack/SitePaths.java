@@ -23,8 +23,10 @@ public final class SitePaths {
         if (entryName == null || entryName.isEmpty()) {
             throw unsafe(entryName, "empty name");
         }
+        boolean ascii = true;
         for (int i = 0; i < entryName.length(); i++) {
             char c = entryName.charAt(i);
+            ascii &= c < 0x80;
             if (c < 0x20 || c == 0x7f) {
                 throw unsafe(entryName, "control character");
             }
@@ -38,6 +40,40 @@ public final class SitePaths {
         if (entryName.length() >= 2 && entryName.charAt(1) == ':' && Character.isLetter(entryName.charAt(0))) {
             throw unsafe(entryName, "drive letter");
         }
+        String path = canonical(entryName) ? entryName : joinSegments(entryName);
+        int keyBytes = ascii && isAscii(sitePrefix) ? sitePrefix.length() + path.length()
+                : (sitePrefix + path).getBytes(StandardCharsets.UTF_8).length;
+        if (keyBytes > MAX_KEY_BYTES) {
+            throw unsafe(entryName, "longer than an S3 key allows");
+        }
+        return path;
+    }
+
+    /** Already a site path: no empty, "." or ".." segment (the common case, taken as it is). */
+    private static boolean canonical(String name) {
+        int start = 0;
+        for (int i = 0; i <= name.length(); i++) {
+            if (i == name.length() || name.charAt(i) == '/') {
+                int length = i - start;
+                if (length == 0 || (name.charAt(start) == '.' && (length == 1 || (length == 2 && name.charAt(start + 1) == '.')))) {
+                    return false;
+                }
+                start = i + 1;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isAscii(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) >= 0x80) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String joinSegments(String entryName) throws PackageRejectedException {
         List<String> segments = new ArrayList<>();
         for (String segment : entryName.split("/", -1)) {
             if (segment.equals("..")) {
@@ -50,11 +86,7 @@ public final class SitePaths {
         if (segments.isEmpty()) {
             throw unsafe(entryName, "no file name");
         }
-        String path = String.join("/", segments);
-        if ((sitePrefix + path).getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {
-            throw unsafe(entryName, "longer than an S3 key allows");
-        }
-        return path;
+        return String.join("/", segments);
     }
 
     private static PackageRejectedException unsafe(String name, String why) {

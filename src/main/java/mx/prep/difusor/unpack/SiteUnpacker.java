@@ -150,8 +150,8 @@ public final class SiteUnpacker {
     private Unpacked inspect(PrepPackage pkg, ZipFile zip, List<ZipStructure.Entry> structure, KnownContent known)
             throws PackageRejectedException {
         // names first, in zip order: cheap, and a bad one rejects the package before any byte is inflated
-        List<Item> items = new ArrayList<>();
-        Set<String> paths = new HashSet<>();
+        List<Item> items = new ArrayList<>(structure.size());
+        Set<String> paths = new HashSet<>(structure.size() * 4 / 3 + 1);
         int entries = 0;
         Enumeration<? extends ZipEntry> all = zip.entries();
         for (ZipEntry entry; (entry = next(pkg, all)) != null;) {

@@ -353,7 +353,6 @@ public final class ZipStructure {
                 byte[] nameBytes = new byte[nameLength];
                 r.get(CEN_LEN, nameBytes);
                 String name = decodeName(nameBytes, flags, i + 1);
-                String label = label(name);
 
                 // ZIP64: each field that holds the magic value is in the 0x0001 extra field, in this fixed order
                 if (uncompressed == MAGIC32 || compressed == MAGIC32 || localOffset == MAGIC32 || diskStart == MAGIC16) {
@@ -361,7 +360,7 @@ public final class ZipStructure {
                     int needed = (uncompressed == MAGIC32 ? 8 : 0) + (compressed == MAGIC32 ? 8 : 0)
                             + (localOffset == MAGIC32 ? 8 : 0) + (diskStart == MAGIC16 ? 4 : 0);
                     if (zip64 == null || zip64.limit() < needed) {
-                        throw violation(Reason.TRUNCATED, "entry '" + label + "' lacks the ZIP64 sizes its header announces");
+                        throw violation(Reason.TRUNCATED, "entry '" + label(name) + "' lacks the ZIP64 sizes its header announces");
                     }
                     int at = 0;
                     if (uncompressed == MAGIC32) {
@@ -380,47 +379,47 @@ public final class ZipStructure {
                         diskStart = u32(zip64, at);
                     }
                     if (uncompressed < 0 || compressed < 0 || localOffset < 0) {
-                        throw violation(Reason.TRUNCATED, "entry '" + label + "' declares impossible ZIP64 sizes");
+                        throw violation(Reason.TRUNCATED, "entry '" + label(name) + "' declares impossible ZIP64 sizes");
                     }
                 }
                 if (diskStart != 0) {
-                    throw violation(Reason.MULTI_DISK, "entry '" + label + "' starts on disk " + diskStart);
+                    throw violation(Reason.MULTI_DISK, "entry '" + label(name) + "' starts on disk " + diskStart);
                 }
                 if ((flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION | FLAG_MASKED_HEADERS)) != 0) {
-                    throw violation(Reason.ENCRYPTED, "entry '" + label + "' is encrypted (flags 0x" + Integer.toHexString(flags) + ")");
+                    throw violation(Reason.ENCRYPTED, "entry '" + label(name) + "' is encrypted (flags 0x" + Integer.toHexString(flags) + ")");
                 }
                 if (method != STORED && method != DEFLATED) {
-                    throw violation(Reason.UNSUPPORTED_METHOD, "entry '" + label + "' uses compression method " + method
+                    throw violation(Reason.UNSUPPORTED_METHOD, "entry '" + label(name) + "' uses compression method " + method
                             + "; only 0 (stored) and 8 (deflated) are accepted");
                 }
                 if ((madeBy >>> 8) == HOST_UNIX && ((external >>> 16) & S_IFMT) == S_IFLNK) {
-                    throw violation(Reason.SYMLINK, "entry '" + label + "' is a symbolic link");
+                    throw violation(Reason.SYMLINK, "entry '" + label(name) + "' is a symbolic link");
                 }
                 boolean directory = name.endsWith("/");
                 if (!directory && hasArchiveSuffix(name)) {
-                    throw violation(Reason.NESTED_ARCHIVE, "entry '" + label + "' is an archive inside the archive");
+                    throw violation(Reason.NESTED_ARCHIVE, "entry '" + label(name) + "' is an archive inside the archive");
                 }
                 if (method == STORED && compressed != uncompressed) {
-                    throw violation(Reason.HEADER_MISMATCH, "stored entry '" + label + "' declares " + compressed
+                    throw violation(Reason.HEADER_MISMATCH, "stored entry '" + label(name) + "' declares " + compressed
                             + " compressed and " + uncompressed + " uncompressed bytes");
                 }
                 if (compressed > fileSize) {
-                    throw violation(Reason.TRUNCATED, "entry '" + label + "' declares " + compressed
+                    throw violation(Reason.TRUNCATED, "entry '" + label(name) + "' declares " + compressed
                             + " compressed bytes, more than the whole file");
                 }
                 if (uncompressed > limits.maxEntryUncompressed()) {
-                    throw violation(Reason.TOO_LARGE, "entry '" + label + "' declares " + uncompressed + " bytes, more than "
+                    throw violation(Reason.TOO_LARGE, "entry '" + label(name) + "' declares " + uncompressed + " bytes, more than "
                             + limits.maxEntryUncompressed());
                 }
                 if (tooHighRatio(uncompressed, compressed)) {
-                    throw violation(Reason.HIGH_RATIO, "entry '" + label + "' declares " + uncompressed + " bytes from "
+                    throw violation(Reason.HIGH_RATIO, "entry '" + label(name) + "' declares " + uncompressed + " bytes from "
                             + compressed + ", a ratio over " + limits.maxRatio());
                 }
                 // no overflow: each term is capped by maxEntryUncompressed or the file size
                 totalUncompressed += uncompressed;
                 totalCompressed += compressed;
                 if (totalUncompressed > limits.maxTotalUncompressed()) {
-                    throw violation(Reason.TOO_LARGE, "the entries up to '" + label + "' declare " + totalUncompressed
+                    throw violation(Reason.TOO_LARGE, "the entries up to '" + label(name) + "' declare " + totalUncompressed
                             + " bytes, more than " + limits.maxTotalUncompressed());
                 }
                 Central c = new Central();
@@ -456,6 +455,9 @@ public final class ZipStructure {
         private String decodeName(byte[] bytes, int flags, int number) throws Violation {
             // the JDK reads every name as UTF-8, flagged or not (Info-ZIP on Linux writes UTF-8 without the flag):
             // a name that is not valid UTF-8 would be read as something else than what the zip says
+            if (ascii(bytes)) {
+                return new String(bytes, StandardCharsets.US_ASCII); // valid UTF-8 as it is: most names, no decoder
+            }
             try {
                 return utf8.reset().decode(ByteBuffer.wrap(bytes)).toString();
             } catch (CharacterCodingException e) {
@@ -468,8 +470,11 @@ public final class ZipStructure {
 
         private List<Entry> checkLocalHeaders(Directory dir, Central[] central) throws IOException, Violation {
             Central[] byOffset = central.clone();
-            // file order: reads go forward through the file, and neighbours are the only overlap candidates
-            Arrays.sort(byOffset, Comparator.comparingLong((Central c) -> c.localOffset).thenComparingInt(c -> c.index));
+            // file order: reads go forward through the file, and neighbours are the only overlap candidates (a zip
+            // written in one go lists its entries in file order already: then there is nothing to sort)
+            if (!inFileOrder(byOffset)) {
+                Arrays.sort(byOffset, Comparator.comparingLong((Central c) -> c.localOffset).thenComparingInt(c -> c.index));
+            }
             Entry[] entries = new Entry[central.length];
             long limit = dir.offset();
             long previousEnd = 0;
@@ -477,16 +482,15 @@ public final class ZipStructure {
             Inflater inflater = new Inflater(true);
             try {
                 for (Central c : byOffset) {
-                    String label = label(c.name);
                     long offset = c.localOffset;
                     if (offset < previousEnd) {
-                        throw violation(Reason.OVERLAPPING_ENTRIES, "entry '" + label + "' at offset " + offset
-                                + " overlaps entry '" + previous + "' (bytes shared between entries: a zip bomb construction)");
+                        throw violation(Reason.OVERLAPPING_ENTRIES, "entry '" + label(c.name) + "' at offset " + offset
+                                + " overlaps entry '" + label(previous) + "' (bytes shared between entries: a zip bomb construction)");
                     }
-                    checkWithin(offset, LOC_LEN, limit, label, "local header");
+                    checkWithin(offset, LOC_LEN, limit, c.name, "local header");
                     ByteBuffer h = window(offset, LOC_LEN);
                     if (h.getInt(0) != LOC_SIG) {
-                        throw violation(Reason.HEADER_MISMATCH, "entry '" + label + "' has no local header at offset " + offset);
+                        throw violation(Reason.HEADER_MISMATCH, "entry '" + label(c.name) + "' has no local header at offset " + offset);
                     }
                     int flags = u16(h, 6);
                     int method = u16(h, 8);
@@ -496,23 +500,23 @@ public final class ZipStructure {
                     int nameLength = u16(h, 26);
                     int extraLength = u16(h, 28);
                     long dataOffset = offset + LOC_LEN + nameLength + extraLength;
-                    checkWithin(offset, dataOffset - offset, limit, label, "local header");
+                    checkWithin(offset, dataOffset - offset, limit, c.name, "local header");
                     ByteBuffer r = window(offset, (int) (dataOffset - offset));
                     if (nameLength != c.nameBytes.length || r.slice(LOC_LEN, nameLength).mismatch(ByteBuffer.wrap(c.nameBytes)) >= 0) {
                         byte[] localName = new byte[nameLength];
                         r.get(LOC_LEN, localName);
-                        throw violation(Reason.HEADER_MISMATCH, "entry '" + label + "' is named '" + rawLabel(localName)
+                        throw violation(Reason.HEADER_MISMATCH, "entry '" + label(c.name) + "' is named '" + rawLabel(localName)
                                 + "' in its local header");
                     }
                     if (method != c.method) {
-                        throw violation(Reason.HEADER_MISMATCH, "entry '" + label + "' has method " + method
+                        throw violation(Reason.HEADER_MISMATCH, "entry '" + label(c.name) + "' has method " + method
                                 + " in its local header but " + c.method + " in the central directory");
                     }
                     if ((flags & FLAGS_COMPARED) != (c.flags & FLAGS_COMPARED)) {
-                        throw violation(Reason.HEADER_MISMATCH, "entry '" + label + "' has flags 0x" + Integer.toHexString(flags)
+                        throw violation(Reason.HEADER_MISMATCH, "entry '" + label(c.name) + "' has flags 0x" + Integer.toHexString(flags)
                                 + " in its local header but 0x" + Integer.toHexString(c.flags) + " in the central directory");
                     }
-                    checkWithin(dataOffset, c.compressedSize, limit, label, "data");
+                    checkWithin(dataOffset, c.compressedSize, limit, c.name, "data");
                     long dataEnd = dataOffset + c.compressedSize;
                     int descriptorLength = 0;
                     if ((flags & FLAG_DESCRIPTOR) == 0) {
@@ -520,28 +524,28 @@ public final class ZipStructure {
                             // in a local header the ZIP64 field holds both sizes, uncompressed first
                             ByteBuffer zip64 = extraField(r, LOC_LEN + nameLength, extraLength, ZIP64_EXTRA);
                             if (zip64 == null || zip64.limit() < 16) {
-                                throw violation(Reason.HEADER_MISMATCH, "entry '" + label + "' lacks the ZIP64 sizes its local header announces");
+                                throw violation(Reason.HEADER_MISMATCH, "entry '" + label(c.name) + "' lacks the ZIP64 sizes its local header announces");
                             }
                             uncompressed = zip64.getLong(0);
                             compressed = zip64.getLong(8);
                         }
                         if (crc != c.crc || compressed != c.compressedSize || uncompressed != c.uncompressedSize) {
-                            throw violation(Reason.HEADER_MISMATCH, "entry '" + label + "' declares CRC " + hex(crc) + ", "
+                            throw violation(Reason.HEADER_MISMATCH, "entry '" + label(c.name) + "' declares CRC " + hex(crc) + ", "
                                     + compressed + "/" + uncompressed + " bytes in its local header but CRC " + hex(c.crc) + ", "
                                     + c.compressedSize + "/" + c.uncompressedSize + " in the central directory");
                         }
                     } else {
                         // with a data descriptor the local fields are normally zero; if filled in they must still agree
                         if ((crc != 0 && crc != c.crc) || !unsetOr(compressed, c.compressedSize) || !unsetOr(uncompressed, c.uncompressedSize)) {
-                            throw violation(Reason.HEADER_MISMATCH, "entry '" + label + "' has local CRC/sizes that disagree with the central directory");
+                            throw violation(Reason.HEADER_MISMATCH, "entry '" + label(c.name) + "' has local CRC/sizes that disagree with the central directory");
                         }
-                        descriptorLength = descriptor(c, dataEnd, limit, label);
+                        descriptorLength = descriptor(c, dataEnd, limit);
                     }
                     if (!c.directory && c.compressedSize > 0) {
-                        sniffNestedArchive(c, dataOffset, label, inflater);
+                        sniffNestedArchive(c, dataOffset, inflater);
                     }
                     previousEnd = dataEnd + descriptorLength;
-                    previous = label;
+                    previous = c.name;
                     entries[c.index] = new Entry(c.name, c.method, c.compressedSize, c.uncompressedSize, c.crc, offset,
                             dataOffset, c.directory, false, false);
                 }
@@ -551,15 +555,24 @@ public final class ZipStructure {
             return List.of(entries);
         }
 
+        private static boolean inFileOrder(Central[] entries) {
+            for (int i = 1; i < entries.length; i++) {
+                if (entries[i].localOffset < entries[i - 1].localOffset) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
         /** A range of an entry must lie before the central directory; past the file end it is a truncation. */
-        private void checkWithin(long start, long length, long directoryOffset, String label, String what) throws Violation {
+        private void checkWithin(long start, long length, long directoryOffset, String name, String what) throws Violation {
             long end = start + length;
             if (end < start || end > fileSize) {
-                throw violation(Reason.TRUNCATED, "the " + what + " of entry '" + label + "' (offset " + start + ", "
+                throw violation(Reason.TRUNCATED, "the " + what + " of entry '" + label(name) + "' (offset " + start + ", "
                         + length + " bytes) runs past the end of the file");
             }
             if (end > directoryOffset) {
-                throw violation(Reason.OVERLAPPING_ENTRIES, "the " + what + " of entry '" + label + "' (offset " + start + ", "
+                throw violation(Reason.OVERLAPPING_ENTRIES, "the " + what + " of entry '" + label(name) + "' (offset " + start + ", "
                         + length + " bytes) reaches into the central directory at " + directoryOffset);
             }
         }
@@ -573,7 +586,7 @@ public final class ZipStructure {
          * recognised: then only the caller's CRC check vouches for the sizes). With its signature it must agree; the
          * sizes are 4 or 8 bytes each (ZIP64), whichever layout matches.
          */
-        private int descriptor(Central c, long at, long limit, String label) throws IOException, Violation {
+        private int descriptor(Central c, long at, long limit) throws IOException, Violation {
             int available = (int) Math.min(24, limit - at);
             if (available < 12) {
                 return 0;
@@ -590,13 +603,13 @@ public final class ZipStructure {
                 return base + 20;
             }
             if (signed) {
-                throw violation(Reason.HEADER_MISMATCH, "entry '" + label + "' has a data descriptor that disagrees with the central directory");
+                throw violation(Reason.HEADER_MISMATCH, "entry '" + label(c.name) + "' has a data descriptor that disagrees with the central directory");
             }
             return 0;
         }
 
         /** Looks at the first bytes of the entry's content for the magic numbers of common archive formats. */
-        private void sniffNestedArchive(Central c, long dataOffset, String label, Inflater inflater) throws IOException, Violation {
+        private void sniffNestedArchive(Central c, long dataOffset, Inflater inflater) throws IOException, Violation {
             int got;
             if (c.method == STORED) {
                 got = (int) Math.min(SNIFF_BYTES, c.compressedSize);
@@ -621,7 +634,7 @@ public final class ZipStructure {
             }
             String format = archiveMagic(sniffed, got);
             if (format != null) {
-                throw violation(Reason.NESTED_ARCHIVE, "entry '" + label + "' holds a " + format + " archive");
+                throw violation(Reason.NESTED_ARCHIVE, "entry '" + label(c.name) + "' holds a " + format + " archive");
             }
         }
 
@@ -697,10 +710,23 @@ public final class ZipStructure {
         return null;
     }
 
+    private static boolean ascii(byte[] bytes) {
+        for (byte b : bytes) {
+            if (b < 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static boolean hasArchiveSuffix(String name) {
-        String lower = name.toLowerCase(Locale.ROOT);
+        // every suffix is a dot and at most four characters: only a short extension needs comparing
+        int dot = name.lastIndexOf('.');
+        if (dot < 0 || name.length() - dot > 4) {
+            return false;
+        }
         for (String suffix : ARCHIVE_SUFFIXES) {
-            if (lower.endsWith(suffix)) {
+            if (name.regionMatches(true, dot, suffix, 0, suffix.length()) && dot + suffix.length() == name.length()) {
                 return true;
             }
         }

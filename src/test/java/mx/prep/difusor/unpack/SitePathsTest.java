@@ -17,6 +17,10 @@ class SitePathsTest {
         assertThat(SitePaths.normalise("index.html", "")).isEqualTo("index.html");
         assertThat(SitePaths.normalise("./data//gubernatura/entidad.json", "")).isEqualTo("data/gubernatura/entidad.json");
         assertThat(SitePaths.normalise("assets/./app.js", "site/")).isEqualTo("assets/app.js");
+        assertThat(SitePaths.normalise("data/entidad.json/", "")).isEqualTo("data/entidad.json");
+        // dots that are part of a name are names, not "." or ".." segments
+        assertThat(SitePaths.normalise(".well-known/..security.txt", "")).isEqualTo(".well-known/..security.txt");
+        assertThat(SitePaths.normalise("a/.../b", "")).isEqualTo("a/.../b");
     }
 
     @ParameterizedTest
@@ -33,5 +37,8 @@ class SitePathsTest {
         assertThat(SitePaths.normalise(longest, "")).isEqualTo(longest);
         assertThatThrownBy(() -> SitePaths.normalise(longest, "p/")).isInstanceOf(PackageRejectedException.class);
         assertThatThrownBy(() -> SitePaths.normalise("ñ".repeat(513), "")).isInstanceOf(PackageRejectedException.class);
+        // the prefix counts in UTF-8 bytes too: "ñ/" is three
+        assertThat(SitePaths.normalise("x".repeat(1021), "ñ/")).hasSize(1021);
+        assertThatThrownBy(() -> SitePaths.normalise("x".repeat(1022), "ñ/")).isInstanceOf(PackageRejectedException.class);
     }
 }

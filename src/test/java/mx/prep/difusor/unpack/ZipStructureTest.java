@@ -395,6 +395,33 @@ class ZipStructureTest {
     }
 
     @Test
+    void aCentralDirectoryInAnotherOrderThanTheFileIsReadInFileOrder() throws Exception {
+        Forge forge = new Forge();
+        forge.add(Spec.deflated("index.html", random(3000, 43)));
+        forge.add(Spec.stored("datos.json", random(2000, 44)));
+        forge.add(Spec.deflated("app.js", random(4000, 45)));
+        forge.listed(2, 0, 1);
+
+        List<ZipStructure.Entry> entries = ZipStructure.inspect(write(forge.bytes()), LIMITS);
+
+        // central directory order, as the JDK lists them; none taken for an overlap of its neighbour in the directory
+        assertThat(entries).extracting(ZipStructure.Entry::name).containsExactly("app.js", "index.html", "datos.json");
+        assertThat(entries.get(0).localHeaderOffset()).isGreaterThan(entries.get(2).localHeaderOffset());
+    }
+
+    @Test
+    void anOverlapIsFoundWhateverOrderTheCentralDirectoryListsTheEntriesIn() throws Exception {
+        Spec inner = Spec.stored("b.txt", random(2000, 46));
+        byte[] quoted = Forge.concat(random(10, 47), Forge.localHeader(inner), inner.data);
+        Forge forge = new Forge();
+        forge.add(Spec.stored("a.txt", quoted));
+        forge.add(inner.copy("b.txt").sharesLocalHeaderOf(0).localOffsetShift(30 + 5 + 10));
+        forge.listed(1, 0);
+
+        assertRefused(write(forge.bytes()), Reason.OVERLAPPING_ENTRIES, "b.txt");
+    }
+
+    @Test
     void anEntryReachingIntoTheCentralDirectoryIsRefused() throws Exception {
         Forge forge = new Forge();
         forge.add(Spec.stored("index.html", random(10, 42)).claimedSize(60));
@@ -683,8 +710,16 @@ class ZipStructureTest {
     static final class Forge {
         private final List<Spec> specs = new ArrayList<>();
 
+        private int[] listed;
+
         Forge add(Spec spec) {
             specs.add(spec);
+            return this;
+        }
+
+        /** The central directory lists the entries in this order (indexes into the added specs) instead of file order. */
+        Forge listed(int... order) {
+            listed = order;
             return this;
         }
 
@@ -709,7 +744,8 @@ class ZipStructureTest {
                 }
             }
             long directory = out.size();
-            for (int i = 0; i < specs.size(); i++) {
+            for (int k = 0; k < specs.size(); k++) {
+                int i = listed == null ? k : listed[k];
                 Spec s = specs.get(i);
                 long offset = (s.sharesLocalHeaderOf >= 0 ? offsets[s.sharesLocalHeaderOf] : offsets[i]) + s.localOffsetShift;
                 byte[] extra = s.zip64
