@@ -113,7 +113,8 @@ public class DifusorConfiguration implements CamelConfiguration {
 
         // verify, archive, state
         registry.bind("checksumFilter", new ChecksumFilter());
-        HistoryArchiver history = new HistoryArchiver(store, historyBucket, settings.prefix("difusor.history.prefix"));
+        HistoryArchiver history = new HistoryArchiver(store, historyBucket, settings.prefix("difusor.history.prefix"),
+                context.getExecutorServiceManager().newSingleThreadExecutor(HistoryArchiver.class, "history"));
         registry.bind("historyArchiver", history);
         StateStore state = new StateStore(store, historyBucket, settings.required("difusor.state.key"),
                 settings.required("difusor.state.manifest-key"), metrics);

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 import mx.prep.difusor.publish.SitePlan;
 import mx.prep.difusor.state.Corte;
@@ -26,8 +27,9 @@ public final class PrepPackage {
     private Path spoolFile;
     private long size = -1;
     private String sha256;
-    private boolean archived;
-    private SitePackage site;
+    private volatile boolean archived;
+    private volatile CompletableFuture<Void> archiving;
+    private volatile SitePackage site;
     private SitePlan plan;
     private int filesPublished;
     private String checksumNames;
@@ -102,6 +104,27 @@ public final class PrepPackage {
         this.archived = true;
     }
 
+    /** The copy into the history while the pipeline goes on, or null (none started, or made in the step). */
+    public CompletableFuture<Void> archiving() {
+        return archiving;
+    }
+
+    public void archiving(CompletableFuture<Void> copy) {
+        this.archiving = copy;
+    }
+
+    /** Waits for a copy into the history still under way, whatever its outcome: then {@link #isArchived()} is final. */
+    public void settleArchiving() throws InterruptedException {
+        CompletableFuture<Void> copy = archiving;
+        if (copy != null) {
+            try {
+                copy.get();
+            } catch (java.util.concurrent.ExecutionException failed) {
+                // the package is not in the history: whoever asks keeps it elsewhere
+            }
+        }
+    }
+
     public SitePackage site() {
         return site;
     }
@@ -144,11 +167,12 @@ public final class PrepPackage {
         this.sidecarSha256 = sha;
     }
 
-    public Map<String, Long> stageMillis() {
-        return stageMillis;
+    /** A copy: the copy into the history records its time from another thread. */
+    public synchronized Map<String, Long> stageMillis() {
+        return new LinkedHashMap<>(stageMillis);
     }
 
-    public void stageTook(String stage, long millis) {
+    public synchronized void stageTook(String stage, long millis) {
         stageMillis.merge(stage, millis, Long::sum);
     }
 

@@ -20,6 +20,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 import mx.prep.difusor.embedded.PrepPackageGenerator;
@@ -164,6 +165,31 @@ class BadPackagesTest extends PipelineTestBase {
             assertSiteEquals(good[0]);
         }));
         return tests.stream();
+    }
+
+    @Test
+    void aPackageRefusedAtUnzipWhileItsHistoryCopyIsSlowIsReportedOnceTheCopyIsWhole() throws Exception {
+        startDifusor();
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
+        // the copy into the history runs beside the unzip; here it answers long after the unzip has refused the package
+        s3Network.delayResponse(r -> r.method().equals("PUT") && r.path().equals("/" + HISTORY + "/history/" + badName), 1,
+                Duration.ofSeconds(3));
+        Path bad = PackageEdits.rewrite(first, Files.createDirectories(tmp.resolve("slow-history")).resolve(badName),
+                n -> !n.equals("index.html"), Map.of(), Map.of());
+        institute.release(bad);
+
+        JsonNode report = awaitReport(badName);
+        assertThat(report.path("reason").asText()).isEqualTo("NO_INDEX_HTML");
+        assertThat(report.path("step").asText()).isEqualTo("unzip");
+        // the report waited for the copy: the package is in the history, whole, and not a second time in quarantine
+        assertThat(s3Network.faultsInjected()).isEqualTo(1);
+        assertThat(report.path("packageKeptAt").asText()).isEqualTo("history");
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + badName)).asByteArray()).isEqualTo(Files.readAllBytes(bad));
+        assertThat(keys(HISTORY, "quarantine/" + badName.replace(".zip", "") + "/")).allMatch(k -> k.endsWith("/report.json"));
+        assertSiteEquals(first);
     }
 
     private JsonNode awaitReport(String packageName) throws Exception {

@@ -273,6 +273,38 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     @Test
+    void nothingIsPublishedUntilThePackageIsInTheHistory() throws Exception {
+        startDifusor();
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        Path second = corte(1);
+        String name = second.getFileName().toString();
+        // the copy into the history (run beside the unzip) fails past the SDK's attempts and every redelivery
+        s3Network.respond(r -> r.method().equals("PUT") && r.path().equals("/" + HISTORY + "/history/" + name), FaultProxy.ALWAYS, 503,
+                "application/xml", "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+        institute.release(second);
+        String stem = name.replace(".zip", "");
+        await().atMost(Duration.ofSeconds(60)).until(() -> keys(HISTORY, "quarantine/" + stem + "/").stream().anyMatch(k -> k.endsWith("report.json")));
+        String reportKey = keys(HISTORY, "quarantine/" + stem + "/").stream().filter(k -> k.endsWith("report.json")).findFirst().orElseThrow();
+        JsonNode report = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(reportKey)).asUtf8String());
+        assertThat(report.path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
+        assertThat(report.path("step").asText()).isEqualTo("history-archiver");
+        // not in the history, so the quarantine keeps it; and the site, the state and the CDN never saw it
+        assertThat(report.path("packageKeptAt").asText()).isEqualTo("s3://" + HISTORY + "/" + reportKey.replace("report.json", name));
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(reportKey.replace("report.json", name))).asByteArray())
+                .isEqualTo(Files.readAllBytes(second));
+        assertSiteEquals(first);
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.packageName()).isEqualTo(first.getFileName().toString()));
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(1);
+
+        s3Network.clearFaults();
+        awaitPublished(second);
+        assertSiteEquals(second);
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name)).asByteArray()).isEqualTo(Files.readAllBytes(second));
+    }
+
+    @Test
     void whenS3RefusesPastEveryRetryThePackageIsQuarantinedThenPublishedOnceS3IsBack() throws Exception {
         startDifusor();
         Path first = corte(0);

@@ -4,6 +4,10 @@ import java.io.IOException;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 
@@ -28,11 +32,18 @@ public final class HistoryArchiver {
     private final ObjectStore store;
     private final String bucket;
     private final String prefix;
+    private final Executor copies;
 
     public HistoryArchiver(ObjectStore store, String bucket, String prefix) {
+        this(store, bucket, prefix, null);
+    }
+
+    /** @param copies runs the copy into the history while the pipeline goes on to the unzip (null: in the step itself) */
+    public HistoryArchiver(ObjectStore store, String bucket, String prefix, Executor copies) {
         this.store = store;
         this.bucket = bucket;
         this.prefix = prefix;
+        this.copies = copies;
     }
 
     public String bucket() {
@@ -51,23 +62,103 @@ public final class HistoryArchiver {
         return prefix + packageName + ".json";
     }
 
+    /**
+     * Starts copying the package into the history; {@link #awaitArchived} waits for it before anything is published.
+     * The copy and the unzip's check of every entry need nothing from each other, so the corte is public sooner.
+     */
+    public void startArchive(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException, PackageRejectedException {
+        if (copies == null) {
+            archive(pkg);
+            return;
+        }
+        long started = System.nanoTime();
+        // whether the name is taken is known at once, as when the copy runs in the step: a reused name is refused here
+        if (alreadyArchived(pkg)) {
+            pkg.archived();
+            pkg.stageTook("archive", (System.nanoTime() - started) / 1_000_000);
+            return;
+        }
+        CompletableFuture<Void> copy = new CompletableFuture<>();
+        pkg.archiving(copy);
+        try {
+            copies.execute(() -> {
+                try {
+                    copy(pkg);
+                    pkg.archived();
+                    pkg.stageTook("archive", (System.nanoTime() - started) / 1_000_000);
+                    copy.complete(null);
+                } catch (Exception | Error e) {
+                    copy.completeExceptionally(e);
+                }
+            });
+        } catch (RejectedExecutionException stopping) {
+            pkg.archiving(null);
+            archive(pkg);
+        }
+    }
+
+    /**
+     * The package is whole in the history, or the copy's failure is rethrown as it happened (the retry channel and the
+     * quarantine see it as if the copy had run here). A copy that failed is made again here when the step is retried.
+     */
+    public void awaitArchived(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException, PackageRejectedException,
+            InterruptedException {
+        CompletableFuture<Void> copy = pkg.archiving();
+        if (copy == null) {
+            if (!pkg.isArchived()) {
+                archive(pkg);
+            }
+            return;
+        }
+        try {
+            copy.get();
+        } catch (ExecutionException e) {
+            pkg.archiving(null); // a retry of this step copies again, in the step
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof PackageRejectedException rejected) {
+                throw rejected;
+            }
+            if (cause instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            if (cause instanceof Error error) {
+                throw error;
+            }
+            throw new IllegalStateException(pkg + ": the copy into the history failed: " + cause, cause);
+        }
+    }
+
     public void archive(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException, PackageRejectedException {
         long started = System.nanoTime();
-        Optional<String> archivedSha = store.readString(bucket, checksumKey(pkg.name())).map(HistoryArchiver::firstToken);
-        if (archivedSha.isPresent()) {
-            if (!archivedSha.get().equals(pkg.sha256())) {
-                throw new PackageRejectedException(RejectReason.NAME_REUSED, pkg + ": the history already holds a different "
-                        + pkg.name() + " (sha256 " + archivedSha.get() + "); history is never overwritten");
-            }
-            LOG.info("{}: already in the history, left as it is", pkg);
-        } else {
-            // the zip first, the checksum file last: a checksum file in the history means the zip beside it is whole
-            store.putFile(bucket, zipKey(pkg.name()), pkg.spoolFile(), "application/zip", Map.of("sha256", pkg.sha256()));
-            store.putString(bucket, checksumKey(pkg.name()), pkg.sha256() + "  " + pkg.name() + "\n", "text/plain; charset=utf-8");
-            LOG.info("{}: archived in the history as s3://{}/{}", pkg, bucket, zipKey(pkg.name()));
+        if (!alreadyArchived(pkg)) {
+            copy(pkg);
         }
         pkg.archived();
         pkg.stageTook("archive", (System.nanoTime() - started) / 1_000_000);
+    }
+
+    /** True if the history holds this very package; a different package under its name is refused. */
+    private boolean alreadyArchived(PrepPackage pkg) throws IOException, PackageRejectedException {
+        Optional<String> archivedSha = store.readString(bucket, checksumKey(pkg.name())).map(HistoryArchiver::firstToken);
+        if (archivedSha.isEmpty()) {
+            return false;
+        }
+        if (!archivedSha.get().equals(pkg.sha256())) {
+            throw new PackageRejectedException(RejectReason.NAME_REUSED, pkg + ": the history already holds a different "
+                    + pkg.name() + " (sha256 " + archivedSha.get() + "); history is never overwritten");
+        }
+        LOG.info("{}: already in the history, left as it is", pkg);
+        return true;
+    }
+
+    private void copy(PrepPackage pkg) throws IOException {
+        // the zip first, the checksum file last: a checksum file in the history means the zip beside it is whole
+        store.putFile(bucket, zipKey(pkg.name()), pkg.spoolFile(), "application/zip", Map.of("sha256", pkg.sha256()));
+        store.putString(bucket, checksumKey(pkg.name()), pkg.sha256() + "  " + pkg.name() + "\n", "text/plain; charset=utf-8");
+        LOG.info("{}: archived in the history as s3://{}/{}", pkg, bucket, zipKey(pkg.name()));
     }
 
     /** Writes the package's metadata once its outcome is known; an existing record is never replaced. */

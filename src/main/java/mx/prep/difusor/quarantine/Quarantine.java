@@ -69,6 +69,14 @@ public final class Quarantine {
         Instant now = clock.instant();
         String name = pkg != null ? pkg.name() : offer != null && offer.packageName() != null ? offer.packageName() : "unnamed-package";
         String folder = prefix + stem(name) + "/" + STAMP.format(now) + "-" + reason.name().toLowerCase().replace('_', '-') + "/";
+        if (pkg != null) {
+            // a copy into the history still under way decides whether the quarantine must keep the package itself
+            try {
+                pkg.settleArchiving();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         boolean keepsPackage = pkg != null && !pkg.isArchived() && pkg.spoolFile() != null && Files.exists(pkg.spoolFile());
 
         QuarantineReport report = new QuarantineReport(name, pkg != null && pkg.corte() != null ? pkg.corte().toString() : null,
