@@ -1,11 +1,7 @@
 package mx.prep.difusor.unpack;
 
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.RandomAccessFile;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -94,7 +90,7 @@ public final class SiteUnpacker {
         try {
             // the zip's structure first, from its own bytes: what the JDK's reader does not check or cannot see
             // a copy that inspect() empties once it has taken what it needs: a large site's records are not kept
-            structure = new ArrayList<>(ZipStructure.inspect(pkg.spoolFile(), limits));
+            structure = new ArrayList<>(ZipStructure.inspect(pkg.spoolFile(), limits, true));
         } catch (ZipStructure.Violation v) {
             throw new PackageRejectedException(reasonFor(v.reason()), pkg + ": " + v.getMessage());
         } catch (IOException e) {
@@ -121,15 +117,8 @@ public final class SiteUnpacker {
     private record Unpacked(List<SiteFile> files, int inflated) {
     }
 
-    /** One site file to read: its zip entry, where it goes, and where its compressed bytes are (null: unknown). */
-    private record Item(ZipEntry entry, String path, Compressed declared) {
-    }
-
-    /** What the fingerprint covers, from the zip's own records: the method, CRC, sizes and where the data lies. */
-    record Compressed(int method, long crc, long compressedSize, long uncompressedSize, long dataOffset) {
-        static Compressed of(ZipStructure.Entry e) {
-            return new Compressed(e.method(), e.crc(), e.compressedSize(), e.uncompressedSize(), e.dataOffset());
-        }
+    /** One site file to read: its zip entry, where it goes, and the fingerprint of its compressed bytes (null: unknown). */
+    private record Item(ZipEntry entry, String path, String fingerprint) {
     }
 
     /** What the threads reading entries share: the running total, the count inflated, and the first failures. */
@@ -156,8 +145,9 @@ public final class SiteUnpacker {
         Enumeration<? extends ZipEntry> all = zip.entries();
         for (ZipEntry entry; (entry = next(pkg, all)) != null;) {
             // the JDK lists entries in central directory order, as ZipStructure does
-            Compressed declared = entries < structure.size() && structure.get(entries).name().equals(entry.getName())
-                    ? Compressed.of(structure.get(entries)) : null;
+            // the structure pass fingerprinted the entry's compressed bytes as it read the file
+            String fingerprint = entries < structure.size() && structure.get(entries).name().equals(entry.getName())
+                    ? structure.get(entries).fingerprint() : null;
             if (++entries > maxEntries) {
                 throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": more than " + maxEntries + " entries");
             }
@@ -173,7 +163,7 @@ public final class SiteUnpacker {
             if (!paths.add(path)) {
                 throw new PackageRejectedException(RejectReason.DUPLICATE_ENTRY, pkg + ": two entries are the site file '" + path + "'");
             }
-            items.add(new Item(entry, path, declared));
+            items.add(new Item(entry, path, fingerprint));
         }
         structure.clear();
         // then the bytes, on every reader thread: entries are independent, and the package waits on this step
@@ -257,16 +247,10 @@ public final class SiteUnpacker {
     private void readEntries(PrepPackage pkg, ZipFile zip, KnownContent known, List<Item> items, Progress progress) {
         byte[] buffer = new byte[1 << 16];
         // one set of digests per reader, reset for each entry: tens of thousands of entries, no lookup or garbage each
-        Digests digests = new Digests(ChecksumFilter.newSha256(), ChecksumFilter.newSha256(), newMd5());
-        // its own file per reader: positional reads without a shared position, and unlike a FileChannel, an interrupt
-        // does not close it under the other readers
-        RandomAccessFile raw = null;
+        Digests digests = new Digests(ChecksumFilter.newSha256(), newMd5());
         for (int i; !progress.stop.get() && (i = progress.next.getAndIncrement()) < items.size();) {
             try {
-                if (raw == null) {
-                    raw = new RandomAccessFile(pkg.spoolFile().toFile(), "r");
-                }
-                progress.files[i] = readEntry(pkg, zip, raw, known, items.get(i), progress, buffer, digests);
+                progress.files[i] = readEntry(pkg, zip, known, items.get(i), progress, buffer, digests);
             } catch (ZipException e) {
                 progress.failures[i] = new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": damaged zip: " + e.getMessage(), e);
                 progress.stop.set(true);
@@ -278,18 +262,17 @@ public final class SiteUnpacker {
                 progress.stop.set(true);
             }
         }
-        closeQuietly(raw);
     }
 
-    /** A reader's digests: the fingerprint's SHA-256, and the content's SHA-256 and MD5. */
-    private record Digests(MessageDigest fingerprint, MessageDigest sha256, MessageDigest md5) {
+    /** A reader's digests: the content's SHA-256 and MD5. */
+    private record Digests(MessageDigest sha256, MessageDigest md5) {
     }
 
-    private SiteFile readEntry(PrepPackage pkg, ZipFile zip, RandomAccessFile raw, KnownContent known, Item item, Progress progress,
+    private SiteFile readEntry(PrepPackage pkg, ZipFile zip, KnownContent known, Item item, Progress progress,
             byte[] buffer, Digests digests) throws IOException, PackageRejectedException {
         ZipEntry entry = item.entry();
         String path = item.path();
-        String fingerprint = item.declared() == null ? null : fingerprint(raw, item.declared(), buffer, item.entry().getName(), digests.fingerprint());
+        String fingerprint = item.fingerprint();
         KnownContent.Known same = fingerprint == null ? null : known.lookup(path, fingerprint);
         if (same != null && same.size() == entry.getSize()) {
             if (progress.total.addAndGet(same.size()) > maxTotalBytes) {
@@ -339,27 +322,6 @@ public final class SiteUnpacker {
         }
         return new SiteFile(path, entry, size, HexFormat.of().formatHex(sha.digest()), HexFormat.of().formatHex(md5.digest()),
                 ContentTypes.of(path), cacheControl.forPath(path), fingerprint);
-    }
-
-    /**
-     * SHA-256 (first 128 bits) of an entry's method, CRC-32, sizes and compressed bytes, read straight from the zip:
-     * equal fingerprints mean equal content without inflating anything.
-     */
-    static String fingerprint(RandomAccessFile raw, Compressed entry, byte[] buffer, String name, MessageDigest sha) throws IOException {
-        sha.reset();
-        ByteBuffer header = ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN)
-                .putInt(entry.method()).putLong(entry.crc()).putLong(entry.compressedSize()).putLong(entry.uncompressedSize());
-        sha.update(header.array());
-        raw.seek(entry.dataOffset());
-        for (long left = entry.compressedSize(); left > 0;) {
-            int n = raw.read(buffer, 0, (int) Math.min(buffer.length, left));
-            if (n < 0) {
-                throw new EOFException("the zip ends inside " + name);
-            }
-            sha.update(buffer, 0, n);
-            left -= n;
-        }
-        return HexFormat.of().formatHex(sha.digest(), 0, 16);
     }
 
     /**

@@ -11,12 +11,16 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
+
+import mx.prep.difusor.verify.ChecksumFilter;
 
 /**
  * Structural inspection of an untrusted zip, run before any entry is inflated.
@@ -51,12 +55,14 @@ public final class ZipStructure {
     }
 
     /**
-     * One central directory entry as declared, after its local header was found consistent with it.
+     * One central directory entry as declared, after its local header was found consistent with it. Its
+     * {@code fingerprint}, when asked for, is the first 128 bits (hex) of the SHA-256 of its method, CRC-32, sizes
+     * and compressed bytes: two entries with the same fingerprint inflate to the same content; else null.
      * {@code symlink} and {@code encrypted} are always false in a list returned by {@link #inspect}: such entries are
      * refused; they are kept so the record describes the entry completely.
      */
     public record Entry(String name, int method, long compressedSize, long uncompressedSize, long crc, long localHeaderOffset,
-                        long dataOffset, boolean directory, boolean symlink, boolean encrypted) {
+                        long dataOffset, boolean directory, boolean symlink, boolean encrypted, String fingerprint) {
     }
 
     /** Why a zip was refused; the message names the entry. */
@@ -114,8 +120,16 @@ public final class ZipStructure {
      * @throws IOException if the file cannot be read
      */
     public static List<Entry> inspect(Path zip, Limits limits) throws IOException, Violation {
+        return inspect(zip, limits, false);
+    }
+
+    /**
+     * As {@link #inspect(Path, Limits)}, and with {@code fingerprints} each file entry's fingerprint too: this pass
+     * reads the whole file in order anyway, so the compressed bytes are hashed where they already are in memory.
+     */
+    public static List<Entry> inspect(Path zip, Limits limits, boolean fingerprints) throws IOException, Violation {
         try (FileChannel channel = FileChannel.open(zip, StandardOpenOption.READ)) {
-            return new Inspector(channel, limits).run();
+            return new Inspector(channel, limits, fingerprints ? ChecksumFilter.newSha256() : null).run();
         }
     }
 
@@ -174,10 +188,14 @@ public final class ZipStructure {
         private int windowLength;
         private final byte[] sniffed = new byte[SNIFF_BYTES];
 
-        Inspector(FileChannel channel, Limits limits) throws IOException {
+        private final MessageDigest fingerprints;
+        private final ByteBuffer fingerprintHeader = ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN);
+
+        Inspector(FileChannel channel, Limits limits, MessageDigest fingerprints) throws IOException {
             this.channel = channel;
             this.limits = limits;
             this.fileSize = channel.size();
+            this.fingerprints = fingerprints;
         }
 
         List<Entry> run() throws IOException, Violation {
@@ -546,8 +564,9 @@ public final class ZipStructure {
                     }
                     previousEnd = dataEnd + descriptorLength;
                     previous = c.name;
+                    String fingerprint = fingerprints == null || c.directory ? null : fingerprint(c, dataOffset);
                     entries[c.index] = new Entry(c.name, c.method, c.compressedSize, c.uncompressedSize, c.crc, offset,
-                            dataOffset, c.directory, false, false);
+                            dataOffset, c.directory, false, false, fingerprint);
                 }
             } finally {
                 inflater.end();
@@ -606,6 +625,21 @@ public final class ZipStructure {
                 throw violation(Reason.HEADER_MISMATCH, "entry '" + label(c.name) + "' has a data descriptor that disagrees with the central directory");
             }
             return 0;
+        }
+
+        private String fingerprint(Central c, long dataOffset) throws IOException {
+            MessageDigest sha = fingerprints;
+            sha.reset();
+            fingerprintHeader.clear();
+            fingerprintHeader.putInt(c.method).putLong(c.crc).putLong(c.compressedSize).putLong(c.uncompressedSize).flip();
+            sha.update(fingerprintHeader);
+            for (long at = dataOffset, left = c.compressedSize; left > 0;) {
+                int n = (int) Math.min(left, WINDOW);
+                sha.update(window(at, n));
+                at += n;
+                left -= n;
+            }
+            return HexFormat.of().formatHex(sha.digest(), 0, 16);
         }
 
         /** Looks at the first bytes of the entry's content for the magic numbers of common archive formats. */

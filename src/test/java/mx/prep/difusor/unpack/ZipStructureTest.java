@@ -395,6 +395,35 @@ class ZipStructureTest {
     }
 
     @Test
+    void fingerprintsAreTheSha256OfTheCompressedEntryAndOnlyWhenAskedFor() throws Exception {
+        byte[] page = random(70_000, 48); // more than one read window
+        Forge forge = new Forge();
+        forge.add(Spec.stored("index.html", random(3000, 49)));
+        forge.add(Spec.stored("datos.json", page));
+        forge.add(Spec.deflated("app.js", random(5000, 50)));
+        Path file = write(forge.bytes());
+
+        assertThat(ZipStructure.inspect(file, LIMITS)).extracting(Entry::fingerprint).containsOnlyNulls();
+        List<Entry> entries = ZipStructure.inspect(file, LIMITS, true);
+        // the definition the site manifests hold: a change here only costs one full unzip, but must be deliberate
+        java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+        sha.update(ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN).putInt(0).putLong(crc(page)).putLong(page.length)
+                .putLong(page.length).array());
+        sha.update(page);
+        assertThat(entries.get(1).fingerprint()).isEqualTo(java.util.HexFormat.of().formatHex(sha.digest(), 0, 16));
+
+        // the same entry elsewhere in another zip has the same fingerprint; other bytes another one
+        Forge other = new Forge();
+        other.add(Spec.stored("otro.txt", random(100, 51)));
+        other.add(Spec.stored("datos.json", page));
+        other.add(Spec.deflated("app.js", random(5000, 52)));
+        List<Entry> moved = ZipStructure.inspect(write(other.bytes()), LIMITS, true);
+        assertThat(moved.get(1).dataOffset()).isNotEqualTo(entries.get(1).dataOffset());
+        assertThat(moved.get(1).fingerprint()).isEqualTo(entries.get(1).fingerprint());
+        assertThat(moved.get(2).fingerprint()).isNotEqualTo(entries.get(2).fingerprint()).hasSize(32);
+    }
+
+    @Test
     void aCentralDirectoryInAnotherOrderThanTheFileIsReadInFileOrder() throws Exception {
         Forge forge = new Forge();
         forge.add(Spec.deflated("index.html", random(3000, 43)));
