@@ -66,7 +66,10 @@ public final class HistoryArchiver {
      * Starts copying the package into the history; {@link #awaitArchived} waits for it before anything is published.
      * The copy and the unzip's check of every entry need nothing from each other, so the corte is public sooner.
      */
-    public void startArchive(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException, PackageRejectedException {
+    public void startArchive(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException, PackageRejectedException,
+            InterruptedException {
+        // a retried step: the copy it started before ends first, so two copies of one package never overlap
+        pkg.settleArchiving();
         if (copies == null) {
             archive(pkg);
             return;
