@@ -384,14 +384,17 @@ class ZipStructureTest {
 
     @Test
     void aLocalHeaderQuotedInsideAnotherEntrysDataIsRefused() throws Exception {
-        // Fifield's construction: the second entry's header and data are the tail of the first entry's data
+        assertRefused(write(quotedLocalHeader().bytes()), Reason.OVERLAPPING_ENTRIES, "b.txt");
+    }
+
+    /** Fifield's construction: the second entry's header and data are the tail of the first entry's data. */
+    private static Forge quotedLocalHeader() {
         Spec inner = Spec.stored("b.txt", random(2000, 40));
         byte[] quoted = Forge.concat(random(10, 41), Forge.localHeader(inner), inner.data);
         Forge forge = new Forge();
         forge.add(Spec.stored("a.txt", quoted));
         forge.add(inner.copy("b.txt").sharesLocalHeaderOf(0).localOffsetShift(30 + 5 + 10));
-
-        assertRefused(write(forge.bytes()), Reason.OVERLAPPING_ENTRIES, "b.txt");
+        return forge;
     }
 
     @Test
@@ -440,14 +443,7 @@ class ZipStructureTest {
 
     @Test
     void anOverlapIsFoundWhateverOrderTheCentralDirectoryListsTheEntriesIn() throws Exception {
-        Spec inner = Spec.stored("b.txt", random(2000, 46));
-        byte[] quoted = Forge.concat(random(10, 47), Forge.localHeader(inner), inner.data);
-        Forge forge = new Forge();
-        forge.add(Spec.stored("a.txt", quoted));
-        forge.add(inner.copy("b.txt").sharesLocalHeaderOf(0).localOffsetShift(30 + 5 + 10));
-        forge.listed(1, 0);
-
-        assertRefused(write(forge.bytes()), Reason.OVERLAPPING_ENTRIES, "b.txt");
+        assertRefused(write(quotedLocalHeader().listed(1, 0).bytes()), Reason.OVERLAPPING_ENTRIES, "b.txt");
     }
 
     @Test
