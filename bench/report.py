@@ -73,8 +73,14 @@ def rate_key(k):
     return client.rstrip("_"), int(conc)
 
 
-rates = "; ".join("%s%s: %.0f/s" % (("HttpClient 5 " if rate_key(k)[0] == "apache5" else "HttpClient 4 " if rate_key(k)[0] == "apache"
-                                      else ""), rate_key(k)[1], v)
+def client_label(client):
+    whole = client.endswith("-whole")
+    http = client[:-len("-whole")] if whole else client
+    name = {"apache5": "HttpClient 5", "apache": "HttpClient 4"}.get(http, http)
+    return name + (" whole-body signing" if whole else "") + " " if name else ""
+
+
+rates = "; ".join("%s%s: %.0f/s" % (client_label(rate_key(k)[0]), rate_key(k)[1], v)
                   for k, v in sorted(((k, v) for k, v in data["run"]["rawput"].items() if k.startswith("rate_")),
                                      key=lambda kv: (kv[0] and rate_key(kv[0]))))
 w("- raw PUT capacity of the endpoint (SDK v2 uploader, real files, by HTTP client and concurrency): %s; floor uses the "

@@ -16,7 +16,9 @@
 #   RCLONE_TRANSFERS [32]  RCLONE_CHECKERS [32]  AWS_CONCURRENCY [32]
 #   RAW_PUT_OBJECTS [10000]    objects per pass of the raw PUT capacity measurement
 #   RAW_PUT_CONCURRENCY ["16 32 64 128"]   one pass each; the best rate is the floor
-#   RAW_PUT_CLIENTS [apache5,apache]   the SDK HTTP clients measured (HttpClient 5, prep-difusor's; 4, the older default)
+#   RAW_PUT_CLIENTS [apache5,apache,apache5-whole,apache-whole]   the SDK HTTP clients measured (HttpClient 5,
+#                                      prep-difusor's; 4, the older default), each with the SDK's aws-chunked signing
+#                                      and with -whole: one signature over the whole body, as prep-difusor signs
 #   HEAP_CHECK [1]         publish a package 4x as large with -Xmx256m in a fresh JVM
 #   BIG_VERIFY [1]         byte-for-byte check of the 4x publication too
 #   PUBLISH_TIMEOUT [1800] seconds to wait for one publication; TOOL_TIMEOUT [3600] per external tool
@@ -42,7 +44,7 @@ RCLONE_CHECKERS=${RCLONE_CHECKERS:-32}
 AWS_CONCURRENCY=${AWS_CONCURRENCY:-32}
 RAW_PUT_OBJECTS=${RAW_PUT_OBJECTS:-10000}
 RAW_PUT_CONCURRENCY=${RAW_PUT_CONCURRENCY:-16 32 64 128}
-RAW_PUT_CLIENTS=${RAW_PUT_CLIENTS:-apache5,apache}
+RAW_PUT_CLIENTS=${RAW_PUT_CLIENTS:-apache5,apache,apache5-whole,apache-whole}
 HEAP_CHECK=${HEAP_CHECK:-1}
 BIG_VERIFY=${BIG_VERIFY:-1}
 PUBLISH_TIMEOUT=${PUBLISH_TIMEOUT:-1800}

@@ -22,6 +22,14 @@ public final class SitePublication {
 
     private static final Logger LOG = LoggerFactory.getLogger(SitePublication.class);
 
+    /**
+     * Site files up to this size are read into memory before they are sent; larger ones stream from the zip. The S3
+     * client reads a body twice (to sign it, then to send it), and a file streamed from the zip is inflated each time;
+     * nearly every file of a PREP site is a few KiB. At most one such body per upload in flight is held at once
+     * (difusor.publish.concurrency x 256 KiB), whatever the package's size.
+     */
+    static final int IN_MEMORY_MAX_BYTES = 256 * 1024;
+
     private final String sitePrefix;
 
     public SitePublication(String sitePrefix) {
@@ -38,7 +46,7 @@ public final class SitePublication {
         return pkg.plan().pages().iterator();
     }
 
-    /** Turns one split SiteFile into a put request for the S3 producer; the body streams from the zip. */
+    /** Turns one split SiteFile into a put request for the S3 producer, its body in memory or streamed from the zip. */
     public void toPutRequest(Exchange exchange) {
         PrepPackage pkg = exchange.getProperty(PrepPackage.PROPERTY, PrepPackage.class);
         Message message = exchange.getMessage();
@@ -51,7 +59,7 @@ public final class SitePublication {
         }
         // our own content hash: ETags are MD5 only for single-part uploads
         message.setHeader(AWS2S3Constants.METADATA, Map.of("sha256", file.sha256()));
-        message.setBody(pkg.site().open(file));
+        message.setBody(file.size() <= IN_MEMORY_MAX_BYTES ? pkg.site().read(file) : pkg.site().open(file));
     }
 
     public String siteKey(String path) {
