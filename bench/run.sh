@@ -21,6 +21,8 @@
 #                                      and with -whole: one signature over the whole body, as prep-difusor signs
 #   HEAP_CHECK [1]         publish a package 4x as large with -Xmx256m in a fresh JVM
 #   BIG_VERIFY [1]         byte-for-byte check of the 4x publication too
+#   GAP [0]                seconds of idle time before each corte after the first (on election night they are 20
+#                          minutes apart: the JVM's JIT finishes compiling in between)
 #   PUBLISH_TIMEOUT [1800] seconds to wait for one publication; TOOL_TIMEOUT [3600] per external tool
 #   WORK [/tmp/prep-bench] scratch folder (wiped at start)
 #   UNZIP_ROOT [$WORK]     where rclone and aws get their unzipped tree (e.g. /dev/shm to take the disk out of unzip)
@@ -48,6 +50,7 @@ RAW_PUT_CLIENTS=${RAW_PUT_CLIENTS:-apache5,apache,apache5-whole,apache-whole}
 HEAP_CHECK=${HEAP_CHECK:-1}
 BIG_VERIFY=${BIG_VERIFY:-1}
 PUBLISH_TIMEOUT=${PUBLISH_TIMEOUT:-1800}
+GAP=${GAP:-0}
 TOOL_TIMEOUT=${TOOL_TIMEOUT:-3600}
 WORK=${WORK:-/tmp/prep-bench}
 KEEP_WORK=${KEEP_WORK:-0}
@@ -430,6 +433,10 @@ record run difusor startup_hwm_kb "$(hwm_kb "$MAIN_DIFUSOR_PID")"
 for i in "${!NAMES[@]}"; do
     name=${NAMES[$i]}
     zip="$PKG/$name"
+    if [ "$i" -gt 0 ] && [ "$GAP" -gt 0 ]; then
+        log "idle for ${GAP}s before the next corte (GAP)"
+        sleep "$GAP"
+    fi
     log "corte $((i + 1))/$CORTES: $name"
     if [ "$i" = 0 ]; then
         entries=$(awk -v n="$name" '$1 == n { print $2 }' "$WORK/packages.txt")
