@@ -99,6 +99,9 @@ class BadPackagesTest extends PipelineTestBase {
                     edited(n -> true, Map.of(), Map.of("data//corte.json", utf8("{}")))),
             new Bad("an archive inside", "NESTED_ARCHIVE", "unzip",
                     edited(n -> true, Map.of(), Map.of("data/respaldo.tar.gz", new byte[] { 0x1f, (byte) 0x8b, 8, 0 }))),
+            // an empty zip (its end record alone) under a JSON name: found by its first bytes, not its name
+            new Bad("an archive under an innocent name", "NESTED_ARCHIVE", "unzip",
+                    edited(n -> true, Map.of(), Map.of("data/respaldo.json", Arrays.copyOf(new byte[] { 'P', 'K', 5, 6 }, 22)))),
             new Bad("a zip bomb", "ZIP_BOMB", "unzip",
                     edited(n -> true, Map.of(), Map.of("data/relleno.json", new byte[20 << 20]))),
             new Bad("no index.html", "NO_INDEX_HTML", "unzip", edited(n -> !n.equals("index.html"), Map.of(), Map.of())),

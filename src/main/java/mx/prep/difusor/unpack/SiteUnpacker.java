@@ -90,7 +90,9 @@ public final class SiteUnpacker {
         try {
             // the zip's structure first, from its own bytes: what the JDK's reader does not check or cannot see
             // a copy that inspect() empties once it has taken what it needs: a large site's records are not kept
-            structure = new ArrayList<>(ZipStructure.inspect(pkg.spoolFile(), limits, true));
+            // an archive under an innocent name is looked for where an entry is inflated anyway (readEntry): an entry
+            // that is not inflated holds content already published, which was looked at then
+            structure = new ArrayList<>(ZipStructure.inspect(pkg.spoolFile(), limits, true, false));
         } catch (ZipStructure.Violation v) {
             throw new PackageRejectedException(reasonFor(v.reason()), pkg + ": " + v.getMessage());
         } catch (IOException e) {
@@ -247,7 +249,7 @@ public final class SiteUnpacker {
     private void readEntries(PrepPackage pkg, ZipFile zip, KnownContent known, List<Item> items, Progress progress) {
         byte[] buffer = new byte[1 << 16];
         // one set of digests per reader, reset for each entry: tens of thousands of entries, no lookup or garbage each
-        Digests digests = new Digests(ChecksumFilter.newSha256(), newMd5());
+        Digests digests = new Digests(ChecksumFilter.newSha256(), newMd5(), new byte[ZipStructure.SNIFF_BYTES]);
         for (int i; !progress.stop.get() && (i = progress.next.getAndIncrement()) < items.size();) {
             try {
                 progress.files[i] = readEntry(pkg, zip, known, items.get(i), progress, buffer, digests);
@@ -264,8 +266,8 @@ public final class SiteUnpacker {
         }
     }
 
-    /** A reader's digests: the content's SHA-256 and MD5. */
-    private record Digests(MessageDigest sha256, MessageDigest md5) {
+    /** A reader's digests (the content's SHA-256 and MD5) and room for the first bytes of the entry it reads. */
+    private record Digests(MessageDigest sha256, MessageDigest md5, byte[] head) {
     }
 
     private SiteFile readEntry(PrepPackage pkg, ZipFile zip, KnownContent known, Item item, Progress progress,
@@ -291,8 +293,15 @@ public final class SiteUnpacker {
         md5.reset();
         CRC32 crc = new CRC32();
         long size = 0;
+        byte[] head = digests.head();
+        int headLength = 0;
         try (InputStream in = zip.getInputStream(entry)) {
             for (int n; (n = in.read(buffer)) > 0;) {
+                if (headLength < head.length) {
+                    int k = Math.min(n, head.length - headLength);
+                    System.arraycopy(buffer, 0, head, headLength, k);
+                    headLength += k;
+                }
                 sha.update(buffer, 0, n);
                 md5.update(buffer, 0, n);
                 crc.update(buffer, 0, n);
@@ -315,6 +324,11 @@ public final class SiteUnpacker {
         if (entry.getCrc() != -1 && crc.getValue() != entry.getCrc()) {
             throw new PackageRejectedException(RejectReason.ENTRY_CRC_MISMATCH, pkg + ": entry '" + entry.getName()
                     + "' does not match its CRC-32");
+        }
+        String archive = ZipStructure.archiveMagic(head, headLength);
+        if (archive != null) {
+            throw new PackageRejectedException(RejectReason.NESTED_ARCHIVE, pkg + ": entry '" + entry.getName() + "' holds a "
+                    + archive + " archive");
         }
         if (progress.total.addAndGet(size) > maxTotalBytes) {
             throw new PackageRejectedException(RejectReason.BAD_ZIP,

@@ -128,8 +128,17 @@ public final class ZipStructure {
      * reads the whole file in order anyway, so the compressed bytes are hashed where they already are in memory.
      */
     public static List<Entry> inspect(Path zip, Limits limits, boolean fingerprints) throws IOException, Violation {
+        return inspect(zip, limits, fingerprints, true);
+    }
+
+    /**
+     * As {@link #inspect(Path, Limits, boolean)}; without {@code sniffContent} the first bytes of each entry are not
+     * inflated to look for an archive under an innocent name (its name is still checked): for a caller that inflates
+     * every entry it has not already checked anyway, and looks at those bytes there with {@link #archiveMagic}.
+     */
+    public static List<Entry> inspect(Path zip, Limits limits, boolean fingerprints, boolean sniffContent) throws IOException, Violation {
         try (FileChannel channel = FileChannel.open(zip, StandardOpenOption.READ)) {
-            return new Inspector(channel, limits, fingerprints ? ChecksumFilter.newSha256() : null).run();
+            return new Inspector(channel, limits, fingerprints ? ChecksumFilter.newSha256() : null, sniffContent).run();
         }
     }
 
@@ -168,7 +177,7 @@ public final class ZipStructure {
     /** Below this many compressed bytes a ratio says nothing (deflate's own overhead dominates). */
     private static final long TINY_COMPRESSED = 1024;
     /** How much of an entry is looked at to recognise a nested archive: tar's "ustar" sits at offset 257. */
-    private static final int SNIFF_BYTES = 265;
+    static final int SNIFF_BYTES = 265;
     /** Compressed bytes fed to the inflater for the sniff: enough for a dynamic Huffman header plus the prefix. */
     private static final int SNIFF_INPUT = 2048;
     private static final int WINDOW = 1 << 16;
@@ -189,13 +198,15 @@ public final class ZipStructure {
         private final byte[] sniffed = new byte[SNIFF_BYTES];
 
         private final MessageDigest fingerprints;
+        private final boolean sniffContent;
         private final ByteBuffer fingerprintHeader = ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN);
 
-        Inspector(FileChannel channel, Limits limits, MessageDigest fingerprints) throws IOException {
+        Inspector(FileChannel channel, Limits limits, MessageDigest fingerprints, boolean sniffContent) throws IOException {
             this.channel = channel;
             this.limits = limits;
             this.fileSize = channel.size();
             this.fingerprints = fingerprints;
+            this.sniffContent = sniffContent;
         }
 
         List<Entry> run() throws IOException, Violation {
@@ -559,7 +570,7 @@ public final class ZipStructure {
                         }
                         descriptorLength = descriptor(c, dataEnd, limit);
                     }
-                    if (!c.directory && c.compressedSize > 0) {
+                    if (sniffContent && !c.directory && c.compressedSize > 0) {
                         sniffNestedArchive(c, dataOffset, inflater);
                     }
                     previousEnd = dataEnd + descriptorLength;
@@ -767,7 +778,8 @@ public final class ZipStructure {
         return false;
     }
 
-    private static String archiveMagic(byte[] p, int length) {
+    /** The archive format whose magic number the first {@code length} bytes of {@code p} start with, or null. */
+    static String archiveMagic(byte[] p, int length) {
         if (startsWith(p, length, 0, 0x50, 0x4B, 0x03, 0x04) || startsWith(p, length, 0, 0x50, 0x4B, 0x05, 0x06)
                 || startsWith(p, length, 0, 0x50, 0x4B, 0x07, 0x08)) {
             return "zip";

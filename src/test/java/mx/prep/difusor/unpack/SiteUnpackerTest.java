@@ -46,10 +46,16 @@ class SiteUnpackerTest {
     }
 
     private Path zip(Map<String, String> entries, boolean stored) throws IOException {
+        Map<String, byte[]> bytes = new LinkedHashMap<>();
+        entries.forEach((name, text) -> bytes.put(name, text.getBytes(StandardCharsets.UTF_8)));
+        return zipOf(bytes, stored);
+    }
+
+    private Path zipOf(Map<String, byte[]> entries, boolean stored) throws IOException {
         Path file = Files.createTempFile(tmp, "package", ".zip");
         try (OutputStream out = Files.newOutputStream(file); ZipOutputStream z = new ZipOutputStream(out)) {
-            for (Map.Entry<String, String> e : entries.entrySet()) {
-                byte[] bytes = e.getValue().getBytes(StandardCharsets.UTF_8);
+            for (Map.Entry<String, byte[]> e : entries.entrySet()) {
+                byte[] bytes = e.getValue();
                 ZipEntry entry = new ZipEntry(e.getKey());
                 if (stored) {
                     CRC32 crc = new CRC32();
@@ -143,6 +149,27 @@ class SiteUnpackerTest {
         assertRejected(zip(site("data/otro-paquete.zip", "PK"), false), RejectReason.NESTED_ARCHIVE);
     }
 
+    /** The structure pass leaves content to the readers; they look at the first bytes of every entry they inflate. */
+    @ParameterizedTest
+    @ValueSource(booleans = { true, false })
+    void anArchiveUnderAnInnocentNameIsRefused(boolean stored) throws Exception {
+        java.io.ByteArrayOutputStream gzip = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream out = new java.util.zip.GZIPOutputStream(gzip)) {
+            out.write(new byte[100_000]);
+        }
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        entries.put("index.html", INDEX.getBytes(StandardCharsets.UTF_8));
+        entries.put("data/casillas.csv", gzip.toByteArray());
+        assertThatThrownBy(() -> unpacker.unpack(pkg(zipOf(entries, stored))))
+                .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.NESTED_ARCHIVE))
+                .hasMessageContaining("data/casillas.csv").hasMessageContaining("gzip");
+
+        entries.put("data/casillas.csv", Files.readAllBytes(zip(site("data/a.json", "{}"), false)));
+        assertThatThrownBy(() -> unpacker.unpack(pkg(zipOf(entries, stored))))
+                .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.NESTED_ARCHIVE))
+                .hasMessageContaining("zip");
+    }
+
     /** Both headers and the data descriptor of a deflated entry say it is smaller than it inflates to. */
     @Test
     void anEntryThatUnderstatesItsSizeInEveryHeaderIsRefused() throws Exception {
@@ -226,6 +253,28 @@ class SiteUnpackerTest {
         assertThat(files.get("data/b.json").sha256()).isEqualTo(sha256("{\"votos\":3}"));
         assertThat(files.get("data/a.json").zip()).isEqualTo(published.get("data/a.json").zip());
         second.site().close();
+    }
+
+    /**
+     * An entry already published is not inflated, so its first bytes are not looked at again: they were when it was
+     * first published. Here the "published" record vouches for a gzip that the rule would refuse, to show the skip.
+     */
+    @Test
+    void anEntryAlreadyPublishedIsNotLookedAtAgainForANestedArchive() throws Exception {
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        entries.put("index.html", INDEX.getBytes(StandardCharsets.UTF_8));
+        entries.put("data/casillas.csv", new byte[] { 0x1f, (byte) 0x8b, 8, 0, 0, 0, 0, 0 });
+        Path zip = zipOf(entries, false);
+        Map<String, SiteFile> published = new LinkedHashMap<>();
+        for (ZipStructure.Entry e : ZipStructure.inspect(zip, limits(1000, 10_000_000), true, false)) {
+            published.put(e.name(), new SiteFile(e.name(), null, e.uncompressedSize(), "x", "y", "text/csv", null, e.fingerprint()));
+        }
+        assertRejected(zip, RejectReason.NESTED_ARCHIVE);
+
+        PrepPackage again = pkg(zip);
+        recording(published, 0).unpack(again);
+        assertThat(byPath(again).get("data/casillas.csv").sha256()).isEqualTo("recorded:data/casillas.csv");
+        again.site().close();
     }
 
     @Test
