@@ -46,9 +46,6 @@ public final class SitePackage implements AutoCloseable {
 
     /** The file's bytes, read once into memory: for small files only (the caller bounds how many are held at once). */
     public byte[] read(SiteFile file) {
-        if (file.size() > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException(file.path() + " is too large to hold in memory: " + file.size() + " bytes");
-        }
         try (InputStream in = zip.getInputStream(file.entry())) {
             byte[] bytes = in.readNBytes((int) file.size());
             if (bytes.length != file.size() || in.read() >= 0) {
