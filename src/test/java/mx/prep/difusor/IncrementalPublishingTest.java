@@ -68,6 +68,33 @@ class IncrementalPublishingTest extends PipelineTestBase {
         }
     }
 
+    private static boolean siteListing(RequestHead r) {
+        return r.method().equals("GET") && (r.path().equals("/" + SITE) || r.path().equals("/" + SITE + "/"))
+                && r.target().contains("list-type=2");
+    }
+
+    /**
+     * The bucket is listed when there is no manifest to trust, then every difusor.publish.list-bucket-every plans: a
+     * listing of a full site takes seconds, so it must not happen at every corte once the first period is over.
+     */
+    @Test
+    void theSiteBucketIsListedEveryNPublicationsNotAtEveryOneOnceDue() throws Exception {
+        var settings = settings();
+        settings.put("difusor.publish.list-bucket-every", "2");
+        startDifusor(settings);
+        List<Integer> listings = new ArrayList<>();
+        for (int sequence = 6; sequence <= 11; sequence++) {
+            int before = s3Network.requests(IncrementalPublishingTest::siteListing);
+            Path next = corte(sequence);
+            institute.release(next);
+            awaitPublished(next);
+            listings.add(s3Network.requests(IncrementalPublishingTest::siteListing) - before);
+            assertSiteEquals(next);
+        }
+        // the first publication has no manifest; then every second plan checks the manifest against a listing
+        assertThat(listings).containsExactly(1, 0, 1, 0, 1, 0);
+    }
+
     @Test
     void htmlEntryPointsGoLastThenTheStateAndTheManifest() throws Exception {
         startDifusor();

@@ -116,7 +116,12 @@ public final class SitePlanner {
     /** The first plan after a start, then every difusor.publish.list-bucket-every plans: someone may edit the bucket. */
     private synchronized boolean dueForListing() {
         plansSinceListing++;
-        return plansSinceListing == 0 || listEvery > 0 && plansSinceListing >= listEvery;
+        boolean due = plansSinceListing == 0 || listEvery > 0 && plansSinceListing >= listEvery;
+        if (due) {
+            // counted again from this listing: otherwise, once due, every later plan would list the whole bucket
+            plansSinceListing = 0;
+        }
+        return due;
     }
 
     private boolean agreesWithBucket(PrepPackage pkg, SiteManifest manifest) {
