@@ -59,7 +59,7 @@ TOOLS=${TOOLS-rclone aws}
 DIFUSOR_JAVA_OPTS=${DIFUSOR_JAVA_OPTS:-}
 # the JVM flags of the image's ENTRYPOINT (Containerfile) but the heap, which is the target's -Xmx256m; the directives
 # file is copied beside application.properties, as in the image
-DIFUSOR_JVM_FLAGS=${DIFUSOR_JVM_FLAGS:--XX:+UseG1GC -XX:+UnlockDiagnosticVMOptions -XX:CompilerDirectivesFile=jvm/compiler-directives.json}
+DIFUSOR_JVM_FLAGS=${DIFUSOR_JVM_FLAGS:--XX:+UseParallelGC -XX:NewRatio=5 -XX:+UnlockDiagnosticVMOptions -XX:CompilerDirectivesFile=jvm/compiler-directives.json}
 DISTRIBUTION=EBENCHDIST0001
 AWS=/usr/bin/aws
 [ -x "$AWS" ] || AWS=aws

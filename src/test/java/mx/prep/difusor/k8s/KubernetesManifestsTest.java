@@ -518,6 +518,38 @@ class KubernetesManifestsTest {
         assertThat(out).contains("2 compiler directives added");
     }
 
+    @Test
+    void theImagesJvmFlagsStartAJvmWhoseOldGenerationHoldsAFourTimesSite() throws Exception {
+        // the ENTRYPOINT's -XX flags, as the image passes them (the directives file from the source tree), at the
+        // benchmark's -Xmx256m: a typo would stop the pod at start, and a collector whose old generation is a fixed
+        // share of the heap must leave it room for the live set of a site four times the FULL package (manifest, file
+        // list, central directory: about 180-195 MB after a young collection; BENCHMARKS.md, step 19)
+        String entrypoint = Files.readString(REPO.resolve("Containerfile")).lines()
+                .dropWhile(l -> !l.startsWith("ENTRYPOINT")).takeWhile(l -> !l.contains("-jar"))
+                .reduce("", String::concat);
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        java.util.regex.Matcher flag = Pattern.compile("\"(-XX:[^\"]+)\"").matcher(entrypoint);
+        while (flag.find()) {
+            command.add(flag.group(1).replace("=jvm/compiler-directives.json", "=src/main/jvm/compiler-directives.json"));
+        }
+        assertThat(command).as("the ENTRYPOINT's -XX flags").hasSizeGreaterThan(3);
+        command.addAll(List.of("-Xmx256m", "-XX:+PrintFlagsFinal", "-version"));
+        Process jvm = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(jvm.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(jvm.waitFor()).as(out).isZero();
+        java.util.function.Function<String, String> value = name -> out.lines()
+                .map(String::trim).filter(l -> l.matches("\\S+\\s+" + name + "\\s+=.*"))
+                .map(l -> l.split("\\s+")[3]).findFirst().orElseThrow(() -> new AssertionError(name + " not in " + out));
+        boolean fixedOldGeneration = Boolean.parseBoolean(value.apply("UseParallelGC")) || Boolean.parseBoolean(value.apply("UseSerialGC"));
+        if (fixedOldGeneration) {
+            long oldGeneration = Long.parseLong(value.apply("MaxHeapSize")) - Long.parseLong(value.apply("MaxNewSize"));
+            assertThat(oldGeneration).as("old generation of -Xmx256m, bytes").isGreaterThanOrEqualTo(205L << 20);
+        } else {
+            assertThat(Boolean.parseBoolean(value.apply("UseG1GC")) || Boolean.parseBoolean(value.apply("UseZGC")))
+                    .as("a collector the benchmark measured, named in the ENTRYPOINT").isTrue();
+        }
+    }
+
     // ---------------------------------------------------------------------------------------------------- rendering
 
     /** One overlay, rendered and parsed. */
