@@ -38,6 +38,7 @@ import mx.prep.difusor.invalidate.CdnInvalidator;
 import mx.prep.difusor.probe.InstituteProbe;
 import mx.prep.difusor.probe.StatusPage;
 import mx.prep.difusor.publish.DryRun;
+import mx.prep.difusor.publish.SiteAudit;
 import mx.prep.difusor.publish.SitePlanner;
 import mx.prep.difusor.publish.SitePruner;
 import mx.prep.difusor.publish.SitePublication;
@@ -138,8 +139,11 @@ public class DifusorConfiguration implements CamelConfiguration {
                 settings.integer("difusor.unpack.threads")));
         String siteBucket = settings.required("difusor.site.bucket");
         registry.bind("publishedStateHealthCheck", new PublishedStateHealthCheck(state, s3, siteBucket));
-        registry.bind("sitePlanner", new SitePlanner(state, s3, siteBucket, sitePrefix, settings.integer("difusor.publish.max-deletions"),
-                settings.integer("difusor.cdn.max-paths"), settings.integer("difusor.publish.list-bucket-every")));
+        SiteAudit audit = new SiteAudit(state, s3, siteBucket, sitePrefix, settings.integer("difusor.publish.list-bucket-every"),
+                context.getExecutorServiceManager().newSingleThreadExecutor(SiteAudit.class, "site-audit"));
+        registry.bind("siteAudit", audit);
+        registry.bind("sitePlanner", new SitePlanner(state, audit, settings.integer("difusor.publish.max-deletions"),
+                settings.integer("difusor.cdn.max-paths")));
         registry.bind("sitePublication", new SitePublication(sitePrefix));
         registry.bind("sitePruner", new SitePruner(s3, siteBucket, sitePrefix));
         registry.bind("dryRun", new DryRun(workDir.resolve("dry-run")));

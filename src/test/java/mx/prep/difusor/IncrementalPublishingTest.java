@@ -73,26 +73,82 @@ class IncrementalPublishingTest extends PipelineTestBase {
                 && r.target().contains("list-type=2");
     }
 
+    private static boolean stateRecorded(RequestHead r) {
+        return r.method().equals("PUT") && r.path().equals("/" + HISTORY + "/state/published.json");
+    }
+
     /**
-     * The bucket is listed when there is no manifest to trust, then every difusor.publish.list-bucket-every plans: a
-     * listing of a full site takes seconds, so it must not happen at every corte once the first period is over.
+     * The plan lists the bucket only when it has no manifest to trust yet (the first publication after a start). Every
+     * difusor.publish.list-bucket-every publications the bucket is checked again, after the corte is public: a listing
+     * of a full site takes seconds, and no corte waits for it.
      */
     @Test
-    void theSiteBucketIsListedEveryNPublicationsNotAtEveryOneOnceDue() throws Exception {
+    void theSiteBucketIsCheckedEveryNPublicationsOnceTheCorteIsPublicNotOnItsPath() throws Exception {
         var settings = settings();
         settings.put("difusor.publish.list-bucket-every", "2");
         startDifusor(settings);
-        List<Integer> listings = new ArrayList<>();
-        for (int sequence = 6; sequence <= 11; sequence++) {
-            int before = s3Network.requests(IncrementalPublishingTest::siteListing);
-            Path next = corte(sequence);
+        List<Integer> beforePublic = new ArrayList<>();
+        List<Integer> afterPublic = new ArrayList<>();
+        int expected = 0;
+        for (int publication = 1; publication <= 6; publication++) {
+            int from = s3Network.requests().size();
+            Path next = corte(publication + 5);
             institute.release(next);
             awaitPublished(next);
-            listings.add(s3Network.requests(IncrementalPublishingTest::siteListing) - before);
+            expected += (publication == 1 ? 1 : 0) + (publication % 2 == 0 ? 1 : 0);
+            int listings = expected;
+            await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.requests(IncrementalPublishingTest::siteListing) >= listings);
+
+            // this publication's requests, split where its state was recorded (the corte public)
+            List<RequestHead> window = s3Network.requests().subList(from, s3Network.requests().size());
+            int recorded = -1;
+            for (int i = 0; i < window.size(); i++) {
+                if (stateRecorded(window.get(i))) {
+                    recorded = i;
+                }
+            }
+            assertThat(recorded).as("the state recorded in publication %d", publication).isNotNegative();
+            beforePublic.add((int) window.subList(0, recorded).stream().filter(IncrementalPublishingTest::siteListing).count());
+            afterPublic.add((int) window.subList(recorded, window.size()).stream().filter(IncrementalPublishingTest::siteListing).count());
             assertSiteEquals(next);
         }
-        // the first publication has no manifest; then every second plan checks the manifest against a listing
-        assertThat(listings).containsExactly(1, 0, 1, 0, 1, 0);
+        assertThat(beforePublic).as("listings before each corte was public").containsExactly(1, 0, 0, 0, 0, 0);
+        assertThat(afterPublic).as("listings after each corte was public").containsExactly(0, 1, 0, 1, 0, 1);
+    }
+
+    /**
+     * A bucket edited by hand while the difusor runs is found by the check between cortes: the publication after it
+     * compares with the bucket, puts the published bytes back, deletes the stray file and invalidates both paths.
+     */
+    @Test
+    void aBucketEditedByHandIsFoundBetweenCortesAndRepairedByTheNextPublication() throws Exception {
+        var settings = settings();
+        settings.put("difusor.publish.list-bucket-every", "1");
+        settings.put("difusor.cdn.max-paths", "100000"); // every path as it is, no wildcard that would cover anything
+        startDifusor(settings);
+        Path first = corte(6);
+        institute.release(first);
+        awaitPublished(first);
+        // the first plan's listing, then the check after the first publication
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.requests(IncrementalPublishingTest::siteListing) >= 2);
+
+        editBucketByHand();
+        Path second = corte(7);
+        assertThat(changed(first, second)).doesNotContain(STABLE);
+        institute.release(second);
+        awaitPublished(second);
+        // the check after the second publication finds the edit
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.requests(IncrementalPublishingTest::siteListing) >= 3);
+
+        Path third = corte(8);
+        assertThat(changed(second, third)).doesNotContain(STABLE);
+        institute.release(third);
+        awaitPublished(third);
+        assertSiteEquals(third);
+        List<ReceivedInvalidation> invalidations = cloudFront.created(DISTRIBUTION);
+        List<String> repaired = invalidations.get(invalidations.size() - 1).paths();
+        assertThat(covers(repaired, STABLE)).as("%s covered by %s", STABLE, repaired).isTrue();
+        assertThat(covers(repaired, "stray.html")).as("stray.html covered by %s", repaired).isTrue();
     }
 
     @Test

@@ -1,0 +1,144 @@
+package mx.prep.difusor.publish;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.apache.camel.ExchangeProperty;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.state.StateStore;
+
+/**
+ * Compares the site bucket with the published manifest every difusor.publish.list-bucket-every publications, in case
+ * someone edited the bucket by hand. Listing a whole site takes seconds (45 LIST requests for a FULL site on S3, 3-5 s
+ * against S3Proxy), so the check runs once a corte is public, between cortes, instead of in the next corte's plan; that
+ * plan only reads the verdict, and compares with the bucket itself when the check found a difference or could not run.
+ */
+public final class SiteAudit {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SiteAudit.class);
+
+    /** A check that hangs must not hold the next corte for longer than this; the plan then lists the bucket itself. */
+    private static final Duration CHECK_WAIT = Duration.ofMinutes(5);
+
+    private final StateStore state;
+    private final S3Client s3;
+    private final String siteBucket;
+    private final String sitePrefix;
+    private final int every;
+    private final ExecutorService checks;
+    private int publicationsSinceCheck;
+    private Future<Verdict> pending;
+
+    /** What a check between cortes found: whether the bucket held exactly the manifest of that package. */
+    record Verdict(String manifestPackage, boolean agrees) {
+    }
+
+    /** @param checks runs the checks between cortes (null: in the record step itself) */
+    public SiteAudit(StateStore state, S3Client s3, String siteBucket, String sitePrefix, int every, ExecutorService checks) {
+        this.state = state;
+        this.s3 = s3;
+        this.siteBucket = siteBucket;
+        this.sitePrefix = sitePrefix;
+        this.every = every;
+        this.checks = checks;
+    }
+
+    /** After a publication is recorded: every {@code every} of them, starts a check of the bucket against its manifest. */
+    public synchronized void afterPublication(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) {
+        if (every <= 0 || ++publicationsSinceCheck < every) {
+            return;
+        }
+        publicationsSinceCheck = 0;
+        String label = pkg.toString();
+        // a failed check (S3 unreachable, a manifest that cannot be read) is kept as such: the next plan lists the bucket
+        FutureTask<Verdict> check = new FutureTask<>(() -> check(label));
+        pending = check;
+        try {
+            if (checks != null) {
+                checks.execute(check);
+                return;
+            }
+        } catch (RejectedExecutionException stopping) {
+            // the context is stopping: checked here, the record step is over anyway
+        }
+        check.run();
+    }
+
+    /**
+     * True if the plan must compare the bucket itself with this manifest: the last check found a difference, could not
+     * run, or looked at another manifest. Waits for a check still running: it never overlaps a publication.
+     */
+    boolean foundDifference(PrepPackage pkg, SiteManifest manifest) throws InterruptedException {
+        Future<Verdict> check;
+        synchronized (this) {
+            check = pending;
+            pending = null;
+        }
+        if (check == null) {
+            return false;
+        }
+        try {
+            Verdict verdict = check.get(CHECK_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            return manifest == null || manifest.packageName() == null || !verdict.agrees()
+                    || !manifest.packageName().equals(verdict.manifestPackage());
+        } catch (ExecutionException e) {
+            LOG.warn("{}: the last check of the site bucket failed ({}); comparing with the bucket now", pkg, e.getCause().toString());
+            return true;
+        } catch (TimeoutException e) {
+            check.cancel(true);
+            LOG.warn("{}: the last check of the site bucket took more than {}; comparing with the bucket now", pkg, CHECK_WAIT);
+            return true;
+        }
+    }
+
+    private Verdict check(String after) throws IOException {
+        Optional<SiteManifest> manifest = state.loadManifest();
+        if (manifest.isEmpty()) {
+            return new Verdict(null, false);
+        }
+        boolean agrees = agrees(after, manifest.get(), list());
+        if (agrees) {
+            LOG.info("{}: the site bucket holds exactly the published manifest", after);
+        }
+        return new Verdict(manifest.get().packageName(), agrees);
+    }
+
+    /** True if the listing holds exactly the manifest's files (bytes compared by the ETag, the MD5 of a single-part object). */
+    boolean agrees(String label, SiteManifest manifest, Map<String, SiteManifest.Entry> listed) {
+        long disagreeing = manifest.files().entrySet().stream().filter(e -> {
+            SiteManifest.Entry l = listed.get(e.getKey());
+            return l == null || l.size() != e.getValue().size() || !l.md5().equals(e.getValue().md5());
+        }).count() + listed.keySet().stream().filter(k -> !manifest.files().containsKey(k)).count();
+        if (disagreeing > 0) {
+            LOG.warn("{}: the site bucket disagrees with the published manifest on {} objects (edited by hand?); the plan compares "
+                    + "with the bucket itself", label, disagreeing);
+        }
+        return disagreeing == 0;
+    }
+
+    /** The site's objects as listed: path, size and ETag. */
+    Map<String, SiteManifest.Entry> list() {
+        Map<String, SiteManifest.Entry> listed = new HashMap<>();
+        for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(siteBucket).prefix(sitePrefix)).contents()) {
+            String etag = o.eTag() == null ? "" : o.eTag().replace("\"", "");
+            listed.put(o.key().substring(sitePrefix.length()), new SiteManifest.Entry(null, etag, o.size(), null, null, null));
+        }
+        return listed;
+    }
+}
