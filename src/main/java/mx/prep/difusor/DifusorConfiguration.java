@@ -139,7 +139,7 @@ public class DifusorConfiguration implements CamelConfiguration {
                 settings.integer("difusor.unpack.threads")));
         String siteBucket = settings.required("difusor.site.bucket");
         registry.bind("publishedStateHealthCheck", new PublishedStateHealthCheck(state, s3, siteBucket));
-        SiteAudit audit = new SiteAudit(state, s3, siteBucket, sitePrefix, settings.integer("difusor.publish.list-bucket-every"),
+        SiteAudit audit = new SiteAudit(state, metrics, s3, siteBucket, sitePrefix, settings.integer("difusor.publish.list-bucket-every"),
                 context.getExecutorServiceManager().newSingleThreadExecutor(SiteAudit.class, "site-audit"));
         registry.bind("siteAudit", audit);
         registry.bind("sitePlanner", new SitePlanner(state, audit, settings.integer("difusor.publish.max-deletions"),

@@ -80,6 +80,12 @@ public final class DifusorMetrics {
                 .description("Packages quarantined, by reason code").register(registry).increment();
     }
 
+    /** A check of the site bucket against the published manifest between cortes: agrees, differs or failed. */
+    public void siteChecked(String outcome) {
+        Counter.builder("difusor_site_checks_total").tag("outcome", outcome)
+                .description("Checks of the site bucket against the published manifest, between cortes").register(registry).increment();
+    }
+
     public void invalidation() {
         Counter.builder("difusor_invalidations_total").description("CloudFront invalidations sent").register(registry).increment();
     }

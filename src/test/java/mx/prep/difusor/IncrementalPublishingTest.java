@@ -17,6 +17,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import org.junit.jupiter.api.Test;
 
+import io.micrometer.core.instrument.MeterRegistry;
+
 import mx.prep.difusor.testing.CloudFrontEmulator.ReceivedInvalidation;
 import mx.prep.difusor.testing.FaultProxy.RequestHead;
 import mx.prep.difusor.testing.PackageEdits;
@@ -149,6 +151,47 @@ class IncrementalPublishingTest extends PipelineTestBase {
         List<String> repaired = invalidations.get(invalidations.size() - 1).paths();
         assertThat(covers(repaired, STABLE)).as("%s covered by %s", STABLE, repaired).isTrue();
         assertThat(covers(repaired, "stray.html")).as("stray.html covered by %s", repaired).isTrue();
+        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        assertThat(meters.get("difusor_site_checks_total").tag("outcome", "differs").counter().count()).isEqualTo(1);
+        assertThat(meters.get("difusor_site_checks_total").tag("outcome", "agrees").counter().count()).isPositive();
+    }
+
+    /** A check between cortes that fails (S3 answering 500 to the listing) leaves the next plan to list the bucket itself. */
+    @Test
+    void aCheckBetweenCortesThatFailsMakesTheNextPlanCompareWithTheBucket() throws Exception {
+        var settings = settings();
+        settings.put("difusor.publish.list-bucket-every", "2");
+        startDifusor(settings);
+        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        Path first = corte(6);
+        institute.release(first);
+        awaitPublished(first);
+
+        // the check after the second publication gets 500 for every attempt of the SDK
+        s3Network.respond(IncrementalPublishingTest::siteListing, 1000, 500, "application/xml",
+                "<Error><Code>InternalError</Code><Message>injected</Message></Error>");
+        Path second = corte(7);
+        institute.release(second);
+        awaitPublished(second);
+        await().atMost(Duration.ofSeconds(60))
+                .until(() -> meters.find("difusor_site_checks_total").tag("outcome", "failed").counter() != null
+                        && meters.get("difusor_site_checks_total").tag("outcome", "failed").counter().count() == 1);
+        s3Network.clearFaults();
+
+        int from = s3Network.requests().size();
+        Path third = corte(8);
+        institute.release(third);
+        awaitPublished(third);
+        List<RequestHead> window = s3Network.requests().subList(from, s3Network.requests().size());
+        int recorded = -1;
+        for (int i = 0; i < window.size(); i++) {
+            if (stateRecorded(window.get(i))) {
+                recorded = i;
+            }
+        }
+        assertThat(window.subList(0, recorded).stream().filter(IncrementalPublishingTest::siteListing).count())
+                .as("the third corte's plan lists the bucket").isEqualTo(1);
+        assertSiteEquals(third);
     }
 
     @Test

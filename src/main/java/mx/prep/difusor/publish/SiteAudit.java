@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
+import mx.prep.difusor.DifusorMetrics;
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.state.StateStore;
 
@@ -37,6 +38,7 @@ public final class SiteAudit {
     private static final Duration CHECK_WAIT = Duration.ofMinutes(5);
 
     private final StateStore state;
+    private final DifusorMetrics metrics;
     private final S3Client s3;
     private final String siteBucket;
     private final String sitePrefix;
@@ -50,8 +52,10 @@ public final class SiteAudit {
     }
 
     /** @param checks runs the checks between cortes (null: in the record step itself) */
-    public SiteAudit(StateStore state, S3Client s3, String siteBucket, String sitePrefix, int every, ExecutorService checks) {
+    public SiteAudit(StateStore state, DifusorMetrics metrics, S3Client s3, String siteBucket, String sitePrefix, int every,
+            ExecutorService checks) {
         this.state = state;
+        this.metrics = metrics;
         this.s3 = s3;
         this.siteBucket = siteBucket;
         this.sitePrefix = sitePrefix;
@@ -108,15 +112,22 @@ public final class SiteAudit {
     }
 
     private Verdict check(String after) throws IOException {
-        Optional<SiteManifest> manifest = state.loadManifest();
-        if (manifest.isEmpty()) {
-            return new Verdict(null, false);
+        try {
+            Optional<SiteManifest> manifest = state.loadManifest();
+            if (manifest.isEmpty()) {
+                metrics.siteChecked("failed");
+                return new Verdict(null, false);
+            }
+            boolean agrees = agrees(after, manifest.get(), list());
+            metrics.siteChecked(agrees ? "agrees" : "differs");
+            if (agrees) {
+                LOG.info("{}: the site bucket holds exactly the published manifest", after);
+            }
+            return new Verdict(manifest.get().packageName(), agrees);
+        } catch (IOException | RuntimeException e) {
+            metrics.siteChecked("failed");
+            throw e;
         }
-        boolean agrees = agrees(after, manifest.get(), list());
-        if (agrees) {
-            LOG.info("{}: the site bucket holds exactly the published manifest", after);
-        }
-        return new Verdict(manifest.get().packageName(), agrees);
     }
 
     /** True if the listing holds exactly the manifest's files (bytes compared by the ETag, the MD5 of a single-part object). */
