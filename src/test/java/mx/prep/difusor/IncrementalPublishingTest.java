@@ -333,6 +333,31 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertSiteEquals(second);
     }
 
+    /**
+     * The first plan after a start must compare with the bucket; when that listing fails (S3 answering 500 to every
+     * attempt of the SDK), the retried plan lists again rather than trusting the manifest, so a hand edit made while
+     * the difusor was down is still repaired.
+     */
+    @Test
+    void aPlanWhoseListingFailedListsAgainWhenRetried() throws Exception {
+        startDifusor();
+        Path first = corte(6);
+        institute.release(first);
+        awaitPublished(first);
+        difusor.close();
+
+        editBucketByHand();
+        startDifusor();
+        // as many 500s as the SDK makes attempts: the plan fails once, then the retry channel runs it again
+        s3Network.respond(IncrementalPublishingTest::siteListing, 4, 500, "application/xml",
+                "<Error><Code>InternalError</Code><Message>injected</Message></Error>");
+        Path second = corte(7);
+        institute.release(second);
+        awaitPublished(second);
+        assertThat(s3Network.faultsInjected()).isEqualTo(4);
+        assertSiteEquals(second);
+    }
+
     @Test
     void aDryRunReportsWhatWouldChangeAndTouchesNothing() throws Exception {
         var settings = settings();

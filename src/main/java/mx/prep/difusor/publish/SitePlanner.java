@@ -61,8 +61,6 @@ public final class SitePlanner {
             trusted = audit.agrees(pkg.toString(), recorded.get(), listed);
         }
         Map<String, SiteManifest.Entry> base = trusted ? recorded.get().files() : listed != null ? listed : audit.list();
-        // cleared only once a listing came back: a plan retried after a failed listing lists again
-        mustList = false;
 
         List<SiteFile> uploads = new ArrayList<>();
         Set<String> inPackage = new HashSet<>(pkg.site().files().size() * 4 / 3 + 1);
@@ -100,6 +98,8 @@ public final class SitePlanner {
                 pkg.site().files().size() - uploads.size(), !trusted,
                 published.filter(PublishedState::hasPublished).map(PublishedState::sha256).orElse(null));
         pkg.plan(plan);
+        // cleared only by a plan that succeeded: one retried after a failed listing, or refused after it, lists again
+        mustList = false;
         pkg.stageTook("plan", (System.nanoTime() - started) / 1_000_000);
         LOG.info("{}: {}", pkg, plan.summary());
     }
