@@ -4,11 +4,13 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
-import java.util.concurrent.FutureTask;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -51,7 +53,7 @@ public final class SiteAudit {
     record Verdict(String manifestPackage, boolean agrees) {
     }
 
-    /** @param checks runs the checks between cortes (null: in the record step itself) */
+    /** @param checks runs the checks between cortes, one at a time */
     public SiteAudit(StateStore state, DifusorMetrics metrics, S3Client s3, String siteBucket, String sitePrefix, int every,
             ExecutorService checks) {
         this.state = state;
@@ -60,7 +62,7 @@ public final class SiteAudit {
         this.siteBucket = siteBucket;
         this.sitePrefix = sitePrefix;
         this.every = every;
-        this.checks = checks;
+        this.checks = Objects.requireNonNull(checks, "checks");
     }
 
     /** After a publication is recorded: every {@code every} of them, starts a check of the bucket against its manifest. */
@@ -70,18 +72,12 @@ public final class SiteAudit {
         }
         publicationsSinceCheck = 0;
         String label = pkg.toString();
-        // a failed check (S3 unreachable, a manifest that cannot be read) is kept as such: the next plan lists the bucket
-        FutureTask<Verdict> check = new FutureTask<>(() -> check(label));
-        pending = check;
         try {
-            if (checks != null) {
-                checks.execute(check);
-                return;
-            }
+            // a failed check (S3 unreachable, a manifest that cannot be read) is kept as such: the next plan lists the bucket
+            pending = checks.submit(() -> check(label));
         } catch (RejectedExecutionException stopping) {
-            // the context is stopping: checked here, the record step is over anyway
+            pending = CompletableFuture.failedFuture(stopping);
         }
-        check.run();
     }
 
     /**
@@ -101,8 +97,9 @@ public final class SiteAudit {
             Verdict verdict = check.get(CHECK_WAIT.toMillis(), TimeUnit.MILLISECONDS);
             return manifest == null || manifest.packageName() == null || !verdict.agrees()
                     || !manifest.packageName().equals(verdict.manifestPackage());
-        } catch (ExecutionException e) {
-            LOG.warn("{}: the last check of the site bucket failed ({}); comparing with the bucket now", pkg, e.getCause().toString());
+        } catch (ExecutionException | CancellationException e) {
+            LOG.warn("{}: the last check of the site bucket failed ({}); comparing with the bucket now", pkg,
+                    (e.getCause() == null ? e : e.getCause()).toString());
             return true;
         } catch (TimeoutException e) {
             check.cancel(true);
