@@ -4,8 +4,10 @@ import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Enumeration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -18,10 +20,14 @@ import software.amazon.awssdk.services.s3.S3Client;
 /**
  * The endpoint's raw PUT capacity: the real files of a package (first {@code count} entries, bytes already in
  * memory, nothing computed per object) PUT by an SDK v2 client with a fixed thread pool, for each HTTP client named
- * (Apache HttpClient 5, which prep-difusor uses, and 4, the SDK's older default): one untimed warm-up pass at the
- * highest concurrency, then one timed pass per concurrency. The best of all is the floor: the strictest one.
- * Usage: {@code RawPutCapacity <endpoint> <bucket> <zip> <count> <client,client...> <concurrency>...}. Prints
- * {@code client concurrency objects seconds objects_per_second} per pass, then {@code best <objects/s>}.
+ * (Apache HttpClient 5, which prep-difusor uses, and 4, the SDK's older default): one untimed warm-up pass per client
+ * at the highest concurrency, then {@code passes} rounds of one timed pass per client and concurrency. Rounds rather
+ * than repeats in a row, so a drift of the machine or the server over the measurement falls on every setting alike.
+ * A setting's rate is the median of its passes; the floor is the best setting's median. The fastest single pass is
+ * printed too: with one pass per setting it was the floor, and it moved by a third from run to run.
+ * Usage: {@code RawPutCapacity <endpoint> <bucket> <zip> <count> <passes> <client,client...> <concurrency>...}.
+ * Prints {@code pass <client> <concurrency> <objects> <seconds> <objects/s>} per pass, {@code median <client>
+ * <concurrency> <objects/s>} per setting, then {@code best <objects/s>} and {@code fastest_pass <objects/s>}.
  */
 public final class RawPutCapacity {
 
@@ -35,6 +41,7 @@ public final class RawPutCapacity {
         String endpoint = args[0];
         String bucket = args[1];
         int count = Integer.parseInt(args[3]);
+        int passes = Integer.parseInt(args[4]);
         List<Entry> entries = new ArrayList<>();
         try (ZipFile z = new ZipFile(Path.of(args[2]).toFile())) {
             Enumeration<? extends ZipEntry> e = z.entries();
@@ -47,14 +54,14 @@ public final class RawPutCapacity {
                 }
             }
         }
-        List<String> clients = List.of(args[4].split(","));
-        double best = 0;
+        List<String> clients = List.of(args[5].split(","));
+        List<Integer> concurrencies = new ArrayList<>();
+        for (int i = 6; i < args.length; i++) {
+            concurrencies.add(Integer.parseInt(args[i]));
+        }
+        int highest = concurrencies.stream().max(Integer::compare).orElse(1);
         // one untimed pass of every file at the highest concurrency first: the server's JIT and heap warm up,
         // otherwise the first passes measure a cold S3Proxy and the order of the passes decides the result
-        int highest = 1;
-        for (int i = 5; i < args.length; i++) {
-            highest = Math.max(highest, Integer.parseInt(args[i]));
-        }
         for (String client : clients) {
             ExecutorService warmPool = Executors.newFixedThreadPool(highest);
             try (S3Client s3 = BenchS3.client(endpoint, highest * 2, client)) {
@@ -63,25 +70,42 @@ public final class RawPutCapacity {
                 warmPool.shutdownNow();
             }
         }
-        for (String client : clients) {
-            for (int i = 5; i < args.length; i++) {
-                int concurrency = Integer.parseInt(args[i]);
-                ExecutorService pool = Executors.newFixedThreadPool(concurrency);
-                try (S3Client s3 = BenchS3.client(endpoint, concurrency * 2, client)) {
-                    // warm the connections and the JIT, not timed
-                    runPass(s3, pool, bucket, "warm/", entries.subList(0, Math.min(500, entries.size())));
-                    long began = System.nanoTime();
-                    runPass(s3, pool, bucket, client + "-c" + concurrency + "/", entries);
-                    double seconds = (System.nanoTime() - began) / 1e9;
-                    double rate = entries.size() / seconds;
-                    best = Math.max(best, rate);
-                    System.out.printf(Locale.ROOT, "%s %d %d %.2f %.0f%n", client, concurrency, entries.size(), seconds, rate);
-                } finally {
-                    pool.shutdownNow();
+        Map<String, List<Double>> rates = new LinkedHashMap<>();
+        double fastest = 0;
+        for (int round = 0; round < passes; round++) {
+            for (String client : clients) {
+                for (int concurrency : concurrencies) {
+                    ExecutorService pool = Executors.newFixedThreadPool(concurrency);
+                    try (S3Client s3 = BenchS3.client(endpoint, concurrency * 2, client)) {
+                        // warm the connections and the JIT, not timed
+                        runPass(s3, pool, bucket, "warm/", entries.subList(0, Math.min(500, entries.size())));
+                        long began = System.nanoTime();
+                        runPass(s3, pool, bucket, client + "-c" + concurrency + "/", entries);
+                        double seconds = (System.nanoTime() - began) / 1e9;
+                        double rate = entries.size() / seconds;
+                        fastest = Math.max(fastest, rate);
+                        rates.computeIfAbsent(client + " " + concurrency, k -> new ArrayList<>()).add(rate);
+                        System.out.printf(Locale.ROOT, "pass %s %d %d %.2f %.0f%n", client, concurrency, entries.size(), seconds, rate);
+                    } finally {
+                        pool.shutdownNow();
+                    }
                 }
             }
         }
+        double best = 0;
+        for (Map.Entry<String, List<Double>> setting : rates.entrySet()) {
+            double median = median(setting.getValue());
+            best = Math.max(best, median);
+            System.out.printf(Locale.ROOT, "median %s %.0f%n", setting.getKey(), median);
+        }
         System.out.printf(Locale.ROOT, "best %.0f%n", best);
+        System.out.printf(Locale.ROOT, "fastest_pass %.0f%n", fastest);
+    }
+
+    static double median(List<Double> values) {
+        List<Double> sorted = values.stream().sorted().toList();
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }
 
     private static void runPass(S3Client s3, ExecutorService pool, String bucket, String prefix, List<Entry> entries)
