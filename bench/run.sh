@@ -28,7 +28,7 @@
 #   WORK [/tmp/prep-bench] scratch folder (wiped at start)
 #   UNZIP_ROOT [$WORK]     where rclone and aws get their unzipped tree (e.g. /dev/shm to take the disk out of unzip)
 #   KEEP_WORK [0]          1: leave WORK in place at the end
-#   DIFUSOR_JVM_FLAGS [the image's ENTRYPOINT flags but the heap: G1, compiler directives]
+#   DIFUSOR_JVM_FLAGS [the image's ENTRYPOINT flags but the heap: the parallel collector with NewRatio=5]
 #   DIFUSOR_JAVA_OPTS []   extra JVM options for prep-difusor (e.g. a JFR recording while looking for hot spots)
 #   TOOLS ["rclone aws"]   the tools compared with prep-difusor; TOOLS= runs prep-difusor and the floor only (a quick
 #                          iteration: the report then marks the rclone target as not measured)
@@ -59,9 +59,8 @@ KEEP_WORK=${KEEP_WORK:-0}
 UNZIP_ROOT=${UNZIP_ROOT:-$WORK}
 TOOLS=${TOOLS-rclone aws}
 DIFUSOR_JAVA_OPTS=${DIFUSOR_JAVA_OPTS:-}
-# the JVM flags of the image's ENTRYPOINT (Containerfile) but the heap, which is the target's -Xmx256m; the directives
-# file is copied beside application.properties, as in the image
-DIFUSOR_JVM_FLAGS=${DIFUSOR_JVM_FLAGS:--XX:+UseParallelGC -XX:NewRatio=5 -XX:+UnlockDiagnosticVMOptions -XX:CompilerDirectivesFile=jvm/compiler-directives.json}
+# the JVM flags of the image's ENTRYPOINT (Containerfile) but the heap, which is the target's -Xmx256m
+DIFUSOR_JVM_FLAGS=${DIFUSOR_JVM_FLAGS:--XX:+UseParallelGC -XX:NewRatio=5}
 DISTRIBUTION=EBENCHDIST0001
 AWS=/usr/bin/aws
 [ -x "$AWS" ] || AWS=aws
@@ -252,7 +251,6 @@ start_difusor() {
     mkdir -p "$DIFUSOR_DIR/incoming" "$DIFUSOR_DIR/work"
     cp "$SRC/application.properties" "$DIFUSOR_DIR/"
     cp -r "$SRC/routes" "$DIFUSOR_DIR/"
-    mkdir -p "$DIFUSOR_DIR/jvm" && cp "$SRC/src/main/jvm/compiler-directives.json" "$DIFUSOR_DIR/jvm/"
     # shellcheck disable=SC2086  # DIFUSOR_JAVA_OPTS is a list of options
     (cd "$DIFUSOR_DIR" && exec java -Xmx256m $DIFUSOR_JVM_FLAGS $DIFUSOR_JAVA_OPTS \
         -Daws.accessKeyId=prep-local -Daws.secretAccessKey=prep-local-secret \

@@ -501,38 +501,23 @@ class KubernetesManifestsTest {
         for (String flag : benchFlags.group(1).trim().split("\\s+")) {
             assertThat(entrypoint).as("bench flag " + flag + " in the image's ENTRYPOINT").contains("\"" + flag + "\"");
         }
-        assertThat(instructions).as("the compiler directives sit where the ENTRYPOINT's relative path finds them")
-                .contains("COPY src/main/jvm/compiler-directives.json /deployments/jvm/compiler-directives.json")
-                .contains("WORKDIR /deployments");
-        assertThat(entrypoint).contains("\"-XX:CompilerDirectivesFile=jvm/compiler-directives.json\"");
-    }
-
-    @Test
-    void theCompilerDirectivesLoadInTheJvm() throws Exception {
-        // a directives file that does not parse stops the JVM at start: the image would never come up
-        Process jvm = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:+UnlockDiagnosticVMOptions", "-XX:CompilerDirectivesFile=src/main/jvm/compiler-directives.json", "-version")
-                .redirectErrorStream(true).start();
-        String out = new String(jvm.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertThat(jvm.waitFor()).as(out).isZero();
-        assertThat(out).contains("2 compiler directives added");
     }
 
     @Test
     void theImagesJvmFlagsStartAJvmWhoseOldGenerationHoldsAFourTimesSite() throws Exception {
-        // the ENTRYPOINT's -XX flags, as the image passes them (the directives file from the source tree), at the
-        // benchmark's -Xmx256m: a typo would stop the pod at start, and a collector whose old generation is a fixed
-        // share of the heap must leave it room for the live set of a site four times the FULL package (manifest, file
-        // list, central directory: about 180-195 MB after a young collection; BENCHMARKS.md, step 19)
+        // the ENTRYPOINT's -XX flags, as the image passes them, at the benchmark's -Xmx256m: a typo would stop the pod
+        // at start, and a collector whose old generation is a fixed share of the heap must leave it room for the live
+        // set of a site four times the FULL package (manifest, file list, central directory: about 180-195 MB after a
+        // young collection; BENCHMARKS.md, step 19)
         String entrypoint = Files.readString(REPO.resolve("Containerfile")).lines()
                 .dropWhile(l -> !l.startsWith("ENTRYPOINT")).takeWhile(l -> !l.contains("-jar"))
                 .reduce("", String::concat);
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         java.util.regex.Matcher flag = Pattern.compile("\"(-XX:[^\"]+)\"").matcher(entrypoint);
         while (flag.find()) {
-            command.add(flag.group(1).replace("=jvm/compiler-directives.json", "=src/main/jvm/compiler-directives.json"));
+            command.add(flag.group(1));
         }
-        assertThat(command).as("the ENTRYPOINT's -XX flags").hasSizeGreaterThan(3);
+        assertThat(command).as("the ENTRYPOINT's -XX flags").hasSizeGreaterThan(2);
         command.addAll(List.of("-Xmx256m", "-XX:+PrintFlagsFinal", "-version"));
         Process jvm = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(jvm.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
