@@ -38,7 +38,7 @@ import mx.prep.difusor.testing.CloudFrontEmulator;
  * <p>Usage: {@code BenchWorld <s3 port> <counters port> <memory | folder> <distribution id> <ports file> [bucket...]}.
  * Writes {@code S3_PORT=}, {@code CF_ENDPOINT=}, {@code COUNTERS_PORT=} lines to the ports file once everything
  * listens, then runs until killed. {@code GET /counts} answers one line per bucket: {@code bucket puts deletes};
- * {@code GET /invalidations} the number of CloudFront invalidations created.
+ * {@code GET /invalidations} the number of CloudFront invalidations created and when the latest was (epoch ms).
  */
 public final class BenchWorld {
 
@@ -100,8 +100,10 @@ public final class BenchWorld {
             }
             answer(exchange, out.toString());
         });
+        // how many invalidations, and when the latest was received (epoch ms, 0 if none): the end of a corte's clock
         counters.createContext("/invalidations", exchange ->
-                answer(exchange, cloudFront.created(distribution).size() + "\n"));
+                answer(exchange, cloudFront.created(distribution).size() + " "
+                        + cloudFront.lastCreated(distribution).map(java.time.Instant::toEpochMilli).orElse(0L) + "\n"));
         counters.start();
 
         String ports = "S3_PORT=" + proxy.getPort() + "\nCF_ENDPOINT=" + cloudFront.endpoint() + "\nCOUNTERS_PORT="

@@ -195,6 +195,14 @@ public final class CloudFrontEmulator implements AutoCloseable {
         }
     }
 
+    /** When the latest invalidation of a distribution was created (its request received), if it has any. */
+    public java.util.Optional<Instant> lastCreated(String distributionId) {
+        synchronized (lock) {
+            return invalidationsById.values().stream().filter(inv -> inv.distributionId.equals(distributionId))
+                    .map(inv -> inv.createTime).max(Instant::compareTo);
+        }
+    }
+
     /**
      * Answers the next {@code times} CreateInvalidation requests with the given error (after
      * any failures queued earlier), before any validation, like a throttling front end would.
