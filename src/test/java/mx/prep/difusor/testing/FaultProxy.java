@@ -48,7 +48,8 @@ import java.util.function.Predicate;
  * A rule applies to the next {@code times} matches, or to all of them with {@link #ALWAYS}; the first
  * registered rule that matches wins, and rules may change while traffic flows. Heads are relayed verbatim
  * (Host is not rewritten), so AWS SigV4 signatures stay valid. Each client connection gets its own upstream
- * connection and the two live and die together.
+ * connection; when upstream closes it between two requests (a server's idle timeout), the next request goes on a new
+ * one, as a client talking to the server directly would connect again.
  */
 public final class FaultProxy implements AutoCloseable {
 
@@ -472,6 +473,10 @@ public final class FaultProxy implements AutoCloseable {
                 abort(client);
                 return false;
             }
+            if (upstream != null && upstreamHungUp()) {
+                closeQuietly(upstream); // nothing of this request was sent on it yet
+                upstream = null;
+            }
             if (upstream == null) {
                 upstream = openUpstream();
                 upIn = new BufferedInputStream(upstream.getInputStream());
@@ -544,6 +549,25 @@ public final class FaultProxy implements AutoCloseable {
         }
 
         /** Waits briefly for upstream bytes (or its EOF) without consuming them. */
+        /** True when upstream closed the idle connection since the last exchange (end of stream or a reset). */
+        private boolean upstreamHungUp() throws IOException {
+            upstream.setSoTimeout(1);
+            try {
+                upIn.mark(1);
+                int next = upIn.read();
+                upIn.reset();
+                return next < 0;
+            } catch (SocketTimeoutException e) {
+                return false; // open and quiet, as it should be between exchanges
+            } catch (SocketException e) {
+                return true;
+            } finally {
+                if (!upstream.isClosed()) {
+                    upstream.setSoTimeout(0);
+                }
+            }
+        }
+
         private boolean upstreamHasBytes() throws IOException {
             upstream.setSoTimeout(POLL_MILLIS);
             try {

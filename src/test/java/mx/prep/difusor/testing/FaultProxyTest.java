@@ -131,6 +131,59 @@ class FaultProxyTest {
     }
 
     @Test
+    void opensAFreshUpstreamConnectionWhenTheServerClosedAnIdleOne() throws Exception {
+        // a server with an idle timeout (S3Proxy's Jetty: 30 s) closes a persistent connection between two requests;
+        // a client talking to it directly would notice and connect again, so the proxy must not answer the next
+        // request on that connection with nothing (seen as "the target server failed to respond", attempt after attempt)
+        try (ServerSocket closesWhenIdle = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            java.util.concurrent.BlockingQueue<String> served = new java.util.concurrent.LinkedBlockingQueue<>();
+            upstreamThreads.execute(() -> {
+                while (!closesWhenIdle.isClosed()) {
+                    String target = null;
+                    try (Socket socket = closesWhenIdle.accept()) {
+                        String head = new String(readHead(socket.getInputStream()), ISO_8859_1);
+                        target = head.split(" ")[1];
+                        socket.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Length: " + target.length() + "\r\n\r\n"
+                                + target).getBytes(ISO_8859_1));
+                        socket.getOutputStream().flush();
+                    } catch (IOException e) {
+                        return;
+                    } finally {
+                        if (target != null) {
+                            served.add(target); // after the close: the connection is gone once this is seen
+                        }
+                    }
+                }
+            });
+            proxy = FaultProxy.http("127.0.0.1", closesWhenIdle.getLocalPort());
+
+            try (RawClient client = new RawClient(proxy.uri())) {
+                client.send("GET /first HTTP/1.1\r\nHost: test\r\n\r\n");
+                assertThat(client.read(false).body()).isEqualTo("/first");
+                assertThat(served.poll(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("/first");
+
+                client.send("GET /second HTTP/1.1\r\nHost: test\r\n\r\n");
+                assertThat(client.read(false).body()).as("answered on the same client connection").isEqualTo("/second");
+            }
+            assertThat(proxy.connections()).isEqualTo(1);
+        }
+    }
+
+    /** The bytes of one request head, up to and including the empty line. */
+    private static byte[] readHead(InputStream in) throws IOException {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        int matched = 0;
+        for (int b = in.read(); b >= 0; b = in.read()) {
+            head.write(b);
+            matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : (b == '\r' ? 1 : 0);
+            if (matched == 4) {
+                return head.toByteArray();
+            }
+        }
+        throw new EOFException("connection closed inside a request head");
+    }
+
+    @Test
     void answersOnlyTheFirstMatchingPutWith503() throws Exception {
         proxy = FaultProxy.http("127.0.0.1", httpPort())
                 .respond(FaultProxy.request("PUT", "/bucket/"), 1, 503, "application/xml", SLOW_DOWN);
