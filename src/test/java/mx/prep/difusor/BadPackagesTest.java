@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 import mx.prep.difusor.embedded.PrepPackageGenerator;
+import mx.prep.difusor.testing.FaultProxy;
 import mx.prep.difusor.testing.PackageEdits;
 import mx.prep.difusor.unpack.ZipStructure;
 
@@ -193,6 +195,51 @@ class BadPackagesTest extends PipelineTestBase {
         assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + badName)).asByteArray()).isEqualTo(Files.readAllBytes(bad));
         assertThat(keys(HISTORY, "quarantine/" + badName.replace(".zip", "") + "/")).allMatch(k -> k.endsWith("/report.json"));
         assertSiteEquals(first);
+    }
+
+    @Test
+    void aReportS3RefusedIsKeptOnDiskAndSentOnceS3AnswersAgain() throws Exception {
+        startDifusor();
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        // S3 refuses every write of the quarantine past the SDK's attempts: the report and the package stay on local disk
+        s3Network.respond(r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/quarantine/"), FaultProxy.ALWAYS, 503,
+                "application/xml", "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+        String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
+        releaseWithChecksum(this, first, badName, "ab".repeat(32), null);
+        Path localQuarantine = tmp.resolve("work").resolve("quarantine");
+        await().atMost(Duration.ofSeconds(30)).until(() -> localReports(localQuarantine).size() == 1);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+
+        s3Network.clearFaults();
+        Path next = corte(1);
+        institute.release(next);
+        awaitPublished(next);
+        JsonNode report = awaitReport(badName);
+        assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
+        assertThat(report.path("step").asText()).isEqualTo("checksum-filter");
+        String kept = report.path("packageKeptAt").asText();
+        assertThat(kept).startsWith("s3://" + HISTORY + "/quarantine/" + badName.replace(".zip", "") + "/").endsWith("/" + badName);
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(kept.substring(("s3://" + HISTORY + "/").length()))).asByteArray())
+                .isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(localQuarantine) || isEmptyTree(localQuarantine));
+        assertSiteEquals(next);
+    }
+
+    private static List<Path> localReports(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.filter(f -> f.getFileName().toString().equals("report.json")).toList();
+        }
+    }
+
+    private static boolean isEmptyTree(Path dir) throws IOException {
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.allMatch(Files::isDirectory);
+        }
     }
 
     private JsonNode awaitReport(String packageName) throws Exception {

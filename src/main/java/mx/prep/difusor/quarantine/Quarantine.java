@@ -1,6 +1,7 @@
 package mx.prep.difusor.quarantine;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,7 +9,9 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
@@ -108,7 +111,7 @@ public final class Quarantine {
                 report.cause(), where);
     }
 
-    private String keepLocally(String folder, QuarantineReport report, Path spool, String name, Exception s3Down) throws IOException {
+    private synchronized String keepLocally(String folder, QuarantineReport report, Path spool, String name, Exception s3Down) throws IOException {
         Path dir = localFallback.resolve(folder);
         Files.createDirectories(dir);
         // one copy of a package, however many times it failed
@@ -120,6 +123,67 @@ public final class Quarantine {
         Files.writeString(dir.resolve("report.json"), Json.MAPPER.writeValueAsString(report), StandardCharsets.UTF_8);
         LOG.error("package {}: S3 refused the quarantine ({}); kept on local disk at {}", name, s3Down.toString(), dir);
         return dir.toString();
+    }
+
+    /**
+     * Sends the reports (and package copies) that S3 refused at quarantine time, now that it answers: on the pod's
+     * disk they would be lost with it. Run once a publication is recorded; never fails the caller.
+     */
+    public synchronized void sendKeptReports() {
+        if (!Files.isDirectory(localFallback)) {
+            return;
+        }
+        List<Path> reports;
+        try (Stream<Path> files = Files.walk(localFallback)) {
+            reports = files.filter(f -> f.getFileName().toString().equals("report.json")).sorted().toList();
+        } catch (IOException | UncheckedIOException e) {
+            LOG.warn("cannot read the quarantine kept on local disk at {} ({})", localFallback, e.toString());
+            return;
+        }
+        for (Path report : reports) {
+            String folder = localFallback.relativize(report.getParent()).toString().replace('\\', '/') + "/";
+            try {
+                QuarantineReport kept = Json.MAPPER.readValue(report.toFile(), QuarantineReport.class);
+                Path copy = localFallback.resolve(kept.packageName());
+                // the package first, then the report that names it, as at quarantine time
+                if (("s3://" + bucket + "/" + folder + kept.packageName()).equals(kept.packageKeptAt()) && Files.exists(copy)) {
+                    store.putFile(bucket, folder + kept.packageName(), copy, "application/zip", Map.of());
+                }
+                store.putFile(bucket, folder + "report.json", report, "application/json", Map.of());
+                Files.delete(report);
+                LOG.info("package {}: quarantine report kept on local disk sent to s3://{}/{}", kept.packageName(), bucket, folder);
+            } catch (RuntimeException | IOException e) {
+                LOG.warn("cannot send the quarantine report kept at {} yet ({}); it stays there", report, e.toString());
+                return;
+            }
+        }
+        forgetSentCopies();
+    }
+
+    /** Package copies no report on local disk still needs, and the emptied report folders. */
+    private void forgetSentCopies() {
+        try (Stream<Path> files = Files.walk(localFallback)) {
+            List<Path> all = files.sorted(java.util.Comparator.reverseOrder()).toList();
+            boolean reportsLeft = all.stream().anyMatch(f -> f.getFileName().toString().equals("report.json"));
+            for (Path f : all) {
+                if (f.equals(localFallback)) {
+                    continue;
+                }
+                boolean emptyFolder = Files.isDirectory(f) && isEmpty(f);
+                boolean sentCopy = !reportsLeft && Files.isRegularFile(f) && f.getParent().equals(localFallback);
+                if (emptyFolder || sentCopy) {
+                    Files.delete(f);
+                }
+            }
+        } catch (IOException | UncheckedIOException e) {
+            LOG.warn("cannot tidy the quarantine kept on local disk at {} ({})", localFallback, e.toString());
+        }
+    }
+
+    private static boolean isEmpty(Path dir) throws IOException {
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.findAny().isEmpty();
+        }
     }
 
     private static String describe(Throwable cause) {
