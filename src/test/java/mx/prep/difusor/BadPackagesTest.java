@@ -204,8 +204,7 @@ class BadPackagesTest extends PipelineTestBase {
         institute.release(first);
         awaitPublished(first);
         // S3 refuses every write of the quarantine past the SDK's attempts: the report and the package stay on local disk
-        s3Network.respond(r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/quarantine/"), FaultProxy.ALWAYS, 503,
-                "application/xml", "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/quarantine/"), FaultProxy.ALWAYS);
         String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
         releaseWithChecksum(this, first, badName, "ab".repeat(32), null);
         Path localQuarantine = tmp.resolve("work").resolve("quarantine");

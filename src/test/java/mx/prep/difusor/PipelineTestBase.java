@@ -61,6 +61,15 @@ abstract class PipelineTestBase {
     PrepPackageGenerator generator;
     RunningDifusor difusor;
 
+    /**
+     * S3's answer to a client going too fast (503 SlowDown), sent by the proxy on the wire for the next {@code times}
+     * PUTs whose path matches ({@link FaultProxy#ALWAYS}: until the faults are cleared).
+     */
+    void s3SlowsDownPuts(java.util.function.Predicate<String> path, int times) {
+        s3Network.respond(r -> r.method().equals("PUT") && path.test(r.path()), times, 503, "application/xml",
+                "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+    }
+
     @BeforeEach
     void startWorld() throws Exception {
         s3 = EmbeddedS3.inMemory();

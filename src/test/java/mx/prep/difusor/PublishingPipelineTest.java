@@ -143,10 +143,8 @@ class PublishingPipelineTest extends PipelineTestBase {
     void transientS3FailuresAreRetriedAndTheCorteIsStillPublishedWhole() throws Exception {
         // SlowDown on the first site uploads: the SDK's own retries absorb the first ones, and an outage on one
         // object longer than the SDK's attempts sends the whole stage through the retry channel
-        s3Network.respond(r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/"), 2, 503, "application/xml",
-                "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
-        s3Network.respond(r -> r.method().equals("PUT") && r.path().equals("/" + SITE + "/index.html"), 6, 503, "application/xml",
-                "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+        s3SlowsDownPuts(p -> p.startsWith("/" + SITE + "/"), 2);
+        s3SlowsDownPuts(p -> p.equals("/" + SITE + "/index.html"), 6);
         startDifusor();
         Path pkg = corte(0);
         institute.release(pkg);
@@ -281,8 +279,7 @@ class PublishingPipelineTest extends PipelineTestBase {
         Path second = corte(1);
         String name = second.getFileName().toString();
         // the copy into the history (run beside the unzip) fails past the SDK's attempts and every redelivery
-        s3Network.respond(r -> r.method().equals("PUT") && r.path().equals("/" + HISTORY + "/history/" + name), FaultProxy.ALWAYS, 503,
-                "application/xml", "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+        s3SlowsDownPuts(p -> p.equals("/" + HISTORY + "/history/" + name), FaultProxy.ALWAYS);
         institute.release(second);
         String stem = name.replace(".zip", "");
         await().atMost(Duration.ofSeconds(60)).until(() -> keys(HISTORY, "quarantine/" + stem + "/").stream().anyMatch(k -> k.endsWith("report.json")));
@@ -311,8 +308,7 @@ class PublishingPipelineTest extends PipelineTestBase {
         institute.release(first);
         awaitPublished(first);
         // S3 refuses one changed file for longer than the SDK's attempts and the retry channel's redeliveries
-        s3Network.respond(r -> r.method().equals("PUT") && r.path().equals("/" + SITE + "/data/corte.json"), FaultProxy.ALWAYS, 503,
-                "application/xml", "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+        s3SlowsDownPuts(p -> p.equals("/" + SITE + "/data/corte.json"), FaultProxy.ALWAYS);
         Path second = corte(1);
         institute.release(second);
         String stem = second.getFileName().toString().replace(".zip", "");

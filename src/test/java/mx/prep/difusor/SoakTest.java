@@ -135,8 +135,7 @@ class SoakTest extends PipelineTestBase {
     private int injectFaults(Random random) {
         int n = 0;
         if (random.nextInt(4) == 0) {
-            s3Network.respond(r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/"), 1 + random.nextInt(5), 503,
-                    "application/xml", "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+            s3SlowsDownPuts(p -> p.startsWith("/" + SITE + "/"), 1 + random.nextInt(5));
             n++;
         }
         if (random.nextInt(5) == 0) {
