@@ -121,10 +121,7 @@ class BadPackagesTest extends PipelineTestBase {
 
     @TestFactory
     Stream<DynamicTest> eachBadPackageIsQuarantinedAndTheNextGoodOneStillPublished() throws Exception {
-        startDifusor();
-        Path first = corte(0);
-        institute.release(first);
-        awaitPublished(first);
+        Path first = startWithFirstCortePublished();
         List<DynamicTest> tests = new ArrayList<>();
         Path[] good = { first };
         int[] sequence = { 0 };
@@ -174,10 +171,7 @@ class BadPackagesTest extends PipelineTestBase {
 
     @Test
     void aPackageRefusedAtUnzipWhileItsHistoryCopyIsSlowIsReportedOnceTheCopyIsWhole() throws Exception {
-        startDifusor();
-        Path first = corte(0);
-        institute.release(first);
-        awaitPublished(first);
+        Path first = startWithFirstCortePublished();
         String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
         // the copy into the history runs beside the unzip; here it answers long after the unzip has refused the package
         s3Network.delayResponse(r -> r.method().equals("PUT") && r.path().equals("/" + HISTORY + "/history/" + badName), 1,
@@ -199,10 +193,7 @@ class BadPackagesTest extends PipelineTestBase {
 
     @Test
     void aReportS3RefusedIsKeptOnDiskAndSentOnceS3AnswersAgain() throws Exception {
-        startDifusor();
-        Path first = corte(0);
-        institute.release(first);
-        awaitPublished(first);
+        Path first = startWithFirstCortePublished();
         // S3 refuses every write of the quarantine past the SDK's attempts: the report and the package stay on local disk
         s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/quarantine/"), FaultProxy.ALWAYS);
         String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));

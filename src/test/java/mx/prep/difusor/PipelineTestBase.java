@@ -61,6 +61,15 @@ abstract class PipelineTestBase {
     PrepPackageGenerator generator;
     RunningDifusor difusor;
 
+    /** Starts the difusor and publishes the first corte: the published site most tests start from. */
+    Path startWithFirstCortePublished() throws Exception {
+        startDifusor();
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        return first;
+    }
+
     /**
      * S3's answer to a client going too fast (503 SlowDown), sent by the proxy on the wire for the next {@code times}
      * PUTs whose path matches ({@link FaultProxy#ALWAYS}: until the faults are cleared).

@@ -158,10 +158,7 @@ class PublishingPipelineTest extends PipelineTestBase {
 
     @Test
     void aRestartedDifusorDoesNotRepublishWhatIsAlreadyPublished() throws Exception {
-        startDifusor();
-        Path first = corte(0);
-        institute.release(first);
-        awaitPublished(first);
+        Path first = startWithFirstCortePublished();
         difusor.close();
         int puts = s3Network.requests(r -> r.method().equals("PUT"));
         int downloads = institute.requestCount("/" + first.getFileName());
@@ -255,10 +252,7 @@ class PublishingPipelineTest extends PipelineTestBase {
 
     @Test
     void cloudFrontThrottlingIsRetriedByTheRetryChannelWithoutASecondInvalidation() throws Exception {
-        startDifusor();
-        Path first = corte(0);
-        institute.release(first);
-        awaitPublished(first);
+        Path first = startWithFirstCortePublished();
         // not retried by the SDK: the stage goes round the retry channel, with the same CallerReference
         cloudFront.failNext(2, 400, "TooManyInvalidationsInProgress");
         Path second = corte(1);
@@ -272,10 +266,7 @@ class PublishingPipelineTest extends PipelineTestBase {
 
     @Test
     void nothingIsPublishedUntilThePackageIsInTheHistory() throws Exception {
-        startDifusor();
-        Path first = corte(0);
-        institute.release(first);
-        awaitPublished(first);
+        Path first = startWithFirstCortePublished();
         Path second = corte(1);
         String name = second.getFileName().toString();
         // the copy into the history (run beside the unzip) fails past the SDK's attempts and every redelivery
@@ -303,10 +294,7 @@ class PublishingPipelineTest extends PipelineTestBase {
 
     @Test
     void whenS3RefusesPastEveryRetryThePackageIsQuarantinedThenPublishedOnceS3IsBack() throws Exception {
-        startDifusor();
-        Path first = corte(0);
-        institute.release(first);
-        awaitPublished(first);
+        Path first = startWithFirstCortePublished();
         // S3 refuses one changed file for longer than the SDK's attempts and the retry channel's redeliveries
         s3SlowsDownPuts(p -> p.equals("/" + SITE + "/data/corte.json"), FaultProxy.ALWAYS);
         Path second = corte(1);
