@@ -217,6 +217,35 @@ class BadPackagesTest extends PipelineTestBase {
         assertSiteEquals(next);
     }
 
+    @Test
+    void aDamagedReportKeptOnDiskDoesNotHoldBackTheOthers() throws Exception {
+        Path first = startWithFirstCortePublished();
+        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/quarantine/"), FaultProxy.ALWAYS);
+        String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
+        releaseWithChecksum(this, first, badName, "ab".repeat(32), null);
+        Path localQuarantine = tmp.resolve("work").resolve("quarantine");
+        await().atMost(Duration.ofSeconds(30)).until(() -> localReports(localQuarantine).size() == 1);
+        // a report cut short (or edited by hand), sorted before the good one
+        Path damaged = localQuarantine.resolve("quarantine").resolve("0-damaged").resolve("20240602T000000.000Z-unexpected");
+        Files.createDirectories(damaged);
+        Files.writeString(damaged.resolve("report.json"), "{\"packageName\": \"PREP2024_JAL_20");
+
+        s3Network.clearFaults();
+        Path next = corte(1);
+        institute.release(next);
+        awaitPublished(next);
+        JsonNode report = awaitReport(badName);
+        assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
+        String kept = report.path("packageKeptAt").asText();
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(kept.substring(("s3://" + HISTORY + "/").length()))).asByteArray())
+                .isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
+        // the damaged one stays for a person, with every package copy it might name
+        assertThat(localReports(localQuarantine)).containsExactly(damaged.resolve("report.json"));
+        assertThat(localQuarantine.resolve(badName)).exists();
+        assertThat(keys(HISTORY, "quarantine/0-damaged/")).isEmpty();
+        assertSiteEquals(next);
+    }
+
     private static List<Path> localReports(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             return List.of();

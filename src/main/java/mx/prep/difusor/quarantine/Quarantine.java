@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -120,7 +121,10 @@ public final class Quarantine {
             Files.createDirectories(localFallback);
             Files.copy(spool, kept);
         }
-        Files.writeString(dir.resolve("report.json"), Json.MAPPER.writeValueAsString(report), StandardCharsets.UTF_8);
+        // written whole or not at all: a pod killed mid-write must not leave a report that cannot be read
+        Path partial = dir.resolve("report.json.partial");
+        Files.writeString(partial, Json.MAPPER.writeValueAsString(report), StandardCharsets.UTF_8);
+        Files.move(partial, dir.resolve("report.json"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         LOG.error("package {}: S3 refused the quarantine ({}); kept on local disk at {}", name, s3Down.toString(), dir);
         return dir.toString();
     }
@@ -142,8 +146,19 @@ public final class Quarantine {
         }
         for (Path report : reports) {
             String folder = localFallback.relativize(report.getParent()).toString().replace('\\', '/') + "/";
+            QuarantineReport kept;
             try {
-                QuarantineReport kept = Json.MAPPER.readValue(report.toFile(), QuarantineReport.class);
+                kept = Json.MAPPER.readValue(report.toFile(), QuarantineReport.class);
+                if (kept.packageName() == null || kept.packageName().isBlank()) {
+                    throw new IOException("it names no package");
+                }
+            } catch (IOException | RuntimeException unreadable) {
+                // edited or damaged by hand: it must not hold back the others; it stays (and keeps every package copy)
+                LOG.warn("the quarantine report kept at {} cannot be read ({}); it stays there for a person to look at", report,
+                        unreadable.toString());
+                continue;
+            }
+            try {
                 Path copy = localFallback.resolve(kept.packageName());
                 // the package first, then the report that names it, as at quarantine time
                 if (("s3://" + bucket + "/" + folder + kept.packageName()).equals(kept.packageKeptAt()) && Files.exists(copy)) {
@@ -164,7 +179,8 @@ public final class Quarantine {
     private void forgetSentCopies() {
         try (Stream<Path> files = Files.walk(localFallback)) {
             List<Path> all = files.sorted(java.util.Comparator.reverseOrder()).toList();
-            boolean reportsLeft = all.stream().anyMatch(f -> f.getFileName().toString().equals("report.json"));
+            // a report cut short by a crash (report.json.partial) may be the only one naming a copy: keep them all
+            boolean reportsLeft = all.stream().anyMatch(f -> f.getFileName().toString().startsWith("report.json"));
             for (Path f : all) {
                 if (f.equals(localFallback)) {
                     continue;
