@@ -251,6 +251,20 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     @Test
+    void aFailedReadOfTheChecksumFileDoesNotHideTheNewCorteBehindAnUnchangedManifest() throws Exception {
+        Path first = startWithFirstCortePublished();
+        Path second = corte(1);
+        String sidecar = "/" + second.getFileName() + ".sha256";
+        // the manifest is read (200), then its package's checksum file fails once: the next poll's manifest is a 304
+        institute.answerNext(sidecar, 1, 503, "text/plain", "Service Unavailable");
+        institute.release(second);
+        awaitPublished(second);
+        assertSiteEquals(second);
+        assertThat(institute.requestCount(sidecar)).isGreaterThanOrEqualTo(2);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
+    @Test
     void cloudFrontThrottlingIsRetriedByTheRetryChannelWithoutASecondInvalidation() throws Exception {
         Path first = startWithFirstCortePublished();
         // not retried by the SDK: the stage goes round the retry channel, with the same CallerReference

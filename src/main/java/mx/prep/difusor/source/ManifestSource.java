@@ -37,7 +37,14 @@ public final class ManifestSource {
             // unchanged (304): the same package is still on offer; the pipeline knows whether it is settled
             return lastOffer;
         }
-        PackageOffer offer = withSidecar(parse(document.get()));
+        PackageOffer offer;
+        try {
+            offer = withSidecar(parse(document.get()));
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            // the manifest is read again next time: answered 304, it would hide this package until the next corte
+            get.forget(manifestUri);
+            throw e;
+        }
         if (lastOffer == null || !offer.key().equals(lastOffer.key())) {
             LOG.info("{}: announced by the manifest {} (sha256 {}, {} bytes)", offer, manifestUri,
                     offer.announcedSha256(), offer.announcedSize());
@@ -48,7 +55,10 @@ public final class ManifestSource {
 
     /** When the institute also publishes {@code <zip>.sha256}, both announcements must agree (the checksum filter compares). */
     private PackageOffer withSidecar(PackageOffer offer) throws IOException, InterruptedException {
-        Optional<String> sidecar = get.fetch(URI.create(offer.packageUri() + ".sha256"));
+        URI sidecarUri = URI.create(offer.packageUri() + ".sha256");
+        // read whole each time the manifest changes: a 304 here would skip the comparison
+        get.forget(sidecarUri);
+        Optional<String> sidecar = get.fetch(sidecarUri);
         if (sidecar.isEmpty()) {
             return offer;
         }
