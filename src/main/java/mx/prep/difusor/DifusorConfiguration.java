@@ -34,6 +34,7 @@ import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.auth.scheme.S3AuthSchemeProvider;
 
 import mx.prep.difusor.archive.HistoryArchiver;
+import mx.prep.difusor.cluster.LeaderCheck;
 import mx.prep.difusor.invalidate.CdnInvalidator;
 import mx.prep.difusor.probe.InstituteProbe;
 import mx.prep.difusor.probe.StatusPage;
@@ -144,7 +145,10 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("siteAudit", audit);
         registry.bind("sitePlanner", new SitePlanner(state, audit, settings.integer("difusor.publish.max-deletions"),
                 settings.integer("difusor.cdn.max-paths")));
-        registry.bind("sitePublication", new SitePublication(sitePrefix));
+        // asked before each change the public would see: a process that lost the lead stops there
+        LeaderCheck leaderCheck = new LeaderCheck(context);
+        registry.bind("leaderCheck", leaderCheck);
+        registry.bind("sitePublication", new SitePublication(sitePrefix, leaderCheck));
         registry.bind("sitePruner", new SitePruner(s3, siteBucket, sitePrefix));
         registry.bind("dryRun", new DryRun(workDir.resolve("dry-run")));
         registry.bind("publishThreads", publishThreads(context, settings.integer("difusor.publish.concurrency")));

@@ -11,6 +11,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.cluster.LeaderCheck;
+import mx.prep.difusor.cluster.NoLongerLeaderException;
 import mx.prep.difusor.unpack.SiteFile;
 
 /**
@@ -31,9 +33,11 @@ public final class SitePublication {
     static final int IN_MEMORY_MAX_BYTES = 256 * 1024;
 
     private final String sitePrefix;
+    private final LeaderCheck leaderCheck;
 
-    public SitePublication(String sitePrefix) {
+    public SitePublication(String sitePrefix, LeaderCheck leaderCheck) {
         this.sitePrefix = sitePrefix;
+        this.leaderCheck = leaderCheck;
     }
 
     /** The files to upload except HTML entry points: first, so no new page points at a file not uploaded yet. */
@@ -47,8 +51,10 @@ public final class SitePublication {
     }
 
     /** Turns one split SiteFile into a put request for the S3 producer, its body in memory or streamed from the zip. */
-    public void toPutRequest(Exchange exchange) {
+    public void toPutRequest(Exchange exchange) throws NoLongerLeaderException {
         PrepPackage pkg = exchange.getProperty(PrepPackage.PROPERTY, PrepPackage.class);
+        // a corte takes seconds to upload: the lead can be lost in between, and the next leader may be publishing
+        leaderCheck.require(pkg);
         Message message = exchange.getMessage();
         SiteFile file = message.getBody(SiteFile.class);
         message.setHeader(AWS2S3Constants.KEY, siteKey(file.path()));

@@ -6,12 +6,15 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.LinkedHashMap;
 
+import org.apache.camel.Exchange;
 import org.apache.camel.ExchangeProperty;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import mx.prep.difusor.DifusorMetrics;
+import mx.prep.difusor.PackageRejectedException;
 import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.RejectReason;
 import mx.prep.difusor.archive.HistoryArchiver;
 import mx.prep.difusor.publish.SiteManifest;
 import mx.prep.difusor.unpack.SiteFile;
@@ -38,9 +41,21 @@ public final class PublicationRecorder {
         this.clock = clock;
     }
 
-    /** Before the first upload: the state says a publication is under way, until {@link #record} clears it. */
-    public void publishing(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException {
+    /**
+     * Before the first upload: the state says a publication is under way, until {@link #record} clears it. The state is
+     * read again here, since another writer may have published a newer corte after the gate let this one through (a
+     * retried stage, two processes publishing); only an operator's republish goes back in time.
+     */
+    public void publishing(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange)
+            throws IOException, PackageRejectedException {
         PublishedState current = state.load().orElse(null);
+        if (current != null && current.hasPublished() && !exchange.getProperty(CorteGate.REPUBLISH, false, Boolean.class)
+                && !pkg.corte().isNewerThan(current.corteValue())) {
+            history.recordOutcome(pkg, "stale", clock.instant());
+            throw new PackageRejectedException(RejectReason.STALE_CORTE, pkg + ": corte " + pkg.corte()
+                    + " is no longer newer than the published corte " + current.corte() + " (" + current.packageName()
+                    + "), published meanwhile");
+        }
         state.save(current == null ? PublishedState.nothingYet(pkg.name()) : current.publishing(pkg.name()));
     }
 

@@ -5,24 +5,17 @@ import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
-import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
-import io.fabric8.kubernetes.client.NamespacedKubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import mx.prep.difusor.testing.KubernetesApi;
 
 /**
  * difusor.cluster.mode = kubernetes against an in-process Kubernetes API server (fabric8's mock server in CRUD mode):
@@ -33,70 +26,42 @@ import org.slf4j.LoggerFactory;
 class KubernetesLeaderElectionTest {
 
     private static final Logger LOG = LoggerFactory.getLogger(KubernetesLeaderElectionTest.class);
-    private static final String NAMESPACE = "prep-jal";
-    private static final String LEASE = "prep-difusor-leader-prep-difusor";
     // short lease so the test is quick; the shape of the production defaults (15 s / 10 s / 2 s)
     private static final long LEASE_MS = 3000;
     private static final long RENEW_MS = 2000;
     private static final long RETRY_MS = 500;
 
-    private KubernetesMockServer server;
-    private NamespacedKubernetesClient api;
+    private KubernetesApi kubernetes;
     private final List<ElectedContext> replicas = new ArrayList<>();
 
     @BeforeEach
     void startApiServer() {
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher(), false);
-        server.init();
-        api = server.createClient();
-        pod("difusor-a", true);
-        pod("difusor-b", true);
+        kubernetes = new KubernetesApi();
+        kubernetes.pod("difusor-a", true);
+        kubernetes.pod("difusor-b", true);
         // a pod of something else in the namespace: not a replica, whatever it does
-        api.pods().inNamespace(NAMESPACE).resource(new PodBuilder().withNewMetadata().withName("other").addToLabels("app", "other")
-                .endMetadata().build()).create();
+        kubernetes.client().pods().inNamespace(KubernetesApi.NAMESPACE).resource(new PodBuilder().withNewMetadata().withName("other")
+                .addToLabels("app", "other").endMetadata().build()).create();
     }
 
     @AfterEach
     void stopAll() {
         replicas.forEach(ElectedContext::close);
-        api.close();
-        server.destroy();
+        kubernetes.close();
     }
 
     private ElectedContext replica(String pod) throws Exception {
-        Map<String, String> p = new HashMap<>();
-        p.put("difusor.cluster.mode", "kubernetes");
-        p.put("difusor.cluster.kubernetes-master", api.getConfiguration().getMasterUrl());
-        p.put("difusor.cluster.namespace", NAMESPACE);
-        p.put("difusor.cluster.pod-name", pod);
-        p.put("difusor.cluster.pod-labels", "app.kubernetes.io/name=prep-difusor");
-        p.put("difusor.cluster.lease-name", "prep-difusor-leader");
-        p.put("difusor.cluster.lease-duration-ms", Long.toString(LEASE_MS));
-        p.put("difusor.cluster.renew-deadline-ms", Long.toString(RENEW_MS));
-        p.put("difusor.cluster.retry-period-ms", Long.toString(RETRY_MS));
-        ElectedContext replica = ElectedContext.start(pod, p);
+        ElectedContext replica = ElectedContext.start(pod, kubernetes.replicaSettings(pod, LEASE_MS, RENEW_MS, RETRY_MS));
         replicas.add(replica);
         return replica;
     }
 
-    private void pod(String name, boolean ready) {
-        Pod pod = new PodBuilder().withNewMetadata().withName(name).withNamespace(NAMESPACE).addToLabels("app.kubernetes.io/name", "prep-difusor")
-                .endMetadata().withNewSpec().addNewContainer().withName("prep-difusor").withImage("prep-difusor").endContainer().endSpec()
-                .build();
-        api.pods().inNamespace(NAMESPACE).resource(pod).createOr(existing -> existing.update());
-        setReady(name, ready);
-    }
-
     private void setReady(String name, boolean ready) {
-        Pod pod = api.pods().inNamespace(NAMESPACE).withName(name).get();
-        pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Running")
-                .addNewCondition().withType("Ready").withStatus(ready ? "True" : "False").endCondition().build());
-        api.pods().inNamespace(NAMESPACE).resource(pod).updateStatus();
+        kubernetes.setReady(name, ready);
     }
 
     private String holder() {
-        Lease lease = api.leases().inNamespace(NAMESPACE).withName(LEASE).get();
-        return lease == null ? null : lease.getSpec().getHolderIdentity();
+        return kubernetes.holder();
     }
 
     @Test
@@ -141,7 +106,7 @@ class KubernetesLeaderElectionTest {
         // the leader dies without a word (its process stops, the Lease is not given back) and its pod is deleted
         a.close();
         long t0 = System.nanoTime();
-        api.pods().inNamespace(NAMESPACE).withName("difusor-a").delete();
+        kubernetes.deletePod("difusor-a");
         await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(b::leads);
         long bLeads = millisSince(t0);
         LOG.info("MEASURED kubernetes: pod a deleted -> b polling after {} ms (lease {} ms)", bLeads, LEASE_MS);

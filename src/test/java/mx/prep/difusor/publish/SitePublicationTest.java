@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.cluster.LeaderCheck;
 import mx.prep.difusor.unpack.CacheControlRules;
 import mx.prep.difusor.unpack.SiteFile;
 import mx.prep.difusor.unpack.SiteUnpacker;
@@ -42,9 +43,8 @@ class SitePublicationTest {
         new Random(7).nextBytes(bundle);
         PrepPackage pkg = unpacked(Map.of("index.html", INDEX.getBytes(StandardCharsets.UTF_8), "data/corte.json", json,
                 "assets/app.0f3a.js", bundle));
-        SitePublication publication = new SitePublication("sitio/");
-
         try (DefaultCamelContext camel = new DefaultCamelContext()) {
+            SitePublication publication = new SitePublication("sitio/", new LeaderCheck(camel));
             Exchange small = putRequest(camel, publication, pkg, "data/corte.json");
             assertThat(small.getMessage().getHeader(AWS2S3Constants.KEY)).isEqualTo("sitio/data/corte.json");
             assertThat(small.getMessage().getHeader(AWS2S3Constants.CONTENT_LENGTH)).isEqualTo((long) json.length);
@@ -67,7 +67,7 @@ class SitePublicationTest {
         }
     }
 
-    private static Exchange putRequest(DefaultCamelContext camel, SitePublication publication, PrepPackage pkg, String path) {
+    private static Exchange putRequest(DefaultCamelContext camel, SitePublication publication, PrepPackage pkg, String path) throws Exception {
         SiteFile file = pkg.site().files().stream().filter(f -> f.path().equals(path)).findFirst().orElseThrow();
         Exchange exchange = new DefaultExchange(camel);
         exchange.setProperty(PrepPackage.PROPERTY, pkg);

@@ -1,0 +1,153 @@
+package mx.prep.difusor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import mx.prep.difusor.cluster.LeaderCheck;
+import mx.prep.difusor.embedded.PrepPackageGenerator;
+import mx.prep.difusor.state.PublishedState;
+import mx.prep.difusor.testing.FaultProxy;
+import mx.prep.difusor.testing.KubernetesApi;
+import mx.prep.difusor.testing.RunningDifusor;
+
+/**
+ * Two real difusors in difusor.cluster.mode = kubernetes (an in-process API server): the leader loses the Lease while
+ * it is publishing a corte. Losing the lead stops only its poll routes, so the publication under way must stop by
+ * itself: otherwise it goes on over the newer corte the new leader publishes meanwhile. And without leader election,
+ * a publication retried after another process published a newer corte is stale.
+ */
+class LeadershipLossTest extends PipelineTestBase {
+
+    private static final long LEASE_MS = 3000;
+    private static final long RENEW_MS = 2000;
+    private static final long RETRY_MS = 500;
+
+    private KubernetesApi kubernetes;
+    private FaultProxy otherS3Network;
+    private final List<RunningDifusor> replicas = new ArrayList<>();
+
+    @BeforeEach
+    void startApiServer() {
+        kubernetes = new KubernetesApi();
+        kubernetes.pod("difusor-a", true);
+        kubernetes.pod("difusor-b", true);
+        otherS3Network = FaultProxy.http("127.0.0.1", s3.port());
+    }
+
+    @AfterEach
+    void stopReplicas() throws Exception {
+        for (RunningDifusor replica : replicas) {
+            replica.close();
+        }
+        otherS3Network.close();
+        kubernetes.close();
+    }
+
+    /** Each replica reaches S3 through its own network, so a fault can hold up one replica's uploads only. */
+    private RunningDifusor replica(String pod, URI s3Endpoint) throws Exception {
+        Map<String, String> p = settings();
+        p.putAll(kubernetes.replicaSettings(pod, LEASE_MS, RENEW_MS, RETRY_MS));
+        p.put("camel.main.name", pod);
+        p.put("difusor.work-dir", tmp.resolve("work-" + pod).toString());
+        p.put("difusor.s3.endpoint", s3Endpoint.toString());
+        RunningDifusor replica = RunningDifusor.start(p);
+        replicas.add(0, replica);
+        return replica;
+    }
+
+    /** Without leader election (difusor.cluster.mode = none): two processes both publish, as after a wrong config. */
+    private RunningDifusor unelected(String name, URI s3Endpoint, Map<String, String> overrides) throws Exception {
+        Map<String, String> p = settings();
+        p.put("camel.main.name", name);
+        p.put("difusor.work-dir", tmp.resolve("work-" + name).toString());
+        p.put("difusor.s3.endpoint", s3Endpoint.toString());
+        p.putAll(overrides);
+        RunningDifusor replica = RunningDifusor.start(p);
+        replicas.add(0, replica);
+        return replica;
+    }
+
+    private static boolean leads(RunningDifusor replica) {
+        return replica.context().getRegistry().lookupByNameAndType("leaderCheck", LeaderCheck.class).leads();
+    }
+
+    @Test
+    void aLeaderThatLosesTheLeaseMidPublicationLeavesTheSiteToTheNewLeader() throws Exception {
+        RunningDifusor a = replica("difusor-a", s3Network.uri());
+        await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
+        RunningDifusor b = replica("difusor-b", otherS3Network.uri());
+
+        // a publishes the first corte; the answer to one of its asset uploads is held up on the network, so a is still
+        // uploading (its pages not yet) when its pod fails the readiness probe and the Lease goes to b
+        s3Network.delayResponse(r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/") && !r.path().endsWith(".html"),
+                1, Duration.ofSeconds(20));
+        Path first = corte(0);
+        institute.release(first);
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.faultsInjected() == 1);
+        kubernetes.setReady("difusor-a", false);
+        Path second = corte(1);
+        institute.release(second);
+
+        // b publishes the newer corte while a's upload is still held up
+        await().atMost(Duration.ofSeconds(15)).until(() -> leads(b) && !leads(a));
+        awaitPublished(second);
+        assertThat(a.context().getInflightRepository().size()).as("a's publication still under way").isPositive();
+
+        // then a's held-up answer arrives: a must not upload its older pages, delete, invalidate or record
+        await().atMost(Duration.ofSeconds(40)).until(() -> a.context().getInflightRepository().size() == 0);
+        assertSiteEquals(second);
+        assertThat(publishedState().map(PublishedState::packageName)).contains(second.getFileName().toString());
+        assertThat(s3Network.requests(r -> r.method().equals("PUT") && r.path().endsWith(".html"))).isZero();
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        assertThat(keys(HISTORY, "history/")).contains("history/" + first.getFileName(), "history/" + second.getFileName());
+    }
+
+    @Test
+    void aPublicationRetriedAfterAnotherWriterPublishedANewerCorteIsStaleNotPublished() throws Exception {
+        // a: one S3 attempt per request, and one more try of a failed stage after a long pause
+        RunningDifusor a = unelected("difusor-a", s3Network.uri(), Map.of("difusor.s3.max-attempts", "1",
+                "difusor.retry.max-redeliveries", "1", "difusor.retry.initial-delay-ms", "8000", "difusor.retry.max-delay-ms", "8000"));
+        // b: another writer of the same site, fed from a folder the test controls
+        Path incoming = Files.createDirectories(tmp.resolve("incoming-b"));
+        unelected("difusor-b", otherS3Network.uri(), Map.of("difusor.source.kind", "directory",
+                "difusor.source.directory", incoming.toString()));
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+
+        // a's pages of the next corte are refused (SlowDown): its publish stage fails and waits for the retry channel
+        s3SlowsDownPuts(p -> p.startsWith("/" + SITE + "/") && p.endsWith(".html"), FaultProxy.ALWAYS);
+        Path second = corte(1);
+        institute.release(second);
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.faultsInjected() >= 1);
+
+        // meanwhile b publishes a newer corte
+        Path third = corte(2);
+        Files.copy(third, incoming.resolve(third.getFileName()));
+        Files.writeString(incoming.resolve(third.getFileName() + ".sha256"),
+                PrepPackageGenerator.sha256Hex(third) + "  " + third.getFileName() + "\n");
+        awaitPublished(third);
+
+        // a's next attempt must see it: the older corte is stale, not published over the newer one
+        s3Network.clearFaults();
+        String stem = second.getFileName().toString().replace(".zip", "");
+        await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, "quarantine/" + stem + "/").stream()
+                .anyMatch(k -> k.endsWith("-stale-corte/report.json")));
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.context().getInflightRepository().size() == 0);
+        assertSiteEquals(third);
+        assertThat(publishedState().map(PublishedState::packageName)).contains(third.getFileName().toString());
+        assertThat(keys(HISTORY, "history/")).contains("history/" + second.getFileName());
+    }
+}
