@@ -251,6 +251,34 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     @Test
+    void republishingBackAndForthPurgesTheCdnEachTime() throws Exception {
+        Path republish = Files.createDirectories(tmp.resolve("republish"));
+        var settings = settings();
+        settings.put("difusor.republish.directory", republish.toString());
+        startDifusor(settings);
+        Path older = corte(0);
+        Path newer = corte(1);
+        institute.release(older);
+        awaitPublished(older);
+        institute.release(newer);
+        awaitPublished(newer);
+
+        // an operator puts the older corte back by mistake, then the newer one again: the same package over the same
+        // other one, with the same paths, as its first publication
+        for (Path pkg : List.of(older, newer)) {
+            String name = pkg.getFileName().toString();
+            bucket.getObject(b -> b.bucket(HISTORY).key("history/" + name), republish.resolve(name));
+            bucket.getObject(b -> b.bucket(HISTORY).key("history/" + name + ".sha256"), republish.resolve(name + ".sha256"));
+            awaitPublished(pkg);
+        }
+        assertSiteEquals(newer);
+        var created = cloudFront.created(DISTRIBUTION);
+        assertThat(created).hasSize(4);
+        assertThat(created.get(3).paths()).isEqualTo(created.get(1).paths());
+        assertThat(created.stream().map(ReceivedInvalidation::callerReference).distinct()).hasSize(4);
+    }
+
+    @Test
     void aFailedReadOfTheChecksumFileDoesNotHideTheNewCorteBehindAnUnchangedManifest() throws Exception {
         Path first = startWithFirstCortePublished();
         Path second = corte(1);

@@ -14,6 +14,7 @@ import software.amazon.awssdk.services.cloudfront.model.Paths;
 
 import mx.prep.difusor.DifusorMetrics;
 import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.publish.SitePlan;
 
 /**
  * The CloudFront invalidation processor: one invalidation per published package and distribution. The
@@ -71,12 +72,16 @@ public final class CdnInvalidator {
     }
 
     /**
-     * {@code prep-difusor/<package stem>/<first 16 hex of its SHA-256>/<first 8 hex of the package it replaces>}: the
-     * same for a retry or a restart of the same publication, different when an operator republishes an older corte
-     * over another one (the same package, other paths to purge).
+     * {@code prep-difusor/<package stem>/<first 16 hex of its SHA-256>/<first 8 hex of the package it replaces>-<when
+     * that one was published, hashed>}: the same for a retry or a restart of the same publication (the
+     * state still names the package it replaces), different when an operator republishes an older corte over another
+     * one, and again when the same package goes back over the same other one: CloudFront answers a reused reference
+     * with the old invalidation, and purges nothing.
      */
     public static String callerReference(PrepPackage pkg) {
-        String replaces = pkg.plan() == null || pkg.plan().replaces() == null ? "first" : pkg.plan().replaces().substring(0, 8);
+        SitePlan plan = pkg.plan();
+        String replaces = plan == null || plan.replaces() == null ? "first" : plan.replaces().substring(0, 8)
+                + (plan.replacedAt() == null ? "" : "-" + Integer.toHexString(plan.replacedAt().hashCode()));
         String tail = "/" + pkg.sha256().substring(0, 16) + "/" + replaces;
         String head = "prep-difusor/" + pkg.stem();
         if (head.length() + tail.length() > MAX_CALLER_REFERENCE) {

@@ -10,9 +10,11 @@ import mx.prep.difusor.unpack.SiteFile;
  *
  * @param rebuilt  true when the published manifest was missing or untrusted and the bucket listing was used instead
  * @param replaces SHA-256 of the package published before this one, or null for the first
+ * @param replacedAt when that one was published (its state's publishedAt), or null for the first: the same package can
+ *                   be published over the same other one more than once (an operator's republish back and forth)
  */
 public record SitePlan(List<SiteFile> uploads, List<String> deletions, List<String> invalidationPaths, int unchanged, boolean rebuilt,
-        String replaces) {
+        String replaces, String replacedAt) {
 
     public List<SiteFile> assets() {
         return uploads.stream().filter(f -> !f.isHtml()).toList();

@@ -96,7 +96,8 @@ public final class SitePlanner {
         }
         SitePlan plan = new SitePlan(uploads, deletions, InvalidationPaths.of(changed, maxInvalidationPaths),
                 pkg.site().files().size() - uploads.size(), !trusted,
-                published.filter(PublishedState::hasPublished).map(PublishedState::sha256).orElse(null));
+                published.filter(PublishedState::hasPublished).map(PublishedState::sha256).orElse(null),
+                published.filter(PublishedState::hasPublished).map(PublishedState::publishedAt).orElse(null));
         pkg.plan(plan);
         // cleared only by a plan that succeeded: one retried after a failed listing, or refused after it, lists again
         mustList = false;
