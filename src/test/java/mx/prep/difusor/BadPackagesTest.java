@@ -239,10 +239,53 @@ class BadPackagesTest extends PipelineTestBase {
         String kept = report.path("packageKeptAt").asText();
         assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(kept.substring(("s3://" + HISTORY + "/").length()))).asByteArray())
                 .isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
-        // the damaged one stays for a person, with every package copy it might name
-        assertThat(localReports(localQuarantine)).containsExactly(damaged.resolve("report.json"));
-        assertThat(localQuarantine.resolve(badName)).exists();
+        // the damaged one stays for a person; the good one went with its package copy
+        try (Stream<Path> left = Files.walk(localQuarantine)) {
+            assertThat(left.filter(Files::isRegularFile)).containsExactly(damaged.resolve("report.json"));
+        }
         assertThat(keys(HISTORY, "quarantine/0-damaged/")).isEmpty();
+        assertSiteEquals(next);
+    }
+
+    @Test
+    void aPackageReissuedUnderTheSameNameIsKeptOnDiskAsItsOwnCopy() throws Exception {
+        // an S3 outage gives up quickly here: one attempt per request, one more try of a stage
+        var settings = settings();
+        settings.put("difusor.s3.max-attempts", "1");
+        settings.put("difusor.retry.max-redeliveries", "1");
+        startDifusor(settings);
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/quarantine/"), FaultProxy.ALWAYS);
+        String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
+        Path localQuarantine = tmp.resolve("work").resolve("quarantine");
+        // a package fails its checksum while S3 refuses the quarantine: it is kept on local disk
+        String announcedFirst = "ab".repeat(32);
+        releaseWithChecksum(this, first, badName, announcedFirst, null);
+        await().atMost(Duration.ofSeconds(30)).until(() -> localReports(localQuarantine).size() == 1);
+        // the institute re-issues it under the same name with other bytes, which cannot reach the history either
+        s3SlowsDownPuts(p -> p.equals("/" + HISTORY + "/history/" + badName), FaultProxy.ALWAYS);
+        Path reissued = Files.copy(corte(1), Files.createDirectories(tmp.resolve("reissued")).resolve(badName));
+        institute.release(reissued);
+        await().atMost(Duration.ofSeconds(60)).until(() -> localReports(localQuarantine).size() >= 2);
+
+        s3Network.clearFaults();
+        Path next = corte(2);
+        institute.release(next);
+        awaitPublished(next);
+        // every report sent with the very bytes it is about
+        String folder = "quarantine/" + badName.replace(".zip", "") + "/";
+        await().atMost(Duration.ofSeconds(30)).until(() -> isEmptyTree(localQuarantine));
+        List<String> reports = keys(HISTORY, folder).stream().filter(k -> k.endsWith("/report.json")).toList();
+        assertThat(reports).hasSizeGreaterThanOrEqualTo(2);
+        for (String key : reports) {
+            JsonNode report = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(key)).asUtf8String());
+            Path original = report.path("announcedSha256").asText().equals(announcedFirst) ? tmp.resolve("bad").resolve(badName) : reissued;
+            String kept = report.path("packageKeptAt").asText().substring(("s3://" + HISTORY + "/").length());
+            assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(kept)).asByteArray()).as(key)
+                    .isEqualTo(Files.readAllBytes(original));
+        }
         assertSiteEquals(next);
     }
 

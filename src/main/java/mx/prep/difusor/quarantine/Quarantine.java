@@ -98,7 +98,7 @@ public final class Quarantine {
             store.putJson(bucket, folder + "report.json", report);
             where = "s3://" + bucket + "/" + folder;
         } catch (RuntimeException | IOException s3Down) {
-            where = keepLocally(folder, report, keepsPackage ? pkg.spoolFile() : null, name, s3Down);
+            where = keepLocally(folder, report, keepsPackage ? pkg.spoolFile() : null, s3Down);
         }
         if (pkg != null && reason != RejectReason.RETRIES_EXHAUSTED && reason != RejectReason.UNEXPECTED) {
             // a bad package stays bad: do not fetch it again on every poll
@@ -112,13 +112,12 @@ public final class Quarantine {
                 report.cause(), where);
     }
 
-    private synchronized String keepLocally(String folder, QuarantineReport report, Path spool, String name, Exception s3Down) throws IOException {
+    private synchronized String keepLocally(String folder, QuarantineReport report, Path spool, Exception s3Down) throws IOException {
+        String name = report.packageName();
         Path dir = localFallback.resolve(folder);
         Files.createDirectories(dir);
-        // one copy of a package, however many times it failed
-        Path kept = localFallback.resolve(name);
+        Path kept = localCopy(dir, report);
         if (spool != null && !Files.exists(kept)) {
-            Files.createDirectories(localFallback);
             Files.copy(spool, kept);
         }
         // written whole or not at all: a pod killed mid-write must not leave a report that cannot be read
@@ -149,8 +148,9 @@ public final class Quarantine {
             QuarantineReport kept;
             try {
                 kept = Json.MAPPER.readValue(report.toFile(), QuarantineReport.class);
-                if (kept.packageName() == null || kept.packageName().isBlank()) {
-                    throw new IOException("it names no package");
+                if (kept.packageName() == null || kept.packageName().isBlank() || kept.packageName().contains("/")
+                        || kept.packageName().contains("\\") || kept.packageName().contains("..")) {
+                    throw new IOException("it names no package file");
                 }
             } catch (IOException | RuntimeException unreadable) {
                 // edited or damaged by hand: it must not hold back the others; it stays (and keeps every package copy)
@@ -159,13 +159,16 @@ public final class Quarantine {
                 continue;
             }
             try {
-                Path copy = localFallback.resolve(kept.packageName());
+                Path copy = localCopy(report.getParent(), kept);
                 // the package first, then the report that names it, as at quarantine time
                 if (("s3://" + bucket + "/" + folder + kept.packageName()).equals(kept.packageKeptAt()) && Files.exists(copy)) {
                     store.putFile(bucket, folder + kept.packageName(), copy, "application/zip", Map.of());
                 }
                 store.putFile(bucket, folder + "report.json", report, "application/json", Map.of());
                 Files.delete(report);
+                if (copy.getParent().equals(report.getParent())) {
+                    Files.deleteIfExists(copy);
+                }
                 LOG.info("package {}: quarantine report kept on local disk sent to s3://{}/{}", kept.packageName(), bucket, folder);
             } catch (RuntimeException | IOException e) {
                 LOG.warn("cannot send the quarantine report kept at {} yet ({}); it stays there", report, e.toString());
@@ -173,6 +176,16 @@ public final class Quarantine {
             }
         }
         forgetSentCopies();
+    }
+
+    /**
+     * Where the package a report names is kept on local disk: one copy per content, however many times it failed (a
+     * package re-issued under the same name is another copy); in the report's own folder when its content is unknown.
+     */
+    private Path localCopy(Path reportFolder, QuarantineReport report) {
+        String sha = report.receivedSha256();
+        return sha == null || sha.length() < 16 ? reportFolder.resolve(report.packageName())
+                : localFallback.resolve(stem(report.packageName()) + "-" + sha.substring(0, 16) + ".zip");
     }
 
     /** Package copies no report on local disk still needs, and the emptied report folders. */
