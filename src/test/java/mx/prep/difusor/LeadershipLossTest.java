@@ -116,9 +116,9 @@ class LeadershipLossTest extends PipelineTestBase {
 
     @Test
     void aPublicationRetriedAfterAnotherWriterPublishedANewerCorteIsStaleNotPublished() throws Exception {
-        // a: one S3 attempt per request, and one more try of a failed stage after a long pause
+        // a: one S3 attempt per request, and a long pause before its retry channel tries a failed stage again
         RunningDifusor a = unelected("difusor-a", s3Network.uri(), Map.of("difusor.s3.max-attempts", "1",
-                "difusor.retry.max-redeliveries", "1", "difusor.retry.initial-delay-ms", "8000", "difusor.retry.max-delay-ms", "8000"));
+                "difusor.retry.max-redeliveries", "3", "difusor.retry.initial-delay-ms", "5000", "difusor.retry.max-delay-ms", "5000"));
         // b: another writer of the same site, fed from a folder the test controls
         Path incoming = Files.createDirectories(tmp.resolve("incoming-b"));
         unelected("difusor-b", otherS3Network.uri(), Map.of("difusor.source.kind", "directory",
@@ -149,5 +149,8 @@ class LeadershipLossTest extends PipelineTestBase {
         assertSiteEquals(third);
         assertThat(publishedState().map(PublishedState::packageName)).contains(third.getFileName().toString());
         assertThat(keys(HISTORY, "history/")).contains("history/" + second.getFileName());
+        // rejected on the first retry, and not retried again: the stale outcome was looked up once
+        String outcome = "/" + HISTORY + "/history/" + second.getFileName() + ".json";
+        assertThat(s3Network.requests(r -> r.method().equals("HEAD") && r.path().equals(outcome))).isEqualTo(1);
     }
 }
