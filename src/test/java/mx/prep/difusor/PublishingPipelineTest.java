@@ -280,6 +280,19 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     @Test
+    void aChecksumFileRefusedForGoodIsNoChecksumFileAndTheCorteIsPublished() throws Exception {
+        Path first = startWithFirstCortePublished();
+        Path second = corte(1);
+        String sidecar = "/" + second.getFileName() + ".sha256";
+        // an institute on S3 without a sidecar: a missing key is a 403 there, not a 404
+        institute.answerNext(sidecar, Integer.MAX_VALUE, 403, "application/xml", "<Error><Code>AccessDenied</Code></Error>");
+        institute.release(second);
+        awaitPublished(second);
+        assertSiteEquals(second);
+        assertThat(institute.requestCount(sidecar)).isEqualTo(1);
+    }
+
+    @Test
     void aFailedReadOfTheChecksumFileDoesNotHideTheNewCorteBehindAnUnchangedManifest() throws Exception {
         Path first = startWithFirstCortePublished();
         Path second = corte(1);

@@ -1,15 +1,23 @@
 package mx.prep.difusor.source;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import mx.prep.difusor.TransientFailureException;
 
@@ -49,25 +57,90 @@ public final class ConditionalGet {
                 request.header("If-Modified-Since", known.lastModified());
             }
         }
-        HttpResponse<InputStream> response = http.client().send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
-        try (InputStream body = response.body()) {
-            int status = response.statusCode();
-            if (status == 304 || status == 404) {
-                return Optional.empty();
+        // the request timeout ends at the response head; a body that stalls after it would hold the poll (and every
+        // later one: the poll routes never overlap) for good. So the whole answer has the same deadline.
+        CompletableFuture<HttpResponse<byte[]>> answer = http.client().sendAsync(request.build(), info -> new BoundedBody(MAX_DOCUMENT_BYTES));
+        HttpResponse<byte[]> response;
+        try {
+            response = answer.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            answer.cancel(true);
+            throw new TransientFailureException("GET " + uri + ": no whole answer within " + timeout.toMillis() + " ms");
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
             }
-            if (status >= 500 || status == 429 || status == 408) {
-                throw new TransientFailureException("GET " + uri + " answered HTTP " + status);
+            throw new IOException("GET " + uri + " failed: " + cause, cause);
+        } catch (InterruptedException e) {
+            answer.cancel(true);
+            throw e;
+        }
+        int status = response.statusCode();
+        if (status == 304 || status == 404) {
+            return Optional.empty();
+        }
+        if (status >= 500 || status == 429 || status == 408) {
+            throw new TransientFailureException("GET " + uri + " answered HTTP " + status);
+        }
+        if (status != 200) {
+            throw new DocumentRefusedException("GET " + uri + " answered HTTP " + status);
+        }
+        if (response.body() == null) {
+            throw new DocumentRefusedException("GET " + uri + " returned more than " + MAX_DOCUMENT_BYTES + " bytes: not a manifest or checksum file");
+        }
+        validators.put(uri, new Validators(response.headers().firstValue("ETag").orElse(null),
+                response.headers().firstValue("Last-Modified").orElse(null)));
+        return Optional.of(new String(response.body(), StandardCharsets.UTF_8));
+    }
+
+    /** Collects at most {@code limit} bytes; a longer body is cut off (the connection is let go) and yields null. */
+    private static final class BoundedBody implements HttpResponse.BodySubscriber<byte[]> {
+
+        private final int limit;
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        private final CompletableFuture<byte[]> result = new CompletableFuture<>();
+        private Flow.Subscription subscription;
+
+        BoundedBody(int limit) {
+            this.limit = limit;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            s.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> buffers) {
+            if (result.isDone()) {
+                return;
             }
-            if (status != 200) {
-                throw new IOException("GET " + uri + " answered HTTP " + status);
+            for (ByteBuffer b : buffers) {
+                byte[] chunk = new byte[b.remaining()];
+                b.get(chunk);
+                bytes.writeBytes(chunk);
             }
-            byte[] bytes = body.readNBytes(MAX_DOCUMENT_BYTES + 1);
-            if (bytes.length > MAX_DOCUMENT_BYTES) {
-                throw new IOException("GET " + uri + " returned more than " + MAX_DOCUMENT_BYTES + " bytes: not a manifest or checksum file");
+            if (bytes.size() > limit) {
+                subscription.cancel();
+                result.complete(null);
             }
-            validators.put(uri, new Validators(response.headers().firstValue("ETag").orElse(null),
-                    response.headers().firstValue("Last-Modified").orElse(null)));
-            return Optional.of(new String(bytes, StandardCharsets.UTF_8));
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            result.completeExceptionally(t);
+        }
+
+        @Override
+        public void onComplete() {
+            result.complete(bytes.toByteArray());
+        }
+
+        @Override
+        public CompletionStage<byte[]> getBody() {
+            return result;
         }
     }
 

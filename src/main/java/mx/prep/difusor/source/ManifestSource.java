@@ -53,12 +53,29 @@ public final class ManifestSource {
         return offer;
     }
 
-    /** When the institute also publishes {@code <zip>.sha256}, both announcements must agree (the checksum filter compares). */
+    /**
+     * When the institute also publishes {@code <zip>.sha256}, both announcements must agree (the checksum filter
+     * compares). It is optional: a definite refusal (a 403, as S3 answers for a missing key, or something that is not
+     * a checksum file) counts as no sidecar; only a transient failure makes the poll try again.
+     */
     private PackageOffer withSidecar(PackageOffer offer) throws IOException, InterruptedException {
-        URI sidecarUri = URI.create(offer.packageUri() + ".sha256");
+        URI zip = offer.packageUri();
+        URI sidecarUri;
+        try {
+            // beside the zip's path: a query (a version, a signature) is the zip's, not the sidecar's
+            sidecarUri = new URI(zip.getScheme(), zip.getAuthority(), zip.getPath() + ".sha256", null, null);
+        } catch (java.net.URISyntaxException e) {
+            throw new IOException("no checksum file URL for " + zip + ": " + e.getMessage(), e);
+        }
         // read whole each time the manifest changes: a 304 here would skip the comparison
         get.forget(sidecarUri);
-        Optional<String> sidecar = get.fetch(sidecarUri);
+        Optional<String> sidecar;
+        try {
+            sidecar = get.fetch(sidecarUri);
+        } catch (DocumentRefusedException refused) {
+            LOG.warn("{}: no checksum file beside the package ({}); the manifest's checksum alone is compared", offer, refused.getMessage());
+            return offer;
+        }
         if (sidecar.isEmpty()) {
             return offer;
         }

@@ -2,6 +2,7 @@ package mx.prep.difusor.source;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.net.URI;
 import java.nio.file.Files;
@@ -113,6 +114,22 @@ class DownloadTest {
                     .isInstanceOf(TransientFailureException.class).hasMessageContaining("stalled");
             assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(10));
             assertThat(tmp.resolve("spool")).isEmptyDirectory();
+        }
+    }
+
+    @Test
+    void aManifestWhoseBodyStallsEndsInATransientErrorAtTheTimeoutNotAHungPoll() throws Exception {
+        // a manifest large enough that the stall falls in its body, after the response head
+        institute.releaseManifestJson("{\"package\": \"" + pkg.getFileName() + "\", \"padding\": \"" + "x".repeat(40_000) + "\"}");
+        try (FaultProxy network = FaultProxy.tcp("127.0.0.1", institute.port())) {
+            network.stallAfterBytes(20_000, 1);
+            URI through = URI.create("https://localhost:" + network.port() + "/prep/manifest.json");
+            ConditionalGet get = new ConditionalGet(trusting(institute), Duration.ofSeconds(1));
+            long started = System.nanoTime();
+            assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertThatThrownBy(() -> get.fetch(through))
+                    .isInstanceOf(TransientFailureException.class).hasMessageContaining("no whole answer"));
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(10));
+            assertThat(network.faultsInjected()).isEqualTo(1);
         }
     }
 
