@@ -18,7 +18,8 @@ public final class InvalidationPaths {
 
     public static List<String> of(Collection<String> changedSitePaths, int maxPaths) {
         TreeSet<String> exact = new TreeSet<>();
-        for (String path : changedSitePaths) {
+        for (String raw : changedSitePaths) {
+            String path = encoded(raw);
             exact.add("/" + path);
             if (path.equals("index.html")) {
                 exact.add("/");
@@ -38,6 +39,28 @@ public final class InvalidationPaths {
         }
         return List.of("/*");
     }
+
+    /**
+     * CloudFront takes a path URL-encoded where it holds non-ASCII or RFC 1738 unsafe characters, and nothing else
+     * encoded (or it does not match what viewers requested); a literal {@code *} or {@code ?} is encoded too, so it is
+     * neither a wildcard nor a query. UTF-8, upper-case hex.
+     */
+    static String encoded(String sitePath) {
+        StringBuilder out = new StringBuilder(sitePath.length() + 8);
+        for (byte b : sitePath.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            int c = b & 0xff;
+            if (c > 0x20 && c < 0x7f && UNSAFE.indexOf(c) < 0) {
+                out.append((char) c);
+            } else {
+                out.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+            }
+        }
+        return out.toString();
+    }
+
+    /** RFC 1738's unsafe characters, plus the two CloudFront gives a meaning to in a path. */
+    private static final String UNSAFE = "<>\"#%{}|\\^~[]`" + "*?";
 
     /** Paths inside a directory at least {@code depth} deep become that directory's wildcard. */
     static TreeSet<String> collapse(TreeSet<String> exact, int depth) {
