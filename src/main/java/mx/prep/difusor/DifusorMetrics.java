@@ -56,7 +56,7 @@ public final class DifusorMetrics {
         }
     }
 
-    public void published(Corte corte, Instant at, Map<String, Long> stageMillis, int objects, long bytes) {
+    public synchronized void published(Corte corte, Instant at, Map<String, Long> stageMillis, int objects, long bytes) {
         Counter.builder("difusor_packages_published_total").description("Packages published").register(registry).increment();
         stageMillis.forEach((stage, millis) -> Timer.builder("difusor_stage_duration").tag("stage", stage)
                 .description("Time per pipeline stage of a published package").publishPercentileHistogram()
@@ -68,10 +68,17 @@ public final class DifusorMetrics {
         announced(corte);
     }
 
-    /** Restores what a restarted process knows from the published state. */
-    public void alreadyPublished(Corte corte, Instant at) {
-        lastPublication.compareAndSet(null, at);
-        publishedCorte.compareAndSet(null, corte);
+    /**
+     * What the published state in S3 says, read by this process: at start, and on the standby replica all night (its
+     * readiness check reads the state), where it is the only news of publications. A state recorded later replaces
+     * what is known (even an older corte: an operator's republish); an earlier one read late changes nothing.
+     */
+    public synchronized void alreadyPublished(Corte corte, Instant at) {
+        Instant known = lastPublication.get();
+        if (known == null || at.isAfter(known)) {
+            lastPublication.set(at);
+            publishedCorte.set(corte);
+        }
         announced(corte);
     }
 

@@ -1,0 +1,50 @@
+package mx.prep.difusor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+import org.junit.jupiter.api.Test;
+
+import mx.prep.difusor.state.Corte;
+
+/** The publication gauges, as the standby replica keeps them from the published state it reads. */
+class DifusorMetricsTest {
+
+    private static final ZoneId MEXICO = ZoneId.of("America/Mexico_City");
+
+    @Test
+    void theStandbyFollowsEachStateItReadsAndIgnoresAnOlderOneReadLate() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Instant now = Instant.parse("2024-06-03T05:00:00Z");
+        DifusorMetrics metrics = new DifusorMetrics(registry, Clock.fixed(now, ZoneOffset.UTC), MEXICO);
+        Corte first = Corte.parse("2024-06-02 22:00");
+        Corte second = Corte.parse("2024-06-02 22:20");
+
+        metrics.alreadyPublished(first, now.minusSeconds(1800));
+        metrics.alreadyPublished(second, now.minusSeconds(600));
+        assertThat(gauge(registry, "difusor_seconds_since_last_publication")).isEqualTo(600.0);
+        assertThat(gauge(registry, "difusor_published_corte_timestamp_seconds"))
+                .isEqualTo((double) second.at().atZone(MEXICO).toEpochSecond());
+        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isZero();
+
+        // a slow read of the earlier state changes nothing
+        metrics.alreadyPublished(first, now.minusSeconds(1800));
+        assertThat(gauge(registry, "difusor_seconds_since_last_publication")).isEqualTo(600.0);
+        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isZero();
+
+        // an operator's republish of the older corte, recorded later: that is what is published now
+        metrics.alreadyPublished(first, now.minusSeconds(60));
+        assertThat(gauge(registry, "difusor_seconds_since_last_publication")).isEqualTo(60.0);
+        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isEqualTo(1200.0);
+    }
+
+    private static double gauge(SimpleMeterRegistry registry, String name) {
+        return registry.get(name).gauge().value();
+    }
+}
