@@ -56,7 +56,7 @@ class KubernetesManifestsTest {
             "difusor.cluster.renew-deadline-ms", "difusor.cluster.retry-period-ms");
     /** What each overlay must set, differently from the other one. */
     private static final List<String> OVERLAY_ENV = List.of("DIFUSOR_SOURCE_POLL_CRON", "DIFUSOR_SITE_BUCKET",
-            "DIFUSOR_HISTORY_BUCKET", "DIFUSOR_CDN_DISTRIBUTION_IDS", "DIFUSOR_SOURCE_MANIFEST_URL");
+            "DIFUSOR_HISTORY_BUCKET", "DIFUSOR_CDN_DISTRIBUTION_IDS", "DIFUSOR_SOURCE_MANIFEST_URL", "DIFUSOR_PROBE_URL");
     private static final String IRSA = "eks.amazonaws.com/role-arn";
     private static final Pattern SECRET_LOOKING_NAME =
             Pattern.compile("(?i).*(password|passwd|secret|token|credential|access[-_.]?key|private[-_.]?key).*");
