@@ -8,7 +8,9 @@ import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
@@ -57,10 +59,14 @@ public final class InstituteProbe {
     private final Counter incidents;
     private final AtomicReference<Result> last = new AtomicReference<>(new Result(Light.UNKNOWN, "not probed yet", null));
     private final AtomicReference<Incident> open = new AtomicReference<>();
+    private final Duration timeout;
+    /** Open incidents left in S3 by an earlier process (a restart during an outage) are looked for once. */
+    private volatile boolean recovered;
 
     public InstituteProbe(URI publicUrl, Duration timeout, StateStore state, ObjectStore store, String bucket, String incidentsPrefix,
             MeterRegistry meters, Clock clock) {
         this.publicUrl = publicUrl;
+        this.timeout = timeout;
         this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NORMAL).build();
         this.state = state;
         this.store = store;
@@ -85,13 +91,24 @@ public final class InstituteProbe {
     public void probe() throws IOException {
         Instant now = clock.instant();
         Result result = check(now);
+        Result previous = last.get();
+        if (!recovered) {
+            recoverOpenIncident(result, now);
+        }
         Incident current = open.get();
         try {
             if (result.light() != Light.GREEN && current == null) {
-                Incident started = new Incident(now.toString(), null, result.light(), result.detail());
+                // a corte being published shows its new page a moment before it is recorded: one yellow is not an
+                // incident yet, two in a row are, from the first
+                if (result.light() == Light.YELLOW && previous.light() != Light.YELLOW) {
+                    LOG.info("probe: {} ({}); an incident if the next probe sees it too", result.light(), result.detail());
+                    return;
+                }
+                String start = result.light() == Light.YELLOW && previous.at() != null ? previous.at() : now.toString();
+                Incident started = new Incident(start, null, result.light(), result.detail());
                 open.set(started);
                 incidents.increment();
-                LOG.warn("probe: INCIDENT started at {}: {} ({})", now, result.light(), result.detail());
+                LOG.warn("probe: INCIDENT started at {}: {} ({})", start, result.light(), result.detail());
                 store.putJson(bucket, incidentKey(started), started);
             } else if (result.light() == Light.GREEN && current != null) {
                 Incident ended = new Incident(current.start(), now.toString(), current.light(), current.detail());
@@ -107,14 +124,42 @@ public final class InstituteProbe {
         }
     }
 
+    /**
+     * An incident still open in S3 was started by an earlier process (or the other replica) before a restart: it is
+     * ended now if the page is fine, else carried on, rather than left without an end beside a second record.
+     */
+    private void recoverOpenIncident(Result result, Instant now) {
+        try {
+            List<Incident> stillOpen = new java.util.ArrayList<>();
+            for (var object : store.client().listObjectsV2Paginator(b -> b.bucket(bucket).prefix(incidentsPrefix)).contents()) {
+                store.readJson(bucket, object.key(), Incident.class).filter(i -> i.end() == null && i.start() != null).ifPresent(stillOpen::add);
+            }
+            stillOpen.sort(java.util.Comparator.comparing(Incident::start));
+            for (Incident i : stillOpen) {
+                if (result.light() == Light.GREEN || i != stillOpen.get(stillOpen.size() - 1)) {
+                    Incident ended = new Incident(i.start(), now.toString(), i.light(), i.detail() + " (ended by the first probe after a restart)");
+                    store.putJson(bucket, incidentKey(ended), ended);
+                    LOG.info("probe: incident of {} left open by an earlier process ended at {}", i.start(), now);
+                } else {
+                    open.set(i);
+                    LOG.warn("probe: incident of {} left open by an earlier process goes on ({})", i.start(), result.detail());
+                }
+            }
+            recovered = true;
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("probe: cannot look for incidents left open in s3://{}/{} yet ({})", bucket, incidentsPrefix, e.toString());
+        }
+    }
+
+    /** By the second it started: both replicas probe on the same cron and see an outage at the same tick; one record. */
     private String incidentKey(Incident incident) {
-        return incidentsPrefix + incident.start().replace(':', '-') + ".json";
+        return incidentsPrefix + Instant.parse(incident.start()).truncatedTo(ChronoUnit.SECONDS).toString().replace(':', '-') + ".json";
     }
 
     private Result check(Instant now) {
         HttpResponse<byte[]> response;
         try {
-            response = http.send(HttpRequest.newBuilder(publicUrl).timeout(Duration.ofSeconds(10)).GET().build(),
+            response = http.send(HttpRequest.newBuilder(publicUrl).timeout(timeout).GET().build(),
                     HttpResponse.BodyHandlers.ofByteArray());
         } catch (IOException e) {
             return new Result(Light.RED, publicUrl + " unreachable: " + e, now.toString());

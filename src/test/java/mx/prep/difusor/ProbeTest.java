@@ -1,0 +1,117 @@
+package mx.prep.difusor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import org.junit.jupiter.api.Test;
+
+import software.amazon.awssdk.core.sync.RequestBody;
+
+import mx.prep.difusor.embedded.SitePreview;
+import mx.prep.difusor.probe.InstituteProbe;
+import mx.prep.difusor.probe.InstituteProbe.Light;
+import mx.prep.difusor.testing.RunningDifusor;
+import mx.prep.difusor.testing.SiteBucket;
+
+/**
+ * The institute's probe run by the difusor against the public site (served from the site bucket), one probe at a time
+ * (its cron never fires here): the incidents it keeps for the memoria técnica.
+ */
+class ProbeTest extends PipelineTestBase {
+
+    private Map<String, String> probing(SitePreview publicSite) {
+        Map<String, String> settings = settings();
+        settings.put("difusor.probe.url", "http://localhost:" + publicSite.port() + "/");
+        settings.put("difusor.probe.cron", "0 0 0 1 1 ? 2099");
+        return settings;
+    }
+
+    private static InstituteProbe probe(RunningDifusor d) {
+        return d.context().getRegistry().lookupByNameAndType("instituteProbe", InstituteProbe.class);
+    }
+
+    private JsonNode incident(String key) throws Exception {
+        return Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(key)).asUtf8String());
+    }
+
+    private void serveIndex(byte[] html) {
+        bucket.putObject(b -> b.bucket(SITE).key("index.html").contentType("text/html; charset=utf-8"), RequestBody.fromBytes(html));
+    }
+
+    @Test
+    void aPageBetweenTwoCortesForOneProbeIsNoIncidentTwoProbesAreOneFromTheFirst() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
+            startDifusor(probing(publicSite));
+            Path first = startedCorte();
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+
+            // another corte's page before its corte is recorded, as while one is being published: yellow, no incident
+            byte[] published = SiteBucket.files(first).get("index.html");
+            serveIndex(SiteBucket.files(corte(1)).get("index.html"));
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.YELLOW);
+            String firstYellow = probe(difusor).last().at();
+            assertThat(keys(HISTORY, "incidents/")).isEmpty();
+            serveIndex(published);
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+            assertThat(keys(HISTORY, "incidents/")).isEmpty();
+
+            // an older page twice in a row: one incident, from the first of the two
+            serveIndex(SiteBucket.files(corte(1)).get("index.html"));
+            probe(difusor).probe();
+            String yellowSince = probe(difusor).last().at();
+            probe(difusor).probe();
+            List<String> incidents = keys(HISTORY, "incidents/");
+            assertThat(incidents).hasSize(1);
+            assertThat(incident(incidents.get(0)).path("start").asText()).isEqualTo(yellowSince).isNotEqualTo(firstYellow);
+            assertThat(incident(incidents.get(0)).path("light").asText()).isEqualTo("YELLOW");
+            serveIndex(published);
+            probe(difusor).probe();
+            assertThat(incident(incidents.get(0)).path("end").asText()).isNotEmpty();
+            assertThat(keys(HISTORY, "incidents/")).hasSize(1);
+        }
+    }
+
+    @Test
+    void anIncidentOpenWhenTheDifusorRestartsIsEndedByTheNextOneNotLeftWithoutAnEnd() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
+            startDifusor(probing(publicSite));
+            Path first = startedCorte();
+            probe(difusor).probe();
+            bucket.deleteObject(b -> b.bucket(SITE).key("index.html"));
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
+            List<String> incidents = keys(HISTORY, "incidents/");
+            assertThat(incidents).hasSize(1);
+            assertThat(incident(incidents.get(0)).path("end").isNull() || incident(incidents.get(0)).path("end").isMissingNode()).isTrue();
+
+            // the pod restarts during the outage; the page comes back
+            difusor.close();
+            difusor = null;
+            startDifusor(probing(publicSite));
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
+            assertThat(keys(HISTORY, "incidents/")).hasSize(1);
+            serveIndex(SiteBucket.files(first).get("index.html"));
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+            assertThat(keys(HISTORY, "incidents/")).hasSize(1);
+            assertThat(incident(incidents.get(0)).path("end").asText()).isNotEmpty();
+        }
+    }
+
+    /** The first corte published, the probe's cron idle. */
+    private Path startedCorte() throws Exception {
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        return first;
+    }
+}
