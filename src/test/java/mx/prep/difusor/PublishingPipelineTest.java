@@ -180,6 +180,23 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     @Test
+    void aFixedUrlPackageWhoseSidecarNamesNoFileIsFetchedOnceNotAtEveryPoll() throws Exception {
+        var settings = settings();
+        settings.put("difusor.source.kind", "package-url");
+        startDifusor(settings);
+        Path pkg = corte(0);
+        institute.release(pkg);
+        // the checksum alone, and not the package's: its name comes with the download, its rejection is final
+        institute.releaseSidecar("ab".repeat(32) + "\n");
+        String stem = pkg.getFileName().toString().replace(".zip", "");
+        await().atMost(Duration.ofSeconds(30)).until(() -> !keys(HISTORY, "quarantine/" + stem + "/").isEmpty());
+        int polls = institute.requestCount("latest.zip.sha256");
+        await().atMost(Duration.ofSeconds(20)).until(() -> institute.requestCount("latest.zip.sha256") >= polls + 3);
+        assertThat(institute.requestCount("latest.zip")).isEqualTo(1);
+        assertThat(keys(HISTORY, "quarantine/" + stem + "/").stream().filter(k -> k.endsWith("/report.json"))).hasSize(1);
+    }
+
+    @Test
     void theFixedUrlSourceWithItsSha256SidecarPublishesAndPollsConditionally() throws Exception {
         var settings = settings();
         settings.put("difusor.source.kind", "package-url");

@@ -56,11 +56,12 @@ public final class PackageLedger {
         if (offer == null) {
             return false;
         }
-        if (offer.packageName() == null) {
-            // only the download will tell its name; the gate after it recognises a duplicate
-            return true;
-        }
         String sha = normalised(offer.announcedSha256());
+        if (offer.packageName() == null) {
+            // only the download will tell its name: known by its checksum alone, or it would be fetched (and, if bad,
+            // quarantined) again at every poll
+            return sha.isEmpty() || isNewChecksum(sha);
+        }
         String key = key(offer.packageName(), sha);
         if (settled.contains(key)) {
             return false;
@@ -82,6 +83,21 @@ public final class PackageLedger {
             return false;
         }
         return true;
+    }
+
+    private boolean isNewChecksum(String sha) throws IOException {
+        String suffix = "@" + sha;
+        synchronized (settled) {
+            if (settled.stream().anyMatch(k -> k.endsWith(suffix))) {
+                return false;
+            }
+        }
+        Instant now = clock.instant();
+        if (failed.entrySet().stream().anyMatch(e -> e.getKey().endsWith(suffix) && now.isBefore(e.getValue().retryAt()))) {
+            return false;
+        }
+        Optional<PublishedState> published = state.lastKnown().isPresent() ? state.lastKnown() : state.load();
+        return published.map(p -> p.sha256() == null || !p.sha256().equalsIgnoreCase(sha)).orElse(true);
     }
 
     public void settled(String packageName, String sha256) {
