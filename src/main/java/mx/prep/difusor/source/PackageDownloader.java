@@ -65,6 +65,25 @@ public final class PackageDownloader {
         this.progressInterval = progressInterval;
         this.maxBytes = maxBytes;
         this.clock = clock;
+        forgetPartialDownloads();
+    }
+
+    /**
+     * Downloads cut short by a killed container: one process downloads one package at a time, so at its start any
+     * {@code .part} file is an earlier one's, never to be finished; the work volume outlives the container.
+     */
+    private void forgetPartialDownloads() {
+        if (!Files.isDirectory(spoolDir)) {
+            return;
+        }
+        try (var parts = Files.newDirectoryStream(spoolDir, "download-*.part")) {
+            for (Path part : parts) {
+                LOG.info("a download cut short by an earlier process removed: {} ({} bytes)", part, Files.size(part));
+                Files.delete(part);
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot remove the downloads cut short in {} ({})", spoolDir, e.toString());
+        }
     }
 
     /** Camel entry point: the body is a {@link PackageOffer}; the spooled package becomes an exchange property. */

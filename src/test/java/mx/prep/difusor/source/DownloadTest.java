@@ -134,6 +134,16 @@ class DownloadTest {
     }
 
     @Test
+    void aDownloadCutShortByAnEarlierProcessIsRemovedAtStartAndASpooledPackageKept() throws Exception {
+        Path spool = Files.createDirectories(tmp.resolve("spool"));
+        Path part = Files.write(spool.resolve("download-4711.part"), new byte[1000]);
+        Path spooled = Files.copy(pkg, spool.resolve(pkg.getFileName()));
+        downloader(trusting(institute), Duration.ofSeconds(1), Duration.ofSeconds(30));
+        assertThat(part).doesNotExist();
+        assertThat(spooled).exists();
+    }
+
+    @Test
     void aBodyThatDripsEndsAtTheTotalDeadline() throws Exception {
         try (FaultProxy network = FaultProxy.tcp("127.0.0.1", institute.port())) {
             // 4 KB every 100 ms (a TLS record every ~0.4 s): never silent for the read timeout, too slow for the deadline
