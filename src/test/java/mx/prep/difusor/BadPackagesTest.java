@@ -191,15 +191,28 @@ class BadPackagesTest extends PipelineTestBase {
         assertSiteEquals(first);
     }
 
+    /**
+     * S3 refuses every write of the quarantine past the SDK's attempts, and the next corte's package fails its
+     * checksum (a copy of {@code good}, announced with {@code announced}): its report and the package stay on local
+     * disk. Returns the bad package's name.
+     */
+    private String aBadPackageKeptOnLocalDisk(Path good, String announced) throws Exception {
+        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/quarantine/"), FaultProxy.ALWAYS);
+        String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
+        releaseWithChecksum(this, good, badName, announced, null);
+        await().atMost(Duration.ofSeconds(30)).until(() -> localReports(localQuarantine()).size() == 1);
+        return badName;
+    }
+
+    private Path localQuarantine() {
+        return tmp.resolve("work").resolve("quarantine");
+    }
+
     @Test
     void aReportS3RefusedIsKeptOnDiskAndSentOnceS3AnswersAgain() throws Exception {
         Path first = startWithFirstCortePublished();
-        // S3 refuses every write of the quarantine past the SDK's attempts: the report and the package stay on local disk
-        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/quarantine/"), FaultProxy.ALWAYS);
-        String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
-        releaseWithChecksum(this, first, badName, "ab".repeat(32), null);
-        Path localQuarantine = tmp.resolve("work").resolve("quarantine");
-        await().atMost(Duration.ofSeconds(30)).until(() -> localReports(localQuarantine).size() == 1);
+        String badName = aBadPackageKeptOnLocalDisk(first, "ab".repeat(32));
+        Path localQuarantine = localQuarantine();
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
 
         s3Network.clearFaults();
@@ -220,11 +233,8 @@ class BadPackagesTest extends PipelineTestBase {
     @Test
     void aDamagedReportKeptOnDiskDoesNotHoldBackTheOthers() throws Exception {
         Path first = startWithFirstCortePublished();
-        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/quarantine/"), FaultProxy.ALWAYS);
-        String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
-        releaseWithChecksum(this, first, badName, "ab".repeat(32), null);
-        Path localQuarantine = tmp.resolve("work").resolve("quarantine");
-        await().atMost(Duration.ofSeconds(30)).until(() -> localReports(localQuarantine).size() == 1);
+        String badName = aBadPackageKeptOnLocalDisk(first, "ab".repeat(32));
+        Path localQuarantine = localQuarantine();
         // a report cut short (or edited by hand), sorted before the good one
         Path damaged = localQuarantine.resolve("quarantine").resolve("0-damaged").resolve("20240602T000000.000Z-unexpected");
         Files.createDirectories(damaged);
@@ -257,13 +267,10 @@ class BadPackagesTest extends PipelineTestBase {
         Path first = corte(0);
         institute.release(first);
         awaitPublished(first);
-        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/quarantine/"), FaultProxy.ALWAYS);
-        String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
-        Path localQuarantine = tmp.resolve("work").resolve("quarantine");
         // a package fails its checksum while S3 refuses the quarantine: it is kept on local disk
         String announcedFirst = "ab".repeat(32);
-        releaseWithChecksum(this, first, badName, announcedFirst, null);
-        await().atMost(Duration.ofSeconds(30)).until(() -> localReports(localQuarantine).size() == 1);
+        String badName = aBadPackageKeptOnLocalDisk(first, announcedFirst);
+        Path localQuarantine = localQuarantine();
         // the institute re-issues it under the same name with other bytes, which cannot reach the history either
         s3SlowsDownPuts(p -> p.equals("/" + HISTORY + "/history/" + badName), FaultProxy.ALWAYS);
         Path reissued = Files.copy(corte(1), Files.createDirectories(tmp.resolve("reissued")).resolve(badName));

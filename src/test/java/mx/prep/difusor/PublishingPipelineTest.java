@@ -212,23 +212,31 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(institute.requestCount("latest.zip")).isEqualTo(1);
     }
 
-    @Test
-    void anOperatorRepublishesAHistoricCorteFromTheHistory() throws Exception {
+    /** A difusor with a republish folder (returned), that has published two cortes, the older then the newer. */
+    private Path startWithTwoCortesAndARepublishFolder(Path older, Path newer) throws Exception {
         Path republish = Files.createDirectories(tmp.resolve("republish"));
         var settings = settings();
         settings.put("difusor.republish.directory", republish.toString());
         startDifusor(settings);
-        Path older = corte(0);
-        Path newer = corte(1);
         institute.release(older);
         awaitPublished(older);
         institute.release(newer);
         awaitPublished(newer);
+        return republish;
+    }
 
-        // the runbook: copy the zip and its checksum file from the history into the republish folder
-        String name = older.getFileName().toString();
+    /** The runbook: copy the zip and its checksum file from the history into the republish folder. */
+    private void republishFromTheHistory(Path republish, Path pkg) {
+        String name = pkg.getFileName().toString();
         bucket.getObject(b -> b.bucket(HISTORY).key("history/" + name), republish.resolve(name));
         bucket.getObject(b -> b.bucket(HISTORY).key("history/" + name + ".sha256"), republish.resolve(name + ".sha256"));
+    }
+
+    @Test
+    void anOperatorRepublishesAHistoricCorteFromTheHistory() throws Exception {
+        Path older = corte(0);
+        Path republish = startWithTwoCortesAndARepublishFolder(older, corte(1));
+        republishFromTheHistory(republish, older);
         awaitPublished(older);
         assertSiteEquals(older);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
@@ -270,23 +278,14 @@ class PublishingPipelineTest extends PipelineTestBase {
 
     @Test
     void republishingBackAndForthPurgesTheCdnEachTime() throws Exception {
-        Path republish = Files.createDirectories(tmp.resolve("republish"));
-        var settings = settings();
-        settings.put("difusor.republish.directory", republish.toString());
-        startDifusor(settings);
         Path older = corte(0);
         Path newer = corte(1);
-        institute.release(older);
-        awaitPublished(older);
-        institute.release(newer);
-        awaitPublished(newer);
+        Path republish = startWithTwoCortesAndARepublishFolder(older, newer);
 
         // an operator puts the older corte back by mistake, then the newer one again: the same package over the same
         // other one, with the same paths, as its first publication
         for (Path pkg : List.of(older, newer)) {
-            String name = pkg.getFileName().toString();
-            bucket.getObject(b -> b.bucket(HISTORY).key("history/" + name), republish.resolve(name));
-            bucket.getObject(b -> b.bucket(HISTORY).key("history/" + name + ".sha256"), republish.resolve(name + ".sha256"));
+            republishFromTheHistory(republish, pkg);
             awaitPublished(pkg);
         }
         assertSiteEquals(newer);

@@ -9,6 +9,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -130,11 +132,11 @@ public final class InstituteProbe {
      */
     private void recoverOpenIncident(Result result, Instant now) {
         try {
-            List<Incident> stillOpen = new java.util.ArrayList<>();
+            List<Incident> stillOpen = new ArrayList<>();
             for (var object : store.client().listObjectsV2Paginator(b -> b.bucket(bucket).prefix(incidentsPrefix)).contents()) {
                 store.readJson(bucket, object.key(), Incident.class).filter(i -> i.end() == null && i.start() != null).ifPresent(stillOpen::add);
             }
-            stillOpen.sort(java.util.Comparator.comparing(Incident::start));
+            stillOpen.sort(Comparator.comparing(Incident::start));
             for (Incident i : stillOpen) {
                 if (result.light() == Light.GREEN || i != stillOpen.get(stillOpen.size() - 1)) {
                     Incident ended = new Incident(i.start(), now.toString(), i.light(), i.detail() + " (ended by the first probe after a restart)");
