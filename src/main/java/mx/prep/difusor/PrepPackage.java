@@ -27,6 +27,7 @@ public final class PrepPackage {
     private Path spoolFile;
     private long size = -1;
     private String sha256;
+    private volatile String receivedSha256;
     private volatile boolean archived;
     private volatile CompletableFuture<Void> archiving;
     private volatile SitePackage site;
@@ -94,6 +95,16 @@ public final class PrepPackage {
 
     public void verified(String sha256) {
         this.sha256 = sha256;
+    }
+
+    /** The SHA-256 of the bytes received, matching the announcement or not: for the quarantine's report. */
+    public String receivedSha256() {
+        return sha256 != null ? sha256 : receivedSha256;
+    }
+
+    /** Computed by the checksum filter before it compares: a mismatch is reported with the hash it found. */
+    public void hashed(String sha256) {
+        this.receivedSha256 = sha256;
     }
 
     public boolean isArchived() {

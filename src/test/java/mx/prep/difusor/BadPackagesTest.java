@@ -222,6 +222,9 @@ class BadPackagesTest extends PipelineTestBase {
         JsonNode report = awaitReport(badName);
         assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
         assertThat(report.path("step").asText()).isEqualTo("checksum-filter");
+        // what the institute announced and what arrived, side by side
+        assertThat(report.path("announcedSha256").asText()).isEqualTo("ab".repeat(32));
+        assertThat(report.path("receivedSha256").asText()).isEqualTo(PrepPackageGenerator.sha256Hex(tmp.resolve("bad").resolve(badName)));
         String kept = report.path("packageKeptAt").asText();
         assertThat(kept).startsWith("s3://" + HISTORY + "/quarantine/" + badName.replace(".zip", "") + "/").endsWith("/" + badName);
         assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(kept.substring(("s3://" + HISTORY + "/").length()))).asByteArray())
@@ -249,9 +252,11 @@ class BadPackagesTest extends PipelineTestBase {
         String kept = report.path("packageKeptAt").asText();
         assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(kept.substring(("s3://" + HISTORY + "/").length()))).asByteArray())
                 .isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
-        // the damaged one stays for a person; the good one went with its package copy
+        // the damaged one stays for a person, with every package copy it might name
         try (Stream<Path> left = Files.walk(localQuarantine)) {
-            assertThat(left.filter(Files::isRegularFile)).containsExactly(damaged.resolve("report.json"));
+            assertThat(left.filter(Files::isRegularFile).map(f -> localQuarantine.relativize(f).toString())).containsExactlyInAnyOrder(
+                    localQuarantine.relativize(damaged.resolve("report.json")).toString(),
+                    badName.replace(".zip", "-") + PrepPackageGenerator.sha256Hex(tmp.resolve("bad").resolve(badName)).substring(0, 16) + ".zip");
         }
         assertThat(keys(HISTORY, "quarantine/0-damaged/")).isEmpty();
         assertSiteEquals(next);

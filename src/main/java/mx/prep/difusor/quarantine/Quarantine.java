@@ -86,7 +86,7 @@ public final class Quarantine {
         QuarantineReport report = new QuarantineReport(name, pkg != null && pkg.corte() != null ? pkg.corte().toString() : null,
                 step, reason.name(), describe(cause), now.toString(),
                 pkg != null ? pkg.expectedSha256() : offer != null ? offer.announcedSha256() : null,
-                pkg != null ? pkg.sha256() : null,
+                pkg != null ? pkg.receivedSha256() : null,
                 pkg != null && pkg.size() >= 0 ? pkg.size() : null,
                 pkg != null ? pkg.source() : offer != null ? String.valueOf(offer.packageUri()) : null,
                 keepsPackage ? "s3://" + bucket + "/" + folder + name : pkg != null && pkg.isArchived() ? "history" : "not received");

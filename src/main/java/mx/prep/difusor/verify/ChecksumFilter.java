@@ -49,6 +49,7 @@ public final class ChecksumFilter {
         }
         long started = System.nanoTime();
         String actual = sha256(pkg.spoolFile());
+        pkg.hashed(actual);
         pkg.stageTook("verify", (System.nanoTime() - started) / 1_000_000);
         if (!actual.equals(announced)) {
             throw new PackageRejectedException(RejectReason.CHECKSUM_MISMATCH,
