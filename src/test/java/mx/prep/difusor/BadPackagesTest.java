@@ -208,6 +208,21 @@ class BadPackagesTest extends PipelineTestBase {
         return tmp.resolve("work").resolve("quarantine");
     }
 
+    /** S3 answers again and the next corte is published: the record step sends what was kept on local disk. */
+    private Path s3AnswersAgainAndCortePublished(int sequence) throws Exception {
+        s3Network.clearFaults();
+        Path next = corte(sequence);
+        institute.release(next);
+        awaitPublished(next);
+        return next;
+    }
+
+    /** The bytes of the package a quarantine report names ({@code packageKeptAt}), as S3 holds them. */
+    private byte[] keptPackage(JsonNode report) {
+        String key = report.path("packageKeptAt").asText().substring(("s3://" + HISTORY + "/").length());
+        return bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(key)).asByteArray();
+    }
+
     @Test
     void aReportS3RefusedIsKeptOnDiskAndSentOnceS3AnswersAgain() throws Exception {
         Path first = startWithFirstCortePublished();
@@ -215,20 +230,16 @@ class BadPackagesTest extends PipelineTestBase {
         Path localQuarantine = localQuarantine();
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
 
-        s3Network.clearFaults();
-        Path next = corte(1);
-        institute.release(next);
-        awaitPublished(next);
+        Path next = s3AnswersAgainAndCortePublished(1);
         JsonNode report = awaitReport(badName);
         assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
         assertThat(report.path("step").asText()).isEqualTo("checksum-filter");
         // what the institute announced and what arrived, side by side
         assertThat(report.path("announcedSha256").asText()).isEqualTo("ab".repeat(32));
         assertThat(report.path("receivedSha256").asText()).isEqualTo(PrepPackageGenerator.sha256Hex(tmp.resolve("bad").resolve(badName)));
-        String kept = report.path("packageKeptAt").asText();
-        assertThat(kept).startsWith("s3://" + HISTORY + "/quarantine/" + badName.replace(".zip", "") + "/").endsWith("/" + badName);
-        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(kept.substring(("s3://" + HISTORY + "/").length()))).asByteArray())
-                .isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
+        assertThat(report.path("packageKeptAt").asText())
+                .startsWith("s3://" + HISTORY + "/quarantine/" + badName.replace(".zip", "") + "/").endsWith("/" + badName);
+        assertThat(keptPackage(report)).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
         await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(localQuarantine) || isEmptyTree(localQuarantine));
         assertSiteEquals(next);
     }
@@ -243,15 +254,10 @@ class BadPackagesTest extends PipelineTestBase {
         Files.createDirectories(damaged);
         Files.writeString(damaged.resolve("report.json"), "{\"packageName\": \"PREP2024_JAL_20");
 
-        s3Network.clearFaults();
-        Path next = corte(1);
-        institute.release(next);
-        awaitPublished(next);
+        Path next = s3AnswersAgainAndCortePublished(1);
         JsonNode report = awaitReport(badName);
         assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
-        String kept = report.path("packageKeptAt").asText();
-        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(kept.substring(("s3://" + HISTORY + "/").length()))).asByteArray())
-                .isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
+        assertThat(keptPackage(report)).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
         // the damaged one stays for a person, with every package copy it might name
         try (Stream<Path> left = Files.walk(localQuarantine)) {
             assertThat(left.filter(Files::isRegularFile).map(f -> localQuarantine.relativize(f).toString())).containsExactlyInAnyOrder(
@@ -282,10 +288,7 @@ class BadPackagesTest extends PipelineTestBase {
         institute.release(reissued);
         await().atMost(Duration.ofSeconds(60)).until(() -> localReports(localQuarantine).size() >= 2);
 
-        s3Network.clearFaults();
-        Path next = corte(2);
-        institute.release(next);
-        awaitPublished(next);
+        Path next = s3AnswersAgainAndCortePublished(2);
         // every report sent with the very bytes it is about
         String folder = "quarantine/" + badName.replace(".zip", "") + "/";
         await().atMost(Duration.ofSeconds(30)).until(() -> isEmptyTree(localQuarantine));
@@ -294,9 +297,7 @@ class BadPackagesTest extends PipelineTestBase {
         for (String key : reports) {
             JsonNode report = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(key)).asUtf8String());
             Path original = report.path("announcedSha256").asText().equals(announcedFirst) ? tmp.resolve("bad").resolve(badName) : reissued;
-            String kept = report.path("packageKeptAt").asText().substring(("s3://" + HISTORY + "/").length());
-            assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(kept)).asByteArray()).as(key)
-                    .isEqualTo(Files.readAllBytes(original));
+            assertThat(keptPackage(report)).as(key).isEqualTo(Files.readAllBytes(original));
         }
         assertSiteEquals(next);
     }
