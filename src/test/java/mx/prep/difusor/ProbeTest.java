@@ -2,11 +2,15 @@ package mx.prep.difusor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpServer;
+
+import io.micrometer.core.instrument.MeterRegistry;
 
 import org.junit.jupiter.api.Test;
 
@@ -15,6 +19,7 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import mx.prep.difusor.embedded.SitePreview;
 import mx.prep.difusor.probe.InstituteProbe;
 import mx.prep.difusor.probe.InstituteProbe.Light;
+import mx.prep.difusor.testing.FaultProxy;
 import mx.prep.difusor.testing.RunningDifusor;
 import mx.prep.difusor.testing.SiteBucket;
 
@@ -104,6 +109,64 @@ class ProbeTest extends PipelineTestBase {
             assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
             assertThat(keys(HISTORY, "incidents/")).hasSize(1);
             assertThat(incident(incidents.get(0)).path("end").asText()).isNotEmpty();
+        }
+    }
+
+    @Test
+    void aRedirectIsNotAvailableTheInstituteExpects200FromTheUrlItself() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
+            // the public URL answers 301 to the real page (an http-to-https or domain redirect left in front of the CDN)
+            HttpServer redirecting = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+            redirecting.createContext("/", exchange -> {
+                exchange.getResponseHeaders().add("Location", "http://localhost:" + publicSite.port() + "/");
+                exchange.sendResponseHeaders(301, -1);
+                exchange.close();
+            });
+            redirecting.start();
+            try {
+                Map<String, String> settings = probing(publicSite);
+                settings.put("difusor.probe.url", "http://127.0.0.1:" + redirecting.getAddress().getPort() + "/");
+                startDifusor(settings);
+                startedCorte();
+                probe(difusor).probe();
+
+                assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
+                assertThat(probe(difusor).last().pageUp()).isFalse();
+                assertThat(probe(difusor).last().detail()).contains("HTTP 301").contains("localhost:" + publicSite.port());
+                List<String> incidents = keys(HISTORY, "incidents/");
+                assertThat(incidents).hasSize(1);
+                assertThat(incident(incidents.get(0)).path("light").asText()).isEqualTo("RED");
+            } finally {
+                redirecting.stop(0);
+            }
+        }
+    }
+
+    @Test
+    void aStateTheDifusorCannotReadIsNoIncidentThePublicStillGetsThePage() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
+            startDifusor(probing(publicSite));
+            startedCorte();
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+
+            // S3 answers 500 to every read of the state: which corte the page shows cannot be told, the page is fine
+            s3Network.respond(r -> r.path().contains("/state/"), FaultProxy.ALWAYS, 500, "application/xml",
+                    "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>");
+            probe(difusor).probe();
+            probe(difusor).probe();
+            probe(difusor).probe();
+
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.UNKNOWN);
+            assertThat(probe(difusor).last().pageUp()).isTrue();
+            assertThat(keys(HISTORY, "incidents/")).isEmpty();
+            assertThat(difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class)
+                    .get("difusor_probe_up").gauge().value()).isEqualTo(1.0);
+
+            s3Network.clearFaults();
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+            assertThat(keys(HISTORY, "incidents/")).isEmpty();
         }
     }
 

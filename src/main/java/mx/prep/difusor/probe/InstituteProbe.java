@@ -32,16 +32,20 @@ import mx.prep.difusor.verify.ChecksumFilter;
 /**
  * Does what the institute does to every difusor (call, section V.b): GET the public page, expect 200 and the HTML
  * {@code <base>} tag. Plus freshness: the page the public gets must be the index.html we published last (a CDN that
- * still serves an older corte is an incident too). The result is the status page's light and a metric; every time
- * the light leaves green an incident starts, logged and kept in S3 with its start and end for the memoria técnica.
+ * still serves an older corte is an incident too). The result is the status page's light and a metric; when the light
+ * turns red, or yellow at two probes in a row, an incident starts, logged and kept in S3 with its start and end for
+ * the memoria técnica.
  */
 public final class InstituteProbe {
 
-    /** GREEN: 200, base tag, newest corte. YELLOW: up, but showing an older corte. RED: the institute would mark us unavailable. */
+    /**
+     * GREEN: 200, base tag, newest corte. YELLOW: up, but showing an older corte. RED: the institute would mark us
+     * unavailable. UNKNOWN: not probed, or the page is up but which corte it shows cannot be told (S3 unreadable).
+     */
     public enum Light { GREEN, YELLOW, RED, UNKNOWN }
 
-    /** The last result. */
-    public record Result(Light light, String detail, String at) {
+    /** The last result; {@code pageUp}: the page answered as the institute expects (200 and the base tag). */
+    public record Result(Light light, String detail, String at, boolean pageUp) {
     }
 
     /** An incident for the memoria técnica. */
@@ -59,7 +63,7 @@ public final class InstituteProbe {
     private final String incidentsPrefix;
     private final Clock clock;
     private final Counter incidents;
-    private final AtomicReference<Result> last = new AtomicReference<>(new Result(Light.UNKNOWN, "not probed yet", null));
+    private final AtomicReference<Result> last = new AtomicReference<>(new Result(Light.UNKNOWN, "not probed yet", null, false));
     private final AtomicReference<Incident> open = new AtomicReference<>();
     private final Duration timeout;
     /** Open incidents left in S3 by an earlier process (a restart during an outage) are looked for once. */
@@ -69,14 +73,14 @@ public final class InstituteProbe {
             MeterRegistry meters, Clock clock) {
         this.publicUrl = publicUrl;
         this.timeout = timeout;
-        this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NORMAL).build();
+        this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER).build();
         this.state = state;
         this.store = store;
         this.bucket = bucket;
         this.incidentsPrefix = incidentsPrefix;
         this.clock = clock;
         this.incidents = Counter.builder("difusor_probe_incidents_total").description("Times the probe's light left green").register(meters);
-        Gauge.builder("difusor_probe_up", this, p -> p.last.get().light() == Light.GREEN || p.last.get().light() == Light.YELLOW ? 1 : 0)
+        Gauge.builder("difusor_probe_up", this, p -> p.last.get().pageUp() ? 1 : 0)
                 .description("1 when the public page answers 200 with its <base> tag, as the institute checks").strongReference(true).register(meters);
         Gauge.builder("difusor_probe_fresh", this, p -> p.last.get().light() == Light.GREEN ? 1 : 0)
                 .description("1 when the public page is the index.html of the published corte").strongReference(true).register(meters);
@@ -94,6 +98,13 @@ public final class InstituteProbe {
         Instant now = clock.instant();
         Result result = check(now);
         Result previous = last.get();
+        if (result.light() == Light.UNKNOWN) {
+            // our own trouble (S3 unreadable, a probe cut short by shutdown), not the public's: neither starts nor
+            // ends an incident of the memoria técnica
+            LOG.info("probe: {}", result.detail());
+            last.set(result);
+            return;
+        }
         if (!recovered) {
             recoverOpenIncident(result, now);
         }
@@ -164,31 +175,34 @@ public final class InstituteProbe {
             response = http.send(HttpRequest.newBuilder(publicUrl).timeout(timeout).GET().build(),
                     HttpResponse.BodyHandlers.ofByteArray());
         } catch (IOException e) {
-            return new Result(Light.RED, publicUrl + " unreachable: " + e, now.toString());
+            return new Result(Light.RED, publicUrl + " unreachable: " + e, now.toString(), false);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return new Result(Light.UNKNOWN, "interrupted", now.toString());
+            return new Result(Light.UNKNOWN, "interrupted", now.toString(), false);
         }
+        // redirects are not followed: the institute's GET expects 200 from this very URL (call, section V.b)
         if (response.statusCode() != 200) {
-            return new Result(Light.RED, publicUrl + " answered HTTP " + response.statusCode(), now.toString());
+            String to = response.headers().firstValue("Location").map(l -> " to " + l).orElse("");
+            return new Result(Light.RED, publicUrl + " answered HTTP " + response.statusCode() + to + " (the institute expects 200)",
+                    now.toString(), false);
         }
         String html = new String(response.body(), java.nio.charset.StandardCharsets.UTF_8);
         if (!BASE_TAG.matcher(html).find()) {
-            return new Result(Light.RED, publicUrl + " has no <base> tag", now.toString());
+            return new Result(Light.RED, publicUrl + " has no <base> tag", now.toString(), false);
         }
         try {
             Optional<String> expected = state.loadManifest().map(SiteManifest::files).map(f -> f.get("index.html")).map(SiteManifest.Entry::sha256);
             if (expected.isEmpty()) {
-                return new Result(Light.GREEN, "up; nothing published yet to compare with", now.toString());
+                return new Result(Light.GREEN, "up; nothing published yet to compare with", now.toString(), true);
             }
             String served = HexFormat.of().formatHex(ChecksumFilter.newSha256().digest(response.body()));
             if (!served.equals(expected.get())) {
                 String corte = state.lastKnown().map(s -> s.corte()).orElse("?");
-                return new Result(Light.YELLOW, "up, but not the index.html of the published corte " + corte + " (a stale cache?)", now.toString());
+                return new Result(Light.YELLOW, "up, but not the index.html of the published corte " + corte + " (a stale cache?)", now.toString(), true);
             }
-            return new Result(Light.GREEN, "up with the published corte " + state.lastKnown().map(s -> s.corte()).orElse("?"), now.toString());
+            return new Result(Light.GREEN, "up with the published corte " + state.lastKnown().map(s -> s.corte()).orElse("?"), now.toString(), true);
         } catch (IOException | RuntimeException e) {
-            return new Result(Light.YELLOW, "up; freshness unknown: " + e.getMessage(), now.toString());
+            return new Result(Light.UNKNOWN, "up; which corte it shows is unknown: " + e.getMessage(), now.toString(), true);
         }
     }
 
