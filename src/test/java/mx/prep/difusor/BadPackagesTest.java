@@ -245,6 +245,47 @@ class BadPackagesTest extends PipelineTestBase {
     }
 
     @Test
+    void aPackageCopyCutShortByAKilledPodIsNotTakenForTheWholePackage() throws Exception {
+        Path first = startWithFirstCortePublished();
+        // a pod killed while it copied this very package to local disk left half of it under the copy's name
+        String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
+        byte[] whole = Files.readAllBytes(first);
+        Files.createDirectories(localQuarantine());
+        Files.write(localQuarantine().resolve(badName.replace(".zip", "-") + PrepPackageGenerator.sha256Hex(first).substring(0, 16) + ".zip"),
+                java.util.Arrays.copyOf(whole, whole.length / 2));
+        assertThat(aBadPackageKeptOnLocalDisk(first, "ab".repeat(32))).isEqualTo(badName);
+
+        Path next = s3AnswersAgainAndCortePublished(1);
+        JsonNode report = awaitReport(badName);
+        assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
+        assertThat(keptPackage(report)).isEqualTo(whole);
+        assertSiteEquals(next);
+    }
+
+    @Test
+    void aReportKeptOnDiskIsSentWithoutWaitingForAPublicationEvenOneCutShortBeforeItsRename() throws Exception {
+        var settings = settings();
+        settings.put("difusor.quarantine.send-kept-every-ms", "500");
+        startDifusor(settings);
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        String badName = aBadPackageKeptOnLocalDisk(first, "ab".repeat(32));
+        // the pod was killed between writing the report and renaming it
+        Path report = localReports(localQuarantine()).get(0);
+        Files.move(report, report.resolveSibling("report.json.partial"));
+
+        // S3 answers again; no newer corte comes (the institute paused, or this pod is now the follower)
+        s3Network.clearFaults();
+        JsonNode sent = awaitReport(badName);
+        assertThat(sent.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
+        assertThat(keptPackage(sent)).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> isEmptyTree(localQuarantine()));
+        assertThat(publishedState()).get().extracting(s -> s.packageName()).isEqualTo(first.getFileName().toString());
+        assertSiteEquals(first);
+    }
+
+    @Test
     void aDamagedReportKeptOnDiskDoesNotHoldBackTheOthers() throws Exception {
         Path first = startWithFirstCortePublished();
         String badName = aBadPackageKeptOnLocalDisk(first, "ab".repeat(32));

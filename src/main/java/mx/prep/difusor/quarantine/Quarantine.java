@@ -117,8 +117,11 @@ public final class Quarantine {
         Path dir = localFallback.resolve(folder);
         Files.createDirectories(dir);
         Path kept = localCopy(dir, report);
-        if (spool != null && !Files.exists(kept)) {
-            Files.copy(spool, kept);
+        // a copy cut short by a killed pod is not the package: copied whole to a temporary name, then renamed
+        if (spool != null && (!Files.exists(kept) || Files.size(kept) != Files.size(spool))) {
+            Path copying = kept.resolveSibling(kept.getFileName() + ".partial");
+            Files.copy(spool, copying, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(copying, kept, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         }
         // written whole or not at all: a pod killed mid-write must not leave a report that cannot be read
         Path partial = dir.resolve("report.json.partial");
@@ -130,13 +133,19 @@ public final class Quarantine {
 
     /**
      * Sends the reports (and package copies) that S3 refused at quarantine time, now that it answers: on the pod's
-     * disk they would be lost with it. Run once a publication is recorded; never fails the caller.
+     * disk they would be lost with it. Run once a publication is recorded, and on a timer; never fails the caller.
      */
     public synchronized void sendKeptReports() {
         if (!Files.isDirectory(localFallback)) {
             return;
         }
         List<Path> reports;
+        try (Stream<Path> files = Files.walk(localFallback)) {
+            files.filter(f -> f.getFileName().toString().equals("report.json.partial")).toList().forEach(this::finishCutShort);
+        } catch (IOException | UncheckedIOException e) {
+            LOG.warn("cannot read the quarantine kept on local disk at {} ({})", localFallback, e.toString());
+            return;
+        }
         try (Stream<Path> files = Files.walk(localFallback)) {
             reports = files.filter(f -> f.getFileName().toString().equals("report.json")).sorted().toList();
         } catch (IOException | UncheckedIOException e) {
@@ -176,6 +185,19 @@ public final class Quarantine {
             }
         }
         forgetSentCopies();
+    }
+
+    /** A report whose write was cut short by a killed pod: sent like the others when it was written whole. */
+    private void finishCutShort(Path partial) {
+        Path report = partial.resolveSibling("report.json");
+        try {
+            QuarantineReport written = Json.MAPPER.readValue(partial.toFile(), QuarantineReport.class);
+            if (written.packageName() != null && !Files.exists(report)) {
+                Files.move(partial, report, StandardCopyOption.ATOMIC_MOVE);
+            }
+        } catch (IOException | RuntimeException cutShort) {
+            LOG.warn("the quarantine report kept at {} was cut short ({}); it stays there for a person to look at", partial, cutShort.toString());
+        }
     }
 
     /**
