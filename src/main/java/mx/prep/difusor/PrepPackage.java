@@ -36,6 +36,8 @@ public final class PrepPackage {
     private String checksumNames;
     private String sidecarSha256;
     private final Map<String, Long> stageMillis = new LinkedHashMap<>();
+    /** Site paths this package's publication has written so far: a retried publish stage sends only the others. */
+    private final java.util.Set<String> uploaded = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public PrepPackage(String name, String expectedSha256, Long expectedSize, Corte corte, String source, Instant receivedAt) {
         this.name = name;
@@ -150,6 +152,14 @@ public final class PrepPackage {
 
     public void plan(SitePlan plan) {
         this.plan = plan;
+    }
+
+    public void uploaded(String sitePath) {
+        uploaded.add(sitePath);
+    }
+
+    public boolean isUploaded(String sitePath) {
+        return uploaded.contains(sitePath);
     }
 
     public int filesPublished() {

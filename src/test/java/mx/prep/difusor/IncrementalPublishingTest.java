@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.TreeSet;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,7 +22,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import io.micrometer.core.instrument.MeterRegistry;
 
+import software.amazon.awssdk.core.sync.RequestBody;
+
 import mx.prep.difusor.testing.CloudFrontEmulator.ReceivedInvalidation;
+import mx.prep.difusor.testing.FaultProxy;
 import mx.prep.difusor.testing.FaultProxy.RequestHead;
 import mx.prep.difusor.testing.PackageEdits;
 import mx.prep.difusor.testing.SiteBucket;
@@ -70,6 +74,65 @@ class IncrementalPublishingTest extends PipelineTestBase {
             assertThat(publishedState()).get().satisfies(s -> assertThat(s.uploaded()).isEqualTo(changed.size()));
             previous = next;
         }
+    }
+
+    @Test
+    void aCorteCutShortAfterAChangeOfTheCacheControlRulesStillPutsTheNewHeadersOnFilesThatDidNotChange() throws Exception {
+        Path first = startWithFirstCortePublished();
+        Path next = corte(1);
+        Map<String, byte[]> before = SiteBucket.files(first);
+        String unchangedJson = SiteBucket.files(next).entrySet().stream()
+                .filter(e -> e.getKey().endsWith(".json") && Arrays.equals(e.getValue(), before.get(e.getKey()))).map(Map.Entry::getKey)
+                .findFirst().orElseThrow();
+        assertThat(SiteBucket.objects(bucket, SITE, "").get(unchangedJson).cacheControl()).isEqualTo("public, max-age=30");
+
+        // a rollout with new rules killed the pod mid-publication: the state still says a publication is under way
+        difusor.close();
+        difusor = null;
+        var state = (ObjectNode) Json.MAPPER.readTree(
+                bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("state/published.json")).asUtf8String());
+        state.put("publishing", next.getFileName().toString());
+        bucket.putObject(b -> b.bucket(HISTORY).key("state/published.json").contentType("application/json"),
+                RequestBody.fromString(state.toString()));
+        var settings = settings();
+        settings.put("difusor.site.cache-control", "**/*.html=no-cache;**/*.json=public, max-age=10;**=public, max-age=300");
+        startDifusor(settings);
+        institute.release(next);
+        awaitPublished(next);
+
+        assertSiteEquals(next);
+        assertThat(SiteBucket.objects(bucket, SITE, "").get(unchangedJson).cacheControl()).isEqualTo("public, max-age=10");
+    }
+
+    @Test
+    void aRedoThatMustPurgeMoreThanTheFirstAttemptGetsAnInvalidationOfItsOwn() throws Exception {
+        var settings = settings();
+        settings.put("difusor.s3.max-attempts", "1");
+        settings.put("difusor.retry.max-redeliveries", "1");
+        settings.put("difusor.cdn.max-paths", "100000"); // every path as it is, no wildcard that would cover anything
+        startDifusor(settings);
+        Path first = corte(6);
+        institute.release(first);
+        awaitPublished(first);
+        Path second = corte(7);
+        assertThat(changed(first, second)).doesNotContain(STABLE);
+
+        // the site manifest cannot be written: the corte is public and invalidated, but not recorded, and is done again
+        s3Network.respond(r -> r.method().equals("PUT") && r.path().equals("/" + HISTORY + "/state/site-manifest.json"), FaultProxy.ALWAYS,
+                500, "application/xml", "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>");
+        institute.release(second);
+        await().atMost(Duration.ofSeconds(30)).until(() -> cloudFront.created(DISTRIBUTION).size() == 2);
+        // meanwhile a file is edited by hand: the next redo repairs it, and must purge it from the CDN too, with an
+        // invalidation of its own (the same reference with other paths is refused by CloudFront)
+        editBucketByHand();
+        await().atMost(Duration.ofSeconds(60)).until(() -> cloudFront.created(DISTRIBUTION).size() == 3);
+        s3Network.clearFaults();
+        awaitPublished(second);
+
+        assertSiteEquals(second);
+        List<ReceivedInvalidation> created = cloudFront.created(DISTRIBUTION);
+        assertThat(created).hasSize(3);
+        assertThat(created).anySatisfy(i -> assertThat(covers(i.paths(), STABLE)).isTrue());
     }
 
     private static boolean siteListing(RequestHead r) {
@@ -297,9 +360,9 @@ class IncrementalPublishingTest extends PipelineTestBase {
 
     private void editBucketByHand() {
         bucket.putObject(b -> b.bucket(SITE).key(STABLE).contentType("image/png"),
-                software.amazon.awssdk.core.sync.RequestBody.fromString("not the logo", StandardCharsets.UTF_8));
+                RequestBody.fromString("not the logo", StandardCharsets.UTF_8));
         bucket.putObject(b -> b.bucket(SITE).key("stray.html").contentType("text/html"),
-                software.amazon.awssdk.core.sync.RequestBody.fromString("<p>stray</p>", StandardCharsets.UTF_8));
+                RequestBody.fromString("<p>stray</p>", StandardCharsets.UTF_8));
     }
 
     @Test

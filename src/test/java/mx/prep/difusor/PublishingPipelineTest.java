@@ -52,7 +52,8 @@ class PublishingPipelineTest extends PipelineTestBase {
             assertThat(created).hasSize(sequence + 1);
             ReceivedInvalidation last = created.get(sequence);
             // ... and from the publication it replaces: its package and when it was published
-            assertThat(last.callerReference()).isEqualTo("prep-difusor/" + name.replace(".zip", "") + "/" + sha.substring(0, 16) + "/" + replaces);
+            assertThat(last.callerReference()).isEqualTo("prep-difusor/" + name.replace(".zip", "") + "/" + sha.substring(0, 16) + "/" + replaces
+                    + "/" + Integer.toHexString(last.paths().hashCode()));
             replaces = sha.substring(0, 8) + "-" + Integer.toHexString(publishedState().orElseThrow().publishedAt().hashCode());
             assertThat(last.paths()).isNotEmpty().hasSizeLessThanOrEqualTo(10);
         }

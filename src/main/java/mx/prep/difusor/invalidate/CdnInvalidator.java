@@ -64,7 +64,7 @@ public final class CdnInvalidator {
                 if (e.awsErrorDetails() == null || !"InvalidationBatchAlreadyExists".equals(e.awsErrorDetails().errorCode())) {
                     throw e;
                 }
-                // an earlier attempt for this very package already created it (its paths covered the same changes)
+                // cannot happen with the paths in the reference but for a hash collision: logged, never silent
                 LOG.warn("{}: distribution {} already has the invalidation {} from an earlier attempt", pkg, distribution, reference);
             }
         }
@@ -73,16 +73,19 @@ public final class CdnInvalidator {
 
     /**
      * {@code prep-difusor/<package stem>/<first 16 hex of its SHA-256>/<first 8 hex of the package it replaces>-<when
-     * that one was published, hashed>}: the same for a retry or a restart of the same publication (the
-     * state still names the package it replaces), different when an operator republishes an older corte over another
-     * one, and again when the same package goes back over the same other one: CloudFront answers a reused reference
-     * with the old invalidation, and purges nothing.
+     * that one was published, hashed>/<its paths, hashed>}: the same for a retry or a restart of the same publication
+     * (the state still names the package it replaces, the plan finds the same paths), different when an operator
+     * republishes an older corte over another one, and again when the same package goes back over the same other one:
+     * CloudFront answers a reused reference with the old invalidation, and purges nothing.
      */
     public static String callerReference(PrepPackage pkg) {
         SitePlan plan = pkg.plan();
         String replaces = plan == null || plan.replaces() == null ? "first" : plan.replaces().substring(0, 8)
                 + (plan.replacedAt() == null ? "" : "-" + Integer.toHexString(plan.replacedAt().hashCode()));
-        String tail = "/" + pkg.sha256().substring(0, 16) + "/" + replaces;
+        // and the paths: a redo that must purge more (a file repaired after a crash) gets an invalidation of its own,
+        // where the same reference with other paths is refused by CloudFront (InvalidationBatchAlreadyExists)
+        String paths = plan == null ? "" : "/" + Integer.toHexString(plan.invalidationPaths().hashCode());
+        String tail = "/" + pkg.sha256().substring(0, 16) + "/" + replaces + paths;
         String head = "prep-difusor/" + pkg.stem();
         if (head.length() + tail.length() > MAX_CALLER_REFERENCE) {
             head = head.substring(0, MAX_CALLER_REFERENCE - tail.length());

@@ -64,9 +64,12 @@ public final class SitePlanner {
 
         List<SiteFile> uploads = new ArrayList<>();
         Set<String> inPackage = new HashSet<>(pkg.site().files().size() * 4 / 3 + 1);
+        // a listing shows bytes, not headers: those of the last recorded publication stand in (a corte cut short after
+        // a change of the Cache-Control rules must still put the new headers on files whose bytes did not change)
+        Map<String, SiteManifest.Entry> recordedHeaders = trusted ? Map.of() : recorded.map(SiteManifest::files).orElse(Map.of());
         for (SiteFile f : pkg.site().files()) {
             inPackage.add(f.path());
-            if (!isPublished(f, base.get(f.path()), trusted)) {
+            if (!isPublished(f, base.get(f.path()), trusted) || headersDiffer(f, recordedHeaders.get(f.path()))) {
                 uploads.add(f);
             }
         }
@@ -103,6 +106,11 @@ public final class SitePlanner {
         mustList = false;
         pkg.stageTook("plan", (System.nanoTime() - started) / 1_000_000);
         LOG.info("{}: {}", pkg, plan.summary());
+    }
+
+    private static boolean headersDiffer(SiteFile f, SiteManifest.Entry recorded) {
+        return recorded != null && !(java.util.Objects.equals(recorded.contentType(), f.contentType())
+                && java.util.Objects.equals(recorded.cacheControl(), f.cacheControl()));
     }
 
     private static boolean isPublished(SiteFile f, SiteManifest.Entry published, boolean byManifest) {

@@ -32,6 +32,9 @@ public final class SitePublication {
      */
     static final int IN_MEMORY_MAX_BYTES = 256 * 1024;
 
+    /** The site path of the file one split exchange uploads. */
+    static final String SITE_PATH = "difusorSitePath";
+
     private final String sitePrefix;
     private final LeaderCheck leaderCheck;
 
@@ -40,14 +43,22 @@ public final class SitePublication {
         this.leaderCheck = leaderCheck;
     }
 
-    /** The files to upload except HTML entry points: first, so no new page points at a file not uploaded yet. */
+    /**
+     * The files to upload except HTML entry points: first, so no new page points at a file not uploaded yet. A retried
+     * stage (S3 slowing down on a 45,000-file corte) leaves out what an earlier attempt already wrote.
+     */
     public Iterator<SiteFile> assets(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) {
-        return pkg.plan().assets().iterator();
+        return pkg.plan().assets().stream().filter(f -> !pkg.isUploaded(f.path())).iterator();
     }
 
     /** The HTML entry points to upload, last. */
     public Iterator<SiteFile> pages(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) {
-        return pkg.plan().pages().iterator();
+        return pkg.plan().pages().stream().filter(f -> !pkg.isUploaded(f.path())).iterator();
+    }
+
+    /** After the S3 producer: the file is written. */
+    public void uploaded(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, @ExchangeProperty(SITE_PATH) String path) {
+        pkg.uploaded(path);
     }
 
     /** Turns one split SiteFile into a put request for the S3 producer, its body in memory or streamed from the zip. */
@@ -57,6 +68,7 @@ public final class SitePublication {
         leaderCheck.require(pkg);
         Message message = exchange.getMessage();
         SiteFile file = message.getBody(SiteFile.class);
+        exchange.setProperty(SITE_PATH, file.path());
         message.setHeader(AWS2S3Constants.KEY, siteKey(file.path()));
         message.setHeader(AWS2S3Constants.CONTENT_LENGTH, file.size());
         message.setHeader(AWS2S3Constants.CONTENT_TYPE, file.contentType());
