@@ -46,11 +46,13 @@ import mx.prep.difusor.publish.SitePublication;
 import mx.prep.difusor.quarantine.Quarantine;
 import mx.prep.difusor.source.ConditionalGet;
 import mx.prep.difusor.source.IncomingDirectory;
+import mx.prep.difusor.source.InterruptedPublication;
 import mx.prep.difusor.source.ManifestSource;
 import mx.prep.difusor.source.PackageDownloader;
 import mx.prep.difusor.source.PackageUrlSource;
 import mx.prep.difusor.source.SecureHttp;
 import mx.prep.difusor.state.CorteGate;
+import mx.prep.difusor.state.PackageTurn;
 import mx.prep.difusor.state.CorteParser;
 import mx.prep.difusor.state.PackageJournal;
 import mx.prep.difusor.state.PackageLedger;
@@ -128,6 +130,15 @@ public class DifusorConfiguration implements CamelConfiguration {
         PackageLedger ledger = new PackageLedger(state, history, clock, settings.millis("difusor.retry.failed-package-pause-ms"),
                 settings.millis("difusor.retry.max-delay-ms").multipliedBy(10));
         registry.bind("packageLedger", ledger);
+        PackageTurn turn = new PackageTurn();
+        registry.bind("packageTurn", turn);
+        registry.bind("interruptedPublication", new InterruptedPublication(state, history, store, turn, corteParser,
+                workDir.resolve("spool"), clock, metrics, settings.millis("difusor.retry.failed-package-pause-ms"),
+                settings.millis("difusor.retry.max-delay-ms").multipliedBy(10)));
+        String republish = settings.text("difusor.republish.directory");
+        if (!republish.isEmpty()) {
+            IncomingDirectory.setAsideLeftovers(Path.of(republish), clock);
+        }
         registry.bind("corteGate", new CorteGate(state, history, ledger, clock));
         registry.bind("publicationRecorder", new PublicationRecorder(state, history, ledger, clock, metrics, journal));
 
@@ -139,7 +150,7 @@ public class DifusorConfiguration implements CamelConfiguration {
                 state::knownContent, unpackThreads(context, settings.integer("difusor.unpack.threads")),
                 settings.integer("difusor.unpack.threads")));
         String siteBucket = settings.required("difusor.site.bucket");
-        registry.bind("publishedStateHealthCheck", new PublishedStateHealthCheck(state, s3, siteBucket));
+        registry.bind("publishedStateHealthCheck", new PublishedStateHealthCheck(state, s3, siteBucket, historyBucket));
         SiteAudit audit = new SiteAudit(state, metrics, s3, siteBucket, sitePrefix, settings.integer("difusor.publish.list-bucket-every"),
                 context.getExecutorServiceManager().newSingleThreadExecutor(SiteAudit.class, "site-audit"));
         registry.bind("siteAudit", audit);

@@ -7,14 +7,20 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.micrometer.core.instrument.MeterRegistry;
 
 import org.apache.camel.builder.NotifyBuilder;
+import org.apache.camel.health.HealthCheck;
+import org.apache.camel.health.HealthCheckHelper;
 import org.junit.jupiter.api.Test;
+
+import software.amazon.awssdk.core.sync.RequestBody;
 
 import mx.prep.difusor.embedded.PrepPackageGenerator;
 import mx.prep.difusor.testing.CloudFrontEmulator.ReceivedInvalidation;
@@ -142,6 +148,29 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     @Test
+    void anOlderCorteIsSettledAsStaleOnlyOnceItIsWholeInTheHistory() throws Exception {
+        startDifusor();
+        Path older = corte(0);
+        Path newer = corte(1);
+        institute.release(newer);
+        awaitPublished(newer);
+
+        // the older corte's copy into the history answers late: its outcome record, which stops it ever being fetched
+        // again, must not be written before the copy (a process killed in between would lose the package)
+        String olderName = older.getFileName().toString();
+        s3Network.delayResponse(r -> r.method().equals("PUT") && r.path().equals("/" + HISTORY + "/history/" + olderName), 1,
+                Duration.ofSeconds(3));
+        institute.release(older);
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
+                .until(() -> !keys(HISTORY, "history/" + olderName + ".json").isEmpty());
+        assertThat(keys(HISTORY, "history/" + olderName + ".sha256")).hasSize(1);
+        assertThat(s3Network.faultsInjected()).isEqualTo(1);
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + olderName)).asByteArray())
+                .isEqualTo(Files.readAllBytes(older));
+        assertSiteEquals(newer);
+    }
+
+    @Test
     void transientS3FailuresAreRetriedAndTheCorteIsStillPublishedWhole() throws Exception {
         // SlowDown on the first site uploads: the SDK's own retries absorb the first ones, and an outage on one
         // object longer than the SDK's attempts sends the whole stage through the retry channel
@@ -154,8 +183,24 @@ class PublishingPipelineTest extends PipelineTestBase {
 
         assertSiteEquals(pkg);
         assertThat(s3Network.faultsInjected()).isEqualTo(8);
+        // the retried stage sent only what the first attempt had not written: each file once, plus the refused attempts
+        assertThat(s3Network.requests(r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/")))
+                .isEqualTo(SiteBucket.files(pkg).size() + 8);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
         assertThat(cloudFront.created(DISTRIBUTION)).hasSize(1);
+    }
+
+    @Test
+    void aHistoryBucketThatDoesNotExistKeepsThePodNotReady() throws Exception {
+        var settings = settings();
+        settings.put("difusor.history.bucket", "prep-history-mistyped");
+        startDifusor(settings);
+        // its state key reads as "nothing published yet": only the bucket itself tells the name is wrong
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(HealthCheckHelper.invokeReadiness(difusor.context()))
+                .filteredOn(r -> r.getCheck().getId().equals("published-state")).singleElement().satisfies(r -> {
+                    assertThat(r.getState()).isEqualTo(HealthCheck.State.DOWN);
+                    assertThat(r.getMessage()).get().asString().contains("prep-history-mistyped");
+                }));
     }
 
     @Test
@@ -242,6 +287,71 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertSiteEquals(older);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
         assertThat(cloudFront.created(DISTRIBUTION)).hasSize(3);
+    }
+
+    @Test
+    void aRepublishDroppedWhileACorteIsBeingPublishedWaitsForItsTurn() throws Exception {
+        Path older = corte(0);
+        Path republish = startWithTwoCortesAndARepublishFolder(older, corte(1));
+        Path newest = corte(2);
+        // the newest corte's first asset upload answers late; the operator drops the republish meanwhile
+        s3Network.delayResponse(r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/") && !r.path().endsWith(".html"),
+                1, Duration.ofSeconds(3));
+        institute.release(newest);
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.faultsInjected() == 1);
+        republishFromTheHistory(republish, older);
+
+        // one after the other, never over each other: the newest corte whole, then the operator's republish, last
+        await().atMost(Duration.ofSeconds(60)).until(() -> cloudFront.created(DISTRIBUTION).size() == 4);
+        awaitPublished(older);
+        assertSiteEquals(older);
+        assertThat(Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + newest.getFileName() + ".json"))
+                .asUtf8String()).path("outcome").asText()).isEqualTo("published");
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
+    @Test
+    void aRepublishCutShortIsFinishedFromTheHistoryByTheNextProcessAndItsLeftoverFileIsSetAside() throws Exception {
+        Path older = corte(0);
+        Path newer = corte(1);
+        Path republish = startWithTwoCortesAndARepublishFolder(older, newer);
+        String name = older.getFileName().toString();
+
+        // as a pod killed mid-republish leaves it: the state says "publishing", some of the older corte's files are
+        // up, and its zip is still in the pod's republish folder
+        difusor.close();
+        difusor = null;
+        var state = (ObjectNode) Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("state/published.json")).asUtf8String());
+        state.put("publishing", name);
+        bucket.putObject(b -> b.bucket(HISTORY).key("state/published.json").contentType("application/json"), RequestBody.fromString(state.toString()));
+        Map<String, byte[]> olderFiles = SiteBucket.files(older);
+        List<String> halfDone = IncrementalPublishingTest.changed(newer, older).stream().filter(p -> olderFiles.containsKey(p) && !p.endsWith(".html"))
+                .limit(5).toList();
+        assertThat(halfDone).isNotEmpty();
+        halfDone.forEach(p -> bucket.putObject(b -> b.bucket(SITE).key(p).contentType(expectedContentType(p)), RequestBody.fromBytes(olderFiles.get(p))));
+        republishFromTheHistory(republish, older);
+
+        // the next process: the institute still offers the newer corte, which the state names as published
+        var settings = settings();
+        settings.put("difusor.republish.directory", republish.toString());
+        settings.put("difusor.resume.check-every-ms", "500");
+        startDifusor(settings);
+        await().atMost(Duration.ofSeconds(60)).until(() -> publishedState().map(s -> s.publishing() == null && name.equals(s.packageName())).orElse(false));
+        assertSiteEquals(older);
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(3);
+        // the leftover request was set aside, not taken as a new one
+        assertThat(republish.resolve(name)).doesNotExist();
+        try (var aside = Files.list(republish)) {
+            assertThat(aside.filter(Files::isDirectory)).singleElement()
+                    .satisfies(d -> assertThat(d.resolve(name)).exists().hasSameBinaryContentAs(older));
+        }
+
+        // the institute moves on: the newest corte goes online as usual
+        Path newest = corte(2);
+        institute.release(newest);
+        awaitPublished(newest);
+        assertSiteEquals(newest);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
     }
 
     @Test

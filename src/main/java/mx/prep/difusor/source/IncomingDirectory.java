@@ -5,6 +5,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.List;
+import java.util.stream.Stream;
 
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
@@ -30,6 +32,31 @@ public final class IncomingDirectory {
         this.metrics = metrics;
         this.corteParser = corteParser;
         this.clock = clock;
+    }
+
+    /**
+     * The operators' republish folder at start: a package left there by an earlier process (a pod restarted, a lead
+     * handed over) is an operator's request of another moment, which must not go online hours later over a newer
+     * corte. Set aside, not published: if its publication had begun, the state says so and it is finished from the
+     * history ({@link InterruptedPublication}); if not, the operator copies it again.
+     */
+    public static void setAsideLeftovers(Path republishDir, Clock clock) throws IOException {
+        if (!Files.isDirectory(republishDir)) {
+            return;
+        }
+        List<Path> left;
+        try (Stream<Path> files = Files.list(republishDir)) {
+            left = files.filter(Files::isRegularFile).filter(f -> f.getFileName().toString().matches(".*\\.zip(\\.sha256)?")).toList();
+        }
+        if (left.isEmpty()) {
+            return;
+        }
+        Path aside = Files.createDirectories(republishDir.resolve("not-republished-" + clock.instant().toString().replace(':', '-')));
+        for (Path f : left) {
+            Files.move(f, aside.resolve(f.getFileName()));
+        }
+        LOG.warn("republish folder {}: {} left there by an earlier process, set aside in {}, not published; copy it again if it is still wanted",
+                republishDir, left.stream().map(f -> f.getFileName().toString()).toList(), aside);
     }
 
     public PrepPackage receive(Exchange exchange) throws IOException {

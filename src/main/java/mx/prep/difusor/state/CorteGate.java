@@ -25,6 +25,9 @@ public final class CorteGate {
     /** Exchange property set by the republish route. */
     public static final String REPUBLISH = "difusorRepublish";
 
+    /** Exchange property set on a package taken back from the history because its publication was cut short. */
+    public static final String RESUMED = "difusorResumed";
+
     private final StateStore state;
     private final HistoryArchiver history;
     private final PackageLedger ledger;
@@ -46,8 +49,14 @@ public final class CorteGate {
     }
 
     /** @return true when the package is the one already published: the route stops quietly */
-    public boolean isAlreadyPublished(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException {
+    public boolean isAlreadyPublished(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws IOException {
         Optional<PublishedState> published = state.load();
+        if (exchange.getProperty(RESUMED, false, Boolean.class)
+                && published.map(PublishedState::publishing).filter(pkg.name()::equals).isEmpty()) {
+            // it waited for its turn behind the poll, which finished it, or published a newer corte over it
+            LOG.info("{}: no longer cut short (finished, or a newer corte published meanwhile); skipped", pkg);
+            return true;
+        }
         if (published.isPresent() && published.get().isSamePackage(pkg.name(), pkg.sha256())) {
             LOG.info("{}: already published; skipped", pkg);
             ledger.settled(pkg.name(), pkg.sha256());
@@ -57,7 +66,8 @@ public final class CorteGate {
     }
 
     /** After archiving: only a corte newer than the published one goes on. */
-    public void admit(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws IOException, PackageRejectedException {
+    public void admit(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws IOException, PackageRejectedException,
+            InterruptedException {
         Optional<PublishedState> published = state.lastKnown().filter(PublishedState::hasPublished);
         if (exchange.getProperty(REPUBLISH, false, Boolean.class)) {
             // an operator's decision (runbook: republish a historic corte), the one way an older corte goes back online
@@ -65,6 +75,8 @@ public final class CorteGate {
             return;
         }
         if (published.isPresent() && !pkg.corte().isNewerThan(published.get().corteValue())) {
+            // the outcome settles the package for good (it is not fetched again): only once it is whole in the history
+            history.awaitArchived(pkg);
             history.recordOutcome(pkg, "stale", clock.instant());
             throw new PackageRejectedException(RejectReason.STALE_CORTE, pkg + ": corte " + pkg.corte()
                     + " is not newer than the published corte " + published.get().corte() + " (" + published.get().packageName() + ")");

@@ -1,0 +1,113 @@
+package mx.prep.difusor.source;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import mx.prep.difusor.DifusorMetrics;
+import mx.prep.difusor.ObjectStore;
+import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.archive.HistoryArchiver;
+import mx.prep.difusor.state.Corte;
+import mx.prep.difusor.state.CorteGate;
+import mx.prep.difusor.state.CorteParser;
+import mx.prep.difusor.state.PackageTurn;
+import mx.prep.difusor.state.PublishedState;
+import mx.prep.difusor.state.StateStore;
+
+/**
+ * The history as a source: a publication cut short (a killed pod, a lost lead) leaves the state marked "publishing"
+ * and the site part old, part new. The institute's source offers that package again only while it is its newest;
+ * an operator's republish was a file on the pod that died. So whoever leads next takes the package from the history,
+ * where it was copied before its first upload, and publishes it again, whole.
+ */
+public final class InterruptedPublication {
+
+    private static final Logger LOG = LoggerFactory.getLogger(InterruptedPublication.class);
+
+    private final StateStore state;
+    private final HistoryArchiver history;
+    private final ObjectStore store;
+    private final Duration firstPause;
+    private final Duration maxPause;
+    private String lastKey;
+    private int attempts;
+    private Instant retryAt = Instant.MIN;
+    private final PackageTurn turn;
+    private final CorteParser corteParser;
+    private final Path spoolDir;
+    private final Clock clock;
+    private final DifusorMetrics metrics;
+
+    public InterruptedPublication(StateStore state, HistoryArchiver history, ObjectStore store, PackageTurn turn, CorteParser corteParser,
+            Path spoolDir, Clock clock, DifusorMetrics metrics, Duration firstPause, Duration maxPause) {
+        this.state = state;
+        this.history = history;
+        this.store = store;
+        this.firstPause = firstPause;
+        this.maxPause = maxPause;
+        this.turn = turn;
+        this.corteParser = corteParser;
+        this.spoolDir = spoolDir;
+        this.clock = clock;
+        this.metrics = metrics;
+    }
+
+    /** @return true when a package cut short was taken back from the history into the spool, for the pipeline */
+    public boolean fetch(Exchange exchange) throws IOException {
+        if (turn.busy()) {
+            return false; // a publication under way in this process marks the state itself
+        }
+        Optional<PublishedState> published = state.load();
+        String name = published.map(PublishedState::publishing).orElse(null);
+        if (name == null || name.contains("/") || name.contains("\\")) {
+            return false;
+        }
+        Optional<String> sha = store.readString(history.bucket(), history.checksumKey(name)).map(s -> s.strip().split("\\s+")[0].toLowerCase());
+        if (sha.isEmpty()) {
+            LOG.warn("package {}: its publication was cut short, but the history does not hold it whole; the next corte replaces the site", name);
+            return false;
+        }
+        // one that failed again (S3 down, or refused) is taken again after a growing pause, not at every check
+        String key = name + "@" + sha.get();
+        Instant now = clock.instant();
+        synchronized (this) {
+            if (key.equals(lastKey) && now.isBefore(retryAt)) {
+                return false;
+            }
+            attempts = key.equals(lastKey) ? attempts + 1 : 1;
+            lastKey = key;
+            retryAt = now.plusMillis(Math.min(maxPause.toMillis(), firstPause.toMillis() << Math.min(attempts - 1, 20)));
+        }
+        Optional<Corte> corte = corteParser.fromPackageName(name);
+        if (corte.isEmpty()) {
+            LOG.warn("package {}: its publication was cut short, but its name holds no corte to order it by; the next corte replaces the site", name);
+            return false;
+        }
+        Files.createDirectories(spoolDir);
+        // not the name the download spools to: the poll may be fetching the same package from the institute meanwhile
+        Path spool = spoolDir.resolve("resumed-" + name);
+        Files.deleteIfExists(spool);
+        store.client().getObject(b -> b.bucket(history.bucket()).key(history.zipKey(name)), spool);
+        PrepPackage pkg = new PrepPackage(name, sha.get(), null, corte.get(), "s3://" + history.bucket() + "/" + history.zipKey(name),
+                clock.instant());
+        pkg.spooled(spool, Files.size(spool));
+        exchange.setProperty(PrepPackage.PROPERTY, pkg);
+        exchange.setProperty(CorteGate.RESUMED, true);
+        // an older corte in flight was an operator's republish: the gate lets it through as it did the first time
+        boolean older = published.filter(PublishedState::hasPublished).map(p -> !corte.get().isNewerThan(p.corteValue())).orElse(false);
+        exchange.setProperty(CorteGate.REPUBLISH, older);
+        exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, true));
+        metrics.received();
+        LOG.warn("{}: its publication was cut short (the state still says so); published again from the history", pkg);
+        return true;
+    }
+}

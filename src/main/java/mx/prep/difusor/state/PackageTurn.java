@@ -1,0 +1,43 @@
+package mx.prep.difusor.state;
+
+import java.util.concurrent.Semaphore;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.ExchangeProperty;
+import org.apache.camel.support.SynchronizationAdapter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import mx.prep.difusor.PrepPackage;
+
+/**
+ * One package in the pipeline at a time. The poll route and the operators' republish folder are separate consumers of
+ * the same pipeline: two packages published at once would upload into the same keys, prune each other's files and
+ * leave the last record naming a site that is a mix of both. The turn is held from the checksum filter until the
+ * exchange is done (published, skipped, quarantined or left to a new leader), retries included.
+ */
+public final class PackageTurn {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PackageTurn.class);
+
+    private final Semaphore turn = new Semaphore(1, true);
+
+    public void take(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws InterruptedException {
+        if (!turn.tryAcquire()) {
+            LOG.info("{}: waits for the package in the pipeline to finish", pkg);
+            turn.acquire();
+        }
+        // released when the whole exchange is done, on whatever thread finishes it (the splitters hand it around)
+        exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
+            @Override
+            public void onDone(Exchange done) {
+                turn.release();
+            }
+        });
+    }
+
+    /** True while a package holds the turn. */
+    public boolean busy() {
+        return turn.availablePermits() == 0;
+    }
+}
