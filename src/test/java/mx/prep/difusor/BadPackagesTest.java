@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.zip.ZipOutputStream;
 
@@ -20,9 +21,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import io.micrometer.core.instrument.MeterRegistry;
 
+import org.apache.camel.builder.NotifyBuilder;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
+
+import software.amazon.awssdk.core.sync.RequestBody;
 
 import mx.prep.difusor.embedded.PrepPackageGenerator;
 import mx.prep.difusor.testing.FaultProxy;
@@ -242,6 +246,48 @@ class BadPackagesTest extends PipelineTestBase {
         assertThat(keptPackage(report)).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
         await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(localQuarantine) || isEmptyTree(localQuarantine));
         assertSiteEquals(next);
+    }
+
+    @Test
+    void aHistoryZipWhoseChecksumFileWasNeverWrittenIsNotOverwrittenByAnotherPackageOfItsName() throws Exception {
+        Path first = startWithFirstCortePublished();
+        // a pod killed between the zip and its checksum file left another package whole under this name
+        Path kept = corte(1);
+        String name = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
+        String keptSha = PrepPackageGenerator.sha256Hex(kept);
+        bucket.putObject(b -> b.bucket(HISTORY).key("history/" + name).metadata(Map.of("sha256", keptSha)), RequestBody.fromFile(kept));
+        Path other = Files.copy(corte(2), Files.createDirectories(tmp.resolve("reissued")).resolve(name));
+        institute.release(other);
+
+        JsonNode report = awaitReport(name);
+        assertThat(report.path("reason").asText()).isEqualTo("NAME_REUSED");
+        assertThat(report.path("step").asText()).isEqualTo("history-archiver");
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name)).asByteArray()).isEqualTo(Files.readAllBytes(kept));
+        assertThat(keptPackage(report)).isEqualTo(Files.readAllBytes(other));
+        assertSiteEquals(first);
+    }
+
+    @Test
+    void aPackageRefusedAfterItsHistoryCopyIsNotFetchedAndReportedAgainAfterARestart() throws Exception {
+        Path first = startWithFirstCortePublished();
+        String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
+        Path bad = PackageEdits.rewrite(first, Files.createDirectories(tmp.resolve("no-index")).resolve(badName),
+                n -> !n.equals("index.html"), Map.of(), Map.of());
+        institute.release(bad);
+        assertThat(awaitReport(badName).path("reason").asText()).isEqualTo("NO_INDEX_HTML");
+        JsonNode record = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + badName + ".json")).asUtf8String());
+        assertThat(record.path("outcome").asText()).isEqualTo("rejected");
+
+        // the pod restarts while the institute still offers the bad package
+        difusor.close();
+        difusor = null;
+        startDifusor();
+        NotifyBuilder polled = new NotifyBuilder(difusor.context())
+                .fromRoute("poll-manifest").whenCompleted(3).create();
+        assertThat(polled.matches(20, TimeUnit.SECONDS)).isTrue();
+        assertThat(institute.requestCount("/" + badName)).isEqualTo(1);
+        assertThat(keys(HISTORY, "quarantine/" + badName.replace(".zip", "") + "/")).filteredOn(k -> k.endsWith("/report.json")).hasSize(1);
+        assertSiteEquals(first);
     }
 
     @Test

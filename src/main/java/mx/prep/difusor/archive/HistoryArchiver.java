@@ -147,6 +147,13 @@ public final class HistoryArchiver {
     private boolean alreadyArchived(PrepPackage pkg) throws IOException, PackageRejectedException {
         Optional<String> archivedSha = store.readString(bucket, checksumKey(pkg.name())).map(HistoryArchiver::firstToken);
         if (archivedSha.isEmpty()) {
+            // a copy cut short between the zip and its checksum file (a killed pod) left a whole zip: another
+            // package's must not be overwritten (an S3 object is there whole or not at all)
+            Optional<String> zipSha = store.head(bucket, zipKey(pkg.name())).map(h -> h.metadata().get("sha256"));
+            if (zipSha.isPresent() && !zipSha.get().equalsIgnoreCase(pkg.sha256())) {
+                throw new PackageRejectedException(RejectReason.NAME_REUSED, pkg + ": the history already holds a different "
+                        + pkg.name() + " (sha256 " + zipSha.get() + ", its checksum file missing); history is never overwritten");
+            }
             return false;
         }
         if (!archivedSha.get().equals(pkg.sha256())) {

@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.archive.HistoryArchiver;
 import mx.prep.difusor.source.PackageOffer;
 
@@ -98,6 +99,21 @@ public final class PackageLedger {
         }
         Optional<PublishedState> published = state.lastKnown().isPresent() ? state.lastKnown() : state.load();
         return published.map(p -> p.sha256() == null || !p.sha256().equalsIgnoreCase(sha)).orElse(true);
+    }
+
+    /**
+     * A package refused for good. Kept in the history (refused after the copy), it gets an outcome record there too,
+     * so a restarted process does not fetch and report it again while the source still offers it.
+     */
+    public void rejected(PrepPackage pkg, Instant at) {
+        settled(pkg.name(), pkg.expectedSha256());
+        if (pkg.isArchived() && pkg.sha256() != null) {
+            try {
+                history.recordOutcome(pkg, "rejected", at);
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("{}: cannot record its refusal in the history ({}); a restarted process may report it again", pkg, e.toString());
+            }
+        }
     }
 
     public void settled(String packageName, String sha256) {
