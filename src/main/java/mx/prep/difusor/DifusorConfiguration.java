@@ -47,6 +47,7 @@ import mx.prep.difusor.quarantine.Quarantine;
 import mx.prep.difusor.source.ConditionalGet;
 import mx.prep.difusor.source.IncomingDirectory;
 import mx.prep.difusor.source.InterruptedPublication;
+import mx.prep.difusor.source.SpoolLeftovers;
 import mx.prep.difusor.source.ManifestSource;
 import mx.prep.difusor.source.PackageDownloader;
 import mx.prep.difusor.source.PackageUrlSource;
@@ -170,8 +171,12 @@ public class DifusorConfiguration implements CamelConfiguration {
         // the retry and dead-letter channels
         Failures failures = new Failures();
         registry.bind("failures", failures);
-        registry.bind("quarantine", new Quarantine(store, historyBucket, settings.prefix("difusor.quarantine.prefix"),
-                workDir.resolve("quarantine"), failures, ledger, clock, metrics, journal));
+        Quarantine quarantine = new Quarantine(store, historyBucket, settings.prefix("difusor.quarantine.prefix"),
+                workDir.resolve("quarantine"), failures, ledger, clock, metrics, journal);
+        registry.bind("quarantine", quarantine);
+        // before any download: what an earlier process left in the spool is checked against the history, or quarantined
+        registry.bind("spoolLeftovers", new SpoolLeftovers(workDir.resolve("spool"), workDir.resolve("spool-leftovers"), history, store,
+                quarantine, context, corteParser, clock));
 
         // the institute's probe, run by us, and the status page
         String publicUrl = settings.text("difusor.probe.url");

@@ -291,6 +291,32 @@ class BadPackagesTest extends PipelineTestBase {
     }
 
     @Test
+    void packagesAKilledProcessLeftInTheSpoolAreDroppedIfTheHistoryHoldsThemElseQuarantined() throws Exception {
+        Path first = startWithFirstCortePublished();
+        difusor.close();
+        difusor = null;
+        // killed after two downloads: one was already whole in the history, the other never reached it (and the
+        // institute has moved on, so the source will not offer it again)
+        Path spool = Files.createDirectories(tmp.resolve("work").resolve("spool"));
+        Files.copy(first, spool.resolve(first.getFileName()));
+        String lostName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
+        Path lost = corte(1);
+        Files.copy(lost, spool.resolve(lostName));
+
+        var settings = settings();
+        settings.put("difusor.quarantine.send-kept-every-ms", "500");
+        startDifusor(settings);
+        JsonNode report = awaitReport(lostName);
+        assertThat(report.path("reason").asText()).isEqualTo("UNEXPECTED");
+        assertThat(report.path("step").asText()).isEqualTo("download");
+        assertThat(report.path("receivedSha256").asText()).isEqualTo(PrepPackageGenerator.sha256Hex(lost));
+        assertThat(keptPackage(report)).isEqualTo(Files.readAllBytes(lost));
+        await().atMost(Duration.ofSeconds(10)).until(() -> isEmptyTree(tmp.resolve("work").resolve("spool-leftovers")));
+        assertThat(keys(HISTORY, "quarantine/" + first.getFileName().toString().replace(".zip", "") + "/")).isEmpty();
+        assertSiteEquals(first);
+    }
+
+    @Test
     void aPackageCopyCutShortByAKilledPodIsNotTakenForTheWholePackage() throws Exception {
         Path first = startWithFirstCortePublished();
         // a pod killed while it copied this very package to local disk left half of it under the copy's name

@@ -1,0 +1,127 @@
+package mx.prep.difusor.source;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Clock;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.Exchange;
+import org.apache.camel.support.DefaultExchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import mx.prep.difusor.ObjectStore;
+import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.archive.HistoryArchiver;
+import mx.prep.difusor.quarantine.Quarantine;
+import mx.prep.difusor.state.CorteParser;
+import mx.prep.difusor.verify.ChecksumFilter;
+
+/**
+ * Packages a killed process had downloaded but not yet copied into the history: the source may never offer them again
+ * (the institute moved on while the pod restarted), and a package once received is never lost. At start they are
+ * moved out of the spool (the next download may reuse the name); then, once S3 answers, each one the history holds
+ * byte for byte is dropped, and any other goes to quarantine for a person, with a report saying where it came from.
+ */
+public final class SpoolLeftovers {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SpoolLeftovers.class);
+
+    private final Path leftovers;
+    private final HistoryArchiver history;
+    private final ObjectStore store;
+    private final Quarantine quarantine;
+    private final CamelContext context;
+    private final CorteParser corteParser;
+    private final Clock clock;
+
+    public SpoolLeftovers(Path spoolDir, Path leftovers, HistoryArchiver history, ObjectStore store, Quarantine quarantine, CamelContext context,
+            CorteParser corteParser, Clock clock) throws IOException {
+        this.leftovers = leftovers;
+        this.history = history;
+        this.store = store;
+        this.quarantine = quarantine;
+        this.context = context;
+        this.corteParser = corteParser;
+        this.clock = clock;
+        setAside(spoolDir);
+    }
+
+    /** At start, before any download: whatever is in the spool was left by an earlier process. */
+    private void setAside(Path spoolDir) throws IOException {
+        if (!Files.isDirectory(spoolDir)) {
+            return;
+        }
+        List<Path> left;
+        try (Stream<Path> files = Files.list(spoolDir)) {
+            left = files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().endsWith(".part")).toList();
+        }
+        for (Path f : left) {
+            String name = f.getFileName().toString();
+            if (name.startsWith("resumed-")) {
+                Files.delete(f); // taken back from the history: it is there
+                continue;
+            }
+            Files.createDirectories(leftovers);
+            Files.move(f, leftovers.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+            LOG.warn("package {}: left in the spool by an earlier process; it goes to the history's check, then to quarantine if it is not there", name);
+        }
+    }
+
+    /** Run on a timer; never fails the caller (S3 down: the next run tries again). */
+    public synchronized void sweep() {
+        if (!Files.isDirectory(leftovers)) {
+            return;
+        }
+        List<Path> left;
+        try (Stream<Path> files = Files.list(leftovers)) {
+            left = files.filter(Files::isRegularFile).toList();
+        } catch (IOException e) {
+            LOG.warn("cannot read the spool leftovers in {} ({})", leftovers, e.toString());
+            return;
+        }
+        for (Path zip : left) {
+            String name = zip.getFileName().toString();
+            try {
+                String sha = sha256(zip);
+                Optional<String> archived = store.readString(history.bucket(), history.checksumKey(name))
+                        .map(s -> s.strip().split("\\s+")[0].toLowerCase());
+                if (archived.isPresent() && archived.get().equals(sha)) {
+                    LOG.info("package {}: left in the spool by an earlier process, and whole in the history; dropped", name);
+                } else {
+                    PrepPackage pkg = new PrepPackage(name, null, null, corteParser.fromPackageName(name).orElse(null),
+                            "spool of an earlier process", clock.instant());
+                    pkg.spooled(zip, Files.size(zip));
+                    pkg.hashed(sha);
+                    Exchange exchange = new DefaultExchange(context);
+                    exchange.setProperty(PrepPackage.PROPERTY, pkg);
+                    exchange.setProperty(Quarantine.STEP, "download");
+                    exchange.setProperty(Exchange.EXCEPTION_CAUGHT, new IllegalStateException(name + ": downloaded by a process that stopped "
+                            + "before the package was checked and in the history; not checked against the institute's checksum"));
+                    quarantine.report(exchange);
+                }
+                Files.delete(zip);
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("package {}: left in the spool by an earlier process, not settled yet ({}); tried again later", name, e.toString());
+            }
+        }
+    }
+
+    private static String sha256(Path file) throws IOException {
+        var digest = ChecksumFilter.newSha256();
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buffer = new byte[1 << 16];
+            for (int n; (n = in.read(buffer)) > 0;) {
+                digest.update(buffer, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+}
