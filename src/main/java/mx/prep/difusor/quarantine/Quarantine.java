@@ -101,8 +101,13 @@ public final class Quarantine {
             where = keepLocally(folder, report, keepsPackage ? pkg.spoolFile() : null, s3Down);
         }
         if (pkg != null && reason != RejectReason.RETRIES_EXHAUSTED && reason != RejectReason.UNEXPECTED) {
-            // a bad package stays bad: do not fetch it again on every poll, nor after a restart
-            ledger.rejected(pkg, now);
+            // a bad package stays bad: do not fetch it again on every poll, nor after a restart (a stale one is
+            // recorded as such by the corte gate already)
+            if (reason == RejectReason.STALE_CORTE) {
+                ledger.settled(pkg.name(), pkg.expectedSha256());
+            } else {
+                ledger.rejected(pkg, now);
+            }
         } else if (pkg != null || offer != null) {
             ledger.failed(name, pkg != null ? pkg.expectedSha256() : offer.announcedSha256());
         }
