@@ -14,7 +14,6 @@ import java.util.Map;
 import java.util.TreeSet;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -87,13 +86,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertThat(SiteBucket.objects(bucket, SITE, "").get(unchangedJson).cacheControl()).isEqualTo("public, max-age=30");
 
         // a rollout with new rules killed the pod mid-publication: the state still says a publication is under way
-        difusor.close();
-        difusor = null;
-        var state = (ObjectNode) Json.MAPPER.readTree(
-                bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("state/published.json")).asUtf8String());
-        state.put("publishing", next.getFileName().toString());
-        bucket.putObject(b -> b.bucket(HISTORY).key("state/published.json").contentType("application/json"),
-                RequestBody.fromString(state.toString()));
+        killedWhilePublishing(next.getFileName().toString());
         var settings = settings();
         settings.put("difusor.site.cache-control", "**/*.html=no-cache;**/*.json=public, max-age=10;**=public, max-age=300");
         startDifusor(settings);

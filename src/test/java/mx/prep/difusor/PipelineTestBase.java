@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.S3Object;
@@ -152,6 +155,20 @@ abstract class PipelineTestBase {
 
     Optional<PublishedState> publishedState() throws IOException {
         return new ObjectStore(bucket).readJson(HISTORY, "state/published.json", PublishedState.class);
+    }
+
+    /**
+     * Stops the difusor and leaves the state as a pod killed mid-publication leaves it: "publishing" the package,
+     * whose publication the next process must finish.
+     */
+    void killedWhilePublishing(String packageName) throws Exception {
+        difusor.close();
+        difusor = null;
+        var state = (ObjectNode) Json.MAPPER.readTree(
+                bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("state/published.json")).asUtf8String());
+        state.put("publishing", packageName);
+        bucket.putObject(b -> b.bucket(HISTORY).key("state/published.json").contentType("application/json"),
+                RequestBody.fromString(state.toString()));
     }
 
     void awaitPublished(Path pkg) {

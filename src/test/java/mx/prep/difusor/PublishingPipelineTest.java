@@ -11,7 +11,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.micrometer.core.instrument.MeterRegistry;
 
@@ -319,11 +318,7 @@ class PublishingPipelineTest extends PipelineTestBase {
 
         // as a pod killed mid-republish leaves it: the state says "publishing", some of the older corte's files are
         // up, and its zip is still in the pod's republish folder
-        difusor.close();
-        difusor = null;
-        var state = (ObjectNode) Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("state/published.json")).asUtf8String());
-        state.put("publishing", name);
-        bucket.putObject(b -> b.bucket(HISTORY).key("state/published.json").contentType("application/json"), RequestBody.fromString(state.toString()));
+        killedWhilePublishing(name);
         Map<String, byte[]> olderFiles = SiteBucket.files(older);
         List<String> halfDone = IncrementalPublishingTest.changed(newer, older).stream().filter(p -> olderFiles.containsKey(p) && !p.endsWith(".html"))
                 .limit(5).toList();
