@@ -98,6 +98,25 @@ class IncrementalPublishingTest extends PipelineTestBase {
     }
 
     @Test
+    void aFolderMarkerInTheSiteBucketIsNotASiteFileToDelete() throws Exception {
+        Path first = startWithFirstCortePublished();
+        // the S3 console's "create folder" (and a file-system S3 lists every directory so, and cannot delete it)
+        bucket.putObject(b -> b.bucket(SITE).key("carpeta/"), RequestBody.empty());
+        // a restart: the first plan compares the manifest with a bucket listing
+        difusor.close();
+        difusor = null;
+        startDifusor();
+        Path next = corte(1);
+        institute.release(next);
+        awaitPublished(next);
+
+        assertThat(bucket.listObjectsV2(b -> b.bucket(SITE).prefix("carpeta/")).contents()).hasSize(1);
+        assertThat(s3Network.requests(r -> r.method().equals("POST") && r.target().contains("delete"))).isZero();
+        assertThat(cloudFront.created(DISTRIBUTION)).allSatisfy(i -> assertThat(i.paths()).noneMatch(p -> p.startsWith("/carpeta")));
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.deleted()).isZero());
+    }
+
+    @Test
     void aRedoThatMustPurgeMoreThanTheFirstAttemptGetsAnInvalidationOfItsOwn() throws Exception {
         var settings = settings();
         settings.put("difusor.s3.max-attempts", "1");

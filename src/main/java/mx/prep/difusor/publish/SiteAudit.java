@@ -140,10 +140,17 @@ public final class SiteAudit {
         return disagreeing == 0;
     }
 
-    /** The site's objects as listed: path, size and ETag. */
+    /**
+     * The site's objects as listed: path, size and ETag. Keys ending in "/" are folder markers, never site files (a site
+     * path names a file): the S3 console creates them, and a file-system S3 (the embedded default's) lists every
+     * directory so, which cannot be deleted while it holds files.
+     */
     Map<String, SiteManifest.Entry> list() {
         Map<String, SiteManifest.Entry> listed = new HashMap<>();
         for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(siteBucket).prefix(sitePrefix)).contents()) {
+            if (o.key().endsWith("/")) {
+                continue;
+            }
             String etag = o.eTag() == null ? "" : o.eTag().replace("\"", "");
             listed.put(o.key().substring(sitePrefix.length()), new SiteManifest.Entry(null, etag, o.size(), null, null, null));
         }
