@@ -175,7 +175,7 @@ public class DifusorConfiguration implements CamelConfiguration {
                 workDir.resolve("quarantine"), failures, ledger, clock, metrics, journal);
         registry.bind("quarantine", quarantine);
         // before any download: what an earlier process left in the spool is checked against the history, or quarantined
-        registry.bind("spoolLeftovers", new SpoolLeftovers(workDir.resolve("spool"), workDir.resolve("spool-leftovers"), history, store,
+        registry.bind("spoolLeftovers", new SpoolLeftovers(workDir.resolve("spool"), workDir.resolve("spool-leftovers"), history,
                 quarantine, context, corteParser, clock));
 
         // the institute's probe, run by us, and the status page

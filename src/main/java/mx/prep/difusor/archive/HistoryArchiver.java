@@ -143,9 +143,14 @@ public final class HistoryArchiver {
         pkg.stageTook("archive", (System.nanoTime() - started) / 1_000_000);
     }
 
+    /** The SHA-256 in the history's checksum file for this package name: present only once its zip is whole there. */
+    public Optional<String> archivedSha256(String packageName) {
+        return store.readString(bucket, checksumKey(packageName)).map(HistoryArchiver::firstToken);
+    }
+
     /** True if the history holds this very package; a different package under its name is refused. */
     private boolean alreadyArchived(PrepPackage pkg) throws IOException, PackageRejectedException {
-        Optional<String> archivedSha = store.readString(bucket, checksumKey(pkg.name())).map(HistoryArchiver::firstToken);
+        Optional<String> archivedSha = archivedSha256(pkg.name());
         if (archivedSha.isEmpty()) {
             // a copy cut short between the zip and its checksum file (a killed pod) left a whole zip: another
             // package's must not be overwritten (an S3 object is there whole or not at all)

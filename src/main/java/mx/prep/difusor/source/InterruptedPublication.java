@@ -36,16 +36,17 @@ public final class InterruptedPublication {
     private final StateStore state;
     private final HistoryArchiver history;
     private final ObjectStore store;
-    private final Duration firstPause;
-    private final Duration maxPause;
-    private String lastKey;
-    private int attempts;
-    private Instant retryAt = Instant.MIN;
     private final PackageTurn turn;
     private final CorteParser corteParser;
     private final Path spoolDir;
     private final Clock clock;
     private final DifusorMetrics metrics;
+    private final Duration firstPause;
+    private final Duration maxPause;
+    /** The last package taken back, how often, and when it may be taken again. */
+    private String lastKey;
+    private int attempts;
+    private Instant retryAt = Instant.MIN;
 
     public InterruptedPublication(StateStore state, HistoryArchiver history, ObjectStore store, PackageTurn turn, CorteParser corteParser,
             Path spoolDir, Clock clock, DifusorMetrics metrics, Duration firstPause, Duration maxPause) {
@@ -71,7 +72,7 @@ public final class InterruptedPublication {
         if (name == null || name.contains("/") || name.contains("\\")) {
             return false;
         }
-        Optional<String> sha = store.readString(history.bucket(), history.checksumKey(name)).map(s -> s.strip().split("\\s+")[0].toLowerCase());
+        Optional<String> sha = history.archivedSha256(name);
         if (sha.isEmpty()) {
             LOG.warn("package {}: its publication was cut short, but the history does not hold it whole; the next corte replaces the site", name);
             return false;

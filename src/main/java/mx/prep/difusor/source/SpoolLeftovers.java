@@ -1,12 +1,10 @@
 package mx.prep.difusor.source;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Clock;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -17,7 +15,6 @@ import org.apache.camel.support.DefaultExchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import mx.prep.difusor.ObjectStore;
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.archive.HistoryArchiver;
 import mx.prep.difusor.quarantine.Quarantine;
@@ -36,17 +33,15 @@ public final class SpoolLeftovers {
 
     private final Path leftovers;
     private final HistoryArchiver history;
-    private final ObjectStore store;
     private final Quarantine quarantine;
     private final CamelContext context;
     private final CorteParser corteParser;
     private final Clock clock;
 
-    public SpoolLeftovers(Path spoolDir, Path leftovers, HistoryArchiver history, ObjectStore store, Quarantine quarantine, CamelContext context,
+    public SpoolLeftovers(Path spoolDir, Path leftovers, HistoryArchiver history, Quarantine quarantine, CamelContext context,
             CorteParser corteParser, Clock clock) throws IOException {
         this.leftovers = leftovers;
         this.history = history;
-        this.store = store;
         this.quarantine = quarantine;
         this.context = context;
         this.corteParser = corteParser;
@@ -90,9 +85,9 @@ public final class SpoolLeftovers {
         for (Path zip : left) {
             String name = zip.getFileName().toString();
             try {
-                String sha = sha256(zip);
-                Optional<String> archived = store.readString(history.bucket(), history.checksumKey(name))
-                        .map(s -> s.strip().split("\\s+")[0].toLowerCase());
+                // S3 first: while it does not answer, the package is not hashed again at every run
+                Optional<String> archived = history.archivedSha256(name);
+                String sha = ChecksumFilter.sha256(zip);
                 if (archived.isPresent() && archived.get().equals(sha)) {
                     LOG.info("package {}: left in the spool by an earlier process, and whole in the history; dropped", name);
                 } else {
@@ -112,16 +107,5 @@ public final class SpoolLeftovers {
                 LOG.warn("package {}: left in the spool by an earlier process, not settled yet ({}); tried again later", name, e.toString());
             }
         }
-    }
-
-    private static String sha256(Path file) throws IOException {
-        var digest = ChecksumFilter.newSha256();
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] buffer = new byte[1 << 16];
-            for (int n; (n = in.read(buffer)) > 0;) {
-                digest.update(buffer, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(digest.digest());
     }
 }
