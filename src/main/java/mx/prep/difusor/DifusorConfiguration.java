@@ -193,7 +193,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         context.addService(statusPage);
     }
 
-    static S3Client s3Client(Settings settings) {
+    public static S3Client s3Client(Settings settings) {
         int concurrency = settings.integer("difusor.publish.concurrency");
         S3ClientBuilder builder = S3Client.builder()
                 .region(Region.of(settings.required("difusor.s3.region")))

@@ -1,6 +1,7 @@
 package mx.prep.difusor;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
@@ -8,12 +9,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -24,8 +24,15 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
+import mx.prep.difusor.archive.HistoryArchiver.HistoryRecord;
 import mx.prep.difusor.embedded.EmbeddedS3;
 import mx.prep.difusor.embedded.SitePreview;
+import mx.prep.difusor.memoria.OperationRecords;
+import mx.prep.difusor.memoria.OperationRecords.Night;
+import mx.prep.difusor.probe.InstituteProbe.Incident;
+import mx.prep.difusor.probe.InstituteProbe.Light;
+import mx.prep.difusor.quarantine.QuarantineReport;
+import mx.prep.difusor.testing.Chromium;
 import mx.prep.difusor.testing.ExternalTool;
 
 /**
@@ -34,15 +41,6 @@ import mx.prep.difusor.testing.ExternalTool;
  * serves an older one, red when the page is gone; every incident logged with its start and end in S3.
  */
 class StatusPageTest extends PipelineTestBase {
-
-    private static String chromiumDom(URI page, Path profile) throws Exception {
-        Process chromium = new ProcessBuilder("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile,
-                "--virtual-time-budget=5000", "--dump-dom", page.toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        String dom = new String(chromium.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(chromium.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        return dom;
-    }
 
     @Test
     void theStatusPageShowsThePublishedCorteThePackagesAndTheProbesLight() throws Exception {
@@ -65,7 +63,7 @@ class StatusPageTest extends PipelineTestBase {
 
             URI status = URI.create("http://127.0.0.1:" + port + "/status");
             await().atMost(Duration.ofSeconds(30)).until(() -> json(port).path("probe").path("light").asText().equals("GREEN"));
-            String dom = chromiumDom(status, tmp.resolve("chromium"));
+            String dom = Chromium.dom(status, tmp.resolve("chromium"));
             assertThat(dom).contains("2024-06-02 22:00").contains(first.getFileName().toString())
                     .contains("class=\"light GREEN\"").contains(">available<")
                     .contains("CHECKSUM_MISMATCH").contains("PREP2024_JAL_20240602_2230.zip")
@@ -76,7 +74,7 @@ class StatusPageTest extends PipelineTestBase {
             int incidentsBefore = keys(HISTORY, "incidents/").size();
             bucket.deleteObject(b -> b.bucket(SITE).key("index.html"));
             await().atMost(Duration.ofSeconds(30)).until(() -> json(port).path("probe").path("light").asText().equals("RED"));
-            assertThat(chromiumDom(status, tmp.resolve("chromium"))).contains("class=\"light RED\"").contains("not available");
+            assertThat(Chromium.dom(status, tmp.resolve("chromium"))).contains("class=\"light RED\"").contains("not available");
             bucket.putObject(b -> b.bucket(SITE).key("index.html").contentType("text/html; charset=utf-8"),
                     software.amazon.awssdk.core.sync.RequestBody.fromBytes(mx.prep.difusor.testing.SiteBucket.files(first).get("index.html")));
             await().atMost(Duration.ofSeconds(30)).until(() -> json(port).path("probe").path("light").asText().equals("GREEN"));
@@ -86,6 +84,18 @@ class StatusPageTest extends PipelineTestBase {
             JsonNode incident = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(newest)).asUtf8String());
             assertThat(incident.path("light").asText()).isEqualTo("RED");
             assertThat(incident.path("end").asText()).isNotEmpty();
+
+            // what the memoria técnica reads of this night, as the probe, the quarantine and the history wrote it
+            Instant now = Instant.now();
+            Night night = new OperationRecords(new ObjectStore(bucket), HISTORY, "history/", "quarantine/", "incidents/")
+                    .read(now.minus(Duration.ofHours(1)), now.plusSeconds(1));
+            assertThat(night.incidents()).hasSize(incidentsBefore + 1);
+            assertThat(night.incidents().get(night.incidents().size() - 1))
+                    .isEqualTo(new Incident(incident.path("start").asText(), incident.path("end").asText(), Light.RED, incident.path("detail").asText()));
+            assertThat(night.refused()).extracting(QuarantineReport::packageName, QuarantineReport::reason)
+                    .containsExactly(tuple("PREP2024_JAL_20240602_2230.zip", "CHECKSUM_MISMATCH"));
+            assertThat(night.packages()).extracting(HistoryRecord::packageName, HistoryRecord::outcome)
+                    .containsExactly(tuple(first.getFileName().toString(), "published"));
         } finally {
             reader.close();
         }

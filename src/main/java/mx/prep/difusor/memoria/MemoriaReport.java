@@ -1,0 +1,243 @@
+package mx.prep.difusor.memoria;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import mx.prep.difusor.archive.HistoryArchiver.HistoryRecord;
+import mx.prep.difusor.memoria.OperationRecords.Night;
+import mx.prep.difusor.memoria.SiteTraffic.Day;
+import mx.prep.difusor.memoria.SiteTraffic.Figures;
+import mx.prep.difusor.probe.InstituteProbe.Incident;
+import mx.prep.difusor.probe.InstituteProbe.Light;
+import mx.prep.difusor.quarantine.QuarantineReport;
+
+/**
+ * The memoria técnica as the institute reads it: in Spanish, times in Tiempo del Centro, an HTML page to print or
+ * attach and the same figures as CSV for the institute's format. Availability counts the time the probe saw the page
+ * unavailable (red); a page that answered with an older corte (yellow) is reported apart.
+ */
+public final class MemoriaReport {
+
+    /** The institute's target: 99.9 % of the operation. */
+    static final double TARGET_AVAILABILITY = 99.9;
+
+    private static final Locale ES_MX = Locale.forLanguageTag("es-MX");
+    private static final DateTimeFormatter LONG_DATE = DateTimeFormatter.ofPattern("d 'de' MMMM 'de' yyyy", ES_MX);
+    private static final DateTimeFormatter DAY = DateTimeFormatter.ofPattern("EEEE d 'de' MMMM", ES_MX);
+    private static final DateTimeFormatter TIME_PATTERN = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss", ES_MX);
+
+    private static final Map<String, String> REASONS = Map.ofEntries(
+            Map.entry("CHECKSUM_INVALID", "su suma de verificación (SHA-256) no se pudo leer"),
+            Map.entry("CHECKSUM_MISMATCH", "no coincide con la suma de verificación (SHA-256) publicada por el Instituto"),
+            Map.entry("SIZE_MISMATCH", "llegó incompleto (tamaño distinto del anunciado)"),
+            Map.entry("NO_CORTE", "su nombre no indica la fecha y hora del corte"),
+            Map.entry("STALE_CORTE", "es un corte anterior al ya publicado (sin efecto en la publicación)"),
+            Map.entry("NAME_REUSED", "otro paquete distinto ya se había recibido con el mismo nombre"),
+            Map.entry("TOO_MANY_DELETIONS", "eliminaría demasiados archivos publicados; quedó en espera de revisión"),
+            Map.entry("NO_INDEX_HTML", "no contiene la página principal (index.html)"),
+            Map.entry("NO_BASE_TAG", "su página principal no tiene la etiqueta <base>"),
+            Map.entry("BASE_OUTSIDE_SITE", "su etiqueta <base> apunta fuera del sitio"),
+            Map.entry("BAD_SOURCE_RESPONSE", "el servidor del Instituto respondió de forma inválida"),
+            Map.entry("RETRIES_EXHAUSTED", "fallas transitorias agotaron los reintentos"));
+
+    private MemoriaReport() {
+    }
+
+    /** Time the page was unavailable (red) and behind (yellow) within [from, to), open incidents until {@code now}. */
+    record Outage(Duration unavailable, Duration behind, Duration period) {
+        double availability() {
+            return 100.0 * (1.0 - (double) unavailable.toSeconds() / period.toSeconds());
+        }
+    }
+
+    static Outage outage(List<Incident> incidents, Instant from, Instant to, Instant now) {
+        Duration red = Duration.ZERO;
+        Duration yellow = Duration.ZERO;
+        for (Incident i : incidents) {
+            Duration d = overlap(i, from, to, now);
+            if (i.light() == Light.RED) {
+                red = red.plus(d);
+            } else {
+                yellow = yellow.plus(d);
+            }
+        }
+        return new Outage(red, yellow, Duration.between(from, to));
+    }
+
+    private static Duration overlap(Incident i, Instant from, Instant to, Instant now) {
+        Instant start = max(Instant.parse(i.start()), from);
+        Instant end = i.end() == null ? now : Instant.parse(i.end());
+        end = end.isAfter(to) ? to : end;
+        return end.isAfter(start) ? Duration.between(start, end) : Duration.ZERO;
+    }
+
+    private static Instant max(Instant a, Instant b) {
+        return a.isAfter(b) ? a : b;
+    }
+
+    public static String html(String portal, LocalDate from, LocalDate to, Figures figures, Night night, Instant now) {
+        ZoneId zone = figures.zone();
+        DateTimeFormatter time = TIME_PATTERN.withZone(zone);
+        Instant start = from.atStartOfDay(zone).toInstant();
+        Instant end = to.plusDays(1).atStartOfDay(zone).toInstant();
+        Outage outage = outage(night.incidents(), start, end, now);
+        long published = night.packages().stream().filter(r -> "published".equals(r.outcome())).count();
+        StringBuilder h = new StringBuilder(16_384);
+        h.append("<!DOCTYPE html>\n<html lang=\"es-MX\">\n<head>\n<meta charset=\"utf-8\">\n")
+                .append("<title>Memoria técnica del Difusor PREP</title>\n<style>\n")
+                .append("body{font-family:sans-serif;max-width:60rem;margin:2rem auto;color:#222}")
+                .append("table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #999;padding:.25rem .6rem}")
+                .append("td.n{text-align:right}tfoot td{font-weight:bold}.meta{color:#555}\n</style>\n</head>\n<body>\n")
+                .append("<h1>Memoria técnica del Difusor PREP</h1>\n")
+                .append("<p class=\"meta\">Portal: <span id=\"portal\">").append(esc(portal.isEmpty() ? "(no configurado)" : portal))
+                .append("</span><br>Periodo: del ").append(esc(LONG_DATE.format(from))).append(" al ").append(esc(LONG_DATE.format(to)))
+                .append("<br>Horario: ").append(esc(zoneName(zone))).append("<br>Elaborada: ").append(esc(time.format(now))).append("</p>\n");
+
+        h.append("<h2>1. Reporte de incidencias</h2>\n<ul id=\"resumen\">\n")
+                .append("<li>Disponibilidad medida del portal: <b id=\"disponibilidad\">")
+                .append(String.format(ES_MX, "%.3f %%", outage.availability())).append("</b> (meta: ")
+                .append(String.format(ES_MX, "%.1f %%", TARGET_AVAILABILITY)).append("; ")
+                .append(outage.availability() >= TARGET_AVAILABILITY ? "se cumplió" : "no se cumplió").append(")</li>\n")
+                .append("<li>Tiempo sin servicio: ").append(esc(duration(outage.unavailable()))).append("</li>\n")
+                .append("<li>Tiempo mostrando un corte anterior al publicado: ").append(esc(duration(outage.behind()))).append("</li>\n")
+                .append("<li>Cortes publicados: <span id=\"publicados\">").append(published).append("</span>");
+        night.packages().stream().filter(r -> "published".equals(r.outcome())).map(HistoryRecord::corte).findFirst()
+                .ifPresent(first -> h.append(" (del corte ").append(esc(first)));
+        night.packages().stream().filter(r -> "published".equals(r.outcome())).map(HistoryRecord::corte).reduce((a, b) -> b)
+                .ifPresent(last -> h.append(" al ").append(esc(last)).append(")"));
+        h.append("</li>\n<li>Paquetes no publicados: <span id=\"rechazados\">").append(night.refused().size()).append("</span></li>\n</ul>\n");
+
+        if (night.incidents().isEmpty()) {
+            h.append("<p id=\"sin-incidencias\">El monitoreo del portal no registró incidencias en el periodo.</p>\n");
+        } else {
+            h.append("<table id=\"incidencias\">\n<thead><tr><th>Inicio</th><th>Fin</th><th>Duración</th><th>Incidencia</th><th>Detalle técnico</th></tr></thead>\n<tbody>\n");
+            for (Incident i : night.incidents()) {
+                Instant s = Instant.parse(i.start());
+                h.append("<tr><td>").append(esc(time.format(s))).append("</td><td>")
+                        .append(i.end() == null ? "en curso" : esc(time.format(Instant.parse(i.end())))).append("</td><td class=\"n\">")
+                        .append(esc(duration(Duration.between(s, i.end() == null ? now : Instant.parse(i.end()))))).append("</td><td>")
+                        .append(i.light() == Light.RED ? "Portal no disponible" : "El portal mostraba un corte anterior")
+                        .append("</td><td>").append(esc(i.detail())).append("</td></tr>\n");
+            }
+            h.append("</tbody>\n</table>\n");
+        }
+        if (!night.refused().isEmpty()) {
+            h.append("<h3>Paquetes de Difusión no publicados</h3>\n<p>El portal siguió mostrando el último corte publicado; cada paquete quedó resguardado con su reporte.</p>\n")
+                    .append("<table id=\"paquetes-rechazados\">\n<thead><tr><th>Recibido</th><th>Paquete</th><th>Motivo</th><th>Paso</th></tr></thead>\n<tbody>\n");
+            for (QuarantineReport r : night.refused()) {
+                h.append("<tr><td>").append(esc(time.format(Instant.parse(r.time())))).append("</td><td>").append(esc(r.packageName()))
+                        .append("</td><td>").append(esc(REASONS.getOrDefault(r.reason(), "el paquete no pasó las verificaciones")))
+                        .append(" (").append(esc(r.reason())).append(")</td><td>").append(esc(r.step())).append("</td></tr>\n");
+            }
+            h.append("</tbody>\n</table>\n");
+        }
+
+        h.append("<h2>2. Estadísticas de visitas, páginas y accesos</h2>\n")
+                .append("<table id=\"estadisticas\">\n<thead><tr><th>Día</th><th>Visitas</th><th>Visitantes</th><th>Páginas</th><th>Accesos</th>")
+                .append("<th>Solicitudes</th><th>Errores</th></tr></thead>\n<tbody>\n");
+        for (Day d : figures.days()) {
+            h.append("<tr><td>").append(esc(DAY.format(d.date()))).append("</td>");
+            cells(h, d);
+        }
+        h.append("</tbody>\n<tfoot><tr><td>Total del periodo</td>");
+        cells(h, figures.total());
+        h.append("</tfoot>\n</table>\n");
+        if (figures.peakHour() != null) {
+            h.append("<p>Hora de mayor tráfico: <span id=\"hora-pico\">").append(esc(time.format(figures.peakHour().atZone(zone))))
+                    .append("</span>, con ").append(number(figures.peakHourAccesses())).append(" accesos.</p>\n");
+        }
+        h.append("<h3>Definiciones</h3>\n<ul>\n")
+                .append("<li><b>Accesos</b>: solicitudes atendidas con éxito por la red de distribución (códigos 2xx y 304).</li>\n")
+                .append("<li><b>Páginas</b>: accesos a documentos HTML.</li>\n")
+                .append("<li><b>Visitas</b>: series de accesos de un mismo visitante sin pausas mayores de 30 minutos; cada visita cuenta el día en que empieza.</li>\n")
+                .append("<li><b>Visitantes</b>: combinaciones distintas de dirección IP y navegador con al menos un acceso (en el total, en todo el periodo).</li>\n")
+                .append("<li><b>Solicitudes</b>: todas las registradas; <b>errores</b>: las respondidas con códigos 4xx y 5xx.</li>\n")
+                .append("<li>Fuentes: los registros de acceso de CloudFront y los registros de operación del Difusor (monitoreo del portal cada 30 segundos, ")
+                .append("historial de paquetes y reportes de cuarentena). Líneas de registro ilegibles: ").append(number(figures.unreadableLines())).append(".</li>\n</ul>\n")
+                .append("</body>\n</html>\n");
+        return h.toString();
+    }
+
+    /** The daily figures, one row per day and the total, for the institute's format. */
+    public static String dailyCsv(Figures figures) {
+        StringBuilder csv = new StringBuilder("fecha,visitas,visitantes,paginas,accesos,solicitudes,errores\n");
+        for (Day d : figures.days()) {
+            csv.append(d.date()).append(',');
+            row(csv, d);
+        }
+        csv.append("total,");
+        row(csv, figures.total());
+        return csv.toString();
+    }
+
+    /** Incidents and packages not published, times in Tiempo del Centro. */
+    public static String incidentsCsv(Night night, Instant now, ZoneId zone) {
+        DateTimeFormatter time = TIME_PATTERN.withZone(zone);
+        StringBuilder csv = new StringBuilder("tipo,inicio,fin,duracion_segundos,detalle\n");
+        for (Incident i : night.incidents()) {
+            Instant s = Instant.parse(i.start());
+            Instant e = i.end() == null ? null : Instant.parse(i.end());
+            csv.append(i.light() == Light.RED ? "portal_no_disponible" : "corte_anterior").append(',')
+                    .append(time.format(s)).append(',').append(e == null ? "en curso" : time.format(e)).append(',')
+                    .append(Duration.between(s, e == null ? now : e).toSeconds()).append(',').append(quoted(i.detail())).append('\n');
+        }
+        for (QuarantineReport r : night.refused()) {
+            csv.append("paquete_no_publicado,").append(time.format(Instant.parse(r.time()))).append(",,,")
+                    .append(quoted(r.packageName() + ": " + r.reason() + " (" + r.step() + ")")).append('\n');
+        }
+        return csv.toString();
+    }
+
+    private static void cells(StringBuilder h, Day d) {
+        for (long v : new long[] {d.visits(), d.visitors(), d.pages(), d.accesses(), d.requests(), d.errors()}) {
+            h.append("<td class=\"n\">").append(number(v)).append("</td>");
+        }
+        h.append("</tr>\n");
+    }
+
+    private static void row(StringBuilder csv, Day d) {
+        csv.append(d.visits()).append(',').append(d.visitors()).append(',').append(d.pages()).append(',').append(d.accesses()).append(',')
+                .append(d.requests()).append(',').append(d.errors()).append('\n');
+    }
+
+    /** The call's name for Jalisco's time, which has had no daylight saving time since 2022. */
+    private static String zoneName(ZoneId zone) {
+        return zone.getId().equals("America/Mexico_City") ? "Tiempo del Centro (UTC−6)" : zone.getId();
+    }
+
+    private static String number(long v) {
+        return String.format(ES_MX, "%,d", v);
+    }
+
+    static String duration(Duration d) {
+        long s = d.toSeconds();
+        return String.format("%d h %02d min %02d s", s / 3600, s / 60 % 60, s % 60);
+    }
+
+    private static String quoted(String s) {
+        return s == null ? "" : "\"" + s.replace("\"", "\"\"") + "\"";
+    }
+
+    private static String esc(String s) {
+        if (s == null) {
+            return "";
+        }
+        StringBuilder out = new StringBuilder(s.length());
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '<' -> out.append("&lt;");
+                case '>' -> out.append("&gt;");
+                case '&' -> out.append("&amp;");
+                case '"' -> out.append("&quot;");
+                default -> out.append(c);
+            }
+        }
+        return out.toString();
+    }
+}

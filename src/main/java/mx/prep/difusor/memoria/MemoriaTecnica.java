@@ -1,0 +1,198 @@
+package mx.prep.difusor.memoria;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import org.apache.camel.impl.DefaultCamelContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import mx.prep.difusor.DifusorConfiguration;
+import mx.prep.difusor.ObjectStore;
+import mx.prep.difusor.Settings;
+import mx.prep.difusor.memoria.AccessLog.Hit;
+import mx.prep.difusor.memoria.OperationRecords.Night;
+import mx.prep.difusor.memoria.SiteTraffic.Figures;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * Writes the memoria técnica the call asks of each difusor after election night (section IX): the report of
+ * incidents and the visits, pages and accesses of the portal over a period (2 to 9 June in the call). A command run
+ * once, with the service's configuration, not part of the pipeline:
+ * {@code java -cp prep-difusor.jar mx.prep.difusor.memoria.MemoriaTecnica} (README, "Memoria técnica").
+ *
+ * <p>Reads the CDN's access logs from {@code difusor.memoria.logs} (an {@code s3://bucket/prefix} where CloudFront's
+ * standard logging delivers, or a local folder of downloaded logs) and the difusor's own records from the history
+ * bucket; writes {@code memoria-tecnica.html}, {@code estadisticas-diarias.csv} and {@code incidencias.csv} into
+ * {@code difusor.memoria.out}.
+ */
+public final class MemoriaTecnica {
+
+    private static final Logger LOG = LoggerFactory.getLogger(MemoriaTecnica.class);
+
+    /** CloudFront names each log file by the UTC hour it covers: distribution.YYYY-MM-DD-HH.unique.gz. */
+    private static final Pattern LOG_HOUR = Pattern.compile("\\.(\\d{4}-\\d{2}-\\d{2}-\\d{2})\\.");
+    private static final DateTimeFormatter HOUR = DateTimeFormatter.ofPattern("yyyy-MM-dd-HH");
+    /** Files read side by side (S3 GETs of small gzip files), and how many may wait parsed before they are counted. */
+    private static final int READERS = 8;
+
+    /** What was written. */
+    public record Written(Path html, Path dailyCsv, Path incidentsCsv, Figures figures, Night night, int logFiles) {
+    }
+
+    private final ObjectStore store;
+    private final OperationRecords records;
+    private final Clock clock;
+
+    public MemoriaTecnica(ObjectStore store, OperationRecords records, Clock clock) {
+        this.store = store;
+        this.records = records;
+        this.clock = clock;
+    }
+
+    public static void main(String[] args) throws Exception {
+        try (DefaultCamelContext context = new DefaultCamelContext()) {
+            // the service's own configuration: application.properties, -D and environment variables, as in the pod
+            context.getPropertiesComponent().setLocation("file:application.properties");
+            Settings settings = new Settings(context.getPropertiesComponent());
+            try (S3Client s3 = DifusorConfiguration.s3Client(settings)) {
+                ObjectStore store = new ObjectStore(s3);
+                OperationRecords records = new OperationRecords(store, settings.required("difusor.history.bucket"),
+                        settings.prefix("difusor.history.prefix"), settings.prefix("difusor.quarantine.prefix"),
+                        settings.prefix("difusor.probe.incidents-prefix"));
+                Written w = new MemoriaTecnica(store, records, Clock.systemUTC()).write(settings.text("difusor.probe.url"),
+                        LocalDate.parse(settings.required("difusor.memoria.from")), LocalDate.parse(settings.required("difusor.memoria.to")),
+                        ZoneId.of(settings.required("difusor.corte-zone")),
+                        settings.required("difusor.memoria.logs"), Path.of(settings.required("difusor.memoria.out")));
+                LOG.info("memoria técnica written: {} ({} log files, {} visits, {} pages, {} accesses, {} incidents, {} packages not published)",
+                        w.html().toAbsolutePath(), w.logFiles(), w.figures().total().visits(), w.figures().total().pages(),
+                        w.figures().total().accesses(), w.night().incidents().size(), w.night().refused().size());
+            }
+        }
+    }
+
+    public Written write(String portal, LocalDate from, LocalDate to, ZoneId zone, String logs, Path out) throws IOException, InterruptedException {
+        SiteTraffic traffic = new SiteTraffic(from, to, zone);
+        Instant start = from.atStartOfDay(zone).toInstant();
+        Instant end = to.plusDays(1).atStartOfDay(zone).toInstant();
+        int files = readLogs(logs, start, end, traffic);
+        if (files == 0) {
+            throw new IOException("no CloudFront access log for " + from + " to " + to + " in " + logs
+                    + ": is the distribution's standard logging on, and difusor.memoria.logs its bucket and prefix?");
+        }
+        Figures figures = traffic.figures();
+        Night night = records.read(start, end);
+        Instant now = clock.instant();
+        Files.createDirectories(out);
+        Path html = Files.writeString(out.resolve("memoria-tecnica.html"), MemoriaReport.html(portal, from, to, figures, night, now), StandardCharsets.UTF_8);
+        Path daily = Files.writeString(out.resolve("estadisticas-diarias.csv"), MemoriaReport.dailyCsv(figures), StandardCharsets.UTF_8);
+        Path incidents = Files.writeString(out.resolve("incidencias.csv"), MemoriaReport.incidentsCsv(night, now, zone), StandardCharsets.UTF_8);
+        return new Written(html, daily, incidents, figures, night, files);
+    }
+
+    /** A log source opened on demand, so only {@link #READERS} files are read at a time. */
+    private interface LogFile {
+        String name();
+
+        InputStream open() throws IOException;
+    }
+
+    private int readLogs(String logs, Instant start, Instant end, SiteTraffic traffic) throws IOException, InterruptedException {
+        List<LogFile> files = new ArrayList<>();
+        if (logs.startsWith("s3://")) {
+            URI uri = URI.create(logs);
+            String bucket = uri.getHost();
+            String prefix = uri.getPath().startsWith("/") ? uri.getPath().substring(1) : uri.getPath();
+            for (S3Object o : store.client().listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents()) {
+                if (!o.key().endsWith("/") && mayCover(o.key(), start, end)) {
+                    files.add(new LogFile() {
+                        public String name() {
+                            return "s3://" + bucket + "/" + o.key();
+                        }
+
+                        public InputStream open() {
+                            return store.client().getObject(b -> b.bucket(bucket).key(o.key()));
+                        }
+                    });
+                }
+            }
+        } else {
+            try (Stream<Path> walk = Files.walk(Path.of(logs))) {
+                for (Path p : walk.filter(Files::isRegularFile).sorted().toList()) {
+                    if (mayCover(p.getFileName().toString(), start, end)) {
+                        files.add(new LogFile() {
+                            public String name() {
+                                return p.toString();
+                            }
+
+                            public InputStream open() throws IOException {
+                                return Files.newInputStream(p);
+                            }
+                        });
+                    }
+                }
+            }
+        }
+        record Parsed(List<Hit> hits, long unreadable) {
+        }
+        ExecutorService readers = Executors.newFixedThreadPool(READERS);
+        try {
+            Deque<Future<Parsed>> pending = new ArrayDeque<>();
+            int next = 0;
+            while (next < files.size() || !pending.isEmpty()) {
+                while (next < files.size() && pending.size() < 2 * READERS) {
+                    LogFile f = files.get(next++);
+                    pending.add(readers.submit(() -> {
+                        List<Hit> hits = new ArrayList<>();
+                        try (InputStream in = f.open()) {
+                            return new Parsed(hits, AccessLog.read(in, hits::add));
+                        } catch (IOException | RuntimeException e) {
+                            throw new IOException("cannot read the access log " + f.name() + ": " + e.getMessage(), e);
+                        }
+                    }));
+                }
+                Parsed parsed = pending.poll().get();
+                parsed.hits().forEach(traffic::add);
+                traffic.unreadable(parsed.unreadable());
+            }
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        } finally {
+            readers.shutdownNow();
+        }
+        return files.size();
+    }
+
+    /** A file named for an hour more than a day away from the period holds none of it (files run late, not that late). */
+    static boolean mayCover(String name, Instant start, Instant end) {
+        Matcher m = LOG_HOUR.matcher(name);
+        if (!m.find()) {
+            return true;
+        }
+        Instant hour = LocalDateTime.parse(m.group(1), HOUR).toInstant(ZoneOffset.UTC);
+        return hour.isAfter(start.minusSeconds(86_400)) && hour.isBefore(end.plusSeconds(86_400));
+    }
+}

@@ -1,0 +1,217 @@
+package mx.prep.difusor.memoria;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.ZoneId;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import mx.prep.difusor.memoria.AccessLog.Hit;
+
+/**
+ * The visits, pages and accesses of the difusor's portal per day of the institute's time zone (Tiempo del Centro,
+ * {@code difusor.corte-zone}), as the memoria técnica asks
+ * (section IX of the call: "estadísticas de visitas, páginas y accesos ... del 2 al 9 de junio").
+ * <ul>
+ * <li><b>requests</b>: every request the CDN logged in the period;</li>
+ * <li><b>accesses</b>: those answered with the content (2xx) or "not modified" (304), as web analytics count hits;</li>
+ * <li><b>pages</b>: accesses to an HTML document (its Content-Type, or a path ending in .html, .htm or /);</li>
+ * <li><b>visits</b>: runs of accesses from one visitor (client IP and User-Agent) with no pause longer than 30
+ * minutes, counted on the day they start;</li>
+ * <li><b>visitors</b>: distinct visitors with at least one access that day (in the total: in the period);</li>
+ * <li><b>errors</b>: requests answered 4xx or 5xx.</li>
+ * </ul>
+ * CloudFront delivers a log file per edge and period, not in time order: a visit is built from every access of its
+ * visitor wherever it was logged, so the figures do not depend on the order the files are read in.
+ */
+public final class SiteTraffic {
+
+    static final long VISIT_PAUSE_SECONDS = 30 * 60;
+
+    /** One day's figures, or the period's in the total. */
+    public record Day(LocalDate date, long requests, long accesses, long pages, long visits, long visitors, long errors) {
+    }
+
+    /** The figures of a period; {@code peakHour} is the local hour with most accesses (null without accesses). */
+    public record Figures(ZoneId zone, List<Day> days, Day total, LocalDateTime peakHour, long peakHourAccesses, long unreadableLines) {
+    }
+
+    private final LocalDate from;
+    private final ZoneId zone;
+    private final long[] dayStarts;
+    private final long[] requests;
+    private final long[] accesses;
+    private final long[] pages;
+    private final long[] errors;
+    private final long[] hourlyAccesses;
+    private final Map<Visitor, Visits> visitors = new HashMap<>();
+    private final MessageDigest md5;
+    private long unreadableLines;
+
+    public SiteTraffic(LocalDate from, LocalDate to, ZoneId zone) {
+        int days = (int) ChronoUnit.DAYS.between(from, to) + 1;
+        if (days < 1 || days > Long.SIZE) {
+            throw new IllegalArgumentException("a period of 1 to " + Long.SIZE + " days, not " + from + " to " + to);
+        }
+        this.from = from;
+        this.zone = zone;
+        this.dayStarts = new long[days + 1];
+        for (int d = 0; d <= days; d++) {
+            dayStarts[d] = from.plusDays(d).atStartOfDay(zone).toEpochSecond();
+        }
+        this.requests = new long[days];
+        this.accesses = new long[days];
+        this.pages = new long[days];
+        this.errors = new long[days];
+        this.hourlyAccesses = new long[(int) ((dayStarts[days] - dayStarts[0]) / 3600)];
+        try {
+            this.md5 = MessageDigest.getInstance("MD5"); // a compact key per visitor, not a security measure
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Counts one request; a request outside the period is ignored. */
+    public void add(Hit hit) {
+        long t = hit.at().getEpochSecond();
+        int day = dayOf(t);
+        if (day < 0) {
+            return;
+        }
+        requests[day]++;
+        if (hit.status() >= 400) {
+            errors[day]++;
+        }
+        if (!(hit.status() >= 200 && hit.status() < 300 || hit.status() == 304)) {
+            return;
+        }
+        accesses[day]++;
+        hourlyAccesses[(int) ((t - dayStarts[0]) / 3600)]++;
+        if (isPage(hit)) {
+            pages[day]++;
+        }
+        visitors.computeIfAbsent(visitor(hit), v -> new Visits()).add(t, day);
+    }
+
+    public void unreadable(long lines) {
+        unreadableLines += lines;
+    }
+
+    public Figures figures() {
+        int days = requests.length;
+        long[] visits = new long[days];
+        long[] visitorsPerDay = new long[days];
+        for (Visits v : visitors.values()) {
+            for (int i = 0; i < v.count; i++) {
+                visits[dayOf(v.spans[2 * i])]++;
+            }
+            for (int d = 0; d < days; d++) {
+                if ((v.days & (1L << d)) != 0) {
+                    visitorsPerDay[d]++;
+                }
+            }
+        }
+        List<Day> list = new ArrayList<>();
+        for (int d = 0; d < days; d++) {
+            list.add(new Day(from.plusDays(d), requests[d], accesses[d], pages[d], visits[d], visitorsPerDay[d], errors[d]));
+        }
+        Day total = new Day(null, sum(requests), sum(accesses), sum(pages), sum(visits), visitors.size(), sum(errors));
+        int peak = -1;
+        for (int h = 0; h < hourlyAccesses.length; h++) {
+            if (hourlyAccesses[h] > 0 && (peak < 0 || hourlyAccesses[h] > hourlyAccesses[peak])) {
+                peak = h;
+            }
+        }
+        LocalDateTime peakHour = peak < 0 ? null
+                : LocalDateTime.ofInstant(Instant.ofEpochSecond(dayStarts[0] + peak * 3600L), zone);
+        return new Figures(zone, list, total, peakHour, peak < 0 ? 0 : hourlyAccesses[peak], unreadableLines);
+    }
+
+    static boolean isPage(Hit hit) {
+        if (hit.contentType() != null) {
+            return hit.contentType().toLowerCase(Locale.ROOT).startsWith("text/html");
+        }
+        String path = hit.path();
+        return path.endsWith("/") || path.endsWith(".html") || path.endsWith(".htm");
+    }
+
+    private int dayOf(long epochSecond) {
+        if (epochSecond < dayStarts[0] || epochSecond >= dayStarts[dayStarts.length - 1]) {
+            return -1;
+        }
+        int i = Arrays.binarySearch(dayStarts, epochSecond);
+        return i >= 0 ? i : -i - 2;
+    }
+
+    private Visitor visitor(Hit hit) {
+        byte[] digest = md5.digest((hit.clientIp() + '\t' + hit.userAgent()).getBytes(StandardCharsets.UTF_8));
+        ByteBuffer b = ByteBuffer.wrap(digest);
+        return new Visitor(b.getLong(), b.getLong());
+    }
+
+    private static long sum(long[] values) {
+        return Arrays.stream(values).sum();
+    }
+
+    private record Visitor(long high, long low) {
+    }
+
+    /**
+     * One visitor's visits as sorted, disjoint time spans [start, end], more than 30 minutes apart: an access joins
+     * the span it falls within 30 minutes of, which may join two spans into one visit.
+     */
+    static final class Visits {
+        long days;
+        long[] spans = new long[2];
+        int count;
+
+        void add(long t, int day) {
+            days |= 1L << day;
+            int last = count - 1;
+            if (count > 0 && t >= spans[2 * last]) {
+                // the common case: logs are mostly in time order
+                if (t <= spans[2 * last + 1] + VISIT_PAUSE_SECONDS) {
+                    spans[2 * last + 1] = Math.max(spans[2 * last + 1], t);
+                    return;
+                }
+                insert(count, t);
+                return;
+            }
+            int i = 0;
+            while (i < count && spans[2 * i + 1] + VISIT_PAUSE_SECONDS < t) {
+                i++;
+            }
+            if (i < count && t >= spans[2 * i] - VISIT_PAUSE_SECONDS) {
+                spans[2 * i] = Math.min(spans[2 * i], t);
+                spans[2 * i + 1] = Math.max(spans[2 * i + 1], t);
+                if (i + 1 < count && spans[2 * (i + 1)] - spans[2 * i + 1] <= VISIT_PAUSE_SECONDS) {
+                    spans[2 * i + 1] = Math.max(spans[2 * i + 1], spans[2 * (i + 1) + 1]);
+                    System.arraycopy(spans, 2 * (i + 2), spans, 2 * (i + 1), 2 * (count - i - 2));
+                    count--;
+                }
+                return;
+            }
+            insert(i, t);
+        }
+
+        private void insert(int i, long t) {
+            if (2 * (count + 1) > spans.length) {
+                spans = Arrays.copyOf(spans, spans.length * 2);
+            }
+            System.arraycopy(spans, 2 * i, spans, 2 * (i + 1), 2 * (count - i));
+            spans[2 * i] = t;
+            spans[2 * i + 1] = t;
+            count++;
+        }
+    }
+}

@@ -1,0 +1,178 @@
+package mx.prep.difusor.memoria;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import mx.prep.difusor.ObjectStore;
+import mx.prep.difusor.archive.HistoryArchiver.HistoryRecord;
+import mx.prep.difusor.embedded.EmbeddedS3;
+import mx.prep.difusor.probe.InstituteProbe.Incident;
+import mx.prep.difusor.probe.InstituteProbe.Light;
+import mx.prep.difusor.quarantine.QuarantineReport;
+import mx.prep.difusor.testing.Chromium;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * The memoria técnica from a real S3 endpoint (S3Proxy): CloudFront's access logs in a log bucket, the probe's
+ * incidents, the quarantine's reports and the history's records in the history bucket, as the difusor leaves them.
+ * The report is read as the institute will, in a browser.
+ */
+class MemoriaTecnicaTest {
+
+    static EmbeddedS3 s3;
+    static S3Client client;
+    static ObjectStore store;
+
+    @BeforeAll
+    static void s3() throws Exception {
+        s3 = EmbeddedS3.inMemory();
+        s3.createBucket("cdn-logs");
+        s3.createBucket("prep-history");
+        client = S3Client.builder().region(Region.US_EAST_1).endpointOverride(s3.endpoint()).forcePathStyle(true)
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY)))
+                .build();
+        store = new ObjectStore(client);
+        List<CloudFrontLogs> night = SiteTrafficTest.night();
+        String[] hours = {"2024-06-03-02", "2024-06-03-05", "2024-06-03-11"};
+        for (int i = 0; i < night.size(); i++) {
+            String key = "cloudfront/E2QWRUHAPOMQZL." + hours[i] + "." + Integer.toHexString(i * 7919 + 4096) + ".gz";
+            client.putObject(b -> b.bucket("cdn-logs").key(key),
+                    RequestBody.fromBytes(night.get(i).gzip()));
+        }
+        // a week later and outside any period asked for: never read (the name says its hour)
+        client.putObject(b -> b.bucket("cdn-logs").key("cloudfront/E2QWRUHAPOMQZL.2024-06-20-10.0a1b2c3d.gz"), RequestBody.fromString("not gzip"));
+
+        // the probe's incidents: a minute without the page, 90 s behind, one in another week
+        store.putJson("prep-history", "incidents/2024-06-03T04-00-00Z.json",
+                new Incident("2024-06-03T04:00:00Z", "2024-06-03T04:01:00Z", Light.RED, "HTTP 503 from the CDN"));
+        store.putJson("prep-history", "incidents/2024-06-03T07-00-00Z.json",
+                new Incident("2024-06-03T07:00:00Z", "2024-06-03T07:01:30Z", Light.YELLOW, "the page shows corte 2024-06-02 23:40, published 00:00"));
+        store.putJson("prep-history", "incidents/2024-06-10T12-00-00Z.json",
+                new Incident("2024-06-10T12:00:00Z", "2024-06-10T12:10:00Z", Light.RED, "connection refused"));
+        // one package refused to quarantine, three cortes published and one older corte
+        store.putJson("prep-history", "quarantine/PREP2024_JAL_20240602_2120/2024-06-03T03-30-00Z-CHECKSUM_MISMATCH/report.json",
+                new QuarantineReport("PREP2024_JAL_20240602_2120.zip", "2024-06-02T21:20", "checksum-filter", "CHECKSUM_MISMATCH",
+                        "SHA-256 differs", "2024-06-03T03:30:00Z", "ab", "cd", 1000L, "https://prep.iepcjalisco.mx/paquete", "s3://prep-history/q"));
+        String[][] outcomes = {{"2100", "published", "2024-06-03T03:01:00Z"}, {"2140", "published", "2024-06-03T03:41:00Z"},
+                {"2200", "published", "2024-06-03T04:02:00Z"}, {"2120", "rejected", "2024-06-03T03:30:00Z"}};
+        for (String[] o : outcomes) {
+            String name = "PREP2024_JAL_20240602_" + o[0] + ".zip";
+            store.putJson("prep-history", "history/" + name + ".json", new HistoryRecord(name, "2024-06-02T" + o[0].substring(0, 2) + ":" + o[0].substring(2),
+                    "ab", 1000, o[2], o[1], o[2], "https://prep.iepcjalisco.mx/paquete"));
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        client.close();
+        s3.close();
+    }
+
+    static MemoriaTecnica memoria() {
+        return new MemoriaTecnica(store, new OperationRecords(store, "prep-history", "history/", "quarantine/", "incidents/"),
+                Clock.fixed(Instant.parse("2024-06-12T18:00:00Z"), ZoneOffset.UTC));
+    }
+
+    @Test
+    void theReportOfIncidentsAndTheDailyFiguresFromTheLogBucketAndTheHistory(@TempDir Path out) throws Exception {
+        var written = memoria().write("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"),
+                SiteTrafficTest.MEXICO_CITY, "s3://cdn-logs/cloudfront/", out);
+
+        assertThat(written.logFiles()).isEqualTo(3);
+        assertThat(Files.readString(written.dailyCsv())).isEqualTo("""
+                fecha,visitas,visitantes,paginas,accesos,solicitudes,errores
+                2024-06-02,4,3,4,6,6,0
+                2024-06-03,1,2,1,4,5,1
+                total,5,4,5,10,11,1
+                """);
+        assertThat(Files.readString(written.incidentsCsv())).isEqualTo("""
+                tipo,inicio,fin,duracion_segundos,detalle
+                portal_no_disponible,2024-06-02 22:00:00,2024-06-02 22:01:00,60,"HTTP 503 from the CDN"
+                corte_anterior,2024-06-03 01:00:00,2024-06-03 01:01:30,90,"the page shows corte 2024-06-02 23:40, published 00:00"
+                paquete_no_publicado,2024-06-02 21:30:00,,,"PREP2024_JAL_20240602_2120.zip: CHECKSUM_MISMATCH (checksum-filter)"
+                """);
+
+        String dom = Chromium.dom(written.html().toUri(), out.resolve("chromium"));
+        assertThat(dom).contains("<html lang=\"es-MX\">").contains("Memoria técnica del Difusor PREP")
+                .contains("del 2 de junio de 2024 al 3 de junio de 2024").contains("Tiempo del Centro (UTC−6)")
+                // 60 s without the page in the 172,800 s of two days
+                .contains("<b id=\"disponibilidad\">99.965 %</b>").contains("se cumplió")
+                .contains("Tiempo sin servicio: 0 h 01 min 00 s").contains("Tiempo mostrando un corte anterior al publicado: 0 h 01 min 30 s")
+                .contains("Cortes publicados: <span id=\"publicados\">3</span> (del corte 2024-06-02T21:00 al 2024-06-02T22:00)")
+                .contains("Portal no disponible").contains("HTTP 503 from the CDN").doesNotContain("connection refused")
+                .contains("PREP2024_JAL_20240602_2120.zip").contains("no coincide con la suma de verificación")
+                .contains("<td>domingo 2 de junio</td><td class=\"n\">4</td><td class=\"n\">3</td><td class=\"n\">4</td><td class=\"n\">6</td>")
+                .contains("<td>Total del periodo</td><td class=\"n\">5</td><td class=\"n\">4</td><td class=\"n\">5</td><td class=\"n\">10</td><td class=\"n\">11</td>")
+                .contains("Hora de mayor tráfico: <span id=\"hora-pico\">2024-06-02 20:00:00</span>, con 4 accesos");
+    }
+
+    @Test
+    void logsDownloadedToAFolderGiveTheSameFigures(@TempDir Path logs, @TempDir Path out) throws Exception {
+        List<CloudFrontLogs> night = SiteTrafficTest.night();
+        for (int i = 0; i < night.size(); i++) {
+            Files.write(logs.resolve("E2QWRUHAPOMQZL.2024-06-03-0" + i + ".abc" + i + ".gz"), night.get(i).gzip());
+        }
+
+        var written = memoria().write("", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), SiteTrafficTest.MEXICO_CITY, logs.toString(), out);
+
+        assertThat(written.figures().total()).isEqualTo(new SiteTraffic.Day(null, 11, 10, 5, 5, 4, 1));
+    }
+
+    @Test
+    void theCommandRunsOnTheServicesOwnConfiguration(@TempDir Path out) throws Exception {
+        // application.properties from the working directory, overridden as in the pod (here by -D, there by environment)
+        Map<String, String> overrides = Map.of("difusor.s3.endpoint", s3.endpoint().toString(), "difusor.s3.path-style", "true",
+                "difusor.history.bucket", "prep-history", "difusor.memoria.logs", "s3://cdn-logs/cloudfront/",
+                "difusor.memoria.to", "2024-06-03", "difusor.memoria.out", out.toString(),
+                "aws.accessKeyId", EmbeddedS3.ACCESS_KEY, "aws.secretAccessKey", EmbeddedS3.SECRET_KEY);
+        Map<String, String> before = new HashMap<>();
+        overrides.forEach((k, v) -> before.put(k, System.setProperty(k, v)));
+        try {
+            MemoriaTecnica.main(new String[0]);
+        } finally {
+            before.forEach((k, v) -> {
+                if (v == null) {
+                    System.clearProperty(k);
+                } else {
+                    System.setProperty(k, v);
+                }
+            });
+        }
+
+        // from difusor.memoria.from in application.properties, 2 June, to the 3rd, in difusor.corte-zone
+        assertThat(Files.readAllLines(out.resolve("estadisticas-diarias.csv"))).containsExactly(
+                "fecha,visitas,visitantes,paginas,accesos,solicitudes,errores", "2024-06-02,4,3,4,6,6,0", "2024-06-03,1,2,1,4,5,1",
+                "total,5,4,5,10,11,1");
+        assertThat(Files.readString(out.resolve("memoria-tecnica.html"))).contains("99.965 %");
+        assertThat(out.resolve("incidencias.csv")).exists();
+    }
+
+    @Test
+    void aPeriodWithoutAnyAccessLogIsAnErrorThatSaysWhereItLooked(@TempDir Path out) {
+        assertThatThrownBy(() -> memoria().write("", LocalDate.parse("2024-07-01"), LocalDate.parse("2024-07-02"), SiteTrafficTest.MEXICO_CITY, "s3://cdn-logs/cloudfront/", out))
+                .isInstanceOf(IOException.class).hasMessageContaining("s3://cdn-logs/cloudfront/").hasMessageContaining("standard logging");
+        assertThat(out.resolve("memoria-tecnica.html")).doesNotExist();
+    }
+}
