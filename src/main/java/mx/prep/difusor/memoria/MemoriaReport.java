@@ -99,14 +99,20 @@ public final class MemoriaReport {
                 .append("</span><br>Periodo: del ").append(esc(LONG_DATE.format(from))).append(" al ").append(esc(LONG_DATE.format(to)))
                 .append("<br>Horario: ").append(esc(zoneName(zone))).append("<br>Elaborada: ").append(esc(time.format(now))).append("</p>\n");
 
-        h.append("<h2>1. Reporte de incidencias</h2>\n<ul id=\"resumen\">\n")
-                .append("<li>Disponibilidad medida del portal: <b id=\"disponibilidad\">")
-                .append(String.format(ES_MX, "%.3f %%", outage.availability())).append("</b> (meta: ")
-                .append(String.format(ES_MX, "%.1f %%", TARGET_AVAILABILITY)).append("; ")
-                .append(outage.availability() >= TARGET_AVAILABILITY ? "se cumplió" : "no se cumplió").append(")</li>\n")
-                .append("<li>Tiempo sin servicio: ").append(esc(duration(outage.unavailable()))).append("</li>\n")
-                .append("<li>Tiempo mostrando un corte anterior al publicado: ").append(esc(duration(outage.behind()))).append("</li>\n")
-                .append("<li>Cortes publicados: <span id=\"publicados\">").append(published).append("</span>");
+        h.append("<h2>1. Reporte de incidencias</h2>\n<ul id=\"resumen\">\n");
+        if (portal.isEmpty()) {
+            // without the probe nothing was measured: no incident is not the same as no outage
+            h.append("<li>Disponibilidad del portal: <b id=\"disponibilidad\">no medida</b> (el monitoreo del portal, ")
+                    .append("difusor.probe.url, no está configurado)</li>\n");
+        } else {
+            h.append("<li>Disponibilidad medida del portal: <b id=\"disponibilidad\">")
+                    .append(String.format(ES_MX, "%.3f %%", outage.availability())).append("</b> (meta: ")
+                    .append(String.format(ES_MX, "%.1f %%", TARGET_AVAILABILITY)).append("; ")
+                    .append(outage.availability() >= TARGET_AVAILABILITY ? "se cumplió" : "no se cumplió").append(")</li>\n")
+                    .append("<li>Tiempo sin servicio: ").append(esc(duration(outage.unavailable()))).append("</li>\n")
+                    .append("<li>Tiempo mostrando un corte anterior al publicado: ").append(esc(duration(outage.behind()))).append("</li>\n");
+        }
+        h.append("<li>Cortes publicados: <span id=\"publicados\">").append(published).append("</span>");
         night.packages().stream().filter(r -> "published".equals(r.outcome())).map(HistoryRecord::corte).findFirst()
                 .ifPresent(first -> h.append(" (del corte ").append(esc(first)));
         night.packages().stream().filter(r -> "published".equals(r.outcome())).map(HistoryRecord::corte).reduce((a, b) -> b)

@@ -138,6 +138,8 @@ class MemoriaTecnicaTest {
         var written = memoria().write("", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), SiteTrafficTest.MEXICO_CITY, logs.toString(), out);
 
         assertThat(written.figures().total()).isEqualTo(new SiteTraffic.Day(null, 11, 10, 5, 5, 4, 1));
+        // no probe configured: the incidents on record are no measure of the time the page was up
+        assertThat(Files.readString(written.html())).contains("<b id=\"disponibilidad\">no medida</b>").doesNotContain("99.965");
     }
 
     @Test
@@ -145,7 +147,7 @@ class MemoriaTecnicaTest {
         // application.properties from the working directory, overridden as in the pod (here by -D, there by environment)
         Map<String, String> overrides = Map.of("difusor.s3.endpoint", s3.endpoint().toString(), "difusor.s3.path-style", "true",
                 "difusor.history.bucket", "prep-history", "difusor.memoria.logs", "s3://cdn-logs/cloudfront/",
-                "difusor.memoria.to", "2024-06-03", "difusor.memoria.out", out.toString(),
+                "difusor.memoria.to", "2024-06-03", "difusor.memoria.out", out.toString(), "difusor.probe.url", "https://prep.example.mx/",
                 "aws.accessKeyId", EmbeddedS3.ACCESS_KEY, "aws.secretAccessKey", EmbeddedS3.SECRET_KEY);
         Map<String, String> before = new HashMap<>();
         overrides.forEach((k, v) -> before.put(k, System.setProperty(k, v)));
@@ -165,7 +167,7 @@ class MemoriaTecnicaTest {
         assertThat(Files.readAllLines(out.resolve("estadisticas-diarias.csv"))).containsExactly(
                 "fecha,visitas,visitantes,paginas,accesos,solicitudes,errores", "2024-06-02,4,3,4,6,6,0", "2024-06-03,1,2,1,4,5,1",
                 "total,5,4,5,10,11,1");
-        assertThat(Files.readString(out.resolve("memoria-tecnica.html"))).contains("99.965 %");
+        assertThat(Files.readString(out.resolve("memoria-tecnica.html"))).contains("https://prep.example.mx/").contains("99.965 %");
         assertThat(out.resolve("incidencias.csv")).exists();
     }
 
