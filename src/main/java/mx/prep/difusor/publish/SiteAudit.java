@@ -20,11 +20,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.EncodingType;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 import mx.prep.difusor.DifusorMetrics;
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.state.StateStore;
+import mx.prep.difusor.unpack.SitePaths;
 
 /**
  * Compares the site bucket with the published manifest every difusor.publish.list-bucket-every publications, in case
@@ -143,12 +145,20 @@ public final class SiteAudit {
     /**
      * The site's objects as listed: path, size and ETag. Keys ending in "/" are folder markers, never site files (a site
      * path names a file): the S3 console creates them, and a file-system S3 (the embedded default's) lists every
-     * directory so, which cannot be deleted while it holds files.
+     * directory so, which cannot be deleted while it holds files. Keys are asked for URL-encoded: one key with a
+     * character XML 1.0 cannot carry (a control character, put there by hand) would otherwise fail every listing;
+     * such a key is no site file either (no package can hold it) and is left alone.
      */
     Map<String, SiteManifest.Entry> list() {
         Map<String, SiteManifest.Entry> listed = new HashMap<>();
-        for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(siteBucket).prefix(sitePrefix)).contents()) {
+        var objects = s3.listObjectsV2Paginator(b -> b.bucket(siteBucket).prefix(sitePrefix).encodingType(EncodingType.URL)).contents();
+        for (S3Object o : objects) {
             if (o.key().endsWith("/")) {
+                continue;
+            }
+            if (SitePaths.hasControlCharacter(o.key())) {
+                LOG.warn("site bucket: the key {} holds a control character (shown as ?), which no package can: not a site file, left alone",
+                        o.key().replaceAll("\\p{Cntrl}", "?"));
                 continue;
             }
             String etag = o.eTag() == null ? "" : o.eTag().replace("\"", "");

@@ -27,7 +27,7 @@ public final class SitePaths {
         for (int i = 0; i < entryName.length(); i++) {
             char c = entryName.charAt(i);
             ascii &= c < 0x80;
-            if (c < 0x20 || c == 0x7f) {
+            if (isControl(c)) {
                 throw unsafe(entryName, "control character");
             }
             if (c == '\\') {
@@ -47,6 +47,15 @@ public final class SitePaths {
             throw unsafe(entryName, "longer than an S3 key allows");
         }
         return path;
+    }
+
+    /** A name with a control character is no site path (nor can S3 list it in XML 1.0 unless URL-encoded). */
+    public static boolean hasControlCharacter(String name) {
+        return name.chars().anyMatch(c -> isControl((char) c));
+    }
+
+    private static boolean isControl(char c) {
+        return c < 0x20 || c == 0x7f;
     }
 
     /** Already a site path: no empty, "." or ".." segment (the common case, taken as it is). */
