@@ -3,8 +3,11 @@ package mx.prep.difusor.memoria;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import mx.prep.difusor.ObjectStore;
 import mx.prep.difusor.archive.HistoryArchiver.HistoryRecord;
@@ -45,18 +48,24 @@ public final class OperationRecords {
                     .ifPresent(incidents::add);
         }
         incidents.sort(Comparator.comparing(Incident::start));
-        List<QuarantineReport> refused = new ArrayList<>();
+        List<QuarantineReport> reports = new ArrayList<>();
         for (String key : keys(quarantinePrefix, "/report.json")) {
-            store.readJson(bucket, key, QuarantineReport.class).filter(r -> r.time() != null && within(r.time(), from, to)).ifPresent(refused::add);
+            store.readJson(bucket, key, QuarantineReport.class).filter(r -> r.time() != null && within(r.time(), from, to)).ifPresent(reports::add);
         }
-        refused.sort(Comparator.comparing(QuarantineReport::time));
+        reports.sort(Comparator.comparing(QuarantineReport::time));
+        // a package refused before its history copy has no outcome record, so a restarted process fetches and reports
+        // it again while the institute offers it: one refusal for the memoria, the first
+        Map<List<String>, QuarantineReport> refused = new LinkedHashMap<>();
+        for (QuarantineReport r : reports) {
+            refused.putIfAbsent(Arrays.asList(r.packageName(), r.reason(), r.receivedSha256()), r);
+        }
         List<HistoryRecord> packages = new ArrayList<>();
         for (String key : keys(historyPrefix, ".json")) {
             store.readJson(bucket, key, HistoryRecord.class)
                     .filter(r -> r.outcomeAt() != null && within(r.outcomeAt(), from, to)).ifPresent(packages::add);
         }
         packages.sort(Comparator.comparing(HistoryRecord::outcomeAt));
-        return new Night(incidents, refused, packages);
+        return new Night(incidents, List.copyOf(refused.values()), packages);
     }
 
     private List<String> keys(String prefix, String suffix) {

@@ -75,6 +75,10 @@ class MemoriaTecnicaTest {
         store.putJson("prep-history", "quarantine/PREP2024_JAL_20240602_2120/2024-06-03T03-30-00Z-CHECKSUM_MISMATCH/report.json",
                 new QuarantineReport("PREP2024_JAL_20240602_2120.zip", "2024-06-02T21:20", "checksum-filter", "CHECKSUM_MISMATCH",
                         "SHA-256 differs", "2024-06-03T03:30:00Z", "ab", "cd", 1000L, "https://prep.iepcjalisco.mx/paquete", "s3://prep-history/q"));
+        // the same package reported again by a restarted process: one refusal in the memoria
+        store.putJson("prep-history", "quarantine/PREP2024_JAL_20240602_2120/2024-06-03T03-45-10Z-CHECKSUM_MISMATCH/report.json",
+                new QuarantineReport("PREP2024_JAL_20240602_2120.zip", "2024-06-02T21:20", "checksum-filter", "CHECKSUM_MISMATCH",
+                        "SHA-256 differs", "2024-06-03T03:45:10Z", "ab", "cd", 1000L, "https://prep.iepcjalisco.mx/paquete", "s3://prep-history/q2"));
         String[][] outcomes = {{"2100", "published", "2024-06-03T03:01:00Z"}, {"2140", "published", "2024-06-03T03:41:00Z"},
                 {"2200", "published", "2024-06-03T04:02:00Z"}, {"2120", "rejected", "2024-06-03T03:30:00Z"}};
         for (String[] o : outcomes) {
