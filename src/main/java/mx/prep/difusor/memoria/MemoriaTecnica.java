@@ -17,6 +17,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -113,11 +114,8 @@ public final class MemoriaTecnica {
         return new Written(html, daily, incidents, figures, night, files);
     }
 
-    /** A log source opened on demand, so only {@link #READERS} files are read at a time. */
-    private interface LogFile {
-        String name();
-
-        InputStream open() throws IOException;
+    /** A log file, opened only when one of the {@link #READERS} gets to it. */
+    private record LogFile(String name, Callable<InputStream> opener) {
     }
 
     private int readLogs(String logs, Instant start, Instant end, SiteTraffic traffic) throws IOException, InterruptedException {
@@ -128,30 +126,14 @@ public final class MemoriaTecnica {
             String prefix = uri.getPath().startsWith("/") ? uri.getPath().substring(1) : uri.getPath();
             for (S3Object o : store.client().listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents()) {
                 if (!o.key().endsWith("/") && mayCover(o.key(), start, end)) {
-                    files.add(new LogFile() {
-                        public String name() {
-                            return "s3://" + bucket + "/" + o.key();
-                        }
-
-                        public InputStream open() {
-                            return store.client().getObject(b -> b.bucket(bucket).key(o.key()));
-                        }
-                    });
+                    files.add(new LogFile("s3://" + bucket + "/" + o.key(), () -> store.client().getObject(b -> b.bucket(bucket).key(o.key()))));
                 }
             }
         } else {
             try (Stream<Path> walk = Files.walk(Path.of(logs))) {
                 for (Path p : walk.filter(Files::isRegularFile).sorted().toList()) {
                     if (mayCover(p.getFileName().toString(), start, end)) {
-                        files.add(new LogFile() {
-                            public String name() {
-                                return p.toString();
-                            }
-
-                            public InputStream open() throws IOException {
-                                return Files.newInputStream(p);
-                            }
-                        });
+                        files.add(new LogFile(p.toString(), () -> Files.newInputStream(p)));
                     }
                 }
             }
@@ -167,9 +149,9 @@ public final class MemoriaTecnica {
                     LogFile f = files.get(next++);
                     pending.add(readers.submit(() -> {
                         List<Hit> hits = new ArrayList<>();
-                        try (InputStream in = f.open()) {
+                        try (InputStream in = f.opener().call()) {
                             return new Parsed(hits, AccessLog.read(in, hits::add));
-                        } catch (IOException | RuntimeException e) {
+                        } catch (Exception e) {
                             throw new IOException("cannot read the access log " + f.name() + ": " + e.getMessage(), e);
                         }
                     }));
