@@ -1,5 +1,6 @@
 package mx.prep.difusor.memoria;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -33,7 +34,6 @@ import org.slf4j.LoggerFactory;
 import mx.prep.difusor.DifusorConfiguration;
 import mx.prep.difusor.ObjectStore;
 import mx.prep.difusor.Settings;
-import mx.prep.difusor.memoria.AccessLog.Hit;
 import mx.prep.difusor.memoria.OperationRecords.Night;
 import mx.prep.difusor.memoria.SiteTraffic.Figures;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -57,7 +57,7 @@ public final class MemoriaTecnica {
     /** CloudFront names each log file by the UTC hour it covers: distribution.YYYY-MM-DD-HH.unique.gz. */
     private static final Pattern LOG_HOUR = Pattern.compile("\\.(\\d{4}-\\d{2}-\\d{2}-\\d{2})\\.");
     private static final DateTimeFormatter HOUR = DateTimeFormatter.ofPattern("yyyy-MM-dd-HH");
-    /** Files read side by side (S3 GETs of small gzip files), and how many may wait parsed before they are counted. */
+    /** Log files fetched side by side (S3 GETs of gzip files, a few hundred KB each). */
     private static final int READERS = 8;
 
     /** What was written. */
@@ -114,7 +114,7 @@ public final class MemoriaTecnica {
         return new Written(html, daily, incidents, figures, night, files);
     }
 
-    /** A log file, opened only when one of the {@link #READERS} gets to it. */
+    /** A log file, opened only when one of the {@link #READERS} fetchers gets to it. */
     private record LogFile(String name, Callable<InputStream> opener) {
     }
 
@@ -138,32 +138,34 @@ public final class MemoriaTecnica {
                 }
             }
         }
-        record Parsed(List<Hit> hits, long unreadable) {
-        }
-        ExecutorService readers = Executors.newFixedThreadPool(READERS);
+        // files are fetched side by side (S3 GETs) but read one at a time into the figures: only the compressed bytes of
+        // the files in flight are held, whatever the traffic of an hour
+        ExecutorService fetchers = Executors.newFixedThreadPool(READERS);
         try {
-            Deque<Future<Parsed>> pending = new ArrayDeque<>();
+            Deque<Future<byte[]>> pending = new ArrayDeque<>();
             int next = 0;
-            while (next < files.size() || !pending.isEmpty()) {
-                while (next < files.size() && pending.size() < 2 * READERS) {
+            for (int done = 0; done < files.size(); done++) {
+                while (next < files.size() && pending.size() < READERS) {
                     LogFile f = files.get(next++);
-                    pending.add(readers.submit(() -> {
-                        List<Hit> hits = new ArrayList<>();
+                    pending.add(fetchers.submit(() -> {
                         try (InputStream in = f.opener().call()) {
-                            return new Parsed(hits, AccessLog.read(in, hits::add));
+                            return in.readAllBytes();
                         } catch (Exception e) {
                             throw new IOException("cannot read the access log " + f.name() + ": " + e.getMessage(), e);
                         }
                     }));
                 }
-                Parsed parsed = pending.poll().get();
-                parsed.hits().forEach(traffic::add);
-                traffic.unreadable(parsed.unreadable());
+                byte[] bytes = pending.poll().get();
+                try {
+                    traffic.unreadable(AccessLog.read(new ByteArrayInputStream(bytes), traffic::add));
+                } catch (IOException e) {
+                    throw new IOException("cannot read the access log " + files.get(done).name() + ": " + e.getMessage(), e);
+                }
             }
         } catch (ExecutionException e) {
             throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
         } finally {
-            readers.shutdownNow();
+            fetchers.shutdownNow();
         }
         return files.size();
     }
