@@ -310,6 +310,30 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     @Test
+    void aCorteWhoseOutcomeRecordS3RefusedIsStillPublishingSoTheNextProcessFinishesAndRecordsIt() throws Exception {
+        startWithFirstCortePublished();
+        Path second = corte(1);
+        String name = second.getFileName().toString();
+        // the package's outcome record in the history is refused, as if the process were killed right before it
+        s3SlowsDownPuts(p -> p.equals("/" + HISTORY + "/history/" + name + ".json"), FaultProxy.ALWAYS);
+        institute.release(second);
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.faultsInjected() > 0);
+
+        // the state must not yet say "published" without the record beside it: nothing would ever write it, the
+        // memoria técnica would not count the corte, and a later offer of the package would be recorded as stale
+        difusor.close();
+        difusor = null;
+        s3Network.clearFaults();
+        var settings = settings();
+        settings.put("difusor.resume.check-every-ms", "500");
+        startDifusor(settings);
+        await().atMost(Duration.ofSeconds(60)).until(() -> publishedState().map(s -> s.publishing() == null && name.equals(s.packageName())).orElse(false));
+        JsonNode record = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name + ".json")).asUtf8String());
+        assertThat(record.path("outcome").asText()).isEqualTo("published");
+        assertSiteEquals(second);
+    }
+
+    @Test
     void aRepublishCutShortIsFinishedFromTheHistoryByTheNextProcessAndItsLeftoverFileIsSetAside() throws Exception {
         Path older = corte(0);
         Path newer = corte(1);

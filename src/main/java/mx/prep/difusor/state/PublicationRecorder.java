@@ -59,7 +59,7 @@ public final class PublicationRecorder {
         state.save(current == null ? PublishedState.nothingYet(pkg.name()) : current.publishing(pkg.name()));
     }
 
-    /** The site manifest first, then the state that vouches for it. */
+    /** The site manifest first, then the package's outcome record, then the state that vouches for both. */
     public void record(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException {
         long started = System.nanoTime();
         state.forgetCachedManifest();
@@ -71,10 +71,12 @@ public final class PublicationRecorder {
         state.saveManifest(new SiteManifest(pkg.name(), files));
         pkg.stageTook("record", (System.nanoTime() - started) / 1_000_000);
         Instant now = clock.instant();
+        // the outcome record before the state: a process killed in between leaves the state "publishing", which the next
+        // leader finishes (resume.yaml); the other way round the state said "published" and the record was never written
+        history.recordOutcome(pkg, "published", now);
         state.save(new PublishedState(pkg.name(), pkg.corte().toString(), pkg.sha256(), pkg.size(), files.size(),
                 pkg.receivedAt().toString(), now.toString(), pkg.stageMillis(), pkg.plan().uploads().size(), pkg.plan().deletions().size(),
                 null));
-        history.recordOutcome(pkg, "published", now);
         metrics.published(pkg.corte(), now, pkg.stageMillis(), pkg.plan().uploads().size(),
                 pkg.plan().uploads().stream().mapToLong(SiteFile::size).sum());
         ledger.settled(pkg.name(), pkg.sha256());
