@@ -41,7 +41,12 @@ public final class AccessLog {
         if (gzip) {
             in = new GZIPInputStream(in, 1 << 16);
         }
-        BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16);
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16)) {
+            return read(lines, hits);
+        }
+    }
+
+    private static long read(BufferedReader lines, Consumer<Hit> hits) throws IOException {
         int[] columns = null;
         int width = 0;
         long unreadable = 0;

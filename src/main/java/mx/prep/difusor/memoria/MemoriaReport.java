@@ -3,6 +3,7 @@ package mx.prep.difusor.memoria;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
+import java.time.LocalDateTime;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
@@ -44,7 +45,11 @@ public final class MemoriaReport {
             Map.entry("NO_BASE_TAG", "su página principal no tiene la etiqueta <base>"),
             Map.entry("BASE_OUTSIDE_SITE", "su etiqueta <base> apunta fuera del sitio"),
             Map.entry("BAD_SOURCE_RESPONSE", "el servidor del Instituto respondió de forma inválida"),
-            Map.entry("RETRIES_EXHAUSTED", "fallas transitorias agotaron los reintentos"));
+            Map.entry("RETRIES_EXHAUSTED", "fallas transitorias agotaron los reintentos"),
+            Map.entry("UNEXPECTED", "una falla interna del Difusor impidió procesarlo"));
+
+    /** Refusals of the zip itself: damaged, or built to harm whoever unpacks it. */
+    private static final String UNSAFE_ZIP = "el archivo zip está dañado o no es seguro de desempacar";
 
     private MemoriaReport() {
     }
@@ -81,12 +86,18 @@ public final class MemoriaReport {
         return a.isAfter(b) ? a : b;
     }
 
-    public static String html(String portal, LocalDate from, LocalDate to, Figures figures, Night night, Instant now) {
+    /**
+     * @param publicationFrom when the results had to be online (call, section I.a: 20:00 of 2 June), in the figures'
+     *                        zone: availability is measured from then to the end of {@code to}
+     * @param sources         where the access logs and the difusor's records were read, named in the report
+     */
+    public static String html(String portal, LocalDate from, LocalDate to, LocalDateTime publicationFrom, Figures figures, Night night,
+                              Instant now, String sources) {
         ZoneId zone = figures.zone();
         DateTimeFormatter time = TIME_PATTERN.withZone(zone);
-        Instant start = from.atStartOfDay(zone).toInstant();
+        Instant publishedFrom = publicationFrom.atZone(zone).toInstant();
         Instant end = to.plusDays(1).atStartOfDay(zone).toInstant();
-        Outage outage = outage(night.incidents(), start, end, now);
+        Outage outage = outage(night.incidents(), publishedFrom, end, now);
         long published = night.packages().stream().filter(r -> "published".equals(r.outcome())).count();
         StringBuilder h = new StringBuilder(16_384);
         h.append("<!DOCTYPE html>\n<html lang=\"es-MX\">\n<head>\n<meta charset=\"utf-8\">\n")
@@ -105,7 +116,9 @@ public final class MemoriaReport {
             h.append("<li>Disponibilidad del portal: <b id=\"disponibilidad\">no medida</b> (el monitoreo del portal, ")
                     .append("difusor.probe.url, no está configurado)</li>\n");
         } else {
-            h.append("<li>Disponibilidad medida del portal: <b id=\"disponibilidad\">")
+            h.append("<li>Disponibilidad del portal medida por el monitoreo del Difusor del ").append(esc(time.format(publishedFrom)))
+                    .append(" al ").append(esc(time.format(end.minusSeconds(1)))).append(", periodo en que los resultados debían estar publicados: ")
+                    .append("<b id=\"disponibilidad\">")
                     .append(String.format(ES_MX, "%.3f %%", outage.availability())).append("</b> (meta: ")
                     .append(String.format(ES_MX, "%.1f %%", TARGET_AVAILABILITY)).append("; ")
                     .append(outage.availability() >= TARGET_AVAILABILITY ? "se cumplió" : "no se cumplió").append(")</li>\n")
@@ -114,13 +127,19 @@ public final class MemoriaReport {
         }
         h.append("<li>Cortes publicados: <span id=\"publicados\">").append(published).append("</span>");
         night.packages().stream().filter(r -> "published".equals(r.outcome())).map(HistoryRecord::corte).findFirst()
-                .ifPresent(first -> h.append(" (del corte ").append(esc(first)));
+                .ifPresent(first -> h.append(" (del corte ").append(esc(first.replace('T', ' '))));
         night.packages().stream().filter(r -> "published".equals(r.outcome())).map(HistoryRecord::corte).reduce((a, b) -> b)
-                .ifPresent(last -> h.append(" al ").append(esc(last)).append(")"));
-        h.append("</li>\n<li>Paquetes no publicados: <span id=\"rechazados\">").append(night.refused().size()).append("</span></li>\n</ul>\n");
+                .ifPresent(last -> h.append(" al ").append(esc(last.replace('T', ' '))).append(")"));
+        h.append("</li>\n<li>Paquetes no publicados: <span id=\"rechazados\">").append(night.refused().size()).append("</span></li>\n");
+        if (!night.publishedLater().isEmpty()) {
+            h.append("<li>Paquetes publicados con retraso, tras una falla transitoria de la nube o de la red: <span id=\"con-retraso\">")
+                    .append(night.publishedLater().size()).append("</span></li>\n");
+        }
+        h.append("</ul>\n");
 
         if (night.incidents().isEmpty()) {
-            h.append("<p id=\"sin-incidencias\">El monitoreo del portal no registró incidencias en el periodo.</p>\n");
+            h.append("<p id=\"sin-incidencias\">").append(portal.isEmpty() ? "Sin monitoreo del portal configurado no hay incidencias del portal registradas."
+                    : "El monitoreo del portal no registró incidencias en el periodo.").append("</p>\n");
         } else {
             h.append("<table id=\"incidencias\">\n<thead><tr><th>Inicio</th><th>Fin</th><th>Duración</th><th>Incidencia</th><th>Detalle técnico</th></tr></thead>\n<tbody>\n");
             for (Incident i : night.incidents()) {
@@ -138,7 +157,7 @@ public final class MemoriaReport {
                     .append("<table id=\"paquetes-rechazados\">\n<thead><tr><th>Recibido</th><th>Paquete</th><th>Motivo</th><th>Paso</th></tr></thead>\n<tbody>\n");
             for (QuarantineReport r : night.refused()) {
                 h.append("<tr><td>").append(esc(time.format(Instant.parse(r.time())))).append("</td><td>").append(esc(r.packageName()))
-                        .append("</td><td>").append(esc(REASONS.getOrDefault(r.reason(), "el paquete no pasó las verificaciones")))
+                        .append("</td><td>").append(esc(REASONS.getOrDefault(r.reason(), UNSAFE_ZIP)))
                         .append(" (").append(esc(r.reason())).append(")</td><td>").append(esc(r.step())).append("</td></tr>\n");
             }
             h.append("</tbody>\n</table>\n");
@@ -164,8 +183,10 @@ public final class MemoriaReport {
                 .append("<li><b>Visitas</b>: series de accesos de un mismo visitante sin pausas mayores de 30 minutos; cada visita cuenta el día en que empieza.</li>\n")
                 .append("<li><b>Visitantes</b>: combinaciones distintas de dirección IP y navegador con al menos un acceso (en el total, en todo el periodo).</li>\n")
                 .append("<li><b>Solicitudes</b>: todas las registradas; <b>errores</b>: las respondidas con códigos 4xx y 5xx.</li>\n")
-                .append("<li>Fuentes: los registros de acceso de CloudFront y los registros de operación del Difusor (monitoreo del portal cada 30 segundos, ")
-                .append("historial de paquetes y reportes de cuarentena). Líneas de registro ilegibles: ").append(number(figures.unreadableLines())).append(".</li>\n</ul>\n")
+                .append("<li>Las solicitudes del monitoreo del propio Difusor (").append(number(figures.probeRequests()))
+                .append(") no se cuentan en ninguna cifra.</li>\n")
+                .append("<li>Fuentes: ").append(esc(sources)).append(". Líneas de registro ilegibles: ").append(number(figures.unreadableLines()))
+                .append(".</li>\n</ul>\n")
                 .append("</body>\n</html>\n");
         return h.toString();
     }
@@ -195,6 +216,10 @@ public final class MemoriaReport {
         }
         for (QuarantineReport r : night.refused()) {
             csv.append("paquete_no_publicado,").append(time.format(Instant.parse(r.time()))).append(",,,")
+                    .append(quoted(r.packageName() + ": " + r.reason() + " (" + r.step() + ")")).append('\n');
+        }
+        for (QuarantineReport r : night.publishedLater()) {
+            csv.append("paquete_publicado_con_retraso,").append(time.format(Instant.parse(r.time()))).append(",,,")
                     .append(quoted(r.packageName() + ": " + r.reason() + " (" + r.step() + ")")).append('\n');
         }
         return csv.toString();

@@ -3,7 +3,6 @@ package mx.prep.difusor.memoria;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,6 +22,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -36,6 +36,7 @@ import mx.prep.difusor.ObjectStore;
 import mx.prep.difusor.Settings;
 import mx.prep.difusor.memoria.OperationRecords.Night;
 import mx.prep.difusor.memoria.SiteTraffic.Figures;
+import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
@@ -84,9 +85,10 @@ public final class MemoriaTecnica {
                 OperationRecords records = new OperationRecords(store, settings.required("difusor.history.bucket"),
                         settings.prefix("difusor.history.prefix"), settings.prefix("difusor.quarantine.prefix"),
                         settings.prefix("difusor.probe.incidents-prefix"));
+                LOG.info("memoria técnica: access logs from {}, the difusor's records from {}", settings.text("difusor.memoria.logs"), records.location());
                 Written w = new MemoriaTecnica(store, records, Clock.systemUTC()).write(settings.text("difusor.probe.url"),
-                        LocalDate.parse(settings.required("difusor.memoria.from")), LocalDate.parse(settings.required("difusor.memoria.to")),
-                        ZoneId.of(settings.required("difusor.corte-zone")),
+                        setting(settings, "difusor.memoria.from", LocalDate::parse), setting(settings, "difusor.memoria.to", LocalDate::parse),
+                        setting(settings, "difusor.memoria.publication-from", LocalDateTime::parse), setting(settings, "difusor.corte-zone", ZoneId::of),
                         settings.required("difusor.memoria.logs"), Path.of(settings.required("difusor.memoria.out")));
                 LOG.info("memoria técnica written: {} ({} log files, {} visits, {} pages, {} accesses, {} incidents, {} packages not published)",
                         w.html().toAbsolutePath(), w.logFiles(), w.figures().total().visits(), w.figures().total().pages(),
@@ -95,7 +97,17 @@ public final class MemoriaTecnica {
         }
     }
 
-    public Written write(String portal, LocalDate from, LocalDate to, ZoneId zone, String logs, Path out) throws IOException, InterruptedException {
+    private static <T> T setting(Settings settings, String key, Function<String, T> parse) {
+        String value = settings.required(key);
+        try {
+            return parse.apply(value);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(key + " = " + value + ": " + e.getMessage(), e);
+        }
+    }
+
+    public Written write(String portal, LocalDate from, LocalDate to, LocalDateTime publicationFrom, ZoneId zone, String logs, Path out)
+            throws IOException, InterruptedException {
         SiteTraffic traffic = new SiteTraffic(from, to, zone);
         Instant start = from.atStartOfDay(zone).toInstant();
         Instant end = to.plusDays(1).atStartOfDay(zone).toInstant();
@@ -108,7 +120,8 @@ public final class MemoriaTecnica {
         Night night = records.read(start, end);
         Instant now = clock.instant();
         Files.createDirectories(out);
-        Path html = Files.writeString(out.resolve("memoria-tecnica.html"), MemoriaReport.html(portal, from, to, figures, night, now), StandardCharsets.UTF_8);
+        Path html = Files.writeString(out.resolve("memoria-tecnica.html"), MemoriaReport.html(portal, from, to, publicationFrom, figures, night, now,
+                "registros de acceso de CloudFront en " + logs + "; registros de operación del Difusor en " + records.location()), StandardCharsets.UTF_8);
         Path daily = Files.writeString(out.resolve("estadisticas-diarias.csv"), MemoriaReport.dailyCsv(figures), StandardCharsets.UTF_8);
         Path incidents = Files.writeString(out.resolve("incidencias.csv"), MemoriaReport.incidentsCsv(night, now, zone), StandardCharsets.UTF_8);
         return new Written(html, daily, incidents, figures, night, files);
@@ -121,13 +134,19 @@ public final class MemoriaTecnica {
     private int readLogs(String logs, Instant start, Instant end, SiteTraffic traffic) throws IOException, InterruptedException {
         List<LogFile> files = new ArrayList<>();
         if (logs.startsWith("s3://")) {
-            URI uri = URI.create(logs);
-            String bucket = uri.getHost();
-            String prefix = uri.getPath().startsWith("/") ? uri.getPath().substring(1) : uri.getPath();
-            for (S3Object o : store.client().listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents()) {
-                if (!o.key().endsWith("/") && mayCover(o.key(), start, end)) {
-                    files.add(new LogFile("s3://" + bucket + "/" + o.key(), () -> store.client().getObject(b -> b.bucket(bucket).key(o.key()))));
+            // split by hand: a bucket name with dots and digits (logs.2024) is no host name to java.net.URI
+            String location = logs.substring("s3://".length());
+            String bucket = location.contains("/") ? location.substring(0, location.indexOf('/')) : location;
+            String prefix = location.substring(bucket.length()).replaceFirst("^/", "");
+            try {
+                for (S3Object o : store.client().listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents()) {
+                    if (!o.key().endsWith("/") && mayCover(o.key(), start, end)) {
+                        files.add(new LogFile("s3://" + bucket + "/" + o.key(), () -> store.client().getObject(b -> b.bucket(bucket).key(o.key()))));
+                    }
                 }
+            } catch (SdkException e) {
+                throw new IOException("cannot list the access logs in " + logs + " (s3:ListBucket on that bucket, in difusor.s3.region?): "
+                        + e.getMessage(), e);
             }
         } else {
             try (Stream<Path> walk = Files.walk(Path.of(logs))) {

@@ -8,11 +8,14 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Predicate;
 
 import mx.prep.difusor.ObjectStore;
 import mx.prep.difusor.archive.HistoryArchiver.HistoryRecord;
 import mx.prep.difusor.probe.InstituteProbe.Incident;
 import mx.prep.difusor.quarantine.QuarantineReport;
+import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
@@ -22,8 +25,12 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  */
 public final class OperationRecords {
 
-    /** Everything recorded that touches [from, to). */
-    public record Night(List<Incident> incidents, List<QuarantineReport> refused, List<HistoryRecord> packages) {
+    /**
+     * Everything recorded that touches [from, to). {@code refused}: packages never published; {@code publishedLater}:
+     * refused once (S3 or the network failing past every retry) and published afterwards.
+     */
+    public record Night(List<Incident> incidents, List<QuarantineReport> refused, List<QuarantineReport> publishedLater,
+                        List<HistoryRecord> packages) {
     }
 
     private final ObjectStore store;
@@ -40,42 +47,72 @@ public final class OperationRecords {
         this.incidentsPrefix = incidentsPrefix;
     }
 
+    /** Where the records are read from, for the report's sources. */
+    public String location() {
+        return "s3://" + bucket + "/ (" + incidentsPrefix + ", " + quarantinePrefix + ", " + historyPrefix + ")";
+    }
+
     public Night read(Instant from, Instant to) throws IOException {
-        List<Incident> incidents = new ArrayList<>();
-        for (String key : keys(incidentsPrefix, ".json")) {
-            store.readJson(bucket, key, Incident.class)
-                    .filter(i -> i.start() != null && Instant.parse(i.start()).isBefore(to) && (i.end() == null || Instant.parse(i.end()).isAfter(from)))
-                    .ifPresent(incidents::add);
-        }
-        incidents.sort(Comparator.comparing(Incident::start));
-        List<QuarantineReport> reports = new ArrayList<>();
-        for (String key : keys(quarantinePrefix, "/report.json")) {
-            store.readJson(bucket, key, QuarantineReport.class).filter(r -> r.time() != null && within(r.time(), from, to)).ifPresent(reports::add);
-        }
+        List<Incident> incidents = merged(read(incidentsPrefix, ".json", Incident.class,
+                i -> i.start() != null && Instant.parse(i.start()).isBefore(to) && (i.end() == null || Instant.parse(i.end()).isAfter(from))));
+        List<HistoryRecord> packages = read(historyPrefix, ".json", HistoryRecord.class, r -> r.outcomeAt() != null && within(r.outcomeAt(), from, to));
+        packages.sort(Comparator.comparing(HistoryRecord::outcomeAt));
+        List<QuarantineReport> reports = read(quarantinePrefix, "/report.json", QuarantineReport.class, r -> r.time() != null && within(r.time(), from, to));
         reports.sort(Comparator.comparing(QuarantineReport::time));
         // a package refused before its history copy has no outcome record, so a restarted process fetches and reports
         // it again while the institute offers it: one refusal for the memoria, the first
-        Map<List<String>, QuarantineReport> refused = new LinkedHashMap<>();
+        Map<List<String>, QuarantineReport> firstReports = new LinkedHashMap<>();
         for (QuarantineReport r : reports) {
-            refused.putIfAbsent(Arrays.asList(r.packageName(), r.reason(), r.receivedSha256()), r);
+            firstReports.putIfAbsent(Arrays.asList(r.packageName(), r.reason(), r.receivedSha256()), r);
         }
-        List<HistoryRecord> packages = new ArrayList<>();
-        for (String key : keys(historyPrefix, ".json")) {
-            store.readJson(bucket, key, HistoryRecord.class)
-                    .filter(r -> r.outcomeAt() != null && within(r.outcomeAt(), from, to)).ifPresent(packages::add);
+        List<QuarantineReport> refused = new ArrayList<>();
+        List<QuarantineReport> publishedLater = new ArrayList<>();
+        for (QuarantineReport r : firstReports.values()) {
+            boolean published = packages.stream().anyMatch(p -> "published".equals(p.outcome()) && p.packageName().equals(r.packageName())
+                    && (r.receivedSha256() == null || r.receivedSha256().equals(p.sha256())));
+            (published ? publishedLater : refused).add(r);
         }
-        packages.sort(Comparator.comparing(HistoryRecord::outcomeAt));
-        return new Night(incidents, List.copyOf(refused.values()), packages);
+        return new Night(incidents, refused, publishedLater, packages);
     }
 
-    private List<String> keys(String prefix, String suffix) {
-        List<String> keys = new ArrayList<>();
-        for (S3Object o : store.client().listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents()) {
-            if (o.key().endsWith(suffix)) {
-                keys.add(o.key());
+    /**
+     * Both replicas probe: one outage can be on record twice, started a second apart. Incidents of one light that
+     * overlap are one incident, so no time is counted twice.
+     */
+    static List<Incident> merged(List<Incident> incidents) {
+        incidents.sort(Comparator.comparing(Incident::start));
+        List<Incident> merged = new ArrayList<>();
+        for (Incident i : incidents) {
+            Optional<Incident> overlapping = merged.stream().filter(m -> m.light() == i.light()
+                    && (m.end() == null || !Instant.parse(m.end()).isBefore(Instant.parse(i.start())))).findFirst();
+            if (overlapping.isEmpty()) {
+                merged.add(i);
+                continue;
             }
+            Incident m = overlapping.get();
+            String end = m.end() == null || i.end() == null ? null : Instant.parse(m.end()).isAfter(Instant.parse(i.end())) ? m.end() : i.end();
+            merged.set(merged.indexOf(m), new Incident(m.start(), end, m.light(), m.detail()));
         }
-        return keys;
+        return merged;
+    }
+
+    private <T> List<T> read(String prefix, String suffix, Class<T> type, Predicate<T> wanted) throws IOException {
+        List<T> found = new ArrayList<>();
+        try {
+            for (S3Object o : store.client().listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents()) {
+                if (!o.key().endsWith(suffix)) {
+                    continue;
+                }
+                try {
+                    store.readJson(bucket, o.key(), type).filter(wanted).ifPresent(found::add);
+                } catch (IOException | RuntimeException e) {
+                    throw new IOException("cannot read s3://" + bucket + "/" + o.key() + " as " + type.getSimpleName() + ": " + e.getMessage(), e);
+                }
+            }
+        } catch (SdkException e) {
+            throw new IOException("cannot list s3://" + bucket + "/" + prefix + ": " + e.getMessage(), e);
+        }
+        return found;
     }
 
     private static boolean within(String time, Instant from, Instant to) {

@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 
 import mx.prep.difusor.memoria.AccessLog.Hit;
+import mx.prep.difusor.probe.InstituteProbe;
 
 /**
  * The visits, pages and accesses of the difusor's portal per day of the institute's time zone (Tiempo del Centro,
@@ -31,6 +32,7 @@ import mx.prep.difusor.memoria.AccessLog.Hit;
  * <li><b>visitors</b>: distinct visitors with at least one access that day (in the total: in the period);</li>
  * <li><b>errors</b>: requests answered 4xx or 5xx.</li>
  * </ul>
+ * The difusor's own probe (its User-Agent, {@link InstituteProbe#USER_AGENT}) is counted apart, in none of these.
  * CloudFront delivers a log file per edge and period, not in time order: a visit is built from every access of its
  * visitor wherever it was logged, so the figures do not depend on the order the files are read in.
  */
@@ -43,7 +45,8 @@ public final class SiteTraffic {
     }
 
     /** The figures of a period; {@code peakHour} is the local hour with most accesses (null without accesses). */
-    public record Figures(ZoneId zone, List<Day> days, Day total, LocalDateTime peakHour, long peakHourAccesses, long unreadableLines) {
+    public record Figures(ZoneId zone, List<Day> days, Day total, LocalDateTime peakHour, long peakHourAccesses, long unreadableLines,
+                          long probeRequests) {
     }
 
     private final LocalDate from;
@@ -57,6 +60,7 @@ public final class SiteTraffic {
     private final Map<Visitor, Visits> visitors = new HashMap<>();
     private final MessageDigest md5;
     private long unreadableLines;
+    private long probeRequests;
 
     public SiteTraffic(LocalDate from, LocalDate to, ZoneId zone) {
         int days = (int) ChronoUnit.DAYS.between(from, to) + 1;
@@ -86,6 +90,11 @@ public final class SiteTraffic {
         long t = hit.at().getEpochSecond();
         int day = dayOf(t);
         if (day < 0) {
+            return;
+        }
+        if (hit.userAgent().startsWith(InstituteProbe.USER_AGENT)) {
+            // the difusor's own probe, every 30 s from each replica: no visitor
+            probeRequests++;
             return;
         }
         requests[day]++;
@@ -134,7 +143,7 @@ public final class SiteTraffic {
         }
         LocalDateTime peakHour = peak < 0 ? null
                 : LocalDateTime.ofInstant(Instant.ofEpochSecond(dayStarts[0] + peak * 3600L), zone);
-        return new Figures(zone, list, total, peakHour, peak < 0 ? 0 : hourlyAccesses[peak], unreadableLines);
+        return new Figures(zone, list, total, peakHour, peak < 0 ? 0 : hourlyAccesses[peak], unreadableLines, probeRequests);
     }
 
     static boolean isPage(Hit hit) {

@@ -44,6 +44,9 @@ public final class InstituteProbe {
      */
     public enum Light { GREEN, YELLOW, RED, UNKNOWN }
 
+    /** Sent with every probe, so the memoria técnica leaves the difusor's own requests out of the portal's visits. */
+    public static final String USER_AGENT = "prep-difusor-probe/1";
+
     /** The last result; {@code pageUp}: the page answered as the institute expects (200 and the base tag). */
     public record Result(Light light, String detail, String at, boolean pageUp) {
     }
@@ -172,7 +175,7 @@ public final class InstituteProbe {
     private Result check(Instant now) {
         HttpResponse<byte[]> response;
         try {
-            response = http.send(HttpRequest.newBuilder(publicUrl).timeout(timeout).GET().build(),
+            response = http.send(HttpRequest.newBuilder(publicUrl).timeout(timeout).header("User-Agent", USER_AGENT).GET().build(),
                     HttpResponse.BodyHandlers.ofByteArray());
         } catch (IOException e) {
             return new Result(Light.RED, publicUrl + " unreachable: " + e, now.toString(), false);

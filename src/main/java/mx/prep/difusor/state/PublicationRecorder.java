@@ -19,7 +19,7 @@ import mx.prep.difusor.archive.HistoryArchiver;
 import mx.prep.difusor.publish.SiteManifest;
 import mx.prep.difusor.unpack.SiteFile;
 
-/** The last step: the published state object in S3, then the package's outcome in the history. */
+/** The last step: the package's outcome in the history, then the published state object in S3. */
 public final class PublicationRecorder {
 
     private static final Logger LOG = LoggerFactory.getLogger(PublicationRecorder.class);

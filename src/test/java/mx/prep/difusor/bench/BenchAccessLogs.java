@@ -135,7 +135,7 @@ public final class BenchAccessLogs {
             ObjectStore store = new ObjectStore(client);
             long t0 = System.nanoTime();
             var written = new MemoriaTecnica(store, new OperationRecords(store, "prep-history", "history/", "quarantine/", "incidents/"),
-                    java.time.Clock.systemUTC()).write("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-09"),
+                    java.time.Clock.systemUTC()).write("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-09"), java.time.LocalDateTime.parse("2024-06-02T20:00"),
                     zone, logs.toString(), out);
             System.out.printf("memoria técnica: %d files in %.1f s%n", written.logFiles(), (System.nanoTime() - t0) / 1e9);
         }

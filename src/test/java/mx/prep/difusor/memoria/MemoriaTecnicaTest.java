@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.LocalDate;
+import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.List;
@@ -40,6 +41,9 @@ import software.amazon.awssdk.services.s3.S3Client;
  */
 class MemoriaTecnicaTest {
 
+    /** The call, I.a: the results online from 20:00 on 2 June. */
+    static final LocalDateTime PUBLICATION_FROM = LocalDateTime.parse("2024-06-02T20:00");
+
     static EmbeddedS3 s3;
     static S3Client client;
     static ObjectStore store;
@@ -67,6 +71,9 @@ class MemoriaTecnicaTest {
         // the probe's incidents: a minute without the page, 90 s behind, one in another week
         store.putJson("prep-history", "incidents/2024-06-03T04-00-00Z.json",
                 new Incident("2024-06-03T04:00:00Z", "2024-06-03T04:01:00Z", Light.RED, "HTTP 503 from the CDN"));
+        // the other replica saw the same outage a second later: one incident, not two minutes
+        store.putJson("prep-history", "incidents/2024-06-03T04-00-01Z.json",
+                new Incident("2024-06-03T04:00:01Z", "2024-06-03T04:01:00Z", Light.RED, "HTTP 503 from the CDN"));
         store.putJson("prep-history", "incidents/2024-06-03T07-00-00Z.json",
                 new Incident("2024-06-03T07:00:00Z", "2024-06-03T07:01:30Z", Light.YELLOW, "the page shows corte 2024-06-02 23:40, published 00:00"));
         store.putJson("prep-history", "incidents/2024-06-10T12-00-00Z.json",
@@ -79,6 +86,10 @@ class MemoriaTecnicaTest {
         store.putJson("prep-history", "quarantine/PREP2024_JAL_20240602_2120/2024-06-03T03-45-10Z-CHECKSUM_MISMATCH/report.json",
                 new QuarantineReport("PREP2024_JAL_20240602_2120.zip", "2024-06-02T21:20", "checksum-filter", "CHECKSUM_MISMATCH",
                         "SHA-256 differs", "2024-06-03T03:45:10Z", "ab", "cd", 1000L, "https://prep.iepcjalisco.mx/paquete", "s3://prep-history/q2"));
+        // S3 failing past every retry while corte 22:00 was published: quarantined, then published by a later attempt
+        store.putJson("prep-history", "quarantine/PREP2024_JAL_20240602_2200/2024-06-03T03-58-00Z-RETRIES_EXHAUSTED/report.json",
+                new QuarantineReport("PREP2024_JAL_20240602_2200.zip", "2024-06-02T22:00", "publish", "RETRIES_EXHAUSTED",
+                        "SlowDown", "2024-06-03T03:58:00Z", "ab", "ab", 1000L, "https://prep.iepcjalisco.mx/paquete", "history"));
         String[][] outcomes = {{"2100", "published", "2024-06-03T03:01:00Z"}, {"2140", "published", "2024-06-03T03:41:00Z"},
                 {"2200", "published", "2024-06-03T04:02:00Z"}, {"2120", "rejected", "2024-06-03T03:30:00Z"}};
         for (String[] o : outcomes) {
@@ -101,7 +112,7 @@ class MemoriaTecnicaTest {
 
     @Test
     void theReportOfIncidentsAndTheDailyFiguresFromTheLogBucketAndTheHistory(@TempDir Path out) throws Exception {
-        var written = memoria().write("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"),
+        var written = memoria().write("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM,
                 SiteTrafficTest.MEXICO_CITY, "s3://cdn-logs/cloudfront/", out);
 
         assertThat(written.logFiles()).isEqualTo(3);
@@ -116,15 +127,18 @@ class MemoriaTecnicaTest {
                 portal_no_disponible,2024-06-02 22:00:00,2024-06-02 22:01:00,60,"HTTP 503 from the CDN"
                 corte_anterior,2024-06-03 01:00:00,2024-06-03 01:01:30,90,"the page shows corte 2024-06-02 23:40, published 00:00"
                 paquete_no_publicado,2024-06-02 21:30:00,,,"PREP2024_JAL_20240602_2120.zip: CHECKSUM_MISMATCH (checksum-filter)"
+                paquete_publicado_con_retraso,2024-06-02 21:58:00,,,"PREP2024_JAL_20240602_2200.zip: RETRIES_EXHAUSTED (publish)"
                 """);
 
         String dom = Chromium.dom(written.html().toUri(), out.resolve("chromium"));
         assertThat(dom).contains("<html lang=\"es-MX\">").contains("Memoria técnica del Difusor PREP")
                 .contains("del 2 de junio de 2024 al 3 de junio de 2024").contains("Tiempo del Centro (UTC−6)")
-                // 60 s without the page in the 172,800 s of two days
-                .contains("<b id=\"disponibilidad\">99.965 %</b>").contains("se cumplió")
+                // 60 s without the page (seen by both replicas) in the 100,800 s from 20:00 on 2 June to the end of the 3rd
+                .contains("del 2024-06-02 20:00:00 al 2024-06-03 23:59:59").contains("<b id=\"disponibilidad\">99.940 %</b>").contains("se cumplió")
                 .contains("Tiempo sin servicio: 0 h 01 min 00 s").contains("Tiempo mostrando un corte anterior al publicado: 0 h 01 min 30 s")
-                .contains("Cortes publicados: <span id=\"publicados\">3</span> (del corte 2024-06-02T21:00 al 2024-06-02T22:00)")
+                .contains("Cortes publicados: <span id=\"publicados\">3</span> (del corte 2024-06-02 21:00 al 2024-06-02 22:00)")
+                .contains("Paquetes no publicados: <span id=\"rechazados\">1</span>").contains("<span id=\"con-retraso\">1</span>")
+                .contains("Las solicitudes del monitoreo del propio Difusor (1) no se cuentan")
                 .contains("Portal no disponible").contains("HTTP 503 from the CDN").doesNotContain("connection refused")
                 .contains("PREP2024_JAL_20240602_2120.zip").contains("no coincide con la suma de verificación")
                 .contains("<td>domingo 2 de junio</td><td class=\"n\">4</td><td class=\"n\">3</td><td class=\"n\">4</td><td class=\"n\">6</td>")
@@ -139,11 +153,11 @@ class MemoriaTecnicaTest {
             Files.write(logs.resolve("E2QWRUHAPOMQZL.2024-06-03-0" + i + ".abc" + i + ".gz"), night.get(i).gzip());
         }
 
-        var written = memoria().write("", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), SiteTrafficTest.MEXICO_CITY, logs.toString(), out);
+        var written = memoria().write("", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM, SiteTrafficTest.MEXICO_CITY, logs.toString(), out);
 
         assertThat(written.figures().total()).isEqualTo(new SiteTraffic.Day(null, 11, 10, 5, 5, 4, 1));
         // no probe configured: the incidents on record are no measure of the time the page was up
-        assertThat(Files.readString(written.html())).contains("<b id=\"disponibilidad\">no medida</b>").doesNotContain("99.965");
+        assertThat(Files.readString(written.html())).contains("<b id=\"disponibilidad\">no medida</b>").doesNotContain("99.940");
     }
 
     @Test
@@ -171,13 +185,26 @@ class MemoriaTecnicaTest {
         assertThat(Files.readAllLines(out.resolve("estadisticas-diarias.csv"))).containsExactly(
                 "fecha,visitas,visitantes,paginas,accesos,solicitudes,errores", "2024-06-02,4,3,4,6,6,0", "2024-06-03,1,2,1,4,5,1",
                 "total,5,4,5,10,11,1");
-        assertThat(Files.readString(out.resolve("memoria-tecnica.html"))).contains("https://prep.example.mx/").contains("99.965 %");
+        assertThat(Files.readString(out.resolve("memoria-tecnica.html"))).contains("https://prep.example.mx/").contains("99.940 %");
         assertThat(out.resolve("incidencias.csv")).exists();
     }
 
     @Test
+    void aLogBucketWhoseNameHasDotsAndDigits(@TempDir Path out) throws Exception {
+        s3.createBucket("cdn.logs.2024");
+        client.putObject(b -> b.bucket("cdn.logs.2024").key("cf/E2QWRUHAPOMQZL.2024-06-03-02.1f.gz"),
+                RequestBody.fromBytes(SiteTrafficTest.night().get(0).gzip()));
+
+        var written = memoria().write("", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM,
+                SiteTrafficTest.MEXICO_CITY, "s3://cdn.logs.2024/cf/", out);
+
+        assertThat(written.logFiles()).isEqualTo(1);
+        assertThat(written.figures().total().requests()).isEqualTo(6);
+    }
+
+    @Test
     void aPeriodWithoutAnyAccessLogIsAnErrorThatSaysWhereItLooked(@TempDir Path out) {
-        assertThatThrownBy(() -> memoria().write("", LocalDate.parse("2024-07-01"), LocalDate.parse("2024-07-02"), SiteTrafficTest.MEXICO_CITY, "s3://cdn-logs/cloudfront/", out))
+        assertThatThrownBy(() -> memoria().write("", LocalDate.parse("2024-07-01"), LocalDate.parse("2024-07-02"), PUBLICATION_FROM, SiteTrafficTest.MEXICO_CITY, "s3://cdn-logs/cloudfront/", out))
                 .isInstanceOf(IOException.class).hasMessageContaining("s3://cdn-logs/cloudfront/").hasMessageContaining("standard logging");
         assertThat(out.resolve("memoria-tecnica.html")).doesNotExist();
     }

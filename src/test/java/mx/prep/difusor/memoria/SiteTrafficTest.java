@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import mx.prep.difusor.memoria.AccessLog.Hit;
 import mx.prep.difusor.memoria.SiteTraffic.Day;
 import mx.prep.difusor.memoria.SiteTraffic.Figures;
+import mx.prep.difusor.probe.InstituteProbe;
 
 /**
  * The memoria técnica's figures from CloudFront access logs: the days are Tiempo del Centro's (UTC-6), a visit ends
@@ -38,7 +39,8 @@ class SiteTrafficTest {
      * <li>3 June: B's access after midnight (no new visit), C's three accesses logged out of order (11:00, 12:00,
      * then 11:30 in a later file: one visit, since 11:30 is within 30 minutes of both) and a 404: 5 requests, 4
      * accesses, 1 page, 1 visit, 2 visitors, 1 error;</li>
-     * <li>outside the period (1 June 23:59:59 and 4 June 00:00 local) nothing; one garbled line.</li>
+     * <li>outside the period (1 June 23:59:59 and 4 June 00:00 local) nothing; one garbled line; the difusor's own
+     * probe counted apart.</li>
      * </ul>
      */
     static List<CloudFrontLogs> night() {
@@ -49,7 +51,8 @@ class SiteTrafficTest {
                 .request("2024-06-03T02:10:00Z", "201.141.0.7", CURL, "/", 200, "text/html")
                 .request("2024-06-03T02:25:00Z", "201.141.0.7", FIREFOX, "/index.html", 304, null)
                 .request("2024-06-03T03:00:00Z", "201.141.0.7", FIREFOX, "/data/gubernatura/entidad.json", 200, "application/json")
-                .request("2024-06-03T11:00:00Z", "187.190.3.3", FIREFOX, "/", 200, "text/html");
+                .request("2024-06-03T11:00:00Z", "187.190.3.3", FIREFOX, "/", 200, "text/html")
+                .request("2024-06-03T11:00:30Z", "10.0.1.17", InstituteProbe.USER_AGENT, "/", 200, "text/html");
         CloudFrontLogs second = new CloudFrontLogs()
                 .request("2024-06-03T05:50:00Z", "2806:2f0:9021::1", FIREFOX, "/", 200, "text/html")
                 .request("2024-06-03T06:10:00Z", "2806:2f0:9021::1", FIREFOX, "/data/ayuntamientos/039.json", 200, "application/json")
@@ -81,6 +84,19 @@ class SiteTrafficTest {
         assertThat(figures.peakHour()).isEqualTo(LocalDateTime.parse("2024-06-02T20:00"));
         assertThat(figures.peakHourAccesses()).isEqualTo(4);
         assertThat(figures.unreadableLines()).isEqualTo(1);
+        assertThat(figures.probeRequests()).isEqualTo(1);
+    }
+
+    @Test
+    void aPauseOfExactlyThirtyMinutesKeepsTheVisitOneSecondMoreStartsAnother() {
+        SiteTraffic.Visits visits = new SiteTraffic.Visits();
+        visits.add(0, 0);
+        visits.add(1_800, 0);
+        assertThat(visits.count).isEqualTo(1);
+
+        visits.add(3_601, 0);
+
+        assertThat(visits.count).isEqualTo(2);
     }
 
     @Test
