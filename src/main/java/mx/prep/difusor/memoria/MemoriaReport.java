@@ -95,9 +95,9 @@ public final class MemoriaReport {
                               Instant now, String sources) {
         ZoneId zone = figures.zone();
         DateTimeFormatter time = TIME_PATTERN.withZone(zone);
-        Instant publishedFrom = publicationFrom.atZone(zone).toInstant();
+        Instant onlineFrom = publicationFrom.atZone(zone).toInstant();
         Instant end = to.plusDays(1).atStartOfDay(zone).toInstant();
-        Outage outage = outage(night.incidents(), publishedFrom, end, now);
+        Outage outage = outage(night.incidents(), onlineFrom, end, now);
         long published = night.packages().stream().filter(r -> "published".equals(r.outcome())).count();
         StringBuilder h = new StringBuilder(16_384);
         h.append("<!DOCTYPE html>\n<html lang=\"es-MX\">\n<head>\n<meta charset=\"utf-8\">\n")
@@ -116,7 +116,7 @@ public final class MemoriaReport {
             h.append("<li>Disponibilidad del portal: <b id=\"disponibilidad\">no medida</b> (el monitoreo del portal, ")
                     .append("difusor.probe.url, no está configurado)</li>\n");
         } else {
-            h.append("<li>Disponibilidad del portal medida por el monitoreo del Difusor del ").append(esc(time.format(publishedFrom)))
+            h.append("<li>Disponibilidad del portal medida por el monitoreo del Difusor del ").append(esc(time.format(onlineFrom)))
                     .append(" al ").append(esc(time.format(end.minusSeconds(1)))).append(", periodo en que los resultados debían estar publicados: ")
                     .append("<b id=\"disponibilidad\">")
                     .append(String.format(ES_MX, "%.3f %%", outage.availability())).append("</b> (meta: ")
