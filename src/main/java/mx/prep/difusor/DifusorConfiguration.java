@@ -199,9 +199,9 @@ public class DifusorConfiguration implements CamelConfiguration {
                 .region(Region.of(settings.required("difusor.s3.region")))
                 .credentialsProvider(DefaultCredentialsProvider.builder().build())
                 .forcePathStyle(settings.flag("difusor.s3.path-style"))
-                // a bucket in another region than difusor.s3.region (us-east-1 by default, and no overlay sets it) is
-                // followed there on S3's 301 instead of failing every call: the site, history and log buckets may differ
-                .crossRegionAccessEnabled(true)
+                // every call is signed for difusor.s3.region, which the overlays set to the buckets' region; the SDK's
+                // cross-region access would follow a bucket elsewhere, but it cost a third more time per corte's
+                // uploads (BENCHMARKS.md, step 30)
                 .requestChecksumCalculation(checksumCalculation(settings.required("difusor.s3.checksum-calculation")))
                 .authSchemeProvider(wholeBodySigning(S3AuthSchemeProvider.defaultProvider()))
                 // HttpClient 5: with it prep-difusor published a corte faster and with less CPU on both sides than with

@@ -3,8 +3,6 @@ package mx.prep.difusor;
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.any;
 import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
-import static com.github.tomakehurst.wiremock.client.WireMock.containing;
-import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.putRequestedFor;
 import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -85,26 +83,6 @@ class S3UploadSigningTest {
         } else {
             assertThat(put.containsHeader("x-amz-checksum-crc32")).isFalse();
         }
-    }
-
-    @org.junit.jupiter.api.Test
-    void aBucketInAnotherRegionThanDifusorS3RegionIsFollowedThere() throws Exception {
-        // real S3 answers a request signed for the wrong region with 301 and the bucket's region
-        s3.stubFor(any(anyUrl()).withHeader("Authorization", containing("/us-east-1/s3/aws4_request"))
-                .willReturn(aResponse().withStatus(301).withHeader("x-amz-bucket-region", "mx-central-1")
-                        .withHeader("Content-Type", "application/xml")
-                        .withBody("<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed"
-                                + " using the specified endpoint.</Message></Error>")));
-        s3.stubFor(any(anyUrl()).withHeader("Authorization", containing("/mx-central-1/s3/aws4_request"))
-                .willReturn(aResponse().withStatus(200).withHeader("ETag", "\"etag\"").withBody("{}")));
-
-        try (S3Client client = client("when-required")) {
-            assertThat(client.getObjectAsBytes(b -> b.bucket("prep-history").key("state/published.json")).asUtf8String()).isEqualTo("{}");
-        }
-
-        List<LoggedRequest> requests = s3.findAll(getRequestedFor(anyUrl()));
-        assertThat(requests).extracting(r -> r.getHeader("Authorization").replaceAll(".*Credential=[^/]+/[0-9]+/([^/]+)/.*", "$1"))
-                .containsExactly("us-east-1", "mx-central-1");
     }
 
     private S3Client client(String checksumCalculation) throws Exception {

@@ -440,6 +440,8 @@ class KubernetesManifestsTest {
             assertThat(bucket).as("%s: S3 bucket name", overlay).matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
         }
         assertThat(site).as("%s: the site and the history live in different buckets", overlay).isNotEqualTo(history);
+        // the buckets' region is a decision, not the default: signed for another one, every S3 call answers 301
+        assertThat(literal(env, "DIFUSOR_S3_REGION")).as("%s: the buckets' region", overlay).matches("[a-z]{2}(-gov)?-[a-z]+-[0-9]");
         assertThat(literal(env, "DIFUSOR_CDN_DISTRIBUTION_IDS")).as("%s: CloudFront distribution ids", overlay)
                 .matches("[A-Z0-9]{8,}(,[A-Z0-9]{8,})*");
     }
