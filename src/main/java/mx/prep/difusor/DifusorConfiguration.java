@@ -94,7 +94,15 @@ public class DifusorConfiguration implements CamelConfiguration {
 
         S3Client s3 = s3Client(settings);
         registry.bind("s3Client", s3);
-        ObjectStore store = new ObjectStore(s3);
+        // packages go into the history (and the quarantine) in parts side by side: a single PUT runs at one connection's speed
+        long partSize = settings.number("difusor.history.part-size");
+        if (partSize < ObjectStore.Parts.MIN_SIZE) {
+            throw new IllegalStateException("difusor.history.part-size is at least " + ObjectStore.Parts.MIN_SIZE + " (S3's smallest part), not " + partSize);
+        }
+        ObjectStore store = new ObjectStore(s3, new ObjectStore.Parts(partSize,
+                "when-supported".equals(settings.required("difusor.s3.checksum-calculation")),
+                context.getExecutorServiceManager().newFixedThreadPool(ObjectStore.class, "history-parts",
+                        settings.integer("difusor.history.part-concurrency"))));
         String historyBucket = settings.required("difusor.history.bucket");
 
         // source

@@ -1,14 +1,33 @@
 package mx.prep.difusor;
 
+import java.io.FilterInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.ContentStreamProvider;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
@@ -18,10 +37,35 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 /** The few S3 operations the history, the state and the quarantine need, on the one shared client. */
 public final class ObjectStore {
 
+    private static final Logger LOG = LoggerFactory.getLogger(ObjectStore.class);
+
+    /**
+     * How a package goes up: in parts of {@code size} bytes, as many side by side as {@code executor} runs; a file no
+     * larger than one part in a single PUT. With {@code crc32} the upload declares CRC-32
+     * part checksums, as S3 requires when the SDK sends one with each part (checksum calculation when-supported).
+     */
+    public record Parts(long size, boolean crc32, Executor executor) {
+        /** S3's smallest part (all but the last). */
+        public static final long MIN_SIZE = 5L << 20;
+
+        public Parts {
+            if (size < MIN_SIZE) {
+                throw new IllegalArgumentException("a part is at least " + MIN_SIZE + " bytes (S3's minimum), not " + size);
+            }
+        }
+    }
+
     private final S3Client s3;
+    private final Parts parts;
 
     public ObjectStore(S3Client s3) {
+        this(s3, null);
+    }
+
+    /** @param parts how packages go up (null: always in one PUT) */
+    public ObjectStore(S3Client s3, Parts parts) {
         this.s3 = s3;
+        this.parts = parts;
     }
 
     public S3Client client() {
@@ -82,4 +126,184 @@ public final class ObjectStore {
                 RequestBody.fromFile(file)).eTag();
     }
 
+    /**
+     * A package (tens of MB): in parts sent side by side when it is larger than one part, so its copy is not held to
+     * one connection's speed, and S3 never shows it before every part is in. Each part is signed over its whole body,
+     * so S3 refuses a part that arrives other than it was read; a part S3 refused past the SDK's attempts aborts the
+     * upload (no parts left behind) and its failure is rethrown as it was.
+     *
+     * @return the ETag S3 gave the object
+     */
+    public String putPackage(String bucket, String key, Path file, String contentType, Map<String, String> metadata) throws IOException {
+        long size = Files.size(file);
+        if (parts == null || size <= parts.size()) {
+            return putFile(bucket, key, file, contentType, metadata);
+        }
+        ChecksumAlgorithm checksum = parts.crc32() ? ChecksumAlgorithm.CRC32 : null;
+        String uploadId = s3.createMultipartUpload(b -> b.bucket(bucket).key(key).contentType(contentType).metadata(metadata)
+                .checksumAlgorithm(checksum)).uploadId();
+        int count = (int) ((size + parts.size() - 1) / parts.size());
+        CompletedPart[] sent = new CompletedPart[count];
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        List<CompletableFuture<Void>> uploads = new ArrayList<>(count);
+        for (int i = 0; i < count && failure.get() == null; i++) {
+            int number = i + 1;
+            long offset = i * parts.size();
+            long length = Math.min(parts.size(), size - offset);
+            Runnable upload = () -> {
+                if (failure.get() != null) {
+                    return; // another part failed: the upload is aborted, this one need not go
+                }
+                try (FileSlice slice = new FileSlice(file, offset, length)) {
+                    var answer = s3.uploadPart(b -> b.bucket(bucket).key(key).uploadId(uploadId).partNumber(number)
+                            .contentLength(length).checksumAlgorithm(checksum),
+                            RequestBody.fromContentProvider(slice, length, contentType));
+                    sent[number - 1] = CompletedPart.builder().partNumber(number).eTag(answer.eTag())
+                            .checksumCRC32(answer.checksumCRC32()).build();
+                } catch (IOException | RuntimeException | Error e) {
+                    failure.compareAndSet(null, e);
+                }
+            };
+            try {
+                uploads.add(CompletableFuture.runAsync(upload, parts.executor()));
+            } catch (RejectedExecutionException stopping) {
+                failure.compareAndSet(null, stopping);
+            }
+        }
+        try {
+            CompletableFuture.allOf(uploads.toArray(CompletableFuture[]::new)).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            failure.compareAndSet(null, e);
+        } catch (ExecutionException e) {
+            failure.compareAndSet(null, e.getCause());
+        }
+        if (failure.get() == null) {
+            try {
+                s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sent)));
+            } catch (RuntimeException e) {
+                failure.set(e);
+            }
+        }
+        if (failure.get() != null) {
+            abort(bucket, key, uploadId);
+            throw rethrown(failure.get());
+        }
+        HeadObjectResponse written = s3.headObject(b -> b.bucket(bucket).key(key));
+        if (written.contentLength() != size) {
+            throw new IOException("s3://" + bucket + "/" + key + " holds " + written.contentLength() + " bytes after its " + count
+                    + " parts, not the file's " + size);
+        }
+        return written.eTag();
+    }
+
+    private void abort(String bucket, String key, String uploadId) {
+        try {
+            s3.abortMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId));
+        } catch (SdkException e) {
+            // its parts stay until the bucket's lifecycle rule for incomplete uploads removes them (docs/kubernetes.md)
+            LOG.warn("s3://{}/{}: the failed upload {} could not be aborted: {}", bucket, key, uploadId, e.toString());
+        }
+    }
+
+    private static IOException rethrown(Throwable failure) {
+        if (failure instanceof RuntimeException runtime) {
+            throw runtime; // as the single PUT throws it: the retry channel tells transient from permanent by it
+        }
+        if (failure instanceof Error error) {
+            throw error;
+        }
+        if (failure instanceof InterruptedException) {
+            return new InterruptedIOException("interrupted while uploading parts");
+        }
+        return failure instanceof IOException io ? io : new IOException(failure);
+    }
+
+    /**
+     * Bytes {@code offset} to {@code offset + length} of a file, read from disk each time the SDK asks (once for the
+     * signature, once to send, again on a retry); the SDK leaves closing its streams to the provider.
+     */
+    private static final class FileSlice implements ContentStreamProvider, AutoCloseable {
+        private final Path file;
+        private final long offset;
+        private final long length;
+        private InputStream open;
+
+        FileSlice(Path file, long offset, long length) {
+            this.file = file;
+            this.offset = offset;
+            this.length = length;
+        }
+
+        @Override
+        public synchronized InputStream newStream() {
+            try {
+                close();
+                InputStream in = Files.newInputStream(file);
+                in.skipNBytes(offset);
+                open = new BoundedStream(in, length);
+                return open;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public synchronized void close() throws IOException {
+            if (open != null) {
+                open.close();
+                open = null;
+            }
+        }
+    }
+
+    private static final class BoundedStream extends FilterInputStream {
+        private long left;
+
+        BoundedStream(InputStream in, long length) {
+            super(in);
+            this.left = length;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (left <= 0) {
+                return -1;
+            }
+            int b = super.read();
+            if (b >= 0) {
+                left--;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buffer, int from, int max) throws IOException {
+            if (left <= 0) {
+                return -1;
+            }
+            int n = super.read(buffer, from, (int) Math.min(max, left));
+            if (n > 0) {
+                left -= n;
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            long skipped = super.skip(Math.min(n, left));
+            left -= skipped;
+            return skipped;
+        }
+
+        @Override
+        public int available() throws IOException {
+            return (int) Math.min(super.available(), left);
+        }
+
+        @Override
+        public boolean markSupported() {
+            return false;
+        }
+    }
 }

@@ -171,7 +171,7 @@ public final class HistoryArchiver {
 
     private void copy(PrepPackage pkg) throws IOException {
         // the zip first, the checksum file last: a checksum file in the history means the zip beside it is whole
-        store.putFile(bucket, zipKey(pkg.name()), pkg.spoolFile(), "application/zip", Map.of("sha256", pkg.sha256()));
+        store.putPackage(bucket, zipKey(pkg.name()), pkg.spoolFile(), "application/zip", Map.of("sha256", pkg.sha256()));
         store.putString(bucket, checksumKey(pkg.name()), pkg.sha256() + "  " + pkg.name() + "\n", "text/plain; charset=utf-8");
         LOG.info("{}: archived in the history as s3://{}/{}", pkg, bucket, zipKey(pkg.name()));
     }

@@ -93,7 +93,7 @@ public final class Quarantine {
         String where;
         try {
             if (keepsPackage) {
-                store.putFile(bucket, folder + name, pkg.spoolFile(), "application/zip", Map.of());
+                store.putPackage(bucket, folder + name, pkg.spoolFile(), "application/zip", Map.of());
             }
             store.putJson(bucket, folder + "report.json", report);
             where = "s3://" + bucket + "/" + folder;
@@ -176,7 +176,7 @@ public final class Quarantine {
                 Path copy = localCopy(report.getParent(), kept);
                 // the package first, then the report that names it, as at quarantine time
                 if (("s3://" + bucket + "/" + folder + kept.packageName()).equals(kept.packageKeptAt()) && Files.exists(copy)) {
-                    store.putFile(bucket, folder + kept.packageName(), copy, "application/zip", Map.of());
+                    store.putPackage(bucket, folder + kept.packageName(), copy, "application/zip", Map.of());
                 }
                 store.putFile(bucket, folder + "report.json", report, "application/json", Map.of());
                 Files.delete(report);

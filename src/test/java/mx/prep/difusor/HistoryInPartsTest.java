@@ -1,0 +1,121 @@
+package mx.prep.difusor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+
+import org.junit.jupiter.api.Test;
+
+import mx.prep.difusor.testing.FaultProxy.RequestHead;
+import mx.prep.difusor.verify.ChecksumFilter;
+import mx.prep.difusor.testing.PackageEdits;
+
+/**
+ * A package larger than one part goes into the history in parts sent side by side, through S3Proxy and on the wire:
+ * the history holds it byte for byte, a part S3 keeps refusing aborts the upload and the retry copies it again, and
+ * nothing is published before the copy is whole.
+ */
+class HistoryInPartsTest extends PipelineTestBase {
+
+    private static final int PART = 5 << 20;
+
+    @Override
+    Map<String, String> settings() {
+        Map<String, String> p = super.settings();
+        p.put("difusor.history.part-size", String.valueOf(PART));
+        return p;
+    }
+
+    /** The first corte with an incompressible 11 MiB video added: a zip of three parts (5, 5 and 1 MiB). */
+    private Path largeCorte() throws Exception {
+        Path small = corte(0);
+        byte[] video = new byte[11 << 20];
+        new Random(2024).nextBytes(video);
+        Path large = PackageEdits.rewrite(small, Files.createDirectories(tmp.resolve("large")).resolve(small.getFileName()), n -> true,
+                Map.of(), Map.of("assets/media/fondo.mp4", video));
+        assertThat(Files.size(large)).isBetween(2L * PART + 1, 3L * PART);
+        return large;
+    }
+
+    private List<RequestHead> historyZipRequests(String name) {
+        String path = "/" + HISTORY + "/history/" + name;
+        return s3Network.requests().stream().filter(r -> r.path().equals(path)).toList();
+    }
+
+    /** The part number a request carries, 0 if it is no UploadPart. */
+    private static int partNumber(RequestHead r) {
+        int query = r.target().indexOf('?');
+        if (query < 0) {
+            return 0;
+        }
+        for (String parameter : r.target().substring(query + 1).split("&")) {
+            if (parameter.startsWith("partNumber=")) {
+                return Integer.parseInt(parameter.substring("partNumber=".length()));
+            }
+        }
+        return 0;
+    }
+
+    @Test
+    void aLargePackageGoesIntoTheHistoryInPartsSentSideBySideAndIsKeptByteForByte() throws Exception {
+        Path pkg = largeCorte();
+        String name = pkg.getFileName().toString();
+        // the first part's answer comes late: the others are sent meanwhile, not after it
+        s3Network.delayResponse(r -> r.path().equals("/" + HISTORY + "/history/" + name) && partNumber(r) == 1, 1, Duration.ofSeconds(6));
+        startDifusor();
+        institute.release(pkg);
+
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
+                .until(() -> historyZipRequests(name).stream().anyMatch(r -> partNumber(r) == 1));
+        await().atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(20))
+                .until(() -> historyZipRequests(name).stream().filter(r -> partNumber(r) > 1).count() == 2);
+        // not in the history yet, and nothing of it public: the site waits for the whole copy
+        assertThat(keys(HISTORY, "history/" + name)).isEmpty();
+        assertThat(keys(SITE, "")).isEmpty();
+
+        awaitPublished(pkg);
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name)).asByteArray()).isEqualTo(Files.readAllBytes(pkg));
+        var head = bucket.headObject(b -> b.bucket(HISTORY).key("history/" + name));
+        assertThat(head.metadata()).containsEntry("sha256", ChecksumFilter.sha256(pkg));
+        assertThat(head.contentType()).isEqualTo("application/zip");
+        assertSiteEquals(pkg);
+
+        List<RequestHead> requests = historyZipRequests(name);
+        assertThat(requests).filteredOn(r -> r.method().equals("POST") && r.target().endsWith("?uploads")).hasSize(1);
+        Set<Integer> parts = new TreeSet<>();
+        requests.stream().filter(r -> r.method().equals("PUT")).forEach(r -> parts.add(partNumber(r)));
+        assertThat(parts).as("no single PUT of the whole zip, three parts").containsExactly(1, 2, 3);
+        assertThat(requests).filteredOn(r -> r.method().equals("POST") && r.target().contains("uploadId=")).hasSize(1);
+        assertThat(bucket.listMultipartUploads(b -> b.bucket(HISTORY)).uploads()).isEmpty();
+    }
+
+    @Test
+    void aPartRefusedPastTheSdksAttemptsAbortsTheUploadAndTheRetryCopiesThePackageAgain() throws Exception {
+        Path pkg = largeCorte();
+        String name = pkg.getFileName().toString();
+        // every attempt the SDK makes at the second part (difusor.s3.max-attempts = 4) is refused
+        s3Network.respond(r -> r.method().equals("PUT") && r.path().equals("/" + HISTORY + "/history/" + name) && partNumber(r) == 2, 4,
+                503, "application/xml", "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+        startDifusor();
+        institute.release(pkg);
+        awaitPublished(pkg);
+
+        assertThat(s3Network.faultsInjected()).isEqualTo(4);
+        List<RequestHead> requests = historyZipRequests(name);
+        assertThat(requests).as("the failed upload aborted").filteredOn(r -> r.method().equals("DELETE") && r.target().contains("uploadId="))
+                .hasSize(1);
+        assertThat(requests).as("and a second one made by the retry").filteredOn(r -> r.method().equals("POST") && r.target().endsWith("?uploads"))
+                .hasSize(2);
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name)).asByteArray()).isEqualTo(Files.readAllBytes(pkg));
+        assertThat(bucket.listMultipartUploads(b -> b.bucket(HISTORY)).uploads()).isEmpty();
+        assertSiteEquals(pkg);
+    }
+}
