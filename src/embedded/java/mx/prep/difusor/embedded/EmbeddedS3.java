@@ -31,7 +31,8 @@ public final class EmbeddedS3 implements AutoCloseable {
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY)
                 // SDK 2.57 asks for response checksums (x-amz-checksum-mode), which S3Proxy 2.7 does not implement
                 .ignoreUnknownHeaders(true)
-                // a history zip of a FULL-scale corte (40-60 MB) goes in one signed PUT; S3Proxy's default cap is 32 MiB
+                // S3Proxy's default cap on a signed PUT is 32 MiB; S3 takes 5 GiB, and the site manifest of a large site or a
+                // package with difusor.history.part-size set above 32 MiB goes in one PUT
                 .v4MaxNonChunkedRequestSize(2L << 30)
                 .build();
         proxy.start();

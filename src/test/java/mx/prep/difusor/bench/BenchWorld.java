@@ -75,9 +75,9 @@ public final class BenchWorld {
                 .endpoint(URI.create("http://127.0.0.1:" + s3Port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY)
                 .ignoreUnknownHeaders(true)
-                // S3Proxy refuses (resets) a non-chunked SigV4 PUT above 32 MiB by default; S3 takes 5 GiB in one PUT,
-                // and prep-difusor archives each 40-60 MB package with one PUT (with checksum-calculation
-                // when-required the SDK signs the whole payload instead of streaming aws-chunked)
+                // S3Proxy refuses (resets) a non-chunked SigV4 PUT above 32 MiB by default; S3 takes 5 GiB in one PUT.
+                // prep-difusor signs every PUT over its whole body; packages go in 16 MiB parts, but the 4x site's
+                // manifest goes in one PUT
                 .v4MaxNonChunkedRequestSize(2L << 30)
                 .build();
         proxy.start();
