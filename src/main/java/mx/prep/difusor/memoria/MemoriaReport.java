@@ -165,7 +165,7 @@ public final class MemoriaReport {
 
         h.append("<h2>2. Estadísticas de visitas, páginas y accesos</h2>\n")
                 .append("<table id=\"estadisticas\">\n<thead><tr><th>Día</th><th>Visitas</th><th>Visitantes</th><th>Páginas</th><th>Accesos</th>")
-                .append("<th>Solicitudes</th><th>Errores</th></tr></thead>\n<tbody>\n");
+                .append("<th>Solicitudes</th><th>Errores</th><th>Solicitudes automáticas</th></tr></thead>\n<tbody>\n");
         for (Day d : figures.days()) {
             h.append("<tr><td>").append(esc(DAY.format(d.date()))).append("</td>");
             cells(h, d);
@@ -183,6 +183,9 @@ public final class MemoriaReport {
                 .append("<li><b>Visitas</b>: series de accesos de un mismo visitante sin pausas mayores de 30 minutos; cada visita cuenta el día en que empieza.</li>\n")
                 .append("<li><b>Visitantes</b>: combinaciones distintas de dirección IP y navegador con al menos un acceso (en el total, en todo el periodo).</li>\n")
                 .append("<li><b>Solicitudes</b>: todas las registradas; <b>errores</b>: las respondidas con códigos 4xx y 5xx.</li>\n")
+                .append("<li><b>Solicitudes automáticas</b>: las de programas que se identifican como tales (buscadores, redes sociales, ")
+                .append("scripts y bibliotecas HTTP, monitores) o sin identificación de navegador. Están en las solicitudes y los errores, ")
+                .append("pero no en los accesos, páginas, visitas ni visitantes, que cuentan a las personas que consultaron el portal.</li>\n")
                 .append("<li>Las solicitudes del monitoreo del propio Difusor (").append(number(figures.probeRequests()))
                 .append(") no se cuentan en ninguna cifra.</li>\n")
                 .append("<li>Fuentes: ").append(esc(sources)).append(". Líneas de registro ilegibles: ").append(number(figures.unreadableLines()))
@@ -193,7 +196,7 @@ public final class MemoriaReport {
 
     /** The daily figures, one row per day and the total, for the institute's format. */
     public static String dailyCsv(Figures figures) {
-        StringBuilder csv = new StringBuilder("fecha,visitas,visitantes,paginas,accesos,solicitudes,errores\n");
+        StringBuilder csv = new StringBuilder("fecha,visitas,visitantes,paginas,accesos,solicitudes,errores,solicitudes_automaticas\n");
         for (Day d : figures.days()) {
             csv.append(d.date()).append(',');
             row(csv, d);
@@ -226,7 +229,7 @@ public final class MemoriaReport {
     }
 
     private static void cells(StringBuilder h, Day d) {
-        for (long v : new long[] {d.visits(), d.visitors(), d.pages(), d.accesses(), d.requests(), d.errors()}) {
+        for (long v : new long[] {d.visits(), d.visitors(), d.pages(), d.accesses(), d.requests(), d.errors(), d.automated()}) {
             h.append("<td class=\"n\">").append(number(v)).append("</td>");
         }
         h.append("</tr>\n");
@@ -234,7 +237,7 @@ public final class MemoriaReport {
 
     private static void row(StringBuilder csv, Day d) {
         csv.append(d.visits()).append(',').append(d.visitors()).append(',').append(d.pages()).append(',').append(d.accesses()).append(',')
-                .append(d.requests()).append(',').append(d.errors()).append('\n');
+                .append(d.requests()).append(',').append(d.errors()).append(',').append(d.automated()).append('\n');
     }
 
     /** The call's name for Jalisco's time, which has had no daylight saving time since 2022. */

@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 import mx.prep.difusor.memoria.AccessLog.Hit;
 import mx.prep.difusor.probe.InstituteProbe;
@@ -30,7 +31,11 @@ import mx.prep.difusor.probe.InstituteProbe;
  * <li><b>visits</b>: runs of accesses from one visitor (client IP and User-Agent) with no pause longer than 30
  * minutes, counted on the day they start;</li>
  * <li><b>visitors</b>: distinct visitors with at least one access that day (in the total: in the period);</li>
- * <li><b>errors</b>: requests answered 4xx or 5xx.</li>
+ * <li><b>errors</b>: requests answered 4xx or 5xx;</li>
+ * <li><b>automated</b>: requests from clients that say they are programs ({@link #isAutomated}): search engines' and
+ * social networks' crawlers, scripts and HTTP libraries (the results' JSON is polled by other sites' scrapers all
+ * night), uptime monitors, and requests without a User-Agent. They are in requests and errors, but in no access, page,
+ * visit or visitor: the memoria is about the people who consulted the results.</li>
  * </ul>
  * The difusor's own probe (its User-Agent, {@link InstituteProbe#USER_AGENT}) is counted apart, in none of these.
  * CloudFront delivers a log file per edge and period, not in time order: a visit is built from every access of its
@@ -41,8 +46,13 @@ public final class SiteTraffic {
     static final long VISIT_PAUSE_SECONDS = 30 * 60;
 
     /** One day's figures, or the period's in the total. */
-    public record Day(LocalDate date, long requests, long accesses, long pages, long visits, long visitors, long errors) {
+    public record Day(LocalDate date, long requests, long accesses, long pages, long visits, long visitors, long errors, long automated) {
     }
+
+    /** What programs put in their User-Agent; a browser's never has these words. */
+    private static final Pattern AUTOMATED = Pattern.compile("bot\\b|crawl|spider|slurp|scrap|curl/|wget/|python|go-http-client"
+            + "|java/|okhttp|apache-httpclient|libwww|httpx|axios|node-fetch|undici|headless|phantomjs|uptime|pingdom|statuscake"
+            + "|monitor|facebookexternalhit|whatsapp|preview", Pattern.CASE_INSENSITIVE);
 
     /** The figures of a period; {@code peakHour} is the local hour with most accesses (null without accesses). */
     public record Figures(ZoneId zone, List<Day> days, Day total, LocalDateTime peakHour, long peakHourAccesses, long unreadableLines,
@@ -56,6 +66,7 @@ public final class SiteTraffic {
     private final long[] accesses;
     private final long[] pages;
     private final long[] errors;
+    private final long[] automated;
     private final long[] hourlyAccesses;
     private final Map<Visitor, Visits> visitors = new HashMap<>();
     private final MessageDigest md5;
@@ -77,6 +88,7 @@ public final class SiteTraffic {
         this.accesses = new long[days];
         this.pages = new long[days];
         this.errors = new long[days];
+        this.automated = new long[days];
         this.hourlyAccesses = new long[(int) ((dayStarts[days] - dayStarts[0]) / 3600)];
         try {
             this.md5 = MessageDigest.getInstance("MD5"); // a compact key per visitor, not a security measure
@@ -100,6 +112,10 @@ public final class SiteTraffic {
         requests[day]++;
         if (hit.status() >= 400) {
             errors[day]++;
+        }
+        if (isAutomated(hit.userAgent())) {
+            automated[day]++;
+            return;
         }
         if (!(hit.status() >= 200 && hit.status() < 300 || hit.status() == 304)) {
             return;
@@ -132,9 +148,9 @@ public final class SiteTraffic {
         }
         List<Day> list = new ArrayList<>();
         for (int d = 0; d < days; d++) {
-            list.add(new Day(from.plusDays(d), requests[d], accesses[d], pages[d], visits[d], visitorsPerDay[d], errors[d]));
+            list.add(new Day(from.plusDays(d), requests[d], accesses[d], pages[d], visits[d], visitorsPerDay[d], errors[d], automated[d]));
         }
-        Day total = new Day(null, sum(requests), sum(accesses), sum(pages), sum(visits), visitors.size(), sum(errors));
+        Day total = new Day(null, sum(requests), sum(accesses), sum(pages), sum(visits), visitors.size(), sum(errors), sum(automated));
         int peak = -1;
         for (int h = 0; h < hourlyAccesses.length; h++) {
             if (hourlyAccesses[h] > 0 && (peak < 0 || hourlyAccesses[h] > hourlyAccesses[peak])) {
@@ -144,6 +160,11 @@ public final class SiteTraffic {
         LocalDateTime peakHour = peak < 0 ? null
                 : LocalDateTime.ofInstant(Instant.ofEpochSecond(dayStarts[0] + peak * 3600L), zone);
         return new Figures(zone, list, total, peakHour, peak < 0 ? 0 : hourlyAccesses[peak], unreadableLines, probeRequests);
+    }
+
+    /** A client that says it is a program, or says nothing (no User-Agent: CloudFront logs "-"). */
+    static boolean isAutomated(String userAgent) {
+        return userAgent == null || userAgent.isBlank() || userAgent.equals("-") || AUTOMATED.matcher(userAgent).find();
     }
 
     static boolean isPage(Hit hit) {

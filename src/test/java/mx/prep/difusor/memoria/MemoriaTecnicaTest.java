@@ -117,10 +117,10 @@ class MemoriaTecnicaTest {
 
         assertThat(written.logFiles()).isEqualTo(3);
         assertThat(Files.readString(written.dailyCsv())).isEqualTo("""
-                fecha,visitas,visitantes,paginas,accesos,solicitudes,errores
-                2024-06-02,4,3,4,6,6,0
-                2024-06-03,1,2,1,4,5,1
-                total,5,4,5,10,11,1
+                fecha,visitas,visitantes,paginas,accesos,solicitudes,errores,solicitudes_automaticas
+                2024-06-02,4,3,4,6,6,0,0
+                2024-06-03,1,2,1,4,5,1,1
+                total,5,4,5,10,11,1,1
                 """);
         assertThat(Files.readString(written.incidentsCsv())).isEqualTo("""
                 tipo,inicio,fin,duracion_segundos,detalle
@@ -142,7 +142,9 @@ class MemoriaTecnicaTest {
                 .contains("Portal no disponible").contains("HTTP 503 from the CDN").doesNotContain("connection refused")
                 .contains("PREP2024_JAL_20240602_2120.zip").contains("no coincide con la suma de verificación")
                 .contains("<td>domingo 2 de junio</td><td class=\"n\">4</td><td class=\"n\">3</td><td class=\"n\">4</td><td class=\"n\">6</td>")
-                .contains("<td>Total del periodo</td><td class=\"n\">5</td><td class=\"n\">4</td><td class=\"n\">5</td><td class=\"n\">10</td><td class=\"n\">11</td>")
+                .contains("<td>Total del periodo</td><td class=\"n\">5</td><td class=\"n\">4</td><td class=\"n\">5</td><td class=\"n\">10</td><td class=\"n\">11</td>"
+                        + "<td class=\"n\">1</td><td class=\"n\">1</td></tr>")
+                .contains("<th>Solicitudes automáticas</th>")
                 .contains("Hora de mayor tráfico: <span id=\"hora-pico\">2024-06-02 20:00:00</span>, con 4 accesos");
     }
 
@@ -155,7 +157,7 @@ class MemoriaTecnicaTest {
 
         var written = memoria().write("", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM, SiteTrafficTest.MEXICO_CITY, logs.toString(), out);
 
-        assertThat(written.figures().total()).isEqualTo(new SiteTraffic.Day(null, 11, 10, 5, 5, 4, 1));
+        assertThat(written.figures().total()).isEqualTo(new SiteTraffic.Day(null, 11, 10, 5, 5, 4, 1, 1));
         // no probe configured: the incidents on record are no measure of the time the page was up
         assertThat(Files.readString(written.html())).contains("<b id=\"disponibilidad\">no medida</b>").doesNotContain("99.940");
     }
@@ -183,8 +185,8 @@ class MemoriaTecnicaTest {
 
         // from difusor.memoria.from in application.properties, 2 June, to the 3rd, in difusor.corte-zone
         assertThat(Files.readAllLines(out.resolve("estadisticas-diarias.csv"))).containsExactly(
-                "fecha,visitas,visitantes,paginas,accesos,solicitudes,errores", "2024-06-02,4,3,4,6,6,0", "2024-06-03,1,2,1,4,5,1",
-                "total,5,4,5,10,11,1");
+                "fecha,visitas,visitantes,paginas,accesos,solicitudes,errores,solicitudes_automaticas", "2024-06-02,4,3,4,6,6,0,0",
+                "2024-06-03,1,2,1,4,5,1,1", "total,5,4,5,10,11,1,1");
         assertThat(Files.readString(out.resolve("memoria-tecnica.html"))).contains("https://prep.example.mx/").contains("99.940 %");
         assertThat(out.resolve("incidencias.csv")).exists();
     }

@@ -28,6 +28,7 @@ class SiteTrafficTest {
     /** Jalisco's time, difusor.corte-zone: UTC-6 all year since 2022. */
     static final ZoneId MEXICO_CITY = ZoneId.of("America/Mexico_City");
     static final String FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0";
+    static final String CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36";
     static final String CURL = "curl/8.5.0";
 
     /**
@@ -38,7 +39,7 @@ class SiteTrafficTest {
      * 23:50 and runs past midnight: 6 requests, 6 accesses, 4 pages, 4 visits, 3 visitors;</li>
      * <li>3 June: B's access after midnight (no new visit), C's three accesses logged out of order (11:00, 12:00,
      * then 11:30 in a later file: one visit, since 11:30 is within 30 minutes of both) and a 404: 5 requests, 4
-     * accesses, 1 page, 1 visit, 2 visitors, 1 error;</li>
+     * accesses, 1 page, 1 visit, 2 visitors, 1 error, which came from a program (curl);</li>
      * <li>outside the period (1 June 23:59:59 and 4 June 00:00 local) nothing; one garbled line; the difusor's own
      * probe counted apart.</li>
      * </ul>
@@ -48,7 +49,7 @@ class SiteTrafficTest {
                 .request("2024-06-02T05:59:59Z", "201.141.0.9", FIREFOX, "/", 200, "text/html")
                 .request("2024-06-03T02:00:00Z", "201.141.0.7", FIREFOX, "/", 200, "text/html; charset=utf-8")
                 .request("2024-06-03T02:00:01Z", "201.141.0.7", FIREFOX, "/assets/app.3f9a1c.js", 200, "application/javascript")
-                .request("2024-06-03T02:10:00Z", "201.141.0.7", CURL, "/", 200, "text/html")
+                .request("2024-06-03T02:10:00Z", "201.141.0.7", CHROME, "/", 200, "text/html")
                 .request("2024-06-03T02:25:00Z", "201.141.0.7", FIREFOX, "/index.html", 304, null)
                 .request("2024-06-03T03:00:00Z", "201.141.0.7", FIREFOX, "/data/gubernatura/entidad.json", 200, "application/json")
                 .request("2024-06-03T11:00:00Z", "187.190.3.3", FIREFOX, "/", 200, "text/html")
@@ -78,9 +79,9 @@ class SiteTrafficTest {
         Figures figures = figures(night());
 
         assertThat(figures.days()).containsExactly(
-                new Day(LocalDate.parse("2024-06-02"), 6, 6, 4, 4, 3, 0),
-                new Day(LocalDate.parse("2024-06-03"), 5, 4, 1, 1, 2, 1));
-        assertThat(figures.total()).isEqualTo(new Day(null, 11, 10, 5, 5, 4, 1));
+                new Day(LocalDate.parse("2024-06-02"), 6, 6, 4, 4, 3, 0, 0),
+                new Day(LocalDate.parse("2024-06-03"), 5, 4, 1, 1, 2, 1, 1));
+        assertThat(figures.total()).isEqualTo(new Day(null, 11, 10, 5, 5, 4, 1, 1));
         assertThat(figures.peakHour()).isEqualTo(LocalDateTime.parse("2024-06-02T20:00"));
         assertThat(figures.peakHourAccesses()).isEqualTo(4);
         assertThat(figures.unreadableLines()).isEqualTo(1);
@@ -97,6 +98,57 @@ class SiteTrafficTest {
         visits.add(3_601, 0);
 
         assertThat(visits.count).isEqualTo(2);
+    }
+
+    /**
+     * Another site's scraper polls the results' JSON every 30 seconds all night, a search engine and a link preview
+     * fetch the page, an uptime monitor checks it, a client sends no User-Agent (all on the evening of 2 June, local):
+     * their requests are counted, apart,
+     * and none of them is a visit or a visitor; one person reading the results on a phone is one visit.
+     */
+    @Test
+    void programsAreCountedApartFromThePeopleWhoConsultedTheResults() throws Exception {
+        CloudFrontLogs night = new CloudFrontLogs();
+        long scraped = 0;
+        for (java.time.Instant t = java.time.Instant.parse("2024-06-03T02:00:00Z"); t.isBefore(java.time.Instant.parse("2024-06-03T05:00:00Z"));
+                t = t.plusSeconds(30)) {
+            night.request(t.toString(), "34.123.0.5", "python-requests/2.31.0", "/data/gubernatura/entidad.json", 200, "application/json");
+            scraped++;
+        }
+        night.request("2024-06-03T03:00:00Z", "66.249.66.1", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+                        "/", 200, "text/html")
+                .request("2024-06-03T03:01:00Z", "69.171.250.1", "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+                        "/", 200, "text/html")
+                .request("2024-06-03T03:02:00Z", "216.144.250.150", "Mozilla/5.0+(compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)",
+                        "/", 200, "text/html")
+                .request("2024-06-03T03:03:00Z", "45.1.2.3", "-", "/", 200, "text/html")
+                .request("2024-06-03T03:04:00Z", "2806:2f0:9021::1", PHONE, "/", 200, "text/html")
+                .request("2024-06-03T03:04:01Z", "2806:2f0:9021::1", PHONE, "/data/gubernatura/entidad.json", 200, "application/json");
+
+        Figures figures = figures(List.of(night));
+
+        assertThat(figures.days().get(0)).isEqualTo(new Day(LocalDate.parse("2024-06-02"), scraped + 6, 2, 1, 1, 1, 0, scraped + 4));
+    }
+
+    static final String PHONE = "Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.6422.113 "
+            + "Mobile Safari/537.36";
+
+    @Test
+    void browsersArePeopleAndProgramsSayWhatTheyAre() {
+        assertThat(List.of(FIREFOX, CHROME, PHONE,
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36 Edg/125.0.0.0",
+                "Mozilla/5.0 (Linux; Android 13; SAMSUNG SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36",
+                "Mozilla/5.0%20(Macintosh;%20Intel%20Mac%20OS%20X%2014_5)%20AppleWebKit/605.1.15%20(KHTML,%20like%20Gecko)%20Version/17.5%20Safari/605.1.15"))
+                .noneMatch(SiteTraffic::isAutomated);
+        assertThat(List.of(CURL, "Wget/1.21.3", "python-requests/2.31.0", "Python-urllib/3.11", "Go-http-client/2.0", "Java/17.0.11",
+                "okhttp/4.12.0", "Apache-HttpClient/5.3 (Java/17)", "axios/1.7.2", "node-fetch", "undici",
+                "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+                "Mozilla/5.0%20(compatible;%20Googlebot/2.1;%20+http://www.google.com/bot.html)",
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/125.0.0.0 Safari/537.36",
+                "Twitterbot/1.0", "WhatsApp/2.23.20.0", "Mozilla/5.0 (compatible; YandexBot/3.0)", "Scrapy/2.11 (+https://scrapy.org)",
+                "Pingdom.com_bot_version_1.4", "-", ""))
+                .allMatch(SiteTraffic::isAutomated);
     }
 
     @Test
