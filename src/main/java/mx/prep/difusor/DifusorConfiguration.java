@@ -96,13 +96,13 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("s3Client", s3);
         // packages go into the history (and the quarantine) in parts side by side: a single PUT runs at one connection's speed
         long partSize = settings.number("difusor.history.part-size");
-        if (partSize < ObjectStore.Parts.MIN_SIZE) {
-            throw new IllegalStateException("difusor.history.part-size is at least " + ObjectStore.Parts.MIN_SIZE + " (S3's smallest part), not " + partSize);
+        if (partSize < ObjectStore.Parts.MIN_SIZE || partSize > ObjectStore.Parts.MAX_SIZE) {
+            throw new IllegalStateException("difusor.history.part-size is " + ObjectStore.Parts.MIN_SIZE + " to " + ObjectStore.Parts.MAX_SIZE
+                    + " bytes (S3's limits on a part), not " + partSize);
         }
         ObjectStore store = new ObjectStore(s3, new ObjectStore.Parts(partSize,
                 "when-supported".equals(settings.required("difusor.s3.checksum-calculation")),
-                context.getExecutorServiceManager().newFixedThreadPool(ObjectStore.class, "history-parts",
-                        settings.integer("difusor.history.part-concurrency"))));
+                historyPartThreads(context, settings.integer("difusor.history.part-concurrency"))));
         String historyBucket = settings.required("difusor.history.bucket");
 
         // source
@@ -265,6 +265,16 @@ public class DifusorConfiguration implements CamelConfiguration {
     /** The unzip step's extra readers (the pipeline thread is one); none when it reads alone. */
     static ExecutorService unpackThreads(CamelContext context, int threads) {
         return threads > 1 ? context.getExecutorServiceManager().newFixedThreadPool(SiteUnpacker.class, "unpack", threads - 1) : null;
+    }
+
+    /**
+     * The parts of the packages going into the history. Abort, not Camel's default caller-runs: a pool that is shut
+     * down would drop a part without a word, and the copy would wait for it forever.
+     */
+    public static ExecutorService historyPartThreads(CamelContext context, int threads) {
+        ThreadPoolProfile profile = new ThreadPoolProfileBuilder("history-parts").poolSize(threads).maxPoolSize(threads)
+                .maxQueueSize(-1).rejectedPolicy(ThreadPoolRejectedPolicy.Abort).build();
+        return context.getExecutorServiceManager().newThreadPool(ObjectStore.class, "history-parts", profile);
     }
 
     /** Bounded queue with caller-runs: the splitter cannot run ahead of the uploads and fill the heap. */

@@ -47,10 +47,12 @@ public final class ObjectStore {
     public record Parts(long size, boolean crc32, Executor executor) {
         /** S3's smallest part (all but the last). */
         public static final long MIN_SIZE = 5L << 20;
+        /** S3's largest part. */
+        public static final long MAX_SIZE = 5L << 30;
 
         public Parts {
-            if (size < MIN_SIZE) {
-                throw new IllegalArgumentException("a part is at least " + MIN_SIZE + " bytes (S3's minimum), not " + size);
+            if (size < MIN_SIZE || size > MAX_SIZE) {
+                throw new IllegalArgumentException("a part is " + MIN_SIZE + " to " + MAX_SIZE + " bytes (S3's limits), not " + size);
             }
         }
     }
@@ -167,34 +169,57 @@ public final class ObjectStore {
             try {
                 uploads.add(CompletableFuture.runAsync(upload, parts.executor()));
             } catch (RejectedExecutionException stopping) {
-                failure.compareAndSet(null, stopping);
+                // the process is stopping: a transient failure, the package stays in the spool for the next one
+                failure.compareAndSet(null, new IOException("s3://" + bucket + "/" + key + ": part uploads are stopping", stopping));
+            }
+        }
+        // every part submitted ends before the upload is completed or aborted, even when this thread is interrupted:
+        // an abort while a part still runs would leave that part behind; parts not started yet skip once failure is set
+        boolean interrupted = false;
+        CompletableFuture<Void> all = CompletableFuture.allOf(uploads.toArray(CompletableFuture[]::new));
+        while (!all.isDone()) {
+            try {
+                all.get();
+            } catch (InterruptedException e) {
+                interrupted = true;
+                failure.compareAndSet(null, new InterruptedIOException("interrupted while uploading the parts of s3://" + bucket + "/" + key));
+            } catch (ExecutionException e) {
+                failure.compareAndSet(null, e.getCause());
             }
         }
         try {
-            CompletableFuture.allOf(uploads.toArray(CompletableFuture[]::new)).get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            failure.compareAndSet(null, e);
-        } catch (ExecutionException e) {
-            failure.compareAndSet(null, e.getCause());
-        }
-        if (failure.get() == null) {
-            try {
-                s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sent)));
-            } catch (RuntimeException e) {
-                failure.set(e);
+            if (failure.get() == null) {
+                try {
+                    s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sent)));
+                } catch (RuntimeException e) {
+                    // S3 may have completed it with its answer lost: cut short, or late, and the SDK's retry found the
+                    // upload gone (NoSuchUpload). The object tells.
+                    if (!completedAsSent(bucket, key, size, count, metadata)) {
+                        failure.set(e);
+                    }
+                }
+            }
+            if (failure.get() != null) {
+                abort(bucket, key, uploadId); // with the interrupt flag cleared, or the SDK would not send it
+                throw rethrown(failure.get());
+            }
+            HeadObjectResponse written = s3.headObject(b -> b.bucket(bucket).key(key));
+            if (written.contentLength() != size) {
+                throw new IOException("s3://" + bucket + "/" + key + " holds " + written.contentLength() + " bytes after its " + count
+                        + " parts, not the file's " + size);
+            }
+            return written.eTag();
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
         }
-        if (failure.get() != null) {
-            abort(bucket, key, uploadId);
-            throw rethrown(failure.get());
-        }
-        HeadObjectResponse written = s3.headObject(b -> b.bucket(bucket).key(key));
-        if (written.contentLength() != size) {
-            throw new IOException("s3://" + bucket + "/" + key + " holds " + written.contentLength() + " bytes after its " + count
-                    + " parts, not the file's " + size);
-        }
-        return written.eTag();
+    }
+
+    /** The object is the one this upload made: its size, its metadata and a multipart ETag of as many parts. */
+    private boolean completedAsSent(String bucket, String key, long size, int count, Map<String, String> metadata) {
+        return head(bucket, key).filter(h -> h.contentLength() == size && h.metadata().equals(metadata)
+                && h.eTag() != null && h.eTag().replace("\"", "").endsWith("-" + count)).isPresent();
     }
 
     private void abort(String bucket, String key, String uploadId) {
@@ -212,9 +237,6 @@ public final class ObjectStore {
         }
         if (failure instanceof Error error) {
             throw error;
-        }
-        if (failure instanceof InterruptedException) {
-            return new InterruptedIOException("interrupted while uploading parts");
         }
         return failure instanceof IOException io ? io : new IOException(failure);
     }
@@ -240,7 +262,12 @@ public final class ObjectStore {
             try {
                 close();
                 InputStream in = Files.newInputStream(file);
-                in.skipNBytes(offset);
+                try {
+                    in.skipNBytes(offset);
+                } catch (IOException e) {
+                    in.close();
+                    throw e;
+                }
                 open = new BoundedStream(in, length);
                 return open;
             } catch (IOException e) {
