@@ -129,7 +129,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         // verify, archive, state
         registry.bind("checksumFilter", new ChecksumFilter());
         HistoryArchiver history = new HistoryArchiver(store, historyBucket, settings.prefix("difusor.history.prefix"),
-                context.getExecutorServiceManager().newSingleThreadExecutor(HistoryArchiver.class, "history"));
+                historyCopies(context));
         registry.bind("historyArchiver", history);
         StateStore state = new StateStore(store, historyBucket, settings.required("difusor.state.key"),
                 settings.required("difusor.state.manifest-key"), metrics);
@@ -265,6 +265,16 @@ public class DifusorConfiguration implements CamelConfiguration {
     /** The unzip step's extra readers (the pipeline thread is one); none when it reads alone. */
     static ExecutorService unpackThreads(CamelContext context, int threads) {
         return threads > 1 ? context.getExecutorServiceManager().newFixedThreadPool(SiteUnpacker.class, "unpack", threads - 1) : null;
+    }
+
+    /**
+     * The copy into the history beside the unzip. Abort, not Camel's default caller-runs, which drops a task once the
+     * pool is shut down: the archiver then copies in the step itself instead of waiting for a copy that never runs.
+     */
+    public static ExecutorService historyCopies(CamelContext context) {
+        ThreadPoolProfile profile = new ThreadPoolProfileBuilder("history").poolSize(1).maxPoolSize(1)
+                .maxQueueSize(-1).rejectedPolicy(ThreadPoolRejectedPolicy.Abort).build();
+        return context.getExecutorServiceManager().newThreadPool(HistoryArchiver.class, "history", profile);
     }
 
     /**

@@ -9,6 +9,7 @@ import java.io.InterruptedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
@@ -26,9 +27,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import software.amazon.awssdk.services.s3.S3Client;
 
+import mx.prep.difusor.archive.HistoryArchiver;
 import mx.prep.difusor.embedded.EmbeddedS3;
 import mx.prep.difusor.testing.FaultProxy;
 import mx.prep.difusor.testing.FaultProxy.RequestHead;
+import mx.prep.difusor.verify.ChecksumFilter;
 
 /**
  * A package's copy in parts through prep-difusor's own S3 client and part threads, against S3Proxy behind a
@@ -181,5 +184,23 @@ class PackageInPartsTest {
         assertThat(new Failures().isTransient(thrown)).as("the package stays in the spool for the next process").isTrue();
         assertThat(network.requests(ABORT)).isEqualTo(1);
         assertThat(partsLeft()).isFalse();
+    }
+
+    @Test
+    void aStoppedHistoryPoolCopiesThePackageInTheStepInsteadOfWaitingForACopyThatNeverRuns() throws Exception {
+        ExecutorService copies = DifusorConfiguration.historyCopies(camel);
+        camel.getExecutorServiceManager().shutdown(copies);
+        HistoryArchiver archiver = new HistoryArchiver(store(), BUCKET, "history/", copies);
+        PrepPackage pkg = new PrepPackage(zip.getFileName().toString(), null, null, null, "test", Instant.now());
+        pkg.spooled(zip, Files.size(zip));
+        pkg.verified(ChecksumFilter.sha256(zip));
+
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            archiver.startArchive(pkg);
+            archiver.awaitArchived(pkg);
+        });
+
+        assertThat(pkg.isArchived()).isTrue();
+        assertThat(stored()).isEqualTo(Files.readAllBytes(zip));
     }
 }
