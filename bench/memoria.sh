@@ -33,8 +33,8 @@ ours = {r["fecha"]: r for r in csv.DictReader(open(f"{work}/ours/estadisticas-di
 ga = {d["data"]: d for d in json.load(open(f"{work}/goaccess.json"))["visitors"]["data"]}
 t_ours, m_ours = open(f"{work}/ours.time").read().split()
 t_ga, m_ga = open(f"{work}/goaccess.time").read().split()
-print("| day (UTC) | requests: memoria | GoAccess hits | visitors: memoria | GoAccess | visits | pages | accesses |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
+print("| day (UTC) | requests: memoria | GoAccess hits | visitors: memoria | GoAccess | visits | pages | accesses | automated requests |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 same = True
 for day, r in ours.items():
     if day == "total":
@@ -43,7 +43,7 @@ for day, r in ours.items():
     eq = int(r["solicitudes"]) == g["hits"]["count"] and int(r["visitantes"]) == g["visitors"]["count"]
     same &= eq
     print(f"| {day} | {int(r['solicitudes']):,} | {g['hits']['count']:,} | {int(r['visitantes']):,} | {g['visitors']['count']:,} | "
-          f"{int(r['visitas']):,} | {int(r['paginas']):,} | {int(r['accesos']):,} |")
+          f"{int(r['visitas']):,} | {int(r['paginas']):,} | {int(r['accesos']):,} | {int(r['solicitudes_automaticas']):,} |")
 print()
 print(f"per day, requests and visitors equal GoAccess's: {'yes' if same else 'NO'}")
 print(f"time: memoria técnica {t_ours} s (peak RSS {int(m_ours)//1024} MB, -Xmx256m, JVM start included); "

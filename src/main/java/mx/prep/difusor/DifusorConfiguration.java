@@ -272,8 +272,9 @@ public class DifusorConfiguration implements CamelConfiguration {
      * pool is shut down: the archiver then copies in the step itself instead of waiting for a copy that never runs.
      */
     public static ExecutorService historyCopies(CamelContext context) {
+        // a queue of its own size: Camel's pools hand over directly (no queue) when maxQueueSize is 0 or less
         ThreadPoolProfile profile = new ThreadPoolProfileBuilder("history").poolSize(1).maxPoolSize(1)
-                .maxQueueSize(-1).rejectedPolicy(ThreadPoolRejectedPolicy.Abort).build();
+                .maxQueueSize(16).rejectedPolicy(ThreadPoolRejectedPolicy.Abort).build();
         return context.getExecutorServiceManager().newThreadPool(HistoryArchiver.class, "history", profile);
     }
 
@@ -282,8 +283,10 @@ public class DifusorConfiguration implements CamelConfiguration {
      * down would drop a part without a word, and the copy would wait for it forever.
      */
     public static ExecutorService historyPartThreads(CamelContext context, int threads) {
+        // room for every part of a package (S3 takes at most 10,000): with maxQueueSize 0 or less Camel's pool has no
+        // queue, and a package of more parts than threads was refused (BENCHMARKS.md, step 32)
         ThreadPoolProfile profile = new ThreadPoolProfileBuilder("history-parts").poolSize(threads).maxPoolSize(threads)
-                .maxQueueSize(-1).rejectedPolicy(ThreadPoolRejectedPolicy.Abort).build();
+                .maxQueueSize(ObjectStore.Parts.MAX_COUNT).rejectedPolicy(ThreadPoolRejectedPolicy.Abort).build();
         return context.getExecutorServiceManager().newThreadPool(ObjectStore.class, "history-parts", profile);
     }
 

@@ -49,6 +49,8 @@ public final class ObjectStore {
         public static final long MIN_SIZE = 5L << 20;
         /** S3's largest part. */
         public static final long MAX_SIZE = 5L << 30;
+        /** S3's most parts in one upload. */
+        public static final int MAX_COUNT = 10_000;
 
         public Parts {
             if (size < MIN_SIZE || size > MAX_SIZE) {
@@ -144,7 +146,13 @@ public final class ObjectStore {
         ChecksumAlgorithm checksum = parts.crc32() ? ChecksumAlgorithm.CRC32 : null;
         String uploadId = s3.createMultipartUpload(b -> b.bucket(bucket).key(key).contentType(contentType).metadata(metadata)
                 .checksumAlgorithm(checksum)).uploadId();
-        int count = (int) ((size + parts.size() - 1) / parts.size());
+        long parted = (size + parts.size() - 1) / parts.size();
+        if (parted > Parts.MAX_COUNT) {
+            // a setting to change, not a failure to retry
+            throw new IllegalStateException("s3://" + bucket + "/" + key + ": " + size + " bytes would be " + parted + " parts of " + parts.size()
+                    + ", more than S3's " + Parts.MAX_COUNT + "; raise difusor.history.part-size");
+        }
+        int count = (int) parted;
         CompletedPart[] sent = new CompletedPart[count];
         AtomicReference<Throwable> failure = new AtomicReference<>();
         List<CompletableFuture<Void>> uploads = new ArrayList<>(count);

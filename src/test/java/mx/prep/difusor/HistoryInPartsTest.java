@@ -31,6 +31,7 @@ class HistoryInPartsTest extends PipelineTestBase {
     Map<String, String> settings() {
         Map<String, String> p = super.settings();
         p.put("difusor.history.part-size", String.valueOf(PART));
+        p.put("difusor.history.part-concurrency", "2"); // fewer than the parts: the third waits its turn
         return p;
     }
 

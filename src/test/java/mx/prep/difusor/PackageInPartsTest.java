@@ -74,7 +74,7 @@ class PackageInPartsTest {
         camel.getPropertiesComponent().setInitialProperties(p);
         camel.start();
         client = DifusorConfiguration.s3Client(new Settings(camel.getPropertiesComponent()));
-        partThreads = DifusorConfiguration.historyPartThreads(camel, 4);
+        partThreads = DifusorConfiguration.historyPartThreads(camel, 2); // fewer threads than parts: some wait their turn
         byte[] bytes = new byte[2 * PART + 4321];
         new Random(2024).nextBytes(bytes);
         zip = Files.write(tmp.resolve("PREP2024_JAL_20240602_2000.zip"), bytes);
