@@ -143,9 +143,6 @@ public final class ObjectStore {
         if (parts == null || size <= parts.size()) {
             return putFile(bucket, key, file, contentType, metadata);
         }
-        ChecksumAlgorithm checksum = parts.crc32() ? ChecksumAlgorithm.CRC32 : null;
-        String uploadId = s3.createMultipartUpload(b -> b.bucket(bucket).key(key).contentType(contentType).metadata(metadata)
-                .checksumAlgorithm(checksum)).uploadId();
         long parted = (size + parts.size() - 1) / parts.size();
         if (parted > Parts.MAX_COUNT) {
             // a setting to change, not a failure to retry
@@ -153,6 +150,9 @@ public final class ObjectStore {
                     + ", more than S3's " + Parts.MAX_COUNT + "; raise difusor.history.part-size");
         }
         int count = (int) parted;
+        ChecksumAlgorithm checksum = parts.crc32() ? ChecksumAlgorithm.CRC32 : null;
+        String uploadId = s3.createMultipartUpload(b -> b.bucket(bucket).key(key).contentType(contentType).metadata(metadata)
+                .checksumAlgorithm(checksum)).uploadId();
         CompletedPart[] sent = new CompletedPart[count];
         AtomicReference<Throwable> failure = new AtomicReference<>();
         List<CompletableFuture<Void>> uploads = new ArrayList<>(count);
@@ -226,8 +226,12 @@ public final class ObjectStore {
 
     /** The object is the one this upload made: its size, its metadata and a multipart ETag of as many parts. */
     private boolean completedAsSent(String bucket, String key, long size, int count, Map<String, String> metadata) {
-        return head(bucket, key).filter(h -> h.contentLength() == size && h.metadata().equals(metadata)
-                && h.eTag() != null && h.eTag().replace("\"", "").endsWith("-" + count)).isPresent();
+        try {
+            return head(bucket, key).filter(h -> h.contentLength() == size && h.metadata().equals(metadata)
+                    && h.eTag() != null && h.eTag().replace("\"", "").endsWith("-" + count)).isPresent();
+        } catch (SdkException unknown) {
+            return false; // not known to be done: aborted, and the completion's own failure goes to the retry channel
+        }
     }
 
     private void abort(String bucket, String key, String uploadId) {
