@@ -49,8 +49,12 @@ public final class SiteTraffic {
     public record Day(LocalDate date, long requests, long accesses, long pages, long visits, long visitors, long errors, long automated) {
     }
 
-    /** What programs put in their User-Agent; a browser's never has these words. */
-    private static final Pattern AUTOMATED = Pattern.compile("bot\\b|crawl|spider|slurp|scrap|curl/|wget/|python|go-http-client"
+    /**
+     * What programs put in their User-Agent; a browser's never has these. A crawler names itself "...bot" followed by
+     * its version or its URL ("Googlebot/2.1", "bingbot/2.0; +http://...", "AdsBot-Google"), which a phone whose brand
+     * ends in "bot" ("CUBOT X30") does not.
+     */
+    private static final Pattern AUTOMATED = Pattern.compile("bot[/;)-]|\\+https?://|crawl|spider|slurp|scrap|curl/|wget/|python|go-http-client"
             + "|java/|okhttp|apache-httpclient|libwww|httpx|axios|node-fetch|undici|headless|phantomjs|uptime|pingdom|statuscake"
             + "|monitor|facebookexternalhit|whatsapp|preview", Pattern.CASE_INSENSITIVE);
 

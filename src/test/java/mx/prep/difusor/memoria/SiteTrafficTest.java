@@ -139,7 +139,9 @@ class SiteTrafficTest {
                 "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
                 "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36 Edg/125.0.0.0",
                 "Mozilla/5.0 (Linux; Android 13; SAMSUNG SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36",
-                "Mozilla/5.0%20(Macintosh;%20Intel%20Mac%20OS%20X%2014_5)%20AppleWebKit/605.1.15%20(KHTML,%20like%20Gecko)%20Version/17.5%20Safari/605.1.15"))
+                "Mozilla/5.0%20(Macintosh;%20Intel%20Mac%20OS%20X%2014_5)%20AppleWebKit/605.1.15%20(KHTML,%20like%20Gecko)%20Version/17.5%20Safari/605.1.15",
+                "Mozilla/5.0 (Linux; Android 12; CUBOT X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Mobile Safari/537.36",
+                "Mozilla/5.0 (Linux; Android 10; CUBOT_P40 Build/QP1A) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36"))
                 .noneMatch(SiteTraffic::isAutomated);
         assertThat(List.of(CURL, "Wget/1.21.3", "python-requests/2.31.0", "Python-urllib/3.11", "Go-http-client/2.0", "Java/17.0.11",
                 "okhttp/4.12.0", "Apache-HttpClient/5.3 (Java/17)", "axios/1.7.2", "node-fetch", "undici",
@@ -147,7 +149,8 @@ class SiteTrafficTest {
                 "Mozilla/5.0%20(compatible;%20Googlebot/2.1;%20+http://www.google.com/bot.html)",
                 "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/125.0.0.0 Safari/537.36",
                 "Twitterbot/1.0", "WhatsApp/2.23.20.0", "Mozilla/5.0 (compatible; YandexBot/3.0)", "Scrapy/2.11 (+https://scrapy.org)",
-                "Pingdom.com_bot_version_1.4", "-", ""))
+                "Pingdom.com_bot_version_1.4", "Slackbot 1.0 (+https://api.slack.com/robots)", "Googlebot-Image/1.0",
+                "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", "-", ""))
                 .allMatch(SiteTraffic::isAutomated);
     }
 
