@@ -3,6 +3,7 @@ package mx.prep.difusor;
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.any;
 import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
+import static com.github.tomakehurst.wiremock.client.WireMock.deleteRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
 import static com.github.tomakehurst.wiremock.client.WireMock.head;
 import static com.github.tomakehurst.wiremock.client.WireMock.matching;
@@ -179,6 +180,7 @@ class S3UploadSigningTest {
                     .append("<PartNumber>").append(n).append("</PartNumber></Part>");
         }
         assertThat(completion).contains(expected);
+        assertThat(s3.findAll(deleteRequestedFor(anyUrl()))).as("no abort of an upload that went through").isEmpty();
     }
 
     private static String crc32(byte[] bytes) {
