@@ -95,14 +95,15 @@ public class DifusorConfiguration implements CamelConfiguration {
         S3Client s3 = s3Client(settings);
         registry.bind("s3Client", s3);
         // packages go into the history (and the quarantine) in parts side by side: a single PUT runs at one connection's speed
-        long partSize = settings.number("difusor.history.part-size");
-        if (partSize < ObjectStore.Parts.MIN_SIZE || partSize > ObjectStore.Parts.MAX_SIZE) {
-            throw new IllegalStateException("difusor.history.part-size is " + ObjectStore.Parts.MIN_SIZE + " to " + ObjectStore.Parts.MAX_SIZE
-                    + " bytes (S3's limits on a part), not " + partSize);
+        ObjectStore.Parts parts;
+        try {
+            parts = new ObjectStore.Parts(settings.number("difusor.history.part-size"),
+                    "when-supported".equals(settings.required("difusor.s3.checksum-calculation")),
+                    historyPartThreads(context, settings.integer("difusor.history.part-concurrency")));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("difusor.history.part-size: " + e.getMessage(), e);
         }
-        ObjectStore store = new ObjectStore(s3, new ObjectStore.Parts(partSize,
-                "when-supported".equals(settings.required("difusor.s3.checksum-calculation")),
-                historyPartThreads(context, settings.integer("difusor.history.part-concurrency"))));
+        ObjectStore store = new ObjectStore(s3, parts);
         String historyBucket = settings.required("difusor.history.bucket");
 
         // source

@@ -1,6 +1,7 @@
 package mx.prep.difusor;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.nio.file.Files;
@@ -118,5 +119,14 @@ class HistoryInPartsTest extends PipelineTestBase {
         assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name)).asByteArray()).isEqualTo(Files.readAllBytes(pkg));
         assertThat(bucket.listMultipartUploads(b -> b.bucket(HISTORY)).uploads()).isEmpty();
         assertSiteEquals(pkg);
+    }
+
+    @Test
+    void aPartSizeS3WouldRefuseStopsTheStartNamingTheSetting() {
+        Map<String, String> settings = settings();
+        settings.put("difusor.history.part-size", String.valueOf(1 << 20));
+
+        assertThatThrownBy(() -> startDifusor(settings)).hasStackTraceContaining("difusor.history.part-size")
+                .hasStackTraceContaining("S3's limits");
     }
 }
