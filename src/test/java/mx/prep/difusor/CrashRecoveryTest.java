@@ -77,7 +77,10 @@ class CrashRecoveryTest extends PipelineTestBase {
         int from = s3Network.requests().size();
         institute.release(second);
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(5))
-                .until(() -> s3Network.requests().subList(from, s3Network.requests().size()).stream().anyMatch(point));
+                .until(() -> {
+                    List<RequestHead> seen = s3Network.requests(); // one snapshot: two calls may see different lengths
+                    return seen.subList(from, seen.size()).stream().anyMatch(point);
+                });
         child.destroyForcibly().waitFor();
         assertThat(publishedState()).get().extracting(s -> s.packageName()).isEqualTo(first.getFileName().toString());
 
