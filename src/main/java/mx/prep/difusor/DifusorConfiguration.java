@@ -171,14 +171,14 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("leaderCheck", leaderCheck);
         registry.bind("sitePublication", new SitePublication(sitePrefix, leaderCheck));
         registry.bind("sitePruner", new SitePruner(s3, siteBucket, sitePrefix));
-        registry.bind("dryRun", new DryRun(workDir.resolve("dry-run")));
+        Failures failures = new Failures();
+        registry.bind("dryRun", new DryRun(workDir.resolve("dry-run"), ledger, failures));
         registry.bind("publishThreads", publishThreads(context, settings.integer("difusor.publish.concurrency")));
 
         // invalidate
         registry.bind("cdnInvalidator", new CdnInvalidator(cloudFrontClient(settings), settings.list("difusor.cdn.distribution-ids"), metrics));
 
         // the retry and dead-letter channels
-        Failures failures = new Failures();
         registry.bind("failures", failures);
         Quarantine quarantine = new Quarantine(store, historyBucket, settings.prefix("difusor.quarantine.prefix"),
                 workDir.resolve("quarantine"), failures, ledger, clock, metrics, journal);

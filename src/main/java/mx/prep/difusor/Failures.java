@@ -49,4 +49,21 @@ public final class Failures {
         }
         return isTransient(failure) ? RejectReason.RETRIES_EXHAUSTED : RejectReason.UNEXPECTED;
     }
+
+    /** The cause as a report names it: the wrappers' message, and the root cause that really happened. */
+    public static String describe(Throwable cause) {
+        if (cause == null) {
+            return "unknown";
+        }
+        if (cause instanceof PackageRejectedException) {
+            return cause.getMessage();
+        }
+        // the wrappers (CamelExecutionException, split failures) hide what really happened: name the root too
+        Throwable root = cause;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String text = cause.getClass().getName() + ": " + cause.getMessage();
+        return root == cause ? text : text + "; caused by " + root.getClass().getName() + ": " + root.getMessage();
+    }
 }

@@ -467,11 +467,82 @@ class IncrementalPublishingTest extends PipelineTestBase {
         await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(report));
 
         JsonNode json = Json.MAPPER.readTree(Files.readString(report));
+        assertThat(json.path("outcome").asText()).isEqualTo("publish");
         assertThat(json.path("uploads").size()).isEqualTo(SiteBucket.files(pkg).size());
         assertThat(json.path("invalidationPaths").size()).isPositive();
         assertThat(keys(SITE, "")).isEmpty();
         assertThat(keys(HISTORY, "")).isEmpty();
         assertThat(cloudFront.requests()).isEmpty();
         assertThat(s3Network.requests(r -> !r.method().equals("GET") && !r.method().equals("HEAD"))).isZero();
+    }
+
+    @Test
+    void aDryRunReportsWhatItWouldRefuseWritesNothingAndTakesNoPartInTheElection() throws Exception {
+        var settings = settings();
+        settings.put("difusor.publish.max-deletions", "50");
+        startDifusor(settings);
+        Path published = corte(6);
+        institute.release(published);
+        awaitPublished(published);
+        byte[] stateOfCorte6 = bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("state/published.json")).asByteArray();
+        Path cutShort = corte(7);
+        institute.release(cutShort);
+        awaitPublished(cutShort);
+        difusor.close();
+        difusor = null;
+        // as a pod killed while publishing corte 7 leaves it: a real difusor would take 7 back from the history
+        var state = (com.fasterxml.jackson.databind.node.ObjectNode) Json.MAPPER.readTree(stateOfCorte6);
+        state.put("publishing", cutShort.getFileName().toString());
+        bucket.putObject(b -> b.bucket(HISTORY).key("state/published.json").contentType("application/json"),
+                RequestBody.fromString(state.toString()));
+        int writesBefore = s3Network.requests(r -> !r.method().equals("GET") && !r.method().equals("HEAD"));
+        int invalidationsBefore = cloudFront.requests().size();
+
+        // a dry run beside the real replicas: their election, a probe of an unreachable page, the resume check
+        Path lockRoot = tmp.resolve("cluster");
+        settings.put("difusor.publish.dry-run", "true");
+        settings.put("difusor.cluster.mode", "file");
+        settings.put("difusor.cluster.file-root", lockRoot.toString());
+        settings.put("difusor.probe.url", "http://127.0.0.1:" + freePort() + "/");
+        settings.put("difusor.probe.cron", "0/1 * * * * ?");
+        settings.put("difusor.resume.check-every-ms", "200");
+        startDifusor(settings);
+        Path reports = tmp.resolve("work/dry-run");
+
+        // a corte that lacks half the site, then an older corte than the published one
+        Path halfGone = PackageEdits.rewrite(corte(8), tmp.resolve("PREP2024_JAL_20240602_2240.zip"),
+                n -> !n.startsWith("data/") || n.hashCode() % 2 == 0, Map.of());
+        institute.release(halfGone);
+        Path halfGoneReport = reports.resolve("PREP2024_JAL_20240602_2240.json");
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(halfGoneReport));
+        JsonNode refused = Json.MAPPER.readTree(Files.readString(halfGoneReport));
+        assertThat(refused.path("outcome").asText()).isEqualTo("refused");
+        assertThat(refused.path("reason").asText()).isEqualTo("TOO_MANY_DELETIONS");
+        assertThat(refused.path("step").asText()).isEqualTo("plan");
+
+        Path older = corte(5);
+        String olderName = older.getFileName().toString();
+        institute.release(older);
+        Path olderReport = reports.resolve(olderName.replace(".zip", ".json"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(olderReport));
+        JsonNode stale = Json.MAPPER.readTree(Files.readString(olderReport));
+        assertThat(stale.path("outcome").asText()).isEqualTo("refused");
+        assertThat(stale.path("reason").asText()).isEqualTo("STALE_CORTE");
+        assertThat(stale.path("step").asText()).isEqualTo("corte-gate");
+
+        // three more polls of the manifest that still offers the older corte: it is not fetched again
+        String manifest = institute.manifestUri().getPath();
+        int polls = institute.requestCount(manifest);
+        await().atMost(Duration.ofSeconds(30)).until(() -> institute.requestCount(manifest) >= polls + 3);
+        assertThat(institute.requestCount(olderName)).isEqualTo(1);
+
+        // nothing written: no quarantine, no stale outcome, no incident, no invalidation, no lock; the cut-short
+        // publication is left to a real difusor
+        assertThat(s3Network.requests(r -> !r.method().equals("GET") && !r.method().equals("HEAD"))).isEqualTo(writesBefore);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        assertThat(keys(HISTORY, "incidents/")).isEmpty();
+        assertThat(cloudFront.requests()).hasSize(invalidationsBefore);
+        assertThat(lockRoot).satisfiesAnyOf(root -> assertThat(root).doesNotExist(), root -> assertThat(root).isEmptyDirectory());
+        assertThat(reports.resolve(cutShort.getFileName().toString().replace(".zip", ".json"))).doesNotExist();
     }
 }

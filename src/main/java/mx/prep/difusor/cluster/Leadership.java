@@ -49,6 +49,11 @@ public class Leadership implements CamelConfiguration {
     public void configure(CamelContext context) throws Exception {
         Settings settings = new Settings(context.getPropertiesComponent());
         String mode = settings.text("difusor.cluster.mode").toLowerCase(Locale.ROOT);
+        if (settings.flag("difusor.publish.dry-run") && !mode.isEmpty() && !mode.equals("none")) {
+            // a dry run beside the real replicas must not win their election: the leader would then publish nothing
+            LOG.info("dry run: takes no part in the leader election (difusor.cluster.mode={} ignored)", mode);
+            mode = "none";
+        }
         RoutePolicy policy = switch (mode) {
             case "", "none" -> {
                 LOG.info("leader election off (difusor.cluster.mode=none): this process polls and publishes");

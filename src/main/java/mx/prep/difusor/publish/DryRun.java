@@ -3,43 +3,93 @@ package mx.prep.difusor.publish;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
+import org.apache.camel.Exchange;
 import org.apache.camel.ExchangeProperty;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import mx.prep.difusor.Failures;
 import mx.prep.difusor.Json;
 import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.RejectReason;
+import mx.prep.difusor.quarantine.Quarantine;
+import mx.prep.difusor.source.PackageOffer;
+import mx.prep.difusor.state.PackageLedger;
 import mx.prep.difusor.unpack.SiteFile;
 
 /**
- * Dry run: reports what a package would change (uploads, deletions, invalidation paths) and touches nothing: no
- * history, no site, no CDN, no state. The report goes to the log and to {@code <work-dir>/dry-run/<package>.json}.
+ * Dry run: reports what a package would change (uploads, deletions, invalidation paths), or why it would be refused,
+ * and touches nothing: no history, no site, no CDN, no state, no quarantine. The report goes to the log and to
+ * {@code <work-dir>/dry-run/<package>.json}.
  */
 public final class DryRun {
 
     private static final Logger LOG = LoggerFactory.getLogger(DryRun.class);
 
     private final Path folder;
+    private final PackageLedger ledger;
+    private final Failures failures;
 
-    public DryRun(Path folder) {
+    public DryRun(Path folder, PackageLedger ledger, Failures failures) {
         this.folder = folder;
+        this.ledger = ledger;
+        this.failures = failures;
     }
 
-    /** The report written for each package. */
-    public record Report(@JsonProperty("package") String packageName, String corte, String sha256, int files, java.util.List<String> uploads,
-            java.util.List<String> deletions, java.util.List<String> invalidationPaths, boolean comparedWithBucketListing) {
+    /** What a package would do: {@code publish}, be {@code refused} (reason, step, cause), or {@code failed} (try later). */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Report(@JsonProperty("package") String packageName, String corte, String sha256, String outcome, String reason,
+            String step, String cause, Integer files, List<String> uploads, List<String> deletions, List<String> invalidationPaths,
+            Boolean comparedWithBucketListing) {
     }
 
     public void report(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException {
         SitePlan plan = pkg.plan();
-        Report report = new Report(pkg.name(), pkg.corte() == null ? null : pkg.corte().toString(), pkg.sha256(), pkg.site().files().size(),
-                plan.uploads().stream().map(SiteFile::path).toList(), plan.deletions(), plan.invalidationPaths(), plan.rebuilt());
-        Files.createDirectories(folder);
-        Path file = folder.resolve(pkg.stem() + ".json");
-        Files.writeString(file, Json.MAPPER.writeValueAsString(report));
+        Path file = write(pkg.stem(), new Report(pkg.name(), corte(pkg), pkg.sha256(), "publish", null, null, null, pkg.site().files().size(),
+                plan.uploads().stream().map(SiteFile::path).toList(), plan.deletions(), plan.invalidationPaths(), plan.rebuilt()));
+        // reported once: the poll does not fetch it again while the source still offers it
+        ledger.settled(pkg.name(), pkg.expectedSha256());
         LOG.info("{}: DRY RUN, nothing changed; would publish {}; report at {}", pkg, plan.summary(), file);
+    }
+
+    /**
+     * The dead-letter channel in a dry run: the refusal goes into the report instead of the quarantine, which would
+     * write the package and a report into the history bucket.
+     */
+    public void refused(Exchange exchange) throws IOException {
+        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        PrepPackage pkg = exchange.getProperty(PrepPackage.PROPERTY, PrepPackage.class);
+        PackageOffer offer = exchange.getProperty(PackageOffer.PROPERTY, PackageOffer.class);
+        String step = exchange.getProperty(Quarantine.STEP, "unknown", String.class);
+        RejectReason reason = failures.reasonOf(cause);
+        boolean lasting = reason != RejectReason.RETRIES_EXHAUSTED && reason != RejectReason.UNEXPECTED;
+        String name = pkg != null ? pkg.name() : offer != null && offer.packageName() != null ? offer.packageName() : "unnamed-package";
+        String sha = pkg != null ? pkg.expectedSha256() : offer != null ? offer.announcedSha256() : null;
+        Path file = write(name.toLowerCase().endsWith(".zip") ? name.substring(0, name.length() - 4) : name,
+                new Report(name, pkg == null ? null : corte(pkg), pkg == null ? null : pkg.receivedSha256(), lasting ? "refused" : "failed",
+                        reason.name(), step, Failures.describe(cause), null, null, null, null, null));
+        if (lasting) {
+            ledger.settled(name, sha);
+        } else {
+            ledger.failed(name, sha); // S3 or the source down: offered again after a pause, as in a real run
+        }
+        LOG.warn("{}: DRY RUN, nothing changed; would be {} at step {}: {}: {}; report at {}", pkg != null ? pkg : "package " + name,
+                lasting ? "refused" : "retried later", step, reason, Failures.describe(cause), file);
+    }
+
+    private Path write(String stem, Report report) throws IOException {
+        Files.createDirectories(folder);
+        Path file = folder.resolve(stem + ".json");
+        Files.writeString(file, Json.MAPPER.writeValueAsString(report));
+        return file;
+    }
+
+    private static String corte(PrepPackage pkg) {
+        return pkg.corte() == null ? null : pkg.corte().toString();
     }
 }

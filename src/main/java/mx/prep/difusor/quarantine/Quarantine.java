@@ -84,7 +84,7 @@ public final class Quarantine {
         boolean keepsPackage = pkg != null && !pkg.isArchived() && pkg.spoolFile() != null && Files.exists(pkg.spoolFile());
 
         QuarantineReport report = new QuarantineReport(name, pkg != null && pkg.corte() != null ? pkg.corte().toString() : null,
-                step, reason.name(), describe(cause), now.toString(),
+                step, reason.name(), Failures.describe(cause), now.toString(),
                 pkg != null ? pkg.expectedSha256() : offer != null ? offer.announcedSha256() : null,
                 pkg != null ? pkg.receivedSha256() : null,
                 pkg != null && pkg.size() >= 0 ? pkg.size() : null,
@@ -240,22 +240,6 @@ public final class Quarantine {
         try (Stream<Path> entries = Files.list(dir)) {
             return entries.findAny().isEmpty();
         }
-    }
-
-    private static String describe(Throwable cause) {
-        if (cause == null) {
-            return "unknown";
-        }
-        if (cause instanceof PackageRejectedException) {
-            return cause.getMessage();
-        }
-        // the wrappers (CamelExecutionException, split failures) hide what really happened: name the root too
-        Throwable root = cause;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        String text = cause.getClass().getName() + ": " + cause.getMessage();
-        return root == cause ? text : text + "; caused by " + root.getClass().getName() + ": " + root.getMessage();
     }
 
     private static String stem(String name) {

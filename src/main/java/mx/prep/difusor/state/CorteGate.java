@@ -78,10 +78,23 @@ public final class CorteGate {
             // the outcome settles the package for good (it is not fetched again): only once it is whole in the history
             history.awaitArchived(pkg);
             history.recordOutcome(pkg, "stale", clock.instant());
-            throw new PackageRejectedException(RejectReason.STALE_CORTE, pkg + ": corte " + pkg.corte()
-                    + " is not newer than the published corte " + published.get().corte() + " (" + published.get().packageName() + ")");
+            throw stale(pkg, published.get());
         }
         LOG.info("{}: newer than the published corte {}; publishing", pkg,
                 published.map(PublishedState::corte).orElse("(none yet)"));
+    }
+
+    /** A dry run's gate: the same decision as {@link #admit}, recorded nowhere. */
+    public void wouldAdmit(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws PackageRejectedException {
+        Optional<PublishedState> published = state.lastKnown().filter(PublishedState::hasPublished);
+        if (!exchange.getProperty(REPUBLISH, false, Boolean.class) && published.isPresent()
+                && !pkg.corte().isNewerThan(published.get().corteValue())) {
+            throw stale(pkg, published.get());
+        }
+    }
+
+    private static PackageRejectedException stale(PrepPackage pkg, PublishedState published) {
+        return new PackageRejectedException(RejectReason.STALE_CORTE, pkg + ": corte " + pkg.corte()
+                + " is not newer than the published corte " + published.corte() + " (" + published.packageName() + ")");
     }
 }
