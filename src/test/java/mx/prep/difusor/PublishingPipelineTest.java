@@ -3,6 +3,7 @@ package mx.prep.difusor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -389,6 +390,33 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + pkg.getFileName())).asByteArray())
                 .isEqualTo(Files.readAllBytes(pkg));
         await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(dropped));
+    }
+
+    @Test
+    void aPackageWhoseSidecarCannotBeReadIsKeptInQuarantineNotDeletedWithIt() throws Exception {
+        Path incoming = Files.createDirectories(tmp.resolve("incoming"));
+        var settings = settings();
+        settings.put("difusor.source.kind", "directory");
+        settings.put("difusor.source.directory", incoming.toString());
+        startDifusor(settings);
+        Path pkg = corte(0);
+        Path dropped = Files.copy(pkg, incoming.resolve(pkg.getFileName()));
+        // Windows PowerShell's Out-File writes UTF-16 with a byte-order mark: not the text a checksum file is
+        Files.writeString(incoming.resolve(pkg.getFileName() + ".sha256"), PrepPackageGenerator.sha256Hex(pkg) + "  " + pkg.getFileName() + "\r\n",
+                StandardCharsets.UTF_16);
+        String stem = pkg.getFileName().toString().replace(".zip", "");
+        await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, "quarantine/" + stem + "/").stream().anyMatch(k -> k.endsWith("report.json")));
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(dropped));
+
+        List<String> kept = keys(HISTORY, "quarantine/" + stem + "/");
+        JsonNode report = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY)
+                .key(kept.stream().filter(k -> k.endsWith("report.json")).findFirst().orElseThrow())).asUtf8String());
+        assertThat(report.path("package").asText()).isEqualTo(pkg.getFileName().toString());
+        assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_INVALID");
+        assertThat(report.path("cause").asText()).contains("UTF-8");
+        String copy = kept.stream().filter(k -> k.endsWith(".zip")).findFirst().orElseThrow();
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(copy)).asByteArray()).isEqualTo(Files.readAllBytes(pkg));
+        assertThat(keys(SITE, "")).isEmpty();
     }
 
     @Test

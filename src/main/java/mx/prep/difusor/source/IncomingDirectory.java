@@ -1,6 +1,7 @@
 package mx.prep.difusor.source;
 
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +14,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import mx.prep.difusor.DifusorMetrics;
+import mx.prep.difusor.PackageRejectedException;
 import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.RejectReason;
 import mx.prep.difusor.state.CorteParser;
 
 /**
@@ -59,11 +62,26 @@ public final class IncomingDirectory {
                 republishDir, left.stream().map(f -> f.getFileName().toString()).toList(), aside);
     }
 
-    public PrepPackage receive(Exchange exchange) throws IOException {
+    public PrepPackage receive(Exchange exchange) throws IOException, PackageRejectedException {
         Path zip = Path.of(exchange.getMessage().getHeader("CamelFileAbsolutePath", String.class));
         Path sidecar = zip.resolveSibling(zip.getFileName() + ".sha256");
-        PackageOffer offer = new PackageUrlSource(zip.toUri(), null).parse(Files.readString(sidecar, StandardCharsets.UTF_8));
         String name = zip.getFileName().toString();
+        PackageOffer offer;
+        try {
+            offer = new PackageUrlSource(zip.toUri(), null).parse(Files.readString(sidecar, StandardCharsets.UTF_8));
+        } catch (IOException | RuntimeException e) {
+            // the file consumer deletes the zip once the exchange is handled: the quarantine must know it to keep it
+            PrepPackage unread = new PrepPackage(name, null, null, corteParser.fromPackageName(name).orElse(null), zip.toUri().toString(),
+                    clock.instant());
+            unread.spooled(zip, Files.size(zip));
+            exchange.setProperty(PrepPackage.PROPERTY, unread);
+            if (e instanceof CharacterCodingException) {
+                // the same bytes at every retry (a sidecar saved as UTF-16, say)
+                throw new PackageRejectedException(RejectReason.CHECKSUM_INVALID, name + ": its checksum file " + sidecar.getFileName()
+                        + " is not text in ASCII or UTF-8 (" + e + ")");
+            }
+            throw e;
+        }
         PrepPackage pkg = new PrepPackage(name, PackageDownloader.normalisedChecksum(offer.announcedSha256()), null,
                 corteParser.fromPackageName(name).orElse(null), zip.toUri().toString(), clock.instant());
         pkg.spooled(zip, Files.size(zip));
