@@ -165,6 +165,7 @@ public class DifusorConfiguration implements CamelConfiguration {
                 context.getExecutorServiceManager().newSingleThreadExecutor(SiteAudit.class, "site-audit"));
         registry.bind("siteAudit", audit);
         registry.bind("sitePlanner", new SitePlanner(state, audit, settings.integer("difusor.publish.max-deletions"),
+                settings.integer("difusor.publish.max-deletions-percent"),
                 settings.integer("difusor.cdn.max-paths")));
         // asked before each change the public would see: a process that lost the lead stops there
         LeaderCheck leaderCheck = new LeaderCheck(context);

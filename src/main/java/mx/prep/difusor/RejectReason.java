@@ -40,7 +40,7 @@ public enum RejectReason {
     NO_BASE_TAG,
     /** index.html's {@code <base>} points to another site: visitors would be sent elsewhere. */
     BASE_OUTSIDE_SITE,
-    /** The package lacks more published files than difusor.publish.max-deletions allows: a person must look at it. */
+    /** The package lacks more published files than difusor.publish.max-deletions(-percent) allows: a person must look at it. */
     TOO_MANY_DELETIONS,
     /** The source answered something that is not a Paquete de Difusión (an HTML page, a bad manifest). */
     BAD_SOURCE_RESPONSE,

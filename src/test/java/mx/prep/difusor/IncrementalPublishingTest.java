@@ -368,10 +368,15 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertThat(changed(second, third)).allSatisfy(p -> assertThat(covers(collapsed, p)).as("%s covered by %s", p, collapsed).isTrue());
     }
 
-    @Test
-    void filesGoneFromThePackageAreDeletedAfterTheUploadsButASiteHalfGoneIsQuarantined() throws Exception {
+    /** Either limit refuses a site half gone: a count (set low here), or, with the defaults, the share of the site. */
+    @ParameterizedTest
+    @ValueSource(strings = { "count", "share" })
+    void filesGoneFromThePackageAreDeletedAfterTheUploadsButASiteHalfGoneIsQuarantined(String limit) throws Exception {
         var settings = settings();
-        settings.put("difusor.publish.max-deletions", "50");
+        if (limit.equals("count")) {
+            settings.put("difusor.publish.max-deletions", "50");
+            settings.put("difusor.publish.max-deletions-percent", "100");
+        }
         startDifusor(settings);
         Path first = corte(6);
         institute.release(first);
@@ -395,6 +400,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         JsonNode report = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY)
                 .key(keys(HISTORY, "quarantine/" + stem + "/").get(0))).asUtf8String());
         assertThat(report.path("reason").asText()).isEqualTo("TOO_MANY_DELETIONS");
+        assertThat(report.path("cause").asText()).contains(limit.equals("count") ? "max-deletions = 50" : "max-deletions-percent = 10");
         assertSiteEquals(lessCsv);
     }
 

@@ -32,15 +32,20 @@ public final class SitePlanner {
 
     private final StateStore state;
     private final int maxDeletions;
+    private final int maxDeletionsPercent;
     private final int maxInvalidationPaths;
     private final SiteAudit audit;
     /** The first plan after a start, or after a check between cortes found a difference, compares with the bucket. */
     private volatile boolean mustList = true;
 
-    public SitePlanner(StateStore state, SiteAudit audit, int maxDeletions, int maxInvalidationPaths) {
+    public SitePlanner(StateStore state, SiteAudit audit, int maxDeletions, int maxDeletionsPercent, int maxInvalidationPaths) {
+        if (maxDeletionsPercent < 0 || maxDeletionsPercent > 100) {
+            throw new IllegalArgumentException("difusor.publish.max-deletions-percent is 0 to 100, not " + maxDeletionsPercent);
+        }
         this.state = state;
         this.audit = audit;
         this.maxDeletions = maxDeletions;
+        this.maxDeletionsPercent = maxDeletionsPercent;
         this.maxInvalidationPaths = maxInvalidationPaths;
     }
 
@@ -74,9 +79,11 @@ public final class SitePlanner {
             }
         }
         List<String> deletions = base.keySet().stream().filter(p -> !inPackage.contains(p)).sorted().toList();
-        if (deletions.size() > maxDeletions) {
-            throw new PackageRejectedException(RejectReason.TOO_MANY_DELETIONS, pkg + ": would delete " + deletions.size()
-                    + " published files (more than difusor.publish.max-deletions = " + maxDeletions + "); a person must look at it");
+        // a count for a national site, a share for a small one: a state PREP of 800 files missing 400 is half gone
+        if (deletions.size() > maxDeletions || deletions.size() * 100L > (long) maxDeletionsPercent * base.size()) {
+            throw new PackageRejectedException(RejectReason.TOO_MANY_DELETIONS, pkg + ": would delete " + deletions.size() + " of the "
+                    + base.size() + " published files (more than difusor.publish.max-deletions = " + maxDeletions
+                    + " or difusor.publish.max-deletions-percent = " + maxDeletionsPercent + " % of them); a person must look at it");
         }
         // invalidation paths against the manifest last recorded, so a retry after a crash asks for the same invalidation
         List<String> changed = new ArrayList<>();
