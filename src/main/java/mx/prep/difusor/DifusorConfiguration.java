@@ -166,7 +166,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("siteAudit", audit);
         registry.bind("sitePlanner", new SitePlanner(state, audit, settings.integer("difusor.publish.max-deletions"),
                 settings.integer("difusor.publish.max-deletions-percent"),
-                settings.integer("difusor.cdn.max-paths")));
+                invalidationPaths(settings.integer("difusor.cdn.max-paths"), settings.list("difusor.cdn.distribution-ids").size())));
         // asked before each change the public would see: a process that lost the lead stops there
         LeaderCheck leaderCheck = new LeaderCheck(context);
         registry.bind("leaderCheck", leaderCheck);
@@ -262,6 +262,14 @@ public class DifusorConfiguration implements CamelConfiguration {
             builder.endpointOverride(URI.create(endpoint));
         }
         return builder.build();
+    }
+
+    /**
+     * Paths per invalidation: difusor.cdn.max-paths is a corte's budget, shared by its distributions, since CloudFront's
+     * free 1,000 paths a month are the account's, not each distribution's.
+     */
+    static int invalidationPaths(int maxPaths, int distributions) {
+        return Math.max(1, maxPaths / Math.max(1, distributions));
     }
 
     /** The unzip step's extra readers (the pipeline thread is one); none when it reads alone. */

@@ -168,6 +168,16 @@ public final class CloudFrontEmulator implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + server.port());
     }
 
+    private volatile Runnable onArrival = () -> { };
+
+    /**
+     * Runs on the emulator's thread as each CreateInvalidation request arrives, before it is answered: a test reads
+     * there what else had happened by then (the S3 requests a proxy saw, say).
+     */
+    public void onArrival(Runnable action) {
+        onArrival = action;
+    }
+
     /** Registers a distribution id; requests for any other id get NoSuchDistribution. */
     public void addDistribution(String id) {
         synchronized (lock) {
@@ -261,6 +271,9 @@ public final class CloudFrontEmulator implements AutoCloseable {
         String path = query >= 0 ? url.substring(0, query) : url;
         Matcher create = CREATE_PATH.matcher(path);
         Matcher get = GET_PATH.matcher(path);
+        if (RequestMethod.POST.equals(request.getMethod()) && create.matches()) {
+            onArrival.run();
+        }
         synchronized (lock) {
             if (RequestMethod.POST.equals(request.getMethod()) && create.matches()) {
                 return createInvalidation(request, create.group(1));
