@@ -422,12 +422,17 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertSiteEquals(lessCsv);
     }
 
-    /** A file the next corte does not change, edited by hand, and a stray file added by hand. */
+    /** Files the next cortes do not change, edited by hand (one keeping its size), and a stray file added by hand. */
     private static final String STABLE = "assets/img/logo-iepc.png";
+    private static final String STABLE_SAME_SIZE = "assets/fonts/source-sans-regular.woff2";
 
     private void editBucketByHand() {
         bucket.putObject(b -> b.bucket(SITE).key(STABLE).contentType("image/png"),
                 RequestBody.fromString("not the logo", StandardCharsets.UTF_8));
+        // only its MD5 (the ETag) tells this one apart
+        byte[] font = bucket.getObjectAsBytes(b -> b.bucket(SITE).key(STABLE_SAME_SIZE)).asByteArray();
+        font[font.length / 2] ^= 0x5a;
+        bucket.putObject(b -> b.bucket(SITE).key(STABLE_SAME_SIZE).contentType("font/woff2"), RequestBody.fromBytes(font));
         bucket.putObject(b -> b.bucket(SITE).key("stray.html").contentType("text/html"),
                 RequestBody.fromString("<p>stray</p>", StandardCharsets.UTF_8));
     }
