@@ -437,6 +437,27 @@ class IncrementalPublishingTest extends PipelineTestBase {
                 RequestBody.fromString("<p>stray</p>", StandardCharsets.UTF_8));
     }
 
+    /**
+     * The bucket a difusor takes over was filled by another tool (the same bytes, another Content-Type, no Cache-Control):
+     * with no manifest nobody knows the headers, so every file is written again, as in a cold corte.
+     */
+    @Test
+    void aBucketFilledByAnotherToolGetsTheDifusorsHeadersOnTheFirstPublication() throws Exception {
+        Path first = corte(6);
+        SiteBucket.files(first).forEach((path, bytes) -> bucket.putObject(b -> b.bucket(SITE).key(path).contentType("application/octet-stream"),
+                RequestBody.fromBytes(bytes)));
+        startDifusor();
+        institute.release(first);
+        awaitPublished(first);
+
+        assertSiteEquals(first);
+        Map<String, SiteBucket.Served> served = SiteBucket.objects(bucket, SITE, "");
+        assertThat(served.get("index.html").cacheControl()).isEqualTo("no-cache");
+        assertThat(served.get(STABLE).cacheControl()).isEqualTo("public, max-age=31536000, immutable");
+        assertThat(served.values()).allSatisfy(o -> assertThat(o.cacheControl()).isNotNull());
+        assertThat(cloudFront.created(DISTRIBUTION)).singleElement().satisfies(i -> assertThat(covers(i.paths(), "index.html")).isTrue());
+    }
+
     @Test
     void aLostManifestIsRebuiltFromTheBucketListing() throws Exception {
         startDifusor();

@@ -74,7 +74,7 @@ public final class SitePlanner {
         Map<String, SiteManifest.Entry> recordedHeaders = trusted ? Map.of() : recorded.map(SiteManifest::files).orElse(Map.of());
         for (SiteFile f : pkg.site().files()) {
             inPackage.add(f.path());
-            if (!isPublished(f, base.get(f.path()), trusted) || headersDiffer(f, recordedHeaders.get(f.path()))) {
+            if (!isPublished(f, base.get(f.path()), trusted) || !trusted && headersMayDiffer(f, recordedHeaders.get(f.path()))) {
                 uploads.add(f);
             }
         }
@@ -115,8 +115,12 @@ public final class SitePlanner {
         LOG.info("{}: {}", pkg, plan.summary());
     }
 
-    private static boolean headersDiffer(SiteFile f, SiteManifest.Entry recorded) {
-        return recorded != null && !(java.util.Objects.equals(recorded.contentType(), f.contentType())
+    /**
+     * A file no publication recorded (no manifest: a first run, a bucket filled by another tool or by hand) has headers
+     * nobody knows: a Content-Type a browser refuses, no Cache-Control. It is uploaded again, as a cold corte would.
+     */
+    private static boolean headersMayDiffer(SiteFile f, SiteManifest.Entry recorded) {
+        return recorded == null || !(java.util.Objects.equals(recorded.contentType(), f.contentType())
                 && java.util.Objects.equals(recorded.cacheControl(), f.cacheControl()));
     }
 
