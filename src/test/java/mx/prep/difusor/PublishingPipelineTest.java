@@ -226,20 +226,42 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     @Test
-    void aFixedUrlPackageWhoseSidecarNamesNoFileIsFetchedOnceNotAtEveryPoll() throws Exception {
+    void aFixedUrlPackageWhoseSidecarNamesNoFileIsFetchedOnceAgainNotAtEveryPoll() throws Exception {
         var settings = settings();
         settings.put("difusor.source.kind", "package-url");
         startDifusor(settings);
         Path pkg = corte(0);
         institute.release(pkg);
-        // the checksum alone, and not the package's: its name comes with the download, its rejection is final
+        // the checksum alone, and not the package's: its name comes with the download; fetched once more after a pause
+        // (the source may have been changing), then the same bytes again are refused for good
         institute.releaseSidecar("ab".repeat(32) + "\n");
         String stem = pkg.getFileName().toString().replace(".zip", "");
-        await().atMost(Duration.ofSeconds(30)).until(() -> !keys(HISTORY, "quarantine/" + stem + "/").isEmpty());
+        await().atMost(Duration.ofSeconds(30)).until(() -> institute.requestCount("latest.zip") == 2);
         int polls = institute.requestCount("latest.zip.sha256");
         await().atMost(Duration.ofSeconds(20)).until(() -> institute.requestCount("latest.zip.sha256") >= polls + 3);
-        assertThat(institute.requestCount("latest.zip")).isEqualTo(1);
+        assertThat(institute.requestCount("latest.zip")).isEqualTo(2);
         assertThat(keys(HISTORY, "quarantine/" + stem + "/").stream().filter(k -> k.endsWith("/report.json"))).hasSize(1);
+    }
+
+    @Test
+    void aChecksumFileUpdatedBeforeItsZipIsAMismatchAtFirstAndTheCorteIsPublishedOnceTheZipIsThere() throws Exception {
+        var settings = settings();
+        settings.put("difusor.source.kind", "package-url");
+        startDifusor(settings);
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+
+        // the institute (or a cache in front of it) serves the next corte's checksum file beside the older zip, for
+        // longer than one pause: fetched again and again while it is the published package's zip
+        Path next = corte(1);
+        institute.releaseSidecar(PrepPackageGenerator.sha256Hex(next) + "  " + next.getFileName() + "\n");
+        String stem = next.getFileName().toString().replace(".zip", "");
+        await().atMost(Duration.ofSeconds(30)).until(() -> institute.requestCount("latest.zip") >= 4);
+        assertThat(keys(HISTORY, "quarantine/" + stem + "/").stream().filter(k -> k.endsWith("report.json"))).isNotEmpty();
+        institute.release(next);
+        awaitPublished(next);
+        assertSiteEquals(next);
     }
 
     @Test

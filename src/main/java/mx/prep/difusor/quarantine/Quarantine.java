@@ -81,6 +81,12 @@ public final class Quarantine {
                 Thread.currentThread().interrupt();
             }
         }
+        boolean mismatch = pkg != null && (reason == RejectReason.CHECKSUM_MISMATCH || reason == RejectReason.SIZE_MISMATCH);
+        if (mismatch && ledger.mismatched(pkg, now)) {
+            LOG.error("{} rejected again at step {}: {}: {}; the same bytes as the copy already in quarantine; not fetched again", pkg, step,
+                    reason, Failures.describe(cause));
+            return;
+        }
         boolean keepsPackage = pkg != null && !pkg.isArchived() && pkg.spoolFile() != null && Files.exists(pkg.spoolFile());
 
         QuarantineReport report = new QuarantineReport(name, pkg != null && pkg.corte() != null ? pkg.corte().toString() : null,
@@ -100,7 +106,9 @@ public final class Quarantine {
         } catch (RuntimeException | IOException s3Down) {
             where = keepLocally(folder, report, keepsPackage ? pkg.spoolFile() : null, s3Down);
         }
-        if (pkg != null && reason != RejectReason.RETRIES_EXHAUSTED && reason != RejectReason.UNEXPECTED) {
+        if (mismatch) {
+            LOG.info("{}: offered again after a pause: the source may have been changing under the download", pkg);
+        } else if (pkg != null && reason != RejectReason.RETRIES_EXHAUSTED && reason != RejectReason.UNEXPECTED) {
             // a bad package stays bad: do not fetch it again on every poll, nor after a restart (a stale one is
             // recorded as such by the corte gate already)
             if (reason == RejectReason.STALE_CORTE) {

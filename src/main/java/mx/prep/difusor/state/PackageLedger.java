@@ -116,6 +116,35 @@ public final class PackageLedger {
         }
     }
 
+    /** What each offer's last mismatching download received: its SHA-256, or its size when it was refused before hashing. */
+    private final Map<String, String> mismatches = Collections.synchronizedMap(new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+            return size() > REMEMBERED;
+        }
+    });
+
+    /**
+     * A download whose bytes are not the ones announced. The source may have been changing under it (a checksum file
+     * updated before its zip, a cache still serving the older zip): offered again after a pause, like a failure. Other
+     * bytes than the published package's a second time are the institute's package as it is: refused for good.
+     *
+     * @return true when these very bytes were refused before (already in quarantine)
+     */
+    public boolean mismatched(PrepPackage pkg, Instant at) {
+        String key = key(pkg.name(), normalised(pkg.expectedSha256()));
+        String received = pkg.receivedSha256() != null ? pkg.receivedSha256() : "size " + pkg.size();
+        // the published package's own bytes: the source still serves the older zip, for as long as its cache says
+        boolean olderZip = pkg.receivedSha256() != null
+                && state.lastKnown().map(PublishedState::sha256).filter(pkg.receivedSha256()::equalsIgnoreCase).isPresent();
+        if (received.equals(mismatches.put(key, received)) && !olderZip) {
+            rejected(pkg, at);
+            return true;
+        }
+        failed(pkg.name(), pkg.expectedSha256());
+        return false;
+    }
+
     public void settled(String packageName, String sha256) {
         String key = key(packageName, normalised(sha256));
         settled.add(key);
