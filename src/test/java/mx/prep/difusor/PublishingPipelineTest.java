@@ -3,6 +3,7 @@ package mx.prep.difusor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -439,6 +440,49 @@ class PublishingPipelineTest extends PipelineTestBase {
         String copy = kept.stream().filter(k -> k.endsWith(".zip")).findFirst().orElseThrow();
         assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(copy)).asByteArray()).isEqualTo(Files.readAllBytes(pkg));
         assertThat(keys(SITE, "")).isEmpty();
+    }
+
+    @Test
+    void aPresignedPackageUrlNeverShowsItsSignatureInTheLogsNorInTheRecords() throws Exception {
+        List<String> logged = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        var context = (org.apache.logging.log4j.core.LoggerContext) org.apache.logging.log4j.LogManager.getContext(false);
+        var capture = new org.apache.logging.log4j.core.appender.AbstractAppender("secrets", null, null, true,
+                org.apache.logging.log4j.core.config.Property.EMPTY_ARRAY) {
+            @Override
+            public void append(org.apache.logging.log4j.core.LogEvent event) {
+                logged.add(event.getMessage().getFormattedMessage() + (event.getThrown() == null ? "" : " " + event.getThrown()));
+            }
+        };
+        capture.start();
+        context.getConfiguration().getRootLogger().addAppender(capture, org.apache.logging.log4j.Level.ALL, null);
+        context.updateLoggers();
+        try {
+            startDifusor();
+            String secret = "Signature=5ECRE7";
+            Path good = corte(0);
+            Path bad = corte(1);
+            String zip = "/" + good.getFileName();
+            // the first GET fails, so the URL goes into an exception's message and the retry's WARN too
+            institute.answerNext(zip, 1, 503, "text/plain", "Service Unavailable");
+            institute.release(good, null, null, URI.create(institute.packageUri(good.getFileName().toString())
+                    + "?X-Amz-Credential=AKIA5ECRE7&X-Amz-" + secret));
+            awaitPublished(good);
+            institute.release(bad, "0".repeat(64), null, URI.create(institute.packageUri(bad.getFileName().toString()) + "?token=5ECRE7"));
+            String stem = bad.getFileName().toString().replace(".zip", "");
+            await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, "quarantine/" + stem + "/").stream().anyMatch(k -> k.endsWith("report.json")));
+
+            assertThat(institute.requestCount(zip)).isEqualTo(2);
+            assertThat(logged).anySatisfy(line -> assertThat(line).contains(zip + "?…"));
+            assertThat(logged).noneSatisfy(line -> assertThat(line).contains("5ECRE7"));
+            for (String key : keys(HISTORY, "")) {
+                if (key.endsWith(".json")) {
+                    assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(key)).asUtf8String()).as(key).doesNotContain("5ECRE7");
+                }
+            }
+        } finally {
+            context.getConfiguration().getRootLogger().removeAppender("secrets");
+            context.updateLoggers();
+        }
     }
 
     @Test

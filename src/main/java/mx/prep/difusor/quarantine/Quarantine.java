@@ -26,6 +26,7 @@ import mx.prep.difusor.PackageRejectedException;
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.RejectReason;
 import mx.prep.difusor.source.PackageOffer;
+import mx.prep.difusor.source.SecureHttp;
 import mx.prep.difusor.state.PackageJournal;
 import mx.prep.difusor.state.PackageLedger;
 
@@ -94,7 +95,7 @@ public final class Quarantine {
                 pkg != null ? pkg.expectedSha256() : offer != null ? offer.announcedSha256() : null,
                 pkg != null ? pkg.receivedSha256() : null,
                 pkg != null && pkg.size() >= 0 ? pkg.size() : null,
-                pkg != null ? pkg.source() : offer != null ? String.valueOf(offer.packageUri()) : null,
+                pkg != null ? pkg.source() : offer != null ? SecureHttp.shown(offer.packageUri()) : null,
                 keepsPackage ? "s3://" + bucket + "/" + folder + name : pkg != null && pkg.isArchived() ? "history" : "not received");
         String where;
         try {

@@ -65,13 +65,13 @@ public final class ConditionalGet {
             response = answer.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             answer.cancel(true);
-            throw new TransientFailureException("GET " + uri + ": no whole answer within " + timeout.toMillis() + " ms");
+            throw new TransientFailureException("GET " + SecureHttp.shown(uri) + ": no whole answer within " + timeout.toMillis() + " ms");
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof IOException io) {
                 throw io;
             }
-            throw new IOException("GET " + uri + " failed: " + cause, cause);
+            throw new IOException("GET " + SecureHttp.shown(uri) + " failed: " + cause, cause);
         } catch (InterruptedException e) {
             answer.cancel(true);
             throw e;
@@ -81,13 +81,13 @@ public final class ConditionalGet {
             return Optional.empty();
         }
         if (status >= 500 || status == 429 || status == 408) {
-            throw new TransientFailureException("GET " + uri + " answered HTTP " + status);
+            throw new TransientFailureException("GET " + SecureHttp.shown(uri) + " answered HTTP " + status);
         }
         if (status != 200) {
-            throw new DocumentRefusedException("GET " + uri + " answered HTTP " + status);
+            throw new DocumentRefusedException("GET " + SecureHttp.shown(uri) + " answered HTTP " + status);
         }
         if (response.body() == null) {
-            throw new DocumentRefusedException("GET " + uri + " returned more than " + MAX_DOCUMENT_BYTES + " bytes: not a manifest or checksum file");
+            throw new DocumentRefusedException("GET " + SecureHttp.shown(uri) + " returned more than " + MAX_DOCUMENT_BYTES + " bytes: not a manifest or checksum file");
         }
         validators.put(uri, new Validators(response.headers().firstValue("ETag").orElse(null),
                 response.headers().firstValue("Last-Modified").orElse(null)));

@@ -46,7 +46,7 @@ public final class ManifestSource {
             throw e;
         }
         if (lastOffer == null || !offer.key().equals(lastOffer.key())) {
-            LOG.info("{}: announced by the manifest {} (sha256 {}, {} bytes)", offer, manifestUri,
+            LOG.info("{}: announced by the manifest {} (sha256 {}, {} bytes)", offer, SecureHttp.shown(manifestUri),
                     offer.announcedSha256(), offer.announcedSize());
         }
         lastOffer = offer;
@@ -88,14 +88,14 @@ public final class ManifestSource {
         try {
             node = Json.MAPPER.readTree(json);
         } catch (IOException e) {
-            throw new IOException("the manifest " + manifestUri + " is not JSON: " + e.getMessage(), e);
+            throw new IOException("the manifest " + SecureHttp.shown(manifestUri) + " is not JSON: " + e.getMessage(), e);
         }
         if (node == null || !node.isObject() || !node.path("package").isTextual() || node.path("package").asText().isBlank()) {
-            throw new IOException("the manifest " + manifestUri + " names no package");
+            throw new IOException("the manifest " + SecureHttp.shown(manifestUri) + " names no package");
         }
         String name = node.path("package").asText().trim();
         if (name.contains("/") || name.contains("\\")) {
-            throw new IOException("the manifest " + manifestUri + " names a package with a path: " + name);
+            throw new IOException("the manifest " + SecureHttp.shown(manifestUri) + " names a package with a path: " + name);
         }
         String sha = node.path("sha256").isTextual() ? node.path("sha256").asText() : null;
         Long size = node.path("size").canConvertToLong() ? node.path("size").asLong() : null;

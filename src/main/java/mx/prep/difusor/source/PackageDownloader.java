@@ -120,7 +120,7 @@ public final class PackageDownloader {
         int status = response.statusCode();
         if (status != 200) {
             Files.deleteIfExists(part);
-            String what = offer + ": GET " + uri + " answered HTTP " + status;
+            String what = offer + ": GET " + SecureHttp.shown(uri) + " answered HTTP " + status;
             throw status >= 500 || status == 429 || status == 408 || status == 404
                     ? new TransientFailureException(what) : new IOException(what);
         }
@@ -128,7 +128,7 @@ public final class PackageDownloader {
         if (contentType.toLowerCase(Locale.ROOT).startsWith("text/html")) {
             Files.deleteIfExists(part);
             // typically a maintenance or error page served with 200: the institute may fix it, so retry
-            throw new TransientFailureException(offer + ": GET " + uri + " returned an HTML page (Content-Type " + contentType + "), not a zip");
+            throw new TransientFailureException(offer + ": GET " + SecureHttp.shown(uri) + " returned an HTML page (Content-Type " + contentType + "), not a zip");
         }
         String name = packageName(offer, response, uri);
         Path spooled = spoolDir.resolve(name);
@@ -137,14 +137,14 @@ public final class PackageDownloader {
         double seconds = Math.max(1e-3, (System.nanoTime() - started) / 1e9);
         Corte corte = corte(offer, name);
         PrepPackage pkg = new PrepPackage(name, normalisedChecksum(offer.announcedSha256()), offer.announcedSize(), corte,
-                uri.toString(), clock.instant());
+                SecureHttp.shown(uri), clock.instant());
         pkg.spooled(spooled, bytes);
         pkg.checksumNames(offer.checksumNames());
         pkg.sidecarSha256(normalisedChecksum(offer.sidecarSha256()));
         pkg.stageTook("download", Math.round(seconds * 1000));
         metrics.received();
         metrics.announced(corte);
-        LOG.info("{}: downloaded {} bytes from {} in {} s ({} MB/s)", pkg, bytes, uri, String.format(Locale.ROOT, "%.2f", seconds),
+        LOG.info("{}: downloaded {} bytes from {} in {} s ({} MB/s)", pkg, bytes, SecureHttp.shown(uri), String.format(Locale.ROOT, "%.2f", seconds),
                 String.format(Locale.ROOT, "%.1f", bytes / 1e6 / seconds));
         return pkg;
     }

@@ -38,6 +38,6 @@ public record PackageOffer(String packageName, String announcedSha256, Long anno
 
     @Override
     public String toString() {
-        return "package " + (packageName == null ? packageUri : packageName);
+        return "package " + (packageName == null ? SecureHttp.shown(packageUri) : packageName);
     }
 }

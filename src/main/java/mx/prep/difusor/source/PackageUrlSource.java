@@ -35,7 +35,7 @@ public final class PackageUrlSource {
         }
         PackageOffer offer = parse(sidecar.get());
         if (lastOffer == null || !offer.key().equals(lastOffer.key())) {
-            LOG.info("{}: announced by the checksum file {} (sha256 {})", offer, sidecarUri, offer.announcedSha256());
+            LOG.info("{}: announced by the checksum file {} (sha256 {})", offer, SecureHttp.shown(sidecarUri), offer.announcedSha256());
         }
         lastOffer = offer;
         return offer;

@@ -52,12 +52,28 @@ public final class SecureHttp {
     }
 
     /** Refuses plain http:// unless the (test-only) switch allows it. */
+    /**
+     * A URI as logs and reports show it: without its query and user info, where a presigned URL carries its signature
+     * and a service its token. Secrets never go into logs.
+     */
+    public static String shown(URI uri) {
+        if (uri == null) {
+            return "null";
+        }
+        if (uri.getRawQuery() == null && uri.getRawUserInfo() == null) {
+            return uri.toString();
+        }
+        String shown = (uri.getScheme() == null ? "" : uri.getScheme() + "://") + (uri.getHost() == null ? "" : uri.getHost())
+                + (uri.getPort() < 0 ? "" : ":" + uri.getPort()) + (uri.getRawPath() == null ? "" : uri.getRawPath());
+        return uri.getRawQuery() == null ? shown : shown + "?…";
+    }
+
     public URI checked(URI uri) {
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         if (scheme.equals("https") || (allowPlainHttp && scheme.equals("http"))) {
             return uri;
         }
-        throw new IllegalArgumentException("refusing " + uri + ": only https:// is allowed for the institute's source");
+        throw new IllegalArgumentException("refusing " + shown(uri) + ": only https:// is allowed for the institute's source");
     }
 
     static String[] strongCipherSuites(SSLContext tls) {
