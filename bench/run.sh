@@ -20,7 +20,9 @@
 #   RAW_PUT_CLIENTS [apache5,apache,apache5-whole,apache-whole]   the SDK HTTP clients measured (HttpClient 5,
 #                                      prep-difusor's; 4, the older default), each with the SDK's aws-chunked signing
 #                                      and with -whole: one signature over the whole body, as prep-difusor signs
-#   HEAP_CHECK [1]         publish a package 4x as large with -Xmx256m in a fresh JVM
+#   HEAP_CHECK [1]         publish a package 4x as large with -Xmx256m in a fresh JVM, its next corte in the same JVM,
+#                          and the one after in a fresh JVM again (a restart: manifest, bucket listing and file list
+#                          of the 4x site in memory at once)
 #   BIG_VERIFY [1]         byte-for-byte check of the 4x publication too
 #   GAP [0]                seconds of idle time before each corte after the first (on election night they are 20
 #                          minutes apart: the JVM's JIT finishes compiling in between)
@@ -177,26 +179,29 @@ cat "$WORK/packages.txt" >&2
 
 BIG=""
 if [ "$HEAP_CHECK" = 1 ]; then
-    # four different sites (seeds) of the last corte's time, merged into one package: 4x the files and bytes; and the
+    # four different sites (seeds) of the last corte's time, merged into one package: 4x the files and bytes; the
     # same four sites one corte later, published next by the same JVM: the manifest of 4x the files is then in memory
-    # while the unzip step compares fingerprints with it
+    # while the unzip step compares fingerprints with it; and one more corte, published by a restarted JVM, whose first
+    # plan holds the manifest and a listing of the 4x site beside the package's file list
     last_stamp=$(echo "${NAMES[$((CORTES - 1))]}" | sed -E 's/.*_([0-9]{8}_[0-9]{4})\.zip/\1/')
     mkdir -p "$WORK/big-parts"
     for s in 0 1 2 3; do
-        java -cp "$CP" mx.prep.difusor.bench.BenchPackages generate "$WORK/big-parts/$s" "$SCALE" 2 "$last_stamp" "$STEP" \
+        java -cp "$CP" mx.prep.difusor.bench.BenchPackages generate "$WORK/big-parts/$s" "$SCALE" 3 "$last_stamp" "$STEP" \
             $((SEED + s)) $((FIRST_SEQ + CORTES - 1)) >"$WORK/big-parts/$s.txt"
     done
     next_stamp=$(sed -n 2p "$WORK/big-parts/0.txt" | sed -E 's/.*_([0-9]{8}_[0-9]{4})\.zip.*/\1/')
+    restart_stamp=$(sed -n 3p "$WORK/big-parts/0.txt" | sed -E 's/.*_([0-9]{8}_[0-9]{4})\.zip.*/\1/')
     BIG="PREP2024_X4_${last_stamp}.zip"
     BIG_NEXT="PREP2024_X4_${next_stamp}.zip"
-    for pair in "$BIG:1" "$BIG_NEXT:2"; do
+    BIG_RESTART="PREP2024_X4_${restart_stamp}.zip"
+    for pair in "$BIG:1" "$BIG_NEXT:2" "$BIG_RESTART:3"; do
         name=${pair%%:*} line=${pair##*:}
         parts=()
         for s in 0 1 2 3; do parts+=("$WORK/big-parts/$s/$(sed -n "${line}p" "$WORK/big-parts/$s.txt" | cut -d' ' -f1)"); done
         java -cp "$CP" mx.prep.difusor.bench.BenchPackages merge "$WORK/big-parts/$name" "${parts[@]}" >"$WORK/big.txt"
         read -r _ big_entries big_bytes big_sha <"$WORK/big.txt"
         printf '%s  %s\n' "$big_sha" "$name" >"$WORK/big-parts/$name.sha256"
-        label=big; [ "$line" = 2 ] && label=bignext
+        label=big; [ "$line" = 2 ] && label=bignext; [ "$line" = 3 ] && label=bigrestart
         record "$label" package entries "$big_entries"
         record "$label" package bytes "$big_bytes"
         log "4x package: $name, $big_entries entries, $big_bytes bytes"
@@ -503,6 +508,21 @@ if [ "$HEAP_CHECK" = 1 ]; then
     grep -q 'OutOfMemoryError' "$DIFUSOR_DIR/difusor.log" && record big difusor oom 1
     kill "$DIFUSOR_PID" 2>/dev/null || true
     wait "$DIFUSOR_PID" 2>/dev/null || true
+    if [ "$(awk '$1 == "bignext" && $2 == "difusor" && $3 == "succeeded" { print $4 }' "$RESULTS")" = 1 ]; then
+        log "heap check: $BIG_RESTART in a restarted prep-difusor (manifest, listing and file list of the 4x site at once)"
+        start_difusor difusor-big-restart bench-big-site bench-big-history
+        if publish_with_difusor bigrestart "$WORK/big-parts/$BIG_RESTART" bench-big-history bench-big-site difusor; then
+            record bigrestart difusor succeeded 1
+            if [ "$BIG_VERIFY" = 1 ]; then
+                check bigrestart "$WORK/big-parts/$BIG_RESTART" difusor=bench-big-site
+            fi
+        else
+            record bigrestart difusor succeeded 0
+        fi
+        grep -q 'OutOfMemoryError' "$DIFUSOR_DIR/difusor.log" && record bigrestart difusor oom 1
+        kill "$DIFUSOR_PID" 2>/dev/null || true
+        wait "$DIFUSOR_PID" 2>/dev/null || true
+    fi
 fi
 
 # ---------------------------------------------------------------- report
