@@ -76,9 +76,21 @@ public class DifusorConfiguration implements CamelConfiguration {
     @Override
     public void configure(CamelContext context) throws Exception {
         Settings settings = new Settings(context.getPropertiesComponent());
+        Path workDir = Path.of(settings.required("difusor.work-dir"));
+        // before anything touches the spool: what is there belongs to an earlier process, not to a running one
+        WorkDirLock lock = WorkDirLock.take(workDir);
+        try {
+            configure(context, settings, workDir);
+            context.addService(lock, true, true);
+        } catch (Exception | Error e) {
+            lock.release();
+            throw e;
+        }
+    }
+
+    private void configure(CamelContext context, Settings settings, Path workDir) throws Exception {
         Registry registry = context.getRegistry();
         Clock clock = Clock.systemUTC();
-        Path workDir = Path.of(settings.required("difusor.work-dir"));
         LOG.info("prep-difusor: source {}, site s3://{}/{}, history s3://{}/{}, work dir {}", settings.required("difusor.source.kind"),
                 settings.required("difusor.site.bucket"), settings.prefix("difusor.site.prefix"), settings.required("difusor.history.bucket"),
                 settings.prefix("difusor.history.prefix"), workDir);

@@ -1,6 +1,7 @@
 package mx.prep.difusor;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.net.URI;
@@ -26,6 +27,7 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import mx.prep.difusor.embedded.PrepPackageGenerator;
 import mx.prep.difusor.testing.CloudFrontEmulator.ReceivedInvalidation;
 import mx.prep.difusor.testing.FaultProxy;
+import mx.prep.difusor.testing.RunningDifusor;
 import mx.prep.difusor.testing.SiteBucket;
 
 class PublishingPipelineTest extends PipelineTestBase {
@@ -483,6 +485,30 @@ class PublishingPipelineTest extends PipelineTestBase {
             context.getConfiguration().getRootLogger().removeAppender("secrets");
             context.updateLoggers();
         }
+    }
+
+    @Test
+    void aSecondProcessOnTheSameWorkDirDoesNotStartAndTheFirstPublishesUndisturbed() throws Exception {
+        startDifusor();
+        // a download cut short and a package in the spool: what a second process would delete and take at its start
+        Path spool = Files.createDirectories(tmp.resolve("work/spool"));
+        Path partial = Files.writeString(spool.resolve("download-1.part"), "half a zip");
+        Path spooled = Files.writeString(spool.resolve("PREP2024_JAL_20240602_2000.zip"), "a package being checked");
+
+        assertThatThrownBy(() -> RunningDifusor.start(settings())).hasStackTraceContaining("another prep-difusor uses the work dir");
+        assertThat(partial).exists();
+        assertThat(spooled).exists();
+        Files.delete(partial);
+        Files.delete(spooled);
+
+        Path pkg = corte(0);
+        institute.release(pkg);
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+        // stopped, it lets the next process have the folder
+        difusor.close();
+        difusor = null;
+        startDifusor();
     }
 
     @Test
