@@ -156,7 +156,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("packageTurn", turn);
         registry.bind("interruptedPublication", new InterruptedPublication(state, history, store, turn, corteParser,
                 workDir.resolve("spool"), clock, metrics, settings.millis("difusor.retry.failed-package-pause-ms"),
-                settings.millis("difusor.retry.max-delay-ms").multipliedBy(10)));
+                settings.millis("difusor.retry.max-delay-ms").multipliedBy(10), settings.millis("difusor.source.download-deadline-ms")));
         String republish = settings.text("difusor.republish.directory");
         if (!republish.isEmpty()) {
             IncomingDirectory.setAsideLeftovers(Path.of(republish), clock);
@@ -180,7 +180,7 @@ public class DifusorConfiguration implements CamelConfiguration {
                 settings.integer("difusor.publish.max-deletions-percent"),
                 invalidationPaths(settings.integer("difusor.cdn.max-paths"), settings.list("difusor.cdn.distribution-ids").size())));
         // asked before each change the public would see: a process that lost the lead stops there
-        LeaderCheck leaderCheck = new LeaderCheck(context);
+        LeaderCheck leaderCheck = new LeaderCheck(context, clock, settings.millis("difusor.s3.call-timeout-ms"));
         registry.bind("leaderCheck", leaderCheck);
         registry.bind("sitePublication", new SitePublication(sitePrefix, leaderCheck));
         registry.bind("sitePruner", new SitePruner(s3, siteBucket, sitePrefix));
@@ -232,9 +232,11 @@ public class DifusorConfiguration implements CamelConfiguration {
                         .maxConnections(Math.max(50, concurrency * 2))
                         .connectionTimeout(settings.millis("difusor.s3.connect-timeout-ms"))
                         .socketTimeout(settings.millis("difusor.s3.read-timeout-ms")))
-                // the SDK retries each request (throttling, 5xx, resets) with backoff and jitter before Camel's retry channel sees it
+                // the SDK retries each request (throttling, 5xx, resets) with backoff and jitter before Camel's retry channel
+                // sees it, within a bound for the whole call: a process that lost the lead has no call under way for longer
                 .overrideConfiguration(o -> o.retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder()
-                        .maxAttempts(settings.integer("difusor.s3.max-attempts")).build()));
+                        .maxAttempts(settings.integer("difusor.s3.max-attempts")).build())
+                        .apiCallTimeout(settings.millis("difusor.s3.call-timeout-ms")));
         String endpoint = settings.text("difusor.s3.endpoint");
         if (!endpoint.isEmpty()) {
             builder.endpointOverride(URI.create(endpoint));

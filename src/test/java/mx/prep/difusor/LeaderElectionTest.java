@@ -61,6 +61,8 @@ class LeaderElectionTest extends PipelineTestBase {
         p.put("difusor.cluster.file-root", tmp.resolve("cluster").toString());
         p.put("difusor.cluster.retry-period-ms", Long.toString(RETRY_MS));
         p.put("difusor.cluster.lease-duration-ms", Long.toString(LEASE_MS));
+        // a new leader waits this long before it compares with the site (LeaderCheck.awaitTakeover)
+        p.put("difusor.s3.call-timeout-ms", "5000");
         return p;
     }
 

@@ -1,5 +1,10 @@
 package mx.prep.difusor.cluster;
 
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+
 import org.apache.camel.CamelContext;
 import org.apache.camel.ExchangeProperty;
 import org.apache.camel.impl.cluster.ClusteredRoutePolicy;
@@ -21,10 +26,15 @@ public final class LeaderCheck {
     private static final Logger LOG = LoggerFactory.getLogger(LeaderCheck.class);
 
     private final CamelContext context;
+    private final Clock clock;
+    private final Duration takeoverPause;
     private volatile RoutePolicy policy;
 
-    public LeaderCheck(CamelContext context) {
+    /** @param takeoverPause the longest an S3 call of a former leader may still be under way (difusor.s3.call-timeout-ms) */
+    public LeaderCheck(CamelContext context, Clock clock, Duration takeoverPause) {
         this.context = context;
+        this.clock = clock;
+        this.takeoverPause = takeoverPause;
     }
 
     /** In-memory: the cluster service keeps the flag up to date; cheap enough for every upload. */
@@ -42,6 +52,29 @@ public final class LeaderCheck {
         if (!leads()) {
             throw new NoLongerLeaderException(pkg + ": this process no longer leads");
         }
+    }
+
+    /**
+     * Before a new leader looks at the site or writes it: the former leader stopped at its own lead check, but an S3
+     * call it had under way (an upload its SDK was retrying through a network fault) may still land, over what this
+     * one publishes, for as long as a call may take. Waits until that long after the lead was taken; at once in every
+     * publication after that, and always without leader election.
+     */
+    public void awaitTakeover(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws NoLongerLeaderException, InterruptedException {
+        require(pkg);
+        LeadershipTerm term = context.getRegistry().lookupByNameAndType(LeadershipTerm.BEAN, LeadershipTerm.class);
+        Optional<Instant> since = term == null ? Optional.empty() : term.since();
+        if (since.isEmpty()) {
+            return;
+        }
+        Duration left = Duration.between(clock.instant(), since.get().plus(takeoverPause));
+        if (left.isNegative() || left.isZero()) {
+            return;
+        }
+        LOG.info("{}: this process took the lead at {}; it waits {} ms before comparing with the site, so that the former leader's"
+                + " last S3 calls have ended (difusor.s3.call-timeout-ms)", pkg, since.get(), left.toMillis());
+        Thread.sleep(left.toMillis());
+        require(pkg);
     }
 
     /**

@@ -1,6 +1,7 @@
 package mx.prep.difusor.cluster;
 
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -49,7 +50,7 @@ public class Leadership implements CamelConfiguration {
     public void configure(CamelContext context) throws Exception {
         Settings settings = new Settings(context.getPropertiesComponent());
         String mode = settings.text("difusor.cluster.mode").toLowerCase(Locale.ROOT);
-        if (settings.flag("difusor.publish.dry-run") && !mode.isEmpty() && !mode.equals("none")) {
+        if (Boolean.parseBoolean(settings.text("difusor.publish.dry-run")) && !mode.isEmpty() && !mode.equals("none")) {
             // a dry run beside the real replicas must not win their election: the leader would then publish nothing
             LOG.info("dry run: takes no part in the leader election (difusor.cluster.mode={} ignored)", mode);
             mode = "none";
@@ -70,6 +71,10 @@ public class Leadership implements CamelConfiguration {
     private static RoutePolicy clustered(CamelContext context, CamelClusterService service) throws Exception {
         // a service of the context: started with it (before the routes), stopped with it (after the routes)
         context.addService(service, true, true);
+        // when the lead was taken: a new leader lets the former one's last S3 calls end first (LeaderCheck)
+        LeadershipTerm term = new LeadershipTerm(Clock.systemUTC());
+        service.getView(NAMESPACE).addEventListener(term);
+        context.getRegistry().bind(LeadershipTerm.BEAN, term);
         ClusteredRoutePolicy policy = ClusteredRoutePolicy.forNamespace(service, NAMESPACE);
         policy.setCamelContext(context);
         return policy;

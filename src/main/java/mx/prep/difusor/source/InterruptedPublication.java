@@ -43,13 +43,15 @@ public final class InterruptedPublication {
     private final DifusorMetrics metrics;
     private final Duration firstPause;
     private final Duration maxPause;
+    private final Duration transferDeadline;
     /** The last package taken back, how often, and when it may be taken again. */
     private String lastKey;
     private int attempts;
     private Instant retryAt = Instant.MIN;
 
     public InterruptedPublication(StateStore state, HistoryArchiver history, ObjectStore store, PackageTurn turn, CorteParser corteParser,
-            Path spoolDir, Clock clock, DifusorMetrics metrics, Duration firstPause, Duration maxPause) {
+            Path spoolDir, Clock clock, DifusorMetrics metrics, Duration firstPause, Duration maxPause, Duration transferDeadline) {
+        this.transferDeadline = transferDeadline;
         this.state = state;
         this.history = history;
         this.store = store;
@@ -97,7 +99,9 @@ public final class InterruptedPublication {
         // not the name the download spools to: the poll may be fetching the same package from the institute meanwhile
         Path spool = spoolDir.resolve("resumed-" + name);
         Files.deleteIfExists(spool);
-        store.client().getObject(b -> b.bucket(history.bucket()).key(history.zipKey(name)), spool);
+        // a whole package: as long as a download from the institute may take, not one S3 call's bound
+        store.client().getObject(b -> b.bucket(history.bucket()).key(history.zipKey(name))
+                .overrideConfiguration(o -> o.apiCallTimeout(transferDeadline)), spool);
         PrepPackage pkg = new PrepPackage(name, sha.get(), null, corte.get(), "s3://" + history.bucket() + "/" + history.zipKey(name),
                 clock.instant());
         pkg.spooled(spool, Files.size(spool));
