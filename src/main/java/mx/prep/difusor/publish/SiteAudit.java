@@ -117,7 +117,7 @@ public final class SiteAudit {
                 metrics.siteChecked("failed");
                 return new Verdict(null, false);
             }
-            boolean agrees = agrees(after, manifest.get(), list());
+            boolean agrees = agrees(after, manifest.get());
             metrics.siteChecked(agrees ? "agrees" : "differs");
             if (agrees) {
                 LOG.info("{}: the site bucket holds exactly the published manifest", after);
@@ -129,17 +129,38 @@ public final class SiteAudit {
         }
     }
 
-    /** True if the listing holds exactly the manifest's files (bytes compared by the ETag, the MD5 of a single-part object). */
-    boolean agrees(String label, SiteManifest manifest, Map<String, SiteManifest.Entry> listed) {
-        long disagreeing = manifest.files().entrySet().stream().filter(e -> {
-            SiteManifest.Entry l = listed.get(e.getKey());
-            return l == null || l.size() != e.getValue().size() || !l.md5().equals(e.getValue().md5());
-        }).count() + listed.keySet().stream().filter(k -> !manifest.files().containsKey(k)).count();
+    /**
+     * True if the bucket holds exactly the manifest's files (bytes compared by the ETag, the MD5 of a single-part
+     * object). Compared page by page: the listing of a site is never held whole beside its manifest and the package's
+     * file list (a restart's first plan of a site four times FULL did not fit in -Xmx256m so).
+     */
+    boolean agrees(String label, SiteManifest manifest) {
+        Map<String, SiteManifest.Entry> files = manifest.files();
+        long[] present = new long[1];
+        long[] differing = new long[1];
+        forEachListed((path, etag, size) -> {
+            SiteManifest.Entry e = files.get(path);
+            if (e == null) {
+                differing[0]++;
+                return;
+            }
+            present[0]++;
+            if (e.size() != size || !etag.equals(e.md5())) {
+                differing[0]++;
+            }
+        });
+        long disagreeing = differing[0] + files.size() - present[0];
         if (disagreeing > 0) {
             LOG.warn("{}: the site bucket disagrees with the published manifest on {} objects (edited by hand?); the plan compares "
                     + "with the bucket itself", label, disagreeing);
         }
         return disagreeing == 0;
+    }
+
+    /** One object of a listing: its site path, its ETag without quotes, its size. */
+    @FunctionalInterface
+    interface Listed {
+        void object(String path, String etag, long size);
     }
 
     /**
@@ -151,6 +172,11 @@ public final class SiteAudit {
      */
     Map<String, SiteManifest.Entry> list() {
         Map<String, SiteManifest.Entry> listed = new HashMap<>();
+        forEachListed((path, etag, size) -> listed.put(path, new SiteManifest.Entry(null, etag, size, null, null, null)));
+        return listed;
+    }
+
+    private void forEachListed(Listed each) {
         var objects = s3.listObjectsV2Paginator(b -> b.bucket(siteBucket).prefix(sitePrefix).encodingType(EncodingType.URL)).contents();
         for (S3Object o : objects) {
             if (o.key().endsWith("/")) {
@@ -161,9 +187,7 @@ public final class SiteAudit {
                         o.key().replaceAll("\\p{Cntrl}", "?"));
                 continue;
             }
-            String etag = o.eTag() == null ? "" : o.eTag().replace("\"", "");
-            listed.put(o.key().substring(sitePrefix.length()), new SiteManifest.Entry(null, etag, o.size(), null, null, null));
+            each.object(o.key().substring(sitePrefix.length()), o.eTag() == null ? "" : o.eTag().replace("\"", ""), o.size());
         }
-        return listed;
     }
 }

@@ -60,12 +60,11 @@ public final class SitePlanner {
         if (audit.foundDifference(pkg, recorded.orElse(null))) {
             mustList = true;
         }
-        Map<String, SiteManifest.Entry> listed = null;
         if (trusted && mustList) {
-            listed = audit.list();
-            trusted = audit.agrees(pkg.toString(), recorded.get(), listed);
+            // compared page by page; only a bucket that disagrees is listed whole, as the base
+            trusted = audit.agrees(pkg.toString(), recorded.get());
         }
-        Map<String, SiteManifest.Entry> base = trusted ? recorded.get().files() : listed != null ? listed : audit.list();
+        Map<String, SiteManifest.Entry> base = trusted ? recorded.get().files() : audit.list();
 
         List<SiteFile> uploads = new ArrayList<>();
         Set<String> inPackage = new HashSet<>(pkg.site().files().size() * 4 / 3 + 1);
