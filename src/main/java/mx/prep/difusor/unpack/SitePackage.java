@@ -38,7 +38,7 @@ public final class SitePackage implements AutoCloseable {
     /** The file's bytes, re-readable from any mark (the S3 client resets the body to retry an upload). */
     public InputStream open(SiteFile file) {
         try {
-            return new EntryStream(zip, file.entry());
+            return new EntryStream(zip, entry(file));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file.path() + " from the package: " + e.getMessage(), e);
         }
@@ -46,7 +46,7 @@ public final class SitePackage implements AutoCloseable {
 
     /** The file's bytes, read once into memory: for small files only (the caller bounds how many are held at once). */
     public byte[] read(SiteFile file) {
-        try (InputStream in = zip.getInputStream(file.entry())) {
+        try (InputStream in = zip.getInputStream(entry(file))) {
             byte[] bytes = in.readNBytes((int) file.size());
             if (bytes.length != file.size() || in.read() >= 0) {
                 throw new IOException("its size is no longer " + file.size() + " bytes");
@@ -55,6 +55,14 @@ public final class SitePackage implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file.path() + " from the package: " + e.getMessage(), e);
         }
+    }
+
+    private java.util.zip.ZipEntry entry(SiteFile file) throws IOException {
+        java.util.zip.ZipEntry entry = zip.getEntry(file.entryName());
+        if (entry == null) {
+            throw new IOException("no entry named " + file.entryName());
+        }
+        return entry;
     }
 
     @Override

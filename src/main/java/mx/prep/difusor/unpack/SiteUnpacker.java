@@ -282,7 +282,7 @@ public final class SiteUnpacker {
                         pkg + ": unpacks to more than " + maxTotalBytes + " bytes (limit difusor.unpack.max-total-bytes)");
             }
             // the manifest's own strings: a large site's hashes are not held twice
-            return new SiteFile(path, entry, same.size(), same.sha256(), same.md5(), ContentTypes.of(path), cacheControl.forPath(path),
+            return new SiteFile(path, entry.getName(), same.size(), same.sha256(), same.md5(), ContentTypes.of(path), cacheControl.forPath(path),
                     same.fingerprint());
         }
         progress.inflated.incrementAndGet();
@@ -334,7 +334,7 @@ public final class SiteUnpacker {
             throw new PackageRejectedException(RejectReason.BAD_ZIP,
                     pkg + ": unpacks to more than " + maxTotalBytes + " bytes (limit difusor.unpack.max-total-bytes)");
         }
-        return new SiteFile(path, entry, size, HexFormat.of().formatHex(sha.digest()), HexFormat.of().formatHex(md5.digest()),
+        return new SiteFile(path, entry.getName(), size, HexFormat.of().formatHex(sha.digest()), HexFormat.of().formatHex(md5.digest()),
                 ContentTypes.of(path), cacheControl.forPath(path), fingerprint);
     }
 
@@ -344,7 +344,7 @@ public final class SiteUnpacker {
      */
     private void checkBaseTag(PrepPackage pkg, ZipFile zip, SiteFile index) throws PackageRejectedException {
         String html;
-        try (InputStream in = zip.getInputStream(index.entry())) {
+        try (InputStream in = zip.getInputStream(zip.getEntry(index.entryName()))) {
             html = new String(in.readNBytes(MAX_INDEX_BYTES), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read index.html: " + e.getMessage(), e);
