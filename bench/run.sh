@@ -484,26 +484,26 @@ wait "$MAIN_DIFUSOR_PID" 2>/dev/null || true
 rm -rf "$UNZIP_ROOT/unzip-rclone" "$UNZIP_ROOT/unzip-aws"
 
 # ---------------------------------------------------------------- heap check: 4x package, -Xmx256m, fresh JVM
+# heap_corte <label> <zip>: published by the running prep-difusor into the 4x buckets, then checked byte for byte
+heap_corte() {
+    local label=$1 zip=$2
+    if publish_with_difusor "$label" "$zip" bench-big-history bench-big-site difusor; then
+        record "$label" difusor succeeded 1
+        if [ "$BIG_VERIFY" = 1 ]; then
+            check "$label" "$zip" difusor=bench-big-site
+        fi
+        return 0
+    fi
+    record "$label" difusor succeeded 0
+    return 1
+}
 if [ "$HEAP_CHECK" = 1 ]; then
     log "heap check: $BIG with -Xmx256m in a fresh prep-difusor"
     start_difusor difusor-big bench-big-site bench-big-history
     record big difusor startup_hwm_kb "$(hwm_kb "$DIFUSOR_PID")"
-    if publish_with_difusor big "$WORK/big-parts/$BIG" bench-big-history bench-big-site difusor; then
-        record big difusor succeeded 1
-        if [ "$BIG_VERIFY" = 1 ]; then
-            check big "$WORK/big-parts/$BIG" difusor=bench-big-site
-        fi
+    if heap_corte big "$WORK/big-parts/$BIG"; then
         log "heap check: $BIG_NEXT next, in the same prep-difusor (the manifest of the first in memory)"
-        if publish_with_difusor bignext "$WORK/big-parts/$BIG_NEXT" bench-big-history bench-big-site difusor; then
-            record bignext difusor succeeded 1
-            if [ "$BIG_VERIFY" = 1 ]; then
-                check bignext "$WORK/big-parts/$BIG_NEXT" difusor=bench-big-site
-            fi
-        else
-            record bignext difusor succeeded 0
-        fi
-    else
-        record big difusor succeeded 0
+        heap_corte bignext "$WORK/big-parts/$BIG_NEXT" || true
     fi
     grep -q 'OutOfMemoryError' "$DIFUSOR_DIR/difusor.log" && record big difusor oom 1
     kill "$DIFUSOR_PID" 2>/dev/null || true
@@ -511,14 +511,7 @@ if [ "$HEAP_CHECK" = 1 ]; then
     if [ "$(awk '$1 == "bignext" && $2 == "difusor" && $3 == "succeeded" { print $4 }' "$RESULTS")" = 1 ]; then
         log "heap check: $BIG_RESTART in a restarted prep-difusor (manifest, listing and file list of the 4x site at once)"
         start_difusor difusor-big-restart bench-big-site bench-big-history
-        if publish_with_difusor bigrestart "$WORK/big-parts/$BIG_RESTART" bench-big-history bench-big-site difusor; then
-            record bigrestart difusor succeeded 1
-            if [ "$BIG_VERIFY" = 1 ]; then
-                check bigrestart "$WORK/big-parts/$BIG_RESTART" difusor=bench-big-site
-            fi
-        else
-            record bigrestart difusor succeeded 0
-        fi
+        heap_corte bigrestart "$WORK/big-parts/$BIG_RESTART" || true
         grep -q 'OutOfMemoryError' "$DIFUSOR_DIR/difusor.log" && record bigrestart difusor oom 1
         kill "$DIFUSOR_PID" 2>/dev/null || true
         wait "$DIFUSOR_PID" 2>/dev/null || true

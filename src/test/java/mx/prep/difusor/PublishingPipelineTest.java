@@ -399,13 +399,19 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
     }
 
-    @Test
-    void aPackageDroppedInTheIncomingDirectoryWithItsSidecarIsPublishedAndRemoved() throws Exception {
+    /** Starts the difusor with source kind "directory": packages dropped into the returned folder with their sidecar. */
+    private Path startWithAnIncomingDirectory() throws Exception {
         Path incoming = Files.createDirectories(tmp.resolve("incoming"));
         var settings = settings();
         settings.put("difusor.source.kind", "directory");
         settings.put("difusor.source.directory", incoming.toString());
         startDifusor(settings);
+        return incoming;
+    }
+
+    @Test
+    void aPackageDroppedInTheIncomingDirectoryWithItsSidecarIsPublishedAndRemoved() throws Exception {
+        Path incoming = startWithAnIncomingDirectory();
         Path pkg = corte(0);
         Path dropped = Files.copy(pkg, incoming.resolve(pkg.getFileName()));
         // the sidecar comes last: it tells the zip is complete
@@ -419,11 +425,7 @@ class PublishingPipelineTest extends PipelineTestBase {
 
     @Test
     void aPackageWhoseSidecarCannotBeReadIsKeptInQuarantineNotDeletedWithIt() throws Exception {
-        Path incoming = Files.createDirectories(tmp.resolve("incoming"));
-        var settings = settings();
-        settings.put("difusor.source.kind", "directory");
-        settings.put("difusor.source.directory", incoming.toString());
-        startDifusor(settings);
+        Path incoming = startWithAnIncomingDirectory();
         Path pkg = corte(0);
         Path dropped = Files.copy(pkg, incoming.resolve(pkg.getFileName()));
         // Windows PowerShell's Out-File writes UTF-16 with a byte-order mark: not the text a checksum file is
