@@ -70,6 +70,7 @@ class PackageInPartsTest {
         p.put("difusor.s3.connect-timeout-ms", "5000");
         p.put("difusor.s3.read-timeout-ms", "1500");
         p.put("difusor.s3.max-attempts", "4");
+        p.put("difusor.s3.call-timeout-ms", "60000");
         p.put("difusor.s3.endpoint", network.uri().toString());
         camel.getPropertiesComponent().setInitialProperties(p);
         camel.start();

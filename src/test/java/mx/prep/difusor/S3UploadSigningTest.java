@@ -199,6 +199,7 @@ class S3UploadSigningTest {
             p.put("difusor.s3.connect-timeout-ms", "5000");
             p.put("difusor.s3.read-timeout-ms", "5000");
             p.put("difusor.s3.max-attempts", "1");
+            p.put("difusor.s3.call-timeout-ms", "60000");
             p.put("difusor.s3.endpoint", "http://127.0.0.1:" + s3.port());
             context.getPropertiesComponent().setInitialProperties(p);
             return DifusorConfiguration.s3Client(new Settings(context.getPropertiesComponent()));
