@@ -91,6 +91,11 @@ public class DifusorConfiguration implements CamelConfiguration {
     private void configure(CamelContext context, Settings settings, Path workDir) throws Exception {
         Registry registry = context.getRegistry();
         Clock clock = Clock.systemUTC();
+        // read as a route predicate, a route precondition and a Java flag: only a value all three read alike
+        String dryRun = context.getPropertiesComponent().resolveProperty("difusor.publish.dry-run").orElse("");
+        if (!dryRun.equals("true") && !dryRun.equals("false")) {
+            throw new IllegalStateException("difusor.publish.dry-run is true or false (lower case), not '" + dryRun + "'");
+        }
         LOG.info("prep-difusor: source {}, site s3://{}/{}, history s3://{}/{}, work dir {}", settings.required("difusor.source.kind"),
                 settings.required("difusor.site.bucket"), settings.prefix("difusor.site.prefix"), settings.required("difusor.history.bucket"),
                 settings.prefix("difusor.history.prefix"), workDir);

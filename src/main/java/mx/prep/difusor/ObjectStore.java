@@ -114,6 +114,14 @@ public final class ObjectStore {
         throw e;
     }
 
+    /**
+     * The bound on one call that sends a package or a part of one (16 MiB): long enough for a slow link and its retries.
+     * The client's own bound (difusor.s3.call-timeout-ms) is for the site and the state, which a new leader must not
+     * find overwritten by a former one; a package goes under a key of its own, and the same package twice is the same
+     * bytes.
+     */
+    static final java.time.Duration PACKAGE_CALL_TIMEOUT = java.time.Duration.ofMinutes(15);
+
     /** @return the ETag S3 gave the object */
     public String putString(String bucket, String key, String text, String contentType) {
         return s3.putObject(PutObjectRequest.builder().bucket(bucket).key(key).contentType(contentType).build(),
@@ -141,7 +149,8 @@ public final class ObjectStore {
     public String putPackage(String bucket, String key, Path file, String contentType, Map<String, String> metadata) throws IOException {
         long size = Files.size(file);
         if (parts == null || size <= parts.size()) {
-            return putFile(bucket, key, file, contentType, metadata);
+            return s3.putObject(PutObjectRequest.builder().bucket(bucket).key(key).contentType(contentType).metadata(metadata)
+                    .overrideConfiguration(o -> o.apiCallTimeout(PACKAGE_CALL_TIMEOUT)).build(), RequestBody.fromFile(file)).eTag();
         }
         long parted = (size + parts.size() - 1) / parts.size();
         if (parted > Parts.MAX_COUNT) {
@@ -166,7 +175,8 @@ public final class ObjectStore {
                 }
                 try (FileSlice slice = new FileSlice(file, offset, length)) {
                     var answer = s3.uploadPart(b -> b.bucket(bucket).key(key).uploadId(uploadId).partNumber(number)
-                            .contentLength(length).checksumAlgorithm(checksum),
+                            .contentLength(length).checksumAlgorithm(checksum)
+                            .overrideConfiguration(o -> o.apiCallTimeout(PACKAGE_CALL_TIMEOUT)),
                             RequestBody.fromContentProvider(slice, length, contentType));
                     sent[number - 1] = CompletedPart.builder().partNumber(number).eTag(answer.eTag())
                             .checksumCRC32(answer.checksumCRC32()).build();

@@ -526,6 +526,16 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertThat(s3Network.requests(r -> !r.method().equals("GET") && !r.method().equals("HEAD"))).isZero();
     }
 
+    /** The flag is read by a route predicate, route preconditions and Java: "yes" would be a dry run to some only. */
+    @ParameterizedTest
+    @ValueSource(strings = { "yes", "1", "TRUE", " true" })
+    void aDryRunFlagOtherThanTrueOrFalseStopsTheStart(String flag) {
+        var settings = settings();
+        settings.put("difusor.publish.dry-run", flag);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> startDifusor(settings))
+                .hasStackTraceContaining("difusor.publish.dry-run is true or false");
+    }
+
     @Test
     void aDryRunReportsWhatItWouldRefuseWritesNothingAndTakesNoPartInTheElection() throws Exception {
         var settings = settings();

@@ -61,20 +61,22 @@ public final class LeaderCheck {
      * publication after that, and always without leader election.
      */
     public void awaitTakeover(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws NoLongerLeaderException, InterruptedException {
-        require(pkg);
         LeadershipTerm term = context.getRegistry().lookupByNameAndType(LeadershipTerm.BEAN, LeadershipTerm.class);
-        Optional<Instant> since = term == null ? Optional.empty() : term.since();
-        if (since.isEmpty()) {
-            return;
+        while (true) {
+            require(pkg);
+            // read again after each wait: a lead lost and taken again meanwhile starts a term of its own
+            Optional<Instant> since = term == null ? Optional.empty() : term.since();
+            if (since.isEmpty()) {
+                return;
+            }
+            Duration left = Duration.between(clock.instant(), since.get().plus(takeoverPause));
+            if (left.isNegative() || left.isZero()) {
+                return;
+            }
+            LOG.info("{}: this process took the lead at {}; it waits {} ms before comparing with the site, so that the former"
+                    + " leader's last S3 calls have ended (difusor.s3.call-timeout-ms)", pkg, since.get(), left.toMillis());
+            Thread.sleep(left.toMillis());
         }
-        Duration left = Duration.between(clock.instant(), since.get().plus(takeoverPause));
-        if (left.isNegative() || left.isZero()) {
-            return;
-        }
-        LOG.info("{}: this process took the lead at {}; it waits {} ms before comparing with the site, so that the former leader's"
-                + " last S3 calls have ended (difusor.s3.call-timeout-ms)", pkg, since.get(), left.toMillis());
-        Thread.sleep(left.toMillis());
-        require(pkg);
     }
 
     /**

@@ -70,7 +70,7 @@ public final class DryRun {
         boolean lasting = reason != RejectReason.RETRIES_EXHAUSTED && reason != RejectReason.UNEXPECTED;
         String name = pkg != null ? pkg.name() : offer != null && offer.packageName() != null ? offer.packageName() : "unnamed-package";
         String sha = pkg != null ? pkg.expectedSha256() : offer != null ? offer.announcedSha256() : null;
-        Path file = write(name.toLowerCase().endsWith(".zip") ? name.substring(0, name.length() - 4) : name,
+        Path file = write(fileStem(name),
                 new Report(name, pkg == null ? null : corte(pkg), pkg == null ? null : pkg.receivedSha256(), lasting ? "refused" : "failed",
                         reason.name(), step, Failures.describe(cause), null, null, null, null, null));
         if (lasting) {
@@ -80,6 +80,13 @@ public final class DryRun {
         }
         LOG.warn("{}: DRY RUN, nothing changed; would be {} at step {}: {}: {}; report at {}", pkg != null ? pkg : "package " + name,
                 lasting ? "refused" : "retried later", step, reason, Failures.describe(cause), file);
+    }
+
+    /** A name the source gave (a checksum file's line, say) is no path: only its safe characters name the report. */
+    static String fileStem(String name) {
+        String stem = name.toLowerCase().endsWith(".zip") ? name.substring(0, name.length() - 4) : name;
+        String safe = stem.replaceAll("[^A-Za-z0-9._-]", "_");
+        return safe.isEmpty() || safe.startsWith(".") ? "_" + safe : safe;
     }
 
     private Path write(String stem, Report report) throws IOException {

@@ -84,6 +84,8 @@ public final class Quarantine {
         }
         boolean mismatch = pkg != null && (reason == RejectReason.CHECKSUM_MISMATCH || reason == RejectReason.SIZE_MISMATCH);
         if (mismatch && ledger.mismatched(pkg, now)) {
+            journal.add(new PackageJournal.Entry(name, pkg.corte() == null ? null : pkg.corte().toString(), "rejected", reason.name(), step,
+                    Failures.describe(cause), now.toString(), pkg.stageMillis()));
             LOG.error("{} rejected again at step {}: {}: {}; the same bytes as the copy already in quarantine; not fetched again", pkg, step,
                     reason, Failures.describe(cause));
             return;
@@ -108,7 +110,7 @@ public final class Quarantine {
             where = keepLocally(folder, report, keepsPackage ? pkg.spoolFile() : null, s3Down);
         }
         if (mismatch) {
-            LOG.info("{}: offered again after a pause: the source may have been changing under the download", pkg);
+            LOG.info("{}: fetched again after a pause if the source still offers it: it may have been changing under the download", pkg);
         } else if (pkg != null && reason != RejectReason.RETRIES_EXHAUSTED && reason != RejectReason.UNEXPECTED) {
             // a bad package stays bad: do not fetch it again on every poll, nor after a restart (a stale one is
             // recorded as such by the corte gate already)

@@ -65,7 +65,7 @@ public final class ManifestSource {
             // beside the zip's path: a query (a version, a signature) is the zip's, not the sidecar's
             sidecarUri = new URI(zip.getScheme(), zip.getAuthority(), zip.getPath() + ".sha256", null, null);
         } catch (java.net.URISyntaxException e) {
-            throw new IOException("no checksum file URL for " + zip + ": " + e.getMessage(), e);
+            throw new IOException("no checksum file URL for " + SecureHttp.shown(zip) + ": " + e.getMessage(), e);
         }
         // read whole each time the manifest changes: a 304 here would skip the comparison
         get.forget(sidecarUri);
@@ -101,9 +101,16 @@ public final class ManifestSource {
         Long size = node.path("size").canConvertToLong() ? node.path("size").asLong() : null;
         String url = node.path("url").isTextual() ? node.path("url").asText() : null;
         String corte = node.path("corte").isTextual() ? node.path("corte").asText() : null;
-        URI zip = url == null || url.isBlank()
-                ? manifestUri.resolve(URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20"))
-                : manifestUri.resolve(url);
+        URI zip;
+        try {
+            zip = url == null || url.isBlank()
+                    ? manifestUri.resolve(URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20"))
+                    : manifestUri.resolve(url);
+        } catch (IllegalArgumentException e) {
+            // the JDK's message repeats the whole URL, a presigned one's signature with it
+            throw new IOException("the manifest " + SecureHttp.shown(manifestUri) + " names a package URL that is not a valid URL: "
+                    + (url.contains("?") ? url.substring(0, url.indexOf('?')) + "?…" : url));
+        }
         return new PackageOffer(name, sha, size, zip, corte, null);
     }
 }

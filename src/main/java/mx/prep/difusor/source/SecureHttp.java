@@ -51,7 +51,6 @@ public final class SecureHttp {
         return client;
     }
 
-    /** Refuses plain http:// unless the (test-only) switch allows it. */
     /**
      * A URI as logs and reports show it: without its query and user info, where a presigned URL carries its signature
      * and a service its token. Secrets never go into logs.
@@ -68,6 +67,7 @@ public final class SecureHttp {
         return uri.getRawQuery() == null ? shown : shown + "?…";
     }
 
+    /** Refuses plain http:// unless the (test-only) switch allows it. */
     public URI checked(URI uri) {
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         if (scheme.equals("https") || (allowPlainHttp && scheme.equals("http"))) {
