@@ -132,12 +132,21 @@ abstract class PipelineTestBase {
         return p;
     }
 
+    /**
+     * A port free now, below the kernel's ephemeral range (32768 and up on Linux): a port taken from that range and
+     * released was, once in a few hundred runs, handed to another socket bound to port 0 (S3Proxy, a proxy, WireMock)
+     * before the difusor bound it.
+     */
     static int freePort() {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int port = 20_000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(10_000);
+            try (java.net.ServerSocket s = new java.net.ServerSocket(port)) {
+                return port;
+            } catch (IOException busy) {
+                // taken: another one
+            }
         }
+        throw new IllegalStateException("no free port between 20000 and 30000");
     }
 
     void startDifusor() throws Exception {
