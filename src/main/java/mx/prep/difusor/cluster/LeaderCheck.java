@@ -60,7 +60,7 @@ public final class LeaderCheck {
      * one publishes, for as long as a call may take. Waits until that long after the lead was taken; at once in every
      * publication after that, and always without leader election.
      */
-    public void awaitTakeover(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws NoLongerLeaderException, InterruptedException {
+    public void awaitTakeover(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws NoLongerLeaderException {
         LeadershipTerm term = context.getRegistry().lookupByNameAndType(LeadershipTerm.BEAN, LeadershipTerm.class);
         while (true) {
             require(pkg);
@@ -75,7 +75,14 @@ public final class LeaderCheck {
             }
             LOG.info("{}: this process took the lead at {}; it waits {} ms before comparing with the site, so that the former"
                     + " leader's last S3 calls have ended (difusor.s3.call-timeout-ms)", pkg, since.get(), left.toMillis());
-            Thread.sleep(left.toMillis());
+            try {
+                Thread.sleep(left.toMillis());
+            } catch (InterruptedException stopping) {
+                // a process stopping (a rollout) while it waits: the package is in the history, the next leader publishes
+                // it; not a failure to quarantine
+                Thread.currentThread().interrupt();
+                throw new NoLongerLeaderException(pkg + ": this process is stopping while it waits to take over the site");
+            }
         }
     }
 
