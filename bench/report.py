@@ -18,7 +18,7 @@ for line in open(a.tsv, encoding="utf-8"):
     if len(parts) != 4:
         continue
     corte, tool, key, value = parts
-    if corte not in ("run", "big", "bignext", "bigrestart") and corte not in order:
+    if corte not in ("run", "big", "bignext", "bigrestart", "bigresume") and corte not in order:
         order.append(corte)
     try:
         value = float(value)
@@ -179,7 +179,7 @@ w("## Bucket equals package (every object downloaded and compared by SHA-256)")
 w("")
 w("| corte | tool | objects in bucket | identical | stale | missing | extra |")
 w("|---|---|---:|---:|---:|---:|---:|")
-for c in order + [b for b in ("big", "bignext", "bigrestart") if "check_ok" in data.get(b, {}).get("difusor", {})]:
+for c in order + [b for b in ("big", "bignext", "bigrestart", "bigresume") if "check_ok" in data.get(b, {}).get("difusor", {})]:
     for t in ("difusor", "rclone", "aws"):
         if get(c, t, "check_objects") is None:
             continue
@@ -210,6 +210,15 @@ if "big" in data:
               sec(get("bigrestart", "difusor", "total_ms")), n(get("bigrestart", "difusor", "puts")),
               mb(get("bigrestart", "difusor", "hwm_kb")),
               "; OutOfMemoryError in the log" if get("bigrestart", "difusor", "oom") else ""))
+    if get("bigresume", "difusor", "succeeded") is not None:
+        w("- then one corte more, cut short by `kill -9` after %s site PUTs and finished by a restarted JVM from the history "
+          "(its plan's base is the whole listing of the half-published 4x site): %s entries; finished: **%s** in %s s "
+          "from the restart; site PUTs %s; VmHWM **%s MB**%s" % (
+              n(get("bigresume", "difusor", "cut_puts")), n(get("bigresume", "package", "entries")),
+              "yes" if get("bigresume", "difusor", "succeeded") == 1 else "NO",
+              sec(get("bigresume", "difusor", "total_ms")), n(get("bigresume", "difusor", "puts")),
+              mb(get("bigresume", "difusor", "hwm_kb")),
+              "; OutOfMemoryError in the log" if get("bigresume", "difusor", "oom") else ""))
     w("")
 
 # ---- targets
@@ -242,10 +251,12 @@ w("| zero stale objects (prep-difusor; also no missing or extra) | %s stale, %s 
 hwm = max([get(c, "difusor", "hwm_kb") or 0 for c in order] + [get("run", "difusor", "final_hwm_kb") or 0])
 w("| peak RSS < 512 MB with -Xmx256m (scale %s) | %s MB | %s |" % (a.scale, mb(hwm), met(0 < hwm < 512 * 1024)))
 if "big" in data:
-    ok = all(b not in data or get(b, "difusor", "succeeded") == 1 for b in ("big", "bignext", "bigrestart")) and "big" in data
-    big_hwm = max(get(b, "difusor", "hwm_kb") or 0 for b in ("big", "bignext", "bigrestart"))
+    phases = ("big", "bignext", "bigrestart", "bigresume")
+    ok = all(b not in data or get(b, "difusor", "succeeded") == 1 for b in phases) and "big" in data
+    big_hwm = max(get(b, "difusor", "hwm_kb") or 0 for b in phases)
     done = "published" + (", the next corte in the same JVM" if "bignext" in data else "") + (
-        ", and the one after in a restarted JVM" if "bigrestart" in data else "")
+        ", the one after in a restarted JVM" if "bigrestart" in data else "") + (
+        ", and one cut short by kill -9 finished by a restarted JVM" if "bigresume" in data else "")
     w("| -Xmx256m enough for a package 4× as large | %s, VmHWM %s MB | %s |" % (done if ok else "failed", mb(big_hwm), met(ok)))
 for t in ("rclone", "aws"):
     s = sum(get(c, t, "stale") or 0 for c in order)

@@ -22,7 +22,9 @@
 #                                      and with -whole: one signature over the whole body, as prep-difusor signs
 #   HEAP_CHECK [1]         publish a package 4x as large with -Xmx256m in a fresh JVM, its next corte in the same JVM,
 #                          and the one after in a fresh JVM again (a restart: manifest, bucket listing and file list
-#                          of the 4x site in memory at once)
+#                          of the 4x site in memory at once); then one more, cut short by kill -9 in mid-publication and
+#                          finished by a restarted JVM from the history (its plan's base is the whole listing)
+#   RESUME_CUT_PUTS [4000] site PUTs of that last corte before the kill
 #   BIG_VERIFY [1]         byte-for-byte check of the 4x publication too
 #   GAP [0]                seconds of idle time before each corte after the first (on election night they are 20
 #                          minutes apart: the JVM's JIT finishes compiling in between)
@@ -53,6 +55,7 @@ RAW_PUT_PASSES=${RAW_PUT_PASSES:-3}
 RAW_PUT_CLIENTS=${RAW_PUT_CLIENTS:-apache5,apache,apache5-whole,apache-whole}
 HEAP_CHECK=${HEAP_CHECK:-1}
 BIG_VERIFY=${BIG_VERIFY:-1}
+RESUME_CUT_PUTS=${RESUME_CUT_PUTS:-4000}
 PUBLISH_TIMEOUT=${PUBLISH_TIMEOUT:-1800}
 GAP=${GAP:-0}
 TOOL_TIMEOUT=${TOOL_TIMEOUT:-3600}
@@ -182,26 +185,29 @@ if [ "$HEAP_CHECK" = 1 ]; then
     # four different sites (seeds) of the last corte's time, merged into one package: 4x the files and bytes; the
     # same four sites one corte later, published next by the same JVM: the manifest of 4x the files is then in memory
     # while the unzip step compares fingerprints with it; and one more corte, published by a restarted JVM, whose first
-    # plan holds the manifest and a listing of the 4x site beside the package's file list
+    # plan holds the manifest and a listing of the 4x site beside the package's file list; and one more, cut short in
+    # mid-publication and taken back from the history by a restarted JVM
     last_stamp=$(echo "${NAMES[$((CORTES - 1))]}" | sed -E 's/.*_([0-9]{8}_[0-9]{4})\.zip/\1/')
     mkdir -p "$WORK/big-parts"
     for s in 0 1 2 3; do
-        java -cp "$CP" mx.prep.difusor.bench.BenchPackages generate "$WORK/big-parts/$s" "$SCALE" 3 "$last_stamp" "$STEP" \
+        java -cp "$CP" mx.prep.difusor.bench.BenchPackages generate "$WORK/big-parts/$s" "$SCALE" 4 "$last_stamp" "$STEP" \
             $((SEED + s)) $((FIRST_SEQ + CORTES - 1)) >"$WORK/big-parts/$s.txt"
     done
     next_stamp=$(sed -n 2p "$WORK/big-parts/0.txt" | sed -E 's/.*_([0-9]{8}_[0-9]{4})\.zip.*/\1/')
     restart_stamp=$(sed -n 3p "$WORK/big-parts/0.txt" | sed -E 's/.*_([0-9]{8}_[0-9]{4})\.zip.*/\1/')
     BIG="PREP2024_X4_${last_stamp}.zip"
     BIG_NEXT="PREP2024_X4_${next_stamp}.zip"
+    resume_stamp=$(sed -n 4p "$WORK/big-parts/0.txt" | sed -E 's/.*_([0-9]{8}_[0-9]{4})\.zip.*/\1/')
     BIG_RESTART="PREP2024_X4_${restart_stamp}.zip"
-    for pair in "$BIG:1" "$BIG_NEXT:2" "$BIG_RESTART:3"; do
+    BIG_RESUME="PREP2024_X4_${resume_stamp}.zip"
+    for pair in "$BIG:1" "$BIG_NEXT:2" "$BIG_RESTART:3" "$BIG_RESUME:4"; do
         name=${pair%%:*} line=${pair##*:}
         parts=()
         for s in 0 1 2 3; do parts+=("$WORK/big-parts/$s/$(sed -n "${line}p" "$WORK/big-parts/$s.txt" | cut -d' ' -f1)"); done
         java -cp "$CP" mx.prep.difusor.bench.BenchPackages merge "$WORK/big-parts/$name" "${parts[@]}" >"$WORK/big.txt"
         read -r _ big_entries big_bytes big_sha <"$WORK/big.txt"
         printf '%s  %s\n' "$big_sha" "$name" >"$WORK/big-parts/$name.sha256"
-        label=big; [ "$line" = 2 ] && label=bignext; [ "$line" = 3 ] && label=bigrestart
+        label=big; [ "$line" = 2 ] && label=bignext; [ "$line" = 3 ] && label=bigrestart; [ "$line" = 4 ] && label=bigresume
         record "$label" package entries "$big_entries"
         record "$label" package bytes "$big_bytes"
         log "4x package: $name, $big_entries entries, $big_bytes bytes"
@@ -497,6 +503,50 @@ heap_corte() {
     record "$label" difusor succeeded 0
     return 1
 }
+# heap_resume <zip>: the running prep-difusor is killed (-9) after RESUME_CUT_PUTS site PUTs of this package; a
+# restarted one takes the package back from the history and publishes it whole, its plan based on the whole listing
+heap_resume() {
+    local zip=$1 name before t0 state
+    name=$(basename "$zip")
+    log "heap check: $name cut short after $RESUME_CUT_PUTS site PUTs (kill -9), then finished by a restarted prep-difusor"
+    before=$(counts)
+    cp "$zip" "$DIFUSOR_DIR/incoming/$name"
+    cp "$(dirname "$zip")/$name.sha256" "$DIFUSOR_DIR/incoming/.$name.sha256.tmp"
+    mv "$DIFUSOR_DIR/incoming/.$name.sha256.tmp" "$DIFUSOR_DIR/incoming/$name.sha256"
+    cut_due() { [ $(($(count_of "$(counts)" bench-big-site puts) - $(count_of "$before" bench-big-site puts))) -ge "$RESUME_CUT_PUTS" ]; }
+    if ! wait_for "$PUBLISH_TIMEOUT" "$RESUME_CUT_PUTS site PUTs of $name" cut_due || ! kill -0 "$DIFUSOR_PID" 2>/dev/null; then
+        log "prep-difusor did not reach $RESUME_CUT_PUTS site PUTs of $name; log tail:"
+        tail -30 "$DIFUSOR_DIR/difusor.log" >&2
+        record bigresume difusor succeeded 0
+        return 0
+    fi
+    kill -9 "$DIFUSOR_PID"
+    wait "$DIFUSOR_PID" 2>/dev/null || true
+    record bigresume difusor cut_puts $(($(count_of "$(counts)" bench-big-site puts) - $(count_of "$before" bench-big-site puts)))
+    state=$(s3get "bench-big-history/state/published.json") || die "no state after the kill"
+    grep -qE "\"publishing\" *: *\"$name\"" <<<"$state" || log "  the state does not say publishing $name: $state"
+    before=$(counts)
+    t0=$(now_ms)
+    start_difusor difusor-big-resume bench-big-site bench-big-history
+    finished() {
+        kill -0 "$DIFUSOR_PID" 2>/dev/null || return 0
+        state=$(s3get "bench-big-history/state/published.json" 2>/dev/null) || return 1
+        grep -qE "\"package\" *: *\"$name\"" <<<"$state" && ! grep -qE "\"publishing\" *:" <<<"$state"
+    }
+    if wait_for "$PUBLISH_TIMEOUT" "resume of $name" finished && kill -0 "$DIFUSOR_PID" 2>/dev/null; then
+        record bigresume difusor succeeded 1
+        record bigresume difusor total_ms $(($(now_ms) - t0))
+        [ "$BIG_VERIFY" = 1 ] && check bigresume "$zip" difusor=bench-big-site
+    else
+        log "the restarted prep-difusor did not finish $name; log tail:"
+        tail -30 "$DIFUSOR_DIR/difusor.log" >&2
+        record bigresume difusor succeeded 0
+    fi
+    record bigresume difusor puts $(($(count_of "$(counts)" bench-big-site puts) - $(count_of "$before" bench-big-site puts)))
+    record bigresume difusor hwm_kb "$(hwm_kb "$DIFUSOR_PID" 2>/dev/null || echo 0)"
+    grep -q 'OutOfMemoryError' "$DIFUSOR_DIR/difusor.log" && record bigresume difusor oom 1
+    return 0
+}
 if [ "$HEAP_CHECK" = 1 ]; then
     log "heap check: $BIG with -Xmx256m in a fresh prep-difusor"
     start_difusor difusor-big bench-big-site bench-big-history
@@ -513,6 +563,9 @@ if [ "$HEAP_CHECK" = 1 ]; then
         start_difusor difusor-big-restart bench-big-site bench-big-history
         heap_corte bigrestart "$WORK/big-parts/$BIG_RESTART" || true
         grep -q 'OutOfMemoryError' "$DIFUSOR_DIR/difusor.log" && record bigrestart difusor oom 1
+        if [ "$(awk '$1 == "bigrestart" && $2 == "difusor" && $3 == "succeeded" { print $4 }' "$RESULTS")" = 1 ]; then
+            heap_resume "$WORK/big-parts/$BIG_RESUME"
+        fi
         kill "$DIFUSOR_PID" 2>/dev/null || true
         wait "$DIFUSOR_PID" 2>/dev/null || true
     fi
