@@ -38,6 +38,8 @@ public final class PrepPackage {
     private final Map<String, Long> stageMillis = new LinkedHashMap<>();
     /** Site paths this package's publication has written so far: a retried publish stage sends only the others. */
     private final java.util.Set<String> uploaded = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** ETags S3 answered for those writes where they are not the content's MD5 (SSE-KMS); empty for most buckets. */
+    private final Map<String, String> uploadedETags = new java.util.concurrent.ConcurrentHashMap<>();
 
     public PrepPackage(String name, String expectedSha256, Long expectedSize, Corte corte, String source, Instant receivedAt) {
         this.name = name;
@@ -160,6 +162,20 @@ public final class PrepPackage {
 
     public boolean isUploaded(String sitePath) {
         return uploaded.contains(sitePath);
+    }
+
+    /** Written, and S3 answered an ETag that is not the content's MD5. */
+    public void uploaded(String sitePath, String etag) {
+        uploadedETags.put(sitePath, etag);
+        uploaded.add(sitePath);
+    }
+
+    /**
+     * The ETag S3 gave the file as now published, where it is not its MD5: from this publication's write, else (not
+     * written now) as the plan found it. Null when it is the MD5.
+     */
+    public String etagOf(String sitePath) {
+        return uploaded.contains(sitePath) ? uploadedETags.get(sitePath) : plan.keptETags().get(sitePath);
     }
 
     public int filesPublished() {

@@ -12,16 +12,24 @@ import mx.prep.difusor.unpack.KnownContent;
  * keeps its byte size), the MD5 (the ETag of a single-part object, to compare with a bucket listing), the size and
  * the headers it was published with, and the fingerprint of the zip entry it came from (so the next package's
  * unchanged entries need not be inflated again). Kept in S3 beside the published state.
+ * <p>
+ * {@code etag} is the ETag S3 answered for the object when it is not its MD5 (a bucket encrypted with SSE-KMS gives
+ * ETags no content hash predicts); null otherwise, so a manifest of an unencrypted bucket is no larger.
  */
 public record SiteManifest(@JsonProperty("package") String packageName, Map<String, Entry> files) {
 
     /** One published object; {@code zip} is null in manifests written before fingerprints and in bucket listings. */
-    public record Entry(String sha256, String md5, long size, String contentType, String cacheControl, String zip) {
+    public record Entry(String sha256, String md5, long size, String contentType, String cacheControl, String zip, String etag) {
 
         public Entry {
             // a handful of distinct values over tens of thousands of entries: one copy each, not one per entry
             contentType = contentType == null ? null : contentType.intern();
             cacheControl = cacheControl == null ? null : cacheControl.intern();
+        }
+
+        /** True if a listed object with this ETag and size is this entry's object. */
+        public boolean listedAs(String listedETag, long listedSize) {
+            return size == listedSize && (listedETag.equals(md5) || listedETag.equals(etag));
         }
 
         /** Same bytes and same headers: nothing to upload. */

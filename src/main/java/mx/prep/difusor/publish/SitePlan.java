@@ -1,6 +1,7 @@
 package mx.prep.difusor.publish;
 
 import java.util.List;
+import java.util.Map;
 
 import mx.prep.difusor.unpack.SiteFile;
 
@@ -9,12 +10,13 @@ import mx.prep.difusor.unpack.SiteFile;
  * delete (gone from the package), and the CloudFront paths to invalidate.
  *
  * @param rebuilt  true when the published manifest was missing or untrusted and the bucket listing was used instead
+ * @param keptETags the ETags of files not uploaded, where S3's ETag is not their MD5 (SSE-KMS), for the next manifest
  * @param replaces SHA-256 of the package published before this one, or null for the first
  * @param replacedAt when that one was published (its state's publishedAt), or null for the first: the same package can
  *                   be published over the same other one more than once (an operator's republish back and forth)
  */
 public record SitePlan(List<SiteFile> uploads, List<String> deletions, List<String> invalidationPaths, int unchanged, boolean rebuilt,
-        String replaces, String replacedAt) {
+        Map<String, String> keptETags, String replaces, String replacedAt) {
 
     public List<SiteFile> assets() {
         return uploads.stream().filter(f -> !f.isHtml()).toList();

@@ -2,6 +2,7 @@ package mx.prep.difusor.publish;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -71,10 +72,16 @@ public final class SitePlanner {
         // a listing shows bytes, not headers: those of the last recorded publication stand in (a corte cut short after
         // a change of the Cache-Control rules must still put the new headers on files whose bytes did not change)
         Map<String, SiteManifest.Entry> recordedHeaders = trusted ? Map.of() : recorded.map(SiteManifest::files).orElse(Map.of());
+        // ETags S3 gave the unchanged files, where they are not the MD5 (SSE-KMS), go on into the next manifest
+        Map<String, String> keptETags = new HashMap<>();
         for (SiteFile f : pkg.site().files()) {
             inPackage.add(f.path());
-            if (!isPublished(f, base.get(f.path()), trusted) || !trusted && headersMayDiffer(f, recordedHeaders.get(f.path()))) {
+            SiteManifest.Entry now = base.get(f.path());
+            SiteManifest.Entry recordedEntry = recordedHeaders.get(f.path());
+            if (!isPublished(f, now, trusted, recordedEntry) || !trusted && headersMayDiffer(f, recordedEntry)) {
                 uploads.add(f);
+            } else if (now.etag() != null && !now.etag().equals(f.md5())) {
+                keptETags.put(f.path(), now.etag());
             }
         }
         List<String> deletions = base.keySet().stream().filter(p -> !inPackage.contains(p)).sorted().toList();
@@ -93,7 +100,7 @@ public final class SitePlanner {
         } else {
             Map<String, SiteManifest.Entry> invalidationBase = recorded.map(SiteManifest::files).orElse(base);
             for (SiteFile f : pkg.site().files()) {
-                if (!isPublished(f, invalidationBase.get(f.path()), recorded.isPresent())) {
+                if (!isPublished(f, invalidationBase.get(f.path()), recorded.isPresent(), null)) {
                     changed.add(f.path());
                 }
             }
@@ -104,7 +111,7 @@ public final class SitePlanner {
             deletions.stream().filter(already::add).forEach(changed::add);
         }
         SitePlan plan = new SitePlan(uploads, deletions, InvalidationPaths.of(changed, maxInvalidationPaths),
-                pkg.site().files().size() - uploads.size(), !trusted,
+                pkg.site().files().size() - uploads.size(), !trusted, keptETags,
                 published.filter(PublishedState::hasPublished).map(PublishedState::sha256).orElse(null),
                 published.filter(PublishedState::hasPublished).map(PublishedState::publishedAt).orElse(null));
         pkg.plan(plan);
@@ -123,14 +130,21 @@ public final class SitePlanner {
                 && java.util.Objects.equals(recorded.cacheControl(), f.cacheControl()));
     }
 
-    private static boolean isPublished(SiteFile f, SiteManifest.Entry published, boolean byManifest) {
+    /**
+     * From a listing, bytes only: the ETag is the MD5 of a single-part object, or, in a bucket encrypted with SSE-KMS,
+     * the ETag the last manifest recorded for these very bytes. Headers cannot be seen without a HEAD each.
+     */
+    private static boolean isPublished(SiteFile f, SiteManifest.Entry published, boolean byManifest, SiteManifest.Entry recorded) {
         if (published == null) {
             return false;
         }
         if (byManifest) {
             return published.sameAs(f.sha256(), f.contentType(), f.cacheControl());
         }
-        // from a listing: bytes only (ETag = MD5 of a single-part object); headers cannot be seen without a HEAD each
-        return published.size() == f.size() && f.md5().equals(published.md5());
+        if (published.size() != f.size()) {
+            return false;
+        }
+        return published.etag().equals(f.md5())
+                || recorded != null && f.sha256().equals(recorded.sha256()) && published.etag().equals(recorded.etag());
     }
 }

@@ -5,6 +5,7 @@ import java.util.Map;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.ExchangeProperty;
+import org.apache.camel.Header;
 import org.apache.camel.Message;
 import org.apache.camel.component.aws2.s3.AWS2S3Constants;
 import org.slf4j.Logger;
@@ -32,8 +33,11 @@ public final class SitePublication {
      */
     static final int IN_MEMORY_MAX_BYTES = 256 * 1024;
 
-    /** The site path of the file one split exchange uploads. */
+    /** The site path of the file one split exchange uploads, and its MD5. */
     static final String SITE_PATH = "difusorSitePath";
+    static final String SITE_MD5 = "difusorSiteMd5";
+
+    private final java.util.concurrent.atomic.AtomicBoolean etagsNotMd5Seen = new java.util.concurrent.atomic.AtomicBoolean();
 
     private final String sitePrefix;
     private final LeaderCheck leaderCheck;
@@ -56,9 +60,22 @@ public final class SitePublication {
         return pkg.plan().pages().stream().filter(f -> !pkg.isUploaded(f.path())).iterator();
     }
 
-    /** After the S3 producer: the file is written. */
-    public void uploaded(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, @ExchangeProperty(SITE_PATH) String path) {
-        pkg.uploaded(path);
+    /**
+     * After the S3 producer: the file is written. An ETag that is not the content's MD5 (a bucket encrypted with
+     * SSE-KMS) goes into the manifest, or every check of the bucket would find it changed and publish the whole site.
+     */
+    public void uploaded(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, @ExchangeProperty(SITE_PATH) String path,
+            @ExchangeProperty(SITE_MD5) String md5, @Header(AWS2S3Constants.E_TAG) String etag) {
+        String answered = etag == null ? null : etag.replace("\"", "");
+        if (answered == null || answered.equals(md5)) {
+            pkg.uploaded(path);
+            return;
+        }
+        pkg.uploaded(path, answered);
+        if (etagsNotMd5Seen.compareAndSet(false, true)) {
+            LOG.info("{}: S3 answers ETags that are not the content's MD5 (the site bucket is encrypted with SSE-KMS?); the "
+                    + "site manifest records them for the bucket checks", pkg);
+        }
     }
 
     /** Turns one split SiteFile into a put request for the S3 producer, its body in memory or streamed from the zip. */
@@ -69,6 +86,7 @@ public final class SitePublication {
         Message message = exchange.getMessage();
         SiteFile file = message.getBody(SiteFile.class);
         exchange.setProperty(SITE_PATH, file.path());
+        exchange.setProperty(SITE_MD5, file.md5());
         message.setHeader(AWS2S3Constants.KEY, siteKey(file.path()));
         message.setHeader(AWS2S3Constants.CONTENT_LENGTH, file.size());
         message.setHeader(AWS2S3Constants.CONTENT_TYPE, file.contentType());

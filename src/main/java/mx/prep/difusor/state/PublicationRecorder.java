@@ -66,7 +66,8 @@ public final class PublicationRecorder {
         // in package order, looked up by hash: the next package's unzip and plan ask it about every one of their paths
         Map<String, SiteManifest.Entry> files = new LinkedHashMap<>(pkg.site().files().size() * 4 / 3 + 1);
         for (SiteFile f : pkg.site().files()) {
-            files.put(f.path(), new SiteManifest.Entry(f.sha256(), f.md5(), f.size(), f.contentType(), f.cacheControl(), f.zip()));
+            files.put(f.path(), new SiteManifest.Entry(f.sha256(), f.md5(), f.size(), f.contentType(), f.cacheControl(), f.zip(),
+                    pkg.etagOf(f.path())));
         }
         state.saveManifest(new SiteManifest(pkg.name(), files));
         pkg.stageTook("record", (System.nanoTime() - started) / 1_000_000);

@@ -13,8 +13,8 @@ import mx.prep.difusor.unpack.KnownContent;
 class SiteManifestTest {
 
     private final SiteManifest manifest = new SiteManifest("PREP2024_JAL_20240602_2240.zip", Map.of(
-            "data/a.json", new SiteManifest.Entry("sha-a", "md5-a", 10, "application/json", null, "fp-a"),
-            "data/old.json", new SiteManifest.Entry("sha-o", "md5-o", 12, "application/json", null, null)));
+            "data/a.json", new SiteManifest.Entry("sha-a", "md5-a", 10, "application/json", null, "fp-a", null),
+            "data/old.json", new SiteManifest.Entry("sha-o", "md5-o", 12, "application/json", null, null, null)));
 
     @Test
     void anEntryIsKnownByItsPathAndFingerprint() {

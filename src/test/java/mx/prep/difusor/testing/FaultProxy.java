@@ -114,6 +114,7 @@ public final class FaultProxy implements AutoCloseable {
     private final AtomicInteger connections = new AtomicInteger();
     private final AtomicInteger faults = new AtomicInteger();
     private final CountDownLatch closed = new CountDownLatch(1);
+    private volatile Predicate<RequestHead> disguisedETags;
 
     private FaultProxy(boolean httpMode, String upstreamHost, int upstreamPort) {
         this.httpMode = httpMode;
@@ -203,6 +204,37 @@ public final class FaultProxy implements AutoCloseable {
     /** TCP: closes gracefully (FIN) once upstream has sent more than {@code downstreamBytes}. */
     public FaultProxy closeAfterBytes(long downstreamBytes, int times) {
         return add(Fault.TCP_CLOSE, null, times, downstreamBytes, 0, null, null);
+    }
+
+    /**
+     * HTTP: from now on, answers to matching requests carry ETags that are not the content's MD5, as S3 gives objects
+     * encrypted with SSE-KMS: every single-part ETag (32 hex digits) in a response head or an XML body (a listing) is
+     * replaced by the MD5 of itself and a salt, the same for the same object. Multipart ETags ({@code -N}) are left.
+     */
+    public FaultProxy disguiseETags(Predicate<RequestHead> when) {
+        if (!httpMode) {
+            throw new IllegalStateException("ETags are disguised by a proxy made by FaultProxy.http");
+        }
+        disguisedETags = Objects.requireNonNull(when);
+        return this;
+    }
+
+    private static final java.util.regex.Pattern SINGLE_PART_ETAG =
+            java.util.regex.Pattern.compile("(\"|&quot;|&#34;)([0-9a-f]{32})(\"|&quot;|&#34;)");
+
+    /** Every single-part ETag in the text replaced by the disguised one. */
+    static String disguised(String text) {
+        return SINGLE_PART_ETAG.matcher(text).replaceAll(m -> java.util.regex.Matcher.quoteReplacement(
+                m.group(1) + disguisedETag(m.group(2)) + m.group(3)));
+    }
+
+    private static String disguisedETag(String md5) {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("MD5").digest((md5 + "/sse-kms").getBytes(ISO_8859_1));
+            return java.util.HexFormat.of().formatHex(digest);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Drops every rule; faults already under way carry on, counters are kept. */
@@ -603,6 +635,10 @@ public final class FaultProxy implements AutoCloseable {
                 injected();
                 pause(rule.duration());
             }
+            Predicate<RequestHead> disguise = disguisedETags;
+            if (disguise != null && fault == null && disguise.test(request)) {
+                return relayDisguised(request, response);
+            }
             clientOut.write(response.raw());
             if (fault == Fault.STALL_BODY) {
                 injected();
@@ -614,6 +650,57 @@ public final class FaultProxy implements AutoCloseable {
             copyBody(upIn, clientOut, body);
             clientOut.flush();
             return body != UNTIL_CLOSE && response.keepAlive();
+        }
+
+        /** Relays a response with its ETags disguised: the head's, and those of an XML body, which is re-framed whole. */
+        private boolean relayDisguised(RequestHead request, Head response) throws IOException {
+            long framing = response.responseBody(request.method());
+            String head = disguisedHeadLines(response, null);
+            boolean xml = response.headers().getOrDefault("Content-Type", List.of()).stream().anyMatch(t -> t.contains("xml"));
+            if (framing == 0 || framing == UNTIL_CLOSE || !xml) {
+                clientOut.write(head.getBytes(ISO_8859_1));
+                copyBody(upIn, clientOut, framing);
+                clientOut.flush();
+                return framing != UNTIL_CLOSE && response.keepAlive();
+            }
+            ByteArrayOutputStream raw = new ByteArrayOutputStream();
+            copyBody(upIn, raw, framing);
+            byte[] body = disguised(new String(framing == CHUNKED ? dechunked(raw.toByteArray()) : raw.toByteArray(), UTF_8)).getBytes(UTF_8);
+            clientOut.write(disguisedHeadLines(response, body.length).getBytes(ISO_8859_1));
+            clientOut.write(body);
+            clientOut.flush();
+            return response.keepAlive();
+        }
+
+        /** The head again, its ETag disguised; with a body length, framed by Content-Length instead of chunks. */
+        private static String disguisedHeadLines(Head response, Integer bodyLength) {
+            StringBuilder head = new StringBuilder(response.startLine()).append("\r\n");
+            response.headers().forEach((name, values) -> {
+                if (bodyLength != null && (name.equalsIgnoreCase("Transfer-Encoding") || name.equalsIgnoreCase("Content-Length"))) {
+                    return;
+                }
+                for (String value : values) {
+                    head.append(name).append(": ").append(name.equalsIgnoreCase("ETag") ? disguised(value) : value).append("\r\n");
+                }
+            });
+            if (bodyLength != null) {
+                head.append("Content-Length: ").append(bodyLength).append("\r\n");
+            }
+            return head.append("\r\n").toString();
+        }
+
+        private static byte[] dechunked(byte[] chunked) throws IOException {
+            InputStream in = new java.io.ByteArrayInputStream(chunked);
+            ByteArrayOutputStream plain = new ByteArrayOutputStream();
+            ByteArrayOutputStream line = new ByteArrayOutputStream();
+            for (long size = -1; size != 0; ) {
+                line.reset();
+                size = Long.parseLong(readLine(in, line).split(";", 2)[0].trim(), 16);
+                copyExactly(in, plain, size);
+                line.reset();
+                readLine(in, line); // the chunk's CRLF (or the trailer's end)
+            }
+            return plain.toByteArray();
         }
 
         /** Discards client input until the client leaves, its read times out, or the proxy closes. */
