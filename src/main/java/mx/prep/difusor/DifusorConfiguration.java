@@ -188,7 +188,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         LeaderCheck leaderCheck = new LeaderCheck(context, clock, settings.millis("difusor.s3.call-timeout-ms"));
         registry.bind("leaderCheck", leaderCheck);
         registry.bind("sitePublication", new SitePublication(sitePrefix, leaderCheck));
-        registry.bind("sitePruner", new SitePruner(s3, siteBucket, sitePrefix));
+        registry.bind("sitePruner", new SitePruner(s3, siteBucket, sitePrefix, metrics));
         Failures failures = new Failures();
         registry.bind("dryRun", new DryRun(workDir.resolve("dry-run"), ledger, failures));
         registry.bind("publishThreads", publishThreads(context, settings.integer("difusor.publish.concurrency")));

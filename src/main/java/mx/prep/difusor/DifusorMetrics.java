@@ -93,6 +93,13 @@ public final class DifusorMetrics {
                 .description("Checks of the site bucket against the published manifest, between cortes").register(registry).increment();
     }
 
+    /** Files gone from a package that S3 refused for good to delete (AccessDenied): they stay in the site bucket. */
+    public void deletionsRefused(int files) {
+        Counter.builder("difusor_site_deletions_refused_total")
+                .description("Files gone from a package that S3 refused to delete; they stay in the site bucket").register(registry)
+                .increment(files);
+    }
+
     public void invalidation() {
         Counter.builder("difusor_invalidations_total").description("CloudFront invalidations sent").register(registry).increment();
     }

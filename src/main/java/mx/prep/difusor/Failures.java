@@ -25,6 +25,11 @@ public final class Failures {
         return isTransient(failure);
     }
 
+    /** An S3 or CloudFront error code worth a retry, as found in a batch answer's per-key errors. */
+    public static boolean isTransientCode(String code) {
+        return code != null && TRANSIENT_CODES.contains(code);
+    }
+
     public boolean isTransient(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof PackageRejectedException) {

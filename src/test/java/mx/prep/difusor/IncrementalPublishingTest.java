@@ -418,6 +418,54 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertThat(changed(second, third)).allSatisfy(p -> assertThat(covers(collapsed, p)).as("%s covered by %s", p, collapsed).isTrue());
     }
 
+    /**
+     * A delete S3 refuses for good (AccessDenied per key in its batch answer: a role without s3:DeleteObject) leaves
+     * those files in the bucket with an ERROR and a metric, but the corte is invalidated and recorded: held back, it
+     * and every later corte would stay unpublished the same way.
+     */
+    @Test
+    void filesS3RefusesToDeleteStayButTheCorteIsPublishedAndRecorded() throws Exception {
+        startDifusor();
+        Path first = corte(6);
+        institute.release(first);
+        awaitPublished(first);
+        List<String> csv = SiteBucket.files(first).keySet().stream().filter(p -> p.startsWith("csv/")).sorted().toList();
+        assertThat(csv).isNotEmpty();
+        StringBuilder denied = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?><DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+        csv.forEach(p -> denied.append("<Error><Key>").append(p).append("</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"));
+        s3Network.respond(r -> r.method().equals("POST") && r.path().equals("/" + SITE) && r.target().contains("delete"), FaultProxy.ALWAYS,
+                200, "application/xml", denied.append("</DeleteResult>").toString());
+
+        Path lessCsv = PackageEdits.rewrite(corte(7), tmp.resolve("PREP2024_JAL_20240602_2220.zip"), n -> !n.startsWith("csv/"), Map.of());
+        institute.release(lessCsv);
+        awaitPublished(lessCsv);
+
+        assertThat(s3Network.faultsInjected()).isPositive();
+        assertThat(keys(SITE, "csv/")).containsExactlyElementsOf(csv);
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(2);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        assertThat(meters.get("difusor_site_deletions_refused_total").counter().count()).isEqualTo(csv.size());
+    }
+
+    /** Files gone from the package are deleted only once every upload succeeded: a corte whose upload fails deletes nothing. */
+    @Test
+    void aCorteWhoseUploadFailsDeletesNothing() throws Exception {
+        startDifusor();
+        Path first = corte(6);
+        institute.release(first);
+        awaitPublished(first);
+        Path lessCsv = PackageEdits.rewrite(corte(7), tmp.resolve("PREP2024_JAL_20240602_2220.zip"), n -> !n.startsWith("csv/"), Map.of());
+        String failing = changed(first, lessCsv).stream().filter(p -> !p.startsWith("csv/") && !p.endsWith(".html")).findFirst().orElseThrow();
+        s3SlowsDownPuts(path -> path.equals("/" + SITE + "/" + failing), FaultProxy.ALWAYS);
+        institute.release(lessCsv);
+        await().atMost(Duration.ofSeconds(90)).until(() -> !keys(HISTORY, "quarantine/").isEmpty());
+
+        assertThat(s3Network.requests(r -> r.method().equals("POST") && r.target().contains("delete"))).isZero();
+        assertThat(keys(SITE, "csv/")).isNotEmpty();
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.packageName()).isEqualTo(first.getFileName().toString()));
+    }
+
     /** Either limit refuses a site half gone: a count (set low here), or, with the defaults, the share of the site. */
     @ParameterizedTest
     @ValueSource(strings = { "count", "share" })
