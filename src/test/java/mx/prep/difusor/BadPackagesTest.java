@@ -123,6 +123,11 @@ class BadPackagesTest extends PipelineTestBase {
         return name;
     }
 
+    private static double rejected(MeterRegistry meters, String reason) {
+        var counter = meters.find("difusor_packages_rejected_total").tag("reason", reason).counter();
+        return counter == null ? 0 : counter.count();
+    }
+
     @TestFactory
     Stream<DynamicTest> eachBadPackageIsQuarantinedAndTheNextGoodOneStillPublished() throws Exception {
         Path first = startWithFirstCortePublished();
@@ -134,6 +139,8 @@ class BadPackagesTest extends PipelineTestBase {
                 int s = sequence[0];
                 // a corte of its own, between the published one and the next good one
                 String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(20L * s + 10));
+                MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+                double rejectedBefore = rejected(meters, bad.reason());
                 bad.maker().release(this, good[0], badName);
                 JsonNode report = awaitReport(badName);
                 assertThat(report.path("package").asText()).isEqualTo(badName);
@@ -142,8 +149,9 @@ class BadPackagesTest extends PipelineTestBase {
                 assertThat(report.path("cause").asText()).contains(badName);
                 assertSiteEquals(good[0]);
                 assertThat(publishedState()).get().extracting(p -> p.packageName()).isEqualTo(good[0].getFileName().toString());
-                MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
-                assertThat(meters.get("difusor_packages_rejected_total").tag("reason", bad.reason()).counter().count()).isPositive();
+                // counted under its own reason by this case (BAD_ZIP and others come up more than once in this list; a
+                // mismatch is fetched again after a pause and counted again)
+                await().atMost(Duration.ofSeconds(10)).until(() -> rejected(meters, bad.reason()) > rejectedBefore);
 
                 Path next = corte(s + 1);
                 institute.release(next);

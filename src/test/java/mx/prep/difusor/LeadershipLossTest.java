@@ -112,7 +112,8 @@ class LeadershipLossTest extends PipelineTestBase {
         // and a has stopped at its next lead check: it uploads no older page, deletes, invalidates or records nothing
         await().atMost(Duration.ofSeconds(15)).until(() -> leads(b) && !leads(a));
         awaitPublished(second);
-        assertThat(a.context().getInflightRepository().size()).as("a's publication ended").isZero();
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(a.context().getInflightRepository().size())
+                .as("a's publication ended").isZero());
         assertSiteEquals(second);
         assertThat(publishedState().map(PublishedState::packageName)).contains(second.getFileName().toString());
         assertThat(s3Network.requests(r -> r.method().equals("PUT") && r.path().endsWith(".html"))).isZero();

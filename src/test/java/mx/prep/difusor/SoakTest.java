@@ -109,6 +109,11 @@ class SoakTest extends PipelineTestBase {
         for (var bad : rejected.entrySet()) {
             String key = bad.getKey().replace(".zip", "");
             assertThat(keys(HISTORY, "quarantine/" + key + "/")).as("quarantine holds %s", bad.getKey()).isNotEmpty();
+            // for the reason it is bad, not a fault's (RETRIES_EXHAUSTED, UNEXPECTED)
+            for (String report : keys(HISTORY, "quarantine/" + key + "/").stream().filter(k -> k.endsWith("/report.json")).toList()) {
+                assertThat(Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(report)).asByteArray()).path("reason")
+                        .asText()).as("reason %s is quarantined for", bad.getKey()).isEqualTo(bad.getValue());
+            }
         }
         assertThat(cloudFront.created(DISTRIBUTION)).hasSize(published.size());
 
