@@ -575,15 +575,21 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     @Test
-    void cloudFrontThrottlingIsRetriedByTheRetryChannelWithoutASecondInvalidation() throws Exception {
-        Path first = startWithFirstCortePublished();
-        // not retried by the SDK: the stage goes round the retry channel, with the same CallerReference
-        cloudFront.failNext(2, 400, "TooManyInvalidationsInProgress");
+    void cloudFrontBusyWithEarlierInvalidationsIsWaitedForLongerThanTheRetryChannelWithoutASecondInvalidation() throws Exception {
+        var settings = settings();
+        settings.put("difusor.cdn.busy-delay-ms", "200");
+        startDifusor(settings);
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        // not retried by the SDK: the stage is redelivered, with the same CallerReference, more often than the retry
+        // channel's max-redeliveries (5) would
+        cloudFront.failNext(8, 400, "TooManyInvalidationsInProgress");
         Path second = corte(1);
         institute.release(second);
         awaitPublished(second);
         assertSiteEquals(second);
-        assertThat(cloudFront.requests()).hasSize(4);
+        assertThat(cloudFront.requests()).hasSize(10);
         assertThat(cloudFront.created(DISTRIBUTION)).hasSize(2);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
     }
