@@ -30,6 +30,7 @@ import software.amazon.awssdk.services.s3.model.ChecksumAlgorithm;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 import software.amazon.awssdk.services.s3.model.S3Exception;
@@ -106,9 +107,9 @@ public final class ObjectStore {
         }
     }
 
-    /** A missing object is an answer, not a failure; anything else S3 says is rethrown. */
+    /** A missing object is an answer, not a failure; anything else S3 says (a missing bucket too) is rethrown. */
     private static <T> Optional<T> missing(S3Exception e) {
-        if (e instanceof NoSuchKeyException || e.statusCode() == 404) {
+        if (e instanceof NoSuchKeyException || e.statusCode() == 404 && !(e instanceof NoSuchBucketException)) {
             return Optional.empty();
         }
         throw e;
