@@ -61,6 +61,10 @@ class LeadershipLossTest extends PipelineTestBase {
      * takes at most CALL_MS, its retries included, and a new leader waits that long before it compares with the site.
      */
     private RunningDifusor replica(String pod, URI s3Endpoint) throws Exception {
+        return replica(pod, s3Endpoint, Map.of());
+    }
+
+    private RunningDifusor replica(String pod, URI s3Endpoint, Map<String, String> overrides) throws Exception {
         Map<String, String> p = settings();
         p.putAll(kubernetes.replicaSettings(pod, LEASE_MS, RENEW_MS, RETRY_MS));
         p.put("camel.main.name", pod);
@@ -69,6 +73,7 @@ class LeadershipLossTest extends PipelineTestBase {
         p.put("difusor.s3.call-timeout-ms", Long.toString(CALL_MS));
         // without the bound on a call the SDK would go on retrying an upload for minutes
         p.put("difusor.s3.max-attempts", "30");
+        p.putAll(overrides);
         RunningDifusor replica = RunningDifusor.start(p);
         replicas.add(0, replica);
         return replica;
@@ -119,6 +124,37 @@ class LeadershipLossTest extends PipelineTestBase {
         assertThat(s3Network.requests(r -> r.method().equals("PUT") && r.path().endsWith(".html"))).isZero();
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
         assertThat(keys(HISTORY, "history/")).contains("history/" + first.getFileName(), "history/" + second.getFileName());
+    }
+
+    /**
+     * The leader loses the Lease while CloudFront's answer to its invalidation is held up on the network: once the
+     * answer comes, it records nothing (no manifest, no state) over what the new leader does meanwhile, which finishes
+     * the publication from the history.
+     */
+    @Test
+    void aLeaderThatLosesTheLeaseWhileItsInvalidationIsHeldUpRecordsNothing() throws Exception {
+        try (FaultProxy cdnNetwork = FaultProxy.http("127.0.0.1", cloudFront.endpoint().getPort())) {
+            RunningDifusor a = replica("difusor-a", s3Network.uri(), Map.of("difusor.cdn.endpoint", cdnNetwork.uri().toString(),
+                    "difusor.resume.check-every-ms", "1000"));
+            await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
+            RunningDifusor b = replica("difusor-b", otherS3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000"));
+            cdnNetwork.delayResponse(r -> r.method().equals("POST") && r.path().endsWith("/invalidation"), 1, Duration.ofSeconds(15));
+            Path first = corte(0);
+            institute.release(first);
+            await().atMost(Duration.ofSeconds(30)).until(() -> cdnNetwork.faultsInjected() == 1);
+            java.util.function.Predicate<FaultProxy.RequestHead> stateWrite = r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/state/");
+            int stateWrites = s3Network.requests(stateWrite);
+
+            kubernetes.setReady("difusor-a", false);
+            await().atMost(Duration.ofSeconds(15)).until(() -> leads(b) && !leads(a));
+            // a's invalidation answer arrives, and a's exchange ends at its lead check before the record
+            await().atMost(Duration.ofSeconds(40)).until(() -> a.context().getInflightRepository().size() == 0);
+            assertThat(s3Network.requests(stateWrite)).as("state and manifest writes of the former leader").isEqualTo(stateWrites);
+
+            awaitPublished(first);
+            assertSiteEquals(first);
+            assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        }
     }
 
     /**
