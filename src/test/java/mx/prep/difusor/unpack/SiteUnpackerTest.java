@@ -120,6 +120,7 @@ class SiteUnpackerTest {
     void aBaseThatIsAPathIsAccepted() throws Exception {
         PrepPackage pkg = pkg(zip(Map.of("index.html", "<html><head><base href=/prep/2024/></head></html>"), false));
         unpacker.unpack(pkg);
+        assertThat(pkg.site().files()).extracting(SiteFile::path).containsExactly("index.html");
         pkg.site().close();
     }
 
