@@ -288,6 +288,11 @@ public class DifusorConfiguration implements CamelConfiguration {
      * free 1,000 paths a month are the account's, not each distribution's.
      */
     static int invalidationPaths(int maxPaths, int distributions) {
+        // CloudFront refuses an invalidation of more than 3,000 paths: found at start, not after a corte went public
+        if (maxPaths < 1 || maxPaths > 3000) {
+            throw new IllegalArgumentException("difusor.cdn.max-paths is 1 to 3000 (CloudFront takes at most 3,000 paths an "
+                    + "invalidation), not " + maxPaths);
+        }
         return Math.max(1, maxPaths / Math.max(1, distributions));
     }
 

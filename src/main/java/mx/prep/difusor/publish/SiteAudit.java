@@ -131,8 +131,9 @@ public final class SiteAudit {
 
     /**
      * True if the bucket holds exactly the manifest's files (bytes compared by the ETag: the MD5 of a single-part
-     * object, or the ETag the manifest recorded from S3's answer when it is not the MD5). Compared page by page: the listing of a site is never held whole beside its manifest and the package's
-     * file list (a restart's first plan of a site four times FULL did not fit in -Xmx256m so).
+     * object, or the ETag the manifest recorded from S3's answer when it is not the MD5). Compared page by page: the
+     * listing of a site is never held whole beside its manifest and the package's file list (a restart's first plan
+     * of a site four times FULL did not fit in -Xmx256m so).
      */
     boolean agrees(String label, SiteManifest manifest) {
         Map<String, SiteManifest.Entry> files = manifest.files();
