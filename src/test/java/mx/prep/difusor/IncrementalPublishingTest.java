@@ -192,7 +192,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         var settings = settings();
         settings.put("difusor.s3.max-attempts", "1");
         settings.put("difusor.retry.max-redeliveries", "1");
-        settings.put("difusor.cdn.max-paths", "100000"); // every path as it is, no wildcard that would cover anything
+        settings.put("difusor.cdn.max-paths", "3000"); // every path as it is, no wildcard that would cover anything
         startDifusor(settings);
         Path first = corte(6);
         institute.release(first);
@@ -274,7 +274,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
     void aBucketEditedByHandIsFoundBetweenCortesAndRepairedByTheNextPublication() throws Exception {
         var settings = settings();
         settings.put("difusor.publish.list-bucket-every", "1");
-        settings.put("difusor.cdn.max-paths", "100000"); // every path as it is, no wildcard that would cover anything
+        settings.put("difusor.cdn.max-paths", "3000"); // every path as it is, no wildcard that would cover anything
         startDifusor(settings);
         Path first = corte(6);
         institute.release(first);
@@ -386,7 +386,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
     @Test
     void theInvalidationCoversWhatChangedWithinThePathLimit() throws Exception {
         var settings = settings();
-        settings.put("difusor.cdn.max-paths", "100000");
+        settings.put("difusor.cdn.max-paths", "3000");
         startDifusor(settings);
         Path first = corte(6);
         institute.release(first);
