@@ -40,6 +40,7 @@ import mx.prep.difusor.probe.InstituteProbe;
 import mx.prep.difusor.probe.StatusPage;
 import mx.prep.difusor.publish.DryRun;
 import mx.prep.difusor.publish.SiteAudit;
+import mx.prep.difusor.publish.SiteKeep;
 import mx.prep.difusor.publish.SitePlanner;
 import mx.prep.difusor.publish.SitePruner;
 import mx.prep.difusor.publish.SitePublication;
@@ -99,6 +100,15 @@ public class DifusorConfiguration implements CamelConfiguration {
         LOG.info("prep-difusor: source {}, site s3://{}/{}, history s3://{}/{}, work dir {}", settings.required("difusor.source.kind"),
                 settings.required("difusor.site.bucket"), settings.prefix("difusor.site.prefix"), settings.required("difusor.history.bucket"),
                 settings.prefix("difusor.history.prefix"), workDir);
+
+        requireApartFromTheSite(settings.required("difusor.site.bucket"), settings.prefix("difusor.site.prefix"),
+                settings.required("difusor.history.bucket"), java.util.Map.of(
+                        "difusor.history.prefix", settings.prefix("difusor.history.prefix"),
+                        "difusor.quarantine.prefix", settings.prefix("difusor.quarantine.prefix"),
+                        "difusor.probe.incidents-prefix", settings.prefix("difusor.probe.incidents-prefix"),
+                        "difusor.state.key", settings.required("difusor.state.key"),
+                        "difusor.state.manifest-key", settings.required("difusor.state.manifest-key")),
+                settings.text("difusor.memoria.logs"));
 
         // one Prometheus registry for Camel's metrics and ours, served at /observe/metrics
         MeterRegistry meters = MicrometerUtils.getMeterRegistryFromCamelRegistry(registry, MicrometerConstants.METRICS_REGISTRY_NAME);
@@ -178,10 +188,11 @@ public class DifusorConfiguration implements CamelConfiguration {
                 settings.integer("difusor.unpack.threads")));
         String siteBucket = settings.required("difusor.site.bucket");
         registry.bind("publishedStateHealthCheck", new PublishedStateHealthCheck(state, s3, siteBucket, historyBucket));
-        SiteAudit audit = new SiteAudit(state, metrics, s3, siteBucket, sitePrefix, settings.integer("difusor.publish.list-bucket-every"),
+        SiteKeep keep = new SiteKeep(settings.list("difusor.site.keep"));
+        SiteAudit audit = new SiteAudit(state, metrics, s3, siteBucket, sitePrefix, keep, settings.integer("difusor.publish.list-bucket-every"),
                 context.getExecutorServiceManager().newSingleThreadExecutor(SiteAudit.class, "site-audit"));
         registry.bind("siteAudit", audit);
-        registry.bind("sitePlanner", new SitePlanner(state, audit, settings.integer("difusor.publish.max-deletions"),
+        registry.bind("sitePlanner", new SitePlanner(state, audit, keep, settings.integer("difusor.publish.max-deletions"),
                 settings.integer("difusor.publish.max-deletions-percent"),
                 invalidationPaths(settings.integer("difusor.cdn.max-paths"), settings.list("difusor.cdn.distribution-ids").size())));
         // asked before each change the public would see: a process that lost the lead stops there
@@ -294,6 +305,40 @@ public class DifusorConfiguration implements CamelConfiguration {
                     + "invalidation), not " + maxPaths);
         }
         return Math.max(1, maxPaths / Math.max(1, distributions));
+    }
+
+    /**
+     * The site bucket is public (CloudFront serves it) and holds the package and nothing else (a listing plan deletes
+     * what the package lacks): what the difusor keeps for itself must lie outside the site. History, quarantine (bad
+     * packages), incidents and state inside it would be deleted by the prune and served to the public; so would
+     * CloudFront's access logs (visitors' IP addresses), which the memoria técnica needs.
+     *
+     * @param historyKeys setting name -> a prefix or key in the history bucket
+     * @param memoriaLogs difusor.memoria.logs: s3://bucket/prefix/, a local folder, or empty
+     */
+    static void requireApartFromTheSite(String siteBucket, String sitePrefix, String historyBucket, java.util.Map<String, String> historyKeys,
+            String memoriaLogs) {
+        if (siteBucket.equals(historyBucket)) {
+            new java.util.TreeMap<>(historyKeys).forEach((setting, key) -> {
+                if (key.startsWith(sitePrefix) || sitePrefix.startsWith(key)) {
+                    throw new IllegalStateException("difusor.history.bucket is the site bucket (" + siteBucket + ") and " + setting
+                            + " ('" + key + "') overlaps the site (difusor.site.prefix '" + sitePrefix + "'): the site's prune would "
+                            + "delete it and CloudFront would serve it. Use another bucket for the history, or site and history "
+                            + "prefixes apart (site/ and history/)");
+                }
+            });
+        }
+        if (memoriaLogs.startsWith("s3://")) {
+            String location = memoriaLogs.substring("s3://".length());
+            int slash = location.indexOf('/');
+            String bucket = slash < 0 ? location : location.substring(0, slash);
+            String prefix = slash < 0 ? "" : location.substring(slash + 1);
+            if (bucket.equals(siteBucket) && (prefix.startsWith(sitePrefix) || sitePrefix.startsWith(prefix))) {
+                throw new IllegalStateException("difusor.memoria.logs (" + memoriaLogs + ") lies inside the site (s3://" + siteBucket + "/"
+                        + sitePrefix + "): CloudFront would serve its access logs (visitors' IP addresses) and the site's prune "
+                        + "would delete them. Send the distribution's standard logs to a bucket of their own");
+            }
+        }
     }
 
     /** The unzip step's extra readers (the pipeline thread is one); none when it reads alone. */

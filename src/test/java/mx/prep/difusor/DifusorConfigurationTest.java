@@ -20,4 +20,35 @@ class DifusorConfigurationTest {
                 .hasMessageContaining("difusor.cdn.max-paths");
         assertThatThrownBy(() -> DifusorConfiguration.invalidationPaths(0, 1)).isInstanceOf(IllegalArgumentException.class);
     }
+
+    private static final java.util.Map<String, String> HISTORY_KEYS = java.util.Map.of("difusor.history.prefix", "history/",
+            "difusor.quarantine.prefix", "quarantine/", "difusor.state.key", "state/published.json");
+
+    @Test
+    void theHistoryInsideThePublicSiteIsRefusedAtStart() {
+        // the site at the root of the history's bucket: the prune would delete the state, CloudFront would serve the quarantine
+        assertThatThrownBy(() -> DifusorConfiguration.requireApartFromTheSite("prep", "", "prep", HISTORY_KEYS, ""))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("difusor.history.prefix ('history/')");
+        assertThatThrownBy(() -> DifusorConfiguration.requireApartFromTheSite("prep", "state/", "prep", HISTORY_KEYS, ""))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("difusor.state.key");
+        // a history prefix that holds the site: listing the history would take in the site
+        assertThatThrownBy(() -> DifusorConfiguration.requireApartFromTheSite("prep", "history/site/", "prep", HISTORY_KEYS, ""))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("difusor.history.prefix");
+    }
+
+    @Test
+    void aHistoryBesideTheSiteIsAccepted() {
+        DifusorConfiguration.requireApartFromTheSite("prep", "site/", "prep", HISTORY_KEYS, "");
+        DifusorConfiguration.requireApartFromTheSite("prep-site", "", "prep-history", HISTORY_KEYS, "s3://prep-logs/cloudfront/");
+        DifusorConfiguration.requireApartFromTheSite("prep", "site/", "prep", HISTORY_KEYS, "s3://prep/logs/");
+        DifusorConfiguration.requireApartFromTheSite("prep-site", "", "prep-history", HISTORY_KEYS, "/var/tmp/logs");
+    }
+
+    @Test
+    void cloudFrontsAccessLogsInsideThePublicSiteAreRefusedAtStart() {
+        assertThatThrownBy(() -> DifusorConfiguration.requireApartFromTheSite("prep-site", "", "prep-history", HISTORY_KEYS,
+                "s3://prep-site/cf-logs/")).isInstanceOf(IllegalStateException.class).hasMessageContaining("IP addresses");
+        assertThatThrownBy(() -> DifusorConfiguration.requireApartFromTheSite("prep-site", "site/", "prep-history", HISTORY_KEYS,
+                "s3://prep-site")).isInstanceOf(IllegalStateException.class).hasMessageContaining("difusor.memoria.logs");
+    }
 }

@@ -304,6 +304,62 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertThat(meters.get("difusor_site_checks_total").tag("outcome", "agrees").counter().count()).isPositive();
     }
 
+    /**
+     * Files the operator keeps in the site bucket (difusor.site.keep), which no package holds: a robots.txt and more
+     * search-engine verification files than difusor.publish.max-deletions. The check between cortes does not count them
+     * as a difference, and the plan of a corte cut short, based on a listing of the bucket, neither deletes them (nor
+     * refuses the corte for deleting too many) nor invalidates them.
+     */
+    @Test
+    void objectsTheOperatorKeepsInTheSiteBucketAreNeitherDeletedNorADifferenceNorInvalidated() throws Exception {
+        var settings = settings();
+        settings.put("difusor.site.keep", "robots.txt, .well-known/**");
+        settings.put("difusor.publish.list-bucket-every", "1");
+        settings.put("difusor.publish.max-deletions", "50");
+        settings.put("difusor.publish.max-deletions-percent", "100");
+        settings.put("difusor.cdn.max-paths", "3000"); // every path as it is: a wildcard would cover the kept files
+        startDifusor(settings);
+        Path first = corte(6);
+        institute.release(first);
+        awaitPublished(first);
+        // the first plan's listing, then the check after the first publication
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.requests(IncrementalPublishingTest::siteListing) >= 2);
+
+        Map<String, String> kept = new java.util.TreeMap<>();
+        kept.put("robots.txt", "User-agent: *\nAllow: /\n");
+        for (int i = 0; i < 60; i++) {
+            kept.put(".well-known/verificacion-" + i + ".html", "verificacion " + i);
+        }
+        assertThat(SiteBucket.files(first).keySet()).doesNotContainAnyElementsOf(kept.keySet());
+        kept.forEach((key, text) -> bucket.putObject(b -> b.bucket(SITE).key(key), RequestBody.fromString(text, StandardCharsets.UTF_8)));
+        Path second = corte(7);
+        institute.release(second);
+        awaitPublished(second);
+        // the check after the second publication sees the kept files
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.requests(IncrementalPublishingTest::siteListing) >= 3);
+        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        await().atMost(Duration.ofSeconds(30)).until(() -> meters.find("difusor_site_checks_total").counters().stream()
+                .mapToDouble(c -> c.count()).sum() >= 2);
+        assertThat(meters.find("difusor_site_checks_total").tag("outcome", "differs").counter()).as("checks that found a difference").isNull();
+        assertThat(meters.get("difusor_site_checks_total").tag("outcome", "agrees").counter().count()).isEqualTo(2);
+
+        // a pod killed while publishing the third corte: the plan after the restart takes the bucket's listing, kept files
+        // and all, as its base
+        Path third = corte(8);
+        killedWhilePublishing(third.getFileName().toString());
+        startDifusor(settings);
+        institute.release(third);
+        awaitPublished(third);
+
+        kept.forEach((key, text) -> assertThat(bucket.getObjectAsBytes(b -> b.bucket(SITE).key(key)).asUtf8String()).as(key).isEqualTo(text));
+        assertThat(s3Network.requests(r -> r.method().equals("POST") && r.target().contains("delete"))).isZero();
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.deleted()).isZero());
+        assertThat(cloudFront.created(DISTRIBUTION)).allSatisfy(i -> assertThat(i.paths())
+                .noneMatch(p -> p.equals("/robots.txt") || p.startsWith("/.well-known")));
+        kept.keySet().forEach(key -> bucket.deleteObject(b -> b.bucket(SITE).key(key)));
+        assertSiteEquals(third);
+    }
+
     /** A check between cortes that fails (S3 answering 500 to the listing) leaves the next plan to list the bucket itself. */
     @Test
     void aCheckBetweenCortesThatFailsMakesTheNextPlanCompareWithTheBucket() throws Exception {

@@ -46,6 +46,7 @@ public final class SiteAudit {
     private final S3Client s3;
     private final String siteBucket;
     private final String sitePrefix;
+    private final SiteKeep keep;
     private final int every;
     private final ExecutorService checks;
     private int publicationsSinceCheck;
@@ -56,13 +57,14 @@ public final class SiteAudit {
     }
 
     /** @param checks runs the checks between cortes, one at a time */
-    public SiteAudit(StateStore state, DifusorMetrics metrics, S3Client s3, String siteBucket, String sitePrefix, int every,
-            ExecutorService checks) {
+    public SiteAudit(StateStore state, DifusorMetrics metrics, S3Client s3, String siteBucket, String sitePrefix, SiteKeep keep,
+            int every, ExecutorService checks) {
         this.state = state;
         this.metrics = metrics;
         this.s3 = s3;
         this.siteBucket = siteBucket;
         this.sitePrefix = sitePrefix;
+        this.keep = keep;
         this.every = every;
         this.checks = Objects.requireNonNull(checks, "checks");
     }
@@ -130,7 +132,7 @@ public final class SiteAudit {
     }
 
     /**
-     * True if the bucket holds exactly the manifest's files (bytes compared by the ETag: the MD5 of a single-part
+     * True if the bucket holds exactly the manifest's files, besides what the operator keeps there (bytes compared by the ETag: the MD5 of a single-part
      * object, or the ETag the manifest recorded from S3's answer when it is not the MD5). Compared page by page: the
      * listing of a site is never held whole beside its manifest and the package's file list (a restart's first plan
      * of a site four times FULL did not fit in -Xmx256m so).
@@ -142,7 +144,10 @@ public final class SiteAudit {
         forEachListed((path, etag, size) -> {
             SiteManifest.Entry e = files.get(path);
             if (e == null) {
-                differing[0]++;
+                // an object the operator keeps there (difusor.site.keep) is no difference
+                if (!keep.keeps(path)) {
+                    differing[0]++;
+                }
                 return;
             }
             present[0]++;

@@ -36,15 +36,18 @@ public final class SitePlanner {
     private final int maxDeletionsPercent;
     private final int maxInvalidationPaths;
     private final SiteAudit audit;
+    private final SiteKeep keep;
     /** The first plan after a start, or after a check between cortes found a difference, compares with the bucket. */
     private volatile boolean mustList = true;
 
-    public SitePlanner(StateStore state, SiteAudit audit, int maxDeletions, int maxDeletionsPercent, int maxInvalidationPaths) {
+    public SitePlanner(StateStore state, SiteAudit audit, SiteKeep keep, int maxDeletions, int maxDeletionsPercent,
+            int maxInvalidationPaths) {
         if (maxDeletionsPercent < 0 || maxDeletionsPercent > 100) {
             throw new IllegalArgumentException("difusor.publish.max-deletions-percent is 0 to 100, not " + maxDeletionsPercent);
         }
         this.state = state;
         this.audit = audit;
+        this.keep = keep;
         this.maxDeletions = maxDeletions;
         this.maxDeletionsPercent = maxDeletionsPercent;
         this.maxInvalidationPaths = maxInvalidationPaths;
@@ -84,11 +87,24 @@ public final class SitePlanner {
                 keptETags.put(f.path(), now.etag());
             }
         }
-        List<String> deletions = base.keySet().stream().filter(p -> !inPackage.contains(p)).sorted().toList();
+        // what the package no longer holds, except what the operator keeps in the bucket (a robots.txt put there by hand)
+        List<String> deletions = new ArrayList<>();
+        int keptByOperator = 0;
+        for (String p : base.keySet()) {
+            if (!inPackage.contains(p)) {
+                if (keep.keeps(p)) {
+                    keptByOperator++;
+                } else {
+                    deletions.add(p);
+                }
+            }
+        }
+        deletions.sort(null);
+        int siteFiles = base.size() - keptByOperator;
         // a count for a national site, a share for a small one: a state PREP of 800 files missing 400 is half gone
-        if (deletions.size() > maxDeletions || deletions.size() * 100L > (long) maxDeletionsPercent * base.size()) {
+        if (deletions.size() > maxDeletions || deletions.size() * 100L > (long) maxDeletionsPercent * siteFiles) {
             throw new PackageRejectedException(RejectReason.TOO_MANY_DELETIONS, pkg + ": would delete " + deletions.size() + " of the "
-                    + base.size() + " published files (more than difusor.publish.max-deletions = " + maxDeletions
+                    + siteFiles + " published files (more than difusor.publish.max-deletions = " + maxDeletions
                     + " or difusor.publish.max-deletions-percent = " + maxDeletionsPercent + " % of them); a person must look at it");
         }
         // invalidation paths against the manifest last recorded, so a retry after a crash asks for the same invalidation
@@ -104,7 +120,7 @@ public final class SitePlanner {
                     changed.add(f.path());
                 }
             }
-            invalidationBase.keySet().stream().filter(p -> !inPackage.contains(p)).forEach(changed::add);
+            invalidationBase.keySet().stream().filter(p -> !inPackage.contains(p) && !keep.keeps(p)).forEach(changed::add);
             // and what the bucket had wrong (edited by hand): the CDN may hold those bytes too
             Set<String> already = new HashSet<>(changed);
             uploads.stream().map(SiteFile::path).filter(already::add).forEach(changed::add);
@@ -119,6 +135,10 @@ public final class SitePlanner {
         mustList = false;
         pkg.stageTook("plan", (System.nanoTime() - started) / 1_000_000);
         LOG.info("{}: {}", pkg, plan.summary());
+        if (keptByOperator > 0) {
+            LOG.info("{}: {} objects in the site bucket that the package does not hold are kept, as difusor.site.keep {} says",
+                    pkg, keptByOperator, keep);
+        }
     }
 
     /**

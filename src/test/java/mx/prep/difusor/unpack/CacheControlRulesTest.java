@@ -33,7 +33,7 @@ class CacheControlRulesTest {
         String[] paths = { "index.html", "a", "aa", "aba", "a/a", "assets", "assets/", "assets/x/y.png", "data/gob/resultados.json",
                 "data/gob/x/resultados.json", "tabla.csv", "d/tabla.csv", "xay/z.js", "xay/1/2/z.js", "xy/z.js", "index.htm" };
         for (String glob : globs) {
-            java.util.regex.Pattern pattern = java.util.regex.Pattern.compile(CacheControlRules.toRegex(glob));
+            java.util.regex.Pattern pattern = java.util.regex.Pattern.compile(SiteGlob.toRegex(glob));
             CacheControlRules one = new CacheControlRules(glob + "=v");
             for (String path : paths) {
                 assertThat(one.forPath(path)).as(glob + " on " + path).isEqualTo(pattern.matcher(path).matches() ? "v" : null);

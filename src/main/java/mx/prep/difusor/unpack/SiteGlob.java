@@ -1,0 +1,71 @@
+package mx.prep.difusor.unpack;
+
+import java.util.regex.Pattern;
+
+/**
+ * A glob on site paths, as the settings write them: {@code **} matches across directories ({@code **}{@code /} also
+ * matches no directory), {@code *} and {@code ?} stay within one. The glob's literal text before its first and after
+ * its last wildcard rules out most paths without running the pattern (tens of thousands of paths per package).
+ */
+public final class SiteGlob {
+
+    private final String glob;
+    private final Pattern pattern;
+    private final String head;
+    private final String tail;
+
+    public SiteGlob(String glob) {
+        this.glob = glob;
+        this.pattern = Pattern.compile(toRegex(glob));
+        int first = firstWildcard(glob);
+        int last = lastWildcard(glob);
+        this.head = first < 0 ? glob : glob.substring(0, first);
+        this.tail = last < 0 ? glob : glob.substring(last + 1);
+    }
+
+    public boolean matches(String path) {
+        return path.startsWith(head) && path.endsWith(tail) && pattern.matcher(path).matches();
+    }
+
+    @Override
+    public String toString() {
+        return glob;
+    }
+
+    private static int firstWildcard(String glob) {
+        for (int i = 0; i < glob.length(); i++) {
+            if (glob.charAt(i) == '*' || glob.charAt(i) == '?') {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static int lastWildcard(String glob) {
+        for (int i = glob.length() - 1; i >= 0; i--) {
+            if (glob.charAt(i) == '*' || glob.charAt(i) == '?') {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    static String toRegex(String glob) {
+        StringBuilder re = new StringBuilder();
+        for (int i = 0; i < glob.length(); i++) {
+            char c = glob.charAt(i);
+            if (c == '*' && i + 1 < glob.length() && glob.charAt(i + 1) == '*') {
+                boolean slash = i + 2 < glob.length() && glob.charAt(i + 2) == '/';
+                re.append(slash ? "(?:.*/)?" : ".*");
+                i += slash ? 2 : 1;
+            } else if (c == '*') {
+                re.append("[^/]*");
+            } else if (c == '?') {
+                re.append("[^/]");
+            } else {
+                re.append(Pattern.quote(String.valueOf(c)));
+            }
+        }
+        return re.toString();
+    }
+}
