@@ -527,12 +527,14 @@ class IncrementalPublishingTest extends PipelineTestBase {
     @ValueSource(strings = { "count", "share" })
     void filesGoneFromThePackageAreDeletedAfterTheUploadsButASiteHalfGoneIsQuarantined(String limit) throws Exception {
         var settings = settings();
+        Path first = corte(6);
+        long csvFiles = SiteBucket.files(first).keySet().stream().filter(p -> p.startsWith("csv/")).count();
         if (limit.equals("count")) {
-            settings.put("difusor.publish.max-deletions", "50");
+            // exactly as many as the next corte deletes: the limit is allowed, only more is refused
+            settings.put("difusor.publish.max-deletions", Long.toString(csvFiles));
             settings.put("difusor.publish.max-deletions-percent", "100");
         }
         startDifusor(settings);
-        Path first = corte(6);
         institute.release(first);
         awaitPublished(first);
 
@@ -541,7 +543,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         institute.release(lessCsv);
         awaitPublished(lessCsv);
         assertSiteEquals(lessCsv);
-        assertThat(publishedState()).get().satisfies(s -> assertThat(s.deleted()).isPositive());
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.deleted()).isEqualTo(csvFiles));
         List<RequestHead> deletes = s3Network.requests().stream().filter(r -> r.method().equals("POST") && r.target().contains("delete")).toList();
         assertThat(deletes).hasSize(1);
         List<String> purged = cloudFront.created(DISTRIBUTION).get(1).paths();
@@ -557,7 +559,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         JsonNode report = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY)
                 .key(keys(HISTORY, "quarantine/" + stem + "/").get(0))).asUtf8String());
         assertThat(report.path("reason").asText()).isEqualTo("TOO_MANY_DELETIONS");
-        assertThat(report.path("cause").asText()).contains(limit.equals("count") ? "max-deletions = 50" : "max-deletions-percent = 10");
+        assertThat(report.path("cause").asText()).contains(limit.equals("count") ? "max-deletions = " + csvFiles : "max-deletions-percent = 10");
         assertSiteEquals(lessCsv);
     }
 
