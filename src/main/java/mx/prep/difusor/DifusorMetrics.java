@@ -39,6 +39,18 @@ public final class DifusorMetrics {
                 .description("Newest corte announced by the institute minus the published corte, in seconds").strongReference(true).register(registry);
         Gauge.builder("difusor_published_corte_timestamp_seconds", this, m -> m.publishedCorteEpoch())
                 .description("The published corte, as a Unix timestamp").strongReference(true).register(registry);
+        // every counter an alert watches is there at 0 from the start: Prometheus' increase() cannot see the first
+        // quarantine of a reason if that reason's series appears only then, already at 1
+        for (RejectReason reason : RejectReason.values()) {
+            rejectedCounter(reason);
+        }
+        for (String outcome : new String[] { "agrees", "differs", "failed" }) {
+            siteChecksCounter(outcome);
+        }
+        deletionsRefusedCounter();
+        receivedCounter();
+        publishedCounter();
+        invalidationsCounter();
     }
 
     public MeterRegistry registry() {
@@ -46,8 +58,7 @@ public final class DifusorMetrics {
     }
 
     public void received() {
-        Counter.builder("difusor_packages_received_total").description("Packages received (downloaded or dropped in)").register(registry)
-                .increment();
+        receivedCounter().increment();
     }
 
     public void announced(Corte corte) {
@@ -57,7 +68,7 @@ public final class DifusorMetrics {
     }
 
     public synchronized void published(Corte corte, Instant at, Map<String, Long> stageMillis, int objects, long bytes) {
-        Counter.builder("difusor_packages_published_total").description("Packages published").register(registry).increment();
+        publishedCounter().increment();
         stageMillis.forEach((stage, millis) -> Timer.builder("difusor_stage_duration").tag("stage", stage)
                 .description("Time per pipeline stage of a published package").publishPercentileHistogram()
                 .register(registry).record(millis, TimeUnit.MILLISECONDS));
@@ -83,25 +94,48 @@ public final class DifusorMetrics {
     }
 
     public void rejected(RejectReason reason) {
-        Counter.builder("difusor_packages_rejected_total").tag("reason", reason.name())
-                .description("Packages quarantined, by reason code").register(registry).increment();
+        rejectedCounter(reason).increment();
     }
 
     /** A check of the site bucket against the published manifest between cortes: agrees, differs or failed. */
     public void siteChecked(String outcome) {
-        Counter.builder("difusor_site_checks_total").tag("outcome", outcome)
-                .description("Checks of the site bucket against the published manifest, between cortes").register(registry).increment();
+        siteChecksCounter(outcome).increment();
     }
 
     /** Files gone from a package that S3 refused for good to delete (AccessDenied): they stay in the site bucket. */
     public void deletionsRefused(int files) {
-        Counter.builder("difusor_site_deletions_refused_total")
-                .description("Files gone from a package that S3 refused to delete; they stay in the site bucket").register(registry)
-                .increment(files);
+        deletionsRefusedCounter().increment(files);
     }
 
     public void invalidation() {
-        Counter.builder("difusor_invalidations_total").description("CloudFront invalidations sent").register(registry).increment();
+        invalidationsCounter().increment();
+    }
+
+    private Counter receivedCounter() {
+        return Counter.builder("difusor_packages_received_total").description("Packages received (downloaded or dropped in)").register(registry);
+    }
+
+    private Counter publishedCounter() {
+        return Counter.builder("difusor_packages_published_total").description("Packages published").register(registry);
+    }
+
+    private Counter rejectedCounter(RejectReason reason) {
+        return Counter.builder("difusor_packages_rejected_total").tag("reason", reason.name())
+                .description("Packages quarantined, by reason code").register(registry);
+    }
+
+    private Counter siteChecksCounter(String outcome) {
+        return Counter.builder("difusor_site_checks_total").tag("outcome", outcome)
+                .description("Checks of the site bucket against the published manifest, between cortes").register(registry);
+    }
+
+    private Counter deletionsRefusedCounter() {
+        return Counter.builder("difusor_site_deletions_refused_total")
+                .description("Files gone from a package that S3 refused to delete; they stay in the site bucket").register(registry);
+    }
+
+    private Counter invalidationsCounter() {
+        return Counter.builder("difusor_invalidations_total").description("CloudFront invalidations sent").register(registry);
     }
 
     double secondsSinceLastPublication() {
