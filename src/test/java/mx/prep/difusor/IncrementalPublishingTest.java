@@ -563,6 +563,29 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertSiteEquals(lessCsv);
     }
 
+    /**
+     * Before the first publication the site bucket holds a placeholder put there by hand ("results from 20:00", so the
+     * institute's probe gets its 200 and <base>): the first corte replaces all of it. Against a base of three files
+     * the share limit would refuse every corte of the night; only the count applies until something is published.
+     */
+    @Test
+    void aPlaceholderInTheSiteBucketBeforeTheFirstCorteIsReplacedNotAReasonToRefuseIt() throws Exception {
+        for (String key : List.of("index.html", "placeholder.css", "img/escudo.png")) {
+            bucket.putObject(b -> b.bucket(SITE).key(key), RequestBody.fromString(
+                    key.equals("index.html") ? "<html><head><base href=\"/\"></head><body>Resultados a partir de las 20:00</body></html>" : key,
+                    StandardCharsets.UTF_8));
+        }
+        startDifusor();
+        Path first = corte(6);
+        assertThat(SiteBucket.files(first)).containsKey("index.html").doesNotContainKeys("placeholder.css", "img/escudo.png");
+        institute.release(first);
+        awaitPublished(first);
+
+        assertSiteEquals(first);
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.deleted()).isEqualTo(2));
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(1);
+    }
+
     /** Files the next cortes do not change, edited by hand (one keeping its size), and a stray file added by hand. */
     private static final String STABLE = "assets/img/logo-iepc.png";
     private static final String STABLE_SAME_SIZE = "assets/fonts/source-sans-regular.woff2";

@@ -101,8 +101,12 @@ public final class SitePlanner {
         }
         deletions.sort(null);
         int siteFiles = base.size() - keptByOperator;
-        // a count for a national site, a share for a small one: a state PREP of 800 files missing 400 is half gone
-        if (deletions.size() > maxDeletions || deletions.size() * 100L > (long) maxDeletionsPercent * siteFiles) {
+        // a count for a national site, a share for a small one: a state PREP of 800 files missing 400 is half gone. The
+        // share only against a site some publication recorded: before the first one the bucket may hold a placeholder
+        // ("results from 20:00", three files), all of which the first corte replaces; the count still guards a bucket
+        // that holds something else entirely (a wrong bucket or prefix)
+        boolean shareApplies = recorded.isPresent() || published.filter(PublishedState::hasPublished).isPresent();
+        if (deletions.size() > maxDeletions || shareApplies && deletions.size() * 100L > (long) maxDeletionsPercent * siteFiles) {
             throw new PackageRejectedException(RejectReason.TOO_MANY_DELETIONS, pkg + ": would delete " + deletions.size() + " of the "
                     + siteFiles + " published files (more than difusor.publish.max-deletions = " + maxDeletions
                     + " or difusor.publish.max-deletions-percent = " + maxDeletionsPercent + " % of them); a person must look at it");
