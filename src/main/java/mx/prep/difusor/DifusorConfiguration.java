@@ -205,7 +205,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("publishThreads", publishThreads(context, settings.integer("difusor.publish.concurrency")));
 
         // invalidate
-        registry.bind("cdnInvalidator", new CdnInvalidator(cloudFrontClient(settings), settings.list("difusor.cdn.distribution-ids"), metrics));
+        registry.bind("cdnInvalidator", new CdnInvalidator(cloudFrontClient(settings), settings.list("difusor.cdn.distribution-ids"), metrics, failures));
 
         // the retry and dead-letter channels
         registry.bind("failures", failures);

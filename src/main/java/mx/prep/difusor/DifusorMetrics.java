@@ -51,6 +51,7 @@ public final class DifusorMetrics {
         receivedCounter();
         publishedCounter();
         invalidationsCounter();
+        invalidationsRefusedCounter();
     }
 
     public MeterRegistry registry() {
@@ -132,6 +133,16 @@ public final class DifusorMetrics {
     private Counter deletionsRefusedCounter() {
         return Counter.builder("difusor_site_deletions_refused_total")
                 .description("Files gone from a package that S3 refused to delete; they stay in the site bucket").register(registry);
+    }
+
+    /** An invalidation CloudFront refused for good (a wrong distribution id, no permission): the corte is still recorded. */
+    public void invalidationRefused() {
+        invalidationsRefusedCounter().increment();
+    }
+
+    private Counter invalidationsRefusedCounter() {
+        return Counter.builder("difusor_invalidations_refused_total")
+                .description("CloudFront invalidations refused for good (wrong distribution id, no permission)").register(registry);
     }
 
     private Counter invalidationsCounter() {

@@ -598,6 +598,37 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
     }
 
+    /**
+     * CloudFront refuses for good: a distribution id that does not exist (a placeholder left in the overlay), then a
+     * role without cloudfront:CreateInvalidation. The site bucket already holds the corte: it is recorded, the refusal
+     * counted, and the next corte is published the same way, instead of a quarantine and a resume of the same corte
+     * in a loop.
+     */
+    @Test
+    void anInvalidationCloudFrontRefusesForGoodStillRecordsTheCorteAndTheNextOneIsPublished() throws Exception {
+        var settings = settings();
+        settings.put("difusor.cdn.distribution-ids", "E1JORNADA00001," + DISTRIBUTION);
+        startDifusor(settings);
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        assertSiteEquals(first);
+        // the other distribution still got its invalidation
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(1);
+
+        cloudFront.failNext(2, 403, "AccessDenied");
+        Path second = corte(1);
+        institute.release(second);
+        awaitPublished(second);
+        assertSiteEquals(second);
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(1);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.publishing()).isNull());
+        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        // NoSuchDistribution for the first corte; AccessDenied for both distributions of the second
+        assertThat(meters.get("difusor_invalidations_refused_total").counter().count()).isEqualTo(3);
+    }
+
     @Test
     void nothingIsPublishedUntilThePackageIsInTheHistory() throws Exception {
         Path first = startWithFirstCortePublished();

@@ -13,6 +13,7 @@ import software.amazon.awssdk.services.cloudfront.model.InvalidationBatch;
 import software.amazon.awssdk.services.cloudfront.model.Paths;
 
 import mx.prep.difusor.DifusorMetrics;
+import mx.prep.difusor.Failures;
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.publish.SitePlan;
 
@@ -31,9 +32,11 @@ public final class CdnInvalidator {
     private final List<String> distributionIds;
 
     private final DifusorMetrics metrics;
+    private final Failures failures;
 
-    public CdnInvalidator(CloudFrontClient cloudFront, List<String> distributionIds, DifusorMetrics metrics) {
+    public CdnInvalidator(CloudFrontClient cloudFront, List<String> distributionIds, DifusorMetrics metrics, Failures failures) {
         this.metrics = metrics;
+        this.failures = failures;
         this.cloudFront = cloudFront;
         this.distributionIds = List.copyOf(distributionIds);
     }
@@ -61,14 +64,32 @@ public final class CdnInvalidator {
                 LOG.info("{}: CloudFront invalidation {} ({}) for distribution {}, paths {}, CallerReference {}", pkg,
                         created.invalidation().id(), created.invalidation().status(), distribution, paths, reference);
             } catch (CloudFrontException e) {
-                if (e.awsErrorDetails() == null || !"InvalidationBatchAlreadyExists".equals(e.awsErrorDetails().errorCode())) {
+                String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+                if ("InvalidationBatchAlreadyExists".equals(code)) {
+                    // cannot happen with the paths in the reference but for a hash collision: logged, never silent
+                    LOG.warn("{}: distribution {} already has the invalidation {} from an earlier attempt", pkg, distribution, reference);
+                } else if (failures.isTransient(e)) {
                     throw e;
+                } else {
+                    refused(pkg, distribution, e, code);
                 }
-                // cannot happen with the paths in the reference but for a hash collision: logged, never silent
-                LOG.warn("{}: distribution {} already has the invalidation {} from an earlier attempt", pkg, distribution, reference);
             }
         }
         pkg.stageTook("invalidate", (System.nanoTime() - started) / 1_000_000);
+    }
+
+    /**
+     * CloudFront refused for good (NoSuchDistribution: a wrong id in difusor.cdn.distribution-ids; AccessDenied: a role
+     * without cloudfront:CreateInvalidation). The corte is in the site bucket already: it is recorded as published, and
+     * the CDN serves it as its cache expires (HTML no-cache, results 30 s by the default rules). Holding it back would
+     * leave the state "publishing", the corte resumed and refused again in a loop, and every later corte the same.
+     */
+    private void refused(PrepPackage pkg, String distribution, CloudFrontException e, String code) {
+        metrics.invalidationRefused();
+        LOG.error("{}: CloudFront refused the invalidation for distribution {} ({} {}: {}); the corte is published in the site "
+                + "bucket and reaches the public as the CDN's cache expires. Check difusor.cdn.distribution-ids and the role's "
+                + "cloudfront:CreateInvalidation", pkg, distribution, e.statusCode(), code,
+                e.awsErrorDetails() == null ? e.getMessage() : e.awsErrorDetails().errorMessage());
     }
 
     /**
