@@ -101,6 +101,8 @@ public class DifusorConfiguration implements CamelConfiguration {
                 settings.required("difusor.site.bucket"), settings.prefix("difusor.site.prefix"), settings.required("difusor.history.bucket"),
                 settings.prefix("difusor.history.prefix"), workDir);
 
+        requireSensibleLimits(settings.integer("difusor.publish.concurrency"), settings.integer("difusor.retry.max-redeliveries"),
+                settings.integer("difusor.publish.max-deletions"));
         requireApartFromTheSite(settings.required("difusor.site.bucket"), settings.prefix("difusor.site.prefix"),
                 settings.required("difusor.history.bucket"), java.util.Map.of(
                         "difusor.history.prefix", settings.prefix("difusor.history.prefix"),
@@ -305,6 +307,25 @@ public class DifusorConfiguration implements CamelConfiguration {
                     + "invalidation), not " + maxPaths);
         }
         return Math.max(1, maxPaths / Math.max(1, distributions));
+    }
+
+    /**
+     * Values that start but stop the night: no upload thread hangs the first publication; Camel reads a negative
+     * redelivery count as "retry forever", which holds the poll on one failing download; a negative deletion limit
+     * refuses every corte ("would delete 0").
+     */
+    static void requireSensibleLimits(int publishConcurrency, int maxRedeliveries, int maxDeletions) {
+        if (publishConcurrency < 1) {
+            throw new IllegalStateException("difusor.publish.concurrency is at least 1, not " + publishConcurrency);
+        }
+        if (maxRedeliveries < 0) {
+            throw new IllegalStateException("difusor.retry.max-redeliveries is 0 or more (a negative count retries forever and holds "
+                    + "the poll), not " + maxRedeliveries);
+        }
+        if (maxDeletions < 0) {
+            throw new IllegalStateException("difusor.publish.max-deletions is 0 or more (0: no published file may be deleted), not "
+                    + maxDeletions);
+        }
     }
 
     /**

@@ -51,4 +51,16 @@ class DifusorConfigurationTest {
         assertThatThrownBy(() -> DifusorConfiguration.requireApartFromTheSite("prep-site", "site/", "prep-history", HISTORY_KEYS,
                 "s3://prep-site")).isInstanceOf(IllegalStateException.class).hasMessageContaining("difusor.memoria.logs");
     }
+
+    @Test
+    void limitsThatWouldStopTheNightAreRefusedAtStart() {
+        DifusorConfiguration.requireSensibleLimits(1, 0, 0);
+        DifusorConfiguration.requireSensibleLimits(64, 5, 500);
+        assertThatThrownBy(() -> DifusorConfiguration.requireSensibleLimits(0, 5, 500)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("difusor.publish.concurrency");
+        assertThatThrownBy(() -> DifusorConfiguration.requireSensibleLimits(64, -1, 500)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("difusor.retry.max-redeliveries");
+        assertThatThrownBy(() -> DifusorConfiguration.requireSensibleLimits(64, 5, -1)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("difusor.publish.max-deletions");
+    }
 }

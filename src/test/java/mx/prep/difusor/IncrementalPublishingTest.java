@@ -700,6 +700,17 @@ class IncrementalPublishingTest extends PipelineTestBase {
                 .hasStackTraceContaining("difusor.publish.dry-run is true or false");
     }
 
+    /** Values that would start and then stop the night (a hung publication, a poll held for good) stop the start instead. */
+    @ParameterizedTest
+    @ValueSource(strings = { "difusor.publish.concurrency=0", "difusor.retry.max-redeliveries=-1", "difusor.publish.max-deletions=-1",
+            "difusor.history.bucket=prep-site" })
+    void aSettingThatWouldStopTheNightStopsTheStart(String setting) {
+        var settings = settings();
+        String key = setting.substring(0, setting.indexOf('='));
+        settings.put(key, setting.substring(setting.indexOf('=') + 1));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> startDifusor(settings)).hasStackTraceContaining(key);
+    }
+
     @Test
     void aDryRunReportsWhatItWouldRefuseWritesNothingAndTakesNoPartInTheElection() throws Exception {
         var settings = settings();
