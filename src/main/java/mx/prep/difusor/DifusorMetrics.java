@@ -52,6 +52,9 @@ public final class DifusorMetrics {
         publishedCounter();
         invalidationsCounter();
         invalidationsRefusedCounter();
+        for (String outcome : new String[] { "offer", "none", "failed" }) {
+            pollsCounter(outcome);
+        }
     }
 
     public MeterRegistry registry() {
@@ -133,6 +136,24 @@ public final class DifusorMetrics {
     private Counter deletionsRefusedCounter() {
         return Counter.builder("difusor_site_deletions_refused_total")
                 .description("Files gone from a package that S3 refused to delete; they stay in the site bucket").register(registry);
+    }
+
+    /**
+     * A poll of the institute that answered: with a package on offer, or with none yet (404: normal before the first
+     * corte, a wrong URL after it). Counted apart from the failed ones, so "every poll failed" can raise an alert.
+     */
+    public void polled(@org.apache.camel.Body Object offer) {
+        pollsCounter(offer == null ? "none" : "offer").increment();
+    }
+
+    /** A poll of the institute that failed (unreachable, TLS, 5xx, a page that is not a manifest). */
+    public void pollFailed() {
+        pollsCounter("failed").increment();
+    }
+
+    private Counter pollsCounter(String outcome) {
+        return Counter.builder("difusor_source_polls_total").tag("outcome", outcome)
+                .description("Polls of the institute: offer (a package on offer), none (nothing yet: 404), failed").register(registry);
     }
 
     /** An invalidation CloudFront refused for good (a wrong distribution id, no permission): the corte is still recorded. */

@@ -73,7 +73,7 @@ class AlertRulesTest extends PipelineTestBase {
         JSON.writeValue(dir.resolve("rules.yaml").toFile(), rule.path("spec"));
         Files.copy(ALERTS.resolve("rules-test.yaml"), dir.resolve("rules-test.yaml"));
 
-        assertThat(run(dir, "promtool", "check", "rules", "rules.yaml")).contains("SUCCESS: 10 rules found");
+        assertThat(run(dir, "promtool", "check", "rules", "rules.yaml")).contains("SUCCESS: 11 rules found");
         assertThat(run(dir, "promtool", "test", "rules", "rules-test.yaml")).contains("SUCCESS");
     }
 
@@ -114,8 +114,9 @@ class AlertRulesTest extends PipelineTestBase {
                             && Double.parseDouble(s.substring(s.lastIndexOf(' ') + 1)) == 0);
         }
         for (String counter : List.of("difusor_site_checks_total{outcome=\"differs\"", "difusor_site_checks_total{outcome=\"failed\"",
-                "difusor_site_deletions_refused_total", "difusor_invalidations_refused_total")) {
-            assertThat(samples).as("%s at 0 before any check", counter)
+                "difusor_site_deletions_refused_total", "difusor_invalidations_refused_total",
+                "difusor_source_polls_total{outcome=\"failed\"")) {
+            assertThat(samples).as("%s at 0 before anything happened", counter)
                     .anyMatch(s -> s.startsWith(counter) && Double.parseDouble(s.substring(s.lastIndexOf(' ') + 1)) == 0);
         }
     }

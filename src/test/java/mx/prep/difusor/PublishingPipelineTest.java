@@ -578,6 +578,29 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
     }
 
+    /**
+     * Each poll of the institute is counted by outcome (difusor_source_polls_total): failed while the institute answers
+     * 503, none while it offers nothing yet (404), offer once a package is on offer. The alert "every poll failed for
+     * 15 minutes" (PrepInstituteUnreachable) is built on these.
+     */
+    @Test
+    void pollsOfTheInstituteAreCountedByOutcome() throws Exception {
+        institute.answerNext("", 3, 503, "text/plain", "mantenimiento");
+        startDifusor();
+        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        java.util.function.ToDoubleFunction<String> polls = outcome -> meters.get("difusor_source_polls_total").tag("outcome", outcome)
+                .counter().count();
+        await().atMost(Duration.ofSeconds(30)).until(() -> polls.applyAsDouble("none") >= 1);
+        assertThat(polls.applyAsDouble("failed")).isEqualTo(3);
+        assertThat(polls.applyAsDouble("offer")).isZero();
+
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        assertThat(polls.applyAsDouble("offer")).isPositive();
+        assertThat(polls.applyAsDouble("failed")).isEqualTo(3);
+    }
+
     @Test
     void cloudFrontBusyWithEarlierInvalidationsIsWaitedForLongerThanTheRetryChannelWithoutASecondInvalidation() throws Exception {
         var settings = settings();
