@@ -73,7 +73,7 @@ class AlertRulesTest extends PipelineTestBase {
         JSON.writeValue(dir.resolve("rules.yaml").toFile(), rule.path("spec"));
         Files.copy(ALERTS.resolve("rules-test.yaml"), dir.resolve("rules-test.yaml"));
 
-        assertThat(run(dir, "promtool", "check", "rules", "rules.yaml")).contains("SUCCESS: 11 rules found");
+        assertThat(run(dir, "promtool", "check", "rules", "rules.yaml")).contains("SUCCESS: 12 rules found");
         assertThat(run(dir, "promtool", "test", "rules", "rules-test.yaml")).contains("SUCCESS");
     }
 
@@ -106,7 +106,10 @@ class AlertRulesTest extends PipelineTestBase {
                         .anyMatch(s -> s.matches(Pattern.quote(name) + "(\\{.*)?\\s.*") && labels.stream().allMatch(s::contains));
             }
         }
-        assertThat(watched).contains("difusor_packages_rejected_total", "difusor_publication_lag_seconds", "difusor_probe_up");
+        assertThat(watched).contains("difusor_packages_rejected_total", "difusor_publication_lag_seconds", "difusor_probe_up",
+                "difusor_leader", "difusor_source_polls_total");
+        // without leader election this process leads
+        assertThat(samples).contains("difusor_leader 1.0");
 
         for (RejectReason reason : RejectReason.values()) {
             assertThat(samples).as("the %s counter at 0 before any package", reason)

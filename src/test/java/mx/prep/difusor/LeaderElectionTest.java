@@ -119,6 +119,11 @@ class LeaderElectionTest extends PipelineTestBase {
                 .map(RequestHead::path).toList();
     }
 
+    private static double leaderGauge(RunningDifusor d) {
+        return d.context().getRegistry().lookupByNameAndType("metricsRegistry", io.micrometer.core.instrument.MeterRegistry.class)
+                .get("difusor_leader").gauge().value();
+    }
+
     /** Published by one difusor only: each file uploaded once, the package archived once, one invalidation. */
     private void assertPublishedOnce(Path pkg, int from, int invalidations) {
         awaitPublished(pkg);
@@ -141,6 +146,9 @@ class LeaderElectionTest extends PipelineTestBase {
         // b follows: several heartbeat timeouts go by, a keeps polling, b never does
         await().during(Duration.ofMillis(3 * LEASE_MS)).atMost(Duration.ofSeconds(10)).until(() -> polling(a) && !polling(b) && bPolls.get() == 0);
         assertThat(aPolls.get()).isGreaterThan(aBefore);
+        // what the alert "no replica leads" sums: 1 on the leader, 0 on the follower
+        assertThat(leaderGauge(a)).isEqualTo(1);
+        assertThat(leaderGauge(b)).isZero();
         // a follower is ready: in Kubernetes a replica that is not Ready cannot take the Lease over
         assertThat(HealthCheckHelper.invokeReadiness(b.context())).isNotEmpty()
                 .allSatisfy(r -> assertThat(r.getState()).as(r.getCheck().getId()).isEqualTo(HealthCheck.State.UP));
@@ -166,6 +174,7 @@ class LeaderElectionTest extends PipelineTestBase {
         LOG.info("MEASURED file, leader stopped: the other leads after {} ms, polls after {} ms (retry {} ms, lease {} ms, cron 1 s)",
                 leads, polls, RETRY_MS, LEASE_MS);
         assertThat(leads).isLessThan(5_000);
+        assertThat(leaderGauge(b)).isEqualTo(1);
         assertPublishedOnce(second, from, 2);
         assertSiteEquals(second);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
