@@ -429,7 +429,7 @@ class KubernetesManifestsTest {
 
     @ParameterizedTest
     @MethodSource("overlays")
-    void overlaySetsValidSourceBucketsAndDistributions(String overlay) {
+    void overlaySetsValidSourceBucketsAndDistributions(String overlay) throws IOException {
         Map<String, Object> env = rendered.get(overlay).env();
         assertThat(literal(env, "DIFUSOR_SOURCE_MANIFEST_URL")).as("%s: manifest URL", overlay).matches("https://[^\\s]+");
         assertThat(literal(env, "DIFUSOR_SOURCE_POLL_CRON").trim().split("\\s+"))
@@ -444,6 +444,14 @@ class KubernetesManifestsTest {
         assertThat(literal(env, "DIFUSOR_S3_REGION")).as("%s: the buckets' region", overlay).matches("[a-z]{2}(-gov)?-[a-z]+-[0-9]");
         assertThat(literal(env, "DIFUSOR_CDN_DISTRIBUTION_IDS")).as("%s: CloudFront distribution ids", overlay)
                 .matches("[A-Z0-9]{8,}(,[A-Z0-9]{8,})*");
+        // a dry run publishes nothing and takes no part in the election: never the deployment's setting (a person runs
+        // it by hand, beside the replicas); the ConfigMap holds the repo's file byte for byte (checked above)
+        assertThat(env).as("%s: DIFUSOR_PUBLISH_DRY_RUN", overlay).doesNotContainKey("DIFUSOR_PUBLISH_DRY_RUN");
+        Properties repo = new Properties();
+        try (var in = Files.newBufferedReader(REPO.resolve("application.properties"), StandardCharsets.UTF_8)) {
+            repo.load(in);
+        }
+        assertThat(repo.getProperty("difusor.publish.dry-run")).as("application.properties: difusor.publish.dry-run").isEqualTo("false");
     }
 
     @Test
