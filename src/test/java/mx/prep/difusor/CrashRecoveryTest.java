@@ -100,4 +100,46 @@ class CrashRecoveryTest extends PipelineTestBase {
         assertThat(cloudFront.created(DISTRIBUTION)).hasSize(2);
         assertThat(publishedState()).get().satisfies(s -> assertThat(s.publishing()).isNull());
     }
+
+    /**
+     * A package whose name holds no corte, announced with its corte by the manifest, killed while uploading: the state
+     * recorded its corte with its name, so the restarted service still takes it back from the history and finishes it,
+     * instead of leaving the site half old, half new until the next corte (or for good after the last one).
+     */
+    @org.junit.jupiter.api.Test
+    void aPackageNamedWithoutItsCorteIsStillFinishedFromTheHistoryAfterAKill() throws Exception {
+        Path first = corte(6);
+        institute.release(first);
+        child = startChild("first-run.log");
+        awaitPublished(first);
+        child.destroyForcibly().waitFor();
+
+        Path second = Files.copy(corte(7), Files.createDirectories(tmp.resolve("named")).resolve("resultados-preliminares.zip"));
+        String name = second.getFileName().toString();
+        java.util.regex.Matcher stamp = java.util.regex.Pattern.compile("_(\\d{4})(\\d{2})(\\d{2})_(\\d{2})(\\d{2})\\.zip$")
+                .matcher(corte(7).getFileName().toString());
+        assertThat(stamp.find()).isTrue();
+        String corte = stamp.group(1) + "-" + stamp.group(2) + "-" + stamp.group(3) + "T" + stamp.group(4) + ":" + stamp.group(5);
+        institute.release(second);
+        institute.releaseManifestJson("{\"package\": \"" + name + "\", \"sha256\": \"" + PrepPackageGenerator.sha256Hex(second)
+                + "\", \"size\": " + Files.size(second) + ", \"corte\": \"" + corte + "\"}");
+        int faults = s3Network.faultsInjected();
+        s3Network.delayResponse(killPoint("uploading"), 1, Duration.ofSeconds(60));
+        child = startChild("second-run.log");
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(5)).until(() -> s3Network.faultsInjected() > faults);
+        child.destroyForcibly().waitFor();
+        s3Network.clearFaults();
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.publishing()).isEqualTo(name));
+        // only the history can give the package back
+        institute.answerNext("", Integer.MAX_VALUE, 503, "text/plain", "mantenimiento");
+
+        child = startChild("third-run.log");
+        awaitPublished(second);
+        assertSiteEquals(second);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        assertThat(publishedState()).get().satisfies(s -> {
+            assertThat(s.publishing()).isNull();
+            assertThat(s.corteValue()).isEqualTo(mx.prep.difusor.state.Corte.parse(corte));
+        });
+    }
 }

@@ -90,9 +90,12 @@ public final class InterruptedPublication {
             lastKey = key;
             retryAt = now.plusMillis(Math.min(maxPause.toMillis(), firstPause.toMillis() << Math.min(attempts - 1, 20)));
         }
-        Optional<Corte> corte = corteParser.fromPackageName(name);
+        // the corte from the name, or the one the state recorded with it (a manifest may announce a corte the name lacks)
+        Optional<Corte> corte = corteParser.fromPackageName(name)
+                .or(() -> published.map(PublishedState::publishingCorte).map(Corte::parse));
         if (corte.isEmpty()) {
-            LOG.warn("package {}: its publication was cut short, but its name holds no corte to order it by; the next corte replaces the site", name);
+            LOG.warn("package {}: its publication was cut short, but neither its name nor the state holds its corte; the next corte "
+                    + "replaces the site", name);
             return false;
         }
         Files.createDirectories(spoolDir);

@@ -56,7 +56,8 @@ public final class PublicationRecorder {
                     + " is no longer newer than the published corte " + current.corte() + " (" + current.packageName()
                     + "), published meanwhile");
         }
-        state.save(current == null ? PublishedState.nothingYet(pkg.name()) : current.publishing(pkg.name()));
+        String corte = pkg.corte().toString();
+        state.save(current == null ? PublishedState.nothingYet(pkg.name(), corte) : current.publishing(pkg.name(), corte));
     }
 
     /** The site manifest first, then the package's outcome record, then the state that vouches for both. */
@@ -77,7 +78,7 @@ public final class PublicationRecorder {
         history.recordOutcome(pkg, "published", now);
         state.save(new PublishedState(pkg.name(), pkg.corte().toString(), pkg.sha256(), pkg.size(), files.size(),
                 pkg.receivedAt().toString(), now.toString(), pkg.stageMillis(), pkg.plan().uploads().size(), pkg.plan().deletions().size(),
-                null));
+                null, null));
         metrics.published(pkg.corte(), now, pkg.stageMillis(), pkg.plan().uploads().size(),
                 pkg.plan().uploads().stream().mapToLong(SiteFile::size).sum());
         ledger.settled(pkg.name(), pkg.sha256());

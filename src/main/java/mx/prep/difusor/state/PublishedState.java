@@ -19,20 +19,23 @@ public record PublishedState(
         Map<String, Long> stageMillis,
         Integer uploaded,
         Integer deleted,
-        String publishing) {
+        String publishing,
+        String publishingCorte) {
 
     /**
      * The same state, marked as being changed by a publication: until the next record, the site manifest may not
-     * match the bucket (a crash, a failed upload), so the next publication rebuilds it from a bucket listing.
+     * match the bucket (a crash, a failed upload), so the next publication rebuilds it from a bucket listing. The
+     * package's corte goes with its name: a name need not hold it (the manifest may announce it), and a publication cut
+     * short is taken back from the history by name alone.
      */
-    public PublishedState publishing(String packageName) {
+    public PublishedState publishing(String packageName, String packageCorte) {
         return new PublishedState(this.packageName, corte, sha256, size, files, receivedAt, publishedAt, stageMillis, uploaded, deleted,
-                packageName);
+                packageName, packageCorte);
     }
 
     /** A state with nothing published yet, only a publication under way. */
-    public static PublishedState nothingYet(String publishing) {
-        return new PublishedState(null, null, null, 0, 0, null, null, Map.of(), 0, 0, publishing);
+    public static PublishedState nothingYet(String publishing, String publishingCorte) {
+        return new PublishedState(null, null, null, 0, 0, null, null, Map.of(), 0, 0, publishing, publishingCorte);
     }
 
     public boolean hasPublished() {
