@@ -150,8 +150,6 @@ public class DifusorConfiguration implements CamelConfiguration {
             default -> throw new IllegalStateException("difusor.source.kind is 'manifest', 'package-url' or 'directory', not '" + kind + "'");
         }
         CorteParser corteParser = new CorteParser(settings.required("difusor.source.corte-pattern"));
-        // the directory source and the operators' republish folder
-        registry.bind("incomingDirectory", new IncomingDirectory(corteParser, clock, metrics));
         registry.bind("packageDownloader", new PackageDownloader(http, corteParser, workDir.resolve("spool"),
                 settings.millis("difusor.source.read-timeout-ms"), settings.millis("difusor.source.download-deadline-ms"),
                 settings.millis("difusor.source.progress-interval-ms"), settings.number("difusor.source.max-package-bytes"), clock, metrics));
@@ -161,6 +159,8 @@ public class DifusorConfiguration implements CamelConfiguration {
         HistoryArchiver history = new HistoryArchiver(store, historyBucket, settings.prefix("difusor.history.prefix"),
                 historyCopies(context));
         registry.bind("historyArchiver", history);
+        // the directory source and the operators' republish folder
+        registry.bind("incomingDirectory", new IncomingDirectory(corteParser, clock, metrics, history));
         StateStore state = new StateStore(store, historyBucket, settings.required("difusor.state.key"),
                 settings.required("difusor.state.manifest-key"), metrics);
         registry.bind("stateStore", state);

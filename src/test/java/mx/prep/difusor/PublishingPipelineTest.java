@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.sync.RequestBody;
 
 import mx.prep.difusor.embedded.PrepPackageGenerator;
+import mx.prep.difusor.state.Corte;
 import mx.prep.difusor.testing.CloudFrontEmulator.ReceivedInvalidation;
 import mx.prep.difusor.testing.FaultProxy;
 import mx.prep.difusor.testing.RunningDifusor;
@@ -316,6 +317,34 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertSiteEquals(older);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
         assertThat(cloudFront.created(DISTRIBUTION)).hasSize(3);
+    }
+
+    /**
+     * A package whose name holds no corte, announced with it by the manifest and published, then republished by an
+     * operator from the history: the corte comes from its record in the history (same name, same SHA-256).
+     */
+    @Test
+    void anOperatorRepublishesAPackageNamedWithoutItsCorte() throws Exception {
+        Path older = Files.copy(corte(0), Files.createDirectories(tmp.resolve("named")).resolve("resultados-preliminares.zip"));
+        Path republish = Files.createDirectories(tmp.resolve("republish"));
+        var settings = settings();
+        settings.put("difusor.republish.directory", republish.toString());
+        String name = older.getFileName().toString();
+        // released before the start: the first poll already reads the manifest that announces the corte
+        institute.release(older);
+        institute.releaseManifestJson("{\"package\": \"" + name + "\", \"sha256\": \"" + PrepPackageGenerator.sha256Hex(older)
+                + "\", \"size\": " + Files.size(older) + ", \"corte\": \"" + FIRST_CORTE + "\"}");
+        startDifusor(settings);
+        awaitPublished(older);
+        Path newer = corte(1);
+        institute.release(newer);
+        awaitPublished(newer);
+
+        republishFromTheHistory(republish, older);
+        awaitPublished(older);
+        assertSiteEquals(older);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.corteValue()).isEqualTo(Corte.parse(FIRST_CORTE.toString())));
     }
 
     @Test

@@ -17,6 +17,8 @@ import mx.prep.difusor.DifusorMetrics;
 import mx.prep.difusor.PackageRejectedException;
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.RejectReason;
+import mx.prep.difusor.archive.HistoryArchiver;
+import mx.prep.difusor.state.Corte;
 import mx.prep.difusor.state.CorteParser;
 
 /**
@@ -30,9 +32,11 @@ public final class IncomingDirectory {
     private final CorteParser corteParser;
     private final Clock clock;
     private final DifusorMetrics metrics;
+    private final HistoryArchiver history;
 
-    public IncomingDirectory(CorteParser corteParser, Clock clock, DifusorMetrics metrics) {
+    public IncomingDirectory(CorteParser corteParser, Clock clock, DifusorMetrics metrics, HistoryArchiver history) {
         this.metrics = metrics;
+        this.history = history;
         this.corteParser = corteParser;
         this.clock = clock;
     }
@@ -62,6 +66,15 @@ public final class IncomingDirectory {
                 republishDir, left.stream().map(f -> f.getFileName().toString()).toList(), aside);
     }
 
+    /**
+     * The corte the history recorded for this very package (same name and SHA-256), for one whose name does not hold
+     * it: a package the manifest announced with its corte, copied back by an operator to be published again.
+     */
+    private Corte historyCorte(String name, String sha256) throws IOException {
+        return history.outcome(name).filter(r -> r.corte() != null && r.sha256() != null && r.sha256().equalsIgnoreCase(sha256))
+                .map(r -> Corte.parse(r.corte())).orElse(null);
+    }
+
     public PrepPackage receive(Exchange exchange) throws IOException, PackageRejectedException {
         Path zip = Path.of(exchange.getMessage().getHeader("CamelFileAbsolutePath", String.class));
         Path sidecar = zip.resolveSibling(zip.getFileName() + ".sha256");
@@ -82,8 +95,12 @@ public final class IncomingDirectory {
             }
             throw e;
         }
-        PrepPackage pkg = new PrepPackage(name, PackageDownloader.normalisedChecksum(offer.announcedSha256()), null,
-                corteParser.fromPackageName(name).orElse(null), zip.toUri().toString(), clock.instant());
+        String sha256 = PackageDownloader.normalisedChecksum(offer.announcedSha256());
+        Corte corte = corteParser.fromPackageName(name).orElse(null);
+        if (corte == null) {
+            corte = historyCorte(name, sha256);
+        }
+        PrepPackage pkg = new PrepPackage(name, sha256, null, corte, zip.toUri().toString(), clock.instant());
         pkg.spooled(zip, Files.size(zip));
         pkg.checksumNames(offer.checksumNames());
         exchange.setProperty(PrepPackage.PROPERTY, pkg);
