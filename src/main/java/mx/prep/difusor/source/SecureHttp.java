@@ -14,12 +14,12 @@ import java.util.Locale;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
-import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.TrustManager;
 
 /**
  * The HTTPS client used to talk to the institute: TLS 1.2 and 1.3 only, forward-secret cipher suites only,
  * hostname verification always on (the JDK default, never relaxed here), and optionally a truststore of
- * our own instead of the JDK's CA list (the institute may sign with a private CA).
+ * our own trusted beside the JDK's CA list (the institute may sign with a private CA: {@link InstituteTrust}).
  */
 public final class SecureHttp {
 
@@ -30,9 +30,15 @@ public final class SecureHttp {
 
     public SecureHttp(String truststore, String truststorePassword, String truststoreType, Duration connectTimeout,
             boolean allowPlainHttp) {
+        this(truststore, truststorePassword, truststoreType, null, connectTimeout, allowPlainHttp);
+    }
+
+    /** @param platform the CAs that stand for the JDK's list (null: the JDK's own); tests pass their own */
+    SecureHttp(String truststore, String truststorePassword, String truststoreType, KeyStore platform, Duration connectTimeout,
+            boolean allowPlainHttp) {
         this.allowPlainHttp = allowPlainHttp;
         try {
-            SSLContext tls = sslContext(truststore, truststorePassword, truststoreType);
+            SSLContext tls = sslContext(truststore, truststorePassword, truststoreType, platform);
             SSLParameters params = new SSLParameters(strongCipherSuites(tls), PROTOCOLS);
             this.client = HttpClient.newBuilder()
                     .sslContext(tls)
@@ -92,7 +98,7 @@ public final class SecureHttp {
                 || s.contains("_DES_") || s.contains("3DES") || s.contains("_RC4_") || s.contains("EMPTY_RENEGOTIATION"));
     }
 
-    private static SSLContext sslContext(String truststore, String password, String type)
+    private static SSLContext sslContext(String truststore, String password, String type, KeyStore platform)
             throws IOException, GeneralSecurityException {
         SSLContext tls = SSLContext.getInstance("TLS");
         if (truststore == null || truststore.isBlank()) {
@@ -103,9 +109,7 @@ public final class SecureHttp {
         try (InputStream in = Files.newInputStream(Path.of(truststore))) {
             store.load(in, password == null ? null : password.toCharArray());
         }
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(store);
-        tls.init(null, tmf.getTrustManagers(), null);
+        tls.init(null, new TrustManager[] { InstituteTrust.of(store, platform) }, null);
         return tls;
     }
 }

@@ -7,10 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
+import java.util.List;
 
 import javax.net.ssl.SSLHandshakeException;
 
@@ -95,6 +97,46 @@ class DownloadTest {
                     .download(offer(wrongHost.packageUri(pkg.getFileName().toString()))))
                     .hasCauseInstanceOf(SSLHandshakeException.class);
         }
+    }
+
+    /**
+     * The operator's truststore (the institute's private CA) is trusted beside the JDK's CAs: a package served from a
+     * host with a public certificate (a presigned S3 URL, a CDN) is still fetched. A keystore stands for the JDK's list
+     * here, since no public CA signs for localhost; host names are still checked under either list.
+     */
+    @Test
+    void theTruststoreIsTrustedBesideTheJdksCasNotInsteadOfThem() throws Exception {
+        try (InstituteSimulator publicHost = InstituteSimulator.start(tmp.resolve("public"), 0);
+                InstituteSimulator publicWrongHost = InstituteSimulator.start(tmp.resolve("public-wrong"), 0,
+                        SelfSignedTls.builder().wrongHost("prep.otro-instituto.mx").build());
+                InstituteSimulator stranger = InstituteSimulator.start(tmp.resolve("stranger"), 0)) {
+            for (InstituteSimulator s : List.of(publicHost, publicWrongHost, stranger)) {
+                s.release(pkg);
+            }
+            KeyStore jdk = KeyStore.getInstance("PKCS12");
+            jdk.load(null, null);
+            jdk.setCertificateEntry("public", anchorOf(publicHost));
+            jdk.setCertificateEntry("public-wrong-host", anchorOf(publicWrongHost));
+            SecureHttp http = new SecureHttp(institute.truststore().toString(), institute.truststorePassword(), "PKCS12", jdk,
+                    Duration.ofSeconds(5), false);
+            PackageDownloader downloader = downloader(http, Duration.ofSeconds(5), Duration.ofSeconds(30));
+            String name = pkg.getFileName().toString();
+
+            assertThat(Files.readAllBytes(downloader.download(offer(institute.packageUri(name))).spoolFile())).isEqualTo(Files.readAllBytes(pkg));
+            assertThat(Files.readAllBytes(downloader.download(offer(publicHost.packageUri(name))).spoolFile())).isEqualTo(Files.readAllBytes(pkg));
+            assertThatThrownBy(() -> downloader.download(offer(stranger.packageUri(name))))
+                    .hasCauseInstanceOf(SSLHandshakeException.class);
+            assertThatThrownBy(() -> downloader.download(offer(publicWrongHost.packageUri(name))))
+                    .hasCauseInstanceOf(SSLHandshakeException.class);
+        }
+    }
+
+    private static java.security.cert.Certificate anchorOf(InstituteSimulator s) throws Exception {
+        KeyStore store = KeyStore.getInstance("PKCS12");
+        try (var in = Files.newInputStream(s.truststore())) {
+            store.load(in, s.truststorePassword().toCharArray());
+        }
+        return store.getCertificate(store.aliases().nextElement());
     }
 
     @Test
