@@ -183,7 +183,9 @@ public class DifusorConfiguration implements CamelConfiguration {
 
         // unpack, publish
         String sitePrefix = settings.prefix("difusor.site.prefix");
-        registry.bind("siteUnpacker", new SiteUnpacker(sitePrefix, new CacheControlRules(settings.text("difusor.site.cache-control")),
+        CacheControlRules cacheControl = new CacheControlRules(settings.text("difusor.site.cache-control"));
+        cacheControl.requireFreshPagesAndResults();
+        registry.bind("siteUnpacker", new SiteUnpacker(sitePrefix, cacheControl,
                 new ZipStructure.Limits(settings.integer("difusor.unpack.max-entries"), settings.number("difusor.unpack.max-total-bytes"),
                         settings.number("difusor.unpack.max-entry-bytes"), settings.integer("difusor.unpack.max-ratio")),
                 state::knownContent, unpackThreads(context, settings.integer("difusor.unpack.threads")),

@@ -2,6 +2,9 @@ package mx.prep.difusor.unpack;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Cache-Control chosen by path rules: {@code glob=value;glob=value;...}, first match wins ({@link SiteGlob}). A path
@@ -28,6 +31,56 @@ public final class CacheControlRules {
             }
             rules.add(new Rule(new SiteGlob(part.substring(0, eq).strip()), part.substring(eq + 1).strip()));
         }
+    }
+
+    /** The longest a browser may keep a page or a result: CloudFront can be purged at each corte, browsers cannot. */
+    public static final int MOST_SECONDS_FOR_PAGES_AND_RESULTS = 300;
+
+    /** Pages and results as a PREP site names them, at the root, one level down, deeper, and under hash-like names. */
+    private static final List<String> PAGES_AND_RESULTS = List.of("index.html", "gubernatura/index.html",
+            "diputaciones/distrito/01/seccion.html", "resultados.json", "data/gubernatura/distritos/01.json",
+            "data/casillas/0a1b2c3d.json", "data/casillas/casilla-0a1b2c3d.json", "data/main-2YQ6UXQ4.json",
+            "PREP_GUB_2024.csv", "csv/diputaciones/PREP_DIP_MR_2024.csv");
+
+    private static final Pattern MAX_AGE = Pattern.compile("(?:^|[,\\s])max-age\\s*=\\s*\"?(\\d+)");
+
+    /**
+     * Refuses rules under which a browser would keep a page or a result (HTML, JSON, CSV) longer than
+     * {@value #MOST_SECONDS_FOR_PAGES_AND_RESULTS} s, marked immutable, or for as long as it likes (no Cache-Control:
+     * browsers then guess from Last-Modified, CloudFront keeps it a day). Every corte changes them, and a visitor would
+     * go on seeing the numbers of an earlier one. A start-time check on typical paths: it catches a rule that comes
+     * before the pages' own ({@code **=immutable} first) or that covers the root page alone ({@code *.html}).
+     */
+    public void requireFreshPagesAndResults() {
+        for (String path : PAGES_AND_RESULTS) {
+            String value = forPath(path);
+            String problem = problem(value);
+            if (problem != null) {
+                throw new IllegalArgumentException("difusor.site.cache-control: a page or result such as " + path + " would get "
+                        + (value == null ? "no Cache-Control" : "'" + value + "'") + " (" + problem + "); pages and results change "
+                        + "at every corte and browsers cannot be purged: give them no-cache or a max-age of at most "
+                        + MOST_SECONDS_FOR_PAGES_AND_RESULTS + " s, in a rule before any longer one");
+            }
+        }
+    }
+
+    private static String problem(String value) {
+        if (value == null) {
+            return "browsers and CloudFront would choose how long to keep it";
+        }
+        String v = value.toLowerCase(Locale.ROOT);
+        if (v.contains("no-cache") || v.contains("no-store")) {
+            return null;
+        }
+        if (v.contains("immutable")) {
+            return "immutable";
+        }
+        Matcher m = MAX_AGE.matcher(v);
+        if (!m.find()) {
+            return "no max-age";
+        }
+        long seconds = Long.parseLong(m.group(1).length() > 12 ? "999999999999" : m.group(1));
+        return seconds > MOST_SECONDS_FOR_PAGES_AND_RESULTS ? "max-age " + seconds + " s" : null;
     }
 
     /** @return the Cache-Control for a site path, or null */

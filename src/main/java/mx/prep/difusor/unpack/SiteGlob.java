@@ -4,10 +4,24 @@ import java.util.regex.Pattern;
 
 /**
  * A glob on site paths, as the settings write them: {@code **} matches across directories ({@code **}{@code /} also
- * matches no directory), {@code *} and {@code ?} stay within one. The glob's literal text before its first and after
- * its last wildcard rules out most paths without running the pattern (tens of thousands of paths per package).
+ * matches no directory), {@code *} and {@code ?} stay within one, and {@code {hash}} matches a bundler's content hash
+ * (see {@link #HASH}). The glob's literal text before its first and after its last wildcard rules out most paths
+ * without running the pattern (tens of thousands of paths per package).
  */
 public final class SiteGlob {
+
+    /** The token that stands for a content hash in a file name. */
+    public static final String HASH = "{hash}";
+
+    /**
+     * A content hash as bundlers write it into file names: 8 or more lowercase hex digits (webpack, Angular's webpack
+     * builds: {@code main.0f3a9c1d2b4e6f80.js}) or 8 characters of uppercase base32 (esbuild, Angular 17 and later:
+     * {@code main-2YQ6UXQK.js}), with at least one letter and one digit, so a date ({@code 20240602}) or a word
+     * ({@code DISTRITO}) is not taken for one. A hash that happens to be all digits is missed: its file is then cached
+     * briefly, never too long.
+     */
+    private static final String HASH_REGEX = "(?:(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{8,}"
+            + "|(?=[A-Z2-7]*[A-Z])(?=[A-Z2-7]*[2-7])[A-Z2-7]{8})";
 
     private final String glob;
     private final Pattern pattern;
@@ -34,7 +48,7 @@ public final class SiteGlob {
 
     private static int firstWildcard(String glob) {
         for (int i = 0; i < glob.length(); i++) {
-            if (glob.charAt(i) == '*' || glob.charAt(i) == '?') {
+            if (glob.charAt(i) == '*' || glob.charAt(i) == '?' || glob.startsWith(HASH, i)) {
                 return i;
             }
         }
@@ -43,7 +57,7 @@ public final class SiteGlob {
 
     private static int lastWildcard(String glob) {
         for (int i = glob.length() - 1; i >= 0; i--) {
-            if (glob.charAt(i) == '*' || glob.charAt(i) == '?') {
+            if (glob.charAt(i) == '*' || glob.charAt(i) == '?' || (i >= HASH.length() - 1 && glob.startsWith(HASH, i - HASH.length() + 1))) {
                 return i;
             }
         }
@@ -62,6 +76,9 @@ public final class SiteGlob {
                 re.append("[^/]*");
             } else if (c == '?') {
                 re.append("[^/]");
+            } else if (glob.startsWith(HASH, i)) {
+                re.append(HASH_REGEX);
+                i += HASH.length() - 1;
             } else {
                 re.append(Pattern.quote(String.valueOf(c)));
             }

@@ -29,15 +29,65 @@ class CacheControlRulesTest {
 
     @Test
     void theLiteralHeadAndTailOfAGlobOnlyRuleOutPathsThePatternWouldRefuseToo() {
-        String[] globs = { "**/*.html", "assets/**", "a*a", "data/*/resultados.json", "**", "*.csv", "index.html", "x?y/**/z.js" };
+        String[] globs = { "**/*.html", "assets/**", "a*a", "data/*/resultados.json", "**", "*.csv", "index.html", "x?y/**/z.js",
+                "**/*.{hash}.*", "main-{hash}.js", "{hash}", "a{hash}" };
         String[] paths = { "index.html", "a", "aa", "aba", "a/a", "assets", "assets/", "assets/x/y.png", "data/gob/resultados.json",
-                "data/gob/x/resultados.json", "tabla.csv", "d/tabla.csv", "xay/z.js", "xay/1/2/z.js", "xy/z.js", "index.htm" };
+                "data/gob/x/resultados.json", "tabla.csv", "d/tabla.csv", "xay/z.js", "xay/1/2/z.js", "xy/z.js", "index.htm",
+                "app.0f3a9c1d.js", "x/app.0f3a9c1d.js", "main-2YQ6UXQK.js", "0f3a9c1d", "a0f3a9c1d", "app.20240602.js" };
         for (String glob : globs) {
             java.util.regex.Pattern pattern = java.util.regex.Pattern.compile(SiteGlob.toRegex(glob));
             CacheControlRules one = new CacheControlRules(glob + "=v");
             for (String path : paths) {
                 assertThat(one.forPath(path)).as(glob + " on " + path).isEqualTo(pattern.matcher(path).matches() ? "v" : null);
             }
+        }
+    }
+
+    /** The repo's default rules, as application.properties ships them. */
+    private static CacheControlRules defaults() throws Exception {
+        java.util.Properties p = new java.util.Properties();
+        try (var in = java.nio.file.Files.newInputStream(java.nio.file.Path.of("application.properties"))) {
+            p.load(in);
+        }
+        return new CacheControlRules(p.getProperty("difusor.site.cache-control"));
+    }
+
+    @Test
+    void byDefaultOnlyAFileNamedByItsContentIsKeptForAYear() throws Exception {
+        CacheControlRules rules = defaults();
+        String year = "public, max-age=31536000, immutable";
+        for (String hashed : new String[] { "assets/app.0f3a9c1d.js", "main.0f3a9c1d2b4e6f80.js", "styles.9b1e44c0a7d3f215.css",
+                "main-2YQ6UXQK.js", "chunk-ABCD2345.js", "media/fondo.3e4f5a6b7c8d9e0f.mp4" }) {
+            assertThat(rules.forPath(hashed)).as(hashed).isEqualTo(year);
+        }
+        // fixed names the institute may replace during the night (a wrong logo, a candidate's photo): five minutes at most
+        for (String fixed : new String[] { "assets/img/logo-iepc.png", "assets/fonts/source-sans-regular.woff2", "assets/app.js",
+                "assets/img/corte-20240602.png", "assets/img/mapa-DISTRITO.png", "assets/img/deadbeef.png", "assets/img/foto.12345678.png",
+                "favicon.ico" }) {
+            assertThat(rules.forPath(fixed)).as(fixed).isEqualTo("public, max-age=300");
+        }
+        assertThat(rules.forPath("data/casillas/casilla.0a1b2c3d.json")).isEqualTo("public, max-age=30");
+        assertThat(rules.forPath("gubernatura/index.html")).isEqualTo("no-cache");
+        rules.requireFreshPagesAndResults();
+    }
+
+    @Test
+    void rulesUnderWhichBrowsersWouldKeepPagesOrResultsAreRefused() {
+        String[][] refused = {
+                { "*.html=no-cache;**=public, max-age=31536000, immutable", "gubernatura/index.html" },
+                { "**=public, max-age=3600", "index.html" },
+                { "**/*.html=no-cache", "resultados.json" },
+                { "**/*.html=no-cache;**/*.json=public;**=no-cache", "resultados.json" },
+                { "**/*{hash}*=immutable;**=no-cache", "data/casillas/0a1b2c3d.json" },
+                { "**/*.html=no-cache;**=public, max-age=\"600\"", "resultados.json" },
+                { "**/*.csv=no-cache;**/*.json=no-cache;**/*.html=public, MAX-AGE=86400", "index.html" } };
+        for (String[] r : refused) {
+            assertThatThrownBy(() -> new CacheControlRules(r[0]).requireFreshPagesAndResults()).as(r[0])
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("difusor.site.cache-control").hasMessageContaining(r[1]);
+        }
+        for (String accepted : new String[] { "**=no-store", "**=public, max-age=300, s-maxage=86400", "**=max-age=0",
+                "**/*.html=no-cache;**/*.json=public, max-age=30;**/*.csv=public, max-age=30;**=public, max-age=31536000, immutable" }) {
+            new CacheControlRules(accepted).requireFreshPagesAndResults();
         }
     }
 
