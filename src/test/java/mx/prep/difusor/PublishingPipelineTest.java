@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.LocalDateTime;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -347,6 +348,34 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(publishedState()).get().satisfies(s -> assertThat(s.corteValue()).isEqualTo(Corte.parse(FIRST_CORTE.toString())));
     }
 
+    /**
+     * The history is asked which corte the dropped package was published by; if S3 fails that question for good, the
+     * package still ends in quarantine whole, named, with the step and the cause: the folder's consumer deletes the zip
+     * once the exchange is handled, so a quarantine that did not know the package would lose it.
+     */
+    @Test
+    void aRepublishWhoseHistoryRecordCannotBeReadEndsWholeInQuarantine() throws Exception {
+        Path older = corte(0);
+        Path republish = startWithTwoCortesAndARepublishFolder(older, corte(1));
+        String name = older.getFileName().toString();
+        String stem = name.replace(".zip", "");
+        s3Network.respond(r -> r.method().equals("GET") && r.path().equals("/" + HISTORY + "/history/" + name + ".json"), FaultProxy.ALWAYS,
+                500, "application/xml", "<Error><Code>InternalError</Code><Message>injected</Message></Error>");
+        republishFromTheHistory(republish, older);
+
+        await().atMost(Duration.ofSeconds(60)).until(() -> keys(HISTORY, "quarantine/" + stem + "/").stream().anyMatch(k -> k.endsWith("report.json")));
+        List<String> quarantined = keys(HISTORY, "quarantine/" + stem + "/");
+        JsonNode report = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY)
+                .key(quarantined.stream().filter(k -> k.endsWith("report.json")).findFirst().orElseThrow())).asUtf8String());
+        assertThat(report.path("package").asText()).isEqualTo(name);
+        assertThat(report.path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
+        assertThat(report.path("cause").asText()).contains("Status Code: 500");
+        assertThat(report.path("step").asText()).isNotBlank();
+        String zipKey = quarantined.stream().filter(k -> k.endsWith(".zip")).findFirst().orElseThrow();
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(zipKey)).asByteArray()).isEqualTo(Files.readAllBytes(older));
+        assertThat(publishedState()).get().extracting(s -> s.packageName()).isNotEqualTo(name);
+    }
+
     @Test
     void aRepublishDroppedWhileACorteIsBeingPublishedWaitsForItsTurn() throws Exception {
         Path older = corte(0);
@@ -390,6 +419,39 @@ class PublishingPipelineTest extends PipelineTestBase {
         JsonNode record = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name + ".json")).asUtf8String());
         assertThat(record.path("outcome").asText()).isEqualTo("published");
         assertSiteEquals(second);
+    }
+
+    /**
+     * A manifest may announce a corte other than the one the package's name reads (a name the institute did not update):
+     * the download is ordered by the announced one, and so is its publication finished after a crash. Ordered by the name
+     * (an hour before the published corte here), the resumed package would be refused as stale and the site left half new.
+     */
+    @Test
+    void aCorteCutShortIsFinishedByTheCorteItWasPublishedByNotTheOneItsNameReads() throws Exception {
+        startWithFirstCortePublished();
+        Path second = Files.move(corte(1), tmp.resolve("packages").resolve("PREP2024_JAL_20240602_1900.zip"));
+        String name = second.getFileName().toString();
+        LocalDateTime announced = FIRST_CORTE.plusMinutes(20);
+        s3SlowsDownPuts(p -> p.equals("/" + HISTORY + "/history/" + name + ".json"), FaultProxy.ALWAYS);
+        institute.release(second);
+        institute.releaseManifestJson("{\"package\": \"" + name + "\", \"sha256\": \"" + PrepPackageGenerator.sha256Hex(second)
+                + "\", \"size\": " + Files.size(second) + ", \"corte\": \"" + announced + "\"}");
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.faultsInjected() > 0);
+        difusor.close();
+        difusor = null;
+        s3Network.clearFaults();
+        assertThat(publishedState()).get().satisfies(s -> assertThat(Corte.parse(s.publishingCorte())).isEqualTo(Corte.parse(announced.toString())));
+        // only the history can give the package back now
+        institute.answerNext("", Integer.MAX_VALUE, 503, "text/plain", "mantenimiento");
+
+        var settings = settings();
+        settings.put("difusor.resume.check-every-ms", "500");
+        startDifusor(settings);
+        await().atMost(Duration.ofSeconds(60)).until(() -> publishedState().map(s -> s.publishing() == null && name.equals(s.packageName())).orElse(false));
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.corteValue()).isEqualTo(Corte.parse(announced.toString())));
+        assertSiteEquals(second);
+        // the first process's record, refused until it stopped, is its only report; none says stale
+        assertThat(keys(HISTORY, "quarantine/")).noneMatch(k -> k.contains("stale"));
     }
 
     @Test

@@ -67,12 +67,20 @@ public final class IncomingDirectory {
     }
 
     /**
-     * The corte the history recorded for this very package (same name and SHA-256), for one whose name does not hold
-     * it: a package the manifest announced with its corte, copied back by an operator to be published again.
+     * The corte the history recorded for this very package (same name and SHA-256): the one it was published by, which
+     * the manifest may have announced apart from the name (an operator copied it back to publish it again).
      */
     private Corte historyCorte(String name, String sha256) throws IOException {
         return history.outcome(name).filter(r -> r.corte() != null && r.sha256() != null && r.sha256().equalsIgnoreCase(sha256))
                 .map(r -> Corte.parse(r.corte())).orElse(null);
+    }
+
+    private PrepPackage received(Exchange exchange, Path zip, String name, String sha256, Corte corte, PackageOffer offer) throws IOException {
+        PrepPackage pkg = new PrepPackage(name, sha256, null, corte, zip.toUri().toString(), clock.instant());
+        pkg.spooled(zip, Files.size(zip));
+        pkg.checksumNames(offer.checksumNames());
+        exchange.setProperty(PrepPackage.PROPERTY, pkg);
+        return pkg;
     }
 
     public PrepPackage receive(Exchange exchange) throws IOException, PackageRejectedException {
@@ -96,14 +104,13 @@ public final class IncomingDirectory {
             throw e;
         }
         String sha256 = PackageDownloader.normalisedChecksum(offer.announcedSha256());
-        Corte corte = corteParser.fromPackageName(name).orElse(null);
-        if (corte == null) {
-            corte = historyCorte(name, sha256);
+        PrepPackage pkg = received(exchange, zip, name, sha256, corteParser.fromPackageName(name).orElse(null), offer);
+        // known to the exchange before the history is asked: if S3 fails here, the quarantine keeps the zip, which the
+        // file consumer deletes once the exchange is handled
+        Corte recorded = historyCorte(name, sha256);
+        if (recorded != null && !recorded.equals(pkg.corte())) {
+            pkg = received(exchange, zip, name, sha256, recorded, offer);
         }
-        PrepPackage pkg = new PrepPackage(name, sha256, null, corte, zip.toUri().toString(), clock.instant());
-        pkg.spooled(zip, Files.size(zip));
-        pkg.checksumNames(offer.checksumNames());
-        exchange.setProperty(PrepPackage.PROPERTY, pkg);
         metrics.received();
         metrics.announced(pkg.corte());
         // the file consumer removes the file afterwards; only the zip reader needs closing

@@ -90,9 +90,10 @@ public final class InterruptedPublication {
             lastKey = key;
             retryAt = now.plusMillis(Math.min(maxPause.toMillis(), firstPause.toMillis() << Math.min(attempts - 1, 20)));
         }
-        // the corte from the name, or the one the state recorded with it (a manifest may announce a corte the name lacks)
-        Optional<Corte> corte = corteParser.fromPackageName(name)
-                .or(() -> published.map(PublishedState::publishingCorte).map(Corte::parse));
+        // the corte the state recorded with it, the one its publication was ordered by (a manifest may announce a corte
+        // the name lacks, or another one); the name's for a state written before the corte was recorded
+        Optional<Corte> corte = published.map(PublishedState::publishingCorte).map(Corte::parse)
+                .or(() -> corteParser.fromPackageName(name));
         if (corte.isEmpty()) {
             LOG.warn("package {}: its publication was cut short, but neither its name nor the state holds its corte; the next corte "
                     + "replaces the site", name);
