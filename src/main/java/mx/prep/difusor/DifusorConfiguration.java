@@ -102,7 +102,7 @@ public class DifusorConfiguration implements CamelConfiguration {
                 settings.prefix("difusor.history.prefix"), workDir);
 
         requireSensibleLimits(settings.integer("difusor.publish.concurrency"), settings.integer("difusor.retry.max-redeliveries"),
-                settings.integer("difusor.publish.max-deletions"));
+                settings.integer("difusor.publish.max-deletions"), settings.integer("difusor.cdn.busy-retries"));
         requireApartFromTheSite(settings.required("difusor.site.bucket"), settings.prefix("difusor.site.prefix"),
                 settings.required("difusor.history.bucket"), java.util.Map.of(
                         "difusor.history.prefix", settings.prefix("difusor.history.prefix"),
@@ -320,7 +320,7 @@ public class DifusorConfiguration implements CamelConfiguration {
      * redelivery count as "retry forever", which holds the poll on one failing download; a negative deletion limit
      * refuses every corte ("would delete 0").
      */
-    static void requireSensibleLimits(int publishConcurrency, int maxRedeliveries, int maxDeletions) {
+    static void requireSensibleLimits(int publishConcurrency, int maxRedeliveries, int maxDeletions, int cdnBusyRetries) {
         if (publishConcurrency < 1) {
             throw new IllegalStateException("difusor.publish.concurrency is at least 1, not " + publishConcurrency);
         }
@@ -331,6 +331,10 @@ public class DifusorConfiguration implements CamelConfiguration {
         if (maxDeletions < 0) {
             throw new IllegalStateException("difusor.publish.max-deletions is 0 or more (0: no published file may be deleted), not "
                     + maxDeletions);
+        }
+        if (cdnBusyRetries < 0) {
+            throw new IllegalStateException("difusor.cdn.busy-retries is 0 or more (a negative count retries forever and holds "
+                    + "the next corte), not " + cdnBusyRetries);
         }
     }
 

@@ -54,13 +54,15 @@ class DifusorConfigurationTest {
 
     @Test
     void limitsThatWouldStopTheNightAreRefusedAtStart() {
-        DifusorConfiguration.requireSensibleLimits(1, 0, 0);
-        DifusorConfiguration.requireSensibleLimits(64, 5, 500);
-        assertThatThrownBy(() -> DifusorConfiguration.requireSensibleLimits(0, 5, 500)).isInstanceOf(IllegalStateException.class)
+        DifusorConfiguration.requireSensibleLimits(1, 0, 0, 0);
+        DifusorConfiguration.requireSensibleLimits(64, 5, 500, 20);
+        assertThatThrownBy(() -> DifusorConfiguration.requireSensibleLimits(0, 5, 500, 20)).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("difusor.publish.concurrency");
-        assertThatThrownBy(() -> DifusorConfiguration.requireSensibleLimits(64, -1, 500)).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> DifusorConfiguration.requireSensibleLimits(64, -1, 500, 20)).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("difusor.retry.max-redeliveries");
-        assertThatThrownBy(() -> DifusorConfiguration.requireSensibleLimits(64, 5, -1)).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> DifusorConfiguration.requireSensibleLimits(64, 5, -1, 20)).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("difusor.publish.max-deletions");
+        assertThatThrownBy(() -> DifusorConfiguration.requireSensibleLimits(64, 5, 500, -1)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("difusor.cdn.busy-retries");
     }
 }

@@ -43,10 +43,11 @@ public final class CacheControlRules {
             "PREP_GUB_2024.csv", "csv/diputaciones/PREP_DIP_MR_2024.csv");
 
     private static final Pattern MAX_AGE = Pattern.compile("(?:^|[,\\s])max-age\\s*=\\s*\"?(\\d+)");
+    private static final Pattern STALE_WHILE_REVALIDATE = Pattern.compile("(?:^|[,\\s])stale-while-revalidate\\s*=\\s*\"?(\\d+)");
 
     /**
      * Refuses rules under which a browser would keep a page or a result (HTML, JSON, CSV) longer than
-     * {@value #MOST_SECONDS_FOR_PAGES_AND_RESULTS} s, marked immutable, or for as long as it likes (no Cache-Control:
+     * {@value #MOST_SECONDS_FOR_PAGES_AND_RESULTS} s (max-age plus stale-while-revalidate), marked immutable, or for as long as it likes (no Cache-Control:
      * browsers then guess from Last-Modified, CloudFront keeps it a day). Every corte changes them, and a visitor would
      * go on seeing the numbers of an earlier one. A start-time check on typical paths: it catches a rule that comes
      * before the pages' own ({@code **=immutable} first) or that covers the root page alone ({@code *.html}).
@@ -79,8 +80,14 @@ public final class CacheControlRules {
         if (!m.find()) {
             return "no max-age";
         }
-        long seconds = Long.parseLong(m.group(1).length() > 12 ? "999999999999" : m.group(1));
-        return seconds > MOST_SECONDS_FOR_PAGES_AND_RESULTS ? "max-age " + seconds + " s" : null;
+        // a browser shows a copy stale by up to stale-while-revalidate once more before it fetches the new one
+        Matcher swr = STALE_WHILE_REVALIDATE.matcher(v);
+        long seconds = seconds(m.group(1)) + (swr.find() ? seconds(swr.group(1)) : 0);
+        return seconds > MOST_SECONDS_FOR_PAGES_AND_RESULTS ? "kept up to " + seconds + " s" : null;
+    }
+
+    private static long seconds(String digits) {
+        return Long.parseLong(digits.length() > 12 ? "999999999999" : digits);
     }
 
     /** @return the Cache-Control for a site path, or null */

@@ -34,7 +34,9 @@ public final class SiteGlob {
         int first = firstWildcard(glob);
         int last = lastWildcard(glob);
         this.head = first < 0 ? glob : glob.substring(0, first);
-        this.tail = last < 0 ? glob : glob.substring(last + 1);
+        String after = last < 0 ? glob : glob.substring(last + 1);
+        // the slash of "**/" is part of the wildcard: "**/robots.txt" matches "robots.txt" too
+        this.tail = last > 0 && glob.startsWith("**/", last - 1) ? after.substring(1) : after;
     }
 
     public boolean matches(String path) {

@@ -30,10 +30,11 @@ class CacheControlRulesTest {
     @Test
     void theLiteralHeadAndTailOfAGlobOnlyRuleOutPathsThePatternWouldRefuseToo() {
         String[] globs = { "**/*.html", "assets/**", "a*a", "data/*/resultados.json", "**", "*.csv", "index.html", "x?y/**/z.js",
-                "**/*.{hash}.*", "main-{hash}.js", "{hash}", "a{hash}" };
+                "**/*.{hash}.*", "main-{hash}.js", "{hash}", "a{hash}", "**/robots.txt", "**/index.html", "a/**/b.json", "**/" };
         String[] paths = { "index.html", "a", "aa", "aba", "a/a", "assets", "assets/", "assets/x/y.png", "data/gob/resultados.json",
                 "data/gob/x/resultados.json", "tabla.csv", "d/tabla.csv", "xay/z.js", "xay/1/2/z.js", "xy/z.js", "index.htm",
-                "app.0f3a9c1d.js", "x/app.0f3a9c1d.js", "main-2YQ6UXQK.js", "0f3a9c1d", "a0f3a9c1d", "app.20240602.js" };
+                "app.0f3a9c1d.js", "x/app.0f3a9c1d.js", "main-2YQ6UXQK.js", "0f3a9c1d", "a0f3a9c1d", "app.20240602.js", "robots.txt",
+                "x/robots.txt", "xrobots.txt", "gubernatura/index.html", "a/b.json", "a/x/b.json", "ab.json" };
         for (String glob : globs) {
             java.util.regex.Pattern pattern = java.util.regex.Pattern.compile(SiteGlob.toRegex(glob));
             CacheControlRules one = new CacheControlRules(glob + "=v");
@@ -80,15 +81,27 @@ class CacheControlRulesTest {
                 { "**/*.html=no-cache;**/*.json=public;**=no-cache", "resultados.json" },
                 { "**/*{hash}*=immutable;**=no-cache", "data/casillas/0a1b2c3d.json" },
                 { "**/*.html=no-cache;**=public, max-age=\"600\"", "resultados.json" },
-                { "**/*.csv=no-cache;**/*.json=no-cache;**/*.html=public, MAX-AGE=86400", "index.html" } };
+                { "**/*.csv=no-cache;**/*.json=no-cache;**/*.html=public, MAX-AGE=86400", "index.html" },
+                { "**/*.html=no-cache;**=public, max-age=30, stale-while-revalidate=86400", "resultados.json" } };
         for (String[] r : refused) {
             assertThatThrownBy(() -> new CacheControlRules(r[0]).requireFreshPagesAndResults()).as(r[0])
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("difusor.site.cache-control").hasMessageContaining(r[1]);
         }
         for (String accepted : new String[] { "**=no-store", "**=public, max-age=300, s-maxage=86400", "**=max-age=0",
+                "**=public, max-age=30, stale-while-revalidate=30, stale-if-error=86400",
                 "**/*.html=no-cache;**/*.json=public, max-age=30;**/*.csv=public, max-age=30;**=public, max-age=31536000, immutable" }) {
             new CacheControlRules(accepted).requireFreshPagesAndResults();
         }
+    }
+
+    /** "**" followed by a slash also matches no directory: a file at the site's root, as the glob's documentation says. */
+    @Test
+    void aDoubleStarAndSlashAlsoMatchesTheRoot() {
+        CacheControlRules rules = new CacheControlRules("**/robots.txt=r;**/index.html=i");
+        assertThat(rules.forPath("robots.txt")).isEqualTo("r");
+        assertThat(rules.forPath("a/b/robots.txt")).isEqualTo("r");
+        assertThat(rules.forPath("index.html")).isEqualTo("i");
+        assertThat(rules.forPath("xrobots.txt")).isNull();
     }
 
     @Test
