@@ -28,6 +28,8 @@ public final class DifusorMetrics {
     private final AtomicReference<Instant> lastPublication = new AtomicReference<>();
     private final AtomicReference<Corte> publishedCorte = new AtomicReference<>();
     private final AtomicReference<Corte> newestAnnounced = new AtomicReference<>();
+    /** When this process first heard of a corte: the lag before anything is published counts from there. */
+    private final AtomicReference<Instant> firstAnnouncedAt = new AtomicReference<>();
 
     public DifusorMetrics(MeterRegistry registry, Clock clock, ZoneId corteZone) {
         this.registry = registry;
@@ -36,7 +38,8 @@ public final class DifusorMetrics {
         Gauge.builder("difusor_seconds_since_last_publication", this, m -> m.secondsSinceLastPublication())
                 .description("Seconds since the last corte was published (NaN before the first)").strongReference(true).register(registry);
         Gauge.builder("difusor_publication_lag_seconds", this, m -> m.lagSeconds())
-                .description("Newest corte announced by the institute minus the published corte, in seconds").strongReference(true).register(registry);
+                .description("Newest corte announced by the institute minus the published corte, in seconds (before the first publication: "
+                        + "seconds since the first corte was announced)").strongReference(true).register(registry);
         Gauge.builder("difusor_published_corte_timestamp_seconds", this, m -> m.publishedCorteEpoch())
                 .description("The published corte, as a Unix timestamp").strongReference(true).register(registry);
         // every counter an alert watches is there at 0 from the start: Prometheus' increase() cannot see the first
@@ -68,6 +71,7 @@ public final class DifusorMetrics {
     public void announced(Corte corte) {
         if (corte != null) {
             newestAnnounced.accumulateAndGet(corte, (a, b) -> a == null || b.isNewerThan(a) ? b : a);
+            firstAnnouncedAt.compareAndSet(null, clock.instant());
         }
     }
 
@@ -182,7 +186,10 @@ public final class DifusorMetrics {
             return 0;
         }
         if (published == null) {
-            return Double.NaN;
+            // nothing public yet: how long the first corte announced has waited, so a first corte that never
+            // comes out raises the alert (a NaN would compare false in every rule)
+            Instant first = firstAnnouncedAt.get();
+            return first == null ? 0 : Duration.between(first, clock.instant()).toMillis() / 1000.0;
         }
         return Math.max(0, Duration.between(published.at(), newest.at()).getSeconds());
     }

@@ -44,6 +44,46 @@ class DifusorMetricsTest {
         assertThat(gauge(registry, "difusor_publication_lag_seconds")).isEqualTo(1200.0);
     }
 
+    /**
+     * Before anything is published the lag is how long the first announced corte has waited, not NaN: every rule
+     * compares NaN as false, so a first corte of the night that never came out raised no alert.
+     */
+    @Test
+    void beforeTheFirstPublicationTheLagCountsFromTheFirstAnnouncement() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Instant start = Instant.parse("2024-06-03T02:00:00Z");
+        java.util.concurrent.atomic.AtomicReference<Instant> now = new java.util.concurrent.atomic.AtomicReference<>(start);
+        Clock clock = new Clock() {
+            @Override
+            public ZoneId getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public Instant instant() {
+                return now.get();
+            }
+        };
+        DifusorMetrics metrics = new DifusorMetrics(registry, clock, MEXICO);
+        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isZero();
+
+        metrics.announced(Corte.parse("2024-06-02 20:00"));
+        now.set(start.plusSeconds(900));
+        metrics.announced(Corte.parse("2024-06-02 20:20"));
+        now.set(start.plusSeconds(1500));
+        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isEqualTo(1500.0);
+
+        metrics.published(Corte.parse("2024-06-02 20:00"), now.get(), java.util.Map.of(), 1, 1);
+        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isEqualTo(1200.0);
+        metrics.published(Corte.parse("2024-06-02 20:20"), now.get(), java.util.Map.of(), 1, 1);
+        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isZero();
+    }
+
     private static double gauge(SimpleMeterRegistry registry, String name) {
         return registry.get(name).gauge().value();
     }

@@ -692,6 +692,38 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(polls.applyAsDouble("failed")).isEqualTo(3);
     }
 
+    /**
+     * The first corte of the night is on offer but its zip cannot be fetched: the lag counts from the offer, so the
+     * alert on it fires. It used to count from a download that never came, and read 0 (NaN once nothing was public).
+     */
+    @Test
+    void aFirstCorteThatCannotBeFetchedMakesThePublicationLagGrow() throws Exception {
+        Path first = corte(0);
+        institute.answerNext("/" + first.getFileName(), Integer.MAX_VALUE, 500, "text/plain", "error interno");
+        institute.release(first);
+        startDifusor();
+        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        await().atMost(Duration.ofSeconds(30)).until(() -> institute.requestCount("/" + first.getFileName()) >= 2);
+        await().atMost(Duration.ofSeconds(10)).until(() -> meters.get("difusor_publication_lag_seconds").gauge().value() >= 1);
+        assertThat(meters.get("difusor_source_polls_total").tag("outcome", "failed").counter().count()).isZero();
+        assertThat(publishedState()).isEmpty();
+    }
+
+    /** The resume check reads the history, not the institute: S3 failing it is not a failed poll (a false page). */
+    @Test
+    void aResumeCheckThatCannotReadTheStateIsNotAFailedPoll() throws Exception {
+        var settings = settings();
+        settings.put("difusor.source.kind", "directory");
+        settings.put("difusor.source.directory", Files.createDirectories(tmp.resolve("incoming")).toString());
+        settings.put("difusor.resume.check-every-ms", "200");
+        startDifusor(settings);
+        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        s3Network.respond(r -> r.method().equals("GET") && r.path().equals("/" + HISTORY + "/state/published.json"), 12, 500,
+                "application/xml", "<Error><Code>InternalError</Code><Message>injected</Message></Error>");
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.faultsInjected() == 12);
+        assertThat(meters.get("difusor_source_polls_total").tag("outcome", "failed").counter().count()).isZero();
+    }
+
     @Test
     void cloudFrontBusyWithEarlierInvalidationsIsWaitedForLongerThanTheRetryChannelWithoutASecondInvalidation() throws Exception {
         var settings = settings();

@@ -189,6 +189,14 @@ public final class PackageDownloader {
         pending.cancel(true);
     }
 
+    /**
+     * A new offer's corte counts as announced before its download: a package that cannot be fetched (a host refusing
+     * TLS, a deadline too short) still makes the publication lag grow, and its alert fire.
+     */
+    public void announce(@org.apache.camel.Body PackageOffer offer) {
+        metrics.announced(corte(offer, offer.packageName()));
+    }
+
     private Corte corte(PackageOffer offer, String name) {
         if (offer.announcedCorte() != null && !offer.announcedCorte().isBlank()) {
             try {
@@ -197,7 +205,7 @@ public final class PackageDownloader {
                 LOG.warn("{}: the announced corte '{}' is not readable; using the package name", offer, offer.announcedCorte());
             }
         }
-        return corteParser.fromPackageName(name).orElse(null);
+        return name == null ? null : corteParser.fromPackageName(name).orElse(null);
     }
 
     static String normalisedChecksum(String announced) {
