@@ -101,6 +101,8 @@ class KubernetesManifestsTest {
         Map<String, Object> env = r.env();
         assertThat(literal(env, "DIFUSOR_CLUSTER_MODE")).as("%s: cluster mode", overlay).isEqualTo("kubernetes");
         assertThat(literal(env, "DIFUSOR_CLUSTER_LEASE_NAME")).as("%s: lease name", overlay).isEqualTo("prep-difusor-leader");
+        // the runbook's republish copies into it with kubectl cp, without a rollout
+        assertThat(literal(env, "DIFUSOR_REPUBLISH_DIRECTORY")).as("%s: republish folder", overlay).isEqualTo("/work/republish");
         assertThat(at(env.get("DIFUSOR_CLUSTER_NAMESPACE"), "valueFrom", "fieldRef", "fieldPath"))
                 .as("%s: DIFUSOR_CLUSTER_NAMESPACE from the downward API", overlay).isEqualTo("metadata.namespace");
         assertThat(at(env.get("DIFUSOR_CLUSTER_POD_NAME"), "valueFrom", "fieldRef", "fieldPath"))
