@@ -376,6 +376,30 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(publishedState()).get().extracting(s -> s.packageName()).isNotEqualTo(name);
     }
 
+    /** Republished, a package is again the corte it was published by (its record), not the one its name reads. */
+    @Test
+    void anOperatorRepublishesAPackageByTheCorteItWasPublishedBy() throws Exception {
+        Path republish = Files.createDirectories(tmp.resolve("republish"));
+        var settings = settings();
+        settings.put("difusor.republish.directory", republish.toString());
+        startDifusor(settings);
+        Path older = Files.move(corte(1), tmp.resolve("packages").resolve("PREP2024_JAL_20240602_1900.zip"));
+        String name = older.getFileName().toString();
+        LocalDateTime announced = FIRST_CORTE.plusMinutes(20);
+        institute.release(older);
+        institute.releaseManifestJson("{\"package\": \"" + name + "\", \"sha256\": \"" + PrepPackageGenerator.sha256Hex(older)
+                + "\", \"size\": " + Files.size(older) + ", \"corte\": \"" + announced + "\"}");
+        awaitPublished(older);
+        Path newer = corte(2);
+        institute.release(newer);
+        awaitPublished(newer);
+
+        republishFromTheHistory(republish, older);
+        awaitPublished(older);
+        assertSiteEquals(older);
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.corteValue()).isEqualTo(Corte.parse(announced.toString())));
+    }
+
     @Test
     void aRepublishDroppedWhileACorteIsBeingPublishedWaitsForItsTurn() throws Exception {
         Path older = corte(0);
