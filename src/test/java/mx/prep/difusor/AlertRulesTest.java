@@ -128,6 +128,24 @@ class AlertRulesTest extends PipelineTestBase {
      * An overlay opts in with {@code components: [../../components/alerts]} (the PrometheusRule CRD exists only where
      * the Prometheus Operator runs), and the rules get its namespace. Tried on a copy of k8s/ in target/.
      */
+    /** Each alert's runbook link lands on a heading of docs/runbook.md (GitHub's anchors), not on the top of the page. */
+    @Test
+    void everyRunbookLinkNamesASectionOfTheRunbook() throws Exception {
+        java.util.Set<String> anchors = new TreeSet<>();
+        for (String line : Files.readAllLines(Path.of("docs/runbook.md"))) {
+            if (line.startsWith("#")) {
+                anchors.add(line.replaceFirst("^#+\\s*", "").toLowerCase(java.util.Locale.ROOT).replaceAll("[^\\p{L}\\p{N}_ -]", "")
+                        .replace(' ', '-'));
+            }
+        }
+        Matcher links = Pattern.compile("runbook: docs/runbook\\.md#(\\S+)").matcher(Files.readString(ALERTS.resolve("prometheusrule.yaml")));
+        List<String> linked = new ArrayList<>();
+        while (links.find()) {
+            linked.add(links.group(1));
+        }
+        assertThat(linked).hasSizeGreaterThanOrEqualTo(12).allSatisfy(a -> assertThat(anchors).contains(a));
+    }
+
     @Test
     void anOverlayTakesTheRulesInAsAComponent() throws Exception {
         ExternalTool.require("kubectl");
