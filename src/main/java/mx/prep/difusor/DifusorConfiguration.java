@@ -3,6 +3,7 @@ package mx.prep.difusor;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Instant;
 import java.time.ZoneId;
 import java.util.concurrent.ExecutorService;
 
@@ -118,7 +119,8 @@ public class DifusorConfiguration implements CamelConfiguration {
             meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             registry.bind(MicrometerConstants.METRICS_REGISTRY_NAME, meters);
         }
-        DifusorMetrics metrics = new DifusorMetrics(meters, clock, ZoneId.of(settings.required("difusor.corte-zone")));
+        DifusorMetrics metrics = new DifusorMetrics(meters, clock, ZoneId.of(settings.required("difusor.corte-zone")),
+                opensAt(settings.text("difusor.source.opens-at")));
         registry.bind("difusorMetrics", metrics);
 
         S3Client s3 = s3Client(settings);
@@ -320,6 +322,22 @@ public class DifusorConfiguration implements CamelConfiguration {
      * redelivery count as "retry forever", which holds the poll on one failing download; a negative deletion limit
      * refuses every corte ("would delete 0").
      */
+    /**
+     * difusor.source.opens-at: when the institute opens the PREP, with its offset (the convocatoria gives the time in
+     * Mexico City's), or empty when not known.
+     */
+    static Instant opensAt(String text) {
+        if (text.isBlank()) {
+            return null;
+        }
+        try {
+            return java.time.OffsetDateTime.parse(text.strip()).toInstant();
+        } catch (java.time.format.DateTimeParseException e) {
+            throw new IllegalStateException("difusor.source.opens-at is a date and time with its offset, such as 2024-06-02T20:00:00-06:00, not '"
+                    + text + "'", e);
+        }
+    }
+
     static void requireSensibleLimits(int publishConcurrency, int maxRedeliveries, int maxDeletions, int cdnBusyRetries) {
         if (publishConcurrency < 1) {
             throw new IllegalStateException("difusor.publish.concurrency is at least 1, not " + publishConcurrency);

@@ -30,16 +30,27 @@ public final class DifusorMetrics {
     private final AtomicReference<Corte> newestAnnounced = new AtomicReference<>();
     /** When this process first heard of a corte: the lag before anything is published counts from there. */
     private final AtomicReference<Instant> firstAnnouncedAt = new AtomicReference<>();
+    /** When the institute opens the PREP (difusor.source.opens-at), or null when not set. */
+    private final Instant opensAt;
 
     public DifusorMetrics(MeterRegistry registry, Clock clock, ZoneId corteZone) {
+        this(registry, clock, corteZone, null);
+    }
+
+    /**
+     * @param opensAt when the PREP opens: from then on, until a corte is published, the lag counts from it even when
+     *                nothing was announced (a manifest URL answering 404, a wrong URL), or null
+     */
+    public DifusorMetrics(MeterRegistry registry, Clock clock, ZoneId corteZone, Instant opensAt) {
         this.registry = registry;
         this.clock = clock;
         this.corteZone = corteZone;
+        this.opensAt = opensAt;
         Gauge.builder("difusor_seconds_since_last_publication", this, m -> m.secondsSinceLastPublication())
                 .description("Seconds since the last corte was published (NaN before the first)").strongReference(true).register(registry);
         Gauge.builder("difusor_publication_lag_seconds", this, m -> m.lagSeconds())
                 .description("Newest corte announced by the institute minus the published corte, in seconds (before the first publication: "
-                        + "seconds since the first corte was announced)").strongReference(true).register(registry);
+                        + "seconds since the first corte was announced, or since the PREP opened)").strongReference(true).register(registry);
         Gauge.builder("difusor_published_corte_timestamp_seconds", this, m -> m.publishedCorteEpoch())
                 .description("The published corte, as a Unix timestamp").strongReference(true).register(registry);
         // every counter an alert watches is there at 0 from the start: Prometheus' increase() cannot see the first
@@ -180,6 +191,18 @@ public final class DifusorMetrics {
     }
 
     double lagSeconds() {
+        Instant now = clock.instant();
+        Instant last = lastPublication.get();
+        double lag = announcedLagSeconds(now);
+        if (opensAt != null && now.isAfter(opensAt) && (last == null || last.isBefore(opensAt))) {
+            // the PREP is open and nothing was published since: the public has waited that long, whether or not
+            // the institute's manifest announced anything (a URL answering 404 announces nothing, ever)
+            return Math.max(lag, Duration.between(opensAt, now).toMillis() / 1000.0);
+        }
+        return lag;
+    }
+
+    private double announcedLagSeconds(Instant now) {
         Corte newest = newestAnnounced.get();
         Corte published = publishedCorte.get();
         if (newest == null) {
@@ -189,7 +212,7 @@ public final class DifusorMetrics {
             // nothing public yet: how long the first corte announced has waited, so a first corte that never
             // comes out raises the alert (a NaN would compare false in every rule)
             Instant first = firstAnnouncedAt.get();
-            return first == null ? 0 : Duration.between(first, clock.instant()).toMillis() / 1000.0;
+            return first == null ? 0 : Duration.between(first, now).toMillis() / 1000.0;
         }
         return Math.max(0, Duration.between(published.at(), newest.at()).getSeconds());
     }

@@ -65,4 +65,15 @@ class DifusorConfigurationTest {
         assertThatThrownBy(() -> DifusorConfiguration.requireSensibleLimits(64, 5, 500, -1)).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("difusor.cdn.busy-retries");
     }
+
+    @Test
+    void theOpeningOfThePrepIsADateAndTimeWithItsOffset() {
+        assertThat(DifusorConfiguration.opensAt("")).isNull();
+        assertThat(DifusorConfiguration.opensAt("2024-06-02T20:00:00-06:00")).isEqualTo(java.time.Instant.parse("2024-06-03T02:00:00Z"));
+        // without an offset the hour would be read in whatever zone the pod runs in
+        assertThatThrownBy(() -> DifusorConfiguration.opensAt("2024-06-02T20:00")).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("difusor.source.opens-at");
+        assertThatThrownBy(() -> DifusorConfiguration.opensAt("2 de junio, 20:00")).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("difusor.source.opens-at");
+    }
 }

@@ -53,7 +53,54 @@ class DifusorMetricsTest {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         Instant start = Instant.parse("2024-06-03T02:00:00Z");
         java.util.concurrent.atomic.AtomicReference<Instant> now = new java.util.concurrent.atomic.AtomicReference<>(start);
-        Clock clock = new Clock() {
+        Clock clock = movable(now);
+        DifusorMetrics metrics = new DifusorMetrics(registry, clock, MEXICO);
+        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isZero();
+
+        metrics.announced(Corte.parse("2024-06-02 20:00"));
+        now.set(start.plusSeconds(900));
+        metrics.announced(Corte.parse("2024-06-02 20:20"));
+        now.set(start.plusSeconds(1500));
+        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isEqualTo(1500.0);
+
+        metrics.published(Corte.parse("2024-06-02 20:00"), now.get(), java.util.Map.of(), 1, 1);
+        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isEqualTo(1200.0);
+        metrics.published(Corte.parse("2024-06-02 20:20"), now.get(), java.util.Map.of(), 1, 1);
+        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isZero();
+    }
+
+    /**
+     * With the PREP's opening time set, a night on which nothing is ever announced (the manifest URL answers 404)
+     * still shows a lag; a state left by an earlier rehearsal does not hide it; a corte published after the opening
+     * ends it.
+     */
+    @Test
+    void afterThePrepOpensTheLagCountsFromTheOpeningUntilACorteIsPublished() {
+        Instant opens = Instant.parse("2024-06-03T02:00:00Z");
+        java.util.concurrent.atomic.AtomicReference<Instant> now = new java.util.concurrent.atomic.AtomicReference<>(opens.minusSeconds(3600));
+        Clock clock = movable(now);
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        DifusorMetrics metrics = new DifusorMetrics(registry, clock, MEXICO, opens);
+        // a rehearsal's corte, read from the state before the opening
+        metrics.alreadyPublished(Corte.parse("2024-05-26 12:00"), Instant.parse("2024-05-26T18:05:00Z"));
+        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isZero();
+
+        now.set(opens.plusSeconds(1200));
+        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isEqualTo(1200.0);
+        metrics.announced(Corte.parse("2024-06-02 20:15"));
+        now.set(opens.plusSeconds(1500));
+        // announced since: the larger of the two, here the announced corte against the rehearsal's (7 d 8 h 15 min)
+        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isEqualTo(634500.0);
+
+        metrics.published(Corte.parse("2024-06-02 20:15"), now.get(), java.util.Map.of(), 1, 1);
+        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isZero();
+        now.set(opens.plusSeconds(3000));
+        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isZero();
+    }
+
+    /** A clock that reads the instant the test sets. */
+    private static Clock movable(java.util.concurrent.atomic.AtomicReference<Instant> now) {
+        return new Clock() {
             @Override
             public ZoneId getZone() {
                 return ZoneOffset.UTC;
@@ -69,19 +116,6 @@ class DifusorMetricsTest {
                 return now.get();
             }
         };
-        DifusorMetrics metrics = new DifusorMetrics(registry, clock, MEXICO);
-        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isZero();
-
-        metrics.announced(Corte.parse("2024-06-02 20:00"));
-        now.set(start.plusSeconds(900));
-        metrics.announced(Corte.parse("2024-06-02 20:20"));
-        now.set(start.plusSeconds(1500));
-        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isEqualTo(1500.0);
-
-        metrics.published(Corte.parse("2024-06-02 20:00"), now.get(), java.util.Map.of(), 1, 1);
-        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isEqualTo(1200.0);
-        metrics.published(Corte.parse("2024-06-02 20:20"), now.get(), java.util.Map.of(), 1, 1);
-        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isZero();
     }
 
     private static double gauge(SimpleMeterRegistry registry, String name) {

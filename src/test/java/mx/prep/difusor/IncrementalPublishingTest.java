@@ -706,7 +706,8 @@ class IncrementalPublishingTest extends PipelineTestBase {
     /** Values that would start and then stop the night (a hung publication, a poll held for good) stop the start instead. */
     @ParameterizedTest
     @ValueSource(strings = { "difusor.publish.concurrency=0", "difusor.retry.max-redeliveries=-1", "difusor.publish.max-deletions=-1",
-            "difusor.cdn.busy-retries=-1", "difusor.history.bucket=prep-site", "difusor.site.cache-control=*.html=no-cache;**=public, max-age=31536000, immutable" })
+            "difusor.cdn.busy-retries=-1", "difusor.history.bucket=prep-site", "difusor.site.cache-control=*.html=no-cache;**=public, max-age=31536000, immutable",
+            "difusor.source.opens-at=2024-06-02 20:00" })
     void aSettingThatWouldStopTheNightStopsTheStart(String setting) {
         var settings = settings();
         String key = setting.substring(0, setting.indexOf('='));

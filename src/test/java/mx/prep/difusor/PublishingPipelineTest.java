@@ -733,6 +733,28 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(publishedState()).isEmpty();
     }
 
+    /**
+     * The PREP opened ten minutes ago and the manifest URL still answers 404 (a wrong URL, or the institute is late):
+     * nothing is ever announced, so only the opening time can make the lag grow and PrepBehindTheInstitute fire.
+     * The first corte published brings it back to 0.
+     */
+    @Test
+    void aManifestThatAnswers404AfterThePrepOpenedMakesThePublicationLagGrow() throws Exception {
+        var settings = settings();
+        settings.put("difusor.source.opens-at", java.time.OffsetDateTime.now(java.time.ZoneOffset.ofHours(-6)).minusMinutes(10).toString());
+        startDifusor(settings);
+        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        await().atMost(Duration.ofSeconds(30)).until(() -> meters.get("difusor_source_polls_total").tag("outcome", "none").counter().count() >= 2);
+        assertThat(institute.requestCount("/manifest.json")).isGreaterThanOrEqualTo(2);
+        assertThat(meters.get("difusor_publication_lag_seconds").gauge().value()).isBetween(600.0, 700.0);
+        assertThat(meters.get("difusor_source_polls_total").tag("outcome", "offer").counter().count()).isZero();
+
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        assertThat(meters.get("difusor_publication_lag_seconds").gauge().value()).isZero();
+    }
+
     /** The resume check reads the history, not the institute: S3 failing it is not a failed poll (a false page). */
     @Test
     void aResumeCheckThatCannotReadTheStateIsNotAFailedPoll() throws Exception {

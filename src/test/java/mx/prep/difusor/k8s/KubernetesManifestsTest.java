@@ -103,6 +103,14 @@ class KubernetesManifestsTest {
         assertThat(literal(env, "DIFUSOR_CLUSTER_LEASE_NAME")).as("%s: lease name", overlay).isEqualTo("prep-difusor-leader");
         // the runbook's republish copies into it with kubectl cp, without a rollout
         assertThat(literal(env, "DIFUSOR_REPUBLISH_DIRECTORY")).as("%s: republish folder", overlay).isEqualTo("/work/republish");
+        // the jornada's opening (convocatoria: 20:00 Tiempo del Centro, June 2): the lag counts from it, 404 or not
+        assertThat(env).as("%s: DIFUSOR_SOURCE_OPENS_AT", overlay).containsKey("DIFUSOR_SOURCE_OPENS_AT");
+        String opensAt = String.valueOf(at(env.get("DIFUSOR_SOURCE_OPENS_AT"), "value"));
+        if (overlay.equals("jornada")) {
+            assertThat(java.time.OffsetDateTime.parse(opensAt).toInstant()).as("jornada: opens-at").isEqualTo(java.time.Instant.parse("2024-06-03T02:00:00Z"));
+        } else if (!opensAt.isEmpty()) {
+            assertThat(java.time.OffsetDateTime.parse(opensAt)).as("%s: opens-at", overlay).isNotNull();
+        }
         assertThat(at(env.get("DIFUSOR_CLUSTER_NAMESPACE"), "valueFrom", "fieldRef", "fieldPath"))
                 .as("%s: DIFUSOR_CLUSTER_NAMESPACE from the downward API", overlay).isEqualTo("metadata.namespace");
         assertThat(at(env.get("DIFUSOR_CLUSTER_POD_NAME"), "valueFrom", "fieldRef", "fieldPath"))
