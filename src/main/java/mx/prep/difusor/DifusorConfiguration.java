@@ -200,7 +200,10 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("siteAudit", audit);
         registry.bind("sitePlanner", new SitePlanner(state, audit, keep, settings.integer("difusor.publish.max-deletions"),
                 settings.integer("difusor.publish.max-deletions-percent"),
-                invalidationPaths(settings.integer("difusor.cdn.max-paths"), settings.list("difusor.cdn.distribution-ids").size())));
+                invalidationPaths(settings.integer("difusor.cdn.max-paths"), settings.list("difusor.cdn.distribution-ids").size()),
+                // a distribution serving the whole bucket sees the site under its key prefix; one whose origin path is
+                // that prefix sees it at its root (set "/")
+                settings.text("difusor.cdn.path-prefix").isBlank() ? sitePrefix : settings.prefix("difusor.cdn.path-prefix")));
         // asked before each change the public would see: a process that lost the lead stops there
         LeaderCheck leaderCheck = new LeaderCheck(context, clock, settings.millis("difusor.s3.call-timeout-ms"));
         registry.bind("leaderCheck", leaderCheck);

@@ -137,6 +137,42 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertThat(SiteBucket.objects(bucket, SITE, "").get(unchangedJson).cacheControl()).isEqualTo("public, max-age=10");
     }
 
+    /**
+     * A newspaper's bucket and distribution: its own front page beside the PREP under {@code prep2024/}. The site is
+     * published, checked after a restart and invalidated under its prefix only: the newspaper's pages are neither
+     * deleted nor purged, not even by the last resort ({@code /prep2024/*}, not {@code /*}).
+     */
+    @Test
+    void aSiteUnderAKeyPrefixLeavesTheRestOfTheBucketAndTheDistributionAlone() throws Exception {
+        Map<String, String> theirs = Map.of("index.html", "<html>portada del diario</html>", "deportes/index.html", "<html>deportes</html>",
+                "prep2024.html", "<html>enlace al PREP</html>");
+        theirs.forEach((key, body) -> bucket.putObject(b -> b.bucket(SITE).key(key).contentType("text/html"), RequestBody.fromString(body)));
+        var settings = settings();
+        settings.put("difusor.site.prefix", "prep2024");
+        settings.put("difusor.cdn.max-paths", "3");
+        startDifusor(settings);
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        // a restart: the first plan checks the manifest against a listing of the prefix
+        difusor.close();
+        difusor = null;
+        startDifusor(settings);
+        Path next = corte(1);
+        institute.release(next);
+        awaitPublished(next);
+
+        Map<String, byte[]> files = SiteBucket.files(next);
+        Map<String, SiteBucket.Served> served = SiteBucket.objects(bucket, SITE, "prep2024/");
+        assertThat(served.keySet()).containsExactlyInAnyOrderElementsOf(files.keySet());
+        files.forEach((path, bytes) -> assertThat(served.get(path).bytes()).as("bytes of prep2024/%s", path).isEqualTo(bytes));
+        theirs.forEach((key, body) -> assertThat(bucket.getObjectAsBytes(b -> b.bucket(SITE).key(key)).asUtf8String()).as(key).isEqualTo(body));
+        List<ReceivedInvalidation> created = cloudFront.created(DISTRIBUTION);
+        assertThat(created).hasSize(2);
+        assertThat(created.get(0).paths()).containsExactly("/prep2024/*");
+        assertThat(created).allSatisfy(i -> assertThat(i.paths()).isNotEmpty().allMatch(p -> p.startsWith("/prep2024/")));
+    }
+
     @Test
     void aFolderMarkerInTheSiteBucketIsNotASiteFileToDelete() throws Exception {
         Path first = startWithFirstCortePublished();

@@ -17,6 +17,20 @@ public final class InvalidationPaths {
     }
 
     public static List<String> of(Collection<String> changedSitePaths, int maxPaths) {
+        return of(changedSitePaths, maxPaths, "");
+    }
+
+    /**
+     * @param pathPrefix where the distribution serves the site ({@code prep2024/}, or empty at its root): every path
+     *                   starts with it, the last resort too ({@code /prep2024/*}: never the rest of a shared
+     *                   distribution)
+     */
+    public static List<String> of(Collection<String> changedSitePaths, int maxPaths, String pathPrefix) {
+        String under = "/" + encoded(pathPrefix);
+        return relative(changedSitePaths, maxPaths).stream().map(p -> under + p.substring(1)).toList();
+    }
+
+    private static List<String> relative(Collection<String> changedSitePaths, int maxPaths) {
         TreeSet<String> exact = new TreeSet<>();
         for (String raw : changedSitePaths) {
             String path = encoded(raw);

@@ -35,13 +35,15 @@ public final class SitePlanner {
     private final int maxDeletions;
     private final int maxDeletionsPercent;
     private final int maxInvalidationPaths;
+    /** Where the distribution serves the site: the site's key prefix, unless its origin path already holds it. */
+    private final String cdnPathPrefix;
     private final SiteAudit audit;
     private final SiteKeep keep;
     /** The first plan after a start, or after a check between cortes found a difference, compares with the bucket. */
     private volatile boolean mustList = true;
 
     public SitePlanner(StateStore state, SiteAudit audit, SiteKeep keep, int maxDeletions, int maxDeletionsPercent,
-            int maxInvalidationPaths) {
+            int maxInvalidationPaths, String cdnPathPrefix) {
         if (maxDeletionsPercent < 0 || maxDeletionsPercent > 100) {
             throw new IllegalArgumentException("difusor.publish.max-deletions-percent is 0 to 100, not " + maxDeletionsPercent);
         }
@@ -51,6 +53,7 @@ public final class SitePlanner {
         this.maxDeletions = maxDeletions;
         this.maxDeletionsPercent = maxDeletionsPercent;
         this.maxInvalidationPaths = maxInvalidationPaths;
+        this.cdnPathPrefix = cdnPathPrefix;
     }
 
     public void plan(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException, PackageRejectedException,
@@ -130,7 +133,7 @@ public final class SitePlanner {
             uploads.stream().map(SiteFile::path).filter(already::add).forEach(changed::add);
             deletions.stream().filter(already::add).forEach(changed::add);
         }
-        SitePlan plan = new SitePlan(uploads, deletions, InvalidationPaths.of(changed, maxInvalidationPaths),
+        SitePlan plan = new SitePlan(uploads, deletions, InvalidationPaths.of(changed, maxInvalidationPaths, cdnPathPrefix),
                 pkg.site().files().size() - uploads.size(), !trusted, keptETags,
                 published.filter(PublishedState::hasPublished).map(PublishedState::sha256).orElse(null),
                 published.filter(PublishedState::hasPublished).map(PublishedState::publishedAt).orElse(null));

@@ -27,4 +27,14 @@ class InvalidationPathsTest {
                 .containsExactly("/data/Secci%C3%B3n%201/*", "/x.json");
         assertThat(InvalidationPaths.of(List.of("a/1", "b/1", "c/1"), 2)).containsExactly("/*");
     }
+
+    @Test
+    void underAPathPrefixEveryPathAndTheLastResortStayWithinIt() {
+        assertThat(InvalidationPaths.of(List.of("index.html", "data/Sección 1/1.json"), 10, "prep 2024/"))
+                .containsExactly("/prep%202024/", "/prep%202024/data/Secci%C3%B3n%201/1.json", "/prep%202024/index.html");
+        assertThat(InvalidationPaths.of(List.of("data/a/1.json", "data/a/2.json", "data/b/1.json", "data/b/2.json", "csv/x.csv"), 3, "prep2024/"))
+                .containsExactly("/prep2024/csv/x.csv", "/prep2024/data/a/*", "/prep2024/data/b/*");
+        assertThat(InvalidationPaths.of(List.of("a/1", "b/1", "c/1"), 2, "prep2024/")).containsExactly("/prep2024/*");
+        assertThat(InvalidationPaths.of(List.of("a/1", "b/1", "c/1"), 2, "")).containsExactly("/*");
+    }
 }
