@@ -170,6 +170,50 @@ class ProbeTest extends PipelineTestBase {
         }
     }
 
+    /**
+     * Down, then up with an older corte: two incidents, the red one ending where the yellow one starts, so the
+     * memoria counts only the red one as time without service (one yellow record hid a 39-minute outage). Then an end
+     * S3 cannot take: recorded by the next probe with the time it really ended, not left open until June 10.
+     */
+    @Test
+    void aChangeOfColourIsANewIncidentAndAnEndS3RefusesIsRecordedByTheNextProbe() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
+            startDifusor(probing(publicSite));
+            Path first = startedCorte();
+            byte[] published = SiteBucket.files(first).get("index.html");
+            probe(difusor).probe();
+            bucket.deleteObject(b -> b.bucket(SITE).key("index.html"));
+            probe(difusor).probe();
+            String redSince = probe(difusor).last().at();
+            serveIndex(SiteBucket.files(corte(1)).get("index.html"));
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.YELLOW);
+            List<String> incidents = keys(HISTORY, "incidents/");
+            assertThat(incidents).hasSize(2);
+            JsonNode red = incident(incidents.get(0));
+            JsonNode yellow = incident(incidents.get(1));
+            assertThat(red.path("light").asText()).isEqualTo("RED");
+            assertThat(red.path("start").asText()).isEqualTo(redSince);
+            assertThat(yellow.path("light").asText()).isEqualTo("YELLOW");
+            assertThat(red.path("end").asText()).isNotEmpty().isEqualTo(yellow.path("start").asText());
+            assertThat(yellow.path("end").isNull() || yellow.path("end").isMissingNode()).isTrue();
+
+            // the page is back while S3 refuses the incident's end
+            serveIndex(published);
+            s3Network.respond(r -> r.method().equals("PUT") && r.path().contains("/incidents/"), FaultProxy.ALWAYS, 503, "application/xml",
+                    "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+            assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> probe(difusor).probe())).isNotNull();
+            String greenAt = probe(difusor).last().at();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+            assertThat(probe(difusor).openIncident()).isEmpty();
+            assertThat(incident(incidents.get(1)).path("end").isNull() || incident(incidents.get(1)).path("end").isMissingNode()).isTrue();
+            s3Network.clearFaults();
+            probe(difusor).probe();
+            assertThat(incident(incidents.get(1)).path("end").asText()).isEqualTo(greenAt);
+            assertThat(keys(HISTORY, "incidents/")).hasSize(2);
+        }
+    }
+
     /** The first corte published, the probe's cron idle. */
     private Path startedCorte() throws Exception {
         Path first = corte(0);

@@ -94,7 +94,8 @@ public final class InstituteProbe {
     }
 
     public Optional<Incident> openIncident() {
-        return Optional.ofNullable(open.get());
+        // one whose end waits to be recorded is over for the public
+        return Optional.ofNullable(open.get()).filter(i -> i.end() == null);
     }
 
     public void probe() throws IOException {
@@ -113,7 +114,28 @@ public final class InstituteProbe {
         }
         Incident current = open.get();
         try {
-            if (result.light() != Light.GREEN && current == null) {
+            if (current != null && current.end() != null) {
+                // its end could not be recorded by the last probe: recorded now, with the time it really ended
+                store.putJson(bucket, incidentKey(current), current);
+                open.set(null);
+                LOG.info("probe: the end of the incident of {} is on record now", current.start());
+                current = null;
+            }
+            if (current != null && result.light() != Light.GREEN && result.light() != current.light()) {
+                // down, then up with an older corte (or the reverse): two incidents, so the memoria counts only the
+                // red one as time without service. The new one's key is its start's second: never the old one's
+                Instant switched = now.isBefore(Instant.parse(current.start()).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1))
+                        ? Instant.parse(current.start()).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1) : now;
+                Incident ended = new Incident(current.start(), switched.toString(), current.light(), current.detail());
+                open.set(ended);
+                store.putJson(bucket, incidentKey(ended), ended);
+                Incident started = new Incident(switched.toString(), null, result.light(), result.detail());
+                open.set(started);
+                incidents.increment();
+                LOG.warn("probe: INCIDENT {} since {} is now {} ({}) from {}", current.light(), current.start(), result.light(),
+                        result.detail(), switched);
+                store.putJson(bucket, incidentKey(started), started);
+            } else if (result.light() != Light.GREEN && current == null) {
                 // a corte being published shows its new page a moment before it is recorded: one yellow is not an
                 // incident yet, two in a row are, from the first
                 if (result.light() == Light.YELLOW && previous.light() != Light.YELLOW) {
@@ -128,10 +150,12 @@ public final class InstituteProbe {
                 store.putJson(bucket, incidentKey(started), started);
             } else if (result.light() == Light.GREEN && current != null) {
                 Incident ended = new Incident(current.start(), now.toString(), current.light(), current.detail());
-                open.set(null);
+                // kept until S3 has the end: a record left open would count as down until the memoria's last day
+                open.set(ended);
                 LOG.info("probe: incident of {} ended at {} after {} s", current.start(), now,
                         Duration.between(Instant.parse(current.start()), now).toSeconds());
                 store.putJson(bucket, incidentKey(ended), ended);
+                open.set(null);
             }
         } finally {
             // the light changes once the incident is on record (whoever sees it green finds the incident closed),
