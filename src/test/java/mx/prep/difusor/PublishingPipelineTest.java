@@ -679,18 +679,32 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(institute.requestCount(sidecar)).isEqualTo(1);
     }
 
+    /**
+     * The checksum file beside the zip is optional and the manifest is the announcement: a host that answers every
+     * missing path with its SPA's page (200, HTML), then one whose checksum file answers 503 all night, does not hold
+     * a corte back. Both used to refuse every corte (CHECKSUM_INVALID for good; every poll failed).
+     */
     @Test
-    void aFailedReadOfTheChecksumFileDoesNotHideTheNewCorteBehindAnUnchangedManifest() throws Exception {
+    void aChecksumFileThatIsAPageOrCannotBeReadDoesNotHoldTheCorteBack() throws Exception {
         Path first = startWithFirstCortePublished();
         Path second = corte(1);
-        String sidecar = "/" + second.getFileName() + ".sha256";
-        // the manifest is read (200), then its package's checksum file fails once: the next poll's manifest is a 304
-        institute.answerNext(sidecar, 1, 503, "text/plain", "Service Unavailable");
+        String page = "/" + second.getFileName() + ".sha256";
+        institute.answerNext(page, Integer.MAX_VALUE, 200, "text/html; charset=utf-8", "<!doctype html><html><base href=\"/\"></html>");
         institute.release(second);
         awaitPublished(second);
         assertSiteEquals(second);
-        assertThat(institute.requestCount(sidecar)).isGreaterThanOrEqualTo(2);
+
+        Path third = corte(2);
+        String down = "/" + third.getFileName() + ".sha256";
+        institute.answerNext(down, Integer.MAX_VALUE, 503, "text/plain", "Service Unavailable");
+        institute.release(third);
+        awaitPublished(third);
+        assertSiteEquals(third);
+        assertThat(institute.requestCount(page)).isPositive();
+        assertThat(institute.requestCount(down)).isPositive();
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        assertThat(meters.get("difusor_source_polls_total").tag("outcome", "failed").counter().count()).isZero();
     }
 
     /**

@@ -68,9 +68,7 @@ public final class ConditionalGet {
             throw new TransientFailureException("GET " + SecureHttp.shown(uri) + ": no whole answer within " + timeout.toMillis() + " ms");
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
-            if (cause instanceof IOException io) {
-                throw io;
-            }
+            // the JDK's own message may be as bare as "java.net.ConnectException: null": the log must say which URL
             throw new IOException("GET " + SecureHttp.shown(uri) + " failed: " + cause, cause);
         } catch (InterruptedException e) {
             answer.cancel(true);

@@ -21,6 +21,8 @@ public final class ManifestSource {
 
     private static final Logger LOG = LoggerFactory.getLogger(ManifestSource.class);
 
+    private static final java.util.regex.Pattern SHA256_HEX = java.util.regex.Pattern.compile("[0-9a-fA-F]{64}");
+
     private final URI manifestUri;
     private final ConditionalGet get;
     private volatile PackageOffer lastOffer;
@@ -54,33 +56,42 @@ public final class ManifestSource {
     }
 
     /**
-     * When the institute also publishes {@code <zip>.sha256}, both announcements must agree (the checksum filter
-     * compares). It is optional: a definite refusal (a 403, as S3 answers for a missing key, or something that is not
-     * a checksum file) counts as no sidecar; only a transient failure makes the poll try again.
+     * When the institute also publishes {@code <zip>.sha256}, it is kept beside the manifest's checksum for the checksum
+     * filter to compare. It is optional, and the manifest is the announcement: a checksum file that cannot be read now
+     * (a 5xx, a timeout), is refused (a 403, as S3 answers for a missing key) or is not a checksum file (an SPA's HTML
+     * page served for every path) counts as none, with a warning. Holding the corte for it would keep the public on
+     * old numbers while the manifest answers.
      */
-    private PackageOffer withSidecar(PackageOffer offer) throws IOException, InterruptedException {
+    private PackageOffer withSidecar(PackageOffer offer) throws InterruptedException {
         URI zip = offer.packageUri();
         URI sidecarUri;
         try {
             // beside the zip's path: a query (a version, a signature) is the zip's, not the sidecar's
             sidecarUri = new URI(zip.getScheme(), zip.getAuthority(), zip.getPath() + ".sha256", null, null);
         } catch (java.net.URISyntaxException e) {
-            throw new IOException("no checksum file URL for " + SecureHttp.shown(zip) + ": " + e.getMessage(), e);
+            LOG.warn("{}: no checksum file URL beside {} ({}); the manifest's checksum alone is compared", offer, SecureHttp.shown(zip), e.getMessage());
+            return offer;
         }
         // read whole each time the manifest changes: a 304 here would skip the comparison
         get.forget(sidecarUri);
         Optional<String> sidecar;
         try {
             sidecar = get.fetch(sidecarUri);
-        } catch (DocumentRefusedException refused) {
-            LOG.warn("{}: no checksum file beside the package ({}); the manifest's checksum alone is compared", offer, refused.getMessage());
+        } catch (IOException unread) {
+            LOG.warn("{}: the checksum file beside the package cannot be read ({}); the manifest's checksum alone is compared", offer,
+                    unread.getMessage());
             return offer;
         }
         if (sidecar.isEmpty()) {
             return offer;
         }
         String first = sidecar.get().strip().split("\\s+", 2)[0];
-        return offer.withSidecar(first.isEmpty() ? null : first);
+        if (!SHA256_HEX.matcher(first).matches()) {
+            LOG.warn("{}: {} is not a checksum file (it starts '{}'); the manifest's checksum alone is compared", offer,
+                    SecureHttp.shown(sidecarUri), first.length() > 40 ? first.substring(0, 40) + "…" : first);
+            return offer;
+        }
+        return offer.withSidecar(first.toLowerCase(java.util.Locale.ROOT));
     }
 
     PackageOffer parse(String json) throws IOException {

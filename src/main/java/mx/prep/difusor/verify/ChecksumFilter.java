@@ -35,10 +35,6 @@ public final class ChecksumFilter {
             throw new PackageRejectedException(RejectReason.CHECKSUM_INVALID,
                     pkg + ": the announced SHA-256 is not 64 hex characters: '" + abbreviate(announced) + "'");
         }
-        if (pkg.sidecarSha256() != null && !pkg.sidecarSha256().equals(announced)) {
-            throw new PackageRejectedException(RejectReason.CHECKSUM_INVALID, pkg + ": the manifest announces SHA-256 " + announced
-                    + " and the checksum file beside the package " + abbreviate(pkg.sidecarSha256()) + ": which one is the institute's?");
-        }
         if (pkg.checksumNames() != null && !pkg.checksumNames().equals(pkg.name())) {
             throw new PackageRejectedException(RejectReason.CHECKSUM_INVALID,
                     pkg + ": the checksum file names another file, '" + pkg.checksumNames() + "'");
@@ -51,9 +47,17 @@ public final class ChecksumFilter {
         String actual = sha256(pkg.spoolFile());
         pkg.hashed(actual);
         pkg.stageTook("verify", (System.nanoTime() - started) / 1_000_000);
+        String sidecar = pkg.sidecarSha256();
         if (!actual.equals(announced)) {
             throw new PackageRejectedException(RejectReason.CHECKSUM_MISMATCH,
-                    pkg + ": SHA-256 of the bytes received is " + actual + ", the institute announced " + announced);
+                    pkg + ": SHA-256 of the bytes received is " + actual + ", the institute announced " + announced
+                            + (actual.equals(sidecar) ? " (the checksum file beside the package announces these bytes: the manifest is behind?)" : ""));
+        }
+        if (sidecar != null && !sidecar.equals(announced)) {
+            // the bytes are the ones the manifest announced: a checksum file updated later (or earlier) does not
+            // hold the corte back, it is reported
+            LOG.warn("{}: the checksum file beside the package announces SHA-256 {}, the manifest and the bytes {}: the checksum file is "
+                    + "not up to date", pkg, sidecar, actual);
         }
         pkg.verified(actual);
         LOG.info("{}: SHA-256 verified ({})", pkg, actual);

@@ -175,6 +175,19 @@ class DownloadTest {
         }
     }
 
+    /** A connection reset mid-answer: the log line must say which document on which host, not "IOException: null". */
+    @Test
+    void aFailedFetchOfAManifestNamesItsUrl() throws Exception {
+        institute.releaseManifestJson("{\"package\": \"" + pkg.getFileName() + "\", \"padding\": \"" + "x".repeat(40_000) + "\"}");
+        try (FaultProxy network = FaultProxy.tcp("127.0.0.1", institute.port())) {
+            network.resetAfterBytes(20_000, 5);   // the JDK client sends a GET again once after a reset
+            URI through = URI.create("https://localhost:" + network.port() + "/prep/manifest.json");
+            assertThatThrownBy(() -> new ConditionalGet(trusting(institute), Duration.ofSeconds(5)).fetch(through))
+                    .isInstanceOf(java.io.IOException.class).hasMessageContaining("GET " + through + " failed");
+            assertThat(network.faultsInjected()).isBetween(1, 2);
+        }
+    }
+
     @Test
     void aDownloadCutShortByAnEarlierProcessIsRemovedAtStartAndASpooledPackageKept() throws Exception {
         Path spool = Files.createDirectories(tmp.resolve("spool"));

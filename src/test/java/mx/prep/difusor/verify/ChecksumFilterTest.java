@@ -65,12 +65,22 @@ class ChecksumFilterTest {
                 RejectReason.CHECKSUM_INVALID);
     }
 
+    /**
+     * The manifest is the announcement, the checksum file beside the zip a second opinion that may lag behind it:
+     * bytes equal to the manifest's checksum pass however the checksum file disagrees; bytes equal to the checksum
+     * file's but not the manifest's do not.
+     */
     @Test
-    void aManifestAndASidecarThatDisagreeAreRefused() throws Exception {
+    void theBytesMustMatchTheManifestAChecksumFileThatDisagreesOnlyWarns() throws Exception {
         Path zip = Files.write(tmp.resolve("p.zip"), "the bytes of a package".getBytes());
-        PrepPackage pkg = spooled(ChecksumFilter.sha256(zip), null, null);
-        pkg.sidecarSha256("cd".repeat(32));
-        assertReason(() -> new ChecksumFilter().verify(pkg), RejectReason.CHECKSUM_INVALID);
+        PrepPackage behind = spooled(ChecksumFilter.sha256(zip), null, null);
+        behind.sidecarSha256("cd".repeat(32));
+        new ChecksumFilter().verify(behind);
+        assertThat(behind.sha256()).isEqualTo(ChecksumFilter.sha256(zip));
+
+        PrepPackage manifestBehind = spooled("cd".repeat(32), null, null);
+        manifestBehind.sidecarSha256(ChecksumFilter.sha256(zip));
+        assertReason(() -> new ChecksumFilter().verify(manifestBehind), RejectReason.CHECKSUM_MISMATCH);
     }
 
     @Test
