@@ -201,9 +201,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("sitePlanner", new SitePlanner(state, audit, keep, settings.integer("difusor.publish.max-deletions"),
                 settings.integer("difusor.publish.max-deletions-percent"),
                 invalidationPaths(settings.integer("difusor.cdn.max-paths"), settings.list("difusor.cdn.distribution-ids").size()),
-                // a distribution serving the whole bucket sees the site under its key prefix; one whose origin path is
-                // that prefix sees it at its root (set "/")
-                settings.text("difusor.cdn.path-prefix").isBlank() ? sitePrefix : settings.prefix("difusor.cdn.path-prefix")));
+                cdnPathPrefix(sitePrefix, settings.text("difusor.cdn.path-prefix"), settings.list("difusor.cdn.distribution-ids"))));
         // asked before each change the public would see: a process that lost the lead stops there
         LeaderCheck leaderCheck = new LeaderCheck(context, clock, settings.millis("difusor.s3.call-timeout-ms"));
         registry.bind("leaderCheck", leaderCheck);
@@ -325,6 +323,23 @@ public class DifusorConfiguration implements CamelConfiguration {
      * redelivery count as "retry forever", which holds the poll on one failing download; a negative deletion limit
      * refuses every corte ("would delete 0").
      */
+    /**
+     * Where the distributions serve the site. A distribution serving the whole bucket sees it under its key prefix;
+     * one whose origin path is that prefix sees it at its root. Only the operator knows which: a wrong guess purges
+     * paths nobody requests and the CDN keeps the old numbers, so a site under a prefix must say.
+     */
+    static String cdnPathPrefix(String sitePrefix, String setting, java.util.List<String> distributions) {
+        if (setting.isBlank()) {
+            if (!sitePrefix.isEmpty() && !distributions.isEmpty()) {
+                throw new IllegalStateException("difusor.site.prefix is '" + sitePrefix + "': set difusor.cdn.path-prefix too, to /" + sitePrefix
+                        + " if the distributions serve the whole bucket, or to / if their origin path is /" + sitePrefix.substring(0, sitePrefix.length() - 1));
+            }
+            return sitePrefix;
+        }
+        String p = setting.strip().replaceAll("^/+", "");
+        return p.isEmpty() || p.endsWith("/") ? p : p + "/";
+    }
+
     /**
      * difusor.source.opens-at: when the institute opens the PREP, with its offset (the convocatoria gives the time in
      * Mexico City's), or empty when not known.

@@ -3,6 +3,8 @@ package mx.prep.difusor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.List;
+
 import org.junit.jupiter.api.Test;
 
 class DifusorConfigurationTest {
@@ -75,5 +77,16 @@ class DifusorConfigurationTest {
                 .hasMessageContaining("difusor.source.opens-at");
         assertThatThrownBy(() -> DifusorConfiguration.opensAt("2 de junio, 20:00")).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("difusor.source.opens-at");
+    }
+
+    @Test
+    void aSiteUnderAPrefixSaysWhereItsDistributionsServeIt() {
+        assertThat(DifusorConfiguration.cdnPathPrefix("", "", List.of("E1"))).isEmpty();
+        assertThat(DifusorConfiguration.cdnPathPrefix("prep2024/", "/prep2024", List.of("E1"))).isEqualTo("prep2024/");
+        assertThat(DifusorConfiguration.cdnPathPrefix("prep2024/", "/", List.of("E1"))).isEmpty();
+        // no distribution: nothing is invalidated, nothing to say
+        assertThat(DifusorConfiguration.cdnPathPrefix("prep2024/", "", List.of())).isEqualTo("prep2024/");
+        assertThatThrownBy(() -> DifusorConfiguration.cdnPathPrefix("prep2024/", "", List.of("E1"))).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("difusor.cdn.path-prefix").hasMessageContaining("/prep2024");
     }
 }

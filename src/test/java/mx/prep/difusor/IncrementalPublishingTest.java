@@ -149,6 +149,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         theirs.forEach((key, body) -> bucket.putObject(b -> b.bucket(SITE).key(key).contentType("text/html"), RequestBody.fromString(body)));
         var settings = settings();
         settings.put("difusor.site.prefix", "prep2024");
+        settings.put("difusor.cdn.path-prefix", "/prep2024");
         settings.put("difusor.cdn.max-paths", "3");
         startDifusor(settings);
         Path first = corte(0);
@@ -743,7 +744,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
     @ParameterizedTest
     @ValueSource(strings = { "difusor.publish.concurrency=0", "difusor.retry.max-redeliveries=-1", "difusor.publish.max-deletions=-1",
             "difusor.cdn.busy-retries=-1", "difusor.history.bucket=prep-site", "difusor.site.cache-control=*.html=no-cache;**=public, max-age=31536000, immutable",
-            "difusor.source.opens-at=2024-06-02 20:00" })
+            "difusor.source.opens-at=2024-06-02 20:00", "difusor.site.prefix=prep2024" })
     void aSettingThatWouldStopTheNightStopsTheStart(String setting) {
         var settings = settings();
         String key = setting.substring(0, setting.indexOf('='));
