@@ -3,6 +3,7 @@ package mx.prep.difusor;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.concurrent.ExecutorService;
@@ -55,6 +56,7 @@ import mx.prep.difusor.source.PackageDownloader;
 import mx.prep.difusor.source.PackageUrlSource;
 import mx.prep.difusor.source.SecureHttp;
 import mx.prep.difusor.state.CorteGate;
+import mx.prep.difusor.state.CorteHorizon;
 import mx.prep.difusor.state.PackageTurn;
 import mx.prep.difusor.state.CorteParser;
 import mx.prep.difusor.state.PackageJournal;
@@ -119,8 +121,10 @@ public class DifusorConfiguration implements CamelConfiguration {
             meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             registry.bind(MicrometerConstants.METRICS_REGISTRY_NAME, meters);
         }
+        CorteHorizon horizon = new CorteHorizon(clock, ZoneId.of(settings.required("difusor.corte-zone")),
+                Duration.ofMinutes(settings.integer("difusor.source.corte-max-ahead-minutes")));
         DifusorMetrics metrics = new DifusorMetrics(meters, clock, ZoneId.of(settings.required("difusor.corte-zone")),
-                opensAt(settings.text("difusor.source.opens-at")));
+                opensAt(settings.text("difusor.source.opens-at")), horizon);
         registry.bind("difusorMetrics", metrics);
 
         S3Client s3 = s3Client(settings);
@@ -180,7 +184,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         if (!republish.isEmpty()) {
             IncomingDirectory.setAsideLeftovers(Path.of(republish), clock);
         }
-        registry.bind("corteGate", new CorteGate(state, history, ledger, clock));
+        registry.bind("corteGate", new CorteGate(state, history, ledger, clock, horizon));
         registry.bind("publicationRecorder", new PublicationRecorder(state, history, ledger, clock, metrics, journal));
 
         // unpack, publish

@@ -14,6 +14,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
 import mx.prep.difusor.state.Corte;
+import mx.prep.difusor.state.CorteHorizon;
 
 /**
  * The business metrics beside Camel's own, on the same Prometheus registry (/observe/metrics): packages received,
@@ -32,16 +33,20 @@ public final class DifusorMetrics {
     private final AtomicReference<Instant> firstAnnouncedAt = new AtomicReference<>();
     /** When the institute opens the PREP (difusor.source.opens-at), or null when not set. */
     private final Instant opensAt;
+    private final CorteHorizon horizon;
 
     public DifusorMetrics(MeterRegistry registry, Clock clock, ZoneId corteZone) {
-        this(registry, clock, corteZone, null);
+        this(registry, clock, corteZone, null, null);
     }
 
     /**
      * @param opensAt when the PREP opens: from then on, until a corte is published, the lag counts from it even when
      *                nothing was announced (a manifest URL answering 404, a wrong URL), or null
+     * @param horizon a corte beyond it (a typo, another zone) is refused, and never counted as announced: it would
+     *                hold the lag up until a restart; null: every corte counts
      */
-    public DifusorMetrics(MeterRegistry registry, Clock clock, ZoneId corteZone, Instant opensAt) {
+    public DifusorMetrics(MeterRegistry registry, Clock clock, ZoneId corteZone, Instant opensAt, CorteHorizon horizon) {
+        this.horizon = horizon;
         this.registry = registry;
         this.clock = clock;
         this.corteZone = corteZone;
@@ -80,7 +85,7 @@ public final class DifusorMetrics {
     }
 
     public void announced(Corte corte) {
-        if (corte != null) {
+        if (corte != null && (horizon == null || horizon.ahead(corte) == null)) {
             newestAnnounced.accumulateAndGet(corte, (a, b) -> a == null || b.isNewerThan(a) ? b : a);
             firstAnnouncedAt.compareAndSet(null, clock.instant());
         }

@@ -10,6 +10,8 @@ public enum RejectReason {
     SIZE_MISMATCH,
     /** No corte can be read from the package name (or the manifest). */
     NO_CORTE,
+    /** The corte is later than now (difusor.source.corte-max-ahead-minutes): a typo or a time in another zone. */
+    CORTE_AHEAD,
     /** The corte is not newer than the published one. */
     STALE_CORTE,
     /** The history already holds a different package under the same name. */

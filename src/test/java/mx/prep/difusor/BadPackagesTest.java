@@ -178,6 +178,19 @@ class BadPackagesTest extends PipelineTestBase {
             assertThat(report.path("reason").asText()).isEqualTo("NO_CORTE");
             assertSiteEquals(good[0]);
         }));
+        // a typo in the year: published, every real corte after it would be refused as stale for the rest of the night
+        tests.add(DynamicTest.dynamicTest("a corte ahead of the clock -> CORTE_AHEAD, and no lag from it", () -> {
+            String name = "PREP2024_JAL_20420602_2000.zip";
+            Path ahead = Files.copy(good[0], Files.createDirectories(tmp.resolve("ahead")).resolve(name));
+            institute.release(ahead);
+            JsonNode report = awaitReport(name);
+            assertThat(report.path("reason").asText()).isEqualTo("CORTE_AHEAD");
+            assertThat(report.path("step").asText()).isEqualTo("checksum-filter");
+            assertThat(report.path("cause").asText()).contains("2042-06-02 20:00", "ahead of the clock");
+            assertSiteEquals(good[0]);
+            MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+            assertThat(meters.get("difusor_publication_lag_seconds").gauge().value()).isZero();
+        }));
         return tests.stream();
     }
 

@@ -80,7 +80,7 @@ class DifusorMetricsTest {
         java.util.concurrent.atomic.AtomicReference<Instant> now = new java.util.concurrent.atomic.AtomicReference<>(opens.minusSeconds(3600));
         Clock clock = movable(now);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        DifusorMetrics metrics = new DifusorMetrics(registry, clock, MEXICO, opens);
+        DifusorMetrics metrics = new DifusorMetrics(registry, clock, MEXICO, opens, null);
         // a rehearsal's corte, read from the state before the opening
         metrics.alreadyPublished(Corte.parse("2024-05-26 12:00"), Instant.parse("2024-05-26T18:05:00Z"));
         assertThat(gauge(registry, "difusor_publication_lag_seconds")).isZero();

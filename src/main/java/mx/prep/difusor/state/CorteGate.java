@@ -32,8 +32,10 @@ public final class CorteGate {
     private final HistoryArchiver history;
     private final PackageLedger ledger;
     private final Clock clock;
+    private final CorteHorizon horizon;
 
-    public CorteGate(StateStore state, HistoryArchiver history, PackageLedger ledger, Clock clock) {
+    public CorteGate(StateStore state, HistoryArchiver history, PackageLedger ledger, Clock clock, CorteHorizon horizon) {
+        this.horizon = horizon;
         this.state = state;
         this.history = history;
         this.ledger = ledger;
@@ -45,6 +47,12 @@ public final class CorteGate {
         if (pkg.corte() == null) {
             throw new PackageRejectedException(RejectReason.NO_CORTE,
                     pkg + ": no corte in the package name (difusor.source.corte-pattern) nor in the manifest");
+        }
+        java.time.Duration ahead = horizon.ahead(pkg.corte());
+        if (ahead != null) {
+            throw new PackageRejectedException(RejectReason.CORTE_AHEAD, pkg + ": its corte " + pkg.corte() + " is " + ahead.toMinutes()
+                    + " min ahead of the clock in " + horizon.zone() + " (a typo, or a time in another zone?); published, it would make every"
+                    + " real corte after it look stale");
         }
     }
 
