@@ -273,6 +273,26 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertSiteEquals(next);
     }
 
+    /**
+     * The institute's checksum file written as "sha256sum ./PREP….zip": the package is the named file, published once
+     * and not fetched again. It was refused as naming another file, under a name the ledger did not know, and
+     * downloaded and quarantined again at every poll.
+     */
+    @Test
+    void aChecksumFileThatNamesThePackageWithItsPathPublishesItOnce() throws Exception {
+        var settings = settings();
+        settings.put("difusor.source.kind", "package-url");
+        startDifusor(settings);
+        Path pkg = corte(0);
+        institute.release(pkg);
+        institute.releaseSidecar(PrepPackageGenerator.sha256Hex(pkg) + "  ./" + pkg.getFileName() + "\n");
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+        await().atMost(Duration.ofSeconds(20)).until(() -> institute.notModifiedCount("latest.zip.sha256") >= 2);
+        assertThat(institute.requestCount("latest.zip")).isEqualTo(1);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
     @Test
     void theFixedUrlSourceWithItsSha256SidecarPublishesAndPollsConditionally() throws Exception {
         var settings = settings();

@@ -122,6 +122,13 @@ public final class ManifestSource {
             throw new IOException("the manifest " + SecureHttp.shown(manifestUri) + " names a package URL that is not a valid URL: "
                     + (url.contains("?") ? url.substring(0, url.indexOf('?')) + "?…" : url));
         }
-        return new PackageOffer(name, sha, size, zip, corte, null);
+        String safe = PackageNames.safe(name);
+        if (safe == null) {
+            throw new IOException("the manifest " + SecureHttp.shown(manifestUri) + " names no usable package: '" + name + "'");
+        }
+        if (!safe.equals(name)) {
+            LOG.warn("package '{}' of the manifest is named {} here (letters, digits, '.', '_', '-' and .zip only)", name, safe);
+        }
+        return new PackageOffer(safe, sha, size, zip, corte, null);
     }
 }

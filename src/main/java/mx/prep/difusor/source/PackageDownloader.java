@@ -41,7 +41,7 @@ import mx.prep.difusor.state.CorteParser;
 public final class PackageDownloader {
 
     private static final Logger LOG = LoggerFactory.getLogger(PackageDownloader.class);
-    private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,200}\\.zip");
+    private static final Pattern SAFE_NAME = PackageNames.SAFE;
     private static final Pattern DISPOSITION_NAME = Pattern.compile("filename\\*?=(?:UTF-8'')?\"?([^\";]+)\"?", Pattern.CASE_INSENSITIVE);
 
     private final SecureHttp http;

@@ -52,6 +52,12 @@ public final class PackageUrlSource {
             if (named.startsWith("*")) {
                 named = named.substring(1);
             }
+            // "sha256sum ./dir/PREP….zip" names the file as the institute's shell saw it: its last segment is the name
+            String raw = named;
+            named = PackageNames.safe(raw);
+            if (named != null && !named.equals(raw)) {
+                LOG.warn("package '{}' of the checksum file is named {} here (letters, digits, '.', '_', '-' and .zip only)", raw, named);
+            }
         }
         return new PackageOffer(named, checksum, null, packageUri, null, named);
     }

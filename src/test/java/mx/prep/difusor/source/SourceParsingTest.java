@@ -47,6 +47,24 @@ class SourceParsingTest {
         assertThat(bare.packageUri()).isEqualTo(URI.create("https://prep.example.mx/difusores/latest.zip"));
     }
 
+    /**
+     * A name is made safe where it is read, once: the downloader used to replace it later (a constant
+     * "unnamed-package.zip" for a space or an accent), so the ledger asked about one name and settled another.
+     */
+    @Test
+    void aPackageNameIsMadeSafeWhereTheSourceReadsIt() throws Exception {
+        assertThat(sidecar.parse("0123abcd  ./PREP2024_JAL_20240602_2000.zip").packageName()).isEqualTo("PREP2024_JAL_20240602_2000.zip");
+        assertThat(sidecar.parse("0123abcd *./paquetes/PREP2024_JAL_20240602_2000.zip").checksumNames()).isEqualTo("PREP2024_JAL_20240602_2000.zip");
+        PackageOffer spaced = manifest.parse("{\"package\":\"PREP 2024 Elección_JAL_20240602_2000.ZIP\",\"sha256\":\"x\"}");
+        assertThat(spaced.packageName()).isEqualTo("PREP_2024_Eleccion_JAL_20240602_2000.zip");
+        // the zip is still asked for under the institute's own name
+        assertThat(spaced.packageUri()).isEqualTo(URI.create("https://prep.example.mx/difusores/PREP%202024%20Elecci%C3%B3n_JAL_20240602_2000.ZIP"));
+        assertThat(manifest.parse("{\"package\":\"PREP2024_JAL_20240602_2020.zip\",\"sha256\":\"x\"}").packageName())
+                .isEqualTo("PREP2024_JAL_20240602_2020.zip");
+        assertThatThrownBy(() -> manifest.parse("{\"package\":\"...\",\"sha256\":\"x\"}")).isInstanceOf(IOException.class);
+        assertThat(PackageNames.safe("_x.zip")).isEqualTo("x.zip");
+    }
+
     @Test
     void theContentDispositionNamesAPackageTheSidecarDoesNot() {
         assertThat(PackageDownloader.dispositionName("attachment; filename=\"PREP2024_JAL_20240602_2000.zip\""))
