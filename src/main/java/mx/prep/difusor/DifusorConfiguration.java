@@ -123,8 +123,13 @@ public class DifusorConfiguration implements CamelConfiguration {
         }
         CorteHorizon horizon = new CorteHorizon(clock, ZoneId.of(settings.required("difusor.corte-zone")),
                 Duration.ofMinutes(settings.integer("difusor.source.corte-max-ahead-minutes")));
-        DifusorMetrics metrics = new DifusorMetrics(meters, clock, ZoneId.of(settings.required("difusor.corte-zone")),
-                opensAt(settings.text("difusor.source.opens-at")), horizon);
+        Instant opensAt = opensAt(settings.text("difusor.source.opens-at"));
+        if (opensAt != null && opensAt.isBefore(clock.instant().minus(Duration.ofDays(2)))) {
+            // a value left from an earlier election: the lag of a fresh site would count from then
+            LOG.warn("difusor.source.opens-at is {}, {} days ago: until a corte is published, the publication lag counts from it", opensAt,
+                    Duration.between(opensAt, clock.instant()).toDays());
+        }
+        DifusorMetrics metrics = new DifusorMetrics(meters, clock, ZoneId.of(settings.required("difusor.corte-zone")), opensAt, horizon);
         registry.bind("difusorMetrics", metrics);
 
         S3Client s3 = s3Client(settings);
