@@ -83,6 +83,17 @@ public final class MemoriaReport {
         return end.isAfter(start) ? Duration.between(start, end) : Duration.ZERO;
     }
 
+    /**
+     * The part of an incident inside the period: one that began before it (a bucket emptied after a simulacro) or is
+     * still open when the report is written must not count its days outside.
+     */
+    static Duration withinPeriod(Incident i, Instant now, Instant periodStart, Instant periodEnd) {
+        Instant s = max(Instant.parse(i.start()), periodStart);
+        Instant e = i.end() == null ? now : Instant.parse(i.end());
+        e = e.isAfter(periodEnd) ? periodEnd : e;
+        return e.isAfter(s) ? Duration.between(s, e) : Duration.ZERO;
+    }
+
     private static Instant max(Instant a, Instant b) {
         return a.isAfter(b) ? a : b;
     }
@@ -142,12 +153,13 @@ public final class MemoriaReport {
             h.append("<p id=\"sin-incidencias\">").append(portal.isEmpty() ? "Sin monitoreo del portal configurado no hay incidencias del portal registradas."
                     : "El monitoreo del portal no registró incidencias en el periodo.").append("</p>\n");
         } else {
-            h.append("<table id=\"incidencias\">\n<thead><tr><th>Inicio</th><th>Fin</th><th>Duración</th><th>Incidencia</th><th>Detalle técnico</th></tr></thead>\n<tbody>\n");
+            h.append("<table id=\"incidencias\">\n<thead><tr><th>Inicio</th><th>Fin</th><th>Duración en el periodo</th><th>Incidencia</th><th>Detalle técnico</th></tr></thead>\n<tbody>\n");
+            Instant periodStart = from.atStartOfDay(zone).toInstant();
             for (Incident i : night.incidents()) {
                 Instant s = Instant.parse(i.start());
-                h.append("<tr><td>").append(esc(time.format(s))).append("</td><td>")
+                h.append("<tr><td>").append(esc(time.format(s))).append(s.isBefore(periodStart) ? " (antes del periodo)" : "").append("</td><td>")
                         .append(i.end() == null ? "en curso" : esc(time.format(Instant.parse(i.end())))).append("</td><td class=\"n\">")
-                        .append(esc(duration(Duration.between(s, i.end() == null ? now : Instant.parse(i.end()))))).append("</td><td>")
+                        .append(esc(duration(withinPeriod(i, now, periodStart, end)))).append("</td><td>")
                         .append(i.light() == Light.RED ? "Portal no disponible" : "El portal mostraba un corte anterior")
                         .append("</td><td>").append(esc(i.detail())).append("</td></tr>\n");
             }
@@ -208,15 +220,18 @@ public final class MemoriaReport {
     }
 
     /** Incidents and packages not published, times in Tiempo del Centro. */
-    public static String incidentsCsv(Night night, Instant now, ZoneId zone) {
+    public static String incidentsCsv(Night night, Instant now, ZoneId zone, LocalDate from, LocalDate to) {
         DateTimeFormatter time = TIME_PATTERN.withZone(zone);
+        Instant periodStart = from.atStartOfDay(zone).toInstant();
+        Instant periodEnd = to.plusDays(1).atStartOfDay(zone).toInstant();
+        // duracion_segundos: the part inside the period; inicio and fin as they were
         StringBuilder csv = new StringBuilder("tipo,inicio,fin,duracion_segundos,detalle\n");
         for (Incident i : night.incidents()) {
             Instant s = Instant.parse(i.start());
             Instant e = i.end() == null ? null : Instant.parse(i.end());
             csv.append(i.light() == Light.RED ? "portal_no_disponible" : "corte_anterior").append(',')
                     .append(time.format(s)).append(',').append(e == null ? "en curso" : time.format(e)).append(',')
-                    .append(Duration.between(s, e == null ? now : e).toSeconds()).append(',').append(quoted(i.detail())).append('\n');
+                    .append(withinPeriod(i, now, periodStart, periodEnd).toSeconds()).append(',').append(quoted(i.detail())).append('\n');
         }
         for (QuarantineReport r : night.refused()) {
             csv.append("paquete_no_publicado,").append(time.format(Instant.parse(r.time()))).append(",,,")

@@ -148,6 +148,24 @@ class MemoriaTecnicaTest {
                 .contains("Hora de mayor tráfico: <span id=\"hora-pico\">2024-06-02 20:00:00</span>, con 4 accesos");
     }
 
+    /**
+     * An outage that began after the last simulacro (the site bucket emptied on 26 May) and one still open when the
+     * report is written (12 June) count only their hours inside the period: the report used to show 337 h for the
+     * first.
+     */
+    @Test
+    void anIncidentCountsOnlyItsPartInsideThePeriod() {
+        var night = new OperationRecords.Night(List.of(
+                new Incident("2024-05-26T20:00:00Z", "2024-06-02T07:00:00Z", Light.RED, "HTTP 404"),
+                new Incident("2024-06-03T23:00:00Z", null, Light.YELLOW, "corte anterior")), List.of(), List.of(), List.of());
+        assertThat(MemoriaReport.incidentsCsv(night, Instant.parse("2024-06-12T18:00:00Z"), SiteTrafficTest.MEXICO_CITY,
+                LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"))).isEqualTo("""
+                tipo,inicio,fin,duracion_segundos,detalle
+                portal_no_disponible,2024-05-26 14:00:00,2024-06-02 01:00:00,3600,"HTTP 404"
+                corte_anterior,2024-06-03 17:00:00,en curso,25200,"corte anterior"
+                """);
+    }
+
     @Test
     void logsDownloadedToAFolderGiveTheSameFigures(@TempDir Path logs, @TempDir Path out) throws Exception {
         List<CloudFrontLogs> night = SiteTrafficTest.night();
