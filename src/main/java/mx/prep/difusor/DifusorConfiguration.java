@@ -230,7 +230,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         // the retry and dead-letter channels
         registry.bind("failures", failures);
         Quarantine quarantine = new Quarantine(store, historyBucket, settings.prefix("difusor.quarantine.prefix"),
-                workDir.resolve("quarantine"), failures, ledger, clock, metrics, journal);
+                workDir.resolve("quarantine"), workDir.resolve("spool-leftovers"), failures, ledger, clock, metrics, journal);
         registry.bind("quarantine", quarantine);
         // before any download: what an earlier process left in the spool is checked against the history, or quarantined
         registry.bind("spoolLeftovers", new SpoolLeftovers(workDir.resolve("spool"), workDir.resolve("spool-leftovers"), history,

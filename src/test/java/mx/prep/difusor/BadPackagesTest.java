@@ -269,6 +269,41 @@ class BadPackagesTest extends PipelineTestBase {
         assertSiteEquals(next);
     }
 
+    /**
+     * S3 refuses the quarantine and the local disk does too (here: its folder is a file): the package is not deleted
+     * with the spool but waits among the spool's leftovers, and reaches the quarantine in S3 once S3 answers. It was
+     * deleted: a package received and lost.
+     */
+    @Test
+    void aPackageNeitherS3NorTheLocalDiskTakeWaitsAndReachesTheQuarantineOnceS3Answers() throws Exception {
+        var settings = settings();
+        settings.put("difusor.quarantine.send-kept-every-ms", "500");
+        startDifusor(settings);
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        Path local = localQuarantine();
+        if (Files.isDirectory(local)) {
+            Files.delete(local);
+        }
+        Files.writeString(local, "not a folder");
+        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/quarantine/"), FaultProxy.ALWAYS);
+        String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
+        releaseWithChecksum(this, first, badName, "ab".repeat(32), null);
+        Path waiting = tmp.resolve("work").resolve("spool-leftovers").resolve(badName);
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(waiting));
+        assertThat(Files.readAllBytes(waiting)).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
+
+        s3Network.clearFaults();
+        Files.delete(local);
+        String folder = "quarantine/" + badName.replace(".zip", "") + "/";
+        await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, folder).stream().anyMatch(k -> k.endsWith("/" + badName)));
+        String kept = keys(HISTORY, folder).stream().filter(k -> k.endsWith("/" + badName)).findFirst().orElseThrow();
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(kept)).asByteArray()).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(waiting));
+        assertSiteEquals(first);
+    }
+
     @Test
     void aHistoryZipWhoseChecksumFileWasNeverWrittenIsNotOverwrittenByAnotherPackageOfItsName() throws Exception {
         Path first = startWithFirstCortePublished();

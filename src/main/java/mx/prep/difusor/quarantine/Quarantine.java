@@ -45,14 +45,20 @@ public final class Quarantine {
     private final String bucket;
     private final String prefix;
     private final Path localFallback;
+    private final Path leftovers;
     private final Failures failures;
     private final PackageLedger ledger;
     private final Clock clock;
     private final DifusorMetrics metrics;
     private final PackageJournal journal;
 
-    public Quarantine(ObjectStore store, String bucket, String prefix, Path localFallback, Failures failures, PackageLedger ledger,
-            Clock clock, DifusorMetrics metrics, PackageJournal journal) {
+    /**
+     * @param leftovers where a package goes when neither S3 nor the local disk take it: the spool's leftovers, which a
+     *                  timer sends to the history's check or to quarantine once S3 answers
+     */
+    public Quarantine(ObjectStore store, String bucket, String prefix, Path localFallback, Path leftovers, Failures failures,
+            PackageLedger ledger, Clock clock, DifusorMetrics metrics, PackageJournal journal) {
+        this.leftovers = leftovers;
         this.metrics = metrics;
         this.journal = journal;
         this.store = store;
@@ -107,7 +113,22 @@ public final class Quarantine {
             store.putJson(bucket, folder + "report.json", report);
             where = "s3://" + bucket + "/" + folder;
         } catch (RuntimeException | IOException s3Down) {
-            where = keepLocally(folder, report, keepsPackage ? pkg.spoolFile() : null, s3Down);
+            try {
+                where = keepLocally(folder, report, keepsPackage ? pkg.spoolFile() : null, s3Down);
+            } catch (IOException | RuntimeException diskToo) {
+                if (!keepsPackage) {
+                    throw diskToo;
+                }
+                // the spool would be deleted once the exchange is done: a package once received is never lost
+                Path waiting = leftovers.resolve(pkg.spoolFile().getFileName());
+                if (!pkg.spoolFile().equals(waiting)) {
+                    Files.createDirectories(leftovers);
+                    Files.move(pkg.spoolFile(), waiting, StandardCopyOption.REPLACE_EXISTING);
+                }
+                LOG.error("{} rejected at step {}: {}: {}; neither S3 ({}) nor the local disk ({}) took the quarantine: the package waits at {}"
+                        + " and goes to quarantine once S3 answers", pkg, step, reason, report.cause(), s3Down, diskToo, waiting);
+                throw new IOException(pkg + ": neither S3 nor the local disk took the quarantine; the package waits at " + waiting, diskToo);
+            }
         }
         if (mismatch) {
             LOG.info("{}: fetched again after a pause if the source still offers it: it may have been changing under the download", pkg);
