@@ -22,6 +22,11 @@ public final class Failures {
     public boolean shouldRetry(Exchange exchange) {
         Throwable failure = exchange.getException() != null ? exchange.getException()
                 : exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof mx.prep.difusor.source.DownloadOutOfTimeException) {
+                return false;   // its time is spent: reported, and fetched again after the pause
+            }
+        }
         return isTransient(failure);
     }
 

@@ -486,10 +486,4 @@ class BadPackagesTest extends PipelineTestBase {
         }
     }
 
-    private JsonNode awaitReport(String packageName) throws Exception {
-        String folder = "quarantine/" + packageName.replace(".zip", "") + "/";
-        await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, folder).stream().anyMatch(k -> k.endsWith("/report.json")));
-        String key = keys(HISTORY, folder).stream().filter(k -> k.endsWith("/report.json")).findFirst().orElseThrow();
-        return Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(key)).asUtf8String());
-    }
 }

@@ -66,7 +66,11 @@ abstract class PipelineTestBase {
 
     /** Starts the difusor and publishes the first corte: the published site most tests start from. */
     Path startWithFirstCortePublished() throws Exception {
-        startDifusor();
+        return startWithFirstCortePublished(settings());
+    }
+
+    Path startWithFirstCortePublished(Map<String, String> settings) throws Exception {
+        startDifusor(settings);
         Path first = corte(0);
         institute.release(first);
         awaitPublished(first);
@@ -229,6 +233,14 @@ abstract class PipelineTestBase {
             return "font/woff2";
         }
         return "application/octet-stream";
+    }
+
+    /** The quarantine report of a package, once there. */
+    com.fasterxml.jackson.databind.JsonNode awaitReport(String packageName) throws Exception {
+        String folder = "quarantine/" + packageName.replace(".zip", "") + "/";
+        await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, folder).stream().anyMatch(k -> k.endsWith("/report.json")));
+        String key = keys(HISTORY, folder).stream().filter(k -> k.endsWith("/report.json")).findFirst().orElseThrow();
+        return mx.prep.difusor.Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(key)).asUtf8String());
     }
 
     List<String> keys(String bucketName, String prefix) {

@@ -789,6 +789,35 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(meters.get("difusor_publication_lag_seconds").gauge().value()).isZero();
     }
 
+    /**
+     * A zip that trickles (bytes every moment, so never a stall) is given the download deadline once, for all its
+     * attempts: then it is reported and paused, and the poll reads the manifest again and publishes the newer corte.
+     * Each attempt used to have a deadline of its own: six of them held the poll, and every newer corte, for 90 minutes.
+     */
+    @Test
+    void aTricklingDownloadHasOneDeadlineForAllItsAttemptsAndANewerCorteIsNotHeldBack() throws Exception {
+        var settings = settings();
+        settings.put("difusor.source.download-deadline-ms", "3000");
+        settings.put("difusor.retry.failed-package-pause-ms", "60000");   // not fetched again within this test
+        startWithFirstCortePublished(settings);
+        try (FaultProxy network = FaultProxy.tcp("127.0.0.1", institute.port())) {
+            network.dripAfterBytes(20_000, 2048, Duration.ofMillis(100), FaultProxy.ALWAYS);
+            Path slow = corte(1);
+            institute.release(slow, null, null, URI.create("https://localhost:" + network.port() + "/prep/" + slow.getFileName()));
+            JsonNode report = awaitReport(slow.getFileName().toString());
+            assertThat(report.path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
+            assertThat(report.path("step").asText()).isEqualTo("download");
+            assertThat(report.path("cause").asText()).contains("all attempts together");
+            assertThat(network.connections()).isEqualTo(1);
+
+            Path newer = corte(2);
+            institute.release(newer);
+            awaitPublished(newer);
+            assertSiteEquals(newer);
+            assertThat(network.connections()).isEqualTo(1);
+        }
+    }
+
     /** The resume check reads the history, not the institute: S3 failing it is not a failed poll (a false page). */
     @Test
     void aResumeCheckThatCannotReadTheStateIsNotAFailedPoll() throws Exception {

@@ -42,6 +42,8 @@ public final class PackageDownloader {
 
     private static final Logger LOG = LoggerFactory.getLogger(PackageDownloader.class);
     private static final Pattern SAFE_NAME = PackageNames.SAFE;
+    /** Exchange property: when the offer's download, all attempts together, must be done (System.nanoTime()). */
+    static final String DOWNLOAD_UNTIL = "difusorDownloadUntil";
     private static final Pattern DISPOSITION_NAME = Pattern.compile("filename\\*?=(?:UTF-8'')?\"?([^\";]+)\"?", Pattern.CASE_INSENSITIVE);
 
     private final SecureHttp http;
@@ -89,7 +91,14 @@ public final class PackageDownloader {
     /** Camel entry point: the body is a {@link PackageOffer}; the spooled package becomes an exchange property. */
     public PrepPackage download(PackageOffer offer, Exchange exchange) throws IOException, InterruptedException {
         exchange.setProperty(PackageOffer.PROPERTY, offer);
-        PrepPackage pkg = download(offer);
+        // one deadline for the offer, not for each attempt: six attempts that each trickle until the deadline held the
+        // poll, and any newer corte, for an hour and a half
+        Long until = exchange.getProperty(DOWNLOAD_UNTIL, Long.class);
+        if (until == null) {
+            until = System.nanoTime() + deadline.toNanos();
+            exchange.setProperty(DOWNLOAD_UNTIL, until);
+        }
+        PrepPackage pkg = download(offer, until);
         exchange.setProperty(PrepPackage.PROPERTY, pkg);
         // the spool file is only a working copy: the package lives on in the history or the quarantine
         exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, true));
@@ -97,6 +106,14 @@ public final class PackageDownloader {
     }
 
     public PrepPackage download(PackageOffer offer) throws IOException, InterruptedException {
+        return download(offer, System.nanoTime() + deadline.toNanos());
+    }
+
+    private PrepPackage download(PackageOffer offer, long until) throws IOException, InterruptedException {
+        if (System.nanoTime() >= until) {
+            throw new DownloadOutOfTimeException(offer + ": download not finished within the deadline of " + deadline.toSeconds()
+                    + " s, all attempts together");
+        }
         URI uri = http.checked(offer.packageUri());
         Files.createDirectories(spoolDir);
         Path part = Files.createTempFile(spoolDir, "download-", ".part");
@@ -112,7 +129,7 @@ public final class PackageDownloader {
         });
         HttpResponse<Long> response;
         try {
-            response = await(offer, pending, spooler, started);
+            response = await(offer, pending, spooler, started, until);
         } catch (IOException | InterruptedException | RuntimeException e) {
             Files.deleteIfExists(part);
             throw e;
@@ -149,9 +166,8 @@ public final class PackageDownloader {
         return pkg;
     }
 
-    private HttpResponse<Long> await(PackageOffer offer, CompletableFuture<HttpResponse<Long>> pending, Spooler spooler, long started)
-            throws IOException, InterruptedException {
-        long deadlineAt = started + deadline.toNanos();
+    private HttpResponse<Long> await(PackageOffer offer, CompletableFuture<HttpResponse<Long>> pending, Spooler spooler, long started,
+            long deadlineAt) throws IOException, InterruptedException {
         long nextProgress = started + progressInterval.toNanos();
         while (true) {
             try {
@@ -160,8 +176,8 @@ public final class PackageDownloader {
                 long now = System.nanoTime();
                 if (now > deadlineAt) {
                     abort(pending, spooler);
-                    throw new TransientFailureException(offer + ": download not finished within the deadline of "
-                            + deadline.toSeconds() + " s (" + spooler.bytes() + " bytes received)");
+                    throw new DownloadOutOfTimeException(offer + ": download not finished within the deadline of "
+                            + deadline.toSeconds() + " s, all attempts together (" + spooler.bytes() + " bytes received in this one)");
                 }
                 if (spooler.started() && now - spooler.lastBytesAt() > readTimeout.toNanos()) {
                     abort(pending, spooler);
