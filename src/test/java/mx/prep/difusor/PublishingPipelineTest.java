@@ -818,6 +818,25 @@ class PublishingPipelineTest extends PipelineTestBase {
         }
     }
 
+    /**
+     * The institute updates its manifest before the zip is uploaded (a missing key on S3 is a 403, elsewhere a 404),
+     * for longer than the retry channel lasts: no quarantine, no package "not published" in the memoria, only a WARN
+     * per poll, and the corte is published once the zip is there. It used to be reported RETRIES_EXHAUSTED and paused.
+     */
+    @Test
+    void aZipNotUploadedYetIsAskedForAgainAtEachPollNotQuarantined() throws Exception {
+        startWithFirstCortePublished();
+        Path second = corte(1);
+        String zip = "/" + second.getFileName();
+        institute.answerNext(zip, 6, 403, "application/xml", "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>");
+        institute.answerNext(zip, 6, 404, "text/plain", "Not Found");
+        institute.release(second);
+        awaitPublished(second);
+        assertSiteEquals(second);
+        assertThat(institute.requestCount(zip)).isGreaterThanOrEqualTo(13);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
     /** The resume check reads the history, not the institute: S3 failing it is not a failed poll (a false page). */
     @Test
     void aResumeCheckThatCannotReadTheStateIsNotAFailedPoll() throws Exception {

@@ -138,8 +138,10 @@ public final class PackageDownloader {
         if (status != 200) {
             Files.deleteIfExists(part);
             String what = offer + ": GET " + SecureHttp.shown(uri) + " answered HTTP " + status;
-            throw status >= 500 || status == 429 || status == 408 || status == 404
-                    ? new TransientFailureException(what) : new IOException(what);
+            if (status == 404 || status == 403) {
+                throw new NotYetOnOfferException(what + ": the zip is not there yet; asked again at the next poll");
+            }
+            throw status >= 500 || status == 429 || status == 408 ? new TransientFailureException(what) : new IOException(what);
         }
         String contentType = response.headers().firstValue("Content-Type").orElse("");
         if (contentType.toLowerCase(Locale.ROOT).startsWith("text/html")) {
