@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Test;
 
 import software.amazon.awssdk.core.sync.RequestBody;
 
+import mx.prep.difusor.embedded.InstituteSimulator;
 import mx.prep.difusor.embedded.PrepPackageGenerator;
 import mx.prep.difusor.state.Corte;
 import mx.prep.difusor.testing.CloudFrontEmulator.ReceivedInvalidation;
@@ -835,6 +836,23 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertSiteEquals(second);
         assertThat(institute.requestCount(zip)).isGreaterThanOrEqualTo(13);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
+    /**
+     * The institute moves its manifest and redirects the old URL: the zip named beside the manifest is where the
+     * manifest now is. It was looked for beside the old URL, where nothing answers, all night.
+     */
+    @Test
+    void aRedirectedManifestsZipIsLookedForBesideWhereTheManifestReallyIs() throws Exception {
+        institute.redirect(InstituteSimulator.BASE_PATH + "viejo/manifest.json", InstituteSimulator.BASE_PATH + "manifest.json");
+        var settings = settings();
+        settings.put("difusor.source.manifest-url", institute.baseUri().resolve("viejo/manifest.json").toString());
+        startDifusor(settings);
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        assertSiteEquals(first);
+        assertThat(institute.requestCount("/viejo/" + first.getFileName())).isZero();
     }
 
     /** The resume check reads the history, not the institute: S3 failing it is not a failed poll (a false page). */

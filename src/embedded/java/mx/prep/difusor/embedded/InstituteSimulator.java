@@ -277,7 +277,20 @@ public final class InstituteSimulator implements AutoCloseable {
         outages.add(new Outage(pathSuffix, new AtomicInteger(times), status, contentType, body));
     }
 
+    private final Map<String, String> redirects = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Answers requests for this exact path with a 302 to another path of this server (a site reorganised). */
+    public void redirect(String path, String toPath) {
+        redirects.put(path, toPath);
+    }
+
     private boolean answeredByOutage(HttpExchange exchange, String path) throws IOException {
+        String to = redirects.get(path);
+        if (to != null) {
+            exchange.getResponseHeaders().set("Location", to);
+            exchange.sendResponseHeaders(302, -1);
+            return true;
+        }
         for (Outage o : outages) {
             if (path.endsWith(o.pathSuffix()) && o.remaining().getAndDecrement() > 0) {
                 byte[] body = o.body().getBytes(java.nio.charset.StandardCharsets.UTF_8);

@@ -36,6 +36,7 @@ public final class ConditionalGet {
     private final SecureHttp http;
     private final Duration timeout;
     private final Map<URI, Validators> validators = new ConcurrentHashMap<>();
+    private final java.util.Map<URI, URI> answeredFrom = new java.util.concurrent.ConcurrentHashMap<>();
 
     public ConditionalGet(SecureHttp http, Duration timeout) {
         this.http = http;
@@ -46,6 +47,14 @@ public final class ConditionalGet {
      * @return the document's text, or empty when it is unchanged since the last successful fetch (304), or
      *         absent (404: the institute has not published yet)
      */
+    /**
+     * @return where the last document fetched from this URI really came from, after redirects: what its relative
+     *         links resolve against
+     */
+    public URI answeredFrom(URI uri) {
+        return answeredFrom.getOrDefault(uri, uri);
+    }
+
     public Optional<String> fetch(URI uri) throws IOException, InterruptedException {
         HttpRequest.Builder request = HttpRequest.newBuilder(http.checked(uri)).timeout(timeout).GET();
         Validators known = validators.get(uri);
@@ -89,6 +98,7 @@ public final class ConditionalGet {
         }
         validators.put(uri, new Validators(response.headers().firstValue("ETag").orElse(null),
                 response.headers().firstValue("Last-Modified").orElse(null)));
+        answeredFrom.put(uri, response.uri());
         return Optional.of(new String(response.body(), StandardCharsets.UTF_8));
     }
 

@@ -113,10 +113,12 @@ public final class ManifestSource {
         String url = node.path("url").isTextual() ? node.path("url").asText() : null;
         String corte = node.path("corte").isTextual() ? node.path("corte").asText() : null;
         URI zip;
+        // relative to where the manifest really was: a manifest URL redirected elsewhere has its zips there
+        URI base = get == null ? manifestUri : get.answeredFrom(manifestUri);
         try {
             zip = url == null || url.isBlank()
-                    ? manifestUri.resolve(URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20"))
-                    : manifestUri.resolve(url);
+                    ? base.resolve(URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20"))
+                    : base.resolve(url);
         } catch (IllegalArgumentException e) {
             // the JDK's message repeats the whole URL, a presigned one's signature with it
             throw new IOException("the manifest " + SecureHttp.shown(manifestUri) + " names a package URL that is not a valid URL: "
