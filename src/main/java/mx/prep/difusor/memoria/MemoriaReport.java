@@ -76,22 +76,15 @@ public final class MemoriaReport {
         return new Outage(red, yellow, Duration.between(from, to));
     }
 
+    /**
+     * The part of an incident inside [from, to): one that began before it (a bucket emptied after a simulacro) or is
+     * still open when the report is written does not count its days outside.
+     */
     private static Duration overlap(Incident i, Instant from, Instant to, Instant now) {
         Instant start = max(Instant.parse(i.start()), from);
         Instant end = i.end() == null ? now : Instant.parse(i.end());
         end = end.isAfter(to) ? to : end;
         return end.isAfter(start) ? Duration.between(start, end) : Duration.ZERO;
-    }
-
-    /**
-     * The part of an incident inside the period: one that began before it (a bucket emptied after a simulacro) or is
-     * still open when the report is written must not count its days outside.
-     */
-    static Duration withinPeriod(Incident i, Instant now, Instant periodStart, Instant periodEnd) {
-        Instant s = max(Instant.parse(i.start()), periodStart);
-        Instant e = i.end() == null ? now : Instant.parse(i.end());
-        e = e.isAfter(periodEnd) ? periodEnd : e;
-        return e.isAfter(s) ? Duration.between(s, e) : Duration.ZERO;
     }
 
     private static Instant max(Instant a, Instant b) {
@@ -159,7 +152,7 @@ public final class MemoriaReport {
                 Instant s = Instant.parse(i.start());
                 h.append("<tr><td>").append(esc(time.format(s))).append(s.isBefore(periodStart) ? " (antes del periodo)" : "").append("</td><td>")
                         .append(i.end() == null ? "en curso" : esc(time.format(Instant.parse(i.end())))).append("</td><td class=\"n\">")
-                        .append(esc(duration(withinPeriod(i, now, periodStart, end)))).append("</td><td>")
+                        .append(esc(duration(overlap(i, periodStart, end, now)))).append("</td><td>")
                         .append(i.light() == Light.RED ? "Portal no disponible" : "El portal mostraba un corte anterior")
                         .append("</td><td>").append(esc(i.detail())).append("</td></tr>\n");
             }
@@ -231,7 +224,7 @@ public final class MemoriaReport {
             Instant e = i.end() == null ? null : Instant.parse(i.end());
             csv.append(i.light() == Light.RED ? "portal_no_disponible" : "corte_anterior").append(',')
                     .append(time.format(s)).append(',').append(e == null ? "en curso" : time.format(e)).append(',')
-                    .append(withinPeriod(i, now, periodStart, periodEnd).toSeconds()).append(',').append(quoted(i.detail())).append('\n');
+                    .append(overlap(i, periodStart, periodEnd, now).toSeconds()).append(',').append(quoted(i.detail())).append('\n');
         }
         for (QuarantineReport r : night.refused()) {
             csv.append("paquete_no_publicado,").append(time.format(Instant.parse(r.time()))).append(",,,")
