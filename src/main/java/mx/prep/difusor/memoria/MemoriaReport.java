@@ -127,6 +127,7 @@ public final class MemoriaReport {
                     .append(String.format(ES_MX, "%.3f %%", outage.availability())).append("</b> (meta: ")
                     .append(String.format(ES_MX, "%.1f %%", TARGET_AVAILABILITY)).append("; ")
                     .append(outage.availability() >= TARGET_AVAILABILITY ? "se cumplió" : "no se cumplió").append(")</li>\n")
+                    .append(unmonitored(figures, onlineFrom, end, time))
                     .append("<li>Tiempo sin servicio: ").append(esc(duration(outage.unavailable()))).append("</li>\n")
                     .append("<li>Tiempo mostrando un corte anterior al publicado: ").append(esc(duration(outage.behind()))).append("</li>\n");
         }
@@ -250,6 +251,37 @@ public final class MemoriaReport {
     }
 
     /** The call's name for Jalisco's time, which has had no daylight saving time since 2022. */
+    /**
+     * The hours of the measured span in which the access logs hold no request of the difusor's own probe: the
+     * availability above does not vouch for them (pods scaled down, the probe failing on our side). Consecutive hours
+     * are shown as one span.
+     */
+    static String unmonitored(Figures figures, Instant from, Instant to, DateTimeFormatter time) {
+        if (figures.probeRequests() == 0) {
+            return "<li>Horas sin monitoreo: <span id=\"sin-monitoreo\">no se pueden comprobar</span> (los registros no contienen "
+                    + "solicitudes del monitoreo del Difusor)</li>\n";
+        }
+        List<Instant> hours = figures.unprobedHours().stream()
+                .filter(h -> !h.plusSeconds(3600).isBefore(from.plusSeconds(1)) && h.isBefore(to)).toList();
+        StringBuilder li = new StringBuilder("<li>Horas sin registro del monitoreo del Difusor, que la disponibilidad no cubre: <span id=\"sin-monitoreo\">")
+                .append(hours.size()).append("</span>");
+        if (!hours.isEmpty()) {
+            List<String> spans = new java.util.ArrayList<>();
+            Instant start = hours.get(0);
+            Instant last = start;
+            for (Instant h : hours.subList(1, hours.size())) {
+                if (!h.equals(last.plusSeconds(3600))) {
+                    spans.add(esc(time.format(start)) + " a " + esc(time.format(last.plusSeconds(3599))));
+                    start = h;
+                }
+                last = h;
+            }
+            spans.add(esc(time.format(start)) + " a " + esc(time.format(last.plusSeconds(3599))));
+            li.append(" (").append(String.join("; ", spans)).append(")");
+        }
+        return li.append("</li>\n").toString();
+    }
+
     private static String zoneName(ZoneId zone) {
         return zone.getId().equals("America/Mexico_City") ? "Tiempo del Centro (UTC−6)" : zone.getId();
     }

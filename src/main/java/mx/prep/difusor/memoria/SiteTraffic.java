@@ -59,8 +59,13 @@ public final class SiteTraffic {
             + "|monitor|facebookexternalhit|whatsapp|preview", Pattern.CASE_INSENSITIVE);
 
     /** The figures of a period; {@code peakHour} is the local hour with most accesses (null without accesses). */
+    /**
+     * @param unprobedHours the hours of the period (their start) in which the logs hold no request of the difusor's own
+     *                      probe: its availability figure does not cover them. Empty when the logs hold none at all
+     *                      (a probe that does not go through this distribution: nothing to tell)
+     */
     public record Figures(ZoneId zone, List<Day> days, Day total, LocalDateTime peakHour, long peakHourAccesses, long unreadableLines,
-                          long probeRequests) {
+                          long probeRequests, List<Instant> unprobedHours) {
     }
 
     private final LocalDate from;
@@ -72,6 +77,7 @@ public final class SiteTraffic {
     private final long[] errors;
     private final long[] automated;
     private final long[] hourlyAccesses;
+    private final long[] hourlyProbes;
     private final Map<Visitor, Visits> visitors = new HashMap<>();
     private final MessageDigest md5;
     private long unreadableLines;
@@ -94,6 +100,7 @@ public final class SiteTraffic {
         this.errors = new long[days];
         this.automated = new long[days];
         this.hourlyAccesses = new long[(int) ((dayStarts[days] - dayStarts[0]) / 3600)];
+        this.hourlyProbes = new long[hourlyAccesses.length];
         try {
             this.md5 = MessageDigest.getInstance("MD5"); // a compact key per visitor, not a security measure
         } catch (NoSuchAlgorithmException e) {
@@ -109,8 +116,9 @@ public final class SiteTraffic {
             return;
         }
         if (hit.userAgent().startsWith(InstituteProbe.USER_AGENT)) {
-            // the difusor's own probe, every 30 s from each replica: no visitor
+            // the difusor's own probe, every 30 s from each replica: no visitor; an hour without it was not monitored
             probeRequests++;
+            hourlyProbes[(int) ((t - dayStarts[0]) / 3600)]++;
             return;
         }
         requests[day]++;
@@ -163,7 +171,13 @@ public final class SiteTraffic {
         }
         LocalDateTime peakHour = peak < 0 ? null
                 : LocalDateTime.ofInstant(Instant.ofEpochSecond(dayStarts[0] + peak * 3600L), zone);
-        return new Figures(zone, list, total, peakHour, peak < 0 ? 0 : hourlyAccesses[peak], unreadableLines, probeRequests);
+        List<Instant> unprobed = new ArrayList<>();
+        for (int h = 0; h < hourlyProbes.length && probeRequests > 0; h++) {
+            if (hourlyProbes[h] == 0) {
+                unprobed.add(Instant.ofEpochSecond(dayStarts[0] + h * 3600L));
+            }
+        }
+        return new Figures(zone, list, total, peakHour, peak < 0 ? 0 : hourlyAccesses[peak], unreadableLines, probeRequests, List.copyOf(unprobed));
     }
 
     /** A client that says it is a program, or says nothing (no User-Agent: CloudFront logs "-"). */

@@ -86,6 +86,9 @@ class SiteTrafficTest {
         assertThat(figures.peakHourAccesses()).isEqualTo(4);
         assertThat(figures.unreadableLines()).isEqualTo(1);
         assertThat(figures.probeRequests()).isEqualTo(1);
+        // 48 hours in the period, one of them with the probe's request in the logs
+        assertThat(figures.unprobedHours()).hasSize(47).doesNotContain(java.time.Instant.parse("2024-06-03T11:00:00Z"))
+                .contains(java.time.Instant.parse("2024-06-03T10:00:00Z"), java.time.Instant.parse("2024-06-03T12:00:00Z"));
     }
 
     @Test
