@@ -108,6 +108,7 @@ public final class MemoriaTecnica {
 
     public Written write(String portal, LocalDate from, LocalDate to, LocalDateTime publicationFrom, ZoneId zone, String logs, Path out)
             throws IOException, InterruptedException {
+        requireCurrentRules(zone.getId(), zone.getRules().getOffset(from.atTime(12, 0)), from);
         SiteTraffic traffic = new SiteTraffic(from, to, zone);
         Instant start = from.atStartOfDay(zone).toInstant();
         Instant end = to.plusDays(1).atStartOfDay(zone).toInstant();
@@ -125,6 +126,18 @@ public final class MemoriaTecnica {
         Path daily = Files.writeString(out.resolve("estadisticas-diarias.csv"), MemoriaReport.dailyCsv(figures), StandardCharsets.UTF_8);
         Path incidents = Files.writeString(out.resolve("incidencias.csv"), MemoriaReport.incidentsCsv(night, now, zone, from, to), StandardCharsets.UTF_8);
         return new Written(html, daily, incidents, figures, night, files);
+    }
+
+    /**
+     * Mexico ended daylight saving time in October 2022; a JDK whose time-zone data predates that (17.0.5 and older)
+     * still moves Mexico City to UTC−5 in summer, and every hour of a June report would be one off while the report
+     * says Tiempo del Centro (UTC−6).
+     */
+    static void requireCurrentRules(String zoneId, java.time.ZoneOffset offset, LocalDate from) {
+        if (zoneId.equals("America/Mexico_City") && from.getYear() >= 2023 && offset.getTotalSeconds() != -6 * 3600) {
+            throw new IllegalStateException("this JDK's time-zone data puts Mexico City at UTC" + offset + " on " + from
+                    + ", but it keeps UTC-06:00 all year since 2022: update the JDK (17.0.6 or newer) before writing the memoria técnica");
+        }
     }
 
     /** A log file, opened only when one of the {@link #READERS} fetchers gets to it. */

@@ -169,6 +169,18 @@ class MemoriaTecnicaTest {
                 """);
     }
 
+    /** A JDK still applying Mexico's abolished summer time would shift every hour of the report: it stops instead. */
+    @Test
+    void aJdkWithOldTimeZoneRulesForMexicoStopsTheReport() {
+        MemoriaTecnica.requireCurrentRules("America/Mexico_City", java.time.ZoneOffset.ofHours(-6), LocalDate.parse("2024-06-02"));
+        MemoriaTecnica.requireCurrentRules("America/Mexico_City", java.time.ZoneOffset.ofHours(-5), LocalDate.parse("2021-06-06"));
+        assertThatThrownBy(() -> MemoriaTecnica.requireCurrentRules("America/Mexico_City", java.time.ZoneOffset.ofHours(-5),
+                LocalDate.parse("2024-06-02"))).isInstanceOf(IllegalStateException.class).hasMessageContaining("17.0.6");
+        // this JDK's own rules pass
+        MemoriaTecnica.requireCurrentRules("America/Mexico_City", SiteTrafficTest.MEXICO_CITY.getRules().getOffset(
+                LocalDate.parse("2024-06-02").atTime(12, 0)), LocalDate.parse("2024-06-02"));
+    }
+
     @Test
     void logsDownloadedToAFolderGiveTheSameFigures(@TempDir Path logs, @TempDir Path out) throws Exception {
         List<CloudFrontLogs> night = SiteTrafficTest.night();
