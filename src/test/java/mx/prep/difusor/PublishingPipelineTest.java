@@ -563,6 +563,22 @@ class PublishingPipelineTest extends PipelineTestBase {
         await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(dropped));
     }
 
+    /** A file name with a space and an accent: named safe, as its checksum file's line is read, and published. */
+    @Test
+    void aPackageDroppedUnderANameWithASpaceIsPublishedUnderItsSafeName() throws Exception {
+        Path incoming = startWithAnIncomingDirectory();
+        Path pkg = corte(0);
+        String raw = "PREP 2024 Elección_JAL_20240602_2000.zip";
+        Path dropped = Files.copy(pkg, incoming.resolve(raw));
+        Files.writeString(incoming.resolve(raw + ".sha256"), PrepPackageGenerator.sha256Hex(pkg) + "  " + raw + "\n");
+        String safe = "PREP_2024_Eleccion_JAL_20240602_2000.zip";
+        await().atMost(Duration.ofSeconds(60)).until(() -> publishedState().map(p -> p.packageName()).filter(safe::equals).isPresent());
+        assertSiteEquals(pkg);
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + safe)).asByteArray()).isEqualTo(Files.readAllBytes(pkg));
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(dropped));
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
     @Test
     void aPackageWhoseSidecarCannotBeReadIsKeptInQuarantineNotDeletedWithIt() throws Exception {
         Path incoming = startWithAnIncomingDirectory();

@@ -86,7 +86,9 @@ public final class IncomingDirectory {
     public PrepPackage receive(Exchange exchange) throws IOException, PackageRejectedException {
         Path zip = Path.of(exchange.getMessage().getHeader("CamelFileAbsolutePath", String.class));
         Path sidecar = zip.resolveSibling(zip.getFileName() + ".sha256");
-        String name = zip.getFileName().toString();
+        // named as the HTTP sources name a package (and as its checksum file's line is read): one name everywhere
+        String raw = zip.getFileName().toString();
+        String name = PackageNames.safe(raw) == null ? raw : PackageNames.safe(raw);
         PackageOffer offer;
         try {
             offer = new PackageUrlSource(zip.toUri(), null).parse(Files.readString(sidecar, StandardCharsets.UTF_8));
