@@ -121,8 +121,12 @@ public class DifusorConfiguration implements CamelConfiguration {
             meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             registry.bind(MicrometerConstants.METRICS_REGISTRY_NAME, meters);
         }
-        CorteHorizon horizon = new CorteHorizon(clock, ZoneId.of(settings.required("difusor.corte-zone")),
-                Duration.ofMinutes(settings.integer("difusor.source.corte-max-ahead-minutes")));
+        int aheadMinutes = settings.integer("difusor.source.corte-max-ahead-minutes");
+        if (aheadMinutes < 0) {
+            throw new IllegalStateException("difusor.source.corte-max-ahead-minutes is at least 0, not " + aheadMinutes
+                    + ": a corte is never refused for being behind the clock");
+        }
+        CorteHorizon horizon = new CorteHorizon(clock, ZoneId.of(settings.required("difusor.corte-zone")), Duration.ofMinutes(aheadMinutes));
         Instant opensAt = opensAt(settings.text("difusor.source.opens-at"));
         if (opensAt != null && opensAt.isBefore(clock.instant().minus(Duration.ofDays(2)))) {
             // a value left from an earlier election: the lag of a fresh site would count from then

@@ -85,7 +85,12 @@ public final class DifusorMetrics {
     }
 
     public void announced(Corte corte) {
-        if (corte != null && (horizon == null || horizon.ahead(corte) == null)) {
+        if (corte != null && horizon != null && horizon.ahead(corte) != null) {
+            // refused as CORTE_AHEAD: counted as a corte of now, so the lag still grows while nothing newer is published
+            // (every corte ahead, say a zone off by an hour), and its own far date does not hold the lag up
+            corte = new Corte(java.time.LocalDateTime.now(clock.withZone(corteZone)));
+        }
+        if (corte != null) {
             newestAnnounced.accumulateAndGet(corte, (a, b) -> a == null || b.isNewerThan(a) ? b : a);
             firstAnnouncedAt.compareAndSet(null, clock.instant());
         }

@@ -744,7 +744,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
     @ParameterizedTest
     @ValueSource(strings = { "difusor.publish.concurrency=0", "difusor.retry.max-redeliveries=-1", "difusor.publish.max-deletions=-1",
             "difusor.cdn.busy-retries=-1", "difusor.history.bucket=prep-site", "difusor.site.cache-control=*.html=no-cache;**=public, max-age=31536000, immutable",
-            "difusor.source.opens-at=2024-06-02 20:00", "difusor.site.prefix=prep2024" })
+            "difusor.source.opens-at=2024-06-02 20:00", "difusor.site.prefix=prep2024", "difusor.source.corte-max-ahead-minutes=-5" })
     void aSettingThatWouldStopTheNightStopsTheStart(String setting) {
         var settings = settings();
         String key = setting.substring(0, setting.indexOf('='));
