@@ -871,6 +871,25 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(institute.requestCount("/viejo/" + first.getFileName())).isZero();
     }
 
+    /**
+     * "Not there yet" has the download deadline: a zip that still answers 404 after it (a wrong URL, an expired
+     * signature) is reported, so PrepPackageQuarantined fires even when nothing else can (an offer without a corte
+     * raises no lag).
+     */
+    @Test
+    void aZipStillMissingAfterTheDownloadDeadlineIsReported() throws Exception {
+        var settings = settings();
+        settings.put("difusor.source.download-deadline-ms", "2000");
+        startWithFirstCortePublished(settings);
+        Path second = corte(1);
+        institute.answerNext("/" + second.getFileName(), Integer.MAX_VALUE, 404, "text/plain", "Not Found");
+        institute.release(second);
+        JsonNode report = awaitReport(second.getFileName().toString());
+        assertThat(report.path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
+        assertThat(report.path("step").asText()).isEqualTo("download");
+        assertThat(report.path("cause").asText()).contains("HTTP 404", "has not been there since");
+    }
+
     /** The resume check reads the history, not the institute: S3 failing it is not a failed poll (a false page). */
     @Test
     void aResumeCheckThatCannotReadTheStateIsNotAFailedPoll() throws Exception {

@@ -12,6 +12,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -44,6 +45,8 @@ public final class PackageDownloader {
     private static final Pattern SAFE_NAME = PackageNames.SAFE;
     /** Exchange property: when the offer's download, all attempts together, must be done (System.nanoTime()). */
     static final String DOWNLOAD_UNTIL = "difusorDownloadUntil";
+    /** Offers whose zip answered 404/403, since when: "not there yet" for a while, then a failure to report. */
+    private final java.util.Map<String, Instant> missingSince = new java.util.concurrent.ConcurrentHashMap<>();
     private static final Pattern DISPOSITION_NAME = Pattern.compile("filename\\*?=(?:UTF-8'')?\"?([^\";]+)\"?", Pattern.CASE_INSENSITIVE);
 
     private final SecureHttp http;
@@ -139,8 +142,15 @@ public final class PackageDownloader {
             Files.deleteIfExists(part);
             String what = offer + ": GET " + SecureHttp.shown(uri) + " answered HTTP " + status;
             if (status == 404 || status == 403) {
-                throw new NotYetOnOfferException(what + ": the zip is not there yet; asked again at the next poll");
+                Instant since = missingSince.computeIfAbsent(offer.key(), k -> clock.instant());
+                if (Duration.between(since, clock.instant()).compareTo(deadline) < 0) {
+                    throw new NotYetOnOfferException(what + ": the zip is not there yet; asked again at the next poll");
+                }
+                // announced and still missing after the download deadline: a wrong URL, an expired signature, a WAF
+                throw new DownloadOutOfTimeException(what + ": the zip has not been there since " + since + ", for longer than the download "
+                        + "deadline of " + deadline.toSeconds() + " s");
             }
+            missingSince.remove(offer.key());
             throw status >= 500 || status == 429 || status == 408 ? new TransientFailureException(what) : new IOException(what);
         }
         String contentType = response.headers().firstValue("Content-Type").orElse("");
