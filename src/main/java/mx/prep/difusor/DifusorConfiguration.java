@@ -1,6 +1,7 @@
 package mx.prep.difusor;
 
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -233,6 +234,8 @@ public class DifusorConfiguration implements CamelConfiguration {
 
         // the retry and dead-letter channels
         registry.bind("failures", failures);
+        // made now: a package S3 and the local disk both refuse is renamed into it, with no room needed then
+        Files.createDirectories(workDir.resolve("spool-leftovers"));
         Quarantine quarantine = new Quarantine(store, historyBucket, settings.prefix("difusor.quarantine.prefix"),
                 workDir.resolve("quarantine"), workDir.resolve("spool-leftovers"), failures, ledger, clock, metrics, journal);
         registry.bind("quarantine", quarantine);

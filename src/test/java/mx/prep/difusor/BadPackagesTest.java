@@ -307,7 +307,13 @@ class BadPackagesTest extends PipelineTestBase {
         await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, folder).stream().anyMatch(k -> k.endsWith("/" + badName)));
         String kept = keys(HISTORY, folder).stream().filter(k -> k.endsWith("/" + badName)).findFirst().orElseThrow();
         assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(kept)).asByteArray()).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
+        // with the refusal's own report: its reason, step and checksums, not "downloaded by a process that stopped"
+        JsonNode report = awaitReport(badName);
+        assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
+        assertThat(report.path("step").asText()).isEqualTo("checksum-filter");
+        assertThat(report.path("announcedSha256").asText()).isEqualTo("ab".repeat(32));
         await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(waiting));
+        assertThat(waiting.resolveSibling(badName + ".report.json")).doesNotExist();
         assertSiteEquals(first);
     }
 

@@ -46,6 +46,10 @@ public final class Quarantine {
     private final String prefix;
     private final Path localFallback;
     private final Path leftovers;
+    /** Beside a package waiting among the spool's leftovers: the report of the refusal that sent it there. */
+    public static final String REPORT_SUFFIX = ".report.json";
+    /** Exchange property: the package comes from the spool's leftovers. */
+    public static final String LEFTOVER = "difusorLeftover";
     private final Failures failures;
     private final PackageLedger ledger;
     private final Clock clock;
@@ -88,7 +92,9 @@ public final class Quarantine {
                 Thread.currentThread().interrupt();
             }
         }
-        boolean mismatch = pkg != null && (reason == RejectReason.CHECKSUM_MISMATCH || reason == RejectReason.SIZE_MISMATCH);
+        // a leftover's refusal was counted when it happened: sent now, never taken for "the same bytes again"
+        boolean mismatch = pkg != null && (reason == RejectReason.CHECKSUM_MISMATCH || reason == RejectReason.SIZE_MISMATCH)
+                && !exchange.getProperty(LEFTOVER, false, Boolean.class);
         if (mismatch && ledger.mismatched(pkg, now)) {
             journal.add(new PackageJournal.Entry(name, pkg.corte() == null ? null : pkg.corte().toString(), "rejected", reason.name(), step,
                     Failures.describe(cause), now.toString(), pkg.stageMillis()));
@@ -122,8 +128,15 @@ public final class Quarantine {
                 // the spool would be deleted once the exchange is done: a package once received is never lost
                 Path waiting = leftovers.resolve(pkg.spoolFile().getFileName());
                 if (!pkg.spoolFile().equals(waiting)) {
-                    Files.createDirectories(leftovers);
+                    // a rename on the same volume, into a folder made at start: no space needed on a full disk
                     Files.move(pkg.spoolFile(), waiting, StandardCopyOption.REPLACE_EXISTING);
+                    try {
+                        // the refusal's own report, for the sweep to send with the package; the log has it otherwise
+                        Files.writeString(waiting.resolveSibling(waiting.getFileName() + REPORT_SUFFIX), Json.MAPPER.writeValueAsString(report),
+                                StandardCharsets.UTF_8);
+                    } catch (IOException | RuntimeException noRoom) {
+                        LOG.warn("{}: its report could not be kept beside it ({})", pkg, noRoom.toString());
+                    }
                 }
                 LOG.error("{} rejected at step {}: {}: {}; neither S3 ({}) nor the local disk ({}) took the quarantine: the package waits at {}"
                         + " and goes to quarantine once S3 answers", pkg, step, reason, report.cause(), s3Down, diskToo, waiting);

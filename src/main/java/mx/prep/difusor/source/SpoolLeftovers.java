@@ -17,7 +17,11 @@ import org.slf4j.LoggerFactory;
 
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.archive.HistoryArchiver;
+import mx.prep.difusor.Json;
+import mx.prep.difusor.PackageRejectedException;
+import mx.prep.difusor.RejectReason;
 import mx.prep.difusor.quarantine.Quarantine;
+import mx.prep.difusor.quarantine.QuarantineReport;
 import mx.prep.difusor.state.CorteParser;
 import mx.prep.difusor.verify.ChecksumFilter;
 
@@ -77,7 +81,7 @@ public final class SpoolLeftovers {
         }
         List<Path> left;
         try (Stream<Path> files = Files.list(leftovers)) {
-            left = files.filter(Files::isRegularFile).toList();
+            left = files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().endsWith(Quarantine.REPORT_SUFFIX)).toList();
         } catch (IOException e) {
             LOG.warn("cannot read the spool leftovers in {} ({})", leftovers, e.toString());
             return;
@@ -91,16 +95,28 @@ public final class SpoolLeftovers {
                 if (archived.isPresent() && archived.get().equals(sha)) {
                     LOG.info("package {}: left in the spool by an earlier process, and whole in the history; dropped", name);
                 } else {
-                    PrepPackage pkg = new PrepPackage(name, null, null, corteParser.fromPackageName(name).orElse(null),
-                            "spool of an earlier process", clock.instant());
+                    Path refusal = zip.resolveSibling(name + Quarantine.REPORT_SUFFIX);
+                    QuarantineReport refused = Files.exists(refusal) ? Json.MAPPER.readValue(refusal.toFile(), QuarantineReport.class) : null;
+                    PrepPackage pkg = new PrepPackage(name, refused == null ? null : refused.announcedSha256(), null,
+                            corteParser.fromPackageName(name).orElse(null), refused == null ? "spool of an earlier process" : refused.source(),
+                            clock.instant());
                     pkg.spooled(zip, Files.size(zip));
                     pkg.hashed(sha);
                     Exchange exchange = new DefaultExchange(context);
                     exchange.setProperty(PrepPackage.PROPERTY, pkg);
-                    exchange.setProperty(Quarantine.STEP, "download");
-                    exchange.setProperty(Exchange.EXCEPTION_CAUGHT, new IllegalStateException(name + ": downloaded by a process that stopped "
-                            + "before the package was checked and in the history; not checked against the institute's checksum"));
+                    exchange.setProperty(Quarantine.LEFTOVER, true);
+                    if (refused != null) {
+                        // refused while S3 and the local disk both failed: its own reason, step and cause
+                        exchange.setProperty(Quarantine.STEP, refused.step());
+                        exchange.setProperty(Exchange.EXCEPTION_CAUGHT,
+                                new PackageRejectedException(RejectReason.valueOf(refused.reason()), refused.cause()));
+                    } else {
+                        exchange.setProperty(Quarantine.STEP, "download");
+                        exchange.setProperty(Exchange.EXCEPTION_CAUGHT, new IllegalStateException(name + ": downloaded by a process that stopped "
+                                + "before the package was checked and in the history; not checked against the institute's checksum"));
+                    }
                     quarantine.report(exchange);
+                    Files.deleteIfExists(refusal);
                 }
                 Files.delete(zip);
             } catch (IOException | RuntimeException e) {
