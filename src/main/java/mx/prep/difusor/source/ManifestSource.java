@@ -94,6 +94,14 @@ public final class ManifestSource {
         return offer.withSidecar(first.toLowerCase(java.util.Locale.ROOT));
     }
 
+    /**
+     * What a zip named without a URL resolves against: where the manifest really was (a manifest moved and redirected
+     * has its zips beside it), unless that is a signed URL (a query), whose signature is the manifest's alone.
+     */
+    static URI zipBase(URI configured, URI answered) {
+        return answered.getRawQuery() == null ? answered : configured;
+    }
+
     PackageOffer parse(String json) throws IOException {
         JsonNode node;
         try {
@@ -113,8 +121,7 @@ public final class ManifestSource {
         String url = node.path("url").isTextual() ? node.path("url").asText() : null;
         String corte = node.path("corte").isTextual() ? node.path("corte").asText() : null;
         URI zip;
-        // relative to where the manifest really was: a manifest URL redirected elsewhere has its zips there
-        URI base = get == null ? manifestUri : get.answeredFrom(manifestUri);
+        URI base = get == null ? manifestUri : zipBase(manifestUri, get.answeredFrom(manifestUri));
         try {
             zip = url == null || url.isBlank()
                     ? base.resolve(URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20"))

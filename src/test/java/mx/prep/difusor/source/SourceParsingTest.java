@@ -30,6 +30,15 @@ class SourceParsingTest {
     }
 
     @Test
+    void aRedirectedManifestsZipsAreBesideWhereItAnsweredUnlessThatIsASignedUrl() {
+        URI configured = URI.create("https://prep.example.mx/difusores/manifest.json");
+        assertThat(ManifestSource.zipBase(configured, URI.create("https://cdn.example.mx/2024/manifest.json")).resolve("p.zip"))
+                .isEqualTo(URI.create("https://cdn.example.mx/2024/p.zip"));
+        assertThat(ManifestSource.zipBase(configured, URI.create("https://bucket.s3.amazonaws.com/m.json?X-Amz-Signature=ab")).resolve("p.zip"))
+                .isEqualTo(URI.create("https://prep.example.mx/difusores/p.zip"));
+    }
+
+    @Test
     void aManifestThatNamesNoPackageIsRefused() {
         assertThatThrownBy(() -> manifest.parse("<html>maintenance</html>")).isInstanceOf(IOException.class);
         assertThatThrownBy(() -> manifest.parse("{\"sha256\":\"x\"}")).isInstanceOf(IOException.class);
