@@ -186,8 +186,15 @@ class ProbeTest extends PipelineTestBase {
             probe(difusor).probe();
             String redSince = probe(difusor).last().at();
             serveIndex(SiteBucket.files(corte(1)).get("index.html"));
+            // an incident's key is the second it starts in, as for two replicas probing on the same cron second; a
+            // real probe comes seconds apart, these here within milliseconds
+            nextSecond(redSince);
             probe(difusor).probe();
             assertThat(probe(difusor).last().light()).isEqualTo(Light.YELLOW);
+            String yellowSince = probe(difusor).last().at();
+            // the outage is over; one older page is no incident yet (as after green), the second is, from the first
+            assertThat(keys(HISTORY, "incidents/")).hasSize(1);
+            probe(difusor).probe();
             List<String> incidents = keys(HISTORY, "incidents/");
             assertThat(incidents).hasSize(2);
             JsonNode red = incident(incidents.get(0));
@@ -195,8 +202,19 @@ class ProbeTest extends PipelineTestBase {
             assertThat(red.path("light").asText()).isEqualTo("RED");
             assertThat(red.path("start").asText()).isEqualTo(redSince);
             assertThat(yellow.path("light").asText()).isEqualTo("YELLOW");
-            assertThat(red.path("end").asText()).isNotEmpty().isEqualTo(yellow.path("start").asText());
+            assertThat(red.path("end").asText()).isEqualTo(yellowSince).isEqualTo(yellow.path("start").asText());
             assertThat(yellow.path("end").isNull() || yellow.path("end").isMissingNode()).isTrue();
+
+            // an older corte, then down again: the yellow one ends where a red one starts, at once
+            bucket.deleteObject(b -> b.bucket(SITE).key("index.html"));
+            nextSecond(yellowSince);
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
+            incidents = keys(HISTORY, "incidents/");
+            assertThat(incidents).hasSize(3);
+            JsonNode red2 = incident(incidents.get(2));
+            assertThat(red2.path("light").asText()).isEqualTo("RED");
+            assertThat(incident(incidents.get(1)).path("end").asText()).isEqualTo(red2.path("start").asText());
 
             // the page is back while S3 refuses the incident's end
             serveIndex(published);
@@ -206,12 +224,19 @@ class ProbeTest extends PipelineTestBase {
             String greenAt = probe(difusor).last().at();
             assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
             assertThat(probe(difusor).openIncident()).isEmpty();
-            assertThat(incident(incidents.get(1)).path("end").isNull() || incident(incidents.get(1)).path("end").isMissingNode()).isTrue();
+            assertThat(incident(incidents.get(2)).path("end").isNull() || incident(incidents.get(2)).path("end").isMissingNode()).isTrue();
             s3Network.clearFaults();
             probe(difusor).probe();
-            assertThat(incident(incidents.get(1)).path("end").asText()).isEqualTo(greenAt);
-            assertThat(keys(HISTORY, "incidents/")).hasSize(2);
+            assertThat(incident(incidents.get(2)).path("end").asText()).isEqualTo(greenAt);
+            assertThat(keys(HISTORY, "incidents/")).hasSize(3);
         }
+    }
+
+    /** Waits for the wall clock to leave the second of this instant (a clock condition, not a pause). */
+    private static void nextSecond(String at) {
+        long second = java.time.Instant.parse(at).getEpochSecond();
+        org.awaitility.Awaitility.await().pollInterval(java.time.Duration.ofMillis(10)).atMost(java.time.Duration.ofSeconds(3))
+                .until(() -> java.time.Instant.now().getEpochSecond() > second);
     }
 
     /** The first corte published, the probe's cron idle. */

@@ -121,9 +121,18 @@ public final class InstituteProbe {
                 LOG.info("probe: the end of the incident of {} is on record now", current.start());
                 current = null;
             }
-            if (current != null && result.light() != Light.GREEN && result.light() != current.light()) {
-                // down, then up with an older corte (or the reverse): two incidents, so the memoria counts only the
-                // red one as time without service. The new one's key is its start's second: never the old one's
+            if (current != null && current.light() == Light.RED && result.light() == Light.YELLOW) {
+                // up again, with an older corte: the outage ends here; the yellow is an incident only if the next
+                // probe sees it too (a corte being published shows its page a moment before it is recorded)
+                Incident ended = new Incident(current.start(), now.toString(), current.light(), current.detail());
+                open.set(ended);
+                LOG.info("probe: incident of {} ended at {} after {} s; now {} ({}), an incident if the next probe sees it too", current.start(),
+                        now, Duration.between(Instant.parse(current.start()), now).toSeconds(), result.light(), result.detail());
+                store.putJson(bucket, incidentKey(ended), ended);
+                open.set(null);
+            } else if (current != null && result.light() != Light.GREEN && result.light() != current.light()) {
+                // an older corte, then down: two incidents, so the memoria counts only the red one as time without
+                // service. The new one's key is its start's second: never the old one's
                 Instant switched = now.isBefore(Instant.parse(current.start()).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1))
                         ? Instant.parse(current.start()).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1) : now;
                 Incident ended = new Incident(current.start(), switched.toString(), current.light(), current.detail());
