@@ -130,9 +130,11 @@ public class DifusorConfiguration implements CamelConfiguration {
         CorteHorizon horizon = new CorteHorizon(clock, ZoneId.of(settings.required("difusor.corte-zone")), Duration.ofMinutes(aheadMinutes));
         Instant opensAt = opensAt(settings.text("difusor.source.opens-at"));
         if (opensAt != null && opensAt.isBefore(clock.instant().minus(Duration.ofDays(2)))) {
-            // a value left from an earlier election: the lag of a fresh site would count from then
-            LOG.warn("difusor.source.opens-at is {}, {} days ago: until a corte is published, the publication lag counts from it", opensAt,
+            // a value left from an earlier election: a fresh site's lag would count from then and page at once. Days
+            // after a real opening it changes nothing (cortes were published since)
+            LOG.warn("difusor.source.opens-at is {}, {} days ago: ignored (an earlier election's?)", opensAt,
                     Duration.between(opensAt, clock.instant()).toDays());
+            opensAt = null;
         }
         DifusorMetrics metrics = new DifusorMetrics(meters, clock, ZoneId.of(settings.required("difusor.corte-zone")), opensAt, horizon);
         registry.bind("difusorMetrics", metrics);
