@@ -285,10 +285,7 @@ class BadPackagesTest extends PipelineTestBase {
     void aPackageNeitherS3NorTheLocalDiskTakeWaitsAndReachesTheQuarantineOnceS3Answers() throws Exception {
         var settings = settings();
         settings.put("difusor.quarantine.send-kept-every-ms", "500");
-        startDifusor(settings);
-        Path first = corte(0);
-        institute.release(first);
-        awaitPublished(first);
+        Path first = startWithFirstCortePublished(settings);
         Path local = localQuarantine();
         if (Files.isDirectory(local)) {
             Files.delete(local);
@@ -407,10 +404,7 @@ class BadPackagesTest extends PipelineTestBase {
     void aReportKeptOnDiskIsSentWithoutWaitingForAPublicationEvenOneCutShortBeforeItsRename() throws Exception {
         var settings = settings();
         settings.put("difusor.quarantine.send-kept-every-ms", "500");
-        startDifusor(settings);
-        Path first = corte(0);
-        institute.release(first);
-        awaitPublished(first);
+        Path first = startWithFirstCortePublished(settings);
         String badName = aBadPackageKeptOnLocalDisk(first, "ab".repeat(32));
         // the pod was killed between writing the report and renaming it
         Path report = localReports(localQuarantine()).get(0);
