@@ -232,34 +232,6 @@ class ProbeTest extends PipelineTestBase {
         }
     }
 
-    /** Probes closer than a second (here milliseconds): each incident still gets a record of its own. */
-    @Test
-    void incidentsStartedWithinOneSecondKeepARecordEach() throws Exception {
-        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
-            startDifusor(probing(publicSite));
-            Path first = startedCorte();
-            probe(difusor).probe();
-            bucket.deleteObject(b -> b.bucket(SITE).key("index.html"));
-            probe(difusor).probe();
-            serveIndex(SiteBucket.files(corte(1)).get("index.html"));
-            probe(difusor).probe();
-            probe(difusor).probe();
-            bucket.deleteObject(b -> b.bucket(SITE).key("index.html"));
-            probe(difusor).probe();
-            serveIndex(SiteBucket.files(first).get("index.html"));
-            probe(difusor).probe();
-            List<String> incidents = keys(HISTORY, "incidents/");
-            assertThat(incidents).hasSize(3);
-            assertThat(incidents.stream().map(k -> {
-                try {
-                    return incident(k).path("light").asText();
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            })).containsExactly("RED", "YELLOW", "RED");
-        }
-    }
-
     /** Waits for the wall clock to leave the second of this instant (a clock condition, not a pause). */
     private static void nextSecond(String at) {
         long second = java.time.Instant.parse(at).getEpochSecond();

@@ -93,9 +93,6 @@ public final class InstituteProbe {
         return last.get();
     }
 
-    /** The second the last incident this process started began in. */
-    private volatile Instant lastStartSecond;
-
     public Optional<Incident> openIncident() {
         // one whose end waits to be recorded is over for the public
         return Optional.ofNullable(open.get()).filter(i -> i.end() == null);
@@ -135,8 +132,9 @@ public final class InstituteProbe {
                 open.set(null);
             } else if (current != null && result.light() != Light.GREEN && result.light() != current.light()) {
                 // an older corte, then down: two incidents, so the memoria counts only the red one as time without
-                // service
-                Instant switched = keyedApart(now);
+                // service. The new one's key is its start's second: never the old one's
+                Instant switched = now.isBefore(Instant.parse(current.start()).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1))
+                        ? Instant.parse(current.start()).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1) : now;
                 Incident ended = new Incident(current.start(), switched.toString(), current.light(), current.detail());
                 open.set(ended);
                 store.putJson(bucket, incidentKey(ended), ended);
@@ -153,7 +151,7 @@ public final class InstituteProbe {
                     LOG.info("probe: {} ({}); an incident if the next probe sees it too", result.light(), result.detail());
                     return;
                 }
-                String start = keyedApart(result.light() == Light.YELLOW && previous.at() != null ? Instant.parse(previous.at()) : now).toString();
+                String start = result.light() == Light.YELLOW && previous.at() != null ? previous.at() : now.toString();
                 Incident started = new Incident(start, null, result.light(), result.detail());
                 open.set(started);
                 incidents.increment();
@@ -193,7 +191,6 @@ public final class InstituteProbe {
                     LOG.info("probe: incident of {} left open by an earlier process ended at {}", i.start(), now);
                 } else {
                     open.set(i);
-                    lastStartSecond = Instant.parse(i.start()).truncatedTo(ChronoUnit.SECONDS);
                     LOG.warn("probe: incident of {} left open by an earlier process goes on ({})", i.start(), result.detail());
                 }
             }
@@ -204,18 +201,6 @@ public final class InstituteProbe {
     }
 
     /** By the second it started: both replicas probe on the same cron and see an outage at the same tick; one record. */
-    /**
-     * An incident's key is the second it starts in (two replicas probing on the same cron second write one record).
-     * One that starts in the second of the incident before it (probes run closer than a second) starts a second
-     * later, or its record would replace that one.
-     */
-    private Instant keyedApart(Instant start) {
-        Instant earliest = lastStartSecond == null ? start : lastStartSecond.plusSeconds(1);
-        Instant chosen = start.isBefore(earliest) ? earliest : start;
-        lastStartSecond = chosen.truncatedTo(ChronoUnit.SECONDS);
-        return chosen;
-    }
-
     private String incidentKey(Incident incident) {
         return incidentsPrefix + Instant.parse(incident.start()).truncatedTo(ChronoUnit.SECONDS).toString().replace(':', '-') + ".json";
     }
