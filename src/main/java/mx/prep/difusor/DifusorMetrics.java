@@ -31,6 +31,8 @@ public final class DifusorMetrics {
     private final AtomicReference<Corte> newestAnnounced = new AtomicReference<>();
     /** When this process first heard of a corte: the lag before anything is published counts from there. */
     private final AtomicReference<Instant> firstAnnouncedAt = new AtomicReference<>();
+    /** When a corte ahead of the clock was first on offer since the last publication, or null. */
+    private final AtomicReference<Instant> aheadSince = new AtomicReference<>();
     /** When the institute opens the PREP (difusor.source.opens-at), or null when not set. */
     private final Instant opensAt;
     private final CorteHorizon horizon;
@@ -86,9 +88,10 @@ public final class DifusorMetrics {
 
     public void announced(Corte corte) {
         if (corte != null && horizon != null && horizon.ahead(corte) != null) {
-            // refused as CORTE_AHEAD: counted as a corte of now, so the lag still grows while nothing newer is published
-            // (every corte ahead, say a zone off by an hour), and its own far date does not hold the lag up
-            corte = new Corte(java.time.LocalDateTime.now(clock.withZone(corteZone)));
+            // refused as CORTE_AHEAD: its far date must not hold the lag up, but something is on offer that is not
+            // published (every corte ahead, say a zone off by an hour): the lag counts from it until a publication
+            aheadSince.compareAndSet(null, clock.instant());
+            return;
         }
         if (corte != null) {
             newestAnnounced.accumulateAndGet(corte, (a, b) -> a == null || b.isNewerThan(a) ? b : a);
@@ -105,6 +108,7 @@ public final class DifusorMetrics {
         Counter.builder("difusor_bytes_uploaded_total").description("Site bytes uploaded").register(registry).increment(bytes);
         lastPublication.set(at);
         publishedCorte.set(corte);
+        aheadSince.set(null);
         announced(corte);
     }
 
@@ -119,6 +123,7 @@ public final class DifusorMetrics {
             lastPublication.set(at);
             publishedCorte.set(corte);
         }
+        aheadSince.getAndUpdate(since -> since != null && at.isAfter(since) ? null : since);
         announced(corte);
     }
 
@@ -204,6 +209,10 @@ public final class DifusorMetrics {
         Instant now = clock.instant();
         Instant last = lastPublication.get();
         double lag = announcedLagSeconds(now);
+        Instant ahead = aheadSince.get();
+        if (ahead != null) {
+            lag = Math.max(lag, Duration.between(ahead, now).toMillis() / 1000.0);
+        }
         if (opensAt != null && now.isAfter(opensAt) && (last == null || last.isBefore(opensAt))) {
             // the PREP is open and nothing was published since: the public has waited that long, whether or not
             // the institute's manifest announced anything (a URL answering 404 announces nothing, ever)

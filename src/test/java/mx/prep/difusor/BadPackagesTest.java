@@ -179,7 +179,7 @@ class BadPackagesTest extends PipelineTestBase {
             assertSiteEquals(good[0]);
         }));
         // a typo in the year: published, every real corte after it would be refused as stale for the rest of the night
-        tests.add(DynamicTest.dynamicTest("a corte ahead of the clock -> CORTE_AHEAD, and a lag counted to now, not to its date", () -> {
+        tests.add(DynamicTest.dynamicTest("a corte ahead of the clock -> CORTE_AHEAD, a lag from its offer, not fetched again", () -> {
             String name = "PREP2024_JAL_20420602_2000.zip";
             Path ahead = Files.copy(good[0], Files.createDirectories(tmp.resolve("ahead")).resolve(name));
             institute.release(ahead);
@@ -188,15 +188,14 @@ class BadPackagesTest extends PipelineTestBase {
             assertThat(report.path("step").asText()).isEqualTo("checksum-filter");
             assertThat(report.path("cause").asText()).contains("2042-06-02 20:00", "ahead of the clock");
             assertSiteEquals(good[0]);
+            // the lag counts from the offer (not to 2042, which would hold the alert up after the next publication)
             MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
-            // what is on offer is not published: the lag grows as if a corte of now were waiting (here the published
-            // corte is from 2024), not to 2042, which would hold the alert up after the next real publication
-            java.time.LocalDateTime published = new mx.prep.difusor.state.CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip")
-                    .fromPackageName(good[0].getFileName().toString()).orElseThrow().at();
-            double toNow = Duration.between(published, java.time.LocalDateTime.now(java.time.ZoneId.of("America/Mexico_City"))).toSeconds();
-            assertThat(meters.get("difusor_publication_lag_seconds").gauge().value()).isBetween(toNow - 180, toNow + 60);
-            // paused, not refused for good: the clock may be the wrong one
-            await().atMost(Duration.ofSeconds(30)).until(() -> institute.requestCount("/" + name) >= 2);
+            await().atMost(Duration.ofSeconds(10)).until(() -> meters.get("difusor_publication_lag_seconds").gauge().value() >= 1);
+            assertThat(meters.get("difusor_publication_lag_seconds").gauge().value()).isLessThan(120);
+            // refused for this process: fetched again later, as the clock caught up, it would be published as 2042
+            NotifyBuilder polls = new NotifyBuilder(difusor.context()).fromRoute("poll-manifest").whenCompleted(3).create();
+            assertThat(polls.matches(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(institute.requestCount("/" + name)).isEqualTo(1);
         }));
         return tests.stream();
     }

@@ -98,6 +98,36 @@ class DifusorMetricsTest {
         assertThat(gauge(registry, "difusor_publication_lag_seconds")).isZero();
     }
 
+    /**
+     * A corte ahead of the clock (refused as CORTE_AHEAD) counts from when it was on offer, not by its date: a 2042
+     * would hold the lag up for good, a "corte of now" would outlast the corrected corte published minutes later.
+     */
+    @Test
+    void aCorteAheadOfTheClockCountsFromItsOfferUntilAPublication() {
+        Instant start = Instant.parse("2024-06-03T02:41:00Z");   // 20:41 in Mexico City
+        java.util.concurrent.atomic.AtomicReference<Instant> now = new java.util.concurrent.atomic.AtomicReference<>(start);
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        DifusorMetrics metrics = new DifusorMetrics(registry, movable(now), MEXICO, null,
+                new mx.prep.difusor.state.CorteHorizon(movable(now), MEXICO, java.time.Duration.ofMinutes(30)));
+        metrics.alreadyPublished(Corte.parse("2024-06-02 20:20"), start.minusSeconds(900));
+        metrics.announced(Corte.parse("2042-06-02 20:40"));
+        now.set(start.plusSeconds(300));
+        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isEqualTo(300.0);
+
+        // the institute's corrected 20:40 is published: nothing waits any more
+        metrics.published(Corte.parse("2024-06-02 20:40"), now.get(), java.util.Map.of(), 1, 1);
+        now.set(start.plusSeconds(900));
+        assertThat(gauge(registry, "difusor_publication_lag_seconds")).isZero();
+
+        // on the standby, the state read after it clears it too
+        DifusorMetrics standby = new DifusorMetrics(new SimpleMeterRegistry(), movable(now), MEXICO, null,
+                new mx.prep.difusor.state.CorteHorizon(movable(now), MEXICO, java.time.Duration.ofMinutes(30)));
+        standby.announced(Corte.parse("2042-06-02 20:40"));
+        standby.alreadyPublished(Corte.parse("2024-06-02 20:40"), now.get().plusSeconds(1));
+        now.set(start.plusSeconds(1200));
+        assertThat(standby.lagSeconds()).isZero();
+    }
+
     /** A clock that reads the instant the test sets. */
     private static Clock movable(java.util.concurrent.atomic.AtomicReference<Instant> now) {
         return new Clock() {

@@ -145,8 +145,7 @@ public final class Quarantine {
         }
         if (mismatch) {
             LOG.info("{}: fetched again after a pause if the source still offers it: it may have been changing under the download", pkg);
-        } else if (pkg != null && reason != RejectReason.RETRIES_EXHAUSTED && reason != RejectReason.UNEXPECTED
-                && reason != RejectReason.CORTE_AHEAD) {   // ahead of a clock that may be the wrong one: paused, tried again
+        } else if (pkg != null && reason != RejectReason.RETRIES_EXHAUSTED && reason != RejectReason.UNEXPECTED) {
             // a bad package stays bad: do not fetch it again on every poll, nor after a restart (a stale one is
             // recorded as such by the corte gate already)
             if (reason == RejectReason.STALE_CORTE) {

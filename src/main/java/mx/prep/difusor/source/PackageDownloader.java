@@ -138,6 +138,10 @@ public final class PackageDownloader {
             throw e;
         }
         int status = response.statusCode();
+        if (status != 404 && status != 403) {
+            // there now: a later 404 of the same offer (paused, fetched again) starts its own "not there yet"
+            missingSince.remove(offer.key());
+        }
         if (status != 200) {
             Files.deleteIfExists(part);
             String what = offer + ": GET " + SecureHttp.shown(uri) + " answered HTTP " + status;
@@ -150,7 +154,6 @@ public final class PackageDownloader {
                 throw new DownloadOutOfTimeException(what + ": the zip has not been there since " + since + ", for longer than the download "
                         + "deadline of " + deadline.toSeconds() + " s");
             }
-            missingSince.remove(offer.key());
             throw status >= 500 || status == 429 || status == 408 ? new TransientFailureException(what) : new IOException(what);
         }
         String contentType = response.headers().firstValue("Content-Type").orElse("");
