@@ -130,11 +130,15 @@ public final class Quarantine {
                 if (!pkg.spoolFile().equals(waiting)) {
                     // a rename on the same volume, into a folder made at start: no space needed on a full disk
                     Files.move(pkg.spoolFile(), waiting, StandardCopyOption.REPLACE_EXISTING);
+                    // the refusal's own report, for the sweep to send with the package; whole or not at all (a full
+                    // disk may cut it short): without it the sweep sends a report of its own, the log has this one
+                    Path beside = waiting.resolveSibling(waiting.getFileName() + REPORT_SUFFIX);
+                    Path partial = beside.resolveSibling(beside.getFileName() + ".partial");
                     try {
-                        // the refusal's own report, for the sweep to send with the package; the log has it otherwise
-                        Files.writeString(waiting.resolveSibling(waiting.getFileName() + REPORT_SUFFIX), Json.MAPPER.writeValueAsString(report),
-                                StandardCharsets.UTF_8);
+                        Files.writeString(partial, Json.MAPPER.writeValueAsString(report), StandardCharsets.UTF_8);
+                        Files.move(partial, beside, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                     } catch (IOException | RuntimeException noRoom) {
+                        Files.deleteIfExists(partial);
                         LOG.warn("{}: its report could not be kept beside it ({})", pkg, noRoom.toString());
                     }
                 }
@@ -143,7 +147,9 @@ public final class Quarantine {
                 throw new IOException(pkg + ": neither S3 nor the local disk took the quarantine; the package waits at " + waiting, diskToo);
             }
         }
-        if (mismatch) {
+        if (exchange.getProperty(LEFTOVER, false, Boolean.class)) {
+            LOG.debug("{}: sent from the spool's leftovers; its refusal told the ledger when it happened", pkg);
+        } else if (mismatch) {
             LOG.info("{}: fetched again after a pause if the source still offers it: it may have been changing under the download", pkg);
         } else if (pkg != null && reason != RejectReason.RETRIES_EXHAUSTED && reason != RejectReason.UNEXPECTED) {
             // a bad package stays bad: do not fetch it again on every poll, nor after a restart (a stale one is

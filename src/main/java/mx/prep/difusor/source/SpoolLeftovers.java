@@ -74,6 +74,21 @@ public final class SpoolLeftovers {
         }
     }
 
+    /** The report of the refusal that left this package here, or null: none, or one that cannot be read. */
+    private static QuarantineReport refusal(Path zip) {
+        Path report = zip.resolveSibling(zip.getFileName() + Quarantine.REPORT_SUFFIX);
+        try {
+            QuarantineReport r = Files.exists(report) ? Json.MAPPER.readValue(report.toFile(), QuarantineReport.class) : null;
+            if (r != null) {
+                RejectReason.valueOf(r.reason());
+            }
+            return r;
+        } catch (IOException | RuntimeException unreadable) {
+            LOG.warn("package {}: the report beside it cannot be read ({}); sent with a report of its own", zip.getFileName(), unreadable.toString());
+            return null;
+        }
+    }
+
     /** Run on a timer; never fails the caller (S3 down: the next run tries again). */
     public synchronized void sweep() {
         if (!Files.isDirectory(leftovers)) {
@@ -81,7 +96,8 @@ public final class SpoolLeftovers {
         }
         List<Path> left;
         try (Stream<Path> files = Files.list(leftovers)) {
-            left = files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().endsWith(Quarantine.REPORT_SUFFIX)).toList();
+            left = files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().endsWith(Quarantine.REPORT_SUFFIX)
+                    && !f.getFileName().toString().endsWith(Quarantine.REPORT_SUFFIX + ".partial")).toList();
         } catch (IOException e) {
             LOG.warn("cannot read the spool leftovers in {} ({})", leftovers, e.toString());
             return;
@@ -95,8 +111,7 @@ public final class SpoolLeftovers {
                 if (archived.isPresent() && archived.get().equals(sha)) {
                     LOG.info("package {}: left in the spool by an earlier process, and whole in the history; dropped", name);
                 } else {
-                    Path refusal = zip.resolveSibling(name + Quarantine.REPORT_SUFFIX);
-                    QuarantineReport refused = Files.exists(refusal) ? Json.MAPPER.readValue(refusal.toFile(), QuarantineReport.class) : null;
+                    QuarantineReport refused = refusal(zip);
                     PrepPackage pkg = new PrepPackage(name, refused == null ? null : refused.announcedSha256(), null,
                             corteParser.fromPackageName(name).orElse(null), refused == null ? "spool of an earlier process" : refused.source(),
                             clock.instant());
@@ -116,8 +131,8 @@ public final class SpoolLeftovers {
                                 + "before the package was checked and in the history; not checked against the institute's checksum"));
                     }
                     quarantine.report(exchange);
-                    Files.deleteIfExists(refusal);
                 }
+                Files.deleteIfExists(zip.resolveSibling(name + Quarantine.REPORT_SUFFIX));
                 Files.delete(zip);
             } catch (IOException | RuntimeException e) {
                 LOG.warn("package {}: left in the spool by an earlier process, not settled yet ({}); tried again later", name, e.toString());
