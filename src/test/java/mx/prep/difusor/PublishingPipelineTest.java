@@ -30,6 +30,7 @@ import mx.prep.difusor.embedded.PrepPackageGenerator;
 import mx.prep.difusor.state.Corte;
 import mx.prep.difusor.testing.CloudFrontEmulator.ReceivedInvalidation;
 import mx.prep.difusor.testing.FaultProxy;
+import mx.prep.difusor.testing.PackageEdits;
 import mx.prep.difusor.testing.RunningDifusor;
 import mx.prep.difusor.testing.SiteBucket;
 
@@ -888,6 +889,30 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(report.path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
         assertThat(report.path("step").asText()).isEqualTo("download");
         assertThat(report.path("cause").asText()).contains("HTTP 404", "has not been there since");
+    }
+
+    /**
+     * A zip larger than difusor.source.max-package-bytes is abandoned at the limit and reported at once, then paused:
+     * retried at once, the same zip was downloaded again up to the limit (2 GB by default) five more times.
+     */
+    @Test
+    void aPackageLargerThanTheLimitIsReportedAtOnceNotDownloadedAgainAndAgain() throws Exception {
+        Path first = corte(0);
+        var settings = settings();
+        settings.put("difusor.source.max-package-bytes", String.valueOf(Files.size(first) + 1000));
+        settings.put("difusor.retry.failed-package-pause-ms", "60000");   // not fetched again within this test
+        startWithFirstCortePublished(settings);
+        byte[] noise = new byte[200_000];   // does not deflate: the zip grows by as much
+        new java.util.Random(7).nextBytes(noise);
+        Path large = PackageEdits.rewrite(first, Files.createDirectories(tmp.resolve("large")).resolve(corte(1).getFileName()), n -> true,
+                Map.of(), Map.of("data/relleno.bin", noise));
+        institute.release(large);
+        JsonNode report = awaitReport(large.getFileName().toString());
+        assertThat(report.path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
+        assertThat(report.path("step").asText()).isEqualTo("download");
+        assertThat(report.path("cause").asText()).contains("max-package-bytes");
+        assertThat(institute.requestCount("/" + large.getFileName())).isEqualTo(1);
+        assertSiteEquals(first);
     }
 
     /** The resume check reads the history, not the institute: S3 failing it is not a failed poll (a false page). */

@@ -208,7 +208,7 @@ public final class PackageDownloader {
             } catch (ExecutionException failed) {
                 Throwable cause = failed.getCause();
                 if (cause instanceof TooLargeException tooLarge) {
-                    throw new IOException(offer + ": " + tooLarge.getMessage());
+                    throw new PackageTooLargeException(offer + ": " + tooLarge.getMessage() + " (difusor.source.max-package-bytes)");
                 }
                 throw new TransientFailureException(offer + ": download failed: " + cause, cause);
             }
