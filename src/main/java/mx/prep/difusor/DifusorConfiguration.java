@@ -337,11 +337,6 @@ public class DifusorConfiguration implements CamelConfiguration {
     }
 
     /**
-     * Values that start but stop the night: no upload thread hangs the first publication; Camel reads a negative
-     * redelivery count as "retry forever", which holds the poll on one failing download; a negative deletion limit
-     * refuses every corte ("would delete 0").
-     */
-    /**
      * Where the distributions serve the site. A distribution serving the whole bucket sees it under its key prefix;
      * one whose origin path is that prefix sees it at its root. Only the operator knows which: a wrong guess purges
      * paths nobody requests and the CDN keeps the old numbers, so a site under a prefix must say.
@@ -374,6 +369,11 @@ public class DifusorConfiguration implements CamelConfiguration {
         }
     }
 
+    /**
+     * Values that start but stop the night: no upload thread hangs the first publication; Camel reads a negative
+     * redelivery count as "retry forever", which holds the poll on one failing download; a negative deletion limit
+     * refuses every corte ("would delete 0").
+     */
     static void requireSensibleLimits(int publishConcurrency, int maxRedeliveries, int maxDeletions, int cdnBusyRetries) {
         if (publishConcurrency < 1) {
             throw new IllegalStateException("difusor.publish.concurrency is at least 1, not " + publishConcurrency);

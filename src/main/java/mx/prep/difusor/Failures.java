@@ -23,8 +23,8 @@ public final class Failures {
         Throwable failure = exchange.getException() != null ? exchange.getException()
                 : exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
         for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof mx.prep.difusor.source.DownloadOutOfTimeException || t instanceof mx.prep.difusor.source.PackageTooLargeException) {
-                return false;   // its time is spent, or it would be as large again: reported, and fetched again after the pause
+            if (t instanceof mx.prep.difusor.source.OfferSpentException) {
+                return false;   // retrying at once cannot mend it: reported, and fetched again after the pause
             }
         }
         return isTransient(failure);

@@ -124,10 +124,6 @@ class AlertRulesTest extends PipelineTestBase {
         }
     }
 
-    /**
-     * An overlay opts in with {@code components: [../../components/alerts]} (the PrometheusRule CRD exists only where
-     * the Prometheus Operator runs), and the rules get its namespace. Tried on a copy of k8s/ in target/.
-     */
     /** Each alert's runbook link lands on a heading of docs/runbook.md (GitHub's anchors), not on the top of the page. */
     @Test
     void everyRunbookLinkNamesASectionOfTheRunbook() throws Exception {
@@ -146,6 +142,10 @@ class AlertRulesTest extends PipelineTestBase {
         assertThat(linked).hasSizeGreaterThanOrEqualTo(12).allSatisfy(a -> assertThat(anchors).contains(a));
     }
 
+    /**
+     * An overlay opts in with {@code components: [../../components/alerts]} (the PrometheusRule CRD exists only where
+     * the Prometheus Operator runs), and the rules get its namespace. Tried on a copy of k8s/ in target/.
+     */
     @Test
     void anOverlayTakesTheRulesInAsAComponent() throws Exception {
         ExternalTool.require("kubectl");

@@ -250,7 +250,6 @@ public final class MemoriaReport {
                 .append(d.requests()).append(',').append(d.errors()).append(',').append(d.automated()).append('\n');
     }
 
-    /** The call's name for Jalisco's time, which has had no daylight saving time since 2022. */
     /**
      * The hours of the measured span in which the access logs hold no request of the difusor's own probe: the
      * availability above does not vouch for them (pods scaled down, the probe failing on our side). Consecutive hours
@@ -282,6 +281,7 @@ public final class MemoriaReport {
         return li.append("</li>\n").toString();
     }
 
+    /** The call's name for Jalisco's time, which has had no daylight saving time since 2022. */
     private static String zoneName(ZoneId zone) {
         return zone.getId().equals("America/Mexico_City") ? "Tiempo del Centro (UTC−6)" : zone.getId();
     }

@@ -58,8 +58,9 @@ public final class SiteTraffic {
             + "|java/|okhttp|apache-httpclient|libwww|httpx|axios|node-fetch|undici|headless|phantomjs|uptime|pingdom|statuscake"
             + "|monitor|facebookexternalhit|whatsapp|preview", Pattern.CASE_INSENSITIVE);
 
-    /** The figures of a period; {@code peakHour} is the local hour with most accesses (null without accesses). */
     /**
+     * The figures of a period; {@code peakHour} is the local hour with most accesses (null without accesses).
+     *
      * @param unprobedHours the hours of the period (their start) in which the logs hold no request of the difusor's own
      *                      probe: its availability figure does not cover them. Empty when the logs hold none at all
      *                      (a probe that does not go through this distribution: nothing to tell)

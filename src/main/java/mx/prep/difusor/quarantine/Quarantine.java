@@ -41,15 +41,16 @@ public final class Quarantine {
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
     public static final String STEP = "difusorStep";
 
+    /** Beside a package waiting among the spool's leftovers: the report of the refusal that sent it there. */
+    public static final String REPORT_SUFFIX = ".report.json";
+    /** Exchange property: the package comes from the spool's leftovers. */
+    public static final String LEFTOVER = "difusorLeftover";
+
     private final ObjectStore store;
     private final String bucket;
     private final String prefix;
     private final Path localFallback;
     private final Path leftovers;
-    /** Beside a package waiting among the spool's leftovers: the report of the refusal that sent it there. */
-    public static final String REPORT_SUFFIX = ".report.json";
-    /** Exchange property: the package comes from the spool's leftovers. */
-    public static final String LEFTOVER = "difusorLeftover";
     private final Failures failures;
     private final PackageLedger ledger;
     private final Clock clock;

@@ -36,17 +36,13 @@ public final class ConditionalGet {
     private final SecureHttp http;
     private final Duration timeout;
     private final Map<URI, Validators> validators = new ConcurrentHashMap<>();
-    private final java.util.Map<URI, URI> answeredFrom = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<URI, URI> answeredFrom = new ConcurrentHashMap<>();
 
     public ConditionalGet(SecureHttp http, Duration timeout) {
         this.http = http;
         this.timeout = timeout;
     }
 
-    /**
-     * @return the document's text, or empty when it is unchanged since the last successful fetch (304), or
-     *         absent (404: the institute has not published yet)
-     */
     /**
      * @return where the last document fetched from this URI really came from, after redirects: what its relative
      *         links resolve against
@@ -55,6 +51,10 @@ public final class ConditionalGet {
         return answeredFrom.getOrDefault(uri, uri);
     }
 
+    /**
+     * @return the document's text, or empty when it is unchanged since the last successful fetch (304), or
+     *         absent (404: the institute has not published yet)
+     */
     public Optional<String> fetch(URI uri) throws IOException, InterruptedException {
         HttpRequest.Builder request = HttpRequest.newBuilder(http.checked(uri)).timeout(timeout).GET();
         Validators known = validators.get(uri);

@@ -45,11 +45,11 @@ public final class PackageDownloader {
     private static final Pattern SAFE_NAME = PackageNames.SAFE;
     /** Exchange property: when the offer's download, all attempts together, must be done (System.nanoTime()). */
     static final String DOWNLOAD_UNTIL = "difusorDownloadUntil";
-    /** Offers whose zip answered 404/403, since when: "not there yet" for a while, then a failure to report. */
-    private final java.util.Map<String, Instant> missingSince = new java.util.concurrent.ConcurrentHashMap<>();
     private static final Pattern DISPOSITION_NAME = Pattern.compile("filename\\*?=(?:UTF-8'')?\"?([^\";]+)\"?", Pattern.CASE_INSENSITIVE);
 
     private final SecureHttp http;
+    /** Offers whose zip answered 404/403, since when: "not there yet" for a while, then a failure to report. */
+    private final java.util.Map<String, Instant> missingSince = new java.util.concurrent.ConcurrentHashMap<>();
     private final CorteParser corteParser;
     private final Path spoolDir;
     private final Duration readTimeout;
