@@ -187,7 +187,8 @@ public class DifusorConfiguration implements CamelConfiguration {
         PackageLedger ledger = new PackageLedger(state, history, clock, settings.millis("difusor.retry.failed-package-pause-ms"),
                 settings.millis("difusor.retry.max-delay-ms").multipliedBy(10));
         registry.bind("packageLedger", ledger);
-        PackageTurn turn = new PackageTurn();
+        // an upload already sent may take as long as the S3 client allows a call, and a margin for the connection
+        PackageTurn turn = new PackageTurn(settings.millis("difusor.s3.call-timeout-ms").plusSeconds(10));
         registry.bind("packageTurn", turn);
         registry.bind("interruptedPublication", new InterruptedPublication(state, history, store, turn, corteParser,
                 workDir.resolve("spool"), clock, metrics, settings.millis("difusor.retry.failed-package-pause-ms"),

@@ -38,6 +38,8 @@ public final class PrepPackage {
     private final Map<String, Long> stageMillis = new LinkedHashMap<>();
     /** Site paths this package's publication has written so far: a retried publish stage sends only the others. */
     private final java.util.Set<String> uploaded = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.atomic.AtomicInteger uploadsUnderWay = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile boolean uploadsStopped;
     /** ETags S3 answered for those writes where they are not the content's MD5 (SSE-KMS); empty for most buckets. */
     private final Map<String, String> uploadedETags = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -158,6 +160,54 @@ public final class PrepPackage {
 
     public void uploaded(String sitePath) {
         uploaded.add(sitePath);
+    }
+
+    /**
+     * An upload of this package is about to be sent; false once an upload of the current publish stage failed. A
+     * failed parallel split returns at its first failure while the uploads already sent go on: nothing more is sent.
+     */
+    public boolean uploadStarting() {
+        if (uploadsStopped) {
+            return false;
+        }
+        uploadsUnderWay.incrementAndGet();
+        return true;
+    }
+
+    /** An upload ended, written or not. */
+    public void uploadEnded(boolean failed) {
+        if (failed) {
+            uploadsStopped = true;
+        }
+        synchronized (uploadsUnderWay) {
+            if (uploadsUnderWay.decrementAndGet() == 0) {
+                uploadsUnderWay.notifyAll();
+            }
+        }
+    }
+
+    /** A publish stage starts (again, after a retried failure): its uploads may go. */
+    public void uploadsMayStart() {
+        uploadsStopped = false;
+    }
+
+    /** Waits until no upload of this package is under way, at most {@code within}; the number still under way. */
+    public int awaitUploadsEnded(java.time.Duration within) throws InterruptedException {
+        long until = System.nanoTime() + within.toNanos();
+        synchronized (uploadsUnderWay) {
+            while (uploadsUnderWay.get() > 0) {
+                long left = until - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(uploadsUnderWay, left);
+            }
+            return uploadsUnderWay.get();
+        }
+    }
+
+    public int uploadsUnderWay() {
+        return uploadsUnderWay.get();
     }
 
     public boolean isUploaded(String sitePath) {

@@ -182,6 +182,31 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     @Test
+    void uploadsStillOnTheirWayWhenAStageFailsLandBeforeTheNextCortePublishes() throws Exception {
+        startWithFirstCortePublished();
+        Path second = corte(1);
+        Path third = corte(2);
+        // the second corte's site uploads are held on the wire, as by a slow S3, and one of them is refused for good:
+        // its split fails at once while the uploads already sent are still on their way
+        s3Network.respondAfter(Duration.ofSeconds(1), r -> r.method().equals("PUT") && r.path().endsWith("/csv/LEEME.txt"), 1, 403,
+                "application/xml", "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>");
+        s3Network.holdRequest(r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/"), FaultProxy.ALWAYS,
+                Duration.ofSeconds(8));
+        institute.release(second);
+        JsonNode report = awaitReport(second.getFileName().toString());
+        assertThat(report.get("step").asText()).isEqualTo("publish");
+        int held = s3Network.faultsInjected() - 1;
+        assertThat(held).as("uploads held when the stage failed").isPositive();
+        s3Network.clearFaults();
+
+        institute.release(third);
+        awaitPublished(third);
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.releasedHolds() >= held);
+        // none of the second corte's late uploads landed over the third's files (data/corte.json changes every corte)
+        assertSiteEquals(third);
+    }
+
+    @Test
     void transientS3FailuresAreRetriedAndTheCorteIsStillPublishedWhole() throws Exception {
         // SlowDown on the first site uploads: the SDK's own retries absorb the first ones, and an outage on one
         // object longer than the SDK's attempts sends the whole stage through the retry channel

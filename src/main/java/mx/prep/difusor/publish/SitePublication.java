@@ -7,6 +7,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.ExchangeProperty;
 import org.apache.camel.Header;
 import org.apache.camel.Message;
+import org.apache.camel.support.SynchronizationAdapter;
 import org.apache.camel.component.aws2.s3.AWS2S3Constants;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,6 +86,21 @@ public final class SitePublication {
         leaderCheck.require(pkg);
         Message message = exchange.getMessage();
         SiteFile file = message.getBody(SiteFile.class);
+        if (!pkg.uploadStarting()) {
+            throw new IllegalStateException(pkg + ": not sending " + file.path() + ": an upload of this stage failed");
+        }
+        // counted until this upload ends, written or not: the package's turn waits for the last one (PackageTurn)
+        exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
+            @Override
+            public void onComplete(Exchange done) {
+                pkg.uploadEnded(false);
+            }
+
+            @Override
+            public void onFailure(Exchange failed) {
+                pkg.uploadEnded(true);
+            }
+        });
         exchange.setProperty(SITE_PATH, file.path());
         exchange.setProperty(SITE_MD5, file.md5());
         message.setHeader(AWS2S3Constants.KEY, siteKey(file.path()));
@@ -109,7 +125,8 @@ public final class SitePublication {
         LOG.info("{}: {} changed site files written to S3, {} deleted", pkg, pkg.filesPublished(), pkg.plan().deletions().size());
     }
 
-    public void starting(Exchange exchange) {
+    public void starting(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) {
+        pkg.uploadsMayStart();
         exchange.setProperty("publishStartedNanos", System.nanoTime());
     }
 }

@@ -1,5 +1,6 @@
 package mx.prep.difusor.state;
 
+import java.time.Duration;
 import java.util.concurrent.Semaphore;
 
 import org.apache.camel.Exchange;
@@ -21,6 +22,12 @@ public final class PackageTurn {
     private static final Logger LOG = LoggerFactory.getLogger(PackageTurn.class);
 
     private final Semaphore turn = new Semaphore(1, true);
+    private final Duration uploadsBound;
+
+    /** {@code uploadsBound}: how long an upload already sent may take (the S3 client's bound for a whole call). */
+    public PackageTurn(Duration uploadsBound) {
+        this.uploadsBound = uploadsBound;
+    }
 
     public void take(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws InterruptedException {
         if (!turn.tryAcquire()) {
@@ -31,9 +38,33 @@ public final class PackageTurn {
         exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
             @Override
             public void onDone(Exchange done) {
-                turn.release();
+                try {
+                    awaitUploads(pkg);
+                } finally {
+                    turn.release();
+                }
             }
         });
+    }
+
+    /**
+     * A failed publish stage returns at its first failure while the uploads already sent go on: landing after the next
+     * package's, they would put an older corte's file over a newer one, under a manifest that says otherwise.
+     */
+    private void awaitUploads(PrepPackage pkg) {
+        int underWay = pkg.uploadsUnderWay();
+        if (underWay == 0) {
+            return;
+        }
+        LOG.warn("{}: waits for {} uploads already sent before the next package may publish", pkg, underWay);
+        try {
+            int left = pkg.awaitUploadsEnded(uploadsBound);
+            if (left > 0) {
+                LOG.error("{}: {} uploads still under way after {} s; the next package goes on", pkg, left, uploadsBound.toSeconds());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** True while a package holds the turn. */

@@ -63,7 +63,7 @@ public final class FaultProxy implements AutoCloseable {
     private static final int LINGER_MILLIS = 2_000;
 
     private enum Fault {
-        RESPOND, RESET, RESET_MID_UPLOAD, DELAY, STALL_BODY, TCP_RESET, TCP_STALL, TCP_DRIP, TCP_CLOSE;
+        RESPOND, RESET, RESET_MID_UPLOAD, DELAY, HOLD_REQUEST, STALL_BODY, TCP_RESET, TCP_STALL, TCP_DRIP, TCP_CLOSE;
 
         boolean tcp() {
             return name().startsWith("TCP_");
@@ -113,6 +113,7 @@ public final class FaultProxy implements AutoCloseable {
     private final List<RequestHead> seen = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger connections = new AtomicInteger();
     private final AtomicInteger faults = new AtomicInteger();
+    private final AtomicInteger releasedHolds = new AtomicInteger();
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile Predicate<RequestHead> disguisedETags;
 
@@ -155,12 +156,21 @@ public final class FaultProxy implements AutoCloseable {
 
     /** HTTP: answers matching requests itself, nothing reaching upstream, with Connection: close, then closes. */
     public FaultProxy respond(Predicate<RequestHead> when, int times, int status, String contentType, String body) {
+        return add(Fault.RESPOND, when, times, 0, 0, null, answer(status, contentType, body));
+    }
+
+    /** HTTP: as {@link #respond}, after {@code delay}: a refusal that comes while other requests are on their way. */
+    public FaultProxy respondAfter(Duration delay, Predicate<RequestHead> when, int times, int status, String contentType, String body) {
+        return add(Fault.RESPOND, when, times, 0, 0, Objects.requireNonNull(delay), answer(status, contentType, body));
+    }
+
+    private static byte[] answer(int status, String contentType, String body) {
         byte[] payload = body.getBytes(UTF_8);
         ByteArrayOutputStream response = new ByteArrayOutputStream();
         response.writeBytes(("HTTP/1.1 " + status + " Fault Injected\r\nContent-Type: " + contentType
                 + "\r\nContent-Length: " + payload.length + "\r\nConnection: close\r\n\r\n").getBytes(ISO_8859_1));
         response.writeBytes(payload);
-        return add(Fault.RESPOND, when, times, 0, 0, null, response.toByteArray());
+        return response.toByteArray();
     }
 
     /** HTTP: resets the client connection (RST) once a matching head arrives; nothing is forwarded. */
@@ -176,6 +186,19 @@ public final class FaultProxy implements AutoCloseable {
     /** HTTP: forwards normally but holds upstream's final response for {@code delay} before relaying it. */
     public FaultProxy delayResponse(Predicate<RequestHead> when, int times, Duration delay) {
         return add(Fault.DELAY, when, times, 0, 0, Objects.requireNonNull(delay), null);
+    }
+
+    /**
+     * HTTP: holds a matching request for {@code delay} before anything of it reaches upstream: an upload still on its
+     * way, which lands late. {@link #releasedHolds()} counts those answered since.
+     */
+    public FaultProxy holdRequest(Predicate<RequestHead> when, int times, Duration delay) {
+        return add(Fault.HOLD_REQUEST, when, times, 0, 0, Objects.requireNonNull(delay), null);
+    }
+
+    /** Requests held by {@link #holdRequest} that have since been forwarded and answered. */
+    public int releasedHolds() {
+        return releasedHolds.get();
     }
 
     /** HTTP: relays the response head, then nothing, until the client gives up or the proxy closes. */
@@ -497,6 +520,9 @@ public final class FaultProxy implements AutoCloseable {
             Rule rule = match(head);
             Fault fault = rule == null ? null : rule.fault();
             if (fault == Fault.RESPOND) {
+                if (rule.duration() != null) {
+                    pause(rule.duration());
+                }
                 answerLocally(request, rule.response());
                 return false;
             }
@@ -504,6 +530,10 @@ public final class FaultProxy implements AutoCloseable {
                 injected();
                 abort(client);
                 return false;
+            }
+            if (fault == Fault.HOLD_REQUEST) {
+                injected();
+                pause(rule.duration());
             }
             if (upstream != null && upstreamHungUp()) {
                 closeQuietly(upstream); // nothing of this request was sent on it yet
@@ -535,7 +565,11 @@ public final class FaultProxy implements AutoCloseable {
                 return false;
             }
             upOut.flush();
-            return relayResponse(head, readFinalResponse(), rule) && request.keepAlive();
+            boolean goesOn = relayResponse(head, readFinalResponse(), rule) && request.keepAlive();
+            if (fault == Fault.HOLD_REQUEST) {
+                releasedHolds.incrementAndGet();
+            }
+            return goesOn;
         }
 
         /** Answers without upstream, then closes the way a server that sent Connection: close would. */
