@@ -126,7 +126,8 @@ public final class PackageDownloader {
         CompletableFuture<HttpResponse<Long>> pending = http.client().sendAsync(request, info -> {
             if (info.statusCode() != 200) {
                 spooler.discard();
-                return HttpResponse.BodySubscribers.replacing(-1L);
+                // the status is all we need: awaiting an error page's body let a stalled one hold the poll until the deadline
+                return new Unread();
             }
             return spooler;
         });
@@ -265,6 +266,37 @@ public final class PackageDownloader {
     private static final class TooLargeException extends IOException {
         TooLargeException(String message) {
             super(message);
+        }
+    }
+
+    /** Cancels the body at once and completes without it. */
+    private static final class Unread implements HttpResponse.BodySubscriber<Long> {
+        private final CompletableFuture<Long> result = new CompletableFuture<>();
+
+        @Override
+        public CompletableFuture<Long> getBody() {
+            return result;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            s.cancel();
+            result.complete(-1L);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> buffers) {
+            // cancelled: whatever still arrives is dropped
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            result.complete(-1L);
+        }
+
+        @Override
+        public void onComplete() {
+            result.complete(-1L);
         }
     }
 

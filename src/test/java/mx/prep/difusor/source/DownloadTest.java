@@ -188,6 +188,40 @@ class DownloadTest {
         }
     }
 
+    /**
+     * A 503 or 404 whose body stalls after the head (a CDN or WAF page cut short): the status is enough, so the body is
+     * not awaited; it used to hold the poll until the download deadline, then be reported as out of time.
+     */
+    @Test
+    void anErrorStatusWhoseBodyStallsIsHandledByItsStatusNotAtTheDeadline() throws Exception {
+        String name = pkg.getFileName().toString();
+        institute.answerNext(name, 1, 503, "text/html", "x".repeat(60_000));
+        try (FaultProxy network = FaultProxy.tcp("127.0.0.1", institute.port())) {
+            network.stallAfterBytes(20_000, 1);
+            URI through = URI.create("https://localhost:" + network.port() + "/prep/" + name);
+            PackageDownloader downloader = downloader(trusting(institute), Duration.ofSeconds(1), Duration.ofSeconds(60));
+            assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertThatThrownBy(() -> downloader.download(offer(through)))
+                    .isExactlyInstanceOf(TransientFailureException.class).hasMessageContaining("HTTP 503"));
+            assertThat(network.faultsInjected()).isEqualTo(1);
+            assertThat(tmp.resolve("spool")).isEmptyDirectory();
+        }
+    }
+
+    @Test
+    void aNotFoundWhoseBodyStallsIsNotThereYetNotOutOfTime() throws Exception {
+        String name = pkg.getFileName().toString();
+        institute.answerNext(name, 1, 404, "text/html", "x".repeat(60_000));
+        try (FaultProxy network = FaultProxy.tcp("127.0.0.1", institute.port())) {
+            network.stallAfterBytes(20_000, 1);
+            URI through = URI.create("https://localhost:" + network.port() + "/prep/" + name);
+            PackageDownloader downloader = downloader(trusting(institute), Duration.ofSeconds(1), Duration.ofSeconds(60));
+            assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertThatThrownBy(() -> downloader.download(offer(through)))
+                    .isInstanceOf(NotYetOnOfferException.class).hasMessageContaining("HTTP 404"));
+            assertThat(network.faultsInjected()).isEqualTo(1);
+            assertThat(tmp.resolve("spool")).isEmptyDirectory();
+        }
+    }
+
     @Test
     void aDownloadCutShortByAnEarlierProcessIsRemovedAtStartAndASpooledPackageKept() throws Exception {
         Path spool = Files.createDirectories(tmp.resolve("spool"));
