@@ -628,9 +628,8 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(keys(SITE, "")).isEmpty();
     }
 
-    @Test
-    void aPresignedPackageUrlNeverShowsItsSignatureInTheLogsNorInTheRecords() throws Exception {
-        List<String> logged = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    /** Every line logged from now on, with its exception, until the capture is closed. */
+    private static AutoCloseable captureLogs(List<String> logged) {
         var context = (org.apache.logging.log4j.core.LoggerContext) org.apache.logging.log4j.LogManager.getContext(false);
         var capture = new org.apache.logging.log4j.core.appender.AbstractAppender("secrets", null, null, true,
                 org.apache.logging.log4j.core.config.Property.EMPTY_ARRAY) {
@@ -642,7 +641,16 @@ class PublishingPipelineTest extends PipelineTestBase {
         capture.start();
         context.getConfiguration().getRootLogger().addAppender(capture, org.apache.logging.log4j.Level.ALL, null);
         context.updateLoggers();
-        try {
+        return () -> {
+            context.getConfiguration().getRootLogger().removeAppender("secrets");
+            context.updateLoggers();
+        };
+    }
+
+    @Test
+    void aPresignedPackageUrlNeverShowsItsSignatureInTheLogsNorInTheRecords() throws Exception {
+        List<String> logged = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        try (AutoCloseable capture = captureLogs(logged)) {
             startDifusor();
             String secret = "Signature=5ECRE7";
             Path good = corte(0);
@@ -665,9 +673,30 @@ class PublishingPipelineTest extends PipelineTestBase {
                     assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(key)).asUtf8String()).as(key).doesNotContain("5ECRE7");
                 }
             }
-        } finally {
-            context.getConfiguration().getRootLogger().removeAppender("secrets");
-            context.updateLoggers();
+        }
+    }
+
+    /**
+     * The source URLs may carry a token: Camel Main's start-up summary of the properties set must mask them as it
+     * masks a password, and the service still reads the manifest at that URL.
+     */
+    @Test
+    void aTokenInTheSourceUrlsNeverShowsInTheStartLog() throws Exception {
+        List<String> logged = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        try (AutoCloseable capture = captureLogs(logged)) {
+            Map<String, String> settings = settings();
+            settings.put("difusor.source.manifest-url", institute.manifestUri() + "?token=s3cr3t-value");
+            settings.put("difusor.source.package-url", institute.latestZipUri() + "?token=s3cr3t-value");
+            startDifusor(settings);
+            Path pkg = corte(0);
+            institute.release(pkg);
+            awaitPublished(pkg);
+
+            assertThat(logged).anySatisfy(line -> assertThat(line).contains("Property-placeholders summary"));
+            assertThat(logged).anySatisfy(line -> assertThat(line).contains("difusor.source.manifest-url = xxxxxx"));
+            assertThat(logged).noneSatisfy(line -> assertThat(line).contains("s3cr3t"));
+            // not read by a manifest source, so not in its summary: the same masking holds for it
+            assertThat(org.apache.camel.support.CamelContextHelper.containsSensitive(difusor.context(), "difusor.source.package-url")).isTrue();
         }
     }
 
