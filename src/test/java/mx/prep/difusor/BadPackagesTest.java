@@ -176,6 +176,7 @@ class BadPackagesTest extends PipelineTestBase {
             institute.release(unnamed);
             JsonNode report = awaitReport("PREP2024_JAL_ultimo.zip");
             assertThat(report.path("reason").asText()).isEqualTo("NO_CORTE");
+            assertThat(report.path("step").asText()).isEqualTo("corte-gate");
             assertSiteEquals(good[0]);
         }));
         // a typo in the year: published, every real corte after it would be refused as stale for the rest of the night
@@ -185,7 +186,7 @@ class BadPackagesTest extends PipelineTestBase {
             institute.release(ahead);
             JsonNode report = awaitReport(name);
             assertThat(report.path("reason").asText()).isEqualTo("CORTE_AHEAD");
-            assertThat(report.path("step").asText()).isEqualTo("checksum-filter");
+            assertThat(report.path("step").asText()).isEqualTo("corte-gate");
             assertThat(report.path("cause").asText()).contains("2042-06-02 20:00", "ahead of the clock");
             assertSiteEquals(good[0]);
             // the lag counts from the offer (not to 2042, which would hold the alert up after the next publication)
