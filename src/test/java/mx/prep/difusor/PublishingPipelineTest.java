@@ -1035,6 +1035,29 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(meters.get("difusor_invalidations_refused_total").counter().count()).isEqualTo(3);
     }
 
+    /** An older corte is settled as stale only once it is whole in the history: a failure of that copy is the archiver's. */
+    @Test
+    void aStaleCorteWhoseHistoryCopyFailsIsReportedAtTheHistoryArchiver() throws Exception {
+        var settings = settings();
+        settings.put("difusor.s3.max-attempts", "1");
+        settings.put("difusor.retry.max-redeliveries", "1");
+        startDifusor(settings);
+        Path older = corte(0);
+        Path newer = corte(1);
+        institute.release(newer);
+        awaitPublished(newer);
+        String name = older.getFileName().toString();
+        s3SlowsDownPuts(p -> p.equals("/" + HISTORY + "/history/" + name), FaultProxy.ALWAYS);
+        institute.release(older);
+        String stem = name.replace(".zip", "");
+        await().atMost(Duration.ofSeconds(60)).until(() -> keys(HISTORY, "quarantine/" + stem + "/").stream().anyMatch(k -> k.endsWith("report.json")));
+        String reportKey = keys(HISTORY, "quarantine/" + stem + "/").stream().filter(k -> k.endsWith("report.json")).findFirst().orElseThrow();
+        JsonNode report = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(reportKey)).asUtf8String());
+        assertThat(report.path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
+        assertThat(report.path("step").asText()).isEqualTo("history-archiver");
+        assertSiteEquals(newer);
+    }
+
     @Test
     void nothingIsPublishedUntilThePackageIsInTheHistory() throws Exception {
         Path first = startWithFirstCortePublished();

@@ -13,6 +13,7 @@ import mx.prep.difusor.PackageRejectedException;
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.RejectReason;
 import mx.prep.difusor.archive.HistoryArchiver;
+import mx.prep.difusor.quarantine.Quarantine;
 
 /**
  * Lets only a newer corte through. The same package again is skipped quietly; an older (or equal) corte is
@@ -83,8 +84,11 @@ public final class CorteGate {
             return;
         }
         if (published.isPresent() && !pkg.corte().isNewerThan(published.get().corteValue())) {
-            // the outcome settles the package for good (it is not fetched again): only once it is whole in the history
+            // the outcome settles the package for good (it is not fetched again): only once it is whole in the history;
+            // a failure of that copy is the archiver's
+            exchange.setProperty(Quarantine.STEP, "history-archiver");
             history.awaitArchived(pkg);
+            exchange.setProperty(Quarantine.STEP, "corte-gate");
             history.recordOutcome(pkg, "stale", clock.instant());
             throw stale(pkg, published.get());
         }
