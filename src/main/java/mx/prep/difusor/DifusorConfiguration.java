@@ -210,7 +210,10 @@ public class DifusorConfiguration implements CamelConfiguration {
                 state::knownContent, unpackThreads(context, settings.integer("difusor.unpack.threads")),
                 settings.integer("difusor.unpack.threads")));
         String siteBucket = settings.required("difusor.site.bucket");
-        registry.bind("publishedStateHealthCheck", new PublishedStateHealthCheck(state, s3, siteBucket, historyBucket));
+        // answers within 2 s, inside the readiness probe's timeoutSeconds (3) in k8s/base/deployment.yaml
+        registry.bind("publishedStateHealthCheck", new PublishedStateHealthCheck(state, s3, siteBucket, historyBucket,
+                context.getExecutorServiceManager().newSingleThreadExecutor(PublishedStateHealthCheck.class, "readiness"),
+                Duration.ofSeconds(2), settings.millis("difusor.health.s3-grace-ms"), clock));
         SiteKeep keep = new SiteKeep(settings.list("difusor.site.keep"));
         SiteAudit audit = new SiteAudit(state, metrics, s3, siteBucket, sitePrefix, keep, settings.integer("difusor.publish.list-bucket-every"),
                 context.getExecutorServiceManager().newSingleThreadExecutor(SiteAudit.class, "site-audit"));

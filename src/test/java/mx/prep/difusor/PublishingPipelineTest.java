@@ -240,6 +240,38 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     @Test
+    void aShortS3SlowdownKeepsThePodReadyAndTheProbeAnswersInTimeALongerOutageDoesNot() throws Exception {
+        var settings = settings();
+        settings.put("difusor.health.s3-grace-ms", "8000");
+        startDifusor(settings);
+        await().atMost(Duration.ofSeconds(10)).until(() -> readiness().getState() == HealthCheck.State.UP);
+
+        // S3 stops answering: readiness decides who may lead, so the pod must not turn unready at once, and the probe
+        // must answer before the kubelet's timeout (3 s) whatever S3 does
+        s3Network.holdRequest(FaultProxy.anyRequest(), FaultProxy.ALWAYS, Duration.ofSeconds(5));
+        long asked = System.nanoTime();
+        HealthCheck.Result slow = readiness();
+        assertThat(Duration.ofNanos(System.nanoTime() - asked)).isLessThan(Duration.ofMillis(2900));
+        assertThat(slow.getState()).isEqualTo(HealthCheck.State.UP);
+        assertThat(slow.getMessage()).get().asString().contains("did not answer").contains("stays ready");
+
+        // S3 refusing for longer than the grace: not ready, so a pod that cannot reach S3 does not keep the lead
+        s3Network.clearFaults();
+        s3Network.respond(FaultProxy.anyRequest(), FaultProxy.ALWAYS, 503, "application/xml",
+                "<Error><Code>ServiceUnavailable</Code><Message>Please try again.</Message></Error>");
+        await().atMost(Duration.ofSeconds(40)).until(() -> readiness().getState() == HealthCheck.State.DOWN);
+        assertThat(readiness().getMessage()).get().asString().contains(SITE).contains("not ready");
+
+        s3Network.clearFaults();
+        await().atMost(Duration.ofSeconds(30)).until(() -> readiness().getState() == HealthCheck.State.UP);
+    }
+
+    private HealthCheck.Result readiness() {
+        return HealthCheckHelper.invokeReadiness(difusor.context()).stream()
+                .filter(r -> r.getCheck().getId().equals("published-state")).findFirst().orElseThrow();
+    }
+
+    @Test
     void aRestartedDifusorDoesNotRepublishWhatIsAlreadyPublished() throws Exception {
         Path first = startWithFirstCortePublished();
         difusor.close();
