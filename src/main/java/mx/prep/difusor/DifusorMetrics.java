@@ -186,14 +186,17 @@ public final class DifusorMetrics {
                 .description("Polls of the institute: offer (a package on offer), none (nothing yet: 404), failed").register(registry);
     }
 
-    /** An invalidation CloudFront refused for good (a wrong distribution id, no permission): the corte is still recorded. */
+    /**
+     * An invalidation CloudFront refused for good (a wrong distribution id, no permission) or that still failed after
+     * every retry: the corte is still recorded.
+     */
     public void invalidationRefused() {
         invalidationsRefusedCounter().increment();
     }
 
     private Counter invalidationsRefusedCounter() {
         return Counter.builder("difusor_invalidations_refused_total")
-                .description("CloudFront invalidations refused for good (wrong distribution id, no permission)").register(registry);
+                .description("CloudFront invalidations not taken: refused for good (wrong distribution id, no permission) or failing past every retry").register(registry);
     }
 
     private Counter invalidationsCounter() {

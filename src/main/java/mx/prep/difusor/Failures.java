@@ -30,6 +30,11 @@ public final class Failures {
         return isTransient(failure);
     }
 
+    /** A transient failure of the CloudFront invalidation, which comes after the corte is public. */
+    public boolean shouldRetryTheInvalidation(Exchange exchange) {
+        return "invalidation".equals(exchange.getProperty(mx.prep.difusor.quarantine.Quarantine.STEP, String.class)) && shouldRetry(exchange);
+    }
+
     /** An S3 or CloudFront error code worth a retry, as found in a batch answer's per-key errors. */
     public static boolean isTransientCode(String code) {
         return code != null && TRANSIENT_CODES.contains(code);

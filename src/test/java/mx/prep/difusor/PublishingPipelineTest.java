@@ -1067,6 +1067,33 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(meters.get("difusor_invalidations_refused_total").counter().count()).isEqualTo(3);
     }
 
+    /**
+     * CloudFront failing past every retry comes after the corte is public: it is recorded as published (not reported
+     * rejected, not published again by the resume), the failure counted, and the next corte invalidated as usual.
+     */
+    @Test
+    void anInvalidationStillFailingAfterTheRetriesStillRecordsTheCorte() throws Exception {
+        var settings = settings();
+        settings.put("difusor.retry.max-redeliveries", "1");
+        startWithFirstCortePublished(settings);
+        cloudFront.failNext(1000, 503, "ServiceUnavailable");
+        Path second = corte(1);
+        institute.release(second);
+        awaitPublished(second);
+        assertSiteEquals(second);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.publishing()).isNull());
+        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        assertThat(meters.get("difusor_invalidations_refused_total").counter().count()).isEqualTo(1);
+        assertThat(cloudFront.requests().stream().filter(r -> !r.succeeded()).count()).as("attempts refused on the wire").isGreaterThan(1);
+
+        cloudFront.reset(); // the failures still queued too
+        Path third = corte(2);
+        institute.release(third);
+        awaitPublished(third);
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(1);
+    }
+
     /** An older corte is settled as stale only once it is whole in the history: a failure of that copy is the archiver's. */
     @Test
     void aStaleCorteWhoseHistoryCopyFailsIsReportedAtTheHistoryArchiver() throws Exception {

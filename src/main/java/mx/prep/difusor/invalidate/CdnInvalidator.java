@@ -2,6 +2,7 @@ package mx.prep.difusor.invalidate;
 
 import java.util.List;
 
+import org.apache.camel.Exchange;
 import org.apache.camel.ExchangeProperty;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -90,6 +91,17 @@ public final class CdnInvalidator {
                 + "bucket and reaches the public as the CDN's cache expires. Check difusor.cdn.distribution-ids and the role's "
                 + "cloudfront:CreateInvalidation", pkg, distribution, e.statusCode(), code,
                 e.awsErrorDetails() == null ? e.getMessage() : e.awsErrorDetails().errorMessage());
+    }
+
+    /**
+     * CloudFront still failing after every retry (busy, 5xx, unreachable): as when it refuses for good, the corte is
+     * recorded and reaches the public as the CDN's cache expires. The distributions after the failing one get no
+     * invalidation either; the next corte's covers only its own changes.
+     */
+    public void gaveUp(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, @ExchangeProperty(Exchange.EXCEPTION_CAUGHT) Throwable failure) {
+        metrics.invalidationRefused();
+        LOG.error("{}: the CloudFront invalidation still failed after every retry ({}); the corte is published in the site bucket"
+                + " and reaches the public as the CDN's cache expires", pkg, Failures.describe(failure));
     }
 
     /**
