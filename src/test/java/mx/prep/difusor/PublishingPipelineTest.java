@@ -207,6 +207,35 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     @Test
+    void anOlderCorteDoesNotGoOverANewerOneWhosePublicationWasCutShort() throws Exception {
+        var settings = settings();
+        settings.put("difusor.resume.check-every-ms", "600000"); // the older one comes before the resume would
+        Path first = startWithFirstCortePublished(settings);
+        Path older = corte(1);
+        Path newer = corte(2);
+        // the newer corte's publication stops part way: its data/corte.json is public, another upload refused for good
+        s3Network.respondAfter(Duration.ofMillis(500), r -> r.method().equals("PUT") && r.path().endsWith("/csv/LEEME.txt"), 1, 403,
+                "application/xml", "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>");
+        institute.release(newer);
+        assertThat(awaitReport(newer.getFileName().toString()).get("step").asText()).isEqualTo("publish");
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.publishing()).isEqualTo(newer.getFileName().toString()));
+
+        // a lagging manifest then offers an older corte, newer than the published one but not than the one cut short
+        institute.release(older);
+        JsonNode report = awaitReport(older.getFileName().toString());
+        assertThat(report.get("reason").asText()).isEqualTo("STALE_CORTE");
+        assertThat(report.get("cause").asText()).contains("cut short");
+        assertThat(publishedState()).get().satisfies(s -> {
+            assertThat(s.packageName()).isEqualTo(first.getFileName().toString());
+            assertThat(s.publishing()).as("the marker that lets the resume finish it").isEqualTo(newer.getFileName().toString());
+        });
+
+        institute.release(newer);
+        awaitPublished(newer);
+        assertSiteEquals(newer);
+    }
+
+    @Test
     void transientS3FailuresAreRetriedAndTheCorteIsStillPublishedWhole() throws Exception {
         // SlowDown on the first site uploads: the SDK's own retries absorb the first ones, and an outage on one
         // object longer than the SDK's attempts sends the whole stage through the retry channel

@@ -74,39 +74,55 @@ public final class CorteGate {
         return false;
     }
 
-    /** After archiving: only a corte newer than the published one goes on. */
+    /** After archiving: only a corte newer than the published one (and not older than one cut short) goes on. */
     public void admit(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws IOException, PackageRejectedException,
             InterruptedException {
-        Optional<PublishedState> published = state.lastKnown().filter(PublishedState::hasPublished);
+        Optional<PublishedState> known = state.lastKnown();
         if (exchange.getProperty(REPUBLISH, false, Boolean.class)) {
             // an operator's decision (runbook: republish a historic corte), the one way an older corte goes back online
-            LOG.warn("{}: REPUBLISHED by an operator over the published corte {}", pkg, published.map(PublishedState::corte).orElse("(none)"));
+            LOG.warn("{}: REPUBLISHED by an operator over the published corte {}", pkg,
+                    known.filter(PublishedState::hasPublished).map(PublishedState::corte).orElse("(none)"));
             return;
         }
-        if (published.isPresent() && !pkg.corte().isNewerThan(published.get().corteValue())) {
+        Optional<String> tooOld = known.flatMap(s -> tooOld(pkg, s));
+        if (tooOld.isPresent()) {
             // the outcome settles the package for good (it is not fetched again): only once it is whole in the history;
             // a failure of that copy is the archiver's
             exchange.setProperty(Quarantine.STEP, "history-archiver");
             history.awaitArchived(pkg);
             exchange.setProperty(Quarantine.STEP, "corte-gate");
             history.recordOutcome(pkg, "stale", clock.instant());
-            throw stale(pkg, published.get());
+            throw new PackageRejectedException(RejectReason.STALE_CORTE, tooOld.get());
         }
         LOG.info("{}: newer than the published corte {}; publishing", pkg,
-                published.map(PublishedState::corte).orElse("(none yet)"));
+                known.filter(PublishedState::hasPublished).map(PublishedState::corte).orElse("(none yet)"));
+    }
+
+    /**
+     * Why the package may not go over what the state says is public, if it may not: it is not newer than the published
+     * corte, or it is older than a corte whose publication was cut short part way (already partly public, and finished
+     * by the resume: an older corte over it would go back in time, and clear its marker so it is never finished).
+     */
+    public static Optional<String> tooOld(PrepPackage pkg, PublishedState state) {
+        if (state.hasPublished() && !pkg.corte().isNewerThan(state.corteValue())) {
+            return Optional.of(pkg + ": corte " + pkg.corte() + " is not newer than the published corte " + state.corte() + " ("
+                    + state.packageName() + ")");
+        }
+        Optional<Corte> unfinished = state.unfinishedCorte(pkg.name());
+        if (unfinished.isPresent() && unfinished.get().isNewerThan(pkg.corte())) {
+            return Optional.of(pkg + ": corte " + pkg.corte() + " is older than corte " + unfinished.get() + " (" + state.publishing()
+                    + "), whose publication was cut short part way and is finished from the history");
+        }
+        return Optional.empty();
     }
 
     /** A dry run's gate: the same decision as {@link #admit}, recorded nowhere. */
     public void wouldAdmit(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws PackageRejectedException {
-        Optional<PublishedState> published = state.lastKnown().filter(PublishedState::hasPublished);
-        if (!exchange.getProperty(REPUBLISH, false, Boolean.class) && published.isPresent()
-                && !pkg.corte().isNewerThan(published.get().corteValue())) {
-            throw stale(pkg, published.get());
+        Optional<String> tooOld = exchange.getProperty(REPUBLISH, false, Boolean.class) ? Optional.empty()
+                : state.lastKnown().flatMap(s -> tooOld(pkg, s));
+        if (tooOld.isPresent()) {
+            throw new PackageRejectedException(RejectReason.STALE_CORTE, tooOld.get());
         }
     }
 
-    private static PackageRejectedException stale(PrepPackage pkg, PublishedState published) {
-        return new PackageRejectedException(RejectReason.STALE_CORTE, pkg + ": corte " + pkg.corte()
-                + " is not newer than the published corte " + published.corte() + " (" + published.packageName() + ")");
-    }
 }

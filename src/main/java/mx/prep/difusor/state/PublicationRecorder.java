@@ -49,12 +49,11 @@ public final class PublicationRecorder {
     public void publishing(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange)
             throws IOException, PackageRejectedException {
         PublishedState current = state.load().orElse(null);
-        if (current != null && current.hasPublished() && !exchange.getProperty(CorteGate.REPUBLISH, false, Boolean.class)
-                && !pkg.corte().isNewerThan(current.corteValue())) {
+        java.util.Optional<String> tooOld = current == null || exchange.getProperty(CorteGate.REPUBLISH, false, Boolean.class)
+                ? java.util.Optional.empty() : CorteGate.tooOld(pkg, current);
+        if (tooOld.isPresent()) {
             history.recordOutcome(pkg, "stale", clock.instant());
-            throw new PackageRejectedException(RejectReason.STALE_CORTE, pkg + ": corte " + pkg.corte()
-                    + " is no longer newer than the published corte " + current.corte() + " (" + current.packageName()
-                    + "), published meanwhile");
+            throw new PackageRejectedException(RejectReason.STALE_CORTE, tooOld.get() + " (found when about to publish: written meanwhile)");
         }
         String corte = pkg.corte().toString();
         state.save(current == null ? PublishedState.nothingYet(pkg.name(), corte) : current.publishing(pkg.name(), corte));

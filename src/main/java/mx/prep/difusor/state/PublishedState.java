@@ -46,6 +46,17 @@ public record PublishedState(
         return corte == null ? null : Corte.parse(corte);
     }
 
+    /**
+     * The corte of another package whose publication was cut short: part of it may be public already, and the resume
+     * finishes it from the history. Empty when there is none, or it is the package {@code name} itself.
+     */
+    public java.util.Optional<Corte> unfinishedCorte(String name) {
+        if (publishing == null || publishing.equals(name) || publishingCorte == null) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(Corte.parse(publishingCorte));
+    }
+
     public boolean isSamePackage(String name, String sha) {
         return packageName != null && packageName.equals(name) && sha256.equalsIgnoreCase(sha == null ? "" : sha.strip());
     }
