@@ -293,12 +293,24 @@ class KubernetesManifestsTest {
 
     @ParameterizedTest
     @MethodSource("overlays")
-    void resourcesAreRequestedAndLimited(String overlay) {
+    void resourcesAreRequestedAndLimited(String overlay) throws IOException {
         Map<String, Object> resources = map(at(rendered.get(overlay).container(), "resources"));
         assertThat(map(at(resources, "requests"))).as("%s: requests", overlay).containsKeys("cpu", "memory");
         assertThat(map(at(resources, "limits"))).as("%s: limits", overlay).containsKeys("cpu", "memory");
         assertThat(at(resources, "limits", "memory")).as("%s: memory limit = request", overlay)
                 .isEqualTo(at(resources, "requests", "memory"));
+        // the image sizes the heap as a share of this limit and the parallel collector grows it to that maximum: what
+        // is left must hold the JVM outside the heap (190-215 MB of RSS measured at -Xmx256m, BENCHMARKS.md) with
+        // room to spare, or the kernel OOM-kills the pod without an OutOfMemoryError
+        java.util.regex.Matcher percentage = Pattern.compile("\"-XX:MaxRAMPercentage=([0-9.]+)\"")
+                .matcher(Files.readString(REPO.resolve("Containerfile")));
+        assertThat(percentage.find()).as("the Containerfile's ENTRYPOINT sets -XX:MaxRAMPercentage").isTrue();
+        java.util.regex.Matcher limit = Pattern.compile("(\\d+)(Mi|Gi)").matcher(String.valueOf(at(resources, "limits", "memory")));
+        assertThat(limit.matches()).as("%s: memory limit in Mi or Gi", overlay).isTrue();
+        long limitMiB = Long.parseLong(limit.group(1)) * ("Gi".equals(limit.group(2)) ? 1024 : 1);
+        double heapMiB = limitMiB * Double.parseDouble(percentage.group(1)) / 100;
+        assertThat(limitMiB - heapMiB).as("%s: MiB of the %d MiB limit left outside a heap of %.0f MiB", overlay, limitMiB, heapMiB)
+                .isGreaterThanOrEqualTo(300);
     }
 
     @ParameterizedTest
