@@ -73,7 +73,7 @@ class AlertRulesTest extends PipelineTestBase {
         JSON.writeValue(dir.resolve("rules.yaml").toFile(), rule.path("spec"));
         Files.copy(ALERTS.resolve("rules-test.yaml"), dir.resolve("rules-test.yaml"));
 
-        assertThat(run(dir, "promtool", "check", "rules", "rules.yaml")).contains("SUCCESS: 12 rules found");
+        assertThat(run(dir, "promtool", "check", "rules", "rules.yaml")).contains("SUCCESS: 13 rules found");
         assertThat(run(dir, "promtool", "test", "rules", "rules-test.yaml")).contains("SUCCESS");
     }
 
@@ -139,7 +139,7 @@ class AlertRulesTest extends PipelineTestBase {
         while (links.find()) {
             linked.add(links.group(1));
         }
-        assertThat(linked).hasSizeGreaterThanOrEqualTo(12).allSatisfy(a -> assertThat(anchors).contains(a));
+        assertThat(linked).hasSizeGreaterThanOrEqualTo(13).allSatisfy(a -> assertThat(anchors).contains(a));
     }
 
     /**
