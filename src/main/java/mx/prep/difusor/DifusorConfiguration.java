@@ -240,6 +240,7 @@ public class DifusorConfiguration implements CamelConfiguration {
 
         // the retry and dead-letter channels
         registry.bind("failures", failures);
+        registry.bind("retryLog", new RetryLog());
         // made now: a package S3 and the local disk both refuse is renamed into it, with no room needed then
         Files.createDirectories(workDir.resolve("spool-leftovers"));
         Quarantine quarantine = new Quarantine(store, historyBucket, settings.prefix("difusor.quarantine.prefix"),

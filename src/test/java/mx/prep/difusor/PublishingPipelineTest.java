@@ -241,12 +241,18 @@ class PublishingPipelineTest extends PipelineTestBase {
         // object longer than the SDK's attempts sends the whole stage through the retry channel
         s3SlowsDownPuts(p -> p.startsWith("/" + SITE + "/"), 2);
         s3SlowsDownPuts(p -> p.equals("/" + SITE + "/index.html"), 6);
-        startDifusor();
+        List<String> logged = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         Path pkg = corte(0);
-        institute.release(pkg);
-        awaitPublished(pkg);
+        try (AutoCloseable capture = captureLogs(logged)) {
+            startDifusor();
+            institute.release(pkg);
+            awaitPublished(pkg);
+        }
 
         assertSiteEquals(pkg);
+        // the retry's line names the package, the step and the cause (Camel's own names only its exchange)
+        assertThat(logged).anySatisfy(line -> assertThat(line).startsWith("package " + pkg.getFileName())
+                .contains("step publish failed, retry 1 of 5").contains("Status Code: 503"));
         assertThat(s3Network.faultsInjected()).isEqualTo(8);
         // the retried stage sent only what the first attempt had not written: each file once, plus the refused attempts
         assertThat(s3Network.requests(r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/")))
