@@ -314,6 +314,36 @@ class BadPackagesTest extends PipelineTestBase {
         assertSiteEquals(first);
     }
 
+    /**
+     * Two different zips of the same wrong size, one after the other under the same announcement: both are kept in
+     * quarantine. Told apart by their size alone, the second was taken for the copy already there and deleted with
+     * the spool: a package received and lost.
+     */
+    @Test
+    void twoDifferentZipsOfTheSameWrongSizeAreBothKeptInQuarantine() throws Exception {
+        var settings = settings();
+        settings.put("difusor.retry.failed-package-pause-ms", "3000");
+        Path first = startWithFirstCortePublished(settings);
+        Path next = corte(1);
+        String name = next.getFileName().toString();
+        String folder = "quarantine/" + name.replace(".zip", "") + "/";
+        String announcedSha = PrepPackageGenerator.sha256Hex(next);
+        long announcedSize = Files.size(next) + 1;
+        institute.release(next, announcedSha, announcedSize);
+        await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, folder).stream().filter(k -> k.endsWith("/" + name)).count() == 1);
+
+        // the institute zips it again before the pause is over: other bytes, the same length, the same announcement
+        byte[] again = Files.readAllBytes(next);
+        again[again.length / 2] ^= 0x55;
+        Files.write(next, again);
+        institute.release(next, announcedSha, announcedSize);
+        await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, folder).stream().filter(k -> k.endsWith("/" + name)).count() == 2);
+        List<byte[]> kept = keys(HISTORY, folder).stream().filter(k -> k.endsWith("/" + name))
+                .map(k -> bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(k)).asByteArray()).toList();
+        assertThat(kept).anySatisfy(bytes -> assertThat(bytes).isEqualTo(again));
+        assertSiteEquals(first);
+    }
+
     @Test
     void aHistoryZipWhoseChecksumFileWasNeverWrittenIsNotOverwrittenByAnotherPackageOfItsName() throws Exception {
         Path first = startWithFirstCortePublished();

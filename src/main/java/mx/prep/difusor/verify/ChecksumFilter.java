@@ -39,14 +39,16 @@ public final class ChecksumFilter {
             throw new PackageRejectedException(RejectReason.CHECKSUM_INVALID,
                     pkg + ": the checksum file names another file, '" + pkg.checksumNames() + "'");
         }
-        if (pkg.expectedSize() != null && pkg.expectedSize() != pkg.size()) {
-            throw new PackageRejectedException(RejectReason.SIZE_MISMATCH,
-                    pkg + ": announced " + pkg.expectedSize() + " bytes, received " + pkg.size());
-        }
+        // hashed before the size is compared: a refusal is known by its bytes, so a second zip of the same wrong size
+        // is not taken for the copy already in quarantine
         long started = System.nanoTime();
         String actual = sha256(pkg.spoolFile());
         pkg.hashed(actual);
         pkg.stageTook("verify", (System.nanoTime() - started) / 1_000_000);
+        if (pkg.expectedSize() != null && pkg.expectedSize() != pkg.size()) {
+            throw new PackageRejectedException(RejectReason.SIZE_MISMATCH,
+                    pkg + ": announced " + pkg.expectedSize() + " bytes, received " + pkg.size() + " (SHA-256 " + actual + ")");
+        }
         String sidecar = pkg.sidecarSha256();
         if (!actual.equals(announced)) {
             throw new PackageRejectedException(RejectReason.CHECKSUM_MISMATCH,
