@@ -96,12 +96,14 @@ public final class SiteUnpacker {
         } catch (ZipStructure.Violation v) {
             throw new PackageRejectedException(reasonFor(v.reason()), pkg + ": " + v.getMessage());
         } catch (IOException e) {
-            throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage(), e);
+            throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage(), notTheDisk(pkg, e));
         }
         ZipFile zip;
         try {
             zip = new ZipFile(pkg.spoolFile().toFile(), StandardCharsets.UTF_8);
-        } catch (IOException | IllegalArgumentException e) {
+        } catch (IOException e) {
+            throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": not a readable zip: " + e.getMessage(), notTheDisk(pkg, e));
+        } catch (IllegalArgumentException e) {
             throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": not a readable zip: " + e.getMessage(), e);
         }
         try {
@@ -117,6 +119,28 @@ public final class SiteUnpacker {
     }
 
     private record Unpacked(List<SiteFile> files, int inflated) {
+    }
+
+    /**
+     * The pod's own disk failing under the spooled zip (gone, refused, too many open files), not its bytes: these
+     * passed the checksum moments ago. Retried as a transient failure; refused as BAD_ZIP, a good corte would be
+     * settled for good and never published, and the institute told its zip is damaged.
+     */
+    private static boolean disk(IOException e) {
+        return e instanceof java.nio.file.FileSystemException || e instanceof java.io.FileNotFoundException;
+    }
+
+    private static java.io.UncheckedIOException onTheDisk(PrepPackage pkg, IOException e) {
+        return new java.io.UncheckedIOException(pkg + ": the spooled zip cannot be read from the pod's disk (retried, not the package's fault): "
+                + e, e);
+    }
+
+    /** The cause of a BAD_ZIP, after making sure it is not the disk's failure (thrown as such instead). */
+    private static IOException notTheDisk(PrepPackage pkg, IOException e) {
+        if (disk(e)) {
+            throw onTheDisk(pkg, e);
+        }
+        return e;
     }
 
     /** One site file to read: its zip entry, where it goes, and the fingerprint of its compressed bytes (null: unknown). */
@@ -256,7 +280,11 @@ public final class SiteUnpacker {
             } catch (ZipException e) {
                 progress.failures[i] = new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": damaged zip: " + e.getMessage(), e);
                 progress.stop.set(true);
-            } catch (IOException | IllegalArgumentException e) {
+            } catch (IOException e) {
+                progress.failures[i] = disk(e) ? onTheDisk(pkg, e)
+                        : new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage(), e);
+                progress.stop.set(true);
+            } catch (IllegalArgumentException e) {
                 progress.failures[i] = new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage(), e);
                 progress.stop.set(true);
             } catch (PackageRejectedException | RuntimeException e) {

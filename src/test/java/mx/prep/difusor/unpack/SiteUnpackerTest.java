@@ -125,6 +125,16 @@ class SiteUnpackerTest {
     }
 
     @Test
+    void aSpooledZipThePodsDiskCannotReadIsATransientFailureNotABadZip() throws Exception {
+        Path zip = zip(site("data/a.json", "{}"), true);
+        PrepPackage pkg = pkg(zip);
+        Files.delete(zip); // gone from under the pipeline after its checksum: the pod's disk, not the package
+        assertThatThrownBy(() -> unpacker.unpack(pkg)).isInstanceOf(java.io.UncheckedIOException.class)
+                .satisfies(e -> assertThat(new mx.prep.difusor.Failures().isTransient(e)).isTrue())
+                .hasMessageContaining("pod's disk");
+    }
+
+    @Test
     void anEntryWhoseBytesDoNotMatchItsCrcIsRefused() throws Exception {
         Path zip = zip(site("data/a.json", "{\"votos\":12345}"), true);
         byte[] bytes = Files.readAllBytes(zip);
