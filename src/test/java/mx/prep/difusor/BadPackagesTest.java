@@ -322,7 +322,7 @@ class BadPackagesTest extends PipelineTestBase {
     @Test
     void twoDifferentZipsOfTheSameWrongSizeAreBothKeptInQuarantine() throws Exception {
         var settings = settings();
-        settings.put("difusor.retry.failed-package-pause-ms", "3000");
+        settings.put("difusor.retry.failed-package-pause-ms", "2000");
         Path first = startWithFirstCortePublished(settings);
         Path next = corte(1);
         String name = next.getFileName().toString();

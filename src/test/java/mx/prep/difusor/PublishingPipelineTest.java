@@ -191,7 +191,7 @@ class PublishingPipelineTest extends PipelineTestBase {
         s3Network.respondAfter(Duration.ofSeconds(1), r -> r.method().equals("PUT") && r.path().endsWith("/csv/LEEME.txt"), 1, 403,
                 "application/xml", "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>");
         s3Network.holdRequest(r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/"), FaultProxy.ALWAYS,
-                Duration.ofSeconds(8));
+                Duration.ofSeconds(6));
         institute.release(second);
         JsonNode report = awaitReport(second.getFileName().toString());
         assertThat(report.get("step").asText()).isEqualTo("publish");
@@ -537,7 +537,9 @@ class PublishingPipelineTest extends PipelineTestBase {
 
     @Test
     void aCorteWhoseOutcomeRecordS3RefusedIsStillPublishingSoTheNextProcessFinishesAndRecordsIt() throws Exception {
-        startWithFirstCortePublished();
+        var first = settings();
+        first.put("camel.main.shutdown-timeout", "3"); // stopped as if killed: no long wait for the refused record
+        startWithFirstCortePublished(first);
         Path second = corte(1);
         String name = second.getFileName().toString();
         // the package's outcome record in the history is refused, as if the process were killed right before it
@@ -566,7 +568,9 @@ class PublishingPipelineTest extends PipelineTestBase {
      */
     @Test
     void aCorteCutShortIsFinishedByTheCorteItWasPublishedByNotTheOneItsNameReads() throws Exception {
-        startWithFirstCortePublished();
+        var first = settings();
+        first.put("camel.main.shutdown-timeout", "3"); // stopped as if killed: no long wait for the refused record
+        startWithFirstCortePublished(first);
         Path second = Files.move(corte(1), tmp.resolve("packages").resolve("PREP2024_JAL_20240602_1900.zip"));
         String name = second.getFileName().toString();
         LocalDateTime announced = FIRST_CORTE.plusMinutes(20);
@@ -1154,7 +1158,9 @@ class PublishingPipelineTest extends PipelineTestBase {
 
     @Test
     void nothingIsPublishedUntilThePackageIsInTheHistory() throws Exception {
-        Path first = startWithFirstCortePublished();
+        var settings = settings();
+        settings.put("difusor.s3.max-attempts", "2"); // past the SDK's attempts sooner: the retry channel is what is tested
+        Path first = startWithFirstCortePublished(settings);
         Path second = corte(1);
         String name = second.getFileName().toString();
         // the copy into the history (run beside the unzip) fails past the SDK's attempts and every redelivery
@@ -1182,7 +1188,9 @@ class PublishingPipelineTest extends PipelineTestBase {
 
     @Test
     void whenS3RefusesPastEveryRetryThePackageIsQuarantinedThenPublishedOnceS3IsBack() throws Exception {
-        Path first = startWithFirstCortePublished();
+        var settings = settings();
+        settings.put("difusor.s3.max-attempts", "2"); // past the SDK's attempts sooner: the retry channel is what is tested
+        Path first = startWithFirstCortePublished(settings);
         // S3 refuses one changed file for longer than the SDK's attempts and the retry channel's redeliveries
         s3SlowsDownPuts(p -> p.equals("/" + SITE + "/data/corte.json"), FaultProxy.ALWAYS);
         Path second = corte(1);
