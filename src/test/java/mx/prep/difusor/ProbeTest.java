@@ -84,6 +84,34 @@ class ProbeTest extends PipelineTestBase {
         }
     }
 
+    /** A standby (here: a restarted process, which did not write the manifest) reads the site manifest once, not at every probe. */
+    @Test
+    void aProbeReadsTheSiteManifestOnlyWhenItChanged() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
+            startDifusor(probing(publicSite));
+            startedCorte();
+            difusor.close();
+            startDifusor(probing(publicSite));
+            java.util.function.Predicate<FaultProxy.RequestHead> manifestRead = r -> r.method().equals("GET")
+                    && r.path().equals("/" + HISTORY + "/state/site-manifest.json");
+            int before = s3Network.requests(manifestRead);
+            for (int i = 0; i < 3; i++) {
+                probe(difusor).probe();
+                assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+            }
+            assertThat(s3Network.requests(manifestRead) - before).isEqualTo(1);
+
+            Path second = corte(1);
+            institute.release(second);
+            awaitPublished(second);
+            int published = s3Network.requests(manifestRead);
+            probe(difusor).probe();
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+            assertThat(s3Network.requests(manifestRead) - published).isLessThanOrEqualTo(1);
+        }
+    }
+
     @Test
     void anIncidentOpenWhenTheDifusorRestartsIsEndedByTheNextOneNotLeftWithoutAnEnd() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {

@@ -25,7 +25,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import mx.prep.difusor.ObjectStore;
-import mx.prep.difusor.publish.SiteManifest;
 import mx.prep.difusor.state.StateStore;
 import mx.prep.difusor.verify.ChecksumFilter;
 
@@ -227,7 +226,7 @@ public final class InstituteProbe {
             return new Result(Light.RED, publicUrl + " has no <base> tag", now.toString(), false);
         }
         try {
-            Optional<String> expected = state.loadManifest().map(SiteManifest::files).map(f -> f.get("index.html")).map(SiteManifest.Entry::sha256);
+            Optional<String> expected = state.publishedIndexSha256();
             if (expected.isEmpty()) {
                 return new Result(Light.GREEN, "up; nothing published yet to compare with", now.toString(), true);
             }

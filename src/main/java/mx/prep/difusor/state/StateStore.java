@@ -26,6 +26,7 @@ public final class StateStore {
     private volatile PublishedState lastKnown;
     private volatile SiteManifest lastManifest;
     private volatile String lastManifestEtag;
+    private volatile IndexSeen indexSeen;
     private final DifusorMetrics metrics;
 
     public StateStore(ObjectStore store, String bucket, String key, String manifestKey, DifusorMetrics metrics) {
@@ -49,6 +50,29 @@ public final class StateStore {
         }
         // parsed from the response stream: a manifest of a large site is tens of MB as text
         return store.readJson(bucket, manifestKey, SiteManifest.class);
+    }
+
+    /**
+     * index.html's SHA-256 in the site manifest, read again only when the manifest's ETag changed. The probe asks
+     * every 30 s on every replica, and only the process that wrote the manifest has it cached: a standby downloaded
+     * and parsed all of it (tens of MB for a large site) at each probe.
+     */
+    public Optional<String> publishedIndexSha256() throws IOException {
+        Optional<String> etag = store.head(bucket, manifestKey).map(h -> h.eTag());
+        if (etag.isEmpty()) {
+            return Optional.empty();
+        }
+        IndexSeen seen = indexSeen;
+        if (seen != null && seen.etag().equals(etag.get())) {
+            return Optional.ofNullable(seen.sha256());
+        }
+        Optional<String> sha256 = loadManifest().map(SiteManifest::files).map(f -> f.get("index.html")).map(SiteManifest.Entry::sha256);
+        // a manifest replaced between the two requests only costs one more read at the next probe
+        indexSeen = new IndexSeen(etag.get(), sha256.orElse(null));
+        return sha256;
+    }
+
+    private record IndexSeen(String etag, String sha256) {
     }
 
     /**
