@@ -12,7 +12,7 @@ public enum RejectReason {
     NO_CORTE,
     /** The corte is later than now (difusor.source.corte-max-ahead-minutes): a typo or a time in another zone. */
     CORTE_AHEAD,
-    /** The corte is not newer than the published one. */
+    /** The corte is not newer than the published one, or older than one whose publication was cut short part way. */
     STALE_CORTE,
     /** The history already holds a different package under the same name. */
     NAME_REUSED,
