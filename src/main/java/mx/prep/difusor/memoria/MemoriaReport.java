@@ -39,7 +39,7 @@ public final class MemoriaReport {
             Map.entry("SIZE_MISMATCH", "llegó incompleto (tamaño distinto del anunciado)"),
             Map.entry("NO_CORTE", "su nombre no indica la fecha y hora del corte"),
             Map.entry("CORTE_AHEAD", "su corte es posterior a la hora actual (un error de captura o de huso horario)"),
-            Map.entry("STALE_CORTE", "es un corte anterior al ya publicado (sin efecto en la publicación)"),
+            Map.entry("STALE_CORTE", "es un corte anterior al ya publicado, o a uno cuya publicación quedó a medias (sin efecto en la publicación)"),
             Map.entry("NAME_REUSED", "otro paquete distinto ya se había recibido con el mismo nombre"),
             Map.entry("TOO_MANY_DELETIONS", "eliminaría demasiados archivos publicados; quedó en espera de revisión"),
             Map.entry("NO_INDEX_HTML", "no contiene la página principal (index.html)"),
