@@ -47,7 +47,7 @@ public final class Failures {
             }
             if (t instanceof AwsServiceException aws) {
                 return aws.statusCode() >= 500 || aws.statusCode() == 429 || aws.isThrottlingException()
-                        || (aws.awsErrorDetails() != null && TRANSIENT_CODES.contains(aws.awsErrorDetails().errorCode()));
+                        || (aws.awsErrorDetails() != null && isTransientCode(aws.awsErrorDetails().errorCode()));
             }
             if (t instanceof SdkClientException || t instanceof IOException || t instanceof UncheckedIOException) {
                 return true;
