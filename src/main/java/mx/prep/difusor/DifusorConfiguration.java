@@ -188,7 +188,8 @@ public class DifusorConfiguration implements CamelConfiguration {
                 settings.millis("difusor.retry.max-delay-ms").multipliedBy(10));
         registry.bind("packageLedger", ledger);
         // an upload already sent may take as long as the S3 client allows a call, and a margin for the connection
-        PackageTurn turn = new PackageTurn(settings.millis("difusor.s3.call-timeout-ms").plusSeconds(10));
+        Duration uploadsBound = settings.millis("difusor.s3.call-timeout-ms").plusSeconds(10);
+        PackageTurn turn = new PackageTurn(uploadsBound);
         registry.bind("packageTurn", turn);
         registry.bind("interruptedPublication", new InterruptedPublication(state, history, store, turn, corteParser,
                 workDir.resolve("spool"), clock, metrics, settings.millis("difusor.retry.failed-package-pause-ms"),
@@ -229,7 +230,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         // alert PrepNoLeader watches the replicas' sum
         io.micrometer.core.instrument.Gauge.builder("difusor_leader", leaderCheck, c -> c.leads() ? 1 : 0)
                 .description("1 while this process leads (polls and publishes), 0 on a standby").strongReference(true).register(meters);
-        registry.bind("sitePublication", new SitePublication(sitePrefix, leaderCheck));
+        registry.bind("sitePublication", new SitePublication(sitePrefix, leaderCheck, uploadsBound));
         registry.bind("sitePruner", new SitePruner(s3, siteBucket, sitePrefix, metrics));
         Failures failures = new Failures();
         registry.bind("dryRun", new DryRun(workDir.resolve("dry-run"), ledger, failures));

@@ -39,7 +39,8 @@ public final class PrepPackage {
     /** Site paths this package's publication has written so far: a retried publish stage sends only the others. */
     private final java.util.Set<String> uploaded = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final java.util.concurrent.atomic.AtomicInteger uploadsUnderWay = new java.util.concurrent.atomic.AtomicInteger();
-    private volatile boolean uploadsStopped;
+    private volatile Throwable uploadsStopped;
+    private volatile boolean uploadsClosed;
     /** ETags S3 answered for those writes where they are not the content's MD5 (SSE-KMS); empty for most buckets. */
     private final Map<String, String> uploadedETags = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -163,21 +164,22 @@ public final class PrepPackage {
     }
 
     /**
-     * An upload of this package is about to be sent; false once an upload of the current publish stage failed. A
-     * failed parallel split returns at its first failure while the uploads already sent go on: nothing more is sent.
+     * An upload of this package is about to be sent; false once an upload of the current publish stage failed, or the
+     * package's turn is over. A failed parallel split returns at its first failure while the uploads already sent go
+     * on: nothing more is sent.
      */
     public boolean uploadStarting() {
-        if (uploadsStopped) {
+        if (uploadsStopped != null || uploadsClosed) {
             return false;
         }
         uploadsUnderWay.incrementAndGet();
         return true;
     }
 
-    /** An upload ended, written or not. */
-    public void uploadEnded(boolean failed) {
-        if (failed) {
-            uploadsStopped = true;
+    /** An upload ended: written ({@code failure} null) or not. */
+    public void uploadEnded(Throwable failure) {
+        if (failure != null && uploadsStopped == null) {
+            uploadsStopped = failure;
         }
         synchronized (uploadsUnderWay) {
             if (uploadsUnderWay.decrementAndGet() == 0) {
@@ -186,9 +188,23 @@ public final class PrepPackage {
         }
     }
 
-    /** A publish stage starts (again, after a retried failure): its uploads may go. */
-    public void uploadsMayStart() {
-        uploadsStopped = false;
+    /** The failure that stopped this stage's uploads, null while none did. */
+    public Throwable uploadsStoppedBy() {
+        return uploadsStopped;
+    }
+
+    /**
+     * A publish stage starts (again, after a retried failure): once the earlier attempt's uploads have ended, its
+     * uploads may go. Waiting first keeps a late failure of the earlier attempt from stopping this one.
+     */
+    public void uploadsMayStart(java.time.Duration within) throws InterruptedException {
+        awaitUploadsEnded(within);
+        uploadsStopped = null;
+    }
+
+    /** The package's turn is over: nothing of it is sent any more, whatever is still queued. */
+    public void uploadsClosed() {
+        uploadsClosed = true;
     }
 
     /** Waits until no upload of this package is under way, at most {@code within}; the number still under way. */

@@ -186,24 +186,58 @@ class PublishingPipelineTest extends PipelineTestBase {
         startWithFirstCortePublished();
         Path second = corte(1);
         Path third = corte(2);
-        // the second corte's site uploads are held on the wire, as by a slow S3, and one of them is refused for good:
-        // its split fails at once while the uploads already sent are still on their way
+        // the second corte's site uploads are held on the wire, as by a slow S3, and one of them is refused for good a
+        // second later: its split fails while the uploads already sent are still on their way
         s3Network.respondAfter(Duration.ofSeconds(1), r -> r.method().equals("PUT") && r.path().endsWith("/csv/LEEME.txt"), 1, 403,
                 "application/xml", "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>");
         s3Network.holdRequest(r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/"), FaultProxy.ALWAYS,
-                Duration.ofSeconds(6));
+                Duration.ofSeconds(60));
         institute.release(second);
         JsonNode report = awaitReport(second.getFileName().toString());
         assertThat(report.get("step").asText()).isEqualTo("publish");
         int held = s3Network.faultsInjected() - 1;
         assertThat(held).as("uploads held when the stage failed").isPositive();
-        s3Network.clearFaults();
+        int sitePuts = s3Network.requests(r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/"));
 
+        // the third corte waits (not even fetched: the poll waits for the turn) while the second one's uploads are on
+        // their way; without the wait it was fetched within a poll or two and published before they landed
         institute.release(third);
+        await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(5)).until(() -> institute.requestCount("/" + third.getFileName()) == 0
+                && s3Network.requests(r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/")) == sitePuts);
+        s3Network.clearFaults();
+        s3Network.releaseHolds();
         awaitPublished(third);
-        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.releasedHolds() >= held);
+        assertThat(s3Network.releasedHolds()).isEqualTo(held);
         // none of the second corte's late uploads landed over the third's files (data/corte.json changes every corte)
         assertSiteEquals(third);
+    }
+
+    /**
+     * S3 slowing down during a corte: uploads of the first attempt still fail after the retry channel started the
+     * next one. The retry must not be stopped by them (it was, and the good corte was quarantined as UNEXPECTED).
+     */
+    @Test
+    void aLateFailureOfAnEarlierAttemptDoesNotStopTheRetriedStage() throws Exception {
+        var settings = settings();
+        settings.put("difusor.s3.max-attempts", "1");
+        // the stage's first upload is refused late, after another one refused at once has made the stage fail
+        s3SlowsDownPuts(p -> p.equals("/" + SITE + "/data/corte.json"), 1);
+        java.util.concurrent.atomic.AtomicBoolean firstUpload = new java.util.concurrent.atomic.AtomicBoolean();
+        s3Network.respondAfter(Duration.ofMillis(1500), r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/")
+                && firstUpload.compareAndSet(false, true), 1,
+                503, "application/xml", "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+        List<String> logged = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        Path pkg = corte(0);
+        try (AutoCloseable capture = captureLogs(logged)) {
+            startDifusor(settings);
+            institute.release(pkg);
+            awaitPublished(pkg);
+        }
+        assertSiteEquals(pkg);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        assertThat(s3Network.faultsInjected()).isEqualTo(2);
+        // one retry, for the first refusal: the second one, late, belongs to the attempt that already failed
+        assertThat(logged.stream().filter(line -> line.contains("step publish failed, retry"))).hasSize(1);
     }
 
     @Test
@@ -299,6 +333,11 @@ class PublishingPipelineTest extends PipelineTestBase {
 
         s3Network.clearFaults();
         await().atMost(Duration.ofSeconds(30)).until(() -> readiness().getState() == HealthCheck.State.UP);
+
+        // a definite answer is no slowdown: access denied (a broken role) is not ready at once, within the grace
+        s3Network.respond(FaultProxy.anyRequest(), FaultProxy.ALWAYS, 403, "application/xml",
+                "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>");
+        await().atMost(Duration.ofSeconds(5)).until(() -> readiness().getState() == HealthCheck.State.DOWN);
     }
 
     private HealthCheck.Result readiness() {

@@ -42,10 +42,13 @@ public final class SitePublication {
 
     private final String sitePrefix;
     private final LeaderCheck leaderCheck;
+    private final java.time.Duration uploadsBound;
 
-    public SitePublication(String sitePrefix, LeaderCheck leaderCheck) {
+    /** {@code uploadsBound}: how long an upload already sent may take (the S3 client's bound for a whole call). */
+    public SitePublication(String sitePrefix, LeaderCheck leaderCheck, java.time.Duration uploadsBound) {
         this.sitePrefix = sitePrefix;
         this.leaderCheck = leaderCheck;
+        this.uploadsBound = uploadsBound;
     }
 
     /**
@@ -87,18 +90,22 @@ public final class SitePublication {
         Message message = exchange.getMessage();
         SiteFile file = message.getBody(SiteFile.class);
         if (!pkg.uploadStarting()) {
-            throw new IllegalStateException(pkg + ": not sending " + file.path() + ": an upload of this stage failed");
+            // the cause is the failure that stopped the stage: the retry channel and the report judge it, not this
+            Throwable stoppedBy = pkg.uploadsStoppedBy();
+            throw new IllegalStateException(pkg + ": not sending " + file.path() + ": "
+                    + (stoppedBy != null ? "an upload of this stage failed: " + stoppedBy.getMessage() : "the package's turn is over"), stoppedBy);
         }
         // counted until this upload ends, written or not: the package's turn waits for the last one (PackageTurn)
         exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
             @Override
             public void onComplete(Exchange done) {
-                pkg.uploadEnded(false);
+                pkg.uploadEnded(null);
             }
 
             @Override
             public void onFailure(Exchange failed) {
-                pkg.uploadEnded(true);
+                Throwable failure = failed.getException();
+                pkg.uploadEnded(failure != null ? failure : new IllegalStateException("upload of " + file.path() + " failed"));
             }
         });
         exchange.setProperty(SITE_PATH, file.path());
@@ -125,8 +132,8 @@ public final class SitePublication {
         LOG.info("{}: {} changed site files written to S3, {} deleted", pkg, pkg.filesPublished(), pkg.plan().deletions().size());
     }
 
-    public void starting(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) {
-        pkg.uploadsMayStart();
+    public void starting(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws InterruptedException {
+        pkg.uploadsMayStart(uploadsBound);
         exchange.setProperty("publishStartedNanos", System.nanoTime());
     }
 }

@@ -52,6 +52,7 @@ public final class PackageTurn {
      * package's, they would put an older corte's file over a newer one, under a manifest that says otherwise.
      */
     private void awaitUploads(PrepPackage pkg) {
+        pkg.uploadsClosed(); // uploads still queued (a lost lead, a wait that ran out) are not sent after the turn
         int underWay = pkg.uploadsUnderWay();
         if (underWay == 0) {
             return;

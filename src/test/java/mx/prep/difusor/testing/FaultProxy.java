@@ -114,6 +114,7 @@ public final class FaultProxy implements AutoCloseable {
     private final AtomicInteger connections = new AtomicInteger();
     private final AtomicInteger faults = new AtomicInteger();
     private final AtomicInteger releasedHolds = new AtomicInteger();
+    private volatile CountDownLatch holdGate = new CountDownLatch(1);
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile Predicate<RequestHead> disguisedETags;
 
@@ -194,6 +195,13 @@ public final class FaultProxy implements AutoCloseable {
      */
     public FaultProxy holdRequest(Predicate<RequestHead> when, int times, Duration delay) {
         return add(Fault.HOLD_REQUEST, when, times, 0, 0, Objects.requireNonNull(delay), null);
+    }
+
+    /** Lets every request held now by {@link #holdRequest} go on at once. */
+    public void releaseHolds() {
+        CountDownLatch released = holdGate;
+        holdGate = new CountDownLatch(1);
+        released.countDown();
     }
 
     /** Requests held by {@link #holdRequest} that have since been forwarded and answered. */
@@ -291,6 +299,7 @@ public final class FaultProxy implements AutoCloseable {
     @Override
     public void close() {
         closed.countDown();
+        holdGate.countDown();
         closeQuietly(server);
         sockets.forEach(this::closeQuietly);
         threads.shutdownNow();
@@ -402,6 +411,19 @@ public final class FaultProxy implements AutoCloseable {
 
     private void injected() {
         faults.incrementAndGet();
+    }
+
+    /** Holds a request for {@code duration}, or until {@link #releaseHolds()}; cut short when the proxy closes. */
+    private void hold(Duration duration) throws IOException {
+        try {
+            holdGate.await(duration.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("proxy closed");
+        }
+        if (closed.getCount() == 0) {
+            throw new SocketException("proxy closed");
+        }
     }
 
     /** Waits as the fault itself, never as synchronisation; cut short when the proxy closes. */
@@ -533,7 +555,7 @@ public final class FaultProxy implements AutoCloseable {
             }
             if (fault == Fault.HOLD_REQUEST) {
                 injected();
-                pause(rule.duration());
+                hold(rule.duration());
             }
             if (upstream != null && upstreamHungUp()) {
                 closeQuietly(upstream); // nothing of this request was sent on it yet
