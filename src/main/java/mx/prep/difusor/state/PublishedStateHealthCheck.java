@@ -16,6 +16,8 @@ import org.apache.camel.impl.health.AbstractHealthCheck;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import mx.prep.difusor.Failures;
+
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
@@ -24,13 +26,14 @@ import software.amazon.awssdk.services.s3.S3Client;
  * a missing state key reads as "nothing published yet", so a mistyped bucket name would otherwise look ready.
  * <p>
  * Readiness also decides who may lead (only a Ready pod holds the Lease), so a pod that has seen S3 answer stays ready
- * through a short S3 slowdown, for {@code grace}: the retry channel rides such a blip out, while an unready leader
+ * through a short S3 slowdown (no answer, 5xx, throttling, the network), for {@code grace}: the retry channel rides such a blip out, while an unready leader
  * would lose the lead mid-corte and leave the corte to a standby that waits for the takeover. S3 is asked on a thread
  * of its own and the probe answers within {@code answerWithin}, before the kubelet's timeout, whatever S3 does.
  */
 public final class PublishedStateHealthCheck extends AbstractHealthCheck {
 
     private static final Logger LOG = LoggerFactory.getLogger(PublishedStateHealthCheck.class);
+    private static final Failures FAILURES = new Failures();
 
     private final StateStore state;
     private final S3Client s3;
@@ -77,6 +80,7 @@ public final class PublishedStateHealthCheck extends AbstractHealthCheck {
         }
         String problem;
         Throwable cause = null;
+        boolean passing = true; // a slowdown passes; a definite answer (no such bucket, access denied) does not
         try {
             String corte = answer.get(answerWithin.toMillis(), TimeUnit.MILLISECONDS);
             if (trouble != null) {
@@ -91,12 +95,13 @@ public final class PublishedStateHealthCheck extends AbstractHealthCheck {
         } catch (ExecutionException failed) {
             cause = failed.getCause();
             problem = cause.getMessage();
+            passing = FAILURES.isTransient(cause.getCause() != null ? cause.getCause() : cause);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             problem = "interrupted";
         }
         Instant answered = lastAnswered;
-        boolean graced = answered != null && Duration.between(answered, clock.instant()).compareTo(grace) < 0;
+        boolean graced = passing && answered != null && Duration.between(answered, clock.instant()).compareTo(grace) < 0;
         String verdict = graced ? "the pod stays ready until " + answered.plus(grace) + " (" + grace.toSeconds()
                 + " s after S3's last answer)" : "the pod is not ready";
         if (trouble == null || graced != troubleGraced) {
