@@ -227,8 +227,10 @@ public class DifusorConfiguration implements CamelConfiguration {
         LeaderCheck leaderCheck = new LeaderCheck(context, clock, settings.millis("difusor.s3.call-timeout-ms"));
         registry.bind("leaderCheck", leaderCheck);
         // no replica leading (members labelled otherwise than the pods, an API server refusing the Lease) polls nothing:
-        // alert PrepNoLeader watches the replicas' sum
-        io.micrometer.core.instrument.Gauge.builder("difusor_leader", leaderCheck, c -> c.leads() ? 1 : 0)
+        // alert PrepNoLeader watches the replicas' sum; a dry run publishes nothing, so it never counts as a leader
+        // (beside the real replicas it made PrepTwoLeaders page)
+        boolean publishes = !dryRun.equals("true");
+        io.micrometer.core.instrument.Gauge.builder("difusor_leader", leaderCheck, c -> publishes && c.leads() ? 1 : 0)
                 .description("1 while this process leads (polls and publishes), 0 on a standby").strongReference(true).register(meters);
         registry.bind("sitePublication", new SitePublication(sitePrefix, leaderCheck, uploadsBound));
         registry.bind("sitePruner", new SitePruner(s3, siteBucket, sitePrefix, metrics));

@@ -730,6 +730,9 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertThat(keys(HISTORY, "")).isEmpty();
         assertThat(cloudFront.requests()).isEmpty();
         assertThat(s3Network.requests(r -> !r.method().equals("GET") && !r.method().equals("HEAD"))).isZero();
+        // it publishes nothing, so beside the real replicas it is no second leader (PrepTwoLeaders)
+        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        assertThat(meters.get("difusor_leader").gauge().value()).isZero();
     }
 
     /** The flag is read by a route predicate, route preconditions and Java: "yes" would be a dry run to some only. */
