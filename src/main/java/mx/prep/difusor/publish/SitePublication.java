@@ -1,5 +1,6 @@
 package mx.prep.difusor.publish;
 
+import java.time.Duration;
 import java.util.Iterator;
 import java.util.Map;
 
@@ -7,8 +8,8 @@ import org.apache.camel.Exchange;
 import org.apache.camel.ExchangeProperty;
 import org.apache.camel.Header;
 import org.apache.camel.Message;
-import org.apache.camel.support.SynchronizationAdapter;
 import org.apache.camel.component.aws2.s3.AWS2S3Constants;
+import org.apache.camel.support.SynchronizationAdapter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,10 +43,10 @@ public final class SitePublication {
 
     private final String sitePrefix;
     private final LeaderCheck leaderCheck;
-    private final java.time.Duration uploadsBound;
+    private final Duration uploadsBound;
 
     /** {@code uploadsBound}: how long an upload already sent may take (the S3 client's bound for a whole call). */
-    public SitePublication(String sitePrefix, LeaderCheck leaderCheck, java.time.Duration uploadsBound) {
+    public SitePublication(String sitePrefix, LeaderCheck leaderCheck, Duration uploadsBound) {
         this.sitePrefix = sitePrefix;
         this.leaderCheck = leaderCheck;
         this.uploadsBound = uploadsBound;
