@@ -255,25 +255,46 @@ class BadPackagesTest extends PipelineTestBase {
         return bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(key)).asByteArray();
     }
 
+    /**
+     * A report S3 refused waits on local disk and is sent once S3 answers again, after the next publication. Sending
+     * takes as long as S3 takes (a backlog of 100 MB packages: minutes): the publication that set it off must not hold
+     * its turn meanwhile. It did: the corte after went public only once the send ended.
+     */
     @Test
-    void aReportS3RefusedIsKeptOnDiskAndSentOnceS3AnswersAgain() throws Exception {
+    void aReportS3RefusedIsKeptOnDiskAndSentOnceS3AnswersAgainWithoutHoldingBackTheNextCorte() throws Exception {
         Path first = startWithFirstCortePublished();
         String badName = aBadPackageKeptOnLocalDisk(first, "ab".repeat(32));
-        Path localQuarantine = localQuarantine();
-        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        String keptFolder = "quarantine/" + badName.replace(".zip", "") + "/"
+                + localReports(localQuarantine()).get(0).getParent().getFileName() + "/";
+        s3Network.clearFaults();
+        // S3 answers again, slowly for this report: its uploads stay on their way until released
+        s3Network.holdRequest(r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/" + keptFolder),
+                FaultProxy.ALWAYS, Duration.ofSeconds(120));
+        Path next = corte(1);
+        institute.release(next);
+        awaitPublished(next);
 
-        Path next = s3AnswersAgainAndCortePublished(1);
-        JsonNode report = awaitReport(badName);
+        Path after = corte(2);
+        institute.release(after);
+        String name = after.getFileName().toString();
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                .until(() -> publishedState().map(s -> s.packageName()).filter(name::equals).isPresent());
+        assertSiteEquals(after);
+        assertThat(keys(HISTORY, keptFolder)).isEmpty();
+
+        s3Network.clearFaults();
+        s3Network.releaseHolds();
+        await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, keptFolder).contains(keptFolder + "report.json"));
+        JsonNode report = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(keptFolder + "report.json")).asUtf8String());
         assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
         assertThat(report.path("step").asText()).isEqualTo("checksum-filter");
         // what the institute announced and what arrived, side by side
         assertThat(report.path("announcedSha256").asText()).isEqualTo("ab".repeat(32));
         assertThat(report.path("receivedSha256").asText()).isEqualTo(PrepPackageGenerator.sha256Hex(tmp.resolve("bad").resolve(badName)));
-        assertThat(report.path("packageKeptAt").asText())
-                .startsWith("s3://" + HISTORY + "/quarantine/" + badName.replace(".zip", "") + "/").endsWith("/" + badName);
+        assertThat(report.path("packageKeptAt").asText()).isEqualTo("s3://" + HISTORY + "/" + keptFolder + badName);
         assertThat(keptPackage(report)).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
-        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(localQuarantine) || isEmptyTree(localQuarantine));
-        assertSiteEquals(next);
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(localQuarantine()) || isEmptyTree(localQuarantine()));
+        assertSiteEquals(after);
     }
 
     /**
