@@ -166,10 +166,15 @@ class AlertRulesTest extends PipelineTestBase {
                 java.nio.file.StandardOpenOption.APPEND);
         String rendered = run(overlay, "kubectl", "kustomize", ".");
         List<JsonNode> rules = new ArrayList<>();
+        List<JsonNode> monitors = new ArrayList<>();
+        JsonNode deployment = null;
         for (Object doc : yaml().loadAllFromString(rendered)) {
             JsonNode node = JSON.valueToTree(doc);
-            if (node.path("kind").asText().equals("PrometheusRule")) {
-                rules.add(node);
+            switch (node.path("kind").asText()) {
+                case "PrometheusRule" -> rules.add(node);
+                case "PodMonitor" -> monitors.add(node);
+                case "Deployment" -> deployment = node;
+                default -> { }
             }
         }
         assertThat(rules).hasSize(1);
@@ -177,5 +182,25 @@ class AlertRulesTest extends PipelineTestBase {
         assertThat(rules.get(0).path("metadata").path("namespace").asText()).isEqualTo("prep-jornada");
         // the same rules as the file the unit tests ran on
         assertThat(rules.get(0).path("spec")).isEqualTo(rule().path("spec"));
+
+        // and the operator scrapes what they watch (it ignores the annotations): the difusor's pods, on the port and
+        // path the annotations name
+        assertThat(monitors).hasSize(1);
+        JsonNode monitor = monitors.get(0);
+        assertThat(monitor.path("metadata").path("namespace").asText()).isEqualTo("prep-jornada");
+        JsonNode pod = deployment.path("spec").path("template");
+        monitor.path("spec").path("selector").path("matchLabels").fields().forEachRemaining(label ->
+                assertThat(pod.path("metadata").path("labels").path(label.getKey()).asText()).as(label.getKey()).isEqualTo(label.getValue().asText()));
+        assertThat(monitor.path("spec").path("selector").path("matchLabels").size()).isPositive();
+        JsonNode endpoint = monitor.path("spec").path("podMetricsEndpoints").get(0);
+        JsonNode annotations = pod.path("metadata").path("annotations");
+        assertThat(endpoint.path("path").asText()).isEqualTo(annotations.path("prometheus.io/path").asText());
+        List<String> portsOfThatNumber = new ArrayList<>();
+        pod.path("spec").path("containers").forEach(c -> c.path("ports").forEach(p -> {
+            if (p.path("containerPort").asText().equals(annotations.path("prometheus.io/port").asText())) {
+                portsOfThatNumber.add(p.path("name").asText());
+            }
+        }));
+        assertThat(portsOfThatNumber).containsExactly(endpoint.path("port").asText());
     }
 }
