@@ -246,4 +246,23 @@ abstract class PipelineTestBase {
     List<String> keys(String bucketName, String prefix) {
         return bucket.listObjectsV2Paginator(b -> b.bucket(bucketName).prefix(prefix)).contents().stream().map(S3Object::key).toList();
     }
+
+    /** Every line logged from now on, with its exception, until the capture is closed. */
+    static AutoCloseable captureLogs(List<String> logged) {
+        var context = (org.apache.logging.log4j.core.LoggerContext) org.apache.logging.log4j.LogManager.getContext(false);
+        var capture = new org.apache.logging.log4j.core.appender.AbstractAppender("captured", null, null, true,
+                org.apache.logging.log4j.core.config.Property.EMPTY_ARRAY) {
+            @Override
+            public void append(org.apache.logging.log4j.core.LogEvent event) {
+                logged.add(event.getMessage().getFormattedMessage() + (event.getThrown() == null ? "" : " " + event.getThrown()));
+            }
+        };
+        capture.start();
+        context.getConfiguration().getRootLogger().addAppender(capture, org.apache.logging.log4j.Level.ALL, null);
+        context.updateLoggers();
+        return () -> {
+            context.getConfiguration().getRootLogger().removeAppender("captured");
+            context.updateLoggers();
+        };
+    }
 }

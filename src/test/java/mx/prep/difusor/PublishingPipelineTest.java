@@ -738,24 +738,6 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(keys(SITE, "")).isEmpty();
     }
 
-    /** Every line logged from now on, with its exception, until the capture is closed. */
-    private static AutoCloseable captureLogs(List<String> logged) {
-        var context = (org.apache.logging.log4j.core.LoggerContext) org.apache.logging.log4j.LogManager.getContext(false);
-        var capture = new org.apache.logging.log4j.core.appender.AbstractAppender("secrets", null, null, true,
-                org.apache.logging.log4j.core.config.Property.EMPTY_ARRAY) {
-            @Override
-            public void append(org.apache.logging.log4j.core.LogEvent event) {
-                logged.add(event.getMessage().getFormattedMessage() + (event.getThrown() == null ? "" : " " + event.getThrown()));
-            }
-        };
-        capture.start();
-        context.getConfiguration().getRootLogger().addAppender(capture, org.apache.logging.log4j.Level.ALL, null);
-        context.updateLoggers();
-        return () -> {
-            context.getConfiguration().getRootLogger().removeAppender("secrets");
-            context.updateLoggers();
-        };
-    }
 
     @Test
     void aPresignedPackageUrlNeverShowsItsSignatureInTheLogsNorInTheRecords() throws Exception {
