@@ -219,10 +219,11 @@ public class DifusorConfiguration implements CamelConfiguration {
         SiteAudit audit = new SiteAudit(state, metrics, s3, siteBucket, sitePrefix, keep, settings.integer("difusor.publish.list-bucket-every"),
                 context.getExecutorServiceManager().newSingleThreadExecutor(SiteAudit.class, "site-audit"));
         registry.bind("siteAudit", audit);
+        // the prune invalidates the leftovers of earlier cortes it deletes, within the same budget as the plan
+        int maxInvalidationPaths = invalidationPaths(settings.integer("difusor.cdn.max-paths"), settings.list("difusor.cdn.distribution-ids").size());
+        String cdnPathPrefix = cdnPathPrefix(sitePrefix, settings.text("difusor.cdn.path-prefix"), settings.list("difusor.cdn.distribution-ids"));
         registry.bind("sitePlanner", new SitePlanner(state, audit, keep, settings.integer("difusor.publish.max-deletions"),
-                settings.integer("difusor.publish.max-deletions-percent"),
-                invalidationPaths(settings.integer("difusor.cdn.max-paths"), settings.list("difusor.cdn.distribution-ids").size()),
-                cdnPathPrefix(sitePrefix, settings.text("difusor.cdn.path-prefix"), settings.list("difusor.cdn.distribution-ids"))));
+                settings.integer("difusor.publish.max-deletions-percent"), maxInvalidationPaths, cdnPathPrefix));
         // asked before each change the public would see: a process that lost the lead stops there
         LeaderCheck leaderCheck = new LeaderCheck(context, clock, settings.millis("difusor.s3.call-timeout-ms"));
         registry.bind("leaderCheck", leaderCheck);
@@ -233,7 +234,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         io.micrometer.core.instrument.Gauge.builder("difusor_leader", leaderCheck, c -> publishes && c.leads() ? 1 : 0)
                 .description("1 while this process leads (polls and publishes), 0 on a standby").strongReference(true).register(meters);
         registry.bind("sitePublication", new SitePublication(sitePrefix, leaderCheck, uploadsBound));
-        registry.bind("sitePruner", new SitePruner(s3, siteBucket, sitePrefix, metrics));
+        registry.bind("sitePruner", new SitePruner(s3, siteBucket, sitePrefix, metrics, maxInvalidationPaths, cdnPathPrefix));
         Failures failures = new Failures();
         registry.bind("dryRun", new DryRun(workDir.resolve("dry-run"), ledger, failures));
         registry.bind("publishThreads", publishThreads(context, settings.integer("difusor.publish.concurrency")));

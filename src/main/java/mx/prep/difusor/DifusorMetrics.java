@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import io.micrometer.core.instrument.Counter;
@@ -36,6 +37,8 @@ public final class DifusorMetrics {
     /** When the institute opens the PREP (difusor.source.opens-at), or null when not set. */
     private final Instant opensAt;
     private final CorteHorizon horizon;
+    /** Files S3 refused to delete that stay in the site bucket, as the published state last read or written says. */
+    private final AtomicInteger undeletedFiles = new AtomicInteger();
 
     public DifusorMetrics(MeterRegistry registry, Clock clock, ZoneId corteZone) {
         this(registry, clock, corteZone, null, null);
@@ -60,6 +63,9 @@ public final class DifusorMetrics {
                         + "seconds since the first corte was announced, or since the PREP opened)").strongReference(true).register(registry);
         Gauge.builder("difusor_published_corte_timestamp_seconds", this, m -> m.publishedCorteEpoch())
                 .description("The published corte, as a Unix timestamp").strongReference(true).register(registry);
+        Gauge.builder("difusor_site_undeleted_files", undeletedFiles, AtomicInteger::get)
+                .description("Files gone from the site that S3 refused to delete (AccessDenied) and still in the site bucket; every corte "
+                        + "tries again").strongReference(true).register(registry);
         // every counter an alert watches is there at 0 from the start: Prometheus' increase() cannot see the first
         // quarantine of a reason if that reason's series appears only then, already at 1
         for (RejectReason reason : RejectReason.values()) {
@@ -136,9 +142,17 @@ public final class DifusorMetrics {
         siteChecksCounter(outcome).increment();
     }
 
-    /** Files gone from a package that S3 refused for good to delete (AccessDenied): they stay in the site bucket. */
+    /**
+     * Files gone from a package that S3 refused for good to delete (AccessDenied): they stay in the site bucket. Counted
+     * when first refused; the later cortes' retries are not counted again (difusor_site_undeleted_files shows them).
+     */
     public void deletionsRefused(int files) {
         deletionsRefusedCounter().increment(files);
+    }
+
+    /** How many files S3 refused to delete stay in the site bucket, from the published state (every replica reads it). */
+    public void undeletedFiles(int files) {
+        undeletedFiles.set(files);
     }
 
     public void invalidation() {

@@ -3,6 +3,7 @@ package mx.prep.difusor;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
@@ -32,6 +33,8 @@ public final class PrepPackage {
     private volatile CompletableFuture<Void> archiving;
     private volatile SitePackage site;
     private SitePlan plan;
+    private volatile List<String> undeleted = List.of();
+    private volatile int deleted = -1;
     private int filesPublished;
     private String checksumNames;
     private String sidecarSha256;
@@ -161,6 +164,25 @@ public final class PrepPackage {
 
     public void uploaded(String sitePath) {
         uploaded.add(sitePath);
+    }
+
+    /**
+     * What the prune did: the site paths S3 refused to delete (they stay in the bucket; the record step lists them in
+     * the manifest as undeleted) and how many it deleted.
+     */
+    public void pruned(List<String> refused, int deleted) {
+        this.undeleted = refused;
+        this.deleted = deleted;
+    }
+
+    /** The site paths S3 refused to delete in this publication, sorted; empty before the prune. */
+    public List<String> undeleted() {
+        return undeleted;
+    }
+
+    /** The files this publication deleted from the site; before the prune, those its plan would delete. */
+    public int deleted() {
+        return deleted >= 0 ? deleted : plan == null ? 0 : plan.deletions().size() + plan.leftovers().size();
     }
 
     /**

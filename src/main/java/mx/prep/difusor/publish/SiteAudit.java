@@ -132,20 +132,23 @@ public final class SiteAudit {
     }
 
     /**
-     * True if the bucket holds exactly the manifest's files, besides what the operator keeps there (bytes compared by the ETag: the MD5 of a single-part
+     * True if the bucket holds exactly the manifest's files, besides what the operator keeps there and what S3 refused to
+     * delete (bytes compared by the ETag: the MD5 of a single-part
      * object, or the ETag the manifest recorded from S3's answer when it is not the MD5). Compared page by page: the
      * listing of a site is never held whole beside its manifest and the package's file list (a restart's first plan
      * of a site four times FULL did not fit in -Xmx256m so).
      */
     boolean agrees(String label, SiteManifest manifest) {
         Map<String, SiteManifest.Entry> files = manifest.files();
+        java.util.Set<String> undeleted = manifest.undeleted();
         long[] present = new long[1];
         long[] differing = new long[1];
         forEachListed((path, etag, size) -> {
             SiteManifest.Entry e = files.get(path);
             if (e == null) {
-                // an object the operator keeps there (difusor.site.keep) is no difference
-                if (!keep.keeps(path)) {
+                // an object the operator keeps there (difusor.site.keep) is no difference, nor one S3 refused to delete
+                // (the manifest lists it; the next corte tries again), whether still there or gone since
+                if (!keep.keeps(path) && !undeleted.contains(path)) {
                     differing[0]++;
                 }
                 return;

@@ -1,8 +1,12 @@
 package mx.prep.difusor.publish;
 
+import java.util.Collections;
 import java.util.Map;
+import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 import mx.prep.difusor.unpack.KnownContent;
@@ -15,8 +19,22 @@ import mx.prep.difusor.unpack.KnownContent;
  * <p>
  * {@code etag} is the ETag S3 answered for the object when it is not its MD5 (a bucket encrypted with SSE-KMS gives
  * ETags no content hash predicts); null otherwise, so a manifest of an unencrypted bucket is no larger.
+ * <p>
+ * {@code undeleted}: paths no longer in the site that S3 refused to delete (AccessDenied), still in the bucket. Not
+ * site files (not in {@code files}): the checks of the bucket expect them, the next plans retry deleting them without
+ * counting them against difusor.publish.max-deletions. Left out of the JSON when empty, as in manifests written before it.
  */
-public record SiteManifest(@JsonProperty("package") String packageName, Map<String, Entry> files) {
+public record SiteManifest(@JsonProperty("package") String packageName, Map<String, Entry> files,
+        @JsonInclude(JsonInclude.Include.NON_EMPTY) SortedSet<String> undeleted) {
+
+    public SiteManifest {
+        undeleted = undeleted == null || undeleted.isEmpty() ? Collections.emptySortedSet()
+                : Collections.unmodifiableSortedSet(new TreeSet<>(undeleted));
+    }
+
+    public SiteManifest(String packageName, Map<String, Entry> files) {
+        this(packageName, files, null);
+    }
 
     /** One published object; {@code zip} is null in manifests written before fingerprints and in bucket listings. */
     public record Entry(String sha256, String md5, long size, String contentType, String cacheControl, String zip, String etag) {

@@ -91,19 +91,29 @@ public final class SitePlanner {
             }
         }
         // what the package no longer holds, except what the operator keeps in the bucket (a robots.txt put there by hand)
+        // and what earlier cortes left there because S3 refused to delete it: those are deleted again, but were not
+        // published files of the last corte, so they neither count against the limits nor pile up into a refusal
+        Set<String> undeleted = recorded.map(SiteManifest::undeleted).orElse(java.util.Collections.emptySortedSet());
         List<String> deletions = new ArrayList<>();
+        List<String> leftovers = new ArrayList<>();
         int keptByOperator = 0;
+        int leftoversListed = 0;
         for (String p : base.keySet()) {
             if (!inPackage.contains(p)) {
                 if (keep.keeps(p)) {
                     keptByOperator++;
+                } else if (undeleted.contains(p)) {
+                    leftoversListed++;
                 } else {
                     deletions.add(p);
                 }
             }
         }
+        // all of them, listed or not: a delete of a key already gone succeeds, and a redo after a crash retries (and
+        // invalidates) the same ones as the attempt it repeats
+        undeleted.stream().filter(p -> !inPackage.contains(p) && !keep.keeps(p)).forEach(leftovers::add);
         deletions.sort(null);
-        int siteFiles = base.size() - keptByOperator;
+        int siteFiles = base.size() - keptByOperator - leftoversListed;
         // a count for a national site, a share for a small one: a state PREP of 800 files missing 400 is half gone. The
         // share only against a site some publication recorded: before the first one the bucket may hold a placeholder
         // ("results from 20:00", three files), all of which the first corte replaces; the count still guards a bucket
@@ -133,7 +143,8 @@ public final class SitePlanner {
             uploads.stream().map(SiteFile::path).filter(already::add).forEach(changed::add);
             deletions.stream().filter(already::add).forEach(changed::add);
         }
-        SitePlan plan = new SitePlan(uploads, deletions, InvalidationPaths.of(changed, maxInvalidationPaths, cdnPathPrefix),
+        // the leftovers are not in it: the prune adds those S3 deletes this time (withInvalidationPaths)
+        SitePlan plan = new SitePlan(uploads, deletions, leftovers, changed, InvalidationPaths.of(changed, maxInvalidationPaths, cdnPathPrefix),
                 pkg.site().files().size() - uploads.size(), !trusted, keptETags,
                 published.filter(PublishedState::hasPublished).map(PublishedState::sha256).orElse(null),
                 published.filter(PublishedState::hasPublished).map(PublishedState::publishedAt).orElse(null));

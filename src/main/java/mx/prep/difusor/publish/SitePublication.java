@@ -130,7 +130,7 @@ public final class SitePublication {
         pkg.filesPublished(pkg.plan().uploads().size());
         long started = exchange.getProperty("publishStartedNanos", System.nanoTime(), Long.class);
         pkg.stageTook("publish", (System.nanoTime() - started) / 1_000_000);
-        LOG.info("{}: {} changed site files written to S3, {} deleted", pkg, pkg.filesPublished(), pkg.plan().deletions().size());
+        LOG.info("{}: {} changed site files written to S3, {} deleted", pkg, pkg.filesPublished(), pkg.deleted());
     }
 
     public void starting(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws InterruptedException {

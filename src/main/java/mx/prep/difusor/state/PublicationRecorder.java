@@ -3,8 +3,9 @@ package mx.prep.difusor.state;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.Map;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.ExchangeProperty;
@@ -69,21 +70,24 @@ public final class PublicationRecorder {
             files.put(f.path(), new SiteManifest.Entry(f.sha256(), f.md5(), f.size(), f.contentType(), f.cacheControl(), f.zip(),
                     pkg.etagOf(f.path())));
         }
-        state.saveManifest(new SiteManifest(pkg.name(), files));
+        // what S3 refused to delete stays known until a later corte deletes it (or the package holds it again)
+        List<String> undeleted = pkg.undeleted().stream().filter(p -> !files.containsKey(p)).toList();
+        state.saveManifest(new SiteManifest(pkg.name(), files, new java.util.TreeSet<>(undeleted)));
         pkg.stageTook("record", (System.nanoTime() - started) / 1_000_000);
         Instant now = clock.instant();
         // the outcome record before the state: a process killed in between leaves the state "publishing", which the next
         // leader finishes (resume.yaml); the other way round the state said "published" and the record was never written
         history.recordOutcome(pkg, "published", now);
         state.save(new PublishedState(pkg.name(), pkg.corte().toString(), pkg.sha256(), pkg.size(), files.size(),
-                pkg.receivedAt().toString(), now.toString(), pkg.stageMillis(), pkg.plan().uploads().size(), pkg.plan().deletions().size(),
-                null, null));
+                pkg.receivedAt().toString(), now.toString(), pkg.stageMillis(), pkg.plan().uploads().size(), pkg.deleted(),
+                null, null, undeleted.isEmpty() ? null : undeleted.size()));
         metrics.published(pkg.corte(), now, pkg.stageMillis(), pkg.plan().uploads().size(),
                 pkg.plan().uploads().stream().mapToLong(SiteFile::size).sum());
         ledger.settled(pkg.name(), pkg.sha256());
         journal.add(new PackageJournal.Entry(pkg.name(), pkg.corte().toString(), "published", null, null,
-                pkg.plan().uploads().size() + " uploaded, " + pkg.plan().deletions().size() + " deleted", now.toString(), pkg.stageMillis()));
-        LOG.info("{}: published; {} files ({} uploaded, {} deleted); stages {} ms; state at {}", pkg, files.size(),
-                pkg.plan().uploads().size(), pkg.plan().deletions().size(), pkg.stageMillis(), state.location());
+                pkg.plan().uploads().size() + " uploaded, " + pkg.deleted() + " deleted", now.toString(), pkg.stageMillis()));
+        LOG.info("{}: published; {} files ({} uploaded, {} deleted{}); stages {} ms; state at {}", pkg, files.size(),
+                pkg.plan().uploads().size(), pkg.deleted(), undeleted.isEmpty() ? "" : ", " + undeleted.size() + " S3 refused to delete",
+                pkg.stageMillis(), state.location());
     }
 }

@@ -7,6 +7,9 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 /**
  * What the public sees now: the state object in S3, so that a restarted pod (or the next leader) knows what is
  * published without asking anyone.
+ *
+ * @param undeleted how many files S3 refused to delete stay in the site bucket (the site manifest lists them), null
+ *                  for none: here so that every replica, the standby too, reports it (difusor_site_undeleted_files)
  */
 public record PublishedState(
         @JsonProperty("package") String packageName,
@@ -20,7 +23,8 @@ public record PublishedState(
         Integer uploaded,
         Integer deleted,
         String publishing,
-        String publishingCorte) {
+        String publishingCorte,
+        Integer undeleted) {
 
     /**
      * The same state, marked as being changed by a publication: until the next record, the site manifest may not
@@ -30,12 +34,17 @@ public record PublishedState(
      */
     public PublishedState publishing(String packageName, String packageCorte) {
         return new PublishedState(this.packageName, corte, sha256, size, files, receivedAt, publishedAt, stageMillis, uploaded, deleted,
-                packageName, packageCorte);
+                packageName, packageCorte, undeleted);
     }
 
     /** A state with nothing published yet, only a publication under way. */
     public static PublishedState nothingYet(String publishing, String publishingCorte) {
-        return new PublishedState(null, null, null, 0, 0, null, null, Map.of(), 0, 0, publishing, publishingCorte);
+        return new PublishedState(null, null, null, 0, 0, null, null, Map.of(), 0, 0, publishing, publishingCorte, null);
+    }
+
+    /** Files S3 refused to delete that stay in the site bucket; 0 in a state written before they were counted. */
+    public int undeletedFiles() {
+        return undeleted == null ? 0 : undeleted;
     }
 
     public boolean hasPublished() {

@@ -111,6 +111,7 @@ public final class StateStore {
     public Optional<PublishedState> load() throws IOException {
         Optional<PublishedState> state = store.readJson(bucket, key, PublishedState.class);
         state.ifPresent(s -> lastKnown = s);
+        state.ifPresent(s -> metrics.undeletedFiles(s.undeletedFiles()));
         state.filter(PublishedState::hasPublished).ifPresent(s -> metrics.alreadyPublished(s.corteValue(), java.time.Instant.parse(s.publishedAt())));
         return state;
     }
@@ -123,6 +124,7 @@ public final class StateStore {
     public void save(PublishedState state) throws IOException {
         store.putJson(bucket, key, state);
         lastKnown = state;
+        metrics.undeletedFiles(state.undeletedFiles());
     }
 
     public String location() {
