@@ -541,6 +541,156 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertThat(meters.get("difusor_site_deletions_refused_total").counter().count()).isEqualTo(csv.size());
     }
 
+    /**
+     * S3 refuses deletes for good over several cortes (a role without s3:DeleteObject), each corte dropping a few files,
+     * fewer than difusor.publish.max-deletions, that add up to more. Every corte is published all the same; the files
+     * left in the bucket are remembered in the site manifest, so the checks between cortes do not take them for a hand
+     * edit and later cortes retry them without counting them against the limit; the operator sees how many there are.
+     * Once deletes are allowed again, the next corte deletes them, and purges them from the CDN.
+     */
+    @Test
+    void filesS3KeepsRefusingToDeleteAreRetriedByLaterCortesWithoutLookingEditedByHandOrAddingUpToTooManyDeletions() throws Exception {
+        Path first = corte(6);
+        List<String> municipios = SiteBucket.files(first).keySet().stream().filter(p -> p.startsWith("data/gubernatura/municipios/"))
+                .sorted().toList();
+        int perCorte = 4;
+        int refusedCortes = 3;
+        assertThat(municipios).hasSizeGreaterThan(perCorte * refusedCortes);
+        var settings = settings();
+        settings.put("difusor.publish.list-bucket-every", "1"); // the bucket checked after every corte
+        settings.put("difusor.publish.max-deletions", Integer.toString(perCorte));
+        settings.put("difusor.publish.max-deletions-percent", "100");
+        settings.put("difusor.cdn.max-paths", "3000"); // every path as it is: a wildcard would cover the leftovers
+        List<String> logged = java.util.Collections.synchronizedList(new ArrayList<>());
+        org.assertj.core.api.SoftAssertions soft = new org.assertj.core.api.SoftAssertions();
+        Path last;
+        try (AutoCloseable capture = captureLogs(logged)) {
+            startDifusor(settings);
+            MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+            institute.release(first);
+            awaitPublished(first);
+            int published = 1;
+            awaitSiteChecks(meters, published);
+
+            List<String> leftovers = new ArrayList<>();
+            Path previous = first;
+            for (int corte = 1; corte <= refusedCortes; corte++) {
+                int number = corte;
+                List<String> dropped = municipios.subList(0, corte * perCorte);
+                List<String> droppedNow = municipios.subList((corte - 1) * perCorte, corte * perCorte);
+                // S3 answers the prune's batch with AccessDenied for each key it asks for: the leftovers, and what this corte drops
+                List<String> asked = new ArrayList<>(leftovers);
+                asked.addAll(droppedNow);
+                refuseDeletes(asked);
+                Path next = PackageEdits.rewrite(corte(6 + corte), tmp.resolve(corte(6 + corte).getFileName().toString()),
+                        n -> !dropped.contains(n), Map.of());
+                String name = next.getFileName().toString();
+                int from = logged.size();
+                institute.release(next);
+                awaitPublishedOrQuarantined(next);
+                soft.assertThat(keys(HISTORY, "quarantine/")).as("quarantined after corte %d with deletes refused", corte).isEmpty();
+                if (publishedState().map(s -> s.packageName().equals(name)).orElse(false)) {
+                    published++;
+                    previous = next;
+                    leftovers.addAll(droppedNow);
+                    java.util.Set<String> expected = new TreeSet<>(SiteBucket.files(next).keySet());
+                    expected.addAll(leftovers);
+                    soft.assertThat(new TreeSet<>(keys(SITE, ""))).as("the bucket after corte %d: its files and the leftovers", corte)
+                            .isEqualTo(expected);
+                    awaitSiteChecks(meters, published);
+                    // refused now, purged as a deletion; retried and refused again, not purged again: the CDN serves
+                    // them as the bucket holds them
+                    List<String> purged = cloudFront.created(DISTRIBUTION).get(cloudFront.created(DISTRIBUTION).size() - 1).paths();
+                    droppedNow.forEach(p -> soft.assertThat(covers(purged, p)).as("%s purged by corte %d", p, number).isTrue());
+                    leftovers.stream().filter(p -> !droppedNow.contains(p))
+                            .forEach(p -> soft.assertThat(covers(purged, p)).as("leftover %s purged again by corte %d", p, number).isFalse());
+                }
+                soft.assertThat(logged.subList(from, logged.size()).stream().filter(l -> l.startsWith(name + ": S3 refused to delete")))
+                        .as("ERROR lines of corte %d about refused deletes", corte).hasSizeLessThanOrEqualTo(1);
+                soft.assertThat(meters.get("difusor_site_checks_total").tag("outcome", "differs").counter().count())
+                        .as("checks that found a difference after corte %d", corte).isZero();
+                soft.assertThat(undeletedFilesGauge(meters)).as("files left undeleted after corte %d", corte).isEqualTo(leftovers.size());
+                soft.assertThat(manifestUndeleted()).as("the manifest's undeleted files after corte %d", corte).isEqualTo(leftovers);
+            }
+            soft.assertThat(logged.stream().filter(l -> l.contains("edited by hand"))).as("the checks' warnings").isEmpty();
+            soft.assertThat(meters.get("difusor_site_deletions_refused_total").counter().count()).as("files whose deletion was refused")
+                    .isEqualTo(perCorte * refusedCortes);
+
+            // the pod is killed while publishing the next corte and restarts with a role that may delete again: the new
+            // process shows the leftovers from the state before it publishes anything, and its first plan, based on a
+            // listing of the bucket (leftovers and all), deletes every leftover and purges it from the CDN
+            List<String> dropped = municipios.subList(0, perCorte * refusedCortes);
+            last = PackageEdits.rewrite(corte(7 + refusedCortes), tmp.resolve(corte(7 + refusedCortes).getFileName().toString()),
+                    n -> !dropped.contains(n), Map.of());
+            killedWhilePublishing(last.getFileName().toString());
+            s3Network.clearFaults();
+            startDifusor(settings);
+            MeterRegistry restarted = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+            int undeleted = leftovers.size();
+            try {
+                await().atMost(Duration.ofSeconds(30)).until(() -> undeletedFilesGauge(restarted) == undeleted);
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+                soft.fail("the restarted process shows %s files left undeleted, not %d", undeletedFilesGauge(restarted), undeleted);
+            }
+            meters = restarted;
+            published = 0;
+            institute.release(last);
+            awaitPublishedOrQuarantined(last);
+            soft.assertThat(keys(HISTORY, "quarantine/")).as("quarantined once deletes are allowed").isEmpty();
+            soft.assertThat(new TreeSet<>(keys(SITE, ""))).as("the bucket once deletes are allowed")
+                    .isEqualTo(new TreeSet<>(SiteBucket.files(last).keySet()));
+            List<String> purged = cloudFront.created(DISTRIBUTION).get(cloudFront.created(DISTRIBUTION).size() - 1).paths();
+            leftovers.forEach(p -> soft.assertThat(covers(purged, p)).as("deleted leftover %s purged", p).isTrue());
+            soft.assertThat(undeletedFilesGauge(meters)).as("files left undeleted once deletes are allowed").isZero();
+            soft.assertThat(manifestUndeleted()).as("the manifest's undeleted files once deletes are allowed").isEmpty();
+            java.util.Set<String> goneNow = new TreeSet<>(SiteBucket.files(previous).keySet());
+            goneNow.removeAll(SiteBucket.files(last).keySet());
+            soft.assertThat(publishedState()).get().satisfies(s -> assertThat(s.deleted()).isEqualTo(leftovers.size() + goneNow.size()));
+            if (keys(HISTORY, "quarantine/").isEmpty()) {
+                awaitSiteChecks(meters, published + 1);
+            }
+            soft.assertThat(meters.get("difusor_site_checks_total").tag("outcome", "differs").counter().count())
+                    .as("checks that found a difference").isZero();
+        }
+        soft.assertAll();
+        assertSiteEquals(last);
+    }
+
+    /** S3 answers every DeleteObjects in the site bucket with AccessDenied for each of these keys, as a role without s3:DeleteObject. */
+    private void refuseDeletes(List<String> keys) {
+        s3Network.clearFaults();
+        StringBuilder denied = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?><DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+        keys.forEach(p -> denied.append("<Error><Key>").append(p).append("</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"));
+        s3Network.respond(r -> r.method().equals("POST") && r.path().equals("/" + SITE) && r.target().contains("delete"), FaultProxy.ALWAYS,
+                200, "application/xml", denied.append("</DeleteResult>").toString());
+    }
+
+    private void awaitPublishedOrQuarantined(Path pkg) {
+        String name = pkg.getFileName().toString();
+        String stem = name.replace(".zip", "");
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> publishedState()
+                .map(mx.prep.difusor.state.PublishedState::packageName).filter(name::equals).isPresent() || !keys(HISTORY, "quarantine/" + stem + "/").isEmpty());
+    }
+
+    /** The checks between cortes ended so far, whatever they found. */
+    private static void awaitSiteChecks(MeterRegistry meters, int checks) {
+        await().atMost(Duration.ofSeconds(30)).until(() -> meters.find("difusor_site_checks_total").counters().stream()
+                .mapToDouble(c -> c.count()).sum() >= checks);
+    }
+
+    private static double undeletedFilesGauge(MeterRegistry meters) {
+        var gauge = meters.find("difusor_site_undeleted_files").gauge();
+        return gauge == null ? Double.NaN : gauge.value();
+    }
+
+    /** The site manifest's list of files left in the bucket because S3 refused to delete them. */
+    private List<String> manifestUndeleted() throws Exception {
+        JsonNode manifest = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("state/site-manifest.json")).asByteArray());
+        List<String> paths = new ArrayList<>();
+        manifest.path("undeleted").forEach(p -> paths.add(p.asText()));
+        return paths;
+    }
+
     /** Files gone from the package are deleted only once every upload succeeded: a corte whose upload fails deletes nothing. */
     @Test
     void aCorteWhoseUploadFailsDeletesNothing() throws Exception {

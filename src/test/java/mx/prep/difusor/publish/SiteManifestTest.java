@@ -37,4 +37,20 @@ class SiteManifestTest {
         SiteManifest read = Json.MAPPER.readValue(Json.MAPPER.writeValueAsString(manifest), SiteManifest.class);
         assertThat(read.knownContent().lookup("data/a.json", "fp-a")).isNotNull();
     }
+
+    /**
+     * Files S3 refused to delete travel through JSON, sorted; a manifest without any writes no such field (it reads as
+     * it did before there was one), and a manifest written before it reads as having none.
+     */
+    @Test
+    void theFilesS3RefusedToDeleteTravelThroughJsonAndAreLeftOutWhenThereAreNone() throws Exception {
+        SiteManifest refused = new SiteManifest("P.zip", manifest.files(), new java.util.TreeSet<>(java.util.List.of("data/z.json", "data/b.json")));
+        String json = Json.MAPPER.writeValueAsString(refused);
+        assertThat(Json.MAPPER.readTree(json).path("undeleted").toString()).isEqualTo("[\"data/b.json\",\"data/z.json\"]");
+        assertThat(Json.MAPPER.readValue(json, SiteManifest.class).undeleted()).containsExactly("data/b.json", "data/z.json");
+
+        assertThat(Json.MAPPER.readTree(Json.MAPPER.writeValueAsString(manifest)).has("undeleted")).isFalse();
+        String before = "{\"package\":\"P.zip\",\"files\":{\"a.json\":{\"sha256\":\"s\",\"md5\":\"m\",\"size\":1}}}";
+        assertThat(Json.MAPPER.readValue(before, SiteManifest.class).undeleted()).isEmpty();
+    }
 }
