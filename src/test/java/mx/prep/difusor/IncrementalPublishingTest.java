@@ -864,6 +864,10 @@ class IncrementalPublishingTest extends PipelineTestBase {
 
     @Test
     void aDryRunReportsWhatWouldChangeAndTouchesNothing() throws Exception {
+        // a file an earlier corte could not delete (S3 refused), as the manifest remembers it
+        bucket.putObject(b -> b.bucket(SITE).key("viejo/borrado.json"), RequestBody.fromString("{}"));
+        bucket.putObject(b -> b.bucket(HISTORY).key("state/site-manifest.json").contentType("application/json"),
+                RequestBody.fromString("{\"package\": null, \"files\": {}, \"undeleted\": [\"viejo/borrado.json\"]}"));
         var settings = settings();
         settings.put("difusor.publish.dry-run", "true");
         startDifusor(settings);
@@ -875,9 +879,11 @@ class IncrementalPublishingTest extends PipelineTestBase {
         JsonNode json = Json.MAPPER.readTree(Files.readString(report));
         assertThat(json.path("outcome").asText()).isEqualTo("publish");
         assertThat(json.path("uploads").size()).isEqualTo(SiteBucket.files(pkg).size());
+        assertThat(json.path("deletions")).isEmpty();
+        assertThat(json.path("leftovers")).containsExactly(Json.MAPPER.getNodeFactory().textNode("viejo/borrado.json"));
         assertThat(json.path("invalidationPaths").size()).isPositive();
-        assertThat(keys(SITE, "")).isEmpty();
-        assertThat(keys(HISTORY, "")).isEmpty();
+        assertThat(keys(SITE, "")).containsExactly("viejo/borrado.json");
+        assertThat(keys(HISTORY, "")).containsExactly("state/site-manifest.json");
         assertThat(cloudFront.requests()).isEmpty();
         assertThat(s3Network.requests(r -> !r.method().equals("GET") && !r.method().equals("HEAD"))).isZero();
         // it publishes nothing, so beside the real replicas it is no second leader (PrepTwoLeaders)

@@ -41,17 +41,21 @@ public final class DryRun {
         this.failures = failures;
     }
 
-    /** What a package would do: {@code publish}, be {@code refused} (reason, step, cause), or {@code failed} (try later). */
+    /**
+     * What a package would do: {@code publish}, be {@code refused} (reason, step, cause), or {@code failed} (try later).
+     * {@code leftovers}: files earlier cortes could not delete (S3 refused) that it would try to delete again, when any.
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Report(@JsonProperty("package") String packageName, String corte, String sha256, String outcome, String reason,
-            String step, String cause, Integer files, List<String> uploads, List<String> deletions, List<String> invalidationPaths,
-            Boolean comparedWithBucketListing) {
+            String step, String cause, Integer files, List<String> uploads, List<String> deletions, List<String> leftovers,
+            List<String> invalidationPaths, Boolean comparedWithBucketListing) {
     }
 
     public void report(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException {
         SitePlan plan = pkg.plan();
         Path file = write(pkg.stem(), new Report(pkg.name(), corte(pkg), pkg.sha256(), "publish", null, null, null, pkg.site().files().size(),
-                plan.uploads().stream().map(SiteFile::path).toList(), plan.deletions(), plan.invalidationPaths(), plan.rebuilt()));
+                plan.uploads().stream().map(SiteFile::path).toList(), plan.deletions(), plan.leftovers().isEmpty() ? null : plan.leftovers(),
+                plan.invalidationPaths(), plan.rebuilt()));
         // reported once: the poll does not fetch it again while the source still offers it
         ledger.settled(pkg.name(), pkg.expectedSha256());
         LOG.info("{}: DRY RUN, nothing changed; would publish {}; report at {}", pkg, plan.summary(), file);
@@ -72,7 +76,7 @@ public final class DryRun {
         String sha = pkg != null ? pkg.expectedSha256() : offer != null ? offer.announcedSha256() : null;
         Path file = write(fileStem(name),
                 new Report(name, pkg == null ? null : corte(pkg), pkg == null ? null : pkg.receivedSha256(), lasting ? "refused" : "failed",
-                        reason.name(), step, Failures.describe(cause), null, null, null, null, null));
+                        reason.name(), step, Failures.describe(cause), null, null, null, null, null, null));
         if (lasting) {
             ledger.settled(name, sha);
         } else {
