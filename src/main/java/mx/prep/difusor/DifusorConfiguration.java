@@ -248,7 +248,8 @@ public class DifusorConfiguration implements CamelConfiguration {
         // made now: a package S3 and the local disk both refuse is renamed into it, with no room needed then
         Files.createDirectories(workDir.resolve("spool-leftovers"));
         Quarantine quarantine = new Quarantine(store, historyBucket, settings.prefix("difusor.quarantine.prefix"),
-                workDir.resolve("quarantine"), workDir.resolve("spool-leftovers"), failures, ledger, clock, metrics, journal);
+                workDir.resolve("quarantine"), workDir.resolve("spool-leftovers"), failures, ledger, clock, metrics, journal,
+                context.getExecutorServiceManager().newSingleThreadExecutor(Quarantine.class, "quarantine-kept"));
         registry.bind("quarantine", quarantine);
         // before any download: what an earlier process left in the spool is checked against the history, or quarantined
         registry.bind("spoolLeftovers", new SpoolLeftovers(workDir.resolve("spool"), workDir.resolve("spool-leftovers"), history,

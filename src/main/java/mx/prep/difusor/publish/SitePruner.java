@@ -73,7 +73,9 @@ public final class SitePruner {
                         + errors.get(0).key() + ": " + errors.get(0).code());
             }
             for (S3Error e : errors) {
-                refused.add(e.key() != null && e.key().startsWith(sitePrefix) ? e.key().substring(sitePrefix.length()) : String.valueOf(e.key()));
+                if (e.key() != null) {
+                    refused.add(e.key().startsWith(sitePrefix) ? e.key().substring(sitePrefix.length()) : e.key());
+                }
             }
             example = errors.isEmpty() ? example : errors.get(0);
         }

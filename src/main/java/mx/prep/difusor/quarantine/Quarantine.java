@@ -12,6 +12,8 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.stream.Stream;
 
 import org.apache.camel.Exchange;
@@ -56,13 +58,16 @@ public final class Quarantine {
     private final Clock clock;
     private final DifusorMetrics metrics;
     private final PackageJournal journal;
+    /** Sends what waited on local disk, off the package's turn (a thread of its own). */
+    private final Executor sender;
 
     /**
      * @param leftovers where a package goes when neither S3 nor the local disk take it: the spool's leftovers, which a
      *                  timer sends to the history's check or to quarantine once S3 answers
      */
     public Quarantine(ObjectStore store, String bucket, String prefix, Path localFallback, Path leftovers, Failures failures,
-            PackageLedger ledger, Clock clock, DifusorMetrics metrics, PackageJournal journal) {
+            PackageLedger ledger, Clock clock, DifusorMetrics metrics, PackageJournal journal, Executor sender) {
+        this.sender = sender;
         this.leftovers = leftovers;
         this.metrics = metrics;
         this.journal = journal;
@@ -189,8 +194,21 @@ public final class Quarantine {
     }
 
     /**
+     * After a recorded publication (S3 answers again): sends what waited on local disk in the background. A backlog of
+     * 100 MB packages takes minutes, and the next corte waits for this package's turn. Never fails the package: it is
+     * public and recorded already (a process stopping refuses the task; the timer or the next start sends them).
+     */
+    public void sendKeptReportsSoon() {
+        try {
+            sender.execute(this::sendKeptReports);
+        } catch (RejectedExecutionException stopping) {
+            LOG.debug("quarantine reports kept on local disk not sent now: stopping");
+        }
+    }
+
+    /**
      * Sends the reports (and package copies) that S3 refused at quarantine time, now that it answers: on the pod's
-     * disk they would be lost with it. Run once a publication is recorded, and on a timer; never fails the caller.
+     * disk they would be lost with it. Run after a recorded publication, and on a timer; never fails the caller.
      */
     public synchronized void sendKeptReports() {
         if (!Files.isDirectory(localFallback)) {
