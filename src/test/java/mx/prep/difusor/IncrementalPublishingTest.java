@@ -658,6 +658,56 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertSiteEquals(last);
     }
 
+    /**
+     * The usual way out: the role is fixed while the pod keeps running. A corte that drops nothing new while S3 still
+     * refuses logs a WARN, not another ERROR, and counts nothing again; the next corte after the fix deletes the
+     * leftovers from the manifest's list (no listing: the manifest is trusted) and purges them from the CDN.
+     */
+    @Test
+    void leftoversAreDeletedByTheNextCorteOnceTheRoleMayDeleteWithoutARestart() throws Exception {
+        Path first = corte(6);
+        List<String> dropped = SiteBucket.files(first).keySet().stream().filter(p -> p.startsWith("data/gubernatura/municipios/"))
+                .sorted().limit(4).toList();
+        var settings = settings();
+        settings.put("difusor.publish.max-deletions", "4");
+        settings.put("difusor.publish.max-deletions-percent", "100");
+        settings.put("difusor.cdn.max-paths", "3000"); // every path as it is: a wildcard would cover the leftovers
+        List<String> logged = java.util.Collections.synchronizedList(new ArrayList<>());
+        Path last;
+        try (AutoCloseable capture = captureLogs(logged)) {
+            startDifusor(settings);
+            MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+            institute.release(first);
+            awaitPublished(first);
+            refuseDeletes(dropped);
+            for (int corte = 7; corte <= 8; corte++) {
+                Path next = PackageEdits.rewrite(corte(corte), tmp.resolve(corte(corte).getFileName().toString()), n -> !dropped.contains(n), Map.of());
+                institute.release(next);
+                awaitPublished(next);
+                assertThat(undeletedFilesGauge(meters)).isEqualTo(dropped.size());
+                assertThat(manifestUndeleted()).isEqualTo(dropped);
+            }
+            assertThat(logged.stream().filter(l -> l.contains("): S3 refused to delete "))).hasSize(1);
+            assertThat(logged.stream().filter(l -> l.contains("): S3 still refuses to delete the 4 files"))).hasSize(1);
+            assertThat(meters.get("difusor_site_deletions_refused_total").counter().count()).isEqualTo(dropped.size());
+
+            s3Network.clearFaults();
+            int listings = s3Network.requests(r -> r.method().equals("GET") && r.path().equals("/" + SITE) && r.target().contains("list-type"));
+            last = PackageEdits.rewrite(corte(9), tmp.resolve(corte(9).getFileName().toString()), n -> !dropped.contains(n), Map.of());
+            institute.release(last);
+            awaitPublished(last);
+            assertThat(s3Network.requests(r -> r.method().equals("GET") && r.path().equals("/" + SITE) && r.target().contains("list-type")))
+                    .as("site listings by the plan").isEqualTo(listings);
+            assertThat(undeletedFilesGauge(meters)).isZero();
+            assertThat(manifestUndeleted()).isEmpty();
+            List<String> purged = cloudFront.created(DISTRIBUTION).get(cloudFront.created(DISTRIBUTION).size() - 1).paths();
+            dropped.forEach(p -> assertThat(covers(purged, p)).as("deleted leftover %s purged", p).isTrue());
+            assertThat(logged.stream().filter(l -> l.contains("): 4 files earlier cortes left in the site bucket (S3 had refused to delete them) deleted now"))).hasSize(1);
+            assertThat(publishedState()).get().satisfies(s -> assertThat(s.deleted()).isEqualTo(dropped.size()));
+        }
+        assertSiteEquals(last);
+    }
+
     /** S3 answers every DeleteObjects in the site bucket with AccessDenied for each of these keys, as a role without s3:DeleteObject. */
     private void refuseDeletes(List<String> keys) {
         s3Network.clearFaults();
