@@ -76,6 +76,7 @@ class LeaderElectionTest extends PipelineTestBase {
     private Process childProcess(String name) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("-XX:TieredStopAtLevel=1"); // a short-lived JVM: C1 alone starts Camel with less CPU
         replica(name).forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.add("-Daws.accessKeyId=" + EmbeddedS3.ACCESS_KEY);
         command.add("-Daws.secretAccessKey=" + EmbeddedS3.SECRET_KEY);
