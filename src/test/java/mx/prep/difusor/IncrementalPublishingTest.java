@@ -558,9 +558,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertThat(municipios).hasSizeGreaterThan(perCorte * refusedCortes);
         var settings = settings();
         settings.put("difusor.publish.list-bucket-every", "1"); // the bucket checked after every corte
-        settings.put("difusor.publish.max-deletions", Integer.toString(perCorte));
-        settings.put("difusor.publish.max-deletions-percent", "100");
-        settings.put("difusor.cdn.max-paths", "3000"); // every path as it is: a wildcard would cover the leftovers
+        deletionsCappedAt(settings, perCorte);
         List<String> logged = java.util.Collections.synchronizedList(new ArrayList<>());
         org.assertj.core.api.SoftAssertions soft = new org.assertj.core.api.SoftAssertions();
         Path last;
@@ -669,9 +667,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         List<String> dropped = SiteBucket.files(first).keySet().stream().filter(p -> p.startsWith("data/gubernatura/municipios/"))
                 .sorted().limit(4).toList();
         var settings = settings();
-        settings.put("difusor.publish.max-deletions", "4");
-        settings.put("difusor.publish.max-deletions-percent", "100");
-        settings.put("difusor.cdn.max-paths", "3000"); // every path as it is: a wildcard would cover the leftovers
+        deletionsCappedAt(settings, dropped.size());
         List<String> logged = java.util.Collections.synchronizedList(new ArrayList<>());
         Path last;
         try (AutoCloseable capture = captureLogs(logged)) {
@@ -706,6 +702,13 @@ class IncrementalPublishingTest extends PipelineTestBase {
             assertThat(publishedState()).get().satisfies(s -> assertThat(s.deleted()).isEqualTo(dropped.size()));
         }
         assertSiteEquals(last);
+    }
+
+    /** At most this many deletions a corte (by count only), and every invalidation path as it is (no wildcard covering leftovers). */
+    private static void deletionsCappedAt(Map<String, String> settings, int maxDeletions) {
+        settings.put("difusor.publish.max-deletions", Integer.toString(maxDeletions));
+        settings.put("difusor.publish.max-deletions-percent", "100");
+        settings.put("difusor.cdn.max-paths", "3000");
     }
 
     /** S3 answers every DeleteObjects in the site bucket with AccessDenied for each of these keys, as a role without s3:DeleteObject. */
