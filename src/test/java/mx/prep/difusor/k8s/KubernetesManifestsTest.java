@@ -584,7 +584,7 @@ class KubernetesManifestsTest {
                         .redirectError(stderr.toFile()).start();
             } catch (IOException e) {
                 throw new AssertionError("kubectl not found (" + kubectl + "): the Kubernetes manifests are rendered "
-                        + "with `kubectl kustomize` (kubectl 1.27+, kustomize v5). Install kubectl on the PATH or "
+                        + "with `kubectl kustomize` (kustomize v4 or newer). Install kubectl on the PATH or "
                         + "pass -Dkubectl=/path/to/kubectl", e);
             }
             String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
