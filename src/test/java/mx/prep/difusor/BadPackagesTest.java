@@ -139,7 +139,7 @@ class BadPackagesTest extends PipelineTestBase {
                 int s = sequence[0];
                 // a corte of its own, between the published one and the next good one
                 String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(20L * s + 10));
-                MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+                MeterRegistry meters = meters();
                 double rejectedBefore = rejected(meters, bad.reason());
                 bad.maker().release(this, good[0], badName);
                 JsonNode report = awaitReport(badName);
@@ -190,7 +190,7 @@ class BadPackagesTest extends PipelineTestBase {
             assertThat(report.path("cause").asText()).contains("2042-06-02 20:00", "ahead of the clock");
             assertSiteEquals(good[0]);
             // the lag counts from the offer (not to 2042, which would hold the alert up after the next publication)
-            MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+            MeterRegistry meters = meters();
             await().atMost(Duration.ofSeconds(10)).until(() -> meters.get("difusor_publication_lag_seconds").gauge().value() >= 1);
             assertThat(meters.get("difusor_publication_lag_seconds").gauge().value()).isLessThan(120);
             // refused for this process: fetched again later, as the clock caught up, it would be published as 2042

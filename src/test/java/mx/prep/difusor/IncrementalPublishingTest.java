@@ -336,7 +336,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         List<String> repaired = invalidations.get(invalidations.size() - 1).paths();
         assertThat(covers(repaired, STABLE)).as("%s covered by %s", STABLE, repaired).isTrue();
         assertThat(covers(repaired, "stray.html")).as("stray.html covered by %s", repaired).isTrue();
-        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        MeterRegistry meters = meters();
         assertThat(meters.get("difusor_site_checks_total").tag("outcome", "differs").counter().count()).isEqualTo(1);
         assertThat(meters.get("difusor_site_checks_total").tag("outcome", "agrees").counter().count()).isPositive();
     }
@@ -374,7 +374,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         awaitPublished(second);
         // the check after the second publication sees the kept files
         await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.requests(IncrementalPublishingTest::siteListing) >= 3);
-        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        MeterRegistry meters = meters();
         await().atMost(Duration.ofSeconds(30)).until(() -> meters.find("difusor_site_checks_total").counters().stream()
                 .mapToDouble(c -> c.count()).sum() >= 2);
         assertThat(meters.get("difusor_site_checks_total").tag("outcome", "differs").counter().count()).as("checks that found a difference").isZero();
@@ -403,7 +403,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         var settings = settings();
         settings.put("difusor.publish.list-bucket-every", "2");
         startDifusor(settings);
-        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        MeterRegistry meters = meters();
         Path first = corte(6);
         institute.release(first);
         awaitPublished(first);
@@ -537,7 +537,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertThat(keys(SITE, "csv/")).containsExactlyElementsOf(csv);
         assertThat(cloudFront.created(DISTRIBUTION)).hasSize(2);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
-        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        MeterRegistry meters = meters();
         assertThat(meters.get("difusor_site_deletions_refused_total").counter().count()).isEqualTo(csv.size());
     }
 
@@ -564,7 +564,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         Path last;
         try (AutoCloseable capture = captureLogs(logged)) {
             startDifusor(settings);
-            MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+            MeterRegistry meters = meters();
             institute.release(first);
             awaitPublished(first);
             int published = 1;
@@ -625,7 +625,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
             killedWhilePublishing(last.getFileName().toString());
             s3Network.clearFaults();
             startDifusor(settings);
-            MeterRegistry restarted = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+            MeterRegistry restarted = meters();
             int undeleted = leftovers.size();
             try {
                 await().atMost(Duration.ofSeconds(30)).until(() -> undeletedFilesGauge(restarted) == undeleted);
@@ -672,7 +672,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         Path last;
         try (AutoCloseable capture = captureLogs(logged)) {
             startDifusor(settings);
-            MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+            MeterRegistry meters = meters();
             institute.release(first);
             awaitPublished(first);
             refuseDeletes(dropped);
@@ -942,7 +942,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertThat(cloudFront.requests()).isEmpty();
         assertThat(s3Network.requests(r -> !r.method().equals("GET") && !r.method().equals("HEAD"))).isZero();
         // it publishes nothing, so beside the real replicas it is no second leader (PrepTwoLeaders)
-        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        MeterRegistry meters = meters();
         assertThat(meters.get("difusor_leader").gauge().value()).isZero();
     }
 

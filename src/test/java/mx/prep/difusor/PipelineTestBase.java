@@ -111,6 +111,11 @@ abstract class PipelineTestBase {
         }
     }
 
+    /** The running difusor's metrics, as /observe/metrics serves them. */
+    io.micrometer.core.instrument.MeterRegistry meters() {
+        return difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", io.micrometer.core.instrument.MeterRegistry.class);
+    }
+
     Map<String, String> settings() {
         Map<String, String> p = new HashMap<>();
         p.put("difusor.source.kind", "manifest");

@@ -10,7 +10,6 @@ import java.util.Map;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
 
-import io.micrometer.core.instrument.MeterRegistry;
 
 import org.junit.jupiter.api.Test;
 
@@ -188,7 +187,7 @@ class ProbeTest extends PipelineTestBase {
             assertThat(probe(difusor).last().light()).isEqualTo(Light.UNKNOWN);
             assertThat(probe(difusor).last().pageUp()).isTrue();
             assertThat(keys(HISTORY, "incidents/")).isEmpty();
-            assertThat(difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class)
+            assertThat(meters()
                     .get("difusor_probe_up").gauge().value()).isEqualTo(1.0);
 
             s3Network.clearFaults();

@@ -78,7 +78,7 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(cloudFront.requests()).hasSize(3);
 
         // the business metrics beside Camel's own, on the registry served at /observe/metrics
-        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        MeterRegistry meters = meters();
         assertThat(meters.get("difusor_packages_received_total").counter().count()).isEqualTo(3);
         assertThat(meters.get("difusor_packages_published_total").counter().count()).isEqualTo(3);
         assertThat(meters.get("difusor_invalidations_total").counter().count()).isEqualTo(3);
@@ -99,7 +99,7 @@ class PublishingPipelineTest extends PipelineTestBase {
         String stem = bad.getFileName().toString().replace(".zip", "");
         // refused, fetched again after a pause (a checksum file may be updated before its zip), and the same bytes
         // refused for good: counted each time, reported once (the second time names the copy already in quarantine)
-        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        MeterRegistry meters = meters();
         await().atMost(Duration.ofSeconds(30)).until(() -> meters.find("difusor_packages_rejected_total").tag("reason", "CHECKSUM_MISMATCH")
                 .counters().stream().mapToDouble(c -> c.count()).sum() == 2);
         List<String> quarantined = keys(HISTORY, "quarantine/" + stem + "/");
@@ -887,7 +887,7 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(institute.requestCount(page)).isPositive();
         assertThat(institute.requestCount(down)).isPositive();
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
-        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        MeterRegistry meters = meters();
         assertThat(meters.get("difusor_source_polls_total").tag("outcome", "failed").counter().count()).isZero();
     }
 
@@ -900,7 +900,7 @@ class PublishingPipelineTest extends PipelineTestBase {
     void pollsOfTheInstituteAreCountedByOutcome() throws Exception {
         institute.answerNext("", 3, 503, "text/plain", "mantenimiento");
         startDifusor();
-        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        MeterRegistry meters = meters();
         java.util.function.ToDoubleFunction<String> polls = outcome -> meters.get("difusor_source_polls_total").tag("outcome", outcome)
                 .counter().count();
         await().atMost(Duration.ofSeconds(30)).until(() -> polls.applyAsDouble("none") >= 1);
@@ -924,7 +924,7 @@ class PublishingPipelineTest extends PipelineTestBase {
         institute.answerNext("/" + first.getFileName(), Integer.MAX_VALUE, 500, "text/plain", "error interno");
         institute.release(first);
         startDifusor();
-        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        MeterRegistry meters = meters();
         await().atMost(Duration.ofSeconds(30)).until(() -> institute.requestCount("/" + first.getFileName()) >= 2);
         await().atMost(Duration.ofSeconds(10)).until(() -> meters.get("difusor_publication_lag_seconds").gauge().value() >= 1);
         assertThat(meters.get("difusor_source_polls_total").tag("outcome", "failed").counter().count()).isZero();
@@ -941,7 +941,7 @@ class PublishingPipelineTest extends PipelineTestBase {
         var settings = settings();
         settings.put("difusor.source.opens-at", java.time.OffsetDateTime.now(java.time.ZoneOffset.ofHours(-6)).minusMinutes(10).toString());
         startDifusor(settings);
-        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        MeterRegistry meters = meters();
         await().atMost(Duration.ofSeconds(30)).until(() -> meters.get("difusor_source_polls_total").tag("outcome", "none").counter().count() >= 2);
         assertThat(institute.requestCount("/manifest.json")).isGreaterThanOrEqualTo(2);
         assertThat(meters.get("difusor_publication_lag_seconds").gauge().value()).isBetween(600.0, 700.0);
@@ -1069,7 +1069,7 @@ class PublishingPipelineTest extends PipelineTestBase {
         settings.put("difusor.source.directory", Files.createDirectories(tmp.resolve("incoming")).toString());
         settings.put("difusor.resume.check-every-ms", "200");
         startDifusor(settings);
-        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        MeterRegistry meters = meters();
         s3Network.respond(r -> r.method().equals("GET") && r.path().equals("/" + HISTORY + "/state/published.json"), 12, 500,
                 "application/xml", "<Error><Code>InternalError</Code><Message>injected</Message></Error>");
         await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.faultsInjected() == 12);
@@ -1122,7 +1122,7 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(cloudFront.created(DISTRIBUTION)).hasSize(1);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
         assertThat(publishedState()).get().satisfies(s -> assertThat(s.publishing()).isNull());
-        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        MeterRegistry meters = meters();
         // NoSuchDistribution for the first corte; AccessDenied for both distributions of the second
         assertThat(meters.get("difusor_invalidations_refused_total").counter().count()).isEqualTo(3);
     }
@@ -1143,7 +1143,7 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertSiteEquals(second);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
         assertThat(publishedState()).get().satisfies(s -> assertThat(s.publishing()).isNull());
-        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        MeterRegistry meters = meters();
         assertThat(meters.get("difusor_invalidations_refused_total").counter().count()).isEqualTo(1);
         assertThat(cloudFront.requests().stream().filter(r -> !r.succeeded()).count()).as("attempts refused on the wire").isGreaterThan(1);
 

@@ -117,7 +117,7 @@ class SoakTest extends PipelineTestBase {
         }
         assertThat(cloudFront.created(DISTRIBUTION)).hasSize(published.size());
 
-        MeterRegistry meters = difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", MeterRegistry.class);
+        MeterRegistry meters = meters();
         double redeliveries = Search.in(meters).counters().stream().filter(c -> c.getId().getName().contains("redeliver"))
                 .mapToDouble(c -> c.count()).sum();
         double rejections = Search.in(meters).name("difusor_packages_rejected_total").counters().stream().mapToDouble(c -> c.count()).sum();
