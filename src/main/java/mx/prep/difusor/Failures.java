@@ -61,6 +61,9 @@ public final class Failures {
             if (t instanceof PackageRejectedException rejected) {
                 return rejected.reason();
             }
+            if (t instanceof mx.prep.difusor.source.NotAPackageException) {
+                return RejectReason.BAD_SOURCE_RESPONSE;
+            }
         }
         return isTransient(failure) ? RejectReason.RETRIES_EXHAUSTED : RejectReason.UNEXPECTED;
     }

@@ -44,10 +44,18 @@ public enum RejectReason {
     BASE_OUTSIDE_SITE,
     /** The package lacks more published files than difusor.publish.max-deletions(-percent) allows: a person must look at it. */
     TOO_MANY_DELETIONS,
-    /** The source answered something that is not a Paquete de Difusión (an HTML page, a bad manifest). */
+    /** Where the zip should be, the source answered something else until the retries ran out: an HTML page, a 401 or 410. */
     BAD_SOURCE_RESPONSE,
     /** A transient failure (network, 5xx, throttling) that outlasted every retry. */
     RETRIES_EXHAUSTED,
     /** Anything unexpected: a bug or an unforeseen input. */
-    UNEXPECTED
+    UNEXPECTED;
+
+    /**
+     * A refusal for what the package is, which fetching it again cannot change. The others (the source or S3 failing,
+     * a bug) leave the offer to be fetched again after a pause.
+     */
+    public boolean isLasting() {
+        return this != RETRIES_EXHAUSTED && this != UNEXPECTED && this != BAD_SOURCE_RESPONSE;
+    }
 }

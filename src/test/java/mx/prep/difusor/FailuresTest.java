@@ -22,4 +22,19 @@ class FailuresTest {
         assertThat(failures.isTransient(unavailable)).isTrue();
         assertThat(failures.reasonOf(denied)).isEqualTo(RejectReason.UNEXPECTED);
     }
+
+    /**
+     * An HTML page or a 401 where the zip should be is retried like an outage, reported for what it is, and not a
+     * refusal for good: the offer is fetched again after the pause (in a dry run too).
+     */
+    @Test
+    void aSourceAnsweringSomethingElseThanAPackageIsRetriedAndReportedAsSuch() {
+        Exception wrapped = new org.apache.camel.CamelExecutionException("download failed", null,
+                new mx.prep.difusor.source.NotAPackageException("GET https://prep.example/p.zip returned an HTML page"));
+        assertThat(failures.isTransient(wrapped)).isTrue();
+        assertThat(failures.reasonOf(wrapped)).isEqualTo(RejectReason.BAD_SOURCE_RESPONSE);
+        assertThat(RejectReason.BAD_SOURCE_RESPONSE.isLasting()).isFalse();
+        assertThat(RejectReason.RETRIES_EXHAUSTED.isLasting()).isFalse();
+        assertThat(RejectReason.CHECKSUM_MISMATCH.isLasting()).isTrue();
+    }
 }

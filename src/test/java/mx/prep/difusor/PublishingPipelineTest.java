@@ -1038,6 +1038,33 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     /**
+     * A maintenance page served with 200 where the zip should be is retried, then reported as the source answering
+     * something that is not a package (it was RETRIES_EXHAUSTED, read as an outage), and fetched again after the pause
+     * like an outage: once the zip is there, it is published.
+     */
+    @Test
+    void aMaintenancePageWhereTheZipShouldBeIsReportedAsABadSourceResponseAndTheZipFetchedAgainLater() throws Exception {
+        var settings = settings();
+        settings.put("difusor.retry.failed-package-pause-ms", "5000");   // the site is looked at before it is fetched again
+        startWithFirstCortePublished(settings);
+        Path first = corte(0);
+        Path second = corte(1);
+        int attempts = 1 + 5;   // difusor.retry.max-redeliveries
+        institute.answerNext("/" + second.getFileName(), attempts, 200, "text/html; charset=utf-8",
+                "<html><body>Sitio en mantenimiento</body></html>");
+        institute.release(second);
+        JsonNode report = awaitReport(second.getFileName().toString());
+        assertThat(report.path("reason").asText()).isEqualTo("BAD_SOURCE_RESPONSE");
+        assertThat(report.path("step").asText()).isEqualTo("download");
+        assertThat(report.path("cause").asText()).contains("returned an HTML page", "not a zip");
+        assertThat(institute.requestCount("/" + second.getFileName())).isEqualTo(attempts);
+        assertSiteEquals(first);
+        awaitPublished(second);
+        assertSiteEquals(second);
+        assertThat(meters().get("difusor_packages_rejected_total").tag("reason", "BAD_SOURCE_RESPONSE").counter().count()).isEqualTo(1.0);
+    }
+
+    /**
      * A zip larger than difusor.source.max-package-bytes is abandoned at the limit and reported at once, then paused:
      * retried at once, the same zip was downloaded again up to the limit (2 GB by default) five more times.
      */

@@ -71,7 +71,7 @@ public final class DryRun {
         PackageOffer offer = exchange.getProperty(PackageOffer.PROPERTY, PackageOffer.class);
         String step = exchange.getProperty(Quarantine.STEP, "unknown", String.class);
         RejectReason reason = failures.reasonOf(cause);
-        boolean lasting = reason != RejectReason.RETRIES_EXHAUSTED && reason != RejectReason.UNEXPECTED;
+        boolean lasting = reason.isLasting();
         String name = pkg != null ? pkg.name() : offer != null && offer.packageName() != null ? offer.packageName() : "unnamed-package";
         String sha = pkg != null ? pkg.expectedSha256() : offer != null ? offer.announcedSha256() : null;
         Path file = write(fileStem(name),

@@ -157,7 +157,7 @@ public final class Quarantine {
             LOG.debug("{}: sent from the spool's leftovers; its refusal told the ledger when it happened", pkg);
         } else if (mismatch) {
             LOG.info("{}: fetched again after a pause if the source still offers it: it may have been changing under the download", pkg);
-        } else if (pkg != null && reason != RejectReason.RETRIES_EXHAUSTED && reason != RejectReason.UNEXPECTED) {
+        } else if (pkg != null && reason.isLasting()) {
             // a bad package stays bad: do not fetch it again on every poll, nor after a restart (a stale one is
             // recorded as such by the corte gate already)
             if (reason == RejectReason.STALE_CORTE) {

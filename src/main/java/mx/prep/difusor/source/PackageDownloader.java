@@ -155,13 +155,13 @@ public final class PackageDownloader {
                 throw new DownloadOutOfTimeException(what + ": the zip has not been there since " + since + ", for longer than the download "
                         + "deadline of " + deadline.toSeconds() + " s");
             }
-            throw status >= 500 || status == 429 || status == 408 ? new TransientFailureException(what) : new IOException(what);
+            throw status >= 500 || status == 429 || status == 408 ? new TransientFailureException(what) : new NotAPackageException(what);
         }
         String contentType = response.headers().firstValue("Content-Type").orElse("");
         if (contentType.toLowerCase(Locale.ROOT).startsWith("text/html")) {
             Files.deleteIfExists(part);
             // typically a maintenance or error page served with 200: the institute may fix it, so retry
-            throw new TransientFailureException(offer + ": GET " + SecureHttp.shown(uri) + " returned an HTML page (Content-Type " + contentType + "), not a zip");
+            throw new NotAPackageException(offer + ": GET " + SecureHttp.shown(uri) + " returned an HTML page (Content-Type " + contentType + "), not a zip");
         }
         String name = packageName(offer, response, uri);
         Path spooled = spoolDir.resolve(name);
