@@ -246,13 +246,13 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("failures", failures);
         registry.bind("retryLog", new RetryLog());
         // made now: a package S3 and the local disk both refuse is renamed into it, with no room needed then
-        Files.createDirectories(workDir.resolve("spool-leftovers"));
+        Path spoolLeftovers = Files.createDirectories(SpoolLeftovers.besideSpool(workDir.resolve("spool")));
         Quarantine quarantine = new Quarantine(store, historyBucket, settings.prefix("difusor.quarantine.prefix"),
-                workDir.resolve("quarantine"), workDir.resolve("spool-leftovers"), failures, ledger, clock, metrics, journal,
+                workDir.resolve("quarantine"), spoolLeftovers, failures, ledger, clock, metrics, journal,
                 context.getExecutorServiceManager().newSingleThreadExecutor(Quarantine.class, "quarantine-kept"));
         registry.bind("quarantine", quarantine);
         // before any download: what an earlier process left in the spool is checked against the history, or quarantined
-        registry.bind("spoolLeftovers", new SpoolLeftovers(workDir.resolve("spool"), workDir.resolve("spool-leftovers"), history,
+        registry.bind("spoolLeftovers", new SpoolLeftovers(workDir.resolve("spool"), spoolLeftovers, history,
                 quarantine, context, corteParser, clock));
 
         // the institute's probe, run by us, and the status page

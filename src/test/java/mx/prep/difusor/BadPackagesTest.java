@@ -407,6 +407,40 @@ class BadPackagesTest extends PipelineTestBase {
         assertSiteEquals(first);
     }
 
+    /**
+     * Stopped while the history copy waits for its retry (S3 refusing it): the package is neither in the history nor in
+     * quarantine, so it is not deleted with the spool but set aside with the spool's leftovers, and the next process
+     * settles it (here the institute still offers it: published, and the leftover dropped or quarantined). It was
+     * deleted with the spool: a package received and lost if the institute had moved on.
+     */
+    @Test
+    void aPackageStoppedBeforeItReachedTheHistoryIsSetAsideNotDeleted() throws Exception {
+        var settings = settings();
+        settings.put("difusor.retry.initial-delay-ms", "60000");   // the stop comes while the retry waits
+        settings.put("difusor.retry.max-delay-ms", "60000");
+        settings.put("camel.main.shutdown-timeout", "2");
+        Path first = startWithFirstCortePublished(settings);
+        Path second = corte(1);
+        String name = second.getFileName().toString();
+        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/history/" + name.replace(".zip", "")), FaultProxy.ALWAYS);
+        institute.release(second);
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.faultsInjected() > 0);
+        difusor.close();
+        difusor = null;
+        Path leftover = tmp.resolve("work").resolve("spool-leftovers").resolve(name);
+        assertThat(leftover).exists();
+        assertThat(Files.readAllBytes(leftover)).isEqualTo(Files.readAllBytes(second));
+        assertThat(tmp.resolve("work").resolve("spool").resolve(name)).doesNotExist();
+
+        s3Network.clearFaults();
+        var again = settings();
+        again.put("difusor.quarantine.send-kept-every-ms", "500");
+        startDifusor(again);
+        awaitPublished(second);
+        await().atMost(Duration.ofSeconds(30)).until(() -> isEmptyTree(tmp.resolve("work").resolve("spool-leftovers")));
+        assertSiteEquals(second);
+    }
+
     @Test
     void packagesAKilledProcessLeftInTheSpoolAreDroppedIfTheHistoryHoldsThemElseQuarantined() throws Exception {
         Path first = startWithFirstCortePublished();

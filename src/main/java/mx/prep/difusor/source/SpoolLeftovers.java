@@ -53,6 +53,22 @@ public final class SpoolLeftovers {
         setAside(spoolDir);
     }
 
+    /** Where the spool's leftovers wait, beside the spool. */
+    public static Path besideSpool(Path spoolDir) {
+        return spoolDir.resolveSibling("spool-leftovers");
+    }
+
+    /**
+     * A package whose exchange ended failed before the history had it and without a quarantine (a stop while its
+     * history copy waited for a retry): set aside with the leftovers, which the sweep settles, instead of being
+     * deleted with the spool.
+     */
+    static void setAside(Path zip, String name) throws IOException {
+        Path leftovers = besideSpool(zip.getParent());
+        Files.createDirectories(leftovers);
+        Files.move(zip, leftovers.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+    }
+
     /** At start, before any download: whatever is in the spool was left by an earlier process. */
     private void setAside(Path spoolDir) throws IOException {
         if (!Files.isDirectory(spoolDir)) {
