@@ -9,6 +9,8 @@ import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import mx.prep.difusor.archive.HistoryArchiver.HistoryRecord;
 import mx.prep.difusor.memoria.OperationRecords.Night;
@@ -87,6 +89,46 @@ public final class MemoriaReport {
         return end.isAfter(start) ? Duration.between(start, end) : Duration.ZERO;
     }
 
+    /** The incidents with some time inside [from, to): the others did not affect the publication. */
+    private static List<Incident> affecting(List<Incident> incidents, Instant from, Instant to, Instant now) {
+        return incidents.stream().filter(i -> overlap(i, from, to, now).compareTo(Duration.ZERO) > 0).toList();
+    }
+
+    /** The probe's detail (English, as in the log) in the report's Spanish; a detail of another form as it is. */
+    static String detalle(String detail) {
+        if (detail == null) {
+            return "";
+        }
+        String restart = " (ended by the first probe after a restart)";
+        if (detail.endsWith(restart)) {
+            return detalle(detail.substring(0, detail.length() - restart.length())) + " (terminada por la primera verificación tras un reinicio)";
+        }
+        for (Map.Entry<Pattern, String> t : DETALLES.entrySet()) {
+            Matcher m = t.getKey().matcher(detail);
+            if (m.matches()) {
+                return m.replaceFirst(t.getValue());
+            }
+        }
+        return detail;
+    }
+
+    /** One per form of InstituteProbe's details. */
+    private static final Map<Pattern, String> DETALLES = orderedPatterns(
+            "(\\S+) unreachable: (.*)", "$1 no respondió: $2",
+            "(\\S+) answered HTTP (\\d+) to (\\S+) \\(the institute expects 200\\)", "$1 respondió HTTP $2 con redirección a $3 (el Instituto espera 200)",
+            "(\\S+) answered HTTP (\\d+) \\(the institute expects 200\\)", "$1 respondió HTTP $2 (el Instituto espera 200)",
+            "(\\S+) has no <base> tag", "$1 no tiene la etiqueta <base>",
+            "up, but not the index.html of the published corte (.*) \\(a stale cache\\?\\)",
+            "en línea, pero no con el index.html del corte publicado $1 (¿caché desactualizada?)");
+
+    private static Map<Pattern, String> orderedPatterns(String... pairs) {
+        Map<Pattern, String> m = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < pairs.length; i += 2) {
+            m.put(Pattern.compile(pairs[i], Pattern.DOTALL), pairs[i + 1]);
+        }
+        return m;
+    }
+
     private static Instant max(Instant a, Instant b) {
         return a.isAfter(b) ? a : b;
     }
@@ -143,21 +185,27 @@ public final class MemoriaReport {
         }
         h.append("</ul>\n");
 
-        if (night.incidents().isEmpty()) {
+        List<Incident> affecting = affecting(night.incidents(), onlineFrom, end, now);
+        if (affecting.isEmpty()) {
             h.append("<p id=\"sin-incidencias\">").append(portal.isEmpty() ? "Sin monitoreo del portal configurado no hay incidencias del portal registradas."
-                    : "El monitoreo del portal no registró incidencias en el periodo.").append("</p>\n");
+                    : "El monitoreo del portal no registró incidencias mientras los resultados debían estar publicados.").append("</p>\n");
         } else {
-            h.append("<table id=\"incidencias\">\n<thead><tr><th>Inicio</th><th>Fin</th><th>Duración en el periodo</th><th>Incidencia</th><th>Detalle técnico</th></tr></thead>\n<tbody>\n");
-            Instant periodStart = from.atStartOfDay(zone).toInstant();
-            for (Incident i : night.incidents()) {
+            h.append("<table id=\"incidencias\">\n<thead><tr><th>Inicio</th><th>Fin</th><th>Duración con los resultados en línea</th><th>Incidencia</th><th>Detalle técnico</th></tr></thead>\n<tbody>\n");
+            for (Incident i : affecting) {
                 Instant s = Instant.parse(i.start());
-                h.append("<tr><td>").append(esc(time.format(s))).append(s.isBefore(periodStart) ? " (antes del periodo)" : "").append("</td><td>")
+                h.append("<tr><td>").append(esc(time.format(s))).append(s.isBefore(onlineFrom) ? " (antes del inicio de la publicación)" : "").append("</td><td>")
                         .append(i.end() == null ? "en curso" : esc(time.format(Instant.parse(i.end())))).append("</td><td class=\"n\">")
-                        .append(esc(duration(overlap(i, periodStart, end, now)))).append("</td><td>")
+                        .append(esc(duration(overlap(i, onlineFrom, end, now)))).append("</td><td>")
                         .append(i.light() == Light.RED ? "Portal no disponible" : "El portal mostraba un corte anterior")
-                        .append("</td><td>").append(esc(i.detail())).append("</td></tr>\n");
+                        .append("</td><td>").append(esc(detalle(i.detail()))).append("</td></tr>\n");
             }
             h.append("</tbody>\n</table>\n");
+        }
+        int before = night.incidents().size() - affecting.size();
+        if (before > 0 && !portal.isEmpty()) {
+            // the call asks for the incidents that affected the publication: before it began there was none to affect
+            h.append("<p id=\"antes-de-la-publicacion\">Incidencias del portal registradas antes del ").append(esc(time.format(onlineFrom)))
+                    .append(", cuando los resultados aún no debían estar publicados, que no se reportan: ").append(before).append("</p>\n");
         }
         if (!night.refused().isEmpty()) {
             h.append("<h3>Paquetes de Difusión no publicados</h3>\n<p>El portal siguió mostrando el último corte publicado; cada paquete quedó resguardado con su reporte.</p>\n")
@@ -213,19 +261,22 @@ public final class MemoriaReport {
         return csv.toString();
     }
 
-    /** Incidents and packages not published, times in Tiempo del Centro. */
-    public static String incidentsCsv(Night night, Instant now, ZoneId zone, LocalDate from, LocalDate to) {
+    /**
+     * Incidents that affected the publication and packages not published, times in Tiempo del Centro. The incidents'
+     * span is the availability's: from {@code publicationFrom} to the end of {@code to}.
+     */
+    public static String incidentsCsv(Night night, Instant now, ZoneId zone, LocalDateTime publicationFrom, LocalDate to) {
         DateTimeFormatter time = TIME_PATTERN.withZone(zone);
-        Instant periodStart = from.atStartOfDay(zone).toInstant();
+        Instant periodStart = publicationFrom.atZone(zone).toInstant();
         Instant periodEnd = to.plusDays(1).atStartOfDay(zone).toInstant();
-        // duracion_segundos: the part inside the period; inicio and fin as they were
+        // duracion_segundos: the part inside that span; inicio and fin as they were
         StringBuilder csv = new StringBuilder("tipo,inicio,fin,duracion_segundos,detalle\n");
-        for (Incident i : night.incidents()) {
+        for (Incident i : affecting(night.incidents(), periodStart, periodEnd, now)) {
             Instant s = Instant.parse(i.start());
             Instant e = i.end() == null ? null : Instant.parse(i.end());
             csv.append(i.light() == Light.RED ? "portal_no_disponible" : "corte_anterior").append(',')
                     .append(time.format(s)).append(',').append(e == null ? "en curso" : time.format(e)).append(',')
-                    .append(overlap(i, periodStart, periodEnd, now).toSeconds()).append(',').append(quoted(i.detail())).append('\n');
+                    .append(overlap(i, periodStart, periodEnd, now).toSeconds()).append(',').append(quoted(detalle(i.detail()))).append('\n');
         }
         for (QuarantineReport r : night.refused()) {
             csv.append("paquete_no_publicado,").append(time.format(Instant.parse(r.time()))).append(",,,")

@@ -124,7 +124,7 @@ public final class MemoriaTecnica {
         Path html = Files.writeString(out.resolve("memoria-tecnica.html"), MemoriaReport.html(portal, from, to, publicationFrom, figures, night, now,
                 "registros de acceso de CloudFront en " + logs + "; registros de operación del Difusor en " + records.location()), StandardCharsets.UTF_8);
         Path daily = Files.writeString(out.resolve("estadisticas-diarias.csv"), MemoriaReport.dailyCsv(figures), StandardCharsets.UTF_8);
-        Path incidents = Files.writeString(out.resolve("incidencias.csv"), MemoriaReport.incidentsCsv(night, now, zone, from, to), StandardCharsets.UTF_8);
+        Path incidents = Files.writeString(out.resolve("incidencias.csv"), MemoriaReport.incidentsCsv(night, now, zone, publicationFrom, to), StandardCharsets.UTF_8);
         return new Written(html, daily, incidents, figures, night, files);
     }
 

@@ -70,10 +70,13 @@ class MemoriaTecnicaTest {
 
         // the probe's incidents: a minute without the page, 90 s behind, one in another week
         store.putJson("prep-history", "incidents/2024-06-03T04-00-00Z.json",
-                new Incident("2024-06-03T04:00:00Z", "2024-06-03T04:01:00Z", Light.RED, "HTTP 503 from the CDN"));
+                new Incident("2024-06-03T04:00:00Z", "2024-06-03T04:01:00Z", Light.RED, "https://prep.example.mx/ answered HTTP 503 (the institute expects 200)"));
         // the other replica saw the same outage a second later: one incident, not two minutes
         store.putJson("prep-history", "incidents/2024-06-03T04-00-01Z.json",
-                new Incident("2024-06-03T04:00:01Z", "2024-06-03T04:01:00Z", Light.RED, "HTTP 503 from the CDN"));
+                new Incident("2024-06-03T04:00:01Z", "2024-06-03T04:01:00Z", Light.RED, "https://prep.example.mx/ answered HTTP 503 (the institute expects 200)"));
+        // before 20:00, when nothing had to be online yet (the bucket empty until the first corte): not reported
+        store.putJson("prep-history", "incidents/2024-06-03T01-00-00Z.json",
+                new Incident("2024-06-03T01:00:00Z", "2024-06-03T01:55:00Z", Light.RED, "https://prep.example.mx/ answered HTTP 404 (the institute expects 200)"));
         store.putJson("prep-history", "incidents/2024-06-03T07-00-00Z.json",
                 new Incident("2024-06-03T07:00:00Z", "2024-06-03T07:01:30Z", Light.YELLOW, "the page shows corte 2024-06-02 23:40, published 00:00"));
         store.putJson("prep-history", "incidents/2024-06-10T12-00-00Z.json",
@@ -124,7 +127,7 @@ class MemoriaTecnicaTest {
                 """);
         assertThat(Files.readString(written.incidentsCsv())).isEqualTo("""
                 tipo,inicio,fin,duracion_segundos,detalle
-                portal_no_disponible,2024-06-02 22:00:00,2024-06-02 22:01:00,60,"HTTP 503 from the CDN"
+                portal_no_disponible,2024-06-02 22:00:00,2024-06-02 22:01:00,60,"https://prep.example.mx/ respondió HTTP 503 (el Instituto espera 200)"
                 corte_anterior,2024-06-03 01:00:00,2024-06-03 01:01:30,90,"the page shows corte 2024-06-02 23:40, published 00:00"
                 paquete_no_publicado,2024-06-02 21:30:00,,,"PREP2024_JAL_20240602_2120.zip: CHECKSUM_MISMATCH (checksum-filter)"
                 paquete_publicado_con_retraso,2024-06-02 21:58:00,,,"PREP2024_JAL_20240602_2200.zip: RETRIES_EXHAUSTED (publish)"
@@ -142,7 +145,10 @@ class MemoriaTecnicaTest {
                 .contains("Cortes publicados: <span id=\"publicados\">3</span> (del corte 2024-06-02 21:00 al 2024-06-02 22:00)")
                 .contains("Paquetes no publicados: <span id=\"rechazados\">1</span>").contains("<span id=\"con-retraso\">1</span>")
                 .contains("Las solicitudes del monitoreo del propio Difusor (1) no se cuentan")
-                .contains("Portal no disponible").contains("HTTP 503 from the CDN").doesNotContain("connection refused")
+                .contains("Portal no disponible").contains("https://prep.example.mx/ respondió HTTP 503 (el Instituto espera 200)")
+                .doesNotContain("connection refused").doesNotContain("HTTP 404")
+                .contains("Incidencias del portal registradas antes del 2024-06-02 20:00:00, cuando los resultados aún no debían estar "
+                        + "publicados, que no se reportan: 1")
                 .contains("PREP2024_JAL_20240602_2120.zip").contains("no coincide con la suma de verificación")
                 .contains("<td>domingo 2 de junio</td><td class=\"n\">4</td><td class=\"n\">3</td><td class=\"n\">4</td><td class=\"n\">6</td>")
                 .contains("<td>Total del periodo</td><td class=\"n\">5</td><td class=\"n\">4</td><td class=\"n\">5</td><td class=\"n\">10</td><td class=\"n\">11</td>"
@@ -153,20 +159,37 @@ class MemoriaTecnicaTest {
 
     /**
      * An outage that began after the last simulacro (the site bucket emptied on 26 May) and one still open when the
-     * report is written (12 June) count only their hours inside the period: the report used to show 337 h for the
-     * first.
+     * report is written (12 June) count only their time from 20:00 on 2 June (when the results had to be online, as
+     * for the availability) to the end of the period: the report used to show 337 h for the first. One over before
+     * 20:00 did not affect the publication and is not listed (it was, with its hours from midnight, while the
+     * availability left them out).
      */
     @Test
-    void anIncidentCountsOnlyItsPartInsideThePeriod() {
+    void anIncidentCountsOnlyItsPartWhileTheResultsHadToBeOnline() {
         var night = new OperationRecords.Night(List.of(
-                new Incident("2024-05-26T20:00:00Z", "2024-06-02T07:00:00Z", Light.RED, "HTTP 404"),
+                new Incident("2024-05-26T20:00:00Z", "2024-06-03T03:00:00Z", Light.RED, "HTTP 404"),
+                new Incident("2024-06-02T06:00:00Z", "2024-06-03T01:59:00Z", Light.RED, "HTTP 404"),
                 new Incident("2024-06-03T23:00:00Z", null, Light.YELLOW, "corte anterior")), List.of(), List.of(), List.of());
         assertThat(MemoriaReport.incidentsCsv(night, Instant.parse("2024-06-12T18:00:00Z"), SiteTrafficTest.MEXICO_CITY,
-                LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"))).isEqualTo("""
+                PUBLICATION_FROM, LocalDate.parse("2024-06-03"))).isEqualTo("""
                 tipo,inicio,fin,duracion_segundos,detalle
-                portal_no_disponible,2024-05-26 14:00:00,2024-06-02 01:00:00,3600,"HTTP 404"
+                portal_no_disponible,2024-05-26 14:00:00,2024-06-02 21:00:00,3600,"HTTP 404"
                 corte_anterior,2024-06-03 17:00:00,en curso,25200,"corte anterior"
                 """);
+    }
+
+    /** The report is in Spanish: the probe's details, written for the log in English, are put into Spanish. */
+    @Test
+    void theProbesDetailsAreReportedInSpanish() {
+        assertThat(MemoriaReport.detalle("https://prep.example.mx/ unreachable: java.net.ConnectException: Connection refused"))
+                .isEqualTo("https://prep.example.mx/ no respondió: java.net.ConnectException: Connection refused");
+        assertThat(MemoriaReport.detalle("https://prep.example.mx/ answered HTTP 301 to https://otro.example/ (the institute expects 200)"))
+                .isEqualTo("https://prep.example.mx/ respondió HTTP 301 con redirección a https://otro.example/ (el Instituto espera 200)");
+        assertThat(MemoriaReport.detalle("https://prep.example.mx/ has no <base> tag (ended by the first probe after a restart)"))
+                .isEqualTo("https://prep.example.mx/ no tiene la etiqueta <base> (terminada por la primera verificación tras un reinicio)");
+        assertThat(MemoriaReport.detalle("up, but not the index.html of the published corte 2024-06-02T23:40 (a stale cache?)"))
+                .isEqualTo("en línea, pero no con el index.html del corte publicado 2024-06-02T23:40 (¿caché desactualizada?)");
+        assertThat(MemoriaReport.detalle("HTTP 503 from the CDN")).isEqualTo("HTTP 503 from the CDN");
     }
 
     /** A JDK still applying Mexico's abolished summer time would shift every hour of the report: it stops instead. */
