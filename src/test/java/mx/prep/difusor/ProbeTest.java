@@ -47,6 +47,27 @@ class ProbeTest extends PipelineTestBase {
         bucket.putObject(b -> b.bucket(SITE).key("index.html").contentType("text/html; charset=utf-8"), RequestBody.fromBytes(html));
     }
 
+    /**
+     * Before the first corte the site bucket is empty and the public URL answers 404: the institute's semáforo shows
+     * the difusor unavailable and PrepPublicSiteDown fires. The placeholder page the docs tell operators to put in the
+     * bucket before the night (docs/placeholder/index.html) is what the institute's probe expects.
+     */
+    @Test
+    void theDocumentedPlaceholderPageIsUpForTheProbeBeforeTheFirstCorte() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
+            startDifusor(probing(publicSite));
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
+            assertThat(probe(difusor).last().detail()).contains("answered HTTP 404");
+
+            serveIndex(java.nio.file.Files.readAllBytes(Path.of("docs", "placeholder", "index.html")));
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+            assertThat(probe(difusor).last().pageUp()).isTrue();
+            assertThat(probe(difusor).last().detail()).isEqualTo("up; nothing published yet to compare with");
+        }
+    }
+
     @Test
     void aPageBetweenTwoCortesForOneProbeIsNoIncidentTwoProbesAreOneFromTheFirst() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {

@@ -47,6 +47,19 @@ public final class EmbeddedDifusor {
                 .orElse(start);
     }
 
+    /**
+     * As operators do before the night (docs/kubernetes.md): the placeholder page in the empty site bucket, so the
+     * public URL answers as the institute's probe expects before the first corte.
+     */
+    static void placeholder(S3Client s3) throws java.io.IOException {
+        Path page = Path.of("docs", "placeholder", "index.html");
+        boolean empty = s3.listObjectsV2(b -> b.bucket(SITE).maxKeys(1)).contents().isEmpty();
+        if (empty && java.nio.file.Files.isRegularFile(page)) {
+            s3.putObject(b -> b.bucket(SITE).key("index.html").contentType("text/html; charset=utf-8"),
+                    software.amazon.awssdk.core.sync.RequestBody.fromFile(page));
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(System.getProperty("embedded.dir", ".difusor-local"));
         int previewPort = Integer.getInteger("embedded.preview-port", 8000);
@@ -66,6 +79,7 @@ public final class EmbeddedDifusor {
         S3Client reader = S3Client.builder().region(Region.US_EAST_1).endpointOverride(s3.endpoint()).forcePathStyle(true)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY)))
                 .build();
+        placeholder(reader);
         SitePreview preview = SitePreview.start(previewPort, reader, SITE, "");
 
         Main main = DifusorMain.newMain();
