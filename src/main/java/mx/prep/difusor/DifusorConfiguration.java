@@ -259,7 +259,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         String publicUrl = settings.text("difusor.probe.url");
         InstituteProbe probe = publicUrl.isEmpty() ? null : new InstituteProbe(URI.create(publicUrl),
                 settings.millis("difusor.probe.timeout-ms"), state, store, historyBucket, settings.prefix("difusor.probe.incidents-prefix"),
-                meters, clock);
+                settings.prefix("difusor.probe.views-prefix"), probePod(settings), settings.millis("difusor.probe.peer-fresh-ms"), meters, clock);
         if (probe != null) {
             registry.bind("instituteProbe", probe);
         }
@@ -361,6 +361,19 @@ public class DifusorConfiguration implements CamelConfiguration {
         }
         String p = setting.strip().replaceAll("^/+", "");
         return p.isEmpty() || p.endsWith("/") ? p : p + "/";
+    }
+
+    /**
+     * The name this replica's probe keeps its view under: difusor.cluster.pod-name, else the pod's name (Kubernetes sets
+     * HOSTNAME to it), else one of its own for this process, so two processes never share a view.
+     */
+    static String probePod(Settings settings) {
+        String pod = settings.text("difusor.cluster.pod-name");
+        if (pod.isBlank()) {
+            pod = java.util.Objects.requireNonNullElse(System.getenv("HOSTNAME"), "");
+        }
+        pod = pod.strip().replaceAll("[^A-Za-z0-9._-]", "_");
+        return pod.isEmpty() ? "process-" + java.util.UUID.randomUUID().toString().substring(0, 8) : pod;
     }
 
     /**

@@ -160,6 +160,57 @@ class ProbeTest extends PipelineTestBase {
         }
     }
 
+    /**
+     * Two replicas probe; this pod's way to the public page is cut (its connections reset on the network) while the
+     * other replica sees the page up: the public's page is up, as PrepPublicSiteDown reads it, so no incident (the
+     * memoria counted one replica's outage as time without service). Once the other replica's view is stale (it
+     * stopped) this pod's own view counts again; and an incident this pod had open ends when the other replica sees
+     * the page up again.
+     */
+    @Test
+    void aReplicaThatCannotReachThePageWhileAnotherSeesItUpRecordsNoIncident() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
+                FaultProxy cutOff = FaultProxy.http("127.0.0.1", publicSite.port())) {
+            Map<String, String> settings = probing(publicSite);
+            settings.put("difusor.probe.url", "http://127.0.0.1:" + cutOff.port() + "/");
+            settings.put("difusor.cluster.pod-name", "pod-a");
+            startDifusor(settings);
+            startedCorte();
+            cutOff.reset(FaultProxy.anyRequest(), FaultProxy.ALWAYS);
+            var state = difusor.context().getRegistry().lookupByNameAndType("stateStore", mx.prep.difusor.state.StateStore.class);
+            java.util.function.Function<java.time.Clock, InstituteProbe> podB = clock -> new InstituteProbe(
+                    java.net.URI.create("http://localhost:" + publicSite.port() + "/"), java.time.Duration.ofSeconds(5), state,
+                    new mx.prep.difusor.ObjectStore(bucket), HISTORY, "incidents/", "probe-views/", "pod-b", java.time.Duration.ofSeconds(75),
+                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), clock);
+
+            podB.apply(java.time.Clock.systemUTC()).probe();
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+            assertThat(probe(difusor).last().pageUp()).isTrue();
+            assertThat(probe(difusor).last().detail()).contains("seen by pod pod-b").contains("this pod:").contains("unreachable");
+            assertThat(keys(HISTORY, "incidents/")).isEmpty();
+            // each replica keeps what it saw itself, not what it took from the other
+            assertThat(Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("probe-views/pod-a.json")).asUtf8String())
+                    .path("pageUp").asBoolean()).isFalse();
+            assertThat(cutOff.faultsInjected()).isPositive();
+
+            // pod B's last view is ten minutes old (it stopped then): it speaks for nobody now
+            podB.apply(java.time.Clock.offset(java.time.Clock.systemUTC(), java.time.Duration.ofMinutes(-10))).probe();
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
+            List<String> incidents = keys(HISTORY, "incidents/");
+            assertThat(incidents).hasSize(1);
+            assertThat(incident(incidents.get(0)).path("end").asText()).isEmpty();
+
+            // pod B back, seeing the page up: the outage pod A had on record ends, though pod A still cannot reach it
+            podB.apply(java.time.Clock.systemUTC()).probe();
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+            assertThat(keys(HISTORY, "incidents/")).hasSize(1);
+            assertThat(incident(incidents.get(0)).path("end").asText()).isNotEmpty();
+        }
+    }
+
     @Test
     void aRedirectIsNotAvailableTheInstituteExpects200FromTheUrlItself() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {

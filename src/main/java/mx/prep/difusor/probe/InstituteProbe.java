@@ -54,6 +54,10 @@ public final class InstituteProbe {
     public record Incident(String start, String end, Light light, String detail) {
     }
 
+    /** What one replica's own probe saw last, kept in S3 for the other replicas. */
+    public record View(String pod, String at, Light light, String detail, boolean pageUp) {
+    }
+
     private static final Logger LOG = LoggerFactory.getLogger(InstituteProbe.class);
     private static final Pattern BASE_TAG = Pattern.compile("<base[\\s>]", Pattern.CASE_INSENSITIVE);
 
@@ -68,11 +72,21 @@ public final class InstituteProbe {
     private final AtomicReference<Result> last = new AtomicReference<>(new Result(Light.UNKNOWN, "not probed yet", null, false));
     private final AtomicReference<Incident> open = new AtomicReference<>();
     private final Duration timeout;
+    private final String viewsPrefix;
+    private final String pod;
+    private final Duration peerFresh;
     /** Open incidents left in S3 by an earlier process (a restart during an outage) are looked for once. */
     private volatile boolean recovered;
 
+    /**
+     * @param viewsPrefix where each replica keeps its own last view, under its pod's name, for the others
+     * @param peerFresh   how old another replica's view may be and still speak for the public page
+     */
     public InstituteProbe(URI publicUrl, Duration timeout, StateStore state, ObjectStore store, String bucket, String incidentsPrefix,
-            MeterRegistry meters, Clock clock) {
+            String viewsPrefix, String pod, Duration peerFresh, MeterRegistry meters, Clock clock) {
+        this.viewsPrefix = viewsPrefix;
+        this.pod = pod;
+        this.peerFresh = peerFresh;
         this.publicUrl = publicUrl;
         this.timeout = timeout;
         this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER).build();
@@ -99,7 +113,8 @@ public final class InstituteProbe {
 
     public void probe() throws IOException {
         Instant now = clock.instant();
-        Result result = check(now);
+        Result own = check(now);
+        Result result = own.light() == Light.RED ? seenUpByAnotherReplica(own, now).orElse(own) : own;
         Result previous = last.get();
         if (result.light() == Light.UNKNOWN) {
             // our own trouble (S3 unreadable, a probe cut short by shutdown), not the public's: neither starts nor
@@ -169,6 +184,47 @@ public final class InstituteProbe {
             // the light changes once the incident is on record (whoever sees it green finds the incident closed),
             // and changes even when S3 cannot take the record: the log line is there
             last.set(result);
+            keepView(own);
+        }
+    }
+
+    /**
+     * This pod sees the page down: does another replica see it up? Then it is this pod's network, not the public's
+     * (as PrepPublicSiteDown reads it: either pod seeing the page up is enough), and no time without service for the
+     * memoria: its view stands for this probe. Only a view fresh enough counts (a stopped replica's last one does
+     * not), and only what a replica saw itself is kept, so two replicas cut off alike cannot vouch for each other.
+     */
+    private Optional<Result> seenUpByAnotherReplica(Result own, Instant now) {
+        try {
+            for (var object : store.client().listObjectsV2Paginator(b -> b.bucket(bucket).prefix(viewsPrefix)).contents()) {
+                Optional<View> view = store.readJson(bucket, object.key(), View.class);
+                if (view.isEmpty() || pod.equals(view.get().pod()) || !view.get().pageUp() || view.get().at() == null) {
+                    continue;
+                }
+                View v = view.get();
+                Instant at = Instant.parse(v.at());
+                if (Duration.between(at, now).abs().compareTo(peerFresh) <= 0) {
+                    LOG.warn("probe: this pod ({}) sees {}, but pod {} saw the page up at {}: this pod's network, not the public's; "
+                            + "no incident", pod, own.detail(), v.pod(), v.at());
+                    return Optional.of(new Result(v.light(), v.detail() + " (seen by pod " + v.pod() + "; this pod: " + own.detail() + ")",
+                            own.at(), true));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("probe: the other replicas' views cannot be read ({})", e.toString());
+        }
+        return Optional.empty();
+    }
+
+    /** This pod's own view (never one taken from another replica), for the others; S3 refusing it only costs that. */
+    private void keepView(Result own) {
+        if (own.light() == Light.UNKNOWN) {
+            return;
+        }
+        try {
+            store.putJson(bucket, viewsPrefix + pod + ".json", new View(pod, own.at(), own.light(), own.detail(), own.pageUp()));
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("probe: this pod's view cannot be kept in S3 ({})", e.toString());
         }
     }
 
