@@ -467,6 +467,35 @@ class BadPackagesTest extends PipelineTestBase {
         assertSiteEquals(first);
     }
 
+    /**
+     * A package already waiting among the leftovers (an earlier kill while S3 was down) and another one of the same
+     * name but other bytes left in the spool by the next kill (the institute reused the name): set aside at start, the
+     * second one replaced the first, a package received and lost. Both are now kept, and both reach the quarantine.
+     */
+    @Test
+    void twoPackagesOfOneNameLeftByTwoKilledProcessesAreBothQuarantined() throws Exception {
+        Path first = startWithFirstCortePublished();
+        difusor.close();
+        difusor = null;
+        String name = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
+        Path waiting = Files.createDirectories(tmp.resolve("work").resolve("spool-leftovers")).resolve(name);
+        Files.copy(corte(1), waiting);
+        Path reissued = corte(2);
+        Files.copy(reissued, Files.createDirectories(tmp.resolve("work").resolve("spool")).resolve(name));
+
+        var settings = settings();
+        settings.put("difusor.quarantine.send-kept-every-ms", "500");
+        startDifusor(settings);
+        String folder = "quarantine/" + name.replace(".zip", "") + "/";
+        await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, folder).stream().filter(k -> k.endsWith("/" + name)).count() == 2);
+        List<byte[]> kept = keys(HISTORY, folder).stream().filter(k -> k.endsWith("/" + name))
+                .map(k -> bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(k)).asByteArray()).toList();
+        assertThat(kept).anySatisfy(bytes -> assertThat(bytes).isEqualTo(Files.readAllBytes(corte(1))))
+                .anySatisfy(bytes -> assertThat(bytes).isEqualTo(Files.readAllBytes(reissued)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> isEmptyTree(tmp.resolve("work").resolve("spool-leftovers")));
+        assertSiteEquals(first);
+    }
+
     @Test
     void aPackageCopyCutShortByAKilledPodIsNotTakenForTheWholePackage() throws Exception {
         Path first = startWithFirstCortePublished();

@@ -132,7 +132,7 @@ public final class Quarantine {
                     throw diskToo;
                 }
                 // the spool would be deleted once the exchange is done: a package once received is never lost
-                Path waiting = leftovers.resolve(pkg.spoolFile().getFileName());
+                Path waiting = mx.prep.difusor.source.SpoolLeftovers.place(leftovers, pkg.spoolFile(), pkg.spoolFile().getFileName().toString());
                 if (!pkg.spoolFile().equals(waiting)) {
                     // a rename on the same volume, into a folder made at start: no space needed on a full disk
                     Files.move(pkg.spoolFile(), waiting, StandardCopyOption.REPLACE_EXISTING);

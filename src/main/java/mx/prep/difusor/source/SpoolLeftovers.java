@@ -66,7 +66,29 @@ public final class SpoolLeftovers {
     static void setAside(Path zip, String name) throws IOException {
         Path leftovers = besideSpool(zip.getParent());
         Files.createDirectories(leftovers);
-        Files.move(zip, leftovers.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+        Files.move(zip, place(leftovers, zip, name), StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /**
+     * Where a package waits among the leftovers: under its name, or under {@code <n>~<name>} when another package of
+     * that name (other bytes: the institute reused a name) waits there already, so neither replaces the other. The
+     * same bytes take the place of their copy. No package name holds a {@code ~} ({@link PackageNames}).
+     */
+    public static Path place(Path leftovers, Path zip, String name) throws IOException {
+        Path target = leftovers.resolve(name);
+        for (int n = 2; Files.exists(target) && !sameBytes(target, zip); n++) {
+            target = leftovers.resolve(n + "~" + name);
+        }
+        return target;
+    }
+
+    private static boolean sameBytes(Path a, Path b) throws IOException {
+        return Files.isSameFile(a, b) || Files.size(a) == Files.size(b) && ChecksumFilter.sha256(a).equals(ChecksumFilter.sha256(b));
+    }
+
+    /** The package's name of a file among the leftovers (see {@link #place}). */
+    static String packageName(Path leftover) {
+        return leftover.getFileName().toString().replaceFirst("^[0-9]+~", "");
     }
 
     /** At start, before any download: whatever is in the spool was left by an earlier process. */
@@ -85,7 +107,7 @@ public final class SpoolLeftovers {
                 continue;
             }
             Files.createDirectories(leftovers);
-            Files.move(f, leftovers.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+            Files.move(f, place(leftovers, f, name), StandardCopyOption.REPLACE_EXISTING);
             LOG.warn("package {}: left in the spool by an earlier process; it goes to the history's check, then to quarantine if it is not there", name);
         }
     }
@@ -119,7 +141,7 @@ public final class SpoolLeftovers {
             return;
         }
         for (Path zip : left) {
-            String name = zip.getFileName().toString();
+            String name = packageName(zip);
             try {
                 // S3 first: while it does not answer, the package is not hashed again at every run
                 Optional<String> archived = history.archivedSha256(name);
@@ -148,7 +170,7 @@ public final class SpoolLeftovers {
                     }
                     quarantine.report(exchange);
                 }
-                Files.deleteIfExists(zip.resolveSibling(name + Quarantine.REPORT_SUFFIX));
+                Files.deleteIfExists(zip.resolveSibling(zip.getFileName() + Quarantine.REPORT_SUFFIX));
                 Files.delete(zip);
             } catch (IOException | RuntimeException e) {
                 LOG.warn("package {}: left in the spool by an earlier process, not settled yet ({}); tried again later", name, e.toString());
