@@ -55,7 +55,7 @@ public final class EmbeddedDifusor {
         Path page = Path.of("docs", "placeholder", "index.html");
         boolean empty = s3.listObjectsV2(b -> b.bucket(SITE).maxKeys(1)).contents().isEmpty();
         if (empty && java.nio.file.Files.isRegularFile(page)) {
-            s3.putObject(b -> b.bucket(SITE).key("index.html").contentType("text/html; charset=utf-8"),
+            s3.putObject(b -> b.bucket(SITE).key("index.html").contentType("text/html; charset=utf-8").cacheControl("no-cache"),
                     software.amazon.awssdk.core.sync.RequestBody.fromFile(page));
         }
     }

@@ -103,6 +103,10 @@ public final class MemoriaReport {
         if (detail.endsWith(restart)) {
             return detalle(detail.substring(0, detail.length() - restart.length())) + " (terminada por la primera verificación tras un reinicio)";
         }
+        Matcher peer = SEEN_BY_PEER.matcher(detail);
+        if (peer.matches()) {
+            return detalle(peer.group(1)) + " (visto por el pod " + peer.group(2) + "; este pod: " + detalle(peer.group(3)) + ")";
+        }
         for (Map.Entry<Pattern, String> t : DETALLES.entrySet()) {
             Matcher m = t.getKey().matcher(detail);
             if (m.matches()) {
@@ -112,6 +116,9 @@ public final class MemoriaReport {
         return detail;
     }
 
+    /** A view one replica took from the other (InstituteProbe: this pod could not reach the page). */
+    private static final Pattern SEEN_BY_PEER = Pattern.compile("(.*) \\(seen by pod (\\S+); this pod: (.*)\\)", Pattern.DOTALL);
+
     /** One per form of InstituteProbe's details. */
     private static final Map<Pattern, String> DETALLES = orderedPatterns(
             "(\\S+) unreachable: (.*)", "$1 no respondió: $2",
@@ -119,7 +126,7 @@ public final class MemoriaReport {
             "(\\S+) answered HTTP (\\d+) \\(the institute expects 200\\)", "$1 respondió HTTP $2 (el Instituto espera 200)",
             "(\\S+) has no <base> tag", "$1 no tiene la etiqueta <base>",
             "up, but not the index.html of the published corte (.*) \\(a stale cache\\?\\)",
-            "en línea, pero no con el index.html del corte publicado $1 (¿caché desactualizada?)");
+            "en línea, pero sin el index.html del corte publicado $1 (¿caché desactualizada?)");
 
     private static Map<Pattern, String> orderedPatterns(String... pairs) {
         Map<Pattern, String> m = new java.util.LinkedHashMap<>();
@@ -190,7 +197,7 @@ public final class MemoriaReport {
             h.append("<p id=\"sin-incidencias\">").append(portal.isEmpty() ? "Sin monitoreo del portal configurado no hay incidencias del portal registradas."
                     : "El monitoreo del portal no registró incidencias mientras los resultados debían estar publicados.").append("</p>\n");
         } else {
-            h.append("<table id=\"incidencias\">\n<thead><tr><th>Inicio</th><th>Fin</th><th>Duración con los resultados en línea</th><th>Incidencia</th><th>Detalle técnico</th></tr></thead>\n<tbody>\n");
+            h.append("<table id=\"incidencias\">\n<thead><tr><th>Inicio</th><th>Fin</th><th>Duración dentro del periodo de publicación</th><th>Incidencia</th><th>Detalle técnico</th></tr></thead>\n<tbody>\n");
             for (Incident i : affecting) {
                 Instant s = Instant.parse(i.start());
                 h.append("<tr><td>").append(esc(time.format(s))).append(s.isBefore(onlineFrom) ? " (antes del inicio de la publicación)" : "").append("</td><td>")
@@ -205,7 +212,7 @@ public final class MemoriaReport {
         if (before > 0 && !portal.isEmpty()) {
             // the call asks for the incidents that affected the publication: before it began there was none to affect
             h.append("<p id=\"antes-de-la-publicacion\">Incidencias del portal registradas antes del ").append(esc(time.format(onlineFrom)))
-                    .append(", cuando los resultados aún no debían estar publicados, que no se reportan: ").append(before).append("</p>\n");
+                    .append(", cuando los resultados aún no debían estar publicados (no afectaron la publicación y no se detallan): ").append(before).append("</p>\n");
         }
         if (!night.refused().isEmpty()) {
             h.append("<h3>Paquetes de Difusión no publicados</h3>\n<p>El portal siguió mostrando el último corte publicado; cada paquete quedó resguardado con su reporte.</p>\n")

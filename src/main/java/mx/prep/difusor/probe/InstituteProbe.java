@@ -77,6 +77,12 @@ public final class InstituteProbe {
     private final Duration peerFresh;
     /** Open incidents left in S3 by an earlier process (a restart during an outage) are looked for once. */
     private volatile boolean recovered;
+    /** Since when this pod's own probes have not reached the page at all; null while they do. */
+    private volatile Instant cutOffSince;
+    private volatile boolean viewRefused;
+    private static final String UNREACHABLE = " unreachable: ";
+    /** Both replicas probe on the same cron second: a view taken a moment before this pod's own is of the same tick. */
+    private static final Duration SAME_TICK = Duration.ofSeconds(5);
 
     /**
      * @param viewsPrefix where each replica keeps its own last view, under its pod's name, for the others
@@ -114,7 +120,9 @@ public final class InstituteProbe {
     public void probe() throws IOException {
         Instant now = clock.instant();
         Result own = check(now);
-        Result result = own.light() == Light.RED ? seenUpByAnotherReplica(own, now).orElse(own) : own;
+        boolean cutOff = own.light() == Light.RED && own.detail().startsWith(publicUrl + UNREACHABLE);
+        cutOffSince = cutOff ? (cutOffSince == null ? now : cutOffSince) : null;
+        Result result = cutOff ? seenUpByAnotherReplica(own, cutOffSince, now).orElse(own) : own;
         Result previous = last.get();
         if (result.light() == Light.UNKNOWN) {
             // our own trouble (S3 unreadable, a probe cut short by shutdown), not the public's: neither starts nor
@@ -189,21 +197,31 @@ public final class InstituteProbe {
     }
 
     /**
-     * This pod sees the page down: does another replica see it up? Then it is this pod's network, not the public's
-     * (as PrepPublicSiteDown reads it: either pod seeing the page up is enough), and no time without service for the
-     * memoria: its view stands for this probe. Only a view fresh enough counts (a stopped replica's last one does
-     * not), and only what a replica saw itself is kept, so two replicas cut off alike cannot vouch for each other.
+     * This pod cannot reach the page at all: does another replica see it up? Then it is this pod's network, not the
+     * public's (as PrepPublicSiteDown reads it: either pod seeing the page up is enough), and no time without service
+     * for the memoria: its view stands for this probe. Only a page that does not answer this pod is vouched for (an
+     * HTTP answer, a 404 or a page without {@code <base>}, is the site's, whoever asks), and only by a view taken since
+     * this pod was cut off (one from before, when the page was up for everyone, would hide the first probe of a real
+     * outage) and fresh enough (a stopped replica's last one speaks for nobody). Only what a replica saw itself is
+     * kept, so two replicas cut off alike cannot vouch for each other.
      */
-    private Optional<Result> seenUpByAnotherReplica(Result own, Instant now) {
+    private Optional<Result> seenUpByAnotherReplica(Result own, Instant since, Instant now) {
+        if (viewsPrefix.isEmpty()) {
+            return Optional.empty();
+        }
+        Instant from = since.minus(SAME_TICK);
         try {
             for (var object : store.client().listObjectsV2Paginator(b -> b.bucket(bucket).prefix(viewsPrefix)).contents()) {
+                if (object.lastModified() != null && object.lastModified().isBefore(from.minus(Duration.ofMinutes(1)))) {
+                    continue;   // written before this pod was cut off, by S3's clock with a minute to spare: not read
+                }
                 Optional<View> view = store.readJson(bucket, object.key(), View.class);
                 if (view.isEmpty() || pod.equals(view.get().pod()) || !view.get().pageUp() || view.get().at() == null) {
                     continue;
                 }
                 View v = view.get();
                 Instant at = Instant.parse(v.at());
-                if (Duration.between(at, now).abs().compareTo(peerFresh) <= 0) {
+                if (!at.isBefore(from) && !at.isAfter(now.plus(SAME_TICK)) && Duration.between(at, now).compareTo(peerFresh) <= 0) {
                     LOG.warn("probe: this pod ({}) sees {}, but pod {} saw the page up at {}: this pod's network, not the public's; "
                             + "no incident", pod, own.detail(), v.pod(), v.at());
                     return Optional.of(new Result(v.light(), v.detail() + " (seen by pod " + v.pod() + "; this pod: " + own.detail() + ")",
@@ -211,20 +229,27 @@ public final class InstituteProbe {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            LOG.debug("probe: the other replicas' views cannot be read ({})", e.toString());
+            LOG.warn("probe: the other replicas' views cannot be read from s3://{}/{} ({}); this pod's own view counts", bucket, viewsPrefix,
+                    e.toString());
         }
         return Optional.empty();
     }
 
     /** This pod's own view (never one taken from another replica), for the others; S3 refusing it only costs that. */
     private void keepView(Result own) {
-        if (own.light() == Light.UNKNOWN) {
+        if (own.light() == Light.UNKNOWN || viewsPrefix.isEmpty()) {
             return;
         }
         try {
             store.putJson(bucket, viewsPrefix + pod + ".json", new View(pod, own.at(), own.light(), own.detail(), own.pageUp()));
+            viewRefused = false;
         } catch (IOException | RuntimeException e) {
-            LOG.debug("probe: this pod's view cannot be kept in S3 ({})", e.toString());
+            // once per run of refusals: every 30 s would drown the log while S3 is down
+            if (!viewRefused) {
+                LOG.warn("probe: this pod's view cannot be kept at s3://{}/{}{}.json ({}); the other replica cannot count on it", bucket,
+                        viewsPrefix, pod, e.toString());
+            }
+            viewRefused = true;
         }
     }
 
@@ -266,7 +291,7 @@ public final class InstituteProbe {
             response = http.send(HttpRequest.newBuilder(publicUrl).timeout(timeout).header("User-Agent", USER_AGENT).GET().build(),
                     HttpResponse.BodyHandlers.ofByteArray());
         } catch (IOException e) {
-            return new Result(Light.RED, publicUrl + " unreachable: " + e, now.toString(), false);
+            return new Result(Light.RED, publicUrl + UNREACHABLE + e, now.toString(), false);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new Result(Light.UNKNOWN, "interrupted", now.toString(), false);

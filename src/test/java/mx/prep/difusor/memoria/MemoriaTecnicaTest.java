@@ -148,7 +148,7 @@ class MemoriaTecnicaTest {
                 .contains("Portal no disponible").contains("https://prep.example.mx/ respondió HTTP 503 (el Instituto espera 200)")
                 .doesNotContain("connection refused").doesNotContain("HTTP 404")
                 .contains("Incidencias del portal registradas antes del 2024-06-02 20:00:00, cuando los resultados aún no debían estar "
-                        + "publicados, que no se reportan: 1")
+                        + "publicados (no afectaron la publicación y no se detallan): 1")
                 .contains("PREP2024_JAL_20240602_2120.zip").contains("no coincide con la suma de verificación")
                 .contains("<td>domingo 2 de junio</td><td class=\"n\">4</td><td class=\"n\">3</td><td class=\"n\">4</td><td class=\"n\">6</td>")
                 .contains("<td>Total del periodo</td><td class=\"n\">5</td><td class=\"n\">4</td><td class=\"n\">5</td><td class=\"n\">10</td><td class=\"n\">11</td>"
@@ -188,7 +188,11 @@ class MemoriaTecnicaTest {
         assertThat(MemoriaReport.detalle("https://prep.example.mx/ has no <base> tag (ended by the first probe after a restart)"))
                 .isEqualTo("https://prep.example.mx/ no tiene la etiqueta <base> (terminada por la primera verificación tras un reinicio)");
         assertThat(MemoriaReport.detalle("up, but not the index.html of the published corte 2024-06-02T23:40 (a stale cache?)"))
-                .isEqualTo("en línea, pero no con el index.html del corte publicado 2024-06-02T23:40 (¿caché desactualizada?)");
+                .isEqualTo("en línea, pero sin el index.html del corte publicado 2024-06-02T23:40 (¿caché desactualizada?)");
+        assertThat(MemoriaReport.detalle("up, but not the index.html of the published corte 2024-06-02T23:40 (a stale cache?) (seen by pod "
+                + "prep-difusor-7c9f-b; this pod: https://prep.example.mx/ unreachable: java.net.http.HttpTimeoutException: request timed out)"))
+                .isEqualTo("en línea, pero sin el index.html del corte publicado 2024-06-02T23:40 (¿caché desactualizada?) (visto por el pod "
+                        + "prep-difusor-7c9f-b; este pod: https://prep.example.mx/ no respondió: java.net.http.HttpTimeoutException: request timed out)");
         assertThat(MemoriaReport.detalle("HTTP 503 from the CDN")).isEqualTo("HTTP 503 from the CDN");
     }
 
