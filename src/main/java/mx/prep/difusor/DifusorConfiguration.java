@@ -253,7 +253,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("quarantine", quarantine);
         // before any download: what an earlier process left in the spool is checked against the history, or quarantined
         registry.bind("spoolLeftovers", new SpoolLeftovers(workDir.resolve("spool"), spoolLeftovers, history,
-                quarantine, context, corteParser, clock));
+                quarantine, context, corteParser, clock, settings.millis("difusor.quarantine.leftover-grace-ms")));
 
         // the institute's probe, run by us, and the status page
         String publicUrl = settings.text("difusor.probe.url");

@@ -135,6 +135,18 @@ public final class PrepPackage {
     }
 
     /** Waits for a copy into the history still under way, whatever its outcome: then {@link #isArchived()} is final. */
+    /** As {@link #settleArchiving()}, for at most this long: a copy still under way then is not waited for. */
+    public void settleArchiving(java.time.Duration atMost) throws InterruptedException {
+        CompletableFuture<Void> copy = archiving;
+        if (copy != null) {
+            try {
+                copy.get(atMost.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException notThere) {
+                // not in the history (yet): whoever asks keeps it elsewhere
+            }
+        }
+    }
+
     public void settleArchiving() throws InterruptedException {
         CompletableFuture<Void> copy = archiving;
         if (copy != null) {

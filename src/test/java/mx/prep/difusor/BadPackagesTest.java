@@ -411,7 +411,8 @@ class BadPackagesTest extends PipelineTestBase {
      * Stopped while the history copy waits for its retry (S3 refusing it): the package is neither in the history nor in
      * quarantine, so it is not deleted with the spool but set aside with the spool's leftovers, and the next process
      * settles it (here the institute still offers it: published, and the leftover dropped or quarantined). It was
-     * deleted with the spool: a package received and lost if the institute had moved on.
+     * deleted with the spool: a package received and lost if the institute had moved on. Nor is it reported lost while
+     * the source offers it again (it was quarantined UNEXPECTED a moment before the history had it).
      */
     @Test
     void aPackageStoppedBeforeItReachedTheHistoryIsSetAsideNotDeleted() throws Exception {
@@ -432,13 +433,22 @@ class BadPackagesTest extends PipelineTestBase {
         assertThat(Files.readAllBytes(leftover)).isEqualTo(Files.readAllBytes(second));
         assertThat(tmp.resolve("work").resolve("spool").resolve(name)).doesNotExist();
 
+        // why it was set aside, for the quarantine if it comes to that: the step and the failure
+        JsonNode why = Json.MAPPER.readTree(leftover.resolveSibling(name + ".report.json").toFile());
+        assertThat(why.path("step").asText()).isEqualTo("history-archiver");
+        assertThat(why.path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
+        assertThat(why.path("cause").asText()).contains("reduce your request rate");
+
         s3Network.clearFaults();
         var again = settings();
         again.put("difusor.quarantine.send-kept-every-ms", "500");
+        again.put("difusor.quarantine.leftover-grace-ms", "120000");
         startDifusor(again);
         awaitPublished(second);
         await().atMost(Duration.ofSeconds(30)).until(() -> isEmptyTree(tmp.resolve("work").resolve("spool-leftovers")));
         assertSiteEquals(second);
+        // the institute offered it again and the history holds it: dropped, not reported as a package lost
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
     }
 
     @Test

@@ -138,6 +138,7 @@ abstract class PipelineTestBase {
         p.put("difusor.retry.initial-delay-ms", "100");
         p.put("difusor.retry.max-delay-ms", "1000");
         p.put("difusor.retry.failed-package-pause-ms", "500");
+        p.put("difusor.quarantine.leftover-grace-ms", "0");   // the tests about it set their own
         return p;
     }
 

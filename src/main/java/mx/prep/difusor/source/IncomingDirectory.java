@@ -116,7 +116,7 @@ public final class IncomingDirectory {
         metrics.received();
         metrics.announced(pkg.corte());
         // the file consumer removes the file afterwards; only the zip reader needs closing
-        exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, false));
+        exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, SpoolCleanup.Spool.KEEP));
         LOG.info("{}: received in the incoming directory ({} bytes)", pkg, pkg.size());
         return pkg;
     }

@@ -114,7 +114,7 @@ public final class InterruptedPublication {
         // an older corte in flight was an operator's republish: the gate lets it through as it did the first time
         boolean older = published.filter(PublishedState::hasPublished).map(p -> !corte.get().isNewerThan(p.corteValue())).orElse(false);
         exchange.setProperty(CorteGate.REPUBLISH, older);
-        exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, true));
+        exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, SpoolCleanup.Spool.DELETE));
         metrics.received();
         LOG.warn("{}: its publication was cut short (the state still says so); published again from the history", pkg);
         return true;

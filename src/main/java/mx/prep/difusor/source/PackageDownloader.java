@@ -104,7 +104,7 @@ public final class PackageDownloader {
         PrepPackage pkg = download(offer, until);
         exchange.setProperty(PrepPackage.PROPERTY, pkg);
         // the spool file is only a working copy: the package lives on in the history or the quarantine
-        exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, true));
+        exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, SpoolCleanup.Spool.DELETE_ONCE_SAFE));
         return pkg;
     }
 

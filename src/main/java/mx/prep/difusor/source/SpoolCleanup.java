@@ -8,7 +8,10 @@ import org.apache.camel.support.SynchronizationAdapter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import mx.prep.difusor.Failures;
 import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.quarantine.Quarantine;
+import mx.prep.difusor.quarantine.QuarantineReport;
 
 /**
  * Closes the package's zip and deletes its spool file once the exchange is done: by then the package is in the history
@@ -19,12 +22,22 @@ final class SpoolCleanup extends SynchronizationAdapter {
 
     private static final Logger LOG = LoggerFactory.getLogger(SpoolCleanup.class);
 
-    private final PrepPackage pkg;
-    private final boolean deleteSpool;
+    /** What becomes of the spool file. */
+    enum Spool {
+        /** Not ours (a file of the watched folder, which its consumer moves). */
+        KEEP,
+        /** A copy taken back from the history: deleted, the history holds it. */
+        DELETE,
+        /** A download: deleted, unless the exchange failed before the history had it; then set aside. */
+        DELETE_ONCE_SAFE
+    }
 
-    SpoolCleanup(PrepPackage pkg, boolean deleteSpool) {
+    private final PrepPackage pkg;
+    private final Spool spool;
+
+    SpoolCleanup(PrepPackage pkg, Spool spool) {
         this.pkg = pkg;
-        this.deleteSpool = deleteSpool;
+        this.spool = spool;
     }
 
     @Override
@@ -33,9 +46,9 @@ final class SpoolCleanup extends SynchronizationAdapter {
             pkg.site().close();
         }
         try {
-            if (deleteSpool && pkg.spoolFile() != null) {
-                if (exchange.isFailed() && !pkg.isArchived() && Files.exists(pkg.spoolFile())) {
-                    SpoolLeftovers.setAside(pkg.spoolFile(), pkg.name());
+            if (spool != Spool.KEEP && pkg.spoolFile() != null) {
+                if (spool == Spool.DELETE_ONCE_SAFE && exchange.isFailed() && !archived() && Files.exists(pkg.spoolFile())) {
+                    SpoolLeftovers.setAside(pkg.spoolFile(), pkg.name(), report(exchange));
                     LOG.warn("{}: its processing ended ({}) before the package was in the history or in quarantine; set aside with the "
                             + "spool's leftovers, for the history's check, then the quarantine", pkg, failure(exchange));
                 } else {
@@ -45,6 +58,25 @@ final class SpoolCleanup extends SynchronizationAdapter {
         } catch (IOException e) {
             LOG.warn("{}: cannot delete or set aside the spool file {}: {}", pkg, pkg.spoolFile(), e.toString());
         }
+    }
+
+    /** A copy into the history still under way may be about to hold the package: a short wait, not the whole copy. */
+    private boolean archived() {
+        try {
+            pkg.settleArchiving(java.time.Duration.ofSeconds(5));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return pkg.isArchived();
+    }
+
+    /** Why it is set aside, for the quarantine if it comes to that: the step and the failure, not "a process stopped". */
+    private QuarantineReport report(Exchange exchange) {
+        Throwable cause = exchange.getException();
+        return new QuarantineReport(pkg.name(), pkg.corte() == null ? null : pkg.corte().toString(),
+                exchange.getProperty(Quarantine.STEP, "unknown", String.class), new Failures().reasonOf(cause).name(),
+                Failures.describe(cause), java.time.Instant.now().toString(), pkg.expectedSha256(), pkg.receivedSha256(),
+                pkg.size() >= 0 ? pkg.size() : null, pkg.source(), null);
     }
 
     private static String failure(Exchange exchange) {

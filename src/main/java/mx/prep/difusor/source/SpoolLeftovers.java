@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -41,9 +42,18 @@ public final class SpoolLeftovers {
     private final CamelContext context;
     private final CorteParser corteParser;
     private final Clock clock;
+    private final Duration grace;
+    /** When the sweep first found each leftover the history did not hold. */
+    private final java.util.Map<Path, java.time.Instant> waitingSince = new java.util.HashMap<>();
 
+    /**
+     * @param grace how long a leftover the history does not hold yet waits before the quarantine, unless it was refused
+     *              for what it is: after a restart the poll fetches the same package again, and once the history
+     *              holds it the leftover is dropped, instead of being reported as a package that was lost
+     */
     public SpoolLeftovers(Path spoolDir, Path leftovers, HistoryArchiver history, Quarantine quarantine, CamelContext context,
-            CorteParser corteParser, Clock clock) throws IOException {
+            CorteParser corteParser, Clock clock, Duration grace) throws IOException {
+        this.grace = grace;
         this.leftovers = leftovers;
         this.history = history;
         this.quarantine = quarantine;
@@ -63,10 +73,20 @@ public final class SpoolLeftovers {
      * history copy waited for a retry): set aside with the leftovers, which the sweep settles, instead of being
      * deleted with the spool.
      */
-    static void setAside(Path zip, String name) throws IOException {
+    static void setAside(Path zip, String name, QuarantineReport why) throws IOException {
         Path leftovers = besideSpool(zip.getParent());
         Files.createDirectories(leftovers);
-        Files.move(zip, place(leftovers, zip, name), StandardCopyOption.REPLACE_EXISTING);
+        Path waiting = place(leftovers, zip, name);
+        // the report first, whole or not at all: the sweep sends it with the package (without it, a report of its own)
+        Path beside = waiting.resolveSibling(waiting.getFileName() + Quarantine.REPORT_SUFFIX);
+        Path partial = beside.resolveSibling(beside.getFileName() + ".partial");
+        try {
+            Files.writeString(partial, Json.MAPPER.writeValueAsString(why), java.nio.charset.StandardCharsets.UTF_8);
+            Files.move(partial, beside, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException noRoom) {
+            Files.deleteIfExists(partial);
+        }
+        Files.move(zip, waiting, StandardCopyOption.REPLACE_EXISTING);
     }
 
     /**
@@ -112,6 +132,19 @@ public final class SpoolLeftovers {
         }
     }
 
+    /** A leftover not refused for what it is waits its grace, counted from the first sweep that found it. */
+    private boolean stillInGrace(Path zip, QuarantineReport refused) {
+        if (refused != null && RejectReason.valueOf(refused.reason()).isLasting()) {
+            return false;
+        }
+        java.time.Instant since = waitingSince.computeIfAbsent(zip, z -> {
+            LOG.info("package {}: not in the history; it goes to quarantine in {} s unless the history has it by then (the source "
+                    + "offering it again)", packageName(z), grace.toSeconds());
+            return clock.instant();
+        });
+        return clock.instant().isBefore(since.plus(grace));
+    }
+
     /** The report of the refusal that left this package here, or null: none, or one that cannot be read. */
     private static QuarantineReport refusal(Path zip) {
         Path report = zip.resolveSibling(zip.getFileName() + Quarantine.REPORT_SUFFIX);
@@ -146,10 +179,12 @@ public final class SpoolLeftovers {
                 // S3 first: while it does not answer, the package is not hashed again at every run
                 Optional<String> archived = history.archivedSha256(name);
                 String sha = ChecksumFilter.sha256(zip);
+                QuarantineReport refused = refusal(zip);
                 if (archived.isPresent() && archived.get().equals(sha)) {
                     LOG.info("package {}: left in the spool by an earlier process, and whole in the history; dropped", name);
+                } else if (stillInGrace(zip, refused)) {
+                    continue;
                 } else {
-                    QuarantineReport refused = refusal(zip);
                     PrepPackage pkg = new PrepPackage(name, refused == null ? null : refused.announcedSha256(), null,
                             corteParser.fromPackageName(name).orElse(null), refused == null ? "spool of an earlier process" : refused.source(),
                             clock.instant());
@@ -172,6 +207,7 @@ public final class SpoolLeftovers {
                 }
                 Files.deleteIfExists(zip.resolveSibling(zip.getFileName() + Quarantine.REPORT_SUFFIX));
                 Files.delete(zip);
+                waitingSince.remove(zip);
             } catch (IOException | RuntimeException e) {
                 LOG.warn("package {}: left in the spool by an earlier process, not settled yet ({}); tried again later", name, e.toString());
             }
