@@ -187,7 +187,7 @@ public final class MemoriaReport {
                 .ifPresent(last -> h.append(" al ").append(esc(last.replace('T', ' '))).append(")"));
         h.append("</li>\n<li>Paquetes no publicados: <span id=\"rechazados\">").append(night.refused().size()).append("</span></li>\n");
         if (!night.publishedLater().isEmpty()) {
-            h.append("<li>Paquetes publicados con retraso, tras una falla transitoria de la nube o de la red: <span id=\"con-retraso\">")
+            h.append("<li>Paquetes publicados con retraso, tras una falla transitoria de la nube, de la red o del servidor del Instituto: <span id=\"con-retraso\">")
                     .append(night.publishedLater().size()).append("</span></li>\n");
         }
         h.append("</ul>\n");
