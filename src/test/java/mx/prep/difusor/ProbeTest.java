@@ -178,10 +178,18 @@ class ProbeTest extends PipelineTestBase {
             startDifusor(settings);
             Path first = startedCorte();
             var state = difusor.context().getRegistry().lookupByNameAndType("stateStore", mx.prep.difusor.state.StateStore.class);
-            java.util.function.Function<java.time.Duration, InstituteProbe> podB = ago -> new InstituteProbe(
-                    java.net.URI.create("http://localhost:" + publicSite.port() + "/"), java.time.Duration.ofSeconds(5), state,
-                    new mx.prep.difusor.ObjectStore(bucket), HISTORY, "incidents/", "probe-views/", "pod-b", java.time.Duration.ofSeconds(75),
-                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), java.time.Clock.offset(java.time.Clock.systemUTC(), ago.negated()));
+            // pod B, its clock set back to leave views as old as a step needs; each has made its first probe (which ends
+            // incidents a replica left open) before pod A is cut off
+            Map<java.time.Duration, InstituteProbe> podBs = new java.util.HashMap<>();
+            for (java.time.Duration ago : List.of(java.time.Duration.ZERO, java.time.Duration.ofSeconds(30), java.time.Duration.ofMinutes(10))) {
+                InstituteProbe b = new InstituteProbe(java.net.URI.create("http://localhost:" + publicSite.port() + "/"),
+                        java.time.Duration.ofSeconds(5), state, new mx.prep.difusor.ObjectStore(bucket), HISTORY, "incidents/", "probe-views/",
+                        "pod-b", java.time.Duration.ofSeconds(75), new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
+                        java.time.Clock.offset(java.time.Clock.systemUTC(), ago.negated()));
+                b.probe();
+                podBs.put(ago, b);
+            }
+            java.util.function.Function<java.time.Duration, InstituteProbe> podB = podBs::get;
 
             // the tick before: pod B sees the page up, as everyone did; then pod A is cut off, and its first probe is
             // an incident like any (pod B's view is from before)
@@ -208,6 +216,7 @@ class ProbeTest extends PipelineTestBase {
 
             // pod B's last view is ten minutes old (it stopped then): it speaks for nobody now
             podB.apply(java.time.Duration.ofMinutes(10)).probe();
+            nextSecond(incident(incidents.get(0)).path("start").asText());   // incidents are kept by the second they start
             probe(difusor).probe();
             assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
             assertThat(keys(HISTORY, "incidents/")).hasSize(2);
