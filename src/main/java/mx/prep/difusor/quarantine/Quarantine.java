@@ -132,22 +132,8 @@ public final class Quarantine {
                     throw diskToo;
                 }
                 // the spool would be deleted once the exchange is done: a package once received is never lost
-                Path waiting = mx.prep.difusor.source.SpoolLeftovers.place(leftovers, pkg.spoolFile(), pkg.spoolFile().getFileName().toString());
-                if (!pkg.spoolFile().equals(waiting)) {
-                    // a rename on the same volume, into a folder made at start: no space needed on a full disk
-                    Files.move(pkg.spoolFile(), waiting, StandardCopyOption.REPLACE_EXISTING);
-                    // the refusal's own report, for the sweep to send with the package; whole or not at all (a full
-                    // disk may cut it short): without it the sweep sends a report of its own, the log has this one
-                    Path beside = waiting.resolveSibling(waiting.getFileName() + REPORT_SUFFIX);
-                    Path partial = beside.resolveSibling(beside.getFileName() + ".partial");
-                    try {
-                        Files.writeString(partial, Json.MAPPER.writeValueAsString(report), StandardCharsets.UTF_8);
-                        Files.move(partial, beside, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                    } catch (IOException | RuntimeException noRoom) {
-                        Files.deleteIfExists(partial);
-                        LOG.warn("{}: its report could not be kept beside it ({})", pkg, noRoom.toString());
-                    }
-                }
+                Path waiting = mx.prep.difusor.source.SpoolLeftovers.setAside(pkg.spoolFile(), leftovers, pkg.spoolFile().getFileName().toString(),
+                        report);
                 LOG.error("{} rejected at step {}: {}: {}; neither S3 ({}) nor the local disk ({}) took the quarantine: the package waits at {}"
                         + " and goes to quarantine once S3 answers", pkg, step, reason, report.cause(), s3Down, diskToo, waiting);
                 throw new IOException(pkg + ": neither S3 nor the local disk took the quarantine; the package waits at " + waiting, diskToo);

@@ -76,8 +76,20 @@ public final class SpoolLeftovers {
     static void setAside(Path zip, String name, QuarantineReport why) throws IOException {
         Path leftovers = besideSpool(zip.getParent());
         Files.createDirectories(leftovers);
+        setAside(zip, leftovers, name, why);
+    }
+
+    /**
+     * Moves the package among the leftovers (a rename on the same volume: no room needed on a full disk), then writes
+     * the report of why it is there beside it, whole or not at all (a full disk may cut it short): the sweep sends it
+     * with the package, or a report of its own without it. Returns where the package waits.
+     */
+    public static Path setAside(Path zip, Path leftovers, String name, QuarantineReport why) throws IOException {
         Path waiting = place(leftovers, zip, name);
-        // the report first, whole or not at all: the sweep sends it with the package (without it, a report of its own)
+        if (zip.equals(waiting)) {
+            return waiting;
+        }
+        Files.move(zip, waiting, StandardCopyOption.REPLACE_EXISTING);
         Path beside = waiting.resolveSibling(waiting.getFileName() + Quarantine.REPORT_SUFFIX);
         Path partial = beside.resolveSibling(beside.getFileName() + ".partial");
         try {
@@ -85,8 +97,9 @@ public final class SpoolLeftovers {
             Files.move(partial, beside, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | RuntimeException noRoom) {
             Files.deleteIfExists(partial);
+            LOG.warn("package {}: the report of why it waits at {} could not be kept beside it ({})", name, waiting, noRoom.toString());
         }
-        Files.move(zip, waiting, StandardCopyOption.REPLACE_EXISTING);
+        return waiting;
     }
 
     /**
