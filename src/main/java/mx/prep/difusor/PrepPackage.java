@@ -134,7 +134,6 @@ public final class PrepPackage {
         this.archiving = copy;
     }
 
-    /** Waits for a copy into the history still under way, whatever its outcome: then {@link #isArchived()} is final. */
     /** As {@link #settleArchiving()}, for at most this long: a copy still under way then is not waited for. */
     public void settleArchiving(java.time.Duration atMost) throws InterruptedException {
         CompletableFuture<Void> copy = archiving;
@@ -147,6 +146,7 @@ public final class PrepPackage {
         }
     }
 
+    /** Waits for a copy into the history still under way, whatever its outcome: then {@link #isArchived()} is final. */
     public void settleArchiving() throws InterruptedException {
         CompletableFuture<Void> copy = archiving;
         if (copy != null) {

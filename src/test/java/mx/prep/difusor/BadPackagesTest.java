@@ -481,6 +481,7 @@ class BadPackagesTest extends PipelineTestBase {
      * A package already waiting among the leftovers (an earlier kill while S3 was down) and another one of the same
      * name but other bytes left in the spool by the next kill (the institute reused the name): set aside at start, the
      * second one replaced the first, a package received and lost. Both are now kept, and both reach the quarantine.
+     * Reports whose package is gone are removed.
      */
     @Test
     void twoPackagesOfOneNameLeftByTwoKilledProcessesAreBothQuarantined() throws Exception {
@@ -492,6 +493,10 @@ class BadPackagesTest extends PipelineTestBase {
         Files.copy(corte(1), waiting);
         Path reissued = corte(2);
         Files.copy(reissued, Files.createDirectories(tmp.resolve("work").resolve("spool")).resolve(name));
+        // reports whose package is gone (settled while they were written, a kill mid-write): they would be taken for
+        // the report of the next leftover of their name
+        Files.writeString(waiting.resolveSibling("PREP2024_JAL_20240602_2300.zip.report.json"), "{\"reason\": \"ZIP_BOMB\"}");
+        Files.writeString(waiting.resolveSibling("PREP2024_JAL_20240602_2300.zip.report.json.partial"), "{\"rea");
 
         var settings = settings();
         settings.put("difusor.quarantine.send-kept-every-ms", "500");

@@ -132,8 +132,8 @@ public final class Quarantine {
                     throw diskToo;
                 }
                 // the spool would be deleted once the exchange is done: a package once received is never lost
-                Path waiting = mx.prep.difusor.source.SpoolLeftovers.setAside(pkg.spoolFile(), leftovers, pkg.spoolFile().getFileName().toString(),
-                        report);
+                // under the package's name: a copy taken back from the history is spooled under another
+                Path waiting = mx.prep.difusor.source.SpoolLeftovers.setAside(pkg.spoolFile(), leftovers, pkg.name(), report);
                 LOG.error("{} rejected at step {}: {}: {}; neither S3 ({}) nor the local disk ({}) took the quarantine: the package waits at {}"
                         + " and goes to quarantine once S3 answers", pkg, step, reason, report.cause(), s3Down, diskToo, waiting);
                 throw new IOException(pkg + ": neither S3 nor the local disk took the quarantine; the package waits at " + waiting, diskToo);

@@ -158,6 +158,17 @@ public final class SpoolLeftovers {
         return clock.instant().isBefore(since.plus(grace));
     }
 
+    /** The package a report (or a report cut short) among the leftovers is about; null for a package. */
+    private static Path reportOf(Path file) {
+        String f = file.getFileName().toString();
+        for (String suffix : List.of(Quarantine.REPORT_SUFFIX, Quarantine.REPORT_SUFFIX + ".partial")) {
+            if (f.endsWith(suffix)) {
+                return file.resolveSibling(f.substring(0, f.length() - suffix.length()));
+            }
+        }
+        return null;
+    }
+
     /** The report of the refusal that left this package here, or null: none, or one that cannot be read. */
     private static QuarantineReport refusal(Path zip) {
         Path report = zip.resolveSibling(zip.getFileName() + Quarantine.REPORT_SUFFIX);
@@ -180,8 +191,16 @@ public final class SpoolLeftovers {
         }
         List<Path> left;
         try (Stream<Path> files = Files.list(leftovers)) {
-            left = files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().endsWith(Quarantine.REPORT_SUFFIX)
-                    && !f.getFileName().toString().endsWith(Quarantine.REPORT_SUFFIX + ".partial")).toList();
+            List<Path> all = files.filter(Files::isRegularFile).toList();
+            left = all.stream().filter(f -> reportOf(f) == null).toList();
+            // a report whose package is gone (settled while the report was being written, or cut short by a kill)
+            // would be taken for the report of the next leftover of that name
+            for (Path f : all) {
+                Path zip = reportOf(f);
+                if (zip != null && !Files.exists(zip)) {
+                    Files.deleteIfExists(f);
+                }
+            }
         } catch (IOException e) {
             LOG.warn("cannot read the spool leftovers in {} ({})", leftovers, e.toString());
             return;
