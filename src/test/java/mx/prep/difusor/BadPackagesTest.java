@@ -336,6 +336,45 @@ class BadPackagesTest extends PipelineTestBase {
     }
 
     /**
+     * S3, the local disk and the spool's leftovers all refuse the package (here: their folders are files): it stays in
+     * the spool, and the next process sets it aside at start and quarantines it. It was deleted with the spool: the
+     * dead-letter channel handled the quarantine's own failure, so the exchange did not end failed.
+     */
+    @Test
+    void aPackageNothingCanKeepStaysInTheSpoolForTheNextProcess() throws Exception {
+        Path first = startWithFirstCortePublished(settings());
+        Path local = localQuarantine();
+        Path leftovers = tmp.resolve("work").resolve("spool-leftovers");
+        for (Path folder : List.of(local, leftovers)) {
+            if (Files.isDirectory(folder)) {
+                Files.delete(folder);
+            }
+            Files.writeString(folder, "not a folder");
+        }
+        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/quarantine/"), FaultProxy.ALWAYS);
+        String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
+        releaseWithChecksum(this, first, badName, "ab".repeat(32), null);
+        await().atMost(Duration.ofSeconds(60)).until(() -> meters().find("difusor_packages_rejected_total").tag("reason", "CHECKSUM_MISMATCH")
+                .counter() != null && meters().get("difusor_packages_rejected_total").tag("reason", "CHECKSUM_MISMATCH").counter().count() >= 1);
+        Path spooled = tmp.resolve("work").resolve("spool").resolve(badName);
+        difusor.close();   // once the refusal's exchange is done
+        difusor = null;
+        assertThat(Files.readAllBytes(spooled)).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
+
+        s3Network.clearFaults();
+        Files.delete(local);
+        Files.delete(leftovers);
+        var settings = settings();
+        settings.put("difusor.quarantine.send-kept-every-ms", "500");
+        startDifusor(settings);
+        String folder = "quarantine/" + badName.replace(".zip", "") + "/";
+        await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, folder).stream().anyMatch(k -> k.endsWith("/" + badName)));
+        String kept = keys(HISTORY, folder).stream().filter(k -> k.endsWith("/" + badName)).findFirst().orElseThrow();
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(kept)).asByteArray()).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
+        assertSiteEquals(first);
+    }
+
+    /**
      * Two different zips of the same wrong size, one after the other under the same announcement: both are kept in
      * quarantine. Told apart by their size alone, the second was taken for the copy already there and deleted with
      * the spool: a package received and lost.

@@ -45,6 +45,9 @@ public final class Quarantine {
 
     /** Beside a package waiting among the spool's leftovers: the report of the refusal that sent it there. */
     public static final String REPORT_SUFFIX = ".report.json";
+    /** Exchange property: the quarantine could not keep the package anywhere; its spool file must not be deleted. */
+    public static final String UNSETTLED = "difusorPackageUnsettled";
+
     /** Exchange property: the package comes from the spool's leftovers. */
     public static final String LEFTOVER = "difusorLeftover";
 
@@ -131,7 +134,10 @@ public final class Quarantine {
                 if (!keepsPackage) {
                     throw diskToo;
                 }
-                // the spool would be deleted once the exchange is done: a package once received is never lost
+                // the spool would be deleted once the exchange is done: a package once received is never lost. Marked
+                // first: should the move fail, the spool's cleanup sets the package aside instead of deleting it (the
+                // dead-letter channel handles this failure, so the exchange does not end failed)
+                exchange.setProperty(UNSETTLED, true);
                 // under the package's name: a copy taken back from the history is spooled under another
                 Path waiting = mx.prep.difusor.source.SpoolLeftovers.setAside(pkg.spoolFile(), leftovers, pkg.name(), report);
                 LOG.error("{} rejected at step {}: {}: {}; neither S3 ({}) nor the local disk ({}) took the quarantine: the package waits at {}"

@@ -47,7 +47,8 @@ final class SpoolCleanup extends SynchronizationAdapter {
         }
         try {
             if (spool != Spool.KEEP && pkg.spoolFile() != null) {
-                if (spool == Spool.DELETE_ONCE_SAFE && exchange.isFailed() && !archived() && Files.exists(pkg.spoolFile())) {
+                boolean unsettled = exchange.isFailed() || exchange.getProperty(Quarantine.UNSETTLED, false, Boolean.class);
+                if (spool == Spool.DELETE_ONCE_SAFE && unsettled && !archived() && Files.exists(pkg.spoolFile())) {
                     SpoolLeftovers.setAside(pkg.spoolFile(), pkg.name(), report(exchange));
                     LOG.warn("{}: its processing ended ({}) before the package was in the history or in quarantine; set aside with the "
                             + "spool's leftovers, for the history's check, then the quarantine", pkg, failure(exchange));
