@@ -57,6 +57,7 @@ public final class EmbeddedDifusor {
         if (empty && java.nio.file.Files.isRegularFile(page)) {
             s3.putObject(b -> b.bucket(SITE).key("index.html").contentType("text/html; charset=utf-8").cacheControl("no-cache"),
                     software.amazon.awssdk.core.sync.RequestBody.fromFile(page));
+            LOG.info("embedded default: the placeholder page {} is the site until the first corte", page);
         }
     }
 
@@ -78,6 +79,8 @@ public final class EmbeddedDifusor {
         InstituteSimulator institute = InstituteSimulator.start(dir.resolve("institute"), institutePort);
         S3Client reader = S3Client.builder().region(Region.US_EAST_1).endpointOverride(s3.endpoint()).forcePathStyle(true)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY)))
+                // S3Proxy takes no aws-chunked upload with a trailing checksum, the SDK's default for a PUT
+                .requestChecksumCalculation(software.amazon.awssdk.core.checksums.RequestChecksumCalculation.WHEN_REQUIRED)
                 .build();
         placeholder(reader);
         SitePreview preview = SitePreview.start(previewPort, reader, SITE, "");
