@@ -61,6 +61,15 @@ public final class EmbeddedDifusor {
         }
     }
 
+    /** The local run's own client of the embedded S3 (the preview's, the placeholder's). */
+    static S3Client localClient(EmbeddedS3 s3) {
+        return S3Client.builder().region(Region.US_EAST_1).endpointOverride(s3.endpoint()).forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY)))
+                // S3Proxy takes no aws-chunked upload with a trailing checksum, the SDK's default for a PUT
+                .requestChecksumCalculation(software.amazon.awssdk.core.checksums.RequestChecksumCalculation.WHEN_REQUIRED)
+                .build();
+    }
+
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(System.getProperty("embedded.dir", ".difusor-local"));
         int previewPort = Integer.getInteger("embedded.preview-port", 8000);
@@ -77,11 +86,7 @@ public final class EmbeddedDifusor {
         s3.createBucket(SITE);
         s3.createBucket(HISTORY);
         InstituteSimulator institute = InstituteSimulator.start(dir.resolve("institute"), institutePort);
-        S3Client reader = S3Client.builder().region(Region.US_EAST_1).endpointOverride(s3.endpoint()).forcePathStyle(true)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY)))
-                // S3Proxy takes no aws-chunked upload with a trailing checksum, the SDK's default for a PUT
-                .requestChecksumCalculation(software.amazon.awssdk.core.checksums.RequestChecksumCalculation.WHEN_REQUIRED)
-                .build();
+        S3Client reader = localClient(s3);
         placeholder(reader);
         SitePreview preview = SitePreview.start(previewPort, reader, SITE, "");
 
