@@ -82,40 +82,53 @@ public final class EmbeddedDifusor {
         System.setProperty("aws.accessKeyId", EmbeddedS3.ACCESS_KEY);
         System.setProperty("aws.secretAccessKey", EmbeddedS3.SECRET_KEY);
 
-        EmbeddedS3 s3 = EmbeddedS3.onDisk(dir.resolve("s3"), s3Port);
-        s3.createBucket(SITE);
-        s3.createBucket(HISTORY);
-        InstituteSimulator institute = InstituteSimulator.start(dir.resolve("institute"), institutePort);
-        S3Client reader = localClient(s3);
-        placeholder(reader);
-        SitePreview preview = SitePreview.start(previewPort, reader, SITE, "");
-
-        Main main = DifusorMain.newMain();
-        main.addOverrideProperty("difusor.source.kind", "manifest");
-        main.addOverrideProperty("difusor.source.manifest-url", institute.manifestUri().toString());
-        main.addOverrideProperty("difusor.source.truststore", institute.truststore().toString());
-        main.addOverrideProperty("difusor.source.truststore-password", institute.truststorePassword());
-        main.addOverrideProperty("difusor.source.poll-cron", "0/10 * * * * ?");
-        main.addOverrideProperty("difusor.s3.endpoint", s3.endpoint().toString());
-        main.addOverrideProperty("difusor.s3.path-style", "true");
-        main.addOverrideProperty("difusor.s3.checksum-calculation", "when-required");
-        main.addOverrideProperty("difusor.site.bucket", SITE);
-        main.addOverrideProperty("difusor.history.bucket", HISTORY);
-        main.addOverrideProperty("difusor.work-dir", dir.resolve("work").toString());
-        // the preview stands in for the CDN: probe it as the institute would probe the public site
-        main.addOverrideProperty("difusor.probe.url", "http://localhost:" + preview.port() + "/");
-        main.addOverrideProperty("difusor.probe.cron", "0/10 * * * * ?");
-
-        institute.releaseEvery(new PrepPackageGenerator(scale, 2024L), pace, firstCorte(reader), Duration.ofMinutes(20));
-        LOG.info("embedded default: institute at {}, S3 at {}, site preview at http://localhost:{}/, status at http://localhost:8080/status"
-                + " (a new {} corte every {} s)", institute.manifestUri(), s3.endpoint(), preview.port(), scale, pace.toSeconds());
+        // closed in reverse order whatever happens: a failure half way left S3Proxy's and the simulator's threads
+        // running, and the command hung without a word
+        java.util.Deque<AutoCloseable> started = new java.util.ArrayDeque<>();
         try {
+            EmbeddedS3 s3 = EmbeddedS3.onDisk(dir.resolve("s3"), s3Port);
+            started.push(s3);
+            s3.createBucket(SITE);
+            s3.createBucket(HISTORY);
+            InstituteSimulator institute = InstituteSimulator.start(dir.resolve("institute"), institutePort);
+            started.push(institute);
+            S3Client reader = localClient(s3);
+            started.push(reader);
+            placeholder(reader);
+            SitePreview preview = SitePreview.start(previewPort, reader, SITE, "");
+            started.push(preview);
+
+            Main main = DifusorMain.newMain();
+            main.addOverrideProperty("difusor.source.kind", "manifest");
+            main.addOverrideProperty("difusor.source.manifest-url", institute.manifestUri().toString());
+            main.addOverrideProperty("difusor.source.truststore", institute.truststore().toString());
+            main.addOverrideProperty("difusor.source.truststore-password", institute.truststorePassword());
+            main.addOverrideProperty("difusor.source.poll-cron", "0/10 * * * * ?");
+            main.addOverrideProperty("difusor.s3.endpoint", s3.endpoint().toString());
+            main.addOverrideProperty("difusor.s3.path-style", "true");
+            main.addOverrideProperty("difusor.s3.checksum-calculation", "when-required");
+            main.addOverrideProperty("difusor.site.bucket", SITE);
+            main.addOverrideProperty("difusor.history.bucket", HISTORY);
+            main.addOverrideProperty("difusor.work-dir", dir.resolve("work").toString());
+            // the preview stands in for the CDN: probe it as the institute would probe the public site
+            main.addOverrideProperty("difusor.probe.url", "http://localhost:" + preview.port() + "/");
+            main.addOverrideProperty("difusor.probe.cron", "0/10 * * * * ?");
+
+            institute.releaseEvery(new PrepPackageGenerator(scale, 2024L), pace, firstCorte(reader), Duration.ofMinutes(20));
+            LOG.info("embedded default: institute at {}, S3 at {}, site preview at http://localhost:{}/, status at http://localhost:8080/status"
+                    + " (a new {} corte every {} s)", institute.manifestUri(), s3.endpoint(), preview.port(), scale, pace.toSeconds());
             main.run(args);
+        } catch (Exception | Error e) {
+            LOG.error("embedded default stopped: {}", e.toString(), e);
+            throw e;
         } finally {
-            preview.close();
-            institute.close();
-            reader.close();
-            s3.close();
+            for (AutoCloseable c : started) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    LOG.warn("embedded default: closing {}: {}", c.getClass().getSimpleName(), e.toString());
+                }
+            }
         }
     }
 }
