@@ -236,6 +236,23 @@ class BadPackagesTest extends PipelineTestBase {
         return badName;
     }
 
+    /**
+     * A package refused (a wrong checksum) while S3 refuses the quarantine and these folders cannot be written (each
+     * one a file instead); its name.
+     */
+    private String refusedWhereNothingCanKeepIt(Path first, Path... folders) throws Exception {
+        for (Path folder : folders) {
+            if (Files.isDirectory(folder)) {
+                Files.delete(folder);
+            }
+            Files.writeString(folder, "not a folder");
+        }
+        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/quarantine/"), FaultProxy.ALWAYS);
+        String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
+        releaseWithChecksum(this, first, badName, "ab".repeat(32), null);
+        return badName;
+    }
+
     private Path localQuarantine() {
         return tmp.resolve("work").resolve("quarantine");
     }
@@ -308,13 +325,7 @@ class BadPackagesTest extends PipelineTestBase {
         settings.put("difusor.quarantine.send-kept-every-ms", "500");
         Path first = startWithFirstCortePublished(settings);
         Path local = localQuarantine();
-        if (Files.isDirectory(local)) {
-            Files.delete(local);
-        }
-        Files.writeString(local, "not a folder");
-        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/quarantine/"), FaultProxy.ALWAYS);
-        String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
-        releaseWithChecksum(this, first, badName, "ab".repeat(32), null);
+        String badName = refusedWhereNothingCanKeepIt(first, local);
         Path waiting = tmp.resolve("work").resolve("spool-leftovers").resolve(badName);
         await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(waiting));
         assertThat(Files.readAllBytes(waiting)).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
@@ -345,15 +356,7 @@ class BadPackagesTest extends PipelineTestBase {
         Path first = startWithFirstCortePublished(settings());
         Path local = localQuarantine();
         Path leftovers = tmp.resolve("work").resolve("spool-leftovers");
-        for (Path folder : List.of(local, leftovers)) {
-            if (Files.isDirectory(folder)) {
-                Files.delete(folder);
-            }
-            Files.writeString(folder, "not a folder");
-        }
-        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/quarantine/"), FaultProxy.ALWAYS);
-        String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
-        releaseWithChecksum(this, first, badName, "ab".repeat(32), null);
+        String badName = refusedWhereNothingCanKeepIt(first, local, leftovers);
         await().atMost(Duration.ofSeconds(60)).until(() -> meters().find("difusor_packages_rejected_total").tag("reason", "CHECKSUM_MISMATCH")
                 .counter() != null && meters().get("difusor_packages_rejected_total").tag("reason", "CHECKSUM_MISMATCH").counter().count() >= 1);
         Path spooled = tmp.resolve("work").resolve("spool").resolve(badName);
