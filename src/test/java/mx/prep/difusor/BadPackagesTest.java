@@ -434,6 +434,8 @@ class BadPackagesTest extends PipelineTestBase {
                 n -> !n.equals("index.html"), Map.of(), Map.of());
         institute.release(bad);
         assertThat(awaitReport(badName).path("reason").asText()).isEqualTo("NO_INDEX_HTML");
+        // the outcome record is written after the report
+        await().atMost(Duration.ofSeconds(10)).until(() -> keys(HISTORY, "history/" + badName + ".json").size() == 1);
         JsonNode record = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + badName + ".json")).asUtf8String());
         assertThat(record.path("outcome").asText()).isEqualTo("rejected");
 
