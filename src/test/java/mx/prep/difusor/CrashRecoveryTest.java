@@ -35,21 +35,35 @@ class CrashRecoveryTest extends PipelineTestBase {
         }
     }
 
-    /** The real service in its own JVM, configured with -D overrides only, as an operator would. */
+    @Override
+    Map<String, String> settings() {
+        Map<String, String> settings = super.settings();
+        settings.put("difusor.resume.check-every-ms", "500");
+        return settings;
+    }
+
+    /**
+     * The real service in its own JVM, configured with -D overrides only, as an operator would: the one that is killed.
+     * The runs before and after it are in-process difusors on the same buckets and work folder (a JVM start costs
+     * several seconds of the 2 cores; what is tested is what the killed one leaves behind).
+     */
     private Process startChild(String log) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         // a short-lived JVM beside the test's own: C1 alone starts Camel with less CPU (the killing is the same)
         command.add("-XX:TieredStopAtLevel=1");
-        Map<String, String> settings = settings();
-        settings.put("difusor.resume.check-every-ms", "500");
-        for (Map.Entry<String, String> e : settings.entrySet()) {
+        for (Map.Entry<String, String> e : settings().entrySet()) {
             command.add("-D" + e.getKey() + "=" + e.getValue());
         }
         command.add("-Daws.accessKeyId=" + mx.prep.difusor.embedded.EmbeddedS3.ACCESS_KEY);
         command.add("-Daws.secretAccessKey=" + mx.prep.difusor.embedded.EmbeddedS3.SECRET_KEY);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), DifusorMain.class.getName()));
         return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(tmp.resolve(log).toFile()).start();
+    }
+
+    private void stopDifusor() throws Exception {
+        difusor.close();
+        difusor = null;
     }
 
     /**
@@ -70,14 +84,16 @@ class CrashRecoveryTest extends PipelineTestBase {
     void killedWhilePublishingItConvergesOnRestart(String where) throws Exception {
         Path first = corte(6);
         institute.release(first);
-        child = startChild("first-run.log");
+        startDifusor();
         awaitPublished(first);
+        stopDifusor();
 
         Path second = corte(7);
         String name = second.getFileName().toString();
         int faults = s3Network.faultsInjected();
         s3Network.delayResponse(killPoint(where), 1, Duration.ofSeconds(60));
         institute.release(second);
+        child = startChild("killed-run.log");
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(5)).until(() -> s3Network.faultsInjected() > faults);
         child.destroyForcibly().waitFor();
         s3Network.clearFaults();
@@ -92,7 +108,7 @@ class CrashRecoveryTest extends PipelineTestBase {
             institute.answerNext("", Integer.MAX_VALUE, 503, "text/plain", "mantenimiento");
         }
 
-        child = startChild("second-run.log");
+        startDifusor();
         awaitPublished(second);
         assertSiteEquals(second);
         assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name)).asByteArray()).isEqualTo(Files.readAllBytes(second));
@@ -112,9 +128,9 @@ class CrashRecoveryTest extends PipelineTestBase {
     void aPackageNamedWithoutItsCorteIsStillFinishedFromTheHistoryAfterAKill() throws Exception {
         Path first = corte(6);
         institute.release(first);
-        child = startChild("first-run.log");
+        startDifusor();
         awaitPublished(first);
-        child.destroyForcibly().waitFor();
+        stopDifusor();
 
         Path second = Files.copy(corte(7), Files.createDirectories(tmp.resolve("named")).resolve("resultados-preliminares.zip"));
         String name = second.getFileName().toString();
@@ -127,7 +143,7 @@ class CrashRecoveryTest extends PipelineTestBase {
                 + "\", \"size\": " + Files.size(second) + ", \"corte\": \"" + corte + "\"}");
         int faults = s3Network.faultsInjected();
         s3Network.delayResponse(killPoint("uploading"), 1, Duration.ofSeconds(60));
-        child = startChild("second-run.log");
+        child = startChild("killed-run.log");
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(5)).until(() -> s3Network.faultsInjected() > faults);
         child.destroyForcibly().waitFor();
         s3Network.clearFaults();
@@ -135,7 +151,7 @@ class CrashRecoveryTest extends PipelineTestBase {
         // only the history can give the package back
         institute.answerNext("", Integer.MAX_VALUE, 503, "text/plain", "mantenimiento");
 
-        child = startChild("third-run.log");
+        startDifusor();
         awaitPublished(second);
         assertSiteEquals(second);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
