@@ -217,7 +217,9 @@ class DownloadTest {
             PackageDownloader downloader = downloader(trusting(institute), Duration.ofSeconds(1), Duration.ofSeconds(60));
             assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertThatThrownBy(() -> downloader.download(offer(through)))
                     .isInstanceOf(NotYetOnOfferException.class).hasMessageContaining("HTTP 404"));
-            assertThat(network.faultsInjected()).isEqualTo(1);
+            // no count of the stall: the body is cancelled at the status, so whether the proxy had passed 20,000 bytes
+            // by then is a race (it had not once in CI); a download that awaited the body would always reach the stall
+            // and end on the 1 s read timeout, not "not there yet"
             assertThat(tmp.resolve("spool")).isEmptyDirectory();
         }
     }
