@@ -71,14 +71,14 @@ class HistoryInPartsTest extends PipelineTestBase {
         Path pkg = largeCorte();
         String name = pkg.getFileName().toString();
         // the first part's answer comes late: the others are sent meanwhile, not after it
-        s3Network.delayResponse(r -> r.path().equals("/" + HISTORY + "/history/" + name) && partNumber(r) == 1, 1, Duration.ofSeconds(15));
+        s3Network.delayResponse(r -> r.path().equals("/" + HISTORY + "/history/" + name) && partNumber(r) == 1, 1, Duration.ofSeconds(8));
         startDifusor();
         institute.release(pkg);
 
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
                 .until(() -> historyZipRequests(name).stream().anyMatch(r -> partNumber(r) == 1));
-        // parts sent one after another would wait the 15 s of the first's answer
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20))
+        // parts sent one after another would wait the 8 s of the first's answer
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
                 .until(() -> historyZipRequests(name).stream().filter(r -> partNumber(r) > 1).count() == 2);
         // not in the history yet, and nothing of it public: the site waits for the whole copy
         assertThat(keys(HISTORY, "history/" + name)).isEmpty();

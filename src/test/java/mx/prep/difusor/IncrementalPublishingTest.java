@@ -1022,10 +1022,10 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertThat(stale.path("reason").asText()).isEqualTo("STALE_CORTE");
         assertThat(stale.path("step").asText()).isEqualTo("corte-gate");
 
-        // three more polls of the manifest that still offers the older corte: it is not fetched again
+        // three more seconds of polls of the manifest that still offers the older corte: it is not fetched again
         String manifest = institute.manifestUri().getPath();
         int polls = institute.requestCount(manifest);
-        await().atMost(Duration.ofSeconds(30)).until(() -> institute.requestCount(manifest) >= polls + 3);
+        await().atMost(Duration.ofSeconds(30)).until(() -> institute.requestCount(manifest) >= polls + 3 * POLLS_PER_SECOND);
         assertThat(institute.requestCount(olderName)).isEqualTo(1);
 
         // nothing written: no quarantine, no stale outcome, no incident, no invalidation, no lock; the cut-short

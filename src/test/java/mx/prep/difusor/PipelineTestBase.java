@@ -88,6 +88,10 @@ abstract class PipelineTestBase {
 
     @BeforeEach
     void startWorld() throws Exception {
+        // a condition already true is seen at once, a new one within 50 ms (Awaitility's own default waits a whole
+        // poll interval before the first look: 0.1-0.2 s on each of a thousand awaits)
+        org.awaitility.Awaitility.setDefaultPollDelay(Duration.ZERO);
+        org.awaitility.Awaitility.setDefaultPollInterval(Duration.ofMillis(50));
         s3 = EmbeddedS3.inMemory();
         s3.createBucket(SITE);
         s3.createBucket(HISTORY);
@@ -104,6 +108,7 @@ abstract class PipelineTestBase {
 
     @AfterEach
     void stopWorld() throws Exception {
+        org.awaitility.Awaitility.reset();
         for (AutoCloseable c : new AutoCloseable[] { difusor, cloudFront, institute, bucket, s3Network, s3 }) {
             if (c != null) {
                 c.close();
@@ -121,7 +126,8 @@ abstract class PipelineTestBase {
         p.put("difusor.source.kind", "manifest");
         p.put("difusor.source.manifest-url", institute.manifestUri().toString());
         p.put("difusor.source.package-url", institute.latestZipUri().toString());
-        p.put("difusor.source.poll-cron", "0/1 * * * * ?");
+        p.put("difusor.source.poll-cron", "0/1 * * * * ?");   // then every 200 ms: pollOften
+        p.put("difusor.source.directory-poll-ms", String.valueOf(1000 / POLLS_PER_SECOND));
         p.put("difusor.source.truststore", institute.truststore().toString());
         p.put("difusor.source.truststore-password", institute.truststorePassword());
         p.put("difusor.s3.endpoint", s3Network.uri().toString());
@@ -159,17 +165,59 @@ abstract class PipelineTestBase {
         throw new IllegalStateException("no free port between 20000 and 30000");
     }
 
+    /**
+     * How often a test difusor polls its source: five times a second, where production's cron fires every 30 s and a
+     * cron cannot go below 1 s. A test that counts polls to span a pause counts this many per second.
+     */
+    static final int POLLS_PER_SECOND = 5;
+
     void startDifusor() throws Exception {
-        difusor = RunningDifusor.start(settings());
+        startDifusor(settings());
     }
 
     void startDifusor(Map<String, String> settings) throws Exception {
         difusor = RunningDifusor.start(settings);
+        if ("none".equals(settings.getOrDefault("difusor.cluster.mode", "none"))) {
+            pollOften(difusor);
+        }
     }
+
+    /**
+     * The source's poll trigger, rescheduled from the cron's whole seconds to every 200 ms: the same route and job,
+     * only sooner (a test waited up to a second for the next tick after each release, a few hundred times a run).
+     * Not under leader election: there the leadership starts and stops the route, and its cron comes back.
+     */
+    static void pollOften(RunningDifusor difusor) throws Exception {
+        org.quartz.Scheduler scheduler = difusor.context().getComponent("quartz", org.apache.camel.component.quartz.QuartzComponent.class)
+                .getScheduler();
+        for (String poll : List.of("poll-manifest", "poll-package-url")) {
+            org.quartz.TriggerKey key = org.quartz.TriggerKey.triggerKey(poll, "difusor");
+            org.quartz.Trigger trigger = scheduler.getTrigger(key);
+            if (trigger != null) {
+                @SuppressWarnings("unchecked")
+                var same = (org.quartz.TriggerBuilder<org.quartz.Trigger>) trigger.getTriggerBuilder();
+                scheduler.rescheduleJob(key, same.startNow().withSchedule(org.quartz.SimpleScheduleBuilder
+                        .simpleSchedule().withIntervalInMilliseconds(1000 / POLLS_PER_SECOND).repeatForever()).build());
+            }
+        }
+    }
+
+    /** The packages of this JVM's tests, by sequence: the generator is deterministic, so each is made once. */
+    private static final Map<Integer, byte[]> GENERATED = new java.util.concurrent.ConcurrentHashMap<>();
 
     Path corte(int sequence) throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("packages"));
-        return generator.write(dir, FIRST_CORTE.plusMinutes(20L * sequence), sequence);
+        LocalDateTime corte = FIRST_CORTE.plusMinutes(20L * sequence);
+        byte[] zip = GENERATED.get(sequence);
+        if (zip == null) {
+            Path made = generator.write(Files.createDirectories(tmp.resolve("generated")), corte, sequence);
+            zip = Files.readAllBytes(made);
+            GENERATED.putIfAbsent(sequence, zip);
+        }
+        // written whole under a temporary name and moved: a folder source never sees a partial package
+        Path part = Files.write(dir.resolve("." + PrepPackageGenerator.packageName(corte) + ".part"), zip);
+        return Files.move(part, dir.resolve(PrepPackageGenerator.packageName(corte)), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
     Optional<PublishedState> publishedState() throws IOException {
@@ -192,7 +240,7 @@ abstract class PipelineTestBase {
 
     void awaitPublished(Path pkg) {
         String name = pkg.getFileName().toString();
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> publishedState()
+        await().atMost(Duration.ofSeconds(60)).until(() -> publishedState()
                 .map(PublishedState::packageName).filter(name::equals).isPresent());
     }
 

@@ -132,7 +132,7 @@ class PublishingPipelineTest extends PipelineTestBase {
         int downloads = institute.requestCount(zipPath);
 
         // the same package announced again with a fresh manifest (new ETag): not downloaded, nothing reported
-        NotifyBuilder polled = new NotifyBuilder(difusor.context()).fromRoute("poll-manifest").whenCompleted(3).create();
+        NotifyBuilder polled = new NotifyBuilder(difusor.context()).fromRoute("poll-manifest").whenCompleted(3 * POLLS_PER_SECOND).create();
         institute.releaseManifestJson("{ \"package\": \"" + newer.getFileName() + "\", \"sha256\": \""
                 + PrepPackageGenerator.sha256Hex(newer) + "\", \"size\": " + Files.size(newer) + ", \"note\": \"again\" }");
         assertThat(polled.matches(20, TimeUnit.SECONDS)).isTrue();
@@ -354,7 +354,7 @@ class PublishingPipelineTest extends PipelineTestBase {
 
         // a new CamelContext: nothing in memory, only what S3 says
         startDifusor();
-        NotifyBuilder polled = new NotifyBuilder(difusor.context()).fromRoute("poll-manifest").whenCompleted(3).create();
+        NotifyBuilder polled = new NotifyBuilder(difusor.context()).fromRoute("poll-manifest").whenCompleted(3 * POLLS_PER_SECOND).create();
         assertThat(polled.matches(20, TimeUnit.SECONDS)).isTrue();
         assertThat(s3Network.requests(r -> r.method().equals("PUT"))).isEqualTo(puts);
         assertThat(institute.requestCount("/" + first.getFileName())).isEqualTo(downloads);
@@ -380,7 +380,7 @@ class PublishingPipelineTest extends PipelineTestBase {
         String stem = pkg.getFileName().toString().replace(".zip", "");
         await().atMost(Duration.ofSeconds(30)).until(() -> institute.requestCount("latest.zip") == 2);
         int polls = institute.requestCount("latest.zip.sha256");
-        await().atMost(Duration.ofSeconds(20)).until(() -> institute.requestCount("latest.zip.sha256") >= polls + 3);
+        await().atMost(Duration.ofSeconds(20)).until(() -> institute.requestCount("latest.zip.sha256") >= polls + 3 * POLLS_PER_SECOND);
         assertThat(institute.requestCount("latest.zip")).isEqualTo(2);
         assertThat(keys(HISTORY, "quarantine/" + stem + "/").stream().filter(k -> k.endsWith("/report.json"))).hasSize(1);
     }
@@ -577,7 +577,7 @@ class PublishingPipelineTest extends PipelineTestBase {
     @Test
     void aCorteWhoseOutcomeRecordS3RefusedIsStillPublishingSoTheNextProcessFinishesAndRecordsIt() throws Exception {
         var first = settings();
-        first.put("camel.main.shutdown-timeout", "3"); // stopped as if killed: no long wait for the refused record
+        first.put("camel.main.shutdown-timeout", "1"); // stopped as if killed: no long wait for the refused record
         startWithFirstCortePublished(first);
         Path second = corte(1);
         String name = second.getFileName().toString();
@@ -608,7 +608,7 @@ class PublishingPipelineTest extends PipelineTestBase {
     @Test
     void aCorteCutShortIsFinishedByTheCorteItWasPublishedByNotTheOneItsNameReads() throws Exception {
         var first = settings();
-        first.put("camel.main.shutdown-timeout", "3"); // stopped as if killed: no long wait for the refused record
+        first.put("camel.main.shutdown-timeout", "1"); // stopped as if killed: no long wait for the refused record
         startWithFirstCortePublished(first);
         Path second = Files.move(corte(1), tmp.resolve("packages").resolve("PREP2024_JAL_20240602_1900.zip"));
         String name = second.getFileName().toString();
@@ -1207,7 +1207,7 @@ class PublishingPipelineTest extends PipelineTestBase {
     @Test
     void nothingIsPublishedUntilThePackageIsInTheHistory() throws Exception {
         var settings = settings();
-        settings.put("difusor.s3.max-attempts", "2"); // past the SDK's attempts sooner: the retry channel is what is tested
+        settings.put("difusor.s3.max-attempts", "1"); // no SDK retry: the retry channel is what is tested
         Path first = startWithFirstCortePublished(settings);
         Path second = corte(1);
         String name = second.getFileName().toString();
@@ -1237,7 +1237,7 @@ class PublishingPipelineTest extends PipelineTestBase {
     @Test
     void whenS3RefusesPastEveryRetryThePackageIsQuarantinedThenPublishedOnceS3IsBack() throws Exception {
         var settings = settings();
-        settings.put("difusor.s3.max-attempts", "2"); // past the SDK's attempts sooner: the retry channel is what is tested
+        settings.put("difusor.s3.max-attempts", "1"); // no SDK retry: the retry channel is what is tested
         Path first = startWithFirstCortePublished(settings);
         // S3 refuses one changed file for longer than the SDK's attempts and the retry channel's redeliveries
         s3SlowsDownPuts(p -> p.equals("/" + SITE + "/data/corte.json"), FaultProxy.ALWAYS);
@@ -1264,7 +1264,7 @@ class PublishingPipelineTest extends PipelineTestBase {
     @Test
     void aManifestThatIsNotOneIsSkippedAndTheNextGoodOneIsPublished() throws Exception {
         startDifusor();
-        NotifyBuilder polled = new NotifyBuilder(difusor.context()).fromRoute("poll-manifest").whenCompleted(2).create();
+        NotifyBuilder polled = new NotifyBuilder(difusor.context()).fromRoute("poll-manifest").whenCompleted(2 * POLLS_PER_SECOND).create();
         institute.releaseManifestJson("<html><body>Mantenimiento</body></html>");
         assertThat(polled.matches(20, TimeUnit.SECONDS)).isTrue();
         assertThat(keys(HISTORY, "")).isEmpty();

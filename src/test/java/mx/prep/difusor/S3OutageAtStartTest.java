@@ -45,7 +45,7 @@ class S3OutageAtStartTest extends PipelineTestBase {
         } else {
             s3Network.holdRequest(FaultProxy.anyRequest(), FaultProxy.ALWAYS, Duration.ofMinutes(5));
             // each poll's question to the history gives up sooner than production's 60 s
-            settings.put("difusor.s3.call-timeout-ms", "3000");
+            settings.put("difusor.s3.call-timeout-ms", "2000");
         }
 
         startDifusor(settings);
