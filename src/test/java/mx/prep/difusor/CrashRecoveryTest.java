@@ -138,8 +138,7 @@ class CrashRecoveryTest extends PipelineTestBase {
                 .matcher(corte(7).getFileName().toString());
         assertThat(stamp.find()).isTrue();
         String corte = stamp.group(1) + "-" + stamp.group(2) + "-" + stamp.group(3) + "T" + stamp.group(4) + ":" + stamp.group(5);
-        institute.release(second);
-        institute.releaseManifestJson("{\"package\": \"" + name + "\", \"sha256\": \"" + PrepPackageGenerator.sha256Hex(second)
+        institute.releaseWithManifest(second, "{\"package\": \"" + name + "\", \"sha256\": \"" + PrepPackageGenerator.sha256Hex(second)
                 + "\", \"size\": " + Files.size(second) + ", \"corte\": \"" + corte + "\"}");
         int faults = s3Network.faultsInjected();
         s3Network.delayResponse(killPoint("uploading"), 1, Duration.ofSeconds(60));

@@ -43,6 +43,8 @@ class JolokiaTest extends PipelineTestBase {
         Map<String, String> settings = settings();
         managementPort = Integer.parseInt(settings.get("camel.management.port"));
         settings.put("difusor.jolokia.password", jolokiaPassword);
+        // a refused package is not offered again within a test: the routes' counters are read as exact figures
+        settings.put("difusor.retry.failed-package-pause-ms", "60000");
         return settings;
     }
 

@@ -177,8 +177,10 @@ abstract class PipelineTestBase {
 
     void startDifusor(Map<String, String> settings) throws Exception {
         difusor = RunningDifusor.start(settings);
-        if ("none".equals(settings.getOrDefault("difusor.cluster.mode", "none"))) {
-            pollOften(difusor);
+        // a dry run takes no part in the election whatever its mode (Leadership)
+        if ("none".equals(settings.getOrDefault("difusor.cluster.mode", "none"))
+                || "true".equals(settings.get("difusor.publish.dry-run"))) {
+            pollOften(difusor, settings.getOrDefault("difusor.source.kind", "manifest"));
         }
     }
 
@@ -187,18 +189,23 @@ abstract class PipelineTestBase {
      * only sooner (a test waited up to a second for the next tick after each release, a few hundred times a run).
      * Not under leader election: there the leadership starts and stops the route, and its cron comes back.
      */
-    static void pollOften(RunningDifusor difusor) throws Exception {
-        org.quartz.Scheduler scheduler = difusor.context().getComponent("quartz", org.apache.camel.component.quartz.QuartzComponent.class)
-                .getScheduler();
-        for (String poll : List.of("poll-manifest", "poll-package-url")) {
+    static void pollOften(RunningDifusor difusor, String sourceKind) throws Exception {
+        String poll = switch (sourceKind) {
+            case "manifest" -> "poll-manifest";
+            case "package-url" -> "poll-package-url";
+            default -> null;   // the folder source polls on difusor.source.directory-poll-ms
+        };
+        if (poll != null) {
+            org.quartz.Scheduler scheduler = difusor.context().getComponent("quartz", org.apache.camel.component.quartz.QuartzComponent.class)
+                    .getScheduler();
             org.quartz.TriggerKey key = org.quartz.TriggerKey.triggerKey(poll, "difusor");
             org.quartz.Trigger trigger = scheduler.getTrigger(key);
-            if (trigger != null) {
-                @SuppressWarnings("unchecked")
-                var same = (org.quartz.TriggerBuilder<org.quartz.Trigger>) trigger.getTriggerBuilder();
-                scheduler.rescheduleJob(key, same.startNow().withSchedule(org.quartz.SimpleScheduleBuilder
-                        .simpleSchedule().withIntervalInMilliseconds(1000 / POLLS_PER_SECOND).repeatForever()).build());
-            }
+            // a test counting polls at this rate would otherwise wait five times as long
+            assertThat(trigger).as("the %s trigger, to poll often", poll).isNotNull();
+            @SuppressWarnings("unchecked")
+            var same = (org.quartz.TriggerBuilder<org.quartz.Trigger>) trigger.getTriggerBuilder();
+            scheduler.rescheduleJob(key, same.startNow().withSchedule(org.quartz.SimpleScheduleBuilder
+                    .simpleSchedule().withIntervalInMilliseconds(1000 / POLLS_PER_SECOND).repeatForever()).build());
         }
     }
 

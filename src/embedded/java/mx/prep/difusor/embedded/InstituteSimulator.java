@@ -166,6 +166,24 @@ public final class InstituteSimulator implements AutoCloseable {
 
     /** As above, and also advertises {@code "url"} in the manifest (null = omit it). */
     public void release(Path zip, String advertisedSha256, Long advertisedSize, URI advertisedUrl) throws IOException {
+        release(zip, advertisedSha256, advertisedSize, advertisedUrl, null, null);
+    }
+
+    /**
+     * Makes this package the newest one and serves this text verbatim as manifest.json, in one step: a poll never
+     * sees the package announced by the default manifest first.
+     */
+    public void releaseWithManifest(Path zip, String rawManifestJson) throws IOException {
+        release(zip, null, null, null, Objects.requireNonNull(rawManifestJson), null);
+    }
+
+    /** Makes this package the newest one and serves this text verbatim as latest.zip.sha256, in one step. */
+    public void releaseWithSidecar(Path zip, String rawSidecar) throws IOException {
+        release(zip, null, null, null, null, Objects.requireNonNull(rawSidecar));
+    }
+
+    private void release(Path zip, String advertisedSha256, Long advertisedSize, URI advertisedUrl, String rawManifestJson,
+            String rawSidecar) throws IOException {
         String name = zip.getFileName().toString();
         if (!name.endsWith(".zip") || name.contains("/") || name.equals("latest.zip")) {
             throw new IllegalArgumentException("Not a publishable package name: " + name);
@@ -187,7 +205,8 @@ public final class InstituteSimulator implements AutoCloseable {
             Instant now = nextStamp();
             release = new Release(name, zip, sha256, size, now);
             releases.put(name, release);
-            published = new Published(release, text(manifest.toString(), now), text(sidecar, now));
+            published = new Published(release, text(rawManifestJson != null ? rawManifestJson : manifest.toString(), now),
+                    text(rawSidecar != null ? rawSidecar : sidecar, now));
         }
     }
 

@@ -202,7 +202,8 @@ class DownloadTest {
             PackageDownloader downloader = downloader(trusting(institute), Duration.ofSeconds(1), Duration.ofSeconds(60));
             assertTimeoutPreemptively(Duration.ofSeconds(20), () -> assertThatThrownBy(() -> downloader.download(offer(through)))
                     .isExactlyInstanceOf(TransientFailureException.class).hasMessageContaining("HTTP 503"));
-            assertThat(network.faultsInjected()).isEqualTo(1);
+            // no count of the stall, as in the 404 case below: whether the proxy had passed 20,000 bytes when the body
+            // was cancelled is a race; a download that awaited the body would always reach the stall
             assertThat(tmp.resolve("spool")).isEmptyDirectory();
         }
     }
