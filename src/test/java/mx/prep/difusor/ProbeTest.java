@@ -161,6 +161,36 @@ class ProbeTest extends PipelineTestBase {
     }
 
     /**
+     * The page's head comes, then its body stalls on the network: the probe is RED within its timeout, and the next
+     * probe runs. The request's timeout ends at the head, so the probe waited for the body for good, and with it every
+     * later probe (the route never overlaps itself): the last light frozen, green, the metric up, no incident.
+     */
+    @Test
+    void aPageWhoseBodyStallsIsDownWithinTheProbesTimeoutAndTheNextProbeStillRuns() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
+                FaultProxy network = FaultProxy.tcp("127.0.0.1", publicSite.port())) {
+            var settings = probing(publicSite);
+            settings.put("difusor.probe.url", "http://localhost:" + network.port() + "/");
+            settings.put("difusor.probe.timeout-ms", "1000");
+            startDifusor(settings);
+            byte[] page = ("<html><head><base href=\"/\"></head><body>" + "resultados ".repeat(6_000) + "</body></html>")
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            serveIndex(page);
+            network.stallAfterBytes(20_000, 1);   // the probe's first connection
+
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> probe(difusor).probe());
+            assertThat(network.faultsInjected()).isEqualTo(1);
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
+            assertThat(probe(difusor).last().detail()).endsWith("unreachable: no whole answer within 1000 ms");
+            assertThat(meters().get("difusor_probe_up").gauge().value()).isZero();
+            assertThat(keys(HISTORY, "incidents/")).hasSize(1);
+
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> probe(difusor).probe());
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+        }
+    }
+
+    /**
      * Two replicas probe; this pod's way to the public page is cut (its connections reset on the network) while the
      * other replica sees the page up: the public's page is up, as PrepPublicSiteDown reads it, so the incident ends
      * (the memoria counted one replica's outage as time without service). Only a view taken since this pod was cut off

@@ -121,6 +121,7 @@ public final class MemoriaReport {
 
     /** One per form of InstituteProbe's details. */
     private static final Map<Pattern, String> DETALLES = orderedPatterns(
+            "(\\S+) unreachable: no whole answer within (\\d+) ms", "$1 no entregó la respuesta completa en $2 ms",
             "(\\S+) unreachable: (.*)", "$1 no respondió: $2",
             "(\\S+) answered HTTP (\\d+) to (\\S+) \\(the institute expects 200\\)", "$1 respondió HTTP $2 con redirección a $3 (el Instituto espera 200)",
             "(\\S+) answered HTTP (\\d+) \\(the institute expects 200\\)", "$1 respondió HTTP $2 (el Instituto espera 200)",

@@ -287,12 +287,20 @@ public final class InstituteProbe {
 
     private Result check(Instant now) {
         HttpResponse<byte[]> response;
+        // the request's timeout ends at the response head: a page whose body stalls after it held this probe, and every
+        // later one (the probe never overlaps itself), for good, its last light frozen. The whole answer has the deadline.
+        java.util.concurrent.CompletableFuture<HttpResponse<byte[]>> answer = http.sendAsync(
+                HttpRequest.newBuilder(publicUrl).timeout(timeout).header("User-Agent", USER_AGENT).GET().build(),
+                HttpResponse.BodyHandlers.ofByteArray());
         try {
-            response = http.send(HttpRequest.newBuilder(publicUrl).timeout(timeout).header("User-Agent", USER_AGENT).GET().build(),
-                    HttpResponse.BodyHandlers.ofByteArray());
-        } catch (IOException e) {
-            return new Result(Light.RED, publicUrl + UNREACHABLE + e, now.toString(), false);
+            response = answer.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            answer.cancel(true);
+            return new Result(Light.RED, publicUrl + UNREACHABLE + "no whole answer within " + timeout.toMillis() + " ms", now.toString(), false);
+        } catch (java.util.concurrent.ExecutionException e) {
+            return new Result(Light.RED, publicUrl + UNREACHABLE + e.getCause(), now.toString(), false);
         } catch (InterruptedException e) {
+            answer.cancel(true);
             Thread.currentThread().interrupt();
             return new Result(Light.UNKNOWN, "interrupted", now.toString(), false);
         }

@@ -183,6 +183,8 @@ class MemoriaTecnicaTest {
     void theProbesDetailsAreReportedInSpanish() {
         assertThat(MemoriaReport.detalle("https://prep.example.mx/ unreachable: java.net.ConnectException: Connection refused"))
                 .isEqualTo("https://prep.example.mx/ no respondió: java.net.ConnectException: Connection refused");
+        assertThat(MemoriaReport.detalle("https://prep.example.mx/ unreachable: no whole answer within 10000 ms"))
+                .isEqualTo("https://prep.example.mx/ no entregó la respuesta completa en 10000 ms");
         assertThat(MemoriaReport.detalle("https://prep.example.mx/ answered HTTP 301 to https://otro.example/ (the institute expects 200)"))
                 .isEqualTo("https://prep.example.mx/ respondió HTTP 301 con redirección a https://otro.example/ (el Instituto espera 200)");
         assertThat(MemoriaReport.detalle("https://prep.example.mx/ has no <base> tag (ended by the first probe after a restart)"))
