@@ -314,6 +314,9 @@ class ProbeTest extends PipelineTestBase {
             assertThat(keys(HISTORY, "incidents/")).isEmpty();
             assertThat(meters()
                     .get("difusor_probe_up").gauge().value()).isEqualTo(1.0);
+            // not "behind": PrepPublicSiteBehind (fresh 0 while up) fired after ten minutes of this, sending the operator
+            // to the CDN
+            assertThat(meters().get("difusor_probe_fresh").gauge().value()).isNaN();
 
             s3Network.clearFaults();
             probe(difusor).probe();

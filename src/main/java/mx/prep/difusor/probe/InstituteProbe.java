@@ -104,8 +104,16 @@ public final class InstituteProbe {
         this.incidents = Counter.builder("difusor_probe_incidents_total").description("Times the probe's light left green").register(meters);
         Gauge.builder("difusor_probe_up", this, p -> p.last.get().pageUp() ? 1 : 0)
                 .description("1 when the public page answers 200 with its <base> tag, as the institute checks").strongReference(true).register(meters);
-        Gauge.builder("difusor_probe_fresh", this, p -> p.last.get().light() == Light.GREEN ? 1 : 0)
-                .description("1 when the public page is the index.html of the published corte").strongReference(true).register(meters);
+        // no opinion (NaN) when this pod cannot tell: PrepPublicSiteBehind takes the max over the replicas, which skips
+        // NaN; a 0 there for "S3 unreadable" fired it after 10 minutes of an outage that is no incident
+        Gauge.builder("difusor_probe_fresh", this, p -> switch (p.last.get().light()) {
+                    case GREEN -> 1;
+                    case YELLOW -> 0;
+                    default -> Double.NaN;
+                })
+                .description("1 when the public page is the index.html of the published corte, 0 when it is up with another one, "
+                        + "NaN when this pod cannot tell (the page down, or the published state unreadable)")
+                .strongReference(true).register(meters);
     }
 
     public Result last() {
