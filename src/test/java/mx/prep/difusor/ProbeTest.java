@@ -1,9 +1,11 @@
 package mx.prep.difusor;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -157,6 +159,45 @@ class ProbeTest extends PipelineTestBase {
             assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
             assertThat(keys(HISTORY, "incidents/")).hasSize(1);
             assertThat(incident(incidents.get(0)).path("end").asText()).isNotEmpty();
+        }
+    }
+
+    /**
+     * A corte's pages are public before its invalidation and its record: while CloudFront keeps refusing the
+     * invalidation (busy with earlier ones), the page is the corte being published, not an older one. Two probes saw
+     * "yellow" and recorded an incident for the memoria técnica (and PrepPublicSiteBehind after ten minutes), though
+     * the public had the newest results.
+     */
+    @Test
+    void thePageOfTheCorteBeingPublishedWhileCloudFrontIsBusyIsNoIncident() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
+            var settings = probing(publicSite);
+            settings.put("difusor.cdn.busy-delay-ms", "500");
+            startDifusor(settings);
+            Path first = startedCorte();
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+
+            cloudFront.failNext(10, 400, "TooManyInvalidationsInProgress");
+            Path second = corte(1);
+            byte[] newPage = SiteBucket.files(second).get("index.html");
+            institute.release(second);
+            await().atMost(Duration.ofSeconds(30)).until(() -> java.util.Arrays.equals(
+                    bucket.getObjectAsBytes(b -> b.bucket(SITE).key("index.html")).asByteArray(), newPage));
+            probe(difusor).probe();
+            probe(difusor).probe();
+            assertThat(publishedState()).get().satisfies(s -> {
+                assertThat(s.packageName()).as("still waiting for CloudFront").isEqualTo(first.getFileName().toString());
+                assertThat(s.publishing()).isEqualTo(second.getFileName().toString());
+            });
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+            assertThat(probe(difusor).last().detail()).startsWith("up with the corte being published 2024-06-02 20:20");
+            assertThat(keys(HISTORY, "incidents/")).isEmpty();
+
+            awaitPublished(second);
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().detail()).startsWith("up with the published corte");
+            assertThat(keys(HISTORY, "incidents/")).isEmpty();
         }
     }
 

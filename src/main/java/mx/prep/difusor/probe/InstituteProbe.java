@@ -25,6 +25,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import mx.prep.difusor.ObjectStore;
+import mx.prep.difusor.state.PublishedState;
 import mx.prep.difusor.state.StateStore;
 import mx.prep.difusor.verify.ChecksumFilter;
 
@@ -329,6 +330,13 @@ public final class InstituteProbe {
             }
             String served = HexFormat.of().formatHex(ChecksumFilter.newSha256().digest(response.body()));
             if (!served.equals(expected.get())) {
+                // a corte's pages go public before its invalidation and its record, which may wait minutes for a busy
+                // CloudFront: its own index.html is no older corte (the state is read afresh: the other replica may be
+                // the one publishing)
+                Optional<PublishedState> current = state.load();
+                if (current.isPresent() && current.get().publishing() != null && served.equals(current.get().publishingIndex())) {
+                    return new Result(Light.GREEN, "up with the corte being published " + current.get().publishingCorte(), now.toString(), true);
+                }
                 String corte = state.lastKnown().map(s -> s.corte()).orElse("?");
                 return new Result(Light.YELLOW, "up, but not the index.html of the published corte " + corte + " (a stale cache?)", now.toString(), true);
             }

@@ -57,7 +57,8 @@ public final class PublicationRecorder {
             throw new PackageRejectedException(RejectReason.STALE_CORTE, tooOld.get() + " (found when about to publish: written meanwhile)");
         }
         String corte = pkg.corte().toString();
-        state.save(current == null ? PublishedState.nothingYet(pkg.name(), corte) : current.publishing(pkg.name(), corte));
+        String index = pkg.site().files().stream().filter(f -> f.path().equals("index.html")).map(SiteFile::sha256).findFirst().orElse(null);
+        state.save(current == null ? PublishedState.nothingYet(pkg.name(), corte, index) : current.publishing(pkg.name(), corte, index));
     }
 
     /** The site manifest first, then the package's outcome record, then the state that vouches for both. */
@@ -80,7 +81,7 @@ public final class PublicationRecorder {
         history.recordOutcome(pkg, "published", now);
         state.save(new PublishedState(pkg.name(), pkg.corte().toString(), pkg.sha256(), pkg.size(), files.size(),
                 pkg.receivedAt().toString(), now.toString(), pkg.stageMillis(), pkg.plan().uploads().size(), pkg.deleted(),
-                null, null, undeleted.isEmpty() ? null : undeleted.size()));
+                null, null, undeleted.isEmpty() ? null : undeleted.size(), null));
         metrics.published(pkg.corte(), now, pkg.stageMillis(), pkg.plan().uploads().size(),
                 pkg.plan().uploads().stream().mapToLong(SiteFile::size).sum());
         ledger.settled(pkg.name(), pkg.sha256());

@@ -10,6 +10,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  *
  * @param undeleted how many files S3 refused to delete stay in the site bucket (the site manifest lists them), null
  *                  for none: here so that every replica, the standby too, reports it (difusor_site_undeleted_files)
+ * @param publishingIndex the SHA-256 of the index.html of the package being published, null when none is: the probe
+ *                  takes that page for the site's too (its pages go public before the invalidation and the record)
  */
 public record PublishedState(
         @JsonProperty("package") String packageName,
@@ -24,7 +26,8 @@ public record PublishedState(
         Integer deleted,
         String publishing,
         String publishingCorte,
-        Integer undeleted) {
+        Integer undeleted,
+        String publishingIndex) {
 
     /**
      * The same state, marked as being changed by a publication: until the next record, the site manifest may not
@@ -32,14 +35,14 @@ public record PublishedState(
      * package's corte goes with its name: a name need not hold it (the manifest may announce it), and a publication cut
      * short is taken back from the history by name alone.
      */
-    public PublishedState publishing(String packageName, String packageCorte) {
+    public PublishedState publishing(String packageName, String packageCorte, String packageIndex) {
         return new PublishedState(this.packageName, corte, sha256, size, files, receivedAt, publishedAt, stageMillis, uploaded, deleted,
-                packageName, packageCorte, undeleted);
+                packageName, packageCorte, undeleted, packageIndex);
     }
 
     /** A state with nothing published yet, only a publication under way. */
-    public static PublishedState nothingYet(String publishing, String publishingCorte) {
-        return new PublishedState(null, null, null, 0, 0, null, null, Map.of(), 0, 0, publishing, publishingCorte, null);
+    public static PublishedState nothingYet(String publishing, String publishingCorte, String publishingIndex) {
+        return new PublishedState(null, null, null, 0, 0, null, null, Map.of(), 0, 0, publishing, publishingCorte, null, publishingIndex);
     }
 
     /** Files S3 refused to delete that stay in the site bucket; 0 in a state written before they were counted. */
