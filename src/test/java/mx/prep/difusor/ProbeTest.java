@@ -163,6 +163,28 @@ class ProbeTest extends PipelineTestBase {
     }
 
     /**
+     * A page that answers 200 without the {@code <base>} tag (a CDN's or a firewall's maintenance page) is not the site
+     * the institute's probe expects: down, an incident, and PrepPublicSiteDown's metric at 0.
+     */
+    @Test
+    void aPageWithoutItsBaseTagIsDownForTheProbe() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
+            startDifusor(probing(publicSite));
+            startedCorte();
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+            assertThat(meters().get("difusor_probe_up").gauge().value()).isEqualTo(1.0);
+
+            serveIndex("<html><body>Sitio en mantenimiento</body></html>".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
+            assertThat(probe(difusor).last().detail()).endsWith("has no <base> tag");
+            assertThat(meters().get("difusor_probe_up").gauge().value()).isZero();
+            assertThat(keys(HISTORY, "incidents/")).singleElement().satisfies(k -> assertThat(incident(k).path("light").asText()).isEqualTo("RED"));
+        }
+    }
+
+    /**
      * A corte's pages are public before its invalidation and its record: while CloudFront keeps refusing the
      * invalidation (busy with earlier ones), the page is the corte being published, not an older one. Two probes saw
      * "yellow" and recorded an incident for the memoria técnica (and PrepPublicSiteBehind after ten minutes), though

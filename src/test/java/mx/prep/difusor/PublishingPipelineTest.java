@@ -767,7 +767,7 @@ class PublishingPipelineTest extends PipelineTestBase {
 
     /**
      * The source URLs may carry a token: Camel Main's start-up summary of the properties set must mask them as it
-     * masks a password, and the service still reads the manifest at that URL.
+     * masks a password, and the service still reads the manifest at that URL. Nor do the passwords show.
      */
     @Test
     void aTokenInTheSourceUrlsNeverShowsInTheStartLog() throws Exception {
@@ -776,6 +776,7 @@ class PublishingPipelineTest extends PipelineTestBase {
             Map<String, String> settings = settings();
             settings.put("difusor.source.manifest-url", institute.manifestUri() + "?token=s3cr3t-value");
             settings.put("difusor.source.package-url", institute.latestZipUri() + "?token=s3cr3t-value");
+            settings.put("difusor.jolokia.password", "j0l0kia-s3cr3t");
             startDifusor(settings);
             Path pkg = corte(0);
             institute.release(pkg);
@@ -784,6 +785,9 @@ class PublishingPipelineTest extends PipelineTestBase {
             assertThat(logged).anySatisfy(line -> assertThat(line).contains("Property-placeholders summary"));
             assertThat(logged).anySatisfy(line -> assertThat(line).contains("difusor.source.manifest-url = xxxxxx"));
             assertThat(logged).noneSatisfy(line -> assertThat(line).contains("s3cr3t"));
+            // nor the other secrets the service is given: the truststore's password and Jolokia's
+            assertThat(logged).anySatisfy(line -> assertThat(line).contains("difusor.source.truststore-password = xxxxxx"));
+            assertThat(logged).noneSatisfy(line -> assertThat(line).contains(institute.truststorePassword()));
             // not read by a manifest source, so not in its summary: the same masking holds for it
             assertThat(org.apache.camel.support.CamelContextHelper.containsSensitive(difusor.context(), "difusor.source.package-url")).isTrue();
         }
