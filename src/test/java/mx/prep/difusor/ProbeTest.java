@@ -168,8 +168,11 @@ class ProbeTest extends PipelineTestBase {
      */
     @Test
     void aPageWithoutItsBaseTagIsDownForTheProbe() throws Exception {
-        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
-            startDifusor(probing(publicSite));
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
+                FaultProxy network = FaultProxy.http("127.0.0.1", publicSite.port())) {
+            var settings = probing(publicSite);
+            settings.put("difusor.probe.url", "http://localhost:" + network.port() + "/");
+            startDifusor(settings);
             startedCorte();
             probe(difusor).probe();
             assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
@@ -181,6 +184,9 @@ class ProbeTest extends PipelineTestBase {
             assertThat(probe(difusor).last().detail()).endsWith("has no <base> tag");
             assertThat(meters().get("difusor_probe_up").gauge().value()).isZero();
             assertThat(keys(HISTORY, "incidents/")).singleElement().satisfies(k -> assertThat(incident(k).path("light").asText()).isEqualTo("RED"));
+            // HTTP/1.1, no h2c upgrade offered: a probe given up on must close its connection, not leave it for the next
+            assertThat(network.requests(r -> r.method().equals("GET"))).isEqualTo(2);
+            assertThat(network.requests(r -> r.headers().keySet().stream().anyMatch(h -> h.equalsIgnoreCase("upgrade")))).isZero();
         }
     }
 
@@ -200,7 +206,7 @@ class ProbeTest extends PipelineTestBase {
             probe(difusor).probe();
             assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
 
-            cloudFront.failNext(10, 400, "TooManyInvalidationsInProgress");
+            cloudFront.failNext(16, 400, "TooManyInvalidationsInProgress");
             Path second = corte(1);
             byte[] newPage = SiteBucket.files(second).get("index.html");
             institute.release(second);

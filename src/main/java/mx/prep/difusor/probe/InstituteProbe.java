@@ -96,7 +96,10 @@ public final class InstituteProbe {
         this.peerFresh = peerFresh;
         this.publicUrl = publicUrl;
         this.timeout = timeout;
-        this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER).build();
+        // HTTP/1.1: a probe given up on closes its connection; over HTTP/2 only its stream was reset and the next probe
+        // went out on the same, perhaps dead, connection (the institute's probe opens its own)
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout)
+                .followRedirects(HttpClient.Redirect.NEVER).build();
         this.state = state;
         this.store = store;
         this.bucket = bucket;
@@ -299,7 +302,7 @@ public final class InstituteProbe {
         // the request's timeout ends at the response head: a page whose body stalls after it held this probe, and every
         // later one (the probe never overlaps itself), for good, its last light frozen. The whole answer has the deadline.
         java.util.concurrent.CompletableFuture<HttpResponse<byte[]>> answer = http.sendAsync(
-                HttpRequest.newBuilder(publicUrl).timeout(timeout).header("User-Agent", USER_AGENT).GET().build(),
+                HttpRequest.newBuilder(publicUrl).header("User-Agent", USER_AGENT).GET().build(),
                 HttpResponse.BodyHandlers.ofByteArray());
         try {
             response = answer.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -333,9 +336,18 @@ public final class InstituteProbe {
                 // a corte's pages go public before its invalidation and its record, which may wait minutes for a busy
                 // CloudFront: its own index.html is no older corte (the state is read afresh: the other replica may be
                 // the one publishing)
-                Optional<PublishedState> current = state.load();
+                Optional<PublishedState> current = Optional.empty();
+                try {
+                    current = state.load();
+                } catch (IOException | RuntimeException e) {
+                    LOG.debug("probe: the state cannot be read afresh ({}); the page is compared with the recorded corte only", e.toString());
+                }
                 if (current.isPresent() && current.get().publishing() != null && served.equals(current.get().publishingIndex())) {
                     return new Result(Light.GREEN, "up with the corte being published " + current.get().publishingCorte(), now.toString(), true);
+                }
+                // recorded meanwhile
+                if (current.isPresent() && served.equals(state.publishedIndexSha256().orElse(null))) {
+                    return new Result(Light.GREEN, "up with the published corte " + current.get().corte(), now.toString(), true);
                 }
                 String corte = state.lastKnown().map(s -> s.corte()).orElse("?");
                 return new Result(Light.YELLOW, "up, but not the index.html of the published corte " + corte + " (a stale cache?)", now.toString(), true);
