@@ -37,6 +37,14 @@ class ProbeTest extends PipelineTestBase {
         return settings;
     }
 
+    /** As {@link #probing(SitePreview)}, the probe reaching the page through this proxy on the network. */
+    private Map<String, String> probingThrough(FaultProxy network) {
+        Map<String, String> settings = settings();
+        settings.put("difusor.probe.url", "http://localhost:" + network.port() + "/");
+        settings.put("difusor.probe.cron", "0 0 0 1 1 ? 2099");
+        return settings;
+    }
+
     private static InstituteProbe probe(RunningDifusor d) {
         return d.context().getRegistry().lookupByNameAndType("instituteProbe", InstituteProbe.class);
     }
@@ -170,8 +178,7 @@ class ProbeTest extends PipelineTestBase {
     void aPageWithoutItsBaseTagIsDownForTheProbe() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
                 FaultProxy network = FaultProxy.http("127.0.0.1", publicSite.port())) {
-            var settings = probing(publicSite);
-            settings.put("difusor.probe.url", "http://localhost:" + network.port() + "/");
+            var settings = probingThrough(network);
             startDifusor(settings);
             startedCorte();
             probe(difusor).probe();
@@ -238,8 +245,7 @@ class ProbeTest extends PipelineTestBase {
     void aPageWhoseBodyStallsIsDownWithinTheProbesTimeoutAndTheNextProbeStillRuns() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
                 FaultProxy network = FaultProxy.tcp("127.0.0.1", publicSite.port())) {
-            var settings = probing(publicSite);
-            settings.put("difusor.probe.url", "http://localhost:" + network.port() + "/");
+            var settings = probingThrough(network);
             settings.put("difusor.probe.timeout-ms", "1000");
             startDifusor(settings);
             byte[] page = ("<html><head><base href=\"/\"></head><body>" + "resultados ".repeat(6_000) + "</body></html>")
@@ -271,8 +277,7 @@ class ProbeTest extends PipelineTestBase {
     void aReplicaThatCannotReachThePageWhileAnotherSeesItUpRecordsNoOutage() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
                 FaultProxy cutOff = FaultProxy.http("127.0.0.1", publicSite.port())) {
-            Map<String, String> settings = probing(publicSite);
-            settings.put("difusor.probe.url", "http://127.0.0.1:" + cutOff.port() + "/");
+            Map<String, String> settings = probingThrough(cutOff);
             settings.put("difusor.cluster.pod-name", "pod-a");
             startDifusor(settings);
             Path first = startedCorte();
