@@ -49,6 +49,7 @@ import mx.prep.difusor.publish.SitePruner;
 import mx.prep.difusor.publish.SitePublication;
 import mx.prep.difusor.quarantine.Quarantine;
 import mx.prep.difusor.source.ConditionalGet;
+import mx.prep.difusor.source.HeldBackPackages;
 import mx.prep.difusor.source.IncomingDirectory;
 import mx.prep.difusor.source.InterruptedPublication;
 import mx.prep.difusor.source.SpoolLeftovers;
@@ -247,8 +248,12 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("retryLog", new RetryLog());
         // made now: a package S3 and the local disk both refuse is renamed into it, with no room needed then
         Path spoolLeftovers = Files.createDirectories(SpoolLeftovers.besideSpool(workDir.resolve("spool")));
+        String incoming = settings.text("difusor.source.directory");
+        HeldBackPackages heldBack = new HeldBackPackages("directory".equals(settings.text("difusor.source.kind")) && !incoming.isEmpty()
+                ? Path.of(incoming) : null, state, corteParser, clock);
+        registry.bind("heldBackPackages", heldBack);
         Quarantine quarantine = new Quarantine(store, historyBucket, settings.prefix("difusor.quarantine.prefix"),
-                workDir.resolve("quarantine"), spoolLeftovers, failures, ledger, clock, metrics, journal,
+                workDir.resolve("quarantine"), spoolLeftovers, failures, ledger, clock, metrics, journal, heldBack,
                 context.getExecutorServiceManager().newSingleThreadExecutor(Quarantine.class, "quarantine-kept"));
         registry.bind("quarantine", quarantine);
         // before any download: what an earlier process left in the spool is checked against the history, or quarantined

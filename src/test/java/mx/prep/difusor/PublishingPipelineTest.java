@@ -674,8 +674,11 @@ class PublishingPipelineTest extends PipelineTestBase {
 
     /** Starts the difusor with source kind "directory": packages dropped into the returned folder with their sidecar. */
     private Path startWithAnIncomingDirectory() throws Exception {
+        return startWithAnIncomingDirectory(settings());
+    }
+
+    private Path startWithAnIncomingDirectory(Map<String, String> settings) throws Exception {
         Path incoming = Files.createDirectories(tmp.resolve("incoming"));
-        var settings = settings();
         settings.put("difusor.source.kind", "directory");
         settings.put("difusor.source.directory", incoming.toString());
         startDifusor(settings);
@@ -694,6 +697,84 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + pkg.getFileName())).asByteArray())
                 .isEqualTo(Files.readAllBytes(pkg));
         await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(dropped));
+    }
+
+    /**
+     * A dropped package whose history copy S3 refuses past every retry is quarantined, held back beside the folder
+     * (whose consumer deletes it), and dropped into the folder again after the pause: published once S3 answers, as a
+     * manifest's package is fetched again. It was deleted with the exchange and nothing offered it again: the corte
+     * stayed unpublished until someone noticed and dropped it again.
+     */
+    @Test
+    void aDroppedPackageThatFailedPastEveryRetryIsOfferedAgainAndPublishedOnceS3Answers() throws Exception {
+        var settings = settings();
+        settings.put("difusor.s3.max-attempts", "2");
+        settings.put("difusor.retry.failed-package-pause-ms", "5000");   // long enough to see it held back
+        Path incoming = startWithAnIncomingDirectory(settings);
+        Path pkg = corte(0);
+        String name = pkg.getFileName().toString();
+        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/history/" + name.replace(".zip", "")), FaultProxy.ALWAYS);
+        dropWithSidecar(incoming, pkg);
+
+        JsonNode report = awaitReport(name);
+        assertThat(report.path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
+        assertThat(report.path("step").asText()).isEqualTo("history-archiver");
+        Path heldBack = incoming.resolve(".held-back");
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(incoming.resolve(name)) && Files.exists(heldBack.resolve(name + ".sha256")));
+        assertThat(heldBack.resolve(name)).hasSameBinaryContentAs(pkg);
+        assertThat(heldBack.resolve(name + ".sha256")).hasContent(PrepPackageGenerator.sha256Hex(pkg) + "  " + name);
+        assertThat(publishedState()).isEmpty();
+
+        s3Network.clearFaults();
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name)).asByteArray()).isEqualTo(Files.readAllBytes(pkg));
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            try (var held = Files.list(heldBack)) {
+                return held.findAny().isEmpty() && !Files.exists(incoming.resolve(name));
+            }
+        });
+    }
+
+    /**
+     * A held-back package whose corte a newer one has passed meanwhile is not dropped again: it would only be refused
+     * as stale, a second report in quarantine (and in the memoria técnica) for a package already there.
+     */
+    @Test
+    void aHeldBackPackageOvertakenByANewerCorteIsNotOfferedAgain() throws Exception {
+        var settings = settings();
+        settings.put("difusor.s3.max-attempts", "2");
+        settings.put("difusor.retry.failed-package-pause-ms", "8000");
+        Path incoming = startWithAnIncomingDirectory(settings);
+        Path older = corte(0);
+        String name = older.getFileName().toString();
+        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/history/" + name.replace(".zip", "")), FaultProxy.ALWAYS);
+        dropWithSidecar(incoming, older);
+        assertThat(awaitReport(name).path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
+        Path heldBack = incoming.resolve(".held-back");
+        await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(heldBack.resolve(name + ".sha256")));
+
+        Path newer = corte(1);
+        dropWithSidecar(incoming, newer);
+        awaitPublished(newer);
+        s3Network.clearFaults();
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+            try (var held = Files.list(heldBack)) {
+                return held.findAny().isEmpty();
+            }
+        });
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(incoming.resolve(name)));
+        List<String> reports = keys(HISTORY, "quarantine/" + name.replace(".zip", "") + "/").stream().filter(k -> k.endsWith("/report.json")).toList();
+        assertThat(reports).allSatisfy(k -> assertThat(k).contains("retries-exhausted"));
+        assertThat(publishedState()).get().extracting(s -> s.packageName()).isEqualTo(newer.getFileName().toString());
+        assertSiteEquals(newer);
+    }
+
+    private static void dropWithSidecar(Path incoming, Path pkg) throws Exception {
+        String name = pkg.getFileName().toString();
+        Files.copy(pkg, incoming.resolve(name));
+        // the sidecar comes last: it tells the zip is complete
+        Files.writeString(incoming.resolve(name + ".sha256"), PrepPackageGenerator.sha256Hex(pkg) + "  " + name + "\n");
     }
 
     /** A file name with a space and an accent: named safe, as its checksum file's line is read, and published. */

@@ -27,6 +27,7 @@ import mx.prep.difusor.ObjectStore;
 import mx.prep.difusor.PackageRejectedException;
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.RejectReason;
+import mx.prep.difusor.source.HeldBackPackages;
 import mx.prep.difusor.source.PackageOffer;
 import mx.prep.difusor.source.SecureHttp;
 import mx.prep.difusor.state.PackageJournal;
@@ -61,6 +62,7 @@ public final class Quarantine {
     private final Clock clock;
     private final DifusorMetrics metrics;
     private final PackageJournal journal;
+    private final HeldBackPackages heldBack;
     /** Sends what waited on local disk, off the package's turn (a thread of its own). */
     private final Executor sender;
 
@@ -69,7 +71,8 @@ public final class Quarantine {
      *                  timer sends to the history's check or to quarantine once S3 answers
      */
     public Quarantine(ObjectStore store, String bucket, String prefix, Path localFallback, Path leftovers, Failures failures,
-            PackageLedger ledger, Clock clock, DifusorMetrics metrics, PackageJournal journal, Executor sender) {
+            PackageLedger ledger, Clock clock, DifusorMetrics metrics, PackageJournal journal, HeldBackPackages heldBack, Executor sender) {
+        this.heldBack = heldBack;
         this.sender = sender;
         this.leftovers = leftovers;
         this.metrics = metrics;
@@ -145,6 +148,7 @@ public final class Quarantine {
                 throw new IOException(pkg + ": neither S3 nor the local disk took the quarantine; the package waits at " + waiting, diskToo);
             }
         }
+        Instant offeredAgainAt = null;
         if (exchange.getProperty(LEFTOVER, false, Boolean.class)) {
             LOG.debug("{}: sent from the spool's leftovers; its refusal told the ledger when it happened", pkg);
         } else if (mismatch) {
@@ -158,12 +162,16 @@ public final class Quarantine {
                 ledger.rejected(pkg, now);
             }
         } else if (pkg != null || offer != null) {
-            ledger.failed(name, pkg != null ? pkg.expectedSha256() : offer.announcedSha256());
+            offeredAgainAt = ledger.failed(name, pkg != null ? pkg.expectedSha256() : offer.announcedSha256());
         }
         journal.add(new PackageJournal.Entry(name, report.corte(), "rejected", reason.name(), step, report.cause(), now.toString(),
                 pkg == null ? java.util.Map.of() : pkg.stageMillis()));
         LOG.error("{} rejected at step {}: {}: {}; quarantined at {}", pkg != null ? pkg : "package " + name, step, reason,
                 report.cause(), where);
+        if (offeredAgainAt != null && pkg != null) {
+            // taken from the incoming folder, whose consumer deletes it now: nothing else would offer it again
+            heldBack.holdBack(pkg, offeredAgainAt);
+        }
     }
 
     private synchronized String keepLocally(String folder, QuarantineReport report, Path spool, Exception s3Down) throws IOException {

@@ -154,13 +154,15 @@ public final class PackageLedger {
     /**
      * A package whose pipeline failed after every retry (S3 or the source down for long): offered again later, with
      * a growing pause, rather than downloaded again on every poll.
+     *
+     * @return when it may be offered again
      */
-    public void failed(String packageName, String sha256) {
-        failed.compute(key(packageName, normalised(sha256)), (k, before) -> {
+    public Instant failed(String packageName, String sha256) {
+        return failed.compute(key(packageName, normalised(sha256)), (k, before) -> {
             int times = before == null ? 1 : before.times() + 1;
             long pauseMillis = Math.min(maxRetry.toMillis(), firstRetry.toMillis() << Math.min(times - 1, 20));
             return new Failed(times, clock.instant().plusMillis(pauseMillis));
-        });
+        }).retryAt();
     }
 
     private static String key(String name, String sha) {
