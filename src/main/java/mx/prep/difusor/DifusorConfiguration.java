@@ -264,7 +264,8 @@ public class DifusorConfiguration implements CamelConfiguration {
         String publicUrl = settings.text("difusor.probe.url");
         InstituteProbe probe = publicUrl.isEmpty() ? null : new InstituteProbe(URI.create(publicUrl),
                 settings.millis("difusor.probe.timeout-ms"), state, store, historyBucket, settings.prefix("difusor.probe.incidents-prefix"),
-                settings.prefix("difusor.probe.views-prefix"), probePod(settings), settings.millis("difusor.probe.peer-fresh-ms"), meters, clock);
+                settings.prefix("difusor.probe.views-prefix"), probePod(settings), settings.millis("difusor.probe.peer-fresh-ms"),
+                settings.list("difusor.probe.also-compare"), meters, clock);
         if (probe != null) {
             registry.bind("instituteProbe", probe);
         }

@@ -113,6 +113,7 @@ public final class EmbeddedDifusor {
             // the preview stands in for the CDN: probe it as the institute would probe the public site
             main.addOverrideProperty("difusor.probe.url", "http://localhost:" + preview.port() + "/");
             main.addOverrideProperty("difusor.probe.cron", "0/10 * * * * ?");
+            main.addOverrideProperty("difusor.probe.also-compare", "data/corte.json");   // the generated site's corte file
 
             institute.releaseEvery(new PrepPackageGenerator(scale, 2024L), pace, firstCorte(reader), Duration.ofMinutes(20));
             LOG.info("embedded default: institute at {}, S3 at {}, site preview at http://localhost:{}/, status at http://localhost:8080/status"

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
@@ -76,6 +77,9 @@ public final class InstituteProbe {
     private final String viewsPrefix;
     private final String pod;
     private final Duration peerFresh;
+    /** Site paths besides the page whose public copy must be the published corte's (difusor.probe.also-compare). */
+    private final List<String> alsoCompare;
+    private final java.util.Set<String> missingWarned = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Open incidents left in S3 by an earlier process (a restart during an outage) are looked for once. */
     private volatile boolean recovered;
     /** Since when this pod's own probes have not reached the page at all; null while they do. */
@@ -90,7 +94,8 @@ public final class InstituteProbe {
      * @param peerFresh   how old another replica's view may be and still speak for the public page
      */
     public InstituteProbe(URI publicUrl, Duration timeout, StateStore state, ObjectStore store, String bucket, String incidentsPrefix,
-            String viewsPrefix, String pod, Duration peerFresh, MeterRegistry meters, Clock clock) {
+            String viewsPrefix, String pod, Duration peerFresh, List<String> alsoCompare, MeterRegistry meters, Clock clock) {
+        this.alsoCompare = List.copyOf(alsoCompare);
         this.viewsPrefix = viewsPrefix;
         this.pod = pod;
         this.peerFresh = peerFresh;
@@ -115,7 +120,7 @@ public final class InstituteProbe {
                     case YELLOW -> 0;
                     default -> Double.NaN;
                 })
-                .description("1 when the public page is the index.html of the published corte, 0 when it is up with another one, "
+                .description("1 when the public page (and each file of difusor.probe.also-compare) is the published corte's, 0 when it is up with another one, "
                         + "NaN when this pod cannot tell (the page down, or the published state unreadable)")
                 .strongReference(true).register(meters);
     }
@@ -297,25 +302,42 @@ public final class InstituteProbe {
         return incidentsPrefix + Instant.parse(incident.start()).truncatedTo(ChronoUnit.SECONDS).toString().replace(':', '-') + ".json";
     }
 
-    private Result check(Instant now) {
-        HttpResponse<byte[]> response;
+    /** One GET within the probe's deadline: the response, or why there is none. */
+    private record Answer(HttpResponse<byte[]> response, String failure, boolean interrupted) {
+    }
+
+    private Answer get(URI uri) {
         // the request's timeout ends at the response head: a page whose body stalls after it held this probe, and every
         // later one (the probe never overlaps itself), for good, its last light frozen. The whole answer has the deadline.
         java.util.concurrent.CompletableFuture<HttpResponse<byte[]>> answer = http.sendAsync(
-                HttpRequest.newBuilder(publicUrl).header("User-Agent", USER_AGENT).GET().build(),
-                HttpResponse.BodyHandlers.ofByteArray());
+                HttpRequest.newBuilder(uri).header("User-Agent", USER_AGENT).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
         try {
-            response = answer.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            return new Answer(answer.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS), null, false);
         } catch (java.util.concurrent.TimeoutException e) {
             answer.cancel(true);
-            return new Result(Light.RED, publicUrl + UNREACHABLE + "no whole answer within " + timeout.toMillis() + " ms", now.toString(), false);
+            return new Answer(null, "no whole answer within " + timeout.toMillis() + " ms", false);
         } catch (java.util.concurrent.ExecutionException e) {
-            return new Result(Light.RED, publicUrl + UNREACHABLE + e.getCause(), now.toString(), false);
+            return new Answer(null, String.valueOf(e.getCause()), false);
         } catch (InterruptedException e) {
             answer.cancel(true);
             Thread.currentThread().interrupt();
+            return new Answer(null, "interrupted", true);
+        }
+    }
+
+    private static String sha256(byte[] body) {
+        return HexFormat.of().formatHex(ChecksumFilter.newSha256().digest(body));
+    }
+
+    private Result check(Instant now) {
+        Answer page = get(publicUrl);
+        if (page.interrupted()) {
             return new Result(Light.UNKNOWN, "interrupted", now.toString(), false);
         }
+        if (page.failure() != null) {
+            return new Result(Light.RED, publicUrl + UNREACHABLE + page.failure(), now.toString(), false);
+        }
+        HttpResponse<byte[]> response = page.response();
         // redirects are not followed: the institute's GET expects 200 from this very URL (call, section V.b)
         if (response.statusCode() != 200) {
             String to = response.headers().firstValue("Location").map(l -> " to " + l).orElse("");
@@ -331,31 +353,91 @@ public final class InstituteProbe {
             if (expected.isEmpty()) {
                 return new Result(Light.GREEN, "up; nothing published yet to compare with", now.toString(), true);
             }
-            String served = HexFormat.of().formatHex(ChecksumFilter.newSha256().digest(response.body()));
+            String served = sha256(response.body());
             if (!served.equals(expected.get())) {
                 // a corte's pages go public before its invalidation and its record, which may wait minutes for a busy
                 // CloudFront: its own index.html is no older corte (the state is read afresh: the other replica may be
                 // the one publishing)
-                Optional<PublishedState> current = Optional.empty();
-                try {
-                    current = state.load();
-                } catch (IOException | RuntimeException e) {
-                    LOG.debug("probe: the state cannot be read afresh ({}); the page is compared with the recorded corte only", e.toString());
-                }
+                Optional<PublishedState> current = loadAfresh();
                 if (current.isPresent() && current.get().publishing() != null && served.equals(current.get().publishingIndex())) {
                     return new Result(Light.GREEN, "up with the corte being published " + current.get().publishingCorte(), now.toString(), true);
                 }
                 // recorded meanwhile
                 if (current.isPresent() && served.equals(state.publishedIndexSha256().orElse(null))) {
-                    return new Result(Light.GREEN, "up with the published corte " + current.get().corte(), now.toString(), true);
+                    return alsoCompared(now, "up with the published corte " + current.get().corte());
                 }
                 String corte = state.lastKnown().map(s -> s.corte()).orElse("?");
                 return new Result(Light.YELLOW, "up, but not the index.html of the published corte " + corte + " (a stale cache?)", now.toString(), true);
             }
-            return new Result(Light.GREEN, "up with the published corte " + state.lastKnown().map(s -> s.corte()).orElse("?"), now.toString(), true);
+            return alsoCompared(now, "up with the published corte " + state.lastKnown().map(s -> s.corte()).orElse("?"));
         } catch (IOException | RuntimeException e) {
             return new Result(Light.UNKNOWN, "up; which corte it shows is unknown: " + e.getMessage(), now.toString(), true);
         }
+    }
+
+    private Optional<PublishedState> loadAfresh() {
+        try {
+            return state.load();
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("probe: the state cannot be read afresh ({}); the page is compared with the recorded corte only", e.toString());
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The page is the published corte's index.html; so must the files of {@code difusor.probe.also-compare} be. A site
+     * whose index.html is the same in every corte (an SPA whose numbers are all in its data files) showed green while the
+     * CDN served an older corte's numbers.
+     */
+    private Result alsoCompared(Instant now, String upWith) throws IOException {
+        if (alsoCompare.isEmpty()) {
+            return new Result(Light.GREEN, upWith, now.toString(), true);
+        }
+        Map<String, String> served = new java.util.LinkedHashMap<>();
+        String failed = null;
+        for (String path : alsoCompare) {
+            Answer answer = get(publicUrl.resolve(path));
+            if (answer.interrupted()) {
+                return new Result(Light.UNKNOWN, "interrupted", now.toString(), true);
+            }
+            if (answer.failure() != null) {
+                failed = failed != null ? failed : path + " unreachable: " + answer.failure();
+            } else if (answer.response().statusCode() != 200) {
+                failed = failed != null ? failed : path + " answered HTTP " + answer.response().statusCode();
+            } else {
+                served.put(path, sha256(answer.response().body()));
+            }
+        }
+        String older = stale(served, state.publishedSha256s(alsoCompare).orElse(Map.of()));
+        if (failed == null && older == null) {
+            return new Result(Light.GREEN, upWith, now.toString(), true);
+        }
+        // the corte being published (its data files go public before its record), or one recorded meanwhile
+        Optional<PublishedState> current = loadAfresh();
+        if (current.isPresent() && current.get().publishing() != null) {
+            return new Result(Light.GREEN, "up with the corte being published " + current.get().publishingCorte(), now.toString(), true);
+        }
+        if (failed == null && current.isPresent() && stale(served, state.publishedSha256s(alsoCompare).orElse(Map.of())) == null) {
+            return new Result(Light.GREEN, "up with the published corte " + current.get().corte(), now.toString(), true);
+        }
+        String corte = state.lastKnown().map(s -> s.corte()).orElse("?");
+        return new Result(Light.YELLOW, failed != null ? "up, but " + failed + " (published corte " + corte + ")"
+                : "up, but not the " + older + " of the published corte " + corte + " (a stale cache?)", now.toString(), true);
+    }
+
+    /** The first served path whose file is not the published one, or null; a path the published site lacks is a setting to fix. */
+    private String stale(Map<String, String> served, Map<String, String> published) {
+        for (Map.Entry<String, String> file : served.entrySet()) {
+            String expected = published.get(file.getKey());
+            if (expected == null) {
+                if (!missingWarned.contains(file.getKey()) && missingWarned.add(file.getKey())) {
+                    LOG.warn("probe: {} (difusor.probe.also-compare) is not in the published site; not compared", file.getKey());
+                }
+            } else if (!expected.equals(file.getValue())) {
+                return file.getKey();
+            }
+        }
+        return null;
     }
 
 }

@@ -1,6 +1,9 @@
 package mx.prep.difusor.state;
 
 import java.io.IOException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import org.slf4j.Logger;
@@ -26,7 +29,7 @@ public final class StateStore {
     private volatile PublishedState lastKnown;
     private volatile SiteManifest lastManifest;
     private volatile String lastManifestEtag;
-    private volatile IndexSeen indexSeen;
+    private volatile Seen seen;
     private final DifusorMetrics metrics;
 
     public StateStore(ObjectStore store, String bucket, String key, String manifestKey, DifusorMetrics metrics) {
@@ -58,21 +61,37 @@ public final class StateStore {
      * and parsed all of it (tens of MB for a large site) at each probe.
      */
     public Optional<String> publishedIndexSha256() throws IOException {
+        return publishedSha256s(List.of("index.html")).map(m -> m.get("index.html"));
+    }
+
+    /**
+     * The SHA-256 of each of these site paths in the site manifest (a path it lacks maps to nothing), read again only
+     * when the manifest's ETag changed (see {@link #publishedIndexSha256()}); empty when there is no manifest.
+     */
+    public Optional<Map<String, String>> publishedSha256s(List<String> paths) throws IOException {
         Optional<String> etag = store.head(bucket, manifestKey).map(h -> h.eTag());
         if (etag.isEmpty()) {
             return Optional.empty();
         }
-        IndexSeen seen = indexSeen;
-        if (seen != null && seen.etag().equals(etag.get())) {
-            return Optional.ofNullable(seen.sha256());
+        Seen seen = this.seen;
+        if (seen != null && seen.etag().equals(etag.get()) && seen.sha256s().keySet().containsAll(paths)) {
+            return Optional.of(seen.sha256s());
         }
-        Optional<String> sha256 = loadManifest().map(SiteManifest::files).map(f -> f.get("index.html")).map(SiteManifest.Entry::sha256);
+        Optional<Map<String, SiteManifest.Entry>> files = loadManifest().map(SiteManifest::files);
+        if (files.isEmpty()) {
+            return Optional.empty();
+        }
+        Map<String, String> sha256s = new HashMap<>();
+        for (String path : paths) {
+            SiteManifest.Entry entry = files.get().get(path);
+            sha256s.put(path, entry == null ? null : entry.sha256());
+        }
         // a manifest replaced between the two requests only costs one more read at the next probe
-        indexSeen = new IndexSeen(etag.get(), sha256.orElse(null));
-        return sha256;
+        this.seen = new Seen(etag.get(), sha256s);
+        return Optional.of(sha256s);
     }
 
-    private record IndexSeen(String etag, String sha256) {
+    private record Seen(String etag, Map<String, String> sha256s) {
     }
 
     /**

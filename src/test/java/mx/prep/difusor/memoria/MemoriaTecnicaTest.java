@@ -195,6 +195,15 @@ class MemoriaTecnicaTest {
                 + "prep-difusor-7c9f-b; this pod: https://prep.example.mx/ unreachable: java.net.http.HttpTimeoutException: request timed out)"))
                 .isEqualTo("en línea, pero sin el index.html del corte publicado 2024-06-02T23:40 (¿caché desactualizada?) (visto por el pod "
                         + "prep-difusor-7c9f-b; este pod: https://prep.example.mx/ no respondió: java.net.http.HttpTimeoutException: request timed out)");
+        // the files of difusor.probe.also-compare
+        assertThat(MemoriaReport.detalle("up, but not the data/corte.json of the published corte 2024-06-02 23:40 (a stale cache?)"))
+                .isEqualTo("en línea, pero sin el data/corte.json del corte publicado 2024-06-02 23:40 (¿caché desactualizada?)");
+        assertThat(MemoriaReport.detalle("up, but data/corte.json answered HTTP 404 (published corte 2024-06-02 23:40)"))
+                .isEqualTo("en línea, pero data/corte.json respondió HTTP 404 (corte publicado 2024-06-02 23:40)");
+        assertThat(MemoriaReport.detalle("up, but data/corte.json unreachable: no whole answer within 10000 ms (published corte 2024-06-02 23:40)"))
+                .isEqualTo("en línea, pero data/corte.json no entregó la respuesta completa en 10000 ms (corte publicado 2024-06-02 23:40)");
+        assertThat(MemoriaReport.detalle("up, but data/corte.json unreachable: java.io.IOException: reset (published corte 2024-06-02 23:40)"))
+                .isEqualTo("en línea, pero data/corte.json no respondió: java.io.IOException: reset (corte publicado 2024-06-02 23:40)");
         assertThat(MemoriaReport.detalle("HTTP 503 from the CDN")).isEqualTo("HTTP 503 from the CDN");
     }
 
