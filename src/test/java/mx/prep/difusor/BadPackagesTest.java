@@ -324,6 +324,37 @@ class BadPackagesTest extends PipelineTestBase {
     }
 
     /**
+     * S3 refuses a package's history copy for long: the source offers it again after every pause and it fails again,
+     * each time reported, but its bytes are kept once, and every report points at that copy. A copy each time (100 MB,
+     * on the pod's disk while S3 is down) filled the work volume within hours of an outage.
+     */
+    @Test
+    void aPackageFailingAgainAndAgainIsKeptInQuarantineOnce() throws Exception {
+        var settings = givingUpOnS3Sooner(settings());
+        settings.put("difusor.retry.max-redeliveries", "1");   // failed past its retries sooner
+        startWithFirstCortePublished(settings);
+        Path second = corte(1);
+        String name = second.getFileName().toString();
+        String folder = "quarantine/" + name.replace(".zip", "") + "/";
+        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/history/" + name.replace(".zip", "")), FaultProxy.ALWAYS);
+        institute.release(second);
+        await().atMost(Duration.ofSeconds(90)).until(() -> keys(HISTORY, folder).stream().filter(k -> k.endsWith("/report.json")).count() >= 2);
+
+        List<String> zips = keys(HISTORY, folder).stream().filter(k -> k.endsWith(".zip")).toList();
+        assertThat(zips).hasSize(1);
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(zips.get(0))).asByteArray()).isEqualTo(Files.readAllBytes(second));
+        for (String key : keys(HISTORY, folder).stream().filter(k -> k.endsWith("/report.json")).toList()) {
+            JsonNode report = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(key)).asUtf8String());
+            assertThat(report.path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
+            assertThat(report.path("packageKeptAt").asText()).isEqualTo("s3://" + HISTORY + "/" + zips.get(0));
+        }
+
+        s3Network.clearFaults();
+        awaitPublished(second);
+        assertSiteEquals(second);
+    }
+
+    /**
      * S3 refuses the quarantine and the local disk does too (here: its folder is a file): the package is not deleted
      * with the spool but waits among the spool's leftovers, and reaches the quarantine in S3 once S3 answers. It was
      * deleted: a package received and lost.

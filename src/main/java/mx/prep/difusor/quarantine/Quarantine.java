@@ -63,6 +63,13 @@ public final class Quarantine {
     private final DifusorMetrics metrics;
     private final PackageJournal journal;
     private final HeldBackPackages heldBack;
+    /** Where the package copy of each name and content quarantined lately is (the first copy of those bytes). */
+    private final Map<String, String> keptCopies = java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+            return size() > 100;
+        }
+    });
     /** Sends what waited on local disk, off the package's turn (a thread of its own). */
     private final Executor sender;
 
@@ -115,6 +122,13 @@ public final class Quarantine {
             return;
         }
         boolean keepsPackage = pkg != null && !pkg.isArchived() && pkg.spoolFile() != null && Files.exists(pkg.spoolFile());
+        // the same bytes failing again (S3 down for long: the source offers the package again after each pause) point at
+        // the copy kept at their first failure: a copy each time filled the pod's disk in a few hours of outage
+        String copyKey = pkg != null && pkg.receivedSha256() != null ? pkg.name() + "@" + pkg.receivedSha256().toLowerCase() : null;
+        String keptBefore = keepsPackage && copyKey != null ? keptCopies.get(copyKey) : null;
+        if (keptBefore != null) {
+            keepsPackage = false;
+        }
 
         QuarantineReport report = new QuarantineReport(name, pkg != null && pkg.corte() != null ? pkg.corte().toString() : null,
                 step, reason.name(), Failures.describe(cause), now.toString(),
@@ -122,7 +136,8 @@ public final class Quarantine {
                 pkg != null ? pkg.receivedSha256() : null,
                 pkg != null && pkg.size() >= 0 ? pkg.size() : null,
                 pkg != null ? pkg.source() : offer != null ? SecureHttp.shown(offer.packageUri()) : null,
-                keepsPackage ? "s3://" + bucket + "/" + folder + name : pkg != null && pkg.isArchived() ? "history" : "not received");
+                keepsPackage ? "s3://" + bucket + "/" + folder + name : keptBefore != null ? keptBefore
+                        : pkg != null && pkg.isArchived() ? "history" : "not received");
         String where;
         try {
             if (keepsPackage) {
@@ -147,6 +162,9 @@ public final class Quarantine {
                         + " and goes to quarantine once S3 answers", pkg, step, reason, report.cause(), s3Down, diskToo, waiting);
                 throw new IOException(pkg + ": neither S3 nor the local disk took the quarantine; the package waits at " + waiting, diskToo);
             }
+        }
+        if (keepsPackage && copyKey != null) {
+            keptCopies.put(copyKey, report.packageKeptAt());
         }
         Instant offeredAgainAt = null;
         if (exchange.getProperty(LEFTOVER, false, Boolean.class)) {
