@@ -237,7 +237,11 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("sitePublication", new SitePublication(sitePrefix, leaderCheck, uploadsBound));
         registry.bind("sitePruner", new SitePruner(s3, siteBucket, sitePrefix, metrics, maxInvalidationPaths, cdnPathPrefix));
         Failures failures = new Failures();
-        registry.bind("dryRun", new DryRun(workDir.resolve("dry-run"), ledger, failures));
+        String incoming = settings.text("difusor.source.directory");
+        HeldBackPackages heldBack = new HeldBackPackages("directory".equals(settings.text("difusor.source.kind")) && !incoming.isEmpty()
+                ? Path.of(incoming) : null, state, corteParser, clock);
+        registry.bind("heldBackPackages", heldBack);
+        registry.bind("dryRun", new DryRun(workDir.resolve("dry-run"), ledger, failures, heldBack));
         registry.bind("publishThreads", publishThreads(context, settings.integer("difusor.publish.concurrency")));
 
         // invalidate
@@ -248,10 +252,6 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("retryLog", new RetryLog());
         // made now: a package S3 and the local disk both refuse is renamed into it, with no room needed then
         Path spoolLeftovers = Files.createDirectories(SpoolLeftovers.besideSpool(workDir.resolve("spool")));
-        String incoming = settings.text("difusor.source.directory");
-        HeldBackPackages heldBack = new HeldBackPackages("directory".equals(settings.text("difusor.source.kind")) && !incoming.isEmpty()
-                ? Path.of(incoming) : null, state, corteParser, clock);
-        registry.bind("heldBackPackages", heldBack);
         Quarantine quarantine = new Quarantine(store, historyBucket, settings.prefix("difusor.quarantine.prefix"),
                 workDir.resolve("quarantine"), spoolLeftovers, failures, ledger, clock, metrics, journal, heldBack,
                 context.getExecutorServiceManager().newSingleThreadExecutor(Quarantine.class, "quarantine-kept"));

@@ -770,6 +770,32 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertSiteEquals(newer);
     }
 
+    /** A dry run fed from the incoming folder offers a failed package again too, as a real run would. */
+    @Test
+    void aDryRunOffersAFailedDroppedPackageAgainAsARealRunWould() throws Exception {
+        var settings = settings();
+        settings.put("difusor.publish.dry-run", "true");
+        settings.put("difusor.s3.max-attempts", "2");
+        settings.put("difusor.retry.max-redeliveries", "1");
+        settings.put("difusor.retry.failed-package-pause-ms", "3000");
+        Path incoming = startWithAnIncomingDirectory(settings);
+        Path pkg = corte(0);
+        String name = pkg.getFileName().toString();
+        // the history is asked which corte the dropped package was published by, and cannot answer
+        s3Network.respond(r -> r.method().equals("GET") && r.path().equals("/" + HISTORY + "/history/" + name + ".json"), FaultProxy.ALWAYS,
+                500, "application/xml", "<Error><Code>InternalError</Code><Message>injected</Message></Error>");
+        dropWithSidecar(incoming, pkg);
+        Path report = tmp.resolve("work/dry-run/" + name.replace(".zip", ".json"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(report)
+                && Json.MAPPER.readTree(Files.readString(report)).path("outcome").asText().equals("failed"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(incoming.resolve(".held-back").resolve(name + ".sha256")));
+
+        s3Network.clearFaults();
+        await().atMost(Duration.ofSeconds(30)).until(() -> Json.MAPPER.readTree(Files.readString(report)).path("outcome").asText().equals("publish"));
+        assertThat(Json.MAPPER.readTree(Files.readString(report)).path("uploads").size()).isEqualTo(SiteBucket.files(pkg).size());
+        assertThat(keys(SITE, "")).isEmpty();
+    }
+
     private static void dropWithSidecar(Path incoming, Path pkg) throws Exception {
         String name = pkg.getFileName().toString();
         Files.copy(pkg, incoming.resolve(name));

@@ -18,6 +18,7 @@ import mx.prep.difusor.Json;
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.RejectReason;
 import mx.prep.difusor.quarantine.Quarantine;
+import mx.prep.difusor.source.HeldBackPackages;
 import mx.prep.difusor.source.PackageOffer;
 import mx.prep.difusor.state.PackageLedger;
 import mx.prep.difusor.unpack.SiteFile;
@@ -34,8 +35,10 @@ public final class DryRun {
     private final Path folder;
     private final PackageLedger ledger;
     private final Failures failures;
+    private final HeldBackPackages heldBack;
 
-    public DryRun(Path folder, PackageLedger ledger, Failures failures) {
+    public DryRun(Path folder, PackageLedger ledger, Failures failures, HeldBackPackages heldBack) {
+        this.heldBack = heldBack;
         this.folder = folder;
         this.ledger = ledger;
         this.failures = failures;
@@ -80,7 +83,11 @@ public final class DryRun {
         if (lasting) {
             ledger.settled(name, sha);
         } else {
-            ledger.failed(name, sha); // S3 or the source down: offered again after a pause, as in a real run
+            // S3 or the source down: offered again after a pause, as in a real run (from the incoming folder too)
+            java.time.Instant again = ledger.failed(name, sha);
+            if (pkg != null) {
+                heldBack.holdBack(pkg, again);
+            }
         }
         LOG.warn("{}: DRY RUN, nothing changed; would be {} at step {}: {}: {}; report at {}", pkg != null ? pkg : "package " + name,
                 lasting ? "refused" : "retried later", step, reason, Failures.describe(cause), file);
