@@ -355,6 +355,31 @@ class BadPackagesTest extends PipelineTestBase {
     }
 
     /**
+     * The first failure's copy went to the pod's disk (S3 refused the quarantine then); the next failure of the same
+     * bytes, S3 taking writes again, keeps its own copy in S3: pointing at one only on the pod, it would be lost with it.
+     */
+    @Test
+    void aCopyOnlyOnThePodIsNoCopyALaterReportMayPointAt() throws Exception {
+        var settings = givingUpOnS3Sooner(settings());
+        settings.put("difusor.retry.max-redeliveries", "1");
+        settings.put("difusor.quarantine.send-kept-every-ms", "600000");   // the copy on the pod stays there
+        startWithFirstCortePublished(settings);
+        Path second = corte(1);
+        String name = second.getFileName().toString();
+        String folder = "quarantine/" + name.replace(".zip", "") + "/";
+        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/history/" + name.replace(".zip", "")), FaultProxy.ALWAYS);
+        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/" + folder), 2);   // the first quarantine, both SDK attempts
+        institute.release(second);
+        await().atMost(Duration.ofSeconds(60)).until(() -> keys(HISTORY, folder).stream().anyMatch(k -> k.endsWith("/report.json")));
+
+        String reportKey = keys(HISTORY, folder).stream().filter(k -> k.endsWith("/report.json")).findFirst().orElseThrow();
+        JsonNode report = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(reportKey)).asUtf8String());
+        assertThat(report.path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
+        assertThat(keptPackage(report)).isEqualTo(Files.readAllBytes(second));
+        assertThat(localReports(localQuarantine())).hasSize(1);
+    }
+
+    /**
      * S3 refuses the quarantine and the local disk does too (here: its folder is a file): the package is not deleted
      * with the spool but waits among the spool's leftovers, and reaches the quarantine in S3 once S3 answers. It was
      * deleted: a package received and lost.
