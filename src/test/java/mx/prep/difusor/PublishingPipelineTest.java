@@ -736,38 +736,146 @@ class PublishingPipelineTest extends PipelineTestBase {
         });
     }
 
+    /** Settings for a difusor whose dropped packages fail fast and are held back longer than a test lasts. */
+    private Map<String, String> heldBackForLong() {
+        var settings = settings();
+        settings.put("difusor.s3.max-attempts", "2");
+        settings.put("difusor.retry.max-redeliveries", "1");
+        settings.put("difusor.retry.failed-package-pause-ms", "600000");   // only a restart makes them due
+        return settings;
+    }
+
+    /** Drops the package while S3 refuses its history copy: it fails past its retries and is held back. */
+    private void heldBack(Path incoming, Path pkg) throws Exception {
+        String name = pkg.getFileName().toString();
+        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/history/" + name.replace(".zip", "")), FaultProxy.ALWAYS);
+        dropWithSidecar(incoming, pkg);
+        assertThat(awaitReport(name).path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
+        await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(incoming.resolve(".held-back").resolve(name + ".sha256"))
+                && !Files.exists(incoming.resolve(name)));
+    }
+
+    private void awaitNothingHeldBack(Path incoming) {
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            try (var held = Files.list(incoming.resolve(".held-back"))) {
+                return held.findAny().isEmpty();
+            }
+        });
+    }
+
     /**
-     * A held-back package whose corte a newer one has passed meanwhile is not dropped again: it would only be refused
-     * as stale, a second report in quarantine (and in the memoria técnica) for a package already there.
+     * A held-back package whose corte a newer one has passed meanwhile is not dropped again, after a restart too (when
+     * nothing is known of the published state until it is read): it would only be refused as stale, a second report in
+     * quarantine (and in the memoria técnica) for a package already there.
      */
     @Test
     void aHeldBackPackageOvertakenByANewerCorteIsNotOfferedAgain() throws Exception {
-        var settings = settings();
-        settings.put("difusor.s3.max-attempts", "2");
-        settings.put("difusor.retry.failed-package-pause-ms", "8000");
+        var settings = heldBackForLong();
         Path incoming = startWithAnIncomingDirectory(settings);
         Path older = corte(0);
         String name = older.getFileName().toString();
-        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/history/" + name.replace(".zip", "")), FaultProxy.ALWAYS);
-        dropWithSidecar(incoming, older);
-        assertThat(awaitReport(name).path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
-        Path heldBack = incoming.resolve(".held-back");
-        await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(heldBack.resolve(name + ".sha256")));
-
+        heldBack(incoming, older);
         Path newer = corte(1);
         dropWithSidecar(incoming, newer);
         awaitPublished(newer);
         s3Network.clearFaults();
-        await().atMost(Duration.ofSeconds(20)).until(() -> {
-            try (var held = Files.list(heldBack)) {
-                return held.findAny().isEmpty();
-            }
-        });
-        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(incoming.resolve(name)));
+
+        difusor.close();
+        difusor = null;
+        startDifusor(settings);   // due at once
+        awaitNothingHeldBack(incoming);
+        assertThat(incoming.resolve(name)).doesNotExist();
         List<String> reports = keys(HISTORY, "quarantine/" + name.replace(".zip", "") + "/").stream().filter(k -> k.endsWith("/report.json")).toList();
-        assertThat(reports).allSatisfy(k -> assertThat(k).contains("retries-exhausted"));
+        assertThat(reports).singleElement().satisfies(k -> assertThat(k).contains("retries-exhausted"));
+        assertThat(keys(HISTORY, "history/" + name)).isEmpty();
         assertThat(publishedState()).get().extracting(s -> s.packageName()).isEqualTo(newer.getFileName().toString());
         assertSiteEquals(newer);
+    }
+
+    /**
+     * Two cortes held back during one outage: the newest is dropped again and published, the older one passed over, as
+     * a manifest's newest corte is published and not each one missed. In name order the older went first: published,
+     * then overwritten a minute later, an older corte on line for nothing.
+     */
+    @Test
+    void ofTwoHeldBackCortesTheNewestIsOfferedAgainAndTheOlderPassedOver() throws Exception {
+        var settings = heldBackForLong();
+        Path incoming = startWithAnIncomingDirectory(settings);
+        Path older = corte(0);
+        Path newer = corte(1);
+        heldBack(incoming, older);
+        heldBack(incoming, newer);
+        s3Network.clearFaults();
+
+        difusor.close();
+        difusor = null;
+        startDifusor(settings);
+        awaitPublished(newer);
+        awaitNothingHeldBack(incoming);
+        assertSiteEquals(newer);
+        assertThat(keys(HISTORY, "history/" + older.getFileName())).isEmpty();
+        assertThat(incoming.resolve(older.getFileName().toString())).doesNotExist();
+    }
+
+    /**
+     * A pod killed while it dropped a held-back package again, between the zip and its checksum file: the drop is
+     * finished at the next start. The zip waited in the folder for a checksum file that never came.
+     */
+    @Test
+    void aDropAgainCutShortByAKilledPodIsFinished() throws Exception {
+        Path incoming = Files.createDirectories(tmp.resolve("incoming"));
+        Path heldBack = Files.createDirectories(incoming.resolve(".held-back"));
+        Path pkg = corte(0);
+        String name = pkg.getFileName().toString();
+        Files.copy(pkg, incoming.resolve(name));
+        Files.writeString(heldBack.resolve(name + ".sha256"), PrepPackageGenerator.sha256Hex(pkg) + "  " + name + "\n");
+        Files.createFile(heldBack.resolve(name + ".dropping"));
+        // and a zip held back without its checksum file (killed while holding it back): swept, never offered
+        Files.copy(corte(1), heldBack.resolve(corte(1).getFileName()));
+
+        startWithAnIncomingDirectory(settings());
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+        awaitNothingHeldBack(incoming);
+    }
+
+    /**
+     * S3's history down: a dropped package fails before its checksum is checked (the history cannot be asked), again
+     * at every offer, and the pod's disk keeps its bytes once, not a 100 MB copy per failure; all reach S3 once it
+     * answers, and the package is published.
+     */
+    @Test
+    void aDroppedPackageFailingAgainWhileTheHistoryIsDownIsKeptOnThePodOnce() throws Exception {
+        var settings = settings();
+        settings.put("difusor.s3.max-attempts", "2");
+        settings.put("difusor.retry.max-redeliveries", "1");
+        settings.put("difusor.quarantine.send-kept-every-ms", "500");
+        Path incoming = startWithAnIncomingDirectory(settings);
+        // the history and the quarantine refuse (the published state still answers: held back, the package is offered
+        // again only when what is published can be told)
+        s3Network.respond(r -> r.path().startsWith("/" + HISTORY + "/history/") || r.path().startsWith("/" + HISTORY + "/quarantine/"),
+                FaultProxy.ALWAYS, 500, "application/xml", "<Error><Code>InternalError</Code><Message>injected</Message></Error>");
+        Path pkg = corte(0);
+        dropWithSidecar(incoming, pkg);
+        Path local = tmp.resolve("work").resolve("quarantine");
+        await().atMost(Duration.ofSeconds(60)).until(() -> filesUnder(local, "report.json").size() >= 2);
+        assertThat(filesUnder(local, ".zip")).singleElement().satisfies(zip -> assertThat(zip).hasSameBinaryContentAs(pkg));
+
+        s3Network.clearFaults();
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+        await().atMost(Duration.ofSeconds(30)).until(() -> filesUnder(local, "").isEmpty());
+        String folder = "quarantine/" + pkg.getFileName().toString().replace(".zip", "") + "/";
+        assertThat(keys(HISTORY, folder).stream().filter(k -> k.endsWith("/report.json")).count()).isGreaterThanOrEqualTo(2);
+    }
+
+    private static List<Path> filesUnder(Path dir, String suffix) throws java.io.IOException {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (var files = Files.walk(dir)) {
+            return files.filter(Files::isRegularFile).filter(f -> f.getFileName().toString().endsWith(suffix)).toList();
+        }
     }
 
     /** A dry run fed from the incoming folder offers a failed package again too, as a real run would. */
