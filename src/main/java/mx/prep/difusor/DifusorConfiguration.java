@@ -200,7 +200,8 @@ public class DifusorConfiguration implements CamelConfiguration {
             IncomingDirectory.setAsideLeftovers(Path.of(republish), clock);
         }
         registry.bind("corteGate", new CorteGate(state, history, ledger, clock, horizon));
-        registry.bind("publicationRecorder", new PublicationRecorder(state, history, ledger, clock, metrics, journal));
+        registry.bind("publicationRecorder", new PublicationRecorder(state, history, ledger, clock, metrics, journal,
+                settings.list("difusor.probe.also-compare")));
 
         // unpack, publish
         String sitePrefix = settings.prefix("difusor.site.prefix");

@@ -207,7 +207,8 @@ class ProbeTest extends PipelineTestBase {
     void anOlderCortesDataFileBehindTheSamePageIsNotFresh() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
             var settings = probing(publicSite);
-            settings.put("difusor.probe.also-compare", "data/corte.json");
+            // a path the published site lacks is a setting to fix: logged, never fetched, never an incident
+            settings.put("difusor.probe.also-compare", "data/corte.json, datos/no-existe.json");
             startDifusor(settings);
             Path first = startedCorte();
             probe(difusor).probe();
@@ -247,11 +248,11 @@ class ProbeTest extends PipelineTestBase {
     void theDataFileOfTheCorteBeingPublishedBehindTheSamePageIsNoIncident() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
             var settings = probing(publicSite);
-            settings.put("difusor.cdn.busy-delay-ms", "500");
+            busyUntilCleared(settings);
             settings.put("difusor.probe.also-compare", "data/corte.json");
             startDifusor(settings);
             Path first = startedCorte();
-            cloudFront.failNext(16, 400, "TooManyInvalidationsInProgress");
+            cloudFront.failNext(1000, 400, "TooManyInvalidationsInProgress");
             Path next = corte(1);
             Path samePage = mx.prep.difusor.testing.PackageEdits.rewrite(next,
                     java.nio.file.Files.createDirectories(tmp.resolve("same-page")).resolve(next.getFileName()), p -> true,
@@ -267,10 +268,50 @@ class ProbeTest extends PipelineTestBase {
             assertThat(probe(difusor).last().detail()).startsWith("up with the corte being published 2024-06-02 20:20");
             assertThat(keys(HISTORY, "incidents/")).isEmpty();
 
+            // neither the published corte's data nor the one being published: an older corte's, from a stale cache
+            byte[] current = bucket.getObjectAsBytes(b -> b.bucket(SITE).key("data/corte.json")).asByteArray();
+            putSiteFile("data/corte.json", SiteBucket.files(corte(5)).get("data/corte.json"));
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.YELLOW);
+            assertThat(probe(difusor).last().detail()).isEqualTo(
+                    "up, but not the data/corte.json of the published corte 2024-06-02 20:00 (a stale cache?)");
+            putSiteFile("data/corte.json", current);
+
+            cloudFront.clearFailures();
             awaitPublished(samePage);
             probe(difusor).probe();
             assertThat(probe(difusor).last().detail()).isEqualTo("up with the published corte 2024-06-02 20:20");
         }
+    }
+
+    /** A compared data file whose body stalls: yellow within the probe's one deadline, not a probe held for good. */
+    @Test
+    void aDataFileWhoseBodyStallsIsYellowWithinTheProbesDeadline() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
+                FaultProxy network = FaultProxy.tcp("127.0.0.1", publicSite.port())) {
+            var settings = probingThrough(network);
+            settings.put("difusor.probe.timeout-ms", "1000");
+            settings.put("difusor.probe.also-compare", "data/corte.json");
+            startDifusor(settings);
+            Path first = startedCorte();
+            int page = SiteBucket.files(first).get("index.html").length;
+            putSiteFile("data/corte.json", "{\"corte\": \"x\"}".repeat(5_000).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            // the page passes whole, then the data file's body stalls on the same connection
+            network.stallAfterBytes(page + 2_000, 1);
+
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(5), () -> probe(difusor).probe());
+            assertThat(network.faultsInjected()).isEqualTo(1);
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.YELLOW);
+            assertThat(probe(difusor).last().detail())
+                    .isEqualTo("up, but data/corte.json unreachable: no whole answer within 1000 ms (published corte 2024-06-02 20:00)");
+            assertThat(probe(difusor).last().pageUp()).isTrue();
+        }
+    }
+
+    /** CloudFront answers "busy" to every invalidation queued with failNext until the test clears them. */
+    private static void busyUntilCleared(Map<String, String> settings) {
+        settings.put("difusor.cdn.busy-delay-ms", "200");
+        settings.put("difusor.cdn.busy-retries", "1000");
     }
 
     private void putSiteFile(String key, byte[] content) {
@@ -287,14 +328,14 @@ class ProbeTest extends PipelineTestBase {
     void thePageOfTheCorteBeingPublishedWhileCloudFrontIsBusyIsNoIncident() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
             var settings = probing(publicSite);
-            settings.put("difusor.cdn.busy-delay-ms", "500");
+            busyUntilCleared(settings);
             settings.put("difusor.probe.also-compare", "data/corte.json");
             startDifusor(settings);
             Path first = startedCorte();
             probe(difusor).probe();
             assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
 
-            cloudFront.failNext(16, 400, "TooManyInvalidationsInProgress");
+            cloudFront.failNext(1000, 400, "TooManyInvalidationsInProgress");
             Path second = corte(1);
             byte[] newPage = SiteBucket.files(second).get("index.html");
             institute.release(second);
@@ -310,6 +351,7 @@ class ProbeTest extends PipelineTestBase {
             assertThat(probe(difusor).last().detail()).startsWith("up with the corte being published 2024-06-02 20:20");
             assertThat(keys(HISTORY, "incidents/")).isEmpty();
 
+            cloudFront.clearFailures();
             awaitPublished(second);
             probe(difusor).probe();
             assertThat(probe(difusor).last().detail()).startsWith("up with the published corte");

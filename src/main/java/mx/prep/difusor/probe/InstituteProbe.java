@@ -79,6 +79,9 @@ public final class InstituteProbe {
     private final Duration peerFresh;
     /** Site paths besides the page whose public copy must be the published corte's (difusor.probe.also-compare). */
     private final List<String> alsoCompare;
+    /** The page and those paths: one look at the site manifest for all of them. */
+    private final List<String> probed;
+    private static final String INDEX = "index.html";
     private final java.util.Set<String> missingWarned = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Open incidents left in S3 by an earlier process (a restart during an outage) are looked for once. */
     private volatile boolean recovered;
@@ -96,6 +99,7 @@ public final class InstituteProbe {
     public InstituteProbe(URI publicUrl, Duration timeout, StateStore state, ObjectStore store, String bucket, String incidentsPrefix,
             String viewsPrefix, String pod, Duration peerFresh, List<String> alsoCompare, MeterRegistry meters, Clock clock) {
         this.alsoCompare = List.copyOf(alsoCompare);
+        this.probed = java.util.stream.Stream.concat(java.util.stream.Stream.of(INDEX), alsoCompare.stream()).distinct().toList();
         this.viewsPrefix = viewsPrefix;
         this.pod = pod;
         this.peerFresh = peerFresh;
@@ -306,16 +310,25 @@ public final class InstituteProbe {
     private record Answer(HttpResponse<byte[]> response, String failure, boolean interrupted) {
     }
 
-    private Answer get(URI uri) {
+    /**
+     * @param deadline {@link System#nanoTime()} by which the whole answer must be in: one deadline for the page and the
+     *                 files compared with it, so a probe never outlasts its timeout (and its cron)
+     */
+    private Answer get(URI uri, long deadline) {
+        long remaining = deadline - System.nanoTime();
+        String late = "no whole answer within " + timeout.toMillis() + " ms";
+        if (remaining <= 0) {
+            return new Answer(null, late, false);
+        }
         // the request's timeout ends at the response head: a page whose body stalls after it held this probe, and every
         // later one (the probe never overlaps itself), for good, its last light frozen. The whole answer has the deadline.
         java.util.concurrent.CompletableFuture<HttpResponse<byte[]>> answer = http.sendAsync(
                 HttpRequest.newBuilder(uri).header("User-Agent", USER_AGENT).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
         try {
-            return new Answer(answer.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS), null, false);
+            return new Answer(answer.get(remaining, java.util.concurrent.TimeUnit.NANOSECONDS), null, false);
         } catch (java.util.concurrent.TimeoutException e) {
             answer.cancel(true);
-            return new Answer(null, "no whole answer within " + timeout.toMillis() + " ms", false);
+            return new Answer(null, late, false);
         } catch (java.util.concurrent.ExecutionException e) {
             return new Answer(null, String.valueOf(e.getCause()), false);
         } catch (InterruptedException e) {
@@ -330,7 +343,8 @@ public final class InstituteProbe {
     }
 
     private Result check(Instant now) {
-        Answer page = get(publicUrl);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Answer page = get(publicUrl, deadline);
         if (page.interrupted()) {
             return new Result(Light.UNKNOWN, "interrupted", now.toString(), false);
         }
@@ -349,27 +363,63 @@ public final class InstituteProbe {
             return new Result(Light.RED, publicUrl + " has no <base> tag", now.toString(), false);
         }
         try {
-            Optional<String> expected = state.publishedIndexSha256();
-            if (expected.isEmpty()) {
+            Map<String, String> published = state.publishedSha256s(probed).orElse(Map.of());
+            if (published.get(INDEX) == null) {
                 return new Result(Light.GREEN, "up; nothing published yet to compare with", now.toString(), true);
             }
-            String served = sha256(response.body());
-            if (!served.equals(expected.get())) {
-                // a corte's pages go public before its invalidation and its record, which may wait minutes for a busy
-                // CloudFront: its own index.html is no older corte (the state is read afresh: the other replica may be
-                // the one publishing)
-                Optional<PublishedState> current = loadAfresh();
-                if (current.isPresent() && current.get().publishing() != null && served.equals(current.get().publishingIndex())) {
+            Map<String, String> served = new java.util.LinkedHashMap<>();
+            served.put(INDEX, sha256(response.body()));
+            String failed = null;
+            for (String path : alsoCompare) {
+                if (published.get(path) == null) {
+                    // a setting to fix, not the public's trouble: never fetched, so never an incident
+                    if (missingWarned.add(path)) {
+                        LOG.warn("probe: {} (difusor.probe.also-compare) is not in the published site; not compared", path);
+                    }
+                    continue;
+                }
+                Answer answer = get(publicUrl.resolve(path), deadline);
+                if (answer.interrupted()) {
+                    return new Result(Light.UNKNOWN, "interrupted", now.toString(), true);
+                }
+                if (answer.failure() != null) {
+                    failed = failed != null ? failed : path + " unreachable: " + answer.failure();
+                } else if (answer.response().statusCode() != 200) {
+                    failed = failed != null ? failed : path + " answered HTTP " + answer.response().statusCode();
+                } else {
+                    served.put(path, sha256(answer.response().body()));
+                }
+            }
+            String corte = state.lastKnown().map(s -> s.corte()).orElse("?");
+            if (failed != null) {
+                // the public's page lacks its numbers, whichever corte is published or being published
+                return new Result(Light.YELLOW, "up, but " + failed + " (published corte " + corte + ")", now.toString(), true);
+            }
+            String older = firstDiffering(served, published, Map.of());
+            if (older == null) {
+                return new Result(Light.GREEN, "up with the published corte " + corte, now.toString(), true);
+            }
+            // a corte's files go public before its invalidation and its record, which may wait minutes for a busy
+            // CloudFront: they are no older corte (the state is read afresh: the other replica may be the one publishing)
+            Optional<PublishedState> current = loadAfresh();
+            if (current.isPresent() && current.get().publishing() != null) {
+                Map<String, String> publishing = new java.util.HashMap<>();
+                if (current.get().publishingFiles() != null) {
+                    publishing.putAll(current.get().publishingFiles());
+                }
+                if (current.get().publishingIndex() != null) {
+                    publishing.put(INDEX, current.get().publishingIndex());
+                }
+                if (firstDiffering(served, published, publishing) == null) {
                     return new Result(Light.GREEN, "up with the corte being published " + current.get().publishingCorte(), now.toString(), true);
                 }
-                // recorded meanwhile
-                if (current.isPresent() && served.equals(state.publishedIndexSha256().orElse(null))) {
-                    return alsoCompared(now, "up with the published corte " + current.get().corte());
-                }
-                String corte = state.lastKnown().map(s -> s.corte()).orElse("?");
-                return new Result(Light.YELLOW, "up, but not the index.html of the published corte " + corte + " (a stale cache?)", now.toString(), true);
             }
-            return alsoCompared(now, "up with the published corte " + state.lastKnown().map(s -> s.corte()).orElse("?"));
+            // recorded meanwhile
+            if (current.isPresent() && firstDiffering(served, state.publishedSha256s(probed).orElse(Map.of()), Map.of()) == null) {
+                return new Result(Light.GREEN, "up with the published corte " + current.get().corte(), now.toString(), true);
+            }
+            return new Result(Light.YELLOW, "up, but not the " + older + " of the published corte " + corte + " (a stale cache?)",
+                    now.toString(), true);
         } catch (IOException | RuntimeException e) {
             return new Result(Light.UNKNOWN, "up; which corte it shows is unknown: " + e.getMessage(), now.toString(), true);
         }
@@ -384,56 +434,10 @@ public final class InstituteProbe {
         }
     }
 
-    /**
-     * The page is the published corte's index.html; so must the files of {@code difusor.probe.also-compare} be. A site
-     * whose index.html is the same in every corte (an SPA whose numbers are all in its data files) showed green while the
-     * CDN served an older corte's numbers.
-     */
-    private Result alsoCompared(Instant now, String upWith) throws IOException {
-        if (alsoCompare.isEmpty()) {
-            return new Result(Light.GREEN, upWith, now.toString(), true);
-        }
-        Map<String, String> served = new java.util.LinkedHashMap<>();
-        String failed = null;
-        for (String path : alsoCompare) {
-            Answer answer = get(publicUrl.resolve(path));
-            if (answer.interrupted()) {
-                return new Result(Light.UNKNOWN, "interrupted", now.toString(), true);
-            }
-            if (answer.failure() != null) {
-                failed = failed != null ? failed : path + " unreachable: " + answer.failure();
-            } else if (answer.response().statusCode() != 200) {
-                failed = failed != null ? failed : path + " answered HTTP " + answer.response().statusCode();
-            } else {
-                served.put(path, sha256(answer.response().body()));
-            }
-        }
-        String older = stale(served, state.publishedSha256s(alsoCompare).orElse(Map.of()));
-        if (failed == null && older == null) {
-            return new Result(Light.GREEN, upWith, now.toString(), true);
-        }
-        // the corte being published (its data files go public before its record), or one recorded meanwhile
-        Optional<PublishedState> current = loadAfresh();
-        if (current.isPresent() && current.get().publishing() != null) {
-            return new Result(Light.GREEN, "up with the corte being published " + current.get().publishingCorte(), now.toString(), true);
-        }
-        if (failed == null && current.isPresent() && stale(served, state.publishedSha256s(alsoCompare).orElse(Map.of())) == null) {
-            return new Result(Light.GREEN, "up with the published corte " + current.get().corte(), now.toString(), true);
-        }
-        String corte = state.lastKnown().map(s -> s.corte()).orElse("?");
-        return new Result(Light.YELLOW, failed != null ? "up, but " + failed + " (published corte " + corte + ")"
-                : "up, but not the " + older + " of the published corte " + corte + " (a stale cache?)", now.toString(), true);
-    }
-
-    /** The first served path whose file is not the published one, or null; a path the published site lacks is a setting to fix. */
-    private String stale(Map<String, String> served, Map<String, String> published) {
+    /** The first served path whose file is neither the published one nor the one being published, or null. */
+    private static String firstDiffering(Map<String, String> served, Map<String, String> published, Map<String, String> publishing) {
         for (Map.Entry<String, String> file : served.entrySet()) {
-            String expected = published.get(file.getKey());
-            if (expected == null) {
-                if (!missingWarned.contains(file.getKey()) && missingWarned.add(file.getKey())) {
-                    LOG.warn("probe: {} (difusor.probe.also-compare) is not in the published site; not compared", file.getKey());
-                }
-            } else if (!expected.equals(file.getValue())) {
+            if (!file.getValue().equals(published.get(file.getKey())) && !file.getValue().equals(publishing.get(file.getKey()))) {
                 return file.getKey();
             }
         }

@@ -31,9 +31,15 @@ public final class PublicationRecorder {
     private final Clock clock;
     private final DifusorMetrics metrics;
     private final PackageJournal journal;
+    private final java.util.Set<String> probedFiles;
 
+    /**
+     * @param probedFiles the files of {@code difusor.probe.also-compare}: their hashes in the package being published go
+     *                    into the state's marker, for the probe
+     */
     public PublicationRecorder(StateStore state, HistoryArchiver history, PackageLedger ledger, Clock clock, DifusorMetrics metrics,
-            PackageJournal journal) {
+            PackageJournal journal, List<String> probedFiles) {
+        this.probedFiles = java.util.Set.copyOf(probedFiles);
         this.metrics = metrics;
         this.journal = journal;
         this.state = state;
@@ -58,7 +64,10 @@ public final class PublicationRecorder {
         }
         String corte = pkg.corte().toString();
         String index = pkg.site().files().stream().filter(f -> f.path().equals("index.html")).map(SiteFile::sha256).findFirst().orElse(null);
-        state.save(current == null ? PublishedState.nothingYet(pkg.name(), corte, index) : current.publishing(pkg.name(), corte, index));
+        Map<String, String> probed = probedFiles.isEmpty() ? null : pkg.site().files().stream().filter(f -> probedFiles.contains(f.path()))
+                .collect(java.util.stream.Collectors.toMap(SiteFile::path, SiteFile::sha256, (a, b) -> a, java.util.TreeMap::new));
+        state.save(current == null ? PublishedState.nothingYet(pkg.name(), corte, index, probed)
+                : current.publishing(pkg.name(), corte, index, probed));
     }
 
     /** The site manifest first, then the package's outcome record, then the state that vouches for both. */
@@ -81,7 +90,7 @@ public final class PublicationRecorder {
         history.recordOutcome(pkg, "published", now);
         state.save(new PublishedState(pkg.name(), pkg.corte().toString(), pkg.sha256(), pkg.size(), files.size(),
                 pkg.receivedAt().toString(), now.toString(), pkg.stageMillis(), pkg.plan().uploads().size(), pkg.deleted(),
-                null, null, undeleted.isEmpty() ? null : undeleted.size(), null));
+                null, null, undeleted.isEmpty() ? null : undeleted.size(), null, null));
         metrics.published(pkg.corte(), now, pkg.stageMillis(), pkg.plan().uploads().size(),
                 pkg.plan().uploads().stream().mapToLong(SiteFile::size).sum());
         ledger.settled(pkg.name(), pkg.sha256());

@@ -12,6 +12,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  *                  for none: here so that every replica, the standby too, reports it (difusor_site_undeleted_files)
  * @param publishingIndex the SHA-256 of the index.html of the package being published, null when none is: the probe
  *                  takes that page for the site's too (its pages go public before the invalidation and the record)
+ * @param publishingFiles the SHA-256 of each file of {@code difusor.probe.also-compare} in that package (path to hash),
+ *                  null when no publication is under way: the probe takes those for the site's too
  */
 public record PublishedState(
         @JsonProperty("package") String packageName,
@@ -27,7 +29,8 @@ public record PublishedState(
         String publishing,
         String publishingCorte,
         Integer undeleted,
-        String publishingIndex) {
+        String publishingIndex,
+        Map<String, String> publishingFiles) {
 
     /**
      * The same state, marked as being changed by a publication: until the next record, the site manifest may not
@@ -35,14 +38,16 @@ public record PublishedState(
      * package's corte goes with its name: a name need not hold it (the manifest may announce it), and a publication cut
      * short is taken back from the history by name alone.
      */
-    public PublishedState publishing(String packageName, String packageCorte, String packageIndex) {
+    public PublishedState publishing(String packageName, String packageCorte, String packageIndex, Map<String, String> packageFiles) {
         return new PublishedState(this.packageName, corte, sha256, size, files, receivedAt, publishedAt, stageMillis, uploaded, deleted,
-                packageName, packageCorte, undeleted, packageIndex);
+                packageName, packageCorte, undeleted, packageIndex, packageFiles);
     }
 
     /** A state with nothing published yet, only a publication under way. */
-    public static PublishedState nothingYet(String publishing, String publishingCorte, String publishingIndex) {
-        return new PublishedState(null, null, null, 0, 0, null, null, Map.of(), 0, 0, publishing, publishingCorte, null, publishingIndex);
+    public static PublishedState nothingYet(String publishing, String publishingCorte, String publishingIndex,
+            Map<String, String> publishingFiles) {
+        return new PublishedState(null, null, null, 0, 0, null, null, Map.of(), 0, 0, publishing, publishingCorte, null, publishingIndex,
+                publishingFiles);
     }
 
     /** Files S3 refused to delete that stay in the site bucket; 0 in a state written before they were counted. */

@@ -82,7 +82,12 @@ public final class StateStore {
             return Optional.empty();
         }
         Map<String, String> sha256s = new HashMap<>();
-        for (String path : paths) {
+        // the paths asked before stay known with this manifest: two callers asking for different paths do not read it in turns
+        java.util.Set<String> asked = new java.util.LinkedHashSet<>(paths);
+        if (seen != null && seen.etag().equals(etag.get())) {
+            asked.addAll(seen.sha256s().keySet());
+        }
+        for (String path : asked) {
             SiteManifest.Entry entry = files.get().get(path);
             sha256s.put(path, entry == null ? null : entry.sha256());
         }

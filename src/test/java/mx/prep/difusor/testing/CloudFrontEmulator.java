@@ -228,6 +228,13 @@ public final class CloudFrontEmulator implements AutoCloseable {
         }
     }
 
+    /** Drops the failures still queued: the next CreateInvalidation succeeds. */
+    public void clearFailures() {
+        synchronized (lock) {
+            pendingFailures.clear();
+        }
+    }
+
     /** Marks every invalidation created so far as Completed (later ones start InProgress). */
     public void completeAll() {
         synchronized (lock) {
