@@ -124,13 +124,17 @@ public final class Quarantine {
         boolean keepsPackage = pkg != null && !pkg.isArchived() && pkg.spoolFile() != null && Files.exists(pkg.spoolFile());
         if (keepsPackage && pkg.receivedSha256() == null) {
             // refused before its checksum (the history could not be asked, say): named by its content all the same, so
-            // the same bytes failing again are kept once
-            pkg.hashed(sha256Of(pkg.spoolFile()));
+            // the same bytes failing again are kept once. Never at the package's cost: unread, it is kept as it is
+            try {
+                pkg.hashed(mx.prep.difusor.verify.ChecksumFilter.sha256(pkg.spoolFile()));
+            } catch (IOException | RuntimeException unread) {
+                LOG.warn("{}: cannot hash it for the quarantine ({}); kept all the same", pkg, unread.toString());
+            }
         }
         // the same bytes failing again for the same reason (S3 down for long: the source offers the package again after
         // each pause) point at the copy their first failure put into S3: a copy each time filled the pod's disk in a few
         // hours of an outage. A first copy only on the pod's disk is no copy to point at (the pod may go first).
-        String copyKey = keepsPackage ? pkg.name() + "@" + pkg.receivedSha256().toLowerCase() + "@" + reason : null;
+        String copyKey = keepsPackage && pkg.receivedSha256() != null ? pkg.name() + "@" + pkg.receivedSha256().toLowerCase() + "@" + reason : null;
         String keptBefore = copyKey != null ? keptCopies.get(copyKey) : null;
         if (keptBefore != null) {
             keepsPackage = false;
@@ -169,7 +173,7 @@ public final class Quarantine {
                 throw new IOException(pkg + ": neither S3 nor the local disk took the quarantine; the package waits at " + waiting, diskToo);
             }
         }
-        if (keepsPackage && where.startsWith("s3://")) {
+        if (copyKey != null && where.startsWith("s3://")) {
             keptCopies.put(copyKey, report.packageKeptAt());
         }
         Instant offeredAgainAt = null;
@@ -196,17 +200,6 @@ public final class Quarantine {
             // taken from the incoming folder, whose consumer deletes it now: nothing else would offer it again
             heldBack.holdBack(pkg, offeredAgainAt);
         }
-    }
-
-    private static String sha256Of(Path file) throws IOException {
-        java.security.MessageDigest sha = mx.prep.difusor.verify.ChecksumFilter.newSha256();
-        try (java.io.InputStream in = Files.newInputStream(file)) {
-            byte[] buffer = new byte[1 << 16];
-            for (int n; (n = in.read(buffer)) > 0; ) {
-                sha.update(buffer, 0, n);
-            }
-        }
-        return java.util.HexFormat.of().formatHex(sha.digest());
     }
 
     private synchronized String keepLocally(String folder, QuarantineReport report, Path spool, Exception s3Down) throws IOException {
