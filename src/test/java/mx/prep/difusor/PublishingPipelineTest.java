@@ -878,6 +878,27 @@ class PublishingPipelineTest extends PipelineTestBase {
         }
     }
 
+    /**
+     * Killed a step earlier: the zip linked into the folder but not yet unlinked from .held-back. The drop is finished
+     * (the link dropped, the checksum file moved in); it used to be retried every second against the zip already there.
+     */
+    @Test
+    void aDropAgainCutShortAfterItsZipWasLinkedIsFinished() throws Exception {
+        Path incoming = Files.createDirectories(tmp.resolve("incoming"));
+        Path heldBack = Files.createDirectories(incoming.resolve(".held-back"));
+        Path pkg = corte(0);
+        String name = pkg.getFileName().toString();
+        Files.copy(pkg, heldBack.resolve(name));
+        Files.createLink(incoming.resolve(name), heldBack.resolve(name));
+        Files.writeString(heldBack.resolve(name + ".sha256"), PrepPackageGenerator.sha256Hex(pkg) + "  " + name + "\n");
+        Files.createFile(heldBack.resolve(name + ".dropping"));
+
+        startWithAnIncomingDirectory(settings());
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+        awaitNothingHeldBack(incoming);
+    }
+
     /** A dry run fed from the incoming folder offers a failed package again too, as a real run would. */
     @Test
     void aDryRunOffersAFailedDroppedPackageAgainAsARealRunWould() throws Exception {

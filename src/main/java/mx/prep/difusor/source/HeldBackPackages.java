@@ -45,6 +45,8 @@ public final class HeldBackPackages {
     private final CorteParser corteParser;
     /** When each held-back zip is due again; one found on disk without an entry (a restart) is due at once. */
     private final Map<String, Instant> due = new ConcurrentHashMap<>();
+    private final java.util.Set<String> warnedSidecar = ConcurrentHashMap.newKeySet();
+    private volatile boolean stateUnreadable;
 
     /** @param incoming the directory source's folder, or null when the source is another kind */
     public HeldBackPackages(Path incoming, StateStore state, CorteParser corteParser, Clock clock) {
@@ -99,45 +101,44 @@ public final class HeldBackPackages {
     }
 
     /**
-     * On a timer, on the leader (which alone takes the folder): drops the newest held-back corte whose pause is over
-     * into the incoming folder again. Older ones wait: once it is published they are passed over, as the HTTP sources
-     * publish the newest corte on offer, not each one missed.
+     * On a timer, on the leader (which alone takes the folder): drops the newest held-back corte into the incoming
+     * folder again once its pause is over and the folder has nothing else waiting. Older ones wait: once it is published
+     * they are let go, as the HTTP sources publish the newest corte on offer, not each one missed.
      */
-    public synchronized void offerAgain() {
+    public void offerAgain() {
         if (heldBack == null || !Files.isDirectory(heldBack)) {
-            return;
-        }
-        List<Path> files;
-        try (Stream<Path> listed = Files.list(heldBack)) {
-            files = listed.sorted().toList();
-        } catch (IOException e) {
-            LOG.warn("cannot read the held-back packages in {} ({})", heldBack, e.toString());
-            return;
-        }
-        finishCutShort(files);
-        try (Stream<Path> waiting = Files.list(incoming)) {
-            if (waiting.anyMatch(f -> f.getFileName().toString().endsWith(".zip") && Files.exists(f.resolveSibling(f.getFileName() + ".sha256")))) {
-                // a package in the folder not yet taken (dropped, or dropped again): once it is published, what it
-                // passed is known; dropped now, an older corte would follow it only to be refused as stale. (A zip
-                // without its checksum file is never taken: it holds nothing back.)
-                return;
-            }
-        } catch (IOException e) {
-            LOG.warn("cannot read the incoming folder {} ({})", incoming, e.toString());
             return;
         }
         Optional<PublishedState> published;
         try {
-            // after a restart nothing is known yet: older cortes dropped again would only be refused as stale
+            // after a restart nothing is known yet: older cortes dropped again would only be refused as stale. Read
+            // outside the lock: an S3 call must not hold back a package being held back
             published = state.lastKnown().isPresent() ? state.lastKnown() : state.load();
+            stateUnreadable = false;
         } catch (IOException | RuntimeException e) {
-            LOG.debug("held-back packages wait: the published state cannot be read ({})", e.toString());
+            if (!stateUnreadable) {
+                LOG.warn("held-back packages in {} wait: the published state cannot be read ({}); they are dropped again once it can",
+                        heldBack, e.toString());
+            }
+            stateUnreadable = true;
             return;
         }
-        Instant now = clock.instant();
+        synchronized (this) {
+            offerAgain(published);
+        }
+    }
+
+    private void offerAgain(Optional<PublishedState> published) {
+        finishCutShort(list(heldBack));
+        if (list(incoming).stream().anyMatch(f -> isTaken(f) && Files.exists(f.resolveSibling(f.getFileName() + ".sha256")))) {
+            // a package in the folder not yet taken (dropped, or dropped again): once it is published, what it passed
+            // is known; dropped now, an older corte would follow it only to be refused as stale. (A zip without its
+            // checksum file is never taken: it holds nothing back.)
+            return;
+        }
         String newest = null;
         Corte newestCorte = null;
-        for (Path f : files) {
+        for (Path f : list(heldBack)) {
             String name = f.getFileName().toString();
             if (!name.endsWith(".zip.sha256")) {
                 continue;
@@ -162,28 +163,55 @@ public final class HeldBackPackages {
                 LOG.warn("held-back package {}: cannot tidy it ({})", file, e.toString());
                 continue;
             }
-            if (now.isBefore(due.getOrDefault(file, Instant.MIN)) || Files.exists(incoming.resolve(name))) {
-                // its pause not over (or a checksum file of its name dropped by an operator, the zip to come)
-                continue;
-            }
             if (newest == null || corte.isPresent() && (newestCorte == null || corte.get().isNewerThan(newestCorte))) {
                 newest = file;
                 newestCorte = corte.orElse(null);
             }
         }
-        if (newest != null) {
+        // the newest waits out its own pause: an older one dropped meanwhile would go on line only to be passed
+        if (newest != null && !clock.instant().isBefore(due.getOrDefault(newest, Instant.MIN))) {
             dropAgain(newest);
+        }
+    }
+
+    /** What the folder's consumer takes: a zip, not a hidden file (Camel's file consumer skips those). */
+    private static boolean isTaken(Path f) {
+        String name = f.getFileName().toString();
+        return name.endsWith(".zip") && !name.startsWith(".");
+    }
+
+    private List<Path> list(Path dir) {
+        try (Stream<Path> listed = Files.list(dir)) {
+            return listed.sorted().toList();
+        } catch (IOException e) {
+            LOG.warn("cannot read {} ({})", dir, e.toString());
+            return List.of();
         }
     }
 
     private void dropAgain(String file) {
         Path dropping = heldBack.resolve(file + DROPPING);
+        Path sidecarHeld = heldBack.resolve(file + ".sha256");
+        Path sidecarIn = incoming.resolve(file + ".sha256");
         try {
+            // a checksum file of that name already in the folder: one left when a pod was killed between its consumer's
+            // two deletions (the same as ours: the zip alone completes it), or an operator's (left alone)
+            boolean sidecarThere = Files.exists(sidecarIn);
+            if (sidecarThere && Files.mismatch(sidecarIn, sidecarHeld) != -1) {
+                if (warnedSidecar.add(file)) {
+                    LOG.warn("held-back package {}: not dropped again while {} holds another checksum file of its name", file, incoming);
+                }
+                return;
+            }
             Files.write(dropping, new byte[0]);
             // the zip first, its checksum file last: the consumer takes a zip only once its checksum file is there.
             // Linked, then unlinked here: a file of that name dropped meanwhile is never replaced
             moveWithoutReplacing(heldBack.resolve(file), incoming.resolve(file));
-            moveWithoutReplacing(heldBack.resolve(file + ".sha256"), incoming.resolve(file + ".sha256"));
+            if (sidecarThere) {
+                Files.delete(sidecarHeld);
+            } else {
+                moveWithoutReplacing(sidecarHeld, sidecarIn);
+            }
             Files.delete(dropping);
             due.remove(file);
             LOG.info("held-back package {}: dropped into {} again", file, incoming);
@@ -198,6 +226,11 @@ public final class HeldBackPackages {
         } catch (UnsupportedOperationException noLinks) {
             Files.move(from, to);
             return;
+        } catch (java.nio.file.FileAlreadyExistsException there) {
+            if (!Files.isSameFile(from, to)) {
+                throw there;
+            }
+            // linked before, not unlinked yet (a pod killed in between, a delete that failed): only the unlink is left
         }
         Files.delete(from);
     }
@@ -212,10 +245,19 @@ public final class HeldBackPackages {
             try {
                 if (name.endsWith(DROPPING)) {
                     String file = name.substring(0, name.length() - DROPPING.length());
-                    Path sidecar = heldBack.resolve(file + ".sha256");
-                    if (!Files.exists(heldBack.resolve(file)) && Files.exists(incoming.resolve(file)) && Files.exists(sidecar)
-                            && !Files.exists(incoming.resolve(file + ".sha256"))) {
-                        moveWithoutReplacing(sidecar, incoming.resolve(file + ".sha256"));
+                    Path zipHeld = heldBack.resolve(file);
+                    Path zipIn = incoming.resolve(file);
+                    Path sidecarHeld = heldBack.resolve(file + ".sha256");
+                    Path sidecarIn = incoming.resolve(file + ".sha256");
+                    // linked into the folder, not unlinked here yet
+                    if (Files.exists(zipHeld) && Files.exists(zipIn) && Files.isSameFile(zipHeld, zipIn)) {
+                        Files.delete(zipHeld);
+                    }
+                    if (Files.exists(sidecarHeld) && Files.exists(sidecarIn) && Files.isSameFile(sidecarHeld, sidecarIn)) {
+                        Files.delete(sidecarHeld);
+                    }
+                    if (!Files.exists(zipHeld) && Files.exists(zipIn) && Files.exists(sidecarHeld) && !Files.exists(sidecarIn)) {
+                        moveWithoutReplacing(sidecarHeld, sidecarIn);
                         LOG.info("held-back package {}: its drop, cut short, finished", file);
                     }
                     Files.delete(f);
