@@ -128,10 +128,7 @@ public final class MemoriaReport {
             "(\\S+) has no <base> tag", "$1 no tiene la etiqueta <base>",
             "up, but not the (\\S+) of the published corte (.*) \\(a stale cache\\?\\)",
             "en línea, pero sin el $1 del corte publicado $2 (¿caché desactualizada?)",
-            "up, but (\\S+) answered HTTP (\\d+) \\(published corte (.*)\\)", "en línea, pero $1 respondió HTTP $2 (corte publicado $3)",
-            "up, but (\\S+) unreachable: no whole answer within (\\d+) ms \\(published corte (.*)\\)",
-            "en línea, pero $1 no entregó la respuesta completa en $2 ms (corte publicado $3)",
-            "up, but (\\S+) unreachable: (.*) \\(published corte (.*)\\)", "en línea, pero $1 no respondió: $2 (corte publicado $3)");
+            "up, but (\\S+) answered HTTP (\\d+) \\(published corte (.*)\\)", "en línea, pero $1 respondió HTTP $2 (corte publicado $3)");
 
     private static Map<Pattern, String> orderedPatterns(String... pairs) {
         Map<Pattern, String> m = new java.util.LinkedHashMap<>();

@@ -318,7 +318,7 @@ public final class InstituteProbe {
         long remaining = deadline - System.nanoTime();
         String late = "no whole answer within " + timeout.toMillis() + " ms";
         if (remaining <= 0) {
-            return new Answer(null, late, false);
+            return new Answer(null, "the probe's deadline of " + timeout.toMillis() + " ms used up", false);
         }
         // the request's timeout ends at the response head: a page whose body stalls after it held this probe, and every
         // later one (the probe never overlaps itself), for good, its last light frozen. The whole answer has the deadline.
@@ -370,6 +370,7 @@ public final class InstituteProbe {
             Map<String, String> served = new java.util.LinkedHashMap<>();
             served.put(INDEX, sha256(response.body()));
             String failed = null;
+            String notCompared = null;
             for (String path : alsoCompare) {
                 if (published.get(path) == null) {
                     // a setting to fix, not the public's trouble: never fetched, so never an incident
@@ -383,7 +384,9 @@ public final class InstituteProbe {
                     return new Result(Light.UNKNOWN, "interrupted", now.toString(), true);
                 }
                 if (answer.failure() != null) {
-                    failed = failed != null ? failed : path + " unreachable: " + answer.failure();
+                    // no answer at all (this pod's network, a deadline spent on a slow page) tells nothing of the corte
+                    // the public gets: not compared, no incident; the other replica's probe may tell
+                    notCompared = notCompared != null ? notCompared : path + " not compared: " + answer.failure();
                 } else if (answer.response().statusCode() != 200) {
                     failed = failed != null ? failed : path + " answered HTTP " + answer.response().statusCode();
                 } else {
@@ -397,7 +400,9 @@ public final class InstituteProbe {
             }
             String older = firstDiffering(served, published, Map.of());
             if (older == null) {
-                return new Result(Light.GREEN, "up with the published corte " + corte, now.toString(), true);
+                return notCompared != null
+                        ? new Result(Light.UNKNOWN, "up with the published corte's index.html; " + notCompared, now.toString(), true)
+                        : new Result(Light.GREEN, "up with the published corte " + corte, now.toString(), true);
             }
             // a corte's files go public before its invalidation and its record, which may wait minutes for a busy
             // CloudFront: they are no older corte (the state is read afresh: the other replica may be the one publishing)
@@ -411,12 +416,14 @@ public final class InstituteProbe {
                     publishing.put(INDEX, current.get().publishingIndex());
                 }
                 if (firstDiffering(served, published, publishing) == null) {
-                    return new Result(Light.GREEN, "up with the corte being published " + current.get().publishingCorte(), now.toString(), true);
+                    return notCompared != null ? new Result(Light.UNKNOWN, "up with the corte being published; " + notCompared, now.toString(), true)
+                            : new Result(Light.GREEN, "up with the corte being published " + current.get().publishingCorte(), now.toString(), true);
                 }
             }
             // recorded meanwhile
             if (current.isPresent() && firstDiffering(served, state.publishedSha256s(probed).orElse(Map.of()), Map.of()) == null) {
-                return new Result(Light.GREEN, "up with the published corte " + current.get().corte(), now.toString(), true);
+                return notCompared != null ? new Result(Light.UNKNOWN, "up with the published corte's index.html; " + notCompared, now.toString(), true)
+                        : new Result(Light.GREEN, "up with the published corte " + current.get().corte(), now.toString(), true);
             }
             return new Result(Light.YELLOW, "up, but not the " + older + " of the published corte " + corte + " (a stale cache?)",
                     now.toString(), true);
