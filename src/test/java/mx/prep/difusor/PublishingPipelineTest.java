@@ -709,7 +709,8 @@ class PublishingPipelineTest extends PipelineTestBase {
     void aDroppedPackageThatFailedPastEveryRetryIsOfferedAgainAndPublishedOnceS3Answers() throws Exception {
         var settings = settings();
         settings.put("difusor.s3.max-attempts", "2");
-        settings.put("difusor.retry.failed-package-pause-ms", "5000");   // long enough to see it held back
+        settings.put("difusor.retry.max-redeliveries", "1");
+        settings.put("difusor.retry.failed-package-pause-ms", "3000");   // long enough to see it held back
         Path incoming = startWithAnIncomingDirectory(settings);
         Path pkg = corte(0);
         String name = pkg.getFileName().toString();
