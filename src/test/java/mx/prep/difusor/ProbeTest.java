@@ -247,11 +247,7 @@ class ProbeTest extends PipelineTestBase {
     @Test
     void theDataFileOfTheCorteBeingPublishedBehindTheSamePageIsNoIncident() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
-            var settings = probing(publicSite);
-            busyUntilCleared(settings);
-            settings.put("difusor.probe.also-compare", "data/corte.json");
-            startDifusor(settings);
-            Path first = startedCorte();
+            Path first = startedWithCloudFrontBusyUntilCleared(publicSite);
             cloudFront.failNext(1000, 400, "TooManyInvalidationsInProgress");
             Path next = corte(1);
             Path samePage = mx.prep.difusor.testing.PackageEdits.rewrite(next,
@@ -313,10 +309,17 @@ class ProbeTest extends PipelineTestBase {
         }
     }
 
-    /** CloudFront answers "busy" to every invalidation queued with failNext until the test clears them. */
-    private static void busyUntilCleared(Map<String, String> settings) {
+    /**
+     * Starts a difusor probing the site (index.html and data/corte.json) with its first corte published; CloudFront
+     * answers "busy" to every invalidation queued with failNext until the test clears them.
+     */
+    private Path startedWithCloudFrontBusyUntilCleared(SitePreview publicSite) throws Exception {
+        var settings = probing(publicSite);
         settings.put("difusor.cdn.busy-delay-ms", "200");
         settings.put("difusor.cdn.busy-retries", "1000");
+        settings.put("difusor.probe.also-compare", "data/corte.json");
+        startDifusor(settings);
+        return startedCorte();
     }
 
     private void putSiteFile(String key, byte[] content) {
@@ -332,11 +335,7 @@ class ProbeTest extends PipelineTestBase {
     @Test
     void thePageOfTheCorteBeingPublishedWhileCloudFrontIsBusyIsNoIncident() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
-            var settings = probing(publicSite);
-            busyUntilCleared(settings);
-            settings.put("difusor.probe.also-compare", "data/corte.json");
-            startDifusor(settings);
-            Path first = startedCorte();
+            Path first = startedWithCloudFrontBusyUntilCleared(publicSite);
             probe(difusor).probe();
             assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
 

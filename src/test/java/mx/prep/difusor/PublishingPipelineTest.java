@@ -707,9 +707,7 @@ class PublishingPipelineTest extends PipelineTestBase {
      */
     @Test
     void aDroppedPackageThatFailedPastEveryRetryIsOfferedAgainAndPublishedOnceS3Answers() throws Exception {
-        var settings = settings();
-        settings.put("difusor.s3.max-attempts", "2");
-        settings.put("difusor.retry.max-redeliveries", "1");
+        var settings = failingFast(settings());
         settings.put("difusor.retry.failed-package-pause-ms", "3000");   // long enough to see it held back
         Path incoming = startWithAnIncomingDirectory(settings);
         Path pkg = corte(0);
@@ -737,11 +735,16 @@ class PublishingPipelineTest extends PipelineTestBase {
         });
     }
 
-    /** Settings for a difusor whose dropped packages fail fast and are held back longer than a test lasts. */
-    private Map<String, String> heldBackForLong() {
-        var settings = settings();
+    /** A package S3 keeps refusing fails past its retries within seconds: two SDK attempts, one redelivery. */
+    private static Map<String, String> failingFast(Map<String, String> settings) {
         settings.put("difusor.s3.max-attempts", "2");
         settings.put("difusor.retry.max-redeliveries", "1");
+        return settings;
+    }
+
+    /** Settings for a difusor whose dropped packages fail fast and are held back longer than a test lasts. */
+    private Map<String, String> heldBackForLong() {
+        var settings = failingFast(settings());
         settings.put("difusor.retry.failed-package-pause-ms", "600000");   // only a restart makes them due
         return settings;
     }
@@ -847,9 +850,7 @@ class PublishingPipelineTest extends PipelineTestBase {
      */
     @Test
     void aDroppedPackageFailingAgainWhileTheHistoryIsDownIsKeptOnThePodOnce() throws Exception {
-        var settings = settings();
-        settings.put("difusor.s3.max-attempts", "2");
-        settings.put("difusor.retry.max-redeliveries", "1");
+        var settings = failingFast(settings());
         settings.put("difusor.quarantine.send-kept-every-ms", "500");
         Path incoming = startWithAnIncomingDirectory(settings);
         // the history and the quarantine refuse (the published state still answers: held back, the package is offered
@@ -903,10 +904,8 @@ class PublishingPipelineTest extends PipelineTestBase {
     /** A dry run fed from the incoming folder offers a failed package again too, as a real run would. */
     @Test
     void aDryRunOffersAFailedDroppedPackageAgainAsARealRunWould() throws Exception {
-        var settings = settings();
+        var settings = failingFast(settings());
         settings.put("difusor.publish.dry-run", "true");
-        settings.put("difusor.s3.max-attempts", "2");
-        settings.put("difusor.retry.max-redeliveries", "1");
         settings.put("difusor.retry.failed-package-pause-ms", "3000");
         Path incoming = startWithAnIncomingDirectory(settings);
         Path pkg = corte(0);
