@@ -672,12 +672,15 @@ class BadPackagesTest extends PipelineTestBase {
         JsonNode report = awaitReport(badName);
         assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
         assertThat(keptPackage(report)).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
-        // the damaged one stays for a person, with every package copy it might name
-        try (Stream<Path> left = Files.walk(localQuarantine)) {
-            assertThat(left.filter(Files::isRegularFile).map(f -> localQuarantine.relativize(f).toString())).containsExactlyInAnyOrder(
-                    localQuarantine.relativize(damaged.resolve("report.json")).toString(),
-                    badName.replace(".zip", "-") + PrepPackageGenerator.sha256Hex(tmp.resolve("bad").resolve(badName)).substring(0, 16) + ".zip");
-        }
+        // the damaged one stays for a person, with every package copy it might name (the sent report is deleted from
+        // the disk just after S3 has it: awaited)
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            try (Stream<Path> left = Files.walk(localQuarantine)) {
+                assertThat(left.filter(Files::isRegularFile).map(f -> localQuarantine.relativize(f).toString())).containsExactlyInAnyOrder(
+                        localQuarantine.relativize(damaged.resolve("report.json")).toString(),
+                        badName.replace(".zip", "-") + PrepPackageGenerator.sha256Hex(tmp.resolve("bad").resolve(badName)).substring(0, 16) + ".zip");
+            }
+        });
         assertThat(keys(HISTORY, "quarantine/0-damaged/")).isEmpty();
         assertSiteEquals(next);
     }
