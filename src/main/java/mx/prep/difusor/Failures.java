@@ -68,6 +68,44 @@ public final class Failures {
         return isTransient(failure) ? RejectReason.RETRIES_EXHAUSTED : RejectReason.UNEXPECTED;
     }
 
+    /**
+     * The failure a report names: the exchange's, unless that is only the stop's doing (a pod stopped while a retry
+     * waited fails the exchange with "Redelivery not allowed while stopping" or "SendProcessor has not been started");
+     * then the failure the retry was for, which Camel keeps as the caught exception or beside it as suppressed.
+     */
+    public static Throwable whatFailed(Exchange exchange) {
+        Throwable failure = exchange.getException() != null ? exchange.getException()
+                : exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        if (failure == null || !isTheStopsDoing(failure)) {
+            return failure;
+        }
+        Throwable caught = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        for (Throwable candidate : new Throwable[] { caught, failure }) {
+            if (candidate == null) {
+                continue;
+            }
+            if (!isTheStopsDoing(candidate)) {
+                return candidate;
+            }
+            Throwable[] earlier = candidate.getSuppressed();
+            for (int i = earlier.length - 1; i >= 0; i--) {
+                if (!isTheStopsDoing(earlier[i])) {
+                    return earlier[i];
+                }
+            }
+        }
+        return failure;
+    }
+
+    /** Camel refusing to go on because it is stopping, not a failure of the step itself. */
+    static boolean isTheStopsDoing(Throwable failure) {
+        if (failure instanceof java.util.concurrent.RejectedExecutionException) {
+            return true;
+        }
+        String message = String.valueOf(failure.getMessage());
+        return failure instanceof IllegalStateException && (message.contains("has not been started") || message.contains("is not started"));
+    }
+
     /** The cause as a report names it: the wrappers' message, and the root cause that really happened. */
     public static String describe(Throwable cause) {
         if (cause == null) {

@@ -542,7 +542,9 @@ class BadPackagesTest extends PipelineTestBase {
         assertThat(Files.readAllBytes(leftover)).isEqualTo(Files.readAllBytes(second));
         assertThat(tmp.resolve("work").resolve("spool").resolve(name)).doesNotExist();
 
-        // why it was set aside, for the quarantine if it comes to that: the step and the failure
+        // why it was set aside, for the quarantine if it comes to that: the step and the failure. (A stop landing just as
+        // the retry is scheduled waits out its delay and fails it with "SendProcessor has not been started": the report
+        // still names the S3 failure, SpoolCleanupTest)
         JsonNode why = Json.MAPPER.readTree(leftover.resolveSibling(name + ".report.json").toFile());
         assertThat(why.path("step").asText()).isEqualTo("history-archiver");
         assertThat(why.path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");

@@ -69,7 +69,7 @@ public final class DryRun {
      * write the package and a report into the history bucket.
      */
     public void refused(Exchange exchange) throws IOException {
-        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        Throwable cause = Failures.whatFailed(exchange);
         PrepPackage pkg = exchange.getProperty(PrepPackage.PROPERTY, PrepPackage.class);
         PackageOffer offer = exchange.getProperty(PackageOffer.PROPERTY, PackageOffer.class);
         String step = exchange.getProperty(Quarantine.STEP, "unknown", String.class);

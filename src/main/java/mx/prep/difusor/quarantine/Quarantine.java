@@ -94,7 +94,7 @@ public final class Quarantine {
     }
 
     public void report(Exchange exchange) throws IOException {
-        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        Throwable cause = Failures.whatFailed(exchange);
         PrepPackage pkg = exchange.getProperty(PrepPackage.PROPERTY, PrepPackage.class);
         PackageOffer offer = exchange.getProperty(PackageOffer.PROPERTY, PackageOffer.class);
         String step = exchange.getProperty(STEP, "unknown", String.class);

@@ -73,7 +73,7 @@ final class SpoolCleanup extends SynchronizationAdapter {
 
     /** Why it is set aside, for the quarantine if it comes to that: the step and the failure, not "a process stopped". */
     private QuarantineReport report(Exchange exchange) {
-        Throwable cause = exchange.getException();
+        Throwable cause = Failures.whatFailed(exchange);
         return new QuarantineReport(pkg.name(), pkg.corte() == null ? null : pkg.corte().toString(),
                 exchange.getProperty(Quarantine.STEP, "unknown", String.class), new Failures().reasonOf(cause).name(),
                 Failures.describe(cause), java.time.Instant.now().toString(), pkg.expectedSha256(), pkg.receivedSha256(),
@@ -81,6 +81,7 @@ final class SpoolCleanup extends SynchronizationAdapter {
     }
 
     private static String failure(Exchange exchange) {
-        return exchange.getException() == null ? "failed" : exchange.getException().toString();
+        Throwable cause = Failures.whatFailed(exchange);
+        return cause == null ? "failed" : cause.toString();
     }
 }

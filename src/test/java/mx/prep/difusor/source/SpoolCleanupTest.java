@@ -1,0 +1,98 @@
+package mx.prep.difusor.source;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.concurrent.RejectedExecutionException;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.support.DefaultExchange;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import mx.prep.difusor.Json;
+import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.quarantine.Quarantine;
+import software.amazon.awssdk.awscore.exception.AwsErrorDetails;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+
+/**
+ * A pod stopped while a package's history copy waited for its retry: Camel fails the exchange with its own refusal to
+ * go on. The package set aside must say why the retry was needed (S3 slowing down), not "a processor not started".
+ */
+class SpoolCleanupTest {
+
+    private static final String NAME = "PREP2024_JAL_20240602_2230.zip";
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aStopWhileTheRetryWaitedNamesTheFailureTheRetryWasFor() throws Exception {
+        Exchange exchange = failedInTheHistoryStep();
+        exchange.setProperty(Exchange.EXCEPTION_CAUGHT, slowDown());
+        exchange.setException(new RejectedExecutionException("Redelivery not allowed while stopping"));
+
+        JsonNode why = setAsideBy(exchange);
+        assertThat(why.path("step").asText()).isEqualTo("history-archiver");
+        assertThat(why.path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
+        assertThat(why.path("cause").asText()).contains("Please reduce your request rate");
+    }
+
+    /** The retry's delay ran out after the routes had stopped: the redelivery failed, the S3 failure kept beside it. */
+    @Test
+    void aRedeliveryIntoAStoppedRouteNamesTheFailureBeforeIt() throws Exception {
+        Exchange exchange = failedInTheHistoryStep();
+        IllegalStateException notStarted = new IllegalStateException("SendProcessor has not been started: sendTo(direct://archive-copy)");
+        notStarted.addSuppressed(slowDown());
+        exchange.setProperty(Exchange.EXCEPTION_CAUGHT, notStarted);
+        exchange.setException(notStarted);
+
+        JsonNode why = setAsideBy(exchange);
+        assertThat(why.path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
+        assertThat(why.path("cause").asText()).contains("Please reduce your request rate").doesNotContain("has not been started");
+    }
+
+    /** Any other failure is named as it is. */
+    @Test
+    void aFailureOfItsOwnIsNamedAsItIs() throws Exception {
+        Exchange exchange = failedInTheHistoryStep();
+        exchange.setProperty(Exchange.EXCEPTION_CAUGHT, slowDown());
+        exchange.setException(new IllegalStateException("the history answered something unexpected"));
+
+        JsonNode why = setAsideBy(exchange);
+        assertThat(why.path("reason").asText()).isEqualTo("UNEXPECTED");
+        assertThat(why.path("cause").asText()).contains("the history answered something unexpected");
+    }
+
+    private Exchange failedInTheHistoryStep() {
+        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+        exchange.setProperty(Quarantine.STEP, "history-archiver");
+        return exchange;
+    }
+
+    private static S3Exception slowDown() {
+        return (S3Exception) S3Exception.builder().statusCode(503)
+                .awsErrorDetails(AwsErrorDetails.builder().errorCode("SlowDown").errorMessage("Please reduce your request rate.").build())
+                .message("Please reduce your request rate.").build();
+    }
+
+    private JsonNode setAsideBy(Exchange exchange) throws Exception {
+        Path spool = Files.createDirectories(tmp.resolve("spool"));
+        Path zip = Files.write(spool.resolve(NAME), new byte[] { 'P', 'K', 3, 4 });
+        PrepPackage pkg = new PrepPackage(NAME, null, null, null, "https://prep.example/" + NAME, Instant.now());
+        pkg.spooled(zip, 4);
+
+        new SpoolCleanup(pkg, SpoolCleanup.Spool.DELETE_ONCE_SAFE).onDone(exchange);
+
+        Path leftover = SpoolLeftovers.besideSpool(spool).resolve(NAME);
+        assertThat(leftover).exists();
+        assertThat(zip).doesNotExist();
+        return Json.MAPPER.readTree(leftover.resolveSibling(NAME + Quarantine.REPORT_SUFFIX).toFile());
+    }
+}
