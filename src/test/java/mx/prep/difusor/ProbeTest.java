@@ -310,6 +310,73 @@ class ProbeTest extends PipelineTestBase {
     }
 
     /**
+     * The page and the files compared with it share the probe's one deadline: each answers within it, together they
+     * do not, and the file is not compared. With a timeout per request the probe would outlast its timeout (and its
+     * cron) by as many timeouts as files.
+     */
+    @Test
+    void thePageAndTheFilesComparedWithItShareOneDeadline() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
+                FaultProxy network = FaultProxy.http("127.0.0.1", publicSite.port())) {
+            var settings = probingThrough(network);
+            settings.put("difusor.probe.timeout-ms", "2000");
+            settings.put("difusor.probe.also-compare", "data/corte.json");
+            startDifusor(settings);
+            startedCorte();
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+
+            // the page and then the data file, each answering after 1.2 s of the probe's 2 s
+            network.delayResponse(FaultProxy.anyRequest(), 2, Duration.ofMillis(1200));
+            probe(difusor).probe();
+            assertThat(network.requests(FaultProxy.request("GET", "/data/corte.json"))).isEqualTo(2);
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.UNKNOWN);
+            assertThat(probe(difusor).last().detail())
+                    .isEqualTo("up with the published corte's index.html; data/corte.json not compared: no whole answer within 2000 ms");
+            assertThat(keys(HISTORY, "incidents/")).isEmpty();
+        }
+    }
+
+    /**
+     * The next corte is recorded while a probe is under way (read the state, fetched the page, then the data file):
+     * the data file is the corte recorded meanwhile, not an older one. Green, no incident; without a second look at the
+     * record it was yellow, "a stale cache", and after two probes an incident in the memoria técnica.
+     */
+    @Test
+    void aDataFileOfTheCorteRecordedWhileTheProbeWasUnderWayIsNoIncident() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
+                FaultProxy network = FaultProxy.http("127.0.0.1", publicSite.port())) {
+            var settings = probingThrough(network);
+            settings.put("difusor.probe.timeout-ms", "60000");
+            settings.put("difusor.probe.also-compare", "data/corte.json");
+            startDifusor(settings);
+            Path first = startedCorte();
+            Path next = corte(1);
+            Path samePage = mx.prep.difusor.testing.PackageEdits.rewrite(next,
+                    java.nio.file.Files.createDirectories(tmp.resolve("same-page")).resolve(next.getFileName()), p -> true,
+                    Map.of("index.html", SiteBucket.files(first).get("index.html")));
+
+            network.holdRequest(FaultProxy.request("GET", "/data/corte.json"), 1, Duration.ofSeconds(60));
+            var prober = java.util.concurrent.Executors.newSingleThreadExecutor();
+            var probing = prober.submit(() -> {
+                probe(difusor).probe();
+                return null;
+            });
+            await().atMost(Duration.ofSeconds(30)).until(() -> network.faultsInjected() == 1);
+            institute.release(samePage);
+            awaitPublished(samePage);
+            network.releaseHolds();
+            probing.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            prober.shutdown();
+
+            assertThat(network.releasedHolds()).isEqualTo(1);
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+            assertThat(probe(difusor).last().detail()).isEqualTo("up with the published corte 2024-06-02 20:20");
+            assertThat(keys(HISTORY, "incidents/")).isEmpty();
+        }
+    }
+
+    /**
      * Starts a difusor probing the site (index.html and data/corte.json) with its first corte published; CloudFront
      * answers "busy" to every invalidation queued with failNext until the test clears them.
      */
