@@ -85,7 +85,7 @@ public final class ManifestSource {
         if (sidecar.isEmpty()) {
             return offer;
         }
-        String first = sidecar.get().strip().split("\\s+", 2)[0];
+        String first = java.util.Objects.requireNonNullElse(PackageUrlSource.checksumLine(sidecar.get()).checksum(), "");
         if (!SHA256_HEX.matcher(first).matches()) {
             LOG.warn("{}: {} is not a checksum file (it starts '{}'); the manifest's checksum alone is compared", offer,
                     SecureHttp.shown(sidecarUri), first.length() > 40 ? first.substring(0, 40) + "…" : first);

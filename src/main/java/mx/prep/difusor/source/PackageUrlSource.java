@@ -15,6 +15,9 @@ import org.slf4j.LoggerFactory;
 public final class PackageUrlSource {
 
     private static final Logger LOG = LoggerFactory.getLogger(PackageUrlSource.class);
+    /** "SHA256 (name) = hex": sha256sum --tag, BSD's sha256, openssl dgst ("SHA2-256(name)= hex"). */
+    private static final java.util.regex.Pattern TAGGED_LINE = java.util.regex.Pattern.compile(
+            "SHA(?:2-|-)?256\\s*\\((.*)\\)\\s*=\\s*(\\S+)", java.util.regex.Pattern.CASE_INSENSITIVE);
 
     private final URI packageUri;
     private final URI sidecarUri;
@@ -42,16 +45,10 @@ public final class PackageUrlSource {
     }
 
     PackageOffer parse(String sidecar) {
-        String line = sidecar.strip().lines().findFirst().orElse("").strip();
-        String[] fields = line.split("\\s+", 2);
-        String checksum = fields[0].isEmpty() ? null : fields[0];
-        String named = null;
-        if (fields.length == 2) {
-            named = fields[1].strip();
-            // sha256sum marks binary mode with a leading '*'
-            if (named.startsWith("*")) {
-                named = named.substring(1);
-            }
+        ChecksumLine line = checksumLine(sidecar);
+        String checksum = line.checksum();
+        String named = line.name();
+        if (named != null) {
             // "sha256sum ./dir/PREP….zip" names the file as the institute's shell saw it: its last segment is the name
             String raw = named;
             named = PackageNames.safe(raw);
@@ -60,5 +57,28 @@ public final class PackageUrlSource {
             }
         }
         return new PackageOffer(named, checksum, null, packageUri, null, named);
+    }
+
+    /** A checksum file's first line: the checksum, and the file it names as written (null when it names none). */
+    record ChecksumLine(String checksum, String name) {
+    }
+
+    /** Reads sha256sum's format (with or without '*'), and the tagged one of sha256sum --tag, BSD and openssl. */
+    static ChecksumLine checksumLine(String sidecar) {
+        // a byte-order mark (Notepad, PowerShell's UTF8) is no part of the checksum
+        String text = sidecar.startsWith("\uFEFF") ? sidecar.substring(1) : sidecar;
+        String line = text.strip().lines().findFirst().orElse("").strip();
+        java.util.regex.Matcher tagged = TAGGED_LINE.matcher(line);
+        if (tagged.matches()) {
+            return new ChecksumLine(tagged.group(2), tagged.group(1).strip());
+        }
+        String[] fields = line.split("\\s+", 2);
+        String checksum = fields[0].isEmpty() ? null : fields[0];
+        if (fields.length < 2) {
+            return new ChecksumLine(checksum, null);
+        }
+        String named = fields[1].strip();
+        // sha256sum marks binary mode with a leading '*'
+        return new ChecksumLine(checksum, named.startsWith("*") ? named.substring(1) : named);
     }
 }

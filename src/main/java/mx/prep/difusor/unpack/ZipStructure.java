@@ -239,11 +239,17 @@ public final class ZipStructure {
             // file: bytes appended after the zip are a parser-differential trick (and a sign of a damaged download)
             for (int i = tailLength - EOCD_LEN; i >= 0; i--) {
                 if (tail.getInt(i) == EOCD_SIG) {
-                    sawSignature = true;
                     if (i + EOCD_LEN + u16(tail, i + 20) == tailLength) {
+                        if (sawSignature) {
+                            // the JDK's reader takes a record inside the comment whose directory starts where it says:
+                            // the entries published would not be the ones checked here
+                            throw violation(Reason.TRUNCATED, "the zip comment holds another end of central directory record: "
+                                    + "readers would disagree on the entries");
+                        }
                         eocd = tailStart + i;
                         break;
                     }
+                    sawSignature = true;
                 }
             }
             if (eocd < 0) {

@@ -57,6 +57,23 @@ class SourceParsingTest {
     }
 
     /**
+     * A checksum file saved by Notepad or PowerShell starts with a byte-order mark, and one written by
+     * {@code sha256sum --tag}, BSD's {@code sha256} or {@code openssl dgst} is tagged: each corte was read as the
+     * checksum "\uFEFF0123…" or "SHA256", downloaded, refused as CHECKSUM_INVALID and never published.
+     */
+    @Test
+    void aChecksumFileWithAByteOrderMarkOrTaggedIsReadToo() {
+        String hex = "ab".repeat(32);
+        String name = "PREP2024_JAL_20240602_2000.zip";
+        for (String file : java.util.List.of("\uFEFF" + hex + "  " + name + "\r\n", "SHA256 (" + name + ") = " + hex + "\n",
+                "SHA2-256(" + name + ")= " + hex, "\uFEFFsha256 (./" + name + ") = " + hex.toUpperCase(java.util.Locale.ROOT))) {
+            PackageOffer offer = sidecar.parse(file);
+            assertThat(offer.announcedSha256()).as(file).isEqualToIgnoringCase(hex);
+            assertThat(offer.packageName()).as(file).isEqualTo(name);
+        }
+    }
+
+    /**
      * A name is made safe where it is read, once: the downloader used to replace it later (a constant
      * "unnamed-package.zip" for a space or an accent), so the ledger asked about one name and settled another.
      */

@@ -116,6 +116,35 @@ class SiteUnpackerTest {
                 RejectReason.BASE_OUTSIDE_SITE);
     }
 
+    /**
+     * A browser takes its base from the first real {@code <base>} element: not from a comment, a script or a template,
+     * and after decoding character references. The first {@code <base} in the text let a staging base through behind
+     * a commented-out one, and refused a good package whose comment held an old base.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "<!-- <base href=\"/\"> --><base href=\"https://staging.example/\">",
+            "<script>var plantilla = '<base href=\"/\">';</script><base href=\"//otro-sitio.example/\">",
+            "<base href=\"&#47;&#47;otro-sitio.example/\">" })
+    void aBaseThatSendsVisitorsElsewhereBehindMarkupIsRefused(String head) throws Exception {
+        assertRejected(zip(Map.of("index.html", "<html><head>" + head + "</head></html>"), false), RejectReason.BASE_OUTSIDE_SITE);
+    }
+
+    @Test
+    void aBaseOnlyInACommentOrATemplateIsNoBase() throws Exception {
+        assertRejected(zip(Map.of("index.html", "<html><head><!-- <base href=\"/\"> --><template><base href=\"/\"></template></head></html>"),
+                false), RejectReason.NO_BASE_TAG);
+    }
+
+    @Test
+    void aRealBaseAfterAnOldOneCommentedOutIsAccepted() throws Exception {
+        PrepPackage pkg = pkg(zip(Map.of("index.html", "<html><head><!-- <base href=\"https://old.example/\"> --><base href=\"/\"></head></html>"),
+                false));
+        unpacker.unpack(pkg);
+        assertThat(pkg.site().files()).extracting(SiteFile::path).containsExactly("index.html");
+        pkg.site().close();
+    }
+
     @Test
     void aBaseThatIsAPathIsAccepted() throws Exception {
         PrepPackage pkg = pkg(zip(Map.of("index.html", "<html><head><base href=/prep/2024/></head></html>"), false));

@@ -164,6 +164,41 @@ class ZipStructureTest {
         assertRefused(write(longer), Reason.TRUNCATED);
     }
 
+    /**
+     * A second end record hidden in the zip comment, pointing at a second central directory also in the comment, and
+     * one byte after it: this check took the outer record (its comment reaches the end of the file), the JDK's reader,
+     * which publishes the entries, takes the inner one (its directory starts where it says). Two readers, two sets of
+     * entries: the names and bytes published were never the ones checked.
+     */
+    @Test
+    void aSecondEndRecordHiddenInTheCommentIsRefused() throws Exception {
+        byte[] zip = normalZip();
+        ByteBuffer end = eocd(zip);
+        int cenSize = end.getInt(12);
+        int cenOffset = end.getInt(16);
+        byte[] otherDirectory = Arrays.copyOfRange(zip, cenOffset, cenOffset + cenSize);
+        // the first entry renamed, same length: datos/0.json becomes datos/X.json
+        int nameAt = 46 + "datos/".length();
+        assertThat(otherDirectory[nameAt]).isEqualTo((byte) '0');
+        otherDirectory[nameAt] = 'X';
+        ByteBuffer innerEnd = ByteBuffer.allocate(22).order(ByteOrder.LITTLE_ENDIAN);
+        innerEnd.putInt(0x06054b50).putShort((short) 0).putShort((short) 0).putShort(end.getShort(8)).putShort(end.getShort(10))
+                .putInt(cenSize).putInt(zip.length).putShort((short) 0);
+        ByteArrayOutputStream hostile = new ByteArrayOutputStream();
+        hostile.write(zip);
+        hostile.write(otherDirectory);
+        hostile.write(innerEnd.array());
+        hostile.write(0);
+        byte[] bytes = hostile.toByteArray();
+        ByteBuffer.wrap(bytes, zip.length - 2, 2).order(ByteOrder.LITTLE_ENDIAN).putShort((short) (bytes.length - zip.length));
+        Path file = write(bytes);
+        try (java.util.zip.ZipFile jdk = new java.util.zip.ZipFile(file.toFile())) {
+            assertThat(jdk.getEntry("datos/X.json")).as("the JDK reads the hidden directory").isNotNull();
+        }
+
+        assertRefused(file, Reason.TRUNCATED, "end of central directory record", "comment");
+    }
+
     @Test
     void bytesPrependedBeforeTheArchiveAreRefused() throws Exception {
         byte[] zip = normalZip();
