@@ -594,6 +594,46 @@ class ProbeTest extends PipelineTestBase {
     }
 
     /**
+     * Down, then the page back while this probe cannot tell which corte it shows (S3 cannot give the state): the
+     * outage is over for the institute's GET, 200 with its {@code <base>}, and ends there. Left open while the light
+     * was grey, the memoria técnica counted those minutes as time without service (the night's budget is about ten).
+     */
+    @Test
+    void anOutageEndsWhenThePageIsBackThoughWhichCorteItShowsIsUnknown() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
+            startDifusor(probing(publicSite));
+            Path first = startedCorte();
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+            bucket.deleteObject(b -> b.bucket(SITE).key("index.html"));
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
+            assertThat(probe(difusor).openIncident()).isPresent();
+
+            serveIndex(SiteBucket.files(first).get("index.html"));
+            s3Network.respond(r -> r.path().contains("/state/"), FaultProxy.ALWAYS, 500, "application/xml",
+                    "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>");
+            java.time.Instant back = java.time.Instant.now();
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.UNKNOWN);
+            assertThat(probe(difusor).last().pageUp()).isTrue();
+            assertThat(probe(difusor).openIncident()).isEmpty();
+            assertThat(keys(HISTORY, "incidents/")).singleElement().satisfies(key -> {
+                JsonNode outage = incident(key);
+                assertThat(outage.path("light").asText()).isEqualTo("RED");
+                assertThat(java.time.Instant.parse(outage.path("end").asText())).isAfterOrEqualTo(back);
+            });
+            String ended = incident(keys(HISTORY, "incidents/").get(0)).path("end").asText();
+
+            s3Network.clearFaults();
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+            assertThat(keys(HISTORY, "incidents/")).hasSize(1);
+            assertThat(incident(keys(HISTORY, "incidents/").get(0)).path("end").asText()).isEqualTo(ended);
+        }
+    }
+
+    /**
      * Down, then up with an older corte: two incidents, the red one ending where the yellow one starts, so the
      * memoria counts only the red one as time without service (one yellow record hid a 39-minute outage). Then an end
      * S3 cannot take: recorded by the next probe with the time it really ended, not left open until June 10.

@@ -146,9 +146,13 @@ public final class InstituteProbe {
         Result result = cutOff ? seenUpByAnotherReplica(own, cutOffSince, now).orElse(own) : own;
         Result previous = last.get();
         if (result.light() == Light.UNKNOWN) {
-            // our own trouble (S3 unreadable, a probe cut short by shutdown), not the public's: neither starts nor
-            // ends an incident of the memoria técnica
+            // our own trouble (S3 unreadable, a probe cut short by shutdown), not the public's: starts no incident of
+            // the memoria técnica, and tells nothing of an older corte. But a page back up (200 and its <base>, all
+            // the institute's GET asks) ends an outage: left open, it counted as time without service
             LOG.info("probe: {}", result.detail());
+            if (result.pageUp()) {
+                endOutage(now);
+            }
             last.set(result);
             return;
         }
@@ -214,6 +218,24 @@ public final class InstituteProbe {
             // and changes even when S3 cannot take the record: the log line is there
             last.set(result);
             keepView(own);
+        }
+    }
+
+    /** Ends the open red incident, if any; an end S3 refuses is recorded by the next probe that can tell the corte. */
+    private void endOutage(Instant now) {
+        Incident current = open.get();
+        if (current == null || current.end() != null || current.light() != Light.RED) {
+            return;
+        }
+        Incident ended = new Incident(current.start(), now.toString(), current.light(), current.detail());
+        open.set(ended);
+        LOG.info("probe: incident of {} ended at {} after {} s: the page is up again", current.start(), now,
+                Duration.between(Instant.parse(current.start()), now).toSeconds());
+        try {
+            store.putJson(bucket, incidentKey(ended), ended);
+            open.set(null);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("probe: the end of the incident of {} cannot be recorded yet ({}); the next probe records it", current.start(), e.toString());
         }
     }
 
