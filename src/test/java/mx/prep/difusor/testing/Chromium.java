@@ -15,10 +15,15 @@ public final class Chromium {
 
     /** The DOM after the page loaded, with a profile of its own under {@code profile}. */
     public static String dom(URI page, Path profile) throws Exception {
+        return dom(page, profile, 5000);
+    }
+
+    /** As {@link #dom(URI, Path)}, after {@code virtualMillis} of the page's time (its timers run that long). */
+    public static String dom(URI page, Path profile, int virtualMillis) throws Exception {
         ExternalTool.require("chromium");
         Process chromium = new ProcessBuilder("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile,
-                "--virtual-time-budget=5000", "--dump-dom", page.toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                "--virtual-time-budget=" + virtualMillis, "--dump-dom", page.toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         String dom = new String(chromium.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(chromium.waitFor(60, TimeUnit.SECONDS)).isTrue();
         return dom;
