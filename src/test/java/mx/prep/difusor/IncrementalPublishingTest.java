@@ -609,7 +609,8 @@ class IncrementalPublishingTest extends PipelineTestBase {
                         .as("ERROR lines of corte %d about refused deletes", corte).hasSize(1);
                 soft.assertThat(meters.get("difusor_site_checks_total").tag("outcome", "differs").counter().count())
                         .as("checks that found a difference after corte %d", corte).isZero();
-                soft.assertThat(undeletedFilesGauge(meters)).as("files left undeleted after corte %d", corte).isEqualTo(leftovers.size());
+                soft.assertThat(undeletedFilesGaugeOnceSaved(meters, leftovers.size())).as("files left undeleted after corte %d", corte)
+                        .isEqualTo(leftovers.size());
                 soft.assertThat(manifestUndeleted()).as("the manifest's undeleted files after corte %d", corte).isEqualTo(leftovers);
             }
             soft.assertThat(logged.stream().filter(l -> l.contains("edited by hand"))).as("the checks' warnings").isEmpty();
@@ -641,7 +642,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
                     .isEqualTo(new TreeSet<>(SiteBucket.files(last).keySet()));
             List<String> purged = cloudFront.created(DISTRIBUTION).get(cloudFront.created(DISTRIBUTION).size() - 1).paths();
             leftovers.forEach(p -> soft.assertThat(covers(purged, p)).as("deleted leftover %s purged", p).isTrue());
-            soft.assertThat(undeletedFilesGauge(meters)).as("files left undeleted once deletes are allowed").isZero();
+            soft.assertThat(undeletedFilesGaugeOnceSaved(meters, 0)).as("files left undeleted once deletes are allowed").isZero();
             soft.assertThat(manifestUndeleted()).as("the manifest's undeleted files once deletes are allowed").isEmpty();
             java.util.Set<String> goneNow = new TreeSet<>(SiteBucket.files(previous).keySet());
             goneNow.removeAll(SiteBucket.files(last).keySet());
@@ -680,7 +681,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
                 Path next = PackageEdits.rewrite(corte(corte), tmp.resolve(corte(corte).getFileName().toString()), n -> !dropped.contains(n), Map.of());
                 institute.release(next);
                 awaitPublished(next);
-                assertThat(undeletedFilesGauge(meters)).isEqualTo(dropped.size());
+                assertThat(undeletedFilesGaugeOnceSaved(meters, dropped.size())).isEqualTo(dropped.size());
                 assertThat(manifestUndeleted()).isEqualTo(dropped);
             }
             assertThat(logged.stream().filter(l -> l.contains("): S3 refused to delete "))).hasSize(1);
@@ -694,7 +695,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
             awaitPublished(last);
             assertThat(s3Network.requests(r -> r.method().equals("GET") && r.path().equals("/" + SITE) && r.target().contains("list-type")))
                     .as("site listings by the plan").isEqualTo(listings);
-            assertThat(undeletedFilesGauge(meters)).isZero();
+            assertThat(undeletedFilesGaugeOnceSaved(meters, 0)).isZero();
             assertThat(manifestUndeleted()).isEmpty();
             List<String> purged = cloudFront.created(DISTRIBUTION).get(cloudFront.created(DISTRIBUTION).size() - 1).paths();
             dropped.forEach(p -> assertThat(covers(purged, p)).as("deleted leftover %s purged", p).isTrue());
@@ -731,6 +732,19 @@ class IncrementalPublishingTest extends PipelineTestBase {
     private static void awaitSiteChecks(MeterRegistry meters, int checks) {
         await().atMost(Duration.ofSeconds(30)).until(() -> meters.find("difusor_site_checks_total").counters().stream()
                 .mapToDouble(c -> c.count()).sum() >= checks);
+    }
+
+    /**
+     * The gauge follows the state's save, which the test may read in S3 a moment before the save returns: its value
+     * once it is {@code expected}, or after 10 s.
+     */
+    private static double undeletedFilesGaugeOnceSaved(MeterRegistry meters, int expected) {
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> undeletedFilesGauge(meters) == expected);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            // the assertion names the value
+        }
+        return undeletedFilesGauge(meters);
     }
 
     private static double undeletedFilesGauge(MeterRegistry meters) {

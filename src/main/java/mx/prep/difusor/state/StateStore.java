@@ -27,6 +27,8 @@ public final class StateStore {
     private final String key;
     private final String manifestKey;
     private volatile PublishedState lastKnown;
+    /** This process's saves so far: a load that saw one happen meanwhile does not replace lastKnown. */
+    private final java.util.concurrent.atomic.AtomicLong saves = new java.util.concurrent.atomic.AtomicLong();
     private volatile SiteManifest lastManifest;
     private volatile String lastManifestEtag;
     private volatile Seen seen;
@@ -133,11 +135,24 @@ public final class StateStore {
 
     /** Reads the state from S3 (the source of truth: another pod may have published since). */
     public Optional<PublishedState> load() throws IOException {
+        long savesBefore = saves.get();
         Optional<PublishedState> state = store.readJson(bucket, key, PublishedState.class);
-        state.ifPresent(s -> lastKnown = s);
-        state.ifPresent(s -> metrics.undeletedFiles(s.undeletedFiles()));
-        state.filter(PublishedState::hasPublished).ifPresent(s -> metrics.alreadyPublished(s.corteValue(), java.time.Instant.parse(s.publishedAt())));
+        synchronized (this) {
+            // a read answered before this process's own save but returned after it is older than lastKnown: the probe, a
+            // health check or the status page put the corte just recorded (and its gauges) back by one
+            if (state.isPresent() && saves.get() == savesBefore) {
+                known(state.get());
+            }
+        }
         return state;
+    }
+
+    private void known(PublishedState state) {
+        lastKnown = state;
+        metrics.undeletedFiles(state.undeletedFiles());
+        if (state.hasPublished()) {
+            metrics.alreadyPublished(state.corteValue(), java.time.Instant.parse(state.publishedAt()));
+        }
     }
 
     /** The state as last read or written by this process, without a request; may be behind S3. */
@@ -147,8 +162,11 @@ public final class StateStore {
 
     public void save(PublishedState state) throws IOException {
         store.putJson(bucket, key, state);
-        lastKnown = state;
-        metrics.undeletedFiles(state.undeletedFiles());
+        synchronized (this) {
+            saves.incrementAndGet();
+            lastKnown = state;
+            metrics.undeletedFiles(state.undeletedFiles());
+        }
     }
 
     public String location() {
