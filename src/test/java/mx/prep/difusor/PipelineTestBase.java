@@ -309,6 +309,14 @@ abstract class PipelineTestBase {
     }
 
     /** Every line logged from now on, with its exception, until the capture is closed. */
+    /** Drops a package into a watched folder as an operator or a sync would: the zip, then its checksum file. */
+    static void dropWithSidecar(Path incoming, Path pkg) throws Exception {
+        String name = pkg.getFileName().toString();
+        Files.copy(pkg, incoming.resolve(name));
+        // the sidecar comes last: it tells the zip is complete
+        Files.writeString(incoming.resolve(name + ".sha256"), mx.prep.difusor.embedded.PrepPackageGenerator.sha256Hex(pkg) + "  " + name + "\n");
+    }
+
     static AutoCloseable captureLogs(List<String> logged) {
         var context = (org.apache.logging.log4j.core.LoggerContext) org.apache.logging.log4j.LogManager.getContext(false);
         var capture = new org.apache.logging.log4j.core.appender.AbstractAppender("captured", null, null, true,

@@ -269,6 +269,32 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertSiteEquals(newer);
     }
 
+    /**
+     * A corte whose publication was cut short (part of it public) is withdrawn by the institute, which asks for the
+     * published corte back: the operator republishes it from the history. It was skipped as "already published", the
+     * site stayed part the withdrawn corte, and the resume then finished the withdrawn one.
+     */
+    @Test
+    void aRepublishOfThePublishedCorteOverOneCutShortPutsItBackWhole() throws Exception {
+        Path republish = Files.createDirectories(tmp.resolve("republish"));
+        var settings = settings();
+        settings.put("difusor.republish.directory", republish.toString());
+        settings.put("difusor.resume.check-every-ms", "600000");   // the resume would finish the withdrawn corte first
+        Path first = startWithFirstCortePublished(settings);
+        Path withdrawn = corte(2);
+        s3Network.respondAfter(Duration.ofMillis(500), r -> r.method().equals("PUT") && r.path().endsWith("/csv/LEEME.txt"), 1, 403,
+                "application/xml", "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>");
+        institute.release(withdrawn);
+        assertThat(awaitReport(withdrawn.getFileName().toString()).get("step").asText()).isEqualTo("publish");
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.publishing()).isEqualTo(withdrawn.getFileName().toString()));
+
+        institute.release(first);   // withdrawn: the institute offers the published corte again
+        republishFromTheHistory(republish, first);
+        await().atMost(Duration.ofSeconds(60)).until(() -> publishedState()
+                .filter(s -> s.publishing() == null && first.getFileName().toString().equals(s.packageName())).isPresent());
+        assertSiteEquals(first);
+    }
+
     @Test
     void transientS3FailuresAreRetriedAndTheCorteIsStillPublishedWhole() throws Exception {
         // SlowDown on the first site uploads: the SDK's own retries absorb the first ones, and an outage on one
@@ -923,13 +949,6 @@ class PublishingPipelineTest extends PipelineTestBase {
         await().atMost(Duration.ofSeconds(30)).until(() -> Json.MAPPER.readTree(Files.readString(report)).path("outcome").asText().equals("publish"));
         assertThat(Json.MAPPER.readTree(Files.readString(report)).path("uploads").size()).isEqualTo(SiteBucket.files(pkg).size());
         assertThat(keys(SITE, "")).isEmpty();
-    }
-
-    private static void dropWithSidecar(Path incoming, Path pkg) throws Exception {
-        String name = pkg.getFileName().toString();
-        Files.copy(pkg, incoming.resolve(name));
-        // the sidecar comes last: it tells the zip is complete
-        Files.writeString(incoming.resolve(name + ".sha256"), PrepPackageGenerator.sha256Hex(pkg) + "  " + name + "\n");
     }
 
     /** A file name with a space and an accent: named safe, as its checksum file's line is read, and published. */

@@ -66,7 +66,11 @@ public final class CorteGate {
             LOG.info("{}: no longer cut short (finished, or a newer corte published meanwhile); skipped", pkg);
             return true;
         }
-        if (published.isPresent() && published.get().isSamePackage(pkg.name(), pkg.sha256())) {
+        // an operator's republish of the recorded package while another one's publication was cut short: the site is
+        // part that one, and the republish is what puts the recorded corte back (skipped, the resume finished the other)
+        boolean overACutShort = exchange.getProperty(REPUBLISH, false, Boolean.class)
+                && published.map(PublishedState::publishing).filter(p -> !p.equals(pkg.name())).isPresent();
+        if (published.isPresent() && published.get().isSamePackage(pkg.name(), pkg.sha256()) && !overACutShort) {
             LOG.info("{}: already published; skipped", pkg);
             ledger.settled(pkg.name(), pkg.sha256());
             return true;
