@@ -127,6 +127,40 @@ class LeadershipLossTest extends PipelineTestBase {
     }
 
     /**
+     * A package dropped into the leader's incoming folder, the lead lost while the new leader waits out its takeover
+     * pause (before the state marks the publication): nobody finishes it, and the folder's consumer deleted it with its
+     * exchange. Now it is held back in the folder, and published once this pod leads again.
+     */
+    @Test
+    void aFolderPackageWhoseLeaderLosesTheLeaseBeforeItsPublicationStartedIsOfferedAgain() throws Exception {
+        Path incoming = Files.createDirectories(tmp.resolve("incoming-a"));
+        // a takeover pause long enough for the Lease to go to b meanwhile
+        RunningDifusor a = replica("difusor-a", s3Network.uri(), Map.of("difusor.source.kind", "directory",
+                "difusor.source.directory", incoming.toString(), "difusor.s3.call-timeout-ms", "12000"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
+        RunningDifusor b = replica("difusor-b", otherS3Network.uri(), Map.of("difusor.source.kind", "directory",
+                "difusor.source.directory", Files.createDirectories(tmp.resolve("incoming-b")).toString()));
+        Path pkg = corte(0);
+        String name = pkg.getFileName().toString();
+        dropWithSidecar(incoming, pkg);
+        await().atMost(Duration.ofSeconds(20)).until(() -> keys(HISTORY, "history/").contains("history/" + name));
+        kubernetes.setReady("difusor-a", false);
+        await().atMost(Duration.ofSeconds(15)).until(() -> leads(b) && !leads(a));
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(a.context().getInflightRepository().size())
+                .as("a's exchange ended").isZero());
+        assertThat(publishedState()).isEmpty();
+        assertThat(incoming.resolve(".held-back").resolve(name)).hasSameBinaryContentAs(pkg);
+        assertThat(incoming.resolve(name)).doesNotExist();
+
+        kubernetes.setReady("difusor-a", true);
+        kubernetes.setReady("difusor-b", false);
+        await().atMost(Duration.ofSeconds(15)).until(() -> leads(a) && !leads(b));
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
+    /**
      * The leader loses the Lease while CloudFront's answer to its invalidation is held up on the network: once the
      * answer comes, it records nothing (no manifest, no state) over what the new leader does meanwhile, which finishes
      * the publication from the history.

@@ -14,7 +14,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import mx.prep.difusor.PrepPackage;
-import mx.prep.difusor.quarantine.Quarantine;
 
 /**
  * Whether this process still leads, asked before each step that changes what the public sees (every upload, the
@@ -78,20 +77,11 @@ public final class LeaderCheck {
             try {
                 Thread.sleep(left.toMillis());
             } catch (InterruptedException stopping) {
-                // a process stopping (a rollout) while it waits: the package is in the history, the next leader publishes
-                // it; not a failure to quarantine
+                // a process stopping (a rollout) while it waits: the package is in the history, and its publication has
+                // not started (errors.yaml: the next leader fetches it again, or a folder's is held back); no quarantine
                 Thread.currentThread().interrupt();
                 throw new NoLongerLeaderException(pkg + ": this process is stopping while it waits to take over the site");
             }
         }
-    }
-
-    /**
-     * The pipeline's end for a lost lead: a warning, neither a retry nor the quarantine, since the package is not at
-     * fault and is in the history; the new leader publishes the newest corte.
-     */
-    public void leftToTheNewLeader(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, @ExchangeProperty(Quarantine.STEP) String step) {
-        LOG.warn("{}: this process lost the lead at step {}; left to the new leader, which publishes the newest corte (this one is in"
-                + " the history)", pkg, step);
     }
 }

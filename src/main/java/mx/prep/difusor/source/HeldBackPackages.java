@@ -12,12 +12,16 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
+import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import mx.prep.difusor.PrepPackage;
+import mx.prep.difusor.quarantine.Quarantine;
 import mx.prep.difusor.state.Corte;
+import mx.prep.difusor.state.CorteGate;
 import mx.prep.difusor.state.CorteParser;
+import mx.prep.difusor.state.PublicationRecorder;
 import mx.prep.difusor.state.PublishedState;
 import mx.prep.difusor.state.StateStore;
 
@@ -34,6 +38,11 @@ public final class HeldBackPackages {
 
     private static final Logger LOG = LoggerFactory.getLogger(HeldBackPackages.class);
     static final String FOLDER = ".held-back";
+    /**
+     * The folder's consumer deletes the zip, then its checksum file, just after the exchange: dropped again in between,
+     * the zip would wait for a checksum file that the consumer has just deleted.
+     */
+    private static final java.time.Duration AFTER_THE_CONSUMER = java.time.Duration.ofSeconds(10);
     private static final String PARTIAL = ".partial";
     /** Beside a package being dropped again: a pod killed between its zip and its checksum file finishes it at start. */
     private static final String DROPPING = ".dropping";
@@ -97,6 +106,34 @@ public final class HeldBackPackages {
             LOG.error("{}: cannot be held back in {} ({}); it is in quarantine: drop it into {} again with its .sha256 if it is still wanted",
                     pkg, heldBack, e.toString(), incoming);
             return false;
+        }
+    }
+
+    /**
+     * The pipeline's end for a lost lead (errors.yaml): the package is in the history and not at fault, so neither a
+     * retry nor the quarantine. Once the state marks its publication, whoever leads next finishes it; before that,
+     * nobody would: a manifest's package is fetched again by the next leader, but one of a folder is deleted with its
+     * exchange. One of the incoming folder is held back, and offered again once this pod (or a leader sharing the
+     * folder) leads. An operator's republish is not put back on its own (hours later it could go on line over newer
+     * cortes): an ERROR says it was not done.
+     */
+    public void lostTheLead(Exchange exchange) {
+        PrepPackage pkg = exchange.getProperty(PrepPackage.PROPERTY, PrepPackage.class);
+        String step = exchange.getProperty(Quarantine.STEP, "unknown", String.class);
+        boolean marked = exchange.getProperty(PublicationRecorder.MARKED, false, Boolean.class);
+        boolean fromAFolder = exchange.getMessage().getHeader(Exchange.FILE_PATH) != null;
+        if (pkg == null || marked || !fromAFolder) {
+            LOG.warn("{}: this process lost the lead at step {}; left to the new leader, which publishes the newest corte (this one is in"
+                    + " the history)", pkg, step);
+        } else if (exchange.getProperty(CorteGate.REPUBLISH, false, Boolean.class)) {
+            LOG.error("{}: this process lost the lead at step {}, before the republish started: NOT REPUBLISHED. It is in the history: copy"
+                    + " it into the leader's republish folder again (runbook)", pkg, step);
+        } else if (holdBack(pkg, clock.instant().plus(AFTER_THE_CONSUMER))) {
+            LOG.warn("{}: this process lost the lead at step {}, before its publication started; held back, offered again by whoever leads"
+                    + " with {}", pkg, step, incoming);
+        } else {
+            LOG.error("{}: this process lost the lead at step {}, before its publication started, and it cannot be held back: drop it into"
+                    + " {} again with its .sha256 (it is in the history)", pkg, step, incoming);
         }
     }
 

@@ -23,6 +23,10 @@ import mx.prep.difusor.unpack.SiteFile;
 /** The last step: the package's outcome in the history, then the published state object in S3. */
 public final class PublicationRecorder {
 
+    /** Set once the state marks this package's publication: from then on whoever leads next finishes it. */
+    public static final String MARKED = "difusorPublishingMarked";
+
+
     private static final Logger LOG = LoggerFactory.getLogger(PublicationRecorder.class);
 
     private final StateStore state;
@@ -68,6 +72,7 @@ public final class PublicationRecorder {
                 .collect(java.util.stream.Collectors.toMap(SiteFile::path, SiteFile::sha256, (a, b) -> a, java.util.TreeMap::new));
         state.save(current == null ? PublishedState.nothingYet(pkg.name(), corte, index, probed)
                 : current.publishing(pkg.name(), corte, index, probed));
+        exchange.setProperty(MARKED, true);
     }
 
     /** The site manifest first, then the package's outcome record, then the state that vouches for both. */
