@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -55,7 +56,7 @@ class PublishingPipelineTest extends PipelineTestBase {
                     .isEqualTo(Files.readAllBytes(published));
             assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name + ".sha256")).asUtf8String())
                     .isEqualTo(sha + "  " + name + "\n");
-            JsonNode record = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name + ".json")).asUtf8String());
+            JsonNode record = historyRecord(name);
             assertThat(record.path("outcome").asText()).isEqualTo("published");
             assertThat(record.path("sha256").asText()).isEqualTo(sha);
             assertThat(record.path("size").asLong()).isEqualTo(Files.size(published));
@@ -150,7 +151,7 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(report.path("packageKeptAt").asText()).isEqualTo("history");
         assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + olderName)).asByteArray())
                 .isEqualTo(Files.readAllBytes(older));
-        JsonNode record = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + olderName + ".json")).asUtf8String());
+        JsonNode record = historyRecord(olderName);
         assertThat(record.path("outcome").asText()).isEqualTo("stale");
 
         assertSiteEquals(newer);
@@ -497,6 +498,33 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertSiteEquals(older);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
         assertThat(cloudFront.created(DISTRIBUTION)).hasSize(3);
+    }
+
+    /**
+     * A corte refused (here as older than the published one) and then put on line by an operator's republish: its
+     * history record said "stale" for good, and the memoria técnica listed it among the packages never published.
+     */
+    @Test
+    void aRefusedCorteAnOperatorRepublishesIsRecordedAsPublished() throws Exception {
+        Path republish = startWithTwoCortesAndARepublishFolder(corte(0), corte(2));
+        Path late = corte(1);
+        String name = late.getFileName().toString();
+        institute.release(late);
+        assertThat(awaitReport(name).get("reason").asText()).isEqualTo("STALE_CORTE");
+        assertThat(historyRecord(name).path("outcome").asText()).isEqualTo("stale");
+
+        republishFromTheHistory(republish, late);
+        awaitPublished(late);
+        await().atMost(Duration.ofSeconds(10)).until(() -> "published".equals(historyRecord(name).path("outcome").asText()));
+        java.time.Instant now = java.time.Instant.now();
+        var night = new mx.prep.difusor.memoria.OperationRecords(new ObjectStore(bucket), HISTORY, "history/", "quarantine/", "incidents/")
+                .read(now.minus(Duration.ofHours(1)), now.plusSeconds(1));
+        assertThat(night.refused()).extracting(r -> r.packageName()).doesNotContain(name);
+        assertThat(night.publishedLater()).extracting(r -> r.packageName()).contains(name);
+    }
+
+    private JsonNode historyRecord(String name) throws IOException {
+        return Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name + ".json")).asUtf8String());
     }
 
     /**

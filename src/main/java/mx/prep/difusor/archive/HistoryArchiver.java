@@ -176,10 +176,19 @@ public final class HistoryArchiver {
         LOG.info("{}: archived in the history as s3://{}/{}", pkg, bucket, zipKey(pkg.name()));
     }
 
-    /** Writes the package's metadata once its outcome is known; an existing record is never replaced. */
+    /**
+     * Writes the package's metadata once its outcome is known. An existing record stands (a republish keeps the time of
+     * the first publication), except a refusal that an operator's republish has since put on line: the memoria técnica
+     * counted such a corte as never published.
+     */
     public void recordOutcome(PrepPackage pkg, String outcome, Instant at) throws IOException {
         String key = metadataKey(pkg.name());
-        if (store.exists(bucket, key)) {
+        if ("published".equals(outcome)) {
+            Optional<HistoryRecord> recorded = store.readJson(bucket, key, HistoryRecord.class);
+            if (recorded.isPresent() && ("published".equals(recorded.get().outcome()) || !pkg.sha256().equals(recorded.get().sha256()))) {
+                return;
+            }
+        } else if (store.exists(bucket, key)) {
             return;
         }
         store.putJson(bucket, key, new HistoryRecord(pkg.name(), pkg.corte() == null ? null : pkg.corte().toString(),
