@@ -192,6 +192,9 @@ public final class MemoriaReport {
             h.append("<li>Paquetes publicados con retraso, tras una falla transitoria de la nube, de la red o del servidor del Instituto: <span id=\"con-retraso\">")
                     .append(night.publishedLater().size()).append("</span></li>\n");
         }
+        List<LateCorte> late = lateCortes(night, zone);
+        h.append("<li>Cortes publicados más de ").append(LATE_AFTER.toMinutes()).append(" minutos después de su hora de corte: <span id=\"cortes-con-demora\">")
+                .append(late.size()).append("</span></li>\n");
         h.append("</ul>\n");
 
         List<Incident> affecting = affecting(night.incidents(), onlineFrom, end, now);
@@ -215,6 +218,16 @@ public final class MemoriaReport {
             // the call asks for the incidents that affected the publication: before it began there was none to affect
             h.append("<p id=\"antes-de-la-publicacion\">Incidencias del portal registradas antes del ").append(esc(time.format(onlineFrom)))
                     .append(", cuando los resultados aún no debían estar publicados (no afectaron la publicación y no se detallan): ").append(before).append("</p>\n");
+        }
+        if (!late.isEmpty()) {
+            h.append("<h3>Cortes publicados con demora</h3>\n<p>Mientras tanto el portal mostraba el corte anterior, el último publicado.</p>\n")
+                    .append("<table id=\"demoras\">\n<thead><tr><th>Corte</th><th>Publicado</th><th>Demora desde la hora del corte</th><th>Paquete</th></tr></thead>\n<tbody>\n");
+            for (LateCorte l : late) {
+                h.append("<tr><td>").append(esc(l.record().corte().replace('T', ' '))).append("</td><td>")
+                        .append(esc(time.format(Instant.parse(l.record().outcomeAt())))).append("</td><td class=\"n\">").append(esc(duration(l.delay())))
+                        .append("</td><td>").append(esc(l.record().packageName())).append("</td></tr>\n");
+            }
+            h.append("</tbody>\n</table>\n");
         }
         if (!night.refused().isEmpty()) {
             h.append("<h3>Paquetes de Difusión no publicados</h3>\n<p>El portal siguió mostrando el último corte publicado; cada paquete quedó resguardado con su reporte.</p>\n")
@@ -295,6 +308,12 @@ public final class MemoriaReport {
             csv.append("paquete_publicado_con_retraso,").append(time.format(Instant.parse(r.time()))).append(",,,")
                     .append(quoted(r.packageName() + ": " + r.reason() + " (" + r.step() + ")")).append('\n');
         }
+        // inicio: the corte's own time; fin: when it went on line
+        for (LateCorte l : lateCortes(night, zone)) {
+            Instant on = Instant.parse(l.record().outcomeAt());
+            csv.append("corte_publicado_con_demora,").append(time.format(on.minus(l.delay()))).append(',').append(time.format(on)).append(',')
+                    .append(l.delay().toSeconds()).append(',').append(quoted(l.record().packageName() + ": corte " + l.record().corte())).append('\n');
+        }
         return csv.toString();
     }
 
@@ -348,6 +367,46 @@ public final class MemoriaReport {
 
     private static String number(long v) {
         return String.format(ES_MX, "%,d", v);
+    }
+
+    /**
+     * A corte on line more than this long after its own time: two of the institute's 20-minute periods. The probe
+     * compares the site with what the difusor published; a corte published late (nobody leading, a download that
+     * never ended) leaves no other trace.
+     */
+    static final Duration LATE_AFTER = Duration.ofMinutes(40);
+
+    /** A corte published {@code delay} after its own time. */
+    record LateCorte(HistoryRecord record, Duration delay) {
+    }
+
+    /**
+     * The cortes published more than {@link #LATE_AFTER} after their time, in the order they went on line. Only a
+     * corte newer than every one before it counts: an operator's republish of an older corte is no delay.
+     */
+    static List<LateCorte> lateCortes(Night night, ZoneId zone) {
+        List<LateCorte> late = new java.util.ArrayList<>();
+        mx.prep.difusor.state.Corte newest = null;
+        for (HistoryRecord r : night.packages()) {
+            if (!"published".equals(r.outcome()) || r.corte() == null || r.outcomeAt() == null) {
+                continue;
+            }
+            mx.prep.difusor.state.Corte corte;
+            try {
+                corte = mx.prep.difusor.state.Corte.parse(r.corte());
+            } catch (RuntimeException unreadable) {
+                continue;
+            }
+            if (newest != null && !corte.isNewerThan(newest)) {
+                continue;
+            }
+            newest = corte;
+            Duration delay = Duration.between(corte.at().atZone(zone).toInstant(), Instant.parse(r.outcomeAt()));
+            if (delay.compareTo(LATE_AFTER) > 0) {
+                late.add(new LateCorte(r, delay));
+            }
+        }
+        return late;
     }
 
     static String duration(Duration d) {

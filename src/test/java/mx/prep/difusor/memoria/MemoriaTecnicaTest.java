@@ -144,6 +144,7 @@ class MemoriaTecnicaTest {
                 .contains("Tiempo sin servicio: 0 h 01 min 00 s").contains("Tiempo mostrando un corte anterior al publicado: 0 h 01 min 30 s")
                 .contains("Cortes publicados: <span id=\"publicados\">3</span> (del corte 2024-06-02 21:00 al 2024-06-02 22:00)")
                 .contains("Paquetes no publicados: <span id=\"rechazados\">1</span>").contains("<span id=\"con-retraso\">1</span>")
+                .contains("Cortes publicados más de 40 minutos después de su hora de corte: <span id=\"cortes-con-demora\">0</span>")
                 .contains("Las solicitudes del monitoreo del propio Difusor (1) no se cuentan")
                 .contains("Portal no disponible").contains("https://prep.example.mx/ respondió HTTP 503 (el Instituto espera 200)")
                 .doesNotContain("connection refused").doesNotContain("HTTP 404")
@@ -176,6 +177,29 @@ class MemoriaTecnicaTest {
                 portal_no_disponible,2024-05-26 14:00:00,2024-06-02 21:00:00,3600,"HTTP 404"
                 corte_anterior,2024-06-03 17:00:00,en curso,25200,"corte anterior"
                 """);
+    }
+
+    /**
+     * A corte on line more than 40 minutes after its own time (nobody leading, a download that never ended): the
+     * probe saw nothing wrong, since it compares the site with what the difusor published, and the memoria said the
+     * night had no incident. An operator's republish of an older corte is no delay.
+     */
+    @Test
+    void aCortePublishedLongAfterItsTimeIsReported() {
+        var night = new OperationRecords.Night(List.of(), List.of(), List.of(), List.of(
+                published("PREP2024_JAL_20240602_2000.zip", "2024-06-02 20:00", "2024-06-03T02:10:00Z"),
+                published("PREP2024_JAL_20240602_2020.zip", "2024-06-02 20:20", "2024-06-03T03:25:00Z"),
+                published("PREP2024_JAL_20240602_2100.zip", "2024-06-02 21:00", "2024-06-03T03:30:00Z"),
+                published("PREP2024_JAL_20240602_2000.zip", "2024-06-02 20:00", "2024-06-03T04:00:00Z")));
+        assertThat(MemoriaReport.incidentsCsv(night, Instant.parse("2024-06-12T18:00:00Z"), SiteTrafficTest.MEXICO_CITY,
+                PUBLICATION_FROM, LocalDate.parse("2024-06-03"))).isEqualTo("""
+                tipo,inicio,fin,duracion_segundos,detalle
+                corte_publicado_con_demora,2024-06-02 20:20:00,2024-06-02 21:25:00,3900,"PREP2024_JAL_20240602_2020.zip: corte 2024-06-02 20:20"
+                """);
+    }
+
+    private static HistoryRecord published(String name, String corte, String at) {
+        return new HistoryRecord(name, corte, "ab".repeat(32), 1000, at, "published", at, "https://prep.example.mx/" + name);
     }
 
     /** The report is in Spanish: the probe's details, written for the log in English, are put into Spanish. */
