@@ -66,10 +66,11 @@ public final class CorteGate {
             LOG.info("{}: no longer cut short (finished, or a newer corte published meanwhile); skipped", pkg);
             return true;
         }
-        // an operator's republish of the recorded package while another one's publication was cut short: the site is
-        // part that one, and the republish is what puts the recorded corte back (skipped, the resume finished the other)
-        boolean overACutShort = exchange.getProperty(REPUBLISH, false, Boolean.class)
-                && published.map(PublishedState::publishing).filter(p -> !p.equals(pkg.name())).isPresent();
+        // an operator's republish (or its resume) of the recorded package while a publication was cut short, another
+        // one's or its own: the site is not whole, and this is what puts the recorded corte back (skipped, the resume
+        // finished the other one, or never finished this one)
+        boolean overACutShort = (exchange.getProperty(REPUBLISH, false, Boolean.class) || exchange.getProperty(RESUMED, false, Boolean.class))
+                && published.map(PublishedState::publishing).isPresent();
         if (published.isPresent() && published.get().isSamePackage(pkg.name(), pkg.sha256()) && !overACutShort) {
             LOG.info("{}: already published; skipped", pkg);
             ledger.settled(pkg.name(), pkg.sha256());
