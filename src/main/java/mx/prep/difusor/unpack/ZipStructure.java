@@ -237,12 +237,14 @@ public final class ZipStructure {
             boolean sawSignature = false;
             // Backwards, like the JDK, so both pick the same record; the comment must reach exactly the end of the
             // file: bytes appended after the zip are a parser-differential trick (and a sign of a damaged download)
+            int lastSignature = -1;
             for (int i = tailLength - EOCD_LEN; i >= 0; i--) {
                 if (tail.getInt(i) == EOCD_SIG) {
                     if (i + EOCD_LEN + u16(tail, i + 20) == tailLength) {
-                        if (sawSignature) {
+                        if (lastSignature >= i + EOCD_LEN) {
                             // the JDK's reader takes a record inside the comment whose directory starts where it says:
-                            // the entries published would not be the ones checked here
+                            // the entries published would not be the ones checked here. (Bytes of this record's own
+                            // fields that look like a signature are no record.)
                             throw violation(Reason.TRUNCATED, "the zip comment holds another end of central directory record: "
                                     + "readers would disagree on the entries");
                         }
@@ -250,6 +252,7 @@ public final class ZipStructure {
                         break;
                     }
                     sawSignature = true;
+                    lastSignature = Math.max(lastSignature, i);
                 }
             }
             if (eocd < 0) {
