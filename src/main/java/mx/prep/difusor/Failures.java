@@ -27,7 +27,19 @@ public final class Failures {
                 return false;   // retrying at once cannot mend it: reported, and fetched again after the pause
             }
         }
-        return isTransient(failure);
+        boolean retry = isTransient(failure);
+        if (retry) {
+            // what a stop while the retry waits should report (whatFailed), with its step
+            exchange.setProperty(RETRYING, new Retrying(exchange.getProperty(mx.prep.difusor.quarantine.Quarantine.STEP, String.class), failure));
+        }
+        return retry;
+    }
+
+    /** The exchange property naming the failure the retry channel is retrying, and at which step. */
+    public static final String RETRYING = "difusorRetrying";
+
+    /** A failure sent to the retry channel at {@code step}. */
+    public record Retrying(String step, Throwable failure) {
     }
 
     /** A transient failure of the CloudFront invalidation, which comes after the corte is public. */
@@ -71,7 +83,7 @@ public final class Failures {
     /**
      * The failure a report names: the exchange's, unless that is only the stop's doing (a pod stopped while a retry
      * waited fails the exchange with "Redelivery not allowed while stopping" or "SendProcessor has not been started");
-     * then the failure the retry was for, which Camel keeps as the caught exception or beside it as suppressed.
+     * then the failure the retry channel was retrying at that same step, if any.
      */
     public static Throwable whatFailed(Exchange exchange) {
         Throwable failure = exchange.getException() != null ? exchange.getException()
@@ -79,22 +91,10 @@ public final class Failures {
         if (failure == null || !isTheStopsDoing(failure)) {
             return failure;
         }
-        Throwable caught = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
-        for (Throwable candidate : new Throwable[] { caught, failure }) {
-            if (candidate == null) {
-                continue;
-            }
-            if (!isTheStopsDoing(candidate)) {
-                return candidate;
-            }
-            Throwable[] earlier = candidate.getSuppressed();
-            for (int i = earlier.length - 1; i >= 0; i--) {
-                if (!isTheStopsDoing(earlier[i])) {
-                    return earlier[i];
-                }
-            }
-        }
-        return failure;
+        Retrying retrying = exchange.getProperty(RETRYING, Retrying.class);
+        String step = exchange.getProperty(mx.prep.difusor.quarantine.Quarantine.STEP, String.class);
+        // one retried at another step succeeded long ago: the stop is then the whole story
+        return retrying != null && java.util.Objects.equals(retrying.step(), step) ? retrying.failure() : failure;
     }
 
     /** Camel refusing to go on because it is stopping, not a failure of the step itself. */

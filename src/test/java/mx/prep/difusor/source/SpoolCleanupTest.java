@@ -35,7 +35,7 @@ class SpoolCleanupTest {
     @Test
     void aStopWhileTheRetryWaitedNamesTheFailureTheRetryWasFor() throws Exception {
         Exchange exchange = failedInTheHistoryStep();
-        exchange.setProperty(Exchange.EXCEPTION_CAUGHT, slowDown());
+        retried(exchange, slowDown());
         exchange.setException(new RejectedExecutionException("Redelivery not allowed while stopping"));
 
         JsonNode why = setAsideBy(exchange);
@@ -48,8 +48,8 @@ class SpoolCleanupTest {
     @Test
     void aRedeliveryIntoAStoppedRouteNamesTheFailureBeforeIt() throws Exception {
         Exchange exchange = failedInTheHistoryStep();
+        retried(exchange, slowDown());
         IllegalStateException notStarted = new IllegalStateException("SendProcessor has not been started: sendTo(direct://archive-copy)");
-        notStarted.addSuppressed(slowDown());
         exchange.setProperty(Exchange.EXCEPTION_CAUGHT, notStarted);
         exchange.setException(notStarted);
 
@@ -62,12 +62,34 @@ class SpoolCleanupTest {
     @Test
     void aFailureOfItsOwnIsNamedAsItIs() throws Exception {
         Exchange exchange = failedInTheHistoryStep();
-        exchange.setProperty(Exchange.EXCEPTION_CAUGHT, slowDown());
+        retried(exchange, slowDown());
         exchange.setException(new IllegalStateException("the history answered something unexpected"));
 
         JsonNode why = setAsideBy(exchange);
         assertThat(why.path("reason").asText()).isEqualTo("UNEXPECTED");
         assertThat(why.path("cause").asText()).contains("the history answered something unexpected");
+    }
+
+    /** A failure retried at an earlier step, with success, is not what a later stop cut short. */
+    @Test
+    void aStopAfterAnEarlierStepsRetrySucceededIsNamedAsItIs() throws Exception {
+        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+        exchange.setProperty(Quarantine.STEP, "download");
+        retried(exchange, slowDown());
+        exchange.setProperty(Quarantine.STEP, "history-archiver");
+        exchange.setException(new RejectedExecutionException("Redelivery not allowed while stopping"));
+
+        JsonNode why = setAsideBy(exchange);
+        assertThat(why.path("reason").asText()).isEqualTo("UNEXPECTED");
+        assertThat(why.path("cause").asText()).contains("Redelivery not allowed while stopping");
+    }
+
+    /** As the retry channel does: its predicate judges the failure worth a retry. */
+    private static void retried(Exchange exchange, Exception failure) {
+        exchange.setException(failure);
+        assertThat(new mx.prep.difusor.Failures().shouldRetry(exchange)).isTrue();
+        exchange.setProperty(Exchange.EXCEPTION_CAUGHT, failure);
+        exchange.setException(null);
     }
 
     private Exchange failedInTheHistoryStep() {
