@@ -134,17 +134,20 @@ class LeadershipLossTest extends PipelineTestBase {
     @Test
     void aFolderPackageWhoseLeaderLosesTheLeaseBeforeItsPublicationStartedIsOfferedAgain() throws Exception {
         Path incoming = Files.createDirectories(tmp.resolve("incoming-a"));
-        // a takeover pause long enough for the Lease to go to b meanwhile
-        RunningDifusor a = replica("difusor-a", s3Network.uri(), Map.of("difusor.source.kind", "directory",
-                "difusor.source.directory", incoming.toString(), "difusor.s3.call-timeout-ms", "12000"));
-        await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
+        // b started first, not ready so that a leads: a's takeover pause (its call timeout, long enough for the Lease to
+        // go to b meanwhile) then starts once both run
+        kubernetes.setReady("difusor-b", false);
         RunningDifusor b = replica("difusor-b", otherS3Network.uri(), Map.of("difusor.source.kind", "directory",
                 "difusor.source.directory", Files.createDirectories(tmp.resolve("incoming-b")).toString()));
+        RunningDifusor a = replica("difusor-a", s3Network.uri(), Map.of("difusor.source.kind", "directory",
+                "difusor.source.directory", incoming.toString(), "difusor.s3.call-timeout-ms", "15000"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
         Path pkg = corte(0);
         String name = pkg.getFileName().toString();
         dropWithSidecar(incoming, pkg);
         await().atMost(Duration.ofSeconds(20)).until(() -> keys(HISTORY, "history/").contains("history/" + name));
         kubernetes.setReady("difusor-a", false);
+        kubernetes.setReady("difusor-b", true);
         await().atMost(Duration.ofSeconds(15)).until(() -> leads(b) && !leads(a));
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(a.context().getInflightRepository().size())
                 .as("a's exchange ended").isZero());

@@ -308,7 +308,6 @@ abstract class PipelineTestBase {
         return bucket.listObjectsV2Paginator(b -> b.bucket(bucketName).prefix(prefix)).contents().stream().map(S3Object::key).toList();
     }
 
-    /** Every line logged from now on, with its exception, until the capture is closed. */
     /** Drops a package into a watched folder as an operator or a sync would: the zip, then its checksum file. */
     static void dropWithSidecar(Path incoming, Path pkg) throws Exception {
         String name = pkg.getFileName().toString();
@@ -317,6 +316,7 @@ abstract class PipelineTestBase {
         Files.writeString(incoming.resolve(name + ".sha256"), mx.prep.difusor.embedded.PrepPackageGenerator.sha256Hex(pkg) + "  " + name + "\n");
     }
 
+    /** Every line logged from now on, with its exception, until the capture is closed. */
     static AutoCloseable captureLogs(List<String> logged) {
         var context = (org.apache.logging.log4j.core.LoggerContext) org.apache.logging.log4j.LogManager.getContext(false);
         var capture = new org.apache.logging.log4j.core.appender.AbstractAppender("captured", null, null, true,

@@ -129,8 +129,11 @@ public final class HeldBackPackages {
             LOG.error("{}: this process lost the lead at step {}, before the republish started: NOT REPUBLISHED. It is in the history: copy"
                     + " it into the leader's republish folder again (runbook)", pkg, step);
         } else if (holdBack(pkg, clock.instant().plus(AFTER_THE_CONSUMER))) {
-            LOG.warn("{}: this process lost the lead at step {}, before its publication started; held back, offered again by whoever leads"
-                    + " with {}", pkg, step, incoming);
+            // an ERROR all the same: only a pod with this folder offers it again, and a folder on the pod's own volume
+            // goes with the pod (a rollout)
+            LOG.error("{}: this process lost the lead at step {}, before its publication started; held back in {}, offered again only by"
+                    + " a pod that leads with that folder: if it is this pod's own, drop it into the leader's folder (it is in the history)",
+                    pkg, step, incoming);
         } else {
             LOG.error("{}: this process lost the lead at step {}, before its publication started, and it cannot be held back: drop it into"
                     + " {} again with its .sha256 (it is in the history)", pkg, step, incoming);
