@@ -184,7 +184,14 @@ public final class HistoryArchiver {
     public void recordOutcome(PrepPackage pkg, String outcome, Instant at) throws IOException {
         String key = metadataKey(pkg.name());
         if ("published".equals(outcome)) {
-            Optional<HistoryRecord> recorded = store.readJson(bucket, key, HistoryRecord.class);
+            Optional<HistoryRecord> recorded;
+            try {
+                recorded = store.readJson(bucket, key, HistoryRecord.class);
+            } catch (com.fasterxml.jackson.core.JacksonException unreadable) {
+                // a record damaged by hand must not fail the record step of a corte already public: replaced
+                LOG.warn("{}: its history record s3://{}/{} cannot be read ({}); replaced", pkg, bucket, key, unreadable.getOriginalMessage());
+                recorded = Optional.empty();
+            }
             if (recorded.isPresent() && ("published".equals(recorded.get().outcome()) || !pkg.sha256().equals(recorded.get().sha256()))) {
                 return;
             }

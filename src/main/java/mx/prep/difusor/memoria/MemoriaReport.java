@@ -189,7 +189,8 @@ public final class MemoriaReport {
                 .ifPresent(last -> h.append(" al ").append(esc(last.replace('T', ' '))).append(")"));
         h.append("</li>\n<li>Paquetes no publicados: <span id=\"rechazados\">").append(night.refused().size()).append("</span></li>\n");
         if (!night.publishedLater().isEmpty()) {
-            h.append("<li>Paquetes publicados con retraso, tras una falla transitoria de la nube, de la red o del servidor del Instituto: <span id=\"con-retraso\">")
+            h.append("<li>Paquetes publicados con retraso, tras una falla transitoria de la nube, de la red o del servidor del Instituto, "
+                    + "o tras un rechazo, republicados por el operador: <span id=\"con-retraso\">")
                     .append(night.publishedLater().size()).append("</span></li>\n");
         }
         List<LateCorte> late = lateCortes(night, zone);
