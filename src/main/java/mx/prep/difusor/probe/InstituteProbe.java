@@ -154,6 +154,7 @@ public final class InstituteProbe {
                 endOutage(now);
             }
             last.set(result);
+            keepView(own);
             return;
         }
         if (!recovered) {
@@ -280,7 +281,8 @@ public final class InstituteProbe {
 
     /** This pod's own view (never one taken from another replica), for the others; S3 refusing it only costs that. */
     private void keepView(Result own) {
-        if (own.light() == Light.UNKNOWN || viewsPrefix.isEmpty()) {
+        // a grey light whose page answered still tells the other replica the page is up
+        if (own.light() == Light.UNKNOWN && !own.pageUp() || viewsPrefix.isEmpty()) {
             return;
         }
         try {
