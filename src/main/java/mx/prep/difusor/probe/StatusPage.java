@@ -39,8 +39,9 @@ public final class StatusPage extends org.apache.camel.support.service.ServiceSu
     private final String html;
 
     public StatusPage(CamelContext context, StateStore state, PackageJournal journal, InstituteProbe probe, String clusterMode, Clock clock,
-            int port) throws IOException {
+            int port, java.time.Duration probeLateAfter) throws IOException {
         this.port = port;
+        this.probeLateAfter = probeLateAfter;
         this.context = context;
         this.state = state;
         this.journal = journal;
@@ -53,6 +54,8 @@ public final class StatusPage extends org.apache.camel.support.service.ServiceSu
     }
 
     private final int port;
+    /** A light older than this is shown grey on the page: its probe is late (several of its periods). */
+    private final java.time.Duration probeLateAfter;
     private HttpServer server;
 
     @Override
@@ -105,6 +108,26 @@ public final class StatusPage extends org.apache.camel.support.service.ServiceSu
         }
     }
 
+    /**
+     * When a probe on {@code cron} is late: three of its periods and its timeout, at least two minutes. A cron Quartz
+     * cannot read gives the two minutes.
+     */
+    public static java.time.Duration lateAfter(String cron, java.time.Duration timeout, java.time.Instant now) {
+        java.time.Duration floor = java.time.Duration.ofMinutes(2);
+        try {
+            org.quartz.CronExpression expression = new org.quartz.CronExpression(cron);
+            java.util.Date first = expression.getNextValidTimeAfter(java.util.Date.from(now));
+            java.util.Date second = first == null ? null : expression.getNextValidTimeAfter(first);
+            if (second == null) {
+                return floor;
+            }
+            java.time.Duration late = java.time.Duration.ofMillis(second.getTime() - first.getTime()).multipliedBy(3).plus(timeout);
+            return late.compareTo(floor) > 0 ? late : floor;
+        } catch (java.text.ParseException unreadable) {
+            return floor;
+        }
+    }
+
     String json() throws IOException {
         Map<String, Object> status = new LinkedHashMap<>();
         status.put("now", clock.instant().toString());
@@ -112,6 +135,7 @@ public final class StatusPage extends org.apache.camel.support.service.ServiceSu
         status.put("leader", isLeading());
         status.put("clusterMode", clusterMode);
         status.put("probe", probe == null ? null : probe.last());
+        status.put("probeLateAfterSeconds", probeLateAfter.toSeconds());
         status.put("openIncident", probe == null ? null : probe.openIncident().orElse(null));
         status.put("packages", journal.recent());
         return Json.MAPPER.writeValueAsString(status);

@@ -69,6 +69,22 @@ class StatusPageLightTest {
         assertThat(dom).contains("class=\"light GREEN\"").contains(">available<");
     }
 
+    /** A probe every 5 minutes (a cron set so): its light 10 minutes old is no later than its period says. */
+    @Test
+    void aLightIsLateAfterThreeOfItsProbesPeriods() throws Exception {
+        ExternalTool.require("chromium");
+        Instant now = Instant.now();
+        java.time.Duration every5Minutes = StatusPage.lateAfter("0 0/5 * * * ?", java.time.Duration.ofSeconds(10), now);
+        assertThat(every5Minutes).isEqualTo(java.time.Duration.ofSeconds(910));
+        assertThat(StatusPage.lateAfter("0/30 * * * * ?", java.time.Duration.ofSeconds(10), now)).isEqualTo(java.time.Duration.ofMinutes(2));
+        assertThat(StatusPage.lateAfter("not a cron", java.time.Duration.ofSeconds(10), now)).isEqualTo(java.time.Duration.ofMinutes(2));
+        URI page = serve(() -> status(now, now.minusSeconds(600)).replace("\"probe\":", "\"probeLateAfterSeconds\":" + every5Minutes.toSeconds()
+                + ",\"probe\":"));
+
+        String dom = Chromium.dom(page, tmp.resolve("chromium"));
+        assertThat(dom).contains("class=\"light GREEN\"").contains(">available<");
+    }
+
     /** status.json as StatusPage writes it: its time, and the probe's last light taken at {@code probedAt}. */
     private static String status(Instant now, Instant probedAt) {
         return "{\"now\":\"" + now + "\",\"published\":{\"corte\":\"2024-06-02 22:00\",\"package\":\"PREP2024_JAL_20240602_2200.zip\","
