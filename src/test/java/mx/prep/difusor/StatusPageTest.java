@@ -63,6 +63,8 @@ class StatusPageTest extends PipelineTestBase {
 
             URI status = URI.create("http://127.0.0.1:" + port + "/status");
             await().atMost(Duration.ofSeconds(30)).until(() -> json(port).path("probe").path("light").asText().equals("GREEN"));
+            // a probe every second with a 10 s timeout: late after the floor of two minutes
+            assertThat(json(port).path("probeLateAfterSeconds").asLong()).isEqualTo(120);
             String dom = Chromium.dom(status, tmp.resolve("chromium"));
             assertThat(dom).contains("2024-06-02 22:00").contains(first.getFileName().toString())
                     .contains("class=\"light GREEN\"").contains(">available<")
