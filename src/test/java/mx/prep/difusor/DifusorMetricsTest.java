@@ -12,6 +12,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 
 import mx.prep.difusor.state.Corte;
+import mx.prep.difusor.testing.MovableClock;
 
 /** The publication gauges, as the standby replica keeps them from the published state it reads. */
 class DifusorMetricsTest {
@@ -53,7 +54,7 @@ class DifusorMetricsTest {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         Instant start = Instant.parse("2024-06-03T02:00:00Z");
         java.util.concurrent.atomic.AtomicReference<Instant> now = new java.util.concurrent.atomic.AtomicReference<>(start);
-        Clock clock = movable(now);
+        Clock clock = MovableClock.reading(now);
         DifusorMetrics metrics = new DifusorMetrics(registry, clock, MEXICO);
         assertThat(gauge(registry, "difusor_publication_lag_seconds")).isZero();
 
@@ -78,7 +79,7 @@ class DifusorMetricsTest {
     void afterThePrepOpensTheLagCountsFromTheOpeningUntilACorteIsPublished() {
         Instant opens = Instant.parse("2024-06-03T02:00:00Z");
         java.util.concurrent.atomic.AtomicReference<Instant> now = new java.util.concurrent.atomic.AtomicReference<>(opens.minusSeconds(3600));
-        Clock clock = movable(now);
+        Clock clock = MovableClock.reading(now);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         DifusorMetrics metrics = new DifusorMetrics(registry, clock, MEXICO, opens, null);
         // a rehearsal's corte, read from the state before the opening
@@ -107,8 +108,8 @@ class DifusorMetricsTest {
         Instant start = Instant.parse("2024-06-03T02:41:00Z");   // 20:41 in Mexico City
         java.util.concurrent.atomic.AtomicReference<Instant> now = new java.util.concurrent.atomic.AtomicReference<>(start);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        DifusorMetrics metrics = new DifusorMetrics(registry, movable(now), MEXICO, null,
-                new mx.prep.difusor.state.CorteHorizon(movable(now), MEXICO, java.time.Duration.ofMinutes(30)));
+        DifusorMetrics metrics = new DifusorMetrics(registry, MovableClock.reading(now), MEXICO, null,
+                new mx.prep.difusor.state.CorteHorizon(MovableClock.reading(now), MEXICO, java.time.Duration.ofMinutes(30)));
         metrics.alreadyPublished(Corte.parse("2024-06-02 20:20"), start.minusSeconds(900));
         metrics.announced(Corte.parse("2042-06-02 20:40"));
         now.set(start.plusSeconds(300));
@@ -120,32 +121,12 @@ class DifusorMetricsTest {
         assertThat(gauge(registry, "difusor_publication_lag_seconds")).isZero();
 
         // on the standby, the state read after it clears it too
-        DifusorMetrics standby = new DifusorMetrics(new SimpleMeterRegistry(), movable(now), MEXICO, null,
-                new mx.prep.difusor.state.CorteHorizon(movable(now), MEXICO, java.time.Duration.ofMinutes(30)));
+        DifusorMetrics standby = new DifusorMetrics(new SimpleMeterRegistry(), MovableClock.reading(now), MEXICO, null,
+                new mx.prep.difusor.state.CorteHorizon(MovableClock.reading(now), MEXICO, java.time.Duration.ofMinutes(30)));
         standby.announced(Corte.parse("2042-06-02 20:40"));
         standby.alreadyPublished(Corte.parse("2024-06-02 20:40"), now.get().plusSeconds(1));
         now.set(start.plusSeconds(1200));
         assertThat(standby.lagSeconds()).isZero();
-    }
-
-    /** A clock that reads the instant the test sets. */
-    private static Clock movable(java.util.concurrent.atomic.AtomicReference<Instant> now) {
-        return new Clock() {
-            @Override
-            public ZoneId getZone() {
-                return ZoneOffset.UTC;
-            }
-
-            @Override
-            public Clock withZone(ZoneId zone) {
-                return this;
-            }
-
-            @Override
-            public Instant instant() {
-                return now.get();
-            }
-        };
     }
 
     private static double gauge(SimpleMeterRegistry registry, String name) {

@@ -288,11 +288,7 @@ class ProbeTest extends PipelineTestBase {
     void aDataFileWhoseBodyStallsIsNotComparedWithinTheProbesDeadlineNorAnIncident() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
                 FaultProxy network = FaultProxy.tcp("127.0.0.1", publicSite.port())) {
-            var settings = probingThrough(network);
-            settings.put("difusor.probe.timeout-ms", "1000");
-            settings.put("difusor.probe.also-compare", "data/corte.json");
-            startDifusor(settings);
-            Path first = startedCorte();
+            Path first = startedComparingTheDataFileThrough(network, 1000);
             int page = SiteBucket.files(first).get("index.html").length;
             putSiteFile("data/corte.json", "{\"corte\": \"x\"}".repeat(5_000).getBytes(java.nio.charset.StandardCharsets.UTF_8));
             // the page passes whole, then the data file's body stalls on the same connection
@@ -318,11 +314,7 @@ class ProbeTest extends PipelineTestBase {
     void thePageAndTheFilesComparedWithItShareOneDeadline() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
                 FaultProxy network = FaultProxy.http("127.0.0.1", publicSite.port())) {
-            var settings = probingThrough(network);
-            settings.put("difusor.probe.timeout-ms", "2000");
-            settings.put("difusor.probe.also-compare", "data/corte.json");
-            startDifusor(settings);
-            startedCorte();
+            startedComparingTheDataFileThrough(network, 2000);
             probe(difusor).probe();
             assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
 
@@ -346,11 +338,7 @@ class ProbeTest extends PipelineTestBase {
     void aDataFileOfTheCorteRecordedWhileTheProbeWasUnderWayIsNoIncident() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
                 FaultProxy network = FaultProxy.http("127.0.0.1", publicSite.port())) {
-            var settings = probingThrough(network);
-            settings.put("difusor.probe.timeout-ms", "60000");
-            settings.put("difusor.probe.also-compare", "data/corte.json");
-            startDifusor(settings);
-            Path first = startedCorte();
+            Path first = startedComparingTheDataFileThrough(network, 60000);
             Path next = corte(1);
             Path samePage = mx.prep.difusor.testing.PackageEdits.rewrite(next,
                     java.nio.file.Files.createDirectories(tmp.resolve("same-page")).resolve(next.getFileName()), p -> true,
@@ -374,6 +362,15 @@ class ProbeTest extends PipelineTestBase {
             assertThat(probe(difusor).last().detail()).isEqualTo("up with the published corte 2024-06-02 20:20");
             assertThat(keys(HISTORY, "incidents/")).isEmpty();
         }
+    }
+
+    /** Starts a difusor probing through {@code network} (index.html and data/corte.json), its first corte published. */
+    private Path startedComparingTheDataFileThrough(FaultProxy network, int timeoutMs) throws Exception {
+        var settings = probingThrough(network);
+        settings.put("difusor.probe.timeout-ms", Integer.toString(timeoutMs));
+        settings.put("difusor.probe.also-compare", "data/corte.json");
+        startDifusor(settings);
+        return startedCorte();
     }
 
     /**

@@ -8,7 +8,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
-import java.time.ZoneOffset;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -41,7 +40,9 @@ class HeldBackPackagesTest {
 
     private EmbeddedS3 s3;
     private S3Client client;
-    private final MovableClock clock = new MovableClock(Instant.parse("2024-06-03T03:00:00Z"));
+    private final java.util.concurrent.atomic.AtomicReference<Instant> now = new java.util.concurrent.atomic.AtomicReference<>(
+            Instant.parse("2024-06-03T03:00:00Z"));
+    private final Clock clock = mx.prep.difusor.testing.MovableClock.reading(now);
 
     @BeforeEach
     void startS3() throws Exception {
@@ -76,12 +77,12 @@ class HeldBackPackagesTest {
         consumerDeletes(incoming, OLDER);
         consumerDeletes(incoming, NEWEST);
 
-        clock.set(start.plus(Duration.ofMinutes(2)));   // the older's pause is over, not the newest's
+        now.set(start.plus(Duration.ofMinutes(2)));   // the older's pause is over, not the newest's
         held.offerAgain();
         assertThat(incoming.resolve(OLDER)).doesNotExist();
         assertThat(incoming.resolve(NEWEST)).doesNotExist();
 
-        clock.set(start.plus(Duration.ofMinutes(4)));
+        now.set(start.plus(Duration.ofMinutes(4)));
         held.offerAgain();
         assertThat(incoming.resolve(NEWEST)).hasContent("zip of " + NEWEST);
         assertThat(incoming.resolve(NEWEST + ".sha256")).hasContent("sha256 of " + NEWEST);
@@ -104,32 +105,5 @@ class HeldBackPackagesTest {
     private static void consumerDeletes(Path incoming, String name) throws Exception {
         Files.delete(incoming.resolve(name));
         Files.delete(incoming.resolve(name + ".sha256"));
-    }
-
-    private static final class MovableClock extends Clock {
-        private volatile Instant now;
-
-        MovableClock(Instant now) {
-            this.now = now;
-        }
-
-        void set(Instant instant) {
-            now = instant;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
     }
 }
