@@ -129,38 +129,44 @@ class LeadershipLossTest extends PipelineTestBase {
     /**
      * A package dropped into the leader's incoming folder, the lead lost while the new leader waits out its takeover
      * pause (before the state marks the publication): nobody finishes it, and the folder's consumer deleted it with its
-     * exchange. Now it is held back in the folder, and published once this pod leads again.
+     * exchange. Now it is held back in the folder, and taken again once this pod leads again (that a package taken
+     * again is published: PublishingPipelineTest's held-back cases).
      */
     @Test
     void aFolderPackageWhoseLeaderLosesTheLeaseBeforeItsPublicationStartedIsOfferedAgain() throws Exception {
         Path incoming = Files.createDirectories(tmp.resolve("incoming-a"));
-        // b started first, not ready so that a leads: a's takeover pause (its call timeout, long enough for the Lease to
-        // go to b meanwhile) then starts once both run
-        kubernetes.setReady("difusor-b", false);
-        RunningDifusor b = replica("difusor-b", otherS3Network.uri(), Map.of("difusor.source.kind", "directory",
-                "difusor.source.directory", Files.createDirectories(tmp.resolve("incoming-b")).toString()));
-        RunningDifusor a = replica("difusor-a", s3Network.uri(), Map.of("difusor.source.kind", "directory",
-                "difusor.source.directory", incoming.toString(), "difusor.s3.call-timeout-ms", "15000"));
-        await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
-        Path pkg = corte(0);
-        String name = pkg.getFileName().toString();
-        dropWithSidecar(incoming, pkg);
-        await().atMost(Duration.ofSeconds(20)).until(() -> keys(HISTORY, "history/").contains("history/" + name));
-        kubernetes.setReady("difusor-a", false);
-        kubernetes.setReady("difusor-b", true);
-        await().atMost(Duration.ofSeconds(15)).until(() -> leads(b) && !leads(a));
-        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(a.context().getInflightRepository().size())
-                .as("a's exchange ended").isZero());
-        assertThat(publishedState()).isEmpty();
-        assertThat(incoming.resolve(".held-back").resolve(name)).hasSameBinaryContentAs(pkg);
-        assertThat(incoming.resolve(name)).doesNotExist();
+        List<String> logged = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (AutoCloseable capture = captureLogs(logged)) {
+            // b started first, not ready so that a leads: a's takeover pause (its call timeout, long enough for the Lease
+            // to go to b meanwhile) then starts once both run
+            kubernetes.setReady("difusor-b", false);
+            RunningDifusor b = replica("difusor-b", otherS3Network.uri(), Map.of("difusor.source.kind", "directory",
+                    "difusor.source.directory", Files.createDirectories(tmp.resolve("incoming-b")).toString()));
+            RunningDifusor a = replica("difusor-a", s3Network.uri(), Map.of("difusor.source.kind", "directory",
+                    "difusor.source.directory", incoming.toString(), "difusor.s3.call-timeout-ms", "12000"));
+            await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
+            Path pkg = corte(0);
+            String name = pkg.getFileName().toString();
+            dropWithSidecar(incoming, pkg);
+            await().atMost(Duration.ofSeconds(20)).until(() -> keys(HISTORY, "history/").contains("history/" + name));
+            kubernetes.setReady("difusor-a", false);
+            kubernetes.setReady("difusor-b", true);
+            await().atMost(Duration.ofSeconds(15)).until(() -> leads(b) && !leads(a));
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(a.context().getInflightRepository().size())
+                    .as("a's exchange ended").isZero());
+            assertThat(publishedState()).isEmpty();
+            assertThat(incoming.resolve(".held-back").resolve(name)).hasSameBinaryContentAs(pkg);
+            assertThat(incoming.resolve(name)).doesNotExist();
 
-        kubernetes.setReady("difusor-a", true);
-        kubernetes.setReady("difusor-b", false);
-        await().atMost(Duration.ofSeconds(15)).until(() -> leads(a) && !leads(b));
-        awaitPublished(pkg);
-        assertSiteEquals(pkg);
-        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+            kubernetes.setReady("difusor-a", true);
+            kubernetes.setReady("difusor-b", false);
+            await().atMost(Duration.ofSeconds(15)).until(() -> leads(a) && !leads(b));
+            // dropped into the folder again and taken: in a's pipeline again, which waits out its new takeover pause
+            await().atMost(Duration.ofSeconds(30)).until(() -> logged.stream().filter(l -> l.startsWith("package " + name)
+                    && l.contains("received in the incoming directory")).count() == 2);
+            assertThat(incoming.resolve(".held-back").resolve(name)).doesNotExist();
+            assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        }
     }
 
     /**
