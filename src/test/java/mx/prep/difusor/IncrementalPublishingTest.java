@@ -559,7 +559,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         var settings = settings();
         settings.put("difusor.publish.list-bucket-every", "1"); // the bucket checked after every corte
         deletionsCappedAt(settings, perCorte);
-        List<String> logged = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();   // streamed while the difusor logs
         org.assertj.core.api.SoftAssertions soft = new org.assertj.core.api.SoftAssertions();
         Path last;
         try (AutoCloseable capture = captureLogs(logged)) {
@@ -604,7 +604,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
                             .forEach(p -> soft.assertThat(covers(purged, p)).as("leftover %s purged again by corte %d", p, number).isFalse());
                 }
                 // one line per corte, however many files and batches
-                soft.assertThat(logged.subList(from, logged.size()).stream()
+                soft.assertThat(logged.stream().skip(from)
                         .filter(l -> l.startsWith("package " + name + " (corte ") && l.contains("): S3 refused to delete ")))
                         .as("ERROR lines of corte %d about refused deletes", corte).hasSize(1);
                 soft.assertThat(meters.get("difusor_site_checks_total").tag("outcome", "differs").counter().count())
@@ -669,7 +669,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
                 .sorted().limit(4).toList();
         var settings = settings();
         deletionsCappedAt(settings, dropped.size());
-        List<String> logged = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();   // streamed while the difusor logs
         Path last;
         try (AutoCloseable capture = captureLogs(logged)) {
             startDifusor(settings);

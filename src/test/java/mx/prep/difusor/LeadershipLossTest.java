@@ -135,7 +135,7 @@ class LeadershipLossTest extends PipelineTestBase {
     @Test
     void aFolderPackageWhoseLeaderLosesTheLeaseBeforeItsPublicationStartedIsOfferedAgain() throws Exception {
         Path incoming = Files.createDirectories(tmp.resolve("incoming-a"));
-        List<String> logged = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();   // streamed while the difusor logs
         try (AutoCloseable capture = captureLogs(logged)) {
             // b started first, not ready so that a leads: a's takeover pause (its call timeout, long enough for the Lease
             // to go to b meanwhile) then starts once both run

@@ -227,7 +227,7 @@ class PublishingPipelineTest extends PipelineTestBase {
         s3Network.respondAfter(Duration.ofMillis(1500), r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/")
                 && firstUpload.compareAndSet(false, true), 1,
                 503, "application/xml", "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
-        List<String> logged = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();   // streamed while the difusor logs
         Path pkg = corte(0);
         try (AutoCloseable capture = captureLogs(logged)) {
             startDifusor(settings);
@@ -314,7 +314,7 @@ class PublishingPipelineTest extends PipelineTestBase {
         // object longer than the SDK's attempts sends the whole stage through the retry channel
         s3SlowsDownPuts(p -> p.startsWith("/" + SITE + "/"), 2);
         s3SlowsDownPuts(p -> p.equals("/" + SITE + "/index.html"), 6);
-        List<String> logged = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();   // streamed while the difusor logs
         Path pkg = corte(0);
         try (AutoCloseable capture = captureLogs(logged)) {
             startDifusor();
@@ -1033,7 +1033,7 @@ class PublishingPipelineTest extends PipelineTestBase {
 
     @Test
     void aPresignedPackageUrlNeverShowsItsSignatureInTheLogsNorInTheRecords() throws Exception {
-        List<String> logged = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();   // streamed while the difusor logs
         try (AutoCloseable capture = captureLogs(logged)) {
             startDifusor();
             String secret = "Signature=5ECRE7";
@@ -1066,7 +1066,7 @@ class PublishingPipelineTest extends PipelineTestBase {
      */
     @Test
     void aTokenInTheSourceUrlsNeverShowsInTheStartLog() throws Exception {
-        List<String> logged = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();   // streamed while the difusor logs
         try (AutoCloseable capture = captureLogs(logged)) {
             Map<String, String> settings = settings();
             settings.put("difusor.source.manifest-url", institute.manifestUri() + "?token=s3cr3t-value");
