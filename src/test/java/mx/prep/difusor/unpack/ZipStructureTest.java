@@ -199,6 +199,41 @@ class ZipStructureTest {
         assertRefused(file, Reason.TRUNCATED, "end of central directory record", "comment");
     }
 
+    /**
+     * The end record's own bytes can read like a signature: 19,280 entries (0x4b50) and a directory whose size ends in
+     * 0x0605 put "PK\5\6" across its count and size fields, inside the part of the file the backwards scan reads before
+     * the record (a comment of 24 bytes). No hidden record: the zip is accepted.
+     */
+    @Test
+    void bytesOfTheEndRecordItselfThatReadLikeASignatureAreNoHiddenRecord() throws Exception {
+        int entries = 0x4b50;
+        int cenSize = endRecord(withEmptyEntries(entries, 0)).getInt(12);
+        byte[] zip = withEmptyEntries(entries, Math.floorMod(0x0605 - cenSize, 0x10000));
+        assertThat(endRecord(zip).getInt(10)).as("the count and the size read as a signature").isEqualTo(0x06054b50);
+
+        assertThat(ZipStructure.inspect(write(zip), LIMITS)).hasSize(entries);
+    }
+
+    /** {@code count} empty stored entries, their names {@code extra} characters longer in all, and a comment. */
+    private static byte[] withEmptyEntries(int count, int extra) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+            zip.setComment(PACKAGE_COMMENT);
+            for (int i = 0; i < count; i++) {
+                int pad = extra / count + (i < extra % count ? 1 : 0);
+                zip.putNextEntry(storedEntry("e/" + i + "x".repeat(pad) + ".json", new byte[0]));
+            }
+        }
+        return bytes.toByteArray();
+    }
+
+    private static final String PACKAGE_COMMENT = "Paquete de Difusion PREP";
+
+    /** The end record of a zip whose comment is {@link #PACKAGE_COMMENT}. */
+    private static ByteBuffer endRecord(byte[] zip) {
+        return ByteBuffer.wrap(zip, zip.length - 22 - PACKAGE_COMMENT.length(), 22).slice().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
     @Test
     void bytesPrependedBeforeTheArchiveAreRefused() throws Exception {
         byte[] zip = normalZip();
