@@ -19,13 +19,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import org.junit.jupiter.api.Test;
 
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
 import mx.prep.difusor.archive.HistoryArchiver.HistoryRecord;
-import mx.prep.difusor.embedded.EmbeddedS3;
 import mx.prep.difusor.embedded.SitePreview;
 import mx.prep.difusor.memoria.OperationRecords;
 import mx.prep.difusor.memoria.OperationRecords.Night;
@@ -45,9 +41,7 @@ class StatusPageTest extends PipelineTestBase {
     @Test
     void theStatusPageShowsThePublishedCorteThePackagesAndTheProbesLight() throws Exception {
         ExternalTool.require("chromium");
-        S3Client reader = S3Client.builder().region(Region.US_EAST_1).endpointOverride(s3.endpoint()).forcePathStyle(true)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY)))
-                .build();
+        S3Client reader = s3.client();
         try (SitePreview publicSite = SitePreview.start(0, reader, SITE, "")) {
             var settings = settings();
             int port = Integer.parseInt(settings.get("difusor.status.port"));

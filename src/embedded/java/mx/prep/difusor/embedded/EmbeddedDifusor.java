@@ -8,9 +8,6 @@ import org.apache.camel.main.Main;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
 import mx.prep.difusor.DifusorMain;
@@ -63,11 +60,7 @@ public final class EmbeddedDifusor {
 
     /** The local run's own client of the embedded S3 (the preview's, the placeholder's). */
     static S3Client localClient(EmbeddedS3 s3) {
-        return S3Client.builder().region(Region.US_EAST_1).endpointOverride(s3.endpoint()).forcePathStyle(true)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY)))
-                // S3Proxy takes no aws-chunked upload with a trailing checksum, the SDK's default for a PUT
-                .requestChecksumCalculation(software.amazon.awssdk.core.checksums.RequestChecksumCalculation.WHEN_REQUIRED)
-                .build();
+        return s3.client();
     }
 
     public static void main(String[] args) throws Exception {

@@ -57,6 +57,24 @@ public final class EmbeddedS3 implements AutoCloseable {
         return new EmbeddedS3(ContextBuilder.newBuilder("filesystem").overrides(overrides).build(BlobStoreContext.class), port);
     }
 
+    /** A client of this S3 with its local credentials. */
+    public software.amazon.awssdk.services.s3.S3Client client() {
+        return clientBuilder(endpoint()).build();
+    }
+
+    /**
+     * A client builder for an embedded S3 reached at {@code endpoint} (its own, or a proxy in front of it): the local
+     * credentials, path-style addressing, and checksums only where the API requires them, since S3Proxy takes no
+     * aws-chunked upload with a trailing checksum, the SDK's default for a PUT.
+     */
+    public static software.amazon.awssdk.services.s3.S3ClientBuilder clientBuilder(URI endpoint) {
+        return software.amazon.awssdk.services.s3.S3Client.builder().region(software.amazon.awssdk.regions.Region.US_EAST_1)
+                .endpointOverride(endpoint).forcePathStyle(true)
+                .credentialsProvider(software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                        software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
+                .requestChecksumCalculation(software.amazon.awssdk.core.checksums.RequestChecksumCalculation.WHEN_REQUIRED);
+    }
+
     public URI endpoint() {
         return URI.create("http://127.0.0.1:" + proxy.getPort());
     }

@@ -27,11 +27,7 @@ import mx.prep.difusor.probe.InstituteProbe.Incident;
 import mx.prep.difusor.probe.InstituteProbe.Light;
 import mx.prep.difusor.quarantine.QuarantineReport;
 import mx.prep.difusor.testing.Chromium;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
@@ -53,10 +49,7 @@ class MemoriaTecnicaTest {
         s3 = EmbeddedS3.inMemory();
         s3.createBucket("cdn-logs");
         s3.createBucket("prep-history");
-        client = S3Client.builder().region(Region.US_EAST_1).endpointOverride(s3.endpoint()).forcePathStyle(true)
-                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY)))
-                .build();
+        client = s3.client();
         store = new ObjectStore(client);
         List<CloudFrontLogs> night = SiteTrafficTest.night();
         String[] hours = {"2024-06-03-02", "2024-06-03-05", "2024-06-03-11"};

@@ -21,9 +21,6 @@ import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.embedded.EmbeddedS3;
 import mx.prep.difusor.state.CorteParser;
 import mx.prep.difusor.state.StateStore;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
@@ -48,9 +45,7 @@ class HeldBackPackagesTest {
     void startS3() throws Exception {
         s3 = EmbeddedS3.inMemory();
         s3.createBucket("prep-history");
-        client = S3Client.builder().region(Region.US_EAST_1).endpointOverride(s3.endpoint()).forcePathStyle(true)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY)))
-                .build();
+        client = s3.client();
     }
 
     @AfterEach

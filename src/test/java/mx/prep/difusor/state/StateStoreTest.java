@@ -21,9 +21,6 @@ import mx.prep.difusor.DifusorMetrics;
 import mx.prep.difusor.ObjectStore;
 import mx.prep.difusor.embedded.EmbeddedS3;
 import mx.prep.difusor.testing.FaultProxy;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /** What this process knows of the published state, against a real S3 endpoint with faults on the wire. */
@@ -43,10 +40,9 @@ class StateStoreTest {
         s3.createBucket(HISTORY);
         network = FaultProxy.http("127.0.0.1", s3.port());
         // signed over the whole body, as the difusor's client: the proxy relays what it is sent
-        client = S3Client.builder().region(Region.US_EAST_1).endpointOverride(network.uri()).forcePathStyle(true)
+        client = EmbeddedS3.clientBuilder(network.uri())
                 .authSchemeProvider(mx.prep.difusor.DifusorConfiguration.wholeBodySigning(
                         software.amazon.awssdk.services.s3.auth.scheme.S3AuthSchemeProvider.defaultProvider()))
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY)))
                 .build();
     }
 
