@@ -523,11 +523,17 @@ class PublishingPipelineTest extends PipelineTestBase {
         String name = late.getFileName().toString();
         institute.release(late);
         assertThat(awaitReport(name).get("reason").asText()).isEqualTo("STALE_CORTE");
-        assertThat(historyRecord(name).path("outcome").asText()).isEqualTo("stale");
+        JsonNode refused = historyRecord(name);
+        assertThat(refused.path("outcome").asText()).isEqualTo("stale");
 
         republishFromTheHistory(republish, late);
         awaitPublished(late);
         await().atMost(Duration.ofSeconds(10)).until(() -> "published".equals(historyRecord(name).path("outcome").asText()));
+        // the record still says when and from where the institute delivered it, not the operator's republish
+        JsonNode published = historyRecord(name);
+        assertThat(published.path("receivedAt").asText()).isEqualTo(refused.path("receivedAt").asText());
+        assertThat(published.path("source").asText()).isEqualTo(refused.path("source").asText()).startsWith("https://");
+        assertThat(published.path("sha256").asText()).isEqualTo(refused.path("sha256").asText());
         java.time.Instant now = java.time.Instant.now();
         var night = new mx.prep.difusor.memoria.OperationRecords(new ObjectStore(bucket), HISTORY, "history/", "quarantine/", "incidents/")
                 .read(now.minus(Duration.ofHours(1)), now.plusSeconds(1));

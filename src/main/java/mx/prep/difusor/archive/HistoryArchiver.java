@@ -195,6 +195,14 @@ public final class HistoryArchiver {
             if (recorded.isPresent() && ("published".equals(recorded.get().outcome()) || !pkg.sha256().equals(recorded.get().sha256()))) {
                 return;
             }
+            if (recorded.isPresent()) {
+                // a refusal an operator republished: when and from where the institute delivered it stay the first's
+                HistoryRecord refused = recorded.get();
+                store.putJson(bucket, key, new HistoryRecord(pkg.name(), pkg.corte() == null ? refused.corte() : pkg.corte().toString(),
+                        pkg.sha256(), pkg.size(), orElse(refused.receivedAt(), pkg.receivedAt().toString()), outcome, at.toString(),
+                        orElse(refused.source(), pkg.source())));
+                return;
+            }
         } else if (store.exists(bucket, key)) {
             return;
         }
@@ -205,6 +213,10 @@ public final class HistoryArchiver {
     /** The recorded outcome of a package in the history, if it has one. */
     public Optional<HistoryRecord> outcome(String packageName) throws IOException {
         return store.readJson(bucket, metadataKey(packageName), HistoryRecord.class);
+    }
+
+    private static String orElse(String recorded, String otherwise) {
+        return recorded == null || recorded.isBlank() ? otherwise : recorded;
     }
 
     private static String firstToken(String sha256sumLine) {
