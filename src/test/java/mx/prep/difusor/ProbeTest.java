@@ -631,6 +631,38 @@ class ProbeTest extends PipelineTestBase {
     }
 
     /**
+     * The pod restarts during an outage, and its first probe finds the page back while it cannot tell which corte the
+     * page shows: the outage the earlier process left open ends there, as it would in that process. Left open, the
+     * memoria técnica counted the time until a probe could tell the corte as time without service.
+     */
+    @Test
+    void anOutageLeftOpenByAnEarlierProcessEndsWhenThePageIsBackThoughWhichCorteItShowsIsUnknown() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
+            startDifusor(probing(publicSite));
+            Path first = startedCorte();
+            probe(difusor).probe();
+            bucket.deleteObject(b -> b.bucket(SITE).key("index.html"));
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
+            String outage = keys(HISTORY, "incidents/").get(0);
+
+            difusor.close();
+            difusor = null;
+            startDifusor(probing(publicSite));
+            serveIndex(SiteBucket.files(first).get("index.html"));
+            s3Network.respond(r -> r.path().contains("/state/"), FaultProxy.ALWAYS, 500, "application/xml",
+                    "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>");
+            java.time.Instant back = java.time.Instant.now();
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.UNKNOWN);
+            assertThat(probe(difusor).last().pageUp()).isTrue();
+            assertThat(probe(difusor).openIncident()).isEmpty();
+            assertThat(keys(HISTORY, "incidents/")).containsExactly(outage);
+            assertThat(java.time.Instant.parse(incident(outage).path("end").asText())).isAfterOrEqualTo(back);
+        }
+    }
+
+    /**
      * Down, then up with an older corte: two incidents, the red one ending where the yellow one starts, so the
      * memoria counts only the red one as time without service (one yellow record hid a 39-minute outage). Then an end
      * S3 cannot take: recorded by the next probe with the time it really ended, not left open until June 10.

@@ -151,6 +151,10 @@ public final class InstituteProbe {
             // the institute's GET asks) ends an outage: left open, it counted as time without service
             LOG.info("probe: {}", result.detail());
             if (result.pageUp()) {
+                if (!recovered) {
+                    // an outage an earlier process left open ends here too; an older corte's waits for a probe that can tell
+                    recoverOpenIncident(result, now);
+                }
                 endOutage(now);
             }
             last.set(result);
