@@ -17,7 +17,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
@@ -46,15 +45,6 @@ public final class SiteUnpacker {
     private static final Logger LOG = LoggerFactory.getLogger(SiteUnpacker.class);
 
     private static final int MAX_INDEX_BYTES = 1 << 20;
-    /** A {@code <base>} with an {@code href} attribute (not {@code data-href}). */
-    private static final Pattern BASE_TAG = Pattern.compile("<base\\s+(?:[^>]*?\\s)?href\\s*=\\s*(\"([^\"]*)\"|'([^']*)'|([^\\s>]+))",
-            Pattern.CASE_INSENSITIVE);
-    /**
-     * What a browser never takes a {@code <base>} from: comments, scripts, styles and templates (a base left commented
-     * out by a build template came first in the text, before the real one).
-     */
-    private static final Pattern NOT_MARKUP = Pattern.compile(
-            "<!--(?:-?>|.*?(?:--!?>|\\z))|<(script|style|template)\\b.*?(?:</\\1[^>]*>|\\z)", Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
     /** A path, absolute or relative: no scheme, no "//host", no backslash. */
     private static final Pattern SAFE_BASE_HREF = Pattern.compile("(?!//)(?![A-Za-z][A-Za-z0-9+.-]*:)[^\\\\\\s]*");
 
@@ -386,17 +376,15 @@ public final class SiteUnpacker {
         }
         // every <base> in the text must stay on the site, also one a browser would not take (in a comment, a script, an
         // attribute): which one counts is an HTML parser's call, and a wrong call sends every visitor elsewhere
-        Matcher any = BASE_TAG.matcher(html);
-        while (any.find()) {
-            String href = any.group(2) != null ? any.group(2) : any.group(3) != null ? any.group(3) : any.group(4);
+        for (String href : BaseTags.hrefs(html)) {
             // a character reference is decoded by the browser: "&#47;&#47;host/" is "//host/"; a plain path needs none
-            if (href == null || href.indexOf('&') >= 0 || !SAFE_BASE_HREF.matcher(href.strip()).matches()) {
+            if (href.indexOf('&') >= 0 || !SAFE_BASE_HREF.matcher(href.strip()).matches()) {
                 throw new PackageRejectedException(RejectReason.BASE_OUTSIDE_SITE, pkg + ": index.html's <base href=\"" + href
                         + "\"> points outside the site");
             }
         }
         // and one must be real: not only in a comment, a script, a style or a template
-        if (!BASE_TAG.matcher(NOT_MARKUP.matcher(html).replaceAll(" ")).find()) {
+        if (BaseTags.hrefs(BaseTags.outsideCommentsAndScripts(html)).isEmpty()) {
             throw new PackageRejectedException(RejectReason.NO_BASE_TAG, pkg + ": index.html has no <base> tag; the institute's probe would fail");
         }
     }
@@ -410,7 +398,7 @@ public final class SiteUnpacker {
             case SYMLINK -> RejectReason.SYMLINK_ENTRY;
             case NESTED_ARCHIVE -> RejectReason.NESTED_ARCHIVE;
             case OVERLAPPING_ENTRIES, TOO_MANY_ENTRIES, TOO_LARGE, HIGH_RATIO -> RejectReason.ZIP_BOMB;
-            case INVALID_NAME_ENCODING -> RejectReason.UNSAFE_ENTRY_NAME;
+            case INVALID_NAME_ENCODING, NAME_TOO_LONG -> RejectReason.UNSAFE_ENTRY_NAME;
         };
     }
 

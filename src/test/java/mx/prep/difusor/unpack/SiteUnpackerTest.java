@@ -137,6 +137,36 @@ class SiteUnpackerTest {
         assertRejected(zip(Map.of("index.html", "<html><head>" + head + "</head></html>"), false), RejectReason.BASE_OUTSIDE_SITE);
     }
 
+    /**
+     * An index.html of 1 MiB (what the check reads) built to make a pattern matcher backtrack: the check reads it in one
+     * pass. Regular expressions took minutes to hours over such a page, on the thread that polls the institute, while
+     * the pod stayed ready and kept the lead.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "<base x", "<base ", "<base href", "<base hrefhref ", "<!--", "<script</script", "<style x</style",
+            "<base a=\" href='", " " })
+    void anIndexBuiltToMakeAMatcherBacktrackIsReadInOnePass(String repeated) throws Exception {
+        StringBuilder html = new StringBuilder("<html><head><base href=\"/\"><title>PREP</title></head><body>");
+        while (html.length() < (1 << 20) - repeated.length()) {
+            html.append(repeated);
+        }
+        Path zip = zip(Map.of("index.html", html.toString()), true);
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () -> {
+            PrepPackage pkg = pkg(zip);
+            try {
+                unpacker.unpack(pkg);
+                assertThat(pkg.site().files()).extracting(SiteFile::path).containsExactly("index.html");
+            } catch (PackageRejectedException e) {
+                // one whose repeated text holds hrefs may be refused for them, never for lack of a base
+                assertThat(e.reason()).isEqualTo(RejectReason.BASE_OUTSIDE_SITE);
+            } finally {
+                if (pkg.site() != null) {
+                    pkg.site().close();
+                }
+            }
+        });
+    }
+
     @Test
     void aBaseOnlyInACommentOrATemplateIsNoBase() throws Exception {
         assertRejected(zip(Map.of("index.html", "<html><head><!-- <base href=\"/\"> --><template><base href=\"/\"></template></head></html>"),
