@@ -94,7 +94,9 @@ public final class ZipStructure {
         /** An entry or the whole archive declares an implausible compression ratio. */
         HIGH_RATIO,
         /** A name that is not valid UTF-8 (language encoding flag set) or not printable ASCII (flag not set). */
-        INVALID_NAME_ENCODING
+        INVALID_NAME_ENCODING,
+        /** A name longer than any S3 key. */
+        NAME_TOO_LONG
     }
 
     /** The first structural problem found. */
@@ -153,6 +155,10 @@ public final class ZipStructure {
     private static final int ZIP64_EOCD_LEN = 56;
     private static final int CEN_SIG = 0x02014b50;
     private static final int CEN_LEN = 46;
+    /** Most bytes of a central directory: 32 MiB, twice what a PREP site of 180,000 files needs. */
+    static final long MAX_DIRECTORY_BYTES = 32L << 20;
+    /** Most bytes of an entry's name: S3's limit on a key. */
+    static final int MAX_NAME_BYTES = 1024;
     private static final int LOC_SIG = 0x04034b50;
     private static final int LOC_LEN = 30;
     private static final int DESCRIPTOR_SIG = 0x08074b50;
@@ -332,6 +338,11 @@ public final class ZipStructure {
                 throw violation(Reason.TRUNCATED, (directoryEnd - offset - size)
                         + " unexplained bytes between the central directory and its end record (prefixed or damaged zip)");
             }
+            if (size > MAX_DIRECTORY_BYTES) {
+                // read whole, and by the JDK's ZipFile again: within the heap whatever the names and extra fields say
+                throw violation(Reason.TOO_LARGE, "the central directory is " + size + " bytes, more than " + MAX_DIRECTORY_BYTES
+                        + " (a PREP site of 180,000 files needs about 16 MiB)");
+            }
             if (size < entries * CEN_LEN) {
                 throw violation(Reason.TRUNCATED, "the central directory is " + size + " bytes, too short for " + entries + " entries");
             }
@@ -386,6 +397,11 @@ public final class ZipStructure {
                 long recordLength = (long) CEN_LEN + nameLength + extraLength + commentLength;
                 if (dir.end() - position < recordLength) {
                     throw violation(Reason.TRUNCATED, "central directory entry " + (i + 1) + " runs past the central directory");
+                }
+                if (nameLength > MAX_NAME_BYTES) {
+                    // never a site path, and 200,000 of them would fill the heap before any other check
+                    throw violation(Reason.NAME_TOO_LONG, "central directory entry " + (i + 1) + "'s name is " + nameLength
+                            + " bytes, longer than an S3 key allows (" + MAX_NAME_BYTES + ")");
                 }
                 ByteBuffer r = window(position, (int) recordLength);
                 byte[] nameBytes = new byte[nameLength];
