@@ -11,7 +11,6 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -28,7 +27,6 @@ import org.slf4j.LoggerFactory;
 import mx.prep.difusor.ObjectStore;
 import mx.prep.difusor.state.PublishedState;
 import mx.prep.difusor.state.StateStore;
-import mx.prep.difusor.verify.ChecksumFilter;
 
 /**
  * Does what the institute does to every difusor (call, section V.b): GET the public page, expect 200 and the HTML
@@ -62,6 +60,8 @@ public final class InstituteProbe {
 
     private static final Logger LOG = LoggerFactory.getLogger(InstituteProbe.class);
     private static final Pattern BASE_TAG = Pattern.compile("<base[\\s>]", Pattern.CASE_INSENSITIVE);
+    /** How much of the page is looked at for its {@code <base>}, as the unpacker does; the rest is only hashed. */
+    private static final int HEAD_BYTES = 1 << 20;
 
     private final URI publicUrl;
     private final HttpClient http;
@@ -335,7 +335,7 @@ public final class InstituteProbe {
     }
 
     /** One GET within the probe's deadline: the response, or why there is none. */
-    private record Answer(HttpResponse<byte[]> response, String failure, boolean interrupted) {
+    private record Answer(HttpResponse<ServedBody> response, String failure, boolean interrupted) {
     }
 
     /**
@@ -350,8 +350,8 @@ public final class InstituteProbe {
         }
         // the request's timeout ends at the response head: a page whose body stalls after it held this probe, and every
         // later one (the probe never overlaps itself), for good, its last light frozen. The whole answer has the deadline.
-        java.util.concurrent.CompletableFuture<HttpResponse<byte[]>> answer = http.sendAsync(
-                HttpRequest.newBuilder(uri).header("User-Agent", USER_AGENT).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+        java.util.concurrent.CompletableFuture<HttpResponse<ServedBody>> answer = http.sendAsync(
+                HttpRequest.newBuilder(uri).header("User-Agent", USER_AGENT).GET().build(), ServedBody.keeping(HEAD_BYTES));
         try {
             return new Answer(answer.get(remaining, java.util.concurrent.TimeUnit.NANOSECONDS), null, false);
         } catch (java.util.concurrent.TimeoutException e) {
@@ -366,10 +366,6 @@ public final class InstituteProbe {
         }
     }
 
-    private static String sha256(byte[] body) {
-        return HexFormat.of().formatHex(ChecksumFilter.newSha256().digest(body));
-    }
-
     private Result check(Instant now) {
         long deadline = System.nanoTime() + timeout.toNanos();
         Answer page = get(publicUrl, deadline);
@@ -379,14 +375,14 @@ public final class InstituteProbe {
         if (page.failure() != null) {
             return new Result(Light.RED, publicUrl + UNREACHABLE + page.failure(), now.toString(), false);
         }
-        HttpResponse<byte[]> response = page.response();
+        HttpResponse<ServedBody> response = page.response();
         // redirects are not followed: the institute's GET expects 200 from this very URL (call, section V.b)
         if (response.statusCode() != 200) {
             String to = response.headers().firstValue("Location").map(l -> " to " + l).orElse("");
             return new Result(Light.RED, publicUrl + " answered HTTP " + response.statusCode() + to + " (the institute expects 200)",
                     now.toString(), false);
         }
-        String html = new String(response.body(), java.nio.charset.StandardCharsets.UTF_8);
+        String html = new String(response.body().head(), java.nio.charset.StandardCharsets.UTF_8);
         if (!BASE_TAG.matcher(html).find()) {
             return new Result(Light.RED, publicUrl + " has no <base> tag", now.toString(), false);
         }
@@ -396,7 +392,7 @@ public final class InstituteProbe {
                 return new Result(Light.GREEN, "up; nothing published yet to compare with", now.toString(), true);
             }
             Map<String, String> served = new java.util.LinkedHashMap<>();
-            served.put(INDEX, sha256(response.body()));
+            served.put(INDEX, response.body().sha256());
             String failed = null;
             String notCompared = null;
             for (String path : alsoCompare) {
@@ -418,7 +414,7 @@ public final class InstituteProbe {
                 } else if (answer.response().statusCode() != 200) {
                     failed = failed != null ? failed : path + " answered HTTP " + answer.response().statusCode();
                 } else {
-                    served.put(path, sha256(answer.response().body()));
+                    served.put(path, answer.response().body().sha256());
                 }
             }
             String corte = state.lastKnown().map(s -> s.corte()).orElse("?");
