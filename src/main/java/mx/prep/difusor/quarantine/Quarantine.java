@@ -160,6 +160,9 @@ public final class Quarantine {
                 where = keepLocally(folder, report, keepsPackage ? pkg.spoolFile() : null, s3Down);
             } catch (IOException | RuntimeException diskToo) {
                 if (!keepsPackage) {
+                    // the package itself is in the history (or was never received): only the report is lost, not why
+                    LOG.error("{} rejected at step {}: {}: {}; neither S3 ({}) nor the local disk ({}) took the report", pkg != null ? pkg
+                            : "package " + name, step, reason, report.cause(), s3Down, diskToo);
                     throw diskToo;
                 }
                 // the spool would be deleted once the exchange is done: a package once received is never lost. Marked
