@@ -198,6 +198,17 @@ class BadPackagesTest extends PipelineTestBase {
             assertThat(polls.matches(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
             assertThat(institute.requestCount("/" + name)).isEqualTo(1);
         }));
+        // the likeliest mistake: the corte in UTC, six hours ahead of difusor.corte-zone (America/Mexico_City) now
+        tests.add(DynamicTest.dynamicTest("a corte typed in UTC -> CORTE_AHEAD in the institute's zone", () -> {
+            java.time.LocalDateTime utcNow = java.time.LocalDateTime.now(java.time.ZoneOffset.UTC);
+            String name = "PREP2024_JAL_" + utcNow.format(java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd_HHmm")) + ".zip";
+            Path inUtc = Files.copy(good[0], Files.createDirectories(tmp.resolve("utc")).resolve(name));
+            institute.release(inUtc);
+            JsonNode report = awaitReport(name);
+            assertThat(report.path("reason").asText()).isEqualTo("CORTE_AHEAD");
+            assertThat(report.path("cause").asText()).contains("ahead of the clock in America/Mexico_City");
+            assertSiteEquals(good[0]);
+        }));
         return tests.stream();
     }
 
@@ -443,6 +454,40 @@ class BadPackagesTest extends PipelineTestBase {
     }
 
     /**
+     * A stale corte, whole in the history, refused while neither S3 nor the local disk takes its report: the package is
+     * safe, and the log still names it, the step, the reason and the cause. Before, the failure of the report left only
+     * Camel's line about an exchange and a disk error.
+     */
+    @Test
+    void aRefusalWhoseReportNothingCanKeepIsStillLoggedWithItsPackageStepAndReason() throws Exception {
+        startWithFirstCortePublished(givingUpOnS3Sooner(settings()));
+        Path newer = corte(2);
+        institute.release(newer);
+        awaitPublished(newer);
+        Path local = localQuarantine();
+        if (Files.isDirectory(local)) {
+            try (var inside = Files.walk(local)) {
+                for (Path p : inside.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
+        Files.writeString(local, "not a folder");
+        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/quarantine/"), FaultProxy.ALWAYS);
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();   // streamed while the difusor logs
+        Path stale = corte(1);
+        String name = stale.getFileName().toString();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            institute.release(stale);
+            await().atMost(Duration.ofSeconds(60)).until(() -> logged.stream().anyMatch(l -> l.contains("took the report")));
+        }
+        assertThat(logged).anySatisfy(l -> assertThat(l).startsWith("package " + name).contains("rejected at step corte-gate: STALE_CORTE",
+                "not newer than the published corte", "neither S3", "nor the local disk"));
+        assertThat(keys(HISTORY, "history/" + name)).contains("history/" + name, "history/" + name + ".sha256");
+        assertSiteEquals(newer);
+    }
+
+    /**
      * Two different zips of the same wrong size, one after the other under the same announcement: both are kept in
      * quarantine. Told apart by their size alone, the second was taken for the copy already there and deleted with
      * the spool: a package received and lost.
@@ -461,14 +506,15 @@ class BadPackagesTest extends PipelineTestBase {
         await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, folder).stream().filter(k -> k.endsWith("/" + name)).count() == 1);
 
         // the institute zips it again before the pause is over: other bytes, the same length, the same announcement
-        byte[] again = Files.readAllBytes(next);
+        byte[] original = Files.readAllBytes(next);
+        byte[] again = original.clone();
         again[again.length / 2] ^= 0x55;
         Files.write(next, again);
         institute.release(next, announcedSha, announcedSize);
         await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, folder).stream().filter(k -> k.endsWith("/" + name)).count() == 2);
         List<byte[]> kept = keys(HISTORY, folder).stream().filter(k -> k.endsWith("/" + name))
                 .map(k -> bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(k)).asByteArray()).toList();
-        assertThat(kept).anySatisfy(bytes -> assertThat(bytes).isEqualTo(again));
+        assertThat(kept).anySatisfy(bytes -> assertThat(bytes).isEqualTo(original)).anySatisfy(bytes -> assertThat(bytes).isEqualTo(again));
         assertSiteEquals(first);
     }
 

@@ -98,6 +98,21 @@ class HistoryInPartsTest extends PipelineTestBase {
         assertThat(parts).as("no single PUT of the whole zip, three parts").containsExactly(1, 2, 3);
         assertThat(requests).filteredOn(r -> r.method().equals("POST") && r.target().contains("uploadId=")).hasSize(1);
         assertThat(bucket.listMultipartUploads(b -> b.bucket(HISTORY)).uploads()).isEmpty();
+        // on the wire: no site file was sent before the copy was completed (its first part held back 8 s meanwhile)
+        List<RequestHead> all = s3Network.requests();
+        int completed = -1;
+        int firstSiteFile = -1;
+        for (int i = 0; i < all.size(); i++) {
+            RequestHead r = all.get(i);
+            if (completed < 0 && r.method().equals("POST") && r.path().equals("/" + HISTORY + "/history/" + name) && r.target().contains("uploadId=")) {
+                completed = i;
+            }
+            if (firstSiteFile < 0 && r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/")) {
+                firstSiteFile = i;
+            }
+        }
+        assertThat(completed).as("the history copy's completion").isNotNegative();
+        assertThat(firstSiteFile).as("the first site file's PUT, after the completion at %d", completed).isGreaterThan(completed);
     }
 
     @Test

@@ -141,21 +141,28 @@ abstract class PipelineTestBase {
         return p;
     }
 
+    /** Ports 20000-29999, a quarter to each test JVM (surefire's fork number), handed out in turn from a random start. */
+    private static final int PORT_SLICE = 2_500;
+    private static final int PORT_SLICE_START = 20_000 + PORT_SLICE * (Math.max(0, Integer.getInteger("test.fork", 1) - 1) % 4);
+    private static final java.util.concurrent.atomic.AtomicInteger NEXT_PORT =
+            new java.util.concurrent.atomic.AtomicInteger(java.util.concurrent.ThreadLocalRandom.current().nextInt(PORT_SLICE));
+
     /**
      * A port free now, below the kernel's ephemeral range (32768 and up on Linux): a port taken from that range and
      * released was, once in a few hundred runs, handed to another socket bound to port 0 (S3Proxy, a proxy, WireMock)
-     * before the difusor bound it.
+     * before the difusor bound it. Never the same port twice in a row nor one another test JVM hands out: two ports
+     * picked for one difusor (management, status) and a JVM beside it once drew the same one.
      */
     static int freePort() {
         for (int attempt = 0; attempt < 200; attempt++) {
-            int port = 20_000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(10_000);
+            int port = PORT_SLICE_START + Math.floorMod(NEXT_PORT.getAndIncrement(), PORT_SLICE);
             try (java.net.ServerSocket s = new java.net.ServerSocket(port)) {
                 return port;
             } catch (IOException busy) {
                 // taken: another one
             }
         }
-        throw new IllegalStateException("no free port between 20000 and 30000");
+        throw new IllegalStateException("no free port between " + PORT_SLICE_START + " and " + (PORT_SLICE_START + PORT_SLICE));
     }
 
     /**
@@ -309,14 +316,39 @@ abstract class PipelineTestBase {
         Files.writeString(incoming.resolve(name + ".sha256"), mx.prep.difusor.embedded.PrepPackageGenerator.sha256Hex(pkg) + "  " + name + "\n");
     }
 
-    /** Every line logged from now on, with its exception, until the capture is closed. */
+    /**
+     * An exception as the log shows it, less its stack frames: its causes and suppressed exceptions too (the layout
+     * prints them all, so a secret in a cause is in the log).
+     */
+    private static String thrown(Throwable thrown) {
+        StringBuilder text = new StringBuilder();
+        java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        java.util.Deque<Throwable> next = new java.util.ArrayDeque<>();
+        if (thrown != null) {
+            next.add(thrown);
+        }
+        while (!next.isEmpty()) {
+            Throwable t = next.poll();
+            if (!seen.add(t)) {
+                continue;
+            }
+            text.append(text.length() == 0 ? " " : " Caused by: ").append(t);
+            if (t.getCause() != null) {
+                next.add(t.getCause());
+            }
+            next.addAll(java.util.Arrays.asList(t.getSuppressed()));
+        }
+        return text.toString();
+    }
+
+    /** Every line logged from now on, with its exception and the exception's causes, until the capture is closed. */
     static AutoCloseable captureLogs(List<String> logged) {
         var context = (org.apache.logging.log4j.core.LoggerContext) org.apache.logging.log4j.LogManager.getContext(false);
         var capture = new org.apache.logging.log4j.core.appender.AbstractAppender("captured", null, null, true,
                 org.apache.logging.log4j.core.config.Property.EMPTY_ARRAY) {
             @Override
             public void append(org.apache.logging.log4j.core.LogEvent event) {
-                logged.add(event.getMessage().getFormattedMessage() + (event.getThrown() == null ? "" : " " + event.getThrown()));
+                logged.add(event.getMessage().getFormattedMessage() + thrown(event.getThrown()));
             }
         };
         capture.start();

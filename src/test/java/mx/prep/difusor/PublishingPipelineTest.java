@@ -1435,19 +1435,29 @@ class PublishingPipelineTest extends PipelineTestBase {
     void anInvalidationCloudFrontRefusesForGoodStillRecordsTheCorteAndTheNextOneIsPublished() throws Exception {
         var settings = settings();
         settings.put("difusor.cdn.distribution-ids", "E1JORNADA00001," + DISTRIBUTION);
-        startDifusor(settings);
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();   // streamed while the difusor logs
         Path first = corte(0);
-        institute.release(first);
-        awaitPublished(first);
-        assertSiteEquals(first);
-        // the other distribution still got its invalidation
-        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(1);
-
-        cloudFront.failNext(2, 403, "AccessDenied");
         Path second = corte(1);
-        institute.release(second);
-        awaitPublished(second);
+        try (AutoCloseable capture = captureLogs(logged)) {
+            startDifusor(settings);
+            institute.release(first);
+            awaitPublished(first);
+            assertSiteEquals(first);
+            // the other distribution still got its invalidation
+            assertThat(cloudFront.created(DISTRIBUTION)).hasSize(1);
+
+            cloudFront.failNext(2, 403, "AccessDenied");
+            institute.release(second);
+            awaitPublished(second);
+        }
         assertSiteEquals(second);
+        // the only trace naming what to fix: one line per refusal, with the package, the distribution and CloudFront's answer
+        List<String> refusals = logged.stream().filter(l -> l.contains("CloudFront refused the invalidation")).toList();
+        assertThat(refusals).hasSize(3).allSatisfy(l -> assertThat(l).contains("difusor.cdn.distribution-ids", "cloudfront:CreateInvalidation"));
+        assertThat(refusals.get(0)).startsWith("package " + first.getFileName()).contains("distribution E1JORNADA00001 (404 NoSuchDistribution");
+        assertThat(refusals.subList(1, 3)).allSatisfy(l -> assertThat(l).startsWith("package " + second.getFileName()).contains("(403 AccessDenied"))
+                .anySatisfy(l -> assertThat(l).contains("distribution E1JORNADA00001 "))
+                .anySatisfy(l -> assertThat(l).contains("distribution " + DISTRIBUTION + " "));
         assertThat(cloudFront.created(DISTRIBUTION)).hasSize(1);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
         assertThat(publishedState()).get().satisfies(s -> assertThat(s.publishing()).isNull());

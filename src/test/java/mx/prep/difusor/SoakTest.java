@@ -45,10 +45,11 @@ class SoakTest extends PipelineTestBase {
         long maxLatencyMillis = 0;
         Path newestGood = null;
         int faults = 0;
+        int[] faultRules = new int[2]; // S3, CloudFront
 
         for (int sequence = 0; sequence < CORTES; sequence++) {
             Path good = corte(sequence);
-            faults += injectFaults(random);
+            faults += injectFaults(random, faultRules);
             String bad = sequence > 0 && sequence % 9 == 4 ? pickBad(random) : null;
             Path offered = good;
             String expectedReason = null;
@@ -116,6 +117,15 @@ class SoakTest extends PipelineTestBase {
             }
         }
         assertThat(cloudFront.created(DISTRIBUTION)).hasSize(published.size());
+        // one invalidation per corte, in the order the cortes were published (its caller reference names the package)
+        assertThat(cloudFront.created(DISTRIBUTION)).extracting(i -> i.callerReference().split("/")[1] + ".zip").containsExactlyElementsOf(published);
+        // a night without the faults it claims is no soak
+        if (faultRules[0] > 0) {
+            assertThat(s3Network.faultsInjected()).as("S3 faults that fired").isPositive();
+        }
+        if (faultRules[1] > 0) {
+            assertThat(cloudFront.requests()).as("CloudFront requests refused").anySatisfy(r -> assertThat(r.succeeded()).isFalse());
+        }
 
         MeterRegistry meters = meters();
         double redeliveries = Search.in(meters).counters().stream().filter(c -> c.getId().getName().contains("redeliver"))
@@ -137,23 +147,27 @@ class SoakTest extends PipelineTestBase {
         return PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(20L * sequence - 10));
     }
 
-    private int injectFaults(Random random) {
+    private int injectFaults(Random random, int[] faultRules) {
         int n = 0;
         if (random.nextInt(4) == 0) {
             s3SlowsDownPuts(p -> p.startsWith("/" + SITE + "/"), 1 + random.nextInt(5));
             n++;
+            faultRules[0]++;
         }
         if (random.nextInt(5) == 0) {
             s3Network.resetMidUpload(r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/"), 1, 10);
             n++;
+            faultRules[0]++;
         }
         if (random.nextInt(6) == 0) {
             s3Network.delayResponse(FaultProxy.anyRequest(), 1, Duration.ofMillis(1500));
             n++;
+            faultRules[0]++;
         }
         if (random.nextInt(6) == 0) {
             cloudFront.failNext(1 + random.nextInt(3), 503, "ServiceUnavailable");
             n++;
+            faultRules[1]++;
         }
         return n;
     }

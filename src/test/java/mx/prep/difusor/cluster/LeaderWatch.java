@@ -11,15 +11,24 @@ final class LeaderWatch implements AutoCloseable {
 
     private final ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
     private final AtomicInteger mostAtOnce = new AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicReference<Throwable> broke = new java.util.concurrent.atomic.AtomicReference<>();
 
     LeaderWatch(List<ElectedContext> contexts) {
         sampler.scheduleAtFixedRate(() -> {
-            int leading = (int) contexts.stream().filter(ElectedContext::leads).count();
-            mostAtOnce.accumulateAndGet(leading, Math::max);
+            try {
+                int leading = (int) contexts.stream().filter(ElectedContext::leads).count();
+                mostAtOnce.accumulateAndGet(leading, Math::max);
+            } catch (Throwable t) {
+                // a task that throws is never run again: the count would stop there and the test still pass
+                broke.compareAndSet(null, t);
+            }
         }, 0, 10, TimeUnit.MILLISECONDS);
     }
 
     int mostLeadersAtOnce() {
+        if (broke.get() != null) {
+            throw new AssertionError("the leader watch stopped looking", broke.get());
+        }
         return mostAtOnce.get();
     }
 

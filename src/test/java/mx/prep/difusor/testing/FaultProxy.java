@@ -114,6 +114,7 @@ public final class FaultProxy implements AutoCloseable {
     private final AtomicInteger connections = new AtomicInteger();
     private final AtomicInteger faults = new AtomicInteger();
     private final AtomicInteger releasedHolds = new AtomicInteger();
+    private final List<Integer> delayedAnswersRelayedAt = new CopyOnWriteArrayList<>();
     private volatile CountDownLatch holdGate = new CountDownLatch(1);
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile Predicate<RequestHead> disguisedETags;
@@ -278,6 +279,14 @@ public final class FaultProxy implements AutoCloseable {
         synchronized (seen) {
             return List.copyOf(seen);
         }
+    }
+
+    /**
+     * For each response {@link #delayResponse} held, once relayed: how many requests had arrived when it was. A request
+     * the client sent only after that answer is at this index of {@link #requests()} or later.
+     */
+    public List<Integer> delayedAnswersRelayedAt() {
+        return List.copyOf(delayedAnswersRelayedAt);
     }
 
     /** How many requests seen so far match. */
@@ -690,6 +699,8 @@ public final class FaultProxy implements AutoCloseable {
             if (fault == Fault.DELAY) {
                 injected();
                 pause(rule.duration());
+                // before the client can have it: a request it sends once answered arrives at this index or later
+                delayedAnswersRelayedAt.add(seen.size());
             }
             Predicate<RequestHead> disguise = disguisedETags;
             if (disguise != null && fault == null && disguise.test(request)) {
