@@ -179,7 +179,7 @@ public class DifusorConfiguration implements CamelConfiguration {
                 historyCopies(context));
         registry.bind("historyArchiver", history);
         // the directory source and the operators' republish folder
-        registry.bind("incomingDirectory", new IncomingDirectory(corteParser, clock, metrics, history));
+        registry.bind("incomingDirectory", new IncomingDirectory(corteParser, workDir.resolve("spool"), clock, metrics, history));
         StateStore state = new StateStore(store, historyBucket, settings.required("difusor.state.key"),
                 settings.required("difusor.state.manifest-key"), metrics);
         registry.bind("stateStore", state);

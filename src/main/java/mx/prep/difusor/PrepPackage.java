@@ -26,6 +26,7 @@ public final class PrepPackage {
     private final Instant receivedAt;
     private Corte corte;
     private Path spoolFile;
+    private Path takenFrom;
     private long size = -1;
     private String sha256;
     private volatile String receivedSha256;
@@ -87,6 +88,15 @@ public final class PrepPackage {
 
     public Path spoolFile() {
         return spoolFile;
+    }
+
+    /** The file of a watched folder it was copied from, or null when it came from elsewhere. */
+    public Path takenFrom() {
+        return takenFrom;
+    }
+
+    public void takenFrom(Path file) {
+        this.takenFrom = file;
     }
 
     public void spooled(Path file, long bytes) {

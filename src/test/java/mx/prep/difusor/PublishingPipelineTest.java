@@ -772,6 +772,32 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     /**
+     * A package dropped again under the same name, over the file (a cp, a sync's re-issue), while the first one goes
+     * through: what was checked is what is archived and published. Read in place from the folder, the checksum passed on
+     * the first bytes and the history and the site got the second ones: unverified bytes in public, under the
+     * first's checksum.
+     */
+    @Test
+    void aPackageOverwrittenInTheFolderAfterItsChecksumIsPublishedAsChecked() throws Exception {
+        Path incoming = startWithAnIncomingDirectory();
+        Path checked = corte(0);
+        String name = checked.getFileName().toString();
+        // the history's answer on this package comes after its checksum and before its copy: held until it is overwritten
+        s3Network.holdRequest(r -> r.method().equals("GET") && r.path().equals("/" + HISTORY + "/history/" + name + ".sha256"), 1,
+                Duration.ofSeconds(60));
+        dropWithSidecar(incoming, checked);
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.requests(r -> r.path().equals("/" + HISTORY + "/history/" + name + ".sha256")) > 0);
+        byte[] other = Files.readAllBytes(corte(1));
+        Files.write(incoming.resolve(name), other);   // in place: the same file, other bytes
+        s3Network.releaseHolds();
+
+        awaitPublished(checked);
+        assertSiteEquals(checked);
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name)).asByteArray()).isEqualTo(Files.readAllBytes(checked));
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
+    /**
      * A dropped package whose history copy S3 refuses past every retry is quarantined, held back beside the folder
      * (whose consumer deletes it), and dropped into the folder again after the pause: published once S3 answers, as a
      * manifest's package is fetched again. It was deleted with the exchange and nothing offered it again: the corte

@@ -74,7 +74,7 @@ public final class HeldBackPackages {
      * @return true when it is held back
      */
     public synchronized boolean holdBack(PrepPackage pkg, Instant dueAt) {
-        Path zip = pkg.spoolFile();
+        Path zip = pkg.takenFrom() != null ? pkg.takenFrom() : pkg.spoolFile();
         if (heldBack == null || zip == null || !incoming.equals(zip.toAbsolutePath().normalize().getParent())) {
             return false;
         }

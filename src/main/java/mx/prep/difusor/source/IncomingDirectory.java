@@ -5,6 +5,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.List;
 import java.util.stream.Stream;
@@ -23,7 +24,8 @@ import mx.prep.difusor.state.CorteParser;
 
 /**
  * Source kind "directory": packages dropped into a local folder (by a sync job, an operator, a benchmark) with their
- * {@code <zip>.sha256} sidecar, which the file consumer waits for as the "done" marker. The file itself is the spool.
+ * {@code <zip>.sha256} sidecar, which the file consumer waits for as the "done" marker. The zip is copied into the spool, as a download
+ * is spooled; the consumer deletes the folder's file once the exchange is done.
  */
 public final class IncomingDirectory {
 
@@ -33,8 +35,10 @@ public final class IncomingDirectory {
     private final Clock clock;
     private final DifusorMetrics metrics;
     private final HistoryArchiver history;
+    private final Path spoolDir;
 
-    public IncomingDirectory(CorteParser corteParser, Clock clock, DifusorMetrics metrics, HistoryArchiver history) {
+    public IncomingDirectory(CorteParser corteParser, Path spoolDir, Clock clock, DifusorMetrics metrics, HistoryArchiver history) {
+        this.spoolDir = spoolDir;
         this.metrics = metrics;
         this.history = history;
         this.corteParser = corteParser;
@@ -83,6 +87,29 @@ public final class IncomingDirectory {
         return pkg;
     }
 
+    /**
+     * A copy of the folder's zip in the spool, under the package's name as a download is (a process killed meanwhile
+     * leaves it to the spool's leftovers at the next start); null when another exchange spools that name right now,
+     * and the folder's file is read in place.
+     */
+    private Path spoolCopy(Path zip, String name) throws IOException {
+        Files.createDirectories(spoolDir);
+        Path spooled = spoolDir.resolve(name);
+        if (Files.exists(spooled)) {
+            LOG.warn("package {}: the spool holds a file of its name already; read in place from {}", name, zip.getParent());
+            return null;
+        }
+        // copied under a download's temporary name, which a start cleans up, then renamed whole
+        Path part = Files.createTempFile(spoolDir, "download-", ".part");
+        try {
+            Files.copy(zip, part, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(part, spooled, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(part);
+        }
+        return spooled;
+    }
+
     public PrepPackage receive(Exchange exchange) throws IOException, PackageRejectedException {
         Path zip = Path.of(exchange.getMessage().getHeader("CamelFileAbsolutePath", String.class));
         Path sidecar = zip.resolveSibling(zip.getFileName() + ".sha256");
@@ -106,17 +133,27 @@ public final class IncomingDirectory {
             throw e;
         }
         String sha256 = PackageDownloader.normalisedChecksum(offer.announcedSha256());
+        // the folder's file, until the copy below is whole: if the copy fails, the quarantine keeps this one
         PrepPackage pkg = received(exchange, zip, name, sha256, corteParser.fromPackageName(name).orElse(null), offer);
+        Path copy = spoolCopy(zip, name);
+        SpoolCleanup.Spool spool = SpoolCleanup.Spool.KEEP;
+        if (copy != null) {
+            // checked, archived and published from one copy: a package dropped again under the same name while this one
+            // goes through (a sync's re-issue, a cp over it) changed the bytes between the checksum and the upload
+            pkg.spooled(copy, Files.size(copy));
+            pkg.takenFrom(zip);
+            spool = SpoolCleanup.Spool.DELETE_ONCE_SAFE;
+        }
+        // the file consumer removes the folder's file afterwards; the copy is deleted once the package is safe
+        exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, spool));
         // known to the exchange before the history is asked: if S3 fails here, the quarantine keeps the zip, which the
         // file consumer deletes once the exchange is handled
         Corte recorded = historyCorte(name, sha256);
         if (recorded != null && !recorded.equals(pkg.corte())) {
-            pkg = received(exchange, zip, name, sha256, recorded, offer);
+            pkg.corte(recorded);
         }
         metrics.received();
         metrics.announced(pkg.corte());
-        // the file consumer removes the file afterwards; only the zip reader needs closing
-        exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, SpoolCleanup.Spool.KEEP));
         LOG.info("{}: received in the incoming directory ({} bytes)", pkg, pkg.size());
         return pkg;
     }
