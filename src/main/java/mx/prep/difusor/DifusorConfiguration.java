@@ -257,6 +257,7 @@ public class DifusorConfiguration implements CamelConfiguration {
                 workDir.resolve("quarantine"), spoolLeftovers, failures, ledger, clock, metrics, journal, heldBack,
                 context.getExecutorServiceManager().newSingleThreadExecutor(Quarantine.class, "quarantine-kept"));
         registry.bind("quarantine", quarantine);
+        metrics.watchKeptOnThePod(java.util.List.of(workDir.resolve("quarantine"), spoolLeftovers));
         // before any download: what an earlier process left in the spool is checked against the history, or quarantined
         registry.bind("spoolLeftovers", new SpoolLeftovers(workDir.resolve("spool"), spoolLeftovers, history,
                 quarantine, context, corteParser, clock, settings.millis("difusor.quarantine.leftover-grace-ms")));

@@ -88,6 +88,40 @@ public final class DifusorMetrics {
         return registry;
     }
 
+    /**
+     * Packages kept only on this pod's disk (a quarantine S3 refused, the spool's leftovers): counted on each scrape.
+     * The disk is the pod's emptyDir, lost with the pod and over its size limit evicted with it.
+     */
+    public void watchKeptOnThePod(java.util.List<java.nio.file.Path> folders) {
+        Gauge.builder("difusor_packages_only_on_pod", folders, f -> keptOnThePod(f)[0])
+                .description("Packages (zips) kept only on this pod's disk, waiting for S3: the local quarantine and the spool's leftovers")
+                .strongReference(true).register(registry);
+        Gauge.builder("difusor_package_bytes_only_on_pod", folders, f -> keptOnThePod(f)[1])
+                .description("Bytes of the packages kept only on this pod's disk").strongReference(true).register(registry);
+    }
+
+    private static double[] keptOnThePod(java.util.List<java.nio.file.Path> folders) {
+        double[] countAndBytes = new double[2];
+        for (java.nio.file.Path folder : folders) {
+            if (!java.nio.file.Files.isDirectory(folder)) {
+                continue;
+            }
+            try (var files = java.nio.file.Files.walk(folder)) {
+                files.filter(f -> f.getFileName().toString().endsWith(".zip") && java.nio.file.Files.isRegularFile(f)).forEach(f -> {
+                    countAndBytes[0]++;
+                    try {
+                        countAndBytes[1] += java.nio.file.Files.size(f);
+                    } catch (java.io.IOException gone) {
+                        // sent to S3 meanwhile
+                    }
+                });
+            } catch (java.io.IOException | java.io.UncheckedIOException e) {
+                return new double[] {Double.NaN, Double.NaN};
+            }
+        }
+        return countAndBytes;
+    }
+
     public void received() {
         receivedCounter().increment();
     }

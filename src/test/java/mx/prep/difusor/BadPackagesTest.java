@@ -405,6 +405,8 @@ class BadPackagesTest extends PipelineTestBase {
         Path waiting = tmp.resolve("work").resolve("spool-leftovers").resolve(badName);
         await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(waiting));
         assertThat(Files.readAllBytes(waiting)).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
+        MeterRegistry meters = meters();
+        assertThat(meters.get("difusor_packages_only_on_pod").gauge().value()).isEqualTo(1);
 
         s3Network.clearFaults();
         Files.delete(local);
@@ -419,6 +421,7 @@ class BadPackagesTest extends PipelineTestBase {
         assertThat(report.path("announcedSha256").asText()).isEqualTo("ab".repeat(32));
         await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(waiting));
         assertThat(waiting.resolveSibling(badName + ".report.json")).doesNotExist();
+        assertThat(meters.get("difusor_packages_only_on_pod").gauge().value()).isZero();
         assertSiteEquals(first);
     }
 
@@ -692,6 +695,10 @@ class BadPackagesTest extends PipelineTestBase {
         settings.put("difusor.quarantine.send-kept-every-ms", "500");
         Path first = startWithFirstCortePublished(settings);
         String badName = aBadPackageKeptOnLocalDisk(first, "ab".repeat(32));
+        // PrepPackagesOnlyOnAPod's gauges: what a deleted pod would lose
+        MeterRegistry meters = meters();
+        assertThat(meters.get("difusor_packages_only_on_pod").gauge().value()).isEqualTo(1);
+        assertThat(meters.get("difusor_package_bytes_only_on_pod").gauge().value()).isEqualTo(Files.size(tmp.resolve("bad").resolve(badName)));
         // the pod was killed between writing the report and renaming it
         Path report = localReports(localQuarantine()).get(0);
         Files.move(report, report.resolveSibling("report.json.partial"));
@@ -702,6 +709,7 @@ class BadPackagesTest extends PipelineTestBase {
         assertThat(sent.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
         assertThat(keptPackage(sent)).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
         await().atMost(Duration.ofSeconds(10)).until(() -> isEmptyTree(localQuarantine()));
+        assertThat(meters.get("difusor_packages_only_on_pod").gauge().value()).isZero();
         assertThat(publishedState()).get().extracting(s -> s.packageName()).isEqualTo(first.getFileName().toString());
         assertSiteEquals(first);
     }
