@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * The {@code href}s of the {@code <base>} tags in an index.html, read in one pass over the text. Regular expressions
  * did this before: a page of "{@code <base x}" repeated, within the 1 MiB read, kept one busy for minutes (a lazy
- * group retried from every {@code <base} to the next {@code >}), on the thread that polls the institute.
+ * group retried from every {@code <base} to the next {@code >}), on the thread that polls the institute. Names are
+ * matched in ASCII only, as HTML does: "scrıpt" is no script.
  */
 final class BaseTags {
 
@@ -14,18 +15,99 @@ final class BaseTags {
     }
 
     /**
+     * Every href of a {@code <base} tag, read two ways: as a browser's tokenizer reads the tag (a quoted value may hold
+     * a {@code >}; an attribute may follow a {@code /} or a closing quote), and, more suspicious, every {@code href=}
+     * after white space up to the next {@code >} whatever the quotes (one inside another attribute's value too). Which
+     * base a browser takes is its parser's call: each must stay on the site.
+     */
+    static List<String> everyHref(CharSequence html) {
+        List<String> hrefs = asTheBrowserReadsThem(html);
+        hrefs.addAll(afterWhiteSpace(html));
+        return hrefs;
+    }
+
+    /** The hrefs of the {@code <base>} tags as an HTML tokenizer reads them. */
+    static List<String> asTheBrowserReadsThem(CharSequence html) {
+        List<String> hrefs = new ArrayList<>();
+        int n = html.length();
+        int at = indexOf(html, "<base", 0, n);
+        while (at >= 0) {
+            int i = at + "<base".length();
+            if (i < n && (isHtmlSpace(html.charAt(i)) || html.charAt(i) == '/' || html.charAt(i) == '>')) {
+                i = readAttributes(html, i, hrefs);
+            }
+            at = indexOf(html, "<base", Math.max(i, at + 1), n);
+        }
+        return hrefs;
+    }
+
+    /** Reads a start tag's attributes from {@code i}, adding each href's value; returns where the tag ends. */
+    private static int readAttributes(CharSequence html, int i, List<String> hrefs) {
+        int n = html.length();
+        while (i < n) {
+            char c = html.charAt(i);
+            if (isHtmlSpace(c) || c == '/') {
+                i++;
+                continue;
+            }
+            if (c == '>') {
+                return i + 1;
+            }
+            // an attribute's name: up to white space, "/", ">" or "=" (a first "=" belongs to the name)
+            int name = i;
+            i++;
+            while (i < n && !isHtmlSpace(html.charAt(i)) && html.charAt(i) != '/' && html.charAt(i) != '>' && html.charAt(i) != '=') {
+                i++;
+            }
+            boolean href = i - name == 4 && matchesAt(html, "href", name);
+            while (i < n && isHtmlSpace(html.charAt(i))) {
+                i++;
+            }
+            if (i >= n || html.charAt(i) != '=') {
+                continue; // no value; the next attribute (or the end) starts here
+            }
+            i++;
+            while (i < n && isHtmlSpace(html.charAt(i))) {
+                i++;
+            }
+            int start;
+            int end;
+            if (i < n && (html.charAt(i) == '"' || html.charAt(i) == '\'')) {
+                char quote = html.charAt(i);
+                start = i + 1;
+                end = start;
+                while (end < n && html.charAt(end) != quote) {
+                    end++;
+                }
+                i = Math.min(n, end + 1); // right after the quote a new attribute may start, space or not
+            } else {
+                start = i;
+                end = i;
+                while (end < n && !isHtmlSpace(html.charAt(end)) && html.charAt(end) != '>') {
+                    end++;
+                }
+                i = end;
+            }
+            if (href) {
+                hrefs.add(html.subSequence(start, end).toString());
+            }
+        }
+        return n;
+    }
+
+    /**
      * Every {@code href=value} inside a {@code <base ...>} tag of the text, in order. A tag runs to the next {@code >}
      * whatever the quotes, and every {@code href} after white space in it counts, also one in another attribute's
-     * value: which one a browser takes is an HTML parser's call, and each must stay on the site.
+     * value.
      */
-    static List<String> hrefs(CharSequence html) {
+    static List<String> afterWhiteSpace(CharSequence html) {
         List<String> hrefs = new ArrayList<>();
         int n = html.length();
         int scannedTo = 0;
         int end = -1;
         for (int at = indexOf(html, "<base", 0, n); at >= 0; at = indexOf(html, "<base", at + 1, n)) {
             int attributes = at + "<base".length();
-            if (attributes >= n || !Character.isWhitespace(html.charAt(attributes))) {
+            if (attributes >= n || !isSpace(html.charAt(attributes))) {
                 continue; // <basefont>, "a<baseLength": no base tag
             }
             if (end < attributes) {
@@ -36,7 +118,7 @@ final class BaseTags {
             // a tag that starts inside the last one ends where it ends: its hrefs were read with it
             int from = Math.max(attributes, scannedTo);
             for (int h = indexOf(html, "href", from, end); h >= 0; h = indexOf(html, "href", h + 1, end)) {
-                if (Character.isWhitespace(html.charAt(h - 1))) {
+                if (isSpace(html.charAt(h - 1))) {
                     String value = valueAfter(html, h + "href".length());
                     if (value != null) {
                         hrefs.add(value);
@@ -51,14 +133,14 @@ final class BaseTags {
     /** The value of {@code =value} at {@code i} (white space around the "=" allowed), or null if there is none. */
     private static String valueAfter(CharSequence html, int i) {
         int n = html.length();
-        while (i < n && Character.isWhitespace(html.charAt(i))) {
+        while (i < n && isSpace(html.charAt(i))) {
             i++;
         }
         if (i >= n || html.charAt(i) != '=') {
             return null;
         }
         i++;
-        while (i < n && Character.isWhitespace(html.charAt(i))) {
+        while (i < n && isSpace(html.charAt(i))) {
             i++;
         }
         if (i >= n) {
@@ -70,7 +152,7 @@ final class BaseTags {
             return html.subSequence(i + 1, close < 0 ? n : close).toString();
         }
         int start = i;
-        while (i < n && !Character.isWhitespace(html.charAt(i)) && html.charAt(i) != '>') {
+        while (i < n && !isSpace(html.charAt(i)) && html.charAt(i) != '>') {
             i++;
         }
         return i > start ? html.subSequence(start, i).toString() : null;
@@ -102,7 +184,7 @@ final class BaseTags {
             } else if (html.charAt(i) == '<') {
                 for (String element : new String[] {"script", "style", "template"}) {
                     int after = i + 1 + element.length();
-                    if (html.regionMatches(true, i + 1, element, 0, element.length()) && (after >= n || !isWordChar(html.charAt(after)))) {
+                    if (after <= n && matchesAt(html, element, i + 1) && (after >= n || !isWordChar(html.charAt(after)))) {
                         int close = indexOf(html, "</" + element, after, n);
                         int gt = close < 0 ? -1 : html.indexOf('>', close);
                         skipTo = gt < 0 ? n : gt + 1;
@@ -121,27 +203,41 @@ final class BaseTags {
         return markup.toString();
     }
 
+    /** A character of a name, as the old pattern's {@code \b} saw it: "scriptá" is no script. */
     private static boolean isWordChar(char c) {
-        return c == '_' || c < 128 && Character.isLetterOrDigit(c);
+        return c == '_' || Character.isLetterOrDigit(c);
     }
 
-    /** {@code what} (lower-case ASCII) starting in {@code text} from {@code from} to before {@code to}, ignoring case; or -1. */
+    /** White space as the old patterns' {@code \s} saw it: the suspicious reading finds at least what they found. */
+    private static boolean isSpace(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\u000B' || c == '\f' || c == '\r';
+    }
+
+    /** White space as an HTML tokenizer sees it. */
+    private static boolean isHtmlSpace(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+    }
+
+    /** {@code what} (lower-case ASCII) starting in {@code text} from {@code from} to before {@code to}, ASCII case ignored; or -1. */
     private static int indexOf(CharSequence text, String what, int from, int to) {
         int last = Math.min(text.length() - what.length(), to - 1);
-        char first = what.charAt(0);
         for (int i = Math.max(0, from); i <= last; i++) {
-            char c = text.charAt(i);
-            if ((c == first || Character.toLowerCase(c) == first) && matchesAt(text, what, i)) {
+            if (matchesAt(text, what, i)) {
                 return i;
             }
         }
         return -1;
     }
 
+    /** {@code what} (lower-case ASCII) at {@code at}, ASCII letters in either case. */
     private static boolean matchesAt(CharSequence text, String what, int at) {
-        for (int k = 1; k < what.length(); k++) {
+        if (at + what.length() > text.length()) {
+            return false;
+        }
+        for (int k = 0; k < what.length(); k++) {
             char c = text.charAt(at + k);
-            if (c != what.charAt(k) && Character.toLowerCase(c) != what.charAt(k)) {
+            char w = what.charAt(k);
+            if (c != w && !(w >= 'a' && w <= 'z' && c == (char) (w - 32))) {
                 return false;
             }
         }

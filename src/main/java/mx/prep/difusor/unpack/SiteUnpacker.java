@@ -368,25 +368,42 @@ public final class SiteUnpacker {
      * would send every visitor elsewhere. Only a path (relative or from the root) is accepted.
      */
     private void checkBaseTag(PrepPackage pkg, ZipFile zip, SiteFile index) throws PackageRejectedException {
-        String html;
+        byte[] head;
         try (InputStream in = zip.getInputStream(zip.getEntry(index.entryName()))) {
-            html = new String(in.readNBytes(MAX_INDEX_BYTES), StandardCharsets.UTF_8);
+            head = in.readNBytes(MAX_INDEX_BYTES);
         } catch (IOException e) {
             throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read index.html: " + e.getMessage(), e);
         }
+        // a browser follows a UTF-16 byte-order mark whatever the page says, and would read another text than this check
+        if (head.length >= 2 && ((head[0] & 0xFF) == 0xFE && (head[1] & 0xFF) == 0xFF || (head[0] & 0xFF) == 0xFF && (head[1] & 0xFF) == 0xFE)
+                || indexOfNul(head) >= 0) {
+            throw new PackageRejectedException(RejectReason.NO_BASE_TAG, pkg + ": index.html is not UTF-8 text (a UTF-16 byte-order mark or"
+                    + " NUL bytes): its <base> cannot be checked, and the institute's probe would not find it");
+        }
+        String html = new String(head, StandardCharsets.UTF_8);
         // every <base> in the text must stay on the site, also one a browser would not take (in a comment, a script, an
         // attribute): which one counts is an HTML parser's call, and a wrong call sends every visitor elsewhere
-        for (String href : BaseTags.hrefs(html)) {
-            // a character reference is decoded by the browser: "&#47;&#47;host/" is "//host/"; a plain path needs none
-            if (href.indexOf('&') >= 0 || !SAFE_BASE_HREF.matcher(href.strip()).matches()) {
+        for (String href : BaseTags.everyHref(html)) {
+            // a character reference is decoded by the browser: "&#47;&#47;host/" is "//host/"; a plain path needs none.
+            // Control characters: a URL parser drops them: U+0001 then "//host/" is "//host/"
+            if (href.indexOf('&') >= 0 || href.chars().anyMatch(c -> c < 0x20 || c == 0x7F) || !SAFE_BASE_HREF.matcher(href.strip()).matches()) {
                 throw new PackageRejectedException(RejectReason.BASE_OUTSIDE_SITE, pkg + ": index.html's <base href=\"" + href
                         + "\"> points outside the site");
             }
         }
         // and one must be real: not only in a comment, a script, a style or a template
-        if (BaseTags.hrefs(BaseTags.outsideCommentsAndScripts(html)).isEmpty()) {
+        if (BaseTags.asTheBrowserReadsThem(BaseTags.outsideCommentsAndScripts(html)).isEmpty()) {
             throw new PackageRejectedException(RejectReason.NO_BASE_TAG, pkg + ": index.html has no <base> tag; the institute's probe would fail");
         }
+    }
+
+    private static int indexOfNul(byte[] bytes) {
+        for (int i = 0; i < bytes.length; i++) {
+            if (bytes[i] == 0) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     static RejectReason reasonFor(ZipStructure.Reason reason) {

@@ -132,7 +132,13 @@ class SiteUnpackerTest {
             "<base data-href=\"/\" href=\"//otro-sitio.example/\">",
             "<title><base href=\"//otro-sitio.example/\"></title><base href=\"/\">",
             // a textarea's text is no comment to a browser: its base is real, and a comment-stripping check missed it
-            "<textarea><!--</textarea><base href=\"//otro-sitio.example/\"><!-- --></textarea><base href=\"/\">" })
+            "<textarea><!--</textarea><base href=\"//otro-sitio.example/\"><!-- --></textarea><base href=\"/\">",
+            // a browser's tokenizer: a quoted ">" does not end the tag, an attribute may follow "/" or a closing quote
+            "<base title=\">\" href=\"https://otro-sitio.example/\"><base href=\"/\">",
+            "<base/href=\"//otro-sitio.example/\"><base href=\"/\">",
+            "<base target=\"x\"href=\"//otro-sitio.example/\"><base href=\"/\">",
+            // a URL parser drops leading control characters
+            "<base href=\"\u0001//otro-sitio.example/\">" })
     void aBaseThatSendsVisitorsElsewhereBehindMarkupIsRefused(String head) throws Exception {
         assertRejected(zip(Map.of("index.html", "<html><head>" + head + "</head></html>"), false), RejectReason.BASE_OUTSIDE_SITE);
     }
@@ -165,6 +171,28 @@ class SiteUnpackerTest {
                 }
             }
         });
+    }
+
+    /** Names are ASCII to HTML: "scr\u0131pt" opens no script, and U+2003 is no space between a tag's name and its attributes. */
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "<scr\u0131pt><!--</script><base href=\"/\">-->",
+            "<script></scr\u0130pt><base href=\"/\"></script>",
+            "<script\u00e1><!--</script><base href=\"/\">-->",
+            "<base\u2003href=\"/\">",
+            "<base x\u001Chref=\"/\">" })
+    void aBaseOnlyAnotherReadingOfTheNamesWouldSeeIsNoBase(String head) throws Exception {
+        assertRejected(zip(Map.of("index.html", "<html><head>" + head + "</head></html>"), false), RejectReason.NO_BASE_TAG);
+    }
+
+    /** A browser follows a UTF-16 byte-order mark over anything the page says: it would read another text than the check. */
+    @Test
+    void anIndexInUtf16IsRefused() throws Exception {
+        byte[] utf16 = "\uFEFF<html><head><base href=\"https://otro-sitio.example/\"></head><!--".getBytes(StandardCharsets.UTF_16LE);
+        byte[] tail = "<base href=\"/\">".getBytes(StandardCharsets.US_ASCII);
+        byte[] page = java.util.Arrays.copyOf(utf16, utf16.length + tail.length);
+        System.arraycopy(tail, 0, page, utf16.length, tail.length);
+        assertRejected(zipOf(Map.of("index.html", page), false), RejectReason.NO_BASE_TAG);
     }
 
     @Test
