@@ -106,16 +106,29 @@ public final class DifusorMetrics {
             if (!java.nio.file.Files.isDirectory(folder)) {
                 continue;
             }
-            try (var files = java.nio.file.Files.walk(folder)) {
-                files.filter(f -> f.getFileName().toString().endsWith(".zip") && java.nio.file.Files.isRegularFile(f)).forEach(f -> {
-                    countAndBytes[0]++;
-                    try {
-                        countAndBytes[1] += java.nio.file.Files.size(f);
-                    } catch (java.io.IOException gone) {
-                        // sent to S3 meanwhile
+            try {
+                java.nio.file.Files.walkFileTree(folder, new java.nio.file.SimpleFileVisitor<>() {
+                    @Override
+                    public java.nio.file.FileVisitResult visitFile(java.nio.file.Path file, java.nio.file.attribute.BasicFileAttributes attrs) {
+                        if (attrs.isRegularFile() && file.getFileName().toString().endsWith(".zip")) {
+                            countAndBytes[0]++;
+                            countAndBytes[1] += attrs.size();
+                        }
+                        return java.nio.file.FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public java.nio.file.FileVisitResult visitFileFailed(java.nio.file.Path file, java.io.IOException e) {
+                        // sent to S3 and deleted while this scrape walked the folder
+                        return java.nio.file.FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public java.nio.file.FileVisitResult postVisitDirectory(java.nio.file.Path dir, java.io.IOException e) {
+                        return java.nio.file.FileVisitResult.CONTINUE;
                     }
                 });
-            } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            } catch (java.io.IOException e) {
                 return new double[] {Double.NaN, Double.NaN};
             }
         }

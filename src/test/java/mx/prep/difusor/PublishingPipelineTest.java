@@ -23,6 +23,8 @@ import org.apache.camel.builder.NotifyBuilder;
 import org.apache.camel.health.HealthCheck;
 import org.apache.camel.health.HealthCheckHelper;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import software.amazon.awssdk.core.sync.RequestBody;
 
@@ -777,11 +779,19 @@ class PublishingPipelineTest extends PipelineTestBase {
      * the first bytes and the history and the site got the second ones: unverified bytes in public, under the
      * first's checksum.
      */
-    @Test
-    void aPackageOverwrittenInTheFolderAfterItsChecksumIsPublishedAsChecked() throws Exception {
-        Path incoming = startWithAnIncomingDirectory();
+    @ParameterizedTest(name = "receive retried after an S3 failure: {0}")
+    @ValueSource(booleans = { false, true })
+    void aPackageOverwrittenInTheFolderAfterItsChecksumIsPublishedAsChecked(boolean receiveRetried) throws Exception {
         Path checked = corte(0);
         String name = checked.getFileName().toString();
+        var settings = BadPackagesTest.givingUpOnS3Sooner(settings());
+        if (receiveRetried) {
+            // the folder's receive asks the history for the package's record: refused past the SDK's attempts, the step is
+            // retried, and the retry must not find its own first copy in the spool and read the folder's file in place
+            s3Network.respond(r -> r.method().equals("GET") && r.path().equals("/" + HISTORY + "/history/" + name + ".json"), 2, 500,
+                    "application/xml", "<Error><Code>InternalError</Code><Message>injected</Message></Error>");
+        }
+        Path incoming = startWithAnIncomingDirectory(settings);
         // the history's answer on this package comes after its checksum and before its copy: held until it is overwritten
         s3Network.holdRequest(r -> r.method().equals("GET") && r.path().equals("/" + HISTORY + "/history/" + name + ".sha256"), 1,
                 Duration.ofSeconds(60));

@@ -99,11 +99,22 @@ public final class IncomingDirectory {
             LOG.warn("package {}: the spool holds a file of its name already; read in place from {}", name, zip.getParent());
             return null;
         }
-        // copied under a download's temporary name, which a start cleans up, then renamed whole
+        // copied under a download's temporary name, which a start cleans up, then linked in whole: a link fails if the
+        // name was taken meanwhile (the republish folder and the watched one at once), where a rename would replace it
         Path part = Files.createTempFile(spoolDir, "download-", ".part");
         try {
             Files.copy(zip, part, StandardCopyOption.REPLACE_EXISTING);
-            Files.move(part, spooled, StandardCopyOption.ATOMIC_MOVE);
+            try {
+                Files.createLink(spooled, part);
+            } catch (UnsupportedOperationException | java.nio.file.FileSystemException noLinks) {
+                if (noLinks instanceof java.nio.file.FileAlreadyExistsException taken) {
+                    throw taken;
+                }
+                Files.move(part, spooled, StandardCopyOption.ATOMIC_MOVE); // a volume without hard links
+            }
+        } catch (java.nio.file.FileAlreadyExistsException taken) {
+            LOG.warn("package {}: the spool took a file of its name meanwhile; read in place from {}", name, zip.getParent());
+            return null;
         } finally {
             Files.deleteIfExists(part);
         }
@@ -133,8 +144,14 @@ public final class IncomingDirectory {
             throw e;
         }
         String sha256 = PackageDownloader.normalisedChecksum(offer.announcedSha256());
-        // the folder's file, until the copy below is whole: if the copy fails, the quarantine keeps this one
+        // known to the exchange before the history is asked: if S3 fails here, the quarantine keeps the folder's zip,
+        // which the file consumer deletes once the exchange is handled
         PrepPackage pkg = received(exchange, zip, name, sha256, corteParser.fromPackageName(name).orElse(null), offer);
+        Corte recorded = historyCorte(name, sha256);
+        if (recorded != null && !recorded.equals(pkg.corte())) {
+            pkg.corte(recorded);
+        }
+        // the last thing that can fail here: a retry of this step (S3 above) copies again, never reads in place
         Path copy = spoolCopy(zip, name);
         SpoolCleanup.Spool spool = SpoolCleanup.Spool.KEEP;
         if (copy != null) {
@@ -146,12 +163,6 @@ public final class IncomingDirectory {
         }
         // the file consumer removes the folder's file afterwards; the copy is deleted once the package is safe
         exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, spool));
-        // known to the exchange before the history is asked: if S3 fails here, the quarantine keeps the zip, which the
-        // file consumer deletes once the exchange is handled
-        Corte recorded = historyCorte(name, sha256);
-        if (recorded != null && !recorded.equals(pkg.corte())) {
-            pkg.corte(recorded);
-        }
         metrics.received();
         metrics.announced(pkg.corte());
         LOG.info("{}: received in the incoming directory ({} bytes)", pkg, pkg.size());
