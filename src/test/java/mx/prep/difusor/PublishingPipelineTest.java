@@ -785,6 +785,7 @@ class PublishingPipelineTest extends PipelineTestBase {
         Path checked = corte(0);
         String name = checked.getFileName().toString();
         var settings = BadPackagesTest.givingUpOnS3Sooner(settings());
+        settings.put("difusor.quarantine.send-kept-every-ms", "500");
         if (receiveRetried) {
             // the folder's receive asks the history for the package's record: refused past the SDK's attempts, the step is
             // retried, and the retry must not find its own first copy in the spool and read the folder's file in place
@@ -804,7 +805,13 @@ class PublishingPipelineTest extends PipelineTestBase {
         awaitPublished(checked);
         assertSiteEquals(checked);
         assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name)).asByteArray()).isEqualTo(Files.readAllBytes(checked));
-        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        // and the package dropped over it is not deleted unseen with it: kept in quarantine, its name taken by another
+        JsonNode report = awaitReport(name);
+        assertThat(report.path("reason").asText()).isEqualTo("NAME_REUSED");
+        assertThat(report.path("step").asText()).isEqualTo("receive");
+        String kept = report.path("packageKeptAt").asText().substring(("s3://" + HISTORY + "/").length());
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(kept)).asByteArray()).isEqualTo(other);
+        assertSiteEquals(checked);
     }
 
     /**

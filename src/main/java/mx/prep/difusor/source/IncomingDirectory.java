@@ -152,6 +152,7 @@ public final class IncomingDirectory {
             pkg.corte(recorded);
         }
         // the last thing that can fail here: a retry of this step (S3 above) copies again, never reads in place
+        java.nio.file.attribute.BasicFileAttributes dropped = Files.readAttributes(zip, java.nio.file.attribute.BasicFileAttributes.class);
         Path copy = spoolCopy(zip, name);
         SpoolCleanup.Spool spool = SpoolCleanup.Spool.KEEP;
         if (copy != null) {
@@ -163,9 +164,61 @@ public final class IncomingDirectory {
         }
         // the file consumer removes the folder's file afterwards; the copy is deleted once the package is safe
         exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, spool));
+        if (copy != null) {
+            exchange.getExchangeExtension().addOnCompletion(new DroppedAgain(pkg, zip, dropped, spoolDir, clock));
+        }
         metrics.received();
         metrics.announced(pkg.corte());
         LOG.info("{}: received in the incoming directory ({} bytes)", pkg, pkg.size());
         return pkg;
+    }
+
+    /**
+     * Before the folder's consumer deletes the file it took (runs first: Camel calls the last one added first): another
+     * package dropped over it under the same name while this one went through (other bytes, a sync's re-issue) would be
+     * deleted unseen. It is set aside with the spool's leftovers, whose sweep keeps it in quarantine with its report.
+     */
+    private static final class DroppedAgain extends org.apache.camel.support.SynchronizationAdapter {
+
+        private final PrepPackage pkg;
+        private final Path zip;
+        private final java.nio.file.attribute.BasicFileAttributes taken;
+        private final Path spoolDir;
+        private final Clock clock;
+
+        DroppedAgain(PrepPackage pkg, Path zip, java.nio.file.attribute.BasicFileAttributes taken, Path spoolDir, Clock clock) {
+            this.pkg = pkg;
+            this.zip = zip;
+            this.taken = taken;
+            this.spoolDir = spoolDir;
+            this.clock = clock;
+        }
+
+        @Override
+        public void onComplete(Exchange exchange) {
+            // a failed exchange leaves the folder's file where it is: the consumer takes it again
+            try {
+                if (!Files.exists(zip)) {
+                    return;
+                }
+                var now = Files.readAttributes(zip, java.nio.file.attribute.BasicFileAttributes.class);
+                if (now.size() == taken.size() && now.lastModifiedTime().equals(taken.lastModifiedTime())
+                        && java.util.Objects.equals(now.fileKey(), taken.fileKey())) {
+                    return;
+                }
+                Path copy = Files.createTempFile(spoolDir, "download-", ".part");
+                Files.copy(zip, copy, StandardCopyOption.REPLACE_EXISTING);
+                String cause = "dropped into " + zip.getParent() + " again under its name, with other bytes, while " + pkg.name() + " ("
+                        + pkg.sha256() + ") went through; the folder's consumer deleted it with that one";
+                Path waiting = SpoolLeftovers.setAside(copy, SpoolLeftovers.besideSpool(spoolDir), pkg.name(),
+                        new mx.prep.difusor.quarantine.QuarantineReport(pkg.name(), pkg.corte() == null ? null : pkg.corte().toString(), "receive",
+                                RejectReason.NAME_REUSED.name(), cause, clock.instant().toString(), null, null, Files.size(copy),
+                                zip.toUri().toString(), null));
+                LOG.warn("{}: another package was {}; set aside at {}, for the quarantine", pkg, cause.substring(0, cause.indexOf(';')), waiting);
+            } catch (IOException | RuntimeException e) {
+                LOG.error("{}: another package dropped over it in {} may be deleted with it by the folder's consumer ({}); drop it again",
+                        pkg, zip.getParent(), e.toString());
+            }
+        }
     }
 }
