@@ -18,16 +18,7 @@ class ServedBodyTest {
     /** 64 MiB in 64 KiB buffers, as the HTTP client hands them over: the first MiB kept, all of it hashed. */
     @Test
     void aLargeBodyIsHashedWholeAndOnlyItsHeadIsKept() throws Exception {
-        HttpResponse.BodySubscriber<ServedBody> body = ServedBody.keeping(1 << 20).apply(null);
-        body.onSubscribe(new Flow.Subscription() {
-            @Override
-            public void request(long n) {
-            }
-
-            @Override
-            public void cancel() {
-            }
-        });
+        HttpResponse.BodySubscriber<ServedBody> body = subscribed();
         MessageDigest expected = MessageDigest.getInstance("SHA-256");
         byte[] chunk = new byte[64 * 1024];
         for (int i = 0; i < 1024; i++) {
@@ -45,8 +36,8 @@ class ServedBodyTest {
         assertThat(served.head()[(1 << 20) - 1]).isEqualTo((byte) 15);
     }
 
-    @Test
-    void aSmallBodyIsKeptWhole() throws Exception {
+    /** A subscriber as the HTTP client holds it once subscribed, keeping 1 MiB. */
+    private static HttpResponse.BodySubscriber<ServedBody> subscribed() {
         HttpResponse.BodySubscriber<ServedBody> body = ServedBody.keeping(1 << 20).apply(null);
         body.onSubscribe(new Flow.Subscription() {
             @Override
@@ -57,6 +48,12 @@ class ServedBodyTest {
             public void cancel() {
             }
         });
+        return body;
+    }
+
+    @Test
+    void aSmallBodyIsKeptWhole() throws Exception {
+        HttpResponse.BodySubscriber<ServedBody> body = subscribed();
         body.onNext(List.of(ByteBuffer.wrap("<base ".getBytes()), ByteBuffer.wrap("href=\"/\">".getBytes())));
         body.onComplete();
         ServedBody served = body.getBody().toCompletableFuture().get(1, TimeUnit.SECONDS);
