@@ -142,23 +142,37 @@ class ProbeTest extends PipelineTestBase {
         }
     }
 
+    /**
+     * A corte published and probed, then its page gone: one incident, open; then the pod restarts during the outage.
+     * Returns the published corte.
+     */
+    private Path downThenRestarted(SitePreview publicSite) throws Exception {
+        startDifusor(probing(publicSite));
+        Path first = startedCorte();
+        probe(difusor).probe();
+        bucket.deleteObject(b -> b.bucket(SITE).key("index.html"));
+        probe(difusor).probe();
+        assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
+        List<String> incidents = keys(HISTORY, "incidents/");
+        assertThat(incidents).hasSize(1);
+        assertThat(incident(incidents.get(0)).path("end").isNull() || incident(incidents.get(0)).path("end").isMissingNode()).isTrue();
+        difusor.close();
+        difusor = null;
+        startDifusor(probing(publicSite));
+        return first;
+    }
+
+    /** S3 answers 500 to every read of the state: which corte the page shows cannot be told. */
+    private void stateUnreadable() {
+        s3Network.respond(r -> r.path().contains("/state/"), FaultProxy.ALWAYS, 500, "application/xml",
+                "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>");
+    }
+
     @Test
     void anIncidentOpenWhenTheDifusorRestartsIsEndedByTheNextOneNotLeftWithoutAnEnd() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
-            startDifusor(probing(publicSite));
-            Path first = startedCorte();
-            probe(difusor).probe();
-            bucket.deleteObject(b -> b.bucket(SITE).key("index.html"));
-            probe(difusor).probe();
-            assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
+            Path first = downThenRestarted(publicSite);
             List<String> incidents = keys(HISTORY, "incidents/");
-            assertThat(incidents).hasSize(1);
-            assertThat(incident(incidents.get(0)).path("end").isNull() || incident(incidents.get(0)).path("end").isMissingNode()).isTrue();
-
-            // the pod restarts during the outage; the page comes back
-            difusor.close();
-            difusor = null;
-            startDifusor(probing(publicSite));
             probe(difusor).probe();
             assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
             assertThat(keys(HISTORY, "incidents/")).hasSize(1);
@@ -568,8 +582,7 @@ class ProbeTest extends PipelineTestBase {
             assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
 
             // S3 answers 500 to every read of the state: which corte the page shows cannot be told, the page is fine
-            s3Network.respond(r -> r.path().contains("/state/"), FaultProxy.ALWAYS, 500, "application/xml",
-                    "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>");
+            stateUnreadable();
             probe(difusor).probe();
             probe(difusor).probe();
             probe(difusor).probe();
@@ -608,8 +621,7 @@ class ProbeTest extends PipelineTestBase {
             assertThat(probe(difusor).openIncident()).isPresent();
 
             serveIndex(SiteBucket.files(first).get("index.html"));
-            s3Network.respond(r -> r.path().contains("/state/"), FaultProxy.ALWAYS, 500, "application/xml",
-                    "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>");
+            stateUnreadable();
             java.time.Instant back = java.time.Instant.now();
             probe(difusor).probe();
             assertThat(probe(difusor).last().light()).isEqualTo(Light.UNKNOWN);
@@ -638,20 +650,10 @@ class ProbeTest extends PipelineTestBase {
     @Test
     void anOutageLeftOpenByAnEarlierProcessEndsWhenThePageIsBackThoughWhichCorteItShowsIsUnknown() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
-            startDifusor(probing(publicSite));
-            Path first = startedCorte();
-            probe(difusor).probe();
-            bucket.deleteObject(b -> b.bucket(SITE).key("index.html"));
-            probe(difusor).probe();
-            assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
+            Path first = downThenRestarted(publicSite);
             String outage = keys(HISTORY, "incidents/").get(0);
-
-            difusor.close();
-            difusor = null;
-            startDifusor(probing(publicSite));
             serveIndex(SiteBucket.files(first).get("index.html"));
-            s3Network.respond(r -> r.path().contains("/state/"), FaultProxy.ALWAYS, 500, "application/xml",
-                    "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>");
+            stateUnreadable();
             java.time.Instant back = java.time.Instant.now();
             probe(difusor).probe();
             assertThat(probe(difusor).last().light()).isEqualTo(Light.UNKNOWN);
