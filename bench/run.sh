@@ -263,7 +263,8 @@ start_difusor() {
     cp "$SRC/application.properties" "$DIFUSOR_DIR/"
     cp -r "$SRC/routes" "$DIFUSOR_DIR/"
     # shellcheck disable=SC2086  # DIFUSOR_JAVA_OPTS is a list of options
-    (cd "$DIFUSOR_DIR" && exec java -Xmx256m $DIFUSOR_JVM_FLAGS $DIFUSOR_JAVA_OPTS \
+    # the benchmark's own DIFUSOR_* settings are no keys: prep-difusor refuses to start on a variable naming no key
+    (cd "$DIFUSOR_DIR" && exec env -u DIFUSOR_CONCURRENCY -u DIFUSOR_JAVA_OPTS -u DIFUSOR_JVM_FLAGS -u DIFUSOR_DIR -u DIFUSOR_PID java -Xmx256m $DIFUSOR_JVM_FLAGS $DIFUSOR_JAVA_OPTS \
         -Daws.accessKeyId=prep-local -Daws.secretAccessKey=prep-local-secret \
         -Ddifusor.source.kind=directory \
         -Ddifusor.source.directory="$DIFUSOR_DIR/incoming" \

@@ -81,6 +81,7 @@ public class DifusorConfiguration implements CamelConfiguration {
 
     @Override
     public void configure(CamelContext context) throws Exception {
+        Settings.requireKnownOverrides(context.getPropertiesComponent(), System.getenv(), System.getProperties());
         Settings settings = new Settings(context.getPropertiesComponent());
         Path workDir = Path.of(settings.required("difusor.work-dir"));
         // before anything touches the spool: what is there belongs to an earlier process, not to a running one
@@ -142,6 +143,10 @@ public class DifusorConfiguration implements CamelConfiguration {
 
         S3Client s3 = s3Client(settings);
         registry.bind("s3Client", s3);
+        if (settings.millis("difusor.s3.read-timeout-ms").compareTo(settings.millis("difusor.s3.call-timeout-ms")) >= 0) {
+            LOG.warn("difusor.s3.read-timeout-ms is not shorter than difusor.s3.call-timeout-ms: a stalled S3 connection uses up the"
+                    + " whole call in one attempt, and the SDK never tries it again");
+        }
         // packages go into the history (and the quarantine) in parts side by side: a single PUT runs at one connection's speed
         ObjectStore.Parts parts;
         try {
@@ -165,7 +170,8 @@ public class DifusorConfiguration implements CamelConfiguration {
                     new ManifestSource(URI.create(settings.required("difusor.source.manifest-url")), get));
             case "package-url" -> registry.bind("packageUrlSource",
                     new PackageUrlSource(URI.create(settings.required("difusor.source.package-url")), get));
-            case "directory" -> { }
+            // the route's file: endpoint would take an empty folder name without a word
+            case "directory" -> settings.required("difusor.source.directory");
             default -> throw new IllegalStateException("difusor.source.kind is 'manifest', 'package-url' or 'directory', not '" + kind + "'");
         }
         CorteParser corteParser = new CorteParser(settings.required("difusor.source.corte-pattern"));

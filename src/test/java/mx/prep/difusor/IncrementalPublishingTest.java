@@ -996,6 +996,27 @@ class IncrementalPublishingTest extends PipelineTestBase {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> startDifusor(settings)).hasStackTraceContaining(key);
     }
 
+    /** A misspelt override would leave the service as it was without a word: the start stops and names it. */
+    @Test
+    void aSystemPropertyThatNamesNoKeyStopsTheStart() {
+        System.setProperty("difusor.source.poll.cron", "0/15 * * * * ?");
+        try {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> startDifusor(settings()))
+                    .hasStackTraceContaining("the system property difusor.source.poll.cron names no key (difusor.source.poll-cron?)");
+        } finally {
+            System.clearProperty("difusor.source.poll.cron");
+        }
+    }
+
+    @Test
+    void aFolderSourceWithoutItsFolderStopsTheStart() {
+        var settings = settings();
+        settings.put("difusor.source.kind", "directory");
+        settings.put("difusor.source.directory", "");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> startDifusor(settings))
+                .hasStackTraceContaining("configuration key difusor.source.directory has no value");
+    }
+
     @Test
     void aDryRunReportsWhatItWouldRefuseWritesNothingAndTakesNoPartInTheElection() throws Exception {
         var settings = settings();

@@ -18,6 +18,12 @@ class SettingsTest {
     public static void main(String[] args) throws Exception {
         try (DefaultCamelContext context = new DefaultCamelContext()) {
             context.getPropertiesComponent().setLocation("file:application.properties");
+            try {
+                Settings.requireKnownOverrides(context.getPropertiesComponent(), System.getenv(), System.getProperties());
+            } catch (IllegalStateException e) {
+                System.out.println("resolved=refused: " + e.getMessage());
+                return;
+            }
             System.out.println("resolved=" + new Settings(context.getPropertiesComponent()).text(args[0]));
         }
     }
@@ -40,7 +46,7 @@ class SettingsTest {
 
     @Test
     void theFileGivesTheDefault() throws Exception {
-        assertThat(resolvedInChildJvm(List.of(), null, null, "difusor.site.bucket")).isEqualTo("prep-site");
+        assertThat(resolvedInChildJvm(List.of(), null, null, "difusor.history.prefix")).isEqualTo("history/");
     }
 
     @Test
@@ -53,5 +59,47 @@ class SettingsTest {
         assertThat(Settings.envName("difusor.cdn.distribution-ids")).isEqualTo("DIFUSOR_CDN_DISTRIBUTION_IDS");
         assertThat(resolvedInChildJvm(List.of(), "DIFUSOR_CDN_DISTRIBUTION_IDS", "E1,E2", "difusor.cdn.distribution-ids"))
                 .isEqualTo("E1,E2");
+    }
+
+    @Test
+    void aMisspeltEnvironmentVariableStopsTheStartAndNamesTheKeyMeant() throws Exception {
+        assertThat(resolvedInChildJvm(List.of(), "DIFUSOR_SOURCE_POLLCRON", "0/15 * * * * ?", "difusor.source.poll-cron"))
+                .isEqualTo("refused: configuration: the environment variable DIFUSOR_SOURCE_POLLCRON names no key (DIFUSOR_SOURCE_POLL_CRON?)");
+    }
+
+    @Test
+    void aMisspeltSystemPropertyStopsTheStart() throws Exception {
+        assertThat(resolvedInChildJvm(List.of("-Ddifusor.site.buckets=from-jvm"), null, null, "difusor.site.bucket"))
+                .startsWith("refused: configuration: the system property difusor.site.buckets names no key");
+    }
+
+    @Test
+    void anEnvironmentValueWithBlanksAroundItStopsTheStart() throws Exception {
+        // read by a route's placeholder as it is: "manifest " is no source kind any poll route starts for
+        assertThat(resolvedInChildJvm(List.of(), "DIFUSOR_SOURCE_KIND", "manifest ", "difusor.source.kind"))
+                .isEqualTo("refused: configuration: the environment variable DIFUSOR_SOURCE_KIND has blanks around its value");
+    }
+
+    @Test
+    void variablesKubernetesSetsForAServiceAreNoTypos() {
+        java.util.Properties none = new java.util.Properties();
+        var keys = java.util.Set.of("difusor.status.port", "difusor.source.kind");
+        assertThat(Settings.strayOverrides(keys, java.util.Map.of("DIFUSOR_STATUS_SERVICE_HOST", "10.0.0.1", "DIFUSOR_STATUS_SERVICE_PORT_HTTP",
+                "8080", "DIFUSOR_STATUS_PORT_8080_TCP_ADDR", "10.0.0.1", "DIFUSOR_STATUS_PORT", "tcp://10.0.0.1:8080", "PATH", "/bin"), none))
+                .isEmpty();
+        assertThat(Settings.strayOverrides(keys, java.util.Map.of("DIFUSOR_SOURCE_KINDS", "manifest"), none))
+                .containsExactly("the environment variable DIFUSOR_SOURCE_KINDS names no key (application.properties lists every key)");
+    }
+
+    /** A stalled S3 connection is tried again by the SDK within the call's bound, not after it by the retry channel. */
+    @Test
+    void theShippedS3ReadTimeoutLeavesTheCallRoomForAnotherAttempt() throws IOException {
+        java.util.Properties shipped = new java.util.Properties();
+        try (var in = java.nio.file.Files.newBufferedReader(Path.of("application.properties"), StandardCharsets.UTF_8)) {
+            shipped.load(in);
+        }
+        long read = Long.parseLong(shipped.getProperty("difusor.s3.read-timeout-ms").strip());
+        long call = Long.parseLong(shipped.getProperty("difusor.s3.call-timeout-ms").strip());
+        assertThat(2 * read).as("two stalled attempts within difusor.s3.call-timeout-ms").isLessThan(call);
     }
 }

@@ -79,6 +79,7 @@ public final class MemoriaTecnica {
         try (DefaultCamelContext context = new DefaultCamelContext()) {
             // the service's own configuration: application.properties, -D and environment variables, as in the pod
             context.getPropertiesComponent().setLocation("file:application.properties");
+            Settings.requireKnownOverrides(context.getPropertiesComponent(), System.getenv(), System.getProperties());
             Settings settings = new Settings(context.getPropertiesComponent());
             try (S3Client s3 = DifusorConfiguration.s3Client(settings)) {
                 ObjectStore store = new ObjectStore(s3);
