@@ -50,10 +50,6 @@ class KubernetesManifestsTest {
     private static final int MANAGEMENT_PORT = 9876;
     private static final String SYNC_HINT = " (k8s/base/config is a copy kept by k8s/sync-config.sh: run it after "
             + "changing application.properties or routes/)";
-    /** The difusor.cluster.* keys the leader-election service reads (they may not be in application.properties yet). */
-    private static final Set<String> CLUSTER_KEYS = Set.of("difusor.cluster.mode", "difusor.cluster.lease-name",
-            "difusor.cluster.namespace", "difusor.cluster.pod-name", "difusor.cluster.lease-duration-ms",
-            "difusor.cluster.renew-deadline-ms", "difusor.cluster.retry-period-ms");
     /** What each overlay must set, differently from the other one. */
     private static final List<String> OVERLAY_ENV = List.of("DIFUSOR_SOURCE_POLL_CRON", "DIFUSOR_SITE_BUCKET",
             "DIFUSOR_HISTORY_BUCKET", "DIFUSOR_CDN_DISTRIBUTION_IDS", "DIFUSOR_SOURCE_MANIFEST_URL", "DIFUSOR_PROBE_URL");
@@ -261,13 +257,36 @@ class KubernetesManifestsTest {
     void everyDifusorVariableNamesAConfigurationKey(String overlay) throws IOException {
         Properties props = load(Files.readString(REPO.resolve("application.properties"), StandardCharsets.UTF_8));
         Set<String> known = new HashSet<>();
-        Stream.concat(props.stringPropertyNames().stream(), CLUSTER_KEYS.stream())
-                .map(k -> k.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_'))
-                .forEach(known::add);
+        props.stringPropertyNames().stream().map(k -> k.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_')).forEach(known::add);
         assertThat(rendered.get(overlay).env().keySet().stream().filter(n -> n.startsWith("DIFUSOR_")))
-                .as("%s: DIFUSOR_* variables (a misspelt one would be ignored)", overlay)
+                .as("%s: DIFUSOR_* variables (the start refuses one that names no key)", overlay)
                 .isNotEmpty()
                 .allSatisfy(n -> assertThat(known).as("configuration keys as variables").contains(n));
+        // nor any the namespace's Services would add (difusor-status -> DIFUSOR_STATUS_SERVICE_HOST)
+        assertThat(at(rendered.get(overlay).podSpec(), "enableServiceLinks")).as("%s: enableServiceLinks", overlay).isEqualTo(false);
+    }
+
+    /** Whoever edits application.properties on the night sees which of its values the pod does not take from it. */
+    @ParameterizedTest
+    @MethodSource("overlays")
+    void everyKeyKubernetesSetsIsMarkedSoInApplicationProperties(String overlay) throws IOException {
+        List<String> lines = Files.readAllLines(REPO.resolve("application.properties"), StandardCharsets.UTF_8);
+        Map<String, String> commentAbove = new java.util.HashMap<>();
+        StringBuilder comment = new StringBuilder();
+        for (String line : lines) {
+            if (line.startsWith("#")) {
+                comment.append(line).append('\n');
+            } else {
+                if (line.contains("=")) {
+                    String key = line.substring(0, line.indexOf('=')).strip();
+                    commentAbove.put(key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_'), comment.toString());
+                }
+                comment.setLength(0);
+            }
+        }
+        assertThat(rendered.get(overlay).env().keySet().stream().filter(n -> n.startsWith("DIFUSOR_")))
+                .as("%s: keys set as variables", overlay)
+                .allSatisfy(n -> assertThat(commentAbove.getOrDefault(n, "")).as("the comment above %s's key", n).contains("k8s:"));
     }
 
     // --------------------------------------------------------------------------------------------- health, hardening
@@ -342,7 +361,7 @@ class KubernetesManifestsTest {
 
     @ParameterizedTest
     @MethodSource("overlays")
-    void writableDirectoriesAreEmptyDirs(String overlay) {
+    void writableDirectoriesAreEmptyDirs(String overlay) throws IOException {
         Rendered r = rendered.get(overlay);
         assertThat(literal(r.env(), "DIFUSOR_WORK_DIR")).as("%s: DIFUSOR_WORK_DIR", overlay).isEqualTo("/work");
         for (String path : List.of("/work", "/tmp")) {
@@ -354,6 +373,14 @@ class KubernetesManifestsTest {
         for (Object volume : list(at(r.podSpec(), "volumes"))) {
             assertThat(map(volume)).as("%s: volume %s", overlay, at(volume, "name")).doesNotContainKey("hostPath");
         }
+        // a download at the limit, a package kept on the pod while S3 refuses the quarantine, an operator's republish
+        // copy: an emptyDir past its sizeLimit is evicted with the packages only this pod holds
+        long maxPackage = Long.parseLong(load(Files.readString(REPO.resolve("application.properties"), StandardCharsets.UTF_8))
+                .getProperty("difusor.source.max-package-bytes").strip());
+        String sizeLimit = text(at(r.volume(text(at(r.mount("/work"), "name"))), "emptyDir", "sizeLimit"));
+        assertThat(sizeLimit).as("%s: /work sizeLimit", overlay).matches("\\d+Gi");
+        assertThat(Long.parseLong(sizeLimit.replace("Gi", "")) << 30).as("%s: /work sizeLimit against difusor.source.max-package-bytes", overlay)
+                .isGreaterThanOrEqualTo(3 * maxPackage);
     }
 
     @ParameterizedTest
