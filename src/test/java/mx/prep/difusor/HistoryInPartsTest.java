@@ -78,7 +78,7 @@ class HistoryInPartsTest extends PipelineTestBase {
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
                 .until(() -> historyZipRequests(name).stream().anyMatch(r -> partNumber(r) == 1));
         // parts sent one after another would wait the 8 s of the first's answer
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+        await().atMost(Duration.ofSeconds(7)).pollInterval(Duration.ofMillis(20))
                 .until(() -> historyZipRequests(name).stream().filter(r -> partNumber(r) > 1).count() == 2);
         // not in the history yet, and nothing of it public: the site waits for the whole copy
         assertThat(keys(HISTORY, "history/" + name)).isEmpty();

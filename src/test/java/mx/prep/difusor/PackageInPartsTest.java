@@ -68,7 +68,7 @@ class PackageInPartsTest {
         p.put("difusor.s3.path-style", "true");
         p.put("difusor.s3.checksum-calculation", "when-required");
         p.put("difusor.s3.connect-timeout-ms", "5000");
-        p.put("difusor.s3.read-timeout-ms", "1500");
+        p.put("difusor.s3.read-timeout-ms", "5000");
         p.put("difusor.s3.max-attempts", "4");
         p.put("difusor.s3.call-timeout-ms", "60000");
         p.put("difusor.s3.endpoint", network.uri().toString());
@@ -135,7 +135,7 @@ class PackageInPartsTest {
     @ValueSource(strings = {"late", "cut off"})
     void aCompletionWhoseAnswerIsLostIsKnownDoneByTheObjectItMade(String answer) throws Exception {
         if (answer.equals("late")) {
-            network.delayResponse(COMPLETE, 1, Duration.ofSeconds(4));
+            network.delayResponse(COMPLETE, 1, Duration.ofSeconds(8));
         } else {
             network.stallResponseBody(COMPLETE, 1);
         }

@@ -302,17 +302,17 @@ class ProbeTest extends PipelineTestBase {
     void aDataFileWhoseBodyStallsIsNotComparedWithinTheProbesDeadlineNorAnIncident() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
                 FaultProxy network = FaultProxy.tcp("127.0.0.1", publicSite.port())) {
-            Path first = startedComparingTheDataFileThrough(network, 1000);
+            Path first = startedComparingTheDataFileThrough(network, 3000);
             int page = SiteBucket.files(first).get("index.html").length;
             putSiteFile("data/corte.json", "{\"corte\": \"x\"}".repeat(5_000).getBytes(java.nio.charset.StandardCharsets.UTF_8));
             // the page passes whole, then the data file's body stalls on the same connection
             network.stallAfterBytes(page + 2_000, 1);
 
-            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(5), () -> probe(difusor).probe());
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(15), () -> probe(difusor).probe());
             assertThat(network.faultsInjected()).isEqualTo(1);
             assertThat(probe(difusor).last().light()).isEqualTo(Light.UNKNOWN);
             assertThat(probe(difusor).last().detail())
-                    .isEqualTo("up with the published corte's index.html; data/corte.json not compared: no whole answer within 1000 ms");
+                    .isEqualTo("up with the published corte's index.html; data/corte.json not compared: no whole answer within 3000 ms");
             assertThat(probe(difusor).last().pageUp()).isTrue();
             assertThat(meters().get("difusor_probe_fresh").gauge().value()).isNaN();
             assertThat(keys(HISTORY, "incidents/")).isEmpty();
@@ -328,17 +328,17 @@ class ProbeTest extends PipelineTestBase {
     void thePageAndTheFilesComparedWithItShareOneDeadline() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
                 FaultProxy network = FaultProxy.http("127.0.0.1", publicSite.port())) {
-            startedComparingTheDataFileThrough(network, 2000);
+            startedComparingTheDataFileThrough(network, 5000);
             probe(difusor).probe();
             assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
 
-            // the page and then the data file, each answering after 1.2 s of the probe's 2 s
-            network.delayResponse(FaultProxy.anyRequest(), 2, Duration.ofMillis(1200));
+            // the page and then the data file, each answering after 3 s of the probe's 5 s
+            network.delayResponse(FaultProxy.anyRequest(), 2, Duration.ofMillis(3000));
             probe(difusor).probe();
             assertThat(network.requests(FaultProxy.request("GET", "/data/corte.json"))).isEqualTo(2);
             assertThat(probe(difusor).last().light()).isEqualTo(Light.UNKNOWN);
             assertThat(probe(difusor).last().detail())
-                    .isEqualTo("up with the published corte's index.html; data/corte.json not compared: no whole answer within 2000 ms");
+                    .isEqualTo("up with the published corte's index.html; data/corte.json not compared: no whole answer within 5000 ms");
             assertThat(keys(HISTORY, "incidents/")).isEmpty();
         }
     }
@@ -451,7 +451,7 @@ class ProbeTest extends PipelineTestBase {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
                 FaultProxy network = FaultProxy.tcp("127.0.0.1", publicSite.port())) {
             var settings = probingThrough(network);
-            settings.put("difusor.probe.timeout-ms", "1000");
+            settings.put("difusor.probe.timeout-ms", "3000");
             startDifusor(settings);
             byte[] page = ("<html><head><base href=\"/\"></head><body>" + "resultados ".repeat(6_000) + "</body></html>")
                     .getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -461,7 +461,7 @@ class ProbeTest extends PipelineTestBase {
             org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> probe(difusor).probe());
             assertThat(network.faultsInjected()).isEqualTo(1);
             assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
-            assertThat(probe(difusor).last().detail()).endsWith("unreachable: no whole answer within 1000 ms");
+            assertThat(probe(difusor).last().detail()).endsWith("unreachable: no whole answer within 3000 ms");
             assertThat(meters().get("difusor_probe_up").gauge().value()).isZero();
             assertThat(keys(HISTORY, "incidents/")).hasSize(1);
 

@@ -289,7 +289,7 @@ class FaultProxyTest {
 
         HttpURLConnection connection =
                 (HttpURLConnection) proxy.uri().resolve("/stuck").toURL().openConnection(Proxy.NO_PROXY);
-        connection.setReadTimeout(300);
+        connection.setReadTimeout(2000);
         try {
             assertThat(connection.getResponseCode()).as("the head still arrives").isEqualTo(200);
             assertThatThrownBy(() -> connection.getInputStream().readAllBytes())
@@ -368,7 +368,7 @@ class FaultProxyTest {
     void tcpModeStallsAfterBytes() {
         proxy = FaultProxy.tcp("127.0.0.1", tcpPort()).stallAfterBytes(4_000, 1);
 
-        Download download = download(300);
+        Download download = download(2000);
 
         assertThat(download.failure()).isInstanceOf(SocketTimeoutException.class);
         assertThat(download.bytes()).isEqualTo(Arrays.copyOf(PAYLOAD, 4_000));
