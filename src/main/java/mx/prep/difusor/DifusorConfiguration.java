@@ -50,6 +50,7 @@ import mx.prep.difusor.publish.SitePublication;
 import mx.prep.difusor.quarantine.Quarantine;
 import mx.prep.difusor.source.ConditionalGet;
 import mx.prep.difusor.source.HeldBackPackages;
+import mx.prep.difusor.source.IncomingBucket;
 import mx.prep.difusor.source.IncomingDirectory;
 import mx.prep.difusor.source.InterruptedPublication;
 import mx.prep.difusor.source.SpoolLeftovers;
@@ -172,12 +173,26 @@ public class DifusorConfiguration implements CamelConfiguration {
                     new PackageUrlSource(URI.create(settings.required("difusor.source.package-url")), get));
             // the route's file: endpoint would take an empty folder name without a word
             case "directory" -> settings.required("difusor.source.directory");
-            default -> throw new IllegalStateException("difusor.source.kind is 'manifest', 'package-url' or 'directory', not '" + kind + "'");
+            case "bucket" -> requireIncomingApart(settings.required("difusor.source.bucket"), settings.prefix("difusor.source.bucket-prefix"),
+                    settings.required("difusor.site.bucket"), settings.prefix("difusor.site.prefix"), settings.required("difusor.history.bucket"),
+                    java.util.Map.of("difusor.history.prefix", settings.prefix("difusor.history.prefix"),
+                            "difusor.quarantine.prefix", settings.prefix("difusor.quarantine.prefix"),
+                            "difusor.probe.incidents-prefix", settings.prefix("difusor.probe.incidents-prefix"),
+                            "difusor.probe.views-prefix", settings.prefix("difusor.probe.views-prefix"),
+                            "difusor.state.key", settings.required("difusor.state.key"),
+                            "difusor.state.manifest-key", settings.required("difusor.state.manifest-key")));
+            default -> throw new IllegalStateException("difusor.source.kind is 'manifest', 'package-url', 'directory' or 'bucket', not '"
+                    + kind + "'");
         }
         CorteParser corteParser = new CorteParser(settings.required("difusor.source.corte-pattern"));
         registry.bind("packageDownloader", new PackageDownloader(http, corteParser, workDir.resolve("spool"),
                 settings.millis("difusor.source.read-timeout-ms"), settings.millis("difusor.source.download-deadline-ms"),
                 settings.millis("difusor.source.progress-interval-ms"), settings.number("difusor.source.max-package-bytes"), clock, metrics));
+        if (kind.equals("bucket")) {
+            registry.bind("incomingBucket", new IncomingBucket(s3, settings.required("difusor.source.bucket"),
+                    settings.prefix("difusor.source.bucket-prefix"), corteParser, workDir.resolve("spool"),
+                    settings.number("difusor.source.max-package-bytes"), clock, metrics));
+        }
 
         // verify, archive, state
         registry.bind("checksumFilter", new ChecksumFilter());
@@ -462,6 +477,28 @@ public class DifusorConfiguration implements CamelConfiguration {
                         + "would delete them. Send the distribution's standard logs to a bucket of their own");
             }
         }
+    }
+
+    /**
+     * The incoming bucket apart from the site (its packages would be public, and the site's prune would delete them)
+     * and from what the history bucket holds (a listing of the incoming prefix would take in the history's zips).
+     */
+    static void requireIncomingApart(String incoming, String incomingPrefix, String siteBucket, String sitePrefix, String historyBucket,
+            java.util.Map<String, String> historyKeys) {
+        java.util.Map<String, String> taken = new java.util.TreeMap<>();
+        if (incoming.equals(siteBucket)) {
+            taken.put("difusor.site.prefix", sitePrefix);
+        }
+        if (incoming.equals(historyBucket)) {
+            taken.putAll(historyKeys);
+        }
+        taken.forEach((setting, key) -> {
+            if (key.startsWith(incomingPrefix) || incomingPrefix.startsWith(key)) {
+                throw new IllegalStateException("difusor.source.bucket-prefix ('" + incomingPrefix + "') of s3://" + incoming
+                        + " overlaps " + setting + " ('" + key + "') in the same bucket: give the institute's replica a bucket, or a"
+                        + " prefix, of its own");
+            }
+        });
     }
 
     /** The unzip step's extra readers (the pipeline thread is one); none when it reads alone. */

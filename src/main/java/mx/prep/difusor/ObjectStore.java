@@ -209,7 +209,9 @@ public final class ObjectStore {
         try {
             if (failure.get() == null) {
                 try {
-                    s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sent)));
+                    // S3 may take minutes over a large one (AWS sends its 200 early, then whitespace): the package's bound
+                    s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sent))
+                            .overrideConfiguration(o -> o.apiCallTimeout(PACKAGE_CALL_TIMEOUT)));
                 } catch (RuntimeException e) {
                     // S3 may have completed it with its answer lost: cut short, or late, and the SDK's retry found the
                     // upload gone (NoSuchUpload). The object tells.

@@ -70,15 +70,32 @@ public final class Settings {
         return key.toUpperCase(java.util.Locale.ROOT).replace('.', '_').replace('-', '_');
     }
 
-    /** What Kubernetes injects for a Service of the namespace (its name upper-cased): no key of ours, never a typo. */
+    /**
+     * What Kubernetes injects for a Service of the namespace (its name upper-cased), by name and value (an address, a
+     * port, a protocol): no key of ours. A typo such as DIFUSOR_JOLOKIA_PORT=8778 still has a name of that shape, but
+     * the Deployment turns the links off (enableServiceLinks: false), where only the shape of the name would tell.
+     */
     private static final java.util.regex.Pattern SERVICE_LINK = java.util.regex.Pattern.compile(
             "[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_[0-9]+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)?)");
+    private static final java.util.regex.Pattern SERVICE_LINK_VALUE = java.util.regex.Pattern.compile(
+            "(?i)((tcp|udp|sctp)://)?[0-9a-f.:\\[\\]]+|tcp|udp|sctp");
 
     /**
-     * Refuses to start on an override that names no key, or whose value has blanks around it. A misspelt variable
-     * ({@code DIFUSOR_SOURCE_POLLCRON}) would change nothing and say nothing: a night-time {@code kubectl set env} that
-     * seems to work. Blanks are stripped where Java reads a key, not where a route does ({@code "manifest "} starts no
-     * poll route). Keys are those of application.properties, which lists every one.
+     * The keys the routes read as {{key}}: Camel takes their values as they are, where Java strips them ({@link #text}).
+     * SettingsTest keeps this list equal to the routes' placeholders.
+     */
+    static final Set<String> READ_BY_ROUTES = Set.of("difusor.cdn.busy-delay-ms", "difusor.cdn.busy-retries", "difusor.probe.cron",
+            "difusor.probe.url", "difusor.publish.dry-run", "difusor.quarantine.send-kept-every-ms", "difusor.republish.directory",
+            "difusor.resume.check-every-ms", "difusor.retry.initial-delay-ms", "difusor.retry.max-delay-ms", "difusor.retry.max-redeliveries",
+            "difusor.site.bucket", "difusor.source.directory-poll-ms", "difusor.source.directory", "difusor.source.kind",
+            "difusor.source.poll-cron");
+
+    /**
+     * Refuses to start on an override that names no key, or whose value has blanks around it where a route reads it. A
+     * misspelt variable ({@code DIFUSOR_SOURCE_POLLCRON}) would change nothing and say nothing: a night-time
+     * {@code kubectl set env} that seems to work. Blanks are stripped where Java reads a key (a Secret's trailing newline
+     * is harmless there), not where a route does ({@code "manifest "} starts no poll route). Keys are those of
+     * application.properties, which lists every one.
      */
     public static void requireKnownOverrides(PropertiesComponent properties, Map<String, String> environment, Properties system) {
         Set<String> keys = properties.loadProperties(k -> k.startsWith("difusor.")).stringPropertyNames();
@@ -97,10 +114,10 @@ public final class Settings {
                 return;
             }
             if (!byEnvName.containsKey(name)) {
-                if (!SERVICE_LINK.matcher(name).matches()) {
+                if (!SERVICE_LINK.matcher(name).matches() || !SERVICE_LINK_VALUE.matcher(value).matches()) {
                     refused.add("the environment variable " + name + " names no key" + closest(name, byEnvName.keySet()));
                 }
-            } else if (!value.equals(value.strip())) {
+            } else if (READ_BY_ROUTES.contains(byEnvName.get(name)) && !value.equals(value.strip())) {
                 refused.add("the environment variable " + name + " has blanks around its value");
             }
         });
@@ -110,7 +127,7 @@ public final class Settings {
             }
             if (!keys.contains(name)) {
                 refused.add("the system property " + name + " names no key" + closest(name, keys));
-            } else if (!system.getProperty(name).equals(system.getProperty(name).strip())) {
+            } else if (READ_BY_ROUTES.contains(name) && !system.getProperty(name).equals(system.getProperty(name).strip())) {
                 refused.add("the system property " + name + " has blanks around its value");
             }
         });

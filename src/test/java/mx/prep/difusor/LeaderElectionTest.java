@@ -174,7 +174,7 @@ class LeaderElectionTest extends PipelineTestBase {
         long polls = millisSince(t0);
         LOG.info("MEASURED file, leader stopped: the other leads after {} ms, polls after {} ms (retry {} ms, lease {} ms, cron 1 s)",
                 leads, polls, RETRY_MS, LEASE_MS);
-        assertThat(leads).isLessThan(10_000);
+        assertThat(leads).isLessThan(5_000);
         assertThat(leaderGauge(b)).isEqualTo(1);
         assertPublishedOnce(second, from, 2);
         assertSiteEquals(second);

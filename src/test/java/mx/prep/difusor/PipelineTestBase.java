@@ -193,6 +193,7 @@ abstract class PipelineTestBase {
         String poll = switch (sourceKind) {
             case "manifest" -> "poll-manifest";
             case "package-url" -> "poll-package-url";
+            case "bucket" -> "poll-bucket";
             default -> null;   // the folder source polls on difusor.source.directory-poll-ms
         };
         if (poll != null) {

@@ -73,6 +73,29 @@ class SettingsTest {
                 .startsWith("refused: configuration: the system property difusor.site.buckets names no key");
     }
 
+    /** A Secret's trailing newline (kubectl create secret --from-file) where Java reads the key, which strips it. */
+    @Test
+    void blanksAroundAValueOnlyJavaReadsAreHarmless() {
+        assertThat(Settings.strayOverrides(java.util.Set.of("difusor.jolokia.password"),
+                java.util.Map.of("DIFUSOR_JOLOKIA_PASSWORD", "s3cret\n"), new java.util.Properties())).isEmpty();
+    }
+
+    /** The keys whose blanks stop the start are exactly those the routes read as placeholders. */
+    @Test
+    void theKeysReadByRoutesAreTheRoutesPlaceholders() throws IOException {
+        java.util.Set<String> placeholders = new java.util.TreeSet<>();
+        try (var routes = java.nio.file.Files.list(Path.of("routes"))) {
+            for (Path route : routes.toList()) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\{\\{(difusor\\.[a-z0-9.-]+)}}")
+                        .matcher(java.nio.file.Files.readString(route));
+                while (m.find()) {
+                    placeholders.add(m.group(1));
+                }
+            }
+        }
+        assertThat(Settings.READ_BY_ROUTES).containsExactlyInAnyOrderElementsOf(placeholders);
+    }
+
     @Test
     void anEnvironmentValueWithBlanksAroundItStopsTheStart() throws Exception {
         // read by a route's placeholder as it is: "manifest " is no source kind any poll route starts for
@@ -84,9 +107,12 @@ class SettingsTest {
     void variablesKubernetesSetsForAServiceAreNoTypos() {
         java.util.Properties none = new java.util.Properties();
         var keys = java.util.Set.of("difusor.status.port", "difusor.source.kind");
-        assertThat(Settings.strayOverrides(keys, java.util.Map.of("DIFUSOR_STATUS_SERVICE_HOST", "10.0.0.1", "DIFUSOR_STATUS_SERVICE_PORT_HTTP",
-                "8080", "DIFUSOR_STATUS_PORT_8080_TCP_ADDR", "10.0.0.1", "DIFUSOR_STATUS_PORT", "tcp://10.0.0.1:8080", "PATH", "/bin"), none))
-                .isEmpty();
+        // a Service named difusor-web
+        assertThat(Settings.strayOverrides(keys, java.util.Map.of("DIFUSOR_WEB_SERVICE_HOST", "10.0.0.1", "DIFUSOR_WEB_SERVICE_PORT_HTTP",
+                "8080", "DIFUSOR_WEB_PORT_8080_TCP_ADDR", "10.0.0.1", "DIFUSOR_WEB_PORT_8080_TCP_PROTO", "tcp", "DIFUSOR_WEB_PORT",
+                "tcp://10.0.0.1:8080", "PATH", "/bin"), none)).isEmpty();
+        // a name of that shape with another value is a typo
+        assertThat(Settings.strayOverrides(keys, java.util.Map.of("DIFUSOR_JOLOKIA_PORT", "eight"), none)).hasSize(1);
         assertThat(Settings.strayOverrides(keys, java.util.Map.of("DIFUSOR_SOURCE_KINDS", "manifest"), none))
                 .containsExactly("the environment variable DIFUSOR_SOURCE_KINDS names no key (application.properties lists every key)");
     }

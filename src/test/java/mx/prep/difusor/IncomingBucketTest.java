@@ -1,0 +1,133 @@
+package mx.prep.difusor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import org.apache.camel.builder.NotifyBuilder;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import software.amazon.awssdk.core.sync.RequestBody;
+
+import mx.prep.difusor.embedded.PrepPackageGenerator;
+
+/**
+ * Source kind "bucket": the institute replicates its packages into an S3 bucket of the difusor's, each zip with its
+ * checksum file, in any order. Real S3 (S3Proxy) behind a network that can fail.
+ */
+class IncomingBucketTest extends PipelineTestBase {
+
+    private static final String INCOMING = "prep-incoming";
+    private static final String PREFIX = "paquetes/";
+
+    @BeforeEach
+    void incomingBucket() {
+        s3.createBucket(INCOMING);
+    }
+
+    private Map<String, String> bucketSource() {
+        var settings = settings();
+        settings.put("difusor.source.kind", "bucket");
+        settings.put("difusor.source.bucket", INCOMING);
+        settings.put("difusor.source.bucket-prefix", PREFIX);
+        return settings;
+    }
+
+    private void replicateZip(Path pkg) throws Exception {
+        bucket.putObject(b -> b.bucket(INCOMING).key(PREFIX + pkg.getFileName()), RequestBody.fromFile(pkg));
+    }
+
+    private void replicateSidecar(Path pkg, String sha256) {
+        String name = pkg.getFileName().toString();
+        bucket.putObject(b -> b.bucket(INCOMING).key(PREFIX + name + ".sha256"), RequestBody.fromString(sha256 + "  " + name + "\n"));
+    }
+
+    private int zipGets(Path pkg) {
+        return s3Network.requests(r -> r.method().equals("GET") && r.path().equals("/" + INCOMING + "/" + PREFIX + pkg.getFileName()));
+    }
+
+    @Test
+    void theNewestCorteWithItsChecksumFileIsPublishedByteForByteAndAZipWithoutOneWaits() throws Exception {
+        Path first = corte(0);
+        Path second = corte(1);
+        replicateZip(first);
+        replicateSidecar(first, PrepPackageGenerator.sha256Hex(first));
+        startDifusor(bucketSource());
+        awaitPublished(first);
+        assertSiteEquals(first);
+        assertThat(keys(HISTORY, "history/")).contains("history/" + first.getFileName());
+
+        // the newer zip arrives first, its checksum file later: not taken before it
+        replicateZip(second);
+        NotifyBuilder polls = new NotifyBuilder(difusor.context()).fromRoute("poll-bucket").whenDone(10).create();
+        assertThat(polls.matches(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(zipGets(second)).as("the zip without its checksum file").isZero();
+        assertThat(publishedState().orElseThrow().packageName()).isEqualTo(first.getFileName().toString());
+
+        replicateSidecar(second, PrepPackageGenerator.sha256Hex(second));
+        awaitPublished(second);
+        assertSiteEquals(second);
+        // the institute's copies stay where replication put them
+        assertThat(keys(INCOMING, PREFIX)).hasSize(4);
+
+        // published: not copied again at later polls, nor the older one, which is no longer the newest
+        int copies = zipGets(second);
+        NotifyBuilder later = new NotifyBuilder(difusor.context()).fromRoute("poll-bucket").whenDone(10).create();
+        assertThat(later.matches(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(zipGets(second)).isEqualTo(copies).isEqualTo(1);
+        assertThat(zipGets(first)).isEqualTo(1);
+    }
+
+    @Test
+    void aZipThatDoesNotMatchItsChecksumFileIsQuarantinedAndTheSiteStaysAsItWas() throws Exception {
+        Path first = corte(0);
+        replicateZip(first);
+        replicateSidecar(first, PrepPackageGenerator.sha256Hex(first));
+        startDifusor(bucketSource());
+        awaitPublished(first);
+
+        Path second = corte(1);
+        replicateZip(second);
+        replicateSidecar(second, "0".repeat(64));
+        var report = awaitReport(second.getFileName().toString());
+        assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
+        assertThat(report.path("source").asText()).isEqualTo("s3://" + INCOMING + "/" + PREFIX + second.getFileName());
+        assertSiteEquals(first);
+        assertThat(publishedState().orElseThrow().packageName()).isEqualTo(first.getFileName().toString());
+    }
+
+    @Test
+    void aCopyCutOffOnTheNetworkIsRetriedAndThePackagePublished() throws Exception {
+        Path first = corte(0);
+        replicateZip(first);
+        replicateSidecar(first, PrepPackageGenerator.sha256Hex(first));
+        // the zip's first GET reset on arrival, the second one's body stalled after its head
+        s3Network.reset(r -> r.method().equals("GET") && r.path().endsWith(".zip"), 1);
+        s3Network.stallResponseBody(r -> r.method().equals("GET") && r.path().endsWith(".zip"), 1);
+        var settings = bucketSource();
+        settings.put("difusor.s3.max-attempts", "1");   // the retry channel's turn, not only the SDK's
+        settings.put("difusor.s3.read-timeout-ms", "2000");
+        startDifusor(settings);
+        awaitPublished(first);
+        assertSiteEquals(first);
+        assertThat(s3Network.faultsInjected()).isGreaterThanOrEqualTo(2);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
+    @Test
+    void theReplicaInsideTheSiteOrOverTheHistoryIsRefusedAtStart() {
+        var inSite = bucketSource();
+        inSite.put("difusor.source.bucket", SITE);
+        assertThatThrownBy(() -> startDifusor(inSite)).hasStackTraceContaining("overlaps difusor.site.prefix");
+        var overHistory = bucketSource();
+        overHistory.put("difusor.source.bucket", HISTORY);
+        overHistory.put("difusor.source.bucket-prefix", "history/incoming/");
+        assertThatThrownBy(() -> startDifusor(overHistory)).hasStackTraceContaining("overlaps difusor.history.prefix");
+    }
+}
