@@ -191,7 +191,8 @@ public class DifusorConfiguration implements CamelConfiguration {
         if (kind.equals("bucket")) {
             registry.bind("incomingBucket", new IncomingBucket(s3, settings.required("difusor.source.bucket"),
                     settings.prefix("difusor.source.bucket-prefix"), corteParser, workDir.resolve("spool"),
-                    settings.number("difusor.source.max-package-bytes"), clock, metrics));
+                    settings.number("difusor.source.max-package-bytes"), settings.millis("difusor.source.download-deadline-ms"),
+                    settings.millis("difusor.source.progress-interval-ms"), clock, metrics));
         }
 
         // verify, archive, state

@@ -113,10 +113,51 @@ class IncomingBucketTest extends PipelineTestBase {
         var settings = bucketSource();
         settings.put("difusor.s3.max-attempts", "1");   // the retry channel's turn, not only the SDK's
         settings.put("difusor.s3.read-timeout-ms", "2000");
+        java.util.List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            startDifusor(settings);
+            awaitPublished(first);
+        }
+        assertSiteEquals(first);
+        assertThat(s3Network.faultsInjected()).isGreaterThanOrEqualTo(2);
+        // the copy's own retries (the pipeline's retry channel), not a poll's WARN and the next poll
+        assertThat(logged).anyMatch(l -> l.contains(first.getFileName() + ": step download failed, retry 1 of"))
+                .anyMatch(l -> l.contains(first.getFileName() + ": step download failed, retry 2 of"));
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
+    /** The listing tells the size: a zip above difusor.source.max-package-bytes is reported without a byte copied. */
+    @Test
+    void aZipLargerThanTheLimitIsReportedWithoutBeingCopied() throws Exception {
+        Path first = corte(0);
+        replicateZip(first);
+        replicateSidecar(first, PrepPackageGenerator.sha256Hex(first));
+        var settings = bucketSource();
+        settings.put("difusor.source.max-package-bytes", String.valueOf(Files.size(first) - 1));
+        startDifusor(settings);
+        var report = awaitReport(first.getFileName().toString());
+        assertThat(report.path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
+        assertThat(report.path("step").asText()).isEqualTo("download");
+        assertThat(report.path("cause").asText()).contains("max-package-bytes");
+        assertThat(zipGets(first)).isZero();
+        assertThat(publishedState()).isEmpty();
+    }
+
+    /** A zip gone between the listing and the copy (replicated again, removed) is looked for at the next poll, not reported. */
+    @Test
+    void aZipGoneSinceTheListingIsTakenAtALaterPollNotQuarantined() throws Exception {
+        Path first = corte(0);
+        replicateZip(first);
+        replicateSidecar(first, PrepPackageGenerator.sha256Hex(first));
+        // more times than the retry channel tries: retried as a failure, it would end in quarantine
+        s3Network.respond(r -> r.method().equals("GET") && r.path().endsWith(".zip"), 3, 404, "application/xml",
+                "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>");
+        var settings = bucketSource();
+        settings.put("difusor.retry.max-redeliveries", "1");
         startDifusor(settings);
         awaitPublished(first);
         assertSiteEquals(first);
-        assertThat(s3Network.faultsInjected()).isGreaterThanOrEqualTo(2);
+        assertThat(s3Network.faultsInjected()).isEqualTo(3);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
     }
 

@@ -2,7 +2,6 @@ package mx.prep.difusor.source;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.URI;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -51,23 +50,29 @@ public final class IncomingBucket {
     private final CorteParser corteParser;
     private final Path spoolDir;
     private final long maxBytes;
+    private final java.time.Duration deadline;
+    private final java.time.Duration progressInterval;
     private final Clock clock;
     private final DifusorMetrics metrics;
     /** Checksum files read, by key, with the ETag they were read at: a poll reads again only one that changed. */
     private final Map<String, ReadSidecar> sidecars = new HashMap<>();
+    /** The zips' ETags at the last listing: the copy takes the object listed, or none (If-Match). */
+    private volatile Map<String, String> listedEtags = Map.of();
     private volatile PackageOffer lastOffer;
 
-    private record ReadSidecar(String etag, PackageOffer offer) {
+    private record ReadSidecar(String etag, String text) {
     }
 
-    public IncomingBucket(S3Client s3, String bucket, String prefix, CorteParser corteParser, Path spoolDir, long maxBytes, Clock clock,
-            DifusorMetrics metrics) {
+    public IncomingBucket(S3Client s3, String bucket, String prefix, CorteParser corteParser, Path spoolDir, long maxBytes,
+            java.time.Duration deadline, java.time.Duration progressInterval, Clock clock, DifusorMetrics metrics) {
         this.s3 = s3;
         this.bucket = bucket;
         this.prefix = prefix;
         this.corteParser = corteParser;
         this.spoolDir = spoolDir;
         this.maxBytes = maxBytes;
+        this.deadline = deadline;
+        this.progressInterval = progressInterval;
         this.clock = clock;
         this.metrics = metrics;
     }
@@ -75,7 +80,12 @@ public final class IncomingBucket {
     /** @return the newest corte whose zip and checksum file are both there, or null while there is none */
     public synchronized PackageOffer poll() throws IOException {
         Map<String, S3Object> objects = new HashMap<>();
-        s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents().forEach(o -> objects.put(o.key(), o));
+        try {
+            s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix)).contents().forEach(o -> objects.put(o.key(), o));
+        } catch (software.amazon.awssdk.core.exception.SdkException e) {
+            // the difusor's own bucket, not the institute's server: the WARN says which
+            throw new IOException("cannot list the incoming bucket s3://" + bucket + "/" + prefix + ": " + e.getMessage(), e);
+        }
         Optional<S3Object> newest = objects.values().stream()
                 .filter(o -> o.key().endsWith(".zip") && objects.containsKey(o.key() + SIDECAR))
                 .max(Comparator.comparing((S3Object o) -> corteParser.fromPackageName(name(o.key())).orElse(null),
@@ -88,10 +98,15 @@ public final class IncomingBucket {
         S3Object sidecar = objects.get(zip.key() + SIDECAR);
         ReadSidecar read = sidecars.get(sidecar.key());
         if (read == null || !read.etag().equals(sidecar.eTag())) {
-            read = new ReadSidecar(sidecar.eTag(), offer(zip, readSidecar(sidecar.key())));
+            Optional<String> text = readSidecar(sidecar);
+            if (text == null) {
+                return null;   // deleted since the listing: the next poll sees what is there
+            }
+            read = new ReadSidecar(sidecar.eTag(), text.orElse(null));
             sidecars.put(sidecar.key(), read);
         }
-        PackageOffer offer = read.offer();
+        listedEtags = Map.of(zip.key(), zip.eTag());
+        PackageOffer offer = offer(zip, read.text());
         if (lastOffer == null || !offer.key().equals(lastOffer.key())) {
             LOG.info("{}: in the incoming bucket {} (sha256 {}, {} bytes)", offer, SecureHttp.shown(offer.packageUri()),
                     offer.announcedSha256(), offer.announcedSize());
@@ -113,24 +128,34 @@ public final class IncomingBucket {
 
     private URI uri(String key) {
         try {
-            return new URI("s3", bucket, "/" + key, null);
+            // the authority form: a legacy bucket name with '_' is no host name
+            return new URI("s3", bucket, "/" + key, null, null);
         } catch (java.net.URISyntaxException e) {
             throw new IllegalArgumentException("s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
         }
     }
 
-    private String readSidecar(String key) throws IOException {
-        byte[] bytes = s3.getObjectAsBytes(b -> b.bucket(bucket).key(key)).asByteArray();
-        if (bytes.length > ConditionalGet.MAX_DOCUMENT_BYTES) {
-            LOG.warn("s3://{}/{} has {} bytes: not a checksum file", bucket, key, bytes.length);
+    /** @return the checksum file's text, empty when it is none (the checksum filter reports it), null when it is gone */
+    private Optional<String> readSidecar(S3Object sidecar) throws IOException {
+        String key = sidecar.key();
+        if (sidecar.size() > ConditionalGet.MAX_DOCUMENT_BYTES) {
+            LOG.warn("s3://{}/{} has {} bytes: not a checksum file", bucket, key, sidecar.size());
+            return Optional.empty();
+        }
+        byte[] bytes;
+        try {
+            bytes = s3.getObjectAsBytes(b -> b.bucket(bucket).key(key)).asByteArray();
+        } catch (NoSuchKeyException gone) {
             return null;
+        } catch (software.amazon.awssdk.core.exception.SdkException e) {
+            throw new IOException("cannot read s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
         }
         try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+            return Optional.of(StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(bytes)).toString());
         } catch (CharacterCodingException e) {
             LOG.warn("s3://{}/{} is not text in ASCII or UTF-8 ({})", bucket, key, e.toString());
-            return null;
+            return Optional.empty();
         }
     }
 
@@ -142,17 +167,37 @@ public final class IncomingBucket {
     public PrepPackage download(PackageOffer offer, Exchange exchange) throws IOException {
         exchange.setProperty(PackageOffer.PROPERTY, offer);
         String key = offer.packageUri().getPath().substring(1);
+        String where = "s3://" + bucket + "/" + key;
+        if (offer.announcedSize() != null && offer.announcedSize() > maxBytes) {
+            // the listing tells the size: not a byte is copied
+            throw new PackageTooLargeException(offer + ": " + where + " has " + offer.announcedSize() + " bytes, more than " + maxBytes
+                    + " (difusor.source.max-package-bytes)");
+        }
+        String etag = listedEtags.get(key);
         Files.createDirectories(spoolDir);
         Path part = Files.createTempFile(spoolDir, "download-", ".part");
         long started = System.nanoTime();
         long bytes;
-        try (ResponseInputStream<GetObjectResponse> in = s3.getObject(b -> b.bucket(bucket).key(key));
-                OutputStream out = Files.newOutputStream(part)) {
-            bytes = copyAtMost(in, out, offer);
+        try (ResponseInputStream<GetObjectResponse> in = s3.getObject(b -> b.bucket(bucket).key(key).ifMatch(etag));
+                java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(part, java.nio.file.StandardOpenOption.WRITE)) {
+            try {
+                bytes = copy(in, out, offer, started);
+                // on disk before it is the spool's: a node that crashes now leaves no truncated package to the sweep
+                out.force(true);
+            } catch (IOException | RuntimeException e) {
+                in.abort();   // closing would read the rest of the object first
+                throw e;
+            }
         } catch (NoSuchKeyException gone) {
             Files.deleteIfExists(part);
-            // listed at the poll, deleted since (the institute replaced it): the next poll sees what is there now
-            throw new TransientFailureException(offer + ": s3://" + bucket + "/" + key + " is no longer there");
+            throw new NotYetOnOfferException(offer + ": " + where + " is no longer there (replaced or removed since the listing); the next poll"
+                    + " sees what is there now");
+        } catch (software.amazon.awssdk.awscore.exception.AwsServiceException changed) {
+            Files.deleteIfExists(part);
+            if (changed.statusCode() == 412) {
+                throw new NotYetOnOfferException(offer + ": " + where + " changed since the listing (replicated again); the next poll sees it");
+            }
+            throw changed;
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(part);
             throw e;
@@ -161,7 +206,7 @@ public final class IncomingBucket {
         Files.move(part, spooled, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         Corte corte = corteParser.fromPackageName(offer.packageName()).orElse(null);
         PrepPackage pkg = new PrepPackage(offer.packageName(), PackageDownloader.normalisedChecksum(offer.announcedSha256()),
-                offer.announcedSize(), corte, "s3://" + bucket + "/" + key, Instant.now(clock));
+                offer.announcedSize(), corte, where, Instant.now(clock));
         pkg.spooled(spooled, bytes);
         pkg.checksumNames(offer.checksumNames());
         pkg.stageTook("download", (System.nanoTime() - started) / 1_000_000);
@@ -174,15 +219,29 @@ public final class IncomingBucket {
         return pkg;
     }
 
-    private long copyAtMost(InputStream in, OutputStream out, PackageOffer offer) throws IOException {
+    /** Within the limits a download has: the package's size and the source's deadline, with progress for a long one. */
+    private long copy(InputStream in, java.nio.channels.FileChannel out, PackageOffer offer, long started) throws IOException {
         byte[] buffer = new byte[64 * 1024];
         long bytes = 0;
+        long nextProgress = started + progressInterval.toNanos();
         for (int n; (n = in.read(buffer)) > 0;) {
             bytes += n;
             if (bytes > maxBytes) {
                 throw new PackageTooLargeException(offer + ": larger than " + maxBytes + " bytes (difusor.source.max-package-bytes)");
             }
-            out.write(buffer, 0, n);
+            java.nio.ByteBuffer chunk = java.nio.ByteBuffer.wrap(buffer, 0, n);
+            while (chunk.hasRemaining()) {
+                out.write(chunk);
+            }
+            long now = System.nanoTime();
+            if (now - started > deadline.toNanos()) {
+                throw new DownloadOutOfTimeException(offer + ": copy from the incoming bucket not finished within the deadline of "
+                        + deadline.toSeconds() + " s (" + bytes + " bytes copied)");
+            }
+            if (now >= nextProgress) {
+                LOG.info("{}: {} bytes copied from the incoming bucket so far", offer, bytes);
+                nextProgress = now + progressInterval.toNanos();
+            }
         }
         return bytes;
     }
