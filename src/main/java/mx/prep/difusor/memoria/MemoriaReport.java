@@ -214,6 +214,19 @@ public final class MemoriaReport {
             }
             h.append("</tbody>\n</table>\n");
         }
+        List<TeamLog.TeamIncident> team = teamAffecting(night, onlineFrom, end);
+        if (!team.isEmpty()) {
+            h.append("<h3>Incidencias anotadas por el equipo del Difusor</h3>\n<p>Las que solo una persona pudo ver, anotadas durante la operación. ")
+                    .append("No entran en la disponibilidad medida, que proviene del monitoreo automático del portal.</p>\n")
+                    .append("<table id=\"incidencias-del-equipo\">\n<thead><tr><th>Inicio</th><th>Fin</th><th>Duración dentro del periodo de publicación</th>")
+                    .append("<th>Incidencia</th></tr></thead>\n<tbody>\n");
+            for (TeamLog.TeamIncident t : team) {
+                h.append("<tr><td>").append(esc(time.format(t.start()))).append("</td><td>").append(esc(time.format(t.end())))
+                        .append("</td><td class=\"n\">").append(esc(duration(t.within(onlineFrom, end)))).append("</td><td>")
+                        .append(esc(t.description())).append("</td></tr>\n");
+            }
+            h.append("</tbody>\n</table>\n");
+        }
         int before = night.incidents().size() - affecting.size();
         if (before > 0 && !portal.isEmpty()) {
             // the call asks for the incidents that affected the publication: before it began there was none to affect
@@ -272,6 +285,11 @@ public final class MemoriaReport {
         return h.toString();
     }
 
+    /** The team's incidents with some time inside [from, to), as the probe's are chosen. */
+    private static List<TeamLog.TeamIncident> teamAffecting(Night night, Instant from, Instant to) {
+        return night.team().stream().filter(t -> t.within(from, to).compareTo(Duration.ZERO) > 0).toList();
+    }
+
     /** The daily figures, one row per day and the total, for the institute's format. */
     public static String dailyCsv(Figures figures) {
         StringBuilder csv = new StringBuilder("fecha,visitas,visitantes,paginas,accesos,solicitudes,errores,solicitudes_automaticas\n");
@@ -300,6 +318,10 @@ public final class MemoriaReport {
             csv.append(i.light() == Light.RED ? "portal_no_disponible" : "corte_anterior").append(',')
                     .append(time.format(s)).append(',').append(e == null ? "en curso" : time.format(e)).append(',')
                     .append(overlap(i, periodStart, periodEnd, now).toSeconds()).append(',').append(quoted(detalle(i.detail()))).append('\n');
+        }
+        for (TeamLog.TeamIncident t : teamAffecting(night, periodStart, periodEnd)) {
+            csv.append("anotada_por_el_equipo,").append(time.format(t.start())).append(',').append(time.format(t.end())).append(',')
+                    .append(t.within(periodStart, periodEnd).toSeconds()).append(',').append(quoted(t.description())).append('\n');
         }
         for (QuarantineReport r : night.refused()) {
             csv.append("paquete_no_publicado,").append(time.format(Instant.parse(r.time()))).append(",,,")

@@ -90,7 +90,7 @@ public final class MemoriaTecnica {
                 Written w = new MemoriaTecnica(store, records, Clock.systemUTC()).write(settings.text("difusor.probe.url"),
                         setting(settings, "difusor.memoria.from", LocalDate::parse), setting(settings, "difusor.memoria.to", LocalDate::parse),
                         setting(settings, "difusor.memoria.publication-from", LocalDateTime::parse), setting(settings, "difusor.corte-zone", ZoneId::of),
-                        settings.required("difusor.memoria.logs"), Path.of(settings.required("difusor.memoria.out")));
+                        settings.required("difusor.memoria.logs"), settings.text("difusor.memoria.team-log"), Path.of(settings.required("difusor.memoria.out")));
                 LOG.info("memoria técnica written: {} ({} log files, {} visits, {} pages, {} accesses, {} incidents, {} packages not published)",
                         w.html().toAbsolutePath(), w.logFiles(), w.figures().total().visits(), w.figures().total().pages(),
                         w.figures().total().accesses(), w.night().incidents().size(), w.night().refused().size());
@@ -109,6 +109,12 @@ public final class MemoriaTecnica {
 
     public Written write(String portal, LocalDate from, LocalDate to, LocalDateTime publicationFrom, ZoneId zone, String logs, Path out)
             throws IOException, InterruptedException {
+        return write(portal, from, to, publicationFrom, zone, logs, "", out);
+    }
+
+    /** @param teamLog the incidents the team wrote down ({@link TeamLog}): a file, s3://bucket/key, or empty */
+    public Written write(String portal, LocalDate from, LocalDate to, LocalDateTime publicationFrom, ZoneId zone, String logs, String teamLog,
+            Path out) throws IOException, InterruptedException {
         requireCurrentRules(zone.getId(), zone.getRules().getOffset(from.atTime(12, 0)), from);
         SiteTraffic traffic = new SiteTraffic(from, to, zone);
         Instant start = from.atStartOfDay(zone).toInstant();
@@ -119,11 +125,14 @@ public final class MemoriaTecnica {
                     + ": is the distribution's standard logging on, and difusor.memoria.logs its bucket and prefix?");
         }
         Figures figures = traffic.figures();
-        Night night = records.read(start, end);
+        // read before the logs' minutes go by: a line the team mistyped stops the report at once
+        List<TeamLog.TeamIncident> team = TeamLog.read(teamLog, store, zone);
+        Night night = records.read(start, end).withTeam(team);
         Instant now = clock.instant();
         Files.createDirectories(out);
         Path html = Files.writeString(out.resolve("memoria-tecnica.html"), MemoriaReport.html(portal, from, to, publicationFrom, figures, night, now,
-                "registros de acceso de CloudFront en " + logs + "; registros de operación del Difusor en " + records.location()), StandardCharsets.UTF_8);
+                "registros de acceso de CloudFront en " + logs + "; registros de operación del Difusor en " + records.location()
+                        + (teamLog.isBlank() ? "" : "; incidencias anotadas por el equipo en " + teamLog)), StandardCharsets.UTF_8);
         Path daily = Files.writeString(out.resolve("estadisticas-diarias.csv"), MemoriaReport.dailyCsv(figures), StandardCharsets.UTF_8);
         Path incidents = Files.writeString(out.resolve("incidencias.csv"), MemoriaReport.incidentsCsv(night, now, zone, publicationFrom, to), StandardCharsets.UTF_8);
         return new Written(html, daily, incidents, figures, night, files);

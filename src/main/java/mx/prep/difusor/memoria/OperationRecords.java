@@ -30,7 +30,17 @@ public final class OperationRecords {
      * refused once (S3 or the network failing past every retry) and published afterwards.
      */
     public record Night(List<Incident> incidents, List<QuarantineReport> refused, List<QuarantineReport> publishedLater,
-                        List<HistoryRecord> packages) {
+                        List<HistoryRecord> packages, List<TeamLog.TeamIncident> team) {
+
+        public Night(List<Incident> incidents, List<QuarantineReport> refused, List<QuarantineReport> publishedLater,
+                List<HistoryRecord> packages) {
+            this(incidents, refused, publishedLater, packages, List.of());
+        }
+
+        /** With the incidents the team wrote down. */
+        public Night withTeam(List<TeamLog.TeamIncident> written) {
+            return new Night(incidents, refused, publishedLater, packages, written);
+        }
     }
 
     private final ObjectStore store;

@@ -152,6 +152,36 @@ class MemoriaTecnicaTest {
     }
 
     /**
+     * The incidents the team wrote down, from a CSV in the history bucket, are in the report and its CSV beside the
+     * probe's, with their part of the publication span, and leave the measured availability as it was; one before the
+     * results had to be online affected nothing and is not listed.
+     */
+    @Test
+    void theIncidentsTheTeamWroteDownAreReportedApartFromTheMeasuredAvailability(@TempDir Path out) throws Exception {
+        store.client().putObject(b -> b.bucket("prep-history").key("bitacora/incidencias.csv"), software.amazon.awssdk.core.sync.RequestBody.fromString("""
+                inicio,fin,descripcion
+                2024-06-02 19:00,2024-06-02 19:30,Prueba de la consola antes de la apertura
+                2024-06-02 19:50,2024-06-02 20:10,El Instituto publicó el primer paquete 10 minutos tarde, confirmado por teléfono
+                2024-06-02 23:05,2024-06-02 23:20,"Lectores reportan <lentitud> en Zapopan"
+                """));
+        var written = memoria().write("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM,
+                SiteTrafficTest.MEXICO_CITY, "s3://cdn-logs/cloudfront/", "s3://prep-history/bitacora/incidencias.csv", out);
+
+        assertThat(Files.readAllLines(written.incidentsCsv())).contains(
+                "anotada_por_el_equipo,2024-06-02 19:50:00,2024-06-02 20:10:00,600,\"El Instituto publicó el primer paquete 10 minutos tarde, confirmado por teléfono\"",
+                "anotada_por_el_equipo,2024-06-02 23:05:00,2024-06-02 23:20:00,900,\"Lectores reportan <lentitud> en Zapopan\"")
+                .noneMatch(l -> l.contains("Prueba de la consola"));
+        String dom = Chromium.dom(written.html().toUri(), out.resolve("chromium"));
+        assertThat(dom).contains("Incidencias anotadas por el equipo del Difusor")
+                .contains("<td>2024-06-02 23:05:00</td><td>2024-06-02 23:20:00</td><td class=\"n\">0 h 15 min 00 s</td><td>Lectores reportan &lt;lentitud&gt; en Zapopan</td>")
+                .contains("<td>2024-06-02 19:50:00</td><td>2024-06-02 20:10:00</td><td class=\"n\">0 h 10 min 00 s</td>")
+                .doesNotContain("Prueba de la consola")
+                .contains("incidencias anotadas por el equipo en s3://prep-history/bitacora/incidencias.csv")
+                // the probe's measure, as without the team's log
+                .contains("<b id=\"disponibilidad\">99.940 %</b>");
+    }
+
+    /**
      * An outage that began after the last simulacro (the site bucket emptied on 26 May) and one still open when the
      * report is written (12 June) count only their time from 20:00 on 2 June (when the results had to be online, as
      * for the availability) to the end of the period: the report used to show 337 h for the first. One over before
