@@ -68,6 +68,7 @@ import mx.prep.difusor.state.PublicationRecorder;
 import mx.prep.difusor.state.PublishedStateHealthCheck;
 import mx.prep.difusor.state.StateStore;
 import mx.prep.difusor.unpack.CacheControlRules;
+import mx.prep.difusor.unpack.SiteGlob;
 import mx.prep.difusor.unpack.SiteUnpacker;
 import mx.prep.difusor.unpack.ZipStructure;
 import mx.prep.difusor.verify.ChecksumFilter;
@@ -231,7 +232,8 @@ public class DifusorConfiguration implements CamelConfiguration {
         cacheControl.requireFreshPagesAndResults();
         registry.bind("siteUnpacker", new SiteUnpacker(sitePrefix, cacheControl,
                 new ZipStructure.Limits(settings.integer("difusor.unpack.max-entries"), settings.number("difusor.unpack.max-total-bytes"),
-                        settings.number("difusor.unpack.max-entry-bytes"), settings.integer("difusor.unpack.max-ratio")),
+                        settings.number("difusor.unpack.max-entry-bytes"), settings.integer("difusor.unpack.max-ratio"),
+                        settings.list("difusor.unpack.archives-allowed").stream().map(SiteGlob::new).toList()),
                 state::knownContent, unpackThreads(context, settings.integer("difusor.unpack.threads")),
                 settings.integer("difusor.unpack.threads")));
         String siteBucket = settings.required("difusor.site.bucket");

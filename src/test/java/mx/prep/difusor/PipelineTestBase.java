@@ -294,6 +294,9 @@ abstract class PipelineTestBase {
         if (path.endsWith(".woff2")) {
             return "font/woff2";
         }
+        if (path.endsWith(".zip")) {
+            return "application/zip";
+        }
         return "application/octet-stream";
     }
 

@@ -351,7 +351,7 @@ public final class SiteUnpacker {
                     + "' does not match its CRC-32");
         }
         String archive = ZipStructure.archiveMagic(head, headLength);
-        if (archive != null) {
+        if (archive != null && !limits.mayBeArchive(entry.getName())) {
             throw new PackageRejectedException(RejectReason.NESTED_ARCHIVE, pkg + ": entry '" + entry.getName() + "' holds a "
                     + archive + " archive");
         }

@@ -45,12 +45,25 @@ public final class ZipStructure {
      * @param maxEntryUncompressed most declared uncompressed bytes of one entry
      * @param maxRatio             most uncompressed/compressed ratio of one entry and of the whole archive
      */
-    public record Limits(int maxEntries, long maxTotalUncompressed, long maxEntryUncompressed, int maxRatio) {
+    public record Limits(int maxEntries, long maxTotalUncompressed, long maxEntryUncompressed, int maxRatio, List<SiteGlob> archivesAllowed) {
         public Limits {
             if (maxEntries <= 0 || maxTotalUncompressed <= 0 || maxEntryUncompressed <= 0 || maxRatio <= 0) {
                 throw new IllegalArgumentException("zip limits must be positive: " + maxEntries + ", " + maxTotalUncompressed
                         + ", " + maxEntryUncompressed + ", " + maxRatio);
             }
+            archivesAllowed = List.copyOf(archivesAllowed);
+        }
+
+        public Limits(int maxEntries, long maxTotalUncompressed, long maxEntryUncompressed, int maxRatio) {
+            this(maxEntries, maxTotalUncompressed, maxEntryUncompressed, maxRatio, List.of());
+        }
+
+        /**
+         * An entry the operators allowed to be an archive (difusor.unpack.archives-allowed: the institute's site offers
+         * one for download): published as a file like any other, never opened.
+         */
+        public boolean mayBeArchive(String entryName) {
+            return archivesAllowed.stream().anyMatch(g -> g.matches(entryName));
         }
     }
 
@@ -450,7 +463,7 @@ public final class ZipStructure {
                     throw violation(Reason.SYMLINK, "entry '" + label(name) + "' is a symbolic link");
                 }
                 boolean directory = name.endsWith("/");
-                if (!directory && hasArchiveSuffix(name)) {
+                if (!directory && hasArchiveSuffix(name) && !limits.mayBeArchive(name)) {
                     throw violation(Reason.NESTED_ARCHIVE, "entry '" + label(name) + "' is an archive inside the archive");
                 }
                 if (method == STORED && compressed != uncompressed) {
@@ -595,7 +608,7 @@ public final class ZipStructure {
                         }
                         descriptorLength = descriptor(c, dataEnd, limit);
                     }
-                    if (sniffContent && !c.directory && c.compressedSize > 0) {
+                    if (sniffContent && !c.directory && c.compressedSize > 0 && !limits.mayBeArchive(c.name)) {
                         sniffNestedArchive(c, dataOffset, inflater);
                     }
                     previousEnd = dataEnd + descriptorLength;
