@@ -196,6 +196,10 @@ public final class MemoriaReport {
         List<LateCorte> late = lateCortes(night, zone);
         h.append("<li>Cortes publicados más de ").append(LATE_AFTER.toMinutes()).append(" minutos después de su hora de corte: <span id=\"cortes-con-demora\">")
                 .append(late.size()).append("</span></li>\n");
+        if (!night.team().isEmpty()) {
+            h.append("<li>Incidencias anotadas por el equipo del Difusor mientras los resultados debían estar publicados: <span id=\"anotadas\">")
+                    .append(teamAffecting(night, onlineFrom, end).size()).append("</span></li>\n");
+        }
         h.append("</ul>\n");
 
         List<Incident> affecting = affecting(night.incidents(), onlineFrom, end, now);
@@ -226,6 +230,11 @@ public final class MemoriaReport {
                         .append(esc(t.description())).append("</td></tr>\n");
             }
             h.append("</tbody>\n</table>\n");
+        }
+        long teamBefore = night.team().size() - team.size();
+        if (teamBefore > 0) {
+            h.append("<p id=\"anotadas-antes\">Incidencias anotadas por el equipo antes del ").append(esc(time.format(onlineFrom)))
+                    .append(", cuando los resultados aún no debían estar publicados (no se detallan): ").append(teamBefore).append("</p>\n");
         }
         int before = night.incidents().size() - affecting.size();
         if (before > 0 && !portal.isEmpty()) {
@@ -287,7 +296,7 @@ public final class MemoriaReport {
 
     /** The team's incidents with some time inside [from, to), as the probe's are chosen. */
     private static List<TeamLog.TeamIncident> teamAffecting(Night night, Instant from, Instant to) {
-        return night.team().stream().filter(t -> t.within(from, to).compareTo(Duration.ZERO) > 0).toList();
+        return night.team().stream().filter(t -> t.touches(from, to)).toList();
     }
 
     /** The daily figures, one row per day and the total, for the institute's format. */

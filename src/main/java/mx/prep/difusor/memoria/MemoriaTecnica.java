@@ -119,14 +119,20 @@ public final class MemoriaTecnica {
         SiteTraffic traffic = new SiteTraffic(from, to, zone);
         Instant start = from.atStartOfDay(zone).toInstant();
         Instant end = to.plusDays(1).atStartOfDay(zone).toInstant();
+        // before the logs' minutes go by: a line the team mistyped stops the report at once
+        List<TeamLog.TeamIncident> team = TeamLog.read(teamLog, store, zone);
+        for (TeamLog.TeamIncident t : team) {
+            if (!t.touches(start, end)) {
+                throw new IllegalArgumentException(teamLog + ", line " + t.line() + ": " + t.start().atZone(zone).toLocalDateTime()
+                        + " is outside the period " + from + " to " + to + " (a mistyped date?)");
+            }
+        }
         int files = readLogs(logs, start, end, traffic);
         if (files == 0) {
             throw new IOException("no CloudFront access log for " + from + " to " + to + " in " + logs
                     + ": is the distribution's standard logging on, and difusor.memoria.logs its bucket and prefix?");
         }
         Figures figures = traffic.figures();
-        // read before the logs' minutes go by: a line the team mistyped stops the report at once
-        List<TeamLog.TeamIncident> team = TeamLog.read(teamLog, store, zone);
         Night night = records.read(start, end).withTeam(team);
         Instant now = clock.instant();
         Files.createDirectories(out);

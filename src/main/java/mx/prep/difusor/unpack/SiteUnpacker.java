@@ -353,7 +353,7 @@ public final class SiteUnpacker {
         String archive = ZipStructure.archiveMagic(head, headLength);
         if (archive != null && !limits.mayBeArchive(entry.getName())) {
             throw new PackageRejectedException(RejectReason.NESTED_ARCHIVE, pkg + ": entry '" + entry.getName() + "' holds a "
-                    + archive + " archive");
+                    + archive + " archive (difusor.unpack.archives-allowed does not name it, under an archive's name)");
         }
         if (progress.total.addAndGet(size) > maxTotalBytes) {
             throw new PackageRejectedException(RejectReason.BAD_ZIP,

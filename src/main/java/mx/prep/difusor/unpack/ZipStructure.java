@@ -60,10 +60,11 @@ public final class ZipStructure {
 
         /**
          * An entry the operators allowed to be an archive (difusor.unpack.archives-allowed: the institute's site offers
-         * one for download): published as a file like any other, never opened.
+         * one for download): published as a file like any other, never opened. Only under an archive's name: a glob as
+         * broad as datos/** lets no zip through as resultados.json.
          */
         public boolean mayBeArchive(String entryName) {
-            return archivesAllowed.stream().anyMatch(g -> g.matches(entryName));
+            return hasArchiveSuffix(entryName) && archivesAllowed.stream().anyMatch(g -> g.matches(entryName));
         }
     }
 
@@ -464,7 +465,7 @@ public final class ZipStructure {
                 }
                 boolean directory = name.endsWith("/");
                 if (!directory && hasArchiveSuffix(name) && !limits.mayBeArchive(name)) {
-                    throw violation(Reason.NESTED_ARCHIVE, "entry '" + label(name) + "' is an archive inside the archive");
+                    throw violation(Reason.NESTED_ARCHIVE, "entry '" + label(name) + "' is an archive inside the archive (difusor.unpack.archives-allowed does not name it)");
                 }
                 if (method == STORED && compressed != uncompressed) {
                     throw violation(Reason.HEADER_MISMATCH, "stored entry '" + label(name) + "' declares " + compressed

@@ -163,22 +163,39 @@ class MemoriaTecnicaTest {
                 2024-06-02 19:00,2024-06-02 19:30,Prueba de la consola antes de la apertura
                 2024-06-02 19:50,2024-06-02 20:10,El Instituto publicó el primer paquete 10 minutos tarde, confirmado por teléfono
                 2024-06-02 23:05,2024-06-02 23:20,"Lectores reportan <lentitud> en Zapopan"
+                2024-06-03 09:30,2024-06-03 09:30,Un lector reporta cifras viejas en su navegador
                 """));
         var written = memoria().write("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM,
                 SiteTrafficTest.MEXICO_CITY, "s3://cdn-logs/cloudfront/", "s3://prep-history/bitacora/incidencias.csv", out);
 
         assertThat(Files.readAllLines(written.incidentsCsv())).contains(
                 "anotada_por_el_equipo,2024-06-02 19:50:00,2024-06-02 20:10:00,600,\"El Instituto publicó el primer paquete 10 minutos tarde, confirmado por teléfono\"",
-                "anotada_por_el_equipo,2024-06-02 23:05:00,2024-06-02 23:20:00,900,\"Lectores reportan <lentitud> en Zapopan\"")
+                "anotada_por_el_equipo,2024-06-02 23:05:00,2024-06-02 23:20:00,900,\"Lectores reportan <lentitud> en Zapopan\"",
+                // a moment, not a span: listed all the same
+                "anotada_por_el_equipo,2024-06-03 09:30:00,2024-06-03 09:30:00,0,\"Un lector reporta cifras viejas en su navegador\"")
                 .noneMatch(l -> l.contains("Prueba de la consola"));
         String dom = Chromium.dom(written.html().toUri(), out.resolve("chromium"));
         assertThat(dom).contains("Incidencias anotadas por el equipo del Difusor")
                 .contains("<td>2024-06-02 23:05:00</td><td>2024-06-02 23:20:00</td><td class=\"n\">0 h 15 min 00 s</td><td>Lectores reportan &lt;lentitud&gt; en Zapopan</td>")
                 .contains("<td>2024-06-02 19:50:00</td><td>2024-06-02 20:10:00</td><td class=\"n\">0 h 10 min 00 s</td>")
                 .doesNotContain("Prueba de la consola")
+                .contains("mientras los resultados debían estar publicados: <span id=\"anotadas\">3</span>")
+                .contains("<p id=\"anotadas-antes\">Incidencias anotadas por el equipo antes del 2024-06-02 20:00:00, cuando los resultados aún no "
+                        + "debían estar publicados (no se detallan): 1</p>")
                 .contains("incidencias anotadas por el equipo en s3://prep-history/bitacora/incidencias.csv")
                 // the probe's measure, as without the team's log
                 .contains("<b id=\"disponibilidad\">99.940 %</b>");
+    }
+
+    /** A note dated outside the report's period is a typo: the report stops before reading the logs, naming its line. */
+    @Test
+    void aNoteTheTeamDatedOutsideThePeriodStopsTheReportNamingItsLine(@TempDir Path out) throws Exception {
+        Path log = Files.writeString(out.resolve("bitacora.csv"), "inicio,fin,descripcion\n2024-06-02 21:00,2024-06-02 21:10,ok\n"
+                + "2023-06-02 22:00,2023-06-02 22:10,el año de la elección anterior\n");
+        assertThatThrownBy(() -> memoria().write("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"),
+                PUBLICATION_FROM, SiteTrafficTest.MEXICO_CITY, "s3://no-such-log-bucket/", log.toString(), out.resolve("report")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage(log + ", line 3: 2023-06-02T22:00 is outside the period 2024-06-02 to 2024-06-03"
+                        + " (a mistyped date?)");
     }
 
     /**

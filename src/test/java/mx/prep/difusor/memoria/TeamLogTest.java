@@ -24,15 +24,33 @@ class TeamLogTest {
                 """, "bitacora.csv", MEXICO_CITY);
         assertThat(incidents).containsExactly(
                 new TeamLog.TeamIncident(Instant.parse("2024-06-03T03:15:00Z"), Instant.parse("2024-06-03T03:40:00Z"),
-                        "Lectores reportan lentitud en Guadalajara, Zapopan y Tlaquepaque"),
+                        "Lectores reportan lentitud en Guadalajara, Zapopan y Tlaquepaque", 5),
                 new TeamLog.TeamIncident(Instant.parse("2024-06-03T05:05:30Z"), Instant.parse("2024-06-03T05:20:00Z"),
-                        "El paquete de las 23:00 llegó tarde; confirmado por teléfono, \"sin cambios\""));
+                        "El paquete de las 23:00 llegó tarde; confirmado por teléfono, \"sin cambios\"", 3));
+    }
+
+    /** Saved from Excel (es-MX): its own date format, rows padded with empty cells, a quoted cell, the header's accent. */
+    @Test
+    void aLogSavedFromExcelIsReadAsWritten() {
+        var incidents = TeamLog.parse("inicio,fin,descripción,,\r\n02/06/2024 21:15,02/06/2024 21:40,\"Lentitud en Zapopan, Tlaquepaque\",,\r\n,,,,\r\n"
+                + "03/06/2024 01:00:00,03/06/2024 01:00:00,Un lector reporta cifras viejas,,\r\n", "bitacora.csv", MEXICO_CITY);
+        assertThat(incidents).extracting(TeamLog.TeamIncident::description, TeamLog.TeamIncident::line).containsExactly(
+                org.assertj.core.groups.Tuple.tuple("Lentitud en Zapopan, Tlaquepaque", 2),
+                org.assertj.core.groups.Tuple.tuple("Un lector reporta cifras viejas", 4));
+        assertThat(incidents.get(1).start()).isEqualTo(Instant.parse("2024-06-03T07:00:00Z")).isEqualTo(incidents.get(1).end());
+    }
+
+    /** Excel's plain "CSV" is Windows-1252: its accents would be U+FFFD in the report. */
+    @Test
+    void aLogNotInUtf8IsRefusedNamingItsLine() {
+        byte[] cp1252 = "inicio,fin,descripcion\n2024-06-02 21:15,2024-06-02 21:40,Ca\u00edda del portal\n".getBytes(java.nio.charset.Charset.forName("windows-1252"));
+        assertThatThrownBy(() -> TeamLog.utf8(cp1252, "bitacora.csv")).hasMessage("bitacora.csv, line 2: not UTF-8 text (Excel: save as \"CSV UTF-8\")");
     }
 
     @Test
     void aLineThatCannotBeReadStopsTheReportNamingIt() {
         assertThatThrownBy(() -> TeamLog.parse("inicio,fin,descripcion\n2024-06-02 21:15,2024-06-02 21:40,ok\n2/6/2024 22:00,2024-06-02 22:10,x\n",
-                "bitacora.csv", MEXICO_CITY)).hasMessage("bitacora.csv, line 3: '2/6/2024 22:00' is no time as 2024-06-02 21:15 (Tiempo del Centro)");
+                "bitacora.csv", MEXICO_CITY)).hasMessage("bitacora.csv, line 3: '2/6/2024 22:00' is no time as 2024-06-02 21:15 (America/Mexico_City)");
         assertThatThrownBy(() -> TeamLog.parse("inicio,fin,descripcion\n2024-06-02 22:15,2024-06-02 21:40,backwards\n", "b.csv", MEXICO_CITY))
                 .hasMessageContaining("line 2: it ends (2024-06-02 21:40) before it starts (2024-06-02 22:15)");
         assertThatThrownBy(() -> TeamLog.parse("inicio,fin,descripcion\n2024-06-02 21:15,2024-06-02 21:40\n", "b.csv", MEXICO_CITY))

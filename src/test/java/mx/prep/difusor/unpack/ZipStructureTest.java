@@ -384,6 +384,19 @@ class ZipStructureTest {
         assertRefused(write(forge.bytes()), Reason.NESTED_ARCHIVE, "datos.json");
     }
 
+    /** An archive the operators named (difusor.unpack.archives-allowed) passes, by name and by content; under no archive's name it does not. */
+    @Test
+    void anAllowedArchiveIsAcceptedOnlyUnderAnArchivesName() throws Exception {
+        Limits allowing = new Limits(100_000, 1L << 30, 256L << 20, 200, List.of(new SiteGlob("datos/**")));
+        Forge forge = simpleForge();
+        forge.add(Spec.stored("datos/PREP_JAL_2024.zip", normalZip()));
+        assertThat(ZipStructure.inspect(write(forge.bytes()), allowing)).extracting(Entry::name).contains("datos/PREP_JAL_2024.zip");
+
+        Forge disguised = simpleForge();
+        disguised.add(Spec.stored("datos/resultados.json", normalZip()));
+        assertRefused(write(disguised.bytes()), allowing, Reason.NESTED_ARCHIVE, "datos/resultados.json");
+    }
+
     @Test
     void aDeflatedGzipHiddenUnderAnInnocentNameIsRefused() throws Exception {
         ByteArrayOutputStream gz = new ByteArrayOutputStream();
