@@ -17,7 +17,8 @@ import mx.prep.difusor.testing.PackageEdits;
 /**
  * The call lists HTML, JSON, CSV, JS and CSS: an archive in a package is refused (NESTED_ARCHIVE). If the institute's
  * site does offer one for download (the results database as a zip), the simulacro shows it and the operators name it in
- * difusor.unpack.archives-allowed: published as a file, never opened, while any other archive is still refused.
+ * difusor.unpack.archives-allowed: published as a file, never opened, while any other archive is still refused. (Refused
+ * by default: BadPackagesTest, "an archive inside".)
  */
 class ArchivesAllowedTest extends PipelineTestBase {
 
@@ -56,14 +57,5 @@ class ArchivesAllowedTest extends PipelineTestBase {
         assertThat(report.path("reason").asText()).isEqualTo("NESTED_ARCHIVE");
         assertSiteEquals(withDatabase);
         assertThat(publishedState().orElseThrow().packageName()).isEqualTo(withDatabase.getFileName().toString()).isNotEqualTo(first.getFileName().toString());
-    }
-
-    @Test
-    void byDefaultAnArchiveIsRefused() throws Exception {
-        startWithFirstCortePublished();
-        Path withDatabase = PackageEdits.rewrite(corte(1), Files.createDirectories(tmp.resolve("db")).resolve(corte(1).getFileName()),
-                n -> true, Map.of(), Map.of("datos/PREP_JAL_2024.zip", databaseZip()));
-        institute.release(withDatabase);
-        assertThat(awaitReport(withDatabase.getFileName().toString()).path("reason").asText()).isEqualTo("NESTED_ARCHIVE");
     }
 }
