@@ -96,6 +96,10 @@ public final class ConditionalGet {
         if (response.body() == null) {
             throw new DocumentRefusedException("GET " + SecureHttp.shown(uri) + " returned more than " + MAX_DOCUMENT_BYTES + " bytes: not a manifest or checksum file");
         }
+        if (!http.allows(response.uri())) {
+            throw new DocumentRefusedException("GET " + SecureHttp.shown(uri) + " was redirected to " + SecureHttp.shown(response.uri()) + ": "
+                    + http.notAllowed(response.uri()));
+        }
         validators.put(uri, new Validators(response.headers().firstValue("ETag").orElse(null),
                 response.headers().firstValue("Last-Modified").orElse(null)));
         answeredFrom.put(uri, response.uri());
@@ -150,6 +154,15 @@ public final class ConditionalGet {
         public CompletionStage<byte[]> getBody() {
             return result;
         }
+    }
+
+    /** Whether difusor.source.allowed-hosts lets the source be at this URI's host. */
+    public boolean allows(URI uri) {
+        return http.allows(uri);
+    }
+
+    public String notAllowed(URI uri) {
+        return http.notAllowed(uri);
     }
 
     /** Forgets the validators, so the next fetch reads the document again. */

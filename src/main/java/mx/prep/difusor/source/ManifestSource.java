@@ -131,6 +131,11 @@ public final class ManifestSource {
             throw new IOException("the manifest " + SecureHttp.shown(manifestUri) + " names a package URL that is not a valid URL: "
                     + (url.contains("?") ? url.substring(0, url.indexOf('?')) + "?…" : url));
         }
+        if (get != null && !get.allows(zip)) {
+            // the manifest names a host nobody allowed: someone else's manifest, or a host to add after the institute says so
+            throw new IOException("the manifest " + SecureHttp.shown(manifestUri) + " names a package at " + SecureHttp.shown(zip) + ": "
+                    + get.notAllowed(zip));
+        }
         String safe = PackageNames.safe(name);
         if (safe == null) {
             throw new IOException("the manifest " + SecureHttp.shown(manifestUri) + " names no usable package: '" + name + "'");

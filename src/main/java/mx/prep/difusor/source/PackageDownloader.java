@@ -157,6 +157,11 @@ public final class PackageDownloader {
             }
             throw status >= 500 || status == 429 || status == 408 ? new TransientFailureException(what) : new NotAPackageException(what);
         }
+        if (!http.allows(response.uri())) {
+            Files.deleteIfExists(part);
+            throw new NotAPackageException(offer + ": GET " + SecureHttp.shown(uri) + " was redirected to " + SecureHttp.shown(response.uri())
+                    + ": " + http.notAllowed(response.uri()));
+        }
         String contentType = response.headers().firstValue("Content-Type").orElse("");
         if (contentType.toLowerCase(Locale.ROOT).startsWith("text/html")) {
             Files.deleteIfExists(part);

@@ -10,6 +10,7 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 import javax.net.ssl.SSLContext;
@@ -27,16 +28,29 @@ public final class SecureHttp {
 
     private final HttpClient client;
     private final boolean allowPlainHttp;
+    /** difusor.source.allowed-hosts: host names, or *.domain for the hosts under it; empty: any host. */
+    private final List<String> allowedHosts;
 
     public SecureHttp(String truststore, String truststorePassword, String truststoreType, Duration connectTimeout,
             boolean allowPlainHttp) {
-        this(truststore, truststorePassword, truststoreType, null, connectTimeout, allowPlainHttp);
+        this(truststore, truststorePassword, truststoreType, null, connectTimeout, allowPlainHttp, List.of());
+    }
+
+    public SecureHttp(String truststore, String truststorePassword, String truststoreType, Duration connectTimeout,
+            boolean allowPlainHttp, List<String> allowedHosts) {
+        this(truststore, truststorePassword, truststoreType, null, connectTimeout, allowPlainHttp, allowedHosts);
     }
 
     /** @param platform the CAs that stand for the JDK's list (null: the JDK's own); tests pass their own */
     SecureHttp(String truststore, String truststorePassword, String truststoreType, KeyStore platform, Duration connectTimeout,
             boolean allowPlainHttp) {
+        this(truststore, truststorePassword, truststoreType, platform, connectTimeout, allowPlainHttp, List.of());
+    }
+
+    SecureHttp(String truststore, String truststorePassword, String truststoreType, KeyStore platform, Duration connectTimeout,
+            boolean allowPlainHttp, List<String> allowedHosts) {
         this.allowPlainHttp = allowPlainHttp;
+        this.allowedHosts = allowedHosts.stream().map(h -> h.strip().toLowerCase(Locale.ROOT)).filter(h -> !h.isEmpty()).toList();
         try {
             SSLContext tls = sslContext(truststore, truststorePassword, truststoreType, platform);
             SSLParameters params = new SSLParameters(strongCipherSuites(tls), PROTOCOLS);
@@ -73,13 +87,34 @@ public final class SecureHttp {
         return uri.getRawQuery() == null ? shown : shown + "?…";
     }
 
-    /** Refuses plain http:// unless the (test-only) switch allows it. */
+    /** Refuses plain http:// unless the (test-only) switch allows it, and a host difusor.source.allowed-hosts does not name. */
     public URI checked(URI uri) {
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-        if (scheme.equals("https") || (allowPlainHttp && scheme.equals("http"))) {
-            return uri;
+        if (!(scheme.equals("https") || (allowPlainHttp && scheme.equals("http")))) {
+            throw new IllegalArgumentException("refusing " + shown(uri) + ": only https:// is allowed for the institute's source");
         }
-        throw new IllegalArgumentException("refusing " + shown(uri) + ": only https:// is allowed for the institute's source");
+        if (!allows(uri)) {
+            throw new IllegalArgumentException("refusing " + shown(uri) + ": " + notAllowed(uri));
+        }
+        return uri;
+    }
+
+    /**
+     * Whether the institute's source may be at this URI's host: a manifest changed by someone else must not send the
+     * difusor to fetch, and publish, a package from anywhere. Redirects are followed by the client, so the host an
+     * answer really came from is checked too, before its bytes are used.
+     */
+    public boolean allows(URI uri) {
+        if (allowedHosts.isEmpty()) {
+            return true;
+        }
+        String host = uri.getHost() == null ? "" : uri.getHost().toLowerCase(Locale.ROOT);
+        return allowedHosts.stream().anyMatch(a -> a.startsWith("*.") ? host.endsWith(a.substring(1)) : host.equals(a));
+    }
+
+    /** Why {@link #allows} said no, for the log and the report. */
+    public String notAllowed(URI uri) {
+        return "host " + uri.getHost() + " is not in difusor.source.allowed-hosts " + allowedHosts;
     }
 
     static String[] strongCipherSuites(SSLContext tls) {
