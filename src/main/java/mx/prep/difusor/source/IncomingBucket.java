@@ -97,7 +97,7 @@ public final class IncomingBucket {
         S3Object zip = newest.get();
         S3Object sidecar = objects.get(zip.key() + SIDECAR);
         ReadSidecar read = sidecars.get(sidecar.key());
-        if (read == null || !read.etag().equals(sidecar.eTag())) {
+        if (read == null || sidecar.eTag() == null || !sidecar.eTag().equals(read.etag())) {
             Optional<String> text = readSidecar(sidecar);
             if (text == null) {
                 return null;   // deleted since the listing: the next poll sees what is there
@@ -105,7 +105,8 @@ public final class IncomingBucket {
             read = new ReadSidecar(sidecar.eTag(), text.orElse(null));
             sidecars.put(sidecar.key(), read);
         }
-        listedEtags = Map.of(zip.key(), zip.eTag());
+        // a server that lists no ETag gets no If-Match (the checksum filter still judges the bytes)
+        listedEtags = zip.eTag() == null ? Map.of() : Map.of(zip.key(), zip.eTag());
         PackageOffer offer = offer(zip, read.text());
         if (lastOffer == null || !offer.key().equals(lastOffer.key())) {
             LOG.info("{}: in the incoming bucket {} (sha256 {}, {} bytes)", offer, SecureHttp.shown(offer.packageUri()),
