@@ -189,12 +189,6 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("packageDownloader", new PackageDownloader(http, corteParser, workDir.resolve("spool"),
                 settings.millis("difusor.source.read-timeout-ms"), settings.millis("difusor.source.download-deadline-ms"),
                 settings.millis("difusor.source.progress-interval-ms"), settings.number("difusor.source.max-package-bytes"), clock, metrics));
-        if (kind.equals("bucket")) {
-            registry.bind("incomingBucket", new IncomingBucket(s3, settings.required("difusor.source.bucket"),
-                    settings.prefix("difusor.source.bucket-prefix"), corteParser, workDir.resolve("spool"),
-                    settings.number("difusor.source.max-package-bytes"), settings.millis("difusor.source.download-deadline-ms"),
-                    settings.millis("difusor.source.progress-interval-ms"), clock, metrics));
-        }
 
         // verify, archive, state
         registry.bind("checksumFilter", new ChecksumFilter());
@@ -211,6 +205,12 @@ public class DifusorConfiguration implements CamelConfiguration {
         PackageLedger ledger = new PackageLedger(state, history, clock, settings.millis("difusor.retry.failed-package-pause-ms"),
                 settings.millis("difusor.retry.max-delay-ms").multipliedBy(10));
         registry.bind("packageLedger", ledger);
+        if (kind.equals("bucket")) {
+            registry.bind("incomingBucket", new IncomingBucket(s3, settings.required("difusor.source.bucket"),
+                    settings.prefix("difusor.source.bucket-prefix"), corteParser, workDir.resolve("spool"),
+                    settings.number("difusor.source.max-package-bytes"), settings.millis("difusor.source.download-deadline-ms"),
+                    settings.millis("difusor.source.progress-interval-ms"), clock, metrics, horizon, ledger::refused));
+        }
         // an upload already sent may take as long as the S3 client allows a call, and a margin for the connection
         Duration uploadsBound = settings.millis("difusor.s3.call-timeout-ms").plusSeconds(10);
         PackageTurn turn = new PackageTurn(uploadsBound);

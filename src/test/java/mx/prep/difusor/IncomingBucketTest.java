@@ -84,6 +84,38 @@ class IncomingBucketTest extends PipelineTestBase {
         assertThat(zipGets(first)).isEqualTo(1);
     }
 
+    /**
+     * A zip whose corte is ahead of the clock (a typo in the year) stays in the bucket, the newest corte there: refused
+     * once, then passed over, or no real corte after it would ever be offered.
+     */
+    @Test
+    void aCorteAheadOfTheClockIsRefusedOnceAndTheRealCortesAfterItArePublished() throws Exception {
+        Path first = corte(0);
+        replicateZip(first);
+        replicateSidecar(first, PrepPackageGenerator.sha256Hex(first));
+        startDifusor(bucketSource());
+        awaitPublished(first);
+
+        Path ahead = Files.copy(corte(1), Files.createDirectories(tmp.resolve("ahead")).resolve("PREP2024_JAL_20420602_2000.zip"));
+        replicateZip(ahead);
+        replicateSidecar(ahead, PrepPackageGenerator.sha256Hex(ahead));
+        var report = awaitReport(ahead.getFileName().toString());
+        assertThat(report.path("reason").asText()).isEqualTo("CORTE_AHEAD");
+
+        Path second = corte(1);
+        replicateZip(second);
+        replicateSidecar(second, PrepPackageGenerator.sha256Hex(second));
+        awaitPublished(second);
+        assertSiteEquals(second);
+        Path third = corte(2);
+        replicateZip(third);
+        replicateSidecar(third, PrepPackageGenerator.sha256Hex(third));
+        awaitPublished(third);
+        assertSiteEquals(third);
+        assertThat(zipGets(ahead)).as("the zip ahead of the clock, copied once").isEqualTo(1);
+        assertThat(keys(HISTORY, "quarantine/")).filteredOn(k -> k.endsWith("report.json")).hasSize(1);
+    }
+
     @Test
     void aZipThatDoesNotMatchItsChecksumFileIsQuarantinedAndTheSiteStaysAsItWas() throws Exception {
         Path first = corte(0);

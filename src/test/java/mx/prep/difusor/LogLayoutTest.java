@@ -26,4 +26,22 @@ class LogLayoutTest {
         assertThat(written.lines()).hasSize(1);
         assertThat(written).contains("manifest announces sha256 abc\\n2024-06-02T20:41:00,000 INFO").endsWith("published" + System.lineSeparator());
     }
+
+    /**
+     * A time copied from the log into the team's notes (Tiempo del Centro) must not be six hours off: the pod runs in
+     * UTC, so the line says its zone.
+     */
+    @Test
+    void aLineIsStampedInTiempoDelCentroWithItsOffset() {
+        Layout<?> layout = ((LoggerContext) LogManager.getContext(false)).getConfiguration().getAppender("out").getLayout();
+        var event = Log4jLogEvent.newBuilder().setLoggerName("mx.prep.difusor.state.PublicationRecorder").setLevel(Level.INFO)
+                .setTimeMillis(java.time.Instant.parse("2024-06-03T02:20:00.123Z").toEpochMilli())
+                .setMessage(new ParameterizedMessage("published")).build();
+
+        String written = new String(layout.toByteArray(event), java.nio.charset.StandardCharsets.UTF_8);
+
+        assertThat(written).startsWith("2024-06-02T20:20:00.123-06:00 INFO ");
+        assertThat(java.time.OffsetDateTime.parse(written.substring(0, written.indexOf(' '))).toInstant())
+                .isEqualTo(java.time.Instant.parse("2024-06-03T02:20:00.123Z"));
+    }
 }

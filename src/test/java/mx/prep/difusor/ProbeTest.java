@@ -726,6 +726,83 @@ class ProbeTest extends PipelineTestBase {
         }
     }
 
+    /**
+     * Two replicas, the same tick: pod A gets a 503 (an outage from that probe), pod B the page of another corte (an
+     * older page, an incident from its first sighting, confirmed by its next probe 30 s later). Both start in the same
+     * second: two incidents, neither written over the other (pod B's used to replace pod A's outage, and the memoria
+     * counted the time as served).
+     */
+    @Test
+    void anOutageAndAnOlderPageTwoReplicasSawFromTheSameSecondAreTwoIncidents() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
+                FaultProxy podANetwork = FaultProxy.http("127.0.0.1", publicSite.port())) {
+            Map<String, String> settings = probingThrough(podANetwork);
+            settings.put("difusor.cluster.pod-name", "pod-a");
+            startDifusor(settings);
+            Path first = startedCorte();
+            var state = difusor.context().getRegistry().lookupByNameAndType("stateStore", mx.prep.difusor.state.StateStore.class);
+            // pod B on a clock of its own, probing since before (its first probe looks for incidents left open)
+            java.util.concurrent.atomic.AtomicReference<java.time.Instant> podBNow = new java.util.concurrent.atomic.AtomicReference<>(
+                    java.time.Instant.now());
+            java.time.Clock podBClock = new java.time.Clock() {
+                @Override
+                public java.time.ZoneId getZone() {
+                    return java.time.ZoneOffset.UTC;
+                }
+
+                @Override
+                public java.time.Clock withZone(java.time.ZoneId zone) {
+                    return this;
+                }
+
+                @Override
+                public java.time.Instant instant() {
+                    return podBNow.get();
+                }
+            };
+            InstituteProbe podB = new InstituteProbe(java.net.URI.create("http://localhost:" + publicSite.port() + "/"),
+                    java.time.Duration.ofSeconds(5), state, new mx.prep.difusor.ObjectStore(bucket), HISTORY, "incidents/", "probe-views/",
+                    "pod-b", java.time.Duration.ofSeconds(75), List.of(), new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
+                    podBClock);
+            podB.probe();
+            assertThat(podB.last().light()).isEqualTo(Light.GREEN);
+
+            serveIndex(SiteBucket.files(corte(1)).get("index.html"));
+            podANetwork.respond(FaultProxy.anyRequest(), FaultProxy.ALWAYS, 503, "text/plain", "Service Unavailable");
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
+            java.time.Instant redSince = java.time.Instant.parse(probe(difusor).last().at());
+            podBNow.set(redSince.plusMillis(3));
+            podB.probe();
+            assertThat(podB.last().light()).isEqualTo(Light.YELLOW);
+            podBNow.set(redSince.plusSeconds(30));
+            podB.probe();
+            assertThat(podB.openIncident()).isPresent();
+
+            List<String> incidents = keys(HISTORY, "incidents/");
+            assertThat(incidents).hasSize(2);
+            List<String> lights = new java.util.ArrayList<>();
+            List<String> starts = new java.util.ArrayList<>();
+            for (String key : incidents) {
+                lights.add(incident(key).path("light").asText());
+                starts.add(incident(key).path("start").asText());
+            }
+            assertThat(lights).containsExactlyInAnyOrder("RED", "YELLOW");
+            assertThat(starts).containsExactlyInAnyOrder(redSince.toString(), redSince.plusMillis(3).toString());
+
+            // each ends where it is recorded, not in a record beside it
+            podANetwork.clearFaults();
+            serveIndex(SiteBucket.files(first).get("index.html"));
+            probe(difusor).probe();
+            podBNow.set(redSince.plusSeconds(60));
+            podB.probe();
+            assertThat(keys(HISTORY, "incidents/")).hasSize(2);
+            for (String key : keys(HISTORY, "incidents/")) {
+                assertThat(incident(key).path("end").asText()).as(key).isNotEmpty();
+            }
+        }
+    }
+
     /** Waits for the wall clock to leave the second of this instant (a clock condition, not a pause). */
     private static void nextSecond(String at) {
         long second = java.time.Instant.parse(at).getEpochSecond();

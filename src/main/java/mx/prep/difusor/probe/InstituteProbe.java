@@ -329,9 +329,16 @@ public final class InstituteProbe {
         }
     }
 
-    /** By the second it started: both replicas probe on the same cron and see an outage at the same tick; one record. */
-    private String incidentKey(Incident incident) {
-        return incidentsPrefix + Instant.parse(incident.start()).truncatedTo(ChronoUnit.SECONDS).toString().replace(':', '-') + ".json";
+    /**
+     * By the second it started: both replicas probe on the same cron and see an outage at the same tick; one record. An
+     * incident of another light from that second (this pod saw the page down, the other an older corte, whose start is
+     * its first sighting's tick) is another incident, kept beside it under its light, never written over it.
+     */
+    private String incidentKey(Incident incident) throws IOException {
+        String second = incidentsPrefix + Instant.parse(incident.start()).truncatedTo(ChronoUnit.SECONDS).toString().replace(':', '-');
+        Optional<Incident> there = store.readJson(bucket, second + ".json", Incident.class);
+        return there.isEmpty() || there.get().light() == incident.light() ? second + ".json"
+                : second + "-" + incident.light().name().toLowerCase(java.util.Locale.ROOT) + ".json";
     }
 
     /** One GET within the probe's deadline: the response, or why there is none. */

@@ -15,6 +15,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Predicate;
 
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
@@ -30,6 +31,7 @@ import mx.prep.difusor.DifusorMetrics;
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.TransientFailureException;
 import mx.prep.difusor.state.Corte;
+import mx.prep.difusor.state.CorteHorizon;
 import mx.prep.difusor.state.CorteParser;
 
 /**
@@ -54,8 +56,12 @@ public final class IncomingBucket {
     private final java.time.Duration progressInterval;
     private final Clock clock;
     private final DifusorMetrics metrics;
+    private final CorteHorizon horizon;
+    private final Predicate<String> refused;
     /** Checksum files read, by key, with the ETag they were read at: a poll reads again only one that changed. */
     private final Map<String, ReadSidecar> sidecars = new HashMap<>();
+    /** Zips passed over as refused ahead of the clock, logged once. */
+    private final java.util.Set<String> passedOver = new java.util.HashSet<>();
     /** The zips' ETags at the last listing: the copy takes the object listed, or none (If-Match). */
     private volatile Map<String, String> listedEtags = Map.of();
     private volatile PackageOffer lastOffer;
@@ -64,7 +70,8 @@ public final class IncomingBucket {
     }
 
     public IncomingBucket(S3Client s3, String bucket, String prefix, CorteParser corteParser, Path spoolDir, long maxBytes,
-            java.time.Duration deadline, java.time.Duration progressInterval, Clock clock, DifusorMetrics metrics) {
+            java.time.Duration deadline, java.time.Duration progressInterval, Clock clock, DifusorMetrics metrics, CorteHorizon horizon,
+            Predicate<String> refused) {
         this.s3 = s3;
         this.bucket = bucket;
         this.prefix = prefix;
@@ -75,6 +82,8 @@ public final class IncomingBucket {
         this.progressInterval = progressInterval;
         this.clock = clock;
         this.metrics = metrics;
+        this.horizon = horizon;
+        this.refused = refused;
     }
 
     /** @return the newest corte whose zip and checksum file are both there, or null while there is none */
@@ -88,6 +97,7 @@ public final class IncomingBucket {
         }
         Optional<S3Object> newest = objects.values().stream()
                 .filter(o -> o.key().endsWith(".zip") && objects.containsKey(o.key() + SIDECAR))
+                .filter(o -> !refusedAhead(o))
                 .max(Comparator.comparing((S3Object o) -> corteParser.fromPackageName(name(o.key())).orElse(null),
                         Comparator.nullsFirst(Comparator.naturalOrder())).thenComparing(S3Object::lastModified));
         sidecars.keySet().retainAll(objects.keySet());
@@ -114,6 +124,24 @@ public final class IncomingBucket {
         }
         lastOffer = offer;
         return offer;
+    }
+
+    /**
+     * A zip refused because its corte is ahead of the clock (a typo in the date, a time in UTC) stays in the bucket, and
+     * would stay the newest corte there, so no real corte after it would ever be offered: passed over once refused.
+     * Reported once per process: the ledger of a restarted one has forgotten it.
+     */
+    private boolean refusedAhead(S3Object zip) {
+        String name = name(zip.key());
+        Optional<Corte> corte = corteParser.fromPackageName(name);
+        if (corte.isEmpty() || horizon.ahead(corte.get()) == null || !refused.test(name)) {
+            return false;
+        }
+        if (passedOver.add(zip.key())) {
+            LOG.warn("{}: in the incoming bucket {} with a corte ahead of the clock, refused; passed over, the newest corte before it"
+                    + " is on offer", name, bucket);
+        }
+        return true;
     }
 
     /** The offer of a zip: its checksum file's checksum, or null (the checksum filter reports it) when that is not text. */

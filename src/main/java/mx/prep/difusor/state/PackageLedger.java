@@ -107,6 +107,7 @@ public final class PackageLedger {
      */
     public void rejected(PrepPackage pkg, Instant at) {
         settled(pkg.name(), pkg.expectedSha256());
+        refused.add(pkg.name());
         if (pkg.isArchived() && pkg.sha256() != null) {
             try {
                 history.recordOutcome(pkg, "rejected", at);
@@ -114,6 +115,19 @@ public final class PackageLedger {
                 LOG.warn("{}: cannot record its refusal in the history ({}); a restarted process may report it again", pkg, e.toString());
             }
         }
+    }
+
+    /** Names refused for good by this process, whatever their checksum. */
+    private final Set<String> refused = Collections.newSetFromMap(Collections.synchronizedMap(new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > REMEMBERED;
+        }
+    }));
+
+    /** @return true when this process refused a package of this name for good (a restarted one has forgotten) */
+    public boolean refused(String packageName) {
+        return refused.contains(packageName);
     }
 
     /** What each offer's last mismatching download received: its SHA-256, or its size when it was refused before hashing. */
