@@ -196,6 +196,10 @@ public final class MemoriaReport {
         List<LateCorte> late = lateCortes(night, zone);
         h.append("<li>Cortes publicados más de ").append(LATE_AFTER.toMinutes()).append(" minutos después de su hora de corte: <span id=\"cortes-con-demora\">")
                 .append(late.size()).append("</span></li>\n");
+        List<StaleWindow> stale = staleWindows(night, zone, onlineFrom, end);
+        h.append("<li>Tiempo mostrando un corte de más de ").append(LATE_AFTER.toMinutes())
+                .append(" minutos de antigüedad, o ninguno, mientras llegaba uno más reciente: <span id=\"tiempo-desactualizado\">")
+                .append(esc(duration(stale.stream().map(StaleWindow::length).reduce(Duration.ZERO, Duration::plus)))).append("</span></li>\n");
         if (!night.team().isEmpty()) {
             h.append("<li>Incidencias anotadas por el equipo del Difusor mientras los resultados debían estar publicados: <span id=\"anotadas\">")
                     .append(teamAffecting(night, onlineFrom, end).size()).append("</span></li>\n");
@@ -249,6 +253,22 @@ public final class MemoriaReport {
                 h.append("<tr><td>").append(esc(l.record().corte().replace('T', ' '))).append("</td><td>")
                         .append(esc(time.format(Instant.parse(l.record().outcomeAt())))).append("</td><td class=\"n\">").append(esc(duration(l.delay())))
                         .append("</td><td>").append(esc(l.record().packageName())).append("</td></tr>\n");
+            }
+            h.append("</tbody>\n</table>\n");
+        }
+        if (!stale.isEmpty()) {
+            h.append("<h3>Lapsos con un corte de más de ").append(LATE_AFTER.toMinutes()).append(" minutos de antigüedad en línea</h3>\n")
+                    .append("<p>Desde que el corte mostrado cumplió ").append(LATE_AFTER.toMinutes())
+                    .append(" minutos (o desde el inicio de la publicación, sin corte aún) hasta que se publicó uno más reciente. ")
+                    .append("El monitoreo no lo ve: compara el portal con lo publicado. La hora del siguiente corte indica si el Instituto ")
+                    .append("publicó cortes en ese lapso (cada 20 minutos) o no; no entra en la disponibilidad medida.</p>\n")
+                    .append("<table id=\"cortes-desactualizados\">\n<thead><tr><th>Desde</th><th>Hasta</th><th>Duración</th><th>Corte en línea</th>")
+                    .append("<th>Siguiente corte publicado</th></tr></thead>\n<tbody>\n");
+            for (StaleWindow w : stale) {
+                h.append("<tr><td>").append(esc(time.format(w.from()))).append("</td><td>").append(esc(time.format(w.to()))).append("</td><td class=\"n\">")
+                        .append(esc(duration(w.length()))).append("</td><td>")
+                        .append(w.shown() == null ? "ninguno" : esc(w.shown().corte().replace('T', ' ') + " (" + w.shown().packageName() + ")"))
+                        .append("</td><td>").append(esc(w.next().corte().replace('T', ' ') + " (" + w.next().packageName() + ")")).append("</td></tr>\n");
             }
             h.append("</tbody>\n</table>\n");
         }
@@ -346,6 +366,10 @@ public final class MemoriaReport {
             csv.append("corte_publicado_con_demora,").append(time.format(on.minus(l.delay()))).append(',').append(time.format(on)).append(',')
                     .append(l.delay().toSeconds()).append(',').append(quoted(l.record().packageName() + ": corte " + l.record().corte())).append('\n');
         }
+        for (StaleWindow w : staleWindows(night, zone, periodStart, periodEnd)) {
+            csv.append("corte_desactualizado_en_linea,").append(time.format(w.from())).append(',').append(time.format(w.to())).append(',')
+                    .append(w.length().toSeconds()).append(',').append(quoted(w.detail())).append('\n');
+        }
         return csv.toString();
     }
 
@@ -439,6 +463,62 @@ public final class MemoriaReport {
             }
         }
         return late;
+    }
+
+    /**
+     * A time the site showed a corte more than {@link #LATE_AFTER} old, or no corte yet that long after the publication
+     * began, until a newer corte went on line. The probe compares the site with what the difusor published, so it sees
+     * nothing of a corte that was never fetched (nobody leading, the source unreachable): with a manifest only the
+     * newest corte is on offer, and the one finally published may be on time though the ones before it never were.
+     *
+     * @param shown the corte on line meanwhile, null before the first
+     */
+    record StaleWindow(Instant from, Instant to, HistoryRecord shown, HistoryRecord next) {
+
+        Duration length() {
+            return Duration.between(from, to);
+        }
+
+        String detail() {
+            return (shown == null ? "sin corte publicado" : "se mostraba " + shown.packageName() + " (corte " + shown.corte().replace('T', ' ') + ")")
+                    + "; siguiente: " + next.packageName() + " (corte " + next.corte().replace('T', ' ') + ")";
+        }
+    }
+
+    /**
+     * The stale windows inside [{@code onlineFrom}, {@code end}), in order. Only a corte newer than every one before it
+     * counts, as for {@link #lateCortes}; after the last corte of the night nothing newer comes, and nothing is counted.
+     */
+    static List<StaleWindow> staleWindows(Night night, ZoneId zone, Instant onlineFrom, Instant end) {
+        List<StaleWindow> windows = new java.util.ArrayList<>();
+        HistoryRecord shown = null;
+        Instant shownSince = null;
+        mx.prep.difusor.state.Corte newest = null;
+        for (HistoryRecord r : night.packages()) {
+            if (!"published".equals(r.outcome()) || r.corte() == null || r.outcomeAt() == null) {
+                continue;
+            }
+            mx.prep.difusor.state.Corte corte;
+            try {
+                corte = mx.prep.difusor.state.Corte.parse(r.corte());
+            } catch (RuntimeException unreadable) {
+                continue;
+            }
+            if (newest != null && !corte.isNewerThan(newest)) {
+                continue;
+            }
+            Instant on = Instant.parse(r.outcomeAt());
+            Instant staleFrom = newest == null ? onlineFrom.plus(LATE_AFTER) : max(newest.at().atZone(zone).toInstant().plus(LATE_AFTER), shownSince);
+            Instant from = max(staleFrom, onlineFrom);
+            Instant to = on.isBefore(end) ? on : end;
+            if (from.isBefore(to)) {
+                windows.add(new StaleWindow(from, to, shown, r));
+            }
+            newest = corte;
+            shown = r;
+            shownSince = on;
+        }
+        return windows;
     }
 
     static String duration(Duration d) {

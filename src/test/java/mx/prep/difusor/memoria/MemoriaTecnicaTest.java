@@ -124,6 +124,8 @@ class MemoriaTecnicaTest {
                 corte_anterior,2024-06-03 01:00:00,2024-06-03 01:01:30,90,"the page shows corte 2024-06-02 23:40, published 00:00"
                 paquete_no_publicado,2024-06-02 21:30:00,,,"PREP2024_JAL_20240602_2120.zip: CHECKSUM_MISMATCH (checksum-filter)"
                 paquete_publicado_con_retraso,2024-06-02 21:58:00,,,"PREP2024_JAL_20240602_2200.zip: RETRIES_EXHAUSTED (publish)"
+                corte_desactualizado_en_linea,2024-06-02 20:40:00,2024-06-02 21:01:00,1260,"sin corte publicado; siguiente: PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00)"
+                corte_desactualizado_en_linea,2024-06-02 21:40:00,2024-06-02 21:41:00,60,"se mostraba PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00); siguiente: PREP2024_JAL_20240602_2140.zip (corte 2024-06-02 21:40)"
                 """);
 
         String dom = Chromium.dom(written.html().toUri(), out.resolve("chromium"));
@@ -138,6 +140,10 @@ class MemoriaTecnicaTest {
                 .contains("Cortes publicados: <span id=\"publicados\">3</span> (del corte 2024-06-02 21:00 al 2024-06-02 22:00)")
                 .contains("Paquetes no publicados: <span id=\"rechazados\">1</span>").contains("<span id=\"con-retraso\">1</span>")
                 .contains("Cortes publicados más de 40 minutos después de su hora de corte: <span id=\"cortes-con-demora\">0</span>")
+                // nothing on line until 21:01 (the results were due at 20:00), and the 21:00 corte still at 21:41 (21:20 refused)
+                .contains("o ninguno, mientras llegaba uno más reciente: <span id=\"tiempo-desactualizado\">0 h 22 min 00 s</span>")
+                .contains("<td>2024-06-02 21:40:00</td><td>2024-06-02 21:41:00</td><td class=\"n\">0 h 01 min 00 s</td>"
+                        + "<td>2024-06-02 21:00 (PREP2024_JAL_20240602_2100.zip)</td><td>2024-06-02 21:40 (PREP2024_JAL_20240602_2140.zip)</td>")
                 .contains("Las solicitudes del monitoreo del propio Difusor (1) no se cuentan")
                 .contains("Portal no disponible").contains("https://prep.example.mx/ respondió HTTP 503 (el Instituto espera 200)")
                 .doesNotContain("connection refused").doesNotContain("HTTP 404")
@@ -235,6 +241,35 @@ class MemoriaTecnicaTest {
                 PUBLICATION_FROM, LocalDate.parse("2024-06-03"))).isEqualTo("""
                 tipo,inicio,fin,duracion_segundos,detalle
                 corte_publicado_con_demora,2024-06-02 20:20:00,2024-06-02 21:25:00,3900,"PREP2024_JAL_20240602_2020.zip: corte 2024-06-02 20:20"
+                corte_desactualizado_en_linea,2024-06-02 20:40:00,2024-06-02 21:25:00,2700,"se mostraba PREP2024_JAL_20240602_2000.zip (corte 2024-06-02 20:00); siguiente: PREP2024_JAL_20240602_2020.zip (corte 2024-06-02 20:20)"
+                corte_desactualizado_en_linea,2024-06-02 21:25:00,2024-06-02 21:30:00,300,"se mostraba PREP2024_JAL_20240602_2020.zip (corte 2024-06-02 20:20); siguiente: PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00)"
+                """);
+    }
+
+    /**
+     * Nobody led from 20:15 to 21:05, and with a manifest only the newest corte is on offer: 20:20 and 20:40 were never
+     * fetched, and 21:00 went on line at 21:05, on time. The public saw the 20:00 corte for an hour; the probe, comparing
+     * with what was published, saw nothing, and no corte was late: the memoria said nothing. Likewise a first corte on
+     * line at 21:00, when the results had to be there from 20:00. The last corte of the night stays on line for days,
+     * and counts for nothing.
+     */
+    @Test
+    void aCorteOnLineLongAfterItsTimeWhileNewerOnesCameIsReportedThoughTheNextWasOnTime() {
+        var skipped = new OperationRecords.Night(List.of(), List.of(), List.of(), List.of(
+                published("PREP2024_JAL_20240602_2000.zip", "2024-06-02 20:00", "2024-06-03T02:05:00Z"),
+                published("PREP2024_JAL_20240602_2100.zip", "2024-06-02 21:00", "2024-06-03T03:05:00Z")));
+        assertThat(MemoriaReport.incidentsCsv(skipped, Instant.parse("2024-06-12T18:00:00Z"), SiteTrafficTest.MEXICO_CITY,
+                PUBLICATION_FROM, LocalDate.parse("2024-06-09"))).isEqualTo("""
+                tipo,inicio,fin,duracion_segundos,detalle
+                corte_desactualizado_en_linea,2024-06-02 20:40:00,2024-06-02 21:05:00,1500,"se mostraba PREP2024_JAL_20240602_2000.zip (corte 2024-06-02 20:00); siguiente: PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00)"
+                """);
+
+        var lateFirst = new OperationRecords.Night(List.of(), List.of(), List.of(), List.of(
+                published("PREP2024_JAL_20240602_2100.zip", "2024-06-02 21:00", "2024-06-03T03:00:00Z")));
+        assertThat(MemoriaReport.incidentsCsv(lateFirst, Instant.parse("2024-06-12T18:00:00Z"), SiteTrafficTest.MEXICO_CITY,
+                PUBLICATION_FROM, LocalDate.parse("2024-06-09"))).isEqualTo("""
+                tipo,inicio,fin,duracion_segundos,detalle
+                corte_desactualizado_en_linea,2024-06-02 20:40:00,2024-06-02 21:00:00,1200,"sin corte publicado; siguiente: PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00)"
                 """);
     }
 
