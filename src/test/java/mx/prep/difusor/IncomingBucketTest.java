@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.core.sync.RequestBody;
 
 import mx.prep.difusor.embedded.PrepPackageGenerator;
+import mx.prep.difusor.testing.FaultProxy;
 
 /**
  * Source kind "bucket": the institute replicates its packages into an S3 bucket of the difusor's, each zip with its
@@ -114,6 +115,25 @@ class IncomingBucketTest extends PipelineTestBase {
         assertSiteEquals(third);
         assertThat(zipGets(ahead)).as("the zip ahead of the clock, copied once").isEqualTo(1);
         assertThat(keys(HISTORY, "quarantine/")).filteredOn(k -> k.endsWith("report.json")).hasSize(1);
+    }
+
+    /**
+     * A checksum file replaced between the listing and its read by something large: no more than a checksum file may
+     * hold is read (it was read whole into the heap, whatever its size), and the package is refused for it.
+     */
+    @Test
+    void aChecksumFileLargerThanOneMayBeWhenReadIsNotOne() throws Exception {
+        Path first = corte(0);
+        replicateZip(first);
+        replicateSidecar(first, PrepPackageGenerator.sha256Hex(first));
+        String sidecarPath = "/" + INCOMING + "/" + PREFIX + first.getFileName() + ".sha256";
+        // the listing's size is the small file's; the read gets a valid line followed by 200 KB
+        s3Network.respond(r -> r.method().equals("GET") && r.path().equals(sidecarPath), FaultProxy.ALWAYS, 200, "text/plain",
+                PrepPackageGenerator.sha256Hex(first) + "  " + first.getFileName() + "\n" + " ".repeat(200_000));
+        startDifusor(bucketSource());
+        var report = awaitReport(first.getFileName().toString());
+        assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_INVALID");
+        assertThat(publishedState()).isEmpty();
     }
 
     @Test

@@ -171,9 +171,18 @@ public final class IncomingBucket {
             LOG.warn("s3://{}/{} has {} bytes: not a checksum file", bucket, key, sidecar.size());
             return Optional.empty();
         }
+        if (sidecar.size() == 0) {
+            return Optional.of("");   // a Range on an empty object is refused (416): nothing to read anyway
+        }
         byte[] bytes;
-        try {
-            bytes = s3.getObjectAsBytes(b -> b.bucket(bucket).key(key)).asByteArray();
+        // replaced since the listing, it may be anything: read no more than a checksum file may hold, whatever S3 sends
+        try (ResponseInputStream<GetObjectResponse> in = s3.getObject(b -> b.bucket(bucket).key(key).range("bytes=0-" + ConditionalGet.MAX_DOCUMENT_BYTES))) {
+            bytes = in.readNBytes(ConditionalGet.MAX_DOCUMENT_BYTES + 1);
+            if (bytes.length > ConditionalGet.MAX_DOCUMENT_BYTES) {
+                in.abort();
+                LOG.warn("s3://{}/{} holds more than {} bytes: not a checksum file", bucket, key, ConditionalGet.MAX_DOCUMENT_BYTES);
+                return Optional.empty();
+            }
         } catch (NoSuchKeyException gone) {
             return null;
         } catch (software.amazon.awssdk.core.exception.SdkException e) {
