@@ -149,7 +149,7 @@ public final class IncomingBucket {
         PackageUrlSource.ChecksumLine line = sidecar == null ? new PackageUrlSource.ChecksumLine(null, null)
                 : PackageUrlSource.checksumLine(sidecar);
         String raw = name(zip.key());
-        String name = java.util.Objects.requireNonNullElse(PackageNames.safe(raw), raw);
+        String name = PackageNames.named(raw);
         String names = line.name() == null ? null : PackageNames.safe(line.name());
         return new PackageOffer(name, line.checksum(), zip.size(), uri(zip.key()), null,
                 line.name() == null ? null : java.util.Objects.requireNonNullElse(names, line.name()));

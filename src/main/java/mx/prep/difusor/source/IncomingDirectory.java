@@ -126,7 +126,7 @@ public final class IncomingDirectory {
         Path sidecar = zip.resolveSibling(zip.getFileName() + ".sha256");
         // named as the HTTP sources name a package (and as its checksum file's line is read): one name everywhere
         String raw = zip.getFileName().toString();
-        String name = java.util.Objects.requireNonNullElse(PackageNames.safe(raw), raw);
+        String name = PackageNames.named(raw);
         PackageOffer offer;
         try {
             offer = new PackageUrlSource(zip.toUri(), null).parse(Files.readString(sidecar, StandardCharsets.UTF_8));

@@ -260,7 +260,7 @@ public final class PackageDownloader {
         }
         String path = uri.getPath() == null ? "" : uri.getPath();
         String last = path.substring(path.lastIndexOf('/') + 1);
-        return SAFE_NAME.matcher(last).matches() ? last : "unnamed-package.zip";
+        return SAFE_NAME.matcher(last).matches() ? last : PackageNames.UNNAMED;
     }
 
     static Optional<String> dispositionName(String header) {

@@ -12,8 +12,14 @@ import java.util.regex.Pattern;
  */
 public final class PackageNames {
 
-    /** Letters, digits, '.', '_' and '-': an S3 key, a file name and a log field as they are. */
-    public static final Pattern SAFE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,200}\\.zip");
+    /**
+     * Letters, digits, '.', '_' and '-', never two dots in a row: an S3 key, a file name and a log field as they are
+     * (the quarantine refuses to send anything named with "..").
+     */
+    public static final Pattern SAFE = Pattern.compile("[A-Za-z0-9](?:[A-Za-z0-9_-]|\\.(?!\\.)){0,200}\\.zip");
+
+    /** The name of a package whose own name leaves nothing safe ("..zip"): it has no corte, and is refused as such. */
+    public static final String UNNAMED = "unnamed-package.zip";
 
     private PackageNames() {
     }
@@ -35,11 +41,17 @@ public final class PackageNames {
         if (s.toLowerCase(Locale.ROOT).endsWith(".zip")) {
             s = s.substring(0, s.length() - 4);
         }
-        s = s.replaceAll("^[._-]+", "");
+        s = s.replaceAll("\\.{2,}", "_").replaceAll("^[._-]+", "");
         if (s.isEmpty()) {
             return null;
         }
         s = s.length() > 200 ? s.substring(0, 200) : s;
-        return s + ".zip";
+        return s.replaceAll("\\.$", "_") + ".zip";
+    }
+
+    /** @return {@link #safe}, or {@link #UNNAMED} when nothing is left of the name */
+    public static String named(String raw) {
+        String safe = safe(raw);
+        return safe != null ? safe : UNNAMED;
     }
 }

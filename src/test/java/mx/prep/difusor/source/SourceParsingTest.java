@@ -89,6 +89,13 @@ class SourceParsingTest {
                 .isEqualTo("PREP2024_JAL_20240602_2020.zip");
         assertThatThrownBy(() -> manifest.parse("{\"package\":\"...\",\"sha256\":\"x\"}")).isInstanceOf(IOException.class);
         assertThat(PackageNames.safe("_x.zip")).isEqualTo("x.zip");
+        // two dots in a row: the quarantine would keep such a package on the pod's disk for good, refusing to send it
+        assertThat(PackageNames.safe("PREP..JAL_20240602_2000.zip")).isEqualTo("PREP_JAL_20240602_2000.zip");
+        assertThat(PackageNames.safe("PREP.JAL_20240602_2000..zip")).isEqualTo("PREP.JAL_20240602_2000_.zip");
+        assertThat(PackageNames.safe("PREP.JAL_20240602_2000.zip")).isEqualTo("PREP.JAL_20240602_2000.zip");
+        // nothing left: a name of its own, never the raw one (a folder's or a bucket's "..zip")
+        assertThat(PackageNames.safe("..zip")).isNull();
+        assertThat(PackageNames.named("..zip")).isEqualTo(PackageNames.named("~.zip")).isEqualTo("unnamed-package.zip");
     }
 
     @Test
