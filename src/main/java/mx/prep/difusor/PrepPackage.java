@@ -74,6 +74,17 @@ public final class PrepPackage {
         return source;
     }
 
+    /** When its source made it (an S3 object's Last-Modified), if it tells: no corte can be later than that. */
+    private volatile Instant madeAt;
+
+    public Instant madeAt() {
+        return madeAt;
+    }
+
+    public void madeAt(Instant when) {
+        this.madeAt = when;
+    }
+
     public Instant receivedAt() {
         return receivedAt;
     }

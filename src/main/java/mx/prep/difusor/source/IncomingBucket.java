@@ -98,7 +98,7 @@ public final class IncomingBucket {
         Optional<S3Object> newest = objects.values().stream()
                 .filter(o -> o.key().endsWith(".zip") && objects.containsKey(o.key() + SIDECAR))
                 .filter(o -> !refusedAhead(o))
-                .max(Comparator.comparing((S3Object o) -> corteParser.fromPackageName(name(o.key())).orElse(null),
+                .max(Comparator.comparing((S3Object o) -> corteParser.fromPackageName(PackageNames.named(name(o.key()))).orElse(null),
                         Comparator.nullsFirst(Comparator.naturalOrder())).thenComparing(S3Object::lastModified));
         sidecars.keySet().retainAll(objects.keySet());
         if (newest.isEmpty()) {
@@ -127,14 +127,18 @@ public final class IncomingBucket {
     }
 
     /**
-     * A zip refused because its corte is ahead of the clock (a typo in the date, a time in UTC) stays in the bucket, and
-     * would stay the newest corte there, so no real corte after it would ever be offered: passed over once refused.
-     * Reported once per process: the ledger of a restarted one has forgotten it.
+     * A zip refused because its corte is ahead of the clock or of its own copy (a typo in the date, a time in UTC) stays
+     * in the bucket, and would stay the newest corte there, so no real corte after it would ever be offered: passed over
+     * once refused. Reported once per process: a restarted one refuses it again at the corte gate, by its Last-Modified
+     * if the clock has caught up with its name meanwhile, and never publishes it.
      */
     private boolean refusedAhead(S3Object zip) {
-        String name = name(zip.key());
+        String name = PackageNames.named(name(zip.key()));
         Optional<Corte> corte = corteParser.fromPackageName(name);
-        if (corte.isEmpty() || horizon.ahead(corte.get()) == null || !refused.test(name)) {
+        // ahead of its own copy (Last-Modified) stays true once the clock has caught up with its name
+        boolean ahead = corte.isPresent() && (horizon.ahead(corte.get()) != null
+                || zip.lastModified() != null && horizon.aheadOf(corte.get(), zip.lastModified()) != null);
+        if (!ahead || !refused.test(name)) {
             return false;
         }
         if (passedOver.add(zip.key())) {
@@ -185,8 +189,9 @@ public final class IncomingBucket {
             }
         } catch (NoSuchKeyException gone) {
             return null;
-        } catch (software.amazon.awssdk.core.exception.SdkException e) {
-            throw new IOException("cannot read s3://" + bucket + "/" + key + ": " + e.getMessage(), e);
+        } catch (software.amazon.awssdk.core.exception.SdkException | IOException e) {
+            // a body cut off on the network fails in the read, not the request: the WARN names the object either way
+            throw new IOException("cannot read s3://" + bucket + "/" + key + ": " + e, e);
         }
         try {
             return Optional.of(StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
@@ -216,8 +221,10 @@ public final class IncomingBucket {
         Path part = Files.createTempFile(spoolDir, "download-", ".part");
         long started = System.nanoTime();
         long bytes;
+        Instant madeAt;
         try (ResponseInputStream<GetObjectResponse> in = s3.getObject(b -> b.bucket(bucket).key(key).ifMatch(etag));
                 java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(part, java.nio.file.StandardOpenOption.WRITE)) {
+            madeAt = in.response().lastModified();
             try {
                 bytes = copy(in, out, offer, started);
                 // on disk before it is the spool's: a node that crashes now leaves no truncated package to the sweep
@@ -246,6 +253,7 @@ public final class IncomingBucket {
         PrepPackage pkg = new PrepPackage(offer.packageName(), PackageDownloader.normalisedChecksum(offer.announcedSha256()),
                 offer.announcedSize(), corte, where, Instant.now(clock));
         pkg.spooled(spooled, bytes);
+        pkg.madeAt(madeAt);
         pkg.checksumNames(offer.checksumNames());
         pkg.stageTook("download", (System.nanoTime() - started) / 1_000_000);
         exchange.setProperty(PrepPackage.PROPERTY, pkg);

@@ -55,6 +55,13 @@ public final class CorteGate {
                     + " min ahead of the clock in " + horizon.zone() + " (a typo, or a time in another zone?); published, it would make every"
                     + " real corte after it look stale");
         }
+        // a bucket keeps what it was sent: the same package read hours later, once the clock has caught up with its name
+        java.time.Duration aheadOfItself = pkg.madeAt() == null ? null : horizon.aheadOf(pkg.corte(), pkg.madeAt());
+        if (aheadOfItself != null) {
+            throw new PackageRejectedException(RejectReason.CORTE_AHEAD, pkg + ": its corte " + pkg.corte() + " is " + aheadOfItself.toMinutes()
+                    + " min later than when its source made it (" + pkg.madeAt() + ", its Last-Modified) in " + horizon.zone()
+                    + " (a typo, or a time in another zone?); published, it would show older results as this corte");
+        }
     }
 
     /** @return true when the package is the one already published: the route stops quietly */

@@ -16,8 +16,16 @@ public record CorteHorizon(Clock clock, ZoneId zone, Duration tolerance) {
 
     /** @return how far beyond the horizon the corte lies, or null when it is believable */
     public Duration ahead(Corte corte) {
-        LocalDateTime now = LocalDateTime.now(clock.withZone(zone));
-        Duration ahead = Duration.between(now, corte.at());
+        return aheadOf(corte, clock.instant());
+    }
+
+    /**
+     * @return how far beyond {@code at} (and the tolerance) the corte lies, or null: a package made at {@code at} cannot
+     *         hold a later corte, whatever the clock says by the time it is read
+     */
+    public Duration aheadOf(Corte corte, java.time.Instant at) {
+        LocalDateTime then = LocalDateTime.ofInstant(at, zone);
+        Duration ahead = Duration.between(then, corte.at());
         return ahead.compareTo(tolerance) > 0 ? ahead : null;
     }
 }

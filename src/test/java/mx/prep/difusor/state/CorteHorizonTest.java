@@ -49,4 +49,28 @@ class CorteHorizonTest {
     private static Corte corte(int year, int month, int day, int hour, int minute) {
         return new Corte(LocalDateTime.of(year, month, day, hour, minute));
     }
+
+    /**
+     * A package made at 22:20 (its S3 object's Last-Modified) named 04:20 the next morning: ahead of the clock at 22:20,
+     * and still ahead of itself at 04:00, when the clock has caught up with its name. A bucket keeps it all night, and a
+     * restarted process read it then: it published 22:20's results as corte 04:20.
+     */
+    @Test
+    void aPackageWhoseCorteIsLaterThanWhenItWasMadeIsAheadWhateverTheClockSays() throws Exception {
+        Clock fourAm = Clock.fixed(Instant.parse("2024-06-03T10:00:00Z"), ZoneOffset.UTC);
+        CorteHorizon morning = new CorteHorizon(fourAm, ZoneId.of("America/Mexico_City"), Duration.ofMinutes(30));
+        Corte typedInUtc = corte(2024, 6, 3, 4, 20);
+        Instant made = Instant.parse("2024-06-03T04:20:00Z");   // 22:20 on 2 June in Mexico City
+        assertThat(morning.ahead(typedInUtc)).isNull();
+        assertThat(morning.aheadOf(typedInUtc, made)).isEqualTo(Duration.ofHours(6));
+        assertThat(morning.aheadOf(corte(2024, 6, 2, 22, 20), made)).isNull();
+
+        mx.prep.difusor.PrepPackage pkg = new mx.prep.difusor.PrepPackage("PREP2024_JAL_20240603_0420.zip", null, null, typedInUtc,
+                "s3://prep-incoming/paquetes/PREP2024_JAL_20240603_0420.zip", Instant.parse("2024-06-03T10:00:00Z"));
+        CorteGate gate = new CorteGate(null, null, null, fourAm, morning);
+        gate.requireCorte(pkg);   // nothing tells when it was made: the clock alone
+        pkg.madeAt(made);
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> gate.requireCorte(pkg)))
+                .isInstanceOf(mx.prep.difusor.PackageRejectedException.class).hasMessageContaining("later than when its source made it");
+    }
 }
