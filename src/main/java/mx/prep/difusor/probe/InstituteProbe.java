@@ -312,9 +312,13 @@ public final class InstituteProbe {
             for (var object : store.client().listObjectsV2Paginator(b -> b.bucket(bucket).prefix(incidentsPrefix)).contents()) {
                 store.readJson(bucket, object.key(), Incident.class).filter(i -> i.end() == null && i.start() != null).ifPresent(stillOpen::add);
             }
-            stillOpen.sort(Comparator.comparing(Incident::start));
+            // by the instant: as text "12Z" (no fraction) comes after "12.5Z"
+            stillOpen.sort(Comparator.comparing((Incident i) -> Instant.parse(i.start())));
+            // the one carried on: the latest of the light this probe sees (two replicas may have left one of each)
+            Incident carried = stillOpen.stream().filter(i -> i.light() == result.light()).reduce((a, b) -> b)
+                    .orElse(stillOpen.isEmpty() ? null : stillOpen.get(stillOpen.size() - 1));
             for (Incident i : stillOpen) {
-                if (result.light() == Light.GREEN || i != stillOpen.get(stillOpen.size() - 1)) {
+                if (result.light() == Light.GREEN || i != carried) {
                     Incident ended = new Incident(i.start(), now.toString(), i.light(), i.detail() + " (ended by the first probe after a restart)");
                     store.putJson(bucket, incidentKey(ended), ended);
                     LOG.info("probe: incident of {} left open by an earlier process ended at {}", i.start(), now);
@@ -336,9 +340,15 @@ public final class InstituteProbe {
      */
     private String incidentKey(Incident incident) throws IOException {
         String second = incidentsPrefix + Instant.parse(incident.start()).truncatedTo(ChronoUnit.SECONDS).toString().replace(':', '-');
-        Optional<Incident> there = store.readJson(bucket, second + ".json", Incident.class);
-        return there.isEmpty() || there.get().light() == incident.light() ? second + ".json"
-                : second + "-" + incident.light().name().toLowerCase(java.util.Locale.ROOT) + ".json";
+        String beside = second + "-" + incident.light().name().toLowerCase(java.util.Locale.ROOT) + ".json";
+        Optional<Incident> there;
+        try {
+            there = store.readJson(bucket, second + ".json", Incident.class);
+        } catch (com.fasterxml.jackson.core.JacksonException unreadable) {
+            // a record damaged by hand must not stop the probe recording incidents: this one goes beside it
+            return beside;
+        }
+        return there.isEmpty() || there.get().light() == incident.light() ? second + ".json" : beside;
     }
 
     /** One GET within the probe's deadline: the response, or why there is none. */
