@@ -251,7 +251,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("sitePlanner", new SitePlanner(state, audit, keep, settings.integer("difusor.publish.max-deletions"),
                 settings.integer("difusor.publish.max-deletions-percent"), maxInvalidationPaths, cdnPathPrefix));
         // asked before each change the public would see: a process that lost the lead stops there
-        LeaderCheck leaderCheck = new LeaderCheck(context, clock, settings.millis("difusor.s3.call-timeout-ms"));
+        LeaderCheck leaderCheck = new LeaderCheck(context, settings.millis("difusor.s3.call-timeout-ms"));
         registry.bind("leaderCheck", leaderCheck);
         // no replica leading (members labelled otherwise than the pods, an API server refusing the Lease) polls nothing:
         // alert PrepNoLeader watches the replicas' sum; a dry run publishes nothing, so it never counts as a leader

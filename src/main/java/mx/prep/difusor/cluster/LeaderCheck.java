@@ -1,6 +1,5 @@
 package mx.prep.difusor.cluster;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
@@ -25,14 +24,12 @@ public final class LeaderCheck {
     private static final Logger LOG = LoggerFactory.getLogger(LeaderCheck.class);
 
     private final CamelContext context;
-    private final Clock clock;
     private final Duration takeoverPause;
     private volatile RoutePolicy policy;
 
     /** @param takeoverPause the longest an S3 call of a former leader may still be under way (difusor.s3.call-timeout-ms) */
-    public LeaderCheck(CamelContext context, Clock clock, Duration takeoverPause) {
+    public LeaderCheck(CamelContext context, Duration takeoverPause) {
         this.context = context;
-        this.clock = clock;
         this.takeoverPause = takeoverPause;
     }
 
@@ -65,10 +62,12 @@ public final class LeaderCheck {
             require(pkg);
             // read again after each wait: a lead lost and taken again meanwhile starts a term of its own
             Optional<Instant> since = term == null ? Optional.empty() : term.since();
-            if (since.isEmpty()) {
+            Optional<Duration> held = term == null ? Optional.empty() : term.held();
+            if (since.isEmpty() || held.isEmpty()) {
                 return;
             }
-            Duration left = Duration.between(clock.instant(), since.get().plus(takeoverPause));
+            // on the monotonic clock: a wall clock stepped forward (NTP) must not cut the wait short
+            Duration left = takeoverPause.minus(held.get());
             if (left.isNegative() || left.isZero()) {
                 return;
             }

@@ -16,6 +16,8 @@ public final class LeadershipTerm implements CamelClusterEventListener.Leadershi
 
     private final Clock clock;
     private volatile Instant since;
+    /** The same moment on the monotonic clock: how long the lead has been held, whatever the wall clock does. */
+    private volatile long sinceNanos;
 
     public LeadershipTerm(Clock clock) {
         this.clock = clock;
@@ -27,11 +29,18 @@ public final class LeadershipTerm implements CamelClusterEventListener.Leadershi
         if (!local) {
             since = null;
         } else if (since == null) {
+            sinceNanos = System.nanoTime();
             since = clock.instant();
         }
     }
 
     public Optional<Instant> since() {
         return Optional.ofNullable(since);
+    }
+
+    /** @return how long this process has held the lead, on the monotonic clock; empty while it follows */
+    public Optional<java.time.Duration> held() {
+        long started = sinceNanos;
+        return since == null ? Optional.empty() : Optional.of(java.time.Duration.ofNanos(System.nanoTime() - started));
     }
 }

@@ -41,26 +41,51 @@ class LeaderCheckTest {
             LeadershipTerm term = new LeadershipTerm(Clock.systemUTC());
             term.leadershipChanged(null, LOCAL);
             context.getRegistry().bind(LeadershipTerm.BEAN, term);
-            LeaderCheck check = new LeaderCheck(context, Clock.systemUTC(), Duration.ofMinutes(10));
+            LeaderCheck check = new LeaderCheck(context, Duration.ofMinutes(10));
             PrepPackage pkg = new PrepPackage("PREP2024_JAL_20240602_2000.zip", null, null, null, "test", Instant.now());
 
-            AtomicReference<Throwable> thrown = new AtomicReference<>();
             AtomicReference<Boolean> interruptKept = new AtomicReference<>();
-            Thread waiting = new Thread(() -> {
-                try {
-                    check.awaitTakeover(pkg);
-                } catch (Throwable t) {
-                    thrown.set(t);
-                    interruptKept.set(Thread.currentThread().isInterrupted());
-                }
-            });
-            waiting.start();
-            await().atMost(Duration.ofSeconds(10)).until(() -> waiting.getState() == Thread.State.TIMED_WAITING);
-            waiting.interrupt();
-            waiting.join(10_000);
+            Throwable thrown = interruptedWhileItWaits(check, pkg, interruptKept);
 
-            assertThat(thrown.get()).isInstanceOf(NoLongerLeaderException.class).hasMessageContaining("PREP2024_JAL_20240602_2000.zip");
+            assertThat(thrown).isInstanceOf(NoLongerLeaderException.class).hasMessageContaining("PREP2024_JAL_20240602_2000.zip");
             assertThat(interruptKept.get()).isTrue();
         }
+    }
+
+    /**
+     * The wall clock stepped forward an hour (NTP) right after the lead was taken: the wait is measured on the monotonic
+     * clock, so the former leader's last S3 calls still have their time.
+     */
+    @Test
+    void aWallClockSteppedForwardDoesNotCutTheWaitShort() throws Exception {
+        try (DefaultCamelContext context = new DefaultCamelContext()) {
+            // the lead taken at what the wall clock said an hour before its step
+            LeadershipTerm term = new LeadershipTerm(Clock.offset(Clock.systemUTC(), Duration.ofHours(-1)));
+            term.leadershipChanged(null, LOCAL);
+            context.getRegistry().bind(LeadershipTerm.BEAN, term);
+            LeaderCheck check = new LeaderCheck(context, Duration.ofMinutes(10));
+            PrepPackage pkg = new PrepPackage("PREP2024_JAL_20240602_2000.zip", null, null, null, "test", Instant.now());
+
+            assertThat(interruptedWhileItWaits(check, pkg, new AtomicReference<>())).isInstanceOf(NoLongerLeaderException.class);
+        }
+    }
+
+    /** Waits on a thread of its own until it is waiting (it fails if it never does), then interrupts it. */
+    private static Throwable interruptedWhileItWaits(LeaderCheck check, PrepPackage pkg, AtomicReference<Boolean> interruptKept)
+            throws InterruptedException {
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        Thread waiting = new Thread(() -> {
+            try {
+                check.awaitTakeover(pkg);
+            } catch (Throwable t) {
+                thrown.set(t);
+                interruptKept.set(Thread.currentThread().isInterrupted());
+            }
+        });
+        waiting.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> waiting.getState() == Thread.State.TIMED_WAITING);
+        waiting.interrupt();
+        waiting.join(10_000);
+        return thrown.get();
     }
 }

@@ -44,7 +44,7 @@ class SitePublicationTest {
         PrepPackage pkg = unpacked(Map.of("index.html", INDEX.getBytes(StandardCharsets.UTF_8), "data/corte.json", json,
                 "assets/app.0f3a.js", bundle));
         try (DefaultCamelContext camel = new DefaultCamelContext()) {
-            SitePublication publication = new SitePublication("sitio/", new LeaderCheck(camel, java.time.Clock.systemUTC(), java.time.Duration.ZERO),
+            SitePublication publication = new SitePublication("sitio/", new LeaderCheck(camel, java.time.Duration.ZERO),
                     java.time.Duration.ofSeconds(1));
             Exchange small = putRequest(camel, publication, pkg, "data/corte.json");
             assertThat(small.getMessage().getHeader(AWS2S3Constants.KEY)).isEqualTo("sitio/data/corte.json");
