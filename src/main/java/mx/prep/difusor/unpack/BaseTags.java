@@ -159,9 +159,9 @@ final class BaseTags {
     }
 
     /**
-     * The text with what a browser never takes a {@code <base>} from blanked out: comments, scripts, styles and
-     * templates (a base left commented out by a build template came first in the text, before the real one). An
-     * unclosed one runs to the end.
+     * The text with what a browser never takes a {@code <base>} from blanked out: comments, scripts, styles, templates
+     * and the text of a title or a textarea (a base left commented out by a build template came first in the text,
+     * before the real one). An unclosed one runs to the end.
      */
     static String outsideCommentsAndScripts(String html) {
         StringBuilder markup = new StringBuilder(html.length());
@@ -182,7 +182,7 @@ final class BaseTags {
                     skipTo = dashes < 0 ? n : dashes + (html.startsWith("-->", dashes) ? 3 : 4);
                 }
             } else if (html.charAt(i) == '<') {
-                for (String element : new String[] {"script", "style", "template"}) {
+                for (String element : new String[] {"script", "style", "template", "title", "textarea"}) {
                     int after = i + 1 + element.length();
                     if (after <= n && matchesAt(html, element, i + 1) && (after >= n || !isWordChar(html.charAt(after)))) {
                         int close = indexOf(html, "</" + element, after, n);

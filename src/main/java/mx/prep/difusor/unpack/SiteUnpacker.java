@@ -369,8 +369,10 @@ public final class SiteUnpacker {
      */
     private void checkBaseTag(PrepPackage pkg, ZipFile zip, SiteFile index) throws PackageRejectedException {
         byte[] head;
+        boolean baseBeyondHead;
         try (InputStream in = zip.getInputStream(zip.getEntry(index.entryName()))) {
             head = in.readNBytes(MAX_INDEX_BYTES);
+            baseBeyondHead = head.length == MAX_INDEX_BYTES && holdsBaseTag(in, head);
         } catch (IOException e) {
             throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read index.html: " + e.getMessage(), e);
         }
@@ -379,6 +381,11 @@ public final class SiteUnpacker {
                 || indexOfNul(head) >= 0) {
             throw new PackageRejectedException(RejectReason.NO_BASE_TAG, pkg + ": index.html is not UTF-8 text (a UTF-16 byte-order mark or"
                     + " NUL bytes): its <base> cannot be checked, and the institute's probe would not find it");
+        }
+        if (baseBeyondHead) {
+            // the text read is bounded; a base after it would be one nobody checked
+            throw new PackageRejectedException(RejectReason.BASE_OUTSIDE_SITE, pkg + ": index.html has a <base beyond its first "
+                    + MAX_INDEX_BYTES / (1 << 20) + " MiB, which is not read to check where it points");
         }
         String html = new String(head, StandardCharsets.UTF_8);
         // every <base> in the text must stay on the site, also one a browser would not take (in a comment, a script, an
@@ -395,6 +402,29 @@ public final class SiteUnpacker {
         if (BaseTags.asTheBrowserReadsThem(BaseTags.outsideCommentsAndScripts(html)).isEmpty()) {
             throw new PackageRejectedException(RejectReason.NO_BASE_TAG, pkg + ": index.html has no <base> tag; the institute's probe would fail");
         }
+    }
+
+    /** Whether the rest of the page, after {@code head}, holds "<base" in any case (read in chunks, never whole). */
+    private static boolean holdsBaseTag(InputStream rest, byte[] head) throws IOException {
+        byte[] tag = "<base".getBytes(StandardCharsets.US_ASCII);
+        // the last bytes of the part before, so a tag split between two reads is seen
+        byte[] buffer = new byte[64 * 1024 + tag.length - 1];
+        int carried = tag.length - 1;
+        System.arraycopy(head, head.length - carried, buffer, 0, carried);
+        for (int n; (n = rest.read(buffer, carried, buffer.length - carried)) > 0;) {
+            int end = carried + n;
+            for (int i = 0; i + tag.length <= end; i++) {
+                int j = 0;
+                while (j < tag.length && Character.toLowerCase((char) (buffer[i + j] & 0xFF)) == tag[j]) {
+                    j++;
+                }
+                if (j == tag.length) {
+                    return true;
+                }
+            }
+            System.arraycopy(buffer, end - carried, buffer, 0, carried);
+        }
+        return false;
     }
 
     private static int indexOfNul(byte[] bytes) {

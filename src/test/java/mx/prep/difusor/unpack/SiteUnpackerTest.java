@@ -195,6 +195,27 @@ class SiteUnpackerTest {
         assertRejected(zipOf(Map.of("index.html", page), false), RejectReason.NO_BASE_TAG);
     }
 
+    /** A title's or a textarea's text is text to a browser: a base there is none, though a text search finds it. */
+    @ParameterizedTest
+    @ValueSource(strings = { "<title><base href=\"/\"></title>", "<textarea><base href=\"/\"></textarea>" })
+    void aBaseOnlyInATitleOrATextareaIsNoBase(String head) throws Exception {
+        assertRejected(zip(Map.of("index.html", "<html><head>" + head + "</head></html>"), false), RejectReason.NO_BASE_TAG);
+    }
+
+    /**
+     * The check reads the first MiB of index.html: a base after it, to another site, went unread behind a good one
+     * in the part read.
+     */
+    @Test
+    void aBaseBeyondWhatTheCheckReadsIsRefused() throws Exception {
+        StringBuilder html = new StringBuilder("<html><head><base href=\"/\"><title>PREP</title></head><body>");
+        while (html.length() < (1 << 20) + 100) {
+            html.append("<p>resultados</p>");
+        }
+        html.append("<BaSe href=\"https://otro-sitio.example/\"></body></html>");
+        assertRejected(zip(Map.of("index.html", html.toString()), true), RejectReason.BASE_OUTSIDE_SITE);
+    }
+
     @Test
     void aBaseOnlyInACommentOrATemplateIsNoBase() throws Exception {
         assertRejected(zip(Map.of("index.html", "<html><head><!-- <base href=\"/\"> --><template><base href=\"/\"></template></head></html>"),
