@@ -49,6 +49,12 @@ class IncomingBucketTest extends PipelineTestBase {
         bucket.putObject(b -> b.bucket(INCOMING).key(PREFIX + name + ".sha256"), RequestBody.fromString(sha256 + "  " + name + "\n"));
     }
 
+    /** The zip, then its checksum file: as replication completes a package. */
+    private void replicate(Path pkg) throws Exception {
+        replicateZip(pkg);
+        replicateSidecar(pkg, PrepPackageGenerator.sha256Hex(pkg));
+    }
+
     private int zipGets(Path pkg) {
         return s3Network.requests(r -> r.method().equals("GET") && r.path().equals("/" + INCOMING + "/" + PREFIX + pkg.getFileName()));
     }
@@ -57,8 +63,7 @@ class IncomingBucketTest extends PipelineTestBase {
     void theNewestCorteWithItsChecksumFileIsPublishedByteForByteAndAZipWithoutOneWaits() throws Exception {
         Path first = corte(0);
         Path second = corte(1);
-        replicateZip(first);
-        replicateSidecar(first, PrepPackageGenerator.sha256Hex(first));
+        replicate(first);
         startDifusor(bucketSource());
         awaitPublished(first);
         assertSiteEquals(first);
@@ -92,25 +97,21 @@ class IncomingBucketTest extends PipelineTestBase {
     @Test
     void aCorteAheadOfTheClockIsRefusedOnceAndTheRealCortesAfterItArePublished() throws Exception {
         Path first = corte(0);
-        replicateZip(first);
-        replicateSidecar(first, PrepPackageGenerator.sha256Hex(first));
+        replicate(first);
         startDifusor(bucketSource());
         awaitPublished(first);
 
         Path ahead = Files.copy(corte(1), Files.createDirectories(tmp.resolve("ahead")).resolve("PREP2024_JAL_20420602_2000.zip"));
-        replicateZip(ahead);
-        replicateSidecar(ahead, PrepPackageGenerator.sha256Hex(ahead));
+        replicate(ahead);
         var report = awaitReport(ahead.getFileName().toString());
         assertThat(report.path("reason").asText()).isEqualTo("CORTE_AHEAD");
 
         Path second = corte(1);
-        replicateZip(second);
-        replicateSidecar(second, PrepPackageGenerator.sha256Hex(second));
+        replicate(second);
         awaitPublished(second);
         assertSiteEquals(second);
         Path third = corte(2);
-        replicateZip(third);
-        replicateSidecar(third, PrepPackageGenerator.sha256Hex(third));
+        replicate(third);
         awaitPublished(third);
         assertSiteEquals(third);
         assertThat(zipGets(ahead)).as("the zip ahead of the clock, copied once").isEqualTo(1);
@@ -124,8 +125,7 @@ class IncomingBucketTest extends PipelineTestBase {
     @Test
     void aChecksumFileLargerThanOneMayBeWhenReadIsNotOne() throws Exception {
         Path first = corte(0);
-        replicateZip(first);
-        replicateSidecar(first, PrepPackageGenerator.sha256Hex(first));
+        replicate(first);
         String sidecarPath = "/" + INCOMING + "/" + PREFIX + first.getFileName() + ".sha256";
         // the listing's size is the small file's; the read gets a valid line followed by 200 KB
         s3Network.respond(r -> r.method().equals("GET") && r.path().equals(sidecarPath), FaultProxy.ALWAYS, 200, "text/plain",
@@ -139,8 +139,7 @@ class IncomingBucketTest extends PipelineTestBase {
     @Test
     void aZipThatDoesNotMatchItsChecksumFileIsQuarantinedAndTheSiteStaysAsItWas() throws Exception {
         Path first = corte(0);
-        replicateZip(first);
-        replicateSidecar(first, PrepPackageGenerator.sha256Hex(first));
+        replicate(first);
         startDifusor(bucketSource());
         awaitPublished(first);
 
@@ -157,8 +156,7 @@ class IncomingBucketTest extends PipelineTestBase {
     @Test
     void aCopyCutOffOnTheNetworkIsRetriedAndThePackagePublished() throws Exception {
         Path first = corte(0);
-        replicateZip(first);
-        replicateSidecar(first, PrepPackageGenerator.sha256Hex(first));
+        replicate(first);
         // the zip's first GET reset on arrival, the second one's body stalled after its head
         s3Network.reset(r -> r.method().equals("GET") && r.path().endsWith(".zip"), 1);
         s3Network.stallResponseBody(r -> r.method().equals("GET") && r.path().endsWith(".zip"), 1);
@@ -182,8 +180,7 @@ class IncomingBucketTest extends PipelineTestBase {
     @Test
     void aZipLargerThanTheLimitIsReportedWithoutBeingCopied() throws Exception {
         Path first = corte(0);
-        replicateZip(first);
-        replicateSidecar(first, PrepPackageGenerator.sha256Hex(first));
+        replicate(first);
         var settings = bucketSource();
         settings.put("difusor.source.max-package-bytes", String.valueOf(Files.size(first) - 1));
         startDifusor(settings);
@@ -199,8 +196,7 @@ class IncomingBucketTest extends PipelineTestBase {
     @Test
     void aZipGoneSinceTheListingIsTakenAtALaterPollNotQuarantined() throws Exception {
         Path first = corte(0);
-        replicateZip(first);
-        replicateSidecar(first, PrepPackageGenerator.sha256Hex(first));
+        replicate(first);
         // more times than the retry channel tries: retried as a failure, it would end in quarantine
         s3Network.respond(r -> r.method().equals("GET") && r.path().endsWith(".zip"), 3, 404, "application/xml",
                 "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>");

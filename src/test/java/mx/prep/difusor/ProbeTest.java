@@ -491,10 +491,7 @@ class ProbeTest extends PipelineTestBase {
             // incidents a replica left open) before pod A is cut off
             Map<java.time.Duration, InstituteProbe> podBs = new java.util.HashMap<>();
             for (java.time.Duration ago : List.of(java.time.Duration.ZERO, java.time.Duration.ofSeconds(30), java.time.Duration.ofMinutes(10))) {
-                InstituteProbe b = new InstituteProbe(java.net.URI.create("http://localhost:" + publicSite.port() + "/"),
-                        java.time.Duration.ofSeconds(5), state, new mx.prep.difusor.ObjectStore(bucket), HISTORY, "incidents/", "probe-views/",
-                        "pod-b", java.time.Duration.ofSeconds(75), List.of(), new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
-                        java.time.Clock.offset(java.time.Clock.systemUTC(), ago.negated()));
+                InstituteProbe b = podB(publicSite, state, java.time.Clock.offset(java.time.Clock.systemUTC(), ago.negated()));
                 b.probe();
                 podBs.put(ago, b);
             }
@@ -760,10 +757,7 @@ class ProbeTest extends PipelineTestBase {
                     return podBNow.get();
                 }
             };
-            java.util.function.Supplier<InstituteProbe> podBStarts = () -> new InstituteProbe(
-                    java.net.URI.create("http://localhost:" + publicSite.port() + "/"), java.time.Duration.ofSeconds(5), state,
-                    new mx.prep.difusor.ObjectStore(bucket), HISTORY, "incidents/", "probe-views/", "pod-b", java.time.Duration.ofSeconds(75),
-                    List.of(), new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), podBClock);
+            java.util.function.Supplier<InstituteProbe> podBStarts = () -> podB(publicSite, state, podBClock);
             InstituteProbe podB = podBStarts.get();
             podB.probe();
             assertThat(podB.last().light()).isEqualTo(Light.GREEN);
@@ -816,6 +810,13 @@ class ProbeTest extends PipelineTestBase {
                 assertThat(incident(key).path("end").asText()).as(key).isNotEmpty();
             }
         }
+    }
+
+    /** A second replica, "pod-b", probing the page directly on its own clock, with the difusor's state and S3. */
+    private InstituteProbe podB(SitePreview publicSite, mx.prep.difusor.state.StateStore state, java.time.Clock clock) {
+        return new InstituteProbe(java.net.URI.create("http://localhost:" + publicSite.port() + "/"), java.time.Duration.ofSeconds(5), state,
+                new mx.prep.difusor.ObjectStore(bucket), HISTORY, "incidents/", "probe-views/", "pod-b", java.time.Duration.ofSeconds(75),
+                List.of(), new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), clock);
     }
 
     /** Waits for the wall clock to leave the second of this instant (a clock condition, not a pause). */

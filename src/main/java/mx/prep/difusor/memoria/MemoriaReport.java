@@ -442,6 +442,25 @@ public final class MemoriaReport {
      */
     static List<LateCorte> lateCortes(Night night, ZoneId zone) {
         List<LateCorte> late = new java.util.ArrayList<>();
+        for (OnLine o : newerCortesOnLine(night)) {
+            Duration delay = Duration.between(o.corte().at().atZone(zone).toInstant(), o.at());
+            if (delay.compareTo(LATE_AFTER) > 0) {
+                late.add(new LateCorte(o.record(), delay));
+            }
+        }
+        return late;
+    }
+
+    /** A corte that went on line at {@code at}. */
+    private record OnLine(HistoryRecord record, mx.prep.difusor.state.Corte corte, Instant at) {
+    }
+
+    /**
+     * The published cortes, in the order they went on line, each newer than every one before it: an operator's
+     * republish of an older corte put back what was on line, it brought nothing new.
+     */
+    private static List<OnLine> newerCortesOnLine(Night night) {
+        List<OnLine> online = new java.util.ArrayList<>();
         mx.prep.difusor.state.Corte newest = null;
         for (HistoryRecord r : night.packages()) {
             if (!"published".equals(r.outcome()) || r.corte() == null || r.outcomeAt() == null) {
@@ -453,16 +472,12 @@ public final class MemoriaReport {
             } catch (RuntimeException unreadable) {
                 continue;
             }
-            if (newest != null && !corte.isNewerThan(newest)) {
-                continue;
-            }
-            newest = corte;
-            Duration delay = Duration.between(corte.at().atZone(zone).toInstant(), Instant.parse(r.outcomeAt()));
-            if (delay.compareTo(LATE_AFTER) > 0) {
-                late.add(new LateCorte(r, delay));
+            if (newest == null || corte.isNewerThan(newest)) {
+                newest = corte;
+                online.add(new OnLine(r, corte, Instant.parse(r.outcomeAt())));
             }
         }
-        return late;
+        return online;
     }
 
     /**
@@ -491,32 +506,16 @@ public final class MemoriaReport {
      */
     static List<StaleWindow> staleWindows(Night night, ZoneId zone, Instant onlineFrom, Instant end) {
         List<StaleWindow> windows = new java.util.ArrayList<>();
-        HistoryRecord shown = null;
-        Instant shownSince = null;
-        mx.prep.difusor.state.Corte newest = null;
-        for (HistoryRecord r : night.packages()) {
-            if (!"published".equals(r.outcome()) || r.corte() == null || r.outcomeAt() == null) {
-                continue;
-            }
-            mx.prep.difusor.state.Corte corte;
-            try {
-                corte = mx.prep.difusor.state.Corte.parse(r.corte());
-            } catch (RuntimeException unreadable) {
-                continue;
-            }
-            if (newest != null && !corte.isNewerThan(newest)) {
-                continue;
-            }
-            Instant on = Instant.parse(r.outcomeAt());
-            Instant staleFrom = newest == null ? onlineFrom.plus(LATE_AFTER) : max(newest.at().atZone(zone).toInstant().plus(LATE_AFTER), shownSince);
+        OnLine shown = null;
+        for (OnLine next : newerCortesOnLine(night)) {
+            Instant staleFrom = shown == null ? onlineFrom.plus(LATE_AFTER)
+                    : max(shown.corte().at().atZone(zone).toInstant().plus(LATE_AFTER), shown.at());
             Instant from = max(staleFrom, onlineFrom);
-            Instant to = on.isBefore(end) ? on : end;
+            Instant to = next.at().isBefore(end) ? next.at() : end;
             if (from.isBefore(to)) {
-                windows.add(new StaleWindow(from, to, shown, r));
+                windows.add(new StaleWindow(from, to, shown == null ? null : shown.record(), next.record()));
             }
-            newest = corte;
-            shown = r;
-            shownSince = on;
+            shown = next;
         }
         return windows;
     }

@@ -217,8 +217,7 @@ class MemoriaTecnicaTest {
                 new Incident("2024-05-26T20:00:00Z", "2024-06-03T03:00:00Z", Light.RED, "HTTP 404"),
                 new Incident("2024-06-02T06:00:00Z", "2024-06-03T01:59:00Z", Light.RED, "HTTP 404"),
                 new Incident("2024-06-03T23:00:00Z", null, Light.YELLOW, "corte anterior")), List.of(), List.of(), List.of());
-        assertThat(MemoriaReport.incidentsCsv(night, Instant.parse("2024-06-12T18:00:00Z"), SiteTrafficTest.MEXICO_CITY,
-                PUBLICATION_FROM, LocalDate.parse("2024-06-03"))).isEqualTo("""
+        assertThat(incidentsCsv(night, "2024-06-03")).isEqualTo("""
                 tipo,inicio,fin,duracion_segundos,detalle
                 portal_no_disponible,2024-05-26 14:00:00,2024-06-02 21:00:00,3600,"HTTP 404"
                 corte_anterior,2024-06-03 17:00:00,en curso,25200,"corte anterior"
@@ -237,8 +236,7 @@ class MemoriaTecnicaTest {
                 published("PREP2024_JAL_20240602_2020.zip", "2024-06-02 20:20", "2024-06-03T03:25:00Z"),
                 published("PREP2024_JAL_20240602_2100.zip", "2024-06-02 21:00", "2024-06-03T03:30:00Z"),
                 published("PREP2024_JAL_20240602_2000.zip", "2024-06-02 20:00", "2024-06-03T04:00:00Z")));
-        assertThat(MemoriaReport.incidentsCsv(night, Instant.parse("2024-06-12T18:00:00Z"), SiteTrafficTest.MEXICO_CITY,
-                PUBLICATION_FROM, LocalDate.parse("2024-06-03"))).isEqualTo("""
+        assertThat(incidentsCsv(night, "2024-06-03")).isEqualTo("""
                 tipo,inicio,fin,duracion_segundos,detalle
                 corte_publicado_con_demora,2024-06-02 20:20:00,2024-06-02 21:25:00,3900,"PREP2024_JAL_20240602_2020.zip: corte 2024-06-02 20:20"
                 corte_desactualizado_en_linea,2024-06-02 20:40:00,2024-06-02 21:25:00,2700,"se mostraba PREP2024_JAL_20240602_2000.zip (corte 2024-06-02 20:00); siguiente: PREP2024_JAL_20240602_2020.zip (corte 2024-06-02 20:20)"
@@ -258,19 +256,23 @@ class MemoriaTecnicaTest {
         var skipped = new OperationRecords.Night(List.of(), List.of(), List.of(), List.of(
                 published("PREP2024_JAL_20240602_2000.zip", "2024-06-02 20:00", "2024-06-03T02:05:00Z"),
                 published("PREP2024_JAL_20240602_2100.zip", "2024-06-02 21:00", "2024-06-03T03:05:00Z")));
-        assertThat(MemoriaReport.incidentsCsv(skipped, Instant.parse("2024-06-12T18:00:00Z"), SiteTrafficTest.MEXICO_CITY,
-                PUBLICATION_FROM, LocalDate.parse("2024-06-09"))).isEqualTo("""
+        assertThat(incidentsCsv(skipped, "2024-06-09")).isEqualTo("""
                 tipo,inicio,fin,duracion_segundos,detalle
                 corte_desactualizado_en_linea,2024-06-02 20:40:00,2024-06-02 21:05:00,1500,"se mostraba PREP2024_JAL_20240602_2000.zip (corte 2024-06-02 20:00); siguiente: PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00)"
                 """);
 
         var lateFirst = new OperationRecords.Night(List.of(), List.of(), List.of(), List.of(
                 published("PREP2024_JAL_20240602_2100.zip", "2024-06-02 21:00", "2024-06-03T03:00:00Z")));
-        assertThat(MemoriaReport.incidentsCsv(lateFirst, Instant.parse("2024-06-12T18:00:00Z"), SiteTrafficTest.MEXICO_CITY,
-                PUBLICATION_FROM, LocalDate.parse("2024-06-09"))).isEqualTo("""
+        assertThat(incidentsCsv(lateFirst, "2024-06-09")).isEqualTo("""
                 tipo,inicio,fin,duracion_segundos,detalle
                 corte_desactualizado_en_linea,2024-06-02 20:40:00,2024-06-02 21:00:00,1200,"sin corte publicado; siguiente: PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00)"
                 """);
+    }
+
+    /** The incidents' CSV of a night whose period ends on {@code to}, written on 12 June. */
+    private static String incidentsCsv(OperationRecords.Night night, String to) {
+        return MemoriaReport.incidentsCsv(night, Instant.parse("2024-06-12T18:00:00Z"), SiteTrafficTest.MEXICO_CITY, PUBLICATION_FROM,
+                LocalDate.parse(to));
     }
 
     private static HistoryRecord published(String name, String corte, String at) {
