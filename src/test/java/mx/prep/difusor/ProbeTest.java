@@ -482,10 +482,7 @@ class ProbeTest extends PipelineTestBase {
     void aReplicaThatCannotReachThePageWhileAnotherSeesItUpRecordsNoOutage() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
                 FaultProxy cutOff = FaultProxy.http("127.0.0.1", publicSite.port())) {
-            Map<String, String> settings = probingThrough(cutOff);
-            settings.put("difusor.cluster.pod-name", "pod-a");
-            startDifusor(settings);
-            Path first = startedCorte();
+            Path first = startedAsPodAThrough(cutOff);
             var state = difusor.context().getRegistry().lookupByNameAndType("stateStore", mx.prep.difusor.state.StateStore.class);
             // pod B, its clock set back to leave views as old as a step needs; each has made its first probe (which ends
             // incidents a replica left open) before pod A is cut off
@@ -733,10 +730,7 @@ class ProbeTest extends PipelineTestBase {
     void anOutageAndAnOlderPageTwoReplicasSawFromTheSameSecondAreTwoIncidentsAndARestartCarriesOnItsOwn() throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
                 FaultProxy podANetwork = FaultProxy.http("127.0.0.1", publicSite.port())) {
-            Map<String, String> settings = probingThrough(podANetwork);
-            settings.put("difusor.cluster.pod-name", "pod-a");
-            startDifusor(settings);
-            Path first = startedCorte();
+            Path first = startedAsPodAThrough(podANetwork);
             var state = difusor.context().getRegistry().lookupByNameAndType("stateStore", mx.prep.difusor.state.StateStore.class);
             // pod B on a clock of its own, probing since before (its first probe looks for incidents left open)
             java.util.concurrent.atomic.AtomicReference<java.time.Instant> podBNow = new java.util.concurrent.atomic.AtomicReference<>(
@@ -810,6 +804,14 @@ class ProbeTest extends PipelineTestBase {
                 assertThat(incident(key).path("end").asText()).as(key).isNotEmpty();
             }
         }
+    }
+
+    /** The difusor as replica "pod-a", probing the page through {@code network}, its first corte published. */
+    private Path startedAsPodAThrough(FaultProxy network) throws Exception {
+        Map<String, String> settings = probingThrough(network);
+        settings.put("difusor.cluster.pod-name", "pod-a");
+        startDifusor(settings);
+        return startedCorte();
     }
 
     /** A second replica, "pod-b", probing the page directly on its own clock, with the difusor's state and S3. */
