@@ -372,7 +372,7 @@ public final class SiteUnpacker {
         boolean baseBeyondHead;
         try (InputStream in = zip.getInputStream(zip.getEntry(index.entryName()))) {
             head = in.readNBytes(MAX_INDEX_BYTES);
-            baseBeyondHead = head.length == MAX_INDEX_BYTES && holdsBaseTag(in, head);
+            baseBeyondHead = head.length == MAX_INDEX_BYTES && (tagOpenAtEnd(head) || holdsBaseTag(in, head));
         } catch (IOException e) {
             throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read index.html: " + e.getMessage(), e);
         }
@@ -404,21 +404,47 @@ public final class SiteUnpacker {
         }
     }
 
-    /** Whether the rest of the page, after {@code head}, holds "<base" in any case (read in chunks, never whole). */
-    private static boolean holdsBaseTag(InputStream rest, byte[] head) throws IOException {
-        byte[] tag = "<base".getBytes(StandardCharsets.US_ASCII);
-        // the last bytes of the part before, so a tag split between two reads is seen
-        byte[] buffer = new byte[64 * 1024 + tag.length - 1];
-        int carried = tag.length - 1;
-        System.arraycopy(head, head.length - carried, buffer, 0, carried);
-        for (int n; (n = rest.read(buffer, carried, buffer.length - carried)) > 0;) {
-            int end = carried + n;
-            for (int i = 0; i + tag.length <= end; i++) {
-                int j = 0;
-                while (j < tag.length && Character.toLowerCase((char) (buffer[i + j] & 0xFF)) == tag[j]) {
-                    j++;
+    private static final byte[] BASE_TAG = "<base".getBytes(StandardCharsets.US_ASCII);
+
+    /**
+     * Whether a base tag opens at {@code at}: "<base" in any case, then white space, "/" or ">" (BaseTags' rule:
+     * "<basefont", "a<baseLength" in a script open none). Needs the byte after it.
+     */
+    private static boolean opensBaseTag(byte[] bytes, int at) {
+        for (int j = 0; j < BASE_TAG.length; j++) {
+            if (Character.toLowerCase((char) (bytes[at + j] & 0xFF)) != BASE_TAG[j]) {
+                return false;
+            }
+        }
+        byte after = bytes[at + BASE_TAG.length];
+        return after == ' ' || after == '\t' || after == '\n' || after == 0x0B || after == '\f' || after == '\r' || after == '/' || after == '>';
+    }
+
+    /** Whether the last base tag of the part read is still open at its end: its attributes go on past what is checked. */
+    private static boolean tagOpenAtEnd(byte[] head) {
+        for (int at = head.length - BASE_TAG.length - 1; at >= 0; at--) {
+            if (opensBaseTag(head, at)) {
+                for (int i = at + BASE_TAG.length; i < head.length; i++) {
+                    if (head[i] == '>') {
+                        return false;
+                    }
                 }
-                if (j == tag.length) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether the rest of the page, after {@code head}, opens a base tag (read in chunks, never whole). */
+    private static boolean holdsBaseTag(InputStream rest, byte[] head) throws IOException {
+        // the last bytes of the part before, so a tag split between two reads is seen: "<base" and the byte after it
+        int carried = BASE_TAG.length;
+        byte[] buffer = new byte[64 * 1024 + carried];
+        System.arraycopy(head, head.length - carried, buffer, 0, carried);
+        for (int n; (n = rest.read(buffer, carried, buffer.length - carried)) != -1;) {
+            int end = carried + n;
+            for (int at = 0; at + BASE_TAG.length < end; at++) {
+                if (opensBaseTag(buffer, at)) {
                     return true;
                 }
             }

@@ -206,14 +206,41 @@ class SiteUnpackerTest {
      * The check reads the first MiB of index.html: a base after it, to another site, went unread behind a good one
      * in the part read.
      */
+    @ParameterizedTest
+    @ValueSource(ints = { 100, 64 * 1024 - 3, 64 * 1024 + 2 })
+    void aBaseBeyondWhatTheCheckReadsIsRefused(int beyond) throws Exception {
+        // at 64 KiB - 3 the tag is split between two of the check's reads of the rest
+        assertRejected(zip(Map.of("index.html", bigIndex((1 << 20) + beyond, "<BaSe href=\"https://otro-sitio.example/\">")), true),
+                RejectReason.BASE_OUTSIDE_SITE);
+    }
+
+    /** A base tag that opens within the first MiB and has its href after it: the part read holds no href to check. */
     @Test
-    void aBaseBeyondWhatTheCheckReadsIsRefused() throws Exception {
-        StringBuilder html = new StringBuilder("<html><head><base href=\"/\"><title>PREP</title></head><body>");
-        while (html.length() < (1 << 20) + 100) {
-            html.append("<p>resultados</p>");
+    void aBaseTagThatRunsPastWhatTheCheckReadsIsRefused() throws Exception {
+        String html = bigIndex((1 << 20) - 20, "<base data-x=\"" + "x".repeat(40) + "\" href=\"https://otro-sitio.example/\">");
+        assertRejected(zip(Map.of("index.html", html), true), RejectReason.BASE_OUTSIDE_SITE);
+    }
+
+    /** A large page whose inline script says "<baseLen" after the first MiB opens no base tag: published. */
+    @Test
+    void aLargePageWithNoBaseTagAfterTheFirstMibIsPublished() throws Exception {
+        PrepPackage pkg = pkg(zip(Map.of("index.html", bigIndex((1 << 20) + 100, "<script>for(;i<baseLen;i++){}</script><basefont>")), true));
+        try {
+            unpacker.unpack(pkg);
+            assertThat(pkg.site().files()).extracting(SiteFile::path).containsExactly("index.html");
+        } finally {
+            pkg.site().close();
         }
-        html.append("<BaSe href=\"https://otro-sitio.example/\"></body></html>");
-        assertRejected(zip(Map.of("index.html", html.toString()), true), RejectReason.BASE_OUTSIDE_SITE);
+    }
+
+    /** A page with a good base at the top, filler up to {@code at} characters, then {@code tail}. */
+    private static String bigIndex(int at, String tail) {
+        StringBuilder html = new StringBuilder("<html><head><base href=\"/\"><title>PREP</title></head><body>");
+        while (html.length() < at) {
+            html.append('x');
+        }
+        html.setLength(at);
+        return html.append(tail).append("</body></html>").toString();
     }
 
     @Test
