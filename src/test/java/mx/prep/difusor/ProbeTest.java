@@ -184,6 +184,23 @@ class ProbeTest extends PipelineTestBase {
         }
     }
 
+    /** A record damaged by hand beside the open one: the restarted process still ends the open one, where it is. */
+    @Test
+    void anIncidentRecordDamagedByHandDoesNotLeaveTheOpenOneWithoutAnEnd() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
+            Path first = downThenRestarted(publicSite);
+            String open = keys(HISTORY, "incidents/").get(0);
+            String damaged = "incidents/2024-06-02T20-00-00Z.json";
+            bucket.putObject(b -> b.bucket(HISTORY).key(damaged), software.amazon.awssdk.core.sync.RequestBody.fromString("{\"start\": 2024"));
+            serveIndex(SiteBucket.files(first).get("index.html"));
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
+            assertThat(incident(open).path("end").asText()).isNotEmpty();
+            assertThat(keys(HISTORY, "incidents/")).containsExactlyInAnyOrder(open, damaged);
+            assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(damaged)).asUtf8String()).isEqualTo("{\"start\": 2024");
+        }
+    }
+
     /**
      * A page that answers 200 without the {@code <base>} tag (a CDN's or a firewall's maintenance page) is not the site
      * the institute's probe expects: down, an incident, and PrepPublicSiteDown's metric at 0.

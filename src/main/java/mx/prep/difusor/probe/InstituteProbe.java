@@ -73,6 +73,8 @@ public final class InstituteProbe {
     private final Counter incidents;
     private final AtomicReference<Result> last = new AtomicReference<>(new Result(Light.UNKNOWN, "not probed yet", null, false));
     private final AtomicReference<Incident> open = new AtomicReference<>();
+    /** The key each incident of this process is kept under, by its start and light (a few a night). */
+    private final Map<String, String> keys = new java.util.concurrent.ConcurrentHashMap<>();
     private final Duration timeout;
     private final String viewsPrefix;
     private final String pod;
@@ -310,7 +312,18 @@ public final class InstituteProbe {
         try {
             List<Incident> stillOpen = new ArrayList<>();
             for (var object : store.client().listObjectsV2Paginator(b -> b.bucket(bucket).prefix(incidentsPrefix)).contents()) {
-                store.readJson(bucket, object.key(), Incident.class).filter(i -> i.end() == null && i.start() != null).ifPresent(stillOpen::add);
+                Optional<Incident> read;
+                try {
+                    read = store.readJson(bucket, object.key(), Incident.class).filter(i -> i.end() == null && i.start() != null);
+                    read.ifPresent(i -> Instant.parse(i.start()));
+                } catch (com.fasterxml.jackson.core.JacksonException | java.time.format.DateTimeParseException unreadable) {
+                    // one record damaged by hand must not keep the others open until the memoria's last day
+                    LOG.warn("probe: incident record s3://{}/{} cannot be read ({}); left as it is", bucket, object.key(), unreadable.getMessage());
+                    continue;
+                }
+                // its end goes where it was found
+                read.ifPresent(i -> keys.put(i.start() + i.light(), object.key()));
+                read.ifPresent(stillOpen::add);
             }
             // by the instant: as text "12Z" (no fraction) comes after "12.5Z"
             stillOpen.sort(Comparator.comparing((Incident i) -> Instant.parse(i.start())));
@@ -339,6 +352,17 @@ public final class InstituteProbe {
      * its first sighting's tick) is another incident, kept beside it under its light, never written over it.
      */
     private String incidentKey(Incident incident) throws IOException {
+        // where its start was written, or found at a restart: its end goes there, whatever is beside it by now
+        String known = keys.get(incident.start() + incident.light());
+        if (known != null) {
+            return known;
+        }
+        String key = newIncidentKey(incident);
+        keys.put(incident.start() + incident.light(), key);
+        return key;
+    }
+
+    private String newIncidentKey(Incident incident) throws IOException {
         String second = incidentsPrefix + Instant.parse(incident.start()).truncatedTo(ChronoUnit.SECONDS).toString().replace(':', '-');
         String beside = second + "-" + incident.light().name().toLowerCase(java.util.Locale.ROOT) + ".json";
         Optional<Incident> there;
