@@ -1,7 +1,6 @@
 package mx.prep.difusor.cluster;
 
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Optional;
 
 import org.apache.camel.CamelContext;
@@ -61,9 +60,8 @@ public final class LeaderCheck {
         while (true) {
             require(pkg);
             // read again after each wait: a lead lost and taken again meanwhile starts a term of its own
-            Optional<Instant> since = term == null ? Optional.empty() : term.since();
             Optional<Duration> held = term == null ? Optional.empty() : term.held();
-            if (since.isEmpty() || held.isEmpty()) {
+            if (held.isEmpty()) {
                 return;
             }
             // on the monotonic clock: a wall clock stepped forward (NTP) must not cut the wait short
@@ -71,8 +69,8 @@ public final class LeaderCheck {
             if (left.isNegative() || left.isZero()) {
                 return;
             }
-            LOG.info("{}: this process took the lead at {}; it waits {} ms before comparing with the site, so that the former"
-                    + " leader's last S3 calls have ended (difusor.s3.call-timeout-ms)", pkg, since.get(), left.toMillis());
+            LOG.info("{}: this process took the lead {} s ago; it waits {} ms before comparing with the site, so that the former"
+                    + " leader's last S3 calls have ended (difusor.s3.call-timeout-ms)", pkg, held.get().toSeconds(), left.toMillis());
             try {
                 Thread.sleep(left.toMillis());
             } catch (InterruptedException stopping) {

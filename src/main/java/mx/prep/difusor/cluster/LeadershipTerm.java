@@ -15,9 +15,12 @@ public final class LeadershipTerm implements CamelClusterEventListener.Leadershi
     public static final String BEAN = "leadershipTerm";
 
     private final Clock clock;
-    private volatile Instant since;
-    /** The same moment on the monotonic clock: how long the lead has been held, whatever the wall clock does. */
-    private volatile long sinceNanos;
+    /** One value, so a reader never pairs one term's start with another's: null while this process follows. */
+    private volatile Term term;
+
+    /** A term's start on the wall clock (for people) and on the monotonic clock (to measure it). */
+    private record Term(Instant since, long sinceNanos) {
+    }
 
     public LeadershipTerm(Clock clock) {
         this.clock = clock;
@@ -27,20 +30,20 @@ public final class LeadershipTerm implements CamelClusterEventListener.Leadershi
     public synchronized void leadershipChanged(CamelClusterView view, CamelClusterMember leader) {
         boolean local = leader != null && leader.isLocal();
         if (!local) {
-            since = null;
-        } else if (since == null) {
-            sinceNanos = System.nanoTime();
-            since = clock.instant();
+            term = null;
+        } else if (term == null) {
+            term = new Term(clock.instant(), System.nanoTime());
         }
     }
 
     public Optional<Instant> since() {
-        return Optional.ofNullable(since);
+        Term t = term;
+        return t == null ? Optional.empty() : Optional.of(t.since());
     }
 
     /** @return how long this process has held the lead, on the monotonic clock; empty while it follows */
     public Optional<java.time.Duration> held() {
-        long started = sinceNanos;
-        return since == null ? Optional.empty() : Optional.of(java.time.Duration.ofNanos(System.nanoTime() - started));
+        Term t = term;
+        return t == null ? Optional.empty() : Optional.of(java.time.Duration.ofNanos(System.nanoTime() - t.sinceNanos()));
     }
 }
