@@ -142,7 +142,7 @@ public final class IncomingBucket {
             return false;
         }
         if (passedOver.add(zip.key())) {
-            LOG.warn("{}: in the incoming bucket {} with a corte ahead of the clock, refused; passed over, the newest corte before it"
+            LOG.warn("{}: in the incoming bucket {} with a corte ahead of the clock or of its own Last-Modified, refused; passed over, the newest corte before it"
                     + " is on offer", name, bucket);
         }
         return true;
