@@ -991,8 +991,15 @@ class PublishingPipelineTest extends PipelineTestBase {
         if (!Files.isDirectory(dir)) {
             return List.of();
         }
-        try (var files = Files.walk(dir)) {
-            return files.filter(Files::isRegularFile).filter(f -> f.getFileName().toString().endsWith(suffix)).toList();
+        for (int walk = 1; ; walk++) {
+            try (var files = Files.walk(dir)) {
+                return files.filter(Files::isRegularFile).filter(f -> f.getFileName().toString().endsWith(suffix)).toList();
+            } catch (java.io.UncheckedIOException movedDuringTheWalk) {
+                // the quarantine renames its ".partial" copies as it writes them: walked again, never taken for empty
+                if (!(movedDuringTheWalk.getCause() instanceof java.nio.file.NoSuchFileException) || walk == 10) {
+                    throw movedDuringTheWalk;
+                }
+            }
         }
     }
 
