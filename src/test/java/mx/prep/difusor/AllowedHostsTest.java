@@ -54,6 +54,8 @@ class AllowedHostsTest extends PipelineTestBase {
         assertThat(report.path("reason").asText()).isEqualTo("BAD_SOURCE_RESPONSE");
         assertThat(report.path("cause").asText()).contains("was redirected to https://127.0.0.1:").contains("not in difusor.source.allowed-hosts");
         assertThat(publishedState()).isEmpty();
+        // the host not allowed was never asked: the check comes before the request, not after the download
+        assertThat(institute.requestCount("latest.zip")).isZero();
 
         difusor.close();
         difusor = null;

@@ -68,7 +68,7 @@ public final class ConditionalGet {
         }
         // the request timeout ends at the response head; a body that stalls after it would hold the poll (and every
         // later one: the poll routes never overlap) for good. So the whole answer has the same deadline.
-        CompletableFuture<HttpResponse<byte[]>> answer = http.client().sendAsync(request.build(), info -> new BoundedBody(MAX_DOCUMENT_BYTES));
+        CompletableFuture<HttpResponse<byte[]>> answer = http.send(request.build(), info -> new BoundedBody(MAX_DOCUMENT_BYTES));
         HttpResponse<byte[]> response;
         try {
             response = answer.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -77,6 +77,9 @@ public final class ConditionalGet {
             throw new TransientFailureException("GET " + SecureHttp.shown(uri) + ": no whole answer within " + timeout.toMillis() + " ms");
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
+            if (cause instanceof SecureHttp.RedirectRefusedException refused) {
+                throw new DocumentRefusedException(refused.getMessage());
+            }
             // the JDK's own message may be as bare as "java.net.ConnectException: null": the log must say which URL
             throw new IOException("GET " + SecureHttp.shown(uri) + " failed: " + cause, cause);
         } catch (InterruptedException e) {
@@ -95,10 +98,6 @@ public final class ConditionalGet {
         }
         if (response.body() == null) {
             throw new DocumentRefusedException("GET " + SecureHttp.shown(uri) + " returned more than " + MAX_DOCUMENT_BYTES + " bytes: not a manifest or checksum file");
-        }
-        if (!http.allows(response.uri())) {
-            throw new DocumentRefusedException("GET " + SecureHttp.shown(uri) + " was redirected to " + SecureHttp.shown(response.uri()) + ": "
-                    + http.notAllowed(response.uri()));
         }
         validators.put(uri, new Validators(response.headers().firstValue("ETag").orElse(null),
                 response.headers().firstValue("Last-Modified").orElse(null)));

@@ -123,11 +123,11 @@ public final class PackageDownloader {
         long started = System.nanoTime();
         Spooler spooler = new Spooler(FileChannel.open(part, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING), maxBytes);
         HttpRequest request = HttpRequest.newBuilder(uri).timeout(readTimeout).GET().build();
-        CompletableFuture<HttpResponse<Long>> pending = http.client().sendAsync(request, info -> {
+        CompletableFuture<HttpResponse<Long>> pending = http.send(request, info -> {
             if (info.statusCode() != 200) {
                 spooler.discard();
                 // the status is all we need: awaiting an error page's body let a stalled one hold the poll until the deadline
-                return new Unread();
+                return new SecureHttp.Unread<Long>();
             }
             return spooler;
         });
@@ -157,18 +157,13 @@ public final class PackageDownloader {
             }
             throw status >= 500 || status == 429 || status == 408 ? new TransientFailureException(what) : new NotAPackageException(what);
         }
-        if (!http.allows(response.uri())) {
-            Files.deleteIfExists(part);
-            throw new NotAPackageException(offer + ": GET " + SecureHttp.shown(uri) + " was redirected to " + SecureHttp.shown(response.uri())
-                    + ": " + http.notAllowed(response.uri()));
-        }
         String contentType = response.headers().firstValue("Content-Type").orElse("");
         if (contentType.toLowerCase(Locale.ROOT).startsWith("text/html")) {
             Files.deleteIfExists(part);
             // typically a maintenance or error page served with 200: the institute may fix it, so retry
             throw new NotAPackageException(offer + ": GET " + SecureHttp.shown(uri) + " returned an HTML page (Content-Type " + contentType + "), not a zip");
         }
-        String name = packageName(offer, response, uri);
+        String name = packageName(offer, response.headers().firstValue("Content-Disposition"), uri);
         Path spooled = spoolDir.resolve(name);
         Files.move(part, spooled, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         long bytes = spooler.bytes();
@@ -213,6 +208,9 @@ public final class PackageDownloader {
                 }
             } catch (ExecutionException failed) {
                 Throwable cause = failed.getCause();
+                if (cause instanceof SecureHttp.RedirectRefusedException refused) {
+                    throw new NotAPackageException(offer + ": " + refused.getMessage());
+                }
                 if (cause instanceof TooLargeException tooLarge) {
                     throw new PackageTooLargeException(offer + ": " + tooLarge.getMessage() + " (difusor.source.max-package-bytes)");
                 }
@@ -249,18 +247,21 @@ public final class PackageDownloader {
         return announced == null ? null : announced.strip().toLowerCase(Locale.ROOT);
     }
 
-    /** The name given by the source if it is a plain file name, else the Content-Disposition's, else the URL's. */
-    static String packageName(PackageOffer offer, HttpResponse<?> response, URI uri) {
+    /**
+     * The name given by the source if it is a plain file name, else the Content-Disposition's, else the URL's; the
+     * last two made safe as the sources make theirs ({@link PackageNames#safe}): a name with a space in it is the
+     * corte's name with '_' there, not a package without a name, and so without a corte.
+     */
+    static String packageName(PackageOffer offer, Optional<String> contentDisposition, URI uri) {
         if (offer.packageName() != null && SAFE_NAME.matcher(offer.packageName()).matches()) {
             return offer.packageName();
         }
-        Optional<String> disposition = response.headers().firstValue("Content-Disposition").flatMap(PackageDownloader::dispositionName);
-        if (disposition.isPresent() && SAFE_NAME.matcher(disposition.get()).matches()) {
+        Optional<String> disposition = contentDisposition.flatMap(PackageDownloader::dispositionName).map(PackageNames::safe);
+        if (disposition.isPresent()) {
             return disposition.get();
         }
         String path = uri.getPath() == null ? "" : uri.getPath();
-        String last = path.substring(path.lastIndexOf('/') + 1);
-        return SAFE_NAME.matcher(last).matches() ? last : PackageNames.UNNAMED;
+        return PackageNames.named(path.substring(path.lastIndexOf('/') + 1));
     }
 
     static Optional<String> dispositionName(String header) {
@@ -271,37 +272,6 @@ public final class PackageDownloader {
     private static final class TooLargeException extends IOException {
         TooLargeException(String message) {
             super(message);
-        }
-    }
-
-    /** Cancels the body at once and completes without it. */
-    private static final class Unread implements HttpResponse.BodySubscriber<Long> {
-        private final CompletableFuture<Long> result = new CompletableFuture<>();
-
-        @Override
-        public CompletableFuture<Long> getBody() {
-            return result;
-        }
-
-        @Override
-        public void onSubscribe(Flow.Subscription s) {
-            s.cancel();
-            result.complete(-1L);
-        }
-
-        @Override
-        public void onNext(List<ByteBuffer> buffers) {
-            // cancelled: whatever still arrives is dropped
-        }
-
-        @Override
-        public void onError(Throwable t) {
-            result.complete(-1L);
-        }
-
-        @Override
-        public void onComplete() {
-            result.complete(-1L);
         }
     }
 

@@ -4,6 +4,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -12,6 +15,11 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Flow;
+import java.util.concurrent.atomic.AtomicReference;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
@@ -25,6 +33,10 @@ import javax.net.ssl.TrustManager;
 public final class SecureHttp {
 
     static final String[] PROTOCOLS = { "TLSv1.3", "TLSv1.2" };
+
+    /** As many as the JDK's client follows by itself. */
+    static final int MAX_REDIRECTS = 5;
+    private static final Set<Integer> REDIRECTS = Set.of(301, 302, 303, 307, 308);
 
     private final HttpClient client;
     private final boolean allowPlainHttp;
@@ -58,8 +70,8 @@ public final class SecureHttp {
                     .sslContext(tls)
                     .sslParameters(params)
                     .connectTimeout(connectTimeout)
-                    // NORMAL never follows an https -> http redirect
-                    .followRedirects(HttpClient.Redirect.NORMAL)
+                    // redirects are followed by send(), which checks each hop before asking it
+                    .followRedirects(HttpClient.Redirect.NEVER)
                     .version(HttpClient.Version.HTTP_1_1)
                     .build();
         } catch (IOException | GeneralSecurityException e) {
@@ -67,8 +79,114 @@ public final class SecureHttp {
         }
     }
 
-    public HttpClient client() {
+    /** The client itself, for its TLS settings: requests go through {@link #send}. */
+    HttpClient client() {
         return client;
+    }
+
+    /**
+     * Sends a GET and follows its redirects here rather than in the JDK's client, so that every hop is checked
+     * ({@link #checked}: https only, an allowed host; never from https down to http) before it is asked: a redirect to
+     * a host not allowed gets no request, and its bytes are never downloaded. A refused hop fails the answer with a
+     * {@link RedirectRefusedException}. Cancelling the answer cancels the hop in flight.
+     */
+    public <T> CompletableFuture<HttpResponse<T>> send(HttpRequest request, HttpResponse.BodyHandler<T> handler) {
+        AtomicReference<CompletableFuture<?>> inFlight = new AtomicReference<>();
+        CompletableFuture<HttpResponse<T>> answer = new CompletableFuture<>();
+        answer.whenComplete((r, e) -> {
+            CompletableFuture<?> hop = inFlight.get();
+            if (answer.isCancelled() && hop != null) {
+                hop.cancel(true);
+            }
+        });
+        hop(request, handler, request.uri(), 0, inFlight, answer);
+        return answer;
+    }
+
+    private <T> void hop(HttpRequest request, HttpResponse.BodyHandler<T> handler, URI asked, int redirects,
+            AtomicReference<CompletableFuture<?>> inFlight, CompletableFuture<HttpResponse<T>> answer) {
+        CompletableFuture<HttpResponse<T>> hop = client.sendAsync(request,
+                info -> location(info.statusCode(), info.headers()).isPresent() ? new Unread<>() : handler.apply(info));
+        inFlight.set(hop);
+        if (answer.isCancelled()) {
+            hop.cancel(true);
+            return;
+        }
+        hop.whenComplete((response, failed) -> {
+            if (failed != null) {
+                answer.completeExceptionally(failed);
+                return;
+            }
+            Optional<String> location = location(response.statusCode(), response.headers());
+            if (location.isEmpty()) {
+                answer.complete(response);
+                return;
+            }
+            try {
+                URI next = response.uri().resolve(location.get().strip());
+                String from = "GET " + shown(asked) + " was redirected to " + shown(next) + ": ";
+                if (redirects >= MAX_REDIRECTS) {
+                    throw new RedirectRefusedException(from + "more than " + MAX_REDIRECTS + " redirects");
+                }
+                if ("https".equalsIgnoreCase(response.uri().getScheme()) && !"https".equalsIgnoreCase(next.getScheme())) {
+                    throw new RedirectRefusedException(from + "a redirect from https:// is only followed to https://");
+                }
+                if (!allows(next)) {
+                    throw new RedirectRefusedException(from + notAllowed(next));
+                }
+                checked(next);
+                hop(HttpRequest.newBuilder(request, (name, value) -> true).uri(next).build(), handler, asked, redirects + 1, inFlight, answer);
+            } catch (RedirectRefusedException e) {
+                answer.completeExceptionally(e);
+            } catch (IllegalArgumentException e) {
+                answer.completeExceptionally(new RedirectRefusedException("GET " + shown(asked) + ": " + e.getMessage()));
+            }
+        });
+    }
+
+    /** Where a redirect answer sends the request; empty for any other answer (a 304 is not a redirect). */
+    private static Optional<String> location(int status, java.net.http.HttpHeaders headers) {
+        return REDIRECTS.contains(status) ? headers.firstValue("Location").filter(l -> !l.isBlank()) : Optional.empty();
+    }
+
+    /** A hop the difusor will not ask: the answer's redirect named a host or scheme it must not go to. */
+    public static final class RedirectRefusedException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        RedirectRefusedException(String message) {
+            super(message);
+        }
+    }
+
+    /** Cancels a body at once (the connection is let go) and completes without it: a redirect's, an error page's. */
+    static final class Unread<T> implements HttpResponse.BodySubscriber<T> {
+        private final CompletableFuture<T> result = new CompletableFuture<>();
+
+        @Override
+        public CompletableFuture<T> getBody() {
+            return result;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            s.cancel();
+            result.complete(null);
+        }
+
+        @Override
+        public void onNext(List<ByteBuffer> buffers) {
+            // cancelled: whatever still arrives is dropped
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            result.complete(null);
+        }
+
+        @Override
+        public void onComplete() {
+            result.complete(null);
+        }
     }
 
     /**
@@ -101,8 +219,8 @@ public final class SecureHttp {
 
     /**
      * Whether the institute's source may be at this URI's host: a manifest changed by someone else must not send the
-     * difusor to fetch, and publish, a package from anywhere. Redirects are followed by the client, so the host an
-     * answer really came from is checked too, before its bytes are used.
+     * difusor to fetch, and publish, a package from anywhere. Every redirect's host is checked too, before it is
+     * asked ({@link #send}).
      */
     public boolean allows(URI uri) {
         if (allowedHosts.isEmpty()) {

@@ -301,11 +301,52 @@ class DownloadTest {
             SecureHttp http = new SecureHttp(store.toString(), "changeit", "PKCS12", Duration.ofSeconds(5), false);
             URI uri = URI.create("https://localhost:" + redirecting.getAddress().getPort() + "/prep/" + pkg.getFileName());
             assertThatThrownBy(() -> downloader(http, Duration.ofSeconds(5), Duration.ofSeconds(30)).download(offer(uri)))
-                    .hasMessageContaining("HTTP 302");
+                    .isInstanceOf(NotAPackageException.class).hasMessageContaining("was redirected to http://localhost:")
+                    .hasMessageContaining("only followed to https://");
             assertThat(plainRequests).hasValue(0);
         } finally {
             redirecting.stop(0);
             plain.stop(0);
         }
+    }
+
+    /**
+     * With difusor.source.allowed-hosts set, a redirect to a host not in it gets no request at all: the JDK's client,
+     * left to follow redirects, asked the other host and downloaded the whole zip before the host was checked.
+     */
+    @Test
+    void aRedirectToAHostNotAllowedIsNeverAsked() throws Exception {
+        SecureHttp http = new SecureHttp(institute.truststore().toString(), institute.truststorePassword(), "PKCS12",
+                Duration.ofSeconds(5), false, List.of("localhost"));
+        String path = institute.packageUri(pkg.getFileName().toString()).getPath();
+        String elsewhere = "https://127.0.0.1:" + institute.port() + path.substring(0, path.lastIndexOf('/') + 1);
+        institute.redirect(path, elsewhere + "latest.zip");
+        institute.redirect(institute.manifestUri().getPath(), elsewhere + "latest.zip.sha256");
+
+        assertThatThrownBy(() -> downloader(http, Duration.ofSeconds(5), Duration.ofSeconds(30))
+                .download(offer(institute.packageUri(pkg.getFileName().toString()))))
+                .isInstanceOf(NotAPackageException.class)
+                .hasMessageContaining("was redirected to " + elsewhere + "latest.zip: host 127.0.0.1 is not in difusor.source.allowed-hosts");
+        assertThatThrownBy(() -> new ConditionalGet(http, Duration.ofSeconds(5)).fetch(institute.manifestUri()))
+                .isInstanceOf(DocumentRefusedException.class).hasMessageContaining("host 127.0.0.1 is not in difusor.source.allowed-hosts");
+        assertThat(institute.requestCount("latest.zip")).isZero();
+        assertThat(institute.requestCount("latest.zip.sha256")).isZero();
+        assertThat(Files.list(tmp.resolve("spool"))).isEmpty();
+    }
+
+    @Test
+    void aRedirectLoopEndsAfterFiveHopsAndAnAllowedRedirectIsFollowed() throws Exception {
+        SecureHttp http = new SecureHttp(institute.truststore().toString(), institute.truststorePassword(), "PKCS12",
+                Duration.ofSeconds(5), false, List.of("localhost"));
+        String dir = institute.baseUri().getPath();
+        institute.redirect(dir + "a.zip", dir + "b.zip");
+        institute.redirect(dir + "b.zip", dir + "a.zip");
+        assertThatThrownBy(() -> downloader(http, Duration.ofSeconds(5), Duration.ofSeconds(30)).download(offer(institute.baseUri().resolve("a.zip"))))
+                .isInstanceOf(NotAPackageException.class).hasMessageContaining("more than 5 redirects");
+        assertThat(institute.requestCount("/a.zip") + institute.requestCount("/b.zip")).isEqualTo(6);
+
+        institute.redirect(dir + "moved.zip", dir + pkg.getFileName());
+        PrepPackage got = downloader(http, Duration.ofSeconds(5), Duration.ofSeconds(30)).download(offer(institute.baseUri().resolve("moved.zip")));
+        assertThat(Files.readAllBytes(got.spoolFile())).isEqualTo(Files.readAllBytes(pkg));
     }
 }

@@ -105,6 +105,19 @@ class SourceParsingTest {
         assertThat(PackageDownloader.dispositionName("attachment; filename=p_20240602_2000.zip")).contains("p_20240602_2000.zip");
     }
 
+    /** A sidecar without a name: the Content-Disposition's or the URL's, made safe as the sources make theirs, keeps its corte. */
+    @Test
+    void aNameFromTheAnswerIsMadeSafeNotDropped() {
+        PackageOffer unnamed = new PackageOffer(null, "x", null, URI.create("https://prep.example/latest.zip"), null, null);
+        assertThat(PackageDownloader.packageName(unnamed, java.util.Optional.of("attachment; filename=\"PREP JAL 20240602_2000.zip\""),
+                URI.create("https://prep.example/latest.zip"))).isEqualTo("PREP_JAL_20240602_2000.zip");
+        assertThat(PackageDownloader.packageName(unnamed, java.util.Optional.empty(), URI.create("https://prep.example/PREP%20JAL_20240602_2000.zip")))
+                .isEqualTo("PREP_JAL_20240602_2000.zip");
+        assertThat(PackageDownloader.packageName(unnamed, java.util.Optional.of("attachment; filename=\"..zip\""),
+                URI.create("https://prep.example/PREP_20240602_2000.zip"))).isEqualTo("PREP_20240602_2000.zip");
+        assertThat(PackageDownloader.packageName(unnamed, java.util.Optional.empty(), URI.create("https://prep.example/"))).isEqualTo(PackageNames.UNNAMED);
+    }
+
     @Test
     void onlyForwardSecretStrongSuitesAreOffered() {
         assertThat(SecureHttp.isStrong("TLS_AES_128_GCM_SHA256")).isTrue();
