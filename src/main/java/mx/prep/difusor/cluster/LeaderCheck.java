@@ -59,11 +59,12 @@ public final class LeaderCheck {
         LeadershipTerm term = context.getRegistry().lookupByNameAndType(LeadershipTerm.BEAN, LeadershipTerm.class);
         while (true) {
             require(pkg);
-            // read again after each wait: a lead lost and taken again meanwhile starts a term of its own
-            Optional<Duration> held = term == null ? Optional.empty() : term.held();
-            if (held.isEmpty()) {
+            if (term == null) {
+                // no leader election: nobody else publishes
                 return;
             }
+            // read again after each wait: a lead lost and taken again meanwhile starts a term of its own
+            Optional<Duration> held = Optional.of(term.heldWhileLeading());
             // on the monotonic clock: a wall clock stepped forward (NTP) must not cut the wait short
             Duration left = takeoverPause.minus(held.get());
             if (left.isNegative() || left.isZero()) {

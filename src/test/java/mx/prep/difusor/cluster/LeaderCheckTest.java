@@ -70,6 +70,26 @@ class LeaderCheckTest {
         }
     }
 
+    /**
+     * The route policy says this process leads before the cluster view's event has reached the term: the wait is taken
+     * in full from then, not skipped for want of a term.
+     */
+    @Test
+    void aLeadTheTermHasNotHeardOfYetIsWaitedForInFull() throws Exception {
+        try (DefaultCamelContext context = new DefaultCamelContext()) {
+            LeadershipTerm term = new LeadershipTerm(Clock.systemUTC());
+            context.getRegistry().bind(LeadershipTerm.BEAN, term);
+            LeaderCheck check = new LeaderCheck(context, Duration.ofMinutes(10));
+            PrepPackage pkg = new PrepPackage("PREP2024_JAL_20240602_2000.zip", null, null, null, "test", Instant.now());
+
+            assertThat(interruptedWhileItWaits(check, pkg, new AtomicReference<>())).isInstanceOf(NoLongerLeaderException.class);
+            // the event, when it comes, keeps the term the lead check started
+            Instant started = term.since().orElseThrow();
+            term.leadershipChanged(null, LOCAL);
+            assertThat(term.since()).contains(started);
+        }
+    }
+
     /** Waits on a thread of its own until it is waiting (it fails if it never does), then interrupts it. */
     private static Throwable interruptedWhileItWaits(LeaderCheck check, PrepPackage pkg, AtomicReference<Boolean> interruptKept)
             throws InterruptedException {
