@@ -525,8 +525,16 @@ public final class MemoriaReport {
         return String.format("%d h %02d min %02d s", s / 3600, s / 60 % 60, s % 60);
     }
 
+    /**
+     * A text cell, quoted; one that starts as a formula would (=, +, -, @, a tab or a return) gets a leading
+     * apostrophe, so a spreadsheet opening the CSV shows the team's words instead of running them.
+     */
     private static String quoted(String s) {
-        return s == null ? "" : "\"" + s.replace("\"", "\"\"") + "\"";
+        if (s == null) {
+            return "";
+        }
+        String text = !s.isEmpty() && "=+-@\t\r".indexOf(s.charAt(0)) >= 0 ? "'" + s : s;
+        return "\"" + text.replace("\"", "\"\"") + "\"";
     }
 
     private static String esc(String s) {

@@ -170,6 +170,7 @@ class MemoriaTecnicaTest {
                 2024-06-02 19:50,2024-06-02 20:10,El Instituto publicó el primer paquete 10 minutos tarde, confirmado por teléfono
                 2024-06-02 23:05,2024-06-02 23:20,"Lectores reportan <lentitud> en Zapopan"
                 2024-06-03 09:30,2024-06-03 09:30,Un lector reporta cifras viejas en su navegador
+                2024-06-03 10:00,2024-06-03 10:05,"=HYPERLINK(""http://x.example"",""-5 votos"")"
                 """));
         var written = memoria().write("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM,
                 SiteTrafficTest.MEXICO_CITY, "s3://cdn-logs/cloudfront/", "s3://prep-history/bitacora/incidencias.csv", out);
@@ -178,14 +179,17 @@ class MemoriaTecnicaTest {
                 "anotada_por_el_equipo,2024-06-02 19:50:00,2024-06-02 20:10:00,600,\"El Instituto publicó el primer paquete 10 minutos tarde, confirmado por teléfono\"",
                 "anotada_por_el_equipo,2024-06-02 23:05:00,2024-06-02 23:20:00,900,\"Lectores reportan <lentitud> en Zapopan\"",
                 // a moment, not a span: listed all the same
-                "anotada_por_el_equipo,2024-06-03 09:30:00,2024-06-03 09:30:00,0,\"Un lector reporta cifras viejas en su navegador\"")
+                "anotada_por_el_equipo,2024-06-03 09:30:00,2024-06-03 09:30:00,0,\"Un lector reporta cifras viejas en su navegador\"",
+                // text to a spreadsheet, not a formula to run
+                "anotada_por_el_equipo,2024-06-03 10:00:00,2024-06-03 10:05:00,300,\"'=HYPERLINK(\"\"http://x.example\"\",\"\"-5 votos\"\")\"")
                 .noneMatch(l -> l.contains("Prueba de la consola"));
         String dom = Chromium.dom(written.html().toUri(), out.resolve("chromium"));
         assertThat(dom).contains("Incidencias anotadas por el equipo del Difusor")
                 .contains("<td>2024-06-02 23:05:00</td><td>2024-06-02 23:20:00</td><td class=\"n\">0 h 15 min 00 s</td><td>Lectores reportan &lt;lentitud&gt; en Zapopan</td>")
                 .contains("<td>2024-06-02 19:50:00</td><td>2024-06-02 20:10:00</td><td class=\"n\">0 h 10 min 00 s</td>")
                 .doesNotContain("Prueba de la consola")
-                .contains("mientras los resultados debían estar publicados: <span id=\"anotadas\">3</span>")
+                .contains("mientras los resultados debían estar publicados: <span id=\"anotadas\">4</span>")
+                .contains("<td>=HYPERLINK(\"http://x.example\",\"-5 votos\")</td>")
                 .contains("<p id=\"anotadas-antes\">Incidencias anotadas por el equipo antes del 2024-06-02 20:00:00, cuando los resultados aún no "
                         + "debían estar publicados (no se detallan): 1</p>")
                 .contains("incidencias anotadas por el equipo en s3://prep-history/bitacora/incidencias.csv")
