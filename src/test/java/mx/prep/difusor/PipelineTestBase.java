@@ -259,11 +259,23 @@ abstract class PipelineTestBase {
         assertThat(served.keySet()).containsExactlyInAnyOrderElementsOf(files.keySet());
         files.forEach((path, bytes) -> {
             SiteBucket.Served object = served.get(path);
-            assertThat(object.bytes()).as("bytes of %s", path).isEqualTo(bytes);
+            // compared whole, reported by digest: a failure's message names the file, not a dump of its bytes
+            if (!java.util.Arrays.equals(object.bytes(), bytes)) {
+                org.assertj.core.api.Assertions.fail("bytes of %s: %d bytes, SHA-256 %s on the site; %d bytes, SHA-256 %s in the package", path,
+                        object.bytes().length, digest(object.bytes()), bytes.length, digest(bytes));
+            }
             // S3Proxy's Jetty drops the optional space before the charset parameter
             assertThat(object.contentType().replace(" ", "")).as("Content-Type of %s", path)
                     .isEqualTo(expectedContentType(path).replace(" ", ""));
         });
+    }
+
+    private static String digest(byte[] bytes) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     static String expectedContentType(String path) {
