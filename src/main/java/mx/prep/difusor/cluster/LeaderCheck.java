@@ -57,6 +57,10 @@ public final class LeaderCheck {
      */
     public void awaitTakeover(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws NoLongerLeaderException {
         LeadershipTerm term = context.getRegistry().lookupByNameAndType(LeadershipTerm.BEAN, LeadershipTerm.class);
+        // when this check first saw a lead the term has not heard of yet (the route policy's flag set before the
+        // view's event reached the term): counted from then, here only, so a lead lost meanwhile leaves nothing behind
+        long unheardSince = 0;
+        boolean unheard = false;
         while (true) {
             require(pkg);
             if (term == null) {
@@ -64,7 +68,14 @@ public final class LeaderCheck {
                 return;
             }
             // read again after each wait: a lead lost and taken again meanwhile starts a term of its own
-            Optional<Duration> held = Optional.of(term.heldWhileLeading());
+            Optional<Duration> held = term.held();
+            if (held.isEmpty()) {
+                if (!unheard) {
+                    unheard = true;
+                    unheardSince = System.nanoTime();
+                }
+                held = Optional.of(Duration.ofNanos(System.nanoTime() - unheardSince));
+            }
             // on the monotonic clock: a wall clock stepped forward (NTP) must not cut the wait short
             Duration left = takeoverPause.minus(held.get());
             if (left.isNegative() || left.isZero()) {

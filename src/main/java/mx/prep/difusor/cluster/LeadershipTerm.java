@@ -41,17 +41,6 @@ public final class LeadershipTerm implements CamelClusterEventListener.Leadershi
         return t == null ? Optional.empty() : Optional.of(t.since());
     }
 
-    /**
-     * How long this process has held the lead, asked once its route policy says it leads: a term whose event has not
-     * reached this listener yet starts now, so that new leader waits in full rather than not at all.
-     */
-    public synchronized java.time.Duration heldWhileLeading() {
-        if (term == null) {
-            term = new Term(clock.instant(), System.nanoTime());
-        }
-        return java.time.Duration.ofNanos(System.nanoTime() - term.sinceNanos());
-    }
-
     /** @return how long this process has held the lead, on the monotonic clock; empty while it follows */
     public Optional<java.time.Duration> held() {
         Term t = term;
