@@ -45,7 +45,9 @@ public final class PackageDownloader {
     private static final Pattern SAFE_NAME = PackageNames.SAFE;
     /** Exchange property: when the offer's download, all attempts together, must be done (System.nanoTime()). */
     static final String DOWNLOAD_UNTIL = "difusorDownloadUntil";
-    private static final Pattern DISPOSITION_NAME = Pattern.compile("filename\\*?=(?:UTF-8'')?\"?([^\";]+)\"?", Pattern.CASE_INSENSITIVE);
+    private static final Pattern DISPOSITION_NAME = Pattern.compile("(?<![*\\w])filename=\"?([^\";]+)\"?", Pattern.CASE_INSENSITIVE);
+    /** filename*=charset'language'percent-encoded (RFC 5987) */
+    private static final Pattern DISPOSITION_EXTENDED_NAME = Pattern.compile("filename\\*=\\s*([^';]+)'[^']*'([^;]+)", Pattern.CASE_INSENSITIVE);
 
     private final SecureHttp http;
     /** Offers whose zip answered 404/403, since when: "not there yet" for a while, then a failure to report. */
@@ -135,6 +137,9 @@ public final class PackageDownloader {
         try {
             response = await(offer, pending, spooler, started, until);
         } catch (IOException | InterruptedException | RuntimeException e) {
+            // whatever ended the wait (a refused redirect, an interrupt, a stall): no more bytes go to the spool file,
+            // and its channel is closed
+            abort(pending, spooler);
             Files.deleteIfExists(part);
             throw e;
         }
@@ -163,7 +168,9 @@ public final class PackageDownloader {
             // typically a maintenance or error page served with 200: the institute may fix it, so retry
             throw new NotAPackageException(offer + ": GET " + SecureHttp.shown(uri) + " returned an HTML page (Content-Type " + contentType + "), not a zip");
         }
-        String name = packageName(offer, response.headers().firstValue("Content-Disposition"), uri);
+        String name = packageName(offer, response.headers().firstValue("Content-Disposition"), uri, response.uri(),
+                n -> corteParser.fromPackageName(n).isPresent());
+
         Path spooled = spoolDir.resolve(name);
         Files.move(part, spooled, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         long bytes = spooler.bytes();
@@ -248,23 +255,47 @@ public final class PackageDownloader {
     }
 
     /**
-     * The name given by the source if it is a plain file name, else the Content-Disposition's, else the URL's; the
-     * last two made safe as the sources make theirs ({@link PackageNames#safe}): a name with a space in it is the
-     * corte's name with '_' there, not a package without a name, and so without a corte.
+     * The name given by the source if it is a plain file name; else, from the Content-Disposition, the URL asked and
+     * the URL that answered after redirects, the first that names a corte, as it is or made safe as the sources make
+     * theirs ({@link PackageNames#safe}: a space in it is a '_', not a package without a name, and so without a corte);
+     * else the first plain name of those; else the first made safe.
      */
-    static String packageName(PackageOffer offer, Optional<String> contentDisposition, URI uri) {
+    static String packageName(PackageOffer offer, Optional<String> contentDisposition, URI asked, URI answered,
+            java.util.function.Predicate<String> namesACorte) {
         if (offer.packageName() != null && SAFE_NAME.matcher(offer.packageName()).matches()) {
             return offer.packageName();
         }
-        Optional<String> disposition = contentDisposition.flatMap(PackageDownloader::dispositionName).map(PackageNames::safe);
-        if (disposition.isPresent()) {
-            return disposition.get();
+        List<String> raw = new java.util.ArrayList<>();
+        contentDisposition.flatMap(PackageDownloader::dispositionName).ifPresent(raw::add);
+        raw.add(lastSegment(asked));
+        raw.add(lastSegment(answered));
+        List<String> safe = raw.stream().map(PackageNames::safe).filter(java.util.Objects::nonNull).toList();
+        String name = safe.stream().filter(namesACorte).findFirst()
+                .or(() -> raw.stream().filter(n -> SAFE_NAME.matcher(n).matches()).findFirst())
+                .or(() -> safe.stream().findFirst())
+                .orElse(PackageNames.UNNAMED);
+        if (!raw.contains(name)) {
+            LOG.warn("{}: named {} here, from {} (letters, digits, '.', '_', '-' and .zip only)", offer, name, raw);
         }
-        String path = uri.getPath() == null ? "" : uri.getPath();
-        return PackageNames.named(path.substring(path.lastIndexOf('/') + 1));
+        return name;
     }
 
+    private static String lastSegment(URI uri) {
+        String path = uri == null || uri.getPath() == null ? "" : uri.getPath();
+        return path.substring(path.lastIndexOf('/') + 1);
+    }
+
+    /** The file name of a Content-Disposition: its {@code filename*} (RFC 6266 prefers it) decoded, else its {@code filename}. */
     static Optional<String> dispositionName(String header) {
+        Matcher extended = DISPOSITION_EXTENDED_NAME.matcher(header);
+        if (extended.find()) {
+            try {
+                java.nio.charset.Charset charset = java.nio.charset.Charset.forName(extended.group(1).strip());
+                return Optional.of(java.net.URLDecoder.decode(extended.group(2).strip().replace("+", "%2B"), charset).strip());
+            } catch (IllegalArgumentException unreadable) {
+                // an unknown charset or a broken escape: the plain filename, if any, says it too
+            }
+        }
         Matcher m = DISPOSITION_NAME.matcher(header);
         return m.find() ? Optional.of(m.group(1).strip()) : Optional.empty();
     }

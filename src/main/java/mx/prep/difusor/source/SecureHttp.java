@@ -113,17 +113,21 @@ public final class SecureHttp {
             return;
         }
         hop.whenComplete((response, failed) -> {
+            if (answer.isDone()) {
+                // cancelled meanwhile: no next hop
+                return;
+            }
             if (failed != null) {
                 answer.completeExceptionally(failed);
                 return;
             }
-            Optional<String> location = location(response.statusCode(), response.headers());
-            if (location.isEmpty()) {
-                answer.complete(response);
-                return;
-            }
             try {
-                URI next = response.uri().resolve(location.get().strip());
+                Optional<String> location = location(response.statusCode(), response.headers());
+                if (location.isEmpty()) {
+                    answer.complete(response);
+                    return;
+                }
+                URI next = next(response.uri(), location.get(), asked);
                 String from = "GET " + shown(asked) + " was redirected to " + shown(next) + ": ";
                 if (redirects >= MAX_REDIRECTS) {
                     throw new RedirectRefusedException(from + "more than " + MAX_REDIRECTS + " redirects");
@@ -134,14 +138,29 @@ public final class SecureHttp {
                 if (!allows(next)) {
                     throw new RedirectRefusedException(from + notAllowed(next));
                 }
-                checked(next);
-                hop(HttpRequest.newBuilder(request, (name, value) -> true).uri(next).build(), handler, asked, redirects + 1, inFlight, answer);
-            } catch (RedirectRefusedException e) {
+                HttpRequest nextRequest;
+                try {
+                    checked(next);
+                    nextRequest = HttpRequest.newBuilder(request, (name, value) -> true).uri(next).build();
+                } catch (IllegalArgumentException e) {
+                    // the JDK's message repeats the whole URL, a presigned one's signature with it
+                    throw new RedirectRefusedException(from + "not a URL to ask");
+                }
+                hop(nextRequest, handler, asked, redirects + 1, inFlight, answer);
+            } catch (Throwable e) {
+                // whatever it is, the answer ends: nobody waits for a hop that never comes
                 answer.completeExceptionally(e);
-            } catch (IllegalArgumentException e) {
-                answer.completeExceptionally(new RedirectRefusedException("GET " + shown(asked) + ": " + e.getMessage()));
             }
         });
+    }
+
+    /** A redirect's Location resolved against the URI that answered it; one that is not a URL is refused without being shown. */
+    private static URI next(URI answered, String location, URI asked) throws RedirectRefusedException {
+        try {
+            return answered.resolve(location.strip());
+        } catch (IllegalArgumentException e) {
+            throw new RedirectRefusedException("GET " + shown(asked) + " was redirected to a Location that is not a URL");
+        }
     }
 
     /** Where a redirect answer sends the request; empty for any other answer (a 304 is not a redirect). */

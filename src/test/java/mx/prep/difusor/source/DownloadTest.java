@@ -331,11 +331,13 @@ class DownloadTest {
                 .isInstanceOf(DocumentRefusedException.class).hasMessageContaining("host 127.0.0.1 is not in difusor.source.allowed-hosts");
         assertThat(institute.requestCount("latest.zip")).isZero();
         assertThat(institute.requestCount("latest.zip.sha256")).isZero();
-        assertThat(Files.list(tmp.resolve("spool"))).isEmpty();
+        try (var spooled = Files.list(tmp.resolve("spool"))) {
+            assertThat(spooled).isEmpty();
+        }
     }
 
     @Test
-    void aRedirectLoopEndsAfterFiveHopsAndAnAllowedRedirectIsFollowed() throws Exception {
+    void aRedirectLoopEndsAfterFiveHopsALocationThatIsNoUrlIsRefusedAndAnAllowedRedirectIsFollowed() throws Exception {
         SecureHttp http = new SecureHttp(institute.truststore().toString(), institute.truststorePassword(), "PKCS12",
                 Duration.ofSeconds(5), false, List.of("localhost"));
         String dir = institute.baseUri().getPath();
@@ -344,6 +346,12 @@ class DownloadTest {
         assertThatThrownBy(() -> downloader(http, Duration.ofSeconds(5), Duration.ofSeconds(30)).download(offer(institute.baseUri().resolve("a.zip"))))
                 .isInstanceOf(NotAPackageException.class).hasMessageContaining("more than 5 redirects");
         assertThat(institute.requestCount("/a.zip") + institute.requestCount("/b.zip")).isEqualTo(6);
+
+        // a Location that is no URL: refused, its signature never shown
+        institute.redirect(dir + "signed.zip", "https://localhost:" + institute.port() + dir + "x y.zip?X-Amz-Signature=s3cr3t");
+        assertThatThrownBy(() -> downloader(http, Duration.ofSeconds(5), Duration.ofSeconds(30)).download(offer(institute.baseUri().resolve("signed.zip"))))
+                .isInstanceOf(NotAPackageException.class).hasMessageContaining("redirected to a Location that is not a URL")
+                .hasMessageNotContaining("s3cr3t");
 
         institute.redirect(dir + "moved.zip", dir + pkg.getFileName());
         PrepPackage got = downloader(http, Duration.ofSeconds(5), Duration.ofSeconds(30)).download(offer(institute.baseUri().resolve("moved.zip")));

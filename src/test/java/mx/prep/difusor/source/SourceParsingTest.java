@@ -5,8 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.net.URI;
+import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
+
+import mx.prep.difusor.state.CorteParser;
 
 class SourceParsingTest {
 
@@ -105,17 +108,35 @@ class SourceParsingTest {
         assertThat(PackageDownloader.dispositionName("attachment; filename=p_20240602_2000.zip")).contains("p_20240602_2000.zip");
     }
 
-    /** A sidecar without a name: the Content-Disposition's or the URL's, made safe as the sources make theirs, keeps its corte. */
+    /**
+     * A sidecar without a name: of the Content-Disposition, the URL asked and the URL that answered, the first that names
+     * a corte, made safe as the sources make theirs, never dropped for a space.
+     */
     @Test
-    void aNameFromTheAnswerIsMadeSafeNotDropped() {
+    void aNameFromTheAnswerIsTheFirstThatNamesACorteMadeSafeNotDropped() {
         PackageOffer unnamed = new PackageOffer(null, "x", null, URI.create("https://prep.example/latest.zip"), null, null);
-        assertThat(PackageDownloader.packageName(unnamed, java.util.Optional.of("attachment; filename=\"PREP JAL 20240602_2000.zip\""),
-                URI.create("https://prep.example/latest.zip"))).isEqualTo("PREP_JAL_20240602_2000.zip");
-        assertThat(PackageDownloader.packageName(unnamed, java.util.Optional.empty(), URI.create("https://prep.example/PREP%20JAL_20240602_2000.zip")))
-                .isEqualTo("PREP_JAL_20240602_2000.zip");
-        assertThat(PackageDownloader.packageName(unnamed, java.util.Optional.of("attachment; filename=\"..zip\""),
-                URI.create("https://prep.example/PREP_20240602_2000.zip"))).isEqualTo("PREP_20240602_2000.zip");
-        assertThat(PackageDownloader.packageName(unnamed, java.util.Optional.empty(), URI.create("https://prep.example/"))).isEqualTo(PackageNames.UNNAMED);
+        CorteParser corte = new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip");
+        java.util.function.Predicate<String> namesACorte = n -> corte.fromPackageName(n).isPresent();
+        URI latest = URI.create("https://prep.example/latest.zip");
+        assertThat(PackageDownloader.packageName(unnamed, Optional.of("attachment; filename=\"PREP JAL 20240602_2000.zip\""), latest, latest,
+                namesACorte)).isEqualTo("PREP_JAL_20240602_2000.zip");
+        assertThat(PackageDownloader.packageName(unnamed, Optional.empty(), URI.create("https://prep.example/PREP%20JAL_20240602_2000.zip"),
+                URI.create("https://prep.example/PREP%20JAL_20240602_2000.zip"), namesACorte)).isEqualTo("PREP_JAL_20240602_2000.zip");
+        // the URL's own name tells the corte, a Content-Disposition without one does not take its place
+        URI named = URI.create("https://prep.example/PREP_20240602_2000.zip");
+        assertThat(PackageDownloader.packageName(unnamed, Optional.of("attachment; filename=\"paquete de difusión.zip\""), named, named,
+                namesACorte)).isEqualTo("PREP_20240602_2000.zip");
+        // latest.zip redirected to the corte's own name
+        assertThat(PackageDownloader.packageName(unnamed, Optional.empty(), latest, URI.create("https://cdn.example/prep/PREP_20240602_2020.zip"),
+                namesACorte)).isEqualTo("PREP_20240602_2020.zip");
+        // RFC 5987's filename*, decoded, before the plain filename
+        assertThat(PackageDownloader.packageName(unnamed, Optional.of("attachment; filename=\"latest.zip\"; filename*=UTF-8''PREP%20JAL_20240602_2040.zip"),
+                latest, latest, namesACorte)).isEqualTo("PREP_JAL_20240602_2040.zip");
+        // no corte anywhere: the first plain name, else the first made safe, else a name of its own
+        assertThat(PackageDownloader.packageName(unnamed, Optional.of("attachment; filename=\"..zip\""), latest, latest, namesACorte))
+                .isEqualTo("latest.zip");
+        assertThat(PackageDownloader.packageName(unnamed, Optional.empty(), URI.create("https://prep.example/"), URI.create("https://prep.example/"),
+                namesACorte)).isEqualTo(PackageNames.UNNAMED);
     }
 
     @Test
