@@ -58,9 +58,10 @@ public final class LeaderCheck {
     public void awaitTakeover(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws NoLongerLeaderException {
         LeadershipTerm term = context.getRegistry().lookupByNameAndType(LeadershipTerm.BEAN, LeadershipTerm.class);
         // when this check first saw a lead the term has not heard of yet (the route policy's flag set before the
-        // view's event reached the term): counted from then, here only, so a lead lost meanwhile leaves nothing behind
+        // view's event reached the term): counted from then, here only, so a lead lost meanwhile leaves nothing behind;
+        // counted again if the term heard anything since (a lead lost and taken again while this check slept)
         long unheardSince = 0;
-        boolean unheard = false;
+        long unheardAt = -1;
         while (true) {
             require(pkg);
             if (term == null) {
@@ -70,11 +71,14 @@ public final class LeaderCheck {
             // read again after each wait: a lead lost and taken again meanwhile starts a term of its own
             Optional<Duration> held = term.held();
             if (held.isEmpty()) {
-                if (!unheard) {
-                    unheard = true;
+                long events = term.events();
+                if (unheardAt != events) {
+                    unheardAt = events;
                     unheardSince = System.nanoTime();
                 }
                 held = Optional.of(Duration.ofNanos(System.nanoTime() - unheardSince));
+            } else {
+                unheardAt = -1;
             }
             // on the monotonic clock: a wall clock stepped forward (NTP) must not cut the wait short
             Duration left = takeoverPause.minus(held.get());

@@ -17,6 +17,8 @@ public final class LeadershipTerm implements CamelClusterEventListener.Leadershi
     private final Clock clock;
     /** One value, so a reader never pairs one term's start with another's: null while this process follows. */
     private volatile Term term;
+    /** How many events this term has heard: a lead lost and taken again between two looks changes it. */
+    private volatile long events;
 
     /** A term's start on the wall clock (for people) and on the monotonic clock (to measure it). */
     private record Term(Instant since, long sinceNanos) {
@@ -28,12 +30,18 @@ public final class LeadershipTerm implements CamelClusterEventListener.Leadershi
 
     @Override
     public synchronized void leadershipChanged(CamelClusterView view, CamelClusterMember leader) {
+        events++;
         boolean local = leader != null && leader.isLocal();
         if (!local) {
             term = null;
         } else if (term == null) {
             term = new Term(clock.instant(), System.nanoTime());
         }
+    }
+
+    /** @return how many leadership events the term has heard so far */
+    public long events() {
+        return events;
     }
 
     public Optional<Instant> since() {

@@ -88,6 +88,42 @@ class LeaderCheckTest {
         }
     }
 
+    /**
+     * While the check waits for a lead the term had not heard of, the term hears that lead, then its loss, and the
+     * route policy reports a lead again: that new lead is waited for in full too, not cut short by the first one's.
+     */
+    @Test
+    void aLeadLostAndTakenAgainWhileTheCheckWaitsIsWaitedForAgain() throws Exception {
+        try (DefaultCamelContext context = new DefaultCamelContext()) {
+            LeadershipTerm term = new LeadershipTerm(Clock.systemUTC());
+            context.getRegistry().bind(LeadershipTerm.BEAN, term);
+            Duration pause = Duration.ofSeconds(2);
+            LeaderCheck check = new LeaderCheck(context, pause);
+            PrepPackage pkg = new PrepPackage("PREP2024_JAL_20240602_2000.zip", null, null, null, "test", Instant.now());
+
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            Thread waiting = new Thread(() -> {
+                try {
+                    check.awaitTakeover(pkg);
+                } catch (Throwable t) {
+                    thrown.set(t);
+                }
+            });
+            waiting.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> waiting.getState() == Thread.State.TIMED_WAITING);
+            term.leadershipChanged(null, LOCAL);
+            term.leadershipChanged(null, null);
+            long retaken = System.nanoTime();
+            waiting.join(10_000);
+            long done = System.nanoTime();
+
+            assertThat(waiting.isAlive()).isFalse();
+            assertThat(thrown.get()).isNull();
+            // the lead taken again at `retaken` (its event not heard yet) gets its own pause from the check's next look
+            assertThat(Duration.ofNanos(done - retaken)).isGreaterThanOrEqualTo(pause);
+        }
+    }
+
     /** Waits on a thread of its own until it is waiting (it fails if it never does), then interrupts it. */
     private static Throwable interruptedWhileItWaits(LeaderCheck check, PrepPackage pkg, AtomicReference<Boolean> interruptKept)
             throws InterruptedException {
