@@ -45,9 +45,9 @@ public final class PackageDownloader {
     private static final Pattern SAFE_NAME = PackageNames.SAFE;
     /** Exchange property: when the offer's download, all attempts together, must be done (System.nanoTime()). */
     static final String DOWNLOAD_UNTIL = "difusorDownloadUntil";
-    private static final Pattern DISPOSITION_NAME = Pattern.compile("(?<![*\\w])filename=\"?([^\";]+)\"?", Pattern.CASE_INSENSITIVE);
+    private static final Pattern DISPOSITION_NAME = Pattern.compile("(?<![*\\w])filename\\s*=\\s*\"?([^\";]+)\"?", Pattern.CASE_INSENSITIVE);
     /** filename*=charset'language'percent-encoded (RFC 5987) */
-    private static final Pattern DISPOSITION_EXTENDED_NAME = Pattern.compile("filename\\*=\\s*([^';]+)'[^']*'([^;]+)", Pattern.CASE_INSENSITIVE);
+    private static final Pattern DISPOSITION_EXTENDED_NAME = Pattern.compile("filename\\*\\s*=\\s*\"?([^';\"]+)'[^']*'([^;\"]+)\"?", Pattern.CASE_INSENSITIVE);
 
     private final SecureHttp http;
     /** Offers whose zip answered 404/403, since when: "not there yet" for a while, then a failure to report. */
@@ -266,7 +266,7 @@ public final class PackageDownloader {
             return offer.packageName();
         }
         List<String> raw = new java.util.ArrayList<>();
-        contentDisposition.flatMap(PackageDownloader::dispositionName).ifPresent(raw::add);
+        contentDisposition.map(PackageDownloader::dispositionNames).ifPresent(raw::addAll);
         raw.add(lastSegment(asked));
         raw.add(lastSegment(answered));
         List<String> safe = raw.stream().map(PackageNames::safe).filter(java.util.Objects::nonNull).toList();
@@ -287,17 +287,29 @@ public final class PackageDownloader {
 
     /** The file name of a Content-Disposition: its {@code filename*} (RFC 6266 prefers it) decoded, else its {@code filename}. */
     static Optional<String> dispositionName(String header) {
+        return dispositionNames(header).stream().findFirst();
+    }
+
+    /** Both names a Content-Disposition may give, {@code filename*} decoded first: a broken one must not hide the other. */
+    static List<String> dispositionNames(String header) {
+        List<String> names = new java.util.ArrayList<>(2);
         Matcher extended = DISPOSITION_EXTENDED_NAME.matcher(header);
         if (extended.find()) {
             try {
                 java.nio.charset.Charset charset = java.nio.charset.Charset.forName(extended.group(1).strip());
-                return Optional.of(java.net.URLDecoder.decode(extended.group(2).strip().replace("+", "%2B"), charset).strip());
+                String decoded = java.net.URLDecoder.decode(extended.group(2).strip().replace("+", "%2B"), charset).strip();
+                if (!decoded.isEmpty()) {
+                    names.add(decoded);
+                }
             } catch (IllegalArgumentException unreadable) {
                 // an unknown charset or a broken escape: the plain filename, if any, says it too
             }
         }
-        Matcher m = DISPOSITION_NAME.matcher(header);
-        return m.find() ? Optional.of(m.group(1).strip()) : Optional.empty();
+        Matcher plain = DISPOSITION_NAME.matcher(header);
+        if (plain.find() && !plain.group(1).isBlank()) {
+            names.add(plain.group(1).strip());
+        }
+        return names;
     }
 
     private static final class TooLargeException extends IOException {

@@ -216,6 +216,11 @@ public final class SecureHttp {
         if (uri == null) {
             return "null";
         }
+        if (uri.isOpaque()) {
+            // "https:host/x?sig=…" parses with no query of its own: cut at the first '?' all the same
+            String text = uri.toString();
+            return text.contains("?") ? text.substring(0, text.indexOf('?')) + "?…" : text;
+        }
         if (uri.getRawQuery() == null && uri.getRawUserInfo() == null) {
             return uri.toString();
         }

@@ -132,11 +132,27 @@ class SourceParsingTest {
         // RFC 5987's filename*, decoded, before the plain filename
         assertThat(PackageDownloader.packageName(unnamed, Optional.of("attachment; filename=\"latest.zip\"; filename*=UTF-8''PREP%20JAL_20240602_2040.zip"),
                 latest, latest, namesACorte)).isEqualTo("PREP_JAL_20240602_2040.zip");
+        // a quoted filename*, and a broken one that does not hide the plain filename
+        assertThat(PackageDownloader.packageName(unnamed, Optional.of("attachment; filename*=\"UTF-8''PREP+JAL_20240602_2100.zip\""),
+                latest, latest, namesACorte)).isEqualTo("PREP_JAL_20240602_2100.zip");
+        assertThat(PackageDownloader.packageName(unnamed, Optional.of("attachment; filename*=UTF-8''%20; filename=\"PREP_20240602_2120.zip\""),
+                latest, latest, namesACorte)).isEqualTo("PREP_20240602_2120.zip");
+        assertThat(PackageDownloader.packageName(unnamed, Optional.of("attachment; filename*=x-unknown''PREP_20240602_2140.zip; filename=PREP_20240602_2140.zip"),
+                latest, latest, namesACorte)).isEqualTo("PREP_20240602_2140.zip");
         // no corte anywhere: the first plain name, else the first made safe, else a name of its own
         assertThat(PackageDownloader.packageName(unnamed, Optional.of("attachment; filename=\"..zip\""), latest, latest, namesACorte))
                 .isEqualTo("latest.zip");
         assertThat(PackageDownloader.packageName(unnamed, Optional.empty(), URI.create("https://prep.example/"), URI.create("https://prep.example/"),
                 namesACorte)).isEqualTo(PackageNames.UNNAMED);
+    }
+
+    /** A URL as logs and reports show it: never its query (a presigned signature) nor its user info, parsed or not. */
+    @Test
+    void aUrlIsShownWithoutItsQueryOrUserInfo() {
+        assertThat(SecureHttp.shown(URI.create("https://prep.example/p.zip?X-Amz-Signature=s3cr3t"))).isEqualTo("https://prep.example/p.zip?…");
+        assertThat(SecureHttp.shown(URI.create("https://user:pw@prep.example:8443/p.zip"))).isEqualTo("https://prep.example:8443/p.zip");
+        assertThat(SecureHttp.shown(URI.create("https:prep.example/p.zip?X-Amz-Signature=s3cr3t"))).isEqualTo("https:prep.example/p.zip?…");
+        assertThat(SecureHttp.shown(URI.create("https://prep.example/p.zip"))).isEqualTo("https://prep.example/p.zip");
     }
 
     @Test
