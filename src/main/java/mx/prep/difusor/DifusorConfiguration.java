@@ -40,6 +40,7 @@ import mx.prep.difusor.archive.HistoryArchiver;
 import mx.prep.difusor.cluster.LeaderCheck;
 import mx.prep.difusor.invalidate.CdnInvalidator;
 import mx.prep.difusor.probe.InstituteProbe;
+import mx.prep.difusor.probe.ProbeSignature;
 import mx.prep.difusor.probe.StatusPage;
 import mx.prep.difusor.publish.DryRun;
 import mx.prep.difusor.publish.SiteAudit;
@@ -291,7 +292,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         InstituteProbe probe = publicUrl.isEmpty() ? null : new InstituteProbe(URI.create(publicUrl),
                 settings.millis("difusor.probe.timeout-ms"), state, store, historyBucket, settings.prefix("difusor.probe.incidents-prefix"),
                 settings.prefix("difusor.probe.views-prefix"), probePod(settings), settings.millis("difusor.probe.peer-fresh-ms"),
-                settings.list("difusor.probe.also-compare"), meters, clock);
+                settings.list("difusor.probe.also-compare"), ProbeSignature.of(settings.text("difusor.probe.signing-key")), meters, clock);
         if (probe != null) {
             registry.bind("instituteProbe", probe);
         }

@@ -210,11 +210,17 @@ class ProbeTest extends PipelineTestBase {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
                 FaultProxy network = FaultProxy.http("127.0.0.1", publicSite.port())) {
             var settings = probingThrough(network);
+            settings.put("difusor.probe.signing-key", "clave-de-la-sonda");
             startDifusor(settings);
             startedCorte();
             probe(difusor).probe();
             assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
             assertThat(meters().get("difusor_probe_up").gauge().value()).isEqualTo(1.0);
+            // its User-Agent on the wire, signed with the key: the memoria técnica tells it from anyone sending the bare one
+            assertThat(network.requests()).isNotEmpty().allSatisfy(r -> {
+                assertThat(mx.prep.difusor.probe.ProbeSignature.of("clave-de-la-sonda").isProbe(r.header("User-Agent"), java.time.Instant.now())).isTrue();
+                assertThat(mx.prep.difusor.probe.ProbeSignature.of("otra-clave").isProbe(r.header("User-Agent"), java.time.Instant.now())).isFalse();
+            });
 
             serveIndex("<html><body>Sitio en mantenimiento</body></html>".getBytes(java.nio.charset.StandardCharsets.UTF_8));
             probe(difusor).probe();
@@ -835,7 +841,7 @@ class ProbeTest extends PipelineTestBase {
     private InstituteProbe podB(SitePreview publicSite, mx.prep.difusor.state.StateStore state, java.time.Clock clock) {
         return new InstituteProbe(java.net.URI.create("http://localhost:" + publicSite.port() + "/"), java.time.Duration.ofSeconds(5), state,
                 new mx.prep.difusor.ObjectStore(bucket), HISTORY, "incidents/", "probe-views/", "pod-b", java.time.Duration.ofSeconds(75),
-                List.of(), new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), clock);
+                List.of(), mx.prep.difusor.probe.ProbeSignature.of(""), new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), clock);
     }
 
     /** Waits for the wall clock to leave the second of this instant (a clock condition, not a pause). */

@@ -1142,6 +1142,8 @@ class PublishingPipelineTest extends PipelineTestBase {
             assertThat(logged).noneSatisfy(line -> assertThat(line).contains(institute.truststorePassword()));
             // not read by a manifest source, so not in its summary: the same masking holds for it
             assertThat(org.apache.camel.support.CamelContextHelper.containsSensitive(difusor.context(), "difusor.source.package-url")).isTrue();
+            // read only with a probe URL: the probe's signing key
+            assertThat(org.apache.camel.support.CamelContextHelper.containsSensitive(difusor.context(), "difusor.probe.signing-key")).isTrue();
         }
     }
 

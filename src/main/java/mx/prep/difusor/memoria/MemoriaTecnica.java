@@ -36,6 +36,7 @@ import mx.prep.difusor.ObjectStore;
 import mx.prep.difusor.Settings;
 import mx.prep.difusor.memoria.OperationRecords.Night;
 import mx.prep.difusor.memoria.SiteTraffic.Figures;
+import mx.prep.difusor.probe.ProbeSignature;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.S3Object;
@@ -67,11 +68,18 @@ public final class MemoriaTecnica {
 
     private final ObjectStore store;
     private final OperationRecords records;
+    private final ProbeSignature probe;
     private final Clock clock;
 
     public MemoriaTecnica(ObjectStore store, OperationRecords records, Clock clock) {
+        this(store, records, ProbeSignature.of(null), clock);
+    }
+
+    /** @param probe how the difusor's probe signed its requests: the same difusor.probe.signing-key as the pods' */
+    public MemoriaTecnica(ObjectStore store, OperationRecords records, ProbeSignature probe, Clock clock) {
         this.store = store;
         this.records = records;
+        this.probe = probe;
         this.clock = clock;
     }
 
@@ -87,7 +95,7 @@ public final class MemoriaTecnica {
                         settings.prefix("difusor.history.prefix"), settings.prefix("difusor.quarantine.prefix"),
                         settings.prefix("difusor.probe.incidents-prefix"));
                 LOG.info("memoria técnica: access logs from {}, the difusor's records from {}", settings.text("difusor.memoria.logs"), records.location());
-                Written w = new MemoriaTecnica(store, records, Clock.systemUTC()).write(settings.text("difusor.probe.url"),
+                Written w = new MemoriaTecnica(store, records, ProbeSignature.of(settings.text("difusor.probe.signing-key")), Clock.systemUTC()).write(settings.text("difusor.probe.url"),
                         setting(settings, "difusor.memoria.from", LocalDate::parse), setting(settings, "difusor.memoria.to", LocalDate::parse),
                         setting(settings, "difusor.memoria.publication-from", LocalDateTime::parse), setting(settings, "difusor.corte-zone", ZoneId::of),
                         settings.required("difusor.memoria.logs"), settings.text("difusor.memoria.team-log"), Path.of(settings.required("difusor.memoria.out")));
@@ -116,7 +124,7 @@ public final class MemoriaTecnica {
     public Written write(String portal, LocalDate from, LocalDate to, LocalDateTime publicationFrom, ZoneId zone, String logs, String teamLog,
             Path out) throws IOException, InterruptedException {
         requireCurrentRules(zone.getId(), zone.getRules().getOffset(from.atTime(12, 0)), from);
-        SiteTraffic traffic = new SiteTraffic(from, to, zone);
+        SiteTraffic traffic = new SiteTraffic(from, to, zone, probe);
         Instant start = from.atStartOfDay(zone).toInstant();
         Instant end = to.plusDays(1).atStartOfDay(zone).toInstant();
         // before the logs' minutes go by: a line the team mistyped stops the report at once
@@ -133,6 +141,10 @@ public final class MemoriaTecnica {
                     + ": is the distribution's standard logging on, and difusor.memoria.logs its bucket and prefix?");
         }
         Figures figures = traffic.figures();
+        if (traffic.unsignedProbeRequests() > 0) {
+            LOG.warn("{} requests named themselves the difusor's probe without its signature (difusor.probe.signing-key): counted as"
+                    + " automated requests, not as monitoring", traffic.unsignedProbeRequests());
+        }
         Night night = records.read(start, end).withTeam(team);
         Instant now = clock.instant();
         Files.createDirectories(out);

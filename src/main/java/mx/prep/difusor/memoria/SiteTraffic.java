@@ -18,7 +18,7 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 import mx.prep.difusor.memoria.AccessLog.Hit;
-import mx.prep.difusor.probe.InstituteProbe;
+import mx.prep.difusor.probe.ProbeSignature;
 
 /**
  * The visits, pages and accesses of the difusor's portal per day of the institute's time zone (Tiempo del Centro,
@@ -37,7 +37,8 @@ import mx.prep.difusor.probe.InstituteProbe;
  * night), uptime monitors, and requests without a User-Agent. They are in requests and errors, but in no access, page,
  * visit or visitor: the memoria is about the people who consulted the results.</li>
  * </ul>
- * The difusor's own probe (its User-Agent, {@link InstituteProbe#USER_AGENT}) is counted apart, in none of these.
+ * The difusor's own probe (its User-Agent, {@link ProbeSignature}, signed when the difusor has a signing key) is
+ * counted apart, in none of these; a request that names itself the probe without its signature is automated.
  * CloudFront delivers a log file per edge and period, not in time order: a visit is built from every access of its
  * visitor wherever it was logged, so the figures do not depend on the order the files are read in.
  */
@@ -83,8 +84,16 @@ public final class SiteTraffic {
     private final MessageDigest md5;
     private long unreadableLines;
     private long probeRequests;
+    private long unsignedProbeRequests;
+    private final ProbeSignature probe;
 
     public SiteTraffic(LocalDate from, LocalDate to, ZoneId zone) {
+        this(from, to, zone, ProbeSignature.of(null));
+    }
+
+    /** @param probe how the difusor's own probe signs its requests */
+    public SiteTraffic(LocalDate from, LocalDate to, ZoneId zone, ProbeSignature probe) {
+        this.probe = probe;
         int days = (int) ChronoUnit.DAYS.between(from, to) + 1;
         if (days < 1 || days > Long.SIZE) {
             throw new IllegalArgumentException("a period of 1 to " + Long.SIZE + " days, not " + from + " to " + to);
@@ -116,17 +125,22 @@ public final class SiteTraffic {
         if (day < 0) {
             return;
         }
-        if (hit.userAgent().startsWith(InstituteProbe.USER_AGENT)) {
+        boolean claimsProbe = ProbeSignature.claims(hit.userAgent());
+        if (claimsProbe && probe.isProbe(hit.userAgent(), hit.at())) {
             // the difusor's own probe, every 30 s from each replica: no visitor; an hour without it was not monitored
             probeRequests++;
             hourlyProbes[(int) ((t - dayStarts[0]) / 3600)]++;
             return;
         }
+        if (claimsProbe) {
+            // the probe's name without its signature: someone else's program, never monitoring nor a visitor
+            unsignedProbeRequests++;
+        }
         requests[day]++;
         if (hit.status() >= 400) {
             errors[day]++;
         }
-        if (isAutomated(hit.userAgent())) {
+        if (claimsProbe || isAutomated(hit.userAgent())) {
             automated[day]++;
             return;
         }
@@ -139,6 +153,11 @@ public final class SiteTraffic {
             pages[day]++;
         }
         visitors.computeIfAbsent(visitor(hit), v -> new Visits()).add(t, day);
+    }
+
+    /** Requests that named themselves the probe without its signature (counted as automated). */
+    public long unsignedProbeRequests() {
+        return unsignedProbeRequests;
     }
 
     public void unreadable(long lines) {

@@ -43,8 +43,6 @@ public final class InstituteProbe {
      */
     public enum Light { GREEN, YELLOW, RED, UNKNOWN }
 
-    /** Sent with every probe, so the memoria técnica leaves the difusor's own requests out of the portal's visits. */
-    public static final String USER_AGENT = "prep-difusor-probe/1";
 
     /** The last result; {@code pageUp}: the page answered as the institute expects (200 and the base tag). */
     public record Result(Light light, String detail, String at, boolean pageUp) {
@@ -81,6 +79,8 @@ public final class InstituteProbe {
     private final Duration peerFresh;
     /** Site paths besides the page whose public copy must be the published corte's (difusor.probe.also-compare). */
     private final List<String> alsoCompare;
+    /** Signs the User-Agent, so the memoria técnica leaves out the difusor's own requests and only them. */
+    private final ProbeSignature signature;
     /** The page and those paths: one look at the site manifest for all of them. */
     private final List<String> probed;
     private static final String INDEX = "index.html";
@@ -99,7 +99,9 @@ public final class InstituteProbe {
      * @param peerFresh   how old another replica's view may be and still speak for the public page
      */
     public InstituteProbe(URI publicUrl, Duration timeout, StateStore state, ObjectStore store, String bucket, String incidentsPrefix,
-            String viewsPrefix, String pod, Duration peerFresh, List<String> alsoCompare, MeterRegistry meters, Clock clock) {
+            String viewsPrefix, String pod, Duration peerFresh, List<String> alsoCompare, ProbeSignature signature, MeterRegistry meters,
+            Clock clock) {
+        this.signature = signature;
         this.alsoCompare = List.copyOf(alsoCompare);
         this.probed = java.util.stream.Stream.concat(java.util.stream.Stream.of(INDEX), alsoCompare.stream()).distinct().toList();
         this.viewsPrefix = viewsPrefix;
@@ -392,7 +394,7 @@ public final class InstituteProbe {
         // the request's timeout ends at the response head: a page whose body stalls after it held this probe, and every
         // later one (the probe never overlaps itself), for good, its last light frozen. The whole answer has the deadline.
         java.util.concurrent.CompletableFuture<HttpResponse<ServedBody>> answer = http.sendAsync(
-                HttpRequest.newBuilder(uri).header("User-Agent", USER_AGENT).GET().build(), ServedBody.keeping(HEAD_BYTES));
+                HttpRequest.newBuilder(uri).header("User-Agent", signature.userAgent(clock.instant())).GET().build(), ServedBody.keeping(HEAD_BYTES));
         try {
             return new Answer(answer.get(remaining, java.util.concurrent.TimeUnit.NANOSECONDS), null, false);
         } catch (java.util.concurrent.TimeoutException e) {

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import mx.prep.difusor.memoria.AccessLog.Hit;
 import mx.prep.difusor.memoria.SiteTraffic.Day;
 import mx.prep.difusor.memoria.SiteTraffic.Figures;
-import mx.prep.difusor.probe.InstituteProbe;
+import mx.prep.difusor.probe.ProbeSignature;
 
 /**
  * The memoria técnica's figures from CloudFront access logs: the days are Tiempo del Centro's (UTC-6), a visit ends
@@ -53,7 +53,7 @@ class SiteTrafficTest {
                 .request("2024-06-03T02:25:00Z", "201.141.0.7", FIREFOX, "/index.html", 304, null)
                 .request("2024-06-03T03:00:00Z", "201.141.0.7", FIREFOX, "/data/gubernatura/entidad.json", 200, "application/json")
                 .request("2024-06-03T11:00:00Z", "187.190.3.3", FIREFOX, "/", 200, "text/html")
-                .request("2024-06-03T11:00:30Z", "10.0.1.17", InstituteProbe.USER_AGENT, "/", 200, "text/html");
+                .request("2024-06-03T11:00:30Z", "10.0.1.17", ProbeSignature.USER_AGENT, "/", 200, "text/html");
         CloudFrontLogs second = new CloudFrontLogs()
                 .request("2024-06-03T05:50:00Z", "2806:2f0:9021::1", FIREFOX, "/", 200, "text/html")
                 .request("2024-06-03T06:10:00Z", "2806:2f0:9021::1", FIREFOX, "/data/ayuntamientos/039.json", 200, "application/json")
@@ -131,6 +131,37 @@ class SiteTrafficTest {
         Figures figures = figures(List.of(night));
 
         assertThat(figures.days().get(0)).isEqualTo(new Day(LocalDate.parse("2024-06-02"), scraped + 6, 2, 1, 1, 1, 0, scraped + 4));
+    }
+
+    /**
+     * With a signing key, only the probe's signed requests are the probe's: the bare User-Agent is public, and a program
+     * sending it (or an old signature replayed) is an automated request that vouches for no hour of monitoring.
+     */
+    @Test
+    void onlyTheProbesSignedRequestsAreTheProbesWhenItHasAKey() throws Exception {
+        ProbeSignature key = ProbeSignature.of("clave-de-la-sonda");
+        java.time.Instant at = java.time.Instant.parse("2024-06-03T11:00:30Z");
+        String signed = key.userAgent(at);
+        CloudFrontLogs night = new CloudFrontLogs()
+                .request(at.toString(), "10.0.1.17", signed, "/", 200, "text/html")
+                // someone else's program under the probe's name, hours later: the bare name, then the signature replayed
+                .request("2024-06-03T14:00:00Z", "45.1.2.3", ProbeSignature.USER_AGENT, "/", 200, "text/html")
+                .request("2024-06-03T15:00:00Z", "45.1.2.3", signed, "/", 200, "text/html")
+                .request("2024-06-03T15:00:01Z", "45.1.2.3", ProbeSignature.of("otra-clave").userAgent(java.time.Instant.parse("2024-06-03T15:00:01Z")),
+                        "/", 200, "text/html");
+        SiteTraffic traffic = new SiteTraffic(LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), MEXICO_CITY, key);
+        traffic.unreadable(AccessLog.read(new ByteArrayInputStream(night.gzip()), traffic::add));
+        Figures figures = traffic.figures();
+
+        assertThat(figures.probeRequests()).isEqualTo(1);
+        assertThat(traffic.unsignedProbeRequests()).isEqualTo(3);
+        assertThat(figures.unprobedHours()).contains(java.time.Instant.parse("2024-06-03T14:00:00Z"), java.time.Instant.parse("2024-06-03T15:00:00Z"))
+                .doesNotContain(java.time.Instant.parse("2024-06-03T11:00:00Z"));
+        // 3 requests, all automated: no access, page, visit or visitor
+        assertThat(figures.days().get(1)).isEqualTo(new Day(LocalDate.parse("2024-06-03"), 3, 0, 0, 0, 0, 0, 3));
+        // without a key, the bare name is the probe's, as before
+        assertThat(ProbeSignature.of("").isProbe(ProbeSignature.USER_AGENT, at)).isTrue();
+        assertThat(ProbeSignature.of("").userAgent(at)).isEqualTo(ProbeSignature.USER_AGENT);
     }
 
     static final String PHONE = "Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.6422.113 "

@@ -1,0 +1,93 @@
+package mx.prep.difusor.probe;
+
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * The probe's User-Agent, signed with a key of the difusor's (difusor.probe.signing-key, from a Secret):
+ * {@code prep-difusor-probe/1.<epoch second>.<HMAC-SHA256 of it>}, one token of characters CloudFront's access log
+ * writes as they are (it URL-encodes spaces, parentheses and more). The bare User-Agent is public: anyone
+ * sending it was left out of the memoria's visits and filled its "hours monitored". With a key, the memoria takes a
+ * request for the probe's only when its signature is right and its time within {@link #SKEW} of the request's;
+ * the key itself never leaves the pod (the logs hold one signature per second). Without a key: the bare User-Agent,
+ * as before.
+ */
+public final class ProbeSignature {
+
+    /** What every probe request's User-Agent starts with. */
+    public static final String USER_AGENT = "prep-difusor-probe/1";
+
+    /** How far a signature's time may be from the request's in the access log (clocks, CloudFront's log time). */
+    static final Duration SKEW = Duration.ofMinutes(5);
+
+    private static final Pattern SIGNED = Pattern.compile(Pattern.quote(USER_AGENT) + "\\.(\\d{1,12})\\.([0-9a-f]{32})");
+
+    private final SecretKeySpec key;
+
+    private ProbeSignature(SecretKeySpec key) {
+        this.key = key;
+    }
+
+    /** @param key the signing key; empty or null: unsigned */
+    public static ProbeSignature of(String key) {
+        return new ProbeSignature(key == null || key.isEmpty() ? null : new SecretKeySpec(key.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+    }
+
+    public boolean signs() {
+        return key != null;
+    }
+
+    /** The User-Agent for a request sent at this time. */
+    public String userAgent(Instant at) {
+        if (key == null) {
+            return USER_AGENT;
+        }
+        long t = at.getEpochSecond();
+        return USER_AGENT + "." + t + "." + sign(t);
+    }
+
+    /** Whether a request names itself the probe (it may not be). */
+    public static boolean claims(String userAgent) {
+        return userAgent != null && userAgent.startsWith(USER_AGENT);
+    }
+
+    /** Whether a request made at this time is the probe's: its User-Agent, signed with this key when there is one. */
+    public boolean isProbe(String userAgent, Instant at) {
+        if (!claims(userAgent)) {
+            return false;
+        }
+        if (key == null) {
+            return true;
+        }
+        Matcher m = SIGNED.matcher(userAgent);
+        if (!m.matches()) {
+            return false;
+        }
+        long t = Long.parseLong(m.group(1));
+        if (Math.abs(t - at.getEpochSecond()) > SKEW.toSeconds()) {
+            return false;
+        }
+        return MessageDigest.isEqual(sign(t).getBytes(StandardCharsets.US_ASCII), m.group(2).getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /** The first 128 bits of the HMAC, in hex: enough that nobody guesses one, short enough for a User-Agent. */
+    private String sign(long t) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(key);
+            byte[] full = mac.doFinal(Long.toString(t).getBytes(StandardCharsets.US_ASCII));
+            return HexFormat.of().formatHex(full, 0, 16);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
+        }
+    }
+}
