@@ -307,7 +307,10 @@ public final class MemoriaReport {
                 .append("scripts y bibliotecas HTTP, monitores) o sin identificación de navegador. Están en las solicitudes y los errores, ")
                 .append("pero no en los accesos, páginas, visitas ni visitantes, que cuentan a las personas que consultaron el portal.</li>\n")
                 .append("<li>Las solicitudes del monitoreo del propio Difusor (").append(number(figures.probeRequests()))
-                .append(") no se cuentan en ninguna cifra.</li>\n")
+                .append(") no se cuentan en ninguna cifra.")
+                .append(figures.unsignedProbeRequests() == 0 ? "" : " Las que usan su nombre sin una firma válida (<span id=\"sin-firma\">"
+                        + number(figures.unsignedProbeRequests()) + "</span>) se cuentan como solicitudes automáticas.")
+                .append("</li>\n")
                 .append("<li>Fuentes: ").append(esc(sources)).append(". Líneas de registro ilegibles: ").append(number(figures.unreadableLines()))
                 .append(".</li>\n</ul>\n")
                 .append("</body>\n</html>\n");
@@ -392,8 +395,9 @@ public final class MemoriaReport {
      */
     static String unmonitored(Figures figures, Instant from, Instant to, DateTimeFormatter time) {
         if (figures.probeRequests() == 0) {
-            return "<li>Horas sin monitoreo: <span id=\"sin-monitoreo\">no se pueden comprobar</span> (los registros no contienen "
-                    + "solicitudes del monitoreo del Difusor)</li>\n";
+            return "<li>Horas sin monitoreo: <span id=\"sin-monitoreo\">no se pueden comprobar</span> (" + (figures.unsignedProbeRequests() == 0
+                    ? "los registros no contienen solicitudes del monitoreo del Difusor"
+                    : "ninguna solicitud con el nombre del monitoreo del Difusor lleva una firma válida") + ")</li>\n";
         }
         List<Instant> hours = figures.unprobedHours().stream()
                 .filter(h -> !h.plusSeconds(3600).isBefore(from.plusSeconds(1)) && h.isBefore(to)).toList();

@@ -141,9 +141,16 @@ public final class MemoriaTecnica {
                     + ": is the distribution's standard logging on, and difusor.memoria.logs its bucket and prefix?");
         }
         Figures figures = traffic.figures();
-        if (traffic.unsignedProbeRequests() > 0) {
+        if (probe.signs() && figures.probeRequests() == 0 && traffic.unsignedProbeRequests() > 0) {
+            LOG.warn("none of the {} requests with the probe's name verifies with difusor.probe.signing-key: is it the key the pods"
+                    + " signed with? The report counts them as automated and the hours as unmonitored", traffic.unsignedProbeRequests());
+        } else if (traffic.unsignedProbeRequests() > 0) {
             LOG.warn("{} requests named themselves the difusor's probe without its signature (difusor.probe.signing-key): counted as"
                     + " automated requests, not as monitoring", traffic.unsignedProbeRequests());
+        }
+        if (!probe.signs() && traffic.signedLookingProbeRequests() > 0) {
+            LOG.warn("{} probe requests are signed, and difusor.probe.signing-key is empty here: any request with the probe's name"
+                    + " counts as the probe's; set the pods' key", traffic.signedLookingProbeRequests());
         }
         Night night = records.read(start, end).withTeam(team);
         Instant now = clock.instant();

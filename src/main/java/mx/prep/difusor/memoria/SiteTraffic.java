@@ -67,7 +67,7 @@ public final class SiteTraffic {
      *                      (a probe that does not go through this distribution: nothing to tell)
      */
     public record Figures(ZoneId zone, List<Day> days, Day total, LocalDateTime peakHour, long peakHourAccesses, long unreadableLines,
-                          long probeRequests, List<Instant> unprobedHours) {
+                          long probeRequests, List<Instant> unprobedHours, long unsignedProbeRequests) {
     }
 
     private final LocalDate from;
@@ -85,6 +85,7 @@ public final class SiteTraffic {
     private long unreadableLines;
     private long probeRequests;
     private long unsignedProbeRequests;
+    private long signedLooking;
     private final ProbeSignature probe;
 
     public SiteTraffic(LocalDate from, LocalDate to, ZoneId zone) {
@@ -126,6 +127,9 @@ public final class SiteTraffic {
             return;
         }
         boolean claimsProbe = ProbeSignature.claims(hit.userAgent());
+        if (claimsProbe && ProbeSignature.looksSigned(hit.userAgent())) {
+            signedLooking++;
+        }
         if (claimsProbe && probe.isProbe(hit.userAgent(), hit.at())) {
             // the difusor's own probe, every 30 s from each replica: no visitor; an hour without it was not monitored
             probeRequests++;
@@ -158,6 +162,11 @@ public final class SiteTraffic {
     /** Requests that named themselves the probe without its signature (counted as automated). */
     public long unsignedProbeRequests() {
         return unsignedProbeRequests;
+    }
+
+    /** Requests with the probe's name and a signature, right or not: a probe that signs, read without its key. */
+    public long signedLookingProbeRequests() {
+        return signedLooking;
     }
 
     public void unreadable(long lines) {
@@ -197,7 +206,8 @@ public final class SiteTraffic {
                 unprobed.add(Instant.ofEpochSecond(dayStarts[0] + h * 3600L));
             }
         }
-        return new Figures(zone, list, total, peakHour, peak < 0 ? 0 : hourlyAccesses[peak], unreadableLines, probeRequests, List.copyOf(unprobed));
+        return new Figures(zone, list, total, peakHour, peak < 0 ? 0 : hourlyAccesses[peak], unreadableLines, probeRequests, List.copyOf(unprobed),
+                unsignedProbeRequests);
     }
 
     /** A client that says it is a program, or says nothing (no User-Agent: CloudFront logs "-"). */

@@ -15,10 +15,10 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * The probe's User-Agent, signed with a key of the difusor's (difusor.probe.signing-key, from a Secret):
  * {@code prep-difusor-probe/1.<epoch second>.<HMAC-SHA256 of it>}, one token of characters CloudFront's access log
- * writes as they are (it URL-encodes spaces, parentheses and more). The bare User-Agent is public: anyone
+ * writes as they are (it URL-encodes spaces, quotes and more). The bare User-Agent is public: anyone
  * sending it was left out of the memoria's visits and filled its "hours monitored". With a key, the memoria takes a
  * request for the probe's only when its signature is right and its time within {@link #SKEW} of the request's;
- * the key itself never leaves the pod (the logs hold one signature per second). Without a key: the bare User-Agent,
+ * the key stays with the pods and the memoria command (the logs hold one signature per second). Without a key: the bare User-Agent,
  * as before.
  */
 public final class ProbeSignature {
@@ -58,6 +58,11 @@ public final class ProbeSignature {
     /** Whether a request names itself the probe (it may not be). */
     public static boolean claims(String userAgent) {
         return userAgent != null && userAgent.startsWith(USER_AGENT);
+    }
+
+    /** Whether a User-Agent carries a signature in the probe's form, right or not. */
+    public static boolean looksSigned(String userAgent) {
+        return userAgent != null && SIGNED.matcher(userAgent).matches();
     }
 
     /** Whether a request made at this time is the probe's: its User-Agent, signed with this key when there is one. */

@@ -55,7 +55,7 @@ class KubernetesManifestsTest {
             "DIFUSOR_HISTORY_BUCKET", "DIFUSOR_CDN_DISTRIBUTION_IDS", "DIFUSOR_SOURCE_MANIFEST_URL", "DIFUSOR_PROBE_URL");
     private static final String IRSA = "eks.amazonaws.com/role-arn";
     private static final Pattern SECRET_LOOKING_NAME =
-            Pattern.compile("(?i).*(password|passwd|secret|token|credential|access[-_.]?key|private[-_.]?key).*");
+            Pattern.compile("(?i).*(password|passwd|secret|token|credential|access[-_.]?key|private[-_.]?key|signing[-_.]?key).*");
     private static final Pattern AWS_ACCESS_KEY_ID = Pattern.compile("\\b(AKIA|ASIA)[A-Z0-9]{16}\\b");
 
     private final Map<String, Rendered> rendered = new LinkedHashMap<>();

@@ -334,6 +334,30 @@ class MemoriaTecnicaTest {
         assertThat(Files.readString(written.html())).contains("<b id=\"disponibilidad\">no medida</b>").doesNotContain("99.940");
     }
 
+    /**
+     * The memoria given the pods' signing key: the logs' probe line has the probe's name and no signature (someone
+     * else's program, or pods that signed with another key), so it is an automated request, and the report says why no
+     * hour can be vouched for instead of saying the logs hold no probe request.
+     */
+    @Test
+    void withASigningKeyAProbeLineWithoutItsSignatureIsAnAutomatedRequest(@TempDir Path logs, @TempDir Path out) throws Exception {
+        List<CloudFrontLogs> night = SiteTrafficTest.night();
+        for (int i = 0; i < night.size(); i++) {
+            Files.write(logs.resolve("E2QWRUHAPOMQZL.2024-06-03-0" + i + ".abc" + i + ".gz"), night.get(i).gzip());
+        }
+        var signing = new MemoriaTecnica(store, new OperationRecords(store, "prep-history", "history/", "quarantine/", "incidents/"),
+                mx.prep.difusor.probe.ProbeSignature.of("clave-de-la-sonda"), Clock.fixed(Instant.parse("2024-06-12T18:00:00Z"), ZoneOffset.UTC));
+
+        var written = signing.write("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM, SiteTrafficTest.MEXICO_CITY,
+                logs.toString(), out);
+
+        // as logsDownloadedToAFolderGiveTheSameFigures, and the probe's line one more automated request
+        assertThat(written.figures().total()).isEqualTo(new SiteTraffic.Day(null, 12, 10, 5, 5, 4, 1, 2));
+        assertThat(written.figures().probeRequests()).isZero();
+        assertThat(Files.readString(written.html())).contains("<span id=\"sin-firma\">1</span>) se cuentan como solicitudes automáticas")
+                .contains("ninguna solicitud con el nombre del monitoreo del Difusor lleva una firma válida");
+    }
+
     @Test
     void theCommandRunsOnTheServicesOwnConfiguration(@TempDir Path out) throws Exception {
         // application.properties from the working directory, overridden as in the pod (here by -D, there by environment)

@@ -159,6 +159,11 @@ class SiteTrafficTest {
                 .doesNotContain(java.time.Instant.parse("2024-06-03T11:00:00Z"));
         // 3 requests, all automated: no access, page, visit or visitor
         assertThat(figures.days().get(1)).isEqualTo(new Day(LocalDate.parse("2024-06-03"), 3, 0, 0, 0, 0, 0, 3));
+        // the window: 5 minutes either side of the signed second
+        assertThat(key.isProbe(signed, at.plusSeconds(300))).isTrue();
+        assertThat(key.isProbe(signed, at.plusSeconds(301))).isFalse();
+        assertThat(key.isProbe(signed, at.minusSeconds(300))).isTrue();
+        assertThat(key.isProbe(signed, at.minusSeconds(301))).isFalse();
         // without a key, the bare name is the probe's, as before
         assertThat(ProbeSignature.of("").isProbe(ProbeSignature.USER_AGENT, at)).isTrue();
         assertThat(ProbeSignature.of("").userAgent(at)).isEqualTo(ProbeSignature.USER_AGENT);
