@@ -102,15 +102,7 @@ class LeaderCheckTest {
             PrepPackage pkg = new PrepPackage("PREP2024_JAL_20240602_2000.zip", null, null, null, "test", Instant.now());
 
             AtomicReference<Throwable> thrown = new AtomicReference<>();
-            Thread waiting = new Thread(() -> {
-                try {
-                    check.awaitTakeover(pkg);
-                } catch (Throwable t) {
-                    thrown.set(t);
-                }
-            });
-            waiting.start();
-            await().atMost(Duration.ofSeconds(10)).until(() -> waiting.getState() == Thread.State.TIMED_WAITING);
+            Thread waiting = waitingToTakeOver(check, pkg, thrown, new AtomicReference<>());
             term.leadershipChanged(null, LOCAL);
             term.leadershipChanged(null, null);
             long retaken = System.nanoTime();
@@ -128,6 +120,15 @@ class LeaderCheckTest {
     private static Throwable interruptedWhileItWaits(LeaderCheck check, PrepPackage pkg, AtomicReference<Boolean> interruptKept)
             throws InterruptedException {
         AtomicReference<Throwable> thrown = new AtomicReference<>();
+        Thread waiting = waitingToTakeOver(check, pkg, thrown, interruptKept);
+        waiting.interrupt();
+        waiting.join(10_000);
+        return thrown.get();
+    }
+
+    /** The takeover wait on a thread of its own, once it waits (it fails if it never does). */
+    private static Thread waitingToTakeOver(LeaderCheck check, PrepPackage pkg, AtomicReference<Throwable> thrown,
+            AtomicReference<Boolean> interruptKept) {
         Thread waiting = new Thread(() -> {
             try {
                 check.awaitTakeover(pkg);
@@ -138,8 +139,6 @@ class LeaderCheckTest {
         });
         waiting.start();
         await().atMost(Duration.ofSeconds(10)).until(() -> waiting.getState() == Thread.State.TIMED_WAITING);
-        waiting.interrupt();
-        waiting.join(10_000);
-        return thrown.get();
+        return waiting;
     }
 }
