@@ -334,6 +334,28 @@ class DownloadTest {
         try (var spooled = Files.list(tmp.resolve("spool"))) {
             assertThat(spooled).isEmpty();
         }
+        // nor is the spool file left open (deleted, its descriptor kept until a GC: one more at every poll's retry); the
+        // pod, CI and this machine are Linux
+        assertThat(Path.of("/proc/self/fd")).isDirectory();
+        assertThat(openFilesUnder(tmp.resolve("spool"))).isEmpty();
+    }
+
+    /** The files this JVM holds open under a folder, deleted ones too (Linux: /proc/self/fd). */
+    private static List<String> openFilesUnder(Path folder) throws java.io.IOException {
+        List<String> open = new java.util.ArrayList<>();
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds.toList()) {
+                try {
+                    String target = Files.readSymbolicLink(fd).toString();
+                    if (target.startsWith(folder.toString())) {
+                        open.add(target);
+                    }
+                } catch (java.io.IOException gone) {
+                    // closed while listed
+                }
+            }
+        }
+        return open;
     }
 
     @Test
