@@ -285,11 +285,6 @@ public final class PackageDownloader {
         return path.substring(path.lastIndexOf('/') + 1);
     }
 
-    /** The file name of a Content-Disposition: its {@code filename*} (RFC 6266 prefers it) decoded, else its {@code filename}. */
-    static Optional<String> dispositionName(String header) {
-        return dispositionNames(header).stream().findFirst();
-    }
-
     /** Both names a Content-Disposition may give, {@code filename*} decoded first: a broken one must not hide the other. */
     static List<String> dispositionNames(String header) {
         List<String> names = new java.util.ArrayList<>(2);

@@ -103,9 +103,9 @@ class SourceParsingTest {
 
     @Test
     void theContentDispositionNamesAPackageTheSidecarDoesNot() {
-        assertThat(PackageDownloader.dispositionName("attachment; filename=\"PREP2024_JAL_20240602_2000.zip\""))
-                .contains("PREP2024_JAL_20240602_2000.zip");
-        assertThat(PackageDownloader.dispositionName("attachment; filename=p_20240602_2000.zip")).contains("p_20240602_2000.zip");
+        assertThat(PackageDownloader.dispositionNames("attachment; filename=\"PREP2024_JAL_20240602_2000.zip\""))
+                .containsExactly("PREP2024_JAL_20240602_2000.zip");
+        assertThat(PackageDownloader.dispositionNames("attachment; filename=p_20240602_2000.zip")).containsExactly("p_20240602_2000.zip");
     }
 
     /**
