@@ -255,10 +255,11 @@ public final class PackageDownloader {
     }
 
     /**
-     * The name given by the source if it is a plain file name; else, from the Content-Disposition, the URL asked and
-     * the URL that answered after redirects, the first that names a corte, as it is or made safe as the sources make
-     * theirs ({@link PackageNames#safe}: a space in it is a '_', not a package without a name, and so without a corte);
-     * else the first plain name of those; else the first made safe.
+     * The name given by the source if it is a plain file name; else, from the Content-Disposition, the URL that answered
+     * after redirects and the URL asked, the first that names a corte, as it is or made safe as the sources make theirs
+     * ({@link PackageNames#safe}: a space in it is a '_', not a package without a name, and so without a corte); else
+     * the first plain name of those; else the first made safe. The URL that answered comes before the URL asked: it
+     * served the bytes, while a URL configured once may name a corte long gone and redirect to the newest.
      */
     static String packageName(PackageOffer offer, Optional<String> contentDisposition, URI asked, URI answered,
             java.util.function.Predicate<String> namesACorte) {
@@ -267,8 +268,8 @@ public final class PackageDownloader {
         }
         List<String> raw = new java.util.ArrayList<>();
         contentDisposition.map(PackageDownloader::dispositionNames).ifPresent(raw::addAll);
-        raw.add(lastSegment(asked));
         raw.add(lastSegment(answered));
+        raw.add(lastSegment(asked));
         List<String> safe = raw.stream().map(PackageNames::safe).filter(java.util.Objects::nonNull).toList();
         String name = safe.stream().filter(namesACorte).findFirst()
                 .or(() -> raw.stream().filter(n -> SAFE_NAME.matcher(n).matches()).findFirst())

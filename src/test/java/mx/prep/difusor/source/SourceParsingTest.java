@@ -109,7 +109,7 @@ class SourceParsingTest {
     }
 
     /**
-     * A sidecar without a name: of the Content-Disposition, the URL asked and the URL that answered, the first that names
+     * A sidecar without a name: of the Content-Disposition, the URL that answered and the URL asked, the first that names
      * a corte, made safe as the sources make theirs, never dropped for a space.
      */
     @Test
@@ -129,6 +129,12 @@ class SourceParsingTest {
         // latest.zip redirected to the corte's own name
         assertThat(PackageDownloader.packageName(unnamed, Optional.empty(), latest, URI.create("https://cdn.example/prep/PREP_20240602_2020.zip"),
                 namesACorte)).isEqualTo("PREP_20240602_2020.zip");
+        // a URL configured once, named after an old corte, redirected to the newest corte's name: the bytes are the newest
+        assertThat(PackageDownloader.packageName(unnamed, Optional.empty(), URI.create("https://prep.example/PREP_20240602_2000.zip"),
+                URI.create("https://cdn.example/prep/PREP_20240602_2240.zip"), namesACorte)).isEqualTo("PREP_20240602_2240.zip");
+        // ... and redirected to a name without a corte: the name asked still tells it
+        assertThat(PackageDownloader.packageName(unnamed, Optional.empty(), URI.create("https://prep.example/PREP_20240602_2000.zip"),
+                URI.create("https://cdn.example/blob/8f3a91"), namesACorte)).isEqualTo("PREP_20240602_2000.zip");
         // RFC 5987's filename*, decoded, before the plain filename
         assertThat(PackageDownloader.packageName(unnamed, Optional.of("attachment; filename=\"latest.zip\"; filename*=UTF-8''PREP%20JAL_20240602_2040.zip"),
                 latest, latest, namesACorte)).isEqualTo("PREP_JAL_20240602_2040.zip");
