@@ -1144,6 +1144,8 @@ class PublishingPipelineTest extends PipelineTestBase {
             assertThat(org.apache.camel.support.CamelContextHelper.containsSensitive(difusor.context(), "difusor.source.package-url")).isTrue();
             // read only with a probe URL: the probe's signing key
             assertThat(org.apache.camel.support.CamelContextHelper.containsSensitive(difusor.context(), "difusor.probe.signing-key")).isTrue();
+            // and the memoria's earlier keys, should an operator set them on the pod too
+            assertThat(org.apache.camel.support.CamelContextHelper.containsSensitive(difusor.context(), "difusor.probe.previous-signing-keys")).isTrue();
         }
     }
 

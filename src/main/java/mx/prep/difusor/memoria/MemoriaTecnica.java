@@ -95,7 +95,8 @@ public final class MemoriaTecnica {
                         settings.prefix("difusor.history.prefix"), settings.prefix("difusor.quarantine.prefix"),
                         settings.prefix("difusor.probe.incidents-prefix"));
                 LOG.info("memoria técnica: access logs from {}, the difusor's records from {}", settings.text("difusor.memoria.logs"), records.location());
-                Written w = new MemoriaTecnica(store, records, ProbeSignature.of(settings.text("difusor.probe.signing-key")), Clock.systemUTC()).write(settings.text("difusor.probe.url"),
+                Written w = new MemoriaTecnica(store, records, ProbeSignature.of(settings.text("difusor.probe.signing-key"),
+                        settings.list("difusor.probe.previous-signing-keys")), Clock.systemUTC()).write(settings.text("difusor.probe.url"),
                         setting(settings, "difusor.memoria.from", LocalDate::parse), setting(settings, "difusor.memoria.to", LocalDate::parse),
                         setting(settings, "difusor.memoria.publication-from", LocalDateTime::parse), setting(settings, "difusor.corte-zone", ZoneId::of),
                         settings.required("difusor.memoria.logs"), settings.text("difusor.memoria.team-log"), Path.of(settings.required("difusor.memoria.out")));
@@ -143,7 +144,8 @@ public final class MemoriaTecnica {
         Figures figures = traffic.figures();
         if (probe.signs() && figures.probeRequests() == 0 && traffic.unsignedProbeRequests() > 0) {
             LOG.warn("none of the {} requests with the probe's name verifies with difusor.probe.signing-key: is it the key the pods"
-                    + " signed with? The report counts them as automated and the hours as unmonitored", traffic.unsignedProbeRequests());
+                    + " signed with (a key changed during the period goes in difusor.probe.previous-signing-keys)? The report counts"
+                    + " them as automated and the hours as unmonitored", traffic.unsignedProbeRequests());
         } else if (traffic.unsignedProbeRequests() > 0) {
             LOG.warn("{} requests named themselves the difusor's probe without its signature (difusor.probe.signing-key): counted as"
                     + " automated requests, not as monitoring", traffic.unsignedProbeRequests());

@@ -19,7 +19,8 @@ import javax.crypto.spec.SecretKeySpec;
  * sending it was left out of the memoria's visits and filled its "hours monitored". With a key, the memoria takes a
  * request for the probe's only when its signature is right and its time within {@link #SKEW} of the request's;
  * the key stays with the pods and the memoria command (the logs hold one signature per second). Without a key: the bare User-Agent,
- * as before.
+ * as before. A key changed during the period (leaked, rotated) is given to the memoria as a previous key
+ * (difusor.probe.previous-signing-keys): its signatures still verify, and the new key signs.
  */
 public final class ProbeSignature {
 
@@ -32,14 +33,36 @@ public final class ProbeSignature {
     private static final Pattern SIGNED = Pattern.compile(Pattern.quote(USER_AGENT) + "\\.(\\d{1,12})\\.([0-9a-f]{32})");
 
     private final SecretKeySpec key;
+    /** Keys the probe signed with earlier in the period: they verify, they never sign. */
+    private final java.util.List<SecretKeySpec> previous;
 
-    private ProbeSignature(SecretKeySpec key) {
+    private ProbeSignature(SecretKeySpec key, java.util.List<SecretKeySpec> previous) {
         this.key = key;
+        this.previous = previous;
     }
 
     /** @param key the signing key; empty or null: unsigned */
     public static ProbeSignature of(String key) {
-        return new ProbeSignature(key == null || key.isEmpty() ? null : new SecretKeySpec(key.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+        return of(key, java.util.List.of());
+    }
+
+    /**
+     * @param key the signing key; empty or null: unsigned (then no previous key may be given)
+     * @param previous keys the probe signed with earlier in the period, verified as well; empty ones are left out
+     */
+    public static ProbeSignature of(String key, java.util.List<String> previous) {
+        SecretKeySpec signing = hmacKey(key);
+        java.util.List<SecretKeySpec> verifying = previous.stream().map(ProbeSignature::hmacKey).filter(java.util.Objects::nonNull).toList();
+        if (signing == null && !verifying.isEmpty()) {
+            // without a key the bare name is the probe's: the previous keys would verify nothing
+            throw new IllegalArgumentException("difusor.probe.previous-signing-keys are given without difusor.probe.signing-key: give the"
+                    + " key the probe signs with now too");
+        }
+        return new ProbeSignature(signing, verifying);
+    }
+
+    private static SecretKeySpec hmacKey(String key) {
+        return key == null || key.isEmpty() ? null : new SecretKeySpec(key.getBytes(StandardCharsets.UTF_8), "HmacSHA256");
     }
 
     public boolean signs() {
@@ -52,7 +75,7 @@ public final class ProbeSignature {
             return USER_AGENT;
         }
         long t = at.getEpochSecond();
-        return USER_AGENT + "." + t + "." + sign(t);
+        return USER_AGENT + "." + t + "." + sign(key, t);
     }
 
     /** Whether a request names itself the probe (it may not be). */
@@ -81,11 +104,15 @@ public final class ProbeSignature {
         if (Math.abs(t - at.getEpochSecond()) > SKEW.toSeconds()) {
             return false;
         }
-        return MessageDigest.isEqual(sign(t).getBytes(StandardCharsets.US_ASCII), m.group(2).getBytes(StandardCharsets.US_ASCII));
+        byte[] given = m.group(2).getBytes(StandardCharsets.US_ASCII);
+        if (MessageDigest.isEqual(sign(key, t).getBytes(StandardCharsets.US_ASCII), given)) {
+            return true;
+        }
+        return previous.stream().anyMatch(k -> MessageDigest.isEqual(sign(k, t).getBytes(StandardCharsets.US_ASCII), given));
     }
 
     /** The first 128 bits of the HMAC, in hex: enough that nobody guesses one, short enough for a User-Agent. */
-    private String sign(long t) {
+    private static String sign(SecretKeySpec key, long t) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(key);

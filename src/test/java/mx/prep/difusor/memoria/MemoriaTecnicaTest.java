@@ -365,6 +365,18 @@ class MemoriaTecnicaTest {
                 "difusor.history.bucket", "prep-history", "difusor.memoria.logs", "s3://cdn-logs/cloudfront/",
                 "difusor.memoria.to", "2024-06-03", "difusor.memoria.out", out.toString(), "difusor.probe.url", "https://prep.example.mx/",
                 "aws.accessKeyId", EmbeddedS3.ACCESS_KEY, "aws.secretAccessKey", EmbeddedS3.SECRET_KEY);
+        runCommand(overrides);
+
+        // from difusor.memoria.from in application.properties, 2 June, to the 3rd, in difusor.corte-zone
+        assertThat(Files.readAllLines(out.resolve("estadisticas-diarias.csv"))).containsExactly(
+                "fecha,visitas,visitantes,paginas,accesos,solicitudes,errores,solicitudes_automaticas", "2024-06-02,4,3,4,6,6,0,0",
+                "2024-06-03,1,2,1,4,5,1,1", "total,5,4,5,10,11,1,1");
+        assertThat(Files.readString(out.resolve("memoria-tecnica.html"))).contains("https://prep.example.mx/").contains("99.940 %");
+        assertThat(out.resolve("incidencias.csv")).exists();
+    }
+
+    /** The memoria command, as in the pod: -D here, environment variables there, over application.properties. */
+    private static void runCommand(Map<String, String> overrides) throws Exception {
         Map<String, String> before = new HashMap<>();
         overrides.forEach((k, v) -> before.put(k, System.setProperty(k, v)));
         try {
@@ -378,13 +390,31 @@ class MemoriaTecnicaTest {
                 }
             });
         }
+    }
 
-        // from difusor.memoria.from in application.properties, 2 June, to the 3rd, in difusor.corte-zone
-        assertThat(Files.readAllLines(out.resolve("estadisticas-diarias.csv"))).containsExactly(
-                "fecha,visitas,visitantes,paginas,accesos,solicitudes,errores,solicitudes_automaticas", "2024-06-02,4,3,4,6,6,0,0",
-                "2024-06-03,1,2,1,4,5,1,1", "total,5,4,5,10,11,1,1");
-        assertThat(Files.readString(out.resolve("memoria-tecnica.html"))).contains("https://prep.example.mx/").contains("99.940 %");
-        assertThat(out.resolve("incidencias.csv")).exists();
+    /**
+     * The probe's key changed on 3 June (it leaked): the command given the new key and the old one as a previous key
+     * still takes the requests signed with the old one for the probe's; only the bare name is someone else's.
+     */
+    @Test
+    void aKeyChangedDuringThePeriodStillVerifiesTheRequestsSignedBeforeTheChange(@TempDir Path logs, @TempDir Path out) throws Exception {
+        Instant before = Instant.parse("2024-06-02T18:00:00Z");
+        Instant after = Instant.parse("2024-06-03T18:00:00Z");
+        Files.write(logs.resolve("E2QWRUHAPOMQZL.2024-06-03-18.k1.gz"), new CloudFrontLogs()
+                .request(before.toString(), "10.0.1.17", mx.prep.difusor.probe.ProbeSignature.of("clave-filtrada").userAgent(before), "/", 200, "text/html")
+                .request(after.toString(), "10.0.1.17", mx.prep.difusor.probe.ProbeSignature.of("clave-nueva").userAgent(after), "/", 200, "text/html")
+                .request("2024-06-03T19:00:00Z", "45.1.2.3", mx.prep.difusor.probe.ProbeSignature.USER_AGENT, "/", 200, "text/html").gzip());
+
+        Map<String, String> overrides = new HashMap<>(Map.of("difusor.s3.endpoint", s3.endpoint().toString(), "difusor.s3.path-style", "true",
+                "difusor.history.bucket", "prep-history", "difusor.memoria.logs", logs.toString(), "difusor.memoria.to", "2024-06-03",
+                "difusor.memoria.out", out.toString(), "aws.accessKeyId", EmbeddedS3.ACCESS_KEY, "aws.secretAccessKey", EmbeddedS3.SECRET_KEY));
+        overrides.put("difusor.probe.signing-key", "clave-nueva");
+        overrides.put("difusor.probe.previous-signing-keys", " clave-filtrada, ");
+        runCommand(overrides);
+
+        // two probe requests, one with each key; the bare name one automated request
+        assertThat(Files.readString(out.resolve("memoria-tecnica.html"))).contains("<span id=\"sin-firma\">1</span>");
+        assertThat(Files.readAllLines(out.resolve("estadisticas-diarias.csv"))).contains("total,0,0,0,0,1,0,1");
     }
 
     @Test

@@ -169,6 +169,22 @@ class SiteTrafficTest {
         assertThat(ProbeSignature.of("").userAgent(at)).isEqualTo(ProbeSignature.USER_AGENT);
     }
 
+    /** A key changed during the period: the old one, given as previous, verifies and never signs. */
+    @Test
+    void aPreviousKeyVerifiesWhatItSignedAndSignsNothing() {
+        java.time.Instant at = java.time.Instant.parse("2024-06-03T11:00:30Z");
+        ProbeSignature rotated = ProbeSignature.of("clave-nueva", List.of("clave-filtrada", ""));
+        assertThat(rotated.isProbe(ProbeSignature.of("clave-filtrada").userAgent(at), at)).isTrue();
+        assertThat(rotated.isProbe(ProbeSignature.of("clave-nueva").userAgent(at), at)).isTrue();
+        assertThat(rotated.isProbe(ProbeSignature.of("otra-clave").userAgent(at), at)).isFalse();
+        assertThat(rotated.userAgent(at)).isEqualTo(ProbeSignature.of("clave-nueva").userAgent(at));
+        // the old key's window is the same 5 minutes
+        assertThat(rotated.isProbe(ProbeSignature.of("clave-filtrada").userAgent(at), at.plusSeconds(301))).isFalse();
+        // previous keys without a signing key: refused, not silently unsigned
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ProbeSignature.of("", List.of("clave-filtrada")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("difusor.probe.signing-key");
+    }
+
     static final String PHONE = "Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.6422.113 "
             + "Mobile Safari/537.36";
 
