@@ -348,14 +348,42 @@ class MemoriaTecnicaTest {
         var signing = new MemoriaTecnica(store, new OperationRecords(store, "prep-history", "history/", "quarantine/", "incidents/"),
                 mx.prep.difusor.probe.ProbeSignature.of("clave-de-la-sonda"), Clock.fixed(Instant.parse("2024-06-12T18:00:00Z"), ZoneOffset.UTC));
 
-        var written = signing.write("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM, SiteTrafficTest.MEXICO_CITY,
-                logs.toString(), out);
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        MemoriaTecnica.Written written;
+        try (AutoCloseable capture = mx.prep.difusor.testing.CapturedLogs.capture(logged)) {
+            written = signing.write("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM,
+                    SiteTrafficTest.MEXICO_CITY, logs.toString(), out);
+        }
 
         // as logsDownloadedToAFolderGiveTheSameFigures, and the probe's line one more automated request
         assertThat(written.figures().total()).isEqualTo(new SiteTraffic.Day(null, 12, 10, 5, 5, 4, 1, 2));
         assertThat(written.figures().probeRequests()).isZero();
         assertThat(Files.readString(written.html())).contains("<span id=\"sin-firma\">1</span>) se cuentan como solicitudes automáticas")
                 .contains("ninguna solicitud con el nombre del monitoreo del Difusor lleva una firma válida");
+        // and the operator is told at once that the key may be the wrong one
+        assertThat(logged).anySatisfy(line -> assertThat(line).startsWith("none of the 1 requests with the probe's name verifies"));
+    }
+
+    /**
+     * Logs whose probe requests are signed, read without a key: the bare name would let anyone's copy pass for the probe,
+     * so the command says the pods' key is missing.
+     */
+    @Test
+    void signedProbeRequestsReadWithoutAKeyAreWarnedAbout(@TempDir Path logs, @TempDir Path out) throws Exception {
+        Instant at = Instant.parse("2024-06-02T18:00:00Z");
+        Files.write(logs.resolve("E2QWRUHAPOMQZL.2024-06-02-18.s1.gz"), new CloudFrontLogs()
+                .request(at.toString(), "10.0.1.17", mx.prep.difusor.probe.ProbeSignature.of("clave-de-la-sonda").userAgent(at), "/", 200, "text/html")
+                .gzip());
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        MemoriaTecnica.Written written;
+        try (AutoCloseable capture = mx.prep.difusor.testing.CapturedLogs.capture(logged)) {
+            written = memoria().write("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM,
+                    SiteTrafficTest.MEXICO_CITY, logs.toString(), out);
+        }
+
+        assertThat(written.figures().probeRequests()).isEqualTo(1);
+        assertThat(logged).anySatisfy(line -> assertThat(line)
+                .startsWith("1 probe requests are signed, and difusor.probe.signing-key is empty here"));
     }
 
     @Test
