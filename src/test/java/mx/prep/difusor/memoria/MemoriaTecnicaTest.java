@@ -229,6 +229,30 @@ class MemoriaTecnicaTest {
     }
 
     /**
+     * A data file of the site failing while the page is up is no older corte: its own type, its own total, not the time
+     * behind. And the availability is cut, not rounded, to the decimals shown: 101 s down in 28 hours is 99.8998 %,
+     * which read "99.900 %" beside "no se cumplió".
+     */
+    @Test
+    void aPageWithoutItsDataIsNoOlderCorteAndTheAvailabilityShownAgreesWithItsVerdict() throws Exception {
+        var night = new OperationRecords.Night(List.of(
+                new Incident("2024-06-03T04:00:00Z", "2024-06-03T04:01:41Z", Light.RED, "https://prep.example.mx/ unreachable: java.net.ConnectException: Connection refused"),
+                new Incident("2024-06-03T05:00:00Z", "2024-06-03T05:10:00Z", Light.YELLOW, "up, but data/corte.json answered HTTP 404 (published corte 2024-06-02 22:40)"),
+                new Incident("2024-06-03T06:00:00Z", "2024-06-03T06:05:00Z", Light.YELLOW,
+                        "up, but not the index.html of the published corte 2024-06-02 23:40 (a stale cache?)")), List.of(), List.of(), List.of());
+
+        String html = MemoriaReport.html("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM,
+                SiteTrafficTest.figures(SiteTrafficTest.night()), night, Instant.parse("2024-06-12T18:00:00Z"), "pruebas");
+
+        assertThat(html).contains("<b id=\"disponibilidad\">99.899 %</b>").contains("no se cumplió")
+                .contains("Tiempo mostrando un corte anterior al publicado: 0 h 05 min 00 s")
+                .contains("<span id=\"sin-datos\">0 h 10 min 00 s</span>")
+                .contains("<td>El portal no entregaba sus datos</td>");
+        assertThat(incidentsCsv(night, "2024-06-03").lines().map(l -> l.substring(0, l.indexOf(','))))
+                .containsExactly("tipo", "portal_no_disponible", "datos_no_disponibles", "corte_anterior");
+    }
+
+    /**
      * A corte on line more than 40 minutes after its own time (nobody leading, a download that never ended): the
      * probe saw nothing wrong, since it compares the site with what the difusor published, and the memoria said the
      * night had no incident. An operator's republish of an older corte is no delay.
