@@ -57,6 +57,8 @@ public final class MemoriaTecnica {
     private static final Logger LOG = LoggerFactory.getLogger(MemoriaTecnica.class);
 
     /** CloudFront names each log file by the UTC hour it covers: distribution.YYYY-MM-DD-HH.unique.gz. */
+    /** CloudFront's standard log file name: {@code <distribution id>.<yyyy-MM-dd-HH>.<unique id>.gz}. */
+    private static final Pattern DISTRIBUTION = Pattern.compile("([A-Z0-9]{8,20})\\.\\d{4}-\\d{2}-\\d{2}-\\d{2}\\.");
     private static final Pattern LOG_HOUR = Pattern.compile("\\.(\\d{4}-\\d{2}-\\d{2}-\\d{2})\\.");
     private static final DateTimeFormatter HOUR = DateTimeFormatter.ofPattern("yyyy-MM-dd-HH");
     /** Log files fetched side by side (S3 GETs of gzip files, a few hundred KB each). */
@@ -136,6 +138,10 @@ public final class MemoriaTecnica {
                         + " is outside the period " + from + " to " + to + " (a mistyped date?)");
             }
         }
+        if (clock.instant().isBefore(end.plus(MemoriaReport.LOGS_LATE))) {
+            LOG.warn("written before {}, a day after the period's end: CloudFront delivers access logs late, so the figures may be"
+                    + " incomplete; the report says it is a draft", end.plus(MemoriaReport.LOGS_LATE));
+        }
         int files = readLogs(logs, start, end, traffic);
         if (files == 0) {
             throw new IOException("no CloudFront access log for " + from + " to " + to + " in " + logs
@@ -178,7 +184,7 @@ public final class MemoriaTecnica {
     }
 
     /** A log file, opened only when one of the {@link #READERS} fetchers gets to it. */
-    private record LogFile(String name, Callable<InputStream> opener) {
+    record LogFile(String name, Callable<InputStream> opener) {
     }
 
     private int readLogs(String logs, Instant start, Instant end, SiteTraffic traffic) throws IOException, InterruptedException {
@@ -207,6 +213,7 @@ public final class MemoriaTecnica {
                 }
             }
         }
+        files = readOnce(files);
         // files are fetched side by side (S3 GETs) but read one at a time into the figures: only the compressed bytes of
         // the files in flight are held, whatever the traffic of an hour
         ExecutorService fetchers = Executors.newFixedThreadPool(READERS);
@@ -237,6 +244,39 @@ public final class MemoriaTecnica {
             fetchers.shutdownNow();
         }
         return files.size();
+    }
+
+    /**
+     * Each log file once: CloudFront names every file uniquely (distribution, hour, an id), so the same name twice is a
+     * copy, not more traffic: one left unzipped beside its .gz ({@code gunzip -k}), or synced into two folders. Counted
+     * twice, every figure of its hour would double.
+     */
+    static List<LogFile> readOnce(List<LogFile> files) {
+        java.util.Map<String, LogFile> once = new java.util.LinkedHashMap<>();
+        List<String> copies = new ArrayList<>();
+        for (LogFile f : files) {
+            String name = f.name().substring(f.name().lastIndexOf('/') + 1);
+            LogFile first = once.putIfAbsent(name.endsWith(".gz") ? name.substring(0, name.length() - 3) : name, f);
+            if (first != null) {
+                copies.add(f.name() + " (a copy of " + first.name() + ")");
+            }
+        }
+        if (!copies.isEmpty()) {
+            LOG.warn("{} access log files read once, as copies of another by their name: {}", copies.size(),
+                    copies.size() <= 5 ? copies : copies.subList(0, 5) + " and " + (copies.size() - 5) + " more");
+        }
+        java.util.Set<String> distributions = new java.util.TreeSet<>();
+        for (LogFile f : once.values()) {
+            Matcher m = DISTRIBUTION.matcher(f.name().substring(f.name().lastIndexOf('/') + 1));
+            if (m.lookingAt()) {
+                distributions.add(m.group(1));
+            }
+        }
+        if (distributions.size() > 1) {
+            LOG.warn("access logs of {} CloudFront distributions, all counted: {} (is another site logging to the same place?)",
+                    distributions.size(), distributions);
+        }
+        return new ArrayList<>(once.values());
     }
 
     /** A file named for an hour more than a day away from the period holds none of it (files run late, not that late). */

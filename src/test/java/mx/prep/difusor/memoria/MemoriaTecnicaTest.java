@@ -350,12 +350,32 @@ class MemoriaTecnicaTest {
         for (int i = 0; i < night.size(); i++) {
             Files.write(logs.resolve("E2QWRUHAPOMQZL.2024-06-03-0" + i + ".abc" + i + ".gz"), night.get(i).gzip());
         }
+        // copies an operator left behind: one unzipped beside its .gz (gunzip -k), one synced into a second folder
+        Files.write(logs.resolve("E2QWRUHAPOMQZL.2024-06-03-00.abc0"), new java.util.zip.GZIPInputStream(
+                new java.io.ByteArrayInputStream(night.get(0).gzip())).readAllBytes());
+        Files.write(Files.createDirectories(logs.resolve("otra-copia")).resolve("E2QWRUHAPOMQZL.2024-06-03-01.abc1.gz"), night.get(1).gzip());
 
         var written = memoria().write("", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM, SiteTrafficTest.MEXICO_CITY, logs.toString(), out);
 
+        // each file once: the copies add nothing
+        assertThat(written.logFiles()).isEqualTo(3);
         assertThat(written.figures().total()).isEqualTo(new SiteTraffic.Day(null, 11, 10, 5, 5, 4, 1, 1));
         // no probe configured: the incidents on record are no measure of the time the page was up
-        assertThat(Files.readString(written.html())).contains("<b id=\"disponibilidad\">no medida</b>").doesNotContain("99.940");
+        assertThat(Files.readString(written.html())).contains("<b id=\"disponibilidad\">no medida</b>").doesNotContain("99.940")
+                .doesNotContain("Borrador");
+    }
+
+    /** Written on 4 June for 2 to 3 June: CloudFront's last logs of the 3rd may still come, so the report says it is a draft. */
+    @Test
+    void aReportWrittenBeforeTheLastLogsCanHaveComeIsADraft(@TempDir Path logs, @TempDir Path out) throws Exception {
+        Files.write(logs.resolve("E2QWRUHAPOMQZL.2024-06-03-00.abc0.gz"), SiteTrafficTest.night().get(0).gzip());
+        var early = new MemoriaTecnica(store, new OperationRecords(store, "prep-history", "history/", "quarantine/", "incidents/"),
+                Clock.fixed(Instant.parse("2024-06-04T12:00:00Z"), ZoneOffset.UTC));
+
+        var written = early.write("", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM, SiteTrafficTest.MEXICO_CITY,
+                logs.toString(), out);
+
+        assertThat(Files.readString(written.html())).contains("<p id=\"borrador\"><b>Borrador:</b> elaborada antes del 2024-06-05 00:00:00");
     }
 
     /**
