@@ -9,9 +9,13 @@ import java.util.TreeSet;
  * The CloudFront paths for a set of changed site paths: each path as {@code /path}, an {@code index.html} also as its
  * directory ({@code /} or {@code /dir/}), and, when that is more than the limit, the same collapsed into directory
  * wildcards as deep as the limit allows, {@code /*} as the last resort. A night of 72 cortes at 10 paths each stays
- * within CloudFront's 1,000 free paths a month.
+ * within CloudFront's 1,000 free paths a month. Never more than {@link #MAX_WILDCARDS} wildcards, whatever the limit:
+ * CloudFront refuses a batch beyond its wildcard paths in progress, and it would be refused on every retry.
  */
 public final class InvalidationPaths {
+
+    /** CloudFront's limit of wildcard paths in progress per distribution: a batch with more can never be created. */
+    public static final int MAX_WILDCARDS = 15;
 
     private InvalidationPaths() {
     }
@@ -47,7 +51,8 @@ public final class InvalidationPaths {
         int deepest = exact.stream().mapToInt(p -> p.split("/", -1).length - 2).max().orElse(0);
         for (int depth = deepest; depth >= 1; depth--) {
             TreeSet<String> collapsed = collapse(exact, depth);
-            if (collapsed.size() <= maxPaths) {
+            // shallower wildcards are fewer: go up until both limits hold
+            if (collapsed.size() <= maxPaths && collapsed.stream().filter(p -> p.endsWith("/*")).count() <= MAX_WILDCARDS) {
                 return new ArrayList<>(collapsed);
             }
         }

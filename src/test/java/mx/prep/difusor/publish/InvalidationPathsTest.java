@@ -28,6 +28,29 @@ class InvalidationPathsTest {
         assertThat(InvalidationPaths.of(List.of("a/1", "b/1", "c/1"), 2)).containsExactly("/*");
     }
 
+    /**
+     * A limit of 100 paths, and a corte changing 20 files in each of 30 districts: collapsed at the districts' depth it
+     * is 30 wildcards, a batch CloudFront refuses whatever is in progress; one level up it fits.
+     */
+    @Test
+    void neverMoreWildcardsThanCloudFrontTakesInProgress() {
+        List<String> changed = new java.util.ArrayList<>(List.of("index.html"));
+        for (int d = 1; d <= 30; d++) {
+            for (int f = 1; f <= 20; f++) {
+                changed.add(String.format("data/distrito/%02d/casilla-%02d.json", d, f));
+            }
+        }
+        assertThat(InvalidationPaths.of(changed, 100)).containsExactly("/", "/data/distrito/*", "/index.html");
+        // more top-level folders than wildcards allowed: the last resort
+        List<String> spread = new java.util.ArrayList<>();
+        for (int d = 1; d <= 16; d++) {
+            spread.add("seccion-" + d + "/a.json");
+            spread.add("seccion-" + d + "/b.json");
+        }
+        assertThat(InvalidationPaths.of(spread, 20)).containsExactly("/*");
+        assertThat(InvalidationPaths.of(spread.subList(0, 30), 20)).hasSize(InvalidationPaths.MAX_WILDCARDS).allMatch(p -> p.endsWith("/*"));
+    }
+
     @Test
     void underAPathPrefixEveryPathAndTheLastResortStayWithinIt() {
         assertThat(InvalidationPaths.of(List.of("index.html", "data/Sección 1/1.json"), 10, "prep 2024/"))

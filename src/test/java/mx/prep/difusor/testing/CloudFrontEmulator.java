@@ -55,6 +55,8 @@ public final class CloudFrontEmulator implements AutoCloseable {
     public static final String XML_NAMESPACE = "http://cloudfront.amazonaws.com/doc/2020-05-31/";
     /** CloudFront rejects more paths than this in one batch. */
     public static final int MAX_PATHS_PER_BATCH = 3000;
+    /** CloudFront's limit of wildcard paths in progress (checked per batch here: one batch above it can never be created). */
+    public static final int MAX_WILDCARDS_IN_PROGRESS = 15;
 
     private static final Pattern CREATE_PATH =
             Pattern.compile("^/" + API_VERSION + "/distribution/([^/]+)/invalidation/?$");
@@ -502,6 +504,11 @@ public final class CloudFrontEmulator implements AutoCloseable {
         if (batch.paths().size() > MAX_PATHS_PER_BATCH) {
             throw new ApiError(413, "BatchTooLarge", "Invalidation batch specified is too large: "
                     + batch.paths().size() + " paths, at most " + MAX_PATHS_PER_BATCH + ".");
+        }
+        // CloudFront allows 15 wildcard paths in progress per distribution: a batch with more never gets in
+        if (batch.paths().stream().filter(p -> p.contains("*")).count() > MAX_WILDCARDS_IN_PROGRESS) {
+            throw new ApiError(400, "TooManyInvalidationsInProgress", "Processing your request will cause you to exceed the maximum"
+                    + " number of in-progress wildcard invalidations.");
         }
         for (String p : batch.paths()) {
             if (!p.startsWith("/")) {

@@ -265,9 +265,15 @@ class CloudFrontEmulatorTest {
         }
         assertThatThrownBy(() -> invalidate(DIST, "ref-12", tooMany.toArray(String[]::new)))
                 .isInstanceOf(BatchTooLargeException.class);
+        List<String> wildcards = new ArrayList<>();
+        for (int i = 0; i <= CloudFrontEmulator.MAX_WILDCARDS_IN_PROGRESS; i++) {
+            wildcards.add("/d" + i + "/*");
+        }
+        assertThatThrownBy(() -> invalidate(DIST, "ref-13", wildcards.toArray(String[]::new)))
+                .isInstanceOf(TooManyInvalidationsInProgressException.class);
         assertThat(emulator.created(DIST)).isEmpty();
         assertThat(emulator.requests()).extracting(ReceivedInvalidation::errorCode)
-                .containsExactly("InvalidArgument", "InvalidArgument", "InconsistentQuantities", "BatchTooLarge");
+                .containsExactly("InvalidArgument", "InvalidArgument", "InconsistentQuantities", "BatchTooLarge", "TooManyInvalidationsInProgress");
     }
 
     @Test
