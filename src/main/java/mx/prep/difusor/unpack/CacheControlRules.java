@@ -8,7 +8,8 @@ import java.util.regex.Pattern;
 
 /**
  * Cache-Control chosen by path rules: {@code glob=value;glob=value;...}, first match wins ({@link SiteGlob}). A path
- * no rule matches gets no Cache-Control.
+ * no rule matches gets no Cache-Control. A file's extension is matched in lower case, as its Content-Type is chosen:
+ * {@code casilla-0a1b2c3d.JSON} is a result (30 s), not a hashed asset kept for a year.
  */
 public final class CacheControlRules {
 
@@ -40,7 +41,8 @@ public final class CacheControlRules {
     private static final List<String> PAGES_AND_RESULTS = List.of("index.html", "gubernatura/index.html",
             "diputaciones/distrito/01/seccion.html", "resultados.json", "data/gubernatura/distritos/01.json",
             "data/casillas/0a1b2c3d.json", "data/casillas/casilla-0a1b2c3d.json", "data/main-2YQ6UXQ4.json",
-            "PREP_GUB_2024.csv", "csv/diputaciones/PREP_DIP_MR_2024.csv");
+            "PREP_GUB_2024.csv", "csv/diputaciones/PREP_DIP_MR_2024.csv", "INDEX.HTML", "data/casillas/casilla-0a1b2c3d.JSON",
+            "PREP_PRES_2024.CSV");
 
     private static final Pattern MAX_AGE = Pattern.compile("(?:^|[,\\s])max-age\\s*=\\s*\"?(\\d+)");
     private static final Pattern STALE_WHILE_REVALIDATE = Pattern.compile("(?:^|[,\\s])stale-while-revalidate\\s*=\\s*\"?(\\d+)");
@@ -92,11 +94,21 @@ public final class CacheControlRules {
 
     /** @return the Cache-Control for a site path, or null */
     public String forPath(String path) {
+        String matched = withLowerCaseExtension(path);
         for (Rule r : rules) {
-            if (r.glob().matches(path)) {
+            if (r.glob().matches(matched)) {
                 return r.value();
             }
         }
         return null;
+    }
+
+    /** Only the extension: the name keeps its case, which tells a bundler's base32 hash from hex ({@link SiteGlob#HASH}). */
+    static String withLowerCaseExtension(String path) {
+        int dot = path.lastIndexOf('.');
+        if (dot < 0 || dot < path.lastIndexOf('/')) {
+            return path;
+        }
+        return path.substring(0, dot) + path.substring(dot).toLowerCase(Locale.ROOT);
     }
 }

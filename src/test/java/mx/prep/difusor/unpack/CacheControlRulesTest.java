@@ -19,6 +19,25 @@ class CacheControlRulesTest {
         assertThat(rules.forPath("assets/img/logo.png")).isEqualTo("public, max-age=300");
     }
 
+    /** The service's own default rules, on names a package may write in capitals: the extension decides, whatever its case. */
+    @Test
+    void anExtensionInCapitalsIsMatchedAsItsContentTypeIs() throws Exception {
+        java.util.Properties defaults = new java.util.Properties();
+        try (var in = java.nio.file.Files.newBufferedReader(java.nio.file.Path.of("application.properties"))) {
+            defaults.load(in);
+        }
+        CacheControlRules service = new CacheControlRules(defaults.getProperty("difusor.site.cache-control"));
+        assertThat(service.forPath("data/casillas/casilla-0a1b2c3d.JSON")).isEqualTo("public, max-age=30");
+        assertThat(service.forPath("presidencia/INDEX.HTML")).isEqualTo("no-cache");
+        assertThat(service.forPath("PREP_PRES_2024.Csv")).isEqualTo("public, max-age=30");
+        // the hash keeps its case: base32 in capitals, with its extension in capitals too
+        assertThat(service.forPath("assets/main-2YQ6UXQK.JS")).isEqualTo("public, max-age=31536000, immutable");
+        assertThat(service.forPath("assets/app.0f3a9c1d.js")).isEqualTo("public, max-age=31536000, immutable");
+        // a dot in a folder's name is no extension
+        assertThat(CacheControlRules.withLowerCaseExtension("v1.X/README")).isEqualTo("v1.X/README");
+        service.requireFreshPagesAndResults();
+    }
+
     @Test
     void aSingleStarStaysInOneDirectory() {
         CacheControlRules only = new CacheControlRules("assets/*.js=immutable");
