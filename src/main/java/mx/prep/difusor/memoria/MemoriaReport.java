@@ -213,7 +213,7 @@ public final class MemoriaReport {
                     .append(outage.shown()).append("</b> (meta: ")
                     .append(String.format(ES_MX, "%.1f %%", TARGET_AVAILABILITY)).append(" mensual según la convocatoria, aquí sobre el periodo de publicación; ")
                     .append(outage.availability() >= TARGET_AVAILABILITY ? "se cumplió" : "no se cumplió").append(")</li>\n")
-                    .append(unmonitored(figures, onlineFrom, end, time))
+                    .append(unmonitored(figures, night.incidents(), onlineFrom, end, now, time))
                     .append("<li>Tiempo sin servicio: ").append(esc(duration(outage.unavailable()))).append("</li>\n")
                     .append("<li>Tiempo mostrando un corte anterior al publicado: ").append(esc(duration(outage.behind()))).append("</li>\n")
                     .append("<li>Tiempo en que el portal respondía sin entregar sus datos (un archivo de datos con error): <span id=\"sin-datos\">")
@@ -427,17 +427,19 @@ public final class MemoriaReport {
 
     /**
      * The hours of the measured span in which the access logs hold no request of the difusor's own probe: the
-     * availability above does not vouch for them (pods scaled down, the probe failing on our side). Consecutive hours
-     * are shown as one span.
+     * availability above does not vouch for them (pods scaled down, the probe failing on our side). An hour the probe
+     * recorded an incident in was watched (its requests may never have reached CloudFront: a DNS failure) and is counted
+     * in the availability: not listed. Consecutive hours are shown as one span.
      */
-    static String unmonitored(Figures figures, Instant from, Instant to, DateTimeFormatter time) {
+    static String unmonitored(Figures figures, List<Incident> incidents, Instant from, Instant to, Instant now, DateTimeFormatter time) {
         if (figures.probeRequests() == 0) {
             return "<li>Horas sin monitoreo: <span id=\"sin-monitoreo\">no se pueden comprobar</span> (" + (figures.unsignedProbeRequests() == 0
                     ? "los registros no contienen solicitudes del monitoreo del Difusor"
                     : "ninguna solicitud con el nombre del monitoreo del Difusor lleva una firma válida") + ")</li>\n";
         }
         List<Instant> hours = figures.unprobedHours().stream()
-                .filter(h -> !h.plusSeconds(3600).isBefore(from.plusSeconds(1)) && h.isBefore(to)).toList();
+                .filter(h -> !h.plusSeconds(3600).isBefore(from.plusSeconds(1)) && h.isBefore(to))
+                .filter(h -> incidents.stream().noneMatch(i -> !overlap(i, h, h.plusSeconds(3600), now).isZero())).toList();
         StringBuilder li = new StringBuilder("<li>Horas sin registro del monitoreo del Difusor, que la disponibilidad no cubre: <span id=\"sin-monitoreo\">")
                 .append(hours.size()).append("</span>");
         if (!hours.isEmpty()) {

@@ -133,9 +133,10 @@ class MemoriaTecnicaTest {
                 .contains("del 2 de junio de 2024 al 3 de junio de 2024").contains("Tiempo del Centro (UTC−6)")
                 // 60 s without the page (seen by both replicas) in the 100,800 s from 20:00 on 2 June to the end of the 3rd
                 .contains("del 2024-06-02 20:00:00 al 2024-06-03 23:59:59").contains("<b id=\"disponibilidad\">99.940 %</b>").contains("se cumplió")
-                // the probe's one request in the logs is at 05:00 on the 3rd: the other 27 hours are not vouched for
-                .contains("que la disponibilidad no cubre: <span id=\"sin-monitoreo\">27</span> (2024-06-02 20:00:00 a 2024-06-03 04:59:59; "
-                        + "2024-06-03 06:00:00 a 2024-06-03 23:59:59)")
+                // the probe's one request in the logs is at 05:00 on the 3rd, and it recorded incidents at 22:00 and 01:00: the
+                // other 25 hours are not vouched for
+                .contains("que la disponibilidad no cubre: <span id=\"sin-monitoreo\">25</span> (2024-06-02 20:00:00 a 2024-06-02 21:59:59; "
+                        + "2024-06-02 23:00:00 a 2024-06-03 00:59:59; 2024-06-03 02:00:00 a 2024-06-03 04:59:59; 2024-06-03 06:00:00 a 2024-06-03 23:59:59)")
                 .contains("Tiempo sin servicio: 0 h 01 min 00 s").contains("Tiempo mostrando un corte anterior al publicado: 0 h 01 min 30 s")
                 .contains("Cortes publicados: <span id=\"publicados\">3</span> (del corte 2024-06-02 21:00 al 2024-06-02 22:00)")
                 .contains("Paquetes no publicados: <span id=\"rechazados\">1</span>").contains("<span id=\"con-retraso\">1</span>")
@@ -247,7 +248,10 @@ class MemoriaTecnicaTest {
         assertThat(html).contains("<b id=\"disponibilidad\">99.899 %</b>").contains("no se cumplió")
                 .contains("Tiempo mostrando un corte anterior al publicado: 0 h 05 min 00 s")
                 .contains("<span id=\"sin-datos\">0 h 10 min 00 s</span>")
-                .contains("<td>El portal no entregaba sus datos</td>");
+                .contains("<td>El portal no entregaba sus datos</td>")
+                // the probe's one request in the logs is at 05:00; of the other 27 hours, the three it recorded an incident in
+                // (22:00, 23:00, 00:00) were watched: they are in the availability, not listed as unmonitored
+                .contains("<span id=\"sin-monitoreo\">24</span> (2024-06-02 20:00:00 a 2024-06-02 21:59:59; 2024-06-03 01:00:00 a");
         assertThat(incidentsCsv(night, "2024-06-03").lines().map(l -> l.substring(0, l.indexOf(','))))
                 .containsExactly("tipo", "portal_no_disponible", "datos_no_disponibles", "corte_anterior");
     }
