@@ -109,6 +109,7 @@ public final class SiteUnpacker {
             pkg.stageTook("unpack", (System.nanoTime() - started) / 1_000_000);
             LOG.info("{}: {} site files checked (names, sizes); {} inflated and checked (CRC-32, SHA-256), {} byte for byte as already published",
                     pkg, unpacked.files().size(), unpacked.inflated(), unpacked.files().size() - unpacked.inflated());
+            warnOfPlusSigns(pkg, unpacked.files());
         } catch (PackageRejectedException | RuntimeException e) {
             closeQuietly(zip);
             throw e;
@@ -116,6 +117,19 @@ public final class SiteUnpacker {
     }
 
     private record Unpacked(List<SiteFile> files, int inflated) {
+    }
+
+    /**
+     * S3 reads a '+' in a request's path as a space (an old form-encoding rule), and browsers send it as it is: a
+     * file named {@code 1+1.json} is published whole, yet a visitor asking for it through CloudFront gets a 403/404.
+     * The package is the institute's, so it is published as it is; the operator is told, to tell the institute.
+     */
+    private static void warnOfPlusSigns(PrepPackage pkg, List<SiteFile> files) {
+        List<String> plus = files.stream().map(SiteFile::path).filter(p -> p.indexOf('+') >= 0).toList();
+        if (!plus.isEmpty()) {
+            LOG.warn("{}: {} site files have a '+' in their path ({}): S3 reads a '+' in a visitor's URL as a space, so through"
+                    + " CloudFront they answer 403/404 unless asked for as %2B", pkg, plus.size(), plus.size() <= 3 ? plus : plus.subList(0, 3) + "...");
+        }
     }
 
     /**

@@ -98,6 +98,20 @@ class SiteUnpackerTest {
         pkg.site().close();
     }
 
+    /** A '+' in a path is published as it is, and the operator told that S3 would read it as a space in a visitor's URL. */
+    @Test
+    void aPlusInAPathIsPublishedAndWarnedAbout() throws Exception {
+        PrepPackage pkg = pkg(zip(site("data/municipios/1+1.json", "{}", "data/corte.json", "{}"), false));
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = mx.prep.difusor.testing.CapturedLogs.capture(logged)) {
+            unpacker.unpack(pkg);
+        }
+        assertThat(pkg.site().files()).extracting(SiteFile::path).contains("data/municipios/1+1.json");
+        assertThat(logged).filteredOn(line -> line.contains("'+'")).singleElement().asString()
+                .contains("1 site files have a '+' in their path ([data/municipios/1+1.json])");
+        pkg.site().close();
+    }
+
     @Test
     void withoutIndexHtmlTheProbeWouldFail() throws Exception {
         Map<String, String> noIndex = new LinkedHashMap<>(Map.of("data/corte.json", "{}"));
