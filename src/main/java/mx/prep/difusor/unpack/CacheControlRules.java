@@ -8,8 +8,8 @@ import java.util.regex.Pattern;
 
 /**
  * Cache-Control chosen by path rules: {@code glob=value;glob=value;...}, first match wins ({@link SiteGlob}). A path
- * no rule matches gets no Cache-Control. A file's extension is matched in lower case, as its Content-Type is chosen:
- * {@code casilla-0a1b2c3d.JSON} is a result (30 s), not a hashed asset kept for a year.
+ * no rule matches gets no Cache-Control. A file's extension, and a rule's, are matched in lower case, as its
+ * Content-Type is chosen: {@code casilla-0a1b2c3d.JSON} is a result (30 s), not a hashed asset kept for a year.
  */
 public final class CacheControlRules {
 
@@ -30,7 +30,8 @@ public final class CacheControlRules {
             if (eq <= 0) {
                 throw new IllegalArgumentException("a Cache-Control rule is glob=value, not '" + part.strip() + "'");
             }
-            rules.add(new Rule(new SiteGlob(part.substring(0, eq).strip()), part.substring(eq + 1).strip()));
+            // the rule's extension in lower case too, as paths are matched: **/*.JSON still means the results
+            rules.add(new Rule(new SiteGlob(withLowerCaseExtension(part.substring(0, eq).strip())), part.substring(eq + 1).strip()));
         }
     }
 

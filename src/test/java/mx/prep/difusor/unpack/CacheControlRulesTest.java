@@ -33,6 +33,8 @@ class CacheControlRulesTest {
         // the hash keeps its case: base32 in capitals, with its extension in capitals too
         assertThat(service.forPath("assets/main-2YQ6UXQK.JS")).isEqualTo("public, max-age=31536000, immutable");
         assertThat(service.forPath("assets/app.0f3a9c1d.js")).isEqualTo("public, max-age=31536000, immutable");
+        // a rule written with its extension in capitals means the same files
+        assertThat(new CacheControlRules("**/*.JSON=no-store;**=public, max-age=300").forPath("data/x.json")).isEqualTo("no-store");
         // a dot in a folder's name is no extension
         assertThat(CacheControlRules.withLowerCaseExtension("v1.X/README")).isEqualTo("v1.X/README");
         service.requireFreshPagesAndResults();
