@@ -270,10 +270,30 @@ class ProbeTest extends PipelineTestBase {
             assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
             assertThat(incident(keys(HISTORY, "incidents/").get(0)).path("end").asText()).isNotEmpty();
 
+            nextSecond(incident(keys(HISTORY, "incidents/").get(0)).path("start").asText());   // incidents are kept by the second they start
             bucket.deleteObject(b -> b.bucket(SITE).key("data/corte.json"));
             probe(difusor).probe();
             assertThat(probe(difusor).last().light()).isEqualTo(Light.YELLOW);
             assertThat(probe(difusor).last().detail()).isEqualTo("up, but data/corte.json answered HTTP 404 (published corte 2024-06-02 20:00)");
+            probe(difusor).probe();
+            List<String> twoIncidents = keys(HISTORY, "incidents/");
+            assertThat(twoIncidents).hasSize(2);
+            String dataMissingSince = incident(twoIncidents.get(1)).path("start").asText();
+
+            // the data file back, an older corte's: no longer a page without its numbers, an older corte. Two incidents,
+            // each reported as what it was (one yellow would have been counted all as the first's kind)
+            putSiteFile("data/corte.json", older);
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().detail()).startsWith("up, but not the data/corte.json");
+            List<String> incidents = keys(HISTORY, "incidents/");
+            assertThat(incidents).hasSize(3);
+            JsonNode dataMissing = incident(incidents.get(1));
+            assertThat(dataMissing.path("start").asText()).isEqualTo(dataMissingSince);
+            assertThat(dataMissing.path("end").asText()).isNotEmpty();
+            assertThat(dataMissing.path("detail").asText()).contains("answered HTTP 404");
+            JsonNode behind = incident(incidents.get(2));
+            assertThat(behind.path("end").asText("")).as("still open").isIn("", "null");
+            assertThat(behind.path("detail").asText()).startsWith("up, but not the data/corte.json");
         }
     }
 

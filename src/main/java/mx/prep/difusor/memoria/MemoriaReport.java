@@ -81,8 +81,7 @@ public final class MemoriaReport {
             if (i.light() == Light.RED) {
                 return UNAVAILABLE;
             }
-            String detail = i.detail() == null ? "" : i.detail();
-            return detail.startsWith("up, but ") && !detail.startsWith("up, but not the ") ? NO_DATA : BEHIND;
+            return i.dataMissing() ? NO_DATA : BEHIND;
         }
     }
 
@@ -128,9 +127,8 @@ public final class MemoriaReport {
         if (detail == null) {
             return "";
         }
-        String restart = " (ended by the first probe after a restart)";
-        if (detail.endsWith(restart)) {
-            return detalle(detail.substring(0, detail.length() - restart.length())) + " (terminada por la primera verificación tras un reinicio)";
+        if (detail.endsWith(RESTART)) {
+            return detalle(detail.substring(0, detail.length() - RESTART.length())) + " (terminada por la primera verificación tras un reinicio)";
         }
         Matcher peer = SEEN_BY_PEER.matcher(detail);
         if (peer.matches()) {
@@ -144,6 +142,9 @@ public final class MemoriaReport {
         }
         return detail;
     }
+
+    /** How InstituteProbe ends an incident an earlier process left open: its time in between was not watched. */
+    private static final String RESTART = mx.prep.difusor.probe.InstituteProbe.ENDED_AFTER_RESTART;
 
     /** A view one replica took from the other (InstituteProbe: this pod could not reach the page). */
     private static final Pattern SEEN_BY_PEER = Pattern.compile("(.*) \\(seen by pod (\\S+); this pod: (.*)\\)", Pattern.DOTALL);
@@ -427,9 +428,10 @@ public final class MemoriaReport {
 
     /**
      * The hours of the measured span in which the access logs hold no request of the difusor's own probe: the
-     * availability above does not vouch for them (pods scaled down, the probe failing on our side). An hour the probe
-     * recorded an incident in was watched (its requests may never have reached CloudFront: a DNS failure) and is counted
-     * in the availability: not listed. Consecutive hours are shown as one span.
+     * availability above does not vouch for them (pods scaled down, the probe failing on our side). An hour an outage
+     * the probe saw start and end covers was watched (its requests may never have reached CloudFront: a DNS failure)
+     * and is counted in the availability: not listed. Not so an incident still open, or one ended by the first probe
+     * after a restart: nobody watched the time in between. Consecutive hours are shown as one span.
      */
     static String unmonitored(Figures figures, List<Incident> incidents, Instant from, Instant to, Instant now, DateTimeFormatter time) {
         if (figures.probeRequests() == 0) {
@@ -439,7 +441,8 @@ public final class MemoriaReport {
         }
         List<Instant> hours = figures.unprobedHours().stream()
                 .filter(h -> !h.plusSeconds(3600).isBefore(from.plusSeconds(1)) && h.isBefore(to))
-                .filter(h -> incidents.stream().noneMatch(i -> !overlap(i, h, h.plusSeconds(3600), now).isZero())).toList();
+                .filter(h -> incidents.stream().filter(MemoriaReport::watchedThroughout)
+                        .noneMatch(i -> !overlap(i, h, h.plusSeconds(3600), now).isZero())).toList();
         StringBuilder li = new StringBuilder("<li>Horas sin registro del monitoreo del Difusor, que la disponibilidad no cubre: <span id=\"sin-monitoreo\">")
                 .append(hours.size()).append("</span>");
         if (!hours.isEmpty()) {
@@ -457,6 +460,11 @@ public final class MemoriaReport {
             li.append(" (").append(String.join("; ", spans)).append(")");
         }
         return li.append("</li>\n").toString();
+    }
+
+    /** An outage the probe saw from its start to its end. */
+    private static boolean watchedThroughout(Incident i) {
+        return i.light() == Light.RED && i.end() != null && (i.detail() == null || !i.detail().endsWith(RESTART));
     }
 
     /** The call's name for Jalisco's time, which has had no daylight saving time since 2022. */

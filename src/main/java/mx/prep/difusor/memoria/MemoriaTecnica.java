@@ -247,36 +247,47 @@ public final class MemoriaTecnica {
     }
 
     /**
-     * Each log file once: CloudFront names every file uniquely (distribution, hour, an id), so the same name twice is a
-     * copy, not more traffic: one left unzipped beside its .gz ({@code gunzip -k}), or synced into two folders. Counted
-     * twice, every figure of its hour would double.
+     * Each log file once: CloudFront names every file uniquely ({@code <distribution>.<hour>.<id>.gz}), so the same
+     * such name twice is a copy, not more traffic: one left unzipped beside its .gz ({@code gunzip -k}), or synced into
+     * two folders. Counted twice, every figure of its hour would double. The .gz is read (an unzipped copy may be cut
+     * short); a name CloudFront did not give (access.log.gz in one folder per day) is read wherever it is.
      */
     static List<LogFile> readOnce(List<LogFile> files) {
         java.util.Map<String, LogFile> once = new java.util.LinkedHashMap<>();
+        List<LogFile> others = new ArrayList<>();
         List<String> copies = new ArrayList<>();
+        java.util.Set<String> distributions = new java.util.TreeSet<>();
         for (LogFile f : files) {
             String name = f.name().substring(f.name().lastIndexOf('/') + 1);
-            LogFile first = once.putIfAbsent(name.endsWith(".gz") ? name.substring(0, name.length() - 3) : name, f);
-            if (first != null) {
-                copies.add(f.name() + " (a copy of " + first.name() + ")");
+            Matcher cloudFront = DISTRIBUTION.matcher(name);
+            if (!cloudFront.lookingAt()) {
+                others.add(f);
+                continue;
+            }
+            distributions.add(cloudFront.group(1));
+            String key = name.endsWith(".gz") ? name.substring(0, name.length() - 3) : name;
+            LogFile first = once.get(key);
+            if (first == null) {
+                once.put(key, f);
+            } else {
+                boolean gz = name.endsWith(".gz") && !first.name().endsWith(".gz");
+                if (gz) {
+                    once.put(key, f);
+                }
+                copies.add((gz ? first : f).name() + " (a copy of " + (gz ? f : first).name() + ")");
             }
         }
         if (!copies.isEmpty()) {
-            LOG.warn("{} access log files read once, as copies of another by their name: {}", copies.size(),
+            LOG.warn("{} access log files left out as copies of another of the same name: {}", copies.size(),
                     copies.size() <= 5 ? copies : copies.subList(0, 5) + " and " + (copies.size() - 5) + " more");
         }
-        java.util.Set<String> distributions = new java.util.TreeSet<>();
-        for (LogFile f : once.values()) {
-            Matcher m = DISTRIBUTION.matcher(f.name().substring(f.name().lastIndexOf('/') + 1));
-            if (m.lookingAt()) {
-                distributions.add(m.group(1));
-            }
-        }
         if (distributions.size() > 1) {
-            LOG.warn("access logs of {} CloudFront distributions, all counted: {} (is another site logging to the same place?)",
-                    distributions.size(), distributions);
+            // the jornada's two distributions, or another site logging to the same place: the operator can tell
+            LOG.info("access logs of {} CloudFront distributions, all counted: {}", distributions.size(), distributions);
         }
-        return new ArrayList<>(once.values());
+        List<LogFile> read = new ArrayList<>(once.values());
+        read.addAll(others);
+        return read;
     }
 
     /** A file named for an hour more than a day away from the period holds none of it (files run late, not that late). */

@@ -48,8 +48,25 @@ public final class InstituteProbe {
     public record Result(Light light, String detail, String at, boolean pageUp) {
     }
 
+    /** Added to the detail of an incident an earlier process left open, ended by this one's first probe. */
+    public static final String ENDED_AFTER_RESTART = " (ended by the first probe after a restart)";
+
     /** An incident for the memoria técnica. */
     public record Incident(String start, String end, Light light, String detail) {
+
+        /** A yellow whose data file failed: the page without its numbers, no older corte ({@link #dataFailed}). */
+        public boolean dataMissing() {
+            return light == Light.YELLOW && dataFailed(detail);
+        }
+    }
+
+    /**
+     * Whether a yellow's detail says a compared data file failed ("up, but data/corte.json answered HTTP 404 ...")
+     * rather than that the public got an older corte ("up, but not the ... of the published corte ..."). A detail
+     * another replica's view wraps starts the same way.
+     */
+    public static boolean dataFailed(String detail) {
+        return detail != null && detail.startsWith("up, but ") && !detail.startsWith("up, but not the ");
     }
 
     /** What one replica's own probe saw last, kept in S3 for the other replicas. */
@@ -186,9 +203,11 @@ public final class InstituteProbe {
                         now, Duration.between(Instant.parse(current.start()), now).toSeconds(), result.light(), result.detail());
                 store.putJson(bucket, incidentKey(ended), ended);
                 open.set(null);
-            } else if (current != null && result.light() != Light.GREEN && result.light() != current.light()) {
+            } else if (current != null && result.light() != Light.GREEN && (result.light() != current.light()
+                    || result.light() == Light.YELLOW && dataFailed(result.detail()) != current.dataMissing())) {
                 // an older corte, then down: two incidents, so the memoria counts only the red one as time without
-                // service. The new one's key is its start's second: never the old one's
+                // service; a page without its data, then an older corte: two as well, each reported as what it was.
+                // The new one's key is its start's second: never the old one's
                 Instant switched = now.isBefore(Instant.parse(current.start()).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1))
                         ? Instant.parse(current.start()).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1) : now;
                 Incident ended = new Incident(current.start(), switched.toString(), current.light(), current.detail());
@@ -334,7 +353,7 @@ public final class InstituteProbe {
                     .orElse(stillOpen.isEmpty() ? null : stillOpen.get(stillOpen.size() - 1));
             for (Incident i : stillOpen) {
                 if (result.light() == Light.GREEN || i != carried) {
-                    Incident ended = new Incident(i.start(), now.toString(), i.light(), i.detail() + " (ended by the first probe after a restart)");
+                    Incident ended = new Incident(i.start(), now.toString(), i.light(), i.detail() + ENDED_AFTER_RESTART);
                     store.putJson(bucket, incidentKey(ended), ended);
                     LOG.info("probe: incident of {} left open by an earlier process ended at {}", i.start(), now);
                 } else {

@@ -19,8 +19,9 @@ import javax.crypto.spec.SecretKeySpec;
  * sending it was left out of the memoria's visits and filled its "hours monitored". With a key, the memoria takes a
  * request for the probe's only when its signature is right and its time within {@link #SKEW} of the request's;
  * the key stays with the pods and the memoria command (the logs hold one signature per second). Without a key: the bare User-Agent,
- * as before. A key changed during the period (leaked, rotated) is given to the memoria as a previous key
- * (difusor.probe.previous-signing-keys): its signatures still verify, and the new key signs.
+ * as before. A key changed during the period (leaked, rotated) is given to the memoria as a previous key with the
+ * time it stopped signing (difusor.probe.previous-signing-keys, {@code <key>@<time>}): its signatures verify up to then,
+ * and not after, when whoever it leaked to may be using it.
  */
 public final class ProbeSignature {
 
@@ -33,10 +34,13 @@ public final class ProbeSignature {
     private static final Pattern SIGNED = Pattern.compile(Pattern.quote(USER_AGENT) + "\\.(\\d{1,12})\\.([0-9a-f]{32})");
 
     private final SecretKeySpec key;
-    /** Keys the probe signed with earlier in the period: they verify, they never sign. */
-    private final java.util.List<SecretKeySpec> previous;
+    /** A key the probe signed with earlier in the period, until a time: it verifies requests up to then, never signs. */
+    private record Previous(SecretKeySpec key, Instant until) {
+    }
 
-    private ProbeSignature(SecretKeySpec key, java.util.List<SecretKeySpec> previous) {
+    private final java.util.List<Previous> previous;
+
+    private ProbeSignature(SecretKeySpec key, java.util.List<Previous> previous) {
         this.key = key;
         this.previous = previous;
     }
@@ -48,11 +52,31 @@ public final class ProbeSignature {
 
     /**
      * @param key the signing key; empty or null: unsigned (then no previous key may be given)
-     * @param previous keys the probe signed with earlier in the period, verified as well; empty ones are left out
+     * @param previous keys the probe signed with earlier in the period, each {@code <key>@<ISO time it stopped signing>}
+     *                 ({@code 2024-06-03T12:30:00Z} or with its offset, {@code -06:00}); empty ones are left out
      */
     public static ProbeSignature of(String key, java.util.List<String> previous) {
         SecretKeySpec signing = hmacKey(key);
-        java.util.List<SecretKeySpec> verifying = previous.stream().map(ProbeSignature::hmacKey).filter(java.util.Objects::nonNull).toList();
+        java.util.List<Previous> verifying = new java.util.ArrayList<>();
+        for (int i = 0; i < previous.size(); i++) {
+            String entry = previous.get(i);
+            if (entry == null || entry.isBlank()) {
+                continue;
+            }
+            int at = entry.lastIndexOf('@');
+            Instant until;
+            try {
+                until = at <= 0 ? null : java.time.OffsetDateTime.parse(entry.substring(at + 1).strip()).toInstant();
+            } catch (java.time.format.DateTimeParseException e) {
+                until = null;
+            }
+            if (until == null) {
+                // never the entry itself in the message: it is a key
+                throw new IllegalArgumentException("difusor.probe.previous-signing-keys, entry " + (i + 1) + ": write it <key>@<the time"
+                        + " it stopped signing> (2024-06-03T12:30:00-06:00): after that time a leaked key proves nothing");
+            }
+            verifying.add(new Previous(hmacKey(entry.substring(0, at)), until));
+        }
         if (signing == null && !verifying.isEmpty()) {
             // without a key the bare name is the probe's: the previous keys would verify nothing
             throw new IllegalArgumentException("difusor.probe.previous-signing-keys are given without difusor.probe.signing-key: give the"
@@ -108,7 +132,9 @@ public final class ProbeSignature {
         if (MessageDigest.isEqual(sign(key, t).getBytes(StandardCharsets.US_ASCII), given)) {
             return true;
         }
-        return previous.stream().anyMatch(k -> MessageDigest.isEqual(sign(k, t).getBytes(StandardCharsets.US_ASCII), given));
+        // the log's time, not the signature's own (which whoever holds the key writes): within the skew of the change
+        return previous.stream().filter(p -> !at.isAfter(p.until().plus(SKEW)))
+                .anyMatch(p -> MessageDigest.isEqual(sign(p.key(), t).getBytes(StandardCharsets.US_ASCII), given));
     }
 
     /** The first 128 bits of the HMAC, in hex: enough that nobody guesses one, short enough for a User-Agent. */

@@ -133,10 +133,10 @@ class MemoriaTecnicaTest {
                 .contains("del 2 de junio de 2024 al 3 de junio de 2024").contains("Tiempo del Centro (UTC−6)")
                 // 60 s without the page (seen by both replicas) in the 100,800 s from 20:00 on 2 June to the end of the 3rd
                 .contains("del 2024-06-02 20:00:00 al 2024-06-03 23:59:59").contains("<b id=\"disponibilidad\">99.940 %</b>").contains("se cumplió")
-                // the probe's one request in the logs is at 05:00 on the 3rd, and it recorded incidents at 22:00 and 01:00: the
-                // other 25 hours are not vouched for
-                .contains("que la disponibilidad no cubre: <span id=\"sin-monitoreo\">25</span> (2024-06-02 20:00:00 a 2024-06-02 21:59:59; "
-                        + "2024-06-02 23:00:00 a 2024-06-03 00:59:59; 2024-06-03 02:00:00 a 2024-06-03 04:59:59; 2024-06-03 06:00:00 a 2024-06-03 23:59:59)")
+                // the probe's one request in the logs is at 05:00 on the 3rd, and it saw an outage start and end at 22:00: the
+                // other 26 hours are not vouched for
+                .contains("que la disponibilidad no cubre: <span id=\"sin-monitoreo\">26</span> (2024-06-02 20:00:00 a 2024-06-02 21:59:59; "
+                        + "2024-06-02 23:00:00 a 2024-06-03 04:59:59; 2024-06-03 06:00:00 a 2024-06-03 23:59:59)")
                 .contains("Tiempo sin servicio: 0 h 01 min 00 s").contains("Tiempo mostrando un corte anterior al publicado: 0 h 01 min 30 s")
                 .contains("Cortes publicados: <span id=\"publicados\">3</span> (del corte 2024-06-02 21:00 al 2024-06-02 22:00)")
                 .contains("Paquetes no publicados: <span id=\"rechazados\">1</span>").contains("<span id=\"con-retraso\">1</span>")
@@ -249,11 +249,34 @@ class MemoriaTecnicaTest {
                 .contains("Tiempo mostrando un corte anterior al publicado: 0 h 05 min 00 s")
                 .contains("<span id=\"sin-datos\">0 h 10 min 00 s</span>")
                 .contains("<td>El portal no entregaba sus datos</td>")
-                // the probe's one request in the logs is at 05:00; of the other 27 hours, the three it recorded an incident in
-                // (22:00, 23:00, 00:00) were watched: they are in the availability, not listed as unmonitored
-                .contains("<span id=\"sin-monitoreo\">24</span> (2024-06-02 20:00:00 a 2024-06-02 21:59:59; 2024-06-03 01:00:00 a");
+                // the probe's one request in the logs is at 05:00; of the other 27 hours, the one of the outage it saw start and
+                // end (22:00) was watched: in the availability, not listed as unmonitored; the yellows' hours stay listed
+                .contains("<span id=\"sin-monitoreo\">26</span> (2024-06-02 20:00:00 a 2024-06-02 21:59:59; 2024-06-02 23:00:00 a 2024-06-03 04:59:59;"
+                        + " 2024-06-03 06:00:00 a 2024-06-03 23:59:59)");
         assertThat(incidentsCsv(night, "2024-06-03").lines().map(l -> l.substring(0, l.indexOf(','))))
                 .containsExactly("tipo", "portal_no_disponible", "datos_no_disponibles", "corte_anterior");
+    }
+
+    /**
+     * Only an outage the probe saw start and end vouches for its hours: one left open when the pods stopped and ended by
+     * the first probe after they came back, or one still open, spans time nobody watched.
+     */
+    @Test
+    void anOutageNobodyWatchedToItsEndLeavesItsHoursUnmonitored() throws Exception {
+        var figures = SiteTrafficTest.figures(SiteTrafficTest.night());
+        Instant from = PUBLICATION_FROM.atZone(SiteTrafficTest.MEXICO_CITY).toInstant();
+        Instant to = Instant.parse("2024-06-04T06:00:00Z");
+        var time = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(SiteTrafficTest.MEXICO_CITY);
+        List<Incident> incidents = List.of(
+                new Incident("2024-06-03T04:00:00Z", "2024-06-03T04:30:00Z", Light.RED, "https://prep.example.mx/ unreachable: timeout"),
+                new Incident("2024-06-03T12:00:00Z", "2024-06-03T15:00:00Z", Light.RED, "https://prep.example.mx/ unreachable: timeout"
+                        + mx.prep.difusor.probe.InstituteProbe.ENDED_AFTER_RESTART),
+                new Incident("2024-06-04T04:30:00Z", null, Light.RED, "https://prep.example.mx/ unreachable: timeout"));
+
+        assertThat(MemoriaReport.unmonitored(figures, incidents, from, to, Instant.parse("2024-06-12T18:00:00Z"), time))
+                // of the 27 hours without the probe's request, only 22:00 on the 2nd is vouched for
+                .contains("<span id=\"sin-monitoreo\">26</span> (2024-06-02 20:00:00 a 2024-06-02 21:59:59; 2024-06-02 23:00:00 a 2024-06-03 04:59:59;"
+                        + " 2024-06-03 06:00:00 a 2024-06-03 23:59:59)");
     }
 
     /**
@@ -363,10 +386,18 @@ class MemoriaTecnicaTest {
 
         // each file once: the copies add nothing
         assertThat(written.logFiles()).isEqualTo(3);
+        // the .gz read, not its unzipped copy (which may be cut short); a name CloudFront does not give is no copy
+        assertThat(MemoriaTecnica.readOnce(List.of(logFile("logs/E2QWRUHAPOMQZL.2024-06-03-00.abc0"), logFile("logs/E2QWRUHAPOMQZL.2024-06-03-00.abc0.gz"),
+                logFile("logs/06-02/access.log.gz"), logFile("logs/06-03/access.log.gz"))).stream().map(MemoriaTecnica.LogFile::name))
+                .containsExactly("logs/E2QWRUHAPOMQZL.2024-06-03-00.abc0.gz", "logs/06-02/access.log.gz", "logs/06-03/access.log.gz");
         assertThat(written.figures().total()).isEqualTo(new SiteTraffic.Day(null, 11, 10, 5, 5, 4, 1, 1));
         // no probe configured: the incidents on record are no measure of the time the page was up
         assertThat(Files.readString(written.html())).contains("<b id=\"disponibilidad\">no medida</b>").doesNotContain("99.940")
                 .doesNotContain("Borrador");
+    }
+
+    private static MemoriaTecnica.LogFile logFile(String name) {
+        return new MemoriaTecnica.LogFile(name, () -> new java.io.ByteArrayInputStream(new byte[0]));
     }
 
     /** Written on 4 June for 2 to 3 June: CloudFront's last logs of the 3rd may still come, so the report says it is a draft. */
@@ -469,8 +500,9 @@ class MemoriaTecnicaTest {
     }
 
     /**
-     * The probe's key changed on 3 June (it leaked): the command given the new key and the old one as a previous key
-     * still takes the requests signed with the old one for the probe's; only the bare name is someone else's.
+     * The probe's key changed on 3 June at 06:00 (it leaked): the command given the new key and the old one as a previous
+     * key, with that time, still takes the requests signed with the old one before it for the probe's; the bare name,
+     * and the old key used after the change, are someone else's.
      */
     @Test
     void aKeyChangedDuringThePeriodStillVerifiesTheRequestsSignedBeforeTheChange(@TempDir Path logs, @TempDir Path out) throws Exception {
@@ -479,18 +511,20 @@ class MemoriaTecnicaTest {
         Files.write(logs.resolve("E2QWRUHAPOMQZL.2024-06-03-18.k1.gz"), new CloudFrontLogs()
                 .request(before.toString(), "10.0.1.17", mx.prep.difusor.probe.ProbeSignature.of("clave-filtrada").userAgent(before), "/", 200, "text/html")
                 .request(after.toString(), "10.0.1.17", mx.prep.difusor.probe.ProbeSignature.of("clave-nueva").userAgent(after), "/", 200, "text/html")
-                .request("2024-06-03T19:00:00Z", "45.1.2.3", mx.prep.difusor.probe.ProbeSignature.USER_AGENT, "/", 200, "text/html").gzip());
+                .request("2024-06-03T19:00:00Z", "45.1.2.3", mx.prep.difusor.probe.ProbeSignature.USER_AGENT, "/", 200, "text/html")
+                .request("2024-06-03T20:00:00Z", "45.1.2.3", mx.prep.difusor.probe.ProbeSignature.of("clave-filtrada")
+                        .userAgent(Instant.parse("2024-06-03T20:00:00Z")), "/", 200, "text/html").gzip());
 
         Map<String, String> overrides = new HashMap<>(Map.of("difusor.s3.endpoint", s3.endpoint().toString(), "difusor.s3.path-style", "true",
                 "difusor.history.bucket", "prep-history", "difusor.memoria.logs", logs.toString(), "difusor.memoria.to", "2024-06-03",
                 "difusor.memoria.out", out.toString(), "aws.accessKeyId", EmbeddedS3.ACCESS_KEY, "aws.secretAccessKey", EmbeddedS3.SECRET_KEY));
         overrides.put("difusor.probe.signing-key", "clave-nueva");
-        overrides.put("difusor.probe.previous-signing-keys", " clave-filtrada, ");
+        overrides.put("difusor.probe.previous-signing-keys", " clave-filtrada@2024-06-03T06:00:00-06:00, ");
         runCommand(overrides);
 
-        // two probe requests, one with each key; the bare name one automated request
-        assertThat(Files.readString(out.resolve("memoria-tecnica.html"))).contains("<span id=\"sin-firma\">1</span>");
-        assertThat(Files.readAllLines(out.resolve("estadisticas-diarias.csv"))).contains("total,0,0,0,0,1,0,1");
+        // two probe requests, one with each key; the bare name and the leaked key after the change two automated requests
+        assertThat(Files.readString(out.resolve("memoria-tecnica.html"))).contains("<span id=\"sin-firma\">2</span>");
+        assertThat(Files.readAllLines(out.resolve("estadisticas-diarias.csv"))).contains("total,0,0,0,0,2,0,2");
     }
 
     @Test

@@ -169,20 +169,34 @@ class SiteTrafficTest {
         assertThat(ProbeSignature.of("").userAgent(at)).isEqualTo(ProbeSignature.USER_AGENT);
     }
 
-    /** A key changed during the period: the old one, given as previous, verifies and never signs. */
+    /**
+     * A key changed during the period (it leaked): the old one, given as previous with the time it stopped signing,
+     * verifies what it signed until then, and nothing after, when whoever it leaked to may be sending it. It never signs.
+     */
     @Test
-    void aPreviousKeyVerifiesWhatItSignedAndSignsNothing() {
+    void aPreviousKeyVerifiesWhatItSignedUntilItWasChangedAndSignsNothing() {
         java.time.Instant at = java.time.Instant.parse("2024-06-03T11:00:30Z");
-        ProbeSignature rotated = ProbeSignature.of("clave-nueva", List.of("clave-filtrada", ""));
+        ProbeSignature rotated = ProbeSignature.of("clave-nueva", List.of("clave-filtrada@2024-06-03T06:00:00-06:00", ""));
         assertThat(rotated.isProbe(ProbeSignature.of("clave-filtrada").userAgent(at), at)).isTrue();
         assertThat(rotated.isProbe(ProbeSignature.of("clave-nueva").userAgent(at), at)).isTrue();
         assertThat(rotated.isProbe(ProbeSignature.of("otra-clave").userAgent(at), at)).isFalse();
         assertThat(rotated.userAgent(at)).isEqualTo(ProbeSignature.of("clave-nueva").userAgent(at));
         // the old key's window is the same 5 minutes
         assertThat(rotated.isProbe(ProbeSignature.of("clave-filtrada").userAgent(at), at.plusSeconds(301))).isFalse();
+        // changed at 12:00 UTC: within the 5 minutes' skew after, still; later, whatever time the signature claims, not
+        java.time.Instant changed = java.time.Instant.parse("2024-06-03T12:00:00Z");
+        assertThat(rotated.isProbe(ProbeSignature.of("clave-filtrada").userAgent(changed.plusSeconds(300)), changed.plusSeconds(300))).isTrue();
+        assertThat(rotated.isProbe(ProbeSignature.of("clave-filtrada").userAgent(changed.plusSeconds(301)), changed.plusSeconds(301))).isFalse();
+        assertThat(rotated.isProbe(ProbeSignature.of("clave-filtrada").userAgent(changed), changed.plusSeconds(301))).isFalse();
         // previous keys without a signing key: refused, not silently unsigned
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ProbeSignature.of("", List.of("clave-filtrada")))
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ProbeSignature.of("", List.of("clave-filtrada@2024-06-03T12:00:00Z")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("difusor.probe.signing-key");
+        // without the time it stopped signing: refused, and the key is not in the message
+        for (String entry : List.of("clave-filtrada", "clave-filtrada@ayer", "@2024-06-03T12:00:00Z")) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> ProbeSignature.of("clave-nueva", List.of(entry)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("<key>@<the time")
+                    .satisfies(e -> assertThat(e.getMessage()).doesNotContain("clave-filtrada"));
+        }
     }
 
     static final String PHONE = "Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.6422.113 "
