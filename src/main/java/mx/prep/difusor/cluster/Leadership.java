@@ -62,7 +62,11 @@ public class Leadership implements CamelConfiguration {
                 };
             }
             case "file" -> clustered(context, fileLock(settings));
-            case "kubernetes" -> clustered(context, kubernetes(settings));
+            case "kubernetes" -> {
+                KubernetesClusterService service = kubernetes(settings);
+                bindApiReachability(context, settings, service);
+                yield clustered(context, service);
+            }
             default -> throw new IllegalStateException("difusor.cluster.mode must be none, file or kubernetes, not '" + mode + "'");
         };
         context.getRegistry().bind(POLICY_BEAN, policy);
@@ -78,6 +82,22 @@ public class Leadership implements CamelConfiguration {
         ClusteredRoutePolicy policy = ClusteredRoutePolicy.forNamespace(service, NAMESPACE);
         policy.setCamelContext(context);
         return policy;
+    }
+
+    /** Readiness drops when this pod cannot read the Lease ({@link KubernetesApiReachability}). */
+    private static void bindApiReachability(CamelContext context, Settings settings, KubernetesClusterService service) throws Exception {
+        io.fabric8.kubernetes.client.KubernetesClient client = org.apache.camel.component.kubernetes.KubernetesHelper.getKubernetesClient(apiClient(settings));
+        String namespace = service.getKubernetesResourcesNamespace() != null ? service.getKubernetesResourcesNamespace() : client.getNamespace();
+        // closed with the context, after the routes
+        context.addService(new org.apache.camel.support.service.ServiceSupport() {
+            @Override
+            protected void doStop() {
+                client.close();
+            }
+        }, true, true);
+        context.getRegistry().bind(KubernetesApiReachability.BEAN, new KubernetesApiReachability(client, namespace,
+                service.getKubernetesResourceName() + "-" + NAMESPACE, java.time.Duration.ofMillis(service.getLeaseDurationMillis()),
+                context.getExecutorServiceManager().newSingleThreadExecutor(KubernetesApiReachability.class, "kubernetes-api"), Clock.systemUTC()));
     }
 
     /**
@@ -108,17 +128,9 @@ public class Leadership implements CamelConfiguration {
      * Ready; a holder that is not one of them loses the Lease to the next one that tries.
      */
     static KubernetesClusterService kubernetes(Settings settings) {
-        KubernetesConfiguration client = new KubernetesConfiguration();
-        // masterUrl on the service itself is ignored unless it comes with a configuration: set it here
         String master = settings.text("difusor.cluster.kubernetes-master");
-        if (!master.isEmpty()) {
-            client.setMasterUrl(master);
-        }
         String namespace = settings.text("difusor.cluster.namespace");
-        if (!namespace.isEmpty()) {
-            client.setNamespace(namespace);
-        }
-        KubernetesClusterService service = new KubernetesClusterService(client);
+        KubernetesClusterService service = new KubernetesClusterService(apiClient(settings));
         service.setId("prep-difusor-kubernetes");
         service.setLeaseResourceType(LeaseResourceType.Lease);
         service.setKubernetesResourceName(settings.required("difusor.cluster.lease-name"));
@@ -146,6 +158,21 @@ public class Leadership implements CamelConfiguration {
                 pod.isEmpty() ? "$HOSTNAME" : pod, service.getClusterLabels(), service.getLeaseDurationMillis(),
                 service.getRenewDeadlineMillis(), service.getRetryPeriodMillis());
         return service;
+    }
+
+    /** The API server and namespace the replicas meet in; empty settings: in the cluster, the pod's own. */
+    private static KubernetesConfiguration apiClient(Settings settings) {
+        KubernetesConfiguration client = new KubernetesConfiguration();
+        // masterUrl on the service itself is ignored unless it comes with a configuration: set it here
+        String master = settings.text("difusor.cluster.kubernetes-master");
+        if (!master.isEmpty()) {
+            client.setMasterUrl(master);
+        }
+        String namespace = settings.text("difusor.cluster.namespace");
+        if (!namespace.isEmpty()) {
+            client.setNamespace(namespace);
+        }
+        return client;
     }
 
     /** {@code key=value,key=value}; blanks dropped. */

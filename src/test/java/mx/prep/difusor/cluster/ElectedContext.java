@@ -42,6 +42,12 @@ final class ElectedContext implements AutoCloseable {
         return name;
     }
 
+    /** What its readiness check of the Kubernetes API says now (the kubelet's question). */
+    boolean apiReachable() {
+        return context.getRegistry().lookupByNameAndType(mx.prep.difusor.cluster.KubernetesApiReachability.BEAN, org.apache.camel.health.HealthCheck.class)
+                .call().getState() == org.apache.camel.health.HealthCheck.State.UP;
+    }
+
     /** Its poll route runs: it leads. */
     boolean leads() {
         return context.getRouteController().getRouteStatus(ROUTE) == ServiceStatus.Started;

@@ -114,6 +114,42 @@ class KubernetesLeaderElectionTest {
         assertThat(bLeads).isLessThan(LEASE_MS + 10 * RETRY_MS);
     }
 
+    /**
+     * The leader's own way to the API server cut (its network, throttling), its pod still Running and Ready in the API:
+     * it stops leading at the renew deadline, and camel-kubernetes' other replica waits for a Ready holder for as long
+     * as that lasts. Its readiness drops once the API has been silent for the Lease's duration; the kubelet then marks
+     * the pod not Ready (done by hand here, as the other tests do), and the other replica takes the lead.
+     */
+    @Test
+    void aLeaderCutOffFromTheApiServerIsNotReadySoTheOtherTakesOver() throws Exception {
+        java.net.URI master = java.net.URI.create(kubernetes.client().getConfiguration().getMasterUrl());
+        // opaque bytes: fabric8's client speaks HTTP/2 to the API server
+        try (mx.prep.difusor.testing.FaultProxy cut = mx.prep.difusor.testing.FaultProxy.tcp(master.getHost(), master.getPort())) {
+            java.util.Map<String, String> settings = kubernetes.replicaSettings("difusor-a", LEASE_MS, RENEW_MS, RETRY_MS);
+            settings.put("difusor.cluster.kubernetes-master", "http://localhost:" + cut.port() + "/");
+            ElectedContext a = ElectedContext.start("difusor-a", settings);
+            replicas.add(a);
+            await().atMost(Duration.ofSeconds(20)).until(a::leads);
+            ElectedContext b = replica("difusor-b");
+            await().during(Duration.ofMillis(LEASE_MS + 2 * RETRY_MS)).atMost(Duration.ofMillis(3 * LEASE_MS)).until(() -> a.leads() && !b.leads());
+            assertThat(a.apiReachable()).isTrue();
+
+            cut.cutOff();
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(() -> !a.leads());
+            // a's pod still Ready: b does not take a Lease whose holder is a Ready pod
+            assertThat(b.leads()).isFalse();
+            await().atMost(Duration.ofMillis(4 * LEASE_MS)).pollInterval(Duration.ofMillis(100)).until(() -> !a.apiReachable());
+            assertThat(b.apiReachable()).as("b reaches the API").isTrue();
+            setReady("difusor-a", false);
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(b::leads);
+            assertThat(holder()).isEqualTo("difusor-b");
+
+            // the way back: a is ready again, and follows
+            cut.clearFaults();
+            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(a::apiReachable);
+        }
+    }
+
     private static long millisSince(long t0) {
         return (System.nanoTime() - t0) / 1_000_000;
     }

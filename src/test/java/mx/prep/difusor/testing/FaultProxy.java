@@ -118,6 +118,7 @@ public final class FaultProxy implements AutoCloseable {
     private volatile CountDownLatch holdGate = new CountDownLatch(1);
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile Predicate<RequestHead> disguisedETags;
+    private volatile boolean cut;
 
     private FaultProxy(boolean httpMode, String upstreamHost, int upstreamPort) {
         this.httpMode = httpMode;
@@ -269,9 +270,22 @@ public final class FaultProxy implements AutoCloseable {
         }
     }
 
-    /** Drops every rule; faults already under way carry on, counters are kept. */
+    /** Drops every rule and ends a cut; faults already under way carry on, counters are kept. */
     public void clearFaults() {
         rules.clear();
+        cut = false;
+    }
+
+    /**
+     * The network between the two sides gone, in either mode: every open connection reset, every new one reset as it
+     * comes, until {@link #clearFaults()}. For a client that keeps its connections (HTTP/2, keep-alive) and would
+     * never open the new one a per-connection fault waits for.
+     */
+    public FaultProxy cutOff() {
+        cut = true;
+        faults.incrementAndGet();
+        sockets.forEach(this::abort);
+        return this;
     }
 
     /** Heads of all requests seen (HTTP mode), in arrival order, sabotaged ones included. */
@@ -351,6 +365,10 @@ public final class FaultProxy implements AutoCloseable {
             try {
                 Socket client = track(server.accept());
                 connections.incrementAndGet();
+                if (cut) {
+                    abort(client);
+                    continue;
+                }
                 threads.execute(() -> serve(client));
             } catch (IOException | RejectedExecutionException e) {
                 // the proxy is closing (the loop ends) or one accept failed (the next may not)
