@@ -4,13 +4,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 
 import org.apache.camel.health.HealthCheckResultBuilder;
 import org.apache.camel.impl.health.AbstractHealthCheck;
@@ -23,6 +21,11 @@ import org.slf4j.LoggerFactory;
  * off from the API server (its network, throttling) stops leading after the renew deadline, yet stays Ready (S3 still
  * answers), and the other replica waits for it for as long as that lasts: nobody polls, no corte is published. Not
  * Ready once the API has not answered for the Lease's duration, the pod lets the other one take over.
+ * <p>
+ * Any HTTP answer is an answer (a 403, a 5xx: the API server is there, for both pods alike, and both unready would
+ * only block drains and leave nobody to lead once it recovers); silence is no connection or no answer. The check never
+ * waits: it reads what the last question found and asks the next one, so the readiness probe answers at once whatever
+ * the API server does (the probe's 3 s are shared with the S3 check).
  */
 public final class KubernetesApiReachability extends AbstractHealthCheck {
 
@@ -37,9 +40,10 @@ public final class KubernetesApiReachability extends AbstractHealthCheck {
     private final Duration within;
     private final ExecutorService asker;
     private final Clock clock;
-    private final Instant since;
+    private volatile Instant since; // the first question: silence counts from there, not from the pod's start
     private Future<?> asking; // guarded by this: one question at a time
     private volatile Instant lastAnswered;
+    private volatile String lastProblem = "no answer yet";
     private volatile String trouble;
 
     /**
@@ -55,7 +59,6 @@ public final class KubernetesApiReachability extends AbstractHealthCheck {
         this.within = within;
         this.asker = asker;
         this.clock = clock;
-        this.since = clock.instant();
         setEnabled(true);
     }
 
@@ -67,31 +70,19 @@ public final class KubernetesApiReachability extends AbstractHealthCheck {
 
     @Override
     protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
-        Future<?> answer;
         synchronized (this) {
+            if (asking == null) {
+                since = clock.instant();
+            }
             if (asking == null || asking.isDone()) {
                 asking = asker.submit(this::ask);
             }
-            answer = asking;
-        }
-        String problem = null;
-        try {
-            // the readiness probe answers in time whatever the API server does: a slow answer counts at the next call
-            answer.get(Math.min(2000, within.toMillis()), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException slow) {
-            problem = "no answer within " + Math.min(2000, within.toMillis()) + " ms";
-        } catch (ExecutionException failed) {
-            problem = String.valueOf(failed.getCause().getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            problem = "interrupted";
         }
         Instant answered = lastAnswered;
-        Instant silentSince = answered != null ? answered : since;
-        Duration silent = Duration.between(silentSince, clock.instant());
+        Duration silent = Duration.between(answered != null ? answered : since, clock.instant());
         builder.detail("lease", namespace + "/" + lease);
-        if (problem == null || silent.compareTo(within) < 0) {
-            if (problem == null && trouble != null) {
+        if (silent.compareTo(within) < 0) {
+            if (trouble != null && answered != null) {
                 LOG.info("readiness: the Kubernetes API answers again (Lease {}/{})", namespace, lease);
                 trouble = null;
             }
@@ -99,7 +90,7 @@ public final class KubernetesApiReachability extends AbstractHealthCheck {
             return;
         }
         String message = "the Kubernetes API has not answered for " + silent.toSeconds() + " s (Lease " + namespace + "/" + lease + ": "
-                + problem + "); the pod is not ready, so the other replica may take the lead";
+                + lastProblem + "); the pod is not ready, so the other replica may take the lead";
         if (trouble == null) {
             LOG.warn("readiness: {}", message);
         }
@@ -108,9 +99,20 @@ public final class KubernetesApiReachability extends AbstractHealthCheck {
         builder.down();
     }
 
-    /** Reads the Lease; not there yet is an answer too. */
+    /** Reads the Lease; not there yet, or any other HTTP status, is an answer too. */
     private void ask() {
-        client.leases().inNamespace(namespace).withName(lease).get();
+        try {
+            client.leases().inNamespace(namespace).withName(lease).get();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() <= 0) {
+                // no HTTP status: no connection, no answer in time
+                lastProblem = String.valueOf(e.getCause() != null ? e.getCause() : e.getMessage());
+                return;
+            }
+        } catch (RuntimeException e) {
+            lastProblem = e.toString();
+            return;
+        }
         lastAnswered = clock.instant();
     }
 }

@@ -86,7 +86,19 @@ public class Leadership implements CamelConfiguration {
 
     /** Readiness drops when this pod cannot read the Lease ({@link KubernetesApiReachability}). */
     private static void bindApiReachability(CamelContext context, Settings settings, KubernetesClusterService service) throws Exception {
-        io.fabric8.kubernetes.client.KubernetesClient client = org.apache.camel.component.kubernetes.KubernetesHelper.getKubernetesClient(apiClient(settings));
+        // a client of its own: one question, no retries, a few seconds (camel-kubernetes' own retries ten times)
+        io.fabric8.kubernetes.client.Config config = io.fabric8.kubernetes.client.Config.autoConfigure(null);
+        String master = settings.text("difusor.cluster.kubernetes-master");
+        if (!master.isEmpty()) {
+            config.setMasterUrl(master);
+        }
+        if (!settings.text("difusor.cluster.namespace").isEmpty()) {
+            config.setNamespace(settings.text("difusor.cluster.namespace"));
+        }
+        config.setRequestRetryBackoffLimit(0);
+        config.setConnectionTimeout(3000);
+        config.setRequestTimeout(5000);
+        io.fabric8.kubernetes.client.KubernetesClient client = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config).build();
         String namespace = service.getKubernetesResourcesNamespace() != null ? service.getKubernetesResourcesNamespace() : client.getNamespace();
         // closed with the context, after the routes
         context.addService(new org.apache.camel.support.service.ServiceSupport() {
@@ -96,7 +108,8 @@ public class Leadership implements CamelConfiguration {
             }
         }, true, true);
         context.getRegistry().bind(KubernetesApiReachability.BEAN, new KubernetesApiReachability(client, namespace,
-                service.getKubernetesResourceName() + "-" + NAMESPACE, java.time.Duration.ofMillis(service.getLeaseDurationMillis()),
+                // named as camel-kubernetes names it (lower case)
+                (service.getKubernetesResourceName() + "-" + NAMESPACE).toLowerCase(Locale.ROOT), java.time.Duration.ofMillis(service.getLeaseDurationMillis()),
                 context.getExecutorServiceManager().newSingleThreadExecutor(KubernetesApiReachability.class, "kubernetes-api"), Clock.systemUTC()));
     }
 

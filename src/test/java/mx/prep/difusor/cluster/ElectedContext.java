@@ -42,10 +42,20 @@ final class ElectedContext implements AutoCloseable {
         return name;
     }
 
-    /** What its readiness check of the Kubernetes API says now (the kubelet's question). */
+    /**
+     * What its readiness says of the Kubernetes API now, asked as Camel Main's health endpoint asks (the kubelet's
+     * question): the check found in the registry by its type, as camel.main.load-health-checks finds it.
+     */
     boolean apiReachable() {
-        return context.getRegistry().lookupByNameAndType(mx.prep.difusor.cluster.KubernetesApiReachability.BEAN, org.apache.camel.health.HealthCheck.class)
-                .call().getState() == org.apache.camel.health.HealthCheck.State.UP;
+        org.apache.camel.health.HealthCheckRegistry health = org.apache.camel.health.HealthCheckRegistry.get(context);
+        health.setEnabled(true);
+        // every check's result, not only those down (the default exposure)
+        health.setExposureLevel("full");
+        health.loadHealthChecks();
+        return org.apache.camel.health.HealthCheckHelper.invokeReadiness(context).stream()
+                .filter(r -> r.getCheck().getId().equals("kubernetes-api")).findFirst()
+                .orElseThrow(() -> new AssertionError("no readiness check kubernetes-api among " + health.getCheckIDs()))
+                .getState() == org.apache.camel.health.HealthCheck.State.UP;
     }
 
     /** Its poll route runs: it leads. */
