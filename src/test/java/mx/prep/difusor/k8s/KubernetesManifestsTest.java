@@ -398,14 +398,6 @@ class KubernetesManifestsTest {
         // nor does an autoscaler take a pod to pack nodes
         assertThat(map(at(r.deployment(), "spec", "template", "metadata", "annotations"))).as("%s: pod annotations", overlay)
                 .containsEntry("cluster-autoscaler.kubernetes.io/safe-to-evict", "false").containsEntry("karpenter.sh/do-not-disrupt", "true");
-        // a pod on a dead node is replaced in 30 s, not 5 minutes
-        List<Object> tolerations = list(at(r.deployment(), "spec", "template", "spec", "tolerations"));
-        for (String taint : List.of("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")) {
-            assertThat(tolerations).as("%s: toleration of %s", overlay, taint).anySatisfy(t -> {
-                assertThat(at(t, "key")).isEqualTo(taint);
-                assertThat(((Number) at(t, "tolerationSeconds")).intValue()).isLessThanOrEqualTo(30);
-            });
-        }
     }
 
     @ParameterizedTest
