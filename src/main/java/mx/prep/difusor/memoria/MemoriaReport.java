@@ -130,6 +130,9 @@ public final class MemoriaReport {
         if (detail.endsWith(RESTART)) {
             return detalle(detail.substring(0, detail.length() - RESTART.length())) + " (terminada por la primera verificación tras un reinicio)";
         }
+        if (detail.endsWith(CARRIED)) {
+            return detalle(detail.substring(0, detail.length() - CARRIED.length())) + " (continuada tras un reinicio del Difusor)";
+        }
         Matcher peer = SEEN_BY_PEER.matcher(detail);
         if (peer.matches()) {
             return detalle(peer.group(1)) + " (visto por el pod " + peer.group(2) + "; este pod: " + detalle(peer.group(3)) + ")";
@@ -145,6 +148,8 @@ public final class MemoriaReport {
 
     /** How InstituteProbe ends an incident an earlier process left open: its time in between was not watched. */
     private static final String RESTART = mx.prep.difusor.probe.InstituteProbe.ENDED_AFTER_RESTART;
+    /** How it goes on with one an earlier process left open: the time in between was not watched either. */
+    private static final String CARRIED = mx.prep.difusor.probe.InstituteProbe.CARRIED_AFTER_RESTART;
 
     /** A view one replica took from the other (InstituteProbe: this pod could not reach the page). */
     private static final Pattern SEEN_BY_PEER = Pattern.compile("(.*) \\(seen by pod (\\S+); this pod: (.*)\\)", Pattern.DOTALL);
@@ -462,9 +467,9 @@ public final class MemoriaReport {
         return li.append("</li>\n").toString();
     }
 
-    /** An outage the probe saw from its start to its end. */
+    /** An outage the probe saw from its start to its end, with no restart in between. */
     private static boolean watchedThroughout(Incident i) {
-        return i.light() == Light.RED && i.end() != null && (i.detail() == null || !i.detail().endsWith(RESTART));
+        return i.light() == Light.RED && i.end() != null && (i.detail() == null || !i.detail().endsWith(RESTART) && !i.detail().contains(CARRIED));
     }
 
     /** The call's name for Jalisco's time, which has had no daylight saving time since 2022. */

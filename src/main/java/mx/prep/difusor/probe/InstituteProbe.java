@@ -51,6 +51,9 @@ public final class InstituteProbe {
     /** Added to the detail of an incident an earlier process left open, ended by this one's first probe. */
     public static final String ENDED_AFTER_RESTART = " (ended by the first probe after a restart)";
 
+    /** Added to the detail of an incident an earlier process left open that this one carries on: nobody watched the gap. */
+    public static final String CARRIED_AFTER_RESTART = " (carried on after a restart)";
+
     /** An incident for the memoria técnica. */
     public record Incident(String start, String end, Light light, String detail) {
 
@@ -208,8 +211,17 @@ public final class InstituteProbe {
                 // an older corte, then down: two incidents, so the memoria counts only the red one as time without
                 // service; a page without its data, then an older corte: two as well, each reported as what it was.
                 // The new one's key is its start's second: never the old one's
-                Instant switched = now.isBefore(Instant.parse(current.start()).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1))
-                        ? Instant.parse(current.start()).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1) : now;
+                boolean kindOnly = result.light() == current.light();
+                if (kindOnly && !(previous != null && previous.light() == Light.YELLOW && previous.at() != null
+                        && dataFailed(previous.detail()) == dataFailed(result.detail()))) {
+                    // as a new yellow: one sighting of the other kind may be a corte being published, two in a row are it
+                    LOG.info("probe: {} ({}); the incident of {} changes kind if the next probe sees it too", result.light(), result.detail(),
+                            current.start());
+                    return;
+                }
+                Instant from = kindOnly ? Instant.parse(previous.at()) : now;
+                Instant switched = from.isBefore(Instant.parse(current.start()).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1))
+                        ? Instant.parse(current.start()).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1) : from;
                 Incident ended = new Incident(current.start(), switched.toString(), current.light(), current.detail());
                 open.set(ended);
                 store.putJson(bucket, incidentKey(ended), ended);
@@ -357,7 +369,9 @@ public final class InstituteProbe {
                     store.putJson(bucket, incidentKey(ended), ended);
                     LOG.info("probe: incident of {} left open by an earlier process ended at {}", i.start(), now);
                 } else {
-                    open.set(i);
+                    // the time between the two processes was not watched: the memoria must not vouch for its hours
+                    open.set(i.detail() != null && i.detail().contains(CARRIED_AFTER_RESTART) ? i
+                            : new Incident(i.start(), null, i.light(), (i.detail() == null ? "" : i.detail()) + CARRIED_AFTER_RESTART));
                     LOG.warn("probe: incident of {} left open by an earlier process goes on ({})", i.start(), result.detail());
                 }
             }

@@ -75,7 +75,7 @@ public final class ProbeSignature {
                 throw new IllegalArgumentException("difusor.probe.previous-signing-keys, entry " + (i + 1) + ": write it <key>@<the time"
                         + " it stopped signing> (2024-06-03T12:30:00-06:00): after that time a leaked key proves nothing");
             }
-            verifying.add(new Previous(hmacKey(entry.substring(0, at)), until));
+            verifying.add(new Previous(hmacKey(entry.substring(0, at).strip()), until));
         }
         if (signing == null && !verifying.isEmpty()) {
             // without a key the bare name is the probe's: the previous keys would verify nothing

@@ -259,7 +259,8 @@ class MemoriaTecnicaTest {
 
     /**
      * Only an outage the probe saw start and end vouches for its hours: one left open when the pods stopped and ended by
-     * the first probe after they came back, or one still open, spans time nobody watched.
+     * the first probe after they came back, one carried on by the restarted process, or one still open, spans time
+     * nobody watched.
      */
     @Test
     void anOutageNobodyWatchedToItsEndLeavesItsHoursUnmonitored() throws Exception {
@@ -271,7 +272,10 @@ class MemoriaTecnicaTest {
                 new Incident("2024-06-03T04:00:00Z", "2024-06-03T04:30:00Z", Light.RED, "https://prep.example.mx/ unreachable: timeout"),
                 new Incident("2024-06-03T12:00:00Z", "2024-06-03T15:00:00Z", Light.RED, "https://prep.example.mx/ unreachable: timeout"
                         + mx.prep.difusor.probe.InstituteProbe.ENDED_AFTER_RESTART),
-                new Incident("2024-06-04T04:30:00Z", null, Light.RED, "https://prep.example.mx/ unreachable: timeout"));
+                new Incident("2024-06-04T04:30:00Z", null, Light.RED, "https://prep.example.mx/ unreachable: timeout"),
+                // one a restarted process carried on to its end: the restart's gap was not watched either
+                new Incident("2024-06-03T16:00:00Z", "2024-06-03T17:30:00Z", Light.RED, "https://prep.example.mx/ unreachable: timeout"
+                        + mx.prep.difusor.probe.InstituteProbe.CARRIED_AFTER_RESTART));
 
         assertThat(MemoriaReport.unmonitored(figures, incidents, from, to, Instant.parse("2024-06-12T18:00:00Z"), time))
                 // of the 27 hours without the probe's request, only 22:00 on the 2nd is vouched for

@@ -176,7 +176,7 @@ class SiteTrafficTest {
     @Test
     void aPreviousKeyVerifiesWhatItSignedUntilItWasChangedAndSignsNothing() {
         java.time.Instant at = java.time.Instant.parse("2024-06-03T11:00:30Z");
-        ProbeSignature rotated = ProbeSignature.of("clave-nueva", List.of("clave-filtrada@2024-06-03T06:00:00-06:00", ""));
+        ProbeSignature rotated = ProbeSignature.of("clave-nueva", List.of("clave-filtrada @ 2024-06-03T06:00:00-06:00", ""));
         assertThat(rotated.isProbe(ProbeSignature.of("clave-filtrada").userAgent(at), at)).isTrue();
         assertThat(rotated.isProbe(ProbeSignature.of("clave-nueva").userAgent(at), at)).isTrue();
         assertThat(rotated.isProbe(ProbeSignature.of("otra-clave").userAgent(at), at)).isFalse();
