@@ -86,14 +86,15 @@ public final class OperationRecords {
     }
 
     /**
-     * Both replicas probe: one outage can be on record twice, started a second apart. Incidents of one light that
-     * overlap are one incident, so no time is counted twice.
+     * Both replicas probe: one outage can be on record twice, started a second apart. Incidents of one light and kind
+     * that overlap are one incident, so no time is counted twice; a yellow that changed kind (a page without its data,
+     * then an older corte) ends where the next begins, and stays two, each reported as what it was.
      */
     static List<Incident> merged(List<Incident> incidents) {
         incidents.sort(Comparator.comparing(Incident::start));
         List<Incident> merged = new ArrayList<>();
         for (Incident i : incidents) {
-            Optional<Incident> overlapping = merged.stream().filter(m -> m.light() == i.light()
+            Optional<Incident> overlapping = merged.stream().filter(m -> m.light() == i.light() && m.dataMissing() == i.dataMissing()
                     && (m.end() == null || !Instant.parse(m.end()).isBefore(Instant.parse(i.start())))).findFirst();
             if (overlapping.isEmpty()) {
                 merged.add(i);

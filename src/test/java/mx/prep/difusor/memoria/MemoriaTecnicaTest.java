@@ -258,6 +258,26 @@ class MemoriaTecnicaTest {
     }
 
     /**
+     * One outage both replicas recorded is one incident; a yellow that changed kind is two, the first ending where the
+     * second begins, each its own type in the report (merged, the second's time counted as the first's kind).
+     */
+    @Test
+    void aYellowThatChangedKindStaysTwoIncidentsWhileOneOutageTwoReplicasRecordedIsOne() {
+        List<Incident> merged = OperationRecords.merged(new java.util.ArrayList<>(List.of(
+                new Incident("2024-06-03T05:00:00Z", "2024-06-03T05:10:00Z", Light.YELLOW, "up, but data/corte.json answered HTTP 404 (published corte 2024-06-02 22:40)"),
+                new Incident("2024-06-03T05:10:00Z", "2024-06-03T05:40:00Z", Light.YELLOW,
+                        "up, but not the index.html of the published corte 2024-06-02 22:40 (a stale cache?)"),
+                new Incident("2024-06-03T06:00:00Z", "2024-06-03T06:05:00Z", Light.RED, "https://prep.example.mx/ unreachable: timeout"),
+                new Incident("2024-06-03T06:00:01Z", "2024-06-03T06:05:30Z", Light.RED, "https://prep.example.mx/ unreachable: timeout"))));
+
+        assertThat(merged).extracting(Incident::start, Incident::end).containsExactly(
+                org.assertj.core.groups.Tuple.tuple("2024-06-03T05:00:00Z", "2024-06-03T05:10:00Z"),
+                org.assertj.core.groups.Tuple.tuple("2024-06-03T05:10:00Z", "2024-06-03T05:40:00Z"),
+                org.assertj.core.groups.Tuple.tuple("2024-06-03T06:00:00Z", "2024-06-03T06:05:30Z"));
+        assertThat(merged.get(1).dataMissing()).isFalse();
+    }
+
+    /**
      * Only an outage the probe saw start and end vouches for its hours: one left open when the pods stopped and ended by
      * the first probe after they came back, one carried on by the restarted process, or one still open, spans time
      * nobody watched.
