@@ -43,7 +43,7 @@ public final class KubernetesApiReachability extends AbstractHealthCheck {
     private volatile Instant since; // the first question: silence counts from there, not from the pod's start
     private Future<?> asking; // guarded by this: one question at a time
     private volatile Instant lastAnswered;
-    private volatile Instant lastFailed;
+    private volatile boolean lastUnanswered; // the last question that ended: one at a time, so ordered
     private volatile String lastProblem = "no answer yet";
     private volatile String trouble;
 
@@ -80,12 +80,11 @@ public final class KubernetesApiReachability extends AbstractHealthCheck {
             }
         }
         Instant answered = lastAnswered;
-        Instant failed = lastFailed;
         Duration silent = Duration.between(answered != null ? answered : since, clock.instant());
         builder.detail("lease", namespace + "/" + lease);
         // silent that long, and the last question unanswered too: a readiness probe that asks less often than the
         // Lease's duration finds its last answer old, not the API gone
-        boolean failing = failed != null && (answered == null || failed.isAfter(answered));
+        boolean failing = lastUnanswered;
         if (silent.compareTo(within) < 0 || !failing) {
             if (trouble != null && answered != null) {
                 LOG.info("readiness: the Kubernetes API answers again (Lease {}/{})", namespace, lease);
@@ -112,14 +111,15 @@ public final class KubernetesApiReachability extends AbstractHealthCheck {
             if (e.getCode() <= 0) {
                 // no HTTP status: no connection, no answer in time
                 lastProblem = String.valueOf(e.getCause() != null ? e.getCause() : e.getMessage());
-                lastFailed = clock.instant();
+                lastUnanswered = true;
                 return;
             }
         } catch (RuntimeException e) {
             lastProblem = e.toString();
-            lastFailed = clock.instant();
+            lastUnanswered = true;
             return;
         }
         lastAnswered = clock.instant();
+        lastUnanswered = false;
     }
 }

@@ -96,6 +96,9 @@ public class Leadership implements CamelConfiguration {
             config.setNamespace(settings.text("difusor.cluster.namespace"));
         }
         config.setRequestRetryBackoffLimit(0);
+        // HTTP/1.1: a timed-out HTTP/2 stream leaves its connection in the pool, and every later question would wait on
+        // a dead one (an API endpoint replaced) until TCP gives up
+        config.setHttp2Disable(true);
         config.setConnectionTimeout(3000);
         config.setRequestTimeout(5000);
         io.fabric8.kubernetes.client.KubernetesClient client = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config).build();
@@ -108,8 +111,9 @@ public class Leadership implements CamelConfiguration {
             }
         }, true, true);
         context.getRegistry().bind(KubernetesApiReachability.BEAN, new KubernetesApiReachability(client, namespace,
-                // named as camel-kubernetes names it (lower case)
-                (service.getKubernetesResourceName() + "-" + NAMESPACE).toLowerCase(Locale.ROOT), java.time.Duration.ofMillis(service.getLeaseDurationMillis()),
+                // named as camel-kubernetes names it (lower case, other characters than letters, digits, '-' and '.' as '-')
+                (service.getKubernetesResourceName() + "-" + NAMESPACE).toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9.-]", "-")
+                        .replaceAll("^[^a-z0-9]+|[^a-z0-9]+$", ""), java.time.Duration.ofMillis(service.getLeaseDurationMillis()),
                 context.getExecutorServiceManager().newSingleThreadExecutor(KubernetesApiReachability.class, "kubernetes-api"), Clock.systemUTC()));
     }
 

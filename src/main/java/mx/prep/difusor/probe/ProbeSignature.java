@@ -70,7 +70,7 @@ public final class ProbeSignature {
             } catch (java.time.format.DateTimeParseException e) {
                 until = null;
             }
-            if (until == null) {
+            if (until == null || entry.substring(0, at).isBlank()) {
                 // never the entry itself in the message: it is a key
                 throw new IllegalArgumentException("difusor.probe.previous-signing-keys, entry " + (i + 1) + ": write it <key>@<the time"
                         + " it stopped signing> (2024-06-03T12:30:00-06:00): after that time a leaked key proves nothing");

@@ -192,7 +192,7 @@ class SiteTrafficTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> ProbeSignature.of("", List.of("clave-filtrada@2024-06-03T12:00:00Z")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("difusor.probe.signing-key");
         // without the time it stopped signing: refused, and the key is not in the message
-        for (String entry : List.of("clave-filtrada", "clave-filtrada@ayer", "@2024-06-03T12:00:00Z")) {
+        for (String entry : List.of("clave-filtrada", "clave-filtrada@ayer", "@2024-06-03T12:00:00Z", " @2024-06-03T12:00:00Z")) {
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> ProbeSignature.of("clave-nueva", List.of(entry)))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("<key>@<the time")
                     .satisfies(e -> assertThat(e.getMessage()).doesNotContain("clave-filtrada"));
