@@ -166,8 +166,16 @@ public final class MemoriaTecnica {
         Path html = Files.writeString(out.resolve("memoria-tecnica.html"), MemoriaReport.html(portal, from, to, publicationFrom, figures, night, now,
                 "registros de acceso de CloudFront en " + logs + "; registros de operación del Difusor en " + records.location()
                         + (teamLog.isBlank() ? "" : "; incidencias anotadas por el equipo en " + teamLog)), StandardCharsets.UTF_8);
-        Path daily = Files.writeString(out.resolve("estadisticas-diarias.csv"), MemoriaReport.dailyCsv(figures), StandardCharsets.UTF_8);
-        Path incidents = Files.writeString(out.resolve("incidencias.csv"), MemoriaReport.incidentsCsv(night, now, zone, publicationFrom, to), StandardCharsets.UTF_8);
+        // a draft's CSVs say so in their names (the HTML says it in its text): they are what goes into the institute's format
+        boolean draft = now.isBefore(end.plus(MemoriaReport.LOGS_LATE));
+        String suffix = draft ? "-borrador.csv" : ".csv";
+        if (!draft) {
+            Files.deleteIfExists(out.resolve("estadisticas-diarias-borrador.csv"));
+            Files.deleteIfExists(out.resolve("incidencias-borrador.csv"));
+        }
+        Path daily = Files.writeString(out.resolve("estadisticas-diarias" + suffix), MemoriaReport.dailyCsv(figures), StandardCharsets.UTF_8);
+        Path incidents = Files.writeString(out.resolve("incidencias" + suffix), MemoriaReport.incidentsCsv(night, now, zone, publicationFrom, to),
+                StandardCharsets.UTF_8);
         return new Written(html, daily, incidents, figures, night, files);
     }
 

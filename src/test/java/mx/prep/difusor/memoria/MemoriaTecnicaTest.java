@@ -435,6 +435,20 @@ class MemoriaTecnicaTest {
                 logs.toString(), out);
 
         assertThat(Files.readString(written.html())).contains("<p id=\"borrador\"><b>Borrador:</b> elaborada antes del 2024-06-05 00:00:00");
+        // the CSVs, which go into the institute's format, say it in their names
+        assertThat(written.dailyCsv().getFileName()).hasToString("estadisticas-diarias-borrador.csv");
+        assertThat(written.incidentsCsv().getFileName()).hasToString("incidencias-borrador.csv");
+        assertThat(out.resolve("estadisticas-diarias.csv")).doesNotExist();
+
+        // written again once the logs are in: the final files, and the draft's gone
+        var late = new MemoriaTecnica(store, new OperationRecords(store, "prep-history", "history/", "quarantine/", "incidents/"),
+                Clock.fixed(Instant.parse("2024-06-05T06:00:00Z"), ZoneOffset.UTC));
+        var final_ = late.write("", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM, SiteTrafficTest.MEXICO_CITY,
+                logs.toString(), out);
+        assertThat(final_.dailyCsv().getFileName()).hasToString("estadisticas-diarias.csv");
+        assertThat(out.resolve("estadisticas-diarias-borrador.csv")).doesNotExist();
+        assertThat(out.resolve("incidencias-borrador.csv")).doesNotExist();
+        assertThat(Files.readString(final_.html())).doesNotContain("Borrador");
     }
 
     /**
