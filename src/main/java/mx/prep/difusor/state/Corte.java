@@ -1,15 +1,25 @@
 package mx.prep.difusor.state;
 
+import java.time.LocalDate;
 import java.time.LocalDateTime;
+import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.time.format.ResolverStyle;
 import java.time.temporal.ChronoUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** One cut-off of results, to the minute, in the institute's local time. Cortes are totally ordered. */
 public record Corte(LocalDateTime at) implements Comparable<Corte> {
 
-    private static final DateTimeFormatter COMPACT = DateTimeFormatter.ofPattern("yyyyMMdd_HHmm");
-    private static final DateTimeFormatter SHOWN = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm");
+    // strict: the default resolver reads 31 June as 30 June and 2024-02-30 as the 29th, another corte than the one named
+    private static final DateTimeFormatter COMPACT = DateTimeFormatter.ofPattern("uuuuMMdd_HHmm").withResolverStyle(ResolverStyle.STRICT);
+    private static final DateTimeFormatter SHOWN = DateTimeFormatter.ofPattern("uuuu-MM-dd HH:mm").withResolverStyle(ResolverStyle.STRICT);
+    private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("uuuuMMdd").withResolverStyle(ResolverStyle.STRICT);
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HHmm").withResolverStyle(ResolverStyle.STRICT);
+    /** A day's last corte may be named after its end, 24:00: the next day's 00:00. */
+    private static final Pattern END_OF_DAY = Pattern.compile("(\\d{4}-?\\d{2}-?\\d{2})[_ T]24:?00(?::00)?");
 
     public Corte {
         at = at.truncatedTo(ChronoUnit.MINUTES);
@@ -18,6 +28,14 @@ public record Corte(LocalDateTime at) implements Comparable<Corte> {
     /** Parses {@code yyyyMMdd_HHmm}, {@code yyyy-MM-dd HH:mm} or ISO-8601 local date-time. */
     public static Corte parse(String text) {
         String t = text.trim();
+        Matcher endOfDay = END_OF_DAY.matcher(t);
+        if (endOfDay.matches()) {
+            try {
+                return new Corte(LocalDate.parse(endOfDay.group(1).replace("-", ""), DATE).plusDays(1).atStartOfDay());
+            } catch (DateTimeParseException e) {
+                throw new IllegalArgumentException("not a corte: '" + text + "'", e);
+            }
+        }
         for (DateTimeFormatter f : new DateTimeFormatter[] { COMPACT, SHOWN, DateTimeFormatter.ISO_LOCAL_DATE_TIME }) {
             try {
                 return new Corte(LocalDateTime.parse(t, f));
@@ -26,6 +44,22 @@ public record Corte(LocalDateTime at) implements Comparable<Corte> {
             }
         }
         throw new IllegalArgumentException("not a corte: '" + text + "'");
+    }
+
+    /**
+     * A corte from its date ({@code yyyyMMdd}) and time ({@code HHmm}) as a package name writes them, strictly: a date
+     * that does not exist is none; {@code 2400} is the next day's 00:00.
+     */
+    static java.util.Optional<Corte> of(String date, String time) {
+        try {
+            LocalDate day = LocalDate.parse(date, DATE);
+            if (time.equals("2400")) {
+                return java.util.Optional.of(new Corte(day.plusDays(1).atStartOfDay()));
+            }
+            return java.util.Optional.of(new Corte(LocalDateTime.of(day, LocalTime.parse(time, TIME))));
+        } catch (DateTimeParseException e) {
+            return java.util.Optional.empty();
+        }
     }
 
     public boolean isNewerThan(Corte other) {

@@ -1,10 +1,5 @@
 package mx.prep.difusor.state;
 
-import java.time.LocalDate;
-import java.time.LocalDateTime;
-import java.time.LocalTime;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -14,9 +9,6 @@ import java.util.regex.Pattern;
  * (yyyyMMdd) and {@code time} (HHmm), e.g. {@code PREP2024_JAL_20240602_2000.zip}.
  */
 public final class CorteParser {
-
-    private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("yyyyMMdd");
-    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HHmm");
 
     private final Pattern pattern;
 
@@ -32,12 +24,6 @@ public final class CorteParser {
         if (!m.matches()) {
             return Optional.empty();
         }
-        try {
-            LocalDate date = LocalDate.parse(m.group("date"), DATE);
-            LocalTime time = LocalTime.parse(m.group("time"), TIME);
-            return Optional.of(new Corte(LocalDateTime.of(date, time)));
-        } catch (DateTimeParseException e) {
-            return Optional.empty();
-        }
+        return Corte.of(m.group("date"), m.group("time"));
     }
 }

@@ -22,6 +22,22 @@ class CorteParserTest {
         assertThat(defaults.fromPackageName("latest.zip")).isEmpty();
         assertThat(defaults.fromPackageName("PREP_20241302_2040.zip")).isEmpty();
         assertThat(defaults.fromPackageName("PREP_20240602_2561.zip")).isEmpty();
+        // days that do not exist are no corte (the lenient reading made them 30 June and 29 February: other cortes)
+        assertThat(defaults.fromPackageName("PREP_20240631_2040.zip")).isEmpty();
+        assertThat(defaults.fromPackageName("PREP_20240230_2040.zip")).isEmpty();
+        assertThat(defaults.fromPackageName("PREP_20240602_2401.zip")).isEmpty();
+    }
+
+    /** A day's last corte named after its end, 24:00, is the next day's 00:00, as the manifest's form reads it too. */
+    @Test
+    void midnightNamedAsTheEndOfTheDayIsTheNextDaysFirstMinute() {
+        Corte midnight = new Corte(LocalDateTime.of(2024, 6, 3, 0, 0));
+        assertThat(defaults.fromPackageName("PREP2024_JAL_20240602_2400.zip")).contains(midnight);
+        assertThat(defaults.fromPackageName("PREP2024_JAL_20240602_2400.zip").get().isNewerThan(Corte.parse("20240602_2340"))).isTrue();
+        assertThat(Corte.parse("20240602_2400")).isEqualTo(midnight);
+        assertThat(Corte.parse("2024-06-02 24:00")).isEqualTo(midnight);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Corte.parse("20240631_2040")).isInstanceOf(IllegalArgumentException.class);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Corte.parse("2024-06-31 20:40")).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
