@@ -30,6 +30,11 @@ public final class MemoriaReport {
     /** How late CloudFront may deliver an hour's access logs: a report written sooner is a draft. */
     static final Duration LOGS_LATE = Duration.ofHours(24);
 
+    /** Written before the period's last logs can have come: its figures may be incomplete. */
+    static boolean draft(Instant now, Instant periodEnd) {
+        return now.isBefore(periodEnd.plus(LOGS_LATE));
+    }
+
     /** The institute's target (call, VI.a: 99.9 % a month), held here over the shorter publication period: stricter. */
     static final double TARGET_AVAILABILITY = 99.9;
 
@@ -200,7 +205,7 @@ public final class MemoriaReport {
                 .append("<p class=\"meta\">Portal: <span id=\"portal\">").append(esc(portal.isEmpty() ? "(no configurado)" : portal))
                 .append("</span><br>Periodo: del ").append(esc(LONG_DATE.format(from))).append(" al ").append(esc(LONG_DATE.format(to)))
                 .append("<br>Horario: ").append(esc(zoneName(zone))).append("<br>Elaborada: ").append(esc(time.format(now))).append("</p>\n");
-        if (now.isBefore(end.plus(LOGS_LATE))) {
+        if (draft(now, end)) {
             // a draft: the period, or CloudFront's late delivery of its last logs, is not over yet
             h.append("<p id=\"borrador\"><b>Borrador:</b> elaborada antes del ").append(esc(time.format(end.plus(LOGS_LATE))))
                     .append(", 24 horas después del fin del periodo; CloudFront entrega sus registros de acceso con retraso, así que las cifras")

@@ -138,7 +138,7 @@ public final class MemoriaTecnica {
                         + " is outside the period " + from + " to " + to + " (a mistyped date?)");
             }
         }
-        if (clock.instant().isBefore(end.plus(MemoriaReport.LOGS_LATE))) {
+        if (MemoriaReport.draft(clock.instant(), end)) {
             LOG.warn("written before {}, a day after the period's end: CloudFront delivers access logs late, so the figures may be"
                     + " incomplete; the report says it is a draft", end.plus(MemoriaReport.LOGS_LATE));
         }
@@ -167,7 +167,7 @@ public final class MemoriaTecnica {
                 "registros de acceso de CloudFront en " + logs + "; registros de operación del Difusor en " + records.location()
                         + (teamLog.isBlank() ? "" : "; incidencias anotadas por el equipo en " + teamLog)), StandardCharsets.UTF_8);
         // a draft's CSVs say so in their names (the HTML says it in its text): they are what goes into the institute's format
-        boolean draft = now.isBefore(end.plus(MemoriaReport.LOGS_LATE));
+        boolean draft = MemoriaReport.draft(now, end);
         String suffix = draft ? "-borrador.csv" : ".csv";
         if (!draft) {
             Files.deleteIfExists(out.resolve("estadisticas-diarias-borrador.csv"));
