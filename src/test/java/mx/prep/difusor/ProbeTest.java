@@ -863,6 +863,85 @@ class ProbeTest extends PipelineTestBase {
         }
     }
 
+    /**
+     * Two replicas, the same second, one light, two kinds: pod A's way to the page gets no data file (a 404), pod B gets
+     * an older corte's. Two yellow incidents, each of its kind: the second one written used to replace the first, and the
+     * memoria técnica lost one kind. Pod B restarted carries on its own kind's, not pod A's later one.
+     */
+    @Test
+    void aPageWithoutItsDataAndAnOlderCortesDataTwoReplicasSawFromTheSameSecondAreTwoIncidents() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
+                FaultProxy podANetwork = FaultProxy.http("127.0.0.1", publicSite.port())) {
+            Map<String, String> settings = probingThrough(podANetwork);
+            settings.put("difusor.cluster.pod-name", "pod-a");
+            settings.put("difusor.probe.also-compare", "data/corte.json");
+            startDifusor(settings);
+            startedCorte();
+            var state = difusor.context().getRegistry().lookupByNameAndType("stateStore", mx.prep.difusor.state.StateStore.class);
+            java.util.concurrent.atomic.AtomicReference<java.time.Instant> podBNow = new java.util.concurrent.atomic.AtomicReference<>(
+                    java.time.Instant.now());
+            java.time.Clock podBClock = new java.time.Clock() {
+                @Override
+                public java.time.ZoneId getZone() {
+                    return java.time.ZoneOffset.UTC;
+                }
+
+                @Override
+                public java.time.Clock withZone(java.time.ZoneId zone) {
+                    return this;
+                }
+
+                @Override
+                public java.time.Instant instant() {
+                    return podBNow.get();
+                }
+            };
+            java.util.function.Supplier<InstituteProbe> podBStarts = () -> podB(publicSite, state, podBClock, List.of("data/corte.json"));
+            InstituteProbe podB = podBStarts.get();
+            podB.probe();
+            assertThat(podB.last().light()).isEqualTo(Light.GREEN);
+
+            putSiteFile("data/corte.json", SiteBucket.files(corte(1)).get("data/corte.json"));
+            podANetwork.respond(r -> r.path().endsWith("/data/corte.json"), FaultProxy.ALWAYS, 404, "text/plain", "Not Found");
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().detail()).contains("data/corte.json answered HTTP 404");
+            java.time.Instant dataMissingSince = java.time.Instant.parse(probe(difusor).last().at());
+            // pod B's first sighting in the same second, a moment before pod A's
+            java.time.Instant olderSince = dataMissingSince.minusNanos(dataMissingSince.getNano() / 2);
+            podBNow.set(olderSince);
+            podB.probe();
+            assertThat(podB.last().detail()).startsWith("up, but not the data/corte.json");
+            probe(difusor).probe();
+            podBNow.set(olderSince.plusSeconds(30));
+            podB.probe();
+            assertThat(probe(difusor).openIncident()).isPresent();
+            assertThat(podB.openIncident()).isPresent();
+
+            List<String> incidents = keys(HISTORY, "incidents/");
+            assertThat(incidents).hasSize(2);
+            Map<String, String> startByDetail = new java.util.HashMap<>();
+            for (String key : incidents) {
+                assertThat(incident(key).path("light").asText()).isEqualTo("YELLOW");
+                startByDetail.put(incident(key).path("detail").asText().contains("answered HTTP 404") ? "data missing" : "older corte",
+                        incident(key).path("start").asText());
+            }
+            assertThat(startByDetail).containsOnly(Map.entry("data missing", dataMissingSince.toString()),
+                    Map.entry("older corte", olderSince.toString()));
+
+            // pod B restarts while it still sees the older data file: of the two yellows left open it carries on its own
+            // kind's, not the latest (pod A's, a moment later), which would have ended the one it still sees
+            InstituteProbe podBAgain = podBStarts.get();
+            podBNow.set(olderSince.plusSeconds(45));
+            podBAgain.probe();
+            assertThat(podBAgain.openIncident().map(InstituteProbe.Incident::start)).contains(olderSince.toString());
+            for (String key : keys(HISTORY, "incidents/")) {
+                if (incident(key).path("start").asText().equals(olderSince.toString())) {
+                    assertThat(incident(key).path("end").isNull() || incident(key).path("end").isMissingNode()).as(key).isTrue();
+                }
+            }
+        }
+    }
+
     /** The difusor as replica "pod-a", probing the page through {@code network}, its first corte published. */
     private Path startedAsPodAThrough(FaultProxy network) throws Exception {
         Map<String, String> settings = probingThrough(network);
@@ -873,9 +952,13 @@ class ProbeTest extends PipelineTestBase {
 
     /** A second replica, "pod-b", probing the page directly on its own clock, with the difusor's state and S3. */
     private InstituteProbe podB(SitePreview publicSite, mx.prep.difusor.state.StateStore state, java.time.Clock clock) {
+        return podB(publicSite, state, clock, List.of());
+    }
+
+    private InstituteProbe podB(SitePreview publicSite, mx.prep.difusor.state.StateStore state, java.time.Clock clock, List<String> alsoCompare) {
         return new InstituteProbe(java.net.URI.create("http://localhost:" + publicSite.port() + "/"), java.time.Duration.ofSeconds(5), state,
                 new mx.prep.difusor.ObjectStore(bucket), HISTORY, "incidents/", "probe-views/", "pod-b", java.time.Duration.ofSeconds(75),
-                List.of(), mx.prep.difusor.probe.ProbeSignature.of(""), new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), clock);
+                alsoCompare, mx.prep.difusor.probe.ProbeSignature.of(""), new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), clock);
     }
 
     /** Waits for the wall clock to leave the second of this instant (a clock condition, not a pause). */

@@ -360,8 +360,11 @@ public final class InstituteProbe {
             }
             // by the instant: as text "12Z" (no fraction) comes after "12.5Z"
             stillOpen.sort(Comparator.comparing((Incident i) -> Instant.parse(i.start())));
-            // the one carried on: the latest of the light this probe sees (two replicas may have left one of each)
-            Incident carried = stillOpen.stream().filter(i -> i.light() == result.light()).reduce((a, b) -> b)
+            // the one carried on: the latest of the light and kind this probe sees (two replicas may have left one of
+            // each), else the latest of its light, else the latest
+            boolean dataMissing = result.light() == Light.YELLOW && dataFailed(result.detail());
+            Incident carried = stillOpen.stream().filter(i -> i.light() == result.light() && i.dataMissing() == dataMissing).reduce((a, b) -> b)
+                    .or(() -> stillOpen.stream().filter(i -> i.light() == result.light()).reduce((a, b) -> b))
                     .orElse(stillOpen.isEmpty() ? null : stillOpen.get(stillOpen.size() - 1));
             for (Incident i : stillOpen) {
                 if (result.light() == Light.GREEN || i != carried) {
@@ -383,8 +386,9 @@ public final class InstituteProbe {
 
     /**
      * By the second it started: both replicas probe on the same cron and see an outage at the same tick; one record. An
-     * incident of another light from that second (this pod saw the page down, the other an older corte, whose start is
-     * its first sighting's tick) is another incident, kept beside it under its light, never written over it.
+     * incident of another light or kind from that second (this pod saw the page down or without its data file, the
+     * other an older corte, whose start is its first sighting's tick) is another incident, kept beside it under its
+     * light and kind, never written over it.
      */
     private String incidentKey(Incident incident) throws IOException {
         // where its start was written, or found at a restart: its end goes there, whatever is beside it by now
@@ -399,7 +403,7 @@ public final class InstituteProbe {
 
     private String newIncidentKey(Incident incident) throws IOException {
         String second = incidentsPrefix + Instant.parse(incident.start()).truncatedTo(ChronoUnit.SECONDS).toString().replace(':', '-');
-        String beside = second + "-" + incident.light().name().toLowerCase(java.util.Locale.ROOT) + ".json";
+        String beside = second + "-" + incident.light().name().toLowerCase(java.util.Locale.ROOT) + (incident.dataMissing() ? "-data" : "") + ".json";
         Optional<Incident> there;
         try {
             there = store.readJson(bucket, second + ".json", Incident.class);
@@ -407,7 +411,8 @@ public final class InstituteProbe {
             // a record damaged by hand must not stop the probe recording incidents: this one goes beside it
             return beside;
         }
-        return there.isEmpty() || there.get().light() == incident.light() ? second + ".json" : beside;
+        return there.isEmpty() || there.get().light() == incident.light() && there.get().dataMissing() == incident.dataMissing()
+                ? second + ".json" : beside;
     }
 
     /** One GET within the probe's deadline: the response, or why there is none. */
