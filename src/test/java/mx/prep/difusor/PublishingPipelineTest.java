@@ -516,6 +516,46 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     /**
+     * An operator's rollback stands over a restart while the institute still serves the withdrawn newer zip at its fixed
+     * URL, with a checksum file that names no file: a new process knows that zip by its checksum alone, and once the
+     * download names it, its history record says it was published before. It was published again over the rollback.
+     */
+    @Test
+    void anOperatorsRollbackStandsAfterARestartWhileTheWithdrawnZipIsStillOnOffer() throws Exception {
+        Path republish = Files.createDirectories(tmp.resolve("republish"));
+        var settings = settings();
+        settings.put("difusor.source.kind", "package-url");
+        settings.put("difusor.republish.directory", republish.toString());
+        startDifusor(settings);
+        Path older = corte(0);
+        Path withdrawn = corte(1);
+        institute.releaseWithSidecar(older, PrepPackageGenerator.sha256Hex(older) + "\n");
+        awaitPublished(older);
+        institute.releaseWithSidecar(withdrawn, PrepPackageGenerator.sha256Hex(withdrawn) + "\n");
+        awaitPublished(withdrawn);
+        republishFromTheHistory(republish, older);
+        awaitPublished(older);
+        difusor.close();
+        int downloads = institute.requestCount("latest.zip");
+
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            startDifusor(settings);
+            await().atMost(Duration.ofSeconds(30)).until(() -> logged.stream().anyMatch(l -> l.contains(withdrawn.getFileName() + " ")
+                    && l.contains("already handled (published at")) || !publishedState().orElseThrow().isSamePackage(
+                            older.getFileName().toString(), PrepPackageGenerator.sha256Hex(older)));
+        }
+        assertThat(publishedState().orElseThrow().packageName()).isEqualTo(older.getFileName().toString());
+        // known by its checksum from then on: not fetched again at every poll
+        int polls = institute.requestCount("latest.zip.sha256");
+        await().atMost(Duration.ofSeconds(20)).until(() -> institute.requestCount("latest.zip.sha256") >= polls + 2 * POLLS_PER_SECOND);
+        assertThat(institute.requestCount("latest.zip")).isEqualTo(downloads + 1);
+        assertSiteEquals(older);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(3);
+    }
+
+    /**
      * A corte refused (here as older than the published one) and then put on line by an operator's republish: its
      * history record said "stale" for good, and the memoria técnica listed it among the packages never published.
      */

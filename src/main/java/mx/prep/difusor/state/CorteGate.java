@@ -64,7 +64,10 @@ public final class CorteGate {
         }
     }
 
-    /** @return true when the package is the one already published: the route stops quietly */
+    /**
+     * @return true when the package is the one already published, or was handled before (its history record): the
+     *         route stops quietly
+     */
     public boolean isAlreadyPublished(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws IOException {
         Optional<PublishedState> published = state.load();
         if (exchange.getProperty(RESUMED, false, Boolean.class)
@@ -80,6 +83,26 @@ public final class CorteGate {
                 && published.map(PublishedState::publishing).isPresent();
         if (published.isPresent() && published.get().isSamePackage(pkg.name(), pkg.sha256()) && !overACutShort) {
             LOG.info("{}: already published; skipped", pkg);
+            ledger.settled(pkg.name(), pkg.sha256());
+            return true;
+        }
+        if (exchange.getProperty(REPUBLISH, false, Boolean.class) || exchange.getProperty(RESUMED, false, Boolean.class)) {
+            return false;
+        }
+        // handled before (published, stale or refused), under this name with these bytes: a source that names its package
+        // only with the download (a fixed URL whose checksum file names no file) is known to a new process by checksum
+        // alone, and an operator's rollback to an older corte would be undone by the withdrawn newer zip still on offer
+        Optional<HistoryArchiver.HistoryRecord> record;
+        try {
+            record = history.outcome(pkg.name());
+        } catch (com.fasterxml.jackson.core.JacksonException unreadable) {
+            // a record damaged by hand: the gate decides as if there were none
+            LOG.warn("{}: its history record cannot be read ({}); taken as not handled before", pkg, unreadable.getOriginalMessage());
+            record = Optional.empty();
+        }
+        if (record.isPresent() && pkg.sha256() != null && pkg.sha256().equalsIgnoreCase(record.get().sha256())) {
+            LOG.info("{}: already handled ({} at {}); not published again (an operator puts it back on line through the republish folder)",
+                    pkg, record.get().outcome(), record.get().outcomeAt());
             ledger.settled(pkg.name(), pkg.sha256());
             return true;
         }
