@@ -133,12 +133,13 @@ public final class SiteUnpacker {
     }
 
     /**
-     * The pod's own disk failing under the spooled zip (gone, refused, too many open files), not its bytes: these
-     * passed the checksum moments ago. Retried as a transient failure; refused as BAD_ZIP, a good corte would be
-     * settled for good and never published, and the institute told its zip is damaged.
+     * The pod failing under the spooled zip (the file gone or refused, too many open files, an I/O error, a read cut
+     * short by an interrupt), not its bytes: these passed the checksum moments ago. The zip's own faults are its format
+     * (ZipException) and its end coming early (EOFException); anything else is retried as a transient failure. Refused
+     * as BAD_ZIP, a good corte would be settled for good and never published, and the institute told its zip is damaged.
      */
     private static boolean disk(IOException e) {
-        return e instanceof java.nio.file.FileSystemException || e instanceof java.io.FileNotFoundException;
+        return !(e instanceof java.util.zip.ZipException || e instanceof java.io.EOFException);
     }
 
     private static java.io.UncheckedIOException onTheDisk(PrepPackage pkg, IOException e) {
@@ -388,7 +389,7 @@ public final class SiteUnpacker {
             head = in.readNBytes(MAX_INDEX_BYTES);
             baseBeyondHead = head.length == MAX_INDEX_BYTES && (tagOpenAtEnd(head) || holdsBaseTag(in, head));
         } catch (IOException e) {
-            throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read index.html: " + e.getMessage(), e);
+            throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read index.html: " + e.getMessage(), notTheDisk(pkg, e));
         }
         // a browser follows a UTF-16 byte-order mark whatever the page says, and would read another text than this check
         if (head.length >= 2 && ((head[0] & 0xFF) == 0xFE && (head[1] & 0xFF) == 0xFF || (head[0] & 0xFF) == 0xFF && (head[1] & 0xFF) == 0xFE)

@@ -290,6 +290,23 @@ class SiteUnpackerTest {
                 .hasMessageContaining("pod's disk");
     }
 
+    /**
+     * A read cut short by an interrupt (Camel stopping a pod past its shutdown timeout) fails with an IOException that
+     * is neither a missing file nor the zip's own fault: it was refused as BAD_ZIP, for good, a good corte never published.
+     */
+    @Test
+    void aReadInterruptedOnThePodIsATransientFailureNotABadZip() throws Exception {
+        PrepPackage pkg = pkg(zip(site("data/a.json", "{}"), true));
+        Thread.currentThread().interrupt();
+        try {
+            assertThatThrownBy(() -> unpacker.unpack(pkg)).isInstanceOf(java.io.UncheckedIOException.class)
+                    .satisfies(e -> assertThat(new mx.prep.difusor.Failures().isTransient(e)).isTrue())
+                    .hasMessageContaining("pod's disk").hasRootCauseInstanceOf(java.nio.channels.ClosedByInterruptException.class);
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
     @Test
     void anEntryWhoseBytesDoNotMatchItsCrcIsRefused() throws Exception {
         Path zip = zip(site("data/a.json", "{\"votos\":12345}"), true);
