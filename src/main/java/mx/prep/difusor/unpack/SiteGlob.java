@@ -30,7 +30,8 @@ public final class SiteGlob {
 
     public SiteGlob(String glob) {
         this.glob = glob;
-        this.pattern = Pattern.compile(toRegex(glob));
+        // DOTALL: a line separator (U+2028, U+0085) is no control character, so it can be in a site path
+        this.pattern = Pattern.compile(toRegex(glob), Pattern.DOTALL);
         int first = firstWildcard(glob);
         int last = lastWildcard(glob);
         this.head = first < 0 ? glob : glob.substring(0, first);

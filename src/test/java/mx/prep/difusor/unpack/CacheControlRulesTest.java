@@ -40,6 +40,19 @@ class CacheControlRulesTest {
         service.requireFreshPagesAndResults();
     }
 
+    /**
+     * A line separator is no control character, so it may be in a site path; the globs' "." did not match it, and a page
+     * under such a name went out with no Cache-Control at all, not even the last rule's.
+     */
+    @Test
+    void aPathWithALineSeparatorInItIsMatchedLikeAnyOther() {
+        CacheControlRules mixed = new CacheControlRules("**/*.html=no-cache;**=max-age=60");
+        for (String odd : new String[] { "\u2028", "\u2029", "\u0085" }) {
+            assertThat(mixed.forPath("a" + odd + "/index.html")).as("U+%04X", (int) odd.charAt(0)).isEqualTo("no-cache");
+            assertThat(mixed.forPath("a" + odd + ".json")).as("U+%04X", (int) odd.charAt(0)).isEqualTo("max-age=60");
+        }
+    }
+
     @Test
     void aSingleStarStaysInOneDirectory() {
         CacheControlRules only = new CacheControlRules("assets/*.js=immutable");
