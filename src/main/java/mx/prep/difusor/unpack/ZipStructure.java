@@ -268,6 +268,14 @@ public final class ZipStructure {
                             throw violation(Reason.TRUNCATED, "the zip comment holds another end of central directory record: "
                                     + "readers would disagree on the entries");
                         }
+                        // a signature across this record's last fields and the comment's first bytes is looked at first
+                        // by the JDK's backwards scan, and taken if its directory and first entry start with their signatures
+                        for (int j = i + 1; j <= Math.min(i + EOCD_LEN - 1, tailLength - EOCD_LEN); j++) {
+                            if (tail.getInt(j) == EOCD_SIG && jdkTakes(tail, j, tailStart + j)) {
+                                throw violation(Reason.TRUNCATED, "the end of central directory record overlaps another one that readers"
+                                        + " would take instead: they would disagree on the entries");
+                            }
+                        }
                         eocd = tailStart + i;
                         break;
                     }
@@ -361,6 +369,20 @@ public final class ZipStructure {
                 throw violation(Reason.TRUNCATED, "the central directory is " + size + " bytes, too short for " + entries + " entries");
             }
             return new Directory(offset, size, entries);
+        }
+
+        /**
+         * Whether the JDK's ZipFile takes the end record read at {@code at} (its backwards scan takes the first one whose
+         * comment reaches the end of the file, or whose directory and first entry start with their signatures).
+         */
+        private boolean jdkTakes(ByteBuffer tail, int i, long at) throws IOException {
+            if (at + EOCD_LEN + u16(tail, i + 20) == fileSize) {
+                return true;
+            }
+            long directory = at - u32(tail, i + 12);
+            long firstEntry = directory - u32(tail, i + 16);
+            return directory >= 0 && firstEntry >= 0 && directory + 4 <= fileSize && firstEntry + 4 <= fileSize
+                    && read(directory, 4).getInt(0) == CEN_SIG && read(firstEntry, 4).getInt(0) == LOC_SIG;
         }
 
         private boolean startsWithLocalHeader() throws IOException {

@@ -214,6 +214,35 @@ class ZipStructureTest {
         assertThat(ZipStructure.inspect(write(zip), LIMITS)).hasSize(entries);
     }
 
+    /**
+     * A comment of 19,280 bytes (0x4b50, "PK" in the record's comment-length field) that starts with 05 06: a second
+     * end record, 20 bytes into the first, whose fields are the comment's. The JDK's backwards scan meets it first and
+     * takes it when its directory and first entry start with their signatures: here they are the real ones, in a
+     * crafted zip anything in the file, and the entries published would not be the ones checked here. Refused.
+     */
+    @Test
+    void anEndRecordOverlappingTheRealOneThatTheJdkWouldTakeIsRefused() throws Exception {
+        byte[] zip = normalZip();
+        ByteBuffer real = ByteBuffer.wrap(zip, zip.length - 22, 22).slice().order(ByteOrder.LITTLE_ENDIAN);
+        assertThat(real.getShort(20)).as("no comment yet").isZero();
+        long directory = real.getInt(16) & 0xFFFFFFFFL;
+        int entries = real.getShort(10);
+        int overlap = zip.length - 22 + 20;
+        ByteBuffer crafted = ByteBuffer.allocate(zip.length + 0x4b50).order(ByteOrder.LITTLE_ENDIAN);
+        crafted.put(zip);
+        crafted.putShort(zip.length - 22 + 20, (short) 0x4b50);
+        crafted.position(zip.length);
+        crafted.put((byte) 5).put((byte) 6).putShort((short) 0).putShort((short) 0).putShort((short) entries).putShort((short) entries)
+                .putInt((int) (overlap - directory)).putInt((int) directory).putShort((short) 0);
+        byte[] bytes = crafted.array();
+        assertThat(ByteBuffer.wrap(bytes, overlap, 4).order(ByteOrder.LITTLE_ENDIAN).getInt()).as("a signature 20 bytes in").isEqualTo(0x06054b50);
+
+        assertRefused(write(bytes), Reason.TRUNCATED);
+        // the same comment with one byte changed (no signature where the JDK looks) is an ordinary comment
+        bytes[zip.length] = 0;
+        assertThat(ZipStructure.inspect(write(bytes), LIMITS)).hasSize(entries);
+    }
+
     /** {@code count} empty stored entries, their names {@code extra} characters longer in all, and a comment. */
     private static byte[] withEmptyEntries(int count, int extra) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
