@@ -391,6 +391,36 @@ class BadPackagesTest extends PipelineTestBase {
     }
 
     /**
+     * The same mismatching bytes twice, the first one's copy only on the pod's disk (S3 refused the quarantine then): the
+     * second refusal keeps its copy in S3. It was dropped as "the same bytes as the copy already in quarantine", and the
+     * package was lost with the pod.
+     */
+    @Test
+    void theSameMismatchingBytesAgainAreKeptInS3WhenTheFirstCopyIsOnlyOnThePod() throws Exception {
+        var settings = givingUpOnS3Sooner(settings());
+        settings.put("difusor.quarantine.send-kept-every-ms", "600000");   // the copy on the pod stays there
+        startWithFirstCortePublished(settings);
+        Path second = corte(1);
+        String name = second.getFileName().toString();
+        String folder = "quarantine/" + name.replace(".zip", "") + "/";
+        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/" + folder), 2);   // the first quarantine, both SDK attempts
+        institute.release(second, "ab".repeat(32), null);
+        await().atMost(Duration.ofSeconds(60)).until(() -> keys(HISTORY, folder).stream().anyMatch(k -> k.endsWith("/report.json")));
+
+        String reportKey = keys(HISTORY, folder).stream().filter(k -> k.endsWith("/report.json")).findFirst().orElseThrow();
+        JsonNode report = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(reportKey)).asUtf8String());
+        assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
+        assertThat(keptPackage(report)).isEqualTo(Files.readAllBytes(second));
+        assertThat(localReports(localQuarantine())).hasSize(1);
+        // refused for good now: not fetched a third time
+        int downloads = institute.requestCount("/" + name);
+        assertThat(downloads).isEqualTo(2);
+        int polls = institute.requestCount("manifest.json");
+        await().atMost(Duration.ofSeconds(20)).until(() -> institute.requestCount("manifest.json") >= polls + 2 * POLLS_PER_SECOND);
+        assertThat(institute.requestCount("/" + name)).isEqualTo(downloads);
+    }
+
+    /**
      * S3 refuses the quarantine and the local disk does too (here: its folder is a file): the package is not deleted
      * with the spool but waits among the spool's leftovers, and reaches the quarantine in S3 once S3 answers. It was
      * deleted: a package received and lost.

@@ -114,13 +114,7 @@ public final class Quarantine {
         // a leftover's refusal was counted when it happened: sent now, never taken for "the same bytes again"
         boolean mismatch = pkg != null && (reason == RejectReason.CHECKSUM_MISMATCH || reason == RejectReason.SIZE_MISMATCH)
                 && !exchange.getProperty(LEFTOVER, false, Boolean.class);
-        if (mismatch && ledger.mismatched(pkg, now)) {
-            journal.add(new PackageJournal.Entry(name, pkg.corte() == null ? null : pkg.corte().toString(), "rejected", reason.name(), step,
-                    Failures.describe(cause), now.toString(), pkg.stageMillis()));
-            LOG.error("{} rejected again at step {}: {}: {}; the same bytes as the copy already in quarantine; not fetched again", pkg, step,
-                    reason, Failures.describe(cause));
-            return;
-        }
+        boolean sameBytesAgain = mismatch && ledger.mismatched(pkg, now);
         boolean keepsPackage = pkg != null && !pkg.isArchived() && pkg.spoolFile() != null && Files.exists(pkg.spoolFile());
         if (keepsPackage && pkg.receivedSha256() == null) {
             // refused before its checksum (the history could not be asked, say): named by its content all the same, so
@@ -138,6 +132,13 @@ public final class Quarantine {
         String keptBefore = copyKey != null ? keptCopies.get(copyKey) : null;
         if (keptBefore != null) {
             keepsPackage = false;
+        }
+        if (sameBytesAgain && (keptBefore != null || !keepsPackage)) {
+            journal.add(new PackageJournal.Entry(name, pkg.corte() == null ? null : pkg.corte().toString(), "rejected", reason.name(), step,
+                    Failures.describe(cause), now.toString(), pkg.stageMillis()));
+            LOG.error("{} rejected again at step {}: {}: {}; the same bytes as the copy already in quarantine; not fetched again", pkg, step,
+                    reason, Failures.describe(cause));
+            return;
         }
 
         QuarantineReport report = new QuarantineReport(name, pkg != null && pkg.corte() != null ? pkg.corte().toString() : null,
@@ -182,6 +183,9 @@ public final class Quarantine {
         Instant offeredAgainAt = null;
         if (exchange.getProperty(LEFTOVER, false, Boolean.class)) {
             LOG.debug("{}: sent from the spool's leftovers; its refusal told the ledger when it happened", pkg);
+        } else if (sameBytesAgain) {
+            // the first copy of these bytes was only on the pod's disk: kept in S3 now, and not fetched again
+            LOG.info("{}: the same bytes as its first refusal, whose copy is only on the pod; not fetched again", pkg);
         } else if (mismatch) {
             LOG.info("{}: fetched again after a pause if the source still offers it: it may have been changing under the download", pkg);
         } else if (pkg != null && reason.isLasting()) {
