@@ -224,10 +224,13 @@ public final class PrepPackage {
      * on: nothing more is sent.
      */
     public boolean uploadStarting() {
+        // counted before the flags are read: a turn closed in between sees this upload under way and waits for it,
+        // where a check first let it go out after the turn was released (review)
+        uploadsUnderWay.incrementAndGet();
         if (uploadsStopped != null || uploadsClosed) {
+            uploadEnded(null);
             return false;
         }
-        uploadsUnderWay.incrementAndGet();
         return true;
     }
 
@@ -332,6 +335,17 @@ public final class PrepPackage {
 
     public synchronized void stageTook(String stage, long millis) {
         stageMillis.merge(stage, millis, Long::sum);
+    }
+
+    /** The invalidations CloudFront took for this package (distribution and CallerReference): a retry asks the others only. */
+    private final java.util.Set<String> invalidations = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    public void invalidated(String distribution, String callerReference) {
+        invalidations.add(distribution + "\n" + callerReference);
+    }
+
+    public boolean isInvalidated(String distribution, String callerReference) {
+        return invalidations.contains(distribution + "\n" + callerReference);
     }
 
     /** Package name without the .zip extension: the stem used in history, quarantine and CallerReference keys. */

@@ -1523,6 +1523,37 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     /**
+     * Two distributions, one busy with its own invalidations for longer than the busy retries: the other gets its
+     * invalidation at once, and only once, and the corte is recorded. The busy one was asked first and its failure
+     * stopped the loop, so the other was never asked and got no invalidation at all.
+     */
+    @Test
+    void oneDistributionBusyForLongDoesNotHoldBackTheOthersInvalidation() throws Exception {
+        String busy = "E1JORNADA00001";
+        cloudFront.addDistribution(busy);
+        var settings = settings();
+        settings.put("difusor.cdn.distribution-ids", busy + "," + DISTRIBUTION);
+        settings.put("difusor.cdn.busy-delay-ms", "100");
+        settings.put("difusor.cdn.busy-retries", "2");
+        startDifusor(settings);
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        assertThat(cloudFront.created(busy)).hasSize(1);
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(1);
+
+        cloudFront.failNextFor(busy, 3, 400, "TooManyInvalidationsInProgress");
+        Path second = corte(1);
+        institute.release(second);
+        awaitPublished(second);
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(2);
+        assertThat(cloudFront.requests().stream().filter(r -> r.distributionId().equals(DISTRIBUTION))).hasSize(2);
+        assertThat(cloudFront.created(busy)).hasSize(1);
+        assertThat(meters().get("difusor_invalidations_refused_total").counter().count()).isEqualTo(1);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
+    /**
      * CloudFront refuses for good: a distribution id that does not exist (a placeholder left in the overlay), then a
      * role without cloudfront:CreateInvalidation. The site bucket already holds the corte: it is recorded, the refusal
      * counted, and the next corte is published the same way, instead of a quarantine and a resume of the same corte

@@ -54,13 +54,21 @@ public final class CdnInvalidator {
         }
         long started = System.nanoTime();
         String reference = callerReference(pkg);
+        // every distribution is asked, then the first transient failure goes to the retry channel, which asks only
+        // those still without the invalidation: one busy distribution held back the purge of the others, for good
+        // once the retries ran out
+        CloudFrontException retry = null;
         for (String distribution : distributionIds) {
+            if (pkg.isInvalidated(distribution, reference)) {
+                continue;
+            }
             try {
                 CreateInvalidationResponse created = cloudFront.createInvalidation(r -> r.distributionId(distribution)
                         .invalidationBatch(InvalidationBatch.builder()
                                 .callerReference(reference)
                                 .paths(Paths.builder().quantity(paths.size()).items(paths).build())
                                 .build()));
+                pkg.invalidated(distribution, reference);
                 metrics.invalidation();
                 LOG.info("{}: CloudFront invalidation {} ({}) for distribution {}, paths {}, CallerReference {}", pkg,
                         created.invalidation().id(), created.invalidation().status(), distribution, paths, reference);
@@ -69,14 +77,19 @@ public final class CdnInvalidator {
                 if ("InvalidationBatchAlreadyExists".equals(code)) {
                     // cannot happen with the paths in the reference but for a hash collision: logged, never silent
                     LOG.warn("{}: distribution {} already has the invalidation {} from an earlier attempt", pkg, distribution, reference);
+                    pkg.invalidated(distribution, reference);
                 } else if (failures.isTransient(e)) {
-                    throw e;
+                    LOG.info("{}: the CloudFront invalidation for distribution {} failed ({}); retried", pkg, distribution, Failures.describe(e));
+                    retry = retry == null ? e : retry;
                 } else {
                     refused(pkg, distribution, e, code);
                 }
             }
         }
         pkg.stageTook("invalidate", (System.nanoTime() - started) / 1_000_000);
+        if (retry != null) {
+            throw retry;
+        }
     }
 
     /**
@@ -95,13 +108,14 @@ public final class CdnInvalidator {
 
     /**
      * CloudFront still failing after every retry (busy, 5xx, unreachable): as when it refuses for good, the corte is
-     * recorded and reaches the public as the CDN's cache expires. The distributions after the failing one get no
-     * invalidation either; the next corte's covers only its own changes.
+     * recorded and reaches the public as the CDN's cache expires. The other distributions have their invalidation; the
+     * next corte's covers only its own changes.
      */
     public void gaveUp(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, @ExchangeProperty(Exchange.EXCEPTION_CAUGHT) Throwable failure) {
         metrics.invalidationRefused();
-        LOG.error("{}: the CloudFront invalidation still failed after every retry ({}); the corte is published in the site bucket"
-                + " and reaches the public as the CDN's cache expires", pkg, Failures.describe(failure));
+        List<String> without = distributionIds.stream().filter(d -> !pkg.isInvalidated(d, callerReference(pkg))).toList();
+        LOG.error("{}: the CloudFront invalidation for distribution {} still failed after every retry ({}); the corte is published in"
+                + " the site bucket and reaches the public there as the CDN's cache expires", pkg, without, Failures.describe(failure));
     }
 
     /**

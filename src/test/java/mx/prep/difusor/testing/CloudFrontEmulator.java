@@ -148,6 +148,7 @@ public final class CloudFrontEmulator implements AutoCloseable {
     private final Map<String, StoredInvalidation> invalidationsById = new LinkedHashMap<>();
     private final Map<String, StoredInvalidation> byCallerReference = new HashMap<>();
     private final Deque<Failure> pendingFailures = new ArrayDeque<>();
+    private final Map<String, Deque<Failure>> pendingFailuresFor = new java.util.HashMap<>();
     private final WireMockServer server;
 
     private CloudFrontEmulator() {
@@ -230,10 +231,26 @@ public final class CloudFrontEmulator implements AutoCloseable {
         }
     }
 
+    /**
+     * Answers the next {@code times} CreateInvalidation requests for one distribution with the given error (one busy
+     * with its own invalidations while another is not), after the failures {@link #failNext} queued for any.
+     */
+    public void failNextFor(String distributionId, int times, int status, String errorCode) {
+        if (times < 0 || status < 400 || status > 599 || errorCode == null || errorCode.isBlank()) {
+            throw new IllegalArgumentException("times>=0, 4xx/5xx status and an error code needed");
+        }
+        synchronized (lock) {
+            for (int i = 0; i < times; i++) {
+                pendingFailuresFor.computeIfAbsent(distributionId, d -> new java.util.ArrayDeque<>()).add(new Failure(status, errorCode));
+            }
+        }
+    }
+
     /** Drops the failures still queued: the next CreateInvalidation succeeds. */
     public void clearFailures() {
         synchronized (lock) {
             pendingFailures.clear();
+            pendingFailuresFor.clear();
         }
     }
 
@@ -251,6 +268,7 @@ public final class CloudFrontEmulator implements AutoCloseable {
             invalidationsById.clear();
             byCallerReference.clear();
             pendingFailures.clear();
+            pendingFailuresFor.clear();
         }
         server.resetRequests();
     }
@@ -315,6 +333,9 @@ public final class CloudFrontEmulator implements AutoCloseable {
         try {
             checkSignature(request);
             Failure injected = pendingFailures.poll();
+            if (injected == null && pendingFailuresFor.containsKey(distributionId)) {
+                injected = pendingFailuresFor.get(distributionId).poll();
+            }
             if (injected != null) {
                 throw new ApiError(injected.status(), injected.errorCode(),
                         "Injected failure: " + injected.errorCode());
