@@ -1487,6 +1487,35 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertSiteEquals(first);
     }
 
+    /**
+     * A publication cut short whose package cannot be taken back from the history yet (S3 failing the download): the
+     * failure names the package, the step and the cause, and a later check finishes it. The log said only "resume check
+     * failed" and the SDK's message.
+     */
+    @Test
+    void aCutShortPublicationWhosePackageCannotBeTakenBackYetIsNamedAndFinishedLater() throws Exception {
+        var settings = settings();
+        settings.put("difusor.resume.check-every-ms", "200");
+        Path first = startWithFirstCortePublished(settings);
+        String name = first.getFileName().toString();
+        // as a process killed while publishing it leaves the state (the marker of the publication under way)
+        com.fasterxml.jackson.databind.node.ObjectNode state = (com.fasterxml.jackson.databind.node.ObjectNode) Json.MAPPER.readTree(
+                bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("state/published.json")).asByteArray());
+        state.put("publishing", name).put("publishingCorte", state.path("corte").asText());
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            s3Network.respond(r -> r.method().equals("GET") && r.path().equals("/" + HISTORY + "/history/" + name), 8, 500,
+                    "application/xml", "<Error><Code>InternalError</Code><Message>injected</Message></Error>");
+            bucket.putObject(b -> b.bucket(HISTORY).key("state/published.json"), RequestBody.fromBytes(Json.MAPPER.writeValueAsBytes(state)));
+            await().atMost(Duration.ofSeconds(30)).until(() -> logged.stream().anyMatch(l -> l.contains("resume check failed (resume-interrupted)")));
+            assertThat(logged.stream().filter(l -> l.contains("resume check failed")).findFirst().orElseThrow())
+                    .contains("package " + name + ": its publication was cut short").contains("Status Code: 500");
+            await().atMost(Duration.ofSeconds(60)).until(() -> publishedState().orElseThrow().publishing() == null);
+        }
+        assertSiteEquals(first);
+        assertThat(logged).anyMatch(l -> l.contains(name) && l.contains("published again from the history"));
+    }
+
     /** The resume check reads the history, not the institute: S3 failing it is not a failed poll (a false page). */
     @Test
     void aResumeCheckThatCannotReadTheStateIsNotAFailedPoll() throws Exception {

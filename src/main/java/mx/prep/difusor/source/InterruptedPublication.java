@@ -104,8 +104,15 @@ public final class InterruptedPublication {
         Path spool = spoolDir.resolve("resumed-" + name);
         Files.deleteIfExists(spool);
         // a whole package: as long as a download from the institute may take, not one S3 call's bound
-        store.client().getObject(b -> b.bucket(history.bucket()).key(history.zipKey(name))
-                .overrideConfiguration(o -> o.apiCallTimeout(transferDeadline)), spool);
+        try {
+            store.client().getObject(b -> b.bucket(history.bucket()).key(history.zipKey(name))
+                    .overrideConfiguration(o -> o.apiCallTimeout(transferDeadline)), spool);
+        } catch (RuntimeException e) {
+            Files.deleteIfExists(spool);
+            // the route's failure log names neither: the package whose publication stays cut short, and the step
+            throw new IOException("package " + name + ": its publication was cut short, and taking it back from s3://" + history.bucket() + "/"
+                    + history.zipKey(name) + " failed (" + mx.prep.difusor.Failures.describe(e) + "); tried again after a pause", e);
+        }
         PrepPackage pkg = new PrepPackage(name, sha.get(), null, corte.get(), "s3://" + history.bucket() + "/" + history.zipKey(name),
                 clock.instant());
         pkg.spooled(spool, Files.size(spool));
