@@ -337,6 +337,17 @@ public final class PrepPackage {
         stageMillis.merge(stage, millis, Long::sum);
     }
 
+    /** Named by its download (a fixed URL whose checksum file names no file): the poll's ledger knew it by checksum only. */
+    private volatile boolean namedByItsDownload;
+
+    public void namedByItsDownload(boolean named) {
+        this.namedByItsDownload = named;
+    }
+
+    public boolean isNamedByItsDownload() {
+        return namedByItsDownload;
+    }
+
     /** The invalidations CloudFront took for this package (distribution and CallerReference): a retry asks the others only. */
     private final java.util.Set<String> invalidations = java.util.concurrent.ConcurrentHashMap.newKeySet();
 

@@ -179,6 +179,7 @@ public final class PackageDownloader {
         PrepPackage pkg = new PrepPackage(name, normalisedChecksum(offer.announcedSha256()), offer.announcedSize(), corte,
                 SecureHttp.shown(uri), clock.instant());
         pkg.spooled(spooled, bytes);
+        pkg.namedByItsDownload(offer.packageName() == null);
         pkg.checksumNames(offer.checksumNames());
         pkg.sidecarSha256(normalisedChecksum(offer.sidecarSha256()));
         pkg.stageTook("download", Math.round(seconds * 1000));

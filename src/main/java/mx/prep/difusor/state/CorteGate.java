@@ -65,8 +65,8 @@ public final class CorteGate {
     }
 
     /**
-     * @return true when the package is the one already published, or was handled before (its history record): the
-     *         route stops quietly
+     * @return true when the package is the one already published, or was handled before (its history record) while
+     *         the poll could not tell by its offer: the route stops quietly
      */
     public boolean isAlreadyPublished(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws IOException {
         Optional<PublishedState> published = state.load();
@@ -86,12 +86,15 @@ public final class CorteGate {
             ledger.settled(pkg.name(), pkg.sha256());
             return true;
         }
-        if (exchange.getProperty(REPUBLISH, false, Boolean.class) || exchange.getProperty(RESUMED, false, Boolean.class)) {
+        if (!pkg.isNamedByItsDownload() || exchange.getProperty(REPUBLISH, false, Boolean.class)
+                || exchange.getProperty(RESUMED, false, Boolean.class)) {
             return false;
         }
-        // handled before (published, stale or refused), under this name with these bytes: a source that names its package
-        // only with the download (a fixed URL whose checksum file names no file) is known to a new process by checksum
-        // alone, and an operator's rollback to an older corte would be undone by the withdrawn newer zip still on offer
+        // handled before (published, stale or refused), under this name with these bytes: the poll's ledger does not
+        // fetch such a package when its offer names it; one named only by its download (a fixed URL whose checksum file
+        // names no file) is known to a new process by checksum alone, and an operator's rollback to an older corte would
+        // be undone by the withdrawn newer zip still on offer. (A folder's packages are not polled: they go on, and an
+        // older one is reported stale, as a rehearsal's replay expects)
         Optional<HistoryArchiver.HistoryRecord> record;
         try {
             record = history.outcome(pkg.name());
