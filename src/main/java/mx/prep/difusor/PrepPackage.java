@@ -348,15 +348,18 @@ public final class PrepPackage {
         return namedByItsDownload;
     }
 
-    /** The invalidations CloudFront took for this package (distribution and CallerReference): a retry asks the others only. */
-    private final java.util.Set<String> invalidations = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /**
+     * The distributions CloudFront answered for good for this package's invalidation (took it, or refused it for good),
+     * by distribution and CallerReference: a retry asks the others only.
+     */
+    private final java.util.Set<String> invalidationsSettled = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    public void invalidated(String distribution, String callerReference) {
-        invalidations.add(distribution + "\n" + callerReference);
+    public void invalidationSettled(String distribution, String callerReference) {
+        invalidationsSettled.add(distribution + "\n" + callerReference);
     }
 
-    public boolean isInvalidated(String distribution, String callerReference) {
-        return invalidations.contains(distribution + "\n" + callerReference);
+    public boolean isInvalidationSettled(String distribution, String callerReference) {
+        return invalidationsSettled.contains(distribution + "\n" + callerReference);
     }
 
     /** Package name without the .zip extension: the stem used in history, quarantine and CallerReference keys. */

@@ -1526,12 +1526,18 @@ class PublishingPipelineTest extends PipelineTestBase {
         state.put("publishing", name).put("publishingCorte", state.path("corte").asText());
         List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
         try (AutoCloseable capture = captureLogs(logged)) {
+            // its checksum file first (one check, the SDK's 4 attempts), then the zip (two checks)
+            s3Network.respond(r -> r.method().equals("GET") && r.path().equals("/" + HISTORY + "/history/" + name + ".sha256"), 4, 500,
+                    "application/xml", "<Error><Code>InternalError</Code><Message>injected</Message></Error>");
             s3Network.respond(r -> r.method().equals("GET") && r.path().equals("/" + HISTORY + "/history/" + name), 8, 500,
                     "application/xml", "<Error><Code>InternalError</Code><Message>injected</Message></Error>");
             bucket.putObject(b -> b.bucket(HISTORY).key("state/published.json"), RequestBody.fromBytes(Json.MAPPER.writeValueAsBytes(state)));
-            await().atMost(Duration.ofSeconds(30)).until(() -> logged.stream().anyMatch(l -> l.contains("resume check failed (resume-interrupted)")));
-            assertThat(logged.stream().filter(l -> l.contains("resume check failed")).findFirst().orElseThrow())
-                    .contains("package " + name + ": its publication was cut short").contains("Status Code: 500");
+            await().atMost(Duration.ofSeconds(30)).until(() -> logged.stream().filter(l -> l.contains("resume check failed (resume-interrupted)")).count() >= 2);
+            List<String> failures = logged.stream().filter(l -> l.contains("resume check failed")).toList();
+            assertThat(failures.get(0)).contains("package " + name + ": its publication was cut short, and its checksum in the history")
+                    .contains("Status Code: 500");
+            assertThat(failures.get(1)).contains("package " + name + ": its publication was cut short, and taking it back")
+                    .contains("Status Code: 500");
             await().atMost(Duration.ofSeconds(60)).until(() -> publishedState().orElseThrow().publishing() == null);
         }
         assertSiteEquals(first);
@@ -1574,16 +1580,18 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     /**
-     * Two distributions, one busy with its own invalidations for longer than the busy retries: the other gets its
-     * invalidation at once, and only once, and the corte is recorded. The busy one was asked first and its failure
-     * stopped the loop, so the other was never asked and got no invalidation at all.
+     * Three distributions, one busy with its own invalidations for longer than the busy retries, one that does not exist
+     * (refused for good): the third gets its invalidation at once, and only once, the refused one is asked once, and the
+     * corte is recorded. The busy one's failure stopped the loop, so the others were never asked and the third got no
+     * invalidation at all; then, asked on every retry, the refused one was counted and logged as refused each time.
      */
     @Test
     void oneDistributionBusyForLongDoesNotHoldBackTheOthersInvalidation() throws Exception {
         String busy = "E1JORNADA00001";
+        String missing = "E0NOSUCHDIST01";
         cloudFront.addDistribution(busy);
         var settings = settings();
-        settings.put("difusor.cdn.distribution-ids", busy + "," + DISTRIBUTION);
+        settings.put("difusor.cdn.distribution-ids", busy + "," + missing + "," + DISTRIBUTION);
         settings.put("difusor.cdn.busy-delay-ms", "100");
         settings.put("difusor.cdn.busy-retries", "2");
         startDifusor(settings);
@@ -1600,7 +1608,9 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(cloudFront.created(DISTRIBUTION)).hasSize(2);
         assertThat(cloudFront.requests().stream().filter(r -> r.distributionId().equals(DISTRIBUTION))).hasSize(2);
         assertThat(cloudFront.created(busy)).hasSize(1);
-        assertThat(meters().get("difusor_invalidations_refused_total").counter().count()).isEqualTo(1);
+        assertThat(cloudFront.requests().stream().filter(r -> r.distributionId().equals(missing))).hasSize(2);
+        // the missing one for each corte, the busy one for the second
+        assertThat(meters().get("difusor_invalidations_refused_total").counter().count()).isEqualTo(3);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
     }
 

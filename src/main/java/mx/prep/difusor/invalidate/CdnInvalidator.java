@@ -57,9 +57,9 @@ public final class CdnInvalidator {
         // every distribution is asked, then the first transient failure goes to the retry channel, which asks only
         // those still without the invalidation: one busy distribution held back the purge of the others, for good
         // once the retries ran out
-        CloudFrontException retry = null;
+        RuntimeException retry = null;
         for (String distribution : distributionIds) {
-            if (pkg.isInvalidated(distribution, reference)) {
+            if (pkg.isInvalidationSettled(distribution, reference)) {
                 continue;
             }
             try {
@@ -68,7 +68,7 @@ public final class CdnInvalidator {
                                 .callerReference(reference)
                                 .paths(Paths.builder().quantity(paths.size()).items(paths).build())
                                 .build()));
-                pkg.invalidated(distribution, reference);
+                pkg.invalidationSettled(distribution, reference);
                 metrics.invalidation();
                 LOG.info("{}: CloudFront invalidation {} ({}) for distribution {}, paths {}, CallerReference {}", pkg,
                         created.invalidation().id(), created.invalidation().status(), distribution, paths, reference);
@@ -77,13 +77,18 @@ public final class CdnInvalidator {
                 if ("InvalidationBatchAlreadyExists".equals(code)) {
                     // cannot happen with the paths in the reference but for a hash collision: logged, never silent
                     LOG.warn("{}: distribution {} already has the invalidation {} from an earlier attempt", pkg, distribution, reference);
-                    pkg.invalidated(distribution, reference);
+                    pkg.invalidationSettled(distribution, reference);
                 } else if (failures.isTransient(e)) {
                     LOG.info("{}: the CloudFront invalidation for distribution {} failed ({}); retried", pkg, distribution, Failures.describe(e));
                     retry = retry == null ? e : retry;
                 } else {
                     refused(pkg, distribution, e, code);
+                    pkg.invalidationSettled(distribution, reference);   // asked once: a retry for another does not count it again
                 }
+            } catch (RuntimeException e) {
+                // no answer (a timeout, a reset): the others are asked all the same, the route's retry decides on this one
+                LOG.info("{}: the CloudFront invalidation for distribution {} failed ({}); retried", pkg, distribution, Failures.describe(e));
+                retry = retry == null ? e : retry;
             }
         }
         pkg.stageTook("invalidate", (System.nanoTime() - started) / 1_000_000);
@@ -113,7 +118,7 @@ public final class CdnInvalidator {
      */
     public void gaveUp(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, @ExchangeProperty(Exchange.EXCEPTION_CAUGHT) Throwable failure) {
         metrics.invalidationRefused();
-        List<String> without = distributionIds.stream().filter(d -> !pkg.isInvalidated(d, callerReference(pkg))).toList();
+        List<String> without = distributionIds.stream().filter(d -> !pkg.isInvalidationSettled(d, callerReference(pkg))).toList();
         LOG.error("{}: the CloudFront invalidation for distribution {} still failed after every retry ({}); the corte is published in"
                 + " the site bucket and reaches the public there as the CDN's cache expires", pkg, without, Failures.describe(failure));
     }

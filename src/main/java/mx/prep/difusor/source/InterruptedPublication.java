@@ -74,7 +74,13 @@ public final class InterruptedPublication {
         if (name == null || name.contains("/") || name.contains("\\")) {
             return false;
         }
-        Optional<String> sha = history.archivedSha256(name);
+        Optional<String> sha;
+        try {
+            sha = history.archivedSha256(name);
+        } catch (RuntimeException e) {
+            throw new IOException("package " + name + ": its publication was cut short, and its checksum in the history cannot be read ("
+                    + mx.prep.difusor.Failures.describe(e) + "); tried again at the next check", e);
+        }
         if (sha.isEmpty()) {
             LOG.warn("package {}: its publication was cut short, but the history does not hold it whole; the next corte replaces the site", name);
             return false;
