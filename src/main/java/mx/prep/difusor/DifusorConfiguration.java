@@ -224,8 +224,11 @@ public class DifusorConfiguration implements CamelConfiguration {
             IncomingDirectory.setAsideLeftovers(Path.of(republish), clock);
         }
         registry.bind("corteGate", new CorteGate(state, history, ledger, clock, horizon));
+        // asked before each change the public would see: a process that lost the lead stops there
+        LeaderCheck leaderCheck = new LeaderCheck(context, settings.millis("difusor.s3.call-timeout-ms"));
+        registry.bind("leaderCheck", leaderCheck);
         registry.bind("publicationRecorder", new PublicationRecorder(state, history, ledger, clock, metrics, journal,
-                settings.list("difusor.probe.also-compare")));
+                settings.list("difusor.probe.also-compare"), leaderCheck));
 
         // unpack, publish
         String sitePrefix = settings.prefix("difusor.site.prefix");
@@ -251,9 +254,6 @@ public class DifusorConfiguration implements CamelConfiguration {
         String cdnPathPrefix = cdnPathPrefix(sitePrefix, settings.text("difusor.cdn.path-prefix"), settings.list("difusor.cdn.distribution-ids"));
         registry.bind("sitePlanner", new SitePlanner(state, audit, keep, settings.integer("difusor.publish.max-deletions"),
                 settings.integer("difusor.publish.max-deletions-percent"), maxInvalidationPaths, cdnPathPrefix));
-        // asked before each change the public would see: a process that lost the lead stops there
-        LeaderCheck leaderCheck = new LeaderCheck(context, settings.millis("difusor.s3.call-timeout-ms"));
-        registry.bind("leaderCheck", leaderCheck);
         // no replica leading (members labelled otherwise than the pods, an API server refusing the Lease) polls nothing:
         // alert PrepNoLeader watches the replicas' sum; a dry run publishes nothing, so it never counts as a leader
         // (beside the real replicas it made PrepTwoLeaders page)
@@ -261,7 +261,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         io.micrometer.core.instrument.Gauge.builder("difusor_leader", leaderCheck, c -> publishes && c.leads() ? 1 : 0)
                 .description("1 while this process leads (polls and publishes), 0 on a standby").strongReference(true).register(meters);
         registry.bind("sitePublication", new SitePublication(sitePrefix, leaderCheck, uploadsBound));
-        registry.bind("sitePruner", new SitePruner(s3, siteBucket, sitePrefix, metrics, maxInvalidationPaths, cdnPathPrefix));
+        registry.bind("sitePruner", new SitePruner(s3, siteBucket, sitePrefix, metrics, maxInvalidationPaths, cdnPathPrefix, leaderCheck));
         Failures failures = new Failures();
         String incoming = settings.text("difusor.source.directory");
         HeldBackPackages heldBack = new HeldBackPackages("directory".equals(settings.text("difusor.source.kind")) && !incoming.isEmpty()

@@ -201,6 +201,45 @@ class LeadershipLossTest extends PipelineTestBase {
     }
 
     /**
+     * The leader loses the Lease while S3's answer to its site manifest, the record step's first write, is held up:
+     * once the answer comes it writes neither the package's outcome record nor the state (one lead check before the
+     * record covered all three writes, each as long as an S3 call may take, where the new leader waits for one; the
+     * late state landed over the new leader's). The new leader finishes the publication from the history.
+     */
+    @Test
+    void aLeaderThatLosesTheLeaseWhileItsManifestIsHeldUpWritesNoStateAfterIt() throws Exception {
+        // a's calls may take longer than the held-up answer (a manifest of tens of MB on a slow network); a new leader
+        // waits that long before it publishes, so a waits 12 s too
+        RunningDifusor a = replica("difusor-a", s3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000",
+                "difusor.s3.call-timeout-ms", "12000"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
+        RunningDifusor b = replica("difusor-b", otherS3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000"));
+        s3Network.delayResponse(r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/state/site-manifest"), 1,
+                Duration.ofSeconds(10));
+        Path first = corte(0);
+        String name = first.getFileName().toString();
+        institute.release(first);
+        await().atMost(Duration.ofSeconds(45)).until(() -> s3Network.faultsInjected() == 1);
+        java.util.function.Predicate<FaultProxy.RequestHead> stateWrite = r -> r.method().equals("PUT")
+                && r.path().equals("/" + HISTORY + "/state/published.json");
+        java.util.function.Predicate<FaultProxy.RequestHead> outcomeWrite = r -> r.method().equals("PUT")
+                && r.path().equals("/" + HISTORY + "/history/" + name + ".json");
+        int stateWrites = s3Network.requests(stateWrite);
+        int outcomeWrites = s3Network.requests(outcomeWrite);
+
+        kubernetes.setReady("difusor-a", false);
+        await().atMost(Duration.ofSeconds(15)).until(() -> leads(b) && !leads(a));
+        // a's manifest answer arrives, and a's exchange ends at its lead check before the next write
+        await().atMost(Duration.ofSeconds(40)).until(() -> a.context().getInflightRepository().size() == 0);
+        assertThat(s3Network.requests(outcomeWrite)).as("outcome record written by the former leader").isEqualTo(outcomeWrites);
+        assertThat(s3Network.requests(stateWrite)).as("state written by the former leader").isEqualTo(stateWrites);
+
+        awaitPublished(first);
+        assertSiteEquals(first);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
+    /**
      * The former leader's network to S3 breaks while it uploads: its SDK retries the upload, and the lead goes to the
      * other replica. When the network heals, the retry must not land over what the new leader published meanwhile.
      */

@@ -37,8 +37,11 @@ public final class SitePruner {
     private final int maxInvalidationPaths;
     private final String cdnPathPrefix;
 
+    private final mx.prep.difusor.cluster.LeaderCheck leaderCheck;
+
     public SitePruner(S3Client s3, String siteBucket, String sitePrefix, DifusorMetrics metrics, int maxInvalidationPaths,
-            String cdnPathPrefix) {
+            String cdnPathPrefix, mx.prep.difusor.cluster.LeaderCheck leaderCheck) {
+        this.leaderCheck = leaderCheck;
         this.metrics = metrics;
         this.s3 = s3;
         this.siteBucket = siteBucket;
@@ -54,7 +57,7 @@ public final class SitePruner {
      * and record for files it no longer links would leave every later corte unpublished the same way. The refused files
      * go into the manifest as undeleted (the record step), and the next cortes try again, without an ERROR each time.
      */
-    public void prune(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException {
+    public void prune(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException, mx.prep.difusor.cluster.NoLongerLeaderException {
         SitePlan plan = pkg.plan();
         List<String> deletions = plan.deletions();
         List<String> leftovers = plan.leftovers();
@@ -64,6 +67,8 @@ public final class SitePruner {
         Set<String> refused = new TreeSet<>();
         S3Error example = null;
         for (int from = 0; from < asked.size(); from += BATCH) {
+            // before each batch, not once before all: a new leader waits for one S3 call of the former one, not several
+            leaderCheck.require(pkg);
             List<ObjectIdentifier> batch = asked.subList(from, Math.min(asked.size(), from + BATCH)).stream()
                     .map(p -> ObjectIdentifier.builder().key(sitePrefix + p).build()).toList();
             DeleteObjectsResponse response = s3.deleteObjects(b -> b.bucket(siteBucket).delete(d -> d.objects(batch).quiet(true)));

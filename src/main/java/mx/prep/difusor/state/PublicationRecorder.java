@@ -41,8 +41,11 @@ public final class PublicationRecorder {
      * @param probedFiles the files of {@code difusor.probe.also-compare}: their hashes in the package being published go
      *                    into the state's marker, for the probe
      */
+    private final mx.prep.difusor.cluster.LeaderCheck leaderCheck;
+
     public PublicationRecorder(StateStore state, HistoryArchiver history, PackageLedger ledger, Clock clock, DifusorMetrics metrics,
-            PackageJournal journal, List<String> probedFiles) {
+            PackageJournal journal, List<String> probedFiles, mx.prep.difusor.cluster.LeaderCheck leaderCheck) {
+        this.leaderCheck = leaderCheck;
         this.probedFiles = java.util.Set.copyOf(probedFiles);
         this.metrics = metrics;
         this.journal = journal;
@@ -76,7 +79,7 @@ public final class PublicationRecorder {
     }
 
     /** The site manifest first, then the package's outcome record, then the state that vouches for both. */
-    public void record(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException {
+    public void record(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException, mx.prep.difusor.cluster.NoLongerLeaderException {
         long started = System.nanoTime();
         state.forgetCachedManifest();
         // in package order, looked up by hash: the next package's unzip and plan ask it about every one of their paths
@@ -90,9 +93,13 @@ public final class PublicationRecorder {
         state.saveManifest(new SiteManifest(pkg.name(), files, new java.util.TreeSet<>(undeleted)));
         pkg.stageTook("record", (System.nanoTime() - started) / 1_000_000);
         Instant now = clock.instant();
+        // a lead check before each write, not once before the three: a new leader waits for one S3 call of the former
+        // one (a manifest of tens of MB may take that long), and a late state would land over its "publishing" marker
+        leaderCheck.require(pkg);
         // the outcome record before the state: a process killed in between leaves the state "publishing", which the next
         // leader finishes (resume.yaml); the other way round the state said "published" and the record was never written
         history.recordOutcome(pkg, "published", now);
+        leaderCheck.require(pkg);
         state.save(new PublishedState(pkg.name(), pkg.corte().toString(), pkg.sha256(), pkg.size(), files.size(),
                 pkg.receivedAt().toString(), now.toString(), pkg.stageMillis(), pkg.plan().uploads().size(), pkg.deleted(),
                 null, null, undeleted.isEmpty() ? null : undeleted.size(), null, null));
