@@ -1544,6 +1544,37 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(logged).anyMatch(l -> l.contains(name) && l.contains("published again from the history"));
     }
 
+    /**
+     * The state records this very package as published while it is on its way to the plan (a former leader's last S3
+     * call, landing during the new leader's takeover wait, had finished it): skipped quietly once the wait is over. It
+     * was refused as STALE_CORTE ("not newer than" itself), with an ERROR and a quarantine report for the corte on line.
+     * Here the history copy is what is held up, the state written meanwhile.
+     */
+    @Test
+    void aPackageTheStateRecordsAsPublishedWhileOnItsWayIsSkippedNotReportedStale() throws Exception {
+        Path first = startWithFirstCortePublished();
+        Path second = corte(1);
+        String name = second.getFileName().toString();
+        int faults = s3Network.faultsInjected();
+        s3Network.delayResponse(r -> r.method().equals("PUT") && r.path().equals("/" + HISTORY + "/history/" + name), 1, Duration.ofSeconds(3));
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            institute.release(second);
+            await().atMost(Duration.ofSeconds(20)).until(() -> s3Network.faultsInjected() > faults);
+            com.fasterxml.jackson.databind.node.ObjectNode state = (com.fasterxml.jackson.databind.node.ObjectNode) Json.MAPPER.readTree(
+                    bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("state/published.json")).asByteArray());
+            state.put("package", name).put("sha256", PrepPackageGenerator.sha256Hex(second))
+                    .put("corte", mx.prep.difusor.state.Corte.parse(FIRST_CORTE.plusMinutes(20).toString()).toString());
+            bucket.putObject(b -> b.bucket(HISTORY).key("state/published.json"), RequestBody.fromBytes(Json.MAPPER.writeValueAsBytes(state)));
+            // the pipeline ends either way: skipped, or refused as stale (its report written before its ERROR line)
+            await().atMost(Duration.ofSeconds(30)).until(() -> logged.stream().anyMatch(l -> l.contains(name)
+                    && (l.contains("already published; skipped") || l.contains("rejected at step"))));
+        }
+        assertThat(logged).anyMatch(l -> l.contains(name) && l.contains("already published; skipped"));
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        assertThat(meters().get("difusor_packages_rejected_total").tag("reason", "STALE_CORTE").counter().count()).isZero();
+    }
+
     /** The resume check reads the history, not the institute: S3 failing it is not a failed poll (a false page). */
     @Test
     void aResumeCheckThatCannotReadTheStateIsNotAFailedPoll() throws Exception {
