@@ -208,18 +208,18 @@ class LeadershipLossTest extends PipelineTestBase {
      */
     @Test
     void aLeaderThatLosesTheLeaseWhileItsManifestIsHeldUpWritesNoStateAfterIt() throws Exception {
-        // a's calls may take longer than the held-up answer (a manifest of tens of MB on a slow network); a new leader
-        // waits that long before it publishes, so a waits 12 s too
+        // a's calls may take longer than the held-up answer, which outlasts the lead's hand-over by far (a manifest of
+        // tens of MB on a slow network); as any process that takes the lead, a waits its call timeout before it publishes
         RunningDifusor a = replica("difusor-a", s3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000",
-                "difusor.s3.call-timeout-ms", "12000"));
+                "difusor.s3.call-timeout-ms", "18000"));
         await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
         RunningDifusor b = replica("difusor-b", otherS3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000"));
         s3Network.delayResponse(r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/state/site-manifest"), 1,
-                Duration.ofSeconds(10));
+                Duration.ofSeconds(15));
         Path first = corte(0);
         String name = first.getFileName().toString();
         institute.release(first);
-        await().atMost(Duration.ofSeconds(45)).until(() -> s3Network.faultsInjected() == 1);
+        await().atMost(Duration.ofSeconds(60)).until(() -> s3Network.faultsInjected() == 1);
         java.util.function.Predicate<FaultProxy.RequestHead> stateWrite = r -> r.method().equals("PUT")
                 && r.path().equals("/" + HISTORY + "/state/published.json");
         java.util.function.Predicate<FaultProxy.RequestHead> outcomeWrite = r -> r.method().equals("PUT")

@@ -786,24 +786,8 @@ class ProbeTest extends PipelineTestBase {
             Path first = startedAsPodAThrough(podANetwork);
             var state = difusor.context().getRegistry().lookupByNameAndType("stateStore", mx.prep.difusor.state.StateStore.class);
             // pod B on a clock of its own, probing since before (its first probe looks for incidents left open)
-            java.util.concurrent.atomic.AtomicReference<java.time.Instant> podBNow = new java.util.concurrent.atomic.AtomicReference<>(
-                    java.time.Instant.now());
-            java.time.Clock podBClock = new java.time.Clock() {
-                @Override
-                public java.time.ZoneId getZone() {
-                    return java.time.ZoneOffset.UTC;
-                }
-
-                @Override
-                public java.time.Clock withZone(java.time.ZoneId zone) {
-                    return this;
-                }
-
-                @Override
-                public java.time.Instant instant() {
-                    return podBNow.get();
-                }
-            };
+            PodClock podBNow = new PodClock(java.time.Instant.now());
+            java.time.Clock podBClock = podBNow;
             java.util.function.Supplier<InstituteProbe> podBStarts = () -> podB(publicSite, state, podBClock);
             InstituteProbe podB = podBStarts.get();
             podB.probe();
@@ -878,24 +862,8 @@ class ProbeTest extends PipelineTestBase {
             startDifusor(settings);
             startedCorte();
             var state = difusor.context().getRegistry().lookupByNameAndType("stateStore", mx.prep.difusor.state.StateStore.class);
-            java.util.concurrent.atomic.AtomicReference<java.time.Instant> podBNow = new java.util.concurrent.atomic.AtomicReference<>(
-                    java.time.Instant.now());
-            java.time.Clock podBClock = new java.time.Clock() {
-                @Override
-                public java.time.ZoneId getZone() {
-                    return java.time.ZoneOffset.UTC;
-                }
-
-                @Override
-                public java.time.Clock withZone(java.time.ZoneId zone) {
-                    return this;
-                }
-
-                @Override
-                public java.time.Instant instant() {
-                    return podBNow.get();
-                }
-            };
+            PodClock podBNow = new PodClock(java.time.Instant.now());
+            java.time.Clock podBClock = podBNow;
             java.util.function.Supplier<InstituteProbe> podBStarts = () -> podB(publicSite, state, podBClock, List.of("data/corte.json"));
             InstituteProbe podB = podBStarts.get();
             podB.probe();
@@ -959,6 +927,34 @@ class ProbeTest extends PipelineTestBase {
         return new InstituteProbe(java.net.URI.create("http://localhost:" + publicSite.port() + "/"), java.time.Duration.ofSeconds(5), state,
                 new mx.prep.difusor.ObjectStore(bucket), HISTORY, "incidents/", "probe-views/", "pod-b", java.time.Duration.ofSeconds(75),
                 alsoCompare, mx.prep.difusor.probe.ProbeSignature.of(""), new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), clock);
+    }
+
+    /** A replica's own clock, set by the test: two pods' sightings in the same second, a restart 45 s later. */
+    private static final class PodClock extends java.time.Clock {
+        private volatile java.time.Instant now;
+
+        PodClock(java.time.Instant now) {
+            this.now = now;
+        }
+
+        void set(java.time.Instant instant) {
+            now = instant;
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public java.time.Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public java.time.Instant instant() {
+            return now;
+        }
     }
 
     /** Waits for the wall clock to leave the second of this instant (a clock condition, not a pause). */
