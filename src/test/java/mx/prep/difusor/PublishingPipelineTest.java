@@ -1381,7 +1381,8 @@ class PublishingPipelineTest extends PipelineTestBase {
     void aTricklingDownloadHasOneDeadlineForAllItsAttemptsAndANewerCorteIsNotHeldBack() throws Exception {
         var settings = settings();
         settings.put("difusor.source.download-deadline-ms", "3000");
-        settings.put("difusor.retry.failed-package-pause-ms", "60000");   // not fetched again within this test
+        settings.put("difusor.retry.failed-package-pause-ms", "60000");
+        settings.put("difusor.retry.max-delay-ms", "10000");   // not fetched again within this test
         startWithFirstCortePublished(settings);
         try (FaultProxy network = FaultProxy.tcp("127.0.0.1", institute.port())) {
             network.dripAfterBytes(20_000, 2048, Duration.ofMillis(100), FaultProxy.ALWAYS);
@@ -1494,7 +1495,8 @@ class PublishingPipelineTest extends PipelineTestBase {
         Path first = corte(0);
         var settings = settings();
         settings.put("difusor.source.max-package-bytes", String.valueOf(Files.size(first) + 1000));
-        settings.put("difusor.retry.failed-package-pause-ms", "60000");   // not fetched again within this test
+        settings.put("difusor.retry.failed-package-pause-ms", "60000");
+        settings.put("difusor.retry.max-delay-ms", "10000");   // not fetched again within this test
         startWithFirstCortePublished(settings);
         byte[] noise = new byte[200_000];   // does not deflate: the zip grows by as much
         new java.util.Random(7).nextBytes(noise);
@@ -1518,6 +1520,10 @@ class PublishingPipelineTest extends PipelineTestBase {
     void aCutShortPublicationWhosePackageCannotBeTakenBackYetIsNamedAndFinishedLater() throws Exception {
         var settings = settings();
         settings.put("difusor.resume.check-every-ms", "200");
+        // the pause after a resumed publication that failed: a download that failed is no such failure, and the next
+        // check takes the package again (it waited this long, a site half old, half new meanwhile)
+        settings.put("difusor.retry.failed-package-pause-ms", "60000");
+        settings.put("difusor.retry.max-delay-ms", "10000");
         Path first = startWithFirstCortePublished(settings);
         String name = first.getFileName().toString();
         // as a process killed while publishing it leaves the state (the marker of the publication under way)
@@ -1538,7 +1544,7 @@ class PublishingPipelineTest extends PipelineTestBase {
                     .contains("Status Code: 500");
             assertThat(failures.get(1)).contains("package " + name + ": its publication was cut short, and taking it back")
                     .contains("Status Code: 500");
-            await().atMost(Duration.ofSeconds(60)).until(() -> publishedState().orElseThrow().publishing() == null);
+            await().atMost(Duration.ofSeconds(20)).until(() -> publishedState().orElseThrow().publishing() == null);
         }
         assertSiteEquals(first);
         assertThat(logged).anyMatch(l -> l.contains(name) && l.contains("published again from the history"));

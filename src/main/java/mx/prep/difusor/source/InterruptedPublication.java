@@ -115,9 +115,15 @@ public final class InterruptedPublication {
                     .overrideConfiguration(o -> o.apiCallTimeout(transferDeadline)), spool);
         } catch (RuntimeException e) {
             Files.deleteIfExists(spool);
+            // nothing was tried on the site: the next check takes it again, not the pause after a failed publication
+            // (a minute and more of a site half old, half new after one S3 hiccup)
+            synchronized (this) {
+                attempts--;
+                retryAt = now;
+            }
             // the route's failure log names neither: the package whose publication stays cut short, and the step
             throw new IOException("package " + name + ": its publication was cut short, and taking it back from s3://" + history.bucket() + "/"
-                    + history.zipKey(name) + " failed (" + mx.prep.difusor.Failures.describe(e) + "); tried again after a pause", e);
+                    + history.zipKey(name) + " failed (" + mx.prep.difusor.Failures.describe(e) + "); tried again at the next check", e);
         }
         PrepPackage pkg = new PrepPackage(name, sha.get(), null, corte.get(), "s3://" + history.bucket() + "/" + history.zipKey(name),
                 clock.instant());
