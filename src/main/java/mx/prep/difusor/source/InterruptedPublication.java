@@ -47,6 +47,9 @@ public final class InterruptedPublication {
     /** The last package taken back, how often, and when it may be taken again. */
     private String lastKey;
     private int attempts;
+    /** Downloads of the same package from the history that failed in a row: the first few are taken again at once. */
+    private int downloadFailures;
+    private static final int DOWNLOADS_AGAIN_AT_ONCE = 3;
     private Instant retryAt = Instant.MIN;
 
     public InterruptedPublication(StateStore state, HistoryArchiver history, ObjectStore store, PackageTurn turn, CorteParser corteParser,
@@ -92,6 +95,9 @@ public final class InterruptedPublication {
             if (key.equals(lastKey) && now.isBefore(retryAt)) {
                 return false;
             }
+            if (!key.equals(lastKey)) {
+                downloadFailures = 0;
+            }
             attempts = key.equals(lastKey) ? attempts + 1 : 1;
             lastKey = key;
             retryAt = now.plusMillis(Math.min(maxPause.toMillis(), firstPause.toMillis() << Math.min(attempts - 1, 20)));
@@ -114,16 +120,30 @@ public final class InterruptedPublication {
             store.client().getObject(b -> b.bucket(history.bucket()).key(history.zipKey(name))
                     .overrideConfiguration(o -> o.apiCallTimeout(transferDeadline)), spool);
         } catch (RuntimeException e) {
-            Files.deleteIfExists(spool);
             // nothing was tried on the site: the next check takes it again, not the pause after a failed publication
-            // (a minute and more of a site half old, half new after one S3 hiccup)
+            // (a minute and more of a site half old, half new after one S3 hiccup); one failing again and again (a
+            // denied key) goes back to the growing pause
+            boolean atOnce;
             synchronized (this) {
-                attempts--;
-                retryAt = now;
+                atOnce = ++downloadFailures <= DOWNLOADS_AGAIN_AT_ONCE;
+                if (atOnce) {
+                    attempts--;
+                    retryAt = now;
+                }
             }
             // the route's failure log names neither: the package whose publication stays cut short, and the step
-            throw new IOException("package " + name + ": its publication was cut short, and taking it back from s3://" + history.bucket() + "/"
-                    + history.zipKey(name) + " failed (" + mx.prep.difusor.Failures.describe(e) + "); tried again at the next check", e);
+            IOException failed = new IOException("package " + name + ": its publication was cut short, and taking it back from s3://"
+                    + history.bucket() + "/" + history.zipKey(name) + " failed (" + mx.prep.difusor.Failures.describe(e) + "); tried again "
+                    + (atOnce ? "at the next check" : "after a pause"), e);
+            try {
+                Files.deleteIfExists(spool);
+            } catch (IOException notDeleted) {
+                failed.addSuppressed(notDeleted);
+            }
+            throw failed;
+        }
+        synchronized (this) {
+            downloadFailures = 0;
         }
         PrepPackage pkg = new PrepPackage(name, sha.get(), null, corte.get(), "s3://" + history.bucket() + "/" + history.zipKey(name),
                 clock.instant());
