@@ -239,9 +239,14 @@ abstract class PipelineTestBase {
     void killedWhilePublishing(String packageName) throws Exception {
         difusor.close();
         difusor = null;
+        editState(state -> state.put("publishing", packageName));
+    }
+
+    /** The published state in S3 changed as another writer (a killed pod, a former leader) would have left it. */
+    void editState(java.util.function.Consumer<ObjectNode> edit) throws Exception {
         var state = (ObjectNode) Json.MAPPER.readTree(
                 bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("state/published.json")).asUtf8String());
-        state.put("publishing", packageName);
+        edit.accept(state);
         bucket.putObject(b -> b.bucket(HISTORY).key("state/published.json").contentType("application/json"),
                 RequestBody.fromString(state.toString()));
     }

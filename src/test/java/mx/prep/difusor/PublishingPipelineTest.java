@@ -1526,10 +1526,6 @@ class PublishingPipelineTest extends PipelineTestBase {
         settings.put("difusor.retry.max-delay-ms", "10000");
         Path first = startWithFirstCortePublished(settings);
         String name = first.getFileName().toString();
-        // as a process killed while publishing it leaves the state (the marker of the publication under way)
-        com.fasterxml.jackson.databind.node.ObjectNode state = (com.fasterxml.jackson.databind.node.ObjectNode) Json.MAPPER.readTree(
-                bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("state/published.json")).asByteArray());
-        state.put("publishing", name).put("publishingCorte", state.path("corte").asText());
         List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
         try (AutoCloseable capture = captureLogs(logged)) {
             // its checksum file first (one check, the SDK's 4 attempts), then the zip (two checks)
@@ -1537,7 +1533,8 @@ class PublishingPipelineTest extends PipelineTestBase {
                     "application/xml", "<Error><Code>InternalError</Code><Message>injected</Message></Error>");
             s3Network.respond(r -> r.method().equals("GET") && r.path().equals("/" + HISTORY + "/history/" + name), 8, 500,
                     "application/xml", "<Error><Code>InternalError</Code><Message>injected</Message></Error>");
-            bucket.putObject(b -> b.bucket(HISTORY).key("state/published.json"), RequestBody.fromBytes(Json.MAPPER.writeValueAsBytes(state)));
+            // as a process killed while publishing it leaves the state (the marker of the publication under way)
+            editState(state -> state.put("publishing", name).put("publishingCorte", state.path("corte").asText()));
             await().atMost(Duration.ofSeconds(30)).until(() -> logged.stream().filter(l -> l.contains("resume check failed (resume-interrupted)")).count() >= 2);
             List<String> failures = logged.stream().filter(l -> l.contains("resume check failed")).toList();
             assertThat(failures.get(0)).contains("package " + name + ": its publication was cut short, and its checksum in the history")
@@ -1567,11 +1564,9 @@ class PublishingPipelineTest extends PipelineTestBase {
         try (AutoCloseable capture = captureLogs(logged)) {
             institute.release(second);
             await().atMost(Duration.ofSeconds(20)).until(() -> s3Network.faultsInjected() > faults);
-            com.fasterxml.jackson.databind.node.ObjectNode state = (com.fasterxml.jackson.databind.node.ObjectNode) Json.MAPPER.readTree(
-                    bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("state/published.json")).asByteArray());
-            state.put("package", name).put("sha256", PrepPackageGenerator.sha256Hex(second))
-                    .put("corte", mx.prep.difusor.state.Corte.parse(FIRST_CORTE.plusMinutes(20).toString()).toString());
-            bucket.putObject(b -> b.bucket(HISTORY).key("state/published.json"), RequestBody.fromBytes(Json.MAPPER.writeValueAsBytes(state)));
+            String sha = PrepPackageGenerator.sha256Hex(second);
+            editState(state -> state.put("package", name).put("sha256", sha)
+                    .put("corte", mx.prep.difusor.state.Corte.parse(FIRST_CORTE.plusMinutes(20).toString()).toString()));
             // the pipeline ends either way: skipped, or refused as stale (its report written before its ERROR line)
             await().atMost(Duration.ofSeconds(30)).until(() -> logged.stream().anyMatch(l -> l.contains(name)
                     && (l.contains("already published; skipped") || l.contains("rejected at step"))));
