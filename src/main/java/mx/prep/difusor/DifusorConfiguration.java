@@ -227,13 +227,13 @@ public class DifusorConfiguration implements CamelConfiguration {
         // asked before each change the public would see: a process that lost the lead stops there
         LeaderCheck leaderCheck = new LeaderCheck(context, settings.millis("difusor.s3.call-timeout-ms"));
         registry.bind("leaderCheck", leaderCheck);
+        CacheControlRules cacheControl = new CacheControlRules(settings.text("difusor.site.cache-control"));
+        cacheControl.requireFreshPagesAndResults();
         registry.bind("publicationRecorder", new PublicationRecorder(state, history, ledger, clock, metrics, journal,
-                settings.list("difusor.probe.also-compare"), leaderCheck));
+                settings.list("difusor.probe.also-compare"), leaderCheck, cacheControl.fingerprint()));
 
         // unpack, publish
         String sitePrefix = settings.prefix("difusor.site.prefix");
-        CacheControlRules cacheControl = new CacheControlRules(settings.text("difusor.site.cache-control"));
-        cacheControl.requireFreshPagesAndResults();
         registry.bind("siteUnpacker", new SiteUnpacker(sitePrefix, cacheControl,
                 new ZipStructure.Limits(settings.integer("difusor.unpack.max-entries"), settings.number("difusor.unpack.max-total-bytes"),
                         settings.number("difusor.unpack.max-entry-bytes"), settings.integer("difusor.unpack.max-ratio"),
@@ -253,7 +253,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         int maxInvalidationPaths = invalidationPaths(settings.integer("difusor.cdn.max-paths"), settings.list("difusor.cdn.distribution-ids").size());
         String cdnPathPrefix = cdnPathPrefix(sitePrefix, settings.text("difusor.cdn.path-prefix"), settings.list("difusor.cdn.distribution-ids"));
         registry.bind("sitePlanner", new SitePlanner(state, audit, keep, settings.integer("difusor.publish.max-deletions"),
-                settings.integer("difusor.publish.max-deletions-percent"), maxInvalidationPaths, cdnPathPrefix));
+                settings.integer("difusor.publish.max-deletions-percent"), maxInvalidationPaths, cdnPathPrefix, cacheControl.fingerprint()));
         // no replica leading (members labelled otherwise than the pods, an API server refusing the Lease) polls nothing:
         // alert PrepNoLeader watches the replicas' sum; a dry run publishes nothing, so it never counts as a leader
         // (beside the real replicas it made PrepTwoLeaders page)

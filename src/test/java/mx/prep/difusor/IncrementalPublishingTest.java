@@ -138,6 +138,35 @@ class IncrementalPublishingTest extends PipelineTestBase {
     }
 
     /**
+     * The other way round: a rollout with new rules is killed mid-publication, after it re-uploaded unchanged files with
+     * its headers, and is rolled back. The record (the last corte's) and the rules agree on the old headers; only the
+     * state's marker tells that the bucket may hold others.
+     */
+    @Test
+    void aCorteCutShortUnderNewCacheControlRulesThatAreRolledBackGetsTheOldHeadersBackOnFilesThatDidNotChange() throws Exception {
+        Path first = startWithFirstCortePublished();
+        Path next = corte(1);
+        Map<String, byte[]> before = SiteBucket.files(first);
+        String unchangedJson = SiteBucket.files(next).entrySet().stream()
+                .filter(e -> e.getKey().endsWith(".json") && Arrays.equals(e.getValue(), before.get(e.getKey()))).map(Map.Entry::getKey)
+                .findFirst().orElseThrow();
+        String rolledOut = "**/*.html=no-cache;**/*.json=public, max-age=10;**=public, max-age=300";
+        killedWhilePublishing(next.getFileName().toString());
+        // what the killed attempt under the new rules had done: the marker with its rules, a file with its headers
+        editState(state -> state.put("publishingHeaders", new mx.prep.difusor.unpack.CacheControlRules(rolledOut).fingerprint()));
+        bucket.putObject(b -> b.bucket(SITE).key(unchangedJson).contentType("application/json").cacheControl("public, max-age=10"),
+                RequestBody.fromBytes(before.get(unchangedJson)));
+
+        startDifusor();
+        institute.release(next);
+        awaitPublished(next);
+
+        assertSiteEquals(next);
+        assertThat(SiteBucket.objects(bucket, SITE, "").get(unchangedJson).cacheControl()).isEqualTo("public, max-age=30");
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.publishingHeaders()).isNull());
+    }
+
+    /**
      * A newspaper's bucket and distribution: its own front page beside the PREP under {@code prep2024/}. The site is
      * published, checked after a restart and invalidated under its prefix only: the newspaper's pages are neither
      * deleted nor purged, not even by the last resort ({@code /prep2024/*}, not {@code /*}).

@@ -39,11 +39,13 @@ public final class SitePlanner {
     private final String cdnPathPrefix;
     private final SiteAudit audit;
     private final SiteKeep keep;
+    /** The headers this difusor puts on site files (CacheControlRules#fingerprint). */
+    private final String headers;
     /** The first plan after a start, or after a check between cortes found a difference, compares with the bucket. */
     private volatile boolean mustList = true;
 
     public SitePlanner(StateStore state, SiteAudit audit, SiteKeep keep, int maxDeletions, int maxDeletionsPercent,
-            int maxInvalidationPaths, String cdnPathPrefix) {
+            int maxInvalidationPaths, String cdnPathPrefix, String headers) {
         if (maxDeletionsPercent < 0 || maxDeletionsPercent > 100) {
             throw new IllegalArgumentException("difusor.publish.max-deletions-percent is 0 to 100, not " + maxDeletionsPercent);
         }
@@ -54,6 +56,7 @@ public final class SitePlanner {
         this.maxDeletionsPercent = maxDeletionsPercent;
         this.maxInvalidationPaths = maxInvalidationPaths;
         this.cdnPathPrefix = cdnPathPrefix;
+        this.headers = headers;
     }
 
     public void plan(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException, PackageRejectedException,
@@ -77,7 +80,14 @@ public final class SitePlanner {
         Set<String> inPackage = new HashSet<>(pkg.site().files().size() * 4 / 3 + 1);
         // a listing shows bytes, not headers: those of the last recorded publication stand in (a corte cut short after
         // a change of the Cache-Control rules must still put the new headers on files whose bytes did not change)
-        Map<String, SiteManifest.Entry> recordedHeaders = trusted ? Map.of() : recorded.map(SiteManifest::files).orElse(Map.of());
+        // (and a corte cut short under other rules than today's left files with headers neither the record nor the rules
+        // vouch for: all of them are uploaded again)
+        boolean headersKnown = published.map(p -> p.unfinishedUnder(headers)).orElse(true);
+        Map<String, SiteManifest.Entry> recordedHeaders = trusted || !headersKnown ? Map.of() : recorded.map(SiteManifest::files).orElse(Map.of());
+        if (!trusted && !headersKnown) {
+            LOG.info("{}: a publication cut short under other Cache-Control or Content-Type rules left headers no listing shows: "
+                    + "every file is uploaded again", pkg);
+        }
         // ETags S3 gave the unchanged files, where they are not the MD5 (SSE-KMS), go on into the next manifest
         Map<String, String> keptETags = new HashMap<>();
         for (SiteFile f : pkg.site().files()) {

@@ -42,10 +42,13 @@ public final class PublicationRecorder {
      *                    into the state's marker, for the probe
      */
     private final mx.prep.difusor.cluster.LeaderCheck leaderCheck;
+    /** The headers this difusor puts on site files (CacheControlRules#fingerprint), marked with each publication. */
+    private final String headers;
 
     public PublicationRecorder(StateStore state, HistoryArchiver history, PackageLedger ledger, Clock clock, DifusorMetrics metrics,
-            PackageJournal journal, List<String> probedFiles, mx.prep.difusor.cluster.LeaderCheck leaderCheck) {
+            PackageJournal journal, List<String> probedFiles, mx.prep.difusor.cluster.LeaderCheck leaderCheck, String headers) {
         this.leaderCheck = leaderCheck;
+        this.headers = headers;
         this.probedFiles = java.util.Set.copyOf(probedFiles);
         this.metrics = metrics;
         this.journal = journal;
@@ -73,8 +76,8 @@ public final class PublicationRecorder {
         String index = pkg.site().files().stream().filter(f -> f.path().equals("index.html")).map(SiteFile::sha256).findFirst().orElse(null);
         Map<String, String> probed = probedFiles.isEmpty() ? null : pkg.site().files().stream().filter(f -> probedFiles.contains(f.path()))
                 .collect(java.util.stream.Collectors.toMap(SiteFile::path, SiteFile::sha256, (a, b) -> a, java.util.TreeMap::new));
-        state.save(current == null ? PublishedState.nothingYet(pkg.name(), corte, index, probed)
-                : current.publishing(pkg.name(), corte, index, probed));
+        state.save(current == null ? PublishedState.nothingYet(pkg.name(), corte, index, probed, headers)
+                : current.publishing(pkg.name(), corte, index, probed, headers));
         exchange.setProperty(MARKED, true);
     }
 
@@ -102,7 +105,7 @@ public final class PublicationRecorder {
         leaderCheck.require(pkg);
         state.save(new PublishedState(pkg.name(), pkg.corte().toString(), pkg.sha256(), pkg.size(), files.size(),
                 pkg.receivedAt().toString(), now.toString(), pkg.stageMillis(), pkg.plan().uploads().size(), pkg.deleted(),
-                null, null, undeleted.isEmpty() ? null : undeleted.size(), null, null));
+                null, null, undeleted.isEmpty() ? null : undeleted.size(), null, null, null));
         metrics.published(pkg.corte(), now, pkg.stageMillis(), pkg.plan().uploads().size(),
                 pkg.plan().uploads().stream().mapToLong(SiteFile::size).sum());
         ledger.settled(pkg.name(), pkg.sha256());

@@ -14,6 +14,9 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  *                  takes that page for the site's too (its pages go public before the invalidation and the record)
  * @param publishingFiles the SHA-256 of each file of {@code difusor.probe.also-compare} in that package (path to hash),
  *                  null when no publication is under way: the probe takes those for the site's too
+ * @param publishingHeaders the headers that publication puts on files ({@code CacheControlRules#fingerprint()}), or
+ *                  {@link #MIXED_HEADERS} after attempts under different ones; null when none is under way (or written
+ *                  by an older difusor: taken as the present rules)
  */
 public record PublishedState(
         @JsonProperty("package") String packageName,
@@ -30,7 +33,11 @@ public record PublishedState(
         String publishingCorte,
         Integer undeleted,
         String publishingIndex,
-        Map<String, String> publishingFiles) {
+        Map<String, String> publishingFiles,
+        String publishingHeaders) {
+
+    /** Publications cut short one after another under different header rules: the bucket may hold either's. */
+    public static final String MIXED_HEADERS = "mixed";
 
     /**
      * The same state, marked as being changed by a publication: until the next record, the site manifest may not
@@ -38,16 +45,27 @@ public record PublishedState(
      * package's corte goes with its name: a name need not hold it (the manifest may announce it), and a publication cut
      * short is taken back from the history by name alone.
      */
-    public PublishedState publishing(String packageName, String packageCorte, String packageIndex, Map<String, String> packageFiles) {
+    public PublishedState publishing(String packageName, String packageCorte, String packageIndex, Map<String, String> packageFiles,
+            String headers) {
+        // an attempt cut short under other rules left its files with those headers: neither rule set vouches for them
+        String attempted = publishing != null && publishingHeaders != null && !publishingHeaders.equals(headers) ? MIXED_HEADERS : headers;
         return new PublishedState(this.packageName, corte, sha256, size, files, receivedAt, publishedAt, stageMillis, uploaded, deleted,
-                packageName, packageCorte, undeleted, packageIndex, packageFiles);
+                packageName, packageCorte, undeleted, packageIndex, packageFiles, attempted);
+    }
+
+    /**
+     * Whether the files an unfinished publication may have uploaded carry the headers of {@code headers}, the rules in
+     * force now: true when none is under way.
+     */
+    public boolean unfinishedUnder(String headers) {
+        return publishing == null || publishingHeaders == null || publishingHeaders.equals(headers);
     }
 
     /** A state with nothing published yet, only a publication under way. */
     public static PublishedState nothingYet(String publishing, String publishingCorte, String publishingIndex,
-            Map<String, String> publishingFiles) {
+            Map<String, String> publishingFiles, String publishingHeaders) {
         return new PublishedState(null, null, null, 0, 0, null, null, Map.of(), 0, 0, publishing, publishingCorte, null, publishingIndex,
-                publishingFiles);
+                publishingFiles, publishingHeaders);
     }
 
     /** Files S3 refused to delete that stay in the site bucket; 0 in a state written before they were counted. */

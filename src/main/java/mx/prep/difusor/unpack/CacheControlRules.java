@@ -17,6 +17,7 @@ public final class CacheControlRules {
     }
 
     private final List<Rule> rules = new ArrayList<>();
+    private final StringBuilder asApplied = new StringBuilder();
 
     public CacheControlRules(String spec) {
         if (spec == null) {
@@ -31,7 +32,25 @@ public final class CacheControlRules {
                 throw new IllegalArgumentException("a Cache-Control rule is glob=value, not '" + part.strip() + "'");
             }
             // the rule's extension in lower case too, as paths are matched: **/*.JSON still means the results
-            rules.add(new Rule(new SiteGlob(withLowerCaseExtension(part.substring(0, eq).strip())), part.substring(eq + 1).strip()));
+            String glob = withLowerCaseExtension(part.substring(0, eq).strip());
+            rules.add(new Rule(new SiteGlob(glob), part.substring(eq + 1).strip()));
+            asApplied.append(glob).append('=').append(part.substring(eq + 1).strip()).append('\n');
+        }
+    }
+
+    /**
+     * Which headers this difusor puts on site files: a digest of its Cache-Control rules and of the Content-Types by
+     * extension. A publication cut short under other rules left files whose headers no listing shows (the state keeps
+     * this beside its "publishing" marker, and the next plan then uploads every file again).
+     */
+    public String fingerprint() {
+        try {
+            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+            sha.update(asApplied.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            sha.update(ContentTypes.asApplied().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(sha.digest(), 0, 16);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -37,6 +37,11 @@ public final class ContentTypes {
     private ContentTypes() {
     }
 
+    /** Every extension with its type, in order: part of {@link CacheControlRules#fingerprint()}. */
+    static String asApplied() {
+        return new java.util.TreeMap<>(BY_EXTENSION).toString();
+    }
+
     public static String of(String path) {
         String file = path.substring(path.lastIndexOf('/') + 1);
         int dot = file.lastIndexOf('.');

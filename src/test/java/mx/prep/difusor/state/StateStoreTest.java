@@ -82,6 +82,6 @@ class StateStoreTest {
 
     private static PublishedState withUndeleted(String name, int undeleted) {
         return new PublishedState(name, "2024-06-02 22:00", "ab".repeat(32), 10, 3, "2024-06-03T04:00:00Z", "2024-06-03T04:00:05Z",
-                Map.of(), 3, 0, null, null, undeleted, null, null);
+                Map.of(), 3, 0, null, null, undeleted, null, null, null);
     }
 }
