@@ -278,7 +278,11 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("retryLog", new RetryLog());
         // made now: a package S3 and the local disk both refuse is renamed into it, with no room needed then
         Path spoolLeftovers = Files.createDirectories(SpoolLeftovers.besideSpool(workDir.resolve("spool")));
-        Quarantine quarantine = new Quarantine(store, historyBucket, settings.prefix("difusor.quarantine.prefix"),
+        // reports kept on the pod's disk are sent in the background, on part threads of their own: a backlog of kept
+        // packages must not queue ahead of the next corte's history copy
+        ObjectStore keptStore = new ObjectStore(s3, new ObjectStore.Parts(parts.size(), parts.crc32(),
+                partThreads(context, "quarantine-parts", 2)));
+        Quarantine quarantine = new Quarantine(store, keptStore, historyBucket, settings.prefix("difusor.quarantine.prefix"),
                 workDir.resolve("quarantine"), spoolLeftovers, failures, ledger, clock, metrics, journal, heldBack,
                 context.getExecutorServiceManager().newSingleThreadExecutor(Quarantine.class, "quarantine-kept"));
         registry.bind("quarantine", quarantine);
@@ -526,11 +530,15 @@ public class DifusorConfiguration implements CamelConfiguration {
      * down would drop a part without a word, and the copy would wait for it forever.
      */
     public static ExecutorService historyPartThreads(CamelContext context, int threads) {
+        return partThreads(context, "history-parts", threads);
+    }
+
+    private static ExecutorService partThreads(CamelContext context, String name, int threads) {
         // room for every part of a package (S3 takes at most 10,000): with maxQueueSize 0 or less Camel's pool has no
         // queue, and a package of more parts than threads was refused (BENCHMARKS.md, step 32)
-        ThreadPoolProfile profile = new ThreadPoolProfileBuilder("history-parts").poolSize(threads).maxPoolSize(threads)
+        ThreadPoolProfile profile = new ThreadPoolProfileBuilder(name).poolSize(threads).maxPoolSize(threads)
                 .maxQueueSize(ObjectStore.Parts.MAX_COUNT).rejectedPolicy(ThreadPoolRejectedPolicy.Abort).build();
-        return context.getExecutorServiceManager().newThreadPool(ObjectStore.class, "history-parts", profile);
+        return context.getExecutorServiceManager().newThreadPool(ObjectStore.class, name, profile);
     }
 
     /** Bounded queue with caller-runs: the splitter cannot run ahead of the uploads and fill the heap. */

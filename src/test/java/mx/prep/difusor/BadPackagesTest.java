@@ -335,6 +335,76 @@ class BadPackagesTest extends PipelineTestBase {
     }
 
     /**
+     * A send of kept reports hangs on a slow S3 (a 100 MB copy: minutes) when the next package is refused and S3
+     * refuses its quarantine too: that refusal is kept on the pod's disk at once and the corte after it is published,
+     * without waiting for the send. The refusal waited for the whole send, inside its package's turn, and held back the
+     * next corte meanwhile. Once S3 answers, both reports are sent with the very bytes they are about.
+     */
+    @Test
+    void aRefusalKeptOnDiskWhileEarlierOnesAreStillOnTheirWayToASlowS3DoesNotWaitForThem() throws Exception {
+        Path first = startWithFirstCortePublished(givingUpOnS3Sooner(settings()));
+        String badName = aBadPackageKeptOnLocalDisk(first, "ab".repeat(32));
+        String keptFolder = "quarantine/" + badName.replace(".zip", "") + "/";
+        s3Network.clearFaults();
+        s3Network.holdRequest(r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/" + keptFolder),
+                FaultProxy.ALWAYS, Duration.ofSeconds(120));
+        Path next = corte(1);
+        institute.release(next);
+        awaitPublished(next);
+        // the send set off by that publication is on its way, held
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.requests(
+                r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/" + keptFolder)) > 0);
+
+        String secondBad = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(30));
+        String secondFolder = "quarantine/" + secondBad.replace(".zip", "") + "/";
+        s3SlowsDownPuts(p -> p.startsWith("/" + HISTORY + "/" + secondFolder), FaultProxy.ALWAYS);
+        releaseWithChecksum(this, next, secondBad, "cd".repeat(32), null);
+        await().atMost(Duration.ofSeconds(30)).until(() -> localReports(localQuarantine()).size() == 2);
+        Path after = corte(2);
+        institute.release(after);
+        String name = after.getFileName().toString();
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                .until(() -> publishedState().map(s -> s.packageName()).filter(name::equals).isPresent());
+        assertSiteEquals(after);
+
+        s3Network.clearFaults();
+        s3Network.releaseHolds();
+        for (String bad : List.of(badName, secondBad)) {
+            JsonNode report = awaitReport(bad);
+            assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
+            assertThat(keptPackage(report)).as(bad).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(bad)));
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> isEmptyTree(localQuarantine()));
+    }
+
+    /**
+     * S3 refuses one kept report for good (its key denied, say) while it takes the others: those are sent, the refused
+     * one stays on the pod's disk for a person. The first refusal ended every send, and the reports sorted after it
+     * waited on the pod, lost with it, however long S3 had been answering.
+     */
+    @Test
+    void aKeptReportS3RefusesForGoodDoesNotHoldBackTheOthers() throws Exception {
+        Path first = startWithFirstCortePublished(givingUpOnS3Sooner(settings()));
+        String badName = aBadPackageKeptOnLocalDisk(first, "ab".repeat(32));
+        String secondBad = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(30));
+        releaseWithChecksum(this, first, secondBad, "cd".repeat(32), null);
+        await().atMost(Duration.ofSeconds(30)).until(() -> localReports(localQuarantine()).size() == 2);
+
+        s3Network.clearFaults();
+        String deniedFolder = "quarantine/" + badName.replace(".zip", "") + "/";
+        s3Network.respond(r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/" + deniedFolder), FaultProxy.ALWAYS, 403,
+                "application/xml", "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>");
+        Path next = corte(1);
+        institute.release(next);
+        awaitPublished(next);
+
+        JsonNode report = awaitReport(secondBad);
+        assertThat(keptPackage(report)).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(secondBad)));
+        assertThat(keys(HISTORY, deniedFolder)).isEmpty();
+        assertThat(localReports(localQuarantine())).hasSize(1).allSatisfy(r -> assertThat(r.toString()).contains(badName.replace(".zip", "")));
+    }
+
+    /**
      * S3 refuses a package's history copy for long: the source offers it again after every pause and it fails again,
      * each time reported, but its bytes are kept once, and every report points at that copy. A copy each time (100 MB,
      * on the pod's disk while S3 is down) filled the work volume within hours of an outage.

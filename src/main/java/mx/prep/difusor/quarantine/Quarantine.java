@@ -53,6 +53,8 @@ public final class Quarantine {
     public static final String LEFTOVER = "difusorLeftover";
 
     private final ObjectStore store;
+    /** For the background send: its parts go on threads of their own, never ahead of the next package's history copy. */
+    private final ObjectStore keptStore;
     private final String bucket;
     private final String prefix;
     private final Path localFallback;
@@ -72,12 +74,20 @@ public final class Quarantine {
     });
     /** Sends what waited on local disk, off the package's turn (a thread of its own). */
     private final Executor sender;
+    /**
+     * Held while the kept folder changes on disk (a refusal written, a cut-short report renamed, sent copies tidied),
+     * never during an S3 call: a refusal inside a package's turn must not wait for a send to a slow S3.
+     */
+    private final Object disk = new Object();
+    /** One send at a time: callers meanwhile ask the one under way for another pass ({@link #sendAgain}). */
+    private final java.util.concurrent.locks.ReentrantLock sending = new java.util.concurrent.locks.ReentrantLock();
+    private final java.util.concurrent.atomic.AtomicBoolean sendAgain = new java.util.concurrent.atomic.AtomicBoolean();
 
     /**
      * @param leftovers where a package goes when neither S3 nor the local disk take it: the spool's leftovers, which a
      *                  timer sends to the history's check or to quarantine once S3 answers
      */
-    public Quarantine(ObjectStore store, String bucket, String prefix, Path localFallback, Path leftovers, Failures failures,
+    public Quarantine(ObjectStore store, ObjectStore keptStore, String bucket, String prefix, Path localFallback, Path leftovers, Failures failures,
             PackageLedger ledger, Clock clock, DifusorMetrics metrics, PackageJournal journal, HeldBackPackages heldBack, Executor sender) {
         this.heldBack = heldBack;
         this.sender = sender;
@@ -85,6 +95,7 @@ public final class Quarantine {
         this.metrics = metrics;
         this.journal = journal;
         this.store = store;
+        this.keptStore = keptStore;
         this.bucket = bucket;
         this.prefix = prefix;
         this.localFallback = localFallback;
@@ -209,7 +220,13 @@ public final class Quarantine {
         }
     }
 
-    private synchronized String keepLocally(String folder, QuarantineReport report, Path spool, Exception s3Down) throws IOException {
+    private String keepLocally(String folder, QuarantineReport report, Path spool, Exception s3Down) throws IOException {
+        synchronized (disk) {
+            return keptLocally(folder, report, spool, s3Down);
+        }
+    }
+
+    private String keptLocally(String folder, QuarantineReport report, Path spool, Exception s3Down) throws IOException {
         String name = report.packageName();
         Path dir = localFallback.resolve(folder);
         Files.createDirectories(dir);
@@ -245,22 +262,38 @@ public final class Quarantine {
      * Sends the reports (and package copies) that S3 refused at quarantine time, now that it answers: on the pod's
      * disk they would be lost with it. Run after a recorded publication, and on a timer; never fails the caller.
      */
-    public synchronized void sendKeptReports() {
+    public void sendKeptReports() {
+        // a send under way passes once more for reports kept after it listed them, instead of this caller waiting
+        sendAgain.set(true);
+        while (sendAgain.get() && sending.tryLock()) {
+            try {
+                while (sendAgain.getAndSet(false)) {
+                    sendKept();
+                }
+            } finally {
+                sending.unlock();
+            }
+        }
+    }
+
+    private void sendKept() {
         if (!Files.isDirectory(localFallback)) {
             return;
         }
         List<Path> reports;
-        try (Stream<Path> files = Files.walk(localFallback)) {
-            files.filter(f -> f.getFileName().toString().equals("report.json.partial")).toList().forEach(this::finishCutShort);
-        } catch (IOException | UncheckedIOException e) {
-            LOG.warn("cannot read the quarantine kept on local disk at {} ({})", localFallback, e.toString());
-            return;
-        }
-        try (Stream<Path> files = Files.walk(localFallback)) {
-            reports = files.filter(f -> f.getFileName().toString().equals("report.json")).sorted().toList();
-        } catch (IOException | UncheckedIOException e) {
-            LOG.warn("cannot read the quarantine kept on local disk at {} ({})", localFallback, e.toString());
-            return;
+        synchronized (disk) {
+            try (Stream<Path> files = Files.walk(localFallback)) {
+                files.filter(f -> f.getFileName().toString().equals("report.json.partial")).toList().forEach(this::finishCutShort);
+            } catch (IOException | UncheckedIOException e) {
+                LOG.warn("cannot read the quarantine kept on local disk at {} ({})", localFallback, e.toString());
+                return;
+            }
+            try (Stream<Path> files = Files.walk(localFallback)) {
+                reports = files.filter(f -> f.getFileName().toString().equals("report.json")).sorted().toList();
+            } catch (IOException | UncheckedIOException e) {
+                LOG.warn("cannot read the quarantine kept on local disk at {} ({})", localFallback, e.toString());
+                return;
+            }
         }
         for (Path report : reports) {
             String folder = localFallback.relativize(report.getParent()).toString().replace('\\', '/') + "/";
@@ -280,21 +313,46 @@ public final class Quarantine {
             try {
                 Path copy = localCopy(report.getParent(), kept);
                 // the package first, then the report that names it, as at quarantine time
-                if (("s3://" + bucket + "/" + folder + kept.packageName()).equals(kept.packageKeptAt()) && Files.exists(copy)) {
-                    store.putPackage(bucket, folder + kept.packageName(), copy, "application/zip", Map.of());
+                if (("s3://" + bucket + "/" + folder + kept.packageName()).equals(kept.packageKeptAt())) {
+                    if (Files.exists(copy)) {
+                        keptStore.putPackage(bucket, folder + kept.packageName(), copy, "application/zip", Map.of());
+                    } else {
+                        LOG.error("package {}: its copy kept on local disk is gone ({}); the quarantine report kept at {} is sent all the"
+                                + " same, but names a package S3 does not hold", kept.packageName(), copy, report);
+                    }
                 }
-                store.putFile(bucket, folder + "report.json", report, "application/json", Map.of());
+                keptStore.putFile(bucket, folder + "report.json", report, "application/json", Map.of());
+                // outside the disk lock: a refusal kept meanwhile goes into a folder of its own (its time in the name)
                 Files.delete(report);
                 if (copy.getParent().equals(report.getParent())) {
                     Files.deleteIfExists(copy);
                 }
                 LOG.info("package {}: quarantine report kept on local disk sent to s3://{}/{}", kept.packageName(), bucket, folder);
             } catch (RuntimeException | IOException e) {
-                LOG.warn("cannot send the quarantine report kept at {} yet ({}); it stays there", report, e.toString());
-                return;
+                if (s3Unreachable(e)) {
+                    LOG.warn("cannot send the quarantine report kept at {} yet ({}); it stays there, and so do the others", report,
+                            e.toString());
+                    return;
+                }
+                // this report's own trouble (its copy unreadable, a key S3 refuses): it must not hold back the others
+                LOG.warn("cannot send the quarantine report kept at {} ({}); it stays there, the others are sent", report, e.toString());
             }
         }
-        forgetSentCopies();
+        synchronized (disk) {
+            forgetSentCopies();
+        }
+    }
+
+    /** S3 as a whole not answering (no connection, a timeout, its 5xx or throttling): no use trying the next report. */
+    private static boolean s3Unreachable(Exception e) {
+        if (e instanceof software.amazon.awssdk.core.exception.SdkClientException) {
+            return true;
+        }
+        if (e instanceof software.amazon.awssdk.awscore.exception.AwsServiceException refused) {
+            int status = refused.statusCode();
+            return status >= 500 || status == 408 || status == 429 || refused.isThrottlingException();
+        }
+        return false;
     }
 
     /** A report whose write was cut short by a killed pod: sent like the others when it was written whole. */
