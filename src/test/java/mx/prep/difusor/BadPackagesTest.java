@@ -405,6 +405,30 @@ class BadPackagesTest extends PipelineTestBase {
     }
 
     /**
+     * The newest corte on offer is refused for good (after its history copy, so the history records its refusal): the
+     * public is behind the institute, and stays so after a restart (a rollout, a lost lead) until a person acts or a
+     * newer corte comes. The restarted process did not fetch the refused package again, rightly, but neither counted
+     * it as announced: the lag fell to 0 and PrepBehindTheInstitute resolved with the newest corte still not public.
+     */
+    @Test
+    void theLagToANewestCorteRefusedForGoodOutlivesARestart() throws Exception {
+        Path first = startWithFirstCortePublished();
+        String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
+        BAD.stream().filter(b -> b.reason().equals("NO_BASE_TAG")).findFirst().orElseThrow().maker().release(this, first, badName);
+        awaitReport(badName);
+        await().atMost(Duration.ofSeconds(10)).until(() -> meters().get("difusor_publication_lag_seconds").gauge().value() == 600);
+
+        difusor.close();
+        difusor = null;
+        startDifusor();
+        NotifyBuilder polls = new NotifyBuilder(difusor.context()).fromRoute("poll-manifest").whenCompleted(2).create();
+        assertThat(polls.matches(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(meters().get("difusor_publication_lag_seconds").gauge().value()).isEqualTo(600);
+        assertThat(institute.requestCount("/" + badName)).as("not fetched again").isEqualTo(1);
+        assertSiteEquals(first);
+    }
+
+    /**
      * S3 refuses a package's history copy for long: the source offers it again after every pause and it fails again,
      * each time reported, but its bytes are kept once, and every report points at that copy. A copy each time (100 MB,
      * on the pod's disk while S3 is down) filled the work volume within hours of an outage.

@@ -233,10 +233,14 @@ public final class PackageDownloader {
     }
 
     /**
-     * A new offer's corte counts as announced before its download: a package that cannot be fetched (a host refusing
-     * TLS, a deadline too short) still makes the publication lag grow, and its alert fire.
+     * An offer's corte counts as announced before its download, at every poll: a package that cannot be fetched (a host
+     * refusing TLS, a deadline too short) still makes the publication lag grow, and its alert fire; so does, after a
+     * restart, one refused for good that the ledger does not fetch again.
      */
     public void announce(@org.apache.camel.Body PackageOffer offer) {
+        if (offer == null) {
+            return;
+        }
         metrics.announced(corte(offer, offer.packageName()));
     }
 
