@@ -217,7 +217,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         PackageTurn turn = new PackageTurn(uploadsBound);
         registry.bind("packageTurn", turn);
         registry.bind("interruptedPublication", new InterruptedPublication(state, history, store, turn, corteParser,
-                workDir.resolve("spool"), clock, metrics, settings.millis("difusor.retry.failed-package-pause-ms"),
+                workDir.resolve("spool"), clock, settings.millis("difusor.retry.failed-package-pause-ms"),
                 settings.millis("difusor.retry.max-delay-ms").multipliedBy(10), settings.millis("difusor.source.download-deadline-ms")));
         String republish = settings.text("difusor.republish.directory");
         if (!republish.isEmpty()) {

@@ -546,6 +546,9 @@ class BadPackagesTest extends PipelineTestBase {
         await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(waiting));
         assertThat(waiting.resolveSibling(badName + ".report.json")).doesNotExist();
         assertThat(meters.get("difusor_packages_only_on_pod").gauge().value()).isZero();
+        // a count per refusal (one per download: the same bytes fetched again after the pause are refused again), none
+        // when the sweep sends the one S3 and the disk refused
+        assertThat(rejected(meters, "CHECKSUM_MISMATCH")).isEqualTo(institute.requestCount("/" + badName));
         assertSiteEquals(first);
     }
 

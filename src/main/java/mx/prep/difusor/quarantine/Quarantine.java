@@ -51,6 +51,11 @@ public final class Quarantine {
 
     /** Exchange property: the package comes from the spool's leftovers. */
     public static final String LEFTOVER = "difusorLeftover";
+    /**
+     * Set on a leftover whose refusal was counted when it happened (S3 and the local disk both refused its quarantine):
+     * sent now, not counted again, however many sweeps it takes.
+     */
+    public static final String COUNTED = "difusorRefusalCounted";
 
     private final ObjectStore store;
     /** For the background send: its parts go on threads of their own, never ahead of the next package's history copy. */
@@ -110,7 +115,9 @@ public final class Quarantine {
         PackageOffer offer = exchange.getProperty(PackageOffer.PROPERTY, PackageOffer.class);
         String step = exchange.getProperty(STEP, "unknown", String.class);
         RejectReason reason = failures.reasonOf(cause);
-        metrics.rejected(reason);
+        if (!exchange.getProperty(COUNTED, false, Boolean.class)) {
+            metrics.rejected(reason);
+        }
         Instant now = clock.instant();
         String name = pkg != null ? pkg.name() : offer != null && offer.packageName() != null ? offer.packageName() : "unnamed-package";
         String folder = prefix + stem(name) + "/" + STAMP.format(now) + "-" + reason.name().toLowerCase().replace('_', '-') + "/";

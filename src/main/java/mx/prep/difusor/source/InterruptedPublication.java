@@ -12,7 +12,6 @@ import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import mx.prep.difusor.DifusorMetrics;
 import mx.prep.difusor.ObjectStore;
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.archive.HistoryArchiver;
@@ -40,7 +39,6 @@ public final class InterruptedPublication {
     private final CorteParser corteParser;
     private final Path spoolDir;
     private final Clock clock;
-    private final DifusorMetrics metrics;
     private final Duration firstPause;
     private final Duration maxPause;
     private final Duration transferDeadline;
@@ -53,7 +51,7 @@ public final class InterruptedPublication {
     private Instant retryAt = Instant.MIN;
 
     public InterruptedPublication(StateStore state, HistoryArchiver history, ObjectStore store, PackageTurn turn, CorteParser corteParser,
-            Path spoolDir, Clock clock, DifusorMetrics metrics, Duration firstPause, Duration maxPause, Duration transferDeadline) {
+            Path spoolDir, Clock clock, Duration firstPause, Duration maxPause, Duration transferDeadline) {
         this.transferDeadline = transferDeadline;
         this.state = state;
         this.history = history;
@@ -64,7 +62,6 @@ public final class InterruptedPublication {
         this.corteParser = corteParser;
         this.spoolDir = spoolDir;
         this.clock = clock;
-        this.metrics = metrics;
     }
 
     /** @return true when a package cut short was taken back from the history into the spool, for the pipeline */
@@ -154,7 +151,7 @@ public final class InterruptedPublication {
         boolean older = published.filter(PublishedState::hasPublished).map(p -> !corte.get().isNewerThan(p.corteValue())).orElse(false);
         exchange.setProperty(CorteGate.REPUBLISH, older);
         exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, SpoolCleanup.Spool.DELETE));
-        metrics.received();
+        // not counted as received: it was when it came from the source, and a restart's resume would count it twice
         LOG.warn("{}: its publication was cut short (the state still says so); published again from the history", pkg);
         return true;
     }

@@ -227,6 +227,7 @@ public final class SpoolLeftovers {
                     exchange.setProperty(Quarantine.LEFTOVER, true);
                     if (refused != null) {
                         // refused while S3 and the local disk both failed: its own reason, step and cause
+                        exchange.setProperty(Quarantine.COUNTED, true);
                         exchange.setProperty(Quarantine.STEP, refused.step());
                         exchange.setProperty(Exchange.EXCEPTION_CAUGHT,
                                 new PackageRejectedException(RejectReason.valueOf(refused.reason()), refused.cause()));
