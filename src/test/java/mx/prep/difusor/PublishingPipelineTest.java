@@ -336,6 +336,26 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(cloudFront.created(DISTRIBUTION)).hasSize(1);
     }
 
+    /**
+     * A publish stage retried after a slow failure: its time counts every attempt, as the public waited through them. Only
+     * the last one counted, and a corte held up by S3 showed in difusor_stage_duration and the state as a fast one.
+     */
+    @Test
+    void aRetriedPublishStageCountsTheTimeOfEveryAttempt() throws Exception {
+        var settings = settings();
+        settings.put("difusor.s3.max-attempts", "1");
+        s3Network.respondAfter(Duration.ofSeconds(2), r -> r.method().equals("PUT") && r.path().equals("/" + SITE + "/index.html"), 1, 503,
+                "application/xml", "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+        Path pkg = corte(0);
+        startDifusor(settings);
+        institute.release(pkg);
+        awaitPublished(pkg);
+
+        assertSiteEquals(pkg);
+        assertThat(s3Network.faultsInjected()).isEqualTo(1);
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.stageMillis().get("publish")).isGreaterThanOrEqualTo(2000));
+    }
+
     @Test
     void aHistoryBucketThatDoesNotExistKeepsThePodNotReady() throws Exception {
         var settings = settings();
