@@ -502,6 +502,12 @@ class PublishingPipelineTest extends PipelineTestBase {
         int unchanged = institute.notModifiedCount("latest.zip.sha256");
         await().atMost(Duration.ofSeconds(20)).until(() -> institute.notModifiedCount("latest.zip.sha256") >= unchanged + 3 * POLLS_PER_SECOND);
         assertThat(institute.requestCount("latest.zip")).isEqualTo(1);
+        // the checksum file gone (404): polls find nothing on offer, not the last package
+        MeterRegistry meters = meters();
+        double none = meters.get("difusor_source_polls_total").tag("outcome", "none").counter().count();
+        institute.answerNext("/latest.zip.sha256", 3, 404, "text/plain", "no encontrado");
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> meters.get("difusor_source_polls_total").tag("outcome", "none").counter().count() >= none + 3);
     }
 
     /** A difusor with a republish folder (returned), that has published two cortes, the older then the newer. */
@@ -1351,6 +1357,17 @@ class PublishingPipelineTest extends PipelineTestBase {
         awaitPublished(first);
         assertThat(polls.applyAsDouble("offer")).isPositive();
         assertThat(polls.applyAsDouble("failed")).isEqualTo(3);
+
+        // the manifest withdrawn mid-night (moved, a wrong deploy on the institute's side): nothing is on offer, which
+        // the polls say; they went on counting the last package as on offer
+        double none = polls.applyAsDouble("none");
+        institute.answerNext("/manifest.json", 3, 404, "text/plain", "no encontrado");
+        await().atMost(Duration.ofSeconds(30)).until(() -> polls.applyAsDouble("none") >= none + 3);
+        assertThat(polls.applyAsDouble("failed")).isEqualTo(3);
+        // answering again (unchanged: 304), the package it announced is on offer again, and already published
+        double offers = polls.applyAsDouble("offer");
+        await().atMost(Duration.ofSeconds(30)).until(() -> polls.applyAsDouble("offer") > offers);
+        assertThat(institute.requestCount("/" + first.getFileName())).isEqualTo(1);
     }
 
     /**

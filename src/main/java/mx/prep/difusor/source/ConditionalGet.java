@@ -37,6 +37,8 @@ public final class ConditionalGet {
     private final Duration timeout;
     private final Map<URI, Validators> validators = new ConcurrentHashMap<>();
     private final Map<URI, URI> answeredFrom = new ConcurrentHashMap<>();
+    /** URIs whose last answer was 404: empty from {@link #fetch} means "not there", not "unchanged". */
+    private final java.util.Set<URI> absent = ConcurrentHashMap.newKeySet();
 
     public ConditionalGet(SecureHttp http, Duration timeout) {
         this.http = http;
@@ -49,6 +51,11 @@ public final class ConditionalGet {
      */
     public URI answeredFrom(URI uri) {
         return answeredFrom.getOrDefault(uri, uri);
+    }
+
+    /** Whether the last answer for {@code uri} was 404 (its last document, if any, is no longer there). */
+    public boolean absent(URI uri) {
+        return absent.contains(uri);
     }
 
     /**
@@ -87,6 +94,11 @@ public final class ConditionalGet {
             throw e;
         }
         int status = response.statusCode();
+        if (status == 404) {
+            absent.add(uri);
+        } else {
+            absent.remove(uri);
+        }
         if (status == 304 || status == 404) {
             return Optional.empty();
         }

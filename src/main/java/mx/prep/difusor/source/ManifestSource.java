@@ -26,6 +26,8 @@ public final class ManifestSource {
     private final URI manifestUri;
     private final ConditionalGet get;
     private volatile PackageOffer lastOffer;
+    /** The manifest's 404 after an offer was logged (once, until it answers again). */
+    private volatile boolean absentSaid;
 
     public ManifestSource(URI manifestUri, ConditionalGet get) {
         this.manifestUri = manifestUri;
@@ -35,6 +37,17 @@ public final class ManifestSource {
     /** @return the package on offer now, or null when the institute offers none yet */
     public PackageOffer poll() throws IOException, InterruptedException {
         Optional<String> document = get.fetch(manifestUri);
+        if (document.isEmpty() && get.absent(manifestUri)) {
+            // 404: nothing on offer (a poll "none"), also after an offer: a manifest moved or withdrawn mid-night must
+            // show as such, not as the last package still on offer. Kept for a 304 once it answers again
+            if (lastOffer != null && !absentSaid) {
+                LOG.warn("the manifest {} answers 404 now (it announced {} before): nothing on offer until it answers again",
+                        SecureHttp.shown(manifestUri), lastOffer);
+            }
+            absentSaid = lastOffer != null;
+            return null;
+        }
+        absentSaid = false;
         if (document.isEmpty()) {
             // unchanged (304): the same package is still on offer; the pipeline knows whether it is settled
             return lastOffer;
