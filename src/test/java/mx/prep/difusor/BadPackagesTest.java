@@ -855,17 +855,39 @@ class BadPackagesTest extends PipelineTestBase {
         JsonNode report = awaitReport(badName);
         assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
         assertThat(keptPackage(report)).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
-        // the damaged one stays for a person, with every package copy it might name (the sent report is deleted from
-        // the disk just after S3 has it: awaited)
+        // the damaged one stays for a person, with every copy of its package it might name: none here. The sent
+        // package's copy goes (the sent report is deleted from the disk just after S3 has it: awaited); it kept
+        // PrepPackagesOnlyOnAPod up for a package S3 held
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             try (Stream<Path> left = Files.walk(localQuarantine)) {
-                assertThat(left.filter(Files::isRegularFile).map(f -> localQuarantine.relativize(f).toString())).containsExactlyInAnyOrder(
-                        localQuarantine.relativize(damaged.resolve("report.json")).toString(),
-                        badName.replace(".zip", "-") + PrepPackageGenerator.sha256Hex(tmp.resolve("bad").resolve(badName)).substring(0, 16) + ".zip");
+                assertThat(left.filter(Files::isRegularFile).map(f -> localQuarantine.relativize(f).toString()))
+                        .containsExactly(localQuarantine.relativize(damaged.resolve("report.json")).toString());
             }
         });
+        assertThat(meters().get("difusor_packages_only_on_pod").gauge().value()).isZero();
         assertThat(keys(HISTORY, "quarantine/0-damaged/")).isEmpty();
         assertSiteEquals(next);
+    }
+
+    /** A damaged report of the same package as a copy kept on disk: the copy may be the one it names, and stays. */
+    @Test
+    void aDamagedReportKeepsTheCopiesOfItsPackage() throws Exception {
+        Path first = startWithFirstCortePublished(givingUpOnS3Sooner(settings()));
+        String badName = aBadPackageKeptOnLocalDisk(first, "ab".repeat(32));
+        Path localQuarantine = localQuarantine();
+        Path damaged = localQuarantine.resolve("quarantine").resolve(badName.replace(".zip", "")).resolve("20240602T000000.000Z-unexpected");
+        Files.createDirectories(damaged);
+        Files.writeString(damaged.resolve("report.json"), "{\"packageName\": \"PREP2024_JAL_20");
+
+        s3AnswersAgainAndCortePublished(1);
+        awaitReport(badName);
+        String copy = badName.replace(".zip", "-") + PrepPackageGenerator.sha256Hex(tmp.resolve("bad").resolve(badName)).substring(0, 16) + ".zip";
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            try (Stream<Path> left = Files.walk(localQuarantine)) {
+                assertThat(left.filter(Files::isRegularFile).map(f -> localQuarantine.relativize(f).toString()))
+                        .containsExactlyInAnyOrder(localQuarantine.relativize(damaged.resolve("report.json")).toString(), copy);
+            }
+        });
     }
 
     @Test

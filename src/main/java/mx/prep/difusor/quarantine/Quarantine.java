@@ -385,18 +385,39 @@ public final class Quarantine {
                 : localFallback.resolve(stem(report.packageName()) + "-" + sha.substring(0, 16) + ".zip");
     }
 
-    /** Package copies no report on local disk still needs, and the emptied report folders. */
+    /**
+     * Package copies no report on local disk still needs, and the emptied report folders. A report that cannot be read
+     * (cut short, edited by hand) may name any copy of its package: those of its folder's package stay with it, the
+     * others go (they kept difusor_packages_only_on_pod, and its alert, up for copies S3 already held).
+     */
     private void forgetSentCopies() {
         try (Stream<Path> files = Files.walk(localFallback)) {
             List<Path> all = files.sorted(java.util.Comparator.reverseOrder()).toList();
-            // a report cut short by a crash (report.json.partial) may be the only one naming a copy: keep them all
-            boolean reportsLeft = all.stream().anyMatch(f -> f.getFileName().toString().startsWith("report.json"));
+            java.util.Set<Path> needed = new java.util.HashSet<>();
+            java.util.Set<String> unreadStems = new java.util.HashSet<>();
+            for (Path f : all) {
+                if (f.getFileName().toString().startsWith("report.json") && Files.isRegularFile(f)) {
+                    try {
+                        QuarantineReport left = Json.MAPPER.readValue(f.toFile(), QuarantineReport.class);
+                        if (left.packageName() == null || left.packageName().isBlank()) {
+                            throw new IOException("it names no package file");
+                        }
+                        needed.add(localCopy(f.getParent(), left));
+                    } catch (IOException | RuntimeException unread) {
+                        // <prefix><stem>/<time>-<reason>/report.json: the package's stem is its folder's parent's name
+                        Path stem = f.getParent().getParent();
+                        unreadStems.add(stem == null || stem.getFileName() == null ? "" : stem.getFileName().toString());
+                    }
+                }
+            }
             for (Path f : all) {
                 if (f.equals(localFallback)) {
                     continue;
                 }
                 boolean emptyFolder = Files.isDirectory(f) && isEmpty(f);
-                boolean sentCopy = !reportsLeft && Files.isRegularFile(f) && f.getParent().equals(localFallback);
+                String name = f.getFileName().toString();
+                boolean sentCopy = Files.isRegularFile(f) && f.getParent().equals(localFallback) && !needed.contains(f)
+                        && unreadStems.stream().noneMatch(stem -> name.startsWith(stem + "-"));
                 if (emptyFolder || sentCopy) {
                     Files.delete(f);
                 }
