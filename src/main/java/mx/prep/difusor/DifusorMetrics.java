@@ -233,13 +233,22 @@ public final class DifusorMetrics {
      * A poll of the institute that answered: with a package on offer, or with none yet (404: normal before the first
      * corte, a wrong URL after it). Counted apart from the failed ones, so "every poll failed" can raise an alert.
      */
-    public void polled(@org.apache.camel.Body Object offer) {
+    public void polled(@org.apache.camel.Body Object offer, org.apache.camel.Exchange exchange) {
         pollsCounter(offer == null ? "none" : "offer").increment();
+        exchange.setProperty(POLLED, true);
     }
 
-    /** A poll of the institute that failed (unreachable, TLS, 5xx, a page that is not a manifest). */
-    public void pollFailed() {
-        pollsCounter("failed").increment();
+    /** Exchange property: the source answered this poll; a failure after it (the history asked by the ledger) is not its. */
+    public static final String POLLED = "difusorSourceAnswered";
+
+    /**
+     * A poll of the institute that failed (unreachable, TLS, 5xx, a page that is not a manifest); not one whose source
+     * answered and whose ledger check could not read the history (S3): that would page PrepInstituteUnreachable for S3.
+     */
+    public void pollFailed(org.apache.camel.Exchange exchange) {
+        if (!exchange.getProperty(POLLED, false, Boolean.class)) {
+            pollsCounter("failed").increment();
+        }
     }
 
     private Counter pollsCounter(String outcome) {

@@ -1613,6 +1613,28 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(meters().get("difusor_packages_rejected_total").tag("reason", "STALE_CORTE").counter().count()).isZero();
     }
 
+    /**
+     * The institute answers, and the ledger cannot ask the history whether its package is new (S3 failing): not a
+     * failed poll of the institute, which PrepInstituteUnreachable would page for; the package is published once S3
+     * answers.
+     */
+    @Test
+    void aLedgerCheckThatCannotReadTheHistoryIsNotAFailedPoll() throws Exception {
+        var settings = settings();
+        settings.put("difusor.s3.max-attempts", "1");
+        startDifusor(settings);
+        MeterRegistry meters = meters();
+        Path first = corte(0);
+        String stem = first.getFileName().toString().replace(".zip", "");
+        s3Network.respond(r -> r.method().equals("GET") && r.path().startsWith("/" + HISTORY + "/history/" + stem), 6, 500,
+                "application/xml", "<Error><Code>InternalError</Code><Message>injected</Message></Error>");
+        institute.release(first);
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.faultsInjected() == 6);
+        awaitPublished(first);
+        assertThat(meters.get("difusor_source_polls_total").tag("outcome", "failed").counter().count()).isZero();
+        assertThat(meters.get("difusor_source_polls_total").tag("outcome", "offer").counter().count()).isGreaterThanOrEqualTo(7);
+    }
+
     /** The resume check reads the history, not the institute: S3 failing it is not a failed poll (a false page). */
     @Test
     void aResumeCheckThatCannotReadTheStateIsNotAFailedPoll() throws Exception {
