@@ -901,6 +901,8 @@ class PublishingPipelineTest extends PipelineTestBase {
         String kept = report.path("packageKeptAt").asText().substring(("s3://" + HISTORY + "/").length());
         assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(kept)).asByteArray()).isEqualTo(other);
         assertSiteEquals(checked);
+        // and counted, so PrepPackageQuarantined fires: set aside with its report, it had not been counted before
+        assertThat(meters().get("difusor_packages_rejected_total").tag("reason", "NAME_REUSED").counter().count()).isEqualTo(1);
     }
 
     /**

@@ -188,8 +188,9 @@ public final class Quarantine {
                 // first: should the move fail, the spool's cleanup sets the package aside instead of deleting it (the
                 // dead-letter channel handles this failure, so the exchange does not end failed)
                 exchange.setProperty(UNSETTLED, true);
-                // under the package's name: a copy taken back from the history is spooled under another
-                Path waiting = mx.prep.difusor.source.SpoolLeftovers.setAside(pkg.spoolFile(), leftovers, pkg.name(), report);
+                // under the package's name: a copy taken back from the history is spooled under another. Counted by now:
+                // the sweep that sends it does not count it again
+                Path waiting = mx.prep.difusor.source.SpoolLeftovers.setAside(pkg.spoolFile(), leftovers, pkg.name(), report.asCounted());
                 LOG.error("{} rejected at step {}: {}: {}; neither S3 ({}) nor the local disk ({}) took the quarantine: the package waits at {}"
                         + " and goes to quarantine once S3 answers", pkg, step, reason, report.cause(), s3Down, diskToo, waiting);
                 throw new IOException(pkg + ": neither S3 nor the local disk took the quarantine; the package waits at " + waiting, diskToo);

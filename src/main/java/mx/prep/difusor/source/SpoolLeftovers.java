@@ -226,8 +226,11 @@ public final class SpoolLeftovers {
                     exchange.setProperty(PrepPackage.PROPERTY, pkg);
                     exchange.setProperty(Quarantine.LEFTOVER, true);
                     if (refused != null) {
-                        // refused while S3 and the local disk both failed: its own reason, step and cause
-                        exchange.setProperty(Quarantine.COUNTED, true);
+                        // refused while S3 and the local disk both failed (counted then), or set aside by the folder's
+                        // consumer or the spool's cleanup (not counted yet): its own reason, step and cause
+                        if (refused.wasCounted()) {
+                            exchange.setProperty(Quarantine.COUNTED, true);
+                        }
                         exchange.setProperty(Quarantine.STEP, refused.step());
                         exchange.setProperty(Exchange.EXCEPTION_CAUGHT,
                                 new PackageRejectedException(RejectReason.valueOf(refused.reason()), refused.cause()));
