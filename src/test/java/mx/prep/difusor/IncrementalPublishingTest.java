@@ -1062,7 +1062,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         difusor = null;
         // as a pod killed while publishing corte 7 leaves it: a real difusor would take 7 back from the history
         var state = (com.fasterxml.jackson.databind.node.ObjectNode) Json.MAPPER.readTree(stateOfCorte6);
-        state.put("publishing", cutShort.getFileName().toString());
+        state.put("publishing", cutShort.getFileName().toString()).put("publishingHeaders", defaultHeaderRules());
         bucket.putObject(b -> b.bucket(HISTORY).key("state/published.json").contentType("application/json"),
                 RequestBody.fromString(state.toString()));
         int writesBefore = s3Network.requests(r -> !r.method().equals("GET") && !r.method().equals("HEAD"));

@@ -239,7 +239,19 @@ abstract class PipelineTestBase {
     void killedWhilePublishing(String packageName) throws Exception {
         difusor.close();
         difusor = null;
-        editState(state -> state.put("publishing", packageName));
+        // as this version marks it: with the header rules it publishes under (application.properties')
+        editState(state -> state.put("publishing", packageName).put("publishingHeaders", defaultHeaderRules()));
+    }
+
+    /** The digest of the Cache-Control and Content-Type rules of application.properties, as a publication marks it. */
+    static String defaultHeaderRules() {
+        java.util.Properties defaults = new java.util.Properties();
+        try (var in = Files.newBufferedReader(Path.of("application.properties"), java.nio.charset.StandardCharsets.UTF_8)) {
+            defaults.load(in);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return new mx.prep.difusor.unpack.CacheControlRules(defaults.getProperty("difusor.site.cache-control")).fingerprint();
     }
 
     /** The published state in S3 changed as another writer (a killed pod, a former leader) would have left it. */

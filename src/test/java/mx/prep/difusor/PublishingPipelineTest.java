@@ -1573,7 +1573,8 @@ class PublishingPipelineTest extends PipelineTestBase {
             s3Network.respond(r -> r.method().equals("GET") && r.path().equals("/" + HISTORY + "/history/" + name), 8, 500,
                     "application/xml", "<Error><Code>InternalError</Code><Message>injected</Message></Error>");
             // as a process killed while publishing it leaves the state (the marker of the publication under way)
-            editState(state -> state.put("publishing", name).put("publishingCorte", state.path("corte").asText()));
+            editState(state -> state.put("publishing", name).put("publishingCorte", state.path("corte").asText())
+                    .put("publishingHeaders", defaultHeaderRules()));
             await().atMost(Duration.ofSeconds(30)).until(() -> logged.stream().filter(l -> l.contains("resume check failed (resume-interrupted)")).count() >= 2);
             List<String> failures = logged.stream().filter(l -> l.contains("resume check failed")).toList();
             assertThat(failures.get(0)).contains("package " + name + ": its publication was cut short, and its checksum in the history")

@@ -96,6 +96,8 @@ public final class ConditionalGet {
         int status = response.statusCode();
         if (status == 404) {
             absent.add(uri);
+            // what comes back may be an older document (an earlier manifest restored): asked whole, not "since" the gone one
+            validators.remove(uri);
         } else {
             absent.remove(uri);
         }

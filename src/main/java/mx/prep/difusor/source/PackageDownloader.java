@@ -238,11 +238,16 @@ public final class PackageDownloader {
      * restart, one refused for good that the ledger does not fetch again.
      */
     public void announce(@org.apache.camel.Body PackageOffer offer) {
-        if (offer == null) {
+        // the same offer again (an unchanged manifest) changes nothing, and would repeat a warning at every poll
+        if (offer == null || offer.key().equals(lastAnnounced)) {
             return;
         }
+        lastAnnounced = offer.key();
         metrics.announced(corte(offer, offer.packageName()));
     }
+
+    /** The offer announced last (only the poll routes announce, one poll at a time). */
+    private volatile String lastAnnounced;
 
     private Corte corte(PackageOffer offer, String name) {
         if (offer.announcedCorte() != null && !offer.announcedCorte().isBlank()) {

@@ -16,7 +16,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  *                  null when no publication is under way: the probe takes those for the site's too
  * @param publishingHeaders the headers that publication puts on files ({@code CacheControlRules#fingerprint()}), or
  *                  {@link #MIXED_HEADERS} after attempts under different ones; null when none is under way (or written
- *                  by an older difusor: taken as the present rules)
+ *                  by an older difusor: taken as unknown)
  */
 public record PublishedState(
         @JsonProperty("package") String packageName,
@@ -48,17 +48,19 @@ public record PublishedState(
     public PublishedState publishing(String packageName, String packageCorte, String packageIndex, Map<String, String> packageFiles,
             String headers) {
         // an attempt cut short under other rules left its files with those headers: neither rule set vouches for them
-        String attempted = publishing != null && publishingHeaders != null && !publishingHeaders.equals(headers) ? MIXED_HEADERS : headers;
+        // (nor for those of an attempt an older difusor marked without its rules)
+        String attempted = publishing != null && !headers.equals(publishingHeaders) ? MIXED_HEADERS : headers;
         return new PublishedState(this.packageName, corte, sha256, size, files, receivedAt, publishedAt, stageMillis, uploaded, deleted,
                 packageName, packageCorte, undeleted, packageIndex, packageFiles, attempted);
     }
 
     /**
      * Whether the files an unfinished publication may have uploaded carry the headers of {@code headers}, the rules in
-     * force now: true when none is under way.
+     * force now: true when none is under way; false for a marker without its rules (an older difusor's, or a rollback
+     * to one: it may have run under any), which costs one upload of every file.
      */
     public boolean unfinishedUnder(String headers) {
-        return publishing == null || publishingHeaders == null || publishingHeaders.equals(headers);
+        return publishing == null || headers.equals(publishingHeaders);
     }
 
     /** A state with nothing published yet, only a publication under way. */

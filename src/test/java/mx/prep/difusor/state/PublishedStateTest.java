@@ -33,12 +33,13 @@ class PublishedStateTest {
     }
 
     @Test
-    void noPublicationUnderWayOrAMarkerFromAnOlderDifusorTakesTheRulesInForce() {
+    void noPublicationUnderWayTakesTheRulesInForceAndAMarkerFromAnOlderDifusorNone() {
         assertThat(PUBLISHED.unfinishedUnder("a")).isTrue();
         PublishedState older = new PublishedState("PREP_20240602_2220.zip", "2024-06-02 22:20", "ab".repeat(32), 10, 3, "2024-06-03T04:20:00Z",
                 "2024-06-03T04:20:05Z", Map.of(), 3, 0, "PREP_20240602_2240.zip", "2024-06-02 22:40", null, null, null, null);
-        assertThat(older.unfinishedUnder("a")).isTrue();
-        // a first attempt over an older difusor's marker: only its own rules are known
-        assertThat(older.publishing("PREP_20240602_2240.zip", "2024-06-02 22:40", null, null, "b").unfinishedUnder("b")).isTrue();
+        // it may have run under any rules (a rollback to an older image, too): every file is uploaded again, once
+        assertThat(older.unfinishedUnder("a")).isFalse();
+        assertThat(older.publishing("PREP_20240602_2240.zip", "2024-06-02 22:40", null, null, "b").publishingHeaders())
+                .isEqualTo(PublishedState.MIXED_HEADERS);
     }
 }
