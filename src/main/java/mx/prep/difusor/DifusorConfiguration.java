@@ -389,7 +389,7 @@ public class DifusorConfiguration implements CamelConfiguration {
      * one whose origin path is that prefix sees it at its root. Only the operator knows which: a wrong guess purges
      * paths nobody requests and the CDN keeps the old numbers, so a site under a prefix must say.
      */
-    static String cdnPathPrefix(String sitePrefix, String setting, java.util.List<String> distributions) {
+    public static String cdnPathPrefix(String sitePrefix, String setting, java.util.List<String> distributions) {
         if (setting.isBlank()) {
             if (!sitePrefix.isEmpty() && !distributions.isEmpty()) {
                 throw new IllegalStateException("difusor.site.prefix is '" + sitePrefix + "': set difusor.cdn.path-prefix too, to /" + sitePrefix

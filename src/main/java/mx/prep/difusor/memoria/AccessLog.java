@@ -19,8 +19,11 @@ import java.util.zip.GZIPInputStream;
  */
 public final class AccessLog {
 
-    /** One request the CDN answered. {@code contentType} is null when the log has no sc-content-type field. */
-    public record Hit(Instant at, String clientIp, String userAgent, String path, int status, String contentType) {
+    /**
+     * One request the CDN answered. {@code contentType} is null when the log has no sc-content-type field, {@code method}
+     * when it has no cs-method field.
+     */
+    public record Hit(Instant at, String clientIp, String userAgent, String path, int status, String contentType, String method) {
     }
 
     private static final List<String> REQUIRED = List.of("date", "time", "c-ip", "cs-uri-stem", "sc-status", "cs(User-Agent)");
@@ -53,7 +56,7 @@ public final class AccessLog {
         for (String line = lines.readLine(); line != null; line = lines.readLine()) {
             if (line.startsWith("#Fields:")) {
                 List<String> fields = Arrays.asList(line.substring("#Fields:".length()).strip().split("\\s+"));
-                columns = new int[REQUIRED.size() + 1];
+                columns = new int[REQUIRED.size() + 2];
                 for (int i = 0; i < REQUIRED.size(); i++) {
                     columns[i] = fields.indexOf(REQUIRED.get(i));
                     if (columns[i] < 0) {
@@ -61,6 +64,7 @@ public final class AccessLog {
                     }
                 }
                 columns[REQUIRED.size()] = fields.indexOf("sc-content-type");
+                columns[REQUIRED.size() + 1] = fields.indexOf("cs-method");
                 width = fields.size();
                 continue;
             }
@@ -88,7 +92,8 @@ public final class AccessLog {
             Instant at = Instant.parse(v[c[0]] + "T" + v[c[1]] + "Z");
             int status = Integer.parseInt(v[c[4]]);
             String contentType = c[6] < 0 || "-".equals(v[c[6]]) ? null : v[c[6]];
-            return new Hit(at, v[c[2]], v[c[5]], v[c[3]], status, contentType);
+            String method = c[7] < 0 || "-".equals(v[c[7]]) ? null : v[c[7]];
+            return new Hit(at, v[c[2]], v[c[5]], v[c[3]], status, contentType, method);
         } catch (RuntimeException e) {
             return null;
         }

@@ -72,6 +72,10 @@ public final class MemoriaTecnica {
     private final OperationRecords records;
     private final ProbeSignature probe;
     private final Clock clock;
+    /** The PREP's distributions (difusor.cdn.distribution-ids): another's logs in the same place are not counted. */
+    private java.util.Set<String> distributionIds = java.util.Set.of();
+    /** Where they serve the PREP (difusor.cdn.path-prefix): the rest of a shared distribution is not counted. */
+    private String cdnPathPrefix = "";
 
     public MemoriaTecnica(ObjectStore store, OperationRecords records, Clock clock) {
         this(store, records, ProbeSignature.of(null), clock);
@@ -83,6 +87,16 @@ public final class MemoriaTecnica {
         this.records = records;
         this.probe = probe;
         this.clock = clock;
+    }
+
+    /**
+     * Counts only the PREP's own traffic: the log files of these distributions (every file when empty; a file named
+     * otherwise than CloudFront names them is read), and requests under this path prefix ("" for all).
+     */
+    public MemoriaTecnica site(List<String> distributionIds, String cdnPathPrefix) {
+        this.distributionIds = java.util.Set.copyOf(distributionIds);
+        this.cdnPathPrefix = cdnPathPrefix == null ? "" : cdnPathPrefix;
+        return this;
     }
 
     public static void main(String[] args) throws Exception {
@@ -97,8 +111,12 @@ public final class MemoriaTecnica {
                         settings.prefix("difusor.history.prefix"), settings.prefix("difusor.quarantine.prefix"),
                         settings.prefix("difusor.probe.incidents-prefix"));
                 LOG.info("memoria técnica: access logs from {}, the difusor's records from {}", settings.text("difusor.memoria.logs"), records.location());
+                List<String> distributions = settings.list("difusor.cdn.distribution-ids");
                 Written w = new MemoriaTecnica(store, records, ProbeSignature.of(settings.text("difusor.probe.signing-key"),
-                        settings.list("difusor.probe.previous-signing-keys")), Clock.systemUTC()).write(settings.text("difusor.probe.url"),
+                        settings.list("difusor.probe.previous-signing-keys")), Clock.systemUTC())
+                        .site(distributions, DifusorConfiguration.cdnPathPrefix(settings.prefix("difusor.site.prefix"),
+                                settings.text("difusor.cdn.path-prefix"), distributions))
+                        .write(settings.text("difusor.probe.url"),
                         setting(settings, "difusor.memoria.from", LocalDate::parse), setting(settings, "difusor.memoria.to", LocalDate::parse),
                         setting(settings, "difusor.memoria.publication-from", LocalDateTime::parse), setting(settings, "difusor.corte-zone", ZoneId::of),
                         settings.required("difusor.memoria.logs"), settings.text("difusor.memoria.team-log"), Path.of(settings.required("difusor.memoria.out")));
@@ -127,7 +145,7 @@ public final class MemoriaTecnica {
     public Written write(String portal, LocalDate from, LocalDate to, LocalDateTime publicationFrom, ZoneId zone, String logs, String teamLog,
             Path out) throws IOException, InterruptedException {
         requireCurrentRules(zone.getId(), zone.getRules().getOffset(from.atTime(12, 0)), from);
-        SiteTraffic traffic = new SiteTraffic(from, to, zone, probe);
+        SiteTraffic traffic = new SiteTraffic(from, to, zone, probe).onlyUnder(cdnPathPrefix);
         Instant start = from.atStartOfDay(zone).toInstant();
         Instant end = to.plusDays(1).atStartOfDay(zone).toInstant();
         // before the logs' minutes go by: a line the team mistyped stops the report at once
@@ -147,6 +165,9 @@ public final class MemoriaTecnica {
             throw new IOException("no CloudFront access log for " + from + " to " + to + " in " + logs
                     + ": is the distribution's standard logging on, and difusor.memoria.logs its bucket and prefix?");
         }
+        if (traffic.otherSiteRequests() > 0) {
+            LOG.info("{} requests outside /{} (the rest of the distribution's site) not counted", traffic.otherSiteRequests(), cdnPathPrefix);
+        }
         Figures figures = traffic.figures();
         if (probe.signs() && figures.probeRequests() == 0 && traffic.unsignedProbeRequests() > 0) {
             LOG.warn("none of the {} requests with the probe's name verifies with difusor.probe.signing-key: is it the key the pods"
@@ -164,7 +185,9 @@ public final class MemoriaTecnica {
         Instant now = clock.instant();
         Files.createDirectories(out);
         Path html = Files.writeString(out.resolve("memoria-tecnica.html"), MemoriaReport.html(portal, from, to, publicationFrom, figures, night, now,
-                "registros de acceso de CloudFront en " + logs + "; registros de operación del Difusor en " + records.location()
+                "registros de acceso de CloudFront en " + logs + (distributionIds.isEmpty() ? "" : " (distribuciones "
+                        + String.join(", ", new java.util.TreeSet<>(distributionIds)) + ")") + (cdnPathPrefix.isEmpty() ? ""
+                        : ", solo las solicitudes bajo /" + cdnPathPrefix) + "; registros de operación del Difusor en " + records.location()
                         + (teamLog.isBlank() ? "" : "; incidencias anotadas por el equipo en " + teamLog)), StandardCharsets.UTF_8);
         // a draft's CSVs say so in their names (the HTML says it in its text): they are what goes into the institute's format
         boolean draft = MemoriaReport.draft(now, end);
@@ -173,9 +196,12 @@ public final class MemoriaTecnica {
             Files.deleteIfExists(out.resolve("estadisticas-diarias-borrador.csv"));
             Files.deleteIfExists(out.resolve("incidencias-borrador.csv"));
         }
-        Path daily = Files.writeString(out.resolve("estadisticas-diarias" + suffix), MemoriaReport.dailyCsv(figures), StandardCharsets.UTF_8);
-        Path incidents = Files.writeString(out.resolve("incidencias" + suffix), MemoriaReport.incidentsCsv(night, now, zone, publicationFrom, to),
+        // with a byte-order mark: Excel on Windows, where the institute's reviewers open them, reads UTF-8 as such only then
+        // (without it, "no respondió" reads "no respondiÃ³")
+        Path daily = Files.writeString(out.resolve("estadisticas-diarias" + suffix), "\uFEFF" + MemoriaReport.dailyCsv(figures),
                 StandardCharsets.UTF_8);
+        Path incidents = Files.writeString(out.resolve("incidencias" + suffix),
+                "\uFEFF" + MemoriaReport.incidentsCsv(night, now, zone, publicationFrom, to), StandardCharsets.UTF_8);
         return new Written(html, daily, incidents, figures, night, files);
     }
 
@@ -221,7 +247,7 @@ public final class MemoriaTecnica {
                 }
             }
         }
-        files = readOnce(files);
+        files = readOnce(files, distributionIds);
         // files are fetched side by side (S3 GETs) but read one at a time into the figures: only the compressed bytes of
         // the files in flight are held, whatever the traffic of an hour
         ExecutorService fetchers = Executors.newFixedThreadPool(READERS);
@@ -261,17 +287,32 @@ public final class MemoriaTecnica {
      * short); a name CloudFront did not give (access.log.gz in one folder per day) is read wherever it is.
      */
     static List<LogFile> readOnce(List<LogFile> files) {
+        return readOnce(files, java.util.Set.of());
+    }
+
+    /**
+     * As {@link #readOnce(List)}, and only the files of the distributions {@code only} (all when empty): another site's
+     * distribution logging to the same bucket and prefix would add its traffic to the PREP's.
+     */
+    static List<LogFile> readOnce(List<LogFile> files, java.util.Set<String> only) {
         java.util.Map<String, LogFile> once = new java.util.LinkedHashMap<>();
         List<LogFile> others = new ArrayList<>();
         List<String> copies = new ArrayList<>();
         java.util.Set<String> distributions = new java.util.TreeSet<>();
+        java.util.Set<String> leftOut = new java.util.TreeSet<>();
         for (LogFile f : files) {
             String name = f.name().substring(f.name().lastIndexOf('/') + 1);
+            // found anywhere in the name: a logging prefix without a slash ("prep-") comes before CloudFront's own name
             Matcher cloudFront = DISTRIBUTION.matcher(name);
-            if (!cloudFront.lookingAt()) {
+            if (!cloudFront.find()) {
                 others.add(f);
                 continue;
             }
+            if (!only.isEmpty() && !only.contains(cloudFront.group(1))) {
+                leftOut.add(cloudFront.group(1));
+                continue;
+            }
+            name = name.substring(cloudFront.start());
             distributions.add(cloudFront.group(1));
             String key = name.endsWith(".gz") ? name.substring(0, name.length() - 3) : name;
             LogFile first = once.get(key);
@@ -288,6 +329,10 @@ public final class MemoriaTecnica {
         if (!copies.isEmpty()) {
             LOG.warn("{} access log files left out as copies of another of the same name: {}", copies.size(),
                     copies.size() <= 5 ? copies : copies.subList(0, 5) + " and " + (copies.size() - 5) + " more");
+        }
+        if (!leftOut.isEmpty()) {
+            LOG.warn("access logs of other CloudFront distributions than difusor.cdn.distribution-ids {} left out: {}", new java.util.TreeSet<>(only),
+                    leftOut);
         }
         if (distributions.size() > 1) {
             // the jornada's two distributions, or another site logging to the same place: the operator can tell

@@ -57,7 +57,8 @@ public final class SiteTraffic {
      */
     private static final Pattern AUTOMATED = Pattern.compile("bot[/;)-]|\\+https?://|crawl|spider|slurp|scrap|curl/|wget/|python|go-http-client"
             + "|java/|okhttp|apache-httpclient|libwww|httpx|axios|node-fetch|undici|headless|phantomjs|uptime|pingdom|statuscake"
-            + "|monitor|facebookexternalhit|whatsapp|preview", Pattern.CASE_INSENSITIVE);
+            + "|monitor|facebookexternalhit|whatsapp|preview|health|synthetics|nagios|check_http|zabbix|prometheus|blackbox|ms-office",
+            Pattern.CASE_INSENSITIVE);
 
     /**
      * The figures of a period; {@code peakHour} is the local hour with most accesses (null without accesses).
@@ -87,6 +88,9 @@ public final class SiteTraffic {
     private long unsignedProbeRequests;
     private long signedLooking;
     private final ProbeSignature probe;
+    /** Where the distribution serves the PREP ("" for all of it): a shared distribution's other pages are not ours. */
+    private String sitePath = "";
+    private long otherSite;
 
     public SiteTraffic(LocalDate from, LocalDate to, ZoneId zone) {
         this(from, to, zone, ProbeSignature.of(null));
@@ -119,11 +123,30 @@ public final class SiteTraffic {
         }
     }
 
+    /**
+     * Counts only requests under {@code cdnPathPrefix} (difusor.cdn.path-prefix, e.g. {@code /prep2024}): the rest of a
+     * distribution the PREP shares with a newspaper's own pages is not the PREP's traffic.
+     */
+    public SiteTraffic onlyUnder(String cdnPathPrefix) {
+        String p = cdnPathPrefix == null ? "" : cdnPathPrefix.replaceAll("^/+|/+$", "");
+        this.sitePath = p.isEmpty() ? "" : "/" + p;
+        return this;
+    }
+
+    /** Requests left out as another site's (outside {@link #onlyUnder}). */
+    public long otherSiteRequests() {
+        return otherSite;
+    }
+
     /** Counts one request; a request outside the period is ignored. */
     public void add(Hit hit) {
         long t = hit.at().getEpochSecond();
         int day = dayOf(t);
         if (day < 0) {
+            return;
+        }
+        if (!sitePath.isEmpty() && !(hit.path().equals(sitePath) || hit.path().startsWith(sitePath + "/"))) {
+            otherSite++;
             return;
         }
         boolean claimsProbe = ProbeSignature.claims(hit.userAgent());
@@ -144,7 +167,9 @@ public final class SiteTraffic {
         if (hit.status() >= 400) {
             errors[day]++;
         }
-        if (claimsProbe || isAutomated(hit.userAgent())) {
+        // a HEAD, an OPTIONS: a program checking the page (a load balancer's or an uptime service's health check), never
+        // a person reading it
+        if (claimsProbe || isAutomated(hit.userAgent()) || !isReading(hit.method())) {
             automated[day]++;
             return;
         }
@@ -213,6 +238,11 @@ public final class SiteTraffic {
     /** A client that says it is a program, or says nothing (no User-Agent: CloudFront logs "-"). */
     static boolean isAutomated(String userAgent) {
         return userAgent == null || userAgent.isBlank() || userAgent.equals("-") || AUTOMATED.matcher(userAgent).find();
+    }
+
+    /** GET, or POST; any when the log does not say (no cs-method field). */
+    static boolean isReading(String method) {
+        return method == null || method.equals("GET") || method.equals("POST");
     }
 
     static boolean isPage(Hit hit) {

@@ -24,11 +24,15 @@ final class CloudFrontLogs {
     private int requests;
 
     CloudFrontLogs request(String at, String ip, String userAgent, String path, int status, String contentType) {
+        return request(at, ip, userAgent, path, status, contentType, "GET");
+    }
+
+    CloudFrontLogs request(String at, String ip, String userAgent, String path, int status, String contentType, String method) {
         Instant t = Instant.parse(at);
         String date = t.toString().substring(0, 10);
         String time = t.toString().substring(11, 19);
         String result = status >= 400 ? "Error" : "Hit";
-        text.append(String.join("\t", date, time, "QRO51-P1", "5120", ip, "GET", "d111111abcdef8.cloudfront.net", path,
+        text.append(String.join("\t", date, time, "QRO51-P1", "5120", ip, method, "d111111abcdef8.cloudfront.net", path,
                 Integer.toString(status), "-", userAgent.replace(" ", "%20"), "-", "-", result, "req" + (++requests) + "AbCdEf==",
                 "prep.example.mx", "https", "215", "0.002", "-", "TLSv1.3", "TLS_AES_128_GCM_SHA256", result, "HTTP/2.0", "-", "-",
                 "51234", "0.002", result, contentType == null ? "-" : contentType, "5120", "-", "-")).append('\n');

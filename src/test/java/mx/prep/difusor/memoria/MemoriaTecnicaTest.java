@@ -112,13 +112,16 @@ class MemoriaTecnicaTest {
                 SiteTrafficTest.MEXICO_CITY, "s3://cdn-logs/cloudfront/", out);
 
         assertThat(written.logFiles()).isEqualTo(3);
-        assertThat(Files.readString(written.dailyCsv())).isEqualTo("""
+        // with a byte-order mark, for Excel on Windows
+        assertThat(Files.readAllBytes(written.dailyCsv())).startsWith(0xEF, 0xBB, 0xBF);
+        assertThat(Files.readAllBytes(written.incidentsCsv())).startsWith(0xEF, 0xBB, 0xBF);
+        assertThat(Files.readString(written.dailyCsv()).substring(1)).isEqualTo("""
                 fecha,visitas,visitantes,paginas,accesos,solicitudes,errores,solicitudes_automaticas
                 2024-06-02,4,3,4,6,6,0,0
                 2024-06-03,1,2,1,4,5,1,1
                 total,5,4,5,10,11,1,1
                 """);
-        assertThat(Files.readString(written.incidentsCsv())).isEqualTo("""
+        assertThat(Files.readString(written.incidentsCsv()).substring(1)).isEqualTo("""
                 tipo,inicio,fin,duracion_segundos,detalle
                 portal_no_disponible,2024-06-02 22:00:00,2024-06-02 22:01:00,60,"https://prep.example.mx/ respondió HTTP 503 (el Instituto espera 200)"
                 corte_anterior,2024-06-03 01:00:00,2024-06-03 01:01:30,90,"the page shows corte 2024-06-02 23:40, published 00:00"
@@ -401,12 +404,16 @@ class MemoriaTecnicaTest {
         for (int i = 0; i < night.size(); i++) {
             Files.write(logs.resolve("E2QWRUHAPOMQZL.2024-06-03-0" + i + ".abc" + i + ".gz"), night.get(i).gzip());
         }
-        // copies an operator left behind: one unzipped beside its .gz (gunzip -k), one synced into a second folder
+        // copies an operator left behind: one unzipped beside its .gz (gunzip -k), one synced into a second folder, one
+        // under a logging prefix without a slash
         Files.write(logs.resolve("E2QWRUHAPOMQZL.2024-06-03-00.abc0"), new java.util.zip.GZIPInputStream(
                 new java.io.ByteArrayInputStream(night.get(0).gzip())).readAllBytes());
         Files.write(Files.createDirectories(logs.resolve("otra-copia")).resolve("E2QWRUHAPOMQZL.2024-06-03-01.abc1.gz"), night.get(1).gzip());
+        Files.write(logs.resolve("prep-E2QWRUHAPOMQZL.2024-06-03-02.abc2.gz"), night.get(2).gzip());
+        // another site's distribution logging to the same place: not the PREP's traffic
+        Files.write(logs.resolve("E9OTROSITIO0001.2024-06-03-02.xyz9.gz"), night.get(0).gzip());
 
-        var written = memoria().write("", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM, SiteTrafficTest.MEXICO_CITY, logs.toString(), out);
+        var written = memoria().site(List.of("E2QWRUHAPOMQZL"), "").write("", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM, SiteTrafficTest.MEXICO_CITY, logs.toString(), out);
 
         // each file once: the copies add nothing
         assertThat(written.logFiles()).isEqualTo(3);
@@ -514,7 +521,7 @@ class MemoriaTecnicaTest {
 
         // from difusor.memoria.from in application.properties, 2 June, to the 3rd, in difusor.corte-zone
         assertThat(Files.readAllLines(out.resolve("estadisticas-diarias.csv"))).containsExactly(
-                "fecha,visitas,visitantes,paginas,accesos,solicitudes,errores,solicitudes_automaticas", "2024-06-02,4,3,4,6,6,0,0",
+                "\uFEFFfecha,visitas,visitantes,paginas,accesos,solicitudes,errores,solicitudes_automaticas", "2024-06-02,4,3,4,6,6,0,0",
                 "2024-06-03,1,2,1,4,5,1,1", "total,5,4,5,10,11,1,1");
         assertThat(Files.readString(out.resolve("memoria-tecnica.html"))).contains("https://prep.example.mx/").contains("99.940 %");
         assertThat(out.resolve("incidencias.csv")).exists();

@@ -219,8 +219,35 @@ class SiteTrafficTest {
                 "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/125.0.0.0 Safari/537.36",
                 "Twitterbot/1.0", "WhatsApp/2.23.20.0", "Mozilla/5.0 (compatible; YandexBot/3.0)", "Scrapy/2.11 (+https://scrapy.org)",
                 "Pingdom.com_bot_version_1.4", "Slackbot 1.0 (+https://api.slack.com/robots)", "Googlebot-Image/1.0",
-                "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", "-", ""))
+                "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", "-", "",
+                "Amazon-Route53-Health-Check-Service%20(ref%20a1b2c3d4;%20report%20http://amzn.to/1vsZADi)",
+                "check_http/v2.3.3 (nagios-plugins 2.3.3)", "Datadog/Synthetics", "Zabbix", "Prometheus/blackbox_exporter",
+                "Mozilla/4.0 (compatible; ms-office; MSOffice 16)", "ELB-HealthChecker/2.0"))
                 .allMatch(SiteTraffic::isAutomated);
+    }
+
+    /**
+     * A shared distribution (a newspaper's pages beside the PREP under /prep2024) and programs checking the page: only
+     * people's GETs of the PREP are accesses, pages and visitors. A HEAD, a health checker's GET and the newspaper's
+     * own pages were all counted as the PREP's visitors.
+     */
+    @Test
+    void onlyPeopleReadingThePrepCountNotHeadRequestsHealthChecksOrTheRestOfASharedDistribution() throws Exception {
+        CloudFrontLogs log = new CloudFrontLogs()
+                .request("2024-06-03T02:00:00Z", "201.141.0.7", FIREFOX, "/prep2024/", 200, "text/html")
+                .request("2024-06-03T02:00:01Z", "201.141.0.7", FIREFOX, "/prep2024/data/entidad.json", 200, "application/json")
+                .request("2024-06-03T02:01:00Z", "201.141.0.8", FIREFOX, "/prep2024/", 200, "text/html", "HEAD")
+                .request("2024-06-03T02:02:00Z", "15.177.2.10", "Amazon-Route53-Health-Check-Service (ref a1b2c3d4; report http://amzn.to/1vsZADi)",
+                        "/prep2024/", 200, "text/html")
+                .request("2024-06-03T02:03:00Z", "201.141.0.9", FIREFOX, "/noticias/elecciones.html", 200, "text/html")
+                .request("2024-06-03T02:04:00Z", "201.141.0.9", FIREFOX, "/prep2024-anterior/", 200, "text/html");
+        SiteTraffic traffic = new SiteTraffic(LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), MEXICO_CITY).onlyUnder("prep2024/");
+        traffic.unreadable(AccessLog.read(new ByteArrayInputStream(log.gzip()), traffic::add));
+        Figures figures = traffic.figures();
+
+        // requests 4 (the PREP's), accesses 2, pages 1, visits 1, visitors 1, errors 0, automated 2
+        assertThat(figures.total()).isEqualTo(new SiteTraffic.Day(null, 4, 2, 1, 1, 1, 0, 2));
+        assertThat(traffic.otherSiteRequests()).isEqualTo(2);
     }
 
     @Test
