@@ -110,11 +110,21 @@ public class Leadership implements CamelConfiguration {
                 client.close();
             }
         }, true, true);
-        context.getRegistry().bind(KubernetesApiReachability.BEAN, new KubernetesApiReachability(client, namespace,
+        // as camel-kubernetes takes it: the configured name, else $HOSTNAME (Kubernetes sets it to the pod's name)
+        String pod = service.getPodName() != null ? service.getPodName() : System.getenv("HOSTNAME");
+        KubernetesApiReachability api = new KubernetesApiReachability(client, namespace,
                 // named as camel-kubernetes names it (lower case, other characters than letters, digits, '-' and '.' as '-')
                 (service.getKubernetesResourceName() + "-" + NAMESPACE).toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9.-]", "-")
                         .replaceAll("^[^a-z0-9]+|[^a-z0-9]+$", ""), java.time.Duration.ofMillis(service.getLeaseDurationMillis()),
-                context.getExecutorServiceManager().newSingleThreadExecutor(KubernetesApiReachability.class, "kubernetes-api"), Clock.systemUTC()));
+                context.getExecutorServiceManager().newSingleThreadExecutor(KubernetesApiReachability.class, "kubernetes-api"), Clock.systemUTC(),
+                pod);
+        context.getRegistry().bind(KubernetesApiReachability.BEAN, api);
+        if (pod != null) {
+            // a live election leads within the lease duration (its wait before leading) plus a renewal and two retries
+            LeaderCheck leaderCheck = new LeaderCheck(context, java.time.Duration.ZERO);
+            context.getRegistry().bind(ElectionWatch.BEAN, new ElectionWatch(api, leaderCheck::leads, pod, java.time.Duration.ofMillis(
+                    service.getLeaseDurationMillis() + service.getRenewDeadlineMillis() + 2 * service.getRetryPeriodMillis()), Clock.systemUTC()));
+        }
     }
 
     /**

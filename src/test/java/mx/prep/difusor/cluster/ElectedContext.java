@@ -58,6 +58,18 @@ final class ElectedContext implements AutoCloseable {
                 .getState() == org.apache.camel.health.HealthCheck.State.UP;
     }
 
+    /** Its liveness check of the election: false once the election has stopped in this process. */
+    boolean electionAlive() {
+        org.apache.camel.health.HealthCheckRegistry health = org.apache.camel.health.HealthCheckRegistry.get(context);
+        health.setEnabled(true);
+        health.setExposureLevel("full");
+        health.loadHealthChecks();
+        return org.apache.camel.health.HealthCheckHelper.invokeLiveness(context).stream()
+                .filter(r -> r.getCheck().getId().equals("leader-election")).findFirst()
+                .orElseThrow(() -> new AssertionError("no liveness check leader-election among " + health.getCheckIDs()))
+                .getState() == org.apache.camel.health.HealthCheck.State.UP;
+    }
+
     /** Its poll route runs: it leads. */
     boolean leads() {
         return context.getRouteController().getRouteStatus(ROUTE) == ServiceStatus.Started;

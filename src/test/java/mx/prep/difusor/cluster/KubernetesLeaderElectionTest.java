@@ -150,6 +150,52 @@ class KubernetesLeaderElectionTest {
         }
     }
 
+    /**
+     * camel-kubernetes' election loop renews the Lease without catching the API's refusal: one renewal refused (here a
+     * 409, the Lease changed under it, as when its own retried PUT had landed) ends the loop for good. The leader stops
+     * leading at the renew deadline while the Lease still names it, a Ready pod, so the other replica never takes over:
+     * nobody polls. Its liveness says so, and the kubelet restarts it; a live election stays live meanwhile (the
+     * follower's, and the leader's own before the refusal).
+     */
+    @Test
+    void aLeaderWhoseElectionStoppedAtARefusedRenewalIsNotLiveSoItIsRestarted() throws Exception {
+        ElectedContext a = replica("difusor-a");
+        await().atMost(Duration.ofSeconds(20)).until(a::leads);
+        ElectedContext b = replica("difusor-b");
+        await().during(Duration.ofMillis(LEASE_MS + 2 * RETRY_MS)).atMost(Duration.ofMillis(3 * LEASE_MS)).until(() -> a.leads() && !b.leads());
+        assertThat(a.electionAlive()).isTrue();
+        assertThat(b.electionAlive()).isTrue();
+
+        // the Lease edited over and over (its holder kept): a's next renewal carries an old resourceVersion, and is refused
+        java.util.concurrent.atomic.AtomicBoolean editing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread editor = new Thread(() -> {
+            for (int i = 0; editing.get(); i++) {
+                String n = Integer.toString(i);
+                try {
+                    kubernetes.client().leases().inNamespace(KubernetesApi.NAMESPACE).withName(KubernetesApi.LEASE)
+                            .edit(l -> { l.getMetadata().getAnnotations().put("edited", n); return l; });
+                } catch (io.fabric8.kubernetes.client.KubernetesClientException raced) {
+                    // a's renewal landed in between: edited again at once
+                }
+            }
+        });
+        editor.start();
+        try {
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).until(() -> !a.leads());
+        } finally {
+            editing.set(false);
+            editor.join();
+        }
+        // stranded: the Lease still names a, a Ready pod, so b never takes over
+        await().during(Duration.ofMillis(LEASE_MS)).atMost(Duration.ofMillis(3 * LEASE_MS)).until(() -> !a.leads() && !b.leads());
+        assertThat(holder()).isEqualTo("difusor-a");
+        // a's liveness drops, given the lease duration, the renew deadline and two retries to lead again (6 s here); the
+        // kubelet then restarts its container, whose new election finds the Lease its own and leads
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).until(() -> !a.electionAlive());
+        assertThat(b.electionAlive()).isTrue();
+        assertThat(b.leads()).isFalse();
+    }
+
     private static long millisSince(long t0) {
         return (System.nanoTime() - t0) / 1_000_000;
     }
