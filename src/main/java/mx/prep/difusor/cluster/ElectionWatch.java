@@ -1,10 +1,13 @@
 package mx.prep.difusor.cluster;
 
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+
+import io.fabric8.kubernetes.client.http.BasicBuilder;
+import io.fabric8.kubernetes.client.http.HttpRequest;
+import io.fabric8.kubernetes.client.http.Interceptor;
 
 import org.apache.camel.health.HealthCheckResultBuilder;
 import org.apache.camel.impl.health.AbstractHealthCheck;
@@ -12,37 +15,40 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Liveness, under Kubernetes leader election: camel-kubernetes' election has stopped in this process. Its loop renews
- * the Lease without catching what the API answers: one renewal refused (a 409 after its own retry had landed, the API
- * failing past the client's retries) ends the loop for good. The pod then stops leading at the renew deadline, while
- * the Lease goes on naming it, a Running and Ready pod, so the other replica never takes over: nobody polls, no corte is
- * published, and no log line says why. Seen from here: the Lease names this pod, the pod is Ready, and it has not led
- * for longer than a live election takes to lead again (the lease duration, plus the renew deadline and two retries).
- * Not live then: the kubelet restarts the container, whose new election leads again (the emptyDir stays).
+ * Liveness, under Kubernetes leader election: camel-kubernetes' election still runs in this process. Its loop asks the
+ * API server for the Lease and the pods every retry period, whatever this pod's part, and renews the Lease without
+ * catching what the API answers: one renewal refused (a 409 after its client's own retry had landed, the API failing
+ * past the client's retries) ends the loop for good, with no log line. A leader so stopped keeps the Lease, a Ready
+ * pod, and the other replica waits for ever: nobody polls, no corte is published; a follower so stopped never takes
+ * over again. Seen from here: the election's own client has sent no request for {@code within}, longer than any wait
+ * of a live loop (its takeover wait, the client's retries and their back-off against an API that does not answer).
+ * Not live then: the kubelet restarts the container, whose new election runs again (the emptyDir stays).
  */
-public final class ElectionWatch extends AbstractHealthCheck {
+public final class ElectionWatch extends AbstractHealthCheck implements Interceptor {
 
     /** The name the check is bound under. */
     public static final String BEAN = "electionWatch";
 
     private static final Logger LOG = LoggerFactory.getLogger(ElectionWatch.class);
 
-    private final KubernetesApiReachability api;
-    private final BooleanSupplier leads;
-    private final String pod;
     private final Duration within;
-    private final Clock clock;
-    private Instant strandedSince; // guarded by this
+    private final LongSupplier nanos;
+    private final AtomicLong lastRequest;
+    private volatile boolean said;
 
-    /** @param within longer than a live election takes to lead while the Lease names its pod */
-    public ElectionWatch(KubernetesApiReachability api, BooleanSupplier leads, String pod, Duration within, Clock clock) {
+    /** @param within longer than a live election ever goes without asking the API server */
+    public ElectionWatch(Duration within, LongSupplier nanos) {
         super("difusor", "leader-election");
-        this.api = api;
-        this.leads = leads;
-        this.pod = pod;
         this.within = within;
-        this.clock = clock;
+        this.nanos = nanos;
+        this.lastRequest = new AtomicLong(nanos.getAsLong());
         setEnabled(true);
+    }
+
+    /** Every request of the election's client, each retry too: the loop is alive. */
+    @Override
+    public void before(BasicBuilder builder, HttpRequest request, RequestTags tags) {
+        lastRequest.set(nanos.getAsLong());
     }
 
     @Override
@@ -56,30 +62,20 @@ public final class ElectionWatch extends AbstractHealthCheck {
     }
 
     @Override
-    protected synchronized void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
-        api.askSoon();
-        KubernetesApiReachability.Seen seen = api.seen();
-        Instant now = clock.instant();
-        // judged only on a fresh answer: an API that does not answer is the readiness check's business
-        boolean stranded = seen != null && Duration.between(seen.at(), now).compareTo(within) < 0 && pod.equals(seen.holder())
-                && seen.podReady() && !leads.getAsBoolean();
-        if (!stranded) {
-            strandedSince = null;
+    protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
+        Duration silent = Duration.ofNanos(nanos.getAsLong() - lastRequest.get());
+        builder.detail("election-silent-seconds", silent.toSeconds());
+        if (silent.compareTo(within) < 0) {
+            said = false;
             builder.up();
             return;
         }
-        if (strandedSince == null) {
-            strandedSince = now;
+        String message = "the leader election has asked the Kubernetes API nothing for " + silent.toSeconds() + " s: it has stopped in"
+                + " this process (a Lease renewal the API refused ends camel-kubernetes' loop for good); restarting it";
+        if (!said) {
+            LOG.error("liveness: {}", message);
+            said = true;
         }
-        Duration stranded_ = Duration.between(strandedSince, now);
-        builder.detail("lease-holder", seen.holder());
-        if (stranded_.compareTo(within) < 0) {
-            builder.up();
-            return;
-        }
-        String message = "the Lease names this pod, which is Ready and has not led for " + stranded_.toSeconds()
-                + " s: the leader election has stopped in this process (a Lease renewal the API refused); restarting it";
-        LOG.error("liveness: {}", message);
         builder.message(message);
         builder.down();
     }

@@ -46,22 +46,14 @@ public final class KubernetesApiReachability extends AbstractHealthCheck {
     private volatile boolean lastUnanswered; // the last question that ended: one at a time, so ordered
     private volatile String lastProblem = "no answer yet";
     private volatile String trouble;
-    private final String pod;
-    /** What the last answered question found: the Lease's holder, and whether this pod was Ready then. */
-    private volatile Seen seen;
-
-    /** The Lease's holder (null: none, or no Lease) and this pod's Ready condition, as the API answered at {@code at}. */
-    record Seen(String holder, boolean podReady, Instant at) {
-    }
 
     /**
      * @param within how long the API may stay silent before the pod is not ready: the Lease's duration, after which
      *               the other replica could take over from a leader it can see
      */
     public KubernetesApiReachability(KubernetesClient client, String namespace, String lease, Duration within, ExecutorService asker,
-            Clock clock, String pod) {
+            Clock clock) {
         super("difusor", "kubernetes-api");
-        this.pod = pod;
         this.client = client;
         this.namespace = namespace;
         this.lease = lease;
@@ -77,8 +69,8 @@ public final class KubernetesApiReachability extends AbstractHealthCheck {
         return false;
     }
 
-    /** Asks the API again unless a question is under way; never waits for the answer. */
-    void askSoon() {
+    @Override
+    protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
         synchronized (this) {
             if (asking == null) {
                 since = clock.instant();
@@ -87,16 +79,6 @@ public final class KubernetesApiReachability extends AbstractHealthCheck {
                 asking = asker.submit(this::ask);
             }
         }
-    }
-
-    /** What the last answered question found, or null before any answer. */
-    Seen seen() {
-        return seen;
-    }
-
-    @Override
-    protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
-        askSoon();
         Instant answered = lastAnswered;
         Duration silent = Duration.between(answered != null ? answered : since, clock.instant());
         builder.detail("lease", namespace + "/" + lease);
@@ -124,12 +106,7 @@ public final class KubernetesApiReachability extends AbstractHealthCheck {
     /** Reads the Lease; not there yet, or any other HTTP status, is an answer too. */
     private void ask() {
         try {
-            io.fabric8.kubernetes.api.model.coordination.v1.Lease held = client.leases().inNamespace(namespace).withName(lease).get();
-            String holder = held == null || held.getSpec() == null ? null : held.getSpec().getHolderIdentity();
-            // only when the Lease names this pod: whether the election should see it as a member (Running and Ready)
-            boolean ready = pod != null && pod.equals(holder)
-                    && io.fabric8.kubernetes.client.readiness.Readiness.isPodReady(client.pods().inNamespace(namespace).withName(pod).get());
-            seen = new Seen(holder, ready, clock.instant());
+            client.leases().inNamespace(namespace).withName(lease).get();
         } catch (KubernetesClientException e) {
             if (e.getCode() <= 0) {
                 // no HTTP status: no connection, no answer in time

@@ -63,7 +63,11 @@ public class Leadership implements CamelConfiguration {
             }
             case "file" -> clustered(context, fileLock(settings));
             case "kubernetes" -> {
-                KubernetesClusterService service = kubernetes(settings);
+                // liveness: the election's own client still asks the API server (its loop may stop for good, ElectionWatch)
+                ElectionWatch watch = new ElectionWatch(java.time.Duration.ofMillis(positive(settings, "difusor.cluster.election-silence-ms")),
+                        System::nanoTime);
+                context.getRegistry().bind(ElectionWatch.BEAN, watch);
+                KubernetesClusterService service = kubernetes(settings, watch);
                 bindApiReachability(context, settings, service);
                 yield clustered(context, service);
             }
@@ -110,21 +114,11 @@ public class Leadership implements CamelConfiguration {
                 client.close();
             }
         }, true, true);
-        // as camel-kubernetes takes it: the configured name, else $HOSTNAME (Kubernetes sets it to the pod's name)
-        String pod = service.getPodName() != null ? service.getPodName() : System.getenv("HOSTNAME");
-        KubernetesApiReachability api = new KubernetesApiReachability(client, namespace,
+        context.getRegistry().bind(KubernetesApiReachability.BEAN, new KubernetesApiReachability(client, namespace,
                 // named as camel-kubernetes names it (lower case, other characters than letters, digits, '-' and '.' as '-')
                 (service.getKubernetesResourceName() + "-" + NAMESPACE).toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9.-]", "-")
                         .replaceAll("^[^a-z0-9]+|[^a-z0-9]+$", ""), java.time.Duration.ofMillis(service.getLeaseDurationMillis()),
-                context.getExecutorServiceManager().newSingleThreadExecutor(KubernetesApiReachability.class, "kubernetes-api"), Clock.systemUTC(),
-                pod);
-        context.getRegistry().bind(KubernetesApiReachability.BEAN, api);
-        if (pod != null) {
-            // a live election leads within the lease duration (its wait before leading) plus a renewal and two retries
-            LeaderCheck leaderCheck = new LeaderCheck(context, java.time.Duration.ZERO);
-            context.getRegistry().bind(ElectionWatch.BEAN, new ElectionWatch(api, leaderCheck::leads, pod, java.time.Duration.ofMillis(
-                    service.getLeaseDurationMillis() + service.getRenewDeadlineMillis() + 2 * service.getRetryPeriodMillis()), Clock.systemUTC()));
-        }
+                context.getExecutorServiceManager().newSingleThreadExecutor(KubernetesApiReachability.class, "kubernetes-api"), Clock.systemUTC()));
     }
 
     /**
@@ -154,10 +148,10 @@ public class Leadership implements CamelConfiguration {
      * difusor.cluster.namespace. The members are the pods labelled difusor.cluster.pod-labels that are Running and
      * Ready; a holder that is not one of them loses the Lease to the next one that tries.
      */
-    static KubernetesClusterService kubernetes(Settings settings) {
+    static KubernetesClusterService kubernetes(Settings settings, io.fabric8.kubernetes.client.http.Interceptor watch) {
         String master = settings.text("difusor.cluster.kubernetes-master");
         String namespace = settings.text("difusor.cluster.namespace");
-        KubernetesClusterService service = new KubernetesClusterService(apiClient(settings));
+        KubernetesClusterService service = new KubernetesClusterService(apiClient(settings, watch));
         service.setId("prep-difusor-kubernetes");
         service.setLeaseResourceType(LeaseResourceType.Lease);
         service.setKubernetesResourceName(settings.required("difusor.cluster.lease-name"));
@@ -187,19 +181,27 @@ public class Leadership implements CamelConfiguration {
         return service;
     }
 
-    /** The API server and namespace the replicas meet in; empty settings: in the cluster, the pod's own. */
-    private static KubernetesConfiguration apiClient(Settings settings) {
-        KubernetesConfiguration client = new KubernetesConfiguration();
-        // masterUrl on the service itself is ignored unless it comes with a configuration: set it here
+    /**
+     * The API server and namespace the replicas meet in; empty settings: in the cluster, the pod's own. The client is
+     * made here, as camel-kubernetes would make it (the client's defaults: its retries, HTTP/2), to let {@code watch}
+     * see each of its requests; the election closes it when it stops.
+     */
+    private static KubernetesConfiguration apiClient(Settings settings, io.fabric8.kubernetes.client.http.Interceptor watch) {
+        KubernetesConfiguration configuration = new KubernetesConfiguration();
+        io.fabric8.kubernetes.client.Config config = io.fabric8.kubernetes.client.Config.autoConfigure(null);
         String master = settings.text("difusor.cluster.kubernetes-master");
         if (!master.isEmpty()) {
-            client.setMasterUrl(master);
+            configuration.setMasterUrl(master);
+            config.setMasterUrl(master);
         }
         String namespace = settings.text("difusor.cluster.namespace");
         if (!namespace.isEmpty()) {
-            client.setNamespace(namespace);
+            configuration.setNamespace(namespace);
+            config.setNamespace(namespace);
         }
-        return client;
+        configuration.setKubernetesClient(new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config)
+                .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor("election-watch", watch)).build());
+        return configuration;
     }
 
     /** {@code key=value,key=value}; blanks dropped. */

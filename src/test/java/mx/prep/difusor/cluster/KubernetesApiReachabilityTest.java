@@ -38,7 +38,7 @@ class KubernetesApiReachabilityTest {
     @Test
     void anOldAnswerIsNoSilenceWhileTheLastQuestionWasAnswered() throws Exception {
         KubernetesApiReachability check = new KubernetesApiReachability(kubernetes.client(), KubernetesApi.NAMESPACE, KubernetesApi.LEASE,
-                Duration.ofSeconds(15), asker, MovableClock.reading(now), "difusor-a");
+                Duration.ofSeconds(15), asker, MovableClock.reading(now));
 
         assertThat(check.call().getState()).isEqualTo(HealthCheck.State.UP);
         // the first question (a 404: no Lease yet) answered before the next probe: the asker's one thread is free again

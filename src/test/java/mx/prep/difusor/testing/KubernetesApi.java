@@ -54,6 +54,7 @@ public final class KubernetesApi implements AutoCloseable {
         p.put("difusor.cluster.lease-duration-ms", Long.toString(leaseMs));
         p.put("difusor.cluster.renew-deadline-ms", Long.toString(renewMs));
         p.put("difusor.cluster.retry-period-ms", Long.toString(retryMs));
+        p.put("difusor.cluster.election-silence-ms", "300000");
         return p;
     }
 
