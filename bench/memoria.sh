@@ -29,7 +29,7 @@ echo "logs: $VISITORS visitors, $lines requests in $(ls "$WORK/logs" | wc -l) fi
 python3 - "$WORK" <<'PY' | tee "$WORK/report.md"
 import csv, json, sys
 work = sys.argv[1]
-ours = {r["fecha"]: r for r in csv.DictReader(open(f"{work}/ours/estadisticas-diarias.csv"))}
+ours = {r["fecha"]: r for r in csv.DictReader(open(f"{work}/ours/estadisticas-diarias.csv", encoding="utf-8-sig"))}
 ga = {d["data"]: d for d in json.load(open(f"{work}/goaccess.json"))["visitors"]["data"]}
 t_ours, m_ours = open(f"{work}/ours.time").read().split()
 t_ga, m_ga = open(f"{work}/goaccess.time").read().split()

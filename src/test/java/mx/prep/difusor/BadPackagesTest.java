@@ -536,6 +536,8 @@ class BadPackagesTest extends PipelineTestBase {
         Path waiting = tmp.resolve("work").resolve("spool-leftovers").resolve(badName);
         await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(waiting));
         assertThat(Files.readAllBytes(waiting)).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
+        // the institute offers the published corte again: the bad one is fetched no more, its refusals can be counted
+        institute.release(first);
         MeterRegistry meters = meters();
         assertThat(meters.get("difusor_packages_only_on_pod").gauge().value()).isEqualTo(1);
 
@@ -555,7 +557,8 @@ class BadPackagesTest extends PipelineTestBase {
         assertThat(meters.get("difusor_packages_only_on_pod").gauge().value()).isZero();
         // a count per refusal (one per download: the same bytes fetched again after the pause are refused again), none
         // when the sweep sends the one S3 and the disk refused
-        assertThat(rejected(meters, "CHECKSUM_MISMATCH")).isEqualTo(institute.requestCount("/" + badName));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(
+                () -> assertThat(rejected(meters, "CHECKSUM_MISMATCH")).isEqualTo(institute.requestCount("/" + badName)));
         assertSiteEquals(first);
     }
 

@@ -114,8 +114,9 @@ public final class MemoriaTecnica {
                 List<String> distributions = settings.list("difusor.cdn.distribution-ids");
                 Written w = new MemoriaTecnica(store, records, ProbeSignature.of(settings.text("difusor.probe.signing-key"),
                         settings.list("difusor.probe.previous-signing-keys")), Clock.systemUTC())
-                        .site(distributions, DifusorConfiguration.cdnPathPrefix(settings.prefix("difusor.site.prefix"),
-                                settings.text("difusor.cdn.path-prefix"), distributions))
+                        // the path prefix only as set: a guess from the site's key prefix would count nothing when the
+                        // distribution's origin path holds it
+                        .site(distributions, settings.text("difusor.cdn.path-prefix"))
                         .write(settings.text("difusor.probe.url"),
                         setting(settings, "difusor.memoria.from", LocalDate::parse), setting(settings, "difusor.memoria.to", LocalDate::parse),
                         setting(settings, "difusor.memoria.publication-from", LocalDateTime::parse), setting(settings, "difusor.corte-zone", ZoneId::of),
@@ -165,10 +166,13 @@ public final class MemoriaTecnica {
             throw new IOException("no CloudFront access log for " + from + " to " + to + " in " + logs
                     + ": is the distribution's standard logging on, and difusor.memoria.logs its bucket and prefix?");
         }
-        if (traffic.otherSiteRequests() > 0) {
-            LOG.info("{} requests outside /{} (the rest of the distribution's site) not counted", traffic.otherSiteRequests(), cdnPathPrefix);
-        }
         Figures figures = traffic.figures();
+        if (traffic.otherSiteRequests() > 0 && figures.total().requests() == 0) {
+            LOG.warn("every one of the {} requests in the logs is outside {} (difusor.cdn.path-prefix): is it where the distribution serves"
+                    + " the PREP? The figures are all 0", traffic.otherSiteRequests(), cdnPathPrefix);
+        } else if (traffic.otherSiteRequests() > 0) {
+            LOG.info("{} requests outside {} (the rest of the distribution's site) not counted", traffic.otherSiteRequests(), cdnPathPrefix);
+        }
         if (probe.signs() && figures.probeRequests() == 0 && traffic.unsignedProbeRequests() > 0) {
             LOG.warn("none of the {} requests with the probe's name verifies with difusor.probe.signing-key: is it the key the pods"
                     + " signed with (a key changed during the period goes in difusor.probe.previous-signing-keys)? The report counts"
@@ -186,8 +190,8 @@ public final class MemoriaTecnica {
         Files.createDirectories(out);
         Path html = Files.writeString(out.resolve("memoria-tecnica.html"), MemoriaReport.html(portal, from, to, publicationFrom, figures, night, now,
                 "registros de acceso de CloudFront en " + logs + (distributionIds.isEmpty() ? "" : " (distribuciones "
-                        + String.join(", ", new java.util.TreeSet<>(distributionIds)) + ")") + (cdnPathPrefix.isEmpty() ? ""
-                        : ", solo las solicitudes bajo /" + cdnPathPrefix) + "; registros de operación del Difusor en " + records.location()
+                        + String.join(", ", new java.util.TreeSet<>(distributionIds)) + ")") + (cdnPathPrefix.isBlank() || cdnPathPrefix.strip().equals("/") ? ""
+                        : ", solo las solicitudes bajo " + cdnPathPrefix) + "; registros de operación del Difusor en " + records.location()
                         + (teamLog.isBlank() ? "" : "; incidencias anotadas por el equipo en " + teamLog)), StandardCharsets.UTF_8);
         // a draft's CSVs say so in their names (the HTML says it in its text): they are what goes into the institute's format
         boolean draft = MemoriaReport.draft(now, end);
@@ -308,12 +312,21 @@ public final class MemoriaTecnica {
                 others.add(f);
                 continue;
             }
-            if (!only.isEmpty() && !only.contains(cloudFront.group(1))) {
-                leftOut.add(cloudFront.group(1));
+            String distribution = cloudFront.group(1);
+            int from = cloudFront.start();
+            // a logging prefix ending in capitals or digits ("prep2024E1...") reads as part of the id: the id is its end
+            for (String id : only) {
+                if (!only.contains(distribution) && distribution.endsWith(id)) {
+                    from = cloudFront.end(1) - id.length();
+                    distribution = id;
+                }
+            }
+            if (!only.isEmpty() && !only.contains(distribution)) {
+                leftOut.add(distribution);
                 continue;
             }
-            name = name.substring(cloudFront.start());
-            distributions.add(cloudFront.group(1));
+            name = name.substring(from);
+            distributions.add(distribution);
             String key = name.endsWith(".gz") ? name.substring(0, name.length() - 3) : name;
             LogFile first = once.get(key);
             if (first == null) {

@@ -57,7 +57,7 @@ public final class SiteTraffic {
      */
     private static final Pattern AUTOMATED = Pattern.compile("bot[/;)-]|\\+https?://|crawl|spider|slurp|scrap|curl/|wget/|python|go-http-client"
             + "|java/|okhttp|apache-httpclient|libwww|httpx|axios|node-fetch|undici|headless|phantomjs|uptime|pingdom|statuscake"
-            + "|monitor|facebookexternalhit|whatsapp|preview|health|synthetics|nagios|check_http|zabbix|prometheus|blackbox|ms-office",
+            + "|monitor|facebookexternalhit|whatsapp|preview|health-?check|googlehc|kube-probe|synthetics|nagios|check_http|zabbix|prometheus|blackbox|ms-office",
             Pattern.CASE_INSENSITIVE);
 
     /**

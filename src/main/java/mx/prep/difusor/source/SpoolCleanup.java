@@ -49,7 +49,10 @@ final class SpoolCleanup extends SynchronizationAdapter {
             if (spool != Spool.KEEP && pkg.spoolFile() != null) {
                 boolean unsettled = exchange.isFailed() || exchange.getProperty(Quarantine.UNSETTLED, false, Boolean.class);
                 if (spool == Spool.DELETE_ONCE_SAFE && unsettled && !archived() && Files.exists(pkg.spoolFile())) {
-                    SpoolLeftovers.setAside(pkg.spoolFile(), pkg.name(), report(exchange));
+                    // the quarantine counted the refusal before neither S3 nor the disk took it: not to be counted again
+                    QuarantineReport why = report(exchange);
+                    SpoolLeftovers.setAside(pkg.spoolFile(), pkg.name(),
+                            exchange.getProperty(Quarantine.UNSETTLED, false, Boolean.class) ? why.asCounted() : why);
                     LOG.warn("{}: its processing ended ({}) before the package was in the history or in quarantine; set aside with the "
                             + "spool's leftovers, for the history's check, then the quarantine", pkg, failure(exchange));
                 } else {

@@ -86,10 +86,10 @@ public final class SpoolLeftovers {
      */
     public static Path setAside(Path zip, Path leftovers, String name, QuarantineReport why) throws IOException {
         Path waiting = place(leftovers, zip, name);
-        if (zip.equals(waiting)) {
-            return waiting;
+        if (!zip.equals(waiting)) {
+            Files.move(zip, waiting, StandardCopyOption.REPLACE_EXISTING);
         }
-        Files.move(zip, waiting, StandardCopyOption.REPLACE_EXISTING);
+        // written again when already in place (refused again by the sweep): it says now that its refusal was counted
         Path beside = waiting.resolveSibling(waiting.getFileName() + Quarantine.REPORT_SUFFIX);
         Path partial = beside.resolveSibling(beside.getFileName() + ".partial");
         try {

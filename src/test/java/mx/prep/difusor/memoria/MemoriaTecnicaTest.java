@@ -421,6 +421,10 @@ class MemoriaTecnicaTest {
         assertThat(MemoriaTecnica.readOnce(List.of(logFile("logs/E2QWRUHAPOMQZL.2024-06-03-00.abc0"), logFile("logs/E2QWRUHAPOMQZL.2024-06-03-00.abc0.gz"),
                 logFile("logs/06-02/access.log.gz"), logFile("logs/06-03/access.log.gz"))).stream().map(MemoriaTecnica.LogFile::name))
                 .containsExactly("logs/E2QWRUHAPOMQZL.2024-06-03-00.abc0.gz", "logs/06-02/access.log.gz", "logs/06-03/access.log.gz");
+        // a logging prefix ending in digits or capitals runs into the distribution's id: still that distribution's file
+        assertThat(MemoriaTecnica.readOnce(List.of(logFile("logs/prep2024E2QWRUHAPOMQZL.2024-06-03-00.abc0.gz"),
+                logFile("logs/E2QWRUHAPOMQZL.2024-06-03-00.abc0.gz")), java.util.Set.of("E2QWRUHAPOMQZL")))
+                .extracting(MemoriaTecnica.LogFile::name).hasSize(1);
         assertThat(written.figures().total()).isEqualTo(new SiteTraffic.Day(null, 11, 10, 5, 5, 4, 1, 1));
         // no probe configured: the incidents on record are no measure of the time the page was up
         assertThat(Files.readString(written.html())).contains("<b id=\"disponibilidad\">no medida</b>").doesNotContain("99.940")

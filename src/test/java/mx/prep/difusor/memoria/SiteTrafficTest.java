@@ -210,7 +210,8 @@ class SiteTrafficTest {
                 "Mozilla/5.0 (Linux; Android 13; SAMSUNG SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36",
                 "Mozilla/5.0%20(Macintosh;%20Intel%20Mac%20OS%20X%2014_5)%20AppleWebKit/605.1.15%20(KHTML,%20like%20Gecko)%20Version/17.5%20Safari/605.1.15",
                 "Mozilla/5.0 (Linux; Android 12; CUBOT X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Mobile Safari/537.36",
-                "Mozilla/5.0 (Linux; Android 10; CUBOT_P40 Build/QP1A) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36"))
+                "Mozilla/5.0 (Linux; Android 10; CUBOT_P40 Build/QP1A) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36",
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 HealthApp/3.2"))
                 .noneMatch(SiteTraffic::isAutomated);
         assertThat(List.of(CURL, "Wget/1.21.3", "python-requests/2.31.0", "Python-urllib/3.11", "Go-http-client/2.0", "Java/17.0.11",
                 "okhttp/4.12.0", "Apache-HttpClient/5.3 (Java/17)", "axios/1.7.2", "node-fetch", "undici",
@@ -222,7 +223,7 @@ class SiteTrafficTest {
                 "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", "-", "",
                 "Amazon-Route53-Health-Check-Service%20(ref%20a1b2c3d4;%20report%20http://amzn.to/1vsZADi)",
                 "check_http/v2.3.3 (nagios-plugins 2.3.3)", "Datadog/Synthetics", "Zabbix", "Prometheus/blackbox_exporter",
-                "Mozilla/4.0 (compatible; ms-office; MSOffice 16)", "ELB-HealthChecker/2.0"))
+                "Mozilla/4.0 (compatible; ms-office; MSOffice 16)", "ELB-HealthChecker/2.0", "GoogleHC/1.0", "kube-probe/1.30"))
                 .allMatch(SiteTraffic::isAutomated);
     }
 
