@@ -286,6 +286,23 @@ class BadPackagesTest extends PipelineTestBase {
         return next;
     }
 
+    /**
+     * S3 answers again, slowly for the report kept on disk for {@code badName}: its uploads stay on their way until
+     * released; corte 1 is published, which sets the send off. Returns that report's folder in S3 (its own: the
+     * package fetched again after its pause is quarantined into another).
+     */
+    private String keptReportsSendHeldUpAfterTheNextCorte(String badName) throws Exception {
+        String keptFolder = "quarantine/" + badName.replace(".zip", "") + "/"
+                + localReports(localQuarantine()).get(0).getParent().getFileName() + "/";
+        s3Network.clearFaults();
+        s3Network.holdRequest(r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/" + keptFolder),
+                FaultProxy.ALWAYS, Duration.ofSeconds(120));
+        Path next = corte(1);
+        institute.release(next);
+        awaitPublished(next);
+        return keptFolder;
+    }
+
     /** The bytes of the package a quarantine report names ({@code packageKeptAt}), as S3 holds them. */
     private byte[] keptPackage(JsonNode report) {
         String key = report.path("packageKeptAt").asText().substring(("s3://" + HISTORY + "/").length());
@@ -301,15 +318,7 @@ class BadPackagesTest extends PipelineTestBase {
     void aReportS3RefusedIsKeptOnDiskAndSentOnceS3AnswersAgainWithoutHoldingBackTheNextCorte() throws Exception {
         Path first = startWithFirstCortePublished(givingUpOnS3Sooner(settings()));
         String badName = aBadPackageKeptOnLocalDisk(first, "ab".repeat(32));
-        String keptFolder = "quarantine/" + badName.replace(".zip", "") + "/"
-                + localReports(localQuarantine()).get(0).getParent().getFileName() + "/";
-        s3Network.clearFaults();
-        // S3 answers again, slowly for this report: its uploads stay on their way until released
-        s3Network.holdRequest(r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/" + keptFolder),
-                FaultProxy.ALWAYS, Duration.ofSeconds(120));
-        Path next = corte(1);
-        institute.release(next);
-        awaitPublished(next);
+        String keptFolder = keptReportsSendHeldUpAfterTheNextCorte(badName);
 
         Path after = corte(2);
         institute.release(after);
@@ -344,15 +353,8 @@ class BadPackagesTest extends PipelineTestBase {
     void aRefusalKeptOnDiskWhileEarlierOnesAreStillOnTheirWayToASlowS3DoesNotWaitForThem() throws Exception {
         Path first = startWithFirstCortePublished(givingUpOnS3Sooner(settings()));
         String badName = aBadPackageKeptOnLocalDisk(first, "ab".repeat(32));
-        // that report's own folder: the package fetched again after its pause is quarantined into another
-        String keptFolder = "quarantine/" + badName.replace(".zip", "") + "/"
-                + localReports(localQuarantine()).get(0).getParent().getFileName() + "/";
-        s3Network.clearFaults();
-        s3Network.holdRequest(r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/" + keptFolder),
-                FaultProxy.ALWAYS, Duration.ofSeconds(120));
+        String keptFolder = keptReportsSendHeldUpAfterTheNextCorte(badName);
         Path next = corte(1);
-        institute.release(next);
-        awaitPublished(next);
         // the send set off by that publication is on its way, held
         await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.requests(
                 r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/" + keptFolder)) > 0);

@@ -24,31 +24,44 @@ import org.slf4j.LoggerFactory;
  * of a live loop (its takeover wait, the client's retries and their back-off against an API that does not answer).
  * Not live then: the kubelet restarts the container, whose new election runs again (the emptyDir stays).
  */
-public final class ElectionWatch extends AbstractHealthCheck implements Interceptor {
+public final class ElectionWatch extends AbstractHealthCheck {
 
     /** The name the check is bound under. */
     public static final String BEAN = "electionWatch";
 
     private static final Logger LOG = LoggerFactory.getLogger(ElectionWatch.class);
 
+    /** On the election's API client: every request it sends, each retry too, says the loop is alive. */
+    public static final class Activity implements Interceptor {
+
+        private final LongSupplier nanos;
+        private final AtomicLong lastRequest;
+
+        public Activity(LongSupplier nanos) {
+            this.nanos = nanos;
+            this.lastRequest = new AtomicLong(nanos.getAsLong());
+        }
+
+        @Override
+        public void before(BasicBuilder builder, HttpRequest request, RequestTags tags) {
+            lastRequest.set(nanos.getAsLong());
+        }
+
+        Duration silent() {
+            return Duration.ofNanos(nanos.getAsLong() - lastRequest.get());
+        }
+    }
+
+    private final Activity activity;
     private final Duration within;
-    private final LongSupplier nanos;
-    private final AtomicLong lastRequest;
     private volatile boolean said;
 
     /** @param within longer than a live election ever goes without asking the API server */
-    public ElectionWatch(Duration within, LongSupplier nanos) {
+    public ElectionWatch(Activity activity, Duration within) {
         super("difusor", "leader-election");
+        this.activity = activity;
         this.within = within;
-        this.nanos = nanos;
-        this.lastRequest = new AtomicLong(nanos.getAsLong());
         setEnabled(true);
-    }
-
-    /** Every request of the election's client, each retry too: the loop is alive. */
-    @Override
-    public void before(BasicBuilder builder, HttpRequest request, RequestTags tags) {
-        lastRequest.set(nanos.getAsLong());
     }
 
     @Override
@@ -63,7 +76,7 @@ public final class ElectionWatch extends AbstractHealthCheck implements Intercep
 
     @Override
     protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
-        Duration silent = Duration.ofNanos(nanos.getAsLong() - lastRequest.get());
+        Duration silent = activity.silent();
         builder.detail("election-silent-seconds", silent.toSeconds());
         if (silent.compareTo(within) < 0) {
             said = false;

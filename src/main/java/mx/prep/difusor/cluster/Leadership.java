@@ -64,10 +64,10 @@ public class Leadership implements CamelConfiguration {
             case "file" -> clustered(context, fileLock(settings));
             case "kubernetes" -> {
                 // liveness: the election's own client still asks the API server (its loop may stop for good, ElectionWatch)
-                ElectionWatch watch = new ElectionWatch(java.time.Duration.ofMillis(positive(settings, "difusor.cluster.election-silence-ms")),
-                        System::nanoTime);
-                context.getRegistry().bind(ElectionWatch.BEAN, watch);
-                KubernetesClusterService service = kubernetes(settings, watch);
+                ElectionWatch.Activity activity = new ElectionWatch.Activity(System::nanoTime);
+                KubernetesClusterService service = kubernetes(settings, activity);
+                context.getRegistry().bind(ElectionWatch.BEAN, new ElectionWatch(activity,
+                        java.time.Duration.ofMillis(positive(settings, "difusor.cluster.election-silence-ms"))));
                 bindApiReachability(context, settings, service);
                 yield clustered(context, service);
             }

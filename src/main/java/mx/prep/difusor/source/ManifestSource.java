@@ -25,32 +25,21 @@ public final class ManifestSource {
 
     private final URI manifestUri;
     private final ConditionalGet get;
-    private volatile PackageOffer lastOffer;
-    /** The manifest's 404 after an offer was logged (once, until it answers again). */
-    private volatile boolean absentSaid;
+    private final LastOffer lastOffer;
 
     public ManifestSource(URI manifestUri, ConditionalGet get) {
         this.manifestUri = manifestUri;
         this.get = get;
+        this.lastOffer = new LastOffer("the manifest " + SecureHttp.shown(manifestUri));
     }
 
     /** @return the package on offer now, or null when the institute offers none yet */
     public PackageOffer poll() throws IOException, InterruptedException {
         Optional<String> document = get.fetch(manifestUri);
-        if (document.isEmpty() && get.absent(manifestUri)) {
-            // 404: nothing on offer (a poll "none"), also after an offer: a manifest moved or withdrawn mid-night must
-            // show as such, not as the last package still on offer. Kept for a 304 once it answers again
-            if (lastOffer != null && !absentSaid) {
-                LOG.warn("the manifest {} answers 404 now (it announced {} before): nothing on offer until it answers again",
-                        SecureHttp.shown(manifestUri), lastOffer);
-            }
-            absentSaid = lastOffer != null;
-            return null;
-        }
-        absentSaid = false;
         if (document.isEmpty()) {
-            // unchanged (304): the same package is still on offer; the pipeline knows whether it is settled
-            return lastOffer;
+            // unchanged (304): the same package is still on offer, the pipeline knows whether it is settled; gone (404):
+            // none, also after an offer
+            return lastOffer.unchangedOrGone(get.absent(manifestUri));
         }
         PackageOffer offer;
         try {
@@ -60,11 +49,10 @@ public final class ManifestSource {
             get.forget(manifestUri);
             throw e;
         }
-        if (lastOffer == null || !offer.key().equals(lastOffer.key())) {
+        if (lastOffer.announces(offer)) {
             LOG.info("{}: announced by the manifest {} (sha256 {}, {} bytes)", offer, SecureHttp.shown(manifestUri),
                     offer.announcedSha256(), offer.announcedSize());
         }
-        lastOffer = offer;
         return offer;
     }
 

@@ -22,38 +22,25 @@ public final class PackageUrlSource {
     private final URI packageUri;
     private final URI sidecarUri;
     private final ConditionalGet get;
-    private volatile PackageOffer lastOffer;
-    /** The checksum file's 404 after an offer was logged (once, until it answers again). */
-    private volatile boolean absentSaid;
+    private final LastOffer lastOffer;
 
     public PackageUrlSource(URI packageUri, ConditionalGet get) {
         this.packageUri = packageUri;
         this.sidecarUri = URI.create(packageUri + ".sha256");
         this.get = get;
+        this.lastOffer = new LastOffer("the checksum file " + SecureHttp.shown(sidecarUri));
     }
 
     /** @return the package on offer now, or null when the institute offers none yet */
     public PackageOffer poll() throws IOException, InterruptedException {
         Optional<String> sidecar = get.fetch(sidecarUri);
-        if (sidecar.isEmpty() && get.absent(sidecarUri)) {
-            // 404: nothing on offer (a poll "none"), also after an offer; kept for a 304 once it answers again
-            if (lastOffer != null && !absentSaid) {
-                LOG.warn("the checksum file {} answers 404 now (it announced {} before): nothing on offer until it answers again",
-                        SecureHttp.shown(sidecarUri), lastOffer);
-            }
-            absentSaid = lastOffer != null;
-            return null;
-        }
-        absentSaid = false;
         if (sidecar.isEmpty()) {
-            // unchanged (304): the same package is still on offer
-            return lastOffer;
+            return lastOffer.unchangedOrGone(get.absent(sidecarUri));
         }
         PackageOffer offer = parse(sidecar.get());
-        if (lastOffer == null || !offer.key().equals(lastOffer.key())) {
+        if (lastOffer.announces(offer)) {
             LOG.info("{}: announced by the checksum file {} (sha256 {})", offer, SecureHttp.shown(sidecarUri), offer.announcedSha256());
         }
-        lastOffer = offer;
         return offer;
     }
 

@@ -47,26 +47,23 @@ final class ElectedContext implements AutoCloseable {
      * question): the check found in the registry by its type, as camel.main.load-health-checks finds it.
      */
     boolean apiReachable() {
+        return up(org.apache.camel.health.HealthCheckHelper::invokeReadiness, "kubernetes-api");
+    }
+
+    /** Its liveness check of the election: false once the election has stopped in this process. */
+    boolean electionAlive() {
+        return up(org.apache.camel.health.HealthCheckHelper::invokeLiveness, "leader-election");
+    }
+
+    private boolean up(java.util.function.Function<org.apache.camel.CamelContext, java.util.Collection<org.apache.camel.health.HealthCheck.Result>> kind,
+            String id) {
         org.apache.camel.health.HealthCheckRegistry health = org.apache.camel.health.HealthCheckRegistry.get(context);
         health.setEnabled(true);
         // every check's result, not only those down (the default exposure)
         health.setExposureLevel("full");
         health.loadHealthChecks();
-        return org.apache.camel.health.HealthCheckHelper.invokeReadiness(context).stream()
-                .filter(r -> r.getCheck().getId().equals("kubernetes-api")).findFirst()
-                .orElseThrow(() -> new AssertionError("no readiness check kubernetes-api among " + health.getCheckIDs()))
-                .getState() == org.apache.camel.health.HealthCheck.State.UP;
-    }
-
-    /** Its liveness check of the election: false once the election has stopped in this process. */
-    boolean electionAlive() {
-        org.apache.camel.health.HealthCheckRegistry health = org.apache.camel.health.HealthCheckRegistry.get(context);
-        health.setEnabled(true);
-        health.setExposureLevel("full");
-        health.loadHealthChecks();
-        return org.apache.camel.health.HealthCheckHelper.invokeLiveness(context).stream()
-                .filter(r -> r.getCheck().getId().equals("leader-election")).findFirst()
-                .orElseThrow(() -> new AssertionError("no liveness check leader-election among " + health.getCheckIDs()))
+        return kind.apply(context).stream().filter(r -> r.getCheck().getId().equals(id)).findFirst()
+                .orElseThrow(() -> new AssertionError("no check " + id + " among " + health.getCheckIDs()))
                 .getState() == org.apache.camel.health.HealthCheck.State.UP;
     }
 
