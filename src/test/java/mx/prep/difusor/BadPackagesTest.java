@@ -726,7 +726,9 @@ class BadPackagesTest extends PipelineTestBase {
         difusor.close();
         difusor = null;
         Path leftover = tmp.resolve("work").resolve("spool-leftovers").resolve(name);
-        assertThat(leftover).exists();
+        // set aside by the package's own thread, which a forced stop (shutdown-timeout 1 s) does not wait for: it first
+        // gives the history copy under way a few seconds to settle
+        await().atMost(Duration.ofSeconds(15)).until(() -> Files.exists(leftover.resolveSibling(name + ".report.json")));
         assertThat(Files.readAllBytes(leftover)).isEqualTo(Files.readAllBytes(second));
         assertThat(tmp.resolve("work").resolve("spool").resolve(name)).doesNotExist();
 
