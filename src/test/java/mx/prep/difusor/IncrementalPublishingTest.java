@@ -115,14 +115,19 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertThat(cloudFront.created(DISTRIBUTION).get(1).paths()).doesNotContain("/*");
     }
 
+    /** A JSON file whose bytes are the same in both packages. */
+    private static String unchangedJson(Path first, Path next) throws Exception {
+        Map<String, byte[]> before = SiteBucket.files(first);
+        return SiteBucket.files(next).entrySet().stream()
+                .filter(e -> e.getKey().endsWith(".json") && Arrays.equals(e.getValue(), before.get(e.getKey()))).map(Map.Entry::getKey)
+                .findFirst().orElseThrow();
+    }
+
     @Test
     void aCorteCutShortAfterAChangeOfTheCacheControlRulesStillPutsTheNewHeadersOnFilesThatDidNotChange() throws Exception {
         Path first = startWithFirstCortePublished();
         Path next = corte(1);
-        Map<String, byte[]> before = SiteBucket.files(first);
-        String unchangedJson = SiteBucket.files(next).entrySet().stream()
-                .filter(e -> e.getKey().endsWith(".json") && Arrays.equals(e.getValue(), before.get(e.getKey()))).map(Map.Entry::getKey)
-                .findFirst().orElseThrow();
+        String unchangedJson = unchangedJson(first, next);
         assertThat(SiteBucket.objects(bucket, SITE, "").get(unchangedJson).cacheControl()).isEqualTo("public, max-age=30");
 
         // a rollout with new rules killed the pod mid-publication: the state still says a publication is under way
@@ -147,9 +152,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         Path first = startWithFirstCortePublished();
         Path next = corte(1);
         Map<String, byte[]> before = SiteBucket.files(first);
-        String unchangedJson = SiteBucket.files(next).entrySet().stream()
-                .filter(e -> e.getKey().endsWith(".json") && Arrays.equals(e.getValue(), before.get(e.getKey()))).map(Map.Entry::getKey)
-                .findFirst().orElseThrow();
+        String unchangedJson = unchangedJson(first, next);
         String rolledOut = "**/*.html=no-cache;**/*.json=public, max-age=10;**=public, max-age=300";
         killedWhilePublishing(next.getFileName().toString());
         // what the killed attempt under the new rules had done: the marker with its rules, a file with its headers
