@@ -26,6 +26,9 @@ public final class AccessLog {
     public record Hit(Instant at, String clientIp, String userAgent, String path, int status, String contentType, String method) {
     }
 
+    /** How the message of a file that is no CloudFront access log starts. */
+    static final String NOT_A_LOG = "not a CloudFront access log";
+
     private static final List<String> REQUIRED = List.of("date", "time", "c-ip", "cs-uri-stem", "sc-status", "cs(User-Agent)");
 
     private AccessLog() {
@@ -60,7 +63,7 @@ public final class AccessLog {
                 for (int i = 0; i < REQUIRED.size(); i++) {
                     columns[i] = fields.indexOf(REQUIRED.get(i));
                     if (columns[i] < 0) {
-                        throw new IOException("not a CloudFront access log: its #Fields line has no " + REQUIRED.get(i));
+                        throw new IOException(NOT_A_LOG + ": its #Fields line has no " + REQUIRED.get(i));
                     }
                 }
                 columns[REQUIRED.size()] = fields.indexOf("sc-content-type");
@@ -72,7 +75,7 @@ public final class AccessLog {
                 continue;
             }
             if (columns == null) {
-                throw new IOException("not a CloudFront access log: a request line comes before any #Fields line");
+                throw new IOException(NOT_A_LOG + ": a request line comes before any #Fields line");
             }
             Hit hit = parse(line.split("\t", -1), columns, width);
             if (hit == null) {

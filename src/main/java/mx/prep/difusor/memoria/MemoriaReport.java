@@ -211,6 +211,13 @@ public final class MemoriaReport {
                     .append(", 24 horas después del fin del periodo; CloudFront entrega sus registros de acceso con retraso, así que las cifras")
                     .append(" y la disponibilidad pueden estar incompletas. Vuelva a generarla después de esa hora.</p>\n");
         }
+        if (!figures.unreadableFiles().isEmpty()) {
+            // the figures lack what those files held past their fault: said where the reader starts, not only in the notes
+            h.append("<p id=\"incompleta\"><b>Cifras incompletas:</b> ").append(figures.unreadableFiles().size())
+                    .append(figures.unreadableFiles().size() == 1 ? " archivo de registro de acceso no pudo leerse completo"
+                            : " archivos de registro de acceso no pudieron leerse completos")
+                    .append("; se cuentan sus solicitudes leídas antes del fallo (detalle en las notas, al final).</p>\n");
+        }
 
         h.append("<h2>1. Reporte de incidencias</h2>\n<ul id=\"resumen\">\n");
         if (portal.isEmpty()) {
@@ -360,7 +367,11 @@ public final class MemoriaReport {
                         + number(figures.unsignedProbeRequests()) + "</span>) se cuentan como solicitudes automáticas.")
                 .append("</li>\n")
                 .append("<li>Fuentes: ").append(esc(sources)).append(". Líneas de registro ilegibles: ").append(number(figures.unreadableLines()))
-                .append(".</li>\n</ul>\n")
+                .append(".</li>\n")
+                .append(figures.unreadableFiles().isEmpty() ? "" : "<li>Archivos de registro leídos solo en parte (<span id=\"archivos-ilegibles\">"
+                        + figures.unreadableFiles().size() + "</span>): " + esc(String.join("; ", figures.unreadableFiles()))
+                        + ". Sus solicitudes posteriores al fallo no están en ninguna cifra.</li>\n")
+                .append("</ul>\n")
                 .append("</body>\n</html>\n");
         return h.toString();
     }

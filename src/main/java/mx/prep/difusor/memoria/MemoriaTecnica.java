@@ -121,8 +121,10 @@ public final class MemoriaTecnica {
                         setting(settings, "difusor.memoria.from", LocalDate::parse), setting(settings, "difusor.memoria.to", LocalDate::parse),
                         setting(settings, "difusor.memoria.publication-from", LocalDateTime::parse), setting(settings, "difusor.corte-zone", ZoneId::of),
                         settings.required("difusor.memoria.logs"), settings.text("difusor.memoria.team-log"), Path.of(settings.required("difusor.memoria.out")));
-                LOG.info("memoria técnica written: {} ({} log files, {} visits, {} pages, {} accesses, {} incidents, {} packages not published)",
-                        w.html().toAbsolutePath(), w.logFiles(), w.figures().total().visits(), w.figures().total().pages(),
+                LOG.info("memoria técnica written: {} ({} log files{}, {} visits, {} pages, {} accesses, {} incidents, {} packages not published)",
+                        w.html().toAbsolutePath(), w.logFiles(), w.figures().unreadableFiles().isEmpty() ? ""
+                                : " of which " + w.figures().unreadableFiles().size() + " read only in part",
+                        w.figures().total().visits(), w.figures().total().pages(),
                         w.figures().total().accesses(), w.night().incidents().size(), w.night().refused().size());
             }
         }
@@ -273,7 +275,12 @@ public final class MemoriaTecnica {
                 try {
                     traffic.unreadable(AccessLog.read(new ByteArrayInputStream(bytes), traffic::add));
                 } catch (IOException e) {
-                    throw new IOException("cannot read the access log " + files.get(done).name() + ": " + e.getMessage(), e);
+                    // the file itself is damaged (a fetch that failed stopped above): fetched again it reads the same,
+                    // so the report is written all the same and names it, with what was read before the fault
+                    String name = files.get(done).name();
+                    LOG.warn("access log {} could not be read to its end ({}): its requests read before that are counted, the report"
+                            + " names the file", name, e.toString());
+                    traffic.unreadableFile(name, damage(e));
                 }
             }
         } catch (ExecutionException e) {
@@ -282,6 +289,20 @@ public final class MemoriaTecnica {
             fetchers.shutdownNow();
         }
         return files.size();
+    }
+
+    /** What is wrong with a log file, in the report's words. */
+    static String damage(IOException e) {
+        if (e instanceof java.io.EOFException) {
+            return "cortado antes de su fin";
+        }
+        if (e instanceof java.util.zip.ZipException) {
+            return "gzip dañado";
+        }
+        if (e.getMessage() != null && e.getMessage().startsWith(AccessLog.NOT_A_LOG)) {
+            return "no tiene el formato de los registros de acceso de CloudFront";
+        }
+        return "ilegible (" + e.getClass().getSimpleName() + ")";
     }
 
     /**

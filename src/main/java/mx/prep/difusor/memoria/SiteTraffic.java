@@ -66,9 +66,11 @@ public final class SiteTraffic {
      * @param unprobedHours the hours of the period (their start) in which the logs hold no request of the difusor's own
      *                      probe: its availability figure does not cover them. Empty when the logs hold none at all
      *                      (a probe that does not go through this distribution: nothing to tell)
+     * @param unreadableFiles the log files read only in part or not at all (a gzip cut short, not a CloudFront log), each
+     *                      as "name: cause"; their requests read before the fault are counted
      */
     public record Figures(ZoneId zone, List<Day> days, Day total, LocalDateTime peakHour, long peakHourAccesses, long unreadableLines,
-                          long probeRequests, List<Instant> unprobedHours, long unsignedProbeRequests) {
+                          long probeRequests, List<Instant> unprobedHours, long unsignedProbeRequests, List<String> unreadableFiles) {
     }
 
     private final LocalDate from;
@@ -84,6 +86,7 @@ public final class SiteTraffic {
     private final Map<Visitor, Visits> visitors = new HashMap<>();
     private final MessageDigest md5;
     private long unreadableLines;
+    private final List<String> unreadableFiles = new ArrayList<>();
     private long probeRequests;
     private long unsignedProbeRequests;
     private long signedLooking;
@@ -198,6 +201,11 @@ public final class SiteTraffic {
         unreadableLines += lines;
     }
 
+    /** A log file whose content could not be read to its end: {@code cause} says why (the requests before it are counted). */
+    public void unreadableFile(String name, String cause) {
+        unreadableFiles.add(name + ": " + cause);
+    }
+
     public Figures figures() {
         int days = requests.length;
         long[] visits = new long[days];
@@ -232,7 +240,7 @@ public final class SiteTraffic {
             }
         }
         return new Figures(zone, list, total, peakHour, peak < 0 ? 0 : hourlyAccesses[peak], unreadableLines, probeRequests, List.copyOf(unprobed),
-                unsignedProbeRequests);
+                unsignedProbeRequests, List.copyOf(unreadableFiles));
     }
 
     /** A client that says it is a program, or says nothing (no User-Agent: CloudFront logs "-"). */

@@ -431,6 +431,37 @@ class MemoriaTecnicaTest {
                 .doesNotContain("Borrador");
     }
 
+    /**
+     * A log file cut short (its gzip trailer missing) and one that is no log at all (an error page saved under a log's
+     * name): fetched again they read the same, so the report is still written, with what they held before the fault,
+     * and says at its top and in its notes which files its figures lack a part of.
+     */
+    @Test
+    void aDamagedLogFileIsNamedInTheReportWhichStillCountsEveryOtherFile(@TempDir Path logs, @TempDir Path alone, @TempDir Path out) throws Exception {
+        List<CloudFrontLogs> night = SiteTrafficTest.night();
+        Files.write(logs.resolve("E2QWRUHAPOMQZL.2024-06-03-00.abc0.gz"), night.get(0).gzip());
+        var good = memoria().write("", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM, SiteTrafficTest.MEXICO_CITY,
+                logs.toString(), alone);
+        byte[] third = night.get(2).gzip();
+        Files.write(logs.resolve("E2QWRUHAPOMQZL.2024-06-03-05.cut5.gz"), java.util.Arrays.copyOf(third, third.length - 8));
+        Files.writeString(logs.resolve("E2QWRUHAPOMQZL.2024-06-03-06.bad6.gz"), "<html><body>503 Service Unavailable</body></html>\n");
+
+        var written = memoria().write("", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM, SiteTrafficTest.MEXICO_CITY,
+                logs.toString(), out);
+
+        assertThat(written.logFiles()).isEqualTo(3);
+        assertThat(written.figures().unreadableFiles()).containsExactly(
+                logs.resolve("E2QWRUHAPOMQZL.2024-06-03-05.cut5.gz") + ": cortado antes de su fin",
+                logs.resolve("E2QWRUHAPOMQZL.2024-06-03-06.bad6.gz") + ": no tiene el formato de los registros de acceso de CloudFront");
+        // the whole of the good file, and no more than the cut file held
+        assertThat(written.figures().total().requests()).isBetween(good.figures().total().requests(),
+                good.figures().total().requests() + 3);
+        String html = Files.readString(written.html());
+        assertThat(html).contains("<p id=\"incompleta\"><b>Cifras incompletas:</b> 2 archivos de registro de acceso no pudieron leerse completos")
+                .contains("<span id=\"archivos-ilegibles\">2</span>").contains("E2QWRUHAPOMQZL.2024-06-03-05.cut5.gz: cortado antes de su fin");
+        assertThat(Files.readString(good.html())).doesNotContain("incompleta").doesNotContain("archivos-ilegibles");
+    }
+
     private static MemoriaTecnica.LogFile logFile(String name) {
         return new MemoriaTecnica.LogFile(name, () -> new java.io.ByteArrayInputStream(new byte[0]));
     }
