@@ -128,7 +128,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         Path first = startWithFirstCortePublished();
         Path next = corte(1);
         String unchangedJson = unchangedJson(first, next);
-        assertThat(SiteBucket.objects(bucket, SITE, "").get(unchangedJson).cacheControl()).isEqualTo("public, max-age=30");
+        assertThat(SiteBucket.object(bucket, SITE, unchangedJson).cacheControl()).isEqualTo("public, max-age=30");
 
         // a rollout with new rules killed the pod mid-publication: the state still says a publication is under way
         killedWhilePublishing(next.getFileName().toString());
@@ -139,7 +139,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         awaitPublished(next);
 
         assertSiteEquals(next);
-        assertThat(SiteBucket.objects(bucket, SITE, "").get(unchangedJson).cacheControl()).isEqualTo("public, max-age=10");
+        assertThat(SiteBucket.object(bucket, SITE, unchangedJson).cacheControl()).isEqualTo("public, max-age=10");
     }
 
     /**
@@ -165,7 +165,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
         awaitPublished(next);
 
         assertSiteEquals(next);
-        assertThat(SiteBucket.objects(bucket, SITE, "").get(unchangedJson).cacheControl()).isEqualTo("public, max-age=30");
+        assertThat(SiteBucket.object(bucket, SITE, unchangedJson).cacheControl()).isEqualTo("public, max-age=30");
         assertThat(publishedState()).get().satisfies(s -> assertThat(s.publishingHeaders()).isNull());
     }
 

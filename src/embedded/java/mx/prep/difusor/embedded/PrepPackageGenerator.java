@@ -108,6 +108,9 @@ public final class PrepPackageGenerator {
     private static final int CORTES_PER_DEPLOY = 10;
     private static final int COTEJO_ROUND_MINUTES = 120;
 
+    /** Read only once built, and the same for a seed: built once per seed (every test makes a generator). */
+    private static final java.util.Map<Long, Geography> GEOGRAPHIES = new java.util.concurrent.ConcurrentHashMap<>();
+
     private final Scale scale;
     private final long seed;
     private final Geography geo;
@@ -116,7 +119,7 @@ public final class PrepPackageGenerator {
     public PrepPackageGenerator(Scale scale, long seed) {
         this.scale = scale;
         this.seed = seed;
-        this.geo = new Geography(seed);
+        this.geo = GEOGRAPHIES.computeIfAbsent(seed, Geography::new);
         this.published = new boolean[geo.secciones];
         int count = scale.publishedSecciones();
         // evenly spread sample, so metro and rural secciones both show up

@@ -927,18 +927,26 @@ public final class FaultProxy implements AutoCloseable {
      * at a clean end of stream; an end inside a line, or inside a head or trailer begun in {@code raw}, is an error.
      */
     private static String readLine(InputStream in, ByteArrayOutputStream raw) throws IOException {
-        StringBuilder line = new StringBuilder();
+        // a line's bytes gathered here and handed to raw once: per byte, raw's and the stream's locks cost more than the
+        // proxying itself (every S3 request of every test goes through here)
+        byte[] line = new byte[128];
+        int length = 0;
+        int before = raw.size();
         for (int b; (b = in.read()) != -1; ) {
-            raw.write(b);
-            if (b == '\n') {
-                int end = line.length();
-                return end > 0 && line.charAt(end - 1) == '\r' ? line.substring(0, end - 1) : line.toString();
+            if (length == line.length) {
+                line = java.util.Arrays.copyOf(line, length * 2);
             }
-            if (raw.size() > MAX_HEAD) {
+            line[length++] = (byte) b;
+            if (b == '\n') {
+                raw.write(line, 0, length);
+                int end = length - 1;
+                return new String(line, 0, end > 0 && line[end - 1] == '\r' ? end - 1 : end, java.nio.charset.StandardCharsets.ISO_8859_1);
+            }
+            if (before + length > MAX_HEAD) {
                 throw new IOException("head or line too large");
             }
-            line.append((char) b);
         }
+        raw.write(line, 0, length);
         if (raw.size() > 0) {
             throw new EOFException("connection closed inside a message head");
         }
