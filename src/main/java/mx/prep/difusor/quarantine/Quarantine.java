@@ -154,8 +154,8 @@ public final class Quarantine {
         if (sameBytesAgain && (keptBefore != null || !keepsPackage)) {
             journal.add(new PackageJournal.Entry(name, pkg.corte() == null ? null : pkg.corte().toString(), "rejected", reason.name(), step,
                     Failures.describe(cause), now.toString(), pkg.stageMillis()));
-            LOG.error("{} rejected again at step {}: {}: {}; the same bytes as the copy already in quarantine; not fetched again", pkg, step,
-                    reason, Failures.describe(cause));
+            LOG.error("{} rejected again at step {}: {}: {}; the same bytes as the copy already in quarantine; fetched again after a longer"
+                    + " pause while the source offers it (its zip may not be replaced yet)", pkg, step, reason, Failures.describe(cause));
             return;
         }
 
@@ -203,8 +203,9 @@ public final class Quarantine {
         if (exchange.getProperty(LEFTOVER, false, Boolean.class)) {
             LOG.debug("{}: sent from the spool's leftovers; its refusal told the ledger when it happened", pkg);
         } else if (sameBytesAgain) {
-            // the first copy of these bytes was only on the pod's disk: kept in S3 now, and not fetched again
-            LOG.info("{}: the same bytes as its first refusal, whose copy is only on the pod; not fetched again", pkg);
+            // the first copy of these bytes was only on the pod's disk: kept in S3 now
+            LOG.info("{}: the same bytes as its first refusal, whose copy is only on the pod; fetched again after a longer pause while the"
+                    + " source offers it", pkg);
         } else if (mismatch) {
             LOG.info("{}: fetched again after a pause if the source still offers it: it may have been changing under the download", pkg);
         } else if (pkg != null && reason.isLasting()) {

@@ -139,24 +139,20 @@ public final class PackageLedger {
     });
 
     /**
-     * A download whose bytes are not the ones announced. The source may have been changing under it (a checksum file
-     * updated before its zip, a cache still serving the older zip): offered again after a pause, like a failure. Other
-     * bytes than the published package's a second time are the institute's package as it is: refused for good.
+     * A download whose bytes are not the ones announced. The source may be changing under it (a checksum file or a
+     * manifest updated before its zip, a cache or an upload still serving another zip at a fixed URL: the night's first
+     * corte over a rehearsal's zip, the corte after a refused one): offered again after a pause that grows, like a
+     * failure, for as long as the source announces it. Never refused for good: the same bytes twice said only that the
+     * zip had not changed yet, and the corte then stayed off line until the next one (the last one for good).
      *
-     * @return true when these very bytes were refused before (already in quarantine)
+     * @return true when these very bytes were refused before (already in quarantine: not reported again)
      */
     public boolean mismatched(PrepPackage pkg, Instant at) {
         String key = key(pkg.name(), normalised(pkg.expectedSha256()));
         String received = pkg.receivedSha256() != null ? pkg.receivedSha256() : "size " + pkg.size();
-        // the published package's own bytes: the source still serves the older zip, for as long as its cache says
-        boolean olderZip = pkg.receivedSha256() != null
-                && state.lastKnown().map(PublishedState::sha256).filter(pkg.receivedSha256()::equalsIgnoreCase).isPresent();
-        if (received.equals(mismatches.put(key, received)) && !olderZip) {
-            rejected(pkg, at);
-            return true;
-        }
+        boolean again = received.equals(mismatches.put(key, received));
         failed(pkg.name(), pkg.expectedSha256());
-        return false;
+        return again;
     }
 
     public void settled(String packageName, String sha256) {
