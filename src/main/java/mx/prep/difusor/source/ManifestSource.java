@@ -106,7 +106,8 @@ public final class ManifestSource {
     PackageOffer parse(String json) throws IOException {
         JsonNode node;
         try {
-            node = Json.MAPPER.readTree(json);
+            // a byte-order mark (a manifest saved by Notepad or PowerShell) is no JSON to Jackson's text parser
+            node = Json.MAPPER.readTree(json.startsWith("\uFEFF") ? json.substring(1) : json);
         } catch (IOException e) {
             throw new IOException("the manifest " + SecureHttp.shown(manifestUri) + " is not JSON: " + e.getMessage(), e);
         }

@@ -120,11 +120,12 @@ public final class PackageDownloader {
                     + " s, all attempts together");
         }
         URI uri = http.checked(offer.packageUri());
+        // before the spool file: a request that cannot be made leaves no file open behind it
+        HttpRequest request = HttpRequest.newBuilder(uri).timeout(readTimeout).GET().build();
         Files.createDirectories(spoolDir);
         Path part = Files.createTempFile(spoolDir, "download-", ".part");
         long started = System.nanoTime();
         Spooler spooler = new Spooler(FileChannel.open(part, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING), maxBytes);
-        HttpRequest request = HttpRequest.newBuilder(uri).timeout(readTimeout).GET().build();
         CompletableFuture<HttpResponse<Long>> pending = http.send(request, info -> {
             if (info.statusCode() != 200) {
                 spooler.discard();

@@ -26,9 +26,19 @@ public final class PackageUrlSource {
 
     public PackageUrlSource(URI packageUri, ConditionalGet get) {
         this.packageUri = packageUri;
-        this.sidecarUri = URI.create(packageUri + ".sha256");
+        this.sidecarUri = sidecarOf(packageUri);
         this.get = get;
         this.lastOffer = new LastOffer("the checksum file " + SecureHttp.shown(sidecarUri));
+    }
+
+    /**
+     * {@code <zip path>.sha256} beside the zip, with the zip's query (a token the institute gave the difusores is theirs
+     * for both files): appended to the whole URL, ".sha256" landed in the token, and the checksum file was never found.
+     */
+    static URI sidecarOf(URI zip) {
+        // the raw parts, as they came: a decoded token re-encoded may no longer be the token
+        return URI.create(zip.getScheme() + "://" + zip.getRawAuthority() + zip.getRawPath() + ".sha256"
+                + (zip.getRawQuery() == null ? "" : "?" + zip.getRawQuery()));
     }
 
     /** @return the package on offer now, or null when the institute offers none yet */

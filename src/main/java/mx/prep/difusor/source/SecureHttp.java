@@ -224,7 +224,9 @@ public final class SecureHttp {
         if (uri.getRawQuery() == null && uri.getRawUserInfo() == null) {
             return uri.toString();
         }
-        String shown = (uri.getScheme() == null ? "" : uri.getScheme() + "://") + (uri.getHost() == null ? "" : uri.getHost())
+        // a host the URI class could not read (an underscore in it) is still shown, without any user info
+        String authority = uri.getRawAuthority() == null ? "" : uri.getRawAuthority().substring(uri.getRawAuthority().lastIndexOf('@') + 1);
+        String shown = (uri.getScheme() == null ? "" : uri.getScheme() + "://") + (uri.getHost() == null ? authority : uri.getHost())
                 + (uri.getPort() < 0 ? "" : ":" + uri.getPort()) + (uri.getRawPath() == null ? "" : uri.getRawPath());
         return uri.getRawQuery() == null ? shown : shown + "?…";
     }
@@ -234,6 +236,11 @@ public final class SecureHttp {
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         if (!(scheme.equals("https") || (allowPlainHttp && scheme.equals("http")))) {
             throw new IllegalArgumentException("refusing " + shown(uri) + ": only https:// is allowed for the institute's source");
+        }
+        if (uri.getHost() == null) {
+            // the HTTP client would refuse it with the whole URL, token and all, in its message
+            throw new IllegalArgumentException("refusing " + shown(uri) + ": no host name the HTTP client can use (an underscore in it,"
+                    + " or no '//' after the scheme)");
         }
         if (!allows(uri)) {
             throw new IllegalArgumentException("refusing " + shown(uri) + ": " + notAllowed(uri));

@@ -67,6 +67,21 @@ class DownloadTest {
         return new PackageOffer(pkg.getFileName().toString(), "x", null, uri, null, null);
     }
 
+    /**
+     * A URL whose host the HTTP client cannot use (an underscore in it; "https:host/…" without "//"), with a token: refused
+     * naming it without the token, and leaving no spool file open. The HTTP client refused it with the whole URL in
+     * its message (into the log and the quarantine report), after the spool file was opened.
+     */
+    @Test
+    void aUrlWithoutAHostTheClientCanUseIsRefusedWithoutItsTokenAndLeavesNoSpoolFile() throws Exception {
+        PackageDownloader downloader = downloader(trusting(institute), Duration.ofSeconds(5), Duration.ofSeconds(30));
+        for (String url : List.of("https://prep_jal.example.org/latest.zip?token=s3cr3t", "https:prep.example.org/latest.zip?token=s3cr3t")) {
+            assertThatThrownBy(() -> downloader.download(offer(URI.create(url)))).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("no host name").hasMessageNotContaining("s3cr3t");
+        }
+        assertThat(Files.exists(tmp.resolve("spool")) ? Files.list(tmp.resolve("spool")).toList() : List.of()).isEmpty();
+    }
+
     @Test
     void aPackageIsSpooledWholeWithItsNameAndCorte() throws Exception {
         PrepPackage got = downloader(trusting(institute), Duration.ofSeconds(5), Duration.ofSeconds(30))

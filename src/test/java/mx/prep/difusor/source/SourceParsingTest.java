@@ -42,6 +42,20 @@ class SourceParsingTest {
     }
 
     @Test
+    void aManifestWithAByteOrderMarkIsRead() throws Exception {
+        assertThat(manifest.parse("\uFEFF{\"package\":\"PREP2024_JAL_20240602_2000.zip\",\"sha256\":\"ab\"}").packageName())
+                .isEqualTo("PREP2024_JAL_20240602_2000.zip");
+    }
+
+    @Test
+    void theChecksumFileOfAZipWithATokenIsBesideItWithTheSameToken() {
+        assertThat(PackageUrlSource.sidecarOf(URI.create("https://prep.example.mx/difusores/latest.zip")))
+                .isEqualTo(URI.create("https://prep.example.mx/difusores/latest.zip.sha256"));
+        assertThat(PackageUrlSource.sidecarOf(URI.create("https://prep.example.mx:8443/d/latest.zip?token=a%2Bb%26c&v=2#x")))
+                .hasToString("https://prep.example.mx:8443/d/latest.zip.sha256?token=a%2Bb%26c&v=2");
+    }
+
+    @Test
     void aManifestThatNamesNoPackageIsRefused() {
         assertThatThrownBy(() -> manifest.parse("<html>maintenance</html>")).isInstanceOf(IOException.class);
         assertThatThrownBy(() -> manifest.parse("{\"sha256\":\"x\"}")).isInstanceOf(IOException.class);
