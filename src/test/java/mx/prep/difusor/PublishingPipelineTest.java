@@ -449,6 +449,24 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(quarantined.stream().filter(k -> k.endsWith(".zip"))).hasSize(1);
     }
 
+    /** An empty checksum file at a fixed URL is nothing on offer: the zip is not downloaded (and refused) at every poll. */
+    @Test
+    void anEmptyChecksumFileAtAFixedUrlOffersNothingUntilItHoldsTheChecksum() throws Exception {
+        var settings = settings();
+        settings.put("difusor.source.kind", "package-url");
+        Path pkg = corte(0);
+        institute.releaseWithSidecar(pkg, " \n");
+        startDifusor(settings);
+        int polls = institute.requestCount("latest.zip.sha256");
+        await().atMost(Duration.ofSeconds(20)).until(() -> institute.requestCount("latest.zip.sha256") >= polls + 2 * POLLS_PER_SECOND);
+        assertThat(institute.requestCount("latest.zip")).isZero();
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+
+        institute.releaseSidecar(PrepPackageGenerator.sha256Hex(pkg) + "  " + pkg.getFileName() + "\n");
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+    }
+
     /**
      * The night's first corte announced while the fixed URL still serves another zip (a rehearsal's; the institute's
      * upload of the new one takes minutes): the same wrong bytes twice are no verdict on the corte, which is published

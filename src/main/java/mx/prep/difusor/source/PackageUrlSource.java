@@ -48,6 +48,13 @@ public final class PackageUrlSource {
             return lastOffer.unchangedOrGone(get.absent(sidecarUri));
         }
         PackageOffer offer = parse(sidecar.get());
+        if (offer.announcedSha256() == null) {
+            // an empty file (sha256sum failed on the institute's side): nothing to compare a download with, and nothing
+            // to know it by, so every poll downloaded and refused the zip again. Read whole again next time
+            get.forget(sidecarUri);
+            throw new IOException("the checksum file " + SecureHttp.shown(sidecarUri) + " is empty: nothing on offer until it holds the"
+                    + " package's SHA-256");
+        }
         if (lastOffer.announces(offer)) {
             LOG.info("{}: announced by the checksum file {} (sha256 {})", offer, SecureHttp.shown(sidecarUri), offer.announcedSha256());
         }
