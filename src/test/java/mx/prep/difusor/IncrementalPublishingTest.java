@@ -375,6 +375,26 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertThat(meters.get("difusor_site_checks_total").tag("outcome", "agrees").counter().count()).isPositive();
     }
 
+    /**
+     * A site manifest an operator broke by hand (not JSON, or JSON without its files): taken as missing, so the next
+     * corte compares with the bucket, is published whole and writes a good manifest again. It failed as a transient
+     * error, and every corte after it was quarantined once its retries ran out.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "{\"package\": \"PREP2024_JAL_20240602_2000.zip\", \"files\": {", "{\"package\": \"PREP2024_JAL_20240602_2000.zip\"}" })
+    void aSiteManifestBrokenByHandIsTakenAsMissingAndTheNextCorteIsPublished(String broken) throws Exception {
+        Path first = startWithFirstCortePublished();
+        bucket.putObject(b -> b.bucket(HISTORY).key("state/site-manifest.json"), RequestBody.fromString(broken));
+        Path second = corte(1);
+        institute.release(second);
+        awaitPublished(second);
+        assertSiteEquals(second);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        JsonNode manifest = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("state/site-manifest.json")).asByteArray());
+        assertThat(manifest.path("package").asText()).isEqualTo(second.getFileName().toString());
+        assertThat(manifest.path("files").size()).isEqualTo(SiteBucket.files(second).size());
+    }
+
     private static double siteChecks(MeterRegistry meters) {
         return meters.find("difusor_site_checks_total").counters().stream().mapToDouble(c -> c.count()).sum();
     }

@@ -28,6 +28,10 @@ public record SiteManifest(@JsonProperty("package") String packageName, Map<Stri
         @JsonInclude(JsonInclude.Include.NON_EMPTY) SortedSet<String> undeleted) {
 
     public SiteManifest {
+        // a manifest edited by hand without its files (or with an entry null) is no manifest: refused as it is read
+        if (files == null || files.values().stream().anyMatch(java.util.Objects::isNull)) {
+            throw new IllegalArgumentException("a site manifest lists every published file with its entry");
+        }
         undeleted = undeleted == null || undeleted.isEmpty() ? Collections.emptySortedSet()
                 : Collections.unmodifiableSortedSet(new TreeSet<>(undeleted));
     }

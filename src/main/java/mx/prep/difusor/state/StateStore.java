@@ -54,8 +54,24 @@ public final class StateStore {
             return Optional.of(cached);
         }
         // parsed from the response stream: a manifest of a large site is tens of MB as text
-        return store.readJson(bucket, manifestKey, SiteManifest.class);
+        try {
+            return store.readJson(bucket, manifestKey, SiteManifest.class);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            // edited by hand (the runbook sends operators into it), or written by another version: no manifest, so the
+            // next plan compares with the bucket and uploads every file again (their headers unknown), and its record
+            // writes a good one. Read as transient, it failed every corte until the night's end
+            String said = e.getOriginalMessage();
+            if (!said.equals(unreadableSaid)) {
+                LOG.error("the site manifest s3://{}/{} cannot be read ({}): taken as missing, the next publication compares with the bucket"
+                        + " and uploads every file again, then writes a new one", bucket, manifestKey, said);
+                unreadableSaid = said;
+            }
+            return Optional.empty();
+        }
     }
+
+    /** What the last unreadable site manifest was told to be, said once (the probe asks every 30 s). */
+    private volatile String unreadableSaid = "";
 
     /**
      * index.html's SHA-256 in the site manifest, read again only when the manifest's ETag changed. The probe asks
