@@ -260,7 +260,8 @@ public class DifusorConfiguration implements CamelConfiguration {
         boolean publishes = !dryRun.equals("true");
         io.micrometer.core.instrument.Gauge.builder("difusor_leader", leaderCheck, c -> publishes && c.leads() ? 1 : 0)
                 .description("1 while this process leads (polls and publishes), 0 on a standby").strongReference(true).register(meters);
-        registry.bind("sitePublication", new SitePublication(sitePrefix, leaderCheck, uploadsBound));
+        registry.bind("sitePublication", new SitePublication(sitePrefix, leaderCheck, uploadsBound,
+                new mx.prep.difusor.publish.LastFiles(settings.list("difusor.publish.last"))));
         registry.bind("sitePruner", new SitePruner(s3, siteBucket, sitePrefix, metrics, maxInvalidationPaths, cdnPathPrefix, leaderCheck));
         Failures failures = new Failures();
         String incoming = settings.text("difusor.source.directory");

@@ -492,6 +492,37 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertSiteEquals(third);
     }
 
+    /**
+     * The data file that stamps the corte, named in difusor.publish.last, goes with the pages: only once every other
+     * changed file is written, so the page never says the new corte beside older numbers (here the answer to one
+     * data file's upload comes 2 s late: the stamp sent beside it would show up on the wire meanwhile).
+     */
+    @Test
+    void theCorteStampNamedToGoLastIsSentOnlyOnceEveryOtherFileIsWritten() throws Exception {
+        var settings = settings();
+        settings.put("difusor.publish.last", "data/corte.json");
+        startDifusor(settings);
+        Path first = corte(6);
+        institute.release(first);
+        awaitPublished(first);
+        Path second = corte(7);
+        assertThat(changed(first, second)).contains("data/corte.json");
+        int from = s3Network.requests().size();
+        s3Network.delayResponse(r -> sitePut(r) && !r.path().endsWith(".html") && !r.path().endsWith("/data/corte.json"), 1,
+                Duration.ofSeconds(2));
+        institute.release(second);
+        awaitPublished(second);
+        assertSiteEquals(second);
+        assertThat(s3Network.delayedAnswersRelayedAt()).hasSize(1);
+        List<RequestHead> all = s3Network.requests();
+        List<String> sentBeforeTheLateAnswer = all.subList(from, s3Network.delayedAnswersRelayedAt().get(0)).stream()
+                .filter(IncrementalPublishingTest::sitePut).map(RequestHead::path).toList();
+        assertThat(sentBeforeTheLateAnswer).isNotEmpty().doesNotContain("/" + SITE + "/data/corte.json")
+                .allMatch(p -> !p.endsWith(".html"));
+        assertThat(all.subList(from, all.size()).stream().filter(IncrementalPublishingTest::sitePut).map(RequestHead::path))
+                .contains("/" + SITE + "/data/corte.json");
+    }
+
     @Test
     void htmlEntryPointsGoLastThenTheStateAndTheManifest() throws Exception {
         startDifusor();

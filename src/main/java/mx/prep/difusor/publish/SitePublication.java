@@ -44,25 +44,35 @@ public final class SitePublication {
     private final String sitePrefix;
     private final LeaderCheck leaderCheck;
     private final Duration uploadsBound;
+    private final LastFiles last;
 
-    /** {@code uploadsBound}: how long an upload already sent may take (the S3 client's bound for a whole call). */
     public SitePublication(String sitePrefix, LeaderCheck leaderCheck, Duration uploadsBound) {
-        this.sitePrefix = sitePrefix;
-        this.leaderCheck = leaderCheck;
-        this.uploadsBound = uploadsBound;
+        this(sitePrefix, leaderCheck, uploadsBound, LastFiles.pagesOnly());
     }
 
     /**
-     * The files to upload except HTML entry points: first, so no new page points at a file not uploaded yet. A retried
-     * stage (S3 slowing down on a 45,000-file corte) leaves out what an earlier attempt already wrote.
+     * {@code uploadsBound}: how long an upload already sent may take (the S3 client's bound for a whole call);
+     * {@code last}: what goes after every other file (the HTML entry points, and difusor.publish.last).
      */
-    public Iterator<SiteFile> assets(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) {
-        return pkg.plan().assets().stream().filter(f -> !pkg.isUploaded(f.path())).iterator();
+    public SitePublication(String sitePrefix, LeaderCheck leaderCheck, Duration uploadsBound, LastFiles last) {
+        this.sitePrefix = sitePrefix;
+        this.leaderCheck = leaderCheck;
+        this.uploadsBound = uploadsBound;
+        this.last = last;
     }
 
-    /** The HTML entry points to upload, last. */
+    /**
+     * The files to upload except HTML entry points (and difusor.publish.last): first, so no new page points at a file
+     * not uploaded yet. A retried stage (S3 slowing down on a 45,000-file corte) leaves out what an earlier attempt
+     * already wrote.
+     */
+    public Iterator<SiteFile> assets(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) {
+        return pkg.plan().uploads().stream().filter(f -> !last.isLast(f) && !pkg.isUploaded(f.path())).iterator();
+    }
+
+    /** The HTML entry points (and difusor.publish.last) to upload, last: only once every other upload is written. */
     public Iterator<SiteFile> pages(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) {
-        return pkg.plan().pages().stream().filter(f -> !pkg.isUploaded(f.path())).iterator();
+        return pkg.plan().uploads().stream().filter(f -> last.isLast(f) && !pkg.isUploaded(f.path())).iterator();
     }
 
     /**
