@@ -385,6 +385,9 @@ class IncrementalPublishingTest extends PipelineTestBase {
     void aSiteManifestBrokenByHandIsTakenAsMissingAndTheNextCorteIsPublished(String broken) throws Exception {
         Path first = startWithFirstCortePublished();
         bucket.putObject(b -> b.bucket(HISTORY).key("state/site-manifest.json"), RequestBody.fromString(broken));
+        // the probe still cannot tell the corte on line from it (missing, it said green: nothing published to compare with)
+        mx.prep.difusor.state.StateStore state = difusor.context().getRegistry().lookupByNameAndType("stateStore", mx.prep.difusor.state.StateStore.class);
+        org.assertj.core.api.Assertions.assertThatThrownBy(state::publishedIndexSha256).hasMessageContaining("cannot be read");
         Path second = corte(1);
         institute.release(second);
         awaitPublished(second);

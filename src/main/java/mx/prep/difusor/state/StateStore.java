@@ -55,22 +55,43 @@ public final class StateStore {
         }
         // parsed from the response stream: a manifest of a large site is tens of MB as text
         try {
-            return store.readJson(bucket, manifestKey, SiteManifest.class);
+            Optional<SiteManifest> read = store.readJson(bucket, manifestKey, SiteManifest.class);
+            unreadableSaid = "";
+            return read;
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            // edited by hand (the runbook sends operators into it), or written by another version: no manifest, so the
-            // next plan compares with the bucket and uploads every file again (their headers unknown), and its record
-            // writes a good one. Read as transient, it failed every corte until the night's end
-            String said = e.getOriginalMessage();
-            if (!said.equals(unreadableSaid)) {
-                LOG.error("the site manifest s3://{}/{} cannot be read ({}): taken as missing, the next publication compares with the bucket"
-                        + " and uploads every file again, then writes a new one", bucket, manifestKey, said);
-                unreadableSaid = said;
+            throw new UnreadableManifestException("the site manifest s3://" + bucket + "/" + manifestKey + " cannot be read ("
+                    + e.getOriginalMessage() + ")", e);
+        }
+    }
+
+    /**
+     * The site manifest for a plan: one that no longer reads as a manifest (edited by hand, as the runbook sends
+     * operators into it, or written by another version) is taken as missing, so the plan compares with the bucket,
+     * uploads every file again (their headers unknown) and its record writes a good one. Failed as transient, it
+     * quarantined every corte until the night's end. Everyone else (the probe, the check between cortes) still sees
+     * it as unreadable: the corte on line cannot be told from it.
+     */
+    public Optional<SiteManifest> loadManifestOrNoneIfUnreadable() throws IOException {
+        try {
+            return loadManifest();
+        } catch (UnreadableManifestException e) {
+            if (!e.getMessage().equals(unreadableSaid)) {
+                LOG.error("{}: taken as missing, the next publication compares with the bucket and uploads every file again, then"
+                        + " writes a new one (the files S3 refused to delete that it listed count as hand edits again)", e.getMessage());
+                unreadableSaid = e.getMessage();
             }
             return Optional.empty();
         }
     }
 
-    /** What the last unreadable site manifest was told to be, said once (the probe asks every 30 s). */
+    /** A site manifest S3 holds that does not read as one. */
+    public static final class UnreadableManifestException extends IOException {
+        UnreadableManifestException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** What the last unreadable site manifest was told to be, said once per plan that meets it again the same. */
     private volatile String unreadableSaid = "";
 
     /**
