@@ -78,8 +78,16 @@ public final class OperationRecords {
         List<QuarantineReport> refused = new ArrayList<>();
         List<QuarantineReport> publishedLater = new ArrayList<>();
         for (QuarantineReport r : firstReports.values()) {
+            // refused for bytes other than announced (a zip not replaced yet at a fixed URL), the package is the one
+            // announced: published later if that one was
+            boolean mismatch = "CHECKSUM_MISMATCH".equals(r.reason()) || "SIZE_MISMATCH".equals(r.reason());
+            String sha = mismatch ? r.announcedSha256() : r.receivedSha256();
             boolean published = packages.stream().anyMatch(p -> "published".equals(p.outcome()) && p.packageName().equals(r.packageName())
-                    && (r.receivedSha256() == null || r.receivedSha256().equals(p.sha256())));
+                    && (sha == null || sha.equalsIgnoreCase(p.sha256())));
+            if (published && mismatch && publishedLater.stream().anyMatch(l -> l.packageName().equals(r.packageName())
+                    && sha.equalsIgnoreCase(l.announcedSha256()))) {
+                continue;   // other wrong bytes of the same package before it came right: listed once
+            }
             (published ? publishedLater : refused).add(r);
         }
         return new Night(incidents, refused, publishedLater, packages);
