@@ -172,7 +172,9 @@ public class DifusorConfiguration implements CamelConfiguration {
             case "manifest" -> registry.bind("manifestSource",
                     new ManifestSource(URI.create(settings.required("difusor.source.manifest-url")), get));
             case "package-url" -> registry.bind("packageUrlSource",
-                    new PackageUrlSource(URI.create(settings.required("difusor.source.package-url")), get));
+                    new PackageUrlSource(URI.create(settings.required("difusor.source.package-url")),
+                            settings.text("difusor.source.package-checksum-url").isEmpty() ? null
+                                    : URI.create(settings.text("difusor.source.package-checksum-url")), get));
             // the route's file: endpoint would take an empty folder name without a word
             case "directory" -> settings.required("difusor.source.directory");
             case "bucket" -> requireIncomingApart(settings.required("difusor.source.bucket"), settings.prefix("difusor.source.bucket-prefix"),

@@ -23,12 +23,22 @@ public final class PackageUrlSource {
     private final URI sidecarUri;
     private final ConditionalGet get;
     private final LastOffer lastOffer;
+    private volatile boolean emptySaid;
 
     public PackageUrlSource(URI packageUri, ConditionalGet get) {
+        this(packageUri, null, get);
+    }
+
+    /** @param sidecarUri the checksum file (difusor.source.package-checksum-url); null: beside the zip ({@link #sidecarOf}) */
+    public PackageUrlSource(URI packageUri, URI sidecarUri, ConditionalGet get) {
         this.packageUri = packageUri;
-        this.sidecarUri = sidecarOf(packageUri);
+        // without a client only parse() is used (a folder's checksum file): there is nothing to poll
+        this.sidecarUri = sidecarUri != null || get == null ? sidecarUri : sidecarOf(packageUri);
         this.get = get;
-        this.lastOffer = new LastOffer("the checksum file " + SecureHttp.shown(sidecarUri));
+        this.lastOffer = new LastOffer("the checksum file " + SecureHttp.shown(this.sidecarUri));
+        if (get != null) {
+            LOG.info("package-url source: the zip {}, its checksum file {}", SecureHttp.shown(packageUri), SecureHttp.shown(this.sidecarUri));
+        }
     }
 
     /**
@@ -36,6 +46,10 @@ public final class PackageUrlSource {
      * for both files): appended to the whole URL, ".sha256" landed in the token, and the checksum file was never found.
      */
     static URI sidecarOf(URI zip) {
+        if (zip.getRawAuthority() == null || zip.getRawPath() == null || zip.getRawPath().isEmpty()) {
+            throw new IllegalArgumentException("difusor.source.package-url " + SecureHttp.shown(zip) + " has no host or no path: "
+                    + "https://host/path/latest.zip");
+        }
         // the raw parts, as they came: a decoded token re-encoded may no longer be the token
         return URI.create(zip.getScheme() + "://" + zip.getRawAuthority() + zip.getRawPath() + ".sha256"
                 + (zip.getRawQuery() == null ? "" : "?" + zip.getRawQuery()));
@@ -50,11 +64,16 @@ public final class PackageUrlSource {
         PackageOffer offer = parse(sidecar.get());
         if (offer.announcedSha256() == null) {
             // an empty file (sha256sum failed on the institute's side): nothing to compare a download with, and nothing
-            // to know it by, so every poll downloaded and refused the zip again. Read whole again next time
+            // to know it by, so every poll downloaded and refused the zip again. Nothing on offer (the source answers:
+            // no failed poll, whose alert says the institute is unreachable), read whole again next time
             get.forget(sidecarUri);
-            throw new IOException("the checksum file " + SecureHttp.shown(sidecarUri) + " is empty: nothing on offer until it holds the"
-                    + " package's SHA-256");
+            if (!emptySaid) {
+                LOG.warn("the checksum file {} is empty: nothing on offer until it holds the package's SHA-256", SecureHttp.shown(sidecarUri));
+                emptySaid = true;
+            }
+            return null;
         }
+        emptySaid = false;
         if (lastOffer.announces(offer)) {
             LOG.info("{}: announced by the checksum file {} (sha256 {})", offer, SecureHttp.shown(sidecarUri), offer.announcedSha256());
         }

@@ -221,7 +221,8 @@ public final class SecureHttp {
             String text = uri.toString();
             return text.contains("?") ? text.substring(0, text.indexOf('?')) + "?…" : text;
         }
-        if (uri.getRawQuery() == null && uri.getRawUserInfo() == null) {
+        // a host the URI class could not read leaves its user info unread too: the raw authority still holds it
+        if (uri.getRawQuery() == null && uri.getRawUserInfo() == null && (uri.getRawAuthority() == null || !uri.getRawAuthority().contains("@"))) {
             return uri.toString();
         }
         // a host the URI class could not read (an underscore in it) is still shown, without any user info

@@ -53,6 +53,9 @@ class SourceParsingTest {
                 .isEqualTo(URI.create("https://prep.example.mx/difusores/latest.zip.sha256"));
         assertThat(PackageUrlSource.sidecarOf(URI.create("https://prep.example.mx:8443/d/latest.zip?token=a%2Bb%26c&v=2#x")))
                 .hasToString("https://prep.example.mx:8443/d/latest.zip.sha256?token=a%2Bb%26c&v=2");
+        // no host or no path: said at start, not polled as https://null...
+        assertThatThrownBy(() -> PackageUrlSource.sidecarOf(URI.create("https:prep.example.mx/latest.zip?token=x")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("difusor.source.package-url").hasMessageNotContaining("token=x");
     }
 
     @Test
@@ -173,6 +176,8 @@ class SourceParsingTest {
         assertThat(SecureHttp.shown(URI.create("https://user:pw@prep.example:8443/p.zip"))).isEqualTo("https://prep.example:8443/p.zip");
         assertThat(SecureHttp.shown(URI.create("https:prep.example/p.zip?X-Amz-Signature=s3cr3t"))).isEqualTo("https:prep.example/p.zip?…");
         assertThat(SecureHttp.shown(URI.create("https://prep.example/p.zip"))).isEqualTo("https://prep.example/p.zip");
+        // a host the URI class cannot read (an underscore): its user info is no more shown
+        assertThat(SecureHttp.shown(URI.create("https://user:pw@prep_jal.example.org/x.zip"))).isEqualTo("https://prep_jal.example.org/x.zip");
     }
 
     @Test
