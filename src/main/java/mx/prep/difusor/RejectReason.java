@@ -52,10 +52,16 @@ public enum RejectReason {
     UNEXPECTED;
 
     /**
-     * A refusal for what the package is, which fetching it again cannot change. The others (the source or S3 failing,
-     * a bug) leave the offer to be fetched again after a pause.
+     * A refusal for what the bytes received are, which fetching the same bytes again cannot change. The others (the
+     * source or S3 failing, a bug) leave the offer to be fetched again after a pause; so does a {@link #isMismatch
+     * mismatch}, for the offer: its zip may not be replaced yet.
      */
     public boolean isLasting() {
         return this != RETRIES_EXHAUSTED && this != UNEXPECTED && this != BAD_SOURCE_RESPONSE;
+    }
+
+    /** Bytes other than announced: the offer is fetched again after a growing pause while the source offers it. */
+    public boolean isMismatch() {
+        return this == CHECKSUM_MISMATCH || this == SIZE_MISMATCH;
     }
 }

@@ -80,7 +80,7 @@ public final class OperationRecords {
         for (QuarantineReport r : firstReports.values()) {
             // refused for bytes other than announced (a zip not replaced yet at a fixed URL), the package is the one
             // announced: published later if that one was
-            boolean mismatch = "CHECKSUM_MISMATCH".equals(r.reason()) || "SIZE_MISMATCH".equals(r.reason());
+            boolean mismatch = "CHECKSUM_MISMATCH".equals(r.reason()) || "SIZE_MISMATCH".equals(r.reason());   // RejectReason.isMismatch
             String sha = mismatch ? r.announcedSha256() : r.receivedSha256();
             boolean published = packages.stream().anyMatch(p -> "published".equals(p.outcome()) && p.packageName().equals(r.packageName())
                     && (sha == null || sha.equalsIgnoreCase(p.sha256())));

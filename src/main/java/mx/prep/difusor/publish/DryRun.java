@@ -74,7 +74,8 @@ public final class DryRun {
         PackageOffer offer = exchange.getProperty(PackageOffer.PROPERTY, PackageOffer.class);
         String step = exchange.getProperty(Quarantine.STEP, "unknown", String.class);
         RejectReason reason = failures.reasonOf(cause);
-        boolean lasting = reason.isLasting();
+        // a mismatch is offered again after a pause, as in a real run: the zip at a fixed URL may not be replaced yet
+        boolean lasting = reason.isLasting() && !reason.isMismatch();
         String name = pkg != null ? pkg.name() : offer != null && offer.packageName() != null ? offer.packageName() : "unnamed-package";
         String sha = pkg != null ? pkg.expectedSha256() : offer != null ? offer.announcedSha256() : null;
         Path file = write(fileStem(name),

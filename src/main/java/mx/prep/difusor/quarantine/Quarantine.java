@@ -130,7 +130,7 @@ public final class Quarantine {
             }
         }
         // a leftover's refusal was counted when it happened: sent now, never taken for "the same bytes again"
-        boolean mismatch = pkg != null && (reason == RejectReason.CHECKSUM_MISMATCH || reason == RejectReason.SIZE_MISMATCH)
+        boolean mismatch = pkg != null && reason.isMismatch()
                 && !exchange.getProperty(LEFTOVER, false, Boolean.class);
         boolean sameBytesAgain = mismatch && ledger.mismatched(pkg, now);
         boolean keepsPackage = pkg != null && !pkg.isArchived() && pkg.spoolFile() != null && Files.exists(pkg.spoolFile());
@@ -154,8 +154,8 @@ public final class Quarantine {
         if (sameBytesAgain && (keptBefore != null || !keepsPackage)) {
             journal.add(new PackageJournal.Entry(name, pkg.corte() == null ? null : pkg.corte().toString(), "rejected", reason.name(), step,
                     Failures.describe(cause), now.toString(), pkg.stageMillis()));
-            LOG.error("{} rejected again at step {}: {}: {}; the same bytes as the copy already in quarantine; fetched again after a longer"
-                    + " pause while the source offers it (its zip may not be replaced yet)", pkg, step, reason, Failures.describe(cause));
+            LOG.error("{} rejected again at step {}: {}: {}; the same bytes as the copy already in quarantine; a polled source fetches"
+                    + " it again after a longer pause while it offers it (its zip may not be replaced yet)", pkg, step, reason, Failures.describe(cause));
             return;
         }
 
@@ -204,10 +204,10 @@ public final class Quarantine {
             LOG.debug("{}: sent from the spool's leftovers; its refusal told the ledger when it happened", pkg);
         } else if (sameBytesAgain) {
             // the first copy of these bytes was only on the pod's disk: kept in S3 now
-            LOG.info("{}: the same bytes as its first refusal, whose copy is only on the pod; fetched again after a longer pause while the"
-                    + " source offers it", pkg);
+            LOG.info("{}: the same bytes as its first refusal, whose copy is only on the pod; a polled source fetches it again after a"
+                    + " longer pause while it offers it", pkg);
         } else if (mismatch) {
-            LOG.info("{}: fetched again after a pause if the source still offers it: it may have been changing under the download", pkg);
+            LOG.info("{}: a polled source fetches it again after a pause while it offers it: it may have been changing under the download", pkg);
         } else if (pkg != null && reason.isLasting()) {
             // a bad package stays bad: do not fetch it again on every poll, nor after a restart (a stale one is
             // recorded as such by the corte gate already)
