@@ -163,9 +163,11 @@ public final class MemoriaTecnica {
             LOG.warn("written before {}, a day after the period's end: CloudFront delivers access logs late, so the figures may be"
                     + " incomplete; the report says it is a draft", end.plus(MemoriaReport.LOGS_LATE));
         }
-        int files = readLogs(logs, start, end, traffic);
+        List<String> notLogs = new ArrayList<>();
+        int files = readLogs(logs, start, end, traffic, notLogs);
         if (files == 0) {
             throw new IOException("no CloudFront access log for " + from + " to " + to + " in " + logs
+                    + (notLogs.isEmpty() ? "" : " (" + notLogs.size() + " files there are not CloudFront access logs: " + notLogs + ")")
                     + ": is the distribution's standard logging on, and difusor.memoria.logs its bucket and prefix?");
         }
         Figures figures = traffic.figures();
@@ -194,7 +196,9 @@ public final class MemoriaTecnica {
                 "registros de acceso de CloudFront en " + logs + (distributionIds.isEmpty() ? "" : " (distribuciones "
                         + String.join(", ", new java.util.TreeSet<>(distributionIds)) + ")") + (cdnPathPrefix.isBlank() || cdnPathPrefix.strip().equals("/") ? ""
                         : ", solo las solicitudes bajo " + cdnPathPrefix) + "; registros de operación del Difusor en " + records.location()
-                        + (teamLog.isBlank() ? "" : "; incidencias anotadas por el equipo en " + teamLog)), StandardCharsets.UTF_8);
+                        + (teamLog.isBlank() ? "" : "; incidencias anotadas por el equipo en " + teamLog)
+                        + (notLogs.isEmpty() ? "" : "; no son registros de acceso de CloudFront, no se leyeron: " + String.join(", ", notLogs))),
+                StandardCharsets.UTF_8);
         // a draft's CSVs say so in their names (the HTML says it in its text): they are what goes into the institute's format
         boolean draft = MemoriaReport.draft(now, end);
         String suffix = draft ? "-borrador.csv" : ".csv";
@@ -227,7 +231,9 @@ public final class MemoriaTecnica {
     record LogFile(String name, Callable<InputStream> opener) {
     }
 
-    private int readLogs(String logs, Instant start, Instant end, SiteTraffic traffic) throws IOException, InterruptedException {
+    /** @return the files read as access logs, whole or in part; those that are none at all go into {@code notLogs} */
+    private int readLogs(String logs, Instant start, Instant end, SiteTraffic traffic, List<String> notLogs) throws IOException,
+            InterruptedException {
         List<LogFile> files = new ArrayList<>();
         if (logs.startsWith("s3://")) {
             // split by hand: a bucket name with dots and digits (logs.2024) is no host name to java.net.URI
@@ -278,6 +284,12 @@ public final class MemoriaTecnica {
                     // the file itself is damaged (a fetch that failed stopped above): fetched again it reads the same,
                     // so the report is written all the same and names it, with what was read before the fault
                     String name = files.get(done).name();
+                    if (e.getMessage() != null && e.getMessage().startsWith(AccessLog.NOT_A_LOG)) {
+                        // a stray file beside the logs (a README, a listing): nothing of the traffic is missing for it
+                        LOG.warn("{} is not a CloudFront access log ({}): left out, and named in the report's sources", name, e.getMessage());
+                        notLogs.add(name);
+                        continue;
+                    }
                     LOG.warn("access log {} could not be read to its end ({}): its requests read before that are counted, the report"
                             + " names the file", name, e.toString());
                     traffic.unreadableFile(name, damage(e));
@@ -288,7 +300,7 @@ public final class MemoriaTecnica {
         } finally {
             fetchers.shutdownNow();
         }
-        return files.size();
+        return files.size() - notLogs.size();
     }
 
     /** What is wrong with a log file, in the report's words. */
@@ -298,9 +310,6 @@ public final class MemoriaTecnica {
         }
         if (e instanceof java.util.zip.ZipException) {
             return "gzip dañado";
-        }
-        if (e.getMessage() != null && e.getMessage().startsWith(AccessLog.NOT_A_LOG)) {
-            return "no tiene el formato de los registros de acceso de CloudFront";
         }
         return "ilegible (" + e.getClass().getSimpleName() + ")";
     }

@@ -432,9 +432,10 @@ class MemoriaTecnicaTest {
     }
 
     /**
-     * A log file cut short (its gzip trailer missing) and one that is no log at all (an error page saved under a log's
-     * name): fetched again they read the same, so the report is still written, with what they held before the fault,
-     * and says at its top and in its notes which files its figures lack a part of.
+     * A log file cut short (its gzip trailer missing): fetched again it reads the same, so the report is still written,
+     * with what it held before the fault, and says at its top and in its notes that its figures lack a part of it. A
+     * file that is no log at all (an error page saved under a log's name) is left out and named in the sources, with no
+     * claim that anything is missing; when no file is a log, the command still stops.
      */
     @Test
     void aDamagedLogFileIsNamedInTheReportWhichStillCountsEveryOtherFile(@TempDir Path logs, @TempDir Path alone, @TempDir Path out) throws Exception {
@@ -449,17 +450,23 @@ class MemoriaTecnicaTest {
         var written = memoria().write("", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM, SiteTrafficTest.MEXICO_CITY,
                 logs.toString(), out);
 
-        assertThat(written.logFiles()).isEqualTo(3);
-        assertThat(written.figures().unreadableFiles()).containsExactly(
-                logs.resolve("E2QWRUHAPOMQZL.2024-06-03-05.cut5.gz") + ": cortado antes de su fin",
-                logs.resolve("E2QWRUHAPOMQZL.2024-06-03-06.bad6.gz") + ": no tiene el formato de los registros de acceso de CloudFront");
+        assertThat(written.logFiles()).isEqualTo(2);
+        assertThat(written.figures().unreadableFiles()).containsExactly(logs.resolve("E2QWRUHAPOMQZL.2024-06-03-05.cut5.gz") + ": cortado antes de su fin");
         // the whole of the good file, and no more than the cut file held
         assertThat(written.figures().total().requests()).isBetween(good.figures().total().requests(),
                 good.figures().total().requests() + 3);
         String html = Files.readString(written.html());
-        assertThat(html).contains("<p id=\"incompleta\"><b>Cifras incompletas:</b> 2 archivos de registro de acceso no pudieron leerse completos")
-                .contains("<span id=\"archivos-ilegibles\">2</span>").contains("E2QWRUHAPOMQZL.2024-06-03-05.cut5.gz: cortado antes de su fin");
+        assertThat(html).contains("<p id=\"incompleta\"><b>Cifras incompletas:</b> 1 archivo de registro de acceso no pudo leerse completo")
+                .contains("<span id=\"archivos-ilegibles\">1</span>").contains("E2QWRUHAPOMQZL.2024-06-03-05.cut5.gz: cortado antes de su fin")
+                .contains("no son registros de acceso de CloudFront, no se leyeron: " + logs.resolve("E2QWRUHAPOMQZL.2024-06-03-06.bad6.gz"));
         assertThat(Files.readString(good.html())).doesNotContain("incompleta").doesNotContain("archivos-ilegibles");
+
+        // only files that are no logs: no report
+        Path strays = Files.createDirectories(alone.resolve("strays"));
+        Files.writeString(strays.resolve("E2QWRUHAPOMQZL.2024-06-03-06.bad6.gz"), "<html><body>503 Service Unavailable</body></html>\n");
+        assertThatThrownBy(() -> memoria().write("", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM,
+                SiteTrafficTest.MEXICO_CITY, strays.toString(), alone.resolve("out2"))).isInstanceOf(IOException.class)
+                .hasMessageContaining("no CloudFront access log").hasMessageContaining("bad6.gz");
     }
 
     private static MemoriaTecnica.LogFile logFile(String name) {

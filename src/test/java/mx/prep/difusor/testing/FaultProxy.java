@@ -927,8 +927,8 @@ public final class FaultProxy implements AutoCloseable {
      * at a clean end of stream; an end inside a line, or inside a head or trailer begun in {@code raw}, is an error.
      */
     private static String readLine(InputStream in, ByteArrayOutputStream raw) throws IOException {
-        // a line's bytes gathered here and handed to raw once: per byte, raw's and the stream's locks cost more than the
-        // proxying itself (every S3 request of every test goes through here)
+        // a line's bytes gathered here and handed to raw once, not raw's lock and size per byte (every S3 request of every
+        // test goes through here)
         byte[] line = new byte[128];
         int length = 0;
         int before = raw.size();
