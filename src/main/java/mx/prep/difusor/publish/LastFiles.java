@@ -16,7 +16,7 @@ public final class LastFiles {
     private final List<SiteGlob> globs;
 
     public LastFiles(List<String> globs) {
-        this.globs = globs.stream().map(g -> g.startsWith("/") ? g.substring(1) : g).map(SiteGlob::new).toList();
+        this.globs = SiteGlob.ofSetting(globs);
     }
 
     public static LastFiles pagesOnly() {
@@ -24,15 +24,7 @@ public final class LastFiles {
     }
 
     public boolean isLast(SiteFile file) {
-        if (file.isHtml()) {
-            return true;
-        }
-        for (SiteGlob glob : globs) {
-            if (glob.matches(file.path())) {
-                return true;
-            }
-        }
-        return false;
+        return file.isHtml() || SiteGlob.any(globs, file.path());
     }
 
     @Override

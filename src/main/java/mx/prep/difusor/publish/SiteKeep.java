@@ -16,7 +16,7 @@ public final class SiteKeep {
     private final List<SiteGlob> globs;
 
     public SiteKeep(List<String> globs) {
-        this.globs = globs.stream().map(g -> g.startsWith("/") ? g.substring(1) : g).map(SiteGlob::new).toList();
+        this.globs = SiteGlob.ofSetting(globs);
     }
 
     public static SiteKeep nothing() {
@@ -25,12 +25,7 @@ public final class SiteKeep {
 
     /** True for a site path the operator keeps. */
     public boolean keeps(String path) {
-        for (SiteGlob glob : globs) {
-            if (glob.matches(path)) {
-                return true;
-            }
-        }
-        return false;
+        return SiteGlob.any(globs, path);
     }
 
     @Override

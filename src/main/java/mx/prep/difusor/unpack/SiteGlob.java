@@ -44,6 +44,21 @@ public final class SiteGlob {
         return path.startsWith(head) && path.endsWith(tail) && pattern.matcher(path).matches();
     }
 
+    /** The globs of a setting's list, site paths as an operator writes them ({@code /robots.txt}: site paths have no '/' first). */
+    public static java.util.List<SiteGlob> ofSetting(java.util.List<String> globs) {
+        return globs.stream().map(g -> g.startsWith("/") ? g.substring(1) : g).map(SiteGlob::new).toList();
+    }
+
+    /** Whether one of {@code globs} matches {@code path}. */
+    public static boolean any(java.util.List<SiteGlob> globs, String path) {
+        for (SiteGlob glob : globs) {
+            if (glob.matches(path)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     @Override
     public String toString() {
         return glob;
