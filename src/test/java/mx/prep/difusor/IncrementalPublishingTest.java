@@ -526,6 +526,25 @@ class IncrementalPublishingTest extends PipelineTestBase {
                 .contains("/" + SITE + "/data/corte.json");
     }
 
+    /** A difusor.publish.last glob that matches no file of the package (a typo) is said once, not silently ignored. */
+    @Test
+    void aGlobToGoLastThatMatchesNoFileIsWarnedAboutOnce() throws Exception {
+        var settings = settings();
+        settings.put("difusor.publish.last", "data/corte.json, datos/corte.json");
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            startDifusor(settings);
+            Path first = corte(6);
+            institute.release(first);
+            awaitPublished(first);
+            Path second = corte(7);
+            institute.release(second);
+            awaitPublished(second);
+            assertSiteEquals(second);
+        }
+        assertThat(logged.stream().filter(l -> l.contains("difusor.publish.last [datos/corte.json] matches no file"))).hasSize(1);
+    }
+
     @Test
     void htmlEntryPointsGoLastThenTheStateAndTheManifest() throws Exception {
         startDifusor();

@@ -27,6 +27,11 @@ public final class LastFiles {
         return file.isHtml() || SiteGlob.any(globs, file.path());
     }
 
+    /** The globs no file of this package matches (a typo in the overlay's placeholder holds nothing back). */
+    public List<String> unmatched(List<SiteFile> files) {
+        return globs.stream().filter(g -> files.stream().noneMatch(f -> g.matches(f.path()))).map(SiteGlob::toString).toList();
+    }
+
     @Override
     public String toString() {
         return "HTML" + (globs.isEmpty() ? "" : " and " + globs);

@@ -2,6 +2,7 @@ package mx.prep.difusor.publish;
 
 import java.time.Duration;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 
 import org.apache.camel.Exchange;
@@ -45,6 +46,8 @@ public final class SitePublication {
     private final LeaderCheck leaderCheck;
     private final Duration uploadsBound;
     private final LastFiles last;
+    /** What the last package left unmatched of difusor.publish.last: said when it changes, not at every corte. */
+    private volatile List<String> lastUnmatched = List.of();
 
     public SitePublication(String sitePrefix, LeaderCheck leaderCheck, Duration uploadsBound) {
         this(sitePrefix, leaderCheck, uploadsBound, LastFiles.pagesOnly());
@@ -144,6 +147,12 @@ public final class SitePublication {
     }
 
     public void starting(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws InterruptedException {
+        List<String> unmatched = last.unmatched(pkg.site().files());
+        if (!unmatched.isEmpty() && !unmatched.equals(lastUnmatched)) {
+            LOG.warn("{}: difusor.publish.last {} matches no file of the package: nothing is uploaded last for it (a path the site"
+                    + " does not have?)", pkg, unmatched);
+        }
+        lastUnmatched = unmatched;
         pkg.uploadsMayStart(uploadsBound);
         // from the first attempt: a stage retried after a slow failure took all of that time, not its last attempt's
         if (exchange.getProperty("publishStartedNanos") == null) {
