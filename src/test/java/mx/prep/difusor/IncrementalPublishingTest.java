@@ -504,11 +504,8 @@ class IncrementalPublishingTest extends PipelineTestBase {
     void theCorteStampNamedToGoLastIsSentOnlyOnceEveryOtherFileIsWritten() throws Exception {
         var settings = settings();
         settings.put("difusor.publish.last", "data/corte.json");
-        startDifusor(settings);
-        Path first = corte(6);
-        institute.release(first);
-        awaitPublished(first);
-        Path second = corte(7);
+        Path first = startWithFirstCortePublished(settings);
+        Path second = corte(1);
         assertThat(changed(first, second)).contains("data/corte.json");
         int from = s3Network.requests().size();
         s3Network.delayResponse(r -> sitePut(r) && !r.path().endsWith(".html") && !r.path().endsWith("/data/corte.json"), 1,
@@ -533,11 +530,8 @@ class IncrementalPublishingTest extends PipelineTestBase {
         settings.put("difusor.publish.last", "data/corte.json, datos/corte.json");
         List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
         try (AutoCloseable capture = captureLogs(logged)) {
-            startDifusor(settings);
-            Path first = corte(6);
-            institute.release(first);
-            awaitPublished(first);
-            Path second = corte(7);
+            startWithFirstCortePublished(settings);
+            Path second = corte(1);
             institute.release(second);
             awaitPublished(second);
             assertSiteEquals(second);

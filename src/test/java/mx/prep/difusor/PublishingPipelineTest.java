@@ -431,8 +431,7 @@ class PublishingPipelineTest extends PipelineTestBase {
 
     @Test
     void aFixedUrlPackageWhoseSidecarNamesNoFileIsFetchedAgainAfterGrowingPausesNotAtEveryPoll() throws Exception {
-        var settings = settings();
-        settings.put("difusor.source.kind", "package-url");
+        var settings = fixedUrlSettings();
         startDifusor(settings);
         Path pkg = corte(0);
         // the checksum alone, and not the package's: its name comes with the download; fetched again after pauses
@@ -453,8 +452,7 @@ class PublishingPipelineTest extends PipelineTestBase {
     /** An empty checksum file at a fixed URL is nothing on offer: the zip is not downloaded (and refused) at every poll. */
     @Test
     void anEmptyChecksumFileAtAFixedUrlOffersNothingUntilItHoldsTheChecksum() throws Exception {
-        var settings = settings();
-        settings.put("difusor.source.kind", "package-url");
+        var settings = fixedUrlSettings();
         Path pkg = corte(0);
         institute.releaseWithSidecar(pkg, " \n");
         startDifusor(settings);
@@ -478,8 +476,7 @@ class PublishingPipelineTest extends PipelineTestBase {
      */
     @Test
     void aCorteWhoseFixedUrlServesAnotherZipTwiceIsPublishedOnceItsZipIsThere() throws Exception {
-        var settings = settings();
-        settings.put("difusor.source.kind", "package-url");
+        var settings = fixedUrlSettings();
         Path rehearsal = Files.move(corte(5), Files.createDirectories(tmp.resolve("simulacro")).resolve("SIMULACRO_JAL_20240526_2000.zip"));
         Path first = corte(0);
         institute.release(rehearsal);
@@ -504,8 +501,7 @@ class PublishingPipelineTest extends PipelineTestBase {
 
     @Test
     void aChecksumFileUpdatedBeforeItsZipIsAMismatchAtFirstAndTheCorteIsPublishedOnceTheZipIsThere() throws Exception {
-        var settings = settings();
-        settings.put("difusor.source.kind", "package-url");
+        var settings = fixedUrlSettings();
         startDifusor(settings);
         Path first = corte(0);
         institute.release(first);
@@ -530,8 +526,7 @@ class PublishingPipelineTest extends PipelineTestBase {
      */
     @Test
     void aChecksumFileThatNamesThePackageWithItsPathPublishesItOnce() throws Exception {
-        var settings = settings();
-        settings.put("difusor.source.kind", "package-url");
+        var settings = fixedUrlSettings();
         startDifusor(settings);
         Path pkg = corte(0);
         institute.releaseWithSidecar(pkg, PrepPackageGenerator.sha256Hex(pkg) + "  ./" + pkg.getFileName() + "\n");
@@ -545,8 +540,7 @@ class PublishingPipelineTest extends PipelineTestBase {
 
     @Test
     void theFixedUrlSourceWithItsSha256SidecarPublishesAndPollsConditionally() throws Exception {
-        var settings = settings();
-        settings.put("difusor.source.kind", "package-url");
+        var settings = fixedUrlSettings();
         startDifusor(settings);
         Path pkg = corte(0);
         institute.release(pkg);
@@ -605,8 +599,7 @@ class PublishingPipelineTest extends PipelineTestBase {
     @Test
     void anOperatorsRollbackStandsAfterARestartWhileTheWithdrawnZipIsStillOnOffer() throws Exception {
         Path republish = Files.createDirectories(tmp.resolve("republish"));
-        var settings = settings();
-        settings.put("difusor.source.kind", "package-url");
+        var settings = fixedUrlSettings();
         settings.put("difusor.republish.directory", republish.toString());
         startDifusor(settings);
         Path older = corte(0);
@@ -664,6 +657,13 @@ class PublishingPipelineTest extends PipelineTestBase {
                 .read(now.minus(Duration.ofHours(1)), now.plusSeconds(1));
         assertThat(night.refused()).extracting(r -> r.packageName()).doesNotContain(name);
         assertThat(night.publishedLater()).extracting(r -> r.packageName()).contains(name);
+    }
+
+    /** The source kind package-url: a zip at a fixed URL, polled through its checksum file. */
+    private Map<String, String> fixedUrlSettings() {
+        var settings = settings();
+        settings.put("difusor.source.kind", "package-url");
+        return settings;
     }
 
     private JsonNode historyRecord(String name) throws IOException {
