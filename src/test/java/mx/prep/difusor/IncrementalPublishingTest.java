@@ -389,10 +389,19 @@ class IncrementalPublishingTest extends PipelineTestBase {
         mx.prep.difusor.state.StateStore state = difusor.context().getRegistry().lookupByNameAndType("stateStore", mx.prep.difusor.state.StateStore.class);
         org.assertj.core.api.Assertions.assertThatThrownBy(state::publishedIndexSha256).hasMessageContaining("cannot be read");
         Path second = corte(1);
-        institute.release(second);
-        awaitPublished(second);
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            institute.release(second);
+            awaitPublished(second);
+        }
         assertSiteEquals(second);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        // the operator reads which package met it, at which step, and why
+        String name = "package " + second.getFileName();
+        assertThat(logged.stream().filter(l -> l.contains("state/site-manifest.json cannot be read")))
+                .hasSize(2)
+                .anySatisfy(l -> assertThat(l).startsWith(name).contains(": unzip: cannot read the site manifest"))
+                .anySatisfy(l -> assertThat(l).startsWith(name).contains(": plan: the site manifest s3://"));
         JsonNode manifest = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("state/site-manifest.json")).asByteArray());
         assertThat(manifest.path("package").asText()).isEqualTo(second.getFileName().toString());
         assertThat(manifest.path("files").size()).isEqualTo(SiteBucket.files(second).size());

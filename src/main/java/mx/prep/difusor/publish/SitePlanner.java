@@ -63,7 +63,7 @@ public final class SitePlanner {
             InterruptedException {
         long started = System.nanoTime();
         Optional<PublishedState> published = state.load();
-        Optional<SiteManifest> recorded = state.loadManifestOrNoneIfUnreadable();
+        Optional<SiteManifest> recorded = state.loadManifestOrNoneIfUnreadable(pkg);
         boolean trusted = recorded.isPresent() && published.isPresent() && published.get().publishing() == null
                 && recorded.get().packageName() != null && recorded.get().packageName().equals(published.get().packageName());
         // a check between cortes still running ends first: it never overlaps a publication

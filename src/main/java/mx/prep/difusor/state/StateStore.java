@@ -65,19 +65,20 @@ public final class StateStore {
     }
 
     /**
-     * The site manifest for a plan: one that no longer reads as a manifest (edited by hand, as the runbook sends
+     * The site manifest for the plan of a package: one that no longer reads as a manifest (edited by hand, as the runbook sends
      * operators into it, or written by another version) is taken as missing, so the plan compares with the bucket,
      * uploads every file again (their headers unknown) and its record writes a good one. Failed as transient, it
      * quarantined every corte until the night's end. Everyone else (the probe, the check between cortes) still sees
      * it as unreadable: the corte on line cannot be told from it.
      */
-    public Optional<SiteManifest> loadManifestOrNoneIfUnreadable() throws IOException {
+    public Optional<SiteManifest> loadManifestOrNoneIfUnreadable(Object forPackage) throws IOException {
         try {
             return loadManifest();
         } catch (UnreadableManifestException e) {
             if (!e.getMessage().equals(unreadableSaid)) {
-                LOG.error("{}: taken as missing, the next publication compares with the bucket and uploads every file again, then"
-                        + " writes a new one (the files S3 refused to delete that it listed count as hand edits again)", e.getMessage());
+                LOG.error("{}: plan: {}: taken as missing, this publication compares with the bucket and uploads every file again, then"
+                        + " writes a new one (the files S3 refused to delete that it listed count as hand edits again)", forPackage,
+                        e.getMessage());
                 unreadableSaid = e.getMessage();
             }
             return Optional.empty();
@@ -142,11 +143,12 @@ public final class StateStore {
      * What the recorded manifest knows about zip entries, for the unzip step. Nothing if it cannot be read: every
      * entry is then inflated and hashed, which is slower and just as safe.
      */
-    public KnownContent knownContent() {
+    public KnownContent knownContent(Object forPackage) {
         try {
             return loadManifest().map(SiteManifest::knownContent).orElse(KnownContent.NONE);
         } catch (IOException | RuntimeException e) {
-            LOG.warn("cannot read the site manifest ({}); every entry of the package will be inflated and hashed", e.toString());
+            LOG.warn("{}: unzip: cannot read the site manifest ({}); every entry of the package will be inflated and hashed",
+                    forPackage, e.toString());
             return KnownContent.NONE;
         }
     }

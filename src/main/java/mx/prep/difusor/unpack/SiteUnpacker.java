@@ -16,7 +16,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
@@ -53,15 +53,15 @@ public final class SiteUnpacker {
     private final int maxEntries;
     private final long maxTotalBytes;
     private final ZipStructure.Limits limits;
-    private final Supplier<KnownContent> known;
+    private final Function<PrepPackage, KnownContent> known;
     private final ExecutorService readers;
     private final int threads;
 
     public SiteUnpacker(String sitePrefix, CacheControlRules cacheControl, ZipStructure.Limits limits) {
-        this(sitePrefix, cacheControl, limits, () -> KnownContent.NONE, null, 1);
+        this(sitePrefix, cacheControl, limits, pkg -> KnownContent.NONE, null, 1);
     }
 
-    public SiteUnpacker(String sitePrefix, CacheControlRules cacheControl, ZipStructure.Limits limits, Supplier<KnownContent> known) {
+    public SiteUnpacker(String sitePrefix, CacheControlRules cacheControl, ZipStructure.Limits limits, Function<PrepPackage, KnownContent> known) {
         this(sitePrefix, cacheControl, limits, known, null, 1);
     }
 
@@ -69,7 +69,7 @@ public final class SiteUnpacker {
      * @param known   asked once per package: what the last publication learnt about its entries
      * @param readers runs {@code threads - 1} readers beside the calling thread (null: the calling thread alone)
      */
-    public SiteUnpacker(String sitePrefix, CacheControlRules cacheControl, ZipStructure.Limits limits, Supplier<KnownContent> known,
+    public SiteUnpacker(String sitePrefix, CacheControlRules cacheControl, ZipStructure.Limits limits, Function<PrepPackage, KnownContent> known,
             ExecutorService readers, int threads) {
         this.known = known;
         this.readers = readers;
@@ -104,7 +104,7 @@ public final class SiteUnpacker {
             throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": not a readable zip: " + e.getMessage(), e);
         }
         try {
-            Unpacked unpacked = inspect(pkg, zip, structure, known.get());
+            Unpacked unpacked = inspect(pkg, zip, structure, known.apply(pkg));
             pkg.site(new SitePackage(zip, unpacked.files()));
             pkg.stageTook("unpack", (System.nanoTime() - started) / 1_000_000);
             LOG.info("{}: {} site files checked (names, sizes); {} inflated and checked (CRC-32, SHA-256), {} byte for byte as already published",

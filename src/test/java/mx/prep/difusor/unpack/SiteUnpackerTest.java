@@ -418,7 +418,7 @@ class SiteUnpackerTest {
             SiteFile f = published.get(path);
             return f != null && f.zip().equals(fingerprint) ? new KnownContent.Known("recorded:" + path, f.md5(), f.size() + sizeDelta, fingerprint) : null;
         };
-        return new SiteUnpacker("", new CacheControlRules("**/*.html=no-cache"), limits(1000, 10_000_000), () -> known);
+        return new SiteUnpacker("", new CacheControlRules("**/*.html=no-cache"), limits(1000, 10_000_000), p -> known);
     }
 
     private static String sha256(String text) throws Exception {
@@ -507,7 +507,7 @@ class SiteUnpackerTest {
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
         try {
             SiteUnpacker three = new SiteUnpacker("", new CacheControlRules("**/*.html=no-cache"), limits(1000, 10_000_000),
-                    () -> KnownContent.NONE, pool, 3);
+                    p -> KnownContent.NONE, pool, 3);
             PrepPackage alone = pkg(zip);
             unpacker.unpack(alone);
             PrepPackage together = pkg(zip);
@@ -544,7 +544,7 @@ class SiteUnpackerTest {
         refusing.shutdown();
         dropping.shutdown();
         for (java.util.concurrent.ExecutorService pool : List.of(refusing, dropping)) {
-            SiteUnpacker unpacker = new SiteUnpacker("", new CacheControlRules(""), limits(1000, 10_000_000), () -> KnownContent.NONE, pool, 2);
+            SiteUnpacker unpacker = new SiteUnpacker("", new CacheControlRules(""), limits(1000, 10_000_000), p -> KnownContent.NONE, pool, 2);
             PrepPackage pkg = pkg(zip);
             org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () -> unpacker.unpack(pkg));
             assertThat(pkg.site().files()).extracting(SiteFile::path).containsExactly("index.html", "data/a.json", "data/b.json");
