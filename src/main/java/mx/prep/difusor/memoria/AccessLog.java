@@ -40,6 +40,16 @@ public final class AccessLog {
      * @return the lines that could not be read as a request (a malformed or cut-short line)
      */
     public static long read(InputStream raw, Consumer<Hit> hits) throws IOException {
+        long[] unreadable = new long[1];
+        read(raw, hits, () -> unreadable[0]++);
+        return unreadable[0];
+    }
+
+    /**
+     * Sends every request of one log file to {@code hits}, and every line that could not be read as a request to
+     * {@code unreadableLine} as it is met: a file damaged further on still counts the bad lines read before the fault.
+     */
+    public static void read(InputStream raw, Consumer<Hit> hits, Runnable unreadableLine) throws IOException {
         InputStream in = new BufferedInputStream(raw, 1 << 16);
         in.mark(2);
         boolean gzip = in.read() == 0x1f && in.read() == 0x8b;
@@ -48,14 +58,13 @@ public final class AccessLog {
             in = new GZIPInputStream(in, 1 << 16);
         }
         try (BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16)) {
-            return read(lines, hits);
+            read(lines, hits, unreadableLine);
         }
     }
 
-    private static long read(BufferedReader lines, Consumer<Hit> hits) throws IOException {
+    private static void read(BufferedReader lines, Consumer<Hit> hits, Runnable unreadableLine) throws IOException {
         int[] columns = null;
         int width = 0;
-        long unreadable = 0;
         for (String line = lines.readLine(); line != null; line = lines.readLine()) {
             if (line.startsWith("#Fields:")) {
                 List<String> fields = Arrays.asList(line.substring("#Fields:".length()).strip().split("\\s+"));
@@ -79,12 +88,11 @@ public final class AccessLog {
             }
             Hit hit = parse(line.split("\t", -1), columns, width);
             if (hit == null) {
-                unreadable++;
+                unreadableLine.run();
             } else {
                 hits.accept(hit);
             }
         }
-        return unreadable;
     }
 
     private static Hit parse(String[] v, int[] c, int width) {

@@ -279,7 +279,7 @@ public final class MemoriaTecnica {
                 }
                 byte[] bytes = pending.poll().get();
                 try {
-                    traffic.unreadable(AccessLog.read(new ByteArrayInputStream(bytes), traffic::add));
+                    AccessLog.read(new ByteArrayInputStream(bytes), traffic::add, () -> traffic.unreadable(1));
                 } catch (IOException e) {
                     // the file itself is damaged (a fetch that failed stopped above): fetched again it reads the same,
                     // so the report is written all the same and names it, with what was read before the fault

@@ -433,7 +433,7 @@ class MemoriaTecnicaTest {
 
     /**
      * A log file cut short (its gzip trailer missing): fetched again it reads the same, so the report is still written,
-     * with what it held before the fault, and says at its top and in its notes that its figures lack a part of it. A
+     * with what it held before the fault (its requests and its unreadable lines), and says at its top and in its notes that its figures lack a part of it. A
      * file that is no log at all (an error page saved under a log's name) is left out and named in the sources, with no
      * claim that anything is missing; when no file is a log, the command still stops.
      */
@@ -443,7 +443,8 @@ class MemoriaTecnicaTest {
         Files.write(logs.resolve("E2QWRUHAPOMQZL.2024-06-03-00.abc0.gz"), night.get(0).gzip());
         var good = memoria().write("", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM, SiteTrafficTest.MEXICO_CITY,
                 logs.toString(), alone);
-        byte[] third = night.get(2).gzip();
+        // with a line no request can be read from, before the fault
+        byte[] third = night.get(2).line("2024-06-03\tgarbled").gzip();
         Files.write(logs.resolve("E2QWRUHAPOMQZL.2024-06-03-05.cut5.gz"), java.util.Arrays.copyOf(third, third.length - 8));
         Files.writeString(logs.resolve("E2QWRUHAPOMQZL.2024-06-03-06.bad6.gz"), "<html><body>503 Service Unavailable</body></html>\n");
 
@@ -455,6 +456,7 @@ class MemoriaTecnicaTest {
         // the whole of the good file, and no more than the cut file held
         assertThat(written.figures().total().requests()).isBetween(good.figures().total().requests(),
                 good.figures().total().requests() + 3);
+        assertThat(written.figures().unreadableLines()).as("the cut file's bad line is counted").isEqualTo(good.figures().unreadableLines() + 1);
         String html = Files.readString(written.html());
         assertThat(html).contains("<p id=\"incompleta\"><b>Cifras incompletas:</b> 1 archivo de registro de acceso no pudo leerse completo")
                 .contains("<span id=\"archivos-ilegibles\">1</span>").contains("E2QWRUHAPOMQZL.2024-06-03-05.cut5.gz: cortado antes de su fin")
