@@ -34,14 +34,41 @@ final class BaseTags {
         while (at >= 0) {
             int i = at + "<base".length();
             if (i < n && (isHtmlSpace(html.charAt(i)) || html.charAt(i) == '/' || html.charAt(i) == '>')) {
-                i = readAttributes(html, i, hrefs);
+                int end = readAttributes(html, i, hrefs);
+                i = end < 0 ? n : end;
             }
             at = indexOf(html, "<base", Math.max(i, at + 1), n);
         }
         return hrefs;
     }
 
-    /** Reads a start tag's attributes from {@code i}, adding each href's value; returns where the tag ends. */
+    /**
+     * Whether a {@code <base} tag of the text, read as a browser's tokenizer reads it, has not ended where the text
+     * ends: the rest of its attributes (an href too) lie beyond. A {@code >} inside a quoted value does not end it.
+     */
+    static boolean tagRunsPastTheEnd(CharSequence html) {
+        int n = html.length();
+        int at = indexOf(html, "<base", 0, n);
+        while (at >= 0) {
+            int i = at + "<base".length();
+            if (i >= n) {
+                return true; // the byte after "<base" that tells whether it is a tag is not in the text
+            }
+            if (isHtmlSpace(html.charAt(i)) || html.charAt(i) == '/' || html.charAt(i) == '>') {
+                i = readAttributes(html, i, new ArrayList<>());
+                if (i < 0) {
+                    return true;
+                }
+            }
+            at = indexOf(html, "<base", Math.max(i, at + 1), n);
+        }
+        return false;
+    }
+
+    /**
+     * Reads a start tag's attributes from {@code i}, adding each href's value; returns where the tag ends, or -1 if the
+     * text ends first.
+     */
     private static int readAttributes(CharSequence html, int i, List<String> hrefs) {
         int n = html.length();
         while (i < n) {
@@ -92,7 +119,7 @@ final class BaseTags {
                 hrefs.add(html.subSequence(start, end).toString());
             }
         }
-        return n;
+        return -1;
     }
 
     /**

@@ -387,7 +387,10 @@ public final class SiteUnpacker {
         boolean baseBeyondHead;
         try (InputStream in = zip.getInputStream(zip.getEntry(index.entryName()))) {
             head = in.readNBytes(MAX_INDEX_BYTES);
-            baseBeyondHead = head.length == MAX_INDEX_BYTES && (tagOpenAtEnd(head) || holdsBaseTag(in, head));
+            // a tag open at the end of the part read: by the bytes (no ">" after it) or as a browser reads it (a ">" in a
+            // quoted value ends nothing)
+            baseBeyondHead = head.length == MAX_INDEX_BYTES && (tagOpenAtEnd(head)
+                    || BaseTags.tagRunsPastTheEnd(new String(head, StandardCharsets.UTF_8)) || holdsBaseTag(in, head));
         } catch (IOException e) {
             throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read index.html: " + e.getMessage(), notTheDisk(pkg, e));
         }

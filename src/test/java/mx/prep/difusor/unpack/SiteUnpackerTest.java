@@ -235,6 +235,24 @@ class SiteUnpackerTest {
         assertRejected(zip(Map.of("index.html", html), true), RejectReason.BASE_OUTSIDE_SITE);
     }
 
+    /**
+     * The same with a {@code >} in a quoted value before the end of the first MiB: it ends nothing for a browser, whose
+     * one base is the href after the MiB; a base inside another attribute's value is all the part read shows.
+     */
+    @Test
+    void aBaseTagWhoseQuotedValueHoldsAGreaterThanAndRunsPastWhatTheCheckReadsIsRefused() throws Exception {
+        StringBuilder html = new StringBuilder("<html><head><meta name=\"x\" content=\"<base href=/>\"><title>PREP</title></head><body>");
+        while (html.length() < (1 << 20) - 20) {
+            html.append('x');
+        }
+        html.append("<base data-x=\">\"");
+        for (int i = 0; i < 100; i++) {
+            html.append(' ');
+        }
+        html.append(" href=\"https://otro-sitio.example/\"></body></html>");
+        assertRejected(zip(Map.of("index.html", html.toString()), true), RejectReason.BASE_OUTSIDE_SITE);
+    }
+
     /** A large page whose inline script says "<baseLen" after the first MiB opens no base tag: published. */
     @Test
     void aLargePageWithNoBaseTagAfterTheFirstMibIsPublished() throws Exception {
