@@ -240,6 +240,48 @@ class LeadershipLossTest extends PipelineTestBase {
     }
 
     /**
+     * The leader loses the Lease while S3's answer to its read of the state, just before it marks the publication
+     * under way, is held up: once the answer comes it writes no marker. It wrote back what it had read over the new
+     * leader's state, and the marker sent the new leader's resume back to the older corte, over the newer one.
+     */
+    @Test
+    void aLeaderThatLosesTheLeaseWhileItsReadOfTheStateIsHeldUpMarksNothing() throws Exception {
+        RunningDifusor a = replica("difusor-a", s3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000",
+                "difusor.s3.call-timeout-ms", "18000"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
+        RunningDifusor b = replica("difusor-b", otherS3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000"));
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+
+        // the read of the publish step itself (the plan's before it is not held up: a passed its lead check after it)
+        String statePath = "/" + HISTORY + "/state/published.json";
+        s3Network.delayResponse(r -> r.method().equals("GET") && r.path().equals(statePath) && publishing(a), 1,
+                Duration.ofSeconds(15));
+        java.util.function.Predicate<FaultProxy.RequestHead> stateWrite = r -> r.method().equals("PUT") && r.path().equals(statePath);
+        Path second = corte(1);
+        institute.release(second);
+        await().atMost(Duration.ofSeconds(60)).until(() -> s3Network.faultsInjected() == 1);
+        int stateWrites = s3Network.requests(stateWrite);
+
+        kubernetes.setReady("difusor-a", false);
+        await().atMost(Duration.ofSeconds(15)).until(() -> leads(b) && !leads(a));
+        Path third = corte(2);
+        institute.release(third);
+        awaitPublished(third);
+        // a's answer arrives, and a's exchange ends at its lead check before the marker
+        await().atMost(Duration.ofSeconds(40)).until(() -> a.context().getInflightRepository().size() == 0);
+        assertThat(s3Network.requests(stateWrite)).as("state written by the former leader").isEqualTo(stateWrites);
+        assertThat(publishedState().map(PublishedState::publishing)).isEmpty();
+        assertSiteEquals(third);
+    }
+
+    /** Whether a package of the replica is in its publish route. */
+    private static boolean publishing(RunningDifusor replica) {
+        return replica.context().getInflightRepository().size("publish") > 0;
+    }
+
+    /**
      * The former leader's network to S3 breaks while it uploads: its SDK retries the upload, and the lead goes to the
      * other replica. When the network heals, the retry must not land over what the new leader published meanwhile.
      */

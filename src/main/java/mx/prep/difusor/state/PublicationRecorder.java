@@ -64,7 +64,7 @@ public final class PublicationRecorder {
      * retried stage, two processes publishing); only an operator's republish goes back in time.
      */
     public void publishing(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange)
-            throws IOException, PackageRejectedException {
+            throws IOException, PackageRejectedException, mx.prep.difusor.cluster.NoLongerLeaderException {
         PublishedState current = state.load().orElse(null);
         java.util.Optional<String> tooOld = current == null || exchange.getProperty(CorteGate.REPUBLISH, false, Boolean.class)
                 ? java.util.Optional.empty() : CorteGate.tooOld(pkg, current);
@@ -76,6 +76,10 @@ public final class PublicationRecorder {
         String index = pkg.site().files().stream().filter(f -> f.path().equals("index.html")).map(SiteFile::sha256).findFirst().orElse(null);
         Map<String, String> probed = probedFiles.isEmpty() ? null : pkg.site().files().stream().filter(f -> probedFiles.contains(f.path()))
                 .collect(java.util.stream.Collectors.toMap(SiteFile::path, SiteFile::sha256, (a, b) -> a, java.util.TreeMap::new));
+        // the lead asked again after the read, as before each write of the record: a lead lost while the read was held
+        // up would write back what it read over the new leader's state, and the marker would send its resume back to
+        // this older corte
+        leaderCheck.require(pkg);
         state.save(current == null ? PublishedState.nothingYet(pkg.name(), corte, index, probed, headers)
                 : current.publishing(pkg.name(), corte, index, probed, headers));
         exchange.setProperty(MARKED, true);
