@@ -30,6 +30,7 @@ import mx.prep.difusor.probe.InstituteProbe.Light;
 import mx.prep.difusor.quarantine.QuarantineReport;
 import mx.prep.difusor.testing.Chromium;
 import mx.prep.difusor.testing.ExternalTool;
+import mx.prep.difusor.testing.FaultProxy;
 
 /**
  * The status page for people, checked in headless Chromium, and the institute's probe behind its light: green
@@ -60,6 +61,9 @@ class StatusPageTest extends PipelineTestBase {
             // a probe every second with a 10 s timeout: late after the floor of two minutes
             assertThat(json(port).path("probeLateAfterSeconds").asLong()).isEqualTo(120);
             String dom = Chromium.dom(status, tmp.resolve("chromium"));
+            // opened as /status/ too, where the page's "status.json" is /status/status.json
+            assertThat(Chromium.dom(URI.create(status + "/"), tmp.resolve("chromium")))
+                    .contains(first.getFileName().toString()).contains("<span id=\"lightText\">available</span>");
             assertThat(dom).contains("2024-06-02 22:00").contains(first.getFileName().toString())
                     .contains("class=\"light GREEN\"").contains(">available<")
                     .contains("CHECKSUM_MISMATCH").contains("PREP2024_JAL_20240602_2230.zip")
@@ -95,6 +99,27 @@ class StatusPageTest extends PipelineTestBase {
         } finally {
             reader.close();
         }
+    }
+
+    /**
+     * S3 not answering the state's read before anything was read: status.json says so with a 503, and the page shows
+     * it. It sent no reply at all, which the page took for a pod that does not answer.
+     */
+    @Test
+    void aStateS3DoesNotAnswerIsSaidOnTheStatusPageNotTakenForADeadPod() throws Exception {
+        ExternalTool.require("chromium");
+        var settings = settings();
+        int port = Integer.parseInt(settings.get("difusor.status.port"));
+        settings.put("difusor.s3.max-attempts", "1");
+        startDifusor(settings);
+        s3Network.respond(r -> r.method().equals("GET") && r.path().equals("/" + HISTORY + "/state/published.json"), FaultProxy.ALWAYS,
+                500, "application/xml", "<Error><Code>InternalError</Code><Message>down</Message></Error>");
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/status.json"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(503);
+        assertThat(Json.MAPPER.readTree(r.body()).path("error").asText()).startsWith("the published state cannot be read");
+        assertThat(Chromium.dom(URI.create("http://127.0.0.1:" + port + "/status"), tmp.resolve("chromium")))
+                .contains("<span id=\"lightText\">status unavailable</span>").contains("id=\"probeDetail\">the published state cannot be read");
     }
 
     private static JsonNode json(int port) throws IOException, InterruptedException {

@@ -91,9 +91,18 @@ public final class StatusPage extends org.apache.camel.support.service.ServiceSu
             if (path.equals("/status") || path.equals("/status/")) {
                 body = html.getBytes(StandardCharsets.UTF_8);
                 type = "text/html; charset=utf-8";
-            } else if (path.equals("/status.json")) {
-                body = json().getBytes(StandardCharsets.UTF_8);
+            } else if (path.equals("/status.json") || path.equals("/status/status.json")) {
+                // the page asks for "status.json" relative to itself: opened as /status/ that is /status/status.json
                 type = "application/json";
+                String json;
+                try {
+                    json = json();
+                } catch (IOException | software.amazon.awssdk.core.exception.SdkException e) {
+                    // S3 did not answer the state's read (nothing read yet): said, not an empty reply the page takes for a dead pod
+                    json = Json.MAPPER.writeValueAsString(Map.of("error", "the published state cannot be read: " + e.getMessage()));
+                    status = 503;
+                }
+                body = json.getBytes(StandardCharsets.UTF_8);
             } else {
                 body = "not found".getBytes(StandardCharsets.UTF_8);
                 type = "text/plain";
