@@ -49,13 +49,20 @@ public final class SitePaths {
         return path;
     }
 
-    /** A name with a control character is no site path (nor can S3 list it in XML 1.0 unless URL-encoded). */
+    /**
+     * A name with a control character (or U+FFFE, U+FFFF) is no site path (nor can S3 list it in XML 1.0 unless
+     * URL-encoded).
+     */
     public static boolean hasControlCharacter(String name) {
         return name.chars().anyMatch(c -> isControl((char) c));
     }
 
+    /**
+     * A control character, or a noncharacter XML 1.0 cannot carry (U+FFFE, U+FFFF): valid UTF-8 in a zip name, but the
+     * XML body of a DeleteObjects could not name the key, and once published it failed every later prune.
+     */
     private static boolean isControl(char c) {
-        return c < 0x20 || c == 0x7f;
+        return c < 0x20 || c == 0x7f || c == 0xFFFE || c == 0xFFFF;
     }
 
     /** Already a site path: no empty, "." or ".." segment (the common case, taken as it is). */

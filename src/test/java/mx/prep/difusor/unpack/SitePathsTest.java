@@ -25,7 +25,8 @@ class SitePathsTest {
 
     @ParameterizedTest
     @ValueSource(strings = { "../index.html", "data/../../etc/passwd", "a/..", "/index.html", "C:/x.html", "c:x", "a\\b.html",
-            "a\u0000b", "tab\there", "bell\u0007", "del\u007f", "", "./", "//" })
+            "a\u0000b", "tab\there", "bell\u0007", "del\u007f", "", "./", "//",
+            "datos/x\uFFFF.json", "datos/x\uFFFE.json" })
     void namesThatEscapeTheSiteRootOrCannotBeKeysAreRefused(String name) {
         assertThatThrownBy(() -> SitePaths.normalise(name, ""))
                 .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.UNSAFE_ENTRY_NAME));
