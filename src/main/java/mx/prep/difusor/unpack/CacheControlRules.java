@@ -57,12 +57,15 @@ public final class CacheControlRules {
     /** The longest a browser may keep a page or a result: CloudFront can be purged at each corte, browsers cannot. */
     public static final int MOST_SECONDS_FOR_PAGES_AND_RESULTS = 300;
 
-    /** Pages and results as a PREP site names them, at the root, one level down, deeper, and under hash-like names. */
+    /**
+     * Pages and results as a PREP site names them, at the root, one level down, deeper, and under hash-like names; a
+     * page named .htm too (served as HTML and uploaded last like any page).
+     */
     private static final List<String> PAGES_AND_RESULTS = List.of("index.html", "gubernatura/index.html",
             "diputaciones/distrito/01/seccion.html", "resultados.json", "data/gubernatura/distritos/01.json",
             "data/casillas/0a1b2c3d.json", "data/casillas/casilla-0a1b2c3d.json", "data/main-2YQ6UXQ4.json",
             "PREP_GUB_2024.csv", "csv/diputaciones/PREP_DIP_MR_2024.csv", "INDEX.HTML", "data/casillas/casilla-0a1b2c3d.JSON",
-            "PREP_PRES_2024.CSV");
+            "PREP_PRES_2024.CSV", "gubernatura/index.htm");
 
     private static final Pattern MAX_AGE = Pattern.compile("(?:^|[,\\s])max-age\\s*=\\s*\"?(\\d+)");
     private static final Pattern STALE_WHILE_REVALIDATE = Pattern.compile("(?:^|[,\\s])stale-while-revalidate\\s*=\\s*\"?(\\d+)");

@@ -116,14 +116,17 @@ class CacheControlRulesTest {
                 { "**/*{hash}*=immutable;**=no-cache", "data/casillas/0a1b2c3d.json" },
                 { "**/*.html=no-cache;**=public, max-age=\"600\"", "resultados.json" },
                 { "**/*.csv=no-cache;**/*.json=no-cache;**/*.html=public, MAX-AGE=86400", "index.html" },
-                { "**/*.html=no-cache;**=public, max-age=30, stale-while-revalidate=86400", "resultados.json" } };
+                { "**/*.html=no-cache;**=public, max-age=30, stale-while-revalidate=86400", "resultados.json" },
+                // a page named .htm is a page: it was kept for a year under the pages' rule for .html alone
+                { "**/*.html=no-cache;**/*.json=public, max-age=30;**/*.csv=public, max-age=30;**=public, max-age=31536000, immutable",
+                        "gubernatura/index.htm" } };
         for (String[] r : refused) {
             assertThatThrownBy(() -> new CacheControlRules(r[0]).requireFreshPagesAndResults()).as(r[0])
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("difusor.site.cache-control").hasMessageContaining(r[1]);
         }
         for (String accepted : new String[] { "**=no-store", "**=public, max-age=300, s-maxage=86400", "**=max-age=0",
                 "**=public, max-age=30, stale-while-revalidate=30, stale-if-error=86400",
-                "**/*.html=no-cache;**/*.json=public, max-age=30;**/*.csv=public, max-age=30;**=public, max-age=31536000, immutable" }) {
+                "**/*.htm*=no-cache;**/*.json=public, max-age=30;**/*.csv=public, max-age=30;**=public, max-age=31536000, immutable" }) {
             new CacheControlRules(accepted).requireFreshPagesAndResults();
         }
     }
