@@ -239,7 +239,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("siteUnpacker", new SiteUnpacker(sitePrefix, cacheControl,
                 new ZipStructure.Limits(settings.integer("difusor.unpack.max-entries"), settings.number("difusor.unpack.max-total-bytes"),
                         settings.number("difusor.unpack.max-entry-bytes"), settings.integer("difusor.unpack.max-ratio"),
-                        settings.list("difusor.unpack.archives-allowed").stream().map(SiteGlob::new).toList()),
+                        SiteGlob.ofSetting(settings.list("difusor.unpack.archives-allowed"))),
                 state::knownContent, unpackThreads(context, settings.integer("difusor.unpack.threads")),
                 settings.integer("difusor.unpack.threads")));
         String siteBucket = settings.required("difusor.site.bucket");

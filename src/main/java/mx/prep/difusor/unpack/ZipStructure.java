@@ -64,7 +64,17 @@ public final class ZipStructure {
          * broad as datos/** lets no zip through as resultados.json.
          */
         public boolean mayBeArchive(String entryName) {
-            return hasArchiveSuffix(entryName) && archivesAllowed.stream().anyMatch(g -> g.matches(entryName));
+            if (!hasArchiveSuffix(entryName)) {
+                return false;
+            }
+            // matched as the site path it is published under: "./datos/base.zip" is datos/base.zip
+            String path;
+            try {
+                path = SitePaths.normalise(entryName, "");
+            } catch (mx.prep.difusor.PackageRejectedException unsafe) {
+                return false; // refused for its name anyway
+            }
+            return SiteGlob.any(archivesAllowed, path);
         }
     }
 

@@ -426,6 +426,22 @@ class ZipStructureTest {
         assertRefused(write(disguised.bytes()), allowing, Reason.NESTED_ARCHIVE, "datos/resultados.json");
     }
 
+    /**
+     * The globs match the site path an entry is published under, and a setting may start with "/" as the other site
+     * globs may: "./datos/base.zip" under "/datos/*.zip" is allowed. Matched against the raw name and the raw setting,
+     * it was refused, and with it every corte of the night.
+     */
+    @Test
+    void anAllowedArchiveIsMatchedByItsSitePathAndASettingFromTheRoot() throws Exception {
+        Limits allowing = new Limits(100_000, 1L << 30, 256L << 20, 200, SiteGlob.ofSetting(List.of("/datos/*.zip")));
+        Forge forge = simpleForge();
+        forge.add(Spec.stored("datos/base.zip", normalZip()));
+        forge.add(Spec.stored("./datos/otra.zip", normalZip()));
+        assertThat(ZipStructure.inspect(write(forge.bytes()), allowing)).extracting(Entry::name).contains("datos/base.zip", "./datos/otra.zip");
+        assertThat(allowing.mayBeArchive("datos//tercera.zip")).isTrue();
+        assertThat(allowing.mayBeArchive("../datos/base.zip")).isFalse();
+    }
+
     @Test
     void aDeflatedGzipHiddenUnderAnInnocentNameIsRefused() throws Exception {
         ByteArrayOutputStream gz = new ByteArrayOutputStream();
