@@ -170,11 +170,11 @@ public class DifusorConfiguration implements CamelConfiguration {
         String kind = settings.required("difusor.source.kind");
         switch (kind) {
             case "manifest" -> registry.bind("manifestSource",
-                    new ManifestSource(URI.create(settings.required("difusor.source.manifest-url")), get));
+                    new ManifestSource(sourceUrl("difusor.source.manifest-url", settings.required("difusor.source.manifest-url")), get));
             case "package-url" -> registry.bind("packageUrlSource",
-                    new PackageUrlSource(URI.create(settings.required("difusor.source.package-url")),
+                    new PackageUrlSource(sourceUrl("difusor.source.package-url", settings.required("difusor.source.package-url")),
                             settings.text("difusor.source.package-checksum-url").isEmpty() ? null
-                                    : URI.create(settings.text("difusor.source.package-checksum-url")), get));
+                                    : sourceUrl("difusor.source.package-checksum-url", settings.text("difusor.source.package-checksum-url")), get));
             // the route's file: endpoint would take an empty folder name without a word
             case "directory" -> settings.required("difusor.source.directory");
             case "bucket" -> requireIncomingApart(settings.required("difusor.source.bucket"), settings.prefix("difusor.source.bucket-prefix"),
@@ -552,4 +552,16 @@ public class DifusorConfiguration implements CamelConfiguration {
         return context.getExecutorServiceManager().newThreadPool(DifusorConfiguration.class, "publish", profile);
     }
 
+    /**
+     * A source URL from its setting. URI.create's message quotes the whole URL, token and all, into the start log;
+     * this one says where it is wrong and why, not what it holds.
+     */
+    static URI sourceUrl(String setting, String value) {
+        try {
+            return new URI(value);
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalArgumentException(setting + " is not a valid URL: " + e.getReason() + " at index " + e.getIndex()
+                    + " (the URL is not shown: it may hold a token)");
+        }
+    }
 }

@@ -1295,6 +1295,23 @@ class PublishingPipelineTest extends PipelineTestBase {
         }
     }
 
+    /** A source URL that is no URL (a token pasted with a "|" in it): the start is refused without the URL in any line. */
+    @Test
+    void aSourceUrlThatIsNoUrlIsRefusedAtStartWithoutShowingIt() throws Exception {
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            Map<String, String> settings = settings();
+            settings.put("difusor.source.manifest-url", institute.manifestUri() + "?token=a|s3cr3t-value");
+            assertThatThrownBy(() -> startDifusor(settings)).hasStackTraceContaining("difusor.source.manifest-url is not a valid URL")
+                    .satisfies(e -> {
+                        java.io.StringWriter trace = new java.io.StringWriter();
+                        e.printStackTrace(new java.io.PrintWriter(trace));
+                        assertThat(trace.toString()).doesNotContain("s3cr3t");
+                    });
+        }
+        assertThat(logged).noneSatisfy(line -> assertThat(line).contains("s3cr3t"));
+    }
+
     @Test
     void aSecondProcessOnTheSameWorkDirDoesNotStartAndTheFirstPublishesUndisturbed() throws Exception {
         startDifusor();
