@@ -272,8 +272,23 @@ class IncrementalPublishingTest extends PipelineTestBase {
         // the site manifest cannot be written: the corte is public and invalidated, but not recorded, and is done again
         s3Network.respond(r -> r.method().equals("PUT") && r.path().equals("/" + HISTORY + "/state/site-manifest.json"), FaultProxy.ALWAYS,
                 500, "application/xml", "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>");
-        institute.release(second);
-        await().atMost(Duration.ofSeconds(30)).until(() -> cloudFront.created(DISTRIBUTION).size() == 2);
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        String name = second.getFileName().toString();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            institute.release(second);
+            await().atMost(Duration.ofSeconds(30)).until(() -> cloudFront.created(DISTRIBUTION).size() == 2);
+            // past its retries: said to be cut short and finished by the resume, not rejected (it is public)
+            await().atMost(Duration.ofSeconds(30)).until(() -> logged.stream().anyMatch(l -> l.contains(name) && l.contains("at step record")));
+        }
+        assertThat(logged).anyMatch(l -> l.startsWith("package " + name) && l.contains(": publication cut short at step record: RETRIES_EXHAUSTED")
+                && l.contains("the resume finishes it"));
+        assertThat(logged).noneMatch(l -> l.contains(name) && l.contains("rejected at step"));
+        mx.prep.difusor.state.PackageJournal journal = difusor.context().getRegistry().lookupByNameAndType("packageJournal",
+                mx.prep.difusor.state.PackageJournal.class);
+        assertThat(journal.recent()).anySatisfy(e -> {
+            assertThat(e.packageName()).isEqualTo(name);
+            assertThat(e.outcome()).isEqualTo("cut short");
+        });
         // meanwhile a file is edited by hand: the next redo repairs it, and must purge it from the CDN too, with an
         // invalidation of its own (the same reference with other paths is refused by CloudFront)
         editBucketByHand();

@@ -200,6 +200,9 @@ public final class Quarantine {
             keptCopies.put(copyKey, report.packageKeptAt());
         }
         Instant offeredAgainAt = null;
+        // past the state's "publishing" marker: the site may show part or all of this corte, and the resume finishes it
+        // from the history; no refusal before anything was published, as the log and the status page said it was
+        boolean cutShort = exchange.getProperty(mx.prep.difusor.state.PublicationRecorder.MARKED, false, Boolean.class);
         if (exchange.getProperty(LEFTOVER, false, Boolean.class)) {
             LOG.debug("{}: sent from the spool's leftovers; its refusal told the ledger when it happened", pkg);
         } else if (sameBytesAgain) {
@@ -216,13 +219,22 @@ public final class Quarantine {
             } else {
                 ledger.rejected(pkg, now);
             }
+        } else if (cutShort) {
+            // neither offered again by its source nor held back: the resume takes it from the history
+            LOG.debug("{}: finished by the resume, not offered again", pkg);
         } else if (pkg != null || offer != null) {
             offeredAgainAt = ledger.failed(name, pkg != null ? pkg.expectedSha256() : offer.announcedSha256());
         }
-        journal.add(new PackageJournal.Entry(name, report.corte(), "rejected", reason.name(), step, report.cause(), now.toString(),
-                pkg == null ? java.util.Map.of() : pkg.stageMillis()));
-        LOG.error("{} rejected at step {}: {}: {}; quarantined at {}", pkg != null ? pkg : "package " + name, step, reason,
-                report.cause(), where);
+        journal.add(new PackageJournal.Entry(name, report.corte(), cutShort ? "cut short" : "rejected", reason.name(), step, report.cause(),
+                now.toString(), pkg == null ? java.util.Map.of() : pkg.stageMillis()));
+        if (cutShort) {
+            LOG.error("{}: publication cut short at step {}: {}: {}; the site may already show part or all of this corte; it is in the"
+                    + " history and the resume finishes it (difusor.resume.check-every-ms); report at {}", pkg, step, reason,
+                    report.cause(), where);
+        } else {
+            LOG.error("{} rejected at step {}: {}: {}; quarantined at {}", pkg != null ? pkg : "package " + name, step, reason,
+                    report.cause(), where);
+        }
         if (offeredAgainAt != null && pkg != null) {
             // taken from the incoming folder, whose consumer deletes it now: nothing else would offer it again
             heldBack.holdBack(pkg, offeredAgainAt);
