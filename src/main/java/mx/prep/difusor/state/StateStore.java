@@ -34,12 +34,35 @@ public final class StateStore {
     private volatile Seen seen;
     private final DifusorMetrics metrics;
 
+    /** Where the site manifest is written before its upload; null: the JVM's temporary directory. */
+    private final java.nio.file.Path scratch;
+
     public StateStore(ObjectStore store, String bucket, String key, String manifestKey, DifusorMetrics metrics) {
+        this(store, bucket, key, manifestKey, metrics, null);
+    }
+
+    /**
+     * @param scratch this process's own directory for the manifest on its way to S3 (under the work volume). A process
+     *                killed while it uploads leaves a file of tens of MB there; the next one on the volume removes it.
+     *                In the pod's small /tmp, shared by the JVM, a few such restarts got the pod evicted.
+     */
+    public StateStore(ObjectStore store, String bucket, String key, String manifestKey, DifusorMetrics metrics, java.nio.file.Path scratch) {
         this.metrics = metrics;
         this.store = store;
         this.bucket = bucket;
         this.key = key;
         this.manifestKey = manifestKey;
+        this.scratch = scratch;
+        if (scratch != null && java.nio.file.Files.isDirectory(scratch)) {
+            try (var left = java.nio.file.Files.newDirectoryStream(scratch, "site-manifest-*.json")) {
+                for (java.nio.file.Path file : left) {
+                    LOG.info("a site manifest left by an earlier process removed: {}", file);
+                    java.nio.file.Files.delete(file);
+                }
+            } catch (IOException e) {
+                LOG.warn("cannot remove the site manifests left in {} ({})", scratch, e.toString());
+            }
+        }
     }
 
     /**
@@ -162,7 +185,8 @@ public final class StateStore {
     /** Compact JSON, written through a temporary file: tens of thousands of entries never become one big String. */
     public void saveManifest(SiteManifest manifest) throws IOException {
         lastManifest = null;
-        java.nio.file.Path file = java.nio.file.Files.createTempFile("site-manifest-", ".json");
+        java.nio.file.Path file = scratch == null ? java.nio.file.Files.createTempFile("site-manifest-", ".json")
+                : java.nio.file.Files.createTempFile(java.nio.file.Files.createDirectories(scratch), "site-manifest-", ".json");
         try {
             Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), manifest);
             lastManifestEtag = store.putFile(bucket, manifestKey, file, "application/json", java.util.Map.of());

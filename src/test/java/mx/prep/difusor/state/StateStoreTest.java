@@ -55,6 +55,38 @@ class StateStoreTest {
     }
 
     /**
+     * The site manifest goes to S3 through a file in this process's scratch directory on the work volume, not in the
+     * pod's small /tmp; one left there by a process killed during its upload is removed by the next process's start.
+     */
+    @Test
+    void theManifestIsWrittenThroughTheScratchDirectoryWhichAStartClearsOfLeftovers(@org.junit.jupiter.api.io.TempDir java.nio.file.Path work)
+            throws Exception {
+        java.nio.file.Path scratch = java.nio.file.Files.createDirectories(work.resolve("scratch"));
+        java.nio.file.Files.writeString(scratch.resolve("site-manifest-123.json"), "{\"package\": \"cut short\"");
+        java.nio.file.Files.writeString(scratch.resolve("notes.txt"), "an operator's");
+        StateStore state = new StateStore(new ObjectStore(client), HISTORY, "state/published.json", "state/site-manifest.json",
+                new DifusorMetrics(meters, Clock.systemUTC(), ZoneId.of("America/Mexico_City")), scratch);
+        assertThat(scratch.resolve("site-manifest-123.json")).doesNotExist();
+        assertThat(scratch.resolve("notes.txt")).exists();
+
+        network.delayResponse(FaultProxy.request("PUT", "/" + HISTORY + "/state/site-manifest.json"), 1, Duration.ofSeconds(2));
+        mx.prep.difusor.publish.SiteManifest manifest = new mx.prep.difusor.publish.SiteManifest("PREP2024_JAL_20240602_2200.zip",
+                Map.of(), new java.util.TreeSet<>());
+        Future<?> save = reader.submit(() -> {
+            state.saveManifest(manifest);
+            return null;
+        });
+        await().atMost(Duration.ofSeconds(10)).until(() -> network.faultsInjected() == 1);
+        try (var files = java.nio.file.Files.list(scratch)) {
+            assertThat(files.map(f -> f.getFileName().toString())).anyMatch(n -> n.startsWith("site-manifest-") && n.endsWith(".json"));
+        }
+        save.get(10, TimeUnit.SECONDS);
+        try (var files = java.nio.file.Files.list(scratch)) {
+            assertThat(files.map(f -> f.getFileName().toString())).containsExactly("notes.txt");
+        }
+    }
+
+    /**
      * A read of the state (the probe's, a health check's) answered by S3 before this process saved the next state,
      * but returned after the save: it put the state just saved back by one in lastKnown and in the gauges (the
      * undeleted files seen at 4 after a corte that had deleted them, in CI).
