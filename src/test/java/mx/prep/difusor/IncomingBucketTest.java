@@ -9,6 +9,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import org.apache.camel.builder.NotifyBuilder;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -218,5 +220,27 @@ class IncomingBucketTest extends PipelineTestBase {
         overHistory.put("difusor.source.bucket", HISTORY);
         overHistory.put("difusor.source.bucket-prefix", "history/incoming/");
         assertThatThrownBy(() -> startDifusor(overHistory)).hasStackTraceContaining("overlaps difusor.history.prefix");
+    }
+
+    /**
+     * A copy from the incoming bucket whose body stalls until the read times out gets the download deadline once, for
+     * all its attempts, as a download over HTTP does: reported after the first attempt that outlasts it. Each attempt
+     * had a deadline of its own, checked only when bytes came: six read timeouts in a row held the poll.
+     */
+    @Test
+    void aStallingCopyHasOneDeadlineForAllItsAttempts() throws Exception {
+        var settings = bucketSource();
+        settings.put("difusor.source.download-deadline-ms", "1000");
+        settings.put("difusor.s3.read-timeout-ms", "2000");
+        settings.put("difusor.s3.max-attempts", "1");
+        Path pkg = corte(0);
+        replicate(pkg);
+        s3Network.stallResponseBody(r -> r.method().equals("GET") && r.path().equals("/" + INCOMING + "/" + PREFIX + pkg.getFileName()),
+                FaultProxy.ALWAYS);
+        startDifusor(settings);
+        JsonNode report = awaitReport(pkg.getFileName().toString());
+        assertThat(report.path("step").asText()).isEqualTo("download");
+        assertThat(report.path("cause").asText()).contains("all attempts together");
+        assertThat(zipGets(pkg)).isEqualTo(1);
     }
 }

@@ -216,6 +216,16 @@ public final class IncomingBucket {
             throw new PackageTooLargeException(offer + ": " + where + " has " + offer.announcedSize() + " bytes, more than " + maxBytes
                     + " (difusor.source.max-package-bytes)");
         }
+        // one deadline for the offer, all attempts together, as over HTTP: each attempt's own let a copy that trickled, or
+        // stalled until the call's timeout, hold the poll and every newer corte for as many deadlines as attempts
+        Long until = exchange.getProperty(PackageDownloader.DOWNLOAD_UNTIL, Long.class);
+        if (until == null) {
+            until = System.nanoTime() + deadline.toNanos();
+            exchange.setProperty(PackageDownloader.DOWNLOAD_UNTIL, until);
+        } else if (System.nanoTime() >= until) {
+            throw new DownloadOutOfTimeException(offer + ": copy from the incoming bucket not finished within the deadline of "
+                    + deadline.toSeconds() + " s, all attempts together");
+        }
         String etag = listedEtags.get(key);
         Files.createDirectories(spoolDir);
         Path part = Files.createTempFile(spoolDir, "download-", ".part");
@@ -226,7 +236,7 @@ public final class IncomingBucket {
                 java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(part, java.nio.file.StandardOpenOption.WRITE)) {
             madeAt = in.response().lastModified();
             try {
-                bytes = copy(in, out, offer, started);
+                bytes = copy(in, out, offer, started, until);
                 // on disk before it is the spool's: a node that crashes now leaves no truncated package to the sweep
                 out.force(true);
             } catch (IOException | RuntimeException e) {
@@ -266,7 +276,7 @@ public final class IncomingBucket {
     }
 
     /** Within the limits a download has: the package's size and the source's deadline, with progress for a long one. */
-    private long copy(InputStream in, java.nio.channels.FileChannel out, PackageOffer offer, long started) throws IOException {
+    private long copy(InputStream in, java.nio.channels.FileChannel out, PackageOffer offer, long started, long until) throws IOException {
         byte[] buffer = new byte[64 * 1024];
         long bytes = 0;
         long nextProgress = started + progressInterval.toNanos();
@@ -280,9 +290,9 @@ public final class IncomingBucket {
                 out.write(chunk);
             }
             long now = System.nanoTime();
-            if (now - started > deadline.toNanos()) {
+            if (now - until > 0) {
                 throw new DownloadOutOfTimeException(offer + ": copy from the incoming bucket not finished within the deadline of "
-                        + deadline.toSeconds() + " s (" + bytes + " bytes copied)");
+                        + deadline.toSeconds() + " s, all attempts together (" + bytes + " bytes copied)");
             }
             if (now >= nextProgress) {
                 LOG.info("{}: {} bytes copied from the incoming bucket so far", offer, bytes);
