@@ -8,7 +8,6 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Comparator;
@@ -257,8 +256,7 @@ public final class IncomingBucket {
             Files.deleteIfExists(part);
             throw e;
         }
-        Path spooled = spoolDir.resolve(offer.packageName());
-        Files.move(part, spooled, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        Path spooled = PackageDownloader.spoolUnder(part, spoolDir.resolve(offer.packageName()));
         Corte corte = corteParser.fromPackageName(offer.packageName()).orElse(null);
         PrepPackage pkg = new PrepPackage(offer.packageName(), PackageDownloader.normalisedChecksum(offer.announcedSha256()),
                 offer.announcedSize(), corte, where, Instant.now(clock));

@@ -8,7 +8,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
@@ -172,8 +171,7 @@ public final class PackageDownloader {
         String name = packageName(offer, response.headers().firstValue("Content-Disposition"), uri, response.uri(),
                 n -> corteParser.fromPackageName(n).isPresent());
 
-        Path spooled = spoolDir.resolve(name);
-        Files.move(part, spooled, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        Path spooled = spoolUnder(part, spoolDir.resolve(name));
         long bytes = spooler.bytes();
         double seconds = Math.max(1e-3, (System.nanoTime() - started) / 1e9);
         Corte corte = corte(offer, name);
@@ -259,6 +257,31 @@ public final class PackageDownloader {
             }
         }
         return name == null ? null : corteParser.fromPackageName(name).orElse(null);
+    }
+
+    /**
+     * The whole download becomes the spool file of its package's name: linked, never renamed over one that is there. A
+     * file of that name is another exchange's (an operator's republish of the same package going through; one an earlier
+     * process left, which the sweep settles): replaced, the other one went on with bytes nobody checked, and its
+     * cleanup deleted this one. Then this attempt fails as transient, and the retry finds the name free.
+     */
+    static Path spoolUnder(Path part, Path spooled) throws IOException {
+        try {
+            try {
+                Files.createLink(spooled, part);
+            } catch (UnsupportedOperationException | java.nio.file.FileSystemException noLinks) {
+                if (noLinks instanceof java.nio.file.FileAlreadyExistsException taken) {
+                    throw taken;
+                }
+                Files.move(part, spooled); // a volume without hard links: refuses an existing name too
+            }
+        } catch (java.nio.file.FileAlreadyExistsException taken) {
+            throw new java.nio.file.FileAlreadyExistsException(spooled.toString(), null,
+                    "the spool holds a file of this package's name for another exchange; fetched again at the next attempt");
+        } finally {
+            Files.deleteIfExists(part);
+        }
+        return spooled;
     }
 
     static String normalisedChecksum(String announced) {

@@ -137,7 +137,9 @@ class DownloadTest {
             PackageDownloader downloader = downloader(http, Duration.ofSeconds(5), Duration.ofSeconds(30));
             String name = pkg.getFileName().toString();
 
-            assertThat(Files.readAllBytes(downloader.download(offer(institute.packageUri(name))).spoolFile())).isEqualTo(Files.readAllBytes(pkg));
+            Path spooled = downloader.download(offer(institute.packageUri(name))).spoolFile();
+            assertThat(Files.readAllBytes(spooled)).isEqualTo(Files.readAllBytes(pkg));
+            Files.delete(spooled);   // as the exchange's cleanup does: the spool holds one file of a name at a time
             assertThat(Files.readAllBytes(downloader.download(offer(publicHost.packageUri(name))).spoolFile())).isEqualTo(Files.readAllBytes(pkg));
             assertThatThrownBy(() -> downloader.download(offer(stranger.packageUri(name))))
                     .hasCauseInstanceOf(SSLHandshakeException.class);
@@ -238,6 +240,23 @@ class DownloadTest {
             // and end on the 1 s read timeout, not "not there yet"
             assertThat(tmp.resolve("spool")).isEmptyDirectory();
         }
+    }
+
+    /**
+     * A download of a package whose name another exchange holds in the spool (an operator's republish of it going
+     * through): that file is left as it is, and the attempt fails as transient. The download was renamed over it: the
+     * other exchange went on with bytes it never checked, and its cleanup deleted this one's.
+     */
+    @Test
+    void aDownloadNeverReplacesTheSpoolFileAnotherExchangeHolds() throws Exception {
+        Path spool = Files.createDirectories(tmp.resolve("spool"));
+        Path held = Files.writeString(spool.resolve(pkg.getFileName()), "the republish's copy");
+        PackageDownloader downloader = downloader(trusting(institute), Duration.ofSeconds(5), Duration.ofSeconds(30));
+        assertThatThrownBy(() -> downloader.download(offer(institute.packageUri(pkg.getFileName().toString()))))
+                .isInstanceOf(java.nio.file.FileAlreadyExistsException.class).hasMessageContaining("for another exchange")
+                .satisfies(e -> assertThat(new mx.prep.difusor.Failures().isTransient(e)).isTrue());
+        assertThat(held).hasContent("the republish's copy");
+        assertThat(Files.list(spool)).containsExactly(held);
     }
 
     @Test
