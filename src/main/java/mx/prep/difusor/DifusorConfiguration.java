@@ -165,7 +165,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         // source
         SecureHttp http = new SecureHttp(settings.text("difusor.source.truststore"), settings.text("difusor.source.truststore-password"),
                 settings.text("difusor.source.truststore-type"), settings.millis("difusor.source.connect-timeout-ms"),
-                settings.flag("difusor.source.allow-plain-http"), settings.list("difusor.source.allowed-hosts"));
+                settings.list("difusor.source.allowed-hosts"));
         ConditionalGet get = new ConditionalGet(http, settings.millis("difusor.source.read-timeout-ms"));
         String kind = settings.required("difusor.source.kind");
         switch (kind) {

@@ -67,6 +67,16 @@ class SettingsTest {
                 .isEqualTo("refused: configuration: the environment variable DIFUSOR_SOURCE_POLLCRON names no key (DIFUSOR_SOURCE_POLL_CRON?)");
     }
 
+    /**
+     * There is no switch that lets plain http:// through (it was "tests only", and no test used it): the variable an
+     * operator might set in an outage stops the start instead of sending the manifest, checksum and zip in the clear.
+     */
+    @Test
+    void noSettingLetsPlainHttpThrough() throws Exception {
+        assertThat(resolvedInChildJvm(List.of(), "DIFUSOR_SOURCE_ALLOW_PLAIN_HTTP", "true", "difusor.source.manifest-url"))
+                .startsWith("refused: configuration: the environment variable DIFUSOR_SOURCE_ALLOW_PLAIN_HTTP names no key");
+    }
+
     @Test
     void aMisspeltSystemPropertyStopsTheStart() throws Exception {
         assertThat(resolvedInChildJvm(List.of("-Ddifusor.site.buckets=from-jvm"), null, null, "difusor.site.bucket"))

@@ -39,29 +39,25 @@ public final class SecureHttp {
     private static final Set<Integer> REDIRECTS = Set.of(301, 302, 303, 307, 308);
 
     private final HttpClient client;
-    private final boolean allowPlainHttp;
     /** difusor.source.allowed-hosts: host names, or *.domain for the hosts under it; empty: any host. */
     private final List<String> allowedHosts;
 
-    public SecureHttp(String truststore, String truststorePassword, String truststoreType, Duration connectTimeout,
-            boolean allowPlainHttp) {
-        this(truststore, truststorePassword, truststoreType, null, connectTimeout, allowPlainHttp, List.of());
+    public SecureHttp(String truststore, String truststorePassword, String truststoreType, Duration connectTimeout) {
+        this(truststore, truststorePassword, truststoreType, null, connectTimeout, List.of());
     }
 
     public SecureHttp(String truststore, String truststorePassword, String truststoreType, Duration connectTimeout,
-            boolean allowPlainHttp, List<String> allowedHosts) {
-        this(truststore, truststorePassword, truststoreType, null, connectTimeout, allowPlainHttp, allowedHosts);
+            List<String> allowedHosts) {
+        this(truststore, truststorePassword, truststoreType, null, connectTimeout, allowedHosts);
     }
 
     /** @param platform the CAs that stand for the JDK's list (null: the JDK's own); tests pass their own */
-    SecureHttp(String truststore, String truststorePassword, String truststoreType, KeyStore platform, Duration connectTimeout,
-            boolean allowPlainHttp) {
-        this(truststore, truststorePassword, truststoreType, platform, connectTimeout, allowPlainHttp, List.of());
+    SecureHttp(String truststore, String truststorePassword, String truststoreType, KeyStore platform, Duration connectTimeout) {
+        this(truststore, truststorePassword, truststoreType, platform, connectTimeout, List.of());
     }
 
     SecureHttp(String truststore, String truststorePassword, String truststoreType, KeyStore platform, Duration connectTimeout,
-            boolean allowPlainHttp, List<String> allowedHosts) {
-        this.allowPlainHttp = allowPlainHttp;
+            List<String> allowedHosts) {
         this.allowedHosts = allowedHosts.stream().map(h -> h.strip().toLowerCase(Locale.ROOT)).filter(h -> !h.isEmpty()).toList();
         try {
             SSLContext tls = sslContext(truststore, truststorePassword, truststoreType, platform);
@@ -232,10 +228,13 @@ public final class SecureHttp {
         return uri.getRawQuery() == null ? shown : shown + "?…";
     }
 
-    /** Refuses plain http:// unless the (test-only) switch allows it, and a host difusor.source.allowed-hosts does not name. */
+    /**
+     * Refuses plain http:// (no switch allows it: the manifest, the checksum and the zip over one channel anyone on the
+     * way could rewrite), and a host difusor.source.allowed-hosts does not name.
+     */
     public URI checked(URI uri) {
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-        if (!(scheme.equals("https") || (allowPlainHttp && scheme.equals("http")))) {
+        if (!scheme.equals("https")) {
             throw new IllegalArgumentException("refusing " + shown(uri) + ": only https:// is allowed for the institute's source");
         }
         if (uri.getHost() == null) {

@@ -54,7 +54,7 @@ class DownloadTest {
     }
 
     private SecureHttp trusting(InstituteSimulator trusted) {
-        return new SecureHttp(trusted.truststore().toString(), trusted.truststorePassword(), "PKCS12", Duration.ofSeconds(5), false);
+        return new SecureHttp(trusted.truststore().toString(), trusted.truststorePassword(), "PKCS12", Duration.ofSeconds(5));
     }
 
     private PackageDownloader downloader(SecureHttp http, Duration readTimeout, Duration deadline) {
@@ -133,7 +133,7 @@ class DownloadTest {
             jdk.setCertificateEntry("public", anchorOf(publicHost));
             jdk.setCertificateEntry("public-wrong-host", anchorOf(publicWrongHost));
             SecureHttp http = new SecureHttp(institute.truststore().toString(), institute.truststorePassword(), "PKCS12", jdk,
-                    Duration.ofSeconds(5), false);
+                    Duration.ofSeconds(5));
             PackageDownloader downloader = downloader(http, Duration.ofSeconds(5), Duration.ofSeconds(30));
             String name = pkg.getFileName().toString();
 
@@ -332,7 +332,7 @@ class DownloadTest {
         redirecting.start();
         try {
             Path store = tls.writeTruststore(tmp.resolve("redirect.p12"), "changeit".toCharArray());
-            SecureHttp http = new SecureHttp(store.toString(), "changeit", "PKCS12", Duration.ofSeconds(5), false);
+            SecureHttp http = new SecureHttp(store.toString(), "changeit", "PKCS12", Duration.ofSeconds(5));
             URI uri = URI.create("https://localhost:" + redirecting.getAddress().getPort() + "/prep/" + pkg.getFileName());
             assertThatThrownBy(() -> downloader(http, Duration.ofSeconds(5), Duration.ofSeconds(30)).download(offer(uri)))
                     .isInstanceOf(NotAPackageException.class).hasMessageContaining("was redirected to http://localhost:")
@@ -351,7 +351,7 @@ class DownloadTest {
     @Test
     void aRedirectToAHostNotAllowedIsNeverAsked() throws Exception {
         SecureHttp http = new SecureHttp(institute.truststore().toString(), institute.truststorePassword(), "PKCS12",
-                Duration.ofSeconds(5), false, List.of("localhost"));
+                Duration.ofSeconds(5), List.of("localhost"));
         String path = institute.packageUri(pkg.getFileName().toString()).getPath();
         String elsewhere = "https://127.0.0.1:" + institute.port() + path.substring(0, path.lastIndexOf('/') + 1);
         institute.redirect(path, elsewhere + "latest.zip");
@@ -395,7 +395,7 @@ class DownloadTest {
     @Test
     void aRedirectLoopEndsAfterFiveHopsALocationThatIsNoUrlIsRefusedAndAnAllowedRedirectIsFollowed() throws Exception {
         SecureHttp http = new SecureHttp(institute.truststore().toString(), institute.truststorePassword(), "PKCS12",
-                Duration.ofSeconds(5), false, List.of("localhost"));
+                Duration.ofSeconds(5), List.of("localhost"));
         String dir = institute.baseUri().getPath();
         institute.redirect(dir + "a.zip", dir + "b.zip");
         institute.redirect(dir + "b.zip", dir + "a.zip");
