@@ -123,6 +123,8 @@ public final class InstituteProbe {
             Clock clock) {
         this.signature = signature;
         this.alsoCompare = List.copyOf(alsoCompare);
+        // a path no URL can hold is a setting to fix at start, not an "unknown" light at every probe
+        alsoCompare.forEach(path -> besidePage(publicUrl, path));
         this.probed = java.util.stream.Stream.concat(java.util.stream.Stream.of(INDEX), alsoCompare.stream()).distinct().toList();
         this.viewsPrefix = viewsPrefix;
         this.pod = pod;
@@ -484,7 +486,7 @@ public final class InstituteProbe {
                     }
                     continue;
                 }
-                Answer answer = get(publicUrl.resolve(path), deadline);
+                Answer answer = get(besidePage(publicUrl, path), deadline);
                 if (answer.interrupted()) {
                     return new Result(Light.UNKNOWN, "interrupted", now.toString(), true);
                 }
@@ -556,4 +558,16 @@ public final class InstituteProbe {
         return null;
     }
 
+    /**
+     * A site file's public URL, beside the probed page: its path percent-encoded as a URL path (a space, an accent).
+     * URI.resolve took it raw and threw for such a path at every probe, leaving the light unknown all night.
+     */
+    static URI besidePage(URI page, String path) {
+        try {
+            // "./" first: a first segment with a ':' is no scheme
+            return page.resolve(new URI(null, null, "./" + path, null));
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalArgumentException("difusor.probe.also-compare: " + path + " cannot be a URL path (" + e.getReason() + ")", e);
+        }
+    }
 }
