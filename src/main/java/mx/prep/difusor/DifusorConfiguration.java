@@ -363,11 +363,22 @@ public class DifusorConfiguration implements CamelConfiguration {
     }
 
     static CloudFrontClient cloudFrontClient(Settings settings) {
+        return cloudFrontClient(settings.text("difusor.cdn.endpoint"), settings.millis("difusor.cdn.call-timeout-ms"),
+                DefaultCredentialsProvider.builder().build());
+    }
+
+    /**
+     * @param callTimeout a call's bound, its retries included: the invalidation runs inside the package's turn, and a
+     *                    CloudFront API that hangs held the next corte behind it for the SDK's socket timeouts, retry
+     *                    after retry
+     */
+    static CloudFrontClient cloudFrontClient(String endpoint, java.time.Duration callTimeout,
+            software.amazon.awssdk.auth.credentials.AwsCredentialsProvider credentials) {
         CloudFrontClientBuilder builder = CloudFrontClient.builder()
                 .region(Region.AWS_GLOBAL)
                 .httpClientBuilder(Apache5HttpClient.builder())
-                .credentialsProvider(DefaultCredentialsProvider.builder().build());
-        String endpoint = settings.text("difusor.cdn.endpoint");
+                .overrideConfiguration(o -> o.apiCallTimeout(callTimeout))
+                .credentialsProvider(credentials);
         if (!endpoint.isEmpty()) {
             builder.endpointOverride(URI.create(endpoint));
         }

@@ -23,6 +23,22 @@ class DifusorConfigurationTest {
         assertThatThrownBy(() -> DifusorConfiguration.invalidationPaths(0, 1)).isInstanceOf(IllegalArgumentException.class);
     }
 
+    /**
+     * A CloudFront API that accepts the connection and never answers: the call ends at its own timeout, retries and all.
+     * Without one it waited for the SDK's socket timeouts, attempt after attempt, inside the package's turn.
+     */
+    @Test
+    void aCloudFrontCallThatGetsNoAnswerEndsAtItsTimeout() throws Exception {
+        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+                var client = DifusorConfiguration.cloudFrontClient("http://127.0.0.1:" + silent.getLocalPort(), java.time.Duration.ofSeconds(1),
+                        software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+                                software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create("AKIDEXAMPLE", "secret")))) {
+            assertThatThrownBy(() -> client.createInvalidation(b -> b.distributionId("E2PREPJAL2024").invalidationBatch(i -> i
+                    .callerReference("test").paths(p -> p.quantity(1).items("/index.html")))))
+                    .isInstanceOf(software.amazon.awssdk.core.exception.ApiCallTimeoutException.class);
+        }
+    }
+
     private static final java.util.Map<String, String> HISTORY_KEYS = java.util.Map.of("difusor.history.prefix", "history/",
             "difusor.quarantine.prefix", "quarantine/", "difusor.state.key", "state/published.json");
 
