@@ -257,7 +257,7 @@ class LeadershipLossTest extends PipelineTestBase {
         // the read of the publish step itself (the plan's before it is not held up: a passed its lead check after it)
         String statePath = "/" + HISTORY + "/state/published.json";
         s3Network.delayResponse(r -> r.method().equals("GET") && r.path().equals(statePath) && publishing(a), 1,
-                Duration.ofSeconds(15));
+                Duration.ofSeconds(8));
         java.util.function.Predicate<FaultProxy.RequestHead> stateWrite = r -> r.method().equals("PUT") && r.path().equals(statePath);
         Path second = corte(1);
         institute.release(second);
