@@ -200,9 +200,11 @@ public final class Quarantine {
             keptCopies.put(copyKey, report.packageKeptAt());
         }
         Instant offeredAgainAt = null;
-        // past the state's "publishing" marker: the site may show part or all of this corte, and the resume finishes it
-        // from the history; no refusal before anything was published, as the log and the status page said it was
-        boolean cutShort = exchange.getProperty(mx.prep.difusor.state.PublicationRecorder.MARKED, false, Boolean.class);
+        // past the state's "publishing" marker (or a resume of one): the site may show part or all of this corte, and the
+        // resume finishes it from the history; no refusal before anything was published, as the log and the status page
+        // said it was. A lasting reason (an older corte found on a stage's retry) is a refusal all the same
+        boolean cutShort = (exchange.getProperty(mx.prep.difusor.state.PublicationRecorder.MARKED, false, Boolean.class)
+                || exchange.getProperty(mx.prep.difusor.state.CorteGate.RESUMED, false, Boolean.class)) && !reason.isLasting();
         if (exchange.getProperty(LEFTOVER, false, Boolean.class)) {
             LOG.debug("{}: sent from the spool's leftovers; its refusal told the ledger when it happened", pkg);
         } else if (sameBytesAgain) {
@@ -219,10 +221,8 @@ public final class Quarantine {
             } else {
                 ledger.rejected(pkg, now);
             }
-        } else if (cutShort) {
-            // neither offered again by its source nor held back: the resume takes it from the history
-            LOG.debug("{}: finished by the resume, not offered again", pkg);
         } else if (pkg != null || offer != null) {
+            // paused as any failure (a polled source offering it again meanwhile fetched it at every poll)
             offeredAgainAt = ledger.failed(name, pkg != null ? pkg.expectedSha256() : offer.announcedSha256());
         }
         journal.add(new PackageJournal.Entry(name, report.corte(), cutShort ? "cut short" : "rejected", reason.name(), step, report.cause(),
@@ -235,8 +235,9 @@ public final class Quarantine {
             LOG.error("{} rejected at step {}: {}: {}; quarantined at {}", pkg != null ? pkg : "package " + name, step, reason,
                     report.cause(), where);
         }
-        if (offeredAgainAt != null && pkg != null) {
-            // taken from the incoming folder, whose consumer deletes it now: nothing else would offer it again
+        if (offeredAgainAt != null && pkg != null && !cutShort) {
+            // taken from the incoming folder, whose consumer deletes it now: nothing else would offer it again (one cut
+            // short is the resume's)
             heldBack.holdBack(pkg, offeredAgainAt);
         }
     }
