@@ -263,25 +263,34 @@ public final class PackageDownloader {
      * The whole download becomes the spool file of its package's name: linked, never renamed over one that is there. A
      * file of that name is another exchange's (an operator's republish of the same package going through; one an earlier
      * process left, which the sweep settles): replaced, the other one went on with bytes nobody checked, and its
-     * cleanup deleted this one. Then this attempt fails as transient, and the retry finds the name free.
+     * cleanup deleted this one. Then it takes {@code <n>~<name>}, as the spool's leftovers do: the package keeps its
+     * name, only its working copy's differs.
      */
     static Path spoolUnder(Path part, Path spooled) throws IOException {
         try {
-            try {
-                Files.createLink(spooled, part);
-            } catch (UnsupportedOperationException | java.nio.file.FileSystemException noLinks) {
-                if (noLinks instanceof java.nio.file.FileAlreadyExistsException taken) {
-                    throw taken;
+            Path target = spooled;
+            for (int n = 2;; n++) {
+                try {
+                    try {
+                        Files.createLink(target, part);
+                    } catch (UnsupportedOperationException | java.nio.file.FileSystemException noLinks) {
+                        if (noLinks instanceof java.nio.file.FileAlreadyExistsException taken) {
+                            throw taken;
+                        }
+                        Files.move(part, target); // a volume without hard links: refuses an existing name too
+                    }
+                    if (!target.equals(spooled)) {
+                        LOG.info("package {}: the spool holds a file of its name for another exchange; spooled as {}", spooled.getFileName(),
+                                target.getFileName());
+                    }
+                    return target;
+                } catch (java.nio.file.FileAlreadyExistsException taken) {
+                    target = spooled.resolveSibling(n + "~" + spooled.getFileName());
                 }
-                Files.move(part, spooled); // a volume without hard links: refuses an existing name too
             }
-        } catch (java.nio.file.FileAlreadyExistsException taken) {
-            throw new java.nio.file.FileAlreadyExistsException(spooled.toString(), null,
-                    "the spool holds a file of this package's name for another exchange; fetched again at the next attempt");
         } finally {
             Files.deleteIfExists(part);
         }
-        return spooled;
     }
 
     static String normalisedChecksum(String announced) {

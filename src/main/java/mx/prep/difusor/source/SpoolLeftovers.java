@@ -134,7 +134,8 @@ public final class SpoolLeftovers {
             left = files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().endsWith(".part")).toList();
         }
         for (Path f : left) {
-            String name = f.getFileName().toString();
+            // a download spooled beside another exchange's file of its name is <n>~<name> (PackageDownloader.spoolUnder)
+            String name = packageName(f);
             if (name.startsWith("resumed-")) {
                 Files.delete(f); // taken back from the history: it is there
                 continue;

@@ -244,19 +244,22 @@ class DownloadTest {
 
     /**
      * A download of a package whose name another exchange holds in the spool (an operator's republish of it going
-     * through): that file is left as it is, and the attempt fails as transient. The download was renamed over it: the
-     * other exchange went on with bytes it never checked, and its cleanup deleted this one's.
+     * through): that file is left as it is, and the download is spooled beside it under {@code 2~<name>}, the package
+     * keeping its name. It was renamed over it: the other exchange went on with bytes it never checked, and its cleanup
+     * deleted this one's.
      */
     @Test
     void aDownloadNeverReplacesTheSpoolFileAnotherExchangeHolds() throws Exception {
         Path spool = Files.createDirectories(tmp.resolve("spool"));
-        Path held = Files.writeString(spool.resolve(pkg.getFileName()), "the republish's copy");
-        PackageDownloader downloader = downloader(trusting(institute), Duration.ofSeconds(5), Duration.ofSeconds(30));
-        assertThatThrownBy(() -> downloader.download(offer(institute.packageUri(pkg.getFileName().toString()))))
-                .isInstanceOf(java.nio.file.FileAlreadyExistsException.class).hasMessageContaining("for another exchange")
-                .satisfies(e -> assertThat(new mx.prep.difusor.Failures().isTransient(e)).isTrue());
+        String name = pkg.getFileName().toString();
+        Path held = Files.writeString(spool.resolve(name), "the republish's copy");
+        PrepPackage got = downloader(trusting(institute), Duration.ofSeconds(5), Duration.ofSeconds(30))
+                .download(offer(institute.packageUri(name)));
         assertThat(held).hasContent("the republish's copy");
-        assertThat(Files.list(spool)).containsExactly(held);
+        assertThat(got.name()).isEqualTo(name);
+        assertThat(got.spoolFile()).isEqualTo(spool.resolve("2~" + name));
+        assertThat(Files.readAllBytes(got.spoolFile())).isEqualTo(Files.readAllBytes(pkg));
+        assertThat(Files.list(spool)).containsExactlyInAnyOrder(held, got.spoolFile());
     }
 
     @Test
