@@ -142,12 +142,9 @@ public final class CorteGate {
      * by the resume: an older corte over it would go back in time, and clear its marker so it is never finished).
      */
     public static Optional<String> tooOld(PrepPackage pkg, PublishedState state) {
-        if (state.isSamePackage(pkg.name(), pkg.sha256())) {
-            // the very package on line (dropped into the folder again, or recorded by another process meanwhile): not
-            // stale, which would write "stale" over its "published" record; the plan's gate skips it quietly
-            return Optional.empty();
-        }
-        if (state.hasPublished() && !pkg.corte().isNewerThan(state.corteValue())) {
+        // the very package on line (recorded by another process meanwhile) is not stale, which would write "stale" over
+        // its "published" record; the plan's gate skips it quietly. Unless a newer corte was cut short over it (below)
+        if (state.hasPublished() && !pkg.corte().isNewerThan(state.corteValue()) && !state.isSamePackage(pkg.name(), pkg.sha256())) {
             return Optional.of(pkg + ": corte " + pkg.corte() + " is not newer than the published corte " + state.corte() + " ("
                     + state.packageName() + ")");
         }

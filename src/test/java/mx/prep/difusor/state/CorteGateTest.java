@@ -39,5 +39,8 @@ class CorteGateTest {
     @Test
     void thePublishedPackageItselfIsNotTooOld() {
         assertThat(CorteGate.tooOld(verified("PREP_20240602_2220.zip", "2024-06-02 22:20", SHA), PUBLISHED)).isEmpty();
+        // but it is when a newer corte was cut short over it: that one is the resume's to finish
+        PublishedState cutShort = PUBLISHED.publishing("PREP_20240602_2240.zip", "2024-06-02 22:40", null, null, "a");
+        assertThat(CorteGate.tooOld(verified("PREP_20240602_2220.zip", "2024-06-02 22:20", SHA), cutShort)).isPresent();
     }
 }
