@@ -84,37 +84,41 @@ public final class StatusPage extends org.apache.camel.support.service.ServiceSu
 
     private void serve(HttpExchange exchange) throws IOException {
         try (exchange) {
-            String path = exchange.getRequestURI().getPath();
-            byte[] body;
-            String type;
-            int status = 200;
-            if (path.equals("/status") || path.equals("/status/")) {
-                body = html.getBytes(StandardCharsets.UTF_8);
-                type = "text/html; charset=utf-8";
-            } else if (path.equals("/status.json") || path.equals("/status/status.json")) {
-                // the page asks for "status.json" relative to itself: opened as /status/ that is /status/status.json
-                type = "application/json";
-                String json;
+            try {
+                answer(exchange);
+            } catch (RuntimeException e) {
+                LOG.warn("status page: {}", e.toString());
+                // an answer, not an empty reply the page reads as a pod that does not answer (if none went out yet)
                 try {
-                    json = json();
-                } catch (IOException | software.amazon.awssdk.core.exception.SdkException e) {
-                    // S3 did not answer the state's read (nothing read yet): said, not an empty reply the page takes for a dead pod
-                    json = Json.MAPPER.writeValueAsString(Map.of("error", "the published state cannot be read: " + e.getMessage()));
-                    status = 503;
+                    exchange.sendResponseHeaders(500, -1);
+                } catch (IOException | RuntimeException alreadyAnswered) {
+                    LOG.debug("status page: no 500 sent ({})", alreadyAnswered.toString());
                 }
-                body = json.getBytes(StandardCharsets.UTF_8);
-            } else {
-                body = "not found".getBytes(StandardCharsets.UTF_8);
-                type = "text/plain";
-                status = 404;
             }
-            exchange.getResponseHeaders().set("Content-Type", type);
-            exchange.getResponseHeaders().set("Cache-Control", "no-store");
-            exchange.sendResponseHeaders(status, body.length);
-            exchange.getResponseBody().write(body);
-        } catch (RuntimeException e) {
-            LOG.warn("status page: {}", e.toString());
         }
+    }
+
+    private void answer(HttpExchange exchange) throws IOException {
+        String path = exchange.getRequestURI().getPath();
+        byte[] body;
+        String type;
+        int status = 200;
+        if (path.equals("/status") || path.equals("/status/")) {
+            body = html.getBytes(StandardCharsets.UTF_8);
+            type = "text/html; charset=utf-8";
+        } else if (path.equals("/status.json") || path.equals("/status/status.json")) {
+            // the page asks for "status.json" relative to itself: opened as /status/ that is /status/status.json
+            type = "application/json";
+            body = json().getBytes(StandardCharsets.UTF_8);
+        } else {
+            body = "not found".getBytes(StandardCharsets.UTF_8);
+            type = "text/plain";
+            status = 404;
+        }
+        exchange.getResponseHeaders().set("Content-Type", type);
+        exchange.getResponseHeaders().set("Cache-Control", "no-store");
+        exchange.sendResponseHeaders(status, body.length);
+        exchange.getResponseBody().write(body);
     }
 
     /**
@@ -140,7 +144,14 @@ public final class StatusPage extends org.apache.camel.support.service.ServiceSu
     String json() throws IOException {
         Map<String, Object> status = new LinkedHashMap<>();
         status.put("now", clock.instant().toString());
-        status.put("published", state.lastKnown().isPresent() ? state.lastKnown().get() : state.load().orElse(null));
+        try {
+            status.put("published", state.lastKnown().isPresent() ? state.lastKnown().get() : state.load().orElse(null));
+        } catch (IOException | software.amazon.awssdk.core.exception.SdkException e) {
+            // S3 did not answer the state's read (nothing read yet): said, with the rest, which is this pod's own; no
+            // reply at all read as a pod that does not answer
+            status.put("published", null);
+            status.put("error", "the published state cannot be read: " + e.getMessage());
+        }
         status.put("leader", isLeading());
         status.put("clusterMode", clusterMode);
         status.put("probe", probe == null ? null : probe.last());
