@@ -253,6 +253,30 @@ class SiteUnpackerTest {
         assertRejected(zip(Map.of("index.html", html.toString()), true), RejectReason.BASE_OUTSIDE_SITE);
     }
 
+    /**
+     * A large page whose script, open past the first MiB, holds "<base x="a>b" with its quote open past it: no tag (a
+     * browser reads a script's text as text), published.
+     */
+    @Test
+    void aLargePageWithABaseInAScriptOpenPastTheFirstMibIsPublished() throws Exception {
+        StringBuilder html = new StringBuilder("<html><head><base href=\"/\"><title>PREP</title></head><body>");
+        while (html.length() < (1 << 20) - 40) {
+            html.append('x');
+        }
+        html.append("<script>var t = '<base x=\"a>b");
+        for (int i = 0; i < 100; i++) {
+            html.append(' ');
+        }
+        html.append("\"';</script></body></html>");
+        PrepPackage pkg = pkg(zip(Map.of("index.html", html.toString()), true));
+        try {
+            unpacker.unpack(pkg);
+            assertThat(pkg.site().files()).extracting(SiteFile::path).containsExactly("index.html");
+        } finally {
+            pkg.site().close();
+        }
+    }
+
     /** A large page whose inline script says "<baseLen" after the first MiB opens no base tag: published. */
     @Test
     void aLargePageWithNoBaseTagAfterTheFirstMibIsPublished() throws Exception {
