@@ -266,7 +266,7 @@ public final class DifusorMetrics {
 
     private Counter invalidationsRefusedCounter() {
         return Counter.builder("difusor_invalidations_refused_total")
-                .description("CloudFront invalidations not taken: refused for good (wrong distribution id, no permission) or failing past every retry").register(registry);
+                .description("CloudFront invalidations not taken, one per distribution: refused for good (wrong distribution id, no permission) or failing past every retry").register(registry);
     }
 
     private Counter invalidationsCounter() {

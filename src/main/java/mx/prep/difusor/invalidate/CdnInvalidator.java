@@ -117,8 +117,11 @@ public final class CdnInvalidator {
      * next corte's covers only its own changes.
      */
     public void gaveUp(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, @ExchangeProperty(Exchange.EXCEPTION_CAUGHT) Throwable failure) {
-        metrics.invalidationRefused();
         List<String> without = distributionIds.stream().filter(d -> !pkg.isInvalidationSettled(d, callerReference(pkg))).toList();
+        // one per distribution left without its invalidation, as a refusal counts one per distribution it names
+        for (int i = 0; i < Math.max(1, without.size()); i++) {
+            metrics.invalidationRefused();
+        }
         LOG.error("{}: the CloudFront invalidation for distribution {} still failed after every retry ({}); the corte is published in"
                 + " the site bucket and reaches the public there as the CDN's cache expires", pkg, without, Failures.describe(failure));
     }
