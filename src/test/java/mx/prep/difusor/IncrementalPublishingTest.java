@@ -902,6 +902,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
     void aCorteWhoseUploadFailsDeletesNothing() throws Exception {
         var settings = settings();
         settings.put("difusor.s3.max-attempts", "2"); // past the SDK's attempts sooner: the failed stage is what is tested
+        settings.put("difusor.retry.max-redeliveries", "1");   // and the retry channel's (each attempt waits out SlowDown's backoff)
         startDifusor(settings);
         Path first = corte(6);
         institute.release(first);

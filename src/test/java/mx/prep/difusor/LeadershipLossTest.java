@@ -181,7 +181,7 @@ class LeadershipLossTest extends PipelineTestBase {
                     "difusor.resume.check-every-ms", "1000"));
             await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
             RunningDifusor b = replica("difusor-b", otherS3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000"));
-            cdnNetwork.delayResponse(r -> r.method().equals("POST") && r.path().endsWith("/invalidation"), 1, Duration.ofSeconds(15));
+            cdnNetwork.delayResponse(r -> r.method().equals("POST") && r.path().endsWith("/invalidation"), 1, Duration.ofSeconds(10));
             Path first = corte(0);
             institute.release(first);
             await().atMost(Duration.ofSeconds(30)).until(() -> cdnNetwork.faultsInjected() == 1);
@@ -215,7 +215,7 @@ class LeadershipLossTest extends PipelineTestBase {
         await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
         RunningDifusor b = replica("difusor-b", otherS3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000"));
         s3Network.delayResponse(r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/state/site-manifest"), 1,
-                Duration.ofSeconds(15));
+                Duration.ofSeconds(10));
         Path first = corte(0);
         String name = first.getFileName().toString();
         institute.release(first);
@@ -257,7 +257,7 @@ class LeadershipLossTest extends PipelineTestBase {
         // the read of the publish step itself (the plan's before it is not held up: a passed its lead check after it)
         String statePath = "/" + HISTORY + "/state/published.json";
         s3Network.delayResponse(r -> r.method().equals("GET") && r.path().equals(statePath) && publishing(a), 1,
-                Duration.ofSeconds(8));
+                Duration.ofSeconds(10));
         java.util.function.Predicate<FaultProxy.RequestHead> stateWrite = r -> r.method().equals("PUT") && r.path().equals(statePath);
         Path second = corte(1);
         institute.release(second);
