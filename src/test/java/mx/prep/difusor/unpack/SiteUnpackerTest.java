@@ -241,16 +241,9 @@ class SiteUnpackerTest {
      */
     @Test
     void aBaseTagWhoseQuotedValueHoldsAGreaterThanAndRunsPastWhatTheCheckReadsIsRefused() throws Exception {
-        StringBuilder html = new StringBuilder("<html><head><meta name=\"x\" content=\"<base href=/>\"><title>PREP</title></head><body>");
-        while (html.length() < (1 << 20) - 20) {
-            html.append('x');
-        }
-        html.append("<base data-x=\">\"");
-        for (int i = 0; i < 100; i++) {
-            html.append(' ');
-        }
-        html.append(" href=\"https://otro-sitio.example/\"></body></html>");
-        assertRejected(zip(Map.of("index.html", html.toString()), true), RejectReason.BASE_OUTSIDE_SITE);
+        String html = bigIndex("<html><head><meta name=\"x\" content=\"<base href=/>\"><title>PREP</title></head><body>", (1 << 20) - 20,
+                "<base data-x=\">\"" + " ".repeat(100) + " href=\"https://otro-sitio.example/\">");
+        assertRejected(zip(Map.of("index.html", html), true), RejectReason.BASE_OUTSIDE_SITE);
     }
 
     /**
@@ -259,28 +252,18 @@ class SiteUnpackerTest {
      */
     @Test
     void aLargePageWithABaseInAScriptOpenPastTheFirstMibIsPublished() throws Exception {
-        StringBuilder html = new StringBuilder("<html><head><base href=\"/\"><title>PREP</title></head><body>");
-        while (html.length() < (1 << 20) - 40) {
-            html.append('x');
-        }
-        html.append("<script>var t = '<base x=\"a>b");
-        for (int i = 0; i < 100; i++) {
-            html.append(' ');
-        }
-        html.append("\"';</script></body></html>");
-        PrepPackage pkg = pkg(zip(Map.of("index.html", html.toString()), true));
-        try {
-            unpacker.unpack(pkg);
-            assertThat(pkg.site().files()).extracting(SiteFile::path).containsExactly("index.html");
-        } finally {
-            pkg.site().close();
-        }
+        assertPublishedAlone(bigIndex((1 << 20) - 40, "<script>var t = '<base x=\"a>b" + " ".repeat(100) + "\"';</script>"));
     }
 
     /** A large page whose inline script says "<baseLen" after the first MiB opens no base tag: published. */
     @Test
     void aLargePageWithNoBaseTagAfterTheFirstMibIsPublished() throws Exception {
-        PrepPackage pkg = pkg(zip(Map.of("index.html", bigIndex((1 << 20) + 100, "<script>for(;i<baseLen;i++){}</script><basefont>")), true));
+        assertPublishedAlone(bigIndex((1 << 20) + 100, "<script>for(;i<baseLen;i++){}</script><basefont>"));
+    }
+
+    /** A package of this index.html alone passes the unzip step. */
+    private void assertPublishedAlone(String index) throws Exception {
+        PrepPackage pkg = pkg(zip(Map.of("index.html", index), true));
         try {
             unpacker.unpack(pkg);
             assertThat(pkg.site().files()).extracting(SiteFile::path).containsExactly("index.html");
@@ -291,7 +274,12 @@ class SiteUnpackerTest {
 
     /** A page with a good base at the top, filler up to {@code at} characters, then {@code tail}. */
     private static String bigIndex(int at, String tail) {
-        StringBuilder html = new StringBuilder("<html><head><base href=\"/\"><title>PREP</title></head><body>");
+        return bigIndex("<html><head><base href=\"/\"><title>PREP</title></head><body>", at, tail);
+    }
+
+    /** A page that starts with {@code top}, filler up to {@code at} characters, then {@code tail}. */
+    private static String bigIndex(String top, int at, String tail) {
+        StringBuilder html = new StringBuilder(top);
         while (html.length() < at) {
             html.append('x');
         }
