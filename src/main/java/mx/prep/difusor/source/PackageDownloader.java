@@ -175,6 +175,13 @@ public final class PackageDownloader {
         long bytes = spooler.bytes();
         double seconds = Math.max(1e-3, (System.nanoTime() - started) / 1e9);
         Corte corte = corte(offer, name);
+        Corte named = corteParser.fromPackageName(name).orElse(null);
+        if (corte != null && named != null && !corte.equals(named)) {
+            // the manifest's field decides (a name need not hold the corte), but a field copied from the entry before
+            // makes this corte stale or ahead, and such a refusal is remembered: said, so a person can tell which is wrong
+            LOG.warn("{}: the manifest announces corte {}, its name says {}; published as corte {} (the manifest's)", offer, corte, named,
+                    corte);
+        }
         PrepPackage pkg = new PrepPackage(name, normalisedChecksum(offer.announcedSha256()), offer.announcedSize(), corte,
                 SecureHttp.shown(uri), clock.instant());
         pkg.spooled(spooled, bytes);

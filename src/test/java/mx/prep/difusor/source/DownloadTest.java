@@ -92,6 +92,24 @@ class DownloadTest {
         assertThat(Files.list(tmp.resolve("spool"))).containsExactly(got.spoolFile());
     }
 
+    /**
+     * A manifest whose corte disagrees with the package's name (a field copied from the entry before): the field decides,
+     * as before, and a WARN names both, so a corte then refused as stale can be told from a wrong announcement.
+     */
+    @Test
+    void aCorteTheManifestAnnouncesOtherThanTheNameSaysIsNamedInAWarning() throws Exception {
+        String name = pkg.getFileName().toString();
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        PrepPackage got;
+        try (AutoCloseable capture = mx.prep.difusor.testing.CapturedLogs.capture(logged)) {
+            got = downloader(trusting(institute), Duration.ofSeconds(5), Duration.ofSeconds(30))
+                    .download(new PackageOffer(name, "x", null, institute.packageUri(name), "2024-06-02 21:20", null));
+        }
+        assertThat(got.corte()).hasToString("2024-06-02 21:20");
+        assertThat(logged).anySatisfy(l -> assertThat(l).contains(name)
+                .contains("the manifest announces corte 2024-06-02 21:20, its name says 2024-06-02 21:40"));
+    }
+
     @Test
     void aCertificateOutsideTheTruststoreIsRefused() throws Exception {
         try (InstituteSimulator stranger = InstituteSimulator.start(tmp.resolve("stranger"), 0)) {
