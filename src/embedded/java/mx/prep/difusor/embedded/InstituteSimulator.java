@@ -283,7 +283,7 @@ public final class InstituteSimulator implements AutoCloseable {
     }
 
     /** The institute's own trouble: the next {@code times} requests for a path ending with the suffix get this answer. */
-    private record Outage(String pathSuffix, AtomicInteger remaining, int status, String contentType, String body) {
+    private record Outage(String pathSuffix, AtomicInteger remaining, int status, String contentType, String body, Map<String, String> headers) {
     }
 
     private final java.util.List<Outage> outages = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -293,7 +293,12 @@ public final class InstituteSimulator implements AutoCloseable {
      * 503 while the institute's server is overloaded, or a maintenance page with 200 where the zip should be.
      */
     public void answerNext(String pathSuffix, int times, int status, String contentType, String body) {
-        outages.add(new Outage(pathSuffix, new AtomicInteger(times), status, contentType, body));
+        answerNext(pathSuffix, times, status, contentType, body, Map.of());
+    }
+
+    /** The same, with these headers too (a Retry-After). */
+    public void answerNext(String pathSuffix, int times, int status, String contentType, String body, Map<String, String> headers) {
+        outages.add(new Outage(pathSuffix, new AtomicInteger(times), status, contentType, body, Map.copyOf(headers)));
     }
 
     private final Map<String, String> redirects = new java.util.concurrent.ConcurrentHashMap<>();
@@ -314,6 +319,7 @@ public final class InstituteSimulator implements AutoCloseable {
             if (path.endsWith(o.pathSuffix()) && o.remaining().getAndDecrement() > 0) {
                 byte[] body = o.body().getBytes(java.nio.charset.StandardCharsets.UTF_8);
                 exchange.getResponseHeaders().set("Content-Type", o.contentType());
+                o.headers().forEach((k, v) -> exchange.getResponseHeaders().set(k, v));
                 exchange.sendResponseHeaders(o.status(), body.length);
                 exchange.getResponseBody().write(body);
                 return true;

@@ -40,6 +40,12 @@ public final class ConditionalGet {
     /** URIs whose last answer was 404: empty from {@link #fetch} means "not there", not "unchanged". */
     private final java.util.Set<URI> absent = ConcurrentHashMap.newKeySet();
 
+    /** The longest a Retry-After holds the next question back: a typo of days must not silence the source. */
+    static final Duration MOST_RETRY_AFTER = Duration.ofMinutes(10);
+
+    /** URIs whose last answer (429 or 503) asked to wait, with when (System.nanoTime) they may be asked again. */
+    private final Map<URI, Long> notBefore = new ConcurrentHashMap<>();
+
     public ConditionalGet(SecureHttp http, Duration timeout) {
         this.http = http;
         this.timeout = timeout;
@@ -63,6 +69,14 @@ public final class ConditionalGet {
      *         absent (404: the institute has not published yet)
      */
     public Optional<String> fetch(URI uri) throws IOException, InterruptedException {
+        Long wait = notBefore.get(uri);
+        if (wait != null && System.nanoTime() - wait < 0) {
+            // asked again at every poll, a source that said how long to wait (a WAF, a CDN under load) would keep us
+            // blocked for longer
+            throw new TransientFailureException("GET " + SecureHttp.shown(uri) + " not asked: its last answer said Retry-After, "
+                    + Math.max(1, Duration.ofNanos(wait - System.nanoTime()).toSeconds()) + " s more");
+        }
+        notBefore.remove(uri);
         HttpRequest.Builder request = HttpRequest.newBuilder(http.checked(uri)).timeout(timeout).GET();
         Validators known = validators.get(uri);
         if (known != null) {
@@ -105,7 +119,11 @@ public final class ConditionalGet {
             return Optional.empty();
         }
         if (status >= 500 || status == 429 || status == 408) {
-            throw new TransientFailureException("GET " + SecureHttp.shown(uri) + " answered HTTP " + status);
+            Optional<Duration> retryAfter = status == 429 || status == 503
+                    ? retryAfter(response.headers().firstValue("Retry-After").orElse(null), java.time.Clock.systemUTC()) : Optional.empty();
+            retryAfter.ifPresent(d -> notBefore.put(uri, System.nanoTime() + d.toNanos()));
+            throw new TransientFailureException("GET " + SecureHttp.shown(uri) + " answered HTTP " + status
+                    + retryAfter.map(d -> " (Retry-After: not asked again for " + d.toSeconds() + " s)").orElse(""));
         }
         if (status != 200) {
             throw new DocumentRefusedException("GET " + SecureHttp.shown(uri) + " answered HTTP " + status);
@@ -117,6 +135,31 @@ public final class ConditionalGet {
                 response.headers().firstValue("Last-Modified").orElse(null)));
         answeredFrom.put(uri, response.uri());
         return Optional.of(new String(response.body(), StandardCharsets.UTF_8));
+    }
+
+    /**
+     * A Retry-After header's wait: delay-seconds or an HTTP-date, at most {@link #MOST_RETRY_AFTER}; empty when there is
+     * none, it cannot be read, or it has passed.
+     */
+    static Optional<Duration> retryAfter(String header, java.time.Clock clock) {
+        if (header == null || header.isBlank()) {
+            return Optional.empty();
+        }
+        Duration wait;
+        try {
+            wait = Duration.ofSeconds(Long.parseLong(header.strip()));
+        } catch (NumberFormatException notSeconds) {
+            try {
+                wait = Duration.between(clock.instant(),
+                        java.time.ZonedDateTime.parse(header.strip(), java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME).toInstant());
+            } catch (java.time.format.DateTimeParseException unreadable) {
+                return Optional.empty();
+            }
+        }
+        if (wait.isNegative() || wait.isZero()) {
+            return Optional.empty();
+        }
+        return Optional.of(wait.compareTo(MOST_RETRY_AFTER) > 0 ? MOST_RETRY_AFTER : wait);
     }
 
     /** Collects at most {@code limit} bytes; a longer body is cut off (the connection is let go) and yields null. */

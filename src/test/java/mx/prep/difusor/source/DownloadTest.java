@@ -2,6 +2,7 @@ package mx.prep.difusor.source;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.net.URI;
@@ -13,6 +14,7 @@ import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
 import java.util.List;
+import java.util.Map;
 
 import javax.net.ssl.SSLHandshakeException;
 
@@ -208,6 +210,38 @@ class DownloadTest {
             assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(10));
             assertThat(network.faultsInjected()).isEqualTo(1);
         }
+    }
+
+    /**
+     * The institute (its CDN, a WAF) answers 429 with Retry-After: the manifest is not asked again before that time,
+     * though the poll comes every 15 s; each poll meanwhile fails as transient, saying why. Asked at every poll, a
+     * source that said how long to wait would keep the difusor blocked for longer.
+     */
+    @Test
+    void aManifestAnsweredWithRetryAfterIsNotAskedAgainBeforeThen() throws Exception {
+        institute.releaseManifestJson("{\"package\": \"" + pkg.getFileName() + "\"}");
+        institute.answerNext("/manifest.json", 1, 429, "text/plain", "despacio", Map.of("Retry-After", "2"));
+        URI manifest = institute.manifestUri();
+        ConditionalGet get = new ConditionalGet(trusting(institute), Duration.ofSeconds(5));
+        assertThatThrownBy(() -> get.fetch(manifest)).isInstanceOf(TransientFailureException.class)
+                .hasMessageContaining("HTTP 429").hasMessageContaining("not asked again for 2 s");
+        assertThatThrownBy(() -> get.fetch(manifest)).isInstanceOf(TransientFailureException.class).hasMessageContaining("not asked");
+        assertThat(institute.requestCount("/manifest.json")).isEqualTo(1);
+        // once the time has passed, asked again (and answered)
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                .until(() -> get.fetch(manifest).isPresent());
+        assertThat(institute.requestCount("/manifest.json")).isEqualTo(2);
+    }
+
+    @Test
+    void aRetryAfterIsReadInSecondsOrAsADateAndCappedAtTenMinutes() {
+        java.time.Clock now = java.time.Clock.fixed(java.time.Instant.parse("2024-06-03T04:00:00Z"), java.time.ZoneOffset.UTC);
+        assertThat(ConditionalGet.retryAfter("120", now)).contains(Duration.ofSeconds(120));
+        assertThat(ConditionalGet.retryAfter("Mon, 03 Jun 2024 04:01:30 GMT", now)).contains(Duration.ofSeconds(90));
+        assertThat(ConditionalGet.retryAfter("86400", now)).contains(Duration.ofMinutes(10));
+        assertThat(ConditionalGet.retryAfter("Mon, 03 Jun 2024 03:59:00 GMT", now)).isEmpty();
+        assertThat(ConditionalGet.retryAfter("pronto", now)).isEmpty();
+        assertThat(ConditionalGet.retryAfter(null, now)).isEmpty();
     }
 
     /** A connection reset mid-answer: the log line must say which document on which host, not "IOException: null". */
