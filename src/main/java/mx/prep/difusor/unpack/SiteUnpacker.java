@@ -388,10 +388,11 @@ public final class SiteUnpacker {
         try (InputStream in = zip.getInputStream(zip.getEntry(index.entryName()))) {
             head = in.readNBytes(MAX_INDEX_BYTES);
             // a tag open at the end of the part read: by the bytes (no ">" after it) or as a browser reads it (a ">" in a
-            // quoted value ends nothing; a "<base" in a script or a comment is no tag, whatever its quotes)
+            // quoted value ends nothing). Wherever it stands, a script's text too: which text is markup is a parser's
+            // call (a "<script" inside an attribute's value hid the rest from a filter), and a page this large with
+            // such text is refused rather than guessed at
             baseBeyondHead = head.length == MAX_INDEX_BYTES && (tagOpenAtEnd(head)
-                    || BaseTags.tagRunsPastTheEnd(BaseTags.outsideCommentsAndScripts(new String(head, StandardCharsets.UTF_8)))
-                    || holdsBaseTag(in, head));
+                    || BaseTags.tagRunsPastTheEnd(new String(head, StandardCharsets.UTF_8)) || holdsBaseTag(in, head));
         } catch (IOException e) {
             throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read index.html: " + e.getMessage(), notTheDisk(pkg, e));
         }

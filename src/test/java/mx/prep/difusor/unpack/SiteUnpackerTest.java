@@ -247,12 +247,15 @@ class SiteUnpackerTest {
     }
 
     /**
-     * A large page whose script, open past the first MiB, holds "<base x="a>b" with its quote open past it: no tag (a
-     * browser reads a script's text as text), published.
+     * The same past a "<script" inside an attribute's value, which a filter of scripts and comments took for markup
+     * and read the rest of the MiB as script text: still refused. (A large page whose script text holds such a quote
+     * is refused too: which text is markup is a parser's call.)
      */
     @Test
-    void aLargePageWithABaseInAScriptOpenPastTheFirstMibIsPublished() throws Exception {
-        assertPublishedAlone(bigIndex((1 << 20) - 40, "<script>var t = '<base x=\"a>b" + " ".repeat(100) + "\"';</script>"));
+    void aBaseTagRunningPastTheFirstMibBehindAScriptInAnAttributeIsRefused() throws Exception {
+        String html = bigIndex("<html><head><noscript><base href=\"/\"></noscript><p title=\"<script>\"></p></head><body>", (1 << 20) - 20,
+                "<base x=\"a>b" + " ".repeat(100) + "\" href=\"https://otro-sitio.example/\">");
+        assertRejected(zip(Map.of("index.html", html), true), RejectReason.BASE_OUTSIDE_SITE);
     }
 
     /** A large page whose inline script says "<baseLen" after the first MiB opens no base tag: published. */
