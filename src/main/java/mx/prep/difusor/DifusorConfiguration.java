@@ -166,7 +166,8 @@ public class DifusorConfiguration implements CamelConfiguration {
         SecureHttp http = new SecureHttp(settings.text("difusor.source.truststore"), settings.text("difusor.source.truststore-password"),
                 settings.text("difusor.source.truststore-type"), settings.millis("difusor.source.connect-timeout-ms"),
                 settings.list("difusor.source.allowed-hosts"));
-        ConditionalGet get = new ConditionalGet(http, settings.millis("difusor.source.read-timeout-ms"));
+        ConditionalGet get = new ConditionalGet(http, settings.millis("difusor.source.read-timeout-ms"),
+                settings.millis("difusor.source.max-retry-after-ms"));
         String kind = settings.required("difusor.source.kind");
         switch (kind) {
             case "manifest" -> registry.bind("manifestSource",

@@ -40,15 +40,26 @@ public final class ConditionalGet {
     /** URIs whose last answer was 404: empty from {@link #fetch} means "not there", not "unchanged". */
     private final java.util.Set<URI> absent = ConcurrentHashMap.newKeySet();
 
-    /** The longest a Retry-After holds the next question back: a typo of days must not silence the source. */
-    static final Duration MOST_RETRY_AFTER = Duration.ofMinutes(10);
+    /** The longest a Retry-After holds the next question back by default (difusor.source.max-retry-after-ms). */
+    static final Duration MOST_RETRY_AFTER = Duration.ofMinutes(2);
 
     /** URIs whose last answer (429 or 503) asked to wait, with when (System.nanoTime) they may be asked again. */
     private final Map<URI, Long> notBefore = new ConcurrentHashMap<>();
 
+    /**
+     * The longest a Retry-After holds the next question back: a new corte waits that long at most, and no alert tells
+     * a source that asked us to wait from one that is down (a day's Retry-After would silence the poll all night).
+     */
+    private final Duration mostRetryAfter;
+
     public ConditionalGet(SecureHttp http, Duration timeout) {
+        this(http, timeout, MOST_RETRY_AFTER);
+    }
+
+    public ConditionalGet(SecureHttp http, Duration timeout, Duration mostRetryAfter) {
         this.http = http;
         this.timeout = timeout;
+        this.mostRetryAfter = mostRetryAfter;
     }
 
     /**
@@ -120,7 +131,8 @@ public final class ConditionalGet {
         }
         if (status >= 500 || status == 429 || status == 408) {
             Optional<Duration> retryAfter = status == 429 || status == 503
-                    ? retryAfter(response.headers().firstValue("Retry-After").orElse(null), java.time.Clock.systemUTC()) : Optional.empty();
+                    ? retryAfter(response.headers().firstValue("Retry-After").orElse(null), java.time.Clock.systemUTC(), mostRetryAfter)
+                    : Optional.empty();
             retryAfter.ifPresent(d -> notBefore.put(uri, System.nanoTime() + d.toNanos()));
             throw new TransientFailureException("GET " + SecureHttp.shown(uri) + " answered HTTP " + status
                     + retryAfter.map(d -> " (Retry-After: not asked again for " + d.toSeconds() + " s)").orElse(""));
@@ -138,10 +150,10 @@ public final class ConditionalGet {
     }
 
     /**
-     * A Retry-After header's wait: delay-seconds or an HTTP-date, at most {@link #MOST_RETRY_AFTER}; empty when there is
-     * none, it cannot be read, or it has passed.
+     * A Retry-After header's wait: delay-seconds or an HTTP-date, at most {@code most}; empty when there is none, it
+     * cannot be read, or it has passed.
      */
-    static Optional<Duration> retryAfter(String header, java.time.Clock clock) {
+    static Optional<Duration> retryAfter(String header, java.time.Clock clock, Duration most) {
         if (header == null || header.isBlank()) {
             return Optional.empty();
         }
@@ -159,7 +171,7 @@ public final class ConditionalGet {
         if (wait.isNegative() || wait.isZero()) {
             return Optional.empty();
         }
-        return Optional.of(wait.compareTo(MOST_RETRY_AFTER) > 0 ? MOST_RETRY_AFTER : wait);
+        return Optional.of(wait.compareTo(most) > 0 ? most : wait);
     }
 
     /** Collects at most {@code limit} bytes; a longer body is cut off (the connection is let go) and yields null. */
