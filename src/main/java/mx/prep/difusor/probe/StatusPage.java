@@ -86,7 +86,7 @@ public final class StatusPage extends org.apache.camel.support.service.ServiceSu
         try (exchange) {
             try {
                 answer(exchange);
-            } catch (RuntimeException e) {
+            } catch (IOException | RuntimeException e) {
                 LOG.warn("status page: {}", e.toString());
                 // an answer, not an empty reply the page reads as a pod that does not answer (if none went out yet)
                 try {
