@@ -30,6 +30,10 @@ import mx.prep.difusor.state.StateStore;
  */
 public final class InterruptedPublication {
 
+    /** The spool name of a package taken back from the history: {@code resumed~<name>}. */
+    public static final String RESUMED_PREFIX = "resumed~";
+
+
     private static final Logger LOG = LoggerFactory.getLogger(InterruptedPublication.class);
 
     private final StateStore state;
@@ -109,8 +113,10 @@ public final class InterruptedPublication {
             return false;
         }
         Files.createDirectories(spoolDir);
-        // not the name the download spools to: the poll may be fetching the same package from the institute meanwhile
-        Path spool = spoolDir.resolve("resumed-" + name);
+        // not the name the download spools to: the poll may be fetching the same package from the institute meanwhile.
+        // A '~' no package name holds (PackageNames): "resumed-" was a name the institute could give a package, whose
+        // download this deleted, and which a start's sweep took for a copy of the history's
+        Path spool = spoolDir.resolve(RESUMED_PREFIX + name);
         Files.deleteIfExists(spool);
         // a whole package: as long as a download from the institute may take, not one S3 call's bound
         try {

@@ -136,7 +136,7 @@ public final class SpoolLeftovers {
         for (Path f : left) {
             // a download spooled beside another exchange's file of its name is <n>~<name> (PackageDownloader.spoolUnder)
             String name = packageName(f);
-            if (name.startsWith("resumed-")) {
+            if (name.startsWith(InterruptedPublication.RESUMED_PREFIX)) {
                 Files.delete(f); // taken back from the history: it is there
                 continue;
             }

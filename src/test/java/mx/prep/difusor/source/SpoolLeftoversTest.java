@@ -1,0 +1,37 @@
+package mx.prep.difusor.source;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What a start does with the spool an earlier process left. */
+class SpoolLeftoversTest {
+
+    @TempDir
+    Path work;
+
+    /**
+     * A copy taken back from the history is removed (the history holds it); a package the institute itself named
+     * "resumed-..." is set aside like any download: a name with the old "resumed-" prefix was deleted as a copy, a
+     * package received and lost.
+     */
+    @Test
+    void onlyCopiesTakenBackFromTheHistoryAreRemovedAtStart() throws Exception {
+        Path spool = Files.createDirectories(work.resolve("spool"));
+        Path copy = Files.writeString(spool.resolve(InterruptedPublication.RESUMED_PREFIX + "PREP2024_JAL_20240602_2200.zip"), "copy");
+        Files.writeString(spool.resolve("resumed-PREP2024_JAL_20240602_2220.zip"), "the institute's");
+        Path leftovers = SpoolLeftovers.besideSpool(spool);
+
+        new SpoolLeftovers(spool, leftovers, null, null, null, null, Clock.systemUTC(), Duration.ofMinutes(5));
+
+        assertThat(copy).doesNotExist();
+        assertThat(leftovers.resolve("resumed-PREP2024_JAL_20240602_2220.zip")).hasContent("the institute's");
+        assertThat(spool).isEmptyDirectory();
+    }
+}
