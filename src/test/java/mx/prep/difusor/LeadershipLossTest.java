@@ -208,12 +208,9 @@ class LeadershipLossTest extends PipelineTestBase {
      */
     @Test
     void aLeaderThatLosesTheLeaseWhileItsManifestIsHeldUpWritesNoStateAfterIt() throws Exception {
-        // a's calls may take longer than the held-up answer, which outlasts the lead's hand-over by far (a manifest of
-        // tens of MB on a slow network); as any process that takes the lead, a waits its call timeout before it publishes
-        RunningDifusor a = replica("difusor-a", s3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000",
-                "difusor.s3.call-timeout-ms", "18000"));
-        await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
-        RunningDifusor b = replica("difusor-b", otherS3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000"));
+        Replicas replicas = leaderWhoseCallsOutlastAHeldAnswer();
+        RunningDifusor a = replicas.leader();
+        RunningDifusor b = replicas.standby();
         s3Network.delayResponse(r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/state/site-manifest"), 1,
                 Duration.ofSeconds(10));
         Path first = corte(0);
@@ -246,10 +243,9 @@ class LeadershipLossTest extends PipelineTestBase {
      */
     @Test
     void aLeaderThatLosesTheLeaseWhileItsReadOfTheStateIsHeldUpMarksNothing() throws Exception {
-        RunningDifusor a = replica("difusor-a", s3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000",
-                "difusor.s3.call-timeout-ms", "18000"));
-        await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
-        RunningDifusor b = replica("difusor-b", otherS3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000"));
+        Replicas replicas = leaderWhoseCallsOutlastAHeldAnswer();
+        RunningDifusor a = replicas.leader();
+        RunningDifusor b = replicas.standby();
         Path first = corte(0);
         institute.release(first);
         awaitPublished(first);
@@ -274,6 +270,22 @@ class LeadershipLossTest extends PipelineTestBase {
         assertThat(s3Network.requests(stateWrite)).as("state written by the former leader").isEqualTo(stateWrites);
         assertThat(publishedState().map(PublishedState::publishing)).isEmpty();
         assertSiteEquals(third);
+    }
+
+    private record Replicas(RunningDifusor leader, RunningDifusor standby) {
+    }
+
+    /**
+     * a leads, b stands by, both resuming a cut-short publication every second. a's calls may take longer than an
+     * answer the test holds up, which outlasts the lead's hand-over by far (a manifest of tens of MB on a slow
+     * network); as any process that takes the lead, a waits its call timeout before it publishes.
+     */
+    private Replicas leaderWhoseCallsOutlastAHeldAnswer() throws Exception {
+        RunningDifusor a = replica("difusor-a", s3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000",
+                "difusor.s3.call-timeout-ms", "18000"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
+        RunningDifusor b = replica("difusor-b", otherS3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000"));
+        return new Replicas(a, b);
     }
 
     /** Whether a package of the replica is in its publish route. */
