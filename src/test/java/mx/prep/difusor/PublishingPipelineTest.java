@@ -1234,6 +1234,29 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
 
+    /**
+     * The institute's server, overloaded, answers the zip 503 with Retry-After: 3: the next attempt comes after the
+     * 3 s it asked for, not after the retry channel's backoff (0.1 s here), and the retry's WARN says why.
+     */
+    @Test
+    void aZipAnsweredWithRetryAfterIsAskedAgainOnlyOnceTheWaitIsOver() throws Exception {
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            startDifusor();
+            Path pkg = corte(0);
+            String zip = "/" + pkg.getFileName();
+            institute.answerNext(zip, 1, 503, "text/plain", "Service Unavailable", Map.of("Retry-After", "3"));
+            institute.release(pkg);
+            awaitPublished(pkg);
+
+            List<Long> asked = institute.requestTimes(zip);
+            assertThat(asked).hasSize(2);
+            assertThat(Duration.ofNanos(asked.get(1) - asked.get(0))).isGreaterThanOrEqualTo(Duration.ofSeconds(3));
+            assertThat(logged).anySatisfy(line -> assertThat(line).contains("step download failed, retry 1")
+                    .contains("HTTP 503 with Retry-After: the next attempt waits 3 s"));
+        }
+    }
+
     @Test
     void aPresignedPackageUrlNeverShowsItsSignatureInTheLogsNorInTheRecords() throws Exception {
         List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();   // streamed while the difusor logs

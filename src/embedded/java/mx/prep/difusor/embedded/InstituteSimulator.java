@@ -21,6 +21,7 @@ import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -72,6 +73,8 @@ public final class InstituteSimulator implements AutoCloseable {
     private final Object releaseLock = new Object();
     private final Map<String, Release> releases = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> requests = new ConcurrentHashMap<>();
+    /** When each request came, by path (System.nanoTime()): how long a client waited between two tries. */
+    private final Map<String, java.util.Queue<Long>> requestTimes = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> notModified = new ConcurrentHashMap<>();
     private volatile Published published = Published.EMPTY;
     private ScheduledExecutorService scheduler;
@@ -333,6 +336,12 @@ public final class InstituteSimulator implements AutoCloseable {
         return sum(requests, pathSuffix);
     }
 
+    /** When the requests for paths ending with the suffix came, oldest first (System.nanoTime()). */
+    public List<Long> requestTimes(String pathSuffix) {
+        return requestTimes.entrySet().stream().filter(e -> e.getKey().endsWith(pathSuffix))
+                .flatMap(e -> e.getValue().stream()).sorted().toList();
+    }
+
     /** 304 answers given for paths ending with the suffix. */
     public int notModifiedCount(String pathSuffix) {
         return sum(notModified, pathSuffix);
@@ -359,6 +368,7 @@ public final class InstituteSimulator implements AutoCloseable {
         try {
             String path = exchange.getRequestURI().getRawPath();
             requests.computeIfAbsent(path, k -> new AtomicInteger()).incrementAndGet();
+            requestTimes.computeIfAbsent(path, k -> new java.util.concurrent.ConcurrentLinkedQueue<>()).add(System.nanoTime());
             String method = exchange.getRequestMethod();
             boolean head = "HEAD".equals(method);
             if (!head && !"GET".equals(method)) {

@@ -59,10 +59,13 @@ public final class PackageDownloader {
     private final long maxBytes;
     private final Clock clock;
     private final DifusorMetrics metrics;
+    /** The longest wait a Retry-After may ask of the next attempt (difusor.source.max-retry-after-ms). */
+    private final Duration mostRetryAfter;
 
     public PackageDownloader(SecureHttp http, CorteParser corteParser, Path spoolDir, Duration readTimeout,
-            Duration deadline, Duration progressInterval, long maxBytes, Clock clock, DifusorMetrics metrics) {
+            Duration deadline, Duration progressInterval, long maxBytes, Duration mostRetryAfter, Clock clock, DifusorMetrics metrics) {
         this.metrics = metrics;
+        this.mostRetryAfter = mostRetryAfter;
         this.http = http;
         this.corteParser = corteParser;
         this.spoolDir = spoolDir;
@@ -102,7 +105,17 @@ public final class PackageDownloader {
             until = System.nanoTime() + deadline.toNanos();
             exchange.setProperty(DOWNLOAD_UNTIL, until);
         }
-        PrepPackage pkg = download(offer, until);
+        // an earlier attempt's Retry-After: the retry channel has waited it out, and it must not hold the later steps' retries
+        exchange.getIn().removeHeader(Exchange.REDELIVERY_DELAY);
+        PrepPackage pkg;
+        try {
+            pkg = download(offer, until);
+        } catch (AskedToWait e) {
+            // the retry channel's next wait is the one the institute asked for (Camel reads it from this header) instead of its
+            // own backoff: 2 s after a 503 that asked for a minute added to the load of a server already overloaded
+            exchange.getIn().setHeader(Exchange.REDELIVERY_DELAY, e.wait.toMillis());
+            throw e;
+        }
         exchange.setProperty(PrepPackage.PROPERTY, pkg);
         // the spool file is only a working copy: the package lives on in the history or the quarantine
         exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, SpoolCleanup.Spool.DELETE_ONCE_SAFE));
@@ -159,6 +172,12 @@ public final class PackageDownloader {
                 // announced and still missing after the download deadline: a wrong URL, an expired signature, a WAF
                 throw new DownloadOutOfTimeException(what + ": the zip has not been there since " + since + ", for longer than the download "
                         + "deadline of " + deadline.toSeconds() + " s");
+            }
+            if (status == 429 || status == 503) {
+                Optional<Duration> wait = ConditionalGet.retryAfter(response.headers().firstValue("Retry-After").orElse(null), clock, mostRetryAfter);
+                if (wait.isPresent()) {
+                    throw new AskedToWait(what + " with Retry-After: the next attempt waits " + wait.get().toSeconds() + " s", wait.get());
+                }
             }
             throw status >= 500 || status == 429 || status == 408 ? new TransientFailureException(what) : new NotAPackageException(what);
         }
@@ -356,6 +375,17 @@ public final class PackageDownloader {
             names.add(plain.group(1).strip());
         }
         return names;
+    }
+
+    /** A 429 or 503 with a Retry-After: transient, and the next attempt comes no sooner than asked. */
+    static final class AskedToWait extends TransientFailureException {
+
+        private final transient Duration wait;
+
+        AskedToWait(String message, Duration wait) {
+            super(message);
+            this.wait = wait;
+        }
     }
 
     private static final class TooLargeException extends IOException {
