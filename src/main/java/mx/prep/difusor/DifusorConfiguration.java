@@ -169,6 +169,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         ConditionalGet get = new ConditionalGet(http, settings.millis("difusor.source.read-timeout-ms"),
                 settings.millis("difusor.source.max-retry-after-ms"));
         String kind = settings.required("difusor.source.kind");
+        anyHostWarning(kind, settings.list("difusor.source.allowed-hosts")).ifPresent(LOG::warn);
         switch (kind) {
             case "manifest" -> registry.bind("manifestSource",
                     new ManifestSource(sourceUrl("difusor.source.manifest-url", settings.required("difusor.source.manifest-url")), get));
@@ -569,6 +570,19 @@ public class DifusorConfiguration implements CamelConfiguration {
      * A source URL from its setting. URI.create's message quotes the whole URL, token and all, into the start log;
      * this one says where it is wrong and why, not what it holds.
      */
+    /**
+     * Said at every start while no host is named: whoever can change the manifest (or redirect its URL) can then send the
+     * difusor to publish a package from anywhere, and only the allowed hosts would stop that.
+     */
+    static java.util.Optional<String> anyHostWarning(String kind, java.util.List<String> allowedHosts) {
+        boolean overHttps = kind.equals("manifest") || kind.equals("package-url");
+        if (!overHttps || allowedHosts.stream().anyMatch(h -> !h.isBlank())) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of("difusor.source.allowed-hosts is empty: the source may send the difusor to fetch and publish a "
+                + "package from any https host; name the institute's hosts once it says where its packages are served from");
+    }
+
     static URI sourceUrl(String setting, String value) {
         try {
             return new URI(value);

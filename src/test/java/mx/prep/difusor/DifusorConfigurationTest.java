@@ -43,6 +43,16 @@ class DifusorConfigurationTest {
             "difusor.quarantine.prefix", "quarantine/", "difusor.state.key", "state/published.json");
 
     @Test
+    void aSourceOverHttpsWithoutAllowedHostsIsWarnedOfAtStart() {
+        assertThat(DifusorConfiguration.anyHostWarning("manifest", List.of())).get().asString().contains("difusor.source.allowed-hosts is empty");
+        assertThat(DifusorConfiguration.anyHostWarning("package-url", List.of(" "))).isPresent();
+        assertThat(DifusorConfiguration.anyHostWarning("manifest", List.of("prep.iepcjalisco.org.mx"))).isEmpty();
+        // the folder and the incoming bucket are not reached by a URL someone else writes
+        assertThat(DifusorConfiguration.anyHostWarning("directory", List.of())).isEmpty();
+        assertThat(DifusorConfiguration.anyHostWarning("bucket", List.of())).isEmpty();
+    }
+
+    @Test
     void theHistoryInsideThePublicSiteIsRefusedAtStart() {
         // the site at the root of the history's bucket: the prune would delete the state, CloudFront would serve the quarantine
         assertThatThrownBy(() -> DifusorConfiguration.requireApartFromTheSite("prep", "", "prep", HISTORY_KEYS, ""))

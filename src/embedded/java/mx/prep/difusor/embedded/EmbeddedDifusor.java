@@ -94,6 +94,7 @@ public final class EmbeddedDifusor {
             Main main = DifusorMain.newMain();
             main.addOverrideProperty("difusor.source.kind", "manifest");
             main.addOverrideProperty("difusor.source.manifest-url", institute.manifestUri().toString());
+            main.addOverrideProperty("difusor.source.allowed-hosts", institute.manifestUri().getHost());
             main.addOverrideProperty("difusor.source.truststore", institute.truststore().toString());
             main.addOverrideProperty("difusor.source.truststore-password", institute.truststorePassword());
             main.addOverrideProperty("difusor.source.poll-cron", "0/10 * * * * ?");
