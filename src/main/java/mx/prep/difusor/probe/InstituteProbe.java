@@ -563,6 +563,13 @@ public final class InstituteProbe {
      * URI.resolve took it raw and threw for such a path at every probe, leaving the light unknown all night.
      */
     static URI besidePage(URI page, String path) {
+        String at = page.getRawPath();
+        String last = at == null ? "" : at.substring(at.lastIndexOf('/') + 1);
+        if (!last.isEmpty() && !last.contains(".")) {
+            // https://host/prep2024 is the site's folder, as the CDN's redirect to https://host/prep2024/ says: its files
+            // are under it, not beside it (resolved as a file's, data/corte.json was looked for at https://host/data/)
+            page = page.resolve("./" + last + "/");
+        }
         try {
             // "./" first: a first segment with a ':' is no scheme
             return page.resolve(new URI(null, null, "./" + path, null));

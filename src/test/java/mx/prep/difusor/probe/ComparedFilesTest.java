@@ -20,4 +20,12 @@ class ComparedFilesTest {
                 .isEqualTo("https://prep.example.mx/prep2024/datos/secci%C3%B3n%201.json");
         assertThat(InstituteProbe.besidePage(page, "a:b.json")).hasToString("https://prep.example.mx/prep2024/a:b.json");
     }
+
+    @Test
+    void aProbeUrlWithoutItsTrailingSlashIsTheSiteFolderStill() {
+        assertThat(InstituteProbe.besidePage(URI.create("https://prep.example.mx/prep2024"), "data/corte.json"))
+                .hasToString("https://prep.example.mx/prep2024/data/corte.json");
+        assertThat(InstituteProbe.besidePage(URI.create("https://prep.example.mx"), "data/corte.json"))
+                .hasToString("https://prep.example.mx/data/corte.json");
+    }
 }
