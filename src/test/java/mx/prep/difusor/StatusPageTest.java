@@ -125,6 +125,40 @@ class StatusPageTest extends PipelineTestBase {
                 .contains("id=\"leader\">leader<").doesNotContain("<span id=\"lightText\">status unavailable</span>");
     }
 
+    /**
+     * S3 holding the state's read before anything was read: while one status.json waits on it, the page and the next
+     * status.json still answer at once (one thread answered all, so the page did not load until S3 did).
+     */
+    @Test
+    void aStateReadHeldByS3DoesNotHoldThePageNorTheNextStatus() throws Exception {
+        var settings = settings();
+        int port = Integer.parseInt(settings.get("difusor.status.port"));
+        startDifusor(settings);
+        // every read of the state held (the poll's and the resume check's too), so the status.json below waits for sure
+        s3Network.holdRequest(r -> r.method().equals("GET") && r.path().equals("/" + HISTORY + "/state/published.json"), FaultProxy.ALWAYS,
+                Duration.ofSeconds(60));
+        HttpClient http = HttpClient.newHttpClient();
+        URI status = URI.create("http://127.0.0.1:" + port + "/status.json");
+        var held = http.sendAsync(HttpRequest.newBuilder(status).build(), HttpResponse.BodyHandlers.ofString());
+        await().atMost(Duration.ofSeconds(10)).until(() -> s3Network.requests(
+                r -> r.method().equals("GET") && r.path().equals("/" + HISTORY + "/state/published.json")) > 0);
+        try {
+            HttpResponse<String> page = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/status"))
+                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(page.statusCode()).isEqualTo(200);
+            assertThat(page.body()).contains("status.json");
+            HttpResponse<String> next = http.send(HttpRequest.newBuilder(status).timeout(Duration.ofSeconds(5)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(next.statusCode()).isEqualTo(200);
+            assertThat(Json.MAPPER.readTree(next.body()).path("error").asText()).isEqualTo("the published state is being read: S3 has not answered yet");
+            assertThat(held).isNotDone();
+        } finally {
+            s3Network.clearFaults();
+            s3Network.releaseHolds();
+        }
+        assertThat(held.get(30, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+    }
+
     private static JsonNode json(int port) throws IOException, InterruptedException {
         HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/status.json")).build(),
                 HttpResponse.BodyHandlers.ofString());

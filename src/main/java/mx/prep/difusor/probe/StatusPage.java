@@ -57,16 +57,21 @@ public final class StatusPage extends org.apache.camel.support.service.ServiceSu
     /** A light older than this is shown grey on the page: its probe is late (several of its periods). */
     private final java.time.Duration probeLateAfter;
     private HttpServer server;
+    private java.util.concurrent.ExecutorService answering;
+    /** One read of the state at a time: S3 slow to answer must not take every thread of the page. */
+    private final java.util.concurrent.Semaphore reading = new java.util.concurrent.Semaphore(1);
 
     @Override
     protected void doStart() throws IOException {
         server = HttpServer.create(new InetSocketAddress(port), 0);
         server.createContext("/status", this::serve);
-        server.setExecutor(Executors.newSingleThreadExecutor(r -> {
+        // more than one: the page and its status.json still answer while another status.json waits on S3's answer
+        answering = Executors.newFixedThreadPool(3, r -> {
             Thread t = new Thread(r, "status-page");
             t.setDaemon(true);
             return t;
-        }));
+        });
+        server.setExecutor(answering);
         server.start();
         LOG.info("status page at http://localhost:{}/status", port());
     }
@@ -75,6 +80,9 @@ public final class StatusPage extends org.apache.camel.support.service.ServiceSu
     protected void doStop() {
         if (server != null) {
             server.stop(0);
+        }
+        if (answering != null) {
+            answering.shutdownNow();
         }
     }
 
@@ -145,7 +153,18 @@ public final class StatusPage extends org.apache.camel.support.service.ServiceSu
         Map<String, Object> status = new LinkedHashMap<>();
         status.put("now", clock.instant().toString());
         try {
-            status.put("published", state.lastKnown().isPresent() ? state.lastKnown().get() : state.load().orElse(null));
+            if (state.lastKnown().isPresent()) {
+                status.put("published", state.lastKnown().get());
+            } else if (reading.tryAcquire()) {
+                try {
+                    status.put("published", state.load().orElse(null));
+                } finally {
+                    reading.release();
+                }
+            } else {
+                status.put("published", null);
+                status.put("error", "the published state is being read: S3 has not answered yet");
+            }
         } catch (IOException | software.amazon.awssdk.core.exception.SdkException e) {
             // S3 did not answer the state's read (nothing read yet): said, with the rest, which is this pod's own; no
             // reply at all read as a pod that does not answer
