@@ -1309,8 +1309,14 @@ class PublishingPipelineTest extends PipelineTestBase {
             // nor the other secrets the service is given: the truststore's password and Jolokia's
             assertThat(logged).anySatisfy(line -> assertThat(line).contains("difusor.source.truststore-password = xxxxxx"));
             assertThat(logged).noneSatisfy(line -> assertThat(line).contains(institute.truststorePassword()));
-            // not read by a manifest source, so not in its summary: the same masking holds for it
-            assertThat(org.apache.camel.support.CamelContextHelper.containsSensitive(difusor.context(), "difusor.source.package-url")).isTrue();
+            // not read by a manifest source, so not in its summary: the same masking holds for every URL the service is given
+            // (the checksum file's, presigned or with a token, was printed in full: 'packagechecksumurl' was not in the list)
+            List<String> urlKeys = Files.readAllLines(Path.of("application.properties")).stream().map(String::strip)
+                    .filter(l -> l.startsWith("difusor.") && l.contains("=")).map(l -> l.substring(0, l.indexOf('=')).strip())
+                    .filter(k -> k.endsWith("-url") || k.endsWith(".url")).toList();
+            assertThat(urlKeys).contains("difusor.source.package-url", "difusor.source.package-checksum-url", "difusor.probe.url");
+            assertThat(urlKeys).allSatisfy(k -> assertThat(org.apache.camel.support.CamelContextHelper.containsSensitive(difusor.context(), k))
+                    .as(k).isTrue());
             // read only with a probe URL: the probe's signing key
             assertThat(org.apache.camel.support.CamelContextHelper.containsSensitive(difusor.context(), "difusor.probe.signing-key")).isTrue();
             // and the memoria's earlier keys, should an operator set them on the pod too
