@@ -281,6 +281,38 @@ class MemoriaTecnicaTest {
     }
 
     /**
+     * One outage both replicas recorded, a few seconds apart, while one of them died: the other watched the page come back
+     * at 03:02, so the merged outage ends there, not when the dead one's successor closed its record minutes later, nor
+     * at the period's end when none did.
+     */
+    @Test
+    void anOutageOneReplicaSawEndIsNotLengthenedByTheRecordOfOneThatDied() {
+        String watched = "https://prep.example.mx/ answered HTTP 503 (the institute expects 200)";
+        String lost = "https://prep.example.mx/ unreachable: timeout";
+        List<Incident> closedLater = OperationRecords.merged(new java.util.ArrayList<>(List.of(
+                new Incident("2024-06-03T03:00:00Z", "2024-06-03T03:02:00Z", Light.RED, watched),
+                new Incident("2024-06-03T03:00:30Z", "2024-06-03T03:07:30Z", Light.RED, lost + mx.prep.difusor.probe.InstituteProbe.ENDED_AFTER_RESTART))));
+        assertThat(closedLater).extracting(Incident::start, Incident::end, Incident::detail)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("2024-06-03T03:00:00Z", "2024-06-03T03:02:00Z", watched));
+        List<Incident> neverClosed = OperationRecords.merged(new java.util.ArrayList<>(List.of(
+                new Incident("2024-06-03T03:00:30Z", null, Light.RED, lost),
+                new Incident("2024-06-03T03:00:00Z", "2024-06-03T03:02:00Z", Light.RED, watched))));
+        assertThat(neverClosed).extracting(Incident::start, Incident::end).containsExactly(
+                org.assertj.core.groups.Tuple.tuple("2024-06-03T03:00:00Z", "2024-06-03T03:02:00Z"));
+        // the dead one's record first: the end seen by the other, and no word of a restart left on it
+        List<Incident> deadFirst = OperationRecords.merged(new java.util.ArrayList<>(List.of(
+                new Incident("2024-06-03T03:00:00Z", "2024-06-03T03:07:30Z", Light.RED, lost + mx.prep.difusor.probe.InstituteProbe.ENDED_AFTER_RESTART),
+                new Incident("2024-06-03T03:00:30Z", "2024-06-03T03:02:00Z", Light.RED, watched))));
+        assertThat(deadFirst).extracting(Incident::start, Incident::end, Incident::detail)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("2024-06-03T03:00:00Z", "2024-06-03T03:02:00Z", lost));
+        // both seen to their end: the later end, as before
+        assertThat(OperationRecords.merged(new java.util.ArrayList<>(List.of(
+                new Incident("2024-06-03T03:00:00Z", "2024-06-03T03:02:00Z", Light.RED, watched),
+                new Incident("2024-06-03T03:00:30Z", "2024-06-03T03:03:00Z", Light.RED, lost)))))
+                .extracting(Incident::end).containsExactly("2024-06-03T03:03:00Z");
+    }
+
+    /**
      * Only an outage the probe saw start and end vouches for its hours: one left open when the pods stopped and ended by
      * the first probe after they came back, one carried on by the restarted process, or one still open, spans time
      * nobody watched.
