@@ -59,6 +59,29 @@ public final class MemoriaReport {
             Map.entry("RETRIES_EXHAUSTED", "fallas transitorias agotaron los reintentos"),
             Map.entry("UNEXPECTED", "una falla interna del Difusor impidió procesarlo"));
 
+    /** The pipeline's steps (the routes' difusorStep) as the report names them; an unknown one is shown as it is. */
+    private static final Map<String, String> STEPS = Map.ofEntries(
+            Map.entry("receive", "recepción"),
+            Map.entry("download", "descarga"),
+            Map.entry("checksum-filter", "verificación de la suma SHA-256"),
+            Map.entry("corte-gate", "revisión del corte"),
+            Map.entry("history-archiver", "resguardo en el historial"),
+            Map.entry("unzip", "desempaque"),
+            Map.entry("plan", "plan de publicación"),
+            Map.entry("publish", "publicación"),
+            Map.entry("prune", "eliminación de archivos retirados"),
+            Map.entry("invalidation", "invalidación de la CDN"),
+            Map.entry("record", "registro de la publicación"));
+
+    /** A refused or delayed package's cause in Spanish, its code and step kept in parentheses for whoever looks it up. */
+    static String motivo(QuarantineReport r) {
+        return REASONS.getOrDefault(r.reason(), UNSAFE_ZIP) + " (" + r.reason() + "; paso: " + paso(r.step()) + ")";
+    }
+
+    static String paso(String step) {
+        return step == null ? "desconocido" : STEPS.getOrDefault(step, step);
+    }
+
     /** Refusals of the zip itself: damaged, or built to harm whoever unpacks it. */
     private static final String UNSAFE_ZIP = "el archivo zip está dañado o no es seguro de desempacar";
 
@@ -333,7 +356,7 @@ public final class MemoriaReport {
             for (QuarantineReport r : night.refused()) {
                 h.append("<tr><td>").append(esc(time.format(Instant.parse(r.time())))).append("</td><td>").append(esc(r.packageName()))
                         .append("</td><td>").append(esc(REASONS.getOrDefault(r.reason(), UNSAFE_ZIP)))
-                        .append(" (").append(esc(r.reason())).append(")</td><td>").append(esc(r.step())).append("</td></tr>\n");
+                        .append(" (").append(esc(r.reason())).append(")</td><td>").append(esc(paso(r.step()))).append("</td></tr>\n");
             }
             h.append("</tbody>\n</table>\n");
         }
@@ -416,11 +439,11 @@ public final class MemoriaReport {
         }
         for (QuarantineReport r : night.refused()) {
             csv.append("paquete_no_publicado,").append(time.format(Instant.parse(r.time()))).append(",,,")
-                    .append(quoted(r.packageName() + ": " + r.reason() + " (" + r.step() + ")")).append('\n');
+                    .append(quoted(r.packageName() + ": " + motivo(r))).append('\n');
         }
         for (QuarantineReport r : night.publishedLater()) {
             csv.append("paquete_publicado_con_retraso,").append(time.format(Instant.parse(r.time()))).append(",,,")
-                    .append(quoted(r.packageName() + ": " + r.reason() + " (" + r.step() + ")")).append('\n');
+                    .append(quoted(r.packageName() + ": " + motivo(r))).append('\n');
         }
         // inicio: the corte's own time; fin: when it went on line
         for (LateCorte l : lateCortes(night, zone)) {

@@ -125,8 +125,8 @@ class MemoriaTecnicaTest {
                 tipo,inicio,fin,duracion_segundos,detalle
                 portal_no_disponible,2024-06-02 22:00:00,2024-06-02 22:01:00,60,"https://prep.example.mx/ respondió HTTP 503 (el Instituto espera 200)"
                 corte_anterior,2024-06-03 01:00:00,2024-06-03 01:01:30,90,"the page shows corte 2024-06-02 23:40, published 00:00"
-                paquete_no_publicado,2024-06-02 21:30:00,,,"PREP2024_JAL_20240602_2120.zip: CHECKSUM_MISMATCH (checksum-filter)"
-                paquete_publicado_con_retraso,2024-06-02 21:58:00,,,"PREP2024_JAL_20240602_2200.zip: RETRIES_EXHAUSTED (publish)"
+                paquete_no_publicado,2024-06-02 21:30:00,,,"PREP2024_JAL_20240602_2120.zip: no coincide con la suma de verificación (SHA-256) publicada por el Instituto (CHECKSUM_MISMATCH; paso: verificación de la suma SHA-256)"
+                paquete_publicado_con_retraso,2024-06-02 21:58:00,,,"PREP2024_JAL_20240602_2200.zip: fallas transitorias agotaron los reintentos (RETRIES_EXHAUSTED; paso: publicación)"
                 corte_desactualizado_en_linea,2024-06-02 20:40:00,2024-06-02 21:01:00,1260,"sin corte publicado; siguiente: PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00)"
                 corte_desactualizado_en_linea,2024-06-02 21:40:00,2024-06-02 21:41:00,60,"se mostraba PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00); siguiente: PREP2024_JAL_20240602_2140.zip (corte 2024-06-02 21:40)"
                 """);
