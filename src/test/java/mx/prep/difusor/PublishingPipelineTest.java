@@ -962,6 +962,50 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     /**
+     * The spool's copy changed on disk after its entries were checked against their CRCs and hashed (a disk fault, a
+     * process writing where it should not): every upload carries the MD5 taken at the check, so S3 refuses the other
+     * bytes and the site never holds bytes nobody verified. Without it they were published, and recorded as the entry's.
+     */
+    @Test
+    void bytesChangedOnDiskAfterTheirCheckAreRefusedByS3NotPublished() throws Exception {
+        Path pkg = corte(0);
+        String name = pkg.getFileName().toString();
+        startDifusor(failingFast(settings()));
+        // the publication's marker is written once the unzip has checked and hashed every entry, before the first upload
+        s3Network.holdRequest(r -> r.method().equals("PUT") && r.path().equals("/" + HISTORY + "/state/published.json"), 1, Duration.ofSeconds(60));
+        institute.release(pkg);
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.requests(
+                r -> r.method().equals("PUT") && r.path().equals("/" + HISTORY + "/state/published.json")) > 0);
+        Path spooled = tmp.resolve("work").resolve("spool").resolve(name);
+        mx.prep.difusor.unpack.ZipStructure.Entry stored = mx.prep.difusor.unpack.ZipStructure.inspect(spooled,
+                new mx.prep.difusor.unpack.ZipStructure.Limits(1_000_000, 1L << 40, 1L << 40, 100_000)).stream()
+                .filter(e -> e.method() == 0 && e.compressedSize() > 100).findFirst().orElseThrow();
+        byte[] checked;
+        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(pkg.toFile())) {
+            checked = zip.getInputStream(zip.getEntry(stored.name())).readAllBytes();
+        }
+        try (var channel = java.nio.channels.FileChannel.open(spooled, java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer one = java.nio.ByteBuffer.allocate(1);
+            channel.read(one, stored.dataOffset() + 50);
+            one.put(0, (byte) (one.get(0) ^ 0x5a)).rewind();
+            channel.write(one, stored.dataOffset() + 50);   // in place: the open zip reads the changed byte
+        }
+        s3Network.releaseHolds();
+
+        JsonNode report = awaitReport(name);
+        assertThat(report.path("step").asText()).isEqualTo("publish");
+        // S3 says BadDigest; S3Proxy's in-memory store only "Bad Request"
+        assertThat(report.path("cause").asText()).contains("S3Exception").contains("Status Code: 400");
+        assertThat(report.path("reason").asText()).isEqualTo("UNEXPECTED");
+        if (keys(SITE, "").contains(stored.name())) {
+            assertThat(bucket.getObjectAsBytes(b -> b.bucket(SITE).key(stored.name())).asByteArray()).isEqualTo(checked);
+        }
+        // not recorded as published: the state still says the publication was cut short
+        assertThat(publishedState().orElseThrow().packageName()).isNull();
+        assertThat(publishedState().orElseThrow().publishing()).isEqualTo(name);
+    }
+
+    /**
      * A dropped package whose history copy S3 refuses past every retry is quarantined, held back beside the folder
      * (whose consumer deletes it), and dropped into the folder again after the pause: published once S3 answers, as a
      * manifest's package is fetched again. It was deleted with the exchange and nothing offered it again: the corte

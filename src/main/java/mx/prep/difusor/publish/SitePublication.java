@@ -132,6 +132,9 @@ public final class SitePublication {
         }
         // our own content hash: ETags are MD5 only for single-part uploads
         message.setHeader(AWS2S3Constants.METADATA, Map.of("sha256", file.sha256()));
+        // the MD5 taken when the entry was checked against its CRC: S3 refuses any other bytes (BadDigest), so bytes
+        // changed on disk since, or in memory, never reach the public under a checked package's name
+        message.setHeader(AWS2S3Constants.CONTENT_MD5, java.util.Base64.getEncoder().encodeToString(java.util.HexFormat.of().parseHex(file.md5())));
         message.setBody(file.size() <= IN_MEMORY_MAX_BYTES ? pkg.site().read(file) : pkg.site().open(file));
     }
 

@@ -89,36 +89,20 @@ public final class IncomingDirectory {
 
     /**
      * A copy of the folder's zip in the spool, under the package's name as a download is (a process killed meanwhile
-     * leaves it to the spool's leftovers at the next start); null when another exchange spools that name right now,
-     * and the folder's file is read in place.
+     * leaves it to the spool's leftovers at the next start), or as {@code <n>~<name>} when another exchange spools that
+     * name right now (the republish folder and the watched one at once). Never read in place: a file dropped again over
+     * it between its checksum and its upload would put unverified bytes in public.
      */
     private Path spoolCopy(Path zip, String name) throws IOException {
         Files.createDirectories(spoolDir);
-        Path spooled = spoolDir.resolve(name);
-        if (Files.exists(spooled)) {
-            LOG.warn("package {}: the spool holds a file of its name already; read in place from {}", name, zip.getParent());
-            return null;
-        }
-        // copied under a download's temporary name, which a start cleans up, then linked in whole: a link fails if the
-        // name was taken meanwhile (the republish folder and the watched one at once), where a rename would replace it
+        // copied under a download's temporary name, which a start cleans up, then linked in whole under a free name
         Path part = Files.createTempFile(spoolDir, "download-", ".part");
         try {
             Files.copy(zip, part, StandardCopyOption.REPLACE_EXISTING);
-            try {
-                Files.createLink(spooled, part);
-            } catch (UnsupportedOperationException | java.nio.file.FileSystemException noLinks) {
-                if (noLinks instanceof java.nio.file.FileAlreadyExistsException taken) {
-                    throw taken;
-                }
-                Files.move(part, spooled, StandardCopyOption.ATOMIC_MOVE); // a volume without hard links
-            }
-        } catch (java.nio.file.FileAlreadyExistsException taken) {
-            LOG.warn("package {}: the spool took a file of its name meanwhile; read in place from {}", name, zip.getParent());
-            return null;
+            return PackageDownloader.spoolUnder(part, spoolDir.resolve(name));
         } finally {
             Files.deleteIfExists(part);
         }
-        return spooled;
     }
 
     public PrepPackage receive(Exchange exchange) throws IOException, PackageRejectedException {
@@ -153,20 +137,14 @@ public final class IncomingDirectory {
         }
         // the last thing that can fail here: a retry of this step (S3 above) copies again, never reads in place
         java.nio.file.attribute.BasicFileAttributes dropped = Files.readAttributes(zip, java.nio.file.attribute.BasicFileAttributes.class);
+        // checked, archived and published from one copy: a package dropped again under the same name while this one
+        // goes through (a sync's re-issue, a cp over it) changed the bytes between the checksum and the upload
         Path copy = spoolCopy(zip, name);
-        SpoolCleanup.Spool spool = SpoolCleanup.Spool.KEEP;
-        if (copy != null) {
-            // checked, archived and published from one copy: a package dropped again under the same name while this one
-            // goes through (a sync's re-issue, a cp over it) changed the bytes between the checksum and the upload
-            pkg.spooled(copy, Files.size(copy));
-            pkg.takenFrom(zip);
-            spool = SpoolCleanup.Spool.DELETE_ONCE_SAFE;
-        }
+        pkg.spooled(copy, Files.size(copy));
+        pkg.takenFrom(zip);
         // the file consumer removes the folder's file afterwards; the copy is deleted once the package is safe
-        exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, spool));
-        if (copy != null) {
-            exchange.getExchangeExtension().addOnCompletion(new DroppedAgain(pkg, zip, dropped, spoolDir, clock));
-        }
+        exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, SpoolCleanup.Spool.DELETE_ONCE_SAFE));
+        exchange.getExchangeExtension().addOnCompletion(new DroppedAgain(pkg, zip, dropped, spoolDir, clock));
         metrics.received();
         metrics.announced(pkg.corte());
         LOG.info("{}: received in the incoming directory ({} bytes)", pkg, pkg.size());

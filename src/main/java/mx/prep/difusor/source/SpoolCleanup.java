@@ -24,8 +24,6 @@ final class SpoolCleanup extends SynchronizationAdapter {
 
     /** What becomes of the spool file. */
     enum Spool {
-        /** Not ours (a file of the watched folder, which its consumer moves). */
-        KEEP,
         /** A copy taken back from the history: deleted, the history holds it. */
         DELETE,
         /** A download: deleted, unless the exchange failed before the history had it; then set aside. */
@@ -46,7 +44,7 @@ final class SpoolCleanup extends SynchronizationAdapter {
             pkg.site().close();
         }
         try {
-            if (spool != Spool.KEEP && pkg.spoolFile() != null) {
+            if (pkg.spoolFile() != null) {
                 boolean unsettled = exchange.isFailed() || exchange.getProperty(Quarantine.UNSETTLED, false, Boolean.class);
                 if (spool == Spool.DELETE_ONCE_SAFE && unsettled && !archived() && Files.exists(pkg.spoolFile())) {
                     // the quarantine counted the refusal before neither S3 nor the disk took it: not to be counted again
