@@ -166,11 +166,11 @@ public final class SiteUnpacker {
         final AtomicInteger next = new AtomicInteger();
         final AtomicBoolean stop = new AtomicBoolean();
         final SiteFile[] files;
-        final Exception[] failures;
+        final Throwable[] failures;
 
         Progress(int size) {
             files = new SiteFile[size];
-            failures = new Exception[size];
+            failures = new Throwable[size];
         }
     }
 
@@ -226,12 +226,16 @@ public final class SiteUnpacker {
                 throw new IllegalStateException(pkg + ": step unzip interrupted while reading the zip (the service is stopping?)", e);
             }
         }
-        for (Exception failure : progress.failures) {
+        for (Throwable failure : progress.failures) {
             if (failure instanceof PackageRejectedException rejected) {
                 throw rejected;
             }
             if (failure instanceof RuntimeException unexpected) {
                 throw unexpected;
+            }
+            if (failure instanceof Error error) {
+                // out of memory on a reader: said with the package and the step, never an entry left without its file
+                throw new IllegalStateException(pkg + ": step unzip: " + error, error);
             }
         }
         List<SiteFile> files = List.of(progress.files);
@@ -287,19 +291,22 @@ public final class SiteUnpacker {
         // one set of digests per reader, reset for each entry: tens of thousands of entries, no lookup or garbage each
         Digests digests = new Digests(ChecksumFilter.newSha256(), newMd5(), new byte[ZipStructure.SNIFF_BYTES]);
         for (int i; !progress.stop.get() && (i = progress.next.getAndIncrement()) < items.size();) {
+            // which of tens of thousands of entries the inflater choked on
+            String entry = " (entry " + items.get(i).entry().getName() + ")";
             try {
                 progress.files[i] = readEntry(pkg, zip, known, items.get(i), progress, buffer, digests);
             } catch (ZipException e) {
-                progress.failures[i] = new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": damaged zip: " + e.getMessage(), e);
+                progress.failures[i] = new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": damaged zip: " + e.getMessage() + entry, e);
                 progress.stop.set(true);
             } catch (IOException e) {
                 progress.failures[i] = disk(e) ? onTheDisk(pkg, e)
-                        : new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage(), e);
+                        : new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage() + entry, e);
                 progress.stop.set(true);
             } catch (IllegalArgumentException e) {
-                progress.failures[i] = new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage(), e);
+                progress.failures[i] = new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage() + entry, e);
                 progress.stop.set(true);
-            } catch (PackageRejectedException | RuntimeException e) {
+            } catch (PackageRejectedException | RuntimeException | Error e) {
+                // an Error too (out of memory): the other readers stop, and the caller says it
                 progress.failures[i] = e;
                 progress.stop.set(true);
             }

@@ -585,6 +585,63 @@ class SiteUnpackerTest {
         }
     }
 
+    /** Deflated bytes the inflater cannot read: refused, naming which of the package's entries it was. */
+    @Test
+    void aDeflatedEntryTheInflaterChokesOnIsRefusedNamingTheEntry() throws Exception {
+        Path zip = zip(site("data/a.json", "{\"votos\":1}", "data/x.json", "{\"votos\":\"" + "7".repeat(500) + "\"}"), false);
+        ZipStructure.Entry x = ZipStructure.inspect(zip, limits(1000, 10_000_000)).stream().filter(e -> e.name().equals("data/x.json"))
+                .findFirst().orElseThrow();
+        byte[] bytes = Files.readAllBytes(zip);
+        bytes[(int) x.dataOffset()] = 0x07;   // a final block of the reserved type 11: "invalid block type"
+        Files.write(zip, bytes);
+        assertThatThrownBy(() -> unpacker.unpack(pkg(zip)))
+                .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.BAD_ZIP))
+                .hasMessageContaining("PREP2024_JAL_20240602_2000.zip").hasMessageContaining("(entry data/x.json)");
+    }
+
+    /**
+     * Out of memory on one of the readers, the pool's or the caller's: the unzip fails naming the package and the step,
+     * and the other reader stops. On the pool's thread it left its entry without a file, and the caller failed on a
+     * NullPointerException with no message.
+     */
+    @ParameterizedTest(name = "on the pool's reader: {0}")
+    @ValueSource(booleans = { true, false })
+    void anOutOfMemoryOnAReaderIsSaidWithThePackageAndTheStep(boolean onThePool) throws Exception {
+        Map<String, String> many = site();
+        for (int i = 0; i < 200; i++) {
+            many.put("data/casilla-" + i + ".json", "{\"casilla\":" + i + "}");
+        }
+        Path zip = zip(many, false);
+        Thread caller = Thread.currentThread();
+        java.util.concurrent.CountDownLatch thrown = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger looked = new java.util.concurrent.atomic.AtomicInteger();
+        KnownContent failing = (path, fingerprint) -> {
+            looked.incrementAndGet();
+            if ((Thread.currentThread() == caller) != onThePool) {
+                thrown.countDown();
+                throw new OutOfMemoryError("simulated");
+            }
+            try {
+                // the other reader waits until the failure, so both readers are at work when it comes
+                thrown.await(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return null;
+        };
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(1);
+        try {
+            SiteUnpacker two = new SiteUnpacker("", new CacheControlRules(""), limits(1000, 10_000_000), p -> failing, pool, 2);
+            assertThatThrownBy(() -> two.unpack(pkg(zip))).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("PREP2024_JAL_20240602_2000.zip").hasMessageContaining("step unzip")
+                    .hasMessageContaining("OutOfMemoryError: simulated");
+            // the reader that did not fail stopped at the failure, far from the 201st entry
+            assertThat(looked.get()).isLessThan(10);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Test
     void anEntryCommentThatIsNotUtf8IsABadZipNamingThePackage() throws Exception {
         Path file = Files.createTempFile(tmp, "package", ".zip");
