@@ -936,12 +936,20 @@ class IncrementalPublishingTest extends PipelineTestBase {
 
         // the next corte without the CSV folder: a few files gone, within the limit
         Path lessCsv = PackageEdits.rewrite(corte(7), tmp.resolve("PREP2024_JAL_20240602_2220.zip"), n -> !n.startsWith("csv/"), Map.of());
+        int seenBefore = s3Network.requests().size();
         institute.release(lessCsv);
         awaitPublished(lessCsv);
         assertSiteEquals(lessCsv);
         assertThat(publishedState()).get().satisfies(s -> assertThat(s.deleted()).isEqualTo(csvFiles));
         List<RequestHead> deletes = s3Network.requests().stream().filter(r -> r.method().equals("POST") && r.target().contains("delete")).toList();
         assertThat(deletes).hasSize(1);
+        // after the uploads, the HTML entry points last of them: a page never points at a file deleted before it was replaced
+        List<RequestHead> all = s3Network.requests();
+        List<RequestHead> thisCorte = all.subList(seenBefore, all.size());
+        int deleted = thisCorte.indexOf(deletes.get(0));
+        java.util.function.Predicate<RequestHead> sitePut = r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/");
+        assertThat(thisCorte.stream().filter(sitePut.and(r -> r.path().endsWith(".html")))).isNotEmpty();
+        assertThat(thisCorte.subList(deleted, thisCorte.size())).noneMatch(sitePut);
         List<String> purged = cloudFront.created(DISTRIBUTION).get(1).paths();
         assertThat(SiteBucket.files(first).keySet()).filteredOn(p -> p.startsWith("csv/")).isNotEmpty()
                 .allSatisfy(p -> assertThat(covers(purged, p)).as("deleted %s covered by %s", p, purged).isTrue());

@@ -51,6 +51,9 @@ class SitePublicationTest {
             assertThat(small.getMessage().getHeader(AWS2S3Constants.CONTENT_LENGTH)).isEqualTo((long) json.length);
             assertThat(small.getMessage().getHeader(AWS2S3Constants.CONTENT_TYPE)).isEqualTo("application/json");
             assertThat(small.getMessage().getHeader(AWS2S3Constants.METADATA, Map.class)).containsOnlyKeys("sha256");
+            // the MD5 of the bytes checked at the unzip: S3 refuses any others
+            assertThat(small.getMessage().getHeader(AWS2S3Constants.CONTENT_MD5)).isEqualTo(java.util.Base64.getEncoder()
+                    .encodeToString(java.security.MessageDigest.getInstance("MD5").digest(json)));
             assertThat(small.getMessage().getBody()).isInstanceOf(byte[].class).isEqualTo(json);
 
             Exchange large = putRequest(camel, publication, pkg, "assets/app.0f3a.js");
