@@ -230,7 +230,8 @@ public class DifusorConfiguration implements CamelConfiguration {
         }
         registry.bind("corteGate", new CorteGate(state, history, ledger, clock, horizon));
         // asked before each change the public would see: a process that lost the lead stops there
-        LeaderCheck leaderCheck = new LeaderCheck(context, settings.millis("difusor.s3.call-timeout-ms"));
+        LeaderCheck leaderCheck = new LeaderCheck(context, settings.text("difusor.cluster.takeover-pause-ms").isEmpty()
+                ? settings.millis("difusor.s3.call-timeout-ms") : settings.millis("difusor.cluster.takeover-pause-ms"));
         registry.bind("leaderCheck", leaderCheck);
         CacheControlRules cacheControl = new CacheControlRules(settings.text("difusor.site.cache-control"));
         cacheControl.requireFreshPagesAndResults();
