@@ -229,6 +229,12 @@ class BadPackagesTest extends PipelineTestBase {
         // the report waited for the copy: the package is in the history, whole, and not a second time in quarantine
         assertThat(s3Network.faultsInjected()).isEqualTo(1);
         assertThat(report.path("packageKeptAt").asText()).isEqualTo("history");
+        // what the runbook sends an operator to read: which corte, which bytes, from where, when
+        assertThat(report.path("corte").asText()).isEqualTo("2024-06-02 20:10");
+        assertThat(report.path("size").asLong()).isEqualTo(Files.size(bad));
+        assertThat(report.path("receivedSha256").asText()).isEqualTo(PrepPackageGenerator.sha256Hex(bad));
+        assertThat(report.path("source").asText()).isEqualTo(institute.packageUri(badName).toString());
+        assertThat(java.time.Instant.parse(report.path("time").asText())).isBetween(java.time.Instant.now().minusSeconds(60), java.time.Instant.now());
         assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + badName)).asByteArray()).isEqualTo(Files.readAllBytes(bad));
         assertThat(keys(HISTORY, "quarantine/" + badName.replace(".zip", "") + "/")).allMatch(k -> k.endsWith("/report.json"));
         assertSiteEquals(first);

@@ -35,7 +35,8 @@ class SiteManifestTest {
     @Test
     void theFingerprintTravelsThroughJson() throws Exception {
         SiteManifest read = Json.MAPPER.readValue(Json.MAPPER.writeValueAsString(manifest), SiteManifest.class);
-        assertThat(read.knownContent().lookup("data/a.json", "fp-a")).isNotNull();
+        assertThat(read.knownContent().lookup("data/a.json", "fp-a")).isEqualTo(new KnownContent.Known("sha-a", "md5-a", 10, "fp-a"));
+        assertThat(read.knownContent().lookup("data/a.json", "fp-b")).isNull();
     }
 
     /**
