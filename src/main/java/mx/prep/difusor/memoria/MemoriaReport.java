@@ -63,23 +63,24 @@ public final class MemoriaReport {
     private static final Map<String, String> STEPS = Map.ofEntries(
             Map.entry("receive", "recepción"),
             Map.entry("download", "descarga"),
-            Map.entry("checksum-filter", "verificación de la suma SHA-256"),
+            Map.entry("checksum-filter", "comprobación de la suma de verificación (SHA-256)"),
             Map.entry("corte-gate", "revisión del corte"),
             Map.entry("history-archiver", "resguardo en el historial"),
             Map.entry("unzip", "desempaque"),
-            Map.entry("plan", "plan de publicación"),
+            Map.entry("plan", "planeación de la publicación"),
             Map.entry("publish", "publicación"),
-            Map.entry("prune", "eliminación de archivos retirados"),
-            Map.entry("invalidation", "invalidación de la CDN"),
+            Map.entry("prune", "eliminación de los archivos que ya no vienen en el paquete"),
+            Map.entry("invalidation", "invalidación de la caché de la CDN"),
             Map.entry("record", "registro de la publicación"));
 
     /** A refused or delayed package's cause in Spanish, its code and step kept in parentheses for whoever looks it up. */
     static String motivo(QuarantineReport r) {
-        return REASONS.getOrDefault(r.reason(), UNSAFE_ZIP) + " (" + r.reason() + "; paso: " + paso(r.step()) + ")";
+        return r.reason() == null ? "motivo no registrado (paso: " + paso(r.step()) + ")"
+                : REASONS.getOrDefault(r.reason(), UNSAFE_ZIP) + " (" + r.reason() + "; paso: " + paso(r.step()) + ")";
     }
 
     static String paso(String step) {
-        return step == null ? "desconocido" : STEPS.getOrDefault(step, step);
+        return step == null || step.equals("unknown") ? "desconocido" : STEPS.getOrDefault(step, step);
     }
 
     /** Refusals of the zip itself: damaged, or built to harm whoever unpacks it. */
@@ -377,7 +378,8 @@ public final class MemoriaReport {
         }
         h.append("<h3>Definiciones</h3>\n<ul>\n")
                 .append("<li><b>Accesos</b>: solicitudes atendidas con éxito por la red de distribución (códigos 2xx y 304).</li>\n")
-                .append("<li><b>Páginas</b>: accesos a documentos HTML.</li>\n")
+                .append("<li><b>Páginas</b>: accesos a documentos HTML. Antes del primer corte, la página de espera se recarga sola cada ")
+                .append("minuto: cada recarga es una página y un acceso.</li>\n")
                 .append("<li><b>Visitas</b>: series de accesos de un mismo visitante sin pausas mayores de 30 minutos; cada visita cuenta el día en que empieza.</li>\n")
                 .append("<li><b>Visitantes</b>: combinaciones distintas de dirección IP y navegador con al menos un acceso (en el total, en todo el periodo).</li>\n")
                 .append("<li><b>Solicitudes</b>: todas las registradas; <b>errores</b>: las respondidas con códigos 4xx y 5xx.</li>\n")

@@ -74,6 +74,8 @@ public final class MemoriaTecnica {
     private final Clock clock;
     /** The PREP's distributions (difusor.cdn.distribution-ids): another's logs in the same place are not counted. */
     private java.util.Set<String> distributionIds = java.util.Set.of();
+    /** Distributions whose logs were found beside the PREP's and not counted: named in the report's sources. */
+    private final java.util.Set<String> leftOutDistributions = new java.util.TreeSet<>();
     /** Where they serve the PREP (difusor.cdn.path-prefix): the rest of a shared distribution is not counted. */
     private String cdnPathPrefix = "";
 
@@ -111,7 +113,10 @@ public final class MemoriaTecnica {
                         settings.prefix("difusor.history.prefix"), settings.prefix("difusor.quarantine.prefix"),
                         settings.prefix("difusor.probe.incidents-prefix"));
                 LOG.info("memoria técnica: access logs from {}, the difusor's records from {}", settings.text("difusor.memoria.logs"), records.location());
-                List<String> distributions = settings.list("difusor.cdn.distribution-ids");
+                // every distribution that served the PREP in the period: the pods' list names only today's (after a switch
+                // to the contingency distribution, the one of the election night is no longer in it)
+                List<String> distributions = settings.list("difusor.memoria.distribution-ids").isEmpty()
+                        ? settings.list("difusor.cdn.distribution-ids") : settings.list("difusor.memoria.distribution-ids");
                 Written w = new MemoriaTecnica(store, records, ProbeSignature.of(settings.text("difusor.probe.signing-key"),
                         settings.list("difusor.probe.previous-signing-keys")), Clock.systemUTC())
                         // the path prefix only as set: a guess from the site's key prefix would count nothing when the
@@ -197,7 +202,9 @@ public final class MemoriaTecnica {
                         + String.join(", ", new java.util.TreeSet<>(distributionIds)) + ")") + (cdnPathPrefix.isBlank() || cdnPathPrefix.strip().equals("/") ? ""
                         : ", solo las solicitudes bajo " + cdnPathPrefix) + "; registros de operación del Difusor en " + records.location()
                         + (teamLog.isBlank() ? "" : "; incidencias anotadas por el equipo en " + teamLog)
-                        + (notLogs.isEmpty() ? "" : "; no son registros de acceso de CloudFront, no se leyeron: " + String.join(", ", notLogs))),
+                        + (notLogs.isEmpty() ? "" : "; no son registros de acceso de CloudFront, no se leyeron: " + String.join(", ", notLogs))
+                        + (leftOutDistributions.isEmpty() ? "" : "; registros de otras distribuciones de CloudFront, no contados: "
+                                + String.join(", ", leftOutDistributions))),
                 StandardCharsets.UTF_8);
         // a draft's CSVs say so in their names (the HTML says it in its text): they are what goes into the institute's format
         boolean draft = MemoriaReport.draft(now, end);
@@ -259,7 +266,7 @@ public final class MemoriaTecnica {
                 }
             }
         }
-        files = readOnce(files, distributionIds);
+        files = readOnce(files, distributionIds, leftOutDistributions);
         // files are fetched side by side (S3 GETs) but read one at a time into the figures: only the compressed bytes of
         // the files in flight are held, whatever the traffic of an hour
         ExecutorService fetchers = Executors.newFixedThreadPool(READERS);
@@ -324,16 +331,21 @@ public final class MemoriaTecnica {
         return readOnce(files, java.util.Set.of());
     }
 
+    static List<LogFile> readOnce(List<LogFile> files, java.util.Set<String> only) {
+        return readOnce(files, only, new java.util.TreeSet<>());
+    }
+
     /**
      * As {@link #readOnce(List)}, and only the files of the distributions {@code only} (all when empty): another site's
-     * distribution logging to the same bucket and prefix would add its traffic to the PREP's.
+     * distribution logging to the same bucket and prefix would add its traffic to the PREP's. The distributions left out
+     * go into {@code leftOut}: the one the PREP was served from before a switch to the contingency one is there too, if
+     * the list does not name it.
      */
-    static List<LogFile> readOnce(List<LogFile> files, java.util.Set<String> only) {
+    static List<LogFile> readOnce(List<LogFile> files, java.util.Set<String> only, java.util.Set<String> leftOut) {
         java.util.Map<String, LogFile> once = new java.util.LinkedHashMap<>();
         List<LogFile> others = new ArrayList<>();
         List<String> copies = new ArrayList<>();
         java.util.Set<String> distributions = new java.util.TreeSet<>();
-        java.util.Set<String> leftOut = new java.util.TreeSet<>();
         for (LogFile f : files) {
             String name = f.name().substring(f.name().lastIndexOf('/') + 1);
             // found anywhere in the name: a logging prefix without a slash ("prep-") comes before CloudFront's own name
@@ -374,8 +386,9 @@ public final class MemoriaTecnica {
                     copies.size() <= 5 ? copies : copies.subList(0, 5) + " and " + (copies.size() - 5) + " more");
         }
         if (!leftOut.isEmpty()) {
-            LOG.warn("access logs of other CloudFront distributions than difusor.cdn.distribution-ids {} left out: {}", new java.util.TreeSet<>(only),
-                    leftOut);
+            LOG.warn("access logs of other CloudFront distributions than difusor.memoria.distribution-ids {} left out (named in the report's"
+                    + " sources): {}; if one served the PREP during the period (before a switch to the contingency distribution), add it",
+                    new java.util.TreeSet<>(only), leftOut);
         }
         if (distributions.size() > 1) {
             // the jornada's two distributions, or another site logging to the same place: the operator can tell

@@ -99,7 +99,8 @@ public final class OperationRecords {
      * then an older corte) ends where the next begins, and stays two, each reported as what it was.
      */
     static List<Incident> merged(List<Incident> incidents) {
-        incidents.sort(Comparator.comparing(Incident::start));
+        // by instant, not as text: "…:12Z" sorts after "…:12.5Z"
+        incidents.sort(Comparator.comparing(i -> Instant.parse(i.start())));
         List<Incident> merged = new ArrayList<>();
         for (Incident i : incidents) {
             Optional<Incident> overlapping = merged.stream().filter(m -> m.light() == i.light() && m.dataMissing() == i.dataMissing()
@@ -109,35 +110,10 @@ public final class OperationRecords {
                 continue;
             }
             Incident m = overlapping.get();
-            merged.set(merged.indexOf(m), joined(m, i));
+            String end = m.end() == null || i.end() == null ? null : Instant.parse(m.end()).isAfter(Instant.parse(i.end())) ? m.end() : i.end();
+            merged.set(merged.indexOf(m), new Incident(m.start(), end, m.light(), m.detail()));
         }
         return merged;
-    }
-
-    /**
-     * Two records of one outage as one. An end a probe saw (the page back) outweighs an end nobody saw: a replica that
-     * died during the outage has its record ended by its successor's first probe minutes later, or never, while the
-     * other replica watched the page come back (its 7 minutes counted instead of 2 could cost the 99.9 %).
-     */
-    private static Incident joined(Incident m, Incident i) {
-        boolean mSeen = endSeen(m);
-        boolean iSeen = endSeen(i);
-        if (mSeen && !iSeen) {
-            return m;
-        }
-        if (iSeen && !mSeen) {
-            String detail = m.detail() != null && m.detail().endsWith(RESTART) ? m.detail().substring(0, m.detail().length() - RESTART.length()) : m.detail();
-            return new Incident(m.start(), i.end(), m.light(), detail);
-        }
-        String end = m.end() == null || i.end() == null ? null : Instant.parse(m.end()).isAfter(Instant.parse(i.end())) ? m.end() : i.end();
-        return new Incident(m.start(), end, m.light(), m.detail());
-    }
-
-    private static final String RESTART = mx.prep.difusor.probe.InstituteProbe.ENDED_AFTER_RESTART;
-
-    /** Ended by a probe that saw the page back: not open, not closed by the first probe after a restart. */
-    private static boolean endSeen(Incident i) {
-        return i.end() != null && (i.detail() == null || !i.detail().endsWith(RESTART));
     }
 
     private <T> List<T> read(String prefix, String suffix, Class<T> type, Predicate<T> wanted) throws IOException {
