@@ -612,6 +612,8 @@ class SiteUnpackerTest {
             many.put("data/casilla-" + i + ".json", "{\"casilla\":" + i + "}");
         }
         Path zip = zip(many, false);
+        // an interrupt left on this thread by an earlier test would end the wait below at once, and the caller would read alone
+        Thread.interrupted();
         Thread caller = Thread.currentThread();
         java.util.concurrent.CountDownLatch thrown = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.atomic.AtomicInteger looked = new java.util.concurrent.atomic.AtomicInteger();
@@ -623,9 +625,9 @@ class SiteUnpackerTest {
             }
             try {
                 // the other reader waits until the failure, so both readers are at work when it comes
-                thrown.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(thrown.await(10, java.util.concurrent.TimeUnit.SECONDS)).as("the other reader failed").isTrue();
             } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                throw new AssertionError("the reader waiting for the other one's failure was interrupted", e);
             }
             return null;
         };
