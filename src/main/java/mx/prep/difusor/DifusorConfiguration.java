@@ -230,8 +230,15 @@ public class DifusorConfiguration implements CamelConfiguration {
         }
         registry.bind("corteGate", new CorteGate(state, history, ledger, clock, horizon));
         // asked before each change the public would see: a process that lost the lead stops there
-        LeaderCheck leaderCheck = new LeaderCheck(context, settings.text("difusor.cluster.takeover-pause-ms").isEmpty()
-                ? settings.millis("difusor.s3.call-timeout-ms") : settings.millis("difusor.cluster.takeover-pause-ms"));
+        java.time.Duration callTimeout = settings.millis("difusor.s3.call-timeout-ms");
+        java.time.Duration takeoverPause = settings.text("difusor.cluster.takeover-pause-ms").isEmpty() ? callTimeout
+                : settings.millis("difusor.cluster.takeover-pause-ms");
+        if (takeoverPause.compareTo(callTimeout) < 0) {
+            // a former leader's upload still under way may land over the new leader's corte
+            LOG.warn("difusor.cluster.takeover-pause-ms ({} ms) is shorter than difusor.s3.call-timeout-ms ({} ms): a new leader may publish"
+                    + " while the former leader's last S3 calls still land; leave it empty on a night", takeoverPause.toMillis(), callTimeout.toMillis());
+        }
+        LeaderCheck leaderCheck = new LeaderCheck(context, takeoverPause);
         registry.bind("leaderCheck", leaderCheck);
         CacheControlRules cacheControl = new CacheControlRules(settings.text("difusor.site.cache-control"));
         cacheControl.requireFreshPagesAndResults();
@@ -568,10 +575,6 @@ public class DifusorConfiguration implements CamelConfiguration {
     }
 
     /**
-     * A source URL from its setting. URI.create's message quotes the whole URL, token and all, into the start log;
-     * this one says where it is wrong and why, not what it holds.
-     */
-    /**
      * Said at every start while no host is named: whoever can change the manifest (or redirect its URL) can then send the
      * difusor to publish a package from anywhere, and only the allowed hosts would stop that.
      */
@@ -584,6 +587,10 @@ public class DifusorConfiguration implements CamelConfiguration {
                 + "package from any https host; name the institute's hosts once it says where its packages are served from");
     }
 
+    /**
+     * A source URL from its setting. URI.create's message quotes the whole URL, token and all, into the start log;
+     * this one says where it is wrong and why, not what it holds.
+     */
     static URI sourceUrl(String setting, String value) {
         try {
             return new URI(value);

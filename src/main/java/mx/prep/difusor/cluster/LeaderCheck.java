@@ -26,7 +26,10 @@ public final class LeaderCheck {
     private final Duration takeoverPause;
     private volatile RoutePolicy policy;
 
-    /** @param takeoverPause the longest an S3 call of a former leader may still be under way (difusor.s3.call-timeout-ms) */
+    /**
+     * @param takeoverPause the longest an S3 call of a former leader may still be under way (difusor.cluster.takeover-pause-ms,
+     *                      by default difusor.s3.call-timeout-ms)
+     */
     public LeaderCheck(CamelContext context, Duration takeoverPause) {
         this.context = context;
         this.takeoverPause = takeoverPause;
@@ -86,7 +89,7 @@ public final class LeaderCheck {
                 return;
             }
             LOG.info("{}: this process took the lead {} s ago; it waits {} ms before comparing with the site, so that the former"
-                    + " leader's last S3 calls have ended (difusor.s3.call-timeout-ms)", pkg, held.get().toSeconds(), left.toMillis());
+                    + " leader's last S3 calls have ended (difusor.cluster.takeover-pause-ms)", pkg, held.get().toSeconds(), left.toMillis());
             try {
                 Thread.sleep(left.toMillis());
             } catch (InterruptedException stopping) {
