@@ -194,7 +194,8 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("packageDownloader", new PackageDownloader(http, corteParser, workDir.resolve("spool"),
                 settings.millis("difusor.source.read-timeout-ms"), settings.millis("difusor.source.download-deadline-ms"),
                 settings.millis("difusor.source.progress-interval-ms"), settings.number("difusor.source.max-package-bytes"),
-                settings.millis("difusor.source.max-retry-after-ms"), clock, metrics));
+                settings.millis("difusor.source.max-retry-after-ms"), settings.millis("difusor.retry.initial-delay-ms"),
+                settings.millis("difusor.retry.max-delay-ms"), clock, metrics));
 
         // verify, archive, state
         registry.bind("checksumFilter", new ChecksumFilter());

@@ -61,11 +61,17 @@ public final class PackageDownloader {
     private final DifusorMetrics metrics;
     /** The longest wait a Retry-After may ask of the next attempt (difusor.source.max-retry-after-ms). */
     private final Duration mostRetryAfter;
+    /** The retry channel's backoff (difusor.retry.initial-delay-ms, max-delay-ms): a Retry-After never shortens it. */
+    private final Duration retryFirstDelay;
+    private final Duration retryMostDelay;
 
     public PackageDownloader(SecureHttp http, CorteParser corteParser, Path spoolDir, Duration readTimeout,
-            Duration deadline, Duration progressInterval, long maxBytes, Duration mostRetryAfter, Clock clock, DifusorMetrics metrics) {
+            Duration deadline, Duration progressInterval, long maxBytes, Duration mostRetryAfter, Duration retryFirstDelay,
+            Duration retryMostDelay, Clock clock, DifusorMetrics metrics) {
         this.metrics = metrics;
         this.mostRetryAfter = mostRetryAfter;
+        this.retryFirstDelay = retryFirstDelay;
+        this.retryMostDelay = retryMostDelay;
         this.http = http;
         this.corteParser = corteParser;
         this.spoolDir = spoolDir;
@@ -111,9 +117,17 @@ public final class PackageDownloader {
         try {
             pkg = download(offer, until);
         } catch (AskedToWait e) {
-            // the retry channel's next wait is the one the institute asked for (Camel reads it from this header) instead of its
-            // own backoff: 2 s after a 503 that asked for a minute added to the load of a server already overloaded
-            exchange.getIn().setHeader(Exchange.REDELIVERY_DELAY, e.wait.toMillis());
+            if (System.nanoTime() + e.wait.toNanos() >= until) {
+                // waited out, the next attempt would only find the deadline passed: said now, with the institute's answer
+                throw new DownloadOutOfTimeException(e.getMessage() + ", past the download deadline of " + deadline.toSeconds()
+                        + " s, all attempts together");
+            }
+            // the retry channel's next wait is the one the institute asked for (Camel reads it from this header) when longer
+            // than its own backoff: 2 s after a 503 that asked for a minute added to the load of a server already overloaded,
+            // and a WAF's "Retry-After: 1" at every answer would spend every retry in seconds
+            int done = exchange.getIn().getHeader(Exchange.REDELIVERY_COUNTER, 0, Integer.class);
+            long backoff = Math.min(retryMostDelay.toMillis(), retryFirstDelay.toMillis() << Math.min(done, 20));
+            exchange.getIn().setHeader(Exchange.REDELIVERY_DELAY, Math.max(e.wait.toMillis(), backoff));
             throw e;
         }
         exchange.setProperty(PrepPackage.PROPERTY, pkg);

@@ -61,7 +61,8 @@ class DownloadTest {
 
     private PackageDownloader downloader(SecureHttp http, Duration readTimeout, Duration deadline) {
         return new PackageDownloader(http, new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip"), tmp.resolve("spool"),
-                readTimeout, deadline, Duration.ofMillis(200), 1L << 30, Duration.ofMinutes(2), Clock.systemUTC(),
+                readTimeout, deadline, Duration.ofMillis(200), 1L << 30, Duration.ofMinutes(2), Duration.ofSeconds(2), Duration.ofSeconds(32),
+                Clock.systemUTC(),
                 new DifusorMetrics(new SimpleMeterRegistry(), Clock.systemUTC(), ZoneId.of("America/Mexico_City")));
     }
 
@@ -255,6 +256,40 @@ class DownloadTest {
             assertThatThrownBy(() -> new ConditionalGet(trusting(institute), Duration.ofSeconds(5)).fetch(through))
                     .isInstanceOf(java.io.IOException.class).hasMessageContaining("GET " + through + " failed");
             assertThat(network.faultsInjected()).isBetween(1, 2);
+        }
+    }
+
+    /**
+     * The zip answered 503 with Retry-After: the retry channel's next wait is the one asked for when longer than its own
+     * backoff (2 s, doubled at each retry, at most 32 s here), never shorter (a WAF's "Retry-After: 1" at every answer
+     * spent every retry in seconds); one that would end past the download deadline says so at once.
+     */
+    @Test
+    void aRetryAfterOnTheZipSetsTheNextWaitNeverShorterThanTheBackoffNorPastTheDeadline() throws Exception {
+        String name = pkg.getFileName().toString();
+        PackageDownloader downloader = downloader(trusting(institute), Duration.ofSeconds(5), Duration.ofSeconds(60));
+        try (org.apache.camel.impl.DefaultCamelContext camel = new org.apache.camel.impl.DefaultCamelContext()) {
+            record Case(String retryAfter, int redeliveriesDone, long expectedWaitMillis) {
+            }
+            for (Case c : List.of(new Case("10", 0, 10_000), new Case("1", 0, 2_000), new Case("1", 2, 8_000), new Case("5", 6, 32_000))) {
+                institute.answerNext(name, 1, 503, "text/plain", "Service Unavailable", Map.of("Retry-After", c.retryAfter()));
+                org.apache.camel.Exchange exchange = new org.apache.camel.support.DefaultExchange(camel);
+                if (c.redeliveriesDone() > 0) {
+                    exchange.getIn().setHeader(org.apache.camel.Exchange.REDELIVERY_COUNTER, c.redeliveriesDone());
+                }
+                assertThatThrownBy(() -> downloader.download(offer(institute.packageUri(name)), exchange))
+                        .isInstanceOf(TransientFailureException.class).hasMessageContaining("with Retry-After: the next attempt waits");
+                assertThat(exchange.getIn().getHeader(org.apache.camel.Exchange.REDELIVERY_DELAY, Long.class)).as(c.toString())
+                        .isEqualTo(c.expectedWaitMillis());
+            }
+            // more than the deadline leaves: out of time now, naming the institute's answer
+            PackageDownloader shortDeadline = downloader(trusting(institute), Duration.ofSeconds(5), Duration.ofSeconds(3));
+            institute.answerNext(name, 1, 503, "text/plain", "Service Unavailable", Map.of("Retry-After", "30"));
+            org.apache.camel.Exchange exchange = new org.apache.camel.support.DefaultExchange(camel);
+            assertThatThrownBy(() -> shortDeadline.download(offer(institute.packageUri(name)), exchange))
+                    .isInstanceOf(DownloadOutOfTimeException.class).hasMessageContaining("HTTP 503 with Retry-After")
+                    .hasMessageContaining("past the download deadline of 3 s");
+            assertThat(exchange.getIn().getHeader(org.apache.camel.Exchange.REDELIVERY_DELAY)).isNull();
         }
     }
 
