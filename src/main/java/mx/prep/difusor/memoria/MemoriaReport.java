@@ -266,13 +266,22 @@ public final class MemoriaReport {
                 .ifPresent(first -> h.append(" (del corte ").append(esc(first.replace('T', ' '))));
         night.packages().stream().filter(r -> "published".equals(r.outcome())).map(HistoryRecord::corte).reduce((a, b) -> b)
                 .ifPresent(last -> h.append(" al ").append(esc(last.replace('T', ' '))).append(")"));
-        h.append("</li>\n<li>Paquetes no publicados: <span id=\"rechazados\">").append(night.refused().size()).append("</span></li>\n");
-        if (!night.publishedLater().isEmpty()) {
+        List<QuarantineReport> refused = since(night.refused(), onlineFrom);
+        List<QuarantineReport> publishedLater = since(night.publishedLater(), onlineFrom);
+        h.append("</li>\n<li>Paquetes no publicados: <span id=\"rechazados\">").append(refused.size()).append("</span></li>\n");
+        if (!publishedLater.isEmpty()) {
             h.append("<li>Paquetes publicados con retraso, tras una falla transitoria de la nube, de la red o del servidor del Instituto, "
                     + "o tras un rechazo, republicados por el operador: <span id=\"con-retraso\">")
-                    .append(night.publishedLater().size()).append("</span></li>\n");
+                    .append(publishedLater.size()).append("</span></li>\n");
         }
-        List<LateCorte> late = lateCortes(night, zone);
+        int packagesBefore = night.refused().size() - refused.size() + night.publishedLater().size() - publishedLater.size();
+        if (packagesBefore > 0) {
+            // a rehearsal package or an early test of the institute's: nothing had to be on line yet
+            h.append("<li>Paquetes no publicados, o publicados con retraso, antes del ").append(esc(time.format(onlineFrom)))
+                    .append(", cuando los resultados aún no debían estar publicados (no afectaron la publicación y no se detallan): ")
+                    .append("<span id=\"paquetes-antes\">").append(packagesBefore).append("</span></li>\n");
+        }
+        List<LateCorte> late = lateCortes(night, zone, onlineFrom);
         h.append("<li>Cortes publicados más de ").append(LATE_AFTER.toMinutes()).append(" minutos después de su hora de corte: <span id=\"cortes-con-demora\">")
                 .append(late.size()).append("</span></li>\n");
         List<StaleWindow> stale = staleWindows(night, zone, onlineFrom, end);
@@ -351,10 +360,10 @@ public final class MemoriaReport {
             }
             h.append("</tbody>\n</table>\n");
         }
-        if (!night.refused().isEmpty()) {
+        if (!refused.isEmpty()) {
             h.append("<h3>Paquetes de Difusión no publicados</h3>\n<p>El portal siguió mostrando el último corte publicado; cada paquete quedó resguardado con su reporte.</p>\n")
                     .append("<table id=\"paquetes-rechazados\">\n<thead><tr><th>Recibido</th><th>Paquete</th><th>Motivo</th><th>Paso</th></tr></thead>\n<tbody>\n");
-            for (QuarantineReport r : night.refused()) {
+            for (QuarantineReport r : refused) {
                 h.append("<tr><td>").append(esc(time.format(Instant.parse(r.time())))).append("</td><td>").append(esc(r.packageName()))
                         .append("</td><td>").append(esc(REASONS.getOrDefault(r.reason(), UNSAFE_ZIP)))
                         .append(" (").append(esc(r.reason())).append(")</td><td>").append(esc(paso(r.step()))).append("</td></tr>\n");
@@ -439,16 +448,16 @@ public final class MemoriaReport {
             csv.append("anotada_por_el_equipo,").append(time.format(t.start())).append(',').append(time.format(t.end())).append(',')
                     .append(t.within(periodStart, periodEnd).toSeconds()).append(',').append(quoted(t.description())).append('\n');
         }
-        for (QuarantineReport r : night.refused()) {
+        for (QuarantineReport r : since(night.refused(), periodStart)) {
             csv.append("paquete_no_publicado,").append(time.format(Instant.parse(r.time()))).append(",,,")
                     .append(quoted(r.packageName() + ": " + motivo(r))).append('\n');
         }
-        for (QuarantineReport r : night.publishedLater()) {
+        for (QuarantineReport r : since(night.publishedLater(), periodStart)) {
             csv.append("paquete_publicado_con_retraso,").append(time.format(Instant.parse(r.time()))).append(",,,")
                     .append(quoted(r.packageName() + ": " + motivo(r))).append('\n');
         }
         // inicio: the corte's own time; fin: when it went on line
-        for (LateCorte l : lateCortes(night, zone)) {
+        for (LateCorte l : lateCortes(night, zone, periodStart)) {
             Instant on = Instant.parse(l.record().outcomeAt());
             csv.append("corte_publicado_con_demora,").append(time.format(on.minus(l.delay()))).append(',').append(time.format(on)).append(',')
                     .append(l.delay().toSeconds()).append(',').append(quoted(l.record().packageName() + ": corte " + l.record().corte())).append('\n');
@@ -537,15 +546,23 @@ public final class MemoriaReport {
      * The cortes published more than {@link #LATE_AFTER} after their time, in the order they went on line. Only a
      * corte newer than every one before it counts: an operator's republish of an older corte is no delay.
      */
-    static List<LateCorte> lateCortes(Night night, ZoneId zone) {
+    static List<LateCorte> lateCortes(Night night, ZoneId zone, Instant onlineFrom) {
         List<LateCorte> late = new java.util.ArrayList<>();
         for (OnLine o : newerCortesOnLine(night)) {
+            if (o.at().isBefore(onlineFrom)) {
+                continue;   // on line before the results had to be: a rehearsal's corte is no delay of the publication
+            }
             Duration delay = Duration.between(o.corte().at().atZone(zone).toInstant(), o.at());
             if (delay.compareTo(LATE_AFTER) > 0) {
                 late.add(new LateCorte(o.record(), delay));
             }
         }
         return late;
+    }
+
+    /** The reports of packages received from {@code from} on: before it, nothing had to be on line. */
+    static List<QuarantineReport> since(List<QuarantineReport> reports, Instant from) {
+        return reports.stream().filter(r -> r.time() == null || !Instant.parse(r.time()).isBefore(from)).toList();
     }
 
     /** A corte that went on line at {@code at}. */

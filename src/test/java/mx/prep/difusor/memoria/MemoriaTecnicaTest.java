@@ -233,6 +233,26 @@ class MemoriaTecnicaTest {
     }
 
     /**
+     * A package refused, or published late, before the results had to be on line (an early test package of the institute
+     * at 12:00) affected no publication: counted apart, not listed among the incidents nor in the CSV.
+     */
+    @Test
+    void packagesRefusedBeforeThePublicationStartedAreNotIncidentsOfIt() throws Exception {
+        QuarantineReport early = new QuarantineReport("PREP2024_JAL_20240602_1200.zip", "2024-06-02T12:00", "unzip", "NO_INDEX_HTML",
+                "no index.html", "2024-06-02T18:00:00Z", "ab", "ab", 1000L, "https://prep.iepcjalisco.mx/paquete", "history");
+        QuarantineReport during = new QuarantineReport("PREP2024_JAL_20240602_2120.zip", "2024-06-02T21:20", "checksum-filter", "CHECKSUM_MISMATCH",
+                "SHA-256 differs", "2024-06-03T03:30:00Z", "ab", "cd", 1000L, "https://prep.iepcjalisco.mx/paquete", "history");
+        var night = new OperationRecords.Night(List.of(), List.of(early, during), List.of(), List.of());
+
+        String html = MemoriaReport.html("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM,
+                SiteTrafficTest.figures(SiteTrafficTest.night()), night, Instant.parse("2024-06-12T18:00:00Z"), "pruebas");
+
+        assertThat(html).contains("Paquetes no publicados: <span id=\"rechazados\">1</span>").contains("<span id=\"paquetes-antes\">1</span>")
+                .contains("PREP2024_JAL_20240602_2120.zip").doesNotContain("PREP2024_JAL_20240602_1200.zip");
+        assertThat(incidentsCsv(night, "2024-06-03")).contains("PREP2024_JAL_20240602_2120.zip").doesNotContain("PREP2024_JAL_20240602_1200.zip");
+    }
+
+    /**
      * A data file of the site failing while the page is up is no older corte: its own type, its own total, not the time
      * behind. And the availability is cut, not rounded, to the decimals shown: 101 s down in 28 hours is 99.8998 %,
      * which read "99.900 %" beside "no se cumplió".
