@@ -110,6 +110,7 @@ public final class SiteUnpacker {
             LOG.info("{}: {} site files checked (names, sizes); {} inflated and checked (CRC-32, SHA-256), {} byte for byte as already published",
                     pkg, unpacked.files().size(), unpacked.inflated(), unpacked.files().size() - unpacked.inflated());
             warnOfPlusSigns(pkg, unpacked.files());
+            warnOfDecomposedNames(pkg, unpacked.files());
         } catch (PackageRejectedException | RuntimeException e) {
             closeQuietly(zip);
             throw e;
@@ -129,6 +130,21 @@ public final class SiteUnpacker {
         if (!plus.isEmpty()) {
             LOG.warn("{}: {} site files have a '+' in their path ({}): S3 reads a '+' in a visitor's URL as a space, so through"
                     + " CloudFront they answer 403/404 unless asked for as %2B", pkg, plus.size(), plus.size() <= 3 ? plus : plus.subList(0, 3) + "...");
+        }
+    }
+
+    /**
+     * A name in decomposed Unicode ("Quere" + U+0301 "taro", as some macOS tools write a zip) is another S3 key than the
+     * composed one the site's links and a visitor's browser ask for: published whole, yet answered 403/404 through
+     * CloudFront. Published as it is, like the '+'; the operator is told, to tell the institute.
+     */
+    private static void warnOfDecomposedNames(PrepPackage pkg, List<SiteFile> files) {
+        List<String> decomposed = files.stream().map(SiteFile::path)
+                .filter(p -> !java.text.Normalizer.isNormalized(p, java.text.Normalizer.Form.NFC)).toList();
+        if (!decomposed.isEmpty()) {
+            LOG.warn("{}: {} site files have a path in decomposed Unicode (NFD: an accent as a letter of its own; {}): a link or a visitor"
+                    + " asking for the usual composed form gets 403/404 through CloudFront", pkg, decomposed.size(),
+                    decomposed.size() <= 3 ? decomposed : decomposed.subList(0, 3) + "...");
         }
     }
 

@@ -112,6 +112,21 @@ class SiteUnpackerTest {
         pkg.site().close();
     }
 
+    /** A name in decomposed Unicode is published as it is, and the operator told its composed form would not find it. */
+    @Test
+    void aPathInDecomposedUnicodeIsPublishedAndWarnedAbout() throws Exception {
+        String decomposed = java.text.Normalizer.normalize("data/municipios/Querétaro.json", java.text.Normalizer.Form.NFD);
+        PrepPackage pkg = pkg(zip(site(decomposed, "{}", "data/municipios/Jalisco.json", "{}"), false));
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = mx.prep.difusor.testing.CapturedLogs.capture(logged)) {
+            unpacker.unpack(pkg);
+        }
+        assertThat(pkg.site().files()).extracting(SiteFile::path).contains(decomposed);
+        assertThat(logged).filteredOn(line -> line.contains("decomposed Unicode")).singleElement().asString()
+                .contains("1 site files have a path in decomposed Unicode");
+        pkg.site().close();
+    }
+
     @Test
     void withoutIndexHtmlTheProbeWouldFail() throws Exception {
         Map<String, String> noIndex = new LinkedHashMap<>(Map.of("data/corte.json", "{}"));
