@@ -1297,7 +1297,7 @@ class PublishingPipelineTest extends PipelineTestBase {
             assertThat(asked).hasSize(2);
             assertThat(Duration.ofNanos(asked.get(1) - asked.get(0))).isGreaterThanOrEqualTo(Duration.ofSeconds(3));
             assertThat(logged).anySatisfy(line -> assertThat(line).contains("step download failed, retry 1")
-                    .contains("HTTP 503 with Retry-After: the next attempt waits 3 s"));
+                    .contains("HTTP 503 with Retry-After 3 s: the next attempt waits 3 s"));
         }
     }
 

@@ -266,8 +266,8 @@ public final class MemoriaReport {
                 .ifPresent(first -> h.append(" (del corte ").append(esc(first.replace('T', ' '))));
         night.packages().stream().filter(r -> "published".equals(r.outcome())).map(HistoryRecord::corte).reduce((a, b) -> b)
                 .ifPresent(last -> h.append(" al ").append(esc(last.replace('T', ' '))).append(")"));
-        List<QuarantineReport> refused = since(night.refused(), onlineFrom);
-        List<QuarantineReport> publishedLater = since(night.publishedLater(), onlineFrom);
+        List<QuarantineReport> refused = since(night.refused(), publicationFrom, zone);
+        List<QuarantineReport> publishedLater = since(night.publishedLater(), publicationFrom, zone);
         h.append("</li>\n<li>Paquetes no publicados: <span id=\"rechazados\">").append(refused.size()).append("</span></li>\n");
         if (!publishedLater.isEmpty()) {
             h.append("<li>Paquetes publicados con retraso, tras una falla transitoria de la nube, de la red o del servidor del Instituto, "
@@ -277,8 +277,9 @@ public final class MemoriaReport {
         int packagesBefore = night.refused().size() - refused.size() + night.publishedLater().size() - publishedLater.size();
         if (packagesBefore > 0) {
             // a rehearsal package or an early test of the institute's: nothing had to be on line yet
-            h.append("<li>Paquetes no publicados, o publicados con retraso, antes del ").append(esc(time.format(onlineFrom)))
-                    .append(", cuando los resultados aún no debían estar publicados (no afectaron la publicación y no se detallan): ")
+            h.append("<li>Paquetes de cortes anteriores al ").append(esc(time.format(onlineFrom)))
+                    .append(" (de prueba o de un ensayo) no publicados o publicados con retraso, cuando los resultados aún no debían estar ")
+                    .append("publicados (no afectaron la publicación y no se detallan): ")
                     .append("<span id=\"paquetes-antes\">").append(packagesBefore).append("</span></li>\n");
         }
         List<LateCorte> late = lateCortes(night, zone, onlineFrom);
@@ -448,11 +449,11 @@ public final class MemoriaReport {
             csv.append("anotada_por_el_equipo,").append(time.format(t.start())).append(',').append(time.format(t.end())).append(',')
                     .append(t.within(periodStart, periodEnd).toSeconds()).append(',').append(quoted(t.description())).append('\n');
         }
-        for (QuarantineReport r : since(night.refused(), periodStart)) {
+        for (QuarantineReport r : since(night.refused(), publicationFrom, zone)) {
             csv.append("paquete_no_publicado,").append(time.format(Instant.parse(r.time()))).append(",,,")
                     .append(quoted(r.packageName() + ": " + motivo(r))).append('\n');
         }
-        for (QuarantineReport r : since(night.publishedLater(), periodStart)) {
+        for (QuarantineReport r : since(night.publishedLater(), publicationFrom, zone)) {
             csv.append("paquete_publicado_con_retraso,").append(time.format(Instant.parse(r.time()))).append(",,,")
                     .append(quoted(r.packageName() + ": " + motivo(r))).append('\n');
         }
@@ -560,9 +561,22 @@ public final class MemoriaReport {
         return late;
     }
 
-    /** The reports of packages received from {@code from} on: before it, nothing had to be on line. */
-    static List<QuarantineReport> since(List<QuarantineReport> reports, Instant from) {
-        return reports.stream().filter(r -> r.time() == null || !Instant.parse(r.time()).isBefore(from)).toList();
+    /**
+     * The reports of packages that were to be on line from {@code publicationFrom} on: by their corte, not by when they
+     * were refused (the 20:00 corte refused at 19:50 left the public without results at 20:00); by the time of the
+     * report only when the corte is unknown. Earlier cortes (a rehearsal's, a test package) had nothing to affect.
+     */
+    static List<QuarantineReport> since(List<QuarantineReport> reports, LocalDateTime publicationFrom, ZoneId zone) {
+        return reports.stream().filter(r -> {
+            if (r.corte() != null) {
+                try {
+                    return !LocalDateTime.parse(r.corte().replace(' ', 'T')).isBefore(publicationFrom);
+                } catch (java.time.format.DateTimeParseException unreadable) {
+                    // judged by its time below
+                }
+            }
+            return r.time() == null || !Instant.parse(r.time()).isBefore(publicationFrom.atZone(zone).toInstant());
+        }).toList();
     }
 
     /** A corte that went on line at {@code at}. */

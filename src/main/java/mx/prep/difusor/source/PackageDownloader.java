@@ -117,18 +117,19 @@ public final class PackageDownloader {
         try {
             pkg = download(offer, until);
         } catch (AskedToWait e) {
-            if (System.nanoTime() + e.wait.toNanos() >= until) {
-                // waited out, the next attempt would only find the deadline passed: said now, with the institute's answer
-                throw new DownloadOutOfTimeException(e.getMessage() + ", past the download deadline of " + deadline.toSeconds()
-                        + " s, all attempts together");
-            }
             // the retry channel's next wait is the one the institute asked for (Camel reads it from this header) when longer
             // than its own backoff: 2 s after a 503 that asked for a minute added to the load of a server already overloaded,
             // and a WAF's "Retry-After: 1" at every answer would spend every retry in seconds
             int done = exchange.getIn().getHeader(Exchange.REDELIVERY_COUNTER, 0, Integer.class);
             long backoff = Math.min(retryMostDelay.toMillis(), retryFirstDelay.toMillis() << Math.min(done, 20));
-            exchange.getIn().setHeader(Exchange.REDELIVERY_DELAY, Math.max(e.wait.toMillis(), backoff));
-            throw e;
+            long waitMillis = Math.max(e.wait.toMillis(), backoff);
+            if (System.nanoTime() + waitMillis * 1_000_000 >= until) {
+                // waited out, the next attempt would only find the deadline passed: said now, with the institute's answer
+                throw new DownloadOutOfTimeException(e.getMessage() + "; waiting " + waitMillis / 1000 + " s more ends past the download"
+                        + " deadline of " + deadline.toSeconds() + " s, all attempts together");
+            }
+            exchange.getIn().setHeader(Exchange.REDELIVERY_DELAY, waitMillis);
+            throw new AskedToWait(e.getMessage() + ": the next attempt waits " + waitMillis / 1000 + " s", e.wait);
         }
         exchange.setProperty(PrepPackage.PROPERTY, pkg);
         // the spool file is only a working copy: the package lives on in the history or the quarantine
@@ -190,7 +191,7 @@ public final class PackageDownloader {
             if (status == 429 || status == 503) {
                 Optional<Duration> wait = ConditionalGet.retryAfter(response.headers().firstValue("Retry-After").orElse(null), clock, mostRetryAfter);
                 if (wait.isPresent()) {
-                    throw new AskedToWait(what + " with Retry-After: the next attempt waits " + wait.get().toSeconds() + " s", wait.get());
+                    throw new AskedToWait(what + " with Retry-After " + wait.get().toSeconds() + " s", wait.get());
                 }
             }
             throw status >= 500 || status == 429 || status == 408 ? new TransientFailureException(what) : new NotAPackageException(what);

@@ -233,8 +233,9 @@ class MemoriaTecnicaTest {
     }
 
     /**
-     * A package refused, or published late, before the results had to be on line (an early test package of the institute
-     * at 12:00) affected no publication: counted apart, not listed among the incidents nor in the CSV.
+     * A package of a corte before the results had to be on line (an early test package of the institute, corte 12:00)
+     * affected no publication: counted apart, not listed among the incidents nor in the CSV. The 20:00 corte refused at
+     * 19:50 (early, as the corte gate allows) did: listed.
      */
     @Test
     void packagesRefusedBeforeThePublicationStartedAreNotIncidentsOfIt() throws Exception {
@@ -242,14 +243,17 @@ class MemoriaTecnicaTest {
                 "no index.html", "2024-06-02T18:00:00Z", "ab", "ab", 1000L, "https://prep.iepcjalisco.mx/paquete", "history");
         QuarantineReport during = new QuarantineReport("PREP2024_JAL_20240602_2120.zip", "2024-06-02T21:20", "checksum-filter", "CHECKSUM_MISMATCH",
                 "SHA-256 differs", "2024-06-03T03:30:00Z", "ab", "cd", 1000L, "https://prep.iepcjalisco.mx/paquete", "history");
-        var night = new OperationRecords.Night(List.of(), List.of(early, during), List.of(), List.of());
+        QuarantineReport firstCorte = new QuarantineReport("PREP2024_JAL_20240602_2000.zip", "2024-06-02T20:00", "unzip", "NO_BASE_TAG",
+                "no base", "2024-06-03T01:50:00Z", "ab", "ab", 1000L, "https://prep.iepcjalisco.mx/paquete", "history");
+        var night = new OperationRecords.Night(List.of(), List.of(early, firstCorte, during), List.of(), List.of());
 
         String html = MemoriaReport.html("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM,
                 SiteTrafficTest.figures(SiteTrafficTest.night()), night, Instant.parse("2024-06-12T18:00:00Z"), "pruebas");
 
-        assertThat(html).contains("Paquetes no publicados: <span id=\"rechazados\">1</span>").contains("<span id=\"paquetes-antes\">1</span>")
-                .contains("PREP2024_JAL_20240602_2120.zip").doesNotContain("PREP2024_JAL_20240602_1200.zip");
-        assertThat(incidentsCsv(night, "2024-06-03")).contains("PREP2024_JAL_20240602_2120.zip").doesNotContain("PREP2024_JAL_20240602_1200.zip");
+        assertThat(html).contains("Paquetes no publicados: <span id=\"rechazados\">2</span>").contains("<span id=\"paquetes-antes\">1</span>")
+                .contains("PREP2024_JAL_20240602_2120.zip").contains("PREP2024_JAL_20240602_2000.zip").doesNotContain("PREP2024_JAL_20240602_1200.zip");
+        assertThat(incidentsCsv(night, "2024-06-03")).contains("PREP2024_JAL_20240602_2120.zip").contains("PREP2024_JAL_20240602_2000.zip")
+                .doesNotContain("PREP2024_JAL_20240602_1200.zip");
     }
 
     /**

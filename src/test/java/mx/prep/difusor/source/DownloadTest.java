@@ -278,18 +278,22 @@ class DownloadTest {
                     exchange.getIn().setHeader(org.apache.camel.Exchange.REDELIVERY_COUNTER, c.redeliveriesDone());
                 }
                 assertThatThrownBy(() -> downloader.download(offer(institute.packageUri(name)), exchange))
-                        .isInstanceOf(TransientFailureException.class).hasMessageContaining("with Retry-After: the next attempt waits");
+                        .isInstanceOf(TransientFailureException.class)
+                        .hasMessageContaining("with Retry-After " + c.retryAfter() + " s: the next attempt waits " + c.expectedWaitMillis() / 1000 + " s");
                 assertThat(exchange.getIn().getHeader(org.apache.camel.Exchange.REDELIVERY_DELAY, Long.class)).as(c.toString())
                         .isEqualTo(c.expectedWaitMillis());
             }
-            // more than the deadline leaves: out of time now, naming the institute's answer
-            PackageDownloader shortDeadline = downloader(trusting(institute), Duration.ofSeconds(5), Duration.ofSeconds(3));
-            institute.answerNext(name, 1, 503, "text/plain", "Service Unavailable", Map.of("Retry-After", "30"));
-            org.apache.camel.Exchange exchange = new org.apache.camel.support.DefaultExchange(camel);
-            assertThatThrownBy(() -> shortDeadline.download(offer(institute.packageUri(name)), exchange))
-                    .isInstanceOf(DownloadOutOfTimeException.class).hasMessageContaining("HTTP 503 with Retry-After")
-                    .hasMessageContaining("past the download deadline of 3 s");
-            assertThat(exchange.getIn().getHeader(org.apache.camel.Exchange.REDELIVERY_DELAY)).isNull();
+            // more than the deadline leaves, asked for or by the backoff: out of time now, naming the institute's answer
+            PackageDownloader shortDeadline = downloader(trusting(institute), Duration.ofSeconds(5), Duration.ofSeconds(5));
+            for (Case c : List.of(new Case("30", 0, 30_000), new Case("1", 4, 32_000))) {
+                institute.answerNext(name, 1, 503, "text/plain", "Service Unavailable", Map.of("Retry-After", c.retryAfter()));
+                org.apache.camel.Exchange exchange = new org.apache.camel.support.DefaultExchange(camel);
+                exchange.getIn().setHeader(org.apache.camel.Exchange.REDELIVERY_COUNTER, c.redeliveriesDone());
+                assertThatThrownBy(() -> shortDeadline.download(offer(institute.packageUri(name)), exchange))
+                        .isInstanceOf(DownloadOutOfTimeException.class).hasMessageContaining("HTTP 503 with Retry-After " + c.retryAfter() + " s")
+                        .hasMessageContaining("waiting " + c.expectedWaitMillis() / 1000 + " s more ends past the download deadline of 5 s");
+                assertThat(exchange.getIn().getHeader(org.apache.camel.Exchange.REDELIVERY_DELAY)).isNull();
+            }
         }
     }
 
