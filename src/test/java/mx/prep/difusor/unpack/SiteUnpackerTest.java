@@ -316,6 +316,17 @@ class SiteUnpackerTest {
                 false), RejectReason.NO_BASE_TAG);
     }
 
+    /** What a closed noscript or iframe holds is skipped, not the page after it: a base before or after one is found. */
+    @ParameterizedTest
+    @ValueSource(strings = { "<noscript><p>Active JavaScript</p></noscript><base href=\"/\">",
+            "<base href=\"/\"><noscript><base href=\"/otro/\"></noscript>", "<iframe src=\"x.html\"></iframe><base href=\"/\">" })
+    void aBaseBesideAClosedNoscriptOrIframeIsFound(String head) throws Exception {
+        PrepPackage pkg = pkg(zip(Map.of("index.html", "<html><head>" + head + "</head></html>"), false));
+        unpacker.unpack(pkg);
+        assertThat(pkg.site().files()).extracting(SiteFile::path).containsExactly("index.html");
+        pkg.site().close();
+    }
+
     @Test
     void aRealBaseAfterAnOldPathCommentedOutIsAccepted() throws Exception {
         PrepPackage pkg = pkg(zip(Map.of("index.html", "<html><head><!-- <base href=\"/prep/2021/\"> --><base href=\"/\"></head></html>"),
