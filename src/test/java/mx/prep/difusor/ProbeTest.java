@@ -712,6 +712,38 @@ class ProbeTest extends PipelineTestBase {
     }
 
     /**
+     * Down while S3 refuses the incident's record: the next probe that sees it still down writes it, from when it began.
+     * It stayed in memory only: a restart found nothing open and started the outage again later, and a memoria written
+     * meanwhile did not know of it.
+     */
+    @Test
+    void anIncidentWhoseStartS3RefusedIsRecordedByTheNextProbe() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
+            startDifusor(probing(publicSite));
+            startedCorte();
+            probe(difusor).probe();
+            bucket.deleteObject(b -> b.bucket(SITE).key("index.html"));
+            s3Network.respond(r -> r.method().equals("PUT") && r.path().contains("/incidents/"), FaultProxy.ALWAYS, 503, "application/xml",
+                    "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+            assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> probe(difusor).probe()))
+                    .isInstanceOf(software.amazon.awssdk.services.s3.model.S3Exception.class);
+            String redSince = probe(difusor).last().at();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
+            assertThat(keys(HISTORY, "incidents/")).isEmpty();
+
+            s3Network.clearFaults();
+            nextSecond(redSince);
+            probe(difusor).probe();
+            List<String> incidents = keys(HISTORY, "incidents/");
+            assertThat(incidents).hasSize(1);
+            JsonNode red = incident(incidents.get(0));
+            assertThat(red.path("light").asText()).isEqualTo("RED");
+            assertThat(red.path("start").asText()).isEqualTo(redSince);
+            assertThat(red.path("end").isNull() || red.path("end").isMissingNode()).isTrue();
+        }
+    }
+
+    /**
      * Down, then up with an older corte: two incidents, the red one ending where the yellow one starts, so the
      * memoria counts only the red one as time without service (one yellow record hid a 39-minute outage). Then an end
      * S3 cannot take: recorded by the next probe with the time it really ended, not left open until June 10.

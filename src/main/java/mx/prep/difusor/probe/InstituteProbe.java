@@ -91,6 +91,8 @@ public final class InstituteProbe {
     private final Counter incidents;
     private final AtomicReference<Result> last = new AtomicReference<>(new Result(Light.UNKNOWN, "not probed yet", null, false));
     private final AtomicReference<Incident> open = new AtomicReference<>();
+    /** False while the open incident's start is not in S3 yet (its first write failed): written again by the next probe. */
+    private volatile boolean openOnRecord = true;
     /** The key each incident of this process is kept under, by its start and light (a few a night). */
     private final Map<String, String> keys = new java.util.concurrent.ConcurrentHashMap<>();
     private final Duration timeout;
@@ -192,6 +194,13 @@ public final class InstituteProbe {
         }
         Incident current = open.get();
         try {
+            if (current != null && current.end() == null && !openOnRecord) {
+                // its start could not be recorded by the probe that saw it: recorded now, or a restart would find nothing
+                // open and start the outage again later, and a memoria written meanwhile would not know of it
+                store.putJson(bucket, incidentKey(current), current);
+                openOnRecord = true;
+                LOG.info("probe: the incident of {} is on record now", current.start());
+            }
             if (current != null && current.end() != null) {
                 // its end could not be recorded by the last probe: recorded now, with the time it really ended
                 store.putJson(bucket, incidentKey(current), current);
@@ -229,10 +238,12 @@ public final class InstituteProbe {
                 store.putJson(bucket, incidentKey(ended), ended);
                 Incident started = new Incident(switched.toString(), null, result.light(), result.detail());
                 open.set(started);
+                openOnRecord = false;
                 incidents.increment();
                 LOG.warn("probe: INCIDENT {} since {} is now {} ({}) from {}", current.light(), current.start(), result.light(),
                         result.detail(), switched);
                 store.putJson(bucket, incidentKey(started), started);
+                openOnRecord = true;
             } else if (result.light() != Light.GREEN && current == null) {
                 // a corte being published shows its new page a moment before it is recorded: one yellow is not an
                 // incident yet, two in a row are, from the first
@@ -243,9 +254,11 @@ public final class InstituteProbe {
                 String start = result.light() == Light.YELLOW && previous.at() != null ? previous.at() : now.toString();
                 Incident started = new Incident(start, null, result.light(), result.detail());
                 open.set(started);
+                openOnRecord = false;
                 incidents.increment();
                 LOG.warn("probe: INCIDENT started at {}: {} ({})", start, result.light(), result.detail());
                 store.putJson(bucket, incidentKey(started), started);
+                openOnRecord = true;
             } else if (result.light() == Light.GREEN && current != null) {
                 Incident ended = new Incident(current.start(), now.toString(), current.light(), current.detail());
                 // kept until S3 has the end: a record left open would count as down until the memoria's last day
