@@ -293,6 +293,16 @@ public final class SecureHttp {
         try (InputStream in = Files.newInputStream(Path.of(truststore))) {
             store.load(in, password == null ? null : password.toCharArray());
         }
+        // a store that loads but trusts nothing (the wrong file, a key store, an empty export) fails closed, but only at
+        // the first handshake with the institute, on the night, as "unreachable": said at start instead
+        boolean trustsOne = false;
+        for (var aliases = store.aliases(); aliases.hasMoreElements() && !trustsOne;) {
+            // a certificate entry, or a key entry's certificate, as the JDK's trust managers take them
+            trustsOne = store.getCertificate(aliases.nextElement()) != null;
+        }
+        if (!trustsOne) {
+            throw new GeneralSecurityException("difusor.source.truststore " + truststore + " holds no trusted certificate");
+        }
         tls.init(null, new TrustManager[] { InstituteTrust.of(store, platform) }, null);
         return tls;
     }

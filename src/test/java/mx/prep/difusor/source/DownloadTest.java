@@ -136,6 +136,23 @@ class DownloadTest {
     }
 
     /**
+     * A truststore that loads but trusts nothing (an empty export, the wrong file of the right type) is refused at start,
+     * naming the setting; it failed only at the first handshake with the institute, on the night, as unreachable.
+     */
+    @Test
+    void aTruststoreThatTrustsNothingIsRefusedAtStart() throws Exception {
+        java.security.KeyStore empty = java.security.KeyStore.getInstance("PKCS12");
+        empty.load(null, null);
+        Path file = tmp.resolve("empty.p12");
+        try (var out = Files.newOutputStream(file)) {
+            empty.store(out, "secreto".toCharArray());
+        }
+        assertThatThrownBy(() -> new SecureHttp(file.toString(), "secreto", "PKCS12", Duration.ofSeconds(5)))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("difusor.source.truststore")
+                .hasMessageContaining("holds no trusted certificate").hasMessageNotContaining("secreto");
+    }
+
+    /**
      * The operator's truststore (the institute's private CA) is trusted beside the JDK's CAs: a package served from a
      * host with a public certificate (a presigned S3 URL, a CDN) is still fetched. A keystore stands for the JDK's list
      * here, since no public CA signs for localhost; host names are still checked under either list.
