@@ -744,6 +744,43 @@ class ProbeTest extends PipelineTestBase {
     }
 
     /**
+     * An older corte, then down while S3 refuses the older corte's end: the next probe records that end and starts the
+     * outage where it was, not 30 s later at its own time (those seconds down were counted nowhere).
+     */
+    @Test
+    void anOutageWhoseSwitchS3RefusedStartsWhereTheOlderCorteEnded() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
+            startDifusor(probing(publicSite));
+            startedCorte();
+            probe(difusor).probe();
+            serveIndex(SiteBucket.files(corte(1)).get("index.html"));
+            probe(difusor).probe();
+            String yellowSince = probe(difusor).last().at();
+            probe(difusor).probe();
+            assertThat(keys(HISTORY, "incidents/")).hasSize(1);
+
+            bucket.deleteObject(b -> b.bucket(SITE).key("index.html"));
+            s3Network.respond(r -> r.method().equals("PUT") && r.path().contains("/incidents/"), FaultProxy.ALWAYS, 503, "application/xml",
+                    "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+            nextSecond(yellowSince);
+            assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> probe(difusor).probe()))
+                    .isInstanceOf(software.amazon.awssdk.services.s3.model.S3Exception.class);
+            String downSince = probe(difusor).last().at();
+            s3Network.clearFaults();
+            nextSecond(downSince);
+            probe(difusor).probe();
+
+            List<String> incidents = keys(HISTORY, "incidents/");
+            assertThat(incidents).hasSize(2);
+            JsonNode yellow = incident(incidents.get(0));
+            JsonNode red = incident(incidents.get(1));
+            assertThat(yellow.path("light").asText()).isEqualTo("YELLOW");
+            assertThat(red.path("light").asText()).isEqualTo("RED");
+            assertThat(red.path("start").asText()).isEqualTo(yellow.path("end").asText()).isEqualTo(downSince);
+        }
+    }
+
+    /**
      * Down, then up with an older corte: two incidents, the red one ending where the yellow one starts, so the
      * memoria counts only the red one as time without service (one yellow record hid a 39-minute outage). Then an end
      * S3 cannot take: recorded by the next probe with the time it really ended, not left open until June 10.

@@ -201,11 +201,13 @@ public final class InstituteProbe {
                 openOnRecord = true;
                 LOG.info("probe: the incident of {} is on record now", current.start());
             }
+            String endedAt = null;
             if (current != null && current.end() != null) {
                 // its end could not be recorded by the last probe: recorded now, with the time it really ended
                 store.putJson(bucket, incidentKey(current), current);
                 open.set(null);
                 LOG.info("probe: the end of the incident of {} is on record now", current.start());
+                endedAt = current.end();
                 current = null;
             }
             if (current != null && current.light() == Light.RED && result.light() == Light.YELLOW) {
@@ -251,7 +253,9 @@ public final class InstituteProbe {
                     LOG.info("probe: {} ({}); an incident if the next probe sees it too", result.light(), result.detail());
                     return;
                 }
-                String start = result.light() == Light.YELLOW && previous.at() != null ? previous.at() : now.toString();
+                // down since the last probe, whose switch to it S3 refused to record (the old incident's end): from then
+                String start = endedAt != null && result.light() == Light.RED && previous != null && previous.light() == Light.RED ? endedAt
+                        : result.light() == Light.YELLOW && previous.at() != null ? previous.at() : now.toString();
                 Incident started = new Incident(start, null, result.light(), result.detail());
                 open.set(started);
                 openOnRecord = false;
