@@ -721,8 +721,10 @@ class BadPackagesTest extends PipelineTestBase {
     @Test
     void aPackageStoppedBeforeItReachedTheHistoryIsSetAsideNotDeleted() throws Exception {
         var settings = settings();
-        settings.put("difusor.retry.initial-delay-ms", "60000");   // the stop comes while the retry waits
-        settings.put("difusor.retry.max-delay-ms", "60000");
+        // the stop comes while the retry waits; or, when it comes while the SDK still retries the copy, the retry is
+        // scheduled after the stop and waited out by the package's thread: 10 s, well inside the wait below
+        settings.put("difusor.retry.initial-delay-ms", "10000");
+        settings.put("difusor.retry.max-delay-ms", "10000");
         settings.put("camel.main.shutdown-timeout", "1");
         Path first = startWithFirstCortePublished(settings);
         Path second = corte(1);
@@ -735,7 +737,7 @@ class BadPackagesTest extends PipelineTestBase {
         Path leftover = tmp.resolve("work").resolve("spool-leftovers").resolve(name);
         // set aside by the package's own thread, which a forced stop (shutdown-timeout 1 s) does not wait for: it first
         // gives the history copy under way a few seconds to settle
-        await().atMost(Duration.ofSeconds(15)).until(() -> Files.exists(leftover.resolveSibling(name + ".report.json")));
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(leftover.resolveSibling(name + ".report.json")));
         assertThat(Files.readAllBytes(leftover)).isEqualTo(Files.readAllBytes(second));
         assertThat(tmp.resolve("work").resolve("spool").resolve(name)).doesNotExist();
 
