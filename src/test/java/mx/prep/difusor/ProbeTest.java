@@ -723,8 +723,7 @@ class ProbeTest extends PipelineTestBase {
             startedCorte();
             probe(difusor).probe();
             bucket.deleteObject(b -> b.bucket(SITE).key("index.html"));
-            s3Network.respond(r -> r.method().equals("PUT") && r.path().contains("/incidents/"), FaultProxy.ALWAYS, 503, "application/xml",
-                    "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+            refuseIncidentWrites();
             assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> probe(difusor).probe()))
                     .isInstanceOf(software.amazon.awssdk.services.s3.model.S3Exception.class);
             String redSince = probe(difusor).last().at();
@@ -760,8 +759,7 @@ class ProbeTest extends PipelineTestBase {
             assertThat(keys(HISTORY, "incidents/")).hasSize(1);
 
             bucket.deleteObject(b -> b.bucket(SITE).key("index.html"));
-            s3Network.respond(r -> r.method().equals("PUT") && r.path().contains("/incidents/"), FaultProxy.ALWAYS, 503, "application/xml",
-                    "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+            refuseIncidentWrites();
             nextSecond(yellowSince);
             assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> probe(difusor).probe()))
                     .isInstanceOf(software.amazon.awssdk.services.s3.model.S3Exception.class);
@@ -828,8 +826,7 @@ class ProbeTest extends PipelineTestBase {
 
             // the page is back while S3 refuses the incident's end
             serveIndex(published);
-            s3Network.respond(r -> r.method().equals("PUT") && r.path().contains("/incidents/"), FaultProxy.ALWAYS, 503, "application/xml",
-                    "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+            refuseIncidentWrites();
             // S3's refusal of the incident's end, not any failure of the probe
             assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> probe(difusor).probe()))
                     .isInstanceOf(software.amazon.awssdk.services.s3.model.S3Exception.class).hasMessageContaining("Status Code: 503");
@@ -1029,6 +1026,12 @@ class ProbeTest extends PipelineTestBase {
     }
 
     /** Waits for the wall clock to leave the second of this instant (a clock condition, not a pause). */
+    /** S3 refuses every write of an incident (503 SlowDown on the wire) until the faults are cleared. */
+    private void refuseIncidentWrites() {
+        s3Network.respond(r -> r.method().equals("PUT") && r.path().contains("/incidents/"), FaultProxy.ALWAYS, 503, "application/xml",
+                "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+    }
+
     private static void nextSecond(String at) {
         long second = java.time.Instant.parse(at).getEpochSecond();
         org.awaitility.Awaitility.await().pollInterval(java.time.Duration.ofMillis(10)).atMost(java.time.Duration.ofSeconds(3))
