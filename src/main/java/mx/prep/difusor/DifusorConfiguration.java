@@ -113,13 +113,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         requireSensibleLimits(settings.integer("difusor.publish.concurrency"), settings.integer("difusor.retry.max-redeliveries"),
                 settings.integer("difusor.publish.max-deletions"), settings.integer("difusor.cdn.busy-retries"));
         requireApartFromTheSite(settings.required("difusor.site.bucket"), settings.prefix("difusor.site.prefix"),
-                settings.required("difusor.history.bucket"), java.util.Map.of(
-                        "difusor.history.prefix", settings.prefix("difusor.history.prefix"),
-                        "difusor.quarantine.prefix", settings.prefix("difusor.quarantine.prefix"),
-                        "difusor.probe.incidents-prefix", settings.prefix("difusor.probe.incidents-prefix"),
-                        "difusor.state.key", settings.required("difusor.state.key"),
-                        "difusor.state.manifest-key", settings.required("difusor.state.manifest-key")),
-                settings.text("difusor.memoria.logs"));
+                settings.required("difusor.history.bucket"), historyKeys(settings), settings.text("difusor.memoria.logs"));
 
         // one Prometheus registry for Camel's metrics and ours, served at /observe/metrics
         MeterRegistry meters = MicrometerUtils.getMeterRegistryFromCamelRegistry(registry, MicrometerConstants.METRICS_REGISTRY_NAME);
@@ -181,12 +175,7 @@ public class DifusorConfiguration implements CamelConfiguration {
             case "directory" -> settings.required("difusor.source.directory");
             case "bucket" -> requireIncomingApart(settings.required("difusor.source.bucket"), settings.prefix("difusor.source.bucket-prefix"),
                     settings.required("difusor.site.bucket"), settings.prefix("difusor.site.prefix"), settings.required("difusor.history.bucket"),
-                    java.util.Map.of("difusor.history.prefix", settings.prefix("difusor.history.prefix"),
-                            "difusor.quarantine.prefix", settings.prefix("difusor.quarantine.prefix"),
-                            "difusor.probe.incidents-prefix", settings.prefix("difusor.probe.incidents-prefix"),
-                            "difusor.probe.views-prefix", settings.prefix("difusor.probe.views-prefix"),
-                            "difusor.state.key", settings.required("difusor.state.key"),
-                            "difusor.state.manifest-key", settings.required("difusor.state.manifest-key")));
+                    historyKeys(settings));
             default -> throw new IllegalStateException("difusor.source.kind is 'manifest', 'package-url', 'directory' or 'bucket', not '"
                     + kind + "'");
         }
@@ -488,6 +477,20 @@ public class DifusorConfiguration implements CamelConfiguration {
      * @param historyKeys setting name -> a prefix or key in the history bucket
      * @param memoriaLogs difusor.memoria.logs: s3://bucket/prefix/, a local folder, or empty
      */
+    /**
+     * Every prefix and key the difusor writes in the history bucket: one list for both start checks (the site's and
+     * the incoming bucket's). The views prefix was missing from the site's: inside the site, the prune deleted the
+     * other replica's view and CloudFront served it.
+     */
+    static java.util.Map<String, String> historyKeys(Settings settings) {
+        return java.util.Map.of("difusor.history.prefix", settings.prefix("difusor.history.prefix"),
+                "difusor.quarantine.prefix", settings.prefix("difusor.quarantine.prefix"),
+                "difusor.probe.incidents-prefix", settings.prefix("difusor.probe.incidents-prefix"),
+                "difusor.probe.views-prefix", settings.prefix("difusor.probe.views-prefix"),
+                "difusor.state.key", settings.required("difusor.state.key"),
+                "difusor.state.manifest-key", settings.required("difusor.state.manifest-key"));
+    }
+
     static void requireApartFromTheSite(String siteBucket, String sitePrefix, String historyBucket, java.util.Map<String, String> historyKeys,
             String memoriaLogs) {
         if (siteBucket.equals(historyBucket)) {

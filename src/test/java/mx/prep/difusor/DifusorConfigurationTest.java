@@ -64,6 +64,31 @@ class DifusorConfigurationTest {
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("difusor.history.prefix");
     }
 
+    /**
+     * The start check knows every prefix and key the difusor writes in the history bucket (those of application.properties
+     * that are no site, source or CDN path and no secret): the probe's views were missing, and a views prefix inside the
+     * site started without a word, its files pruned and served by CloudFront.
+     */
+    @Test
+    void everyPlaceTheDifusorWritesInTheHistoryBucketIsKeptApartFromTheSite() throws Exception {
+        java.util.Properties file = new java.util.Properties();
+        try (var in = java.nio.file.Files.newBufferedReader(java.nio.file.Path.of("application.properties"), java.nio.charset.StandardCharsets.UTF_8)) {
+            file.load(in);
+        }
+        List<String> notInTheHistory = List.of("difusor.site.prefix", "difusor.source.bucket-prefix", "difusor.cdn.path-prefix",
+                "difusor.probe.signing-key");
+        List<String> written = file.stringPropertyNames().stream().filter(k -> k.matches("difusor\\..*[.-](prefix|key)"))
+                .filter(k -> !notInTheHistory.contains(k)).toList();
+        try (var camel = new org.apache.camel.impl.DefaultCamelContext()) {
+            camel.getPropertiesComponent().setInitialProperties(file);
+            camel.start();
+            java.util.Map<String, String> keys = DifusorConfiguration.historyKeys(new Settings(camel.getPropertiesComponent()));
+            assertThat(keys.keySet()).containsExactlyInAnyOrderElementsOf(written).contains("difusor.probe.views-prefix");
+            assertThatThrownBy(() -> DifusorConfiguration.requireApartFromTheSite("prep", "probe-views/", "prep", keys, ""))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("difusor.probe.views-prefix ('probe-views/')");
+        }
+    }
+
     @Test
     void aHistoryBesideTheSiteIsAccepted() {
         DifusorConfiguration.requireApartFromTheSite("prep", "site/", "prep", HISTORY_KEYS, "");
