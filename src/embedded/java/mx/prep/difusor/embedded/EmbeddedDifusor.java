@@ -17,7 +17,8 @@ import mx.prep.difusor.state.PublishedState;
 /**
  * The embedded default: the whole pipeline on one machine with no cloud account. An institute simulator releases
  * a new synthetic corte over HTTPS at a steady pace, S3Proxy stands in for S3 (data under .difusor-local/), and a
- * preview serves the published site at http://localhost:8080/. Lives beside the tests, never in the production jar.
+ * preview serves the published site at http://localhost:8000/ (the status page stays on 8080). Lives beside the tests,
+ * never in the production jar.
  *
  * System properties: embedded.preview-port (8000), embedded.institute-port (8443), embedded.s3-port (9000),
  * embedded.pace-seconds (60), embedded.scale (SMALL | MEDIUM | FULL), embedded.dir (.difusor-local).
