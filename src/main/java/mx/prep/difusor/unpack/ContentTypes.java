@@ -32,7 +32,15 @@ public final class ContentTypes {
             Map.entry("ttf", "font/ttf"),
             Map.entry("otf", "font/otf"),
             Map.entry("pdf", "application/pdf"),
-            Map.entry("zip", "application/zip"));
+            Map.entry("zip", "application/zip"),
+            // maps and media a results site may carry: as octet-stream a browser downloads them, WebAssembly's
+            // streaming compile refuses the module, and CloudFront does not compress the maps
+            Map.entry("geojson", "application/geo+json"),
+            Map.entry("topojson", "application/json"),
+            Map.entry("wasm", "application/wasm"),
+            Map.entry("avif", "image/avif"),
+            Map.entry("mp4", "video/mp4"),
+            Map.entry("webm", "video/webm"));
 
     private ContentTypes() {
     }

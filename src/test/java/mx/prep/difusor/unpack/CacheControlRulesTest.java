@@ -103,6 +103,9 @@ class CacheControlRulesTest {
         }
         assertThat(rules.forPath("data/casillas/casilla.0a1b2c3d.json")).isEqualTo("public, max-age=30");
         assertThat(rules.forPath("gubernatura/index.html")).isEqualTo("no-cache");
+        // a page named .htm (or .HTM) is a page: it fell through to the five minutes of the fixed-name assets
+        assertThat(rules.forPath("gubernatura/index.htm")).isEqualTo("no-cache");
+        assertThat(rules.forPath("INDEX.HTM")).isEqualTo("no-cache");
         rules.requireFreshPagesAndResults();
     }
 
