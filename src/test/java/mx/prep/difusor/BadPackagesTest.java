@@ -788,6 +788,35 @@ class BadPackagesTest extends PipelineTestBase {
     }
 
     /**
+     * Killed with a package in the spool that never reached the history; the institute offers the same bytes again and
+     * the restarted process refuses them (a wrong checksum) with a report of their own. The leftover is those bytes:
+     * dropped, not quarantined a second time as UNEXPECTED "not checked against the institute's checksum" (a second
+     * alert, and a false cause in the memoria técnica).
+     */
+    @Test
+    void aLeftoverRefusedAgainAfterTheRestartIsQuarantinedOnce() throws Exception {
+        Path first = startWithFirstCortePublished();
+        difusor.close();
+        difusor = null;
+        String name = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
+        Path bytes = corte(1);
+        Files.copy(bytes, Files.createDirectories(tmp.resolve("work").resolve("spool")).resolve(name));
+        releaseWithChecksum(this, bytes, name, "ab".repeat(32), null);
+
+        var settings = settings();
+        settings.put("difusor.quarantine.send-kept-every-ms", "500");
+        settings.put("difusor.quarantine.leftover-grace-ms", "10000");   // the refusal comes from the first polls
+        startDifusor(settings);
+        JsonNode report = awaitReport(name);
+        assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
+        await().atMost(Duration.ofSeconds(40)).until(() -> isEmptyTree(tmp.resolve("work").resolve("spool-leftovers")));
+        String folder = "quarantine/" + name.replace(".zip", "") + "/";
+        assertThat(keys(HISTORY, folder).stream().filter(k -> k.endsWith("/report.json"))).hasSize(1);
+        assertThat(keys(HISTORY, folder).stream().filter(k -> k.endsWith("/" + name))).hasSize(1);
+        assertSiteEquals(first);
+    }
+
+    /**
      * A package already waiting among the leftovers (an earlier kill while S3 was down) and another one of the same
      * name but other bytes left in the spool by the next kill (the institute reused the name): set aside at start, the
      * second one replaced the first, a package received and lost. Both are now kept, and both reach the quarantine.

@@ -12,6 +12,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.stream.Stream;
@@ -107,6 +108,17 @@ public final class Quarantine {
         this.failures = failures;
         this.ledger = ledger;
         this.clock = clock;
+    }
+
+    /**
+     * Where this process put a copy of these bytes of this package into quarantine in S3, for any reason; empty when
+     * it did not (or not lately: the last 100 copies are remembered).
+     */
+    public Optional<String> keptCopyOf(String packageName, String sha256) {
+        String of = packageName + "@" + sha256.toLowerCase(java.util.Locale.ROOT) + "@";
+        synchronized (keptCopies) {
+            return keptCopies.entrySet().stream().filter(e -> e.getKey().startsWith(of)).map(Map.Entry::getValue).findFirst();
+        }
     }
 
     public void report(Exchange exchange) throws IOException {

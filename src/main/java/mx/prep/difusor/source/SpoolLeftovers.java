@@ -213,8 +213,14 @@ public final class SpoolLeftovers {
                 Optional<String> archived = history.archivedSha256(name);
                 String sha = ChecksumFilter.sha256(zip);
                 QuarantineReport refused = refusal(zip);
+                Optional<String> quarantined = quarantine.keptCopyOf(name, sha);
                 if (archived.isPresent() && archived.get().equals(sha)) {
                     LOG.info("package {}: left in the spool by an earlier process, and whole in the history; dropped", name);
+                } else if (quarantined.isPresent()) {
+                    // fetched again after the restart and refused with a report of its own: the same bytes a second time,
+                    // as UNEXPECTED, were a second alert and a false cause in the memoria técnica
+                    LOG.info("package {}: left in the spool by an earlier process; the same bytes were quarantined since, at {}; dropped", name,
+                            quarantined.get());
                 } else if (stillInGrace(zip, refused)) {
                     continue;
                 } else {
