@@ -148,9 +148,11 @@ public final class CorteGate {
             return Optional.of(pkg + ": corte " + pkg.corte() + " is not newer than the published corte " + state.corte() + " ("
                     + state.packageName() + ")");
         }
+        // the same corte in another package too, as against the published one: which of the two went public depended
+        // on whether the resume's timer or the poll took the turn first
         Optional<Corte> unfinished = state.unfinishedCorte(pkg.name());
-        if (unfinished.isPresent() && unfinished.get().isNewerThan(pkg.corte())) {
-            return Optional.of(pkg + ": corte " + pkg.corte() + " is older than corte " + unfinished.get() + " (" + state.publishing()
+        if (unfinished.isPresent() && !pkg.corte().isNewerThan(unfinished.get())) {
+            return Optional.of(pkg + ": corte " + pkg.corte() + " is not newer than corte " + unfinished.get() + " (" + state.publishing()
                     + "), whose publication was cut short part way and is finished from the history");
         }
         return Optional.empty();

@@ -43,4 +43,18 @@ class CorteGateTest {
         PublishedState cutShort = PUBLISHED.publishing("PREP_20240602_2240.zip", "2024-06-02 22:40", null, null, "a");
         assertThat(CorteGate.tooOld(verified("PREP_20240602_2220.zip", "2024-06-02 22:20", SHA), cutShort)).isPresent();
     }
+
+    /**
+     * The same corte as one cut short, in another package (the institute sent it again under another name): refused, as
+     * it is against the published corte. It went public over the half-published one when the poll took the turn before
+     * the resume's timer, and was refused when the resume came first. The package cut short itself goes on.
+     */
+    @Test
+    void theSameCorteAsOneCutShortInAnotherPackageIsTooOld() {
+        PublishedState cutShort = PUBLISHED.publishing("PREP_20240602_2240.zip", "2024-06-02 22:40", null, null, "a");
+        assertThat(CorteGate.tooOld(verified("PREP_20240602_2240_b.zip", "2024-06-02 22:40", "cd".repeat(32)), cutShort)).get().asString()
+                .contains("not newer than corte 2024-06-02 22:40 (PREP_20240602_2240.zip)");
+        assertThat(CorteGate.tooOld(verified("PREP_20240602_2240.zip", "2024-06-02 22:40", "cd".repeat(32)), cutShort)).isEmpty();
+        assertThat(CorteGate.tooOld(verified("PREP_20240602_2300.zip", "2024-06-02 23:00", SHA), cutShort)).isEmpty();
+    }
 }
