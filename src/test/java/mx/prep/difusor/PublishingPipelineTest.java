@@ -592,6 +592,38 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     /**
+     * The operator asks to go back over the corte they see while the poll has the next one under way: the republish waits
+     * for its turn, and the newer corte is published first. It was then put over that newer corte, which the operator
+     * never saw; now it is refused (stale, with a report that says why) and the newer corte stays.
+     */
+    @Test
+    void aRepublishWaitingForItsTurnIsNotPutOverACortePublishedMeanwhile() throws Exception {
+        Path older = corte(0);
+        Path seen = corte(1);
+        Path republish = startWithTwoCortesAndARepublishFolder(older, seen);
+        // the next corte's site uploads are held on the wire: its publication holds the turn
+        s3Network.holdRequest(r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/"), FaultProxy.ALWAYS, Duration.ofSeconds(60));
+        Path newer = corte(2);
+        institute.release(newer);
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.faultsInjected() > 0);
+        republishFromTheHistory(republish, older);
+        // received (copied into the spool), and waiting for the turn
+        await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(tmp.resolve("work").resolve("spool").resolve(older.getFileName())));
+        s3Network.clearFaults();
+        s3Network.releaseHolds();
+        awaitPublished(newer);
+        JsonNode report = awaitReport(older.getFileName().toString());
+        assertThat(report.path("reason").asText()).isEqualTo("STALE_CORTE");
+        assertThat(report.path("cause").asText()).contains("republish asked over " + seen.getFileName()).contains(newer.getFileName()
+                + "@" + PrepPackageGenerator.sha256Hex(newer) + " (corte ").contains("was published since");
+        assertThat(publishedState().orElseThrow().packageName()).isEqualTo(newer.getFileName().toString());
+        assertSiteEquals(newer);
+        // its history record stays that of its own publication, not "stale"
+        assertThat(mx.prep.difusor.Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + older.getFileName()
+                + ".json")).asUtf8String()).path("outcome").asText()).isEqualTo("published");
+    }
+
+    /**
      * An operator's rollback stands over a restart while the institute still serves the withdrawn newer zip at its fixed
      * URL, with a checksum file that names no file: a new process knows that zip by its checksum alone, and once the
      * download names it, its history record says it was published before. It was published again over the rollback.

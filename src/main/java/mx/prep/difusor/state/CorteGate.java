@@ -26,6 +26,12 @@ public final class CorteGate {
     /** Exchange property set by the republish route. */
     public static final String REPUBLISH = "difusorRepublish";
 
+    /**
+     * Exchange property set when an operator's republish is received: the recorded package it was asked to go over
+     * ({@code name@sha256}, empty for none). It waits for its turn, maybe behind a newer corte being published.
+     */
+    public static final String REPUBLISH_OVER = "difusorRepublishOver";
+
     /** Exchange property set on a package taken back from the history because its publication was cut short. */
     public static final String RESUMED = "difusorResumed";
 
@@ -112,11 +118,43 @@ public final class CorteGate {
         return false;
     }
 
+    /** When an operator's republish is received, before it waits for its turn: what it is asked to go over. */
+    public void republishRequested(Exchange exchange) throws IOException {
+        String over = recorded(state.load().orElse(null));
+        exchange.setProperty(REPUBLISH_OVER, over);
+        LOG.info("republish requested over {}", over.isEmpty() ? "(nothing published)" : over);
+    }
+
+    private static String recorded(PublishedState state) {
+        return state == null || !state.hasPublished() ? "" : state.packageName() + "@" + state.sha256().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /**
+     * Why an operator's republish may not go over what the state says is public, if it may not: another package was
+     * recorded since the republish was asked for (a newer corte that had the turn before it). The operator chose to
+     * replace the corte they saw, never one they did not; they copy it again if it is still wanted.
+     */
+    public static Optional<String> republishOverAnother(PrepPackage pkg, Exchange exchange, PublishedState current) {
+        String over = exchange.getProperty(REPUBLISH_OVER, String.class);
+        String now = recorded(current);
+        if (over == null || over.equals(now)) {
+            return Optional.empty();
+        }
+        return Optional.of(pkg + ": republish asked over " + (over.isEmpty() ? "an empty site" : over) + ", but " + now
+                + " (corte " + current.corte() + ") was published since; not put over it: copy it into the republish folder again if"
+                + " it is still wanted");
+    }
+
     /** After archiving: only a corte newer than the published one (and not older than one cut short) goes on. */
     public void admit(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws IOException, PackageRejectedException,
             InterruptedException {
         Optional<PublishedState> known = state.lastKnown();
         if (exchange.getProperty(REPUBLISH, false, Boolean.class)) {
+            // not recorded as stale: the history's record of the package is that of its own publication, earlier
+            Optional<String> overAnother = republishOverAnother(pkg, exchange, state.load().orElse(null));
+            if (overAnother.isPresent()) {
+                throw new PackageRejectedException(RejectReason.STALE_CORTE, overAnother.get());
+            }
             // an operator's decision (runbook: republish a historic corte), the one way an older corte goes back online
             LOG.warn("{}: REPUBLISHED by an operator over the published corte {}", pkg,
                     known.filter(PublishedState::hasPublished).map(PublishedState::corte).orElse("(none)"));

@@ -72,6 +72,10 @@ public final class PublicationRecorder {
             history.recordOutcome(pkg, "stale", clock.instant());
             throw new PackageRejectedException(RejectReason.STALE_CORTE, tooOld.get() + " (found when about to publish: written meanwhile)");
         }
+        java.util.Optional<String> overAnother = CorteGate.republishOverAnother(pkg, exchange, current);
+        if (overAnother.isPresent()) {
+            throw new PackageRejectedException(RejectReason.STALE_CORTE, overAnother.get() + " (found when about to publish)");
+        }
         String corte = pkg.corte().toString();
         String index = pkg.site().files().stream().filter(f -> f.path().equals("index.html")).map(SiteFile::sha256).findFirst().orElse(null);
         Map<String, String> probed = probedFiles.isEmpty() ? null : pkg.site().files().stream().filter(f -> probedFiles.contains(f.path()))
