@@ -817,6 +817,44 @@ class BadPackagesTest extends PipelineTestBase {
     }
 
     /**
+     * A publication cut short is taken back from the history, then fails (S3 stops answering the state) while S3 takes
+     * no quarantine either: the package is in the history, so only its report waits on the pod's disk. It was copied
+     * there whole too, and PrepPackagesOnlyOnAPod said "do not delete the pod" for a package that was never at risk.
+     */
+    @Test
+    void aPackageTakenBackFromTheHistoryIsNotCopiedOntoThePodWhenItFails() throws Exception {
+        var settings = givingUpOnS3Sooner(settings());
+        startWithFirstCortePublished(settings);
+        Path cutShort = corte(1);
+        String name = cutShort.getFileName().toString();
+        institute.release(cutShort);
+        awaitPublished(cutShort);
+        killedWhilePublishing(name);
+        // once the resume has the package from the history, S3 answers neither a read of the state nor a quarantine write
+        java.util.concurrent.atomic.AtomicBoolean takenBack = new java.util.concurrent.atomic.AtomicBoolean();
+        s3Network.respond(r -> {
+            if (r.method().equals("GET") && r.path().equals("/" + HISTORY + "/history/" + name)) {
+                takenBack.set(true);
+                return false;
+            }
+            return takenBack.get() && (r.method().equals("GET") && r.path().equals("/" + HISTORY + "/state/published.json")
+                    || r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/quarantine/"));
+        }, FaultProxy.ALWAYS, 503, "application/xml", "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+        settings.put("difusor.resume.check-every-ms", "500");
+        startDifusor(settings);
+
+        await().atMost(Duration.ofSeconds(60)).until(() -> localReports(localQuarantine()).size() == 1);
+        JsonNode report = Json.MAPPER.readTree(localReports(localQuarantine()).get(0).toFile());
+        assertThat(report.path("package").asText()).isEqualTo(name);
+        assertThat(report.path("packageKeptAt").asText()).isEqualTo("history");
+        try (Stream<Path> files = Files.walk(localQuarantine())) {
+            assertThat(files.filter(f -> f.getFileName().toString().endsWith(".zip"))).isEmpty();
+        }
+        assertThat(meters().get("difusor_packages_only_on_pod").gauge().value()).isZero();
+        s3Network.clearFaults();
+    }
+
+    /**
      * A package already waiting among the leftovers (an earlier kill while S3 was down) and another one of the same
      * name but other bytes left in the spool by the next kill (the institute reused the name): set aside at start, the
      * second one replaced the first, a package received and lost. Both are now kept, and both reach the quarantine.

@@ -151,6 +151,9 @@ public final class InterruptedPublication {
         PrepPackage pkg = new PrepPackage(name, sha.get(), null, corte.get(), "s3://" + history.bucket() + "/" + history.zipKey(name),
                 clock.instant());
         pkg.spooled(spool, Files.size(spool));
+        // whole in the history, where it was just read from: a failure before the archive step (the state unreadable)
+        // copied it into the quarantine, onto the pod's disk while S3 was down (PrepPackagesOnlyOnAPod, falsely)
+        pkg.archived();
         exchange.setProperty(PrepPackage.PROPERTY, pkg);
         exchange.setProperty(CorteGate.RESUMED, true);
         // an older corte in flight was an operator's republish: the gate lets it through as it did the first time
