@@ -592,6 +592,22 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     /**
+     * The package's history record damaged by hand: the republish goes on as if there were none (its corte from its
+     * name). The parse error was taken for S3 trouble, retried, and the package quarantined as RETRIES_EXHAUSTED.
+     */
+    @Test
+    void aRepublishWhoseHistoryRecordCannotBeReadIsPublished() throws Exception {
+        Path older = corte(0);
+        Path republish = startWithTwoCortesAndARepublishFolder(older, corte(1));
+        bucket.putObject(b -> b.bucket(HISTORY).key("history/" + older.getFileName() + ".json").contentType("application/json"),
+                RequestBody.fromString("{\"package\": \"" + older.getFileName() + "\", \"corte\": 2024"));
+        republishFromTheHistory(republish, older);
+        awaitPublished(older);
+        assertSiteEquals(older);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
+    /**
      * The operator asks to go back over the corte they see while the poll has the next one under way: the republish waits
      * for its turn, and the newer corte is published first. It was then put over that newer corte, which the operator
      * never saw; now it is refused (stale, with a report that says why) and the newer corte stays.

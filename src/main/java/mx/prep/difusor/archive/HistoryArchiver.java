@@ -211,8 +211,18 @@ public final class HistoryArchiver {
     }
 
     /** The recorded outcome of a package in the history, if it has one. */
+    /**
+     * The package's outcome record, or empty: none, or one damaged by hand. A parse error is an IOException that the
+     * retry channel took for S3 trouble: retried, then quarantined, at every poll or drop of the package, for good.
+     */
     public Optional<HistoryRecord> outcome(String packageName) throws IOException {
-        return store.readJson(bucket, metadataKey(packageName), HistoryRecord.class);
+        try {
+            return store.readJson(bucket, metadataKey(packageName), HistoryRecord.class);
+        } catch (com.fasterxml.jackson.core.JacksonException unreadable) {
+            LOG.warn("package {}: its history record s3://{}/{} cannot be read ({}); taken as none", packageName, bucket,
+                    metadataKey(packageName), unreadable.getOriginalMessage());
+            return Optional.empty();
+        }
     }
 
     private static String orElse(String recorded, String otherwise) {

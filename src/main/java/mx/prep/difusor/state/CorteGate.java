@@ -101,14 +101,8 @@ public final class CorteGate {
         // names no file) is known to a new process by checksum alone, and an operator's rollback to an older corte would
         // be undone by the withdrawn newer zip still on offer. (A folder's packages are not polled: they go on, and an
         // older one is reported stale, as a rehearsal's replay expects)
-        Optional<HistoryArchiver.HistoryRecord> record;
-        try {
-            record = history.outcome(pkg.name());
-        } catch (com.fasterxml.jackson.core.JacksonException unreadable) {
-            // a record damaged by hand: the gate decides as if there were none
-            LOG.warn("{}: its history record cannot be read ({}); taken as not handled before", pkg, unreadable.getOriginalMessage());
-            record = Optional.empty();
-        }
+        // a record damaged by hand: the gate decides as if there were none
+        Optional<HistoryArchiver.HistoryRecord> record = history.outcome(pkg.name());
         if (record.isPresent() && pkg.sha256() != null && pkg.sha256().equalsIgnoreCase(record.get().sha256())) {
             LOG.info("{}: already handled ({} at {}); not published again (an operator puts it back on line through the republish folder)",
                     pkg, record.get().outcome(), record.get().outcomeAt());
