@@ -106,10 +106,8 @@ public final class SitePaths {
     }
 
     private static PackageRejectedException unsafe(String name, String why) {
-        String shown = name == null ? "null" : name.replaceAll("\\p{Cntrl}", "?");
-        if (shown.length() > 200) {
-            shown = shown.substring(0, 200) + "…";
-        }
+        // as a person reads it in the report and the log: controls, bidi overrides and quotes escaped, length capped
+        String shown = name == null ? "null" : ZipStructure.label(name);
         return new PackageRejectedException(RejectReason.UNSAFE_ENTRY_NAME, "unsafe entry name '" + shown + "': " + why);
     }
 }

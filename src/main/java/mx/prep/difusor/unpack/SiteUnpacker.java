@@ -307,18 +307,20 @@ public final class SiteUnpacker {
         // one set of digests per reader, reset for each entry: tens of thousands of entries, no lookup or garbage each
         Digests digests = new Digests(ChecksumFilter.newSha256(), newMd5(), new byte[ZipStructure.SNIFF_BYTES]);
         for (int i; !progress.stop.get() && (i = progress.next.getAndIncrement()) < items.size();) {
-            // which of tens of thousands of entries the inflater choked on
-            String entry = " (entry " + items.get(i).entry().getName() + ")";
             try {
                 progress.files[i] = readEntry(pkg, zip, known, items.get(i), progress, buffer, digests);
             } catch (ZipException e) {
+                // which of tens of thousands of entries the inflater choked on
+                String entry = " (entry '" + ZipStructure.label(items.get(i).entry().getName()) + "')";
                 progress.failures[i] = new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": damaged zip: " + e.getMessage() + entry, e);
                 progress.stop.set(true);
             } catch (IOException e) {
+                String entry = " (entry '" + ZipStructure.label(items.get(i).entry().getName()) + "')";
                 progress.failures[i] = disk(e) ? onTheDisk(pkg, e)
                         : new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage() + entry, e);
                 progress.stop.set(true);
             } catch (IllegalArgumentException e) {
+                String entry = " (entry '" + ZipStructure.label(items.get(i).entry().getName()) + "')";
                 progress.failures[i] = new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage() + entry, e);
                 progress.stop.set(true);
             } catch (PackageRejectedException | RuntimeException | Error e) {
@@ -371,7 +373,7 @@ public final class SiteUnpacker {
                 size += n;
                 if (entry.getSize() >= 0 && size > entry.getSize()) {
                     // a bomb that understates its sizes in both headers: stop at the first byte too many
-                    throw new PackageRejectedException(RejectReason.ZIP_BOMB, pkg + ": entry '" + entry.getName()
+                    throw new PackageRejectedException(RejectReason.ZIP_BOMB, pkg + ": entry '" + ZipStructure.label(entry.getName())
                             + "' inflates to more than the " + entry.getSize() + " bytes its headers declare");
                 }
                 if (progress.total.get() + size > maxTotalBytes) {
@@ -381,16 +383,16 @@ public final class SiteUnpacker {
             }
         }
         if (entry.getSize() >= 0 && size != entry.getSize()) {
-            throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": entry '" + entry.getName() + "' has " + size
+            throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": entry '" + ZipStructure.label(entry.getName()) + "' has " + size
                     + " bytes, its headers declare " + entry.getSize());
         }
         if (entry.getCrc() != -1 && crc.getValue() != entry.getCrc()) {
-            throw new PackageRejectedException(RejectReason.ENTRY_CRC_MISMATCH, pkg + ": entry '" + entry.getName()
+            throw new PackageRejectedException(RejectReason.ENTRY_CRC_MISMATCH, pkg + ": entry '" + ZipStructure.label(entry.getName())
                     + "' does not match its CRC-32");
         }
         String archive = ZipStructure.archiveMagic(head, headLength);
         if (archive != null && !limits.mayBeArchive(entry.getName())) {
-            throw new PackageRejectedException(RejectReason.NESTED_ARCHIVE, pkg + ": entry '" + entry.getName() + "' holds a "
+            throw new PackageRejectedException(RejectReason.NESTED_ARCHIVE, pkg + ": entry '" + ZipStructure.label(entry.getName()) + "' holds a "
                     + archive + " archive (difusor.unpack.archives-allowed does not name it, under an archive's name)");
         }
         if (progress.total.addAndGet(size) > maxTotalBytes) {

@@ -32,6 +32,15 @@ class SitePathsTest {
                 .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.UNSAFE_ENTRY_NAME));
     }
 
+    /** The refusal names the entry as a person must read it in the report: no raw control, bidi override or quote. */
+    @Test
+    void aRefusedNameIsShownWithItsControlsBidiOverridesAndQuotesEscaped() {
+        assertThatThrownBy(() -> SitePaths.normalise("datos/\u202Enosj.exe'\u0085/../../x", ""))
+                .isInstanceOf(PackageRejectedException.class)
+                .hasMessageContaining("unsafe entry name 'datos/\\u202enosj.exe\\u0027\\u0085/../../x'")
+                .hasMessageNotContaining("\u202E").hasMessageNotContaining("\u0085");
+    }
+
     @Test
     void aNameLongerThanAnS3KeyIsRefusedCountingThePrefixAndUtf8Bytes() throws Exception {
         String longest = "a".repeat(1019) + ".html";

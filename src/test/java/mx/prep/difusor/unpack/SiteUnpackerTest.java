@@ -382,6 +382,18 @@ class SiteUnpackerTest {
         assertRejected(zip, RejectReason.ENTRY_CRC_MISMATCH);
     }
 
+    /** A bidi override in the entry's name would show the report's cause reordered: escaped, as in the log. */
+    @Test
+    void anEntryRefusedForItsBytesIsNamedWithItsControlsEscaped() throws Exception {
+        Path zip = zip(site("data/a\u202Enosj.json", "{\"votos\":12345}"), true);
+        byte[] bytes = Files.readAllBytes(zip);
+        bytes[new String(bytes, StandardCharsets.ISO_8859_1).indexOf("12345")] = '9';
+        Files.write(zip, bytes);
+        assertThatThrownBy(() -> unpacker.unpack(pkg(zip))).isInstanceOfSatisfying(PackageRejectedException.class,
+                e -> assertThat(e.reason()).isEqualTo(RejectReason.ENTRY_CRC_MISMATCH))
+                .hasMessageContaining("entry 'data/a\\u202enosj.json' does not match its CRC-32").hasMessageNotContaining("\u202E");
+    }
+
     @Test
     void twoEntriesThatAreTheSameSitePathAreRefused() throws Exception {
         assertRejected(zip(site("data/a.json", "1", "data//a.json", "2"), false), RejectReason.DUPLICATE_ENTRY);
@@ -627,7 +639,7 @@ class SiteUnpackerTest {
         Files.write(zip, bytes);
         assertThatThrownBy(() -> unpacker.unpack(pkg(zip)))
                 .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.BAD_ZIP))
-                .hasMessageContaining("PREP2024_JAL_20240602_2000.zip").hasMessageContaining("(entry data/x.json)");
+                .hasMessageContaining("PREP2024_JAL_20240602_2000.zip").hasMessageContaining("(entry 'data/x.json')");
     }
 
     /**
