@@ -549,6 +549,9 @@ class BadPackagesTest extends PipelineTestBase {
         institute.release(first);
         MeterRegistry meters = meters();
         assertThat(meters.get("difusor_packages_only_on_pod").gauge().value()).isEqualTo(1);
+        Path setAside = waiting.resolveSibling(badName + ".report.json");
+        await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(setAside));
+        JsonNode refusal = Json.MAPPER.readTree(setAside.toFile());
 
         s3Network.clearFaults();
         Files.delete(local);
@@ -561,6 +564,12 @@ class BadPackagesTest extends PipelineTestBase {
         assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
         assertThat(report.path("step").asText()).isEqualTo("checksum-filter");
         assertThat(report.path("announcedSha256").asText()).isEqualTo("ab".repeat(32));
+        // the one sent by the sweep: when it was refused, with its corte (the memoria técnica counts it in its period,
+        // not in the sweep's); a download after the faults were cleared may have been refused straight into S3 too
+        assertThat(refusal.path("corte").asText()).isNotEmpty();
+        await().atMost(Duration.ofSeconds(10)).until(() -> keys(HISTORY, folder).stream().filter(k -> k.endsWith("/report.json"))
+                .map(k -> bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(k)).asUtf8String()).anyMatch(r -> r.contains(
+                        "\"time\" : \"" + refusal.path("time").asText() + "\"") && r.contains("\"corte\" : \"" + refusal.path("corte").asText() + "\"")));
         await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(waiting));
         assertThat(waiting.resolveSibling(badName + ".report.json")).doesNotExist();
         assertThat(meters.get("difusor_packages_only_on_pod").gauge().value()).isZero();

@@ -57,6 +57,8 @@ public final class Quarantine {
      * sent now, not counted again, however many sweeps it takes.
      */
     public static final String COUNTED = "difusorRefusalCounted";
+    /** Set on a leftover refused before it was set aside: when that was (its report's time), not when it is sent. */
+    public static final String REFUSED_AT = "difusorRefusedAt";
 
     private final ObjectStore store;
     /** For the background send: its parts go on threads of their own, never ahead of the next package's history copy. */
@@ -130,7 +132,8 @@ public final class Quarantine {
         if (!exchange.getProperty(COUNTED, false, Boolean.class)) {
             metrics.rejected(reason);
         }
-        Instant now = clock.instant();
+        // a leftover's refusal happened when it was set aside: the memoria técnica counts it in its period, not the sweep's
+        Instant now = exchange.getProperty(REFUSED_AT, clock.instant(), Instant.class);
         String name = pkg != null ? pkg.name() : offer != null && offer.packageName() != null ? offer.packageName() : "unnamed-package";
         String folder = prefix + stem(name) + "/" + STAMP.format(now) + "-" + reason.name().toLowerCase().replace('_', '-') + "/";
         if (pkg != null) {

@@ -185,6 +185,23 @@ public final class SpoolLeftovers {
         }
     }
 
+    private static mx.prep.difusor.state.Corte parsedOrNull(String corte) {
+        try {
+            return mx.prep.difusor.state.Corte.parse(corte);
+        } catch (RuntimeException unreadable) {
+            return null;
+        }
+    }
+
+    /** When the refusal happened, if its report says so readably (else the sweep's time stands: never stuck on it). */
+    private static Optional<java.time.Instant> refusedAt(QuarantineReport refused) {
+        try {
+            return Optional.ofNullable(refused.time()).map(java.time.Instant::parse);
+        } catch (RuntimeException unreadable) {
+            return Optional.empty();
+        }
+    }
+
     /** Run on a timer; never fails the caller (S3 down: the next run tries again). */
     public synchronized void sweep() {
         if (!Files.isDirectory(leftovers)) {
@@ -224,9 +241,11 @@ public final class SpoolLeftovers {
                 } else if (stillInGrace(zip, refused)) {
                     continue;
                 } else {
+                    // the corte it was refused with (a manifest may have announced it apart from the name)
+                    mx.prep.difusor.state.Corte corte = refused != null && refused.corte() != null ? parsedOrNull(refused.corte()) : null;
+                    corte = corte != null ? corte : corteParser.fromPackageName(name).orElse(null);
                     PrepPackage pkg = new PrepPackage(name, refused == null ? null : refused.announcedSha256(), null,
-                            corteParser.fromPackageName(name).orElse(null), refused == null ? "spool of an earlier process" : refused.source(),
-                            clock.instant());
+                            corte, refused == null ? "spool of an earlier process" : refused.source(), clock.instant());
                     pkg.spooled(zip, Files.size(zip));
                     pkg.hashed(sha);
                     Exchange exchange = new DefaultExchange(context);
@@ -239,6 +258,7 @@ public final class SpoolLeftovers {
                             exchange.setProperty(Quarantine.COUNTED, true);
                         }
                         exchange.setProperty(Quarantine.STEP, refused.step());
+                        refusedAt(refused).ifPresent(at -> exchange.setProperty(Quarantine.REFUSED_AT, at));
                         exchange.setProperty(Exchange.EXCEPTION_CAUGHT,
                                 new PackageRejectedException(RejectReason.valueOf(refused.reason()), refused.cause()));
                     } else {
