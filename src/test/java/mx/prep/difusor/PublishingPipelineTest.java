@@ -1010,6 +1010,36 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     /**
+     * The same bytes dropped again over the file while it goes through (a cp or a sync run twice: a new modification
+     * time, the same content): nothing to keep. It was quarantined as NAME_REUSED "with other bytes", a false alert.
+     */
+    @Test
+    void thePackageDroppedAgainWithTheSameBytesIsNotTakenForAnotherOne() throws Exception {
+        Path checked = corte(0);
+        String name = checked.getFileName().toString();
+        Path incoming = startWithAnIncomingDirectory(settings());
+        s3Network.holdRequest(r -> r.method().equals("GET") && r.path().equals("/" + HISTORY + "/history/" + name + ".sha256"), 1,
+                Duration.ofSeconds(60));
+        dropWithSidecar(incoming, checked);
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.requests(r -> r.path().equals("/" + HISTORY + "/history/" + name + ".sha256")) > 0);
+        Files.write(incoming.resolve(name), Files.readAllBytes(checked));
+        Files.setLastModifiedTime(incoming.resolve(name), java.nio.file.attribute.FileTime.from(java.time.Instant.now().plusSeconds(60)));
+        s3Network.releaseHolds();
+
+        awaitPublished(checked);
+        // the check runs before the folder's consumer deletes the file
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(incoming.resolve(name)));
+        Path leftovers = tmp.resolve("work").resolve("spool-leftovers");
+        if (Files.exists(leftovers)) {
+            try (var left = Files.walk(leftovers)) {
+                assertThat(left.filter(Files::isRegularFile)).isEmpty();
+            }
+        }
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        assertSiteEquals(checked);
+    }
+
+    /**
      * The spool's copy changed on disk after its entries were checked against their CRCs and hashed (a disk fault, a
      * process writing where it should not): every upload carries the MD5 taken at the check, so S3 refuses the other
      * bytes and the site never holds bytes nobody verified. Without it they were published, and recorded as the entry's.

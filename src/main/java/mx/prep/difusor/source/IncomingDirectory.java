@@ -175,6 +175,7 @@ public final class IncomingDirectory {
         @Override
         public void onComplete(Exchange exchange) {
             // a failed exchange leaves the folder's file where it is: the consumer takes it again
+            Path copy = null;
             try {
                 if (!Files.exists(zip)) {
                     return;
@@ -184,7 +185,12 @@ public final class IncomingDirectory {
                         && java.util.Objects.equals(now.fileKey(), taken.fileKey())) {
                     return;
                 }
-                Path copy = Files.createTempFile(spoolDir, "download-", ".part");
+                if (pkg.sha256() != null && pkg.sha256().equalsIgnoreCase(mx.prep.difusor.verify.ChecksumFilter.sha256(zip))) {
+                    // the same bytes again (a cp or a sync run twice): nothing is lost with it, no name was reused
+                    LOG.info("{}: dropped into {} again with the same bytes while it went through; deleted with it", pkg, zip.getParent());
+                    return;
+                }
+                copy = Files.createTempFile(spoolDir, "download-", ".part");
                 Files.copy(zip, copy, StandardCopyOption.REPLACE_EXISTING);
                 String cause = "dropped into " + zip.getParent() + " again under its name, with other bytes, while " + pkg.name() + " ("
                         + pkg.sha256() + ") went through; the folder's consumer deleted it with that one";
@@ -196,6 +202,13 @@ public final class IncomingDirectory {
             } catch (IOException | RuntimeException e) {
                 LOG.error("{}: another package dropped over it in {} may be deleted with it by the folder's consumer ({}); drop it again",
                         pkg, zip.getParent(), e.toString());
+                try {
+                    if (copy != null) {
+                        Files.deleteIfExists(copy);   // a copy cut short (a full disk) is no package; a start would remove it
+                    }
+                } catch (IOException notDeleted) {
+                    LOG.warn("{}: cannot delete {} ({})", pkg, copy, notDeleted.toString());
+                }
             }
         }
     }
