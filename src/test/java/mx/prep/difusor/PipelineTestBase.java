@@ -326,6 +326,9 @@ abstract class PipelineTestBase {
         if (path.endsWith(".zip")) {
             return "application/zip";
         }
+        if (path.endsWith(".mp4")) {
+            return "video/mp4";
+        }
         return "application/octet-stream";
     }
 
