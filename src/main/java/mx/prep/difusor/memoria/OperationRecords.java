@@ -84,6 +84,12 @@ public final class OperationRecords {
             String sha = mismatch ? r.announcedSha256() : r.receivedSha256();
             boolean published = packages.stream().anyMatch(p -> "published".equals(p.outcome()) && p.packageName().equals(r.packageName())
                     && (sha == null || sha.equalsIgnoreCase(p.sha256())));
+            if (published && packages.stream().anyMatch(p -> "published".equals(p.outcome()) && p.packageName().equals(r.packageName())
+                    && (sha == null || sha.equalsIgnoreCase(p.sha256())) && Instant.parse(p.outcomeAt()).isBefore(Instant.parse(r.time())))) {
+                // published before this refusal (an operator's republish of it refused because a newer corte came first):
+                // neither "not published" nor "published late"; nothing the public missed
+                continue;
+            }
             if (published && mismatch && publishedLater.stream().anyMatch(l -> l.packageName().equals(r.packageName())
                     && sha.equalsIgnoreCase(l.announcedSha256()))) {
                 continue;   // other wrong bytes of the same package before it came right: listed once

@@ -114,19 +114,25 @@ public final class CorteGate {
 
     /** When an operator's republish is received, before it waits for its turn: what it is asked to go over. */
     public void republishRequested(Exchange exchange) throws IOException {
-        String over = recorded(state.load().orElse(null));
+        Optional<PublishedState> now = state.load();
+        String over = recorded(now.orElse(null));
         exchange.setProperty(REPUBLISH_OVER, over);
-        LOG.info("republish requested over {}", over.isEmpty() ? "(nothing published)" : over);
+        // a marker then may be a publication under way as well as one cut short (its resume): whichever is recorded
+        // before the republish's turn is a site the operator did not see, and is not replaced without them
+        LOG.info("republish requested over {}{}", over.isEmpty() ? "(nothing published)" : over,
+                now.map(PublishedState::publishing).map(p -> " (" + p + " being published or cut short)").orElse(""));
     }
 
     private static String recorded(PublishedState state) {
-        return state == null || !state.hasPublished() ? "" : state.packageName() + "@" + state.sha256().toLowerCase(java.util.Locale.ROOT);
+        return state == null || !state.hasPublished() ? ""
+                : state.packageName() + "@" + (state.sha256() == null ? "" : state.sha256().toLowerCase(java.util.Locale.ROOT));
     }
 
     /**
      * Why an operator's republish may not go over what the state says is public, if it may not: another package was
-     * recorded since the republish was asked for (a newer corte that had the turn before it). The operator chose to
-     * replace the corte they saw, never one they did not; they copy it again if it is still wanted.
+     * recorded since the republish was asked for (a newer corte that had the turn before it, or one whose publication was
+     * cut short and that the resume finished first). The operator chose to replace the corte they saw, never one they
+     * did not; they copy it again if it is still wanted.
      */
     public static Optional<String> republishOverAnother(PrepPackage pkg, Exchange exchange, PublishedState current) {
         String over = exchange.getProperty(REPUBLISH_OVER, String.class);
@@ -134,9 +140,9 @@ public final class CorteGate {
         if (over == null || over.equals(now)) {
             return Optional.empty();
         }
-        return Optional.of(pkg + ": republish asked over " + (over.isEmpty() ? "an empty site" : over) + ", but " + now
-                + " (corte " + current.corte() + ") was published since; not put over it: copy it into the republish folder again if"
-                + " it is still wanted");
+        return Optional.of(pkg + ": republish asked over " + (over.isEmpty() ? "an empty site" : over) + ", but "
+                + (now.isEmpty() ? "the state now records nothing published" : now + " (corte " + current.corte() + ") was published since")
+                + "; not put over it: copy it into the republish folder again if it is still wanted");
     }
 
     /** After archiving: only a corte newer than the published one (and not older than one cut short) goes on. */
@@ -192,7 +198,8 @@ public final class CorteGate {
 
     /** A dry run's gate: the same decision as {@link #admit}, recorded nowhere. */
     public void wouldAdmit(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws PackageRejectedException {
-        Optional<String> tooOld = exchange.getProperty(REPUBLISH, false, Boolean.class) ? Optional.empty()
+        Optional<String> tooOld = exchange.getProperty(REPUBLISH, false, Boolean.class)
+                ? republishOverAnother(pkg, exchange, state.lastKnown().orElse(null))
                 : state.lastKnown().flatMap(s -> tooOld(pkg, s));
         if (tooOld.isPresent()) {
             throw new PackageRejectedException(RejectReason.STALE_CORTE, tooOld.get());

@@ -86,6 +86,12 @@ class MemoriaTecnicaTest {
         store.putJson("prep-history", "quarantine/PREP2024_JAL_20240602_2200/2024-06-03T03-58-00Z-RETRIES_EXHAUSTED/report.json",
                 new QuarantineReport("PREP2024_JAL_20240602_2200.zip", "2024-06-02T22:00", "publish", "RETRIES_EXHAUSTED",
                         "SlowDown", "2024-06-03T03:58:00Z", "ab", "ab", 1000L, "https://prep.iepcjalisco.mx/paquete", "history"));
+        // an operator's republish of corte 21:00, refused because a newer corte was published while it waited: neither
+        // "not published" nor "published late" (it was published before the refusal)
+        store.putJson("prep-history", "quarantine/PREP2024_JAL_20240602_2100/2024-06-03T04-10-00Z-STALE_CORTE/report.json",
+                new QuarantineReport("PREP2024_JAL_20240602_2100.zip", "2024-06-02T21:00", "corte-gate", "STALE_CORTE",
+                        "republish asked over PREP2024_JAL_20240602_2140.zip@ab, but PREP2024_JAL_20240602_2200.zip@ab was published since",
+                        "2024-06-03T04:10:00Z", "ab", "ab", 1000L, "file:///work/republish/PREP2024_JAL_20240602_2100.zip", "history"));
         String[][] outcomes = {{"2100", "published", "2024-06-03T03:01:00Z"}, {"2140", "published", "2024-06-03T03:41:00Z"},
                 {"2200", "published", "2024-06-03T04:02:00Z"}, {"2120", "rejected", "2024-06-03T03:30:00Z"}};
         for (String[] o : outcomes) {
