@@ -814,7 +814,7 @@ class BadPackagesTest extends PipelineTestBase {
 
         var settings = settings();
         settings.put("difusor.quarantine.send-kept-every-ms", "500");
-        settings.put("difusor.quarantine.leftover-grace-ms", "10000");   // the refusal comes from the first polls
+        settings.put("difusor.quarantine.leftover-grace-ms", "15000");   // the refusal comes from the first polls
         startDifusor(settings);
         JsonNode report = awaitReport(name);
         assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");

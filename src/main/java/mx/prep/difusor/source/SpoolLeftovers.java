@@ -230,7 +230,9 @@ public final class SpoolLeftovers {
                 Optional<String> archived = history.archivedSha256(name);
                 String sha = ChecksumFilter.sha256(zip);
                 QuarantineReport refused = refusal(zip);
-                Optional<String> quarantined = quarantine.keptCopyOf(name, sha);
+                // only one without a refusal of its own: a refusal set aside with its report is sent (its time and cause
+                // are the memoria's), pointing at the copy in quarantine
+                Optional<String> quarantined = refused == null ? quarantine.keptCopyOf(name, sha) : Optional.empty();
                 if (archived.isPresent() && archived.get().equals(sha)) {
                     LOG.info("package {}: left in the spool by an earlier process, and whole in the history; dropped", name);
                 } else if (quarantined.isPresent()) {
