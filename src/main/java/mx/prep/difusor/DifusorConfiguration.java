@@ -469,6 +469,24 @@ public class DifusorConfiguration implements CamelConfiguration {
     }
 
     /**
+     * Every prefix and key the difusor writes in the history bucket: one list for both start checks (the site's and
+     * the incoming bucket's). The views prefix was missing from the site's: inside the site, the prune deleted the
+     * other replica's view and CloudFront served it.
+     */
+    static java.util.Map<String, String> historyKeys(Settings settings) {
+        java.util.Map<String, String> keys = new java.util.HashMap<>(java.util.Map.of("difusor.history.prefix", settings.prefix("difusor.history.prefix"),
+                "difusor.quarantine.prefix", settings.prefix("difusor.quarantine.prefix"),
+                "difusor.probe.incidents-prefix", settings.prefix("difusor.probe.incidents-prefix"),
+                "difusor.state.key", settings.required("difusor.state.key"),
+                "difusor.state.manifest-key", settings.required("difusor.state.manifest-key")));
+        // empty: no views kept (the probe's replicas do not vouch for each other), nothing written
+        if (!settings.prefix("difusor.probe.views-prefix").isEmpty()) {
+            keys.put("difusor.probe.views-prefix", settings.prefix("difusor.probe.views-prefix"));
+        }
+        return keys;
+    }
+
+    /**
      * The site bucket is public (CloudFront serves it) and holds the package and nothing else (a listing plan deletes
      * what the package lacks): what the difusor keeps for itself must lie outside the site. History, quarantine (bad
      * packages), incidents and state inside it would be deleted by the prune and served to the public; so would
@@ -477,19 +495,6 @@ public class DifusorConfiguration implements CamelConfiguration {
      * @param historyKeys setting name -> a prefix or key in the history bucket
      * @param memoriaLogs difusor.memoria.logs: s3://bucket/prefix/, a local folder, or empty
      */
-    /**
-     * Every prefix and key the difusor writes in the history bucket: one list for both start checks (the site's and
-     * the incoming bucket's). The views prefix was missing from the site's: inside the site, the prune deleted the
-     * other replica's view and CloudFront served it.
-     */
-    static java.util.Map<String, String> historyKeys(Settings settings) {
-        return java.util.Map.of("difusor.history.prefix", settings.prefix("difusor.history.prefix"),
-                "difusor.quarantine.prefix", settings.prefix("difusor.quarantine.prefix"),
-                "difusor.probe.incidents-prefix", settings.prefix("difusor.probe.incidents-prefix"),
-                "difusor.probe.views-prefix", settings.prefix("difusor.probe.views-prefix"),
-                "difusor.state.key", settings.required("difusor.state.key"),
-                "difusor.state.manifest-key", settings.required("difusor.state.manifest-key"));
-    }
 
     static void requireApartFromTheSite(String siteBucket, String sitePrefix, String historyBucket, java.util.Map<String, String> historyKeys,
             String memoriaLogs) {

@@ -87,6 +87,15 @@ class DifusorConfigurationTest {
             assertThatThrownBy(() -> DifusorConfiguration.requireApartFromTheSite("prep", "probe-views/", "prep", keys, ""))
                     .isInstanceOf(IllegalStateException.class).hasMessageContaining("difusor.probe.views-prefix ('probe-views/')");
         }
+        // no views kept: nothing to keep apart (an empty prefix overlapped every site prefix)
+        file.setProperty("difusor.probe.views-prefix", "");
+        try (var camel = new org.apache.camel.impl.DefaultCamelContext()) {
+            camel.getPropertiesComponent().setInitialProperties(file);
+            camel.start();
+            java.util.Map<String, String> keys = DifusorConfiguration.historyKeys(new Settings(camel.getPropertiesComponent()));
+            assertThat(keys).doesNotContainKey("difusor.probe.views-prefix");
+            DifusorConfiguration.requireApartFromTheSite("prep", "site/", "prep", keys, "");
+        }
     }
 
     @Test

@@ -210,7 +210,6 @@ public final class HistoryArchiver {
                 pkg.sha256(), pkg.size(), pkg.receivedAt().toString(), outcome, at.toString(), pkg.source()));
     }
 
-    /** The recorded outcome of a package in the history, if it has one. */
     /**
      * The package's outcome record, or empty: none, or one damaged by hand. A parse error is an IOException that the
      * retry channel took for S3 trouble: retried, then quarantined, at every poll or drop of the package, for good.

@@ -75,8 +75,14 @@ public final class IncomingDirectory {
      * the manifest may have announced apart from the name (an operator copied it back to publish it again).
      */
     private Corte historyCorte(String name, String sha256) throws IOException {
-        return history.outcome(name).filter(r -> r.corte() != null && r.sha256() != null && r.sha256().equalsIgnoreCase(sha256))
-                .map(r -> Corte.parse(r.corte())).orElse(null);
+        var record = history.outcome(name).filter(r -> r.corte() != null && r.sha256() != null && r.sha256().equalsIgnoreCase(sha256));
+        try {
+            return record.map(r -> Corte.parse(r.corte())).orElse(null);
+        } catch (IllegalArgumentException unreadable) {
+            // a record edited by hand: its name's corte stands, as with no record (never a failure retried for good)
+            LOG.warn("package {}: the corte of its history record cannot be read ({}); its name's is taken", name, unreadable.getMessage());
+            return null;
+        }
     }
 
     private PrepPackage received(Exchange exchange, Path zip, String name, String sha256, Corte corte, PackageOffer offer) throws IOException {

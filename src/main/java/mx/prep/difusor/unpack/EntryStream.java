@@ -60,7 +60,7 @@ final class EntryStream extends InputStream {
         for (long toSkip = mark; toSkip > 0;) {
             long skipped = in.skip(toSkip);
             if (skipped <= 0) {
-                throw new IOException("cannot return to byte " + mark + " of " + entry.getName());
+                throw new IOException("cannot return to byte " + mark + " of '" + ZipStructure.label(entry.getName()) + "'");
             }
             toSkip -= skipped;
         }

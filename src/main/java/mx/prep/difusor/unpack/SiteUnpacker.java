@@ -215,7 +215,7 @@ public final class SiteUnpacker {
                 throw new PackageRejectedException(e.reason(), pkg + ": " + e.getMessage());
             }
             if (!paths.add(path)) {
-                throw new PackageRejectedException(RejectReason.DUPLICATE_ENTRY, pkg + ": two entries are the site file '" + path + "'");
+                throw new PackageRejectedException(RejectReason.DUPLICATE_ENTRY, pkg + ": two entries are the site file '" + ZipStructure.label(path) + "'");
             }
             items.add(new Item(entry, path, fingerprint));
         }
