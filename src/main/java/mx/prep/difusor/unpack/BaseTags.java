@@ -26,6 +26,45 @@ final class BaseTags {
         return hrefs;
     }
 
+    /**
+     * Whether a {@code <base} tag, read as a tokenizer reads it, swallows another one that opens inside its attributes
+     * (a quote it opened, or a tag that never ends). A fake {@code <base x='} in a comment or another attribute's value,
+     * which no browser reads as a tag, hid the real base after it from this reading: which base counts is then a
+     * parser's call, and the page is refused rather than guessed at.
+     */
+    static boolean hidesAnother(CharSequence html) {
+        int n = html.length();
+        int at = indexOf(html, "<base", 0, n);
+        while (at >= 0) {
+            int i = at + "<base".length();
+            if (i < n && opensTag(html.charAt(i))) {
+                int end = readAttributes(html, i, new ArrayList<>());
+                int inside = indexOfOpening(html, i, end < 0 ? n : end);
+                if (inside >= 0) {
+                    return true;
+                }
+                i = end < 0 ? n : end;
+            }
+            at = indexOf(html, "<base", Math.max(i, at + 1), n);
+        }
+        return false;
+    }
+
+    /** The first {@code <base} from {@code from} to before {@code to} that opens a tag, or -1. */
+    private static int indexOfOpening(CharSequence html, int from, int to) {
+        for (int at = indexOf(html, "<base", from, to); at >= 0; at = indexOf(html, "<base", at + 1, to)) {
+            int after = at + "<base".length();
+            if (after >= html.length() || opensTag(html.charAt(after))) {
+                return at;
+            }
+        }
+        return -1;
+    }
+
+    private static boolean opensTag(char c) {
+        return isHtmlSpace(c) || c == '/' || c == '>';
+    }
+
     /** The hrefs of the {@code <base>} tags as an HTML tokenizer reads them. */
     static List<String> asTheBrowserReadsThem(CharSequence html) {
         List<String> hrefs = new ArrayList<>();
@@ -124,8 +163,8 @@ final class BaseTags {
 
     /**
      * Every {@code href=value} inside a {@code <base ...>} tag of the text, in order. A tag runs to the next {@code >}
-     * whatever the quotes, and every {@code href} after white space in it counts, also one in another attribute's
-     * value.
+     * whatever the quotes, and every {@code href} after white space, a "/" or a quote in it counts, also one in another
+     * attribute's value.
      */
     static List<String> afterWhiteSpace(CharSequence html) {
         List<String> hrefs = new ArrayList<>();
@@ -134,8 +173,8 @@ final class BaseTags {
         int end = -1;
         for (int at = indexOf(html, "<base", 0, n); at >= 0; at = indexOf(html, "<base", at + 1, n)) {
             int attributes = at + "<base".length();
-            if (attributes >= n || !isSpace(html.charAt(attributes))) {
-                continue; // <basefont>, "a<baseLength": no base tag
+            if (attributes >= n || !isSpace(html.charAt(attributes)) && html.charAt(attributes) != '/') {
+                continue; // <basefont>, "a<baseLength": no base tag (<base/href=...> is one)
             }
             if (end < attributes) {
                 // tags without a ">" between them share the next one: looked for once
@@ -145,7 +184,9 @@ final class BaseTags {
             // a tag that starts inside the last one ends where it ends: its hrefs were read with it
             int from = Math.max(attributes, scannedTo);
             for (int h = indexOf(html, "href", from, end); h >= 0; h = indexOf(html, "href", h + 1, end)) {
-                if (isSpace(html.charAt(h - 1))) {
+                // after white space, a "/" or a closing quote, where a browser starts an attribute too
+                char before = html.charAt(h - 1);
+                if (isSpace(before) || before == '/' || before == '"' || before == '\'') {
                     String value = valueAfter(html, h + "href".length());
                     if (value != null) {
                         hrefs.add(value);

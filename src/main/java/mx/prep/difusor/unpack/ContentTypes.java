@@ -33,8 +33,8 @@ public final class ContentTypes {
             Map.entry("otf", "font/otf"),
             Map.entry("pdf", "application/pdf"),
             Map.entry("zip", "application/zip"),
-            // maps and media a results site may carry: as octet-stream a browser downloads them, WebAssembly's
-            // streaming compile refuses the module, and CloudFront does not compress the maps
+            // maps and media a results site may carry: as octet-stream a browser offers them as downloads and
+            // WebAssembly's streaming compile refuses the module (topojson as JSON: CloudFront compresses that type)
             Map.entry("geojson", "application/geo+json"),
             Map.entry("topojson", "application/json"),
             Map.entry("wasm", "application/wasm"),

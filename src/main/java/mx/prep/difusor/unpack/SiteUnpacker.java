@@ -433,9 +433,18 @@ public final class SiteUnpacker {
                     + MAX_INDEX_BYTES / (1 << 20) + " MiB, which is not read to check where it points");
         }
         String html = new String(head, StandardCharsets.UTF_8);
+        if (BaseTags.hidesAnother(html)) {
+            throw new PackageRejectedException(RejectReason.BASE_OUTSIDE_SITE, pkg + ": index.html has a <base tag inside the attributes"
+                    + " of another (a quote left open, in a comment or a value): which base a browser takes cannot be told, and is not"
+                    + " guessed at");
+        }
+        String real = BaseTags.outsideCommentsAndScripts(html);
+        List<String> realHrefs = BaseTags.asTheBrowserReadsThem(real);
         // every <base> in the text must stay on the site, also one a browser would not take (in a comment, a script, an
         // attribute): which one counts is an HTML parser's call, and a wrong call sends every visitor elsewhere
-        for (String href : BaseTags.everyHref(html)) {
+        List<String> hrefs = new ArrayList<>(BaseTags.everyHref(html));
+        hrefs.addAll(realHrefs);
+        for (String href : hrefs) {
             // a character reference is decoded by the browser: "&#47;&#47;host/" is "//host/"; a plain path needs none.
             // Control characters: a URL parser drops them: U+0001 then "//host/" is "//host/"
             if (href.indexOf('&') >= 0 || href.chars().anyMatch(c -> c < 0x20 || c == 0x7F) || !SAFE_BASE_HREF.matcher(href.strip()).matches()) {
@@ -444,7 +453,7 @@ public final class SiteUnpacker {
             }
         }
         // and one must be real: not only in a comment, a script, a style or a template
-        if (BaseTags.asTheBrowserReadsThem(BaseTags.outsideCommentsAndScripts(html)).isEmpty()) {
+        if (realHrefs.isEmpty()) {
             throw new PackageRejectedException(RejectReason.NO_BASE_TAG, pkg + ": index.html has no <base> tag; the institute's probe would fail");
         }
     }

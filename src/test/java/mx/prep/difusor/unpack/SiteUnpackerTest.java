@@ -167,7 +167,13 @@ class SiteUnpackerTest {
             "<base/href=\"//otro-sitio.example/\"><base href=\"/\">",
             "<base target=\"x\"href=\"//otro-sitio.example/\"><base href=\"/\">",
             // a URL parser drops leading control characters
-            "<base href=\"\u0001//otro-sitio.example/\">" })
+            "<base href=\"\u0001//otro-sitio.example/\">",
+            // a fake "<base x='" no browser reads as a tag (in a comment, in another attribute's value) opens a quote that
+            // swallowed the real base after it from the tokenizer's reading; the suspicious one skipped "<base/" and an
+            // href right after a quote
+            "<!-- <base x=' --><base/href=//otro-sitio.example/>",
+            "<meta name=a content=\"<base x='\"><base/href=//otro-sitio.example/><meta name=b content=\"'\"><base href=\"/\">",
+            "<base x=\"\"href=//otro-sitio.example/><base href=\"/\">" })
     void aBaseThatSendsVisitorsElsewhereBehindMarkupIsRefused(String head) throws Exception {
         assertRejected(zip(Map.of("index.html", "<html><head>" + head + "</head></html>"), false), RejectReason.BASE_OUTSIDE_SITE);
     }
