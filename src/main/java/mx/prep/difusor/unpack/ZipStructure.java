@@ -492,7 +492,8 @@ public final class ZipStructure {
                     throw violation(Reason.UNSUPPORTED_METHOD, "entry '" + label(name) + "' uses compression method " + method
                             + "; only 0 (stored) and 8 (deflated) are accepted");
                 }
-                if ((madeBy >>> 8) == HOST_UNIX && ((external >>> 16) & S_IFMT) == S_IFLNK) {
+                // by its Unix mode whatever host made it: macOS's (19) and others carry the mode too, and readers honour it
+                if (((madeBy >>> 8) == HOST_UNIX || (external >>> 16) != 0) && ((external >>> 16) & S_IFMT) == S_IFLNK) {
                     throw violation(Reason.SYMLINK, "entry '" + label(name) + "' is a symbolic link");
                 }
                 boolean directory = name.endsWith("/");
@@ -592,6 +593,12 @@ public final class ZipStructure {
                     if (h.getInt(0) != LOC_SIG) {
                         throw violation(Reason.HEADER_MISMATCH, "entry '" + label(c.name) + "' has no local header at offset " + offset);
                     }
+                    if (offset > previousEnd) {
+                        // a prefix with shifted offsets (a self-extractor's) or a gap: a reader that walks the local
+                        // headers (ZipInputStream, unzip -j on a stream) reads entries there that this one never checked
+                        throw violation(Reason.TRUNCATED, "bytes " + previousEnd + " to " + offset + " before entry '" + label(c.name)
+                                + "' belong to no entry (a prefix or a gap another reader would take for entries)");
+                    }
                     int flags = u16(h, 6);
                     int method = u16(h, 8);
                     long crc = u32(h, 14);
@@ -652,6 +659,10 @@ public final class ZipStructure {
                 }
             } finally {
                 inflater.end();
+            }
+            if (previousEnd != limit) {
+                throw violation(Reason.TRUNCATED, "bytes " + previousEnd + " to " + limit + ", between the last entry and the central"
+                        + " directory, belong to no entry (another reader would take them for entries)");
             }
             return List.of(entries);
         }

@@ -22,6 +22,8 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import mx.prep.difusor.unpack.ZipStructure.Entry;
@@ -270,6 +272,65 @@ class ZipStructureTest {
         System.arraycopy(zip, 0, prefixed, 64, zip.length);
 
         assertRefused(write(prefixed), Reason.TRUNCATED);
+    }
+
+    /**
+     * Bytes that belong to no entry, with every offset shifted over them so the central directory still adds up: a
+     * self-extractor's prefix, a gap between two entries, a gap before the central directory. A reader walking the
+     * local headers (ZipInputStream) reads entries there that the checks never saw.
+     */
+    @ParameterizedTest(name = "junk {0}")
+    @ValueSource(strings = { "before the first entry", "between two entries", "before the central directory" })
+    void bytesThatBelongToNoEntryAreRefusedEvenWithTheOffsetsShifted(String where) throws Exception {
+        byte[] zip = normalZip();
+        ByteBuffer end = eocd(zip);
+        int directory = end.getInt(16);
+        int at = switch (where) {
+            case "before the first entry" -> 0;
+            case "between two entries" -> localOffsets(zip, directory).get(5);
+            default -> directory;
+        };
+        byte[] junk = new byte[64];
+        java.util.Arrays.fill(junk, (byte) 'x');
+        assertRefused(write(inserted(zip, at, junk, directory)), Reason.TRUNCATED, "belong to no entry");
+    }
+
+    /** The entries' local header offsets, in central directory order. */
+    private static List<Integer> localOffsets(byte[] zip, int directory) {
+        ByteBuffer b = ByteBuffer.wrap(zip).order(ByteOrder.LITTLE_ENDIAN);
+        List<Integer> offsets = new ArrayList<>();
+        for (int p = directory; b.getInt(p) == 0x02014b50; p += 46 + b.getShort(p + 28) + b.getShort(p + 30) + b.getShort(p + 32)) {
+            offsets.add(b.getInt(p + 42));
+        }
+        return offsets;
+    }
+
+    /** {@code junk} inserted at {@code at}, and every offset at or after it (local headers, the directory's) moved past it. */
+    private static byte[] inserted(byte[] zip, int at, byte[] junk, int directory) {
+        byte[] out = new byte[zip.length + junk.length];
+        System.arraycopy(zip, 0, out, 0, at);
+        System.arraycopy(junk, 0, out, at, junk.length);
+        System.arraycopy(zip, at, out, at + junk.length, zip.length - at);
+        ByteBuffer b = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+        int moved = directory + junk.length;
+        for (int p = moved; b.getInt(p) == 0x02014b50; p += 46 + b.getShort(p + 28) + b.getShort(p + 30) + b.getShort(p + 32)) {
+            if (b.getInt(p + 42) >= at) {
+                b.putInt(p + 42, b.getInt(p + 42) + junk.length);
+            }
+        }
+        eocd(out).putInt(16, moved);
+        return out;
+    }
+
+    /** A symbolic link made on macOS (host 19) carries its Unix mode as Info-ZIP's does: refused as well. */
+    @Test
+    void aSymbolicLinkMadeOnAnotherHostThanUnixIsRefused() throws Exception {
+        byte[] zip = normalZip();
+        int directory = eocd(zip).getInt(16);
+        ByteBuffer b = ByteBuffer.wrap(zip).order(ByteOrder.LITTLE_ENDIAN);
+        b.putShort(directory + 4, (short) ((19 << 8) | 20));
+        b.putInt(directory + 38, 0120777 << 16);
+        assertRefused(write(zip), Reason.SYMLINK);
     }
 
     @Test
