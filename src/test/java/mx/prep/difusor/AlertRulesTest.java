@@ -73,7 +73,7 @@ class AlertRulesTest extends PipelineTestBase {
         JSON.writeValue(dir.resolve("rules.yaml").toFile(), rule.path("spec"));
         Files.copy(ALERTS.resolve("rules-test.yaml"), dir.resolve("rules-test.yaml"));
 
-        assertThat(run(dir, "promtool", "check", "rules", "rules.yaml")).contains("SUCCESS: 14 rules found");
+        assertThat(run(dir, "promtool", "check", "rules", "rules.yaml")).contains("SUCCESS: 15 rules found");
         assertThat(run(dir, "promtool", "test", "rules", "rules-test.yaml")).contains("SUCCESS");
     }
 
