@@ -235,6 +235,41 @@ class ProbeTest extends PipelineTestBase {
     }
 
     /**
+     * The page goes down while S3 is slow (the site's origin is S3: it often is the cause): PrepPublicSiteDown's gauge
+     * says so as soon as the probe has its answer, not once S3 has taken the incident, minutes later.
+     */
+    @Test
+    void aPageDownIsOnTheGaugeBeforeItsIncidentIsInS3() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
+                FaultProxy network = FaultProxy.http("127.0.0.1", publicSite.port())) {
+            startDifusor(probingThrough(network));
+            startedCorte();
+            probe(difusor).probe();
+            assertThat(meters().get("difusor_probe_up").gauge().value()).isEqualTo(1.0);
+
+            network.respond(FaultProxy.anyRequest(), FaultProxy.ALWAYS, 503, "text/plain", "Service Unavailable");
+            s3Network.holdRequest(r -> r.path().contains("/incidents/"), FaultProxy.ALWAYS, Duration.ofSeconds(60));
+            var probing = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    probe(difusor).probe();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            try {
+                await().atMost(Duration.ofSeconds(10)).until(() -> meters().get("difusor_probe_up").gauge().value() == 0);
+                assertThat(probing).as("the incident still on its way to S3").isNotDone();
+            } finally {
+                s3Network.clearFaults();
+                s3Network.releaseHolds();
+            }
+            probing.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
+            assertThat(keys(HISTORY, "incidents/")).singleElement().satisfies(k -> assertThat(incident(k).path("light").asText()).isEqualTo("RED"));
+        }
+    }
+
+    /**
      * A site whose index.html is the same in every corte (its numbers all in data files): the CDN serving an older
      * corte's data file behind the published page is yellow, an incident at the second probe, green again once it
      * serves the published one; a data file the CDN does not serve is yellow too. Only index.html was compared: the

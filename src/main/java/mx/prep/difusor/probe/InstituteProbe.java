@@ -91,6 +91,12 @@ public final class InstituteProbe {
     private final Counter incidents;
     private final AtomicReference<Result> last = new AtomicReference<>(new Result(Light.UNKNOWN, "not probed yet", null, false));
     private final AtomicReference<Incident> open = new AtomicReference<>();
+    /**
+     * This probe's answer to the institute's question (200 and the base tag), as soon as it is known: the incident's S3
+     * writes come after it, and an S3 slow enough to take the page down held PrepPublicSiteDown's gauge at "up" for
+     * minutes.
+     */
+    private volatile boolean pageUpNow;
     /** False while the open incident's start is not in S3 yet (its first write failed): written again by the next probe. */
     private volatile boolean openOnRecord = true;
     /** The key each incident of this process is kept under, by its start and light (a few a night). */
@@ -143,7 +149,7 @@ public final class InstituteProbe {
         this.incidentsPrefix = incidentsPrefix;
         this.clock = clock;
         this.incidents = Counter.builder("difusor_probe_incidents_total").description("Times the probe's light left green").register(meters);
-        Gauge.builder("difusor_probe_up", this, p -> p.last.get().pageUp() ? 1 : 0)
+        Gauge.builder("difusor_probe_up", this, p -> p.pageUpNow ? 1 : 0)
                 .description("1 when the public page answers 200 with its <base> tag, as the institute checks").strongReference(true).register(meters);
         // no opinion (NaN) when this pod cannot tell: PrepPublicSiteBehind takes the max over the replicas, which skips
         // NaN; a 0 there for "S3 unreadable" fired it after 10 minutes of an outage that is no incident
@@ -172,6 +178,7 @@ public final class InstituteProbe {
         boolean cutOff = own.light() == Light.RED && own.detail().startsWith(publicUrl + UNREACHABLE);
         cutOffSince = cutOff ? (cutOffSince == null ? now : cutOffSince) : null;
         Result result = cutOff ? seenUpByAnotherReplica(own, cutOffSince, now).orElse(own) : own;
+        pageUpNow = result.pageUp();
         Result previous = last.get();
         if (result.light() == Light.UNKNOWN) {
             // our own trouble (S3 unreadable, a probe cut short by shutdown), not the public's: starts no incident of
