@@ -82,8 +82,9 @@ class PublishingPipelineTest extends PipelineTestBase {
 
         // the business metrics beside Camel's own, on the registry served at /observe/metrics
         MeterRegistry meters = meters();
+        // the metrics of the last publication are told once its state is saved, a moment after S3 shows it
+        await().atMost(Duration.ofSeconds(10)).until(() -> meters.get("difusor_packages_published_total").counter().count() == 3);
         assertThat(meters.get("difusor_packages_received_total").counter().count()).isEqualTo(3);
-        assertThat(meters.get("difusor_packages_published_total").counter().count()).isEqualTo(3);
         assertThat(meters.get("difusor_invalidations_total").counter().count()).isEqualTo(3);
         assertThat(meters.get("difusor_stage_duration").tag("stage", "publish").timer().count()).isEqualTo(3);
         assertThat(meters.get("difusor_seconds_since_last_publication").gauge().value()).isBetween(0.0, 60.0);
@@ -444,6 +445,12 @@ class PublishingPipelineTest extends PipelineTestBase {
         // 15 polls, at least 3 s: the download after 1 s more, and not one at every poll (after 2 s and 4 s more, at most,
         // on a slow machine)
         assertThat(institute.requestCount("latest.zip")).isBetween(3, 5);
+        // and the pauses grow: at least 1 s before the third download, 2 s before the fourth
+        List<Long> downloads = institute.requestTimes("latest.zip");
+        for (int i = 2; i < downloads.size(); i++) {
+            assertThat(Duration.ofNanos(downloads.get(i) - downloads.get(i - 1))).as("pause before download %d", i + 1)
+                    .isGreaterThanOrEqualTo(Duration.ofMillis(900L << (i - 2)));
+        }
         List<String> quarantined = keys(HISTORY, "quarantine/" + stem + "/");
         assertThat(quarantined.stream().filter(k -> k.endsWith("/report.json"))).hasSize(1);
         assertThat(quarantined.stream().filter(k -> k.endsWith(".zip"))).hasSize(1);
@@ -589,6 +596,30 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertSiteEquals(older);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
         assertThat(cloudFront.created(DISTRIBUTION)).hasSize(3);
+    }
+
+    /**
+     * A rehearsal replays the same packages into emptied buckets, against the same distribution: the first corte's
+     * invalidation is a new one. Under the last rehearsal's CallerReference (same package, same paths, over nothing)
+     * CloudFront answered with that old invalidation and purged nothing: the CDN went on serving the last rehearsal.
+     */
+    @Test
+    void theFirstCorteOfARehearsalReplayedIntoEmptiedBucketsIsInvalidatedAgain() throws Exception {
+        Path first = startWithFirstCortePublished();
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(1);
+        difusor.close();
+        difusor = null;
+        for (String emptied : List.of(SITE, HISTORY)) {
+            for (String key : keys(emptied, "")) {
+                bucket.deleteObject(b -> b.bucket(emptied).key(key));
+            }
+        }
+
+        startDifusor(settings());
+        institute.release(first);
+        awaitPublished(first);
+        assertSiteEquals(first);
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(2).extracting(ReceivedInvalidation::callerReference).doesNotHaveDuplicates();
     }
 
     /**
@@ -1643,7 +1674,8 @@ class PublishingPipelineTest extends PipelineTestBase {
         Path first = corte(0);
         institute.release(first);
         awaitPublished(first);
-        assertThat(meters.get("difusor_publication_lag_seconds").gauge().value()).isZero();
+        // the gauges learn of the publication once the state is saved, a moment after S3 shows it
+        await().atMost(Duration.ofSeconds(10)).until(() -> meters.get("difusor_publication_lag_seconds").gauge().value() == 0);
     }
 
     /**

@@ -128,15 +128,19 @@ public final class CdnInvalidator {
 
     /**
      * {@code prep-difusor/<package stem>/<first 16 hex of its SHA-256>/<first 8 hex of the package it replaces>-<when
-     * that one was published, hashed>/<its paths, hashed>}: the same for a retry or a restart of the same publication
+     * that one was published, hashed>/<its paths, hashed>} ({@code first-<when it was received, hashed>} over nothing): the same for a retry or a restart of the same publication
      * (the state still names the package it replaces, the plan finds the same paths), different when an operator
      * republishes an older corte over another one, and again when the same package goes back over the same other one:
      * CloudFront answers a reused reference with the old invalidation, and purges nothing.
      */
     public static String callerReference(PrepPackage pkg) {
         SitePlan plan = pkg.plan();
-        String replaces = plan == null || plan.replaces() == null ? "first" : plan.replaces().substring(0, 8)
-                + (plan.replacedAt() == null ? "" : "-" + Integer.toHexString(plan.replacedAt().hashCode()));
+        // over nothing: when it was received too, or a rehearsal replaying the same packages into emptied buckets got
+        // the last rehearsal's invalidation back from CloudFront (same package, same paths), and nothing was purged. A
+        // restart that takes it back from the history sends one more invalidation of the same paths: harmless
+        String replaces = plan == null || plan.replaces() == null
+                ? "first-" + Integer.toHexString(String.valueOf(pkg.receivedAt()).hashCode())
+                : plan.replaces().substring(0, 8) + (plan.replacedAt() == null ? "" : "-" + Integer.toHexString(plan.replacedAt().hashCode()));
         // and the paths: a redo that must purge more (a file repaired after a crash) gets an invalidation of its own,
         // where the same reference with other paths is refused by CloudFront (InvalidationBatchAlreadyExists)
         String paths = plan == null ? "" : "/" + Integer.toHexString(plan.invalidationPaths().hashCode());
