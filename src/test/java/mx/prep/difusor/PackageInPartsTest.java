@@ -167,8 +167,8 @@ class PackageInPartsTest {
 
         copy.interrupt();
 
-        assertThat(thrown.get()).isInstanceOf(InterruptedIOException.class).hasMessageContaining(KEY);
-        assertThat(stillInterrupted.get()).isTrue();
+        assertThat(thrown.get(30, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(InterruptedIOException.class).hasMessageContaining(KEY);
+        assertThat(stillInterrupted.get(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         assertThat(network.requests(ABORT)).as("the abort is sent, after the part held up").isEqualTo(1);
         assertThat(network.requests(COMPLETE)).isZero();
         assertThat(partsLeft()).isFalse();

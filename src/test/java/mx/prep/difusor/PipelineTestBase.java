@@ -102,10 +102,23 @@ abstract class PipelineTestBase {
     @AfterEach
     void stopWorld() throws Exception {
         org.awaitility.Awaitility.reset();
+        // each one closed whatever the one before did: a server left open leaks into the next test class of the fork
+        Exception failed = null;
         for (AutoCloseable c : new AutoCloseable[] { difusor, cloudFront, institute, bucket, s3Network, s3 }) {
-            if (c != null) {
-                c.close();
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (Exception e) {
+                if (failed == null) {
+                    failed = e;
+                } else {
+                    failed.addSuppressed(e);
+                }
             }
+        }
+        if (failed != null) {
+            throw failed;
         }
     }
 

@@ -249,6 +249,9 @@ class DownloadTest {
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
                 .until(() -> get.fetch(manifest).isPresent());
         assertThat(institute.requestCount("/manifest.json")).isEqualTo(2);
+        // and not before the 2 s it was asked to wait (the messages only repeat the header)
+        List<Long> asked = institute.requestTimes("/manifest.json");
+        assertThat(Duration.ofNanos(asked.get(1) - asked.get(0))).isGreaterThanOrEqualTo(Duration.ofMillis(1900));
     }
 
     @Test
