@@ -582,7 +582,10 @@ public final class ZipStructure {
             String previous = null;
             Inflater inflater = new Inflater(true);
             try {
-                for (Central c : byOffset) {
+                for (int k = 0; k < byOffset.length; k++) {
+                    Central c = byOffset[k];
+                    // where the next record starts: the next entry's local header, or the central directory
+                    long next = k + 1 < byOffset.length ? byOffset[k + 1].localOffset : limit;
                     long offset = c.localOffset;
                     if (offset < previousEnd) {
                         throw violation(Reason.OVERLAPPING_ENTRIES, "entry '" + label(c.name) + "' at offset " + offset
@@ -646,7 +649,7 @@ public final class ZipStructure {
                         if ((crc != 0 && crc != c.crc) || !unsetOr(compressed, c.compressedSize) || !unsetOr(uncompressed, c.uncompressedSize)) {
                             throw violation(Reason.HEADER_MISMATCH, "entry '" + label(c.name) + "' has local CRC/sizes that disagree with the central directory");
                         }
-                        descriptorLength = descriptor(c, dataEnd, limit);
+                        descriptorLength = descriptor(c, dataEnd, limit, next);
                     }
                     if (sniffContent && !c.directory && c.compressedSize > 0 && !limits.mayBeArchive(c.name)) {
                         sniffNestedArchive(c, dataOffset, inflater);
@@ -698,7 +701,7 @@ public final class ZipStructure {
          * recognised: then only the caller's CRC check vouches for the sizes). With its signature it must agree; the
          * sizes are 4 or 8 bytes each (ZIP64), whichever layout matches.
          */
-        private int descriptor(Central c, long at, long limit) throws IOException, Violation {
+        private int descriptor(Central c, long at, long limit, long next) throws IOException, Violation {
             int available = (int) Math.min(24, limit - at);
             if (available < 12) {
                 return 0;
@@ -706,12 +709,19 @@ public final class ZipStructure {
             ByteBuffer d = window(at, available);
             boolean signed = d.getInt(0) == DESCRIPTOR_SIG;
             int base = signed ? 4 : 0;
-            if (available >= base + 12 && u32(d, base) == c.crc
-                    && u32(d, base + 4) == c.compressedSize && u32(d, base + 8) == c.uncompressedSize) {
+            boolean short32 = available >= base + 12 && u32(d, base) == c.crc
+                    && u32(d, base + 4) == c.compressedSize && u32(d, base + 8) == c.uncompressedSize;
+            boolean long64 = available >= base + 20 && u32(d, base) == c.crc
+                    && d.getLong(base + 4) == c.compressedSize && d.getLong(base + 12) == c.uncompressedSize;
+            // an empty entry's ZIP64 descriptor reads as a 32-bit one too (the sizes' high halves are 0): the layout is
+            // the one that ends where the next record starts (python's zipfile and a streaming zip write such entries)
+            if (short32 && long64) {
+                return at + base + 20 == next ? base + 20 : base + 12;
+            }
+            if (short32) {
                 return base + 12;
             }
-            if (available >= base + 20 && u32(d, base) == c.crc
-                    && d.getLong(base + 4) == c.compressedSize && d.getLong(base + 12) == c.uncompressedSize) {
+            if (long64) {
                 return base + 20;
             }
             if (signed) {

@@ -101,10 +101,16 @@ class ZipStructureTest {
         // bit 3 set but no descriptor written: tolerated, the unpacker's CRC check still vouches for the bytes
         forge.add(Spec.deflated("dos.html", "<p>dos</p>".repeat(300).getBytes(StandardCharsets.UTF_8)).descriptor().omitDescriptor());
         forge.add(Spec.stored("tres.txt", random(100, 3)).descriptor());
+        // an empty entry's ZIP64 descriptor also reads as a 32-bit one (python's zipfile, a streaming zip): taken whole,
+        // between two entries and before the central directory, not as bytes that belong to no entry
+        forge.add(Spec.stored("vacio.txt", new byte[0]).descriptor().descriptor64());
+        forge.add(Spec.deflated("cuatro.html", "<p>cuatro</p>".getBytes(StandardCharsets.UTF_8)));
+        forge.add(Spec.stored("vacio-al-final.txt", new byte[0]).descriptor().descriptor64());
 
         List<Entry> entries = ZipStructure.inspect(write(forge.bytes()), LIMITS);
 
-        assertThat(entries).extracting(Entry::name).containsExactly("index.html", "dos.html", "tres.txt");
+        assertThat(entries).extracting(Entry::name).containsExactly("index.html", "dos.html", "tres.txt", "vacio.txt", "cuatro.html",
+                "vacio-al-final.txt");
     }
 
     @Test
