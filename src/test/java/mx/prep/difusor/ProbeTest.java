@@ -14,6 +14,8 @@ import com.sun.net.httpserver.HttpServer;
 
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import software.amazon.awssdk.core.sync.RequestBody;
 
@@ -238,8 +240,9 @@ class ProbeTest extends PipelineTestBase {
      * The page goes down while S3 is slow (the site's origin is S3: it often is the cause): PrepPublicSiteDown's gauge
      * says so as soon as the probe has its answer, not once S3 has taken the incident, minutes later.
      */
-    @Test
-    void aPageDownIsOnTheGaugeBeforeItsIncidentIsInS3() throws Exception {
+    @ParameterizedTest(name = "page cut off from this pod: {0}")
+    @ValueSource(booleans = { false, true })
+    void aPageDownIsOnTheGaugeBeforeItsIncidentIsInS3(boolean cutOff) throws Exception {
         try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
                 FaultProxy network = FaultProxy.http("127.0.0.1", publicSite.port())) {
             startDifusor(probingThrough(network));
@@ -247,8 +250,15 @@ class ProbeTest extends PipelineTestBase {
             probe(difusor).probe();
             assertThat(meters().get("difusor_probe_up").gauge().value()).isEqualTo(1.0);
 
-            network.respond(FaultProxy.anyRequest(), FaultProxy.ALWAYS, 503, "text/plain", "Service Unavailable");
-            s3Network.holdRequest(r -> r.path().contains("/incidents/"), FaultProxy.ALWAYS, Duration.ofSeconds(60));
+            if (cutOff) {
+                // no answer at all: the other replicas' views are asked first (held on the wire), then the incident written
+                network.cutOff();
+                s3Network.holdRequest(r -> r.target().contains("probe-views") || r.path().contains("/incidents/"), FaultProxy.ALWAYS,
+                        Duration.ofSeconds(60));
+            } else {
+                network.respond(FaultProxy.anyRequest(), FaultProxy.ALWAYS, 503, "text/plain", "Service Unavailable");
+                s3Network.holdRequest(r -> r.path().contains("/incidents/"), FaultProxy.ALWAYS, Duration.ofSeconds(60));
+            }
             var probing = java.util.concurrent.CompletableFuture.runAsync(() -> {
                 try {
                     probe(difusor).probe();
@@ -264,6 +274,7 @@ class ProbeTest extends PipelineTestBase {
                 s3Network.releaseHolds();
             }
             probing.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            network.clearFaults();
             assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
             assertThat(keys(HISTORY, "incidents/")).singleElement().satisfies(k -> assertThat(incident(k).path("light").asText()).isEqualTo("RED"));
         }

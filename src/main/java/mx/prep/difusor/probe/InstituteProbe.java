@@ -92,9 +92,10 @@ public final class InstituteProbe {
     private final AtomicReference<Result> last = new AtomicReference<>(new Result(Light.UNKNOWN, "not probed yet", null, false));
     private final AtomicReference<Incident> open = new AtomicReference<>();
     /**
-     * This probe's answer to the institute's question (200 and the base tag), as soon as it is known: the incident's S3
-     * writes come after it, and an S3 slow enough to take the page down held PrepPublicSiteDown's gauge at "up" for
-     * minutes.
+     * This pod's own answer to the institute's question (200 and the base tag), as soon as its GET has it: the S3 calls
+     * come after it (another replica's view when this pod gets no answer, the published corte, the incident's writes),
+     * and an S3 slow enough to take the page down held PrepPublicSiteDown's gauge at "up" for minutes. Never another
+     * replica's view: the alert takes the highest over the replicas. A probe cut short by a stop leaves it as it was.
      */
     private volatile boolean pageUpNow;
     /** False while the open incident's start is not in S3 yet (its first write failed): written again by the next probe. */
@@ -150,7 +151,7 @@ public final class InstituteProbe {
         this.clock = clock;
         this.incidents = Counter.builder("difusor_probe_incidents_total").description("Times the probe's light left green").register(meters);
         Gauge.builder("difusor_probe_up", this, p -> p.pageUpNow ? 1 : 0)
-                .description("1 when the public page answers 200 with its <base> tag, as the institute checks").strongReference(true).register(meters);
+                .description("1 when the public page answers this pod 200 with its <base> tag, as the institute checks").strongReference(true).register(meters);
         // no opinion (NaN) when this pod cannot tell: PrepPublicSiteBehind takes the max over the replicas, which skips
         // NaN; a 0 there for "S3 unreadable" fired it after 10 minutes of an outage that is no incident
         Gauge.builder("difusor_probe_fresh", this, p -> switch (p.last.get().light()) {
@@ -178,7 +179,6 @@ public final class InstituteProbe {
         boolean cutOff = own.light() == Light.RED && own.detail().startsWith(publicUrl + UNREACHABLE);
         cutOffSince = cutOff ? (cutOffSince == null ? now : cutOffSince) : null;
         Result result = cutOff ? seenUpByAnotherReplica(own, cutOffSince, now).orElse(own) : own;
-        pageUpNow = result.pageUp();
         Result previous = last.get();
         if (result.light() == Light.UNKNOWN) {
             // our own trouble (S3 unreadable, a probe cut short by shutdown), not the public's: starts no incident of
@@ -480,19 +480,23 @@ public final class InstituteProbe {
             return new Result(Light.UNKNOWN, "interrupted", now.toString(), false);
         }
         if (page.failure() != null) {
+            pageUpNow = false;
             return new Result(Light.RED, publicUrl + UNREACHABLE + page.failure(), now.toString(), false);
         }
         HttpResponse<ServedBody> response = page.response();
         // redirects are not followed: the institute's GET expects 200 from this very URL (call, section V.b)
         if (response.statusCode() != 200) {
+            pageUpNow = false;
             String to = response.headers().firstValue("Location").map(l -> " to " + l).orElse("");
             return new Result(Light.RED, publicUrl + " answered HTTP " + response.statusCode() + to + " (the institute expects 200)",
                     now.toString(), false);
         }
         String html = new String(response.body().head(), java.nio.charset.StandardCharsets.UTF_8);
         if (!BASE_TAG.matcher(html).find()) {
+            pageUpNow = false;
             return new Result(Light.RED, publicUrl + " has no <base> tag", now.toString(), false);
         }
+        pageUpNow = true;
         try {
             Map<String, String> published = state.publishedSha256s(probed).orElse(Map.of());
             if (published.get(INDEX) == null) {
