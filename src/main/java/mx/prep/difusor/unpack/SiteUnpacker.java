@@ -126,7 +126,8 @@ public final class SiteUnpacker {
      * The package is the institute's, so it is published as it is; the operator is told, to tell the institute.
      */
     private static void warnOfPlusSigns(PrepPackage pkg, List<SiteFile> files) {
-        List<String> plus = files.stream().map(SiteFile::path).filter(p -> p.indexOf('+') >= 0).toList();
+        // shown escaped: a site path may hold a bidi override or a line separator
+        List<String> plus = files.stream().map(SiteFile::path).filter(p -> p.indexOf('+') >= 0).map(ZipStructure::label).toList();
         if (!plus.isEmpty()) {
             LOG.warn("{}: {} site files have a '+' in their path ({}): S3 reads a '+' in a visitor's URL as a space, so through"
                     + " CloudFront they answer 403/404 unless asked for as %2B", pkg, plus.size(), plus.size() <= 3 ? plus : plus.subList(0, 3) + "...");
@@ -140,7 +141,7 @@ public final class SiteUnpacker {
      */
     private static void warnOfDecomposedNames(PrepPackage pkg, List<SiteFile> files) {
         List<String> decomposed = files.stream().map(SiteFile::path)
-                .filter(p -> !java.text.Normalizer.isNormalized(p, java.text.Normalizer.Form.NFC)).toList();
+                .filter(p -> !java.text.Normalizer.isNormalized(p, java.text.Normalizer.Form.NFC)).map(ZipStructure::label).toList();
         if (!decomposed.isEmpty()) {
             LOG.warn("{}: {} site files have a path in decomposed Unicode (NFD: an accent as a letter of its own; {}): a link or a visitor"
                     + " asking for the usual composed form gets 403/404 through CloudFront", pkg, decomposed.size(),
