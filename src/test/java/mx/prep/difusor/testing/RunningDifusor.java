@@ -41,6 +41,28 @@ public final class RunningDifusor implements AutoCloseable {
             // on each of a few hundred stops. The routes have drained before the component stops, so nothing runs there
             quartz.setInterruptJobsOnShutdown(true);
         }
-        main.stop();
+        // bounded: Camel 4.17's ClusteredRoutePolicy can deadlock a stop that meets a leadership event (CAMEL-24545,
+        // fixed in 4.18: the policy's lock and the cluster view's taken in opposite orders); in a pod the kubelet kills
+        // it after terminationGracePeriodSeconds, here the fork goes on, its threads parked, rather than hang the build
+        java.util.concurrent.FutureTask<Void> stop = new java.util.concurrent.FutureTask<>(() -> {
+            main.stop();
+            return null;
+        });
+        Thread stopping = new Thread(stop, "difusor-stop");
+        stopping.setDaemon(true);
+        stopping.start();
+        try {
+            stop.get(STOP_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof Exception cause ? cause : e;
+        } catch (java.util.concurrent.TimeoutException e) {
+            System.err.println("RunningDifusor: its stop did not end within " + STOP_WAIT + " (Camel 4.17's shutdown deadlock, CAMEL-24545?);"
+                    + " left behind, parked:");
+            for (var trace : stopping.getStackTrace()) {
+                System.err.println("\tat " + trace);
+            }
+        }
     }
+
+    private static final java.time.Duration STOP_WAIT = java.time.Duration.ofSeconds(90);
 }
