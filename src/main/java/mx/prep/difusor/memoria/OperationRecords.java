@@ -82,10 +82,10 @@ public final class OperationRecords {
             // announced: published later if that one was
             boolean mismatch = "CHECKSUM_MISMATCH".equals(r.reason()) || "SIZE_MISMATCH".equals(r.reason());   // RejectReason.isMismatch
             String sha = mismatch ? r.announcedSha256() : r.receivedSha256();
-            boolean published = packages.stream().anyMatch(p -> "published".equals(p.outcome()) && p.packageName().equals(r.packageName())
-                    && (sha == null || sha.equalsIgnoreCase(p.sha256())));
-            if (published && packages.stream().anyMatch(p -> "published".equals(p.outcome()) && p.packageName().equals(r.packageName())
-                    && (sha == null || sha.equalsIgnoreCase(p.sha256())) && Instant.parse(p.outcomeAt()).isBefore(Instant.parse(r.time())))) {
+            List<HistoryRecord> publications = packages.stream().filter(p -> "published".equals(p.outcome())
+                    && p.packageName().equals(r.packageName()) && (sha == null || sha.equalsIgnoreCase(p.sha256()))).toList();
+            boolean published = !publications.isEmpty();
+            if (publications.stream().anyMatch(p -> Instant.parse(p.outcomeAt()).isBefore(Instant.parse(r.time())))) {
                 // published before this refusal (an operator's republish of it refused because a newer corte came first):
                 // neither "not published" nor "published late"; nothing the public missed
                 continue;

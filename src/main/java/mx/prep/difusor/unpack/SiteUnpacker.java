@@ -311,18 +311,14 @@ public final class SiteUnpacker {
             try {
                 progress.files[i] = readEntry(pkg, zip, known, items.get(i), progress, buffer, digests);
             } catch (ZipException e) {
-                // which of tens of thousands of entries the inflater choked on
-                String entry = " (entry '" + ZipStructure.label(items.get(i).entry().getName()) + "')";
-                progress.failures[i] = new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": damaged zip: " + e.getMessage() + entry, e);
+                progress.failures[i] = new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": damaged zip: " + e.getMessage() + entryShown(items.get(i)), e);
                 progress.stop.set(true);
             } catch (IOException e) {
-                String entry = " (entry '" + ZipStructure.label(items.get(i).entry().getName()) + "')";
                 progress.failures[i] = disk(e) ? onTheDisk(pkg, e)
-                        : new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage() + entry, e);
+                        : new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage() + entryShown(items.get(i)), e);
                 progress.stop.set(true);
             } catch (IllegalArgumentException e) {
-                String entry = " (entry '" + ZipStructure.label(items.get(i).entry().getName()) + "')";
-                progress.failures[i] = new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage() + entry, e);
+                progress.failures[i] = new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": cannot read the zip: " + e.getMessage() + entryShown(items.get(i)), e);
                 progress.stop.set(true);
             } catch (PackageRejectedException | RuntimeException | Error e) {
                 // an Error too (out of memory): the other readers stop, and the caller says it
@@ -330,6 +326,11 @@ public final class SiteUnpacker {
                 progress.stop.set(true);
             }
         }
+    }
+
+    /** Which of tens of thousands of entries the inflater choked on, as a person reads it (escaped, capped). */
+    private static String entryShown(Item item) {
+        return " (entry '" + ZipStructure.label(item.entry().getName()) + "')";
     }
 
     /** A reader's digests (the content's SHA-256 and MD5) and room for the first bytes of the entry it reads. */

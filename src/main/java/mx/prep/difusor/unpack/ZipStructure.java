@@ -200,7 +200,6 @@ public final class ZipStructure {
 
     private static final int STORED = 0;
     private static final int DEFLATED = 8;
-    private static final int HOST_UNIX = 3;
     private static final int S_IFMT = 0170000;
     private static final int S_IFLNK = 0120000;
 
@@ -492,8 +491,9 @@ public final class ZipStructure {
                     throw violation(Reason.UNSUPPORTED_METHOD, "entry '" + label(name) + "' uses compression method " + method
                             + "; only 0 (stored) and 8 (deflated) are accepted");
                 }
-                // by its Unix mode whatever host made it: macOS's (19) and others carry the mode too, and readers honour it
-                if (((madeBy >>> 8) == HOST_UNIX || (external >>> 16) != 0) && ((external >>> 16) & S_IFMT) == S_IFLNK) {
+                // by its Unix mode (the attributes' high half) whatever host made it: macOS's (19) and others carry the mode
+                // too, and readers honour it; DOS and Windows hosts leave that half 0
+                if (((external >>> 16) & S_IFMT) == S_IFLNK) {
                     throw violation(Reason.SYMLINK, "entry '" + label(name) + "' is a symbolic link");
                 }
                 boolean directory = name.endsWith("/");
