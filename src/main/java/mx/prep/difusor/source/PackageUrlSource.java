@@ -18,6 +18,8 @@ public final class PackageUrlSource {
     /** "SHA256 (name) = hex": sha256sum --tag, BSD's sha256, openssl dgst ("SHA2-256(name)= hex"). */
     private static final java.util.regex.Pattern TAGGED_LINE = java.util.regex.Pattern.compile(
             "SHA(?:2-|-)?256\\s*\\((.*)\\)\\s*=\\s*(\\S+)", java.util.regex.Pattern.CASE_INSENSITIVE);
+    private static final java.util.regex.Pattern STDIN_LINE = java.util.regex.Pattern.compile("\\(stdin\\)\\s*=\\s*(\\S+)",
+            java.util.regex.Pattern.CASE_INSENSITIVE);
 
     private final URI packageUri;
     private final URI sidecarUri;
@@ -99,22 +101,55 @@ public final class PackageUrlSource {
     record ChecksumLine(String checksum, String name) {
     }
 
-    /** Reads sha256sum's format (with or without '*'), and the tagged one of sha256sum --tag, BSD and openssl. */
+    /**
+     * Reads sha256sum's format (with or without '*', escaped or not), and the tagged one of sha256sum --tag, BSD and
+     * openssl. A checksum made from standard input names no file ("-", "stdin", "(stdin)= …"): it names none here
+     * either, instead of a file "-" or "stdin.zip" that every corte was then refused for.
+     */
     static ChecksumLine checksumLine(String sidecar) {
         // a byte-order mark (Notepad, PowerShell's UTF8) is no part of the checksum
         String text = sidecar.startsWith("\uFEFF") ? sidecar.substring(1) : sidecar;
         String line = text.strip().lines().findFirst().orElse("").strip();
         java.util.regex.Matcher tagged = TAGGED_LINE.matcher(line);
         if (tagged.matches()) {
-            return new ChecksumLine(tagged.group(2), tagged.group(1).strip());
+            return new ChecksumLine(tagged.group(2), fromStdin(tagged.group(1).strip()) ? null : tagged.group(1).strip());
         }
-        String[] fields = line.split("\\s+", 2);
+        java.util.regex.Matcher stdin = STDIN_LINE.matcher(line);
+        if (stdin.matches()) {
+            return new ChecksumLine(stdin.group(1), null);   // openssl 1.1's "(stdin)= <hex>"
+        }
+        // GNU sha256sum starts a line with a backslash when it escaped the name (a backslash, a newline in it)
+        boolean escaped = line.startsWith("\\");
+        String[] fields = (escaped ? line.substring(1) : line).split("\\s+", 2);
         String checksum = fields[0].isEmpty() ? null : fields[0];
         if (fields.length < 2) {
             return new ChecksumLine(checksum, null);
         }
         String named = fields[1].strip();
         // sha256sum marks binary mode with a leading '*'
-        return new ChecksumLine(checksum, named.startsWith("*") ? named.substring(1) : named);
+        named = named.startsWith("*") ? named.substring(1) : named;
+        if (escaped) {
+            named = unescaped(named);
+        }
+        return new ChecksumLine(checksum, fromStdin(named) ? null : named);
+    }
+
+    /** A name without GNU's escapes: a doubled backslash, backslash-n, backslash-r. */
+    private static String unescaped(String name) {
+        StringBuilder plain = new StringBuilder(name.length());
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c == '\\' && i + 1 < name.length()) {
+                char next = name.charAt(++i);
+                plain.append(next == 'n' ? '\n' : next == 'r' ? '\r' : next);
+            } else {
+                plain.append(c);
+            }
+        }
+        return plain.toString();
+    }
+
+    private static boolean fromStdin(String name) {
+        return name.equals("-") || name.equalsIgnoreCase("stdin") || name.equalsIgnoreCase("(stdin)");
     }
 }

@@ -94,6 +94,26 @@ class SourceParsingTest {
     }
 
     /**
+     * A checksum made from standard input ({@code sha256sum < pkg.zip}, {@code openssl dgst -sha256 < pkg.zip}) names no
+     * file: it was read as a file "-", "stdin.zip" or a checksum "(stdin)=", and every corte was refused (in the
+     * incoming bucket as naming another file). GNU's escaped line (a leading backslash) gave a checksum "\ab…".
+     */
+    @Test
+    void aChecksumMadeFromStandardInputNamesNoFile() {
+        String hex = "ab".repeat(32);
+        for (String file : java.util.List.of(hex + "  -\n", hex + " *-", "SHA2-256(stdin)= " + hex + "\n", "(stdin)= " + hex + "\n",
+                "SHA256 (-) = " + hex)) {
+            PackageUrlSource.ChecksumLine line = PackageUrlSource.checksumLine(file);
+            assertThat(line.checksum()).as(file).isEqualTo(hex);
+            assertThat(line.name()).as(file).isNull();
+            assertThat(sidecar.parse(file).packageName()).as(file).isNull();
+        }
+        PackageUrlSource.ChecksumLine escaped = PackageUrlSource.checksumLine("\\" + hex + "  PREP\\\\JAL_20240602_2000.zip\n");
+        assertThat(escaped.checksum()).isEqualTo(hex);
+        assertThat(escaped.name()).isEqualTo("PREP\\JAL_20240602_2000.zip");
+    }
+
+    /**
      * A name is made safe where it is read, once: the downloader used to replace it later (a constant
      * "unnamed-package.zip" for a space or an accent), so the ledger asked about one name and settled another.
      */
