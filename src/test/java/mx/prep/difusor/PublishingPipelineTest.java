@@ -1546,6 +1546,29 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
     }
 
+    /**
+     * Each step has all its retries: Camel counts them in a header that outlived a download that succeeded on its
+     * fifth retry, so the publish after it had none left, and one SlowDown too many for the SDK quarantined the corte.
+     */
+    @Test
+    void aDownloadRetriedFiveTimesLeavesThePublishAllItsRetries() throws Exception {
+        Path pkg = corte(0);
+        String zip = "/" + pkg.getFileName();
+        institute.answerNext(zip, 5, 503, "text/plain", "Service Unavailable");
+        s3SlowsDownPuts(p -> p.equals("/" + SITE + "/index.html"), 6);
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            startDifusor();
+            institute.release(pkg);
+            awaitPublished(pkg);
+        }
+        assertSiteEquals(pkg);
+        assertThat(keys(HISTORY, "quarantine/")).as("cut short at step publish without a retry").isEmpty();
+        assertThat(logged).anySatisfy(line -> assertThat(line).contains("step download failed, retry 5 of 5"))
+                .anySatisfy(line -> assertThat(line).contains("step publish failed, retry 1 of 5"));
+        assertThat(institute.requestCount(zip)).isEqualTo(6);
+    }
+
     @Test
     void republishingBackAndForthPurgesTheCdnEachTime() throws Exception {
         Path older = corte(0);
