@@ -6,6 +6,7 @@ import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -362,14 +363,13 @@ public final class MemoriaReport {
             h.append("</tbody>\n</table>\n");
         }
         if (!refused.isEmpty()) {
-            h.append("<h3>Paquetes de Difusión no publicados</h3>\n<p>El portal siguió mostrando el último corte publicado; cada paquete quedó resguardado con su reporte.</p>\n")
-                    .append("<table id=\"paquetes-rechazados\">\n<thead><tr><th>Recibido</th><th>Paquete</th><th>Motivo</th><th>Paso</th></tr></thead>\n<tbody>\n");
-            for (QuarantineReport r : refused) {
-                h.append("<tr><td>").append(esc(time.format(Instant.parse(r.time())))).append("</td><td>").append(esc(r.packageName()))
-                        .append("</td><td>").append(esc(REASONS.getOrDefault(r.reason(), UNSAFE_ZIP)))
-                        .append(" (").append(esc(r.reason())).append(")</td><td>").append(esc(paso(r.step()))).append("</td></tr>\n");
-            }
-            h.append("</tbody>\n</table>\n");
+            h.append("<h3>Paquetes de Difusión no publicados</h3>\n<p>El portal siguió mostrando el último corte publicado; cada paquete quedó resguardado con su reporte.</p>\n");
+            packageTable(h, "paquetes-rechazados", refused, time);
+        }
+        if (!publishedLater.isEmpty()) {
+            // the CSV lists each one: so does the report the institute reads beside it
+            h.append("<h3>Paquetes de Difusión publicados con retraso</h3>\n<p>Cada uno se publicó después, al resolverse la falla o al republicarlo el operador.</p>\n");
+            packageTable(h, "paquetes-con-retraso", publishedLater, time);
         }
 
         h.append("<h2>2. Estadísticas de visitas, páginas y accesos</h2>\n")
@@ -391,10 +391,13 @@ public final class MemoriaReport {
                 .append("<li><b>Páginas</b>: accesos a documentos HTML. Antes del primer corte, la página de espera se recarga sola cada ")
                 .append("minuto: cada recarga es una página y un acceso.</li>\n")
                 .append("<li><b>Visitas</b>: series de accesos de un mismo visitante sin pausas mayores de 30 minutos; cada visita cuenta el día en que empieza.</li>\n")
-                .append("<li><b>Visitantes</b>: combinaciones distintas de dirección IP y navegador con al menos un acceso (en el total, en todo el periodo).</li>\n")
+                .append("<li><b>Visitantes</b>: combinaciones distintas de dirección IP y navegador con al menos un acceso (en el total, en todo el periodo). ")
+                .append("Es una estimación: las personas que comparten una dirección (una red móvil o una oficina) con la misma versión de navegador ")
+                .append("cuentan como un visitante, y sus visitas se juntan; quien cambia de dirección durante el periodo cuenta más de una vez.</li>\n")
                 .append("<li><b>Solicitudes</b>: todas las registradas; <b>errores</b>: las respondidas con códigos 4xx y 5xx.</li>\n")
                 .append("<li><b>Solicitudes automáticas</b>: las de programas que se identifican como tales (buscadores, redes sociales, ")
-                .append("scripts y bibliotecas HTTP, monitores) o sin identificación de navegador. Están en las solicitudes y los errores, ")
+                .append("scripts y bibliotecas HTTP, monitores), las que no identifican su navegador y las de métodos distintos de GET y POST ")
+                .append("(HEAD u OPTIONS: verificaciones de disponibilidad, no lecturas). Están en las solicitudes y los errores, ")
                 .append("pero no en los accesos, páginas, visitas ni visitantes, que cuentan a las personas que consultaron el portal.</li>\n")
                 .append("<li>Las solicitudes del monitoreo del propio Difusor (").append(number(figures.probeRequests()))
                 .append(") no se cuentan en ninguna cifra.")
@@ -409,6 +412,18 @@ public final class MemoriaReport {
                 .append("</ul>\n")
                 .append("</body>\n</html>\n");
         return h.toString();
+    }
+
+    private static void packageTable(StringBuilder h, String id, List<QuarantineReport> reports, DateTimeFormatter time) {
+        h.append("<table id=\"").append(id).append("\">\n<thead><tr><th>Recibido</th><th>Paquete</th><th>Motivo</th><th>Paso</th></tr></thead>\n<tbody>\n");
+        for (QuarantineReport r : reports) {
+            // a report without its reason (written by hand, or damaged) is shown as such, not taken for a zip's fault
+            h.append("<tr><td>").append(esc(time.format(Instant.parse(r.time())))).append("</td><td>").append(esc(r.packageName()))
+                    .append("</td><td>").append(r.reason() == null ? "motivo no registrado"
+                            : esc(REASONS.getOrDefault(r.reason(), UNSAFE_ZIP)) + " (" + esc(r.reason()) + ")")
+                    .append("</td><td>").append(esc(paso(r.step()))).append("</td></tr>\n");
+        }
+        h.append("</tbody>\n</table>\n");
     }
 
     /** The team's incidents with some time inside [from, to), as the probe's are chosen. */
@@ -436,37 +451,41 @@ public final class MemoriaReport {
         DateTimeFormatter time = TIME_PATTERN.withZone(zone);
         Instant periodStart = publicationFrom.atZone(zone).toInstant();
         Instant periodEnd = to.plusDays(1).atStartOfDay(zone).toInstant();
-        // duracion_segundos: the part inside that span; inicio and fin as they were
-        StringBuilder csv = new StringBuilder("tipo,inicio,fin,duracion_segundos,detalle\n");
+        // one list in the order things began, whatever their kind (kind by kind, an outage at 23:00 came before a note
+        // at 21:00); duracion_segundos: the part inside that span; inicio and fin as they were
+        List<Map.Entry<Instant, String>> rows = new ArrayList<>();
         for (Incident i : affecting(night.incidents(), periodStart, periodEnd, now)) {
             Instant s = Instant.parse(i.start());
             Instant e = i.end() == null ? null : Instant.parse(i.end());
-            csv.append(Kind.of(i).csv).append(',')
-                    .append(time.format(s)).append(',').append(e == null ? "en curso" : time.format(e)).append(',')
-                    .append(overlap(i, periodStart, periodEnd, now).toSeconds()).append(',').append(quoted(detalle(i.detail()))).append('\n');
+            rows.add(Map.entry(s, Kind.of(i).csv + ',' + time.format(s) + ',' + (e == null ? "en curso" : time.format(e)) + ','
+                    + overlap(i, periodStart, periodEnd, now).toSeconds() + ',' + quoted(detalle(i.detail()))));
         }
         for (TeamLog.TeamIncident t : teamAffecting(night, periodStart, periodEnd)) {
-            csv.append("anotada_por_el_equipo,").append(time.format(t.start())).append(',').append(time.format(t.end())).append(',')
-                    .append(t.within(periodStart, periodEnd).toSeconds()).append(',').append(quoted(t.description())).append('\n');
+            rows.add(Map.entry(t.start(), "anotada_por_el_equipo," + time.format(t.start()) + ',' + time.format(t.end()) + ','
+                    + t.within(periodStart, periodEnd).toSeconds() + ',' + quoted(t.description())));
         }
         for (QuarantineReport r : since(night.refused(), publicationFrom, zone)) {
-            csv.append("paquete_no_publicado,").append(time.format(Instant.parse(r.time()))).append(",,,")
-                    .append(quoted(r.packageName() + ": " + motivo(r))).append('\n');
+            Instant at = Instant.parse(r.time());
+            rows.add(Map.entry(at, "paquete_no_publicado," + time.format(at) + ",,," + quoted(r.packageName() + ": " + motivo(r))));
         }
         for (QuarantineReport r : since(night.publishedLater(), publicationFrom, zone)) {
-            csv.append("paquete_publicado_con_retraso,").append(time.format(Instant.parse(r.time()))).append(",,,")
-                    .append(quoted(r.packageName() + ": " + motivo(r))).append('\n');
+            Instant at = Instant.parse(r.time());
+            rows.add(Map.entry(at, "paquete_publicado_con_retraso," + time.format(at) + ",,," + quoted(r.packageName() + ": " + motivo(r))));
         }
         // inicio: the corte's own time; fin: when it went on line
         for (LateCorte l : lateCortes(night, zone, periodStart)) {
             Instant on = Instant.parse(l.record().outcomeAt());
-            csv.append("corte_publicado_con_demora,").append(time.format(on.minus(l.delay()))).append(',').append(time.format(on)).append(',')
-                    .append(l.delay().toSeconds()).append(',').append(quoted(l.record().packageName() + ": corte " + l.record().corte())).append('\n');
+            Instant corte = on.minus(l.delay());
+            rows.add(Map.entry(corte, "corte_publicado_con_demora," + time.format(corte) + ',' + time.format(on) + ','
+                    + l.delay().toSeconds() + ',' + quoted(l.record().packageName() + ": corte " + l.record().corte())));
         }
         for (StaleWindow w : staleWindows(night, zone, periodStart, periodEnd)) {
-            csv.append("corte_desactualizado_en_linea,").append(time.format(w.from())).append(',').append(time.format(w.to())).append(',')
-                    .append(w.length().toSeconds()).append(',').append(quoted(w.detail())).append('\n');
+            rows.add(Map.entry(w.from(), "corte_desactualizado_en_linea," + time.format(w.from()) + ',' + time.format(w.to()) + ','
+                    + w.length().toSeconds() + ',' + quoted(w.detail())));
         }
+        rows.sort(Map.Entry.comparingByKey());   // stable: same start, the order above
+        StringBuilder csv = new StringBuilder("tipo,inicio,fin,duracion_segundos,detalle\n");
+        rows.forEach(row -> csv.append(row.getValue()).append('\n'));
         return csv.toString();
     }
 

@@ -56,7 +56,8 @@ public final class SiteTraffic {
      * ends in "bot" ("CUBOT X30") does not.
      */
     private static final Pattern AUTOMATED = Pattern.compile("bot[/;)-]|\\+https?://|crawl|spider|slurp|scrap|curl/|wget/|python|go-http-client"
-            + "|java/|okhttp|apache-httpclient|libwww|httpx|axios|node-fetch|undici|headless|phantomjs|uptime|pingdom|statuscake"
+            + "|java/|java-http-client|okhttp|apache-httpclient|libwww|httpx|axios|node-fetch|undici|guzzlehttp|postmanruntime|dart[/:]"
+            + "|headless|phantomjs|uptime|pingdom|statuscake|google-inspectiontool|mediapartners-google"
             + "|monitor|facebookexternalhit|whatsapp|preview|health-?check|googlehc|kube-probe|synthetics|nagios|check_http|zabbix|prometheus|blackbox|ms-office",
             Pattern.CASE_INSENSITIVE);
 

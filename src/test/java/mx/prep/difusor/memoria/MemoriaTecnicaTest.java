@@ -129,12 +129,12 @@ class MemoriaTecnicaTest {
                 """);
         assertThat(Files.readString(written.incidentsCsv()).substring(1)).isEqualTo("""
                 tipo,inicio,fin,duracion_segundos,detalle
+                corte_desactualizado_en_linea,2024-06-02 20:40:00,2024-06-02 21:01:00,1260,"sin corte publicado; siguiente: PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00)"
+                paquete_no_publicado,2024-06-02 21:30:00,,,"PREP2024_JAL_20240602_2120.zip: no coincide con la suma de verificación (SHA-256) publicada por el Instituto (CHECKSUM_MISMATCH; paso: comprobación de la suma de verificación (SHA-256))"
+                corte_desactualizado_en_linea,2024-06-02 21:40:00,2024-06-02 21:41:00,60,"se mostraba PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00); siguiente: PREP2024_JAL_20240602_2140.zip (corte 2024-06-02 21:40)"
+                paquete_publicado_con_retraso,2024-06-02 21:58:00,,,"PREP2024_JAL_20240602_2200.zip: fallas transitorias agotaron los reintentos (RETRIES_EXHAUSTED; paso: publicación)"
                 portal_no_disponible,2024-06-02 22:00:00,2024-06-02 22:01:00,60,"https://prep.example.mx/ respondió HTTP 503 (el Instituto espera 200)"
                 corte_anterior,2024-06-03 01:00:00,2024-06-03 01:01:30,90,"the page shows corte 2024-06-02 23:40, published 00:00"
-                paquete_no_publicado,2024-06-02 21:30:00,,,"PREP2024_JAL_20240602_2120.zip: no coincide con la suma de verificación (SHA-256) publicada por el Instituto (CHECKSUM_MISMATCH; paso: comprobación de la suma de verificación (SHA-256))"
-                paquete_publicado_con_retraso,2024-06-02 21:58:00,,,"PREP2024_JAL_20240602_2200.zip: fallas transitorias agotaron los reintentos (RETRIES_EXHAUSTED; paso: publicación)"
-                corte_desactualizado_en_linea,2024-06-02 20:40:00,2024-06-02 21:01:00,1260,"sin corte publicado; siguiente: PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00)"
-                corte_desactualizado_en_linea,2024-06-02 21:40:00,2024-06-02 21:41:00,60,"se mostraba PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00); siguiente: PREP2024_JAL_20240602_2140.zip (corte 2024-06-02 21:40)"
                 """);
 
         String dom = Chromium.dom(written.html().toUri(), out.resolve("chromium"));
@@ -260,6 +260,31 @@ class MemoriaTecnicaTest {
                 .contains("PREP2024_JAL_20240602_2120.zip").contains("PREP2024_JAL_20240602_2000.zip").doesNotContain("PREP2024_JAL_20240602_1200.zip");
         assertThat(incidentsCsv(night, "2024-06-03")).contains("PREP2024_JAL_20240602_2120.zip").contains("PREP2024_JAL_20240602_2000.zip")
                 .doesNotContain("PREP2024_JAL_20240602_1200.zip");
+    }
+
+    /**
+     * The incidents CSV is one list in the order things began: it was written kind by kind, so an outage at 23:00 came
+     * before the team's note at 21:00. The report lists each package published late as the CSV does (it gave only
+     * their count), and a quarantine report without its reason (edited by hand) is shown as such: the report's HTML
+     * stopped on it with a NullPointerException, after every log had been read.
+     */
+    @Test
+    void theIncidentsAreListedInTheOrderTheyBeganAndEveryPackageOfTheCsvIsInTheReport() throws Exception {
+        QuarantineReport noReason = new QuarantineReport("PREP2024_JAL_20240602_2220.zip", "2024-06-02T22:20", "unzip", null,
+                null, "2024-06-03T04:22:00Z", "ab", "ab", 1000L, "https://prep.iepcjalisco.mx/paquete", "history");
+        QuarantineReport late = new QuarantineReport("PREP2024_JAL_20240602_2100.zip", "2024-06-02T21:00", "download", "RETRIES_EXHAUSTED",
+                "HTTP 503", "2024-06-03T03:02:00Z", "ab", "ab", 1000L, "https://prep.iepcjalisco.mx/paquete", "history");
+        var night = new OperationRecords.Night(List.of(new Incident("2024-06-03T05:00:00Z", "2024-06-03T05:04:00Z", Light.RED, "HTTP 503")),
+                List.of(noReason), List.of(late), List.of())
+                .withTeam(List.of(new mx.prep.difusor.memoria.TeamLog.TeamIncident(Instant.parse("2024-06-03T03:00:00Z"),
+                        Instant.parse("2024-06-03T03:10:00Z"), "Llamada del Instituto")));
+
+        assertThat(incidentsCsv(night, "2024-06-03").lines().skip(1).map(l -> l.substring(0, l.indexOf(','))).toList())
+                .containsExactly("anotada_por_el_equipo", "paquete_publicado_con_retraso", "paquete_no_publicado", "portal_no_disponible");
+        String html = MemoriaReport.html("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM,
+                SiteTrafficTest.figures(SiteTrafficTest.night()), night, Instant.parse("2024-06-12T18:00:00Z"), "pruebas");
+        assertThat(html).contains("<table id=\"paquetes-con-retraso\">").contains("<td>PREP2024_JAL_20240602_2100.zip</td>")
+                .contains("<td>PREP2024_JAL_20240602_2220.zip</td><td>motivo no registrado</td><td>desempaque</td>");
     }
 
     /**

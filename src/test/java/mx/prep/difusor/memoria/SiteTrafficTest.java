@@ -223,7 +223,10 @@ class SiteTrafficTest {
                 "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", "-", "",
                 "Amazon-Route53-Health-Check-Service%20(ref%20a1b2c3d4;%20report%20http://amzn.to/1vsZADi)",
                 "check_http/v2.3.3 (nagios-plugins 2.3.3)", "Datadog/Synthetics", "Zabbix", "Prometheus/blackbox_exporter",
-                "Mozilla/4.0 (compatible; ms-office; MSOffice 16)", "ELB-HealthChecker/2.0", "GoogleHC/1.0", "kube-probe/1.30"))
+                "Mozilla/4.0 (compatible; ms-office; MSOffice 16)", "ELB-HealthChecker/2.0", "GoogleHC/1.0", "kube-probe/1.30",
+                // the JDK's own client, PHP's, Postman's, Dart's and Google's, counted as people until they were named
+                "Java-http-client/17.0.11", "GuzzleHttp/7", "PostmanRuntime/7.39.0", "Dart/3.3%20(dart:io)",
+                "Mozilla/5.0 (compatible; Google-InspectionTool/1.0;)", "Mediapartners-Google"))
                 .allMatch(SiteTraffic::isAutomated);
     }
 
