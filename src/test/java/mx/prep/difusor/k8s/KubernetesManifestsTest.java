@@ -90,6 +90,24 @@ class KubernetesManifestsTest {
                 .doesNotContain("StatefulSet", "DaemonSet", "CronJob", "Job", "Pod");
     }
 
+    /**
+     * The scheduler's preference (ScheduleAnyway) put both pods on one node when the other was short of room, and
+     * nothing moved them after: that node's death left nobody to lead and lost both work volumes.
+     */
+    @ParameterizedTest
+    @MethodSource("overlays")
+    void neverTwoPodsOnOneNodeWhileAnotherCanTakeOne(String overlay) {
+        List<Object> spread = list(at(rendered.get(overlay).podSpec(), "topologySpreadConstraints"));
+        Map<String, Object> byNode = spread.stream().map(c -> map(c))
+                .filter(c -> "kubernetes.io/hostname".equals(at(c, "topologyKey"))).findFirst().orElseThrow();
+        assertThat(at(byNode, "whenUnsatisfiable")).as("%s: spread over nodes", overlay).isEqualTo("DoNotSchedule");
+        assertThat(at(byNode, "maxSkew")).as("%s: maxSkew (a rollout's surge pod fits on two nodes)", overlay).isEqualTo(1);
+        // a cordoned node counted as a domain of 0 pods left a drain's replacement pending on a two-node group
+        assertThat(at(byNode, "nodeTaintsPolicy")).as("%s: nodeTaintsPolicy", overlay).isEqualTo("Honor");
+        assertThat(at(byNode, "labelSelector", "matchLabels", "app.kubernetes.io/name")).as("%s: counts the difusor's pods", overlay)
+                .isEqualTo("prep-difusor");
+    }
+
     @ParameterizedTest
     @MethodSource("overlays")
     void leaderElectionOnAKubernetesLease(String overlay) {
@@ -308,6 +326,12 @@ class KubernetesManifestsTest {
                 + intOr(at(c, "startupProbe", "periodSeconds"), 10) * intOr(at(c, "startupProbe", "failureThreshold"), 3);
         assertThat(budget).as("%s: seconds the startupProbe gives Camel Main (8-15 s on a small CPU)", overlay)
                 .isGreaterThanOrEqualTo(60);
+        // a liveness check can wait behind a readiness check that waits up to 2 s for a slow S3: a restart only after
+        // a minute of failures, each given more than that wait
+        assertThat(intOr(at(c, "livenessProbe", "timeoutSeconds"), 1)).as("%s: livenessProbe timeoutSeconds", overlay)
+                .isGreaterThanOrEqualTo(5);
+        assertThat(intOr(at(c, "livenessProbe", "periodSeconds"), 10) * intOr(at(c, "livenessProbe", "failureThreshold"), 3))
+                .as("%s: seconds of failed liveness checks before a restart", overlay).isGreaterThanOrEqualTo(60);
     }
 
     @ParameterizedTest
