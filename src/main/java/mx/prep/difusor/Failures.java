@@ -119,7 +119,23 @@ public final class Failures {
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();
         }
-        String text = cause.getClass().getName() + ": " + cause.getMessage();
+        String text = uploading(cause) + cause.getClass().getName() + ": " + cause.getMessage();
         return root == cause ? text : text + "; caused by " + root.getClass().getName() + ": " + root.getMessage();
+    }
+
+    /**
+     * "site file x: " when the failure is a split's upload: the split's wrapper names only its position in a list
+     * nobody can see afterwards, and the S3 error no key, so a refusal of one prefix could not be traced to a file.
+     */
+    private static String uploading(Throwable cause) {
+        for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof org.apache.camel.CamelExchangeException failed && failed.getExchange() != null) {
+                String path = failed.getExchange().getProperty(mx.prep.difusor.publish.SitePublication.SITE_PATH, String.class);
+                if (path != null) {
+                    return "site file " + path + ": ";
+                }
+            }
+        }
+        return "";
     }
 }

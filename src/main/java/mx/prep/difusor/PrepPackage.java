@@ -44,6 +44,7 @@ public final class PrepPackage {
     private final java.util.Set<String> uploaded = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final java.util.concurrent.atomic.AtomicInteger uploadsUnderWay = new java.util.concurrent.atomic.AtomicInteger();
     private volatile Throwable uploadsStopped;
+    private String uploadsStoppedAt;
     private volatile boolean uploadsClosed;
     /** ETags S3 answered for those writes where they are not the content's MD5 (SSE-KMS); empty for most buckets. */
     private final Map<String, String> uploadedETags = new java.util.concurrent.ConcurrentHashMap<>();
@@ -236,8 +237,18 @@ public final class PrepPackage {
 
     /** An upload ended: written ({@code failure} null) or not. */
     public void uploadEnded(Throwable failure) {
-        if (failure != null && uploadsStopped == null) {
-            uploadsStopped = failure;
+        uploadEnded(failure, null);
+    }
+
+    /** An upload of the site file {@code path} ended: written ({@code failure} null) or not. */
+    public void uploadEnded(Throwable failure, String path) {
+        if (failure != null) {
+            synchronized (this) {
+                if (uploadsStopped == null) {
+                    uploadsStopped = failure;
+                    uploadsStoppedAt = path;
+                }
+            }
         }
         synchronized (uploadsUnderWay) {
             if (uploadsUnderWay.decrementAndGet() == 0) {
@@ -251,13 +262,21 @@ public final class PrepPackage {
         return uploadsStopped;
     }
 
+    /** The site file whose upload stopped this stage's uploads, null when none did or it is not known. */
+    public synchronized String uploadsStoppedAt() {
+        return uploadsStoppedAt;
+    }
+
     /**
      * A publish stage starts (again, after a retried failure): once the earlier attempt's uploads have ended, its
      * uploads may go. Waiting first keeps a late failure of the earlier attempt from stopping this one.
      */
     public void uploadsMayStart(java.time.Duration within) throws InterruptedException {
         awaitUploadsEnded(within);
-        uploadsStopped = null;
+        synchronized (this) {
+            uploadsStopped = null;
+            uploadsStoppedAt = null;
+        }
     }
 
     /** The package's turn is over: nothing of it is sent any more, whatever is still queued. */

@@ -201,6 +201,8 @@ class PublishingPipelineTest extends PipelineTestBase {
         institute.release(second);
         JsonNode report = awaitReport(second.getFileName().toString());
         assertThat(report.get("step").asText()).isEqualTo("publish");
+        // the file S3 refused, whichever upload's failure ended the stage (the report named neither before)
+        assertThat(report.get("cause").asText()).contains("csv/LEEME.txt").contains("Access Denied");
         int held = s3Network.faultsInjected() - 1;
         assertThat(held).as("uploads held when the stage failed").isPositive();
         int sitePuts = s3Network.requests(r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/"));

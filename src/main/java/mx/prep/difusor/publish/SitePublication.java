@@ -37,7 +37,8 @@ public final class SitePublication {
     static final int IN_MEMORY_MAX_BYTES = 256 * 1024;
 
     /** The site path of the file one split exchange uploads, and its MD5. */
-    static final String SITE_PATH = "difusorSitePath";
+    /** The site path of the file a split's exchange uploads; a failure report names it (Failures.describe). */
+    public static final String SITE_PATH = "difusorSitePath";
     static final String SITE_MD5 = "difusorSiteMd5";
 
     private final java.util.concurrent.atomic.AtomicBoolean etagsNotMd5Seen = new java.util.concurrent.atomic.AtomicBoolean();
@@ -106,8 +107,10 @@ public final class SitePublication {
         if (!pkg.uploadStarting()) {
             // the cause is the failure that stopped the stage: the retry channel and the report judge it, not this
             Throwable stoppedBy = pkg.uploadsStoppedBy();
+            String stoppedAt = pkg.uploadsStoppedAt();
             throw new IllegalStateException(pkg + ": not sending " + file.path() + ": "
-                    + (stoppedBy != null ? "an upload of this stage failed: " + stoppedBy.getMessage() : "the package's turn is over"), stoppedBy);
+                    + (stoppedBy == null ? "the package's turn is over"
+                            : "the upload of " + (stoppedAt != null ? stoppedAt : "another file") + " failed: " + stoppedBy.getMessage()), stoppedBy);
         }
         // counted until this upload ends, written or not: the package's turn waits for the last one (PackageTurn)
         exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
@@ -119,7 +122,7 @@ public final class SitePublication {
             @Override
             public void onFailure(Exchange failed) {
                 Throwable failure = failed.getException();
-                pkg.uploadEnded(failure != null ? failure : new IllegalStateException("upload of " + file.path() + " failed"));
+                pkg.uploadEnded(failure != null ? failure : new IllegalStateException("upload of " + file.path() + " failed"), file.path());
             }
         });
         exchange.setProperty(SITE_PATH, file.path());
