@@ -643,6 +643,22 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     /**
+     * A published state edited by hand so that it no longer reads as JSON: the report named only Jackson's "Unexpected
+     * end-of-input", which with RETRIES_EXHAUSTED sent the operator after an S3 outage. It names the state and what to do.
+     */
+    @Test
+    void aPublishedStateThatIsNoLongerJsonIsNamedInTheReport() throws Exception {
+        Path first = startWithFirstCortePublished();
+        bucket.putObject(b -> b.bucket(HISTORY).key("state/published.json").contentType("application/json"),
+                RequestBody.fromString("{\"package\": \"" + first.getFileName() + "\", "));
+        Path second = corte(1);
+        institute.release(second);
+        JsonNode report = awaitReport(second.getFileName().toString());
+        assertThat(report.get("cause").asText()).contains("the published state s3://" + HISTORY + "/state/published.json cannot be read as JSON");
+        assertSiteEquals(first);
+    }
+
+    /**
      * The operator asks to go back over the corte they see while the poll has the next one under way: the republish waits
      * for its turn, and the newer corte is published first. It was then put over that newer corte, which the operator
      * never saw; now it is refused (stale, with a report that says why) and the newer corte stays.

@@ -199,7 +199,15 @@ public final class StateStore {
     /** Reads the state from S3 (the source of truth: another pod may have published since). */
     public Optional<PublishedState> load() throws IOException {
         long savesBefore = saves.get();
-        Optional<PublishedState> state = store.readJson(bucket, key, PublishedState.class);
+        Optional<PublishedState> state;
+        try {
+            state = store.readJson(bucket, key, PublishedState.class);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            // Jackson's own message names neither the object nor what to do: the report and the readiness check said
+            // only "Unexpected end-of-input", and the retries made it look like S3 trouble
+            throw new IOException("the published state " + location() + " cannot be read as JSON (" + e.getOriginalMessage()
+                    + "): edited by hand? put its last good version back (docs/runbook.md, \"S3 fails\")", e);
+        }
         synchronized (this) {
             // a read answered before this process's own save but returned after it is older than lastKnown: the probe, a
             // health check or the status page put the corte just recorded (and its gauges) back by one
