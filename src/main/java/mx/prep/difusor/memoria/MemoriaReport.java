@@ -404,6 +404,12 @@ public final class MemoriaReport {
                 .append(figures.unsignedProbeRequests() == 0 ? "" : " Las que usan su nombre sin una firma válida (<span id=\"sin-firma\">"
                         + number(figures.unsignedProbeRequests()) + "</span>) se cuentan como solicitudes automáticas.")
                 .append("</li>\n")
+                // the call has the institute check the portal all night: the report says whether its checks are counted
+                .append(figures.monitorAddresses().isEmpty()
+                        ? "<li>Las verificaciones de disponibilidad del Instituto no se distinguen por su dirección: se cuentan como "
+                                + "solicitudes automáticas si se identifican como programa, y si no, como las de cualquier persona.</li>\n"
+                        : "<li>Las solicitudes de las verificaciones de disponibilidad del Instituto (desde " + esc(String.join(", ", figures.monitorAddresses()))
+                                + ": <span id=\"monitoreo-instituto\">" + number(figures.monitorRequests()) + "</span>) no se cuentan en ninguna cifra.</li>\n")
                 .append("<li>Fuentes: ").append(esc(sources)).append(". Líneas de registro ilegibles: ").append(number(figures.unreadableLines()))
                 .append(".</li>\n")
                 .append(figures.unreadableFiles().isEmpty() ? "" : "<li>Archivos de registro leídos solo en parte (<span id=\"archivos-ilegibles\">"

@@ -78,6 +78,7 @@ public final class MemoriaTecnica {
     private final java.util.Set<String> leftOutDistributions = new java.util.TreeSet<>();
     /** Where they serve the PREP (difusor.cdn.path-prefix): the rest of a shared distribution is not counted. */
     private String cdnPathPrefix = "";
+    private MonitorAddresses institute = MonitorAddresses.NONE;
 
     public MemoriaTecnica(ObjectStore store, OperationRecords records, Clock clock) {
         this(store, records, ProbeSignature.of(null), clock);
@@ -98,6 +99,17 @@ public final class MemoriaTecnica {
     public MemoriaTecnica site(List<String> distributionIds, String cdnPathPrefix) {
         this.distributionIds = java.util.Set.copyOf(distributionIds);
         this.cdnPathPrefix = cdnPathPrefix == null ? "" : cdnPathPrefix;
+        return this;
+    }
+
+    /**
+     * The addresses (or blocks) the institute checks the portal from (difusor.memoria.monitor-addresses): their requests
+     * are in no figure, and the report says how many there were.
+     *
+     * @throws IllegalArgumentException for an entry that is no address or block, before any log is read
+     */
+    public MemoriaTecnica institutesChecksFrom(List<String> addresses) {
+        this.institute = MonitorAddresses.of(addresses);
         return this;
     }
 
@@ -122,6 +134,7 @@ public final class MemoriaTecnica {
                         // the path prefix only as set: a guess from the site's key prefix would count nothing when the
                         // distribution's origin path holds it
                         .site(distributions, settings.text("difusor.cdn.path-prefix"))
+                        .institutesChecksFrom(settings.list("difusor.memoria.monitor-addresses"))
                         .write(settings.text("difusor.probe.url"),
                         setting(settings, "difusor.memoria.from", LocalDate::parse), setting(settings, "difusor.memoria.to", LocalDate::parse),
                         setting(settings, "difusor.memoria.publication-from", LocalDateTime::parse), setting(settings, "difusor.corte-zone", ZoneId::of),
@@ -153,7 +166,7 @@ public final class MemoriaTecnica {
     public Written write(String portal, LocalDate from, LocalDate to, LocalDateTime publicationFrom, ZoneId zone, String logs, String teamLog,
             Path out) throws IOException, InterruptedException {
         requireCurrentRules(zone.getId(), zone.getRules().getOffset(from.atTime(12, 0)), from);
-        SiteTraffic traffic = new SiteTraffic(from, to, zone, probe).onlyUnder(cdnPathPrefix);
+        SiteTraffic traffic = new SiteTraffic(from, to, zone, probe).onlyUnder(cdnPathPrefix).excluding(institute);
         Instant start = from.atStartOfDay(zone).toInstant();
         Instant end = to.plusDays(1).atStartOfDay(zone).toInstant();
         // before the logs' minutes go by: a line the team mistyped stops the report at once

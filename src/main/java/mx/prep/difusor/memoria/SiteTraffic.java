@@ -69,9 +69,12 @@ public final class SiteTraffic {
      *                      (a probe that does not go through this distribution: nothing to tell)
      * @param unreadableFiles the log files read only in part or not at all (a gzip cut short, not a CloudFront log), each
      *                      as "name: cause"; their requests read before the fault are counted
+     * @param monitorAddresses the institute's checks' addresses as configured (empty: not told apart)
+     * @param monitorRequests the requests from them, in no figure
      */
     public record Figures(ZoneId zone, List<Day> days, Day total, LocalDateTime peakHour, long peakHourAccesses, long unreadableLines,
-                          long probeRequests, List<Instant> unprobedHours, long unsignedProbeRequests, List<String> unreadableFiles) {
+                          long probeRequests, List<Instant> unprobedHours, long unsignedProbeRequests, List<String> unreadableFiles,
+                          List<String> monitorAddresses, long monitorRequests) {
     }
 
     private final LocalDate from;
@@ -95,6 +98,8 @@ public final class SiteTraffic {
     /** Where the distribution serves the PREP ("" for all of it): a shared distribution's other pages are not ours. */
     private String sitePath = "";
     private long otherSite;
+    private MonitorAddresses monitors = MonitorAddresses.NONE;
+    private long monitorRequests;
 
     public SiteTraffic(LocalDate from, LocalDate to, ZoneId zone) {
         this(from, to, zone, ProbeSignature.of(null));
@@ -137,6 +142,15 @@ public final class SiteTraffic {
         return this;
     }
 
+    /**
+     * Counts the requests of the institute's availability checks (its addresses, difusor.memoria.monitor-addresses) apart,
+     * in none of the figures: a browser-like checker every minute was about 1,700 "pages" of one "visitor" a night.
+     */
+    SiteTraffic excluding(MonitorAddresses institute) {
+        this.monitors = institute;
+        return this;
+    }
+
     /** Requests left out as another site's (outside {@link #onlyUnder}). */
     public long otherSiteRequests() {
         return otherSite;
@@ -151,6 +165,10 @@ public final class SiteTraffic {
         }
         if (!sitePath.isEmpty() && !(hit.path().equals(sitePath) || hit.path().startsWith(sitePath + "/"))) {
             otherSite++;
+            return;
+        }
+        if (monitors.contains(hit.clientIp())) {
+            monitorRequests++;
             return;
         }
         boolean claimsProbe = ProbeSignature.claims(hit.userAgent());
@@ -241,7 +259,7 @@ public final class SiteTraffic {
             }
         }
         return new Figures(zone, list, total, peakHour, peak < 0 ? 0 : hourlyAccesses[peak], unreadableLines, probeRequests, List.copyOf(unprobed),
-                unsignedProbeRequests, List.copyOf(unreadableFiles));
+                unsignedProbeRequests, List.copyOf(unreadableFiles), monitors.written(), monitorRequests);
     }
 
     /** A client that says it is a program, or says nothing (no User-Agent: CloudFront logs "-"). */

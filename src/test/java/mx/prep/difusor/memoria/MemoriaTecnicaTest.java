@@ -155,6 +155,7 @@ class MemoriaTecnicaTest {
                 .contains("<td>2024-06-02 21:40:00</td><td>2024-06-02 21:41:00</td><td class=\"n\">0 h 01 min 00 s</td>"
                         + "<td>2024-06-02 21:00 (PREP2024_JAL_20240602_2100.zip)</td><td>2024-06-02 21:40 (PREP2024_JAL_20240602_2140.zip)</td>")
                 .contains("Las solicitudes del monitoreo del propio Difusor (1) no se cuentan")
+                .contains("Las verificaciones de disponibilidad del Instituto no se distinguen por su dirección")
                 .contains("Portal no disponible").contains("https://prep.example.mx/ respondió HTTP 503 (el Instituto espera 200)")
                 .doesNotContain("connection refused").doesNotContain("HTTP 404")
                 .contains("Incidencias del portal registradas antes del 2024-06-02 20:00:00, cuando los resultados aún no debían estar "
@@ -622,17 +623,20 @@ class MemoriaTecnicaTest {
     @Test
     void theCommandRunsOnTheServicesOwnConfiguration(@TempDir Path out) throws Exception {
         // application.properties from the working directory, overridden as in the pod (here by -D, there by environment)
-        Map<String, String> overrides = Map.of("difusor.s3.endpoint", s3.endpoint().toString(), "difusor.s3.path-style", "true",
+        Map<String, String> overrides = new HashMap<>(Map.of("difusor.s3.endpoint", s3.endpoint().toString(), "difusor.s3.path-style", "true",
                 "difusor.history.bucket", "prep-history", "difusor.memoria.logs", "s3://cdn-logs/cloudfront/",
                 "difusor.memoria.to", "2024-06-03", "difusor.memoria.out", out.toString(), "difusor.probe.url", "https://prep.example.mx/",
-                "aws.accessKeyId", EmbeddedS3.ACCESS_KEY, "aws.secretAccessKey", EmbeddedS3.SECRET_KEY);
+                "aws.accessKeyId", EmbeddedS3.ACCESS_KEY, "aws.secretAccessKey", EmbeddedS3.SECRET_KEY));
+        // the institute's checks (here the night's one curl request, a 404) are in no figure
+        overrides.put("difusor.memoria.monitor-addresses", "189.203.1.0/24");
         runCommand(overrides);
 
         // from difusor.memoria.from in application.properties, 2 June, to the 3rd, in difusor.corte-zone
         assertThat(Files.readAllLines(out.resolve("estadisticas-diarias.csv"))).containsExactly(
                 "\uFEFFfecha,visitas,visitantes,paginas,accesos,solicitudes,errores,solicitudes_automaticas", "2024-06-02,4,3,4,6,6,0,0",
-                "2024-06-03,1,2,1,4,5,1,1", "total,5,4,5,10,11,1,1");
-        assertThat(Files.readString(out.resolve("memoria-tecnica.html"))).contains("https://prep.example.mx/").contains("99.940 %");
+                "2024-06-03,1,2,1,4,4,0,0", "total,5,4,5,10,10,0,0");
+        assertThat(Files.readString(out.resolve("memoria-tecnica.html"))).contains("https://prep.example.mx/").contains("99.940 %")
+                .contains("verificaciones de disponibilidad del Instituto (desde 189.203.1.0/24: <span id=\"monitoreo-instituto\">1</span>)");
         assertThat(out.resolve("incidencias.csv")).exists();
     }
 

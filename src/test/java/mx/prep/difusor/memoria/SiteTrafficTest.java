@@ -254,6 +254,33 @@ class SiteTrafficTest {
         assertThat(traffic.otherSiteRequests()).isEqualTo(2);
     }
 
+    /**
+     * The institute checks the portal all night (the call, V.b) with a User-Agent nobody knows beforehand: from its
+     * addresses, its GETs are in no figure, whatever they look like; from elsewhere the same browser is a person.
+     */
+    @Test
+    void theInstitutesChecksFromItsAddressesAreInNoFigure() throws Exception {
+        CloudFrontLogs log = new CloudFrontLogs()
+                .request("2024-06-03T02:00:00Z", "200.23.8.14", FIREFOX, "/", 200, "text/html")
+                .request("2024-06-03T02:01:00Z", "200.23.8.200", FIREFOX, "/", 200, "text/html")
+                .request("2024-06-03T02:02:00Z", "2001:db8:40::9", CHROME, "/", 503, "text/html")
+                .request("2024-06-03T02:03:00Z", "200.23.9.14", FIREFOX, "/", 200, "text/html");
+        SiteTraffic traffic = new SiteTraffic(LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), MEXICO_CITY)
+                .excluding(MonitorAddresses.of(List.of("200.23.8.0/24", " 2001:db8::/32", "")));
+        traffic.unreadable(AccessLog.read(new ByteArrayInputStream(log.gzip()), traffic::add));
+        Figures figures = traffic.figures();
+
+        // only 200.23.9.14, outside the /24: requests 1, accesses 1, pages 1, visits 1, visitors 1
+        assertThat(figures.total()).isEqualTo(new SiteTraffic.Day(null, 1, 1, 1, 1, 1, 0, 0));
+        assertThat(figures.monitorRequests()).isEqualTo(3);
+        assertThat(figures.monitorAddresses()).containsExactly("200.23.8.0/24", "2001:db8::/32");
+        // a host name is never looked up; a prefix too long for its address family is a typo
+        for (String wrong : List.of("monitor.iepcjalisco.mx", "200.23.8.0/33", "2001:db8::/129", "200.23.8.0/x")) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> MonitorAddresses.of(List.of(wrong)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("difusor.memoria.monitor-addresses").hasMessageContaining(wrong);
+        }
+    }
+
     @Test
     void theOrderTheLogFilesAreReadInChangesNoFigure() throws Exception {
         List<CloudFrontLogs> reversed = new ArrayList<>(night());
