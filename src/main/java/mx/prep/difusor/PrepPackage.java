@@ -262,9 +262,13 @@ public final class PrepPackage {
         return uploadsStopped;
     }
 
-    /** The site file whose upload stopped this stage's uploads, null when none did or it is not known. */
-    public synchronized String uploadsStoppedAt() {
-        return uploadsStoppedAt;
+    /** The failure that stopped this stage's uploads and its site file (null when not known), read together. */
+    public record UploadsStopped(Throwable failure, String path) {
+    }
+
+    /** What stopped this stage's uploads, null while nothing did. */
+    public synchronized UploadsStopped uploadsStopped() {
+        return uploadsStopped == null ? null : new UploadsStopped(uploadsStopped, uploadsStoppedAt);
     }
 
     /**

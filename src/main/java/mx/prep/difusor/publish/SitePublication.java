@@ -106,11 +106,10 @@ public final class SitePublication {
         SiteFile file = message.getBody(SiteFile.class);
         if (!pkg.uploadStarting()) {
             // the cause is the failure that stopped the stage: the retry channel and the report judge it, not this
-            Throwable stoppedBy = pkg.uploadsStoppedBy();
-            String stoppedAt = pkg.uploadsStoppedAt();
-            throw new IllegalStateException(pkg + ": not sending " + file.path() + ": "
-                    + (stoppedBy == null ? "the package's turn is over"
-                            : "the upload of " + (stoppedAt != null ? stoppedAt : "another file") + " failed: " + stoppedBy.getMessage()), stoppedBy);
+            PrepPackage.UploadsStopped stopped = pkg.uploadsStopped();
+            throw new IllegalStateException(pkg + ": not sending " + file.path() + ": " + (stopped == null ? "the package's turn is over"
+                    : "the upload of " + (stopped.path() != null ? stopped.path() : "another file") + " failed: " + stopped.failure().getMessage()),
+                    stopped == null ? null : stopped.failure());
         }
         // counted until this upload ends, written or not: the package's turn waits for the last one (PackageTurn)
         exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {

@@ -110,17 +110,21 @@ public final class PackageUrlSource {
         // a byte-order mark (Notepad, PowerShell's UTF8) is no part of the checksum
         String text = sidecar.startsWith("\uFEFF") ? sidecar.substring(1) : sidecar;
         String line = text.strip().lines().findFirst().orElse("").strip();
+        // GNU sha256sum starts a line with a backslash when it escaped the name (a backslash, a newline in it), tagged or not
+        boolean escaped = line.startsWith("\\");
+        if (escaped) {
+            line = line.substring(1);
+        }
         java.util.regex.Matcher tagged = TAGGED_LINE.matcher(line);
         if (tagged.matches()) {
-            return new ChecksumLine(tagged.group(2), fromStdin(tagged.group(1).strip()) ? null : tagged.group(1).strip());
+            String named = escaped ? unescaped(tagged.group(1).strip()) : tagged.group(1).strip();
+            return new ChecksumLine(tagged.group(2), fromStdin(named) ? null : named);
         }
         java.util.regex.Matcher stdin = STDIN_LINE.matcher(line);
         if (stdin.matches()) {
             return new ChecksumLine(stdin.group(1), null);   // openssl 1.1's "(stdin)= <hex>"
         }
-        // GNU sha256sum starts a line with a backslash when it escaped the name (a backslash, a newline in it)
-        boolean escaped = line.startsWith("\\");
-        String[] fields = (escaped ? line.substring(1) : line).split("\\s+", 2);
+        String[] fields = line.split("\\s+", 2);
         String checksum = fields[0].isEmpty() ? null : fields[0];
         if (fields.length < 2) {
             return new ChecksumLine(checksum, null);

@@ -111,6 +111,10 @@ class SourceParsingTest {
         PackageUrlSource.ChecksumLine escaped = PackageUrlSource.checksumLine("\\" + hex + "  PREP\\\\JAL_20240602_2000.zip\n");
         assertThat(escaped.checksum()).isEqualTo(hex);
         assertThat(escaped.name()).isEqualTo("PREP\\JAL_20240602_2000.zip");
+        // sha256sum --tag escapes the same way
+        PackageUrlSource.ChecksumLine tagged = PackageUrlSource.checksumLine("\\SHA256 (PREP\\\\JAL_20240602_2000.zip) = " + hex);
+        assertThat(tagged.checksum()).isEqualTo(hex);
+        assertThat(tagged.name()).isEqualTo("PREP\\JAL_20240602_2000.zip");
     }
 
     /**
