@@ -460,6 +460,20 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(quarantined.stream().filter(k -> k.endsWith(".zip"))).hasSize(1);
     }
 
+    /**
+     * The institute's checksum file made with {@code sha256sum latest.zip}: it names the fixed URL's own file. Taken for
+     * the package's name, every corte was refused without a corte (NO_CORTE); the download names it (Content-Disposition).
+     */
+    @Test
+    void aChecksumFileNamingTheFixedUrlsOwnFileLetsTheDownloadNameThePackage() throws Exception {
+        startDifusor(fixedUrlSettings());
+        Path pkg = corte(0);
+        institute.releaseWithSidecar(pkg, PrepPackageGenerator.sha256Hex(pkg) + "  latest.zip\n");
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
     /** An empty checksum file at a fixed URL is nothing on offer: the zip is not downloaded (and refused) at every poll. */
     @Test
     void anEmptyChecksumFileAtAFixedUrlOffersNothingUntilItHoldsTheChecksum() throws Exception {

@@ -90,11 +90,22 @@ public final class PackageUrlSource {
             // "sha256sum ./dir/PREP….zip" names the file as the institute's shell saw it: its last segment is the name
             String raw = named;
             named = PackageNames.safe(raw);
-            if (named != null && !named.equals(raw)) {
+            if (named != null && named.equals(PackageNames.safe(ownName()))) {
+                // "sha256sum latest.zip": it names the fixed URL's own file, which is no corte's name: as a checksum
+                // file that names no file, the download names the package (its Content-Disposition, where it redirected).
+                // Taken for the package's name, every corte was refused without a corte
+                named = null;
+            } else if (named != null && !named.equals(raw)) {
                 LOG.warn("package '{}' of the checksum file is named {} here (letters, digits, '.', '_', '-' and .zip only)", raw, named);
             }
         }
         return new PackageOffer(named, checksum, null, packageUri, null, named);
+    }
+
+    /** The last segment of the fixed URL's path, as the institute's shell would name that file. */
+    private String ownName() {
+        String path = packageUri.getPath() == null ? "" : packageUri.getPath();
+        return path.substring(path.lastIndexOf('/') + 1);
     }
 
     /** A checksum file's first line: the checksum, and the file it names as written (null when it names none). */

@@ -118,6 +118,22 @@ class SourceParsingTest {
     }
 
     /**
+     * A checksum file made with {@code sha256sum latest.zip} names the fixed URL's own file, no corte's name: taken for the
+     * package's name, every corte was refused without a corte; it names no file, and the download names the package.
+     */
+    @Test
+    void aChecksumFileNamingTheFixedUrlsOwnFileNamesNoPackage() {
+        String hex = "ab".repeat(32);
+        for (String file : java.util.List.of(hex + "  latest.zip\n", hex + " *./latest.zip", "SHA256 (latest.zip) = " + hex)) {
+            PackageOffer offer = sidecar.parse(file);
+            assertThat(offer.packageName()).as(file).isNull();
+            assertThat(offer.checksumNames()).as(file).isNull();
+            assertThat(offer.announcedSha256()).as(file).isEqualTo(hex);
+        }
+        assertThat(sidecar.parse(hex + "  PREP2024_JAL_20240602_2000.zip").packageName()).isEqualTo("PREP2024_JAL_20240602_2000.zip");
+    }
+
+    /**
      * A name is made safe where it is read, once: the downloader used to replace it later (a constant
      * "unnamed-package.zip" for a space or an accent), so the ledger asked about one name and settled another.
      */
