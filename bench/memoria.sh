@@ -11,6 +11,7 @@ WORK=${WORK:-/tmp/prep-memoria-bench}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 
 command -v goaccess >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq goaccess) >/dev/null
+[ -x /usr/bin/time ] || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time) >/dev/null   # GNU time: elapsed and peak RSS
 rm -rf "$WORK" && mkdir -p "$WORK"
 cd "$REPO"
 { mvn -q -o test-compile || mvn -q test-compile; } >"$WORK/build.log" 2>&1

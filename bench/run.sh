@@ -6,7 +6,7 @@
 # See BENCHMARKS.md for what is measured and how.
 #
 #   bench/run.sh                         # FULL scale, 5 cortes, plus the 4x heap check
-#   SCALE=SMALL CORTES=4 bench/run.sh    # quick check
+#   SCALE=SMALL CORTES=4 HEAP_CHECK=0 bench/run.sh    # quick check (the 4x resume case needs a FULL 4x site)
 #
 # Environment (defaults in brackets):
 #   SCALE [FULL]  CORTES [5]  START [20240602_2220]  STEP [20] minutes  SEED [2024]
