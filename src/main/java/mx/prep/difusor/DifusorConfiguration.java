@@ -216,7 +216,8 @@ public class DifusorConfiguration implements CamelConfiguration {
                 settings.millis("difusor.retry.max-delay-ms").multipliedBy(10), settings.millis("difusor.source.download-deadline-ms")));
         String republish = settings.text("difusor.republish.directory");
         if (!republish.isEmpty()) {
-            IncomingDirectory.setAsideLeftovers(Path.of(republish), clock);
+            // at every start of its route, at each lead this pod takes too, not only when the process starts
+            registry.bind("republishLeftovers", new mx.prep.difusor.source.RepublishLeftovers(Path.of(republish), clock));
         }
         registry.bind("corteGate", new CorteGate(state, history, ledger, clock, horizon));
         // asked before each change the public would see: a process that lost the lead stops there

@@ -46,8 +46,8 @@ public final class IncomingDirectory {
     }
 
     /**
-     * The operators' republish folder at start: a package left there by an earlier process (a pod restarted, a lead
-     * handed over) is an operator's request of another moment, which must not go online hours later over a newer
+     * The operators' republish folder as its route starts (the process starts, or this pod takes the lead): a package
+     * left there by an earlier process, or copied into this pod while another led, is an operator's request of another moment, which must not go online hours later over a newer
      * corte. Set aside, not published: if its publication had begun, the state says so and it is finished from the
      * history ({@link InterruptedPublication}); if not, the operator copies it again.
      */
@@ -66,7 +66,8 @@ public final class IncomingDirectory {
         for (Path f : left) {
             Files.move(f, aside.resolve(f.getFileName()));
         }
-        LOG.warn("republish folder {}: {} left there by an earlier process, set aside in {}, not published; copy it again if it is still wanted",
+        LOG.warn("republish folder {}: {} left there by an earlier process or while another pod led, set aside in {}, not published; copy it"
+                + " again (into the leader) if it is still wanted",
                 republishDir, left.stream().map(f -> f.getFileName().toString()).toList(), aside);
     }
 

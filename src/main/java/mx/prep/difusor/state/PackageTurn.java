@@ -29,10 +29,19 @@ public final class PackageTurn {
         this.uploadsBound = uploadsBound;
     }
 
-    public void take(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange) throws InterruptedException {
+    public void take(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange)
+            throws mx.prep.difusor.cluster.NoLongerLeaderException {
         if (!turn.tryAcquire()) {
             LOG.info("{}: waits for the package in the pipeline to finish", pkg);
-            turn.acquire();
+            try {
+                turn.acquire();
+            } catch (InterruptedException stopping) {
+                // a process stopping (a lost lead stops the routes) while it waits: nothing of this package has started,
+                // as when it waits to take over the site (LeaderCheck); an InterruptedException was quarantined as
+                // UNEXPECTED, a false refusal, and an operator's republish file deleted with it
+                Thread.currentThread().interrupt();
+                throw new mx.prep.difusor.cluster.NoLongerLeaderException(pkg + ": this process is stopping while it waits for its turn");
+            }
         }
         // released when the whole exchange is done, on whatever thread finishes it (the splitters hand it around)
         exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
