@@ -298,7 +298,8 @@ public class DifusorConfiguration implements CamelConfiguration {
 
         // the institute's probe, run by us, and the status page
         String publicUrl = settings.text("difusor.probe.url");
-        InstituteProbe probe = publicUrl.isEmpty() ? null : new InstituteProbe(URI.create(publicUrl),
+        // a dry run does not probe (its route is off): its gauges at 0 made PrepPublicSiteDown fire for a site it never looked at
+        InstituteProbe probe = publicUrl.isEmpty() || !publishes ? null : new InstituteProbe(URI.create(publicUrl),
                 settings.millis("difusor.probe.timeout-ms"), state, store, historyBucket, settings.prefix("difusor.probe.incidents-prefix"),
                 settings.prefix("difusor.probe.views-prefix"), probePod(settings), settings.millis("difusor.probe.peer-fresh-ms"),
                 settings.list("difusor.probe.also-compare"), ProbeSignature.of(settings.text("difusor.probe.signing-key")), meters, clock);

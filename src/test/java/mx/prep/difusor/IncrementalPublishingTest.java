@@ -1085,6 +1085,8 @@ class IncrementalPublishingTest extends PipelineTestBase {
                 RequestBody.fromString("{\"package\": null, \"files\": {}, \"undeleted\": [\"viejo/borrado.json\"]}"));
         var settings = settings();
         settings.put("difusor.publish.dry-run", "true");
+        // the pods' own probe URL, as an overlay sets it: a dry run does not probe
+        settings.put("difusor.probe.url", "http://127.0.0.1:" + freePort() + "/");
         startDifusor(settings);
         Path pkg = corte(6);
         institute.release(pkg);
@@ -1104,6 +1106,8 @@ class IncrementalPublishingTest extends PipelineTestBase {
         // it publishes nothing, so beside the real replicas it is no second leader (PrepTwoLeaders)
         MeterRegistry meters = meters();
         assertThat(meters.get("difusor_leader").gauge().value()).isZero();
+        // nor a site down (PrepPublicSiteDown): it looked at no site
+        assertThat(meters.find("difusor_probe_up").gauge()).isNull();
     }
 
     /** The flag is read by a route predicate, route preconditions and Java: "yes" would be a dry run to some only. */
