@@ -73,10 +73,6 @@ final class MonitorAddresses {
         return new MonitorAddresses(List.copyOf(blocks), List.copyOf(written));
     }
 
-    boolean isEmpty() {
-        return blocks.isEmpty();
-    }
-
     /** The entries as configured, for the report. */
     List<String> written() {
         return written;

@@ -36,9 +36,9 @@ public final class SitePublication {
      */
     static final int IN_MEMORY_MAX_BYTES = 256 * 1024;
 
-    /** The site path of the file one split exchange uploads, and its MD5. */
     /** The site path of the file a split's exchange uploads; a failure report names it (Failures.describe). */
     public static final String SITE_PATH = "difusorSitePath";
+    /** That file's MD5. */
     static final String SITE_MD5 = "difusorSiteMd5";
 
     private final java.util.concurrent.atomic.AtomicBoolean etagsNotMd5Seen = new java.util.concurrent.atomic.AtomicBoolean();

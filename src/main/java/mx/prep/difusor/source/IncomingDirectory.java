@@ -47,9 +47,10 @@ public final class IncomingDirectory {
 
     /**
      * The operators' republish folder as its route starts (the process starts, or this pod takes the lead): a package
-     * left there by an earlier process, or copied into this pod while another led, is an operator's request of another moment, which must not go online hours later over a newer
-     * corte. Set aside, not published: if its publication had begun, the state says so and it is finished from the
-     * history ({@link InterruptedPublication}); if not, the operator copies it again.
+     * left there by an earlier process, or copied into this pod while another led, is an operator's request of another
+     * moment, which must not go online hours later over a newer corte. Set aside, not published: if its publication had
+     * begun, the state says so and it is finished from the history ({@link InterruptedPublication}); if not, the
+     * operator copies it again.
      */
     public static void setAsideLeftovers(Path republishDir, Clock clock) throws IOException {
         if (!Files.isDirectory(republishDir)) {
