@@ -67,7 +67,14 @@ class LeaderElectionTest extends PipelineTestBase {
     }
 
     private RunningDifusor inProcess(String name) throws Exception {
-        RunningDifusor d = RunningDifusor.start(replica(name));
+        return inProcess(name, Map.of());
+    }
+
+    /** A replica with some settings of its own besides {@link #replica}'s. */
+    private RunningDifusor inProcess(String name, Map<String, String> own) throws Exception {
+        Map<String, String> settings = replica(name);
+        settings.putAll(own);
+        RunningDifusor d = RunningDifusor.start(settings);
         others.add(0, d);
         return d;
     }
@@ -142,10 +149,7 @@ class LeaderElectionTest extends PipelineTestBase {
         await().atMost(Duration.ofSeconds(30)).until(() -> polling(a) && aPolls.get() > 0);
 
         Path republish = java.nio.file.Files.createDirectories(tmp.resolve("republish-b"));
-        Map<String, String> standby = replica("difusor-b");
-        standby.put("difusor.republish.directory", republish.toString());
-        RunningDifusor b = RunningDifusor.start(standby);
-        others.add(0, b);
+        RunningDifusor b = inProcess("difusor-b", Map.of("difusor.republish.directory", republish.toString()));
         AtomicInteger bPolls = pollCounter(b.context());
         int aBefore = aPolls.get();
         // b follows: several heartbeat timeouts go by, a keeps polling, b never does
