@@ -1,12 +1,14 @@
 package mx.prep.difusor.probe;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -48,6 +50,40 @@ class StatusPageLightTest {
         // its 503 said as it is (it was taken for a pod that does not answer at all)
         assertThat(dom).contains("class=\"light UNKNOWN\"").contains("status unavailable").contains("status.json answered HTTP 503 since")
                 .doesNotContain("class=\"light GREEN\"");
+    }
+
+    /**
+     * A pod that takes the request and never answers (a partitioned node behind a port-forward): the page's fetch waited
+     * for good, and its last light, green, stayed on the page.
+     */
+    @Test
+    void aLightWhosePodStopsAnsweringWithoutAnErrorTurnsGrey() throws Exception {
+        ExternalTool.require("chromium");
+        AtomicInteger asked = new AtomicInteger();
+        java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
+        try {
+            URI page = serve(() -> {
+                if (asked.incrementAndGet() == 1) {
+                    return status(Instant.now(), Instant.now());
+                }
+                try {
+                    never.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return null;
+            });
+
+            // real time: Chromium's virtual time stands still while the request is pending
+            try (Chromium.LivePage live = Chromium.live(page, tmp.resolve("chromium"))) {
+                await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(live.dom()).contains("class=\"light GREEN\""));
+                await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(live.dom()).contains("class=\"light UNKNOWN\"")
+                        .contains("status unavailable").contains("this pod does not answer within"));
+            }
+            assertThat(asked.get()).as("asked again after its first answer").isGreaterThan(1);
+        } finally {
+            never.countDown();
+        }
     }
 
     @Test
@@ -101,6 +137,8 @@ class StatusPageLightTest {
             html = in.readAllBytes();
         }
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        // a status.json held back must not hold the page itself, nor the next request
+        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
         server.createContext("/status", exchange -> {
             exchange.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
             exchange.sendResponseHeaders(200, html.length);
