@@ -94,6 +94,50 @@ class KubernetesLeaderElectionTest {
             await().during(Duration.ofMillis(LEASE_MS + 2 * RETRY_MS)).atMost(Duration.ofMillis(3 * LEASE_MS)).until(() -> b.leads() && !a.leads());
             assertThat(watch.mostLeadersAtOnce()).isEqualTo(1);
         }
+        // a Lease created, renewed and taken over: every request on the wire allowed by the Role the pods get, and the Role
+        // grants nothing these did not use (it granted lease list/watch/patch and pod get/watch besides, for no call)
+        List<String> asked = kubernetes.difusorRequests();
+        List<java.util.Map<String, Object>> rules = roleRules();
+        assertThat(asked).as("the difusors' requests").isNotEmpty().allSatisfy(request -> assertThat(rules)
+                .as("a rule of k8s/base/role.yaml allowing %s", request).anyMatch(rule -> allows(rule, request)));
+        for (var rule : rules) {
+            for (String grant : grants(rule)) {
+                assertThat(asked).as("a request using the Role's %s", grant).anyMatch(request -> request.equals(grant) || request.startsWith(grant + ":")
+                        && !rule.containsKey("resourceNames"));
+            }
+        }
+    }
+
+    /** The rules of the Role bound to the pods' service account. */
+    @SuppressWarnings("unchecked")
+    private static List<java.util.Map<String, Object>> roleRules() throws java.io.IOException {
+        var role = (java.util.Map<String, Object>) new org.snakeyaml.engine.v2.api.Load(org.snakeyaml.engine.v2.api.LoadSettings.builder().build())
+                .loadFromString(java.nio.file.Files.readString(java.nio.file.Path.of("k8s/base/role.yaml")));
+        assertThat(role.get("kind")).isEqualTo("Role");
+        return (List<java.util.Map<String, Object>>) role.get("rules");
+    }
+
+    /** Each "group/resource:verb" the rule grants, with ":name" for each name it is limited to. */
+    @SuppressWarnings("unchecked")
+    private static List<String> grants(java.util.Map<String, Object> rule) {
+        List<String> grants = new ArrayList<>();
+        List<String> names = (List<String>) rule.getOrDefault("resourceNames", List.of(""));
+        for (String group : (List<String>) rule.get("apiGroups")) {
+            for (String resource : (List<String>) rule.get("resources")) {
+                for (String verb : (List<String>) rule.get("verbs")) {
+                    for (String name : names) {
+                        grants.add(group + "/" + resource + ":" + verb + (name.isEmpty() ? "" : ":" + name));
+                    }
+                }
+            }
+        }
+        return grants;
+    }
+
+    /** Whether the rule allows a request "group/resource:verb(:name)": a rule limited to names allows only those. */
+    private static boolean allows(java.util.Map<String, Object> rule, String request) {
+        return grants(rule).stream().anyMatch(grant -> request.equals(grant)
+                || !rule.containsKey("resourceNames") && request.startsWith(grant + ":"));
     }
 
     @Test

@@ -160,12 +160,15 @@ class KubernetesManifestsTest {
             }
         }
         assertThat(grants).as("%s: the Role's grants (group/resource:verb)", overlay).containsExactlyInAnyOrder(
-                "coordination.k8s.io/leases:get", "coordination.k8s.io/leases:list", "coordination.k8s.io/leases:watch",
-                "coordination.k8s.io/leases:create", "coordination.k8s.io/leases:update",
-                "coordination.k8s.io/leases:patch",
-                "/pods:get", "/pods:list", "/pods:watch");
+                "coordination.k8s.io/leases:get", "coordination.k8s.io/leases:create", "coordination.k8s.io/leases:update", "/pods:list");
         assertThat(grants).as("%s: no wildcard, no secrets", overlay)
                 .noneMatch(g -> g.contains("*") || g.contains("secrets"));
+        // get and update only on the election's Lease: camel-kubernetes names it after the configured name and its group
+        List<Object> named = list(at(role, "rules")).stream().filter(rule -> at(rule, "resourceNames") != null).toList();
+        assertThat(named).as("%s: rules limited to names", overlay).hasSize(1);
+        assertThat(list(at(named.get(0), "verbs"))).as("%s: verbs on the Lease by name", overlay).containsExactlyInAnyOrder("get", "update");
+        assertThat(list(at(named.get(0), "resourceNames"))).as("%s: the Lease the Deployment's settings name", overlay)
+                .containsExactly(literal(r.env(), "DIFUSOR_CLUSTER_LEASE_NAME") + "-prep-difusor");
 
         Map<String, Object> binding = r.one("RoleBinding");
         assertThat(at(binding, "roleRef", "kind")).as("%s: RoleBinding roleRef kind", overlay).isEqualTo("Role");

@@ -29,10 +29,55 @@ public final class KubernetesApi implements AutoCloseable {
     private final KubernetesMockServer server;
     private final NamespacedKubernetesClient api;
 
+    /** The test's own client says so, so that what the difusor asked is told apart on the wire. */
+    private static final String SETUP_AGENT = "prep-difusor-test-setup";
+
     public KubernetesApi() {
         server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher(), false);
         server.init();
-        api = server.createClient();
+        try (var plain = server.createClient()) {
+            api = new io.fabric8.kubernetes.client.KubernetesClientBuilder()
+                    .withConfig(new io.fabric8.kubernetes.client.ConfigBuilder(plain.getConfiguration()).withUserAgent(SETUP_AGENT).build()).build()
+                    .adapt(NamespacedKubernetesClient.class);
+        }
+    }
+
+    /**
+     * The requests the difusors made since the last call, as RBAC reads them: "group/resource:verb", plus ":name" when
+     * the request names its object (the test's own set-up and checks left out).
+     */
+    public java.util.List<String> difusorRequests() throws InterruptedException {
+        java.util.List<String> asked = new java.util.ArrayList<>();
+        for (var request = server.takeRequest(0, java.util.concurrent.TimeUnit.MILLISECONDS); request != null;
+                request = server.takeRequest(0, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            if (!SETUP_AGENT.equals(request.getHeader("User-Agent"))) {
+                asked.add(asRbacReadsIt(request.getMethod(), request.getPath()));
+            }
+        }
+        return asked;
+    }
+
+    private static final java.util.regex.Pattern RESOURCE_PATH = java.util.regex.Pattern.compile(
+            "/(?:api/v1|apis/(?<group>[^/]+)/[^/]+)/namespaces/[^/]+/(?<resource>[^/?]+)(?:/(?<name>[^/?]+))?(?<sub>/[^?]*)?(?:\\?(?<query>.*))?");
+
+    /** "METHOD path" as the authorizer sees it: group/resource(/subresource):verb(:name). */
+    static String asRbacReadsIt(String method, String path) {
+        var m = RESOURCE_PATH.matcher(path);
+        if (!m.matches()) {
+            return method + " " + path;
+        }
+        String name = m.group("name");
+        String query = m.group("query") == null ? "" : m.group("query");
+        String verb = switch (method) {
+            case "GET" -> name != null ? "get" : query.matches("(.*&)?watch=(true|1)(&.*)?") ? "watch" : "list";
+            case "POST" -> "create";
+            case "PUT" -> "update";
+            case "PATCH" -> "patch";
+            case "DELETE" -> name != null ? "delete" : "deletecollection";
+            default -> method;
+        };
+        return (m.group("group") == null ? "" : m.group("group")) + "/" + m.group("resource") + (m.group("sub") == null ? "" : m.group("sub"))
+                + ":" + verb + (name == null ? "" : ":" + name);
     }
 
     public NamespacedKubernetesClient client() {
