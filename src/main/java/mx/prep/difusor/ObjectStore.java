@@ -107,6 +107,32 @@ public final class ObjectStore {
         }
     }
 
+    /** An object read, with the ETag S3 gave it: what a write over it names as the version it replaces. */
+    public record Read<T>(T value, String etag) {
+    }
+
+    /** As {@link #readJson}, with the object's ETag. */
+    public <T> Optional<Read<T>> readJsonWithEtag(String bucket, String key, Class<T> type) throws IOException {
+        try (var in = s3.getObject(b -> b.bucket(bucket).key(key))) {
+            return Optional.of(new Read<>(Json.MAPPER.readValue(in, type), in.response().eTag()));
+        } catch (S3Exception e) {
+            return missing(e);
+        }
+    }
+
+    /**
+     * Writes the object only if it is still the version this process read ({@code etagSeen}), or still absent when it
+     * read none (null): S3's conditional write, {@code If-Match} or {@code If-None-Match: *}. S3 answers 412 (404 when
+     * the object seen is gone) if another writer came in between; that S3Exception is rethrown.
+     *
+     * @return the ETag S3 gave the object
+     */
+    public String putJsonOver(String bucket, String key, Object value, String etagSeen) throws IOException {
+        PutObjectRequest.Builder put = PutObjectRequest.builder().bucket(bucket).key(key).contentType("application/json");
+        put = etagSeen == null ? put.ifNoneMatch("*") : put.ifMatch(etagSeen);
+        return s3.putObject(put.build(), RequestBody.fromString(Json.MAPPER.writeValueAsString(value), StandardCharsets.UTF_8)).eTag();
+    }
+
     /** A missing object is an answer, not a failure; anything else S3 says (a missing bucket too) is rethrown. */
     private static <T> Optional<T> missing(S3Exception e) {
         if (e instanceof NoSuchKeyException || e.statusCode() == 404 && !(e instanceof NoSuchBucketException)) {

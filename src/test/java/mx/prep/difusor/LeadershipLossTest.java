@@ -46,7 +46,7 @@ class LeadershipLossTest extends PipelineTestBase {
         kubernetes = new KubernetesApi();
         kubernetes.pod("difusor-a", true);
         kubernetes.pod("difusor-b", true);
-        otherS3Network = FaultProxy.http("127.0.0.1", s3.port());
+        otherS3Network = FaultProxy.http("127.0.0.1", s3.port()).preconditions(this::asS3DecidesAConditionalWrite);
     }
 
     @AfterEach
@@ -367,5 +367,44 @@ class LeadershipLossTest extends PipelineTestBase {
         // rejected on the first retry, and not retried again: the stale outcome was looked up once
         String outcome = "/" + HISTORY + "/history/" + second.getFileName() + ".json";
         assertThat(s3Network.requests(r -> r.method().equals("HEAD") && r.path().equals(outcome))).isEqualTo(1);
+    }
+
+    /**
+     * A writer held up past its last checks (a pause, a slow S3: the lead check passed, then its state write took long
+     * enough for another process to publish a newer corte) must not write its older corte over the newer state: the
+     * state is written only over the version this publication marked (S3's conditional write), and S3 refuses it.
+     */
+    @Test
+    void aStateWriteHeldUpWhileAnotherWriterPublishedANewerCorteIsRefusedNotWrittenOverIt() throws Exception {
+        RunningDifusor a = unelected("difusor-a", s3Network.uri(), Map.of());
+        Path incoming = Files.createDirectories(tmp.resolve("incoming-b"));
+        unelected("difusor-b", otherS3Network.uri(), Map.of("difusor.source.kind", "directory", "difusor.source.directory", incoming.toString()));
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+
+        // a's next state write after its marker, the record's, held on the network
+        String state = "/" + HISTORY + "/state/published.json";
+        java.util.concurrent.atomic.AtomicInteger statePuts = new java.util.concurrent.atomic.AtomicInteger();
+        s3Network.holdRequest(r -> r.method().equals("PUT") && r.path().equals(state) && statePuts.incrementAndGet() == 2, 1, Duration.ofSeconds(60));
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            Path second = corte(1);
+            institute.release(second);
+            await().atMost(Duration.ofSeconds(30)).until(() -> statePuts.get() >= 2);
+
+            // meanwhile b publishes a newer corte
+            Path third = corte(2);
+            dropWithSidecar(incoming, third);
+            awaitPublished(third);
+
+            s3Network.releaseHolds();
+            await().atMost(Duration.ofSeconds(30)).until(() -> logged.stream().anyMatch(l -> l.contains(second.getFileName().toString())
+                    && l.contains("lost the lead at step record") && l.contains("was written by another process since this one read it")));
+            await().atMost(Duration.ofSeconds(30)).until(() -> a.context().getInflightRepository().size() == 0);
+            assertThat(publishedState().map(PublishedState::packageName)).contains(third.getFileName().toString());
+            assertThat(publishedState().map(PublishedState::publishing)).isEmpty();
+            assertSiteEquals(third);
+        }
     }
 }

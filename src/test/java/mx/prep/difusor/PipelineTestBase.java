@@ -93,6 +93,7 @@ abstract class PipelineTestBase {
         s3.createBucket(HISTORY);
         s3Network = FaultProxy.http("127.0.0.1", s3.port());
         bucket = s3.client();
+        s3Network.preconditions(this::asS3DecidesAConditionalWrite);
         institute = InstituteSimulator.start(tmp.resolve("institute"), 0);
         cloudFront = CloudFrontEmulator.start();
         cloudFront.addDistribution(DISTRIBUTION);
@@ -120,6 +121,28 @@ abstract class PipelineTestBase {
         if (failed != null) {
             throw failed;
         }
+    }
+
+    /**
+     * S3's answer to a conditional PUT, which S3Proxy 2.7 ignores: If-None-Match * over an object there, or If-Match
+     * naming another version than the one there, 412; If-Match over no object, 404. Null: the write goes through.
+     */
+    Integer asS3DecidesAConditionalWrite(FaultProxy.RequestHead request) {
+        String ifMatch = request.header("If-Match");
+        String ifNoneMatch = request.header("If-None-Match");
+        if (!request.method().equals("PUT") || ifMatch == null && ifNoneMatch == null) {
+            return null;
+        }
+        String[] bucketAndKey = request.path().substring(1).split("/", 2);   // path-style
+        String key = java.net.URLDecoder.decode(bucketAndKey[1], java.nio.charset.StandardCharsets.UTF_8);
+        Optional<String> there = new ObjectStore(bucket).head(bucketAndKey[0], key).map(h -> h.eTag().replace("\"", ""));
+        if ("*".equals(ifNoneMatch) && there.isPresent()) {
+            return 412;
+        }
+        if (ifMatch != null) {
+            return there.isEmpty() ? Integer.valueOf(404) : there.get().equals(ifMatch.replace("\"", "")) ? null : Integer.valueOf(412);
+        }
+        return null;
     }
 
     /** The running difusor's metrics, as /observe/metrics serves them. */

@@ -123,8 +123,10 @@ public final class HeldBackPackages {
         boolean marked = exchange.getProperty(PublicationRecorder.MARKED, false, Boolean.class);
         boolean fromAFolder = exchange.getMessage().getHeader(Exchange.FILE_PATH) != null;
         if (pkg == null || marked || !fromAFolder) {
-            LOG.warn("{}: this process lost the lead at step {}; left to the new leader, which publishes the newest corte (this one is in"
-                    + " the history)", pkg, step);
+            // why it stopped: the lead gone, or the state written by another process since this one read it
+            Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
+            LOG.warn("{}: this process lost the lead at step {}{}; left to the new leader, which publishes the newest corte (this one is in"
+                    + " the history)", pkg, step, cause == null ? "" : " (" + cause.getMessage() + ")");
         } else if (exchange.getProperty(CorteGate.REPUBLISH, false, Boolean.class)) {
             LOG.error("{}: this process lost the lead at step {}, before the republish started: NOT REPUBLISHED. It is in the history: copy"
                     + " it into the leader's republish folder again (runbook)", pkg, step);

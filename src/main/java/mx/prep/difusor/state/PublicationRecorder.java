@@ -65,7 +65,8 @@ public final class PublicationRecorder {
      */
     public void publishing(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange)
             throws IOException, PackageRejectedException, mx.prep.difusor.cluster.NoLongerLeaderException {
-        PublishedState current = state.load().orElse(null);
+        StateStore.Versioned read = state.loadForUpdate();
+        PublishedState current = read.state().orElse(null);
         java.util.Optional<String> tooOld = current == null || exchange.getProperty(CorteGate.REPUBLISH, false, Boolean.class)
                 ? java.util.Optional.empty() : CorteGate.tooOld(pkg, current);
         if (tooOld.isPresent()) {
@@ -84,13 +85,20 @@ public final class PublicationRecorder {
         // up would write back what it read over the new leader's state, and the marker would send its resume back to
         // this older corte
         leaderCheck.require(pkg);
-        state.save(current == null ? PublishedState.nothingYet(pkg.name(), corte, index, probed, headers)
-                : current.publishing(pkg.name(), corte, index, probed, headers));
+        // and only over the state as read: another writer since (a new leader, while this one was held up) is not
+        // written over
+        String written = state.saveOver(read.etag(), current == null ? PublishedState.nothingYet(pkg.name(), corte, index, probed, headers)
+                : current.publishing(pkg.name(), corte, index, probed, headers), pkg);
         exchange.setProperty(MARKED, true);
+        exchange.setProperty(STATE_VERSION, written);
     }
 
+    /** The version of the state this publication's marker wrote: its record writes over that one only. */
+    public static final String STATE_VERSION = "difusorStateVersion";
+
     /** The site manifest first, then the package's outcome record, then the state that vouches for both. */
-    public void record(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException, mx.prep.difusor.cluster.NoLongerLeaderException {
+    public void record(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, @ExchangeProperty(STATE_VERSION) String stateVersion)
+            throws IOException, mx.prep.difusor.cluster.NoLongerLeaderException {
         long started = System.nanoTime();
         state.forgetCachedManifest();
         // in package order, looked up by hash: the next package's unzip and plan ask it about every one of their paths
@@ -111,9 +119,14 @@ public final class PublicationRecorder {
         // leader finishes (resume.yaml); the other way round the state said "published" and the record was never written
         history.recordOutcome(pkg, "published", now);
         leaderCheck.require(pkg);
-        state.save(new PublishedState(pkg.name(), pkg.corte().toString(), pkg.sha256(), pkg.size(), files.size(),
+        PublishedState published = new PublishedState(pkg.name(), pkg.corte().toString(), pkg.sha256(), pkg.size(), files.size(),
                 pkg.receivedAt().toString(), now.toString(), pkg.stageMillis(), pkg.plan().uploads().size(), pkg.deleted(),
-                null, null, undeleted.isEmpty() ? null : undeleted.size(), null, null, null));
+                null, null, undeleted.isEmpty() ? null : undeleted.size(), null, null, null);
+        if (stateVersion == null) {
+            state.save(published);   // a store without conditional writes gave the marker no version to write over
+        } else {
+            state.saveOver(stateVersion, published, pkg);
+        }
         metrics.published(pkg.corte(), now, pkg.stageMillis(), pkg.plan().uploads().size(),
                 pkg.plan().uploads().stream().mapToLong(SiteFile::size).sum());
         ledger.settled(pkg.name(), pkg.sha256());

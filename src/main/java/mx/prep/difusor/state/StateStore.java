@@ -198,16 +198,26 @@ public final class StateStore {
 
     /** Reads the state from S3 (the source of truth: another pod may have published since). */
     public Optional<PublishedState> load() throws IOException {
+        return loadForUpdate().state();
+    }
+
+    /** The state as read, and the version of it a write over it replaces (null: there was none). */
+    public record Versioned(Optional<PublishedState> state, String etag) {
+    }
+
+    /** As {@link #load()}, with the version read: {@link #saveOver} writes only over that one. */
+    public Versioned loadForUpdate() throws IOException {
         long savesBefore = saves.get();
-        Optional<PublishedState> state;
+        Optional<ObjectStore.Read<PublishedState>> read;
         try {
-            state = store.readJson(bucket, key, PublishedState.class);
+            read = store.readJsonWithEtag(bucket, key, PublishedState.class);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             // Jackson's own message names neither the object nor what to do: the report and the readiness check said
             // only "Unexpected end-of-input", and the retries made it look like S3 trouble
             throw new IOException("the published state " + location() + " cannot be read as JSON (" + e.getOriginalMessage()
                     + "): edited by hand? put its last good version back (docs/runbook.md, \"S3 fails\")", e);
         }
+        Optional<PublishedState> state = read.map(ObjectStore.Read::value);
         synchronized (this) {
             // a read answered before this process's own save but returned after it is older than lastKnown: the probe, a
             // health check or the status page put the corte just recorded (and its gauges) back by one
@@ -215,7 +225,7 @@ public final class StateStore {
                 known(state.get());
             }
         }
-        return state;
+        return new Versioned(state, read.map(ObjectStore.Read::etag).orElse(null));
     }
 
     private void known(PublishedState state) {
@@ -233,12 +243,67 @@ public final class StateStore {
 
     public void save(PublishedState state) throws IOException {
         store.putJson(bucket, key, state);
+        saved(state);
+    }
+
+    private void saved(PublishedState state) {
         synchronized (this) {
             saves.incrementAndGet();
             lastKnown = state;
             metrics.undeletedFiles(state.undeletedFiles());
         }
     }
+
+    /**
+     * Writes the state only over the version {@code etagSeen} this process read or wrote last (null: only if there is
+     * none yet), so a former leader held up past its lead check (a pause, a slow S3) cannot write its corte over what
+     * the new leader recorded meanwhile: S3 refuses it (412). A refusal is taken for this process's own write only when
+     * the state now says what this one was writing (the package, its phase): the answer to an earlier attempt that
+     * landed was lost, and the SDK's retry, or the stage's, met its own write.
+     *
+     * @return the version written, for the next write of this publication
+     * @throws NoLongerLeaderException another process wrote the state since this one read it
+     */
+    public String saveOver(String etagSeen, PublishedState state, Object forPackage) throws IOException,
+            mx.prep.difusor.cluster.NoLongerLeaderException {
+        String etag;
+        try {
+            etag = store.putJsonOver(bucket, key, state, etagSeen);
+        } catch (software.amazon.awssdk.services.s3.model.S3Exception e) {
+            if (e.statusCode() == 501 || e.statusCode() == 400 && "NotImplemented".equals(e.awsErrorDetails() == null ? null
+                    : e.awsErrorDetails().errorCode())) {
+                // an S3-compatible store without conditional writes: written as before they were used, said once
+                if (!unconditionalSaid) {
+                    LOG.warn("{}: {} refuses conditional writes ({}): the state is written without them, and a former leader held up past"
+                            + " its lead check could write over the new leader's state", forPackage, location(), e.toString());
+                    unconditionalSaid = true;
+                }
+                save(state);
+                return null;
+            }
+            if (e.statusCode() != 412 && !(e.statusCode() == 404 && etagSeen != null)) {
+                throw e;
+            }
+            Versioned now = loadForUpdate();
+            PublishedState there = now.state().orElse(null);
+            if (there != null && java.util.Objects.equals(there.packageName(), state.packageName())
+                    && java.util.Objects.equals(there.publishing(), state.publishing())
+                    && java.util.Objects.equals(there.sha256(), state.sha256())) {
+                LOG.info("{}: {} already says what this write says (an earlier attempt landed, its answer lost): taken as written", forPackage,
+                        location());
+                saved(state);
+                return now.etag();
+            }
+            throw new mx.prep.difusor.cluster.NoLongerLeaderException(forPackage + ": " + location() + " was written by another process since"
+                    + " this one read it (now " + (there == null ? "absent" : "package " + there.packageName()
+                    + (there.publishing() == null ? "" : ", publishing " + there.publishing())) + "): another leader publishes; this"
+                    + " process does not write over it");
+        }
+        saved(state);
+        return etag;
+    }
+
+    private volatile boolean unconditionalSaid;
 
     public String location() {
         return "s3://" + bucket + "/" + key;

@@ -118,6 +118,7 @@ public final class FaultProxy implements AutoCloseable {
     private volatile CountDownLatch holdGate = new CountDownLatch(1);
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile Predicate<RequestHead> disguisedETags;
+    private volatile java.util.function.Function<RequestHead, Integer> preconditions;
     private volatile boolean cut;
 
     private FaultProxy(boolean httpMode, String upstreamHost, int upstreamPort) {
@@ -268,6 +269,20 @@ public final class FaultProxy implements AutoCloseable {
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * HTTP: S3's conditional writes in front of an endpoint that ignores them (S3Proxy 2.7 does on PUT). {@code verdict}
+     * is asked about each request at the moment it would be relayed, after any hold: null relays it; 412 or 404 answers
+     * it as S3 does (PreconditionFailed, NoSuchKey) without relaying it. The server's behaviour, not a fault: kept
+     * through {@link #clearFaults()} and not counted in {@link #faultsInjected()}.
+     */
+    public FaultProxy preconditions(java.util.function.Function<RequestHead, Integer> verdict) {
+        if (!httpMode) {
+            throw new IllegalStateException("preconditions are read by a proxy made by FaultProxy.http");
+        }
+        preconditions = Objects.requireNonNull(verdict);
+        return this;
     }
 
     /** Drops every rule and ends a cut; faults already under way carry on, counters are kept. */
@@ -572,7 +587,7 @@ public final class FaultProxy implements AutoCloseable {
                 if (rule.duration() != null) {
                     pause(rule.duration());
                 }
-                answerLocally(request, rule.response());
+                answerLocally(request, rule.response(), true);
                 return false;
             }
             if (fault == Fault.RESET) {
@@ -583,6 +598,14 @@ public final class FaultProxy implements AutoCloseable {
             if (fault == Fault.HOLD_REQUEST) {
                 injected();
                 hold(rule.duration());
+            }
+            Integer refused = preconditions == null ? null : preconditions.apply(head);
+            if (refused != null) {
+                answerLocally(request, refused == 404
+                        ? answer(404, "application/xml", "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>")
+                        : answer(refused, "application/xml", "<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions"
+                                + " you specified did not hold</Message></Error>"), false);
+                return false;
             }
             if (upstream != null && upstreamHungUp()) {
                 closeQuietly(upstream); // nothing of this request was sent on it yet
@@ -622,8 +645,10 @@ public final class FaultProxy implements AutoCloseable {
         }
 
         /** Answers without upstream, then closes the way a server that sent Connection: close would. */
-        private void answerLocally(Head request, byte[] response) throws IOException {
-            injected();
+        private void answerLocally(Head request, byte[] response, boolean fault) throws IOException {
+            if (fault) {
+                injected();
+            }
             if (!request.expectsContinue()) {
                 // unread request bytes would turn our close into an RST that can destroy the answer
                 copyBody(clientIn, OutputStream.nullOutputStream(), request.requestBody());
