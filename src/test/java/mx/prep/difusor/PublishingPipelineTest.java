@@ -315,6 +315,37 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertSiteEquals(first);
     }
 
+    /**
+     * The record's state write lands but its answer does not come back in time: the SDK's retry meets S3's refusal of a
+     * write over a version that is no longer there (the one it wrote itself). That is this publication's own write, not
+     * another process's: the corte is recorded as published, not dropped as a lost lead.
+     */
+    @Test
+    void aStateWriteWhoseAnswerWasLostIsTakenAsWrittenWhenItsRetryIsRefused() throws Exception {
+        Map<String, String> settings = settings();
+        settings.put("difusor.s3.read-timeout-ms", "1000");
+        startWithFirstCortePublished(settings);
+        String state = "/" + HISTORY + "/state/published.json";
+        java.util.concurrent.atomic.AtomicInteger statePuts = new java.util.concurrent.atomic.AtomicInteger();
+        s3Network.delayResponse(r -> r.method().equals("PUT") && r.path().equals(state) && statePuts.incrementAndGet() == 2, 1,
+                Duration.ofSeconds(3));
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            Path second = corte(1);
+            institute.release(second);
+            String name = second.getFileName().toString();
+            await().atMost(Duration.ofSeconds(30)).until(() -> logged.stream().anyMatch(l -> l.contains(name) && l.contains(": published;")));
+            assertThat(logged).anyMatch(l -> l.contains(name) && l.contains("already says what this write says"))
+                    .noneMatch(l -> l.contains("lost the lead"));
+            assertThat(statePuts.get()).as("the marker's write, the record's and its retry").isEqualTo(3);
+            assertThat(publishedState()).get().satisfies(s -> {
+                assertThat(s.packageName()).isEqualTo(name);
+                assertThat(s.publishing()).isNull();
+            });
+            assertSiteEquals(second);
+        }
+    }
+
     @Test
     void transientS3FailuresAreRetriedAndTheCorteIsStillPublishedWhole() throws Exception {
         // SlowDown on the first site uploads: the SDK's own retries absorb the first ones, and an outage on one
