@@ -186,6 +186,55 @@ class ProbeTest extends PipelineTestBase {
         }
     }
 
+    /**
+     * Pod A sees the page down and goes (evicted, scaled down) before it sees it up again: no process of its own comes
+     * back to end its record, and a memoria técnica written then counted the public page down until it was written,
+     * while pod B, still probing, saw it up. Pod B ends it once pod A's view is older than peer-fresh, at pod A's last
+     * probe; not while pod A's view is fresh (pod A's to end).
+     */
+    @Test
+    void anIncidentLeftOpenByAReplicaThatStoppedIsEndedByTheOneStillProbingAtItsLastProbe() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "");
+                FaultProxy podANetwork = FaultProxy.http("127.0.0.1", publicSite.port())) {
+            startedAsPodAThrough(podANetwork);
+            // pod B with a state store of its own (pod A's goes with it), its clock two minutes behind: it looks for
+            // stopped replicas' incidents at its first probe, then again only once peer-fresh (75 s) has gone by
+            var state = new mx.prep.difusor.state.StateStore(new mx.prep.difusor.ObjectStore(bucket), HISTORY, "state/published.json",
+                    "state/site-manifest.json", new mx.prep.difusor.DifusorMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
+                            java.time.Clock.systemUTC(), java.time.ZoneId.of("America/Mexico_City")));
+            PodClock podBNow = new PodClock(java.time.Instant.now().minusSeconds(120));
+            InstituteProbe podB = podB(publicSite, state, podBNow);
+            podB.probe();
+            assertThat(podB.last().light()).isEqualTo(Light.GREEN);
+
+            // pod A's way to the page answers 503 (an HTTP answer is the site's, whoever asks: an outage as pod A sees it)
+            podANetwork.respond(FaultProxy.anyRequest(), FaultProxy.ALWAYS, 503, "text/plain", "Service Unavailable");
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
+            java.time.Instant lastProbeOfA = java.time.Instant.parse(probe(difusor).last().at());
+            difusor.close();
+            difusor = null;
+            List<String> incidents = keys(HISTORY, "incidents/");
+            assertThat(incidents).hasSize(1);
+            String key = incidents.get(0);
+            assertThat(incident(key).path("pod").asText()).isEqualTo("pod-a");
+
+            // pod A's view still fresh: its incident is its own to end
+            podBNow.set(lastProbeOfA.plusSeconds(30));
+            podB.probe();
+            assertThat(podB.last().light()).isEqualTo(Light.GREEN);
+            assertThat(incident(key).path("end").isNull() || incident(key).path("end").isMissingNode()).as("open while pod A may end it").isTrue();
+
+            // pod A stopped probing: ended at its last probe, and said so
+            podBNow.set(lastProbeOfA.plusSeconds(110));
+            podB.probe();
+            assertThat(incident(key).path("end").asText()).isEqualTo(lastProbeOfA.toString());
+            assertThat(incident(key).path("detail").asText()).contains("ended by pod pod-b: pod pod-a stopped probing, its last probe at "
+                    + lastProbeOfA);
+            assertThat(keys(HISTORY, "incidents/")).containsExactly(key);
+        }
+    }
+
     /** A record damaged by hand beside the open one: the restarted process still ends the open one, where it is. */
     @Test
     void anIncidentRecordDamagedByHandDoesNotLeaveTheOpenOneWithoutAnEnd() throws Exception {

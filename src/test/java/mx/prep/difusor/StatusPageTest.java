@@ -91,7 +91,8 @@ class StatusPageTest extends PipelineTestBase {
                     .read(now.minus(Duration.ofHours(1)), now.plusSeconds(1));
             assertThat(night.incidents()).hasSize(incidentsBefore + 1);
             assertThat(night.incidents().get(night.incidents().size() - 1))
-                    .isEqualTo(new Incident(incident.path("start").asText(), incident.path("end").asText(), Light.RED, incident.path("detail").asText()));
+                    .isEqualTo(new Incident(incident.path("start").asText(), incident.path("end").asText(), Light.RED, incident.path("detail").asText(),
+                            incident.path("pod").asText()));
             assertThat(night.refused()).extracting(QuarantineReport::packageName, QuarantineReport::reason)
                     .containsExactly(tuple("PREP2024_JAL_20240602_2230.zip", "CHECKSUM_MISMATCH"));
             assertThat(night.packages()).extracting(HistoryRecord::packageName, HistoryRecord::outcome)

@@ -54,8 +54,20 @@ public final class InstituteProbe {
     /** Added to the detail of an incident an earlier process left open that this one carries on: nobody watched the gap. */
     public static final String CARRIED_AFTER_RESTART = " (carried on after a restart)";
 
-    /** An incident for the memoria técnica. */
-    public record Incident(String start, String end, Light light, String detail) {
+    /**
+     * An incident for the memoria técnica; {@code pod}: the replica that wrote the record last (null in memory, and in
+     * records of versions before it was kept), so that a live replica can tell one left open by a replica that stopped.
+     */
+    public record Incident(String start, String end, Light light, String detail, String pod) {
+
+        public Incident(String start, String end, Light light, String detail) {
+            this(start, end, light, detail, null);
+        }
+
+        /** As written by that pod. */
+        Incident by(String writer) {
+            return new Incident(start, end, light, detail, writer);
+        }
 
         /** A yellow whose data file failed: the page without its numbers, no older corte ({@link #dataFailed}). */
         public boolean dataMissing() {
@@ -204,14 +216,14 @@ public final class InstituteProbe {
             if (current != null && current.end() == null && !openOnRecord) {
                 // its start could not be recorded by the probe that saw it: recorded now, or a restart would find nothing
                 // open and start the outage again later, and a memoria written meanwhile would not know of it
-                store.putJson(bucket, incidentKey(current), current);
+                keep(current);
                 openOnRecord = true;
                 LOG.info("probe: the incident of {} is on record now", current.start());
             }
             String endedAt = null;
             if (current != null && current.end() != null) {
                 // its end could not be recorded by the last probe: recorded now, with the time it really ended
-                store.putJson(bucket, incidentKey(current), current);
+                keep(current);
                 open.set(null);
                 LOG.info("probe: the end of the incident of {} is on record now", current.start());
                 endedAt = current.end();
@@ -224,7 +236,7 @@ public final class InstituteProbe {
                 open.set(ended);
                 LOG.info("probe: incident of {} ended at {} after {} s; now {} ({}), an incident if the next probe sees it too", current.start(),
                         now, Duration.between(Instant.parse(current.start()), now).toSeconds(), result.light(), result.detail());
-                store.putJson(bucket, incidentKey(ended), ended);
+                keep(ended);
                 open.set(null);
             } else if (current != null && result.light() != Light.GREEN && (result.light() != current.light()
                     || result.light() == Light.YELLOW && dataFailed(result.detail()) != current.dataMissing())) {
@@ -244,14 +256,14 @@ public final class InstituteProbe {
                         ? Instant.parse(current.start()).truncatedTo(ChronoUnit.SECONDS).plusSeconds(1) : from;
                 Incident ended = new Incident(current.start(), switched.toString(), current.light(), current.detail());
                 open.set(ended);
-                store.putJson(bucket, incidentKey(ended), ended);
+                keep(ended);
                 Incident started = new Incident(switched.toString(), null, result.light(), result.detail());
                 open.set(started);
                 openOnRecord = false;
                 incidents.increment();
                 LOG.warn("probe: INCIDENT {} since {} is now {} ({}) from {}", current.light(), current.start(), result.light(),
                         result.detail(), switched);
-                store.putJson(bucket, incidentKey(started), started);
+                keep(started);
                 openOnRecord = true;
             } else if (result.light() != Light.GREEN && current == null) {
                 // a corte being published shows its new page a moment before it is recorded: one yellow is not an
@@ -268,7 +280,7 @@ public final class InstituteProbe {
                 openOnRecord = false;
                 incidents.increment();
                 LOG.warn("probe: INCIDENT started at {}: {} ({})", start, result.light(), result.detail());
-                store.putJson(bucket, incidentKey(started), started);
+                keep(started);
                 openOnRecord = true;
             } else if (result.light() == Light.GREEN && current != null) {
                 Incident ended = new Incident(current.start(), now.toString(), current.light(), current.detail());
@@ -276,8 +288,11 @@ public final class InstituteProbe {
                 open.set(ended);
                 LOG.info("probe: incident of {} ended at {} after {} s", current.start(), now,
                         Duration.between(Instant.parse(current.start()), now).toSeconds());
-                store.putJson(bucket, incidentKey(ended), ended);
+                keep(ended);
                 open.set(null);
+            }
+            if (own.light() == Light.GREEN && open.get() == null) {
+                endStoppedReplicasIncidents(now);
             }
         } finally {
             // the light changes once the incident is on record (whoever sees it green finds the incident closed),
@@ -298,7 +313,7 @@ public final class InstituteProbe {
         LOG.info("probe: incident of {} ended at {} after {} s: the page is up again", current.start(), now,
                 Duration.between(Instant.parse(current.start()), now).toSeconds());
         try {
-            store.putJson(bucket, incidentKey(ended), ended);
+            keep(ended);
             open.set(null);
         } catch (IOException | RuntimeException e) {
             LOG.warn("probe: the end of the incident of {} cannot be recorded yet ({}); the next probe records it", current.start(), e.toString());
@@ -395,7 +410,7 @@ public final class InstituteProbe {
             for (Incident i : stillOpen) {
                 if (result.light() == Light.GREEN || i != carried) {
                     Incident ended = new Incident(i.start(), now.toString(), i.light(), i.detail() + ENDED_AFTER_RESTART);
-                    store.putJson(bucket, incidentKey(ended), ended);
+                    keep(ended);
                     LOG.info("probe: incident of {} left open by an earlier process ended at {}", i.start(), now);
                 } else {
                     // the time between the two processes was not watched: the memoria must not vouch for its hours
@@ -409,6 +424,69 @@ public final class InstituteProbe {
             LOG.warn("probe: cannot look for incidents left open in s3://{}/{} yet ({})", bucket, incidentsPrefix, e.toString());
         }
     }
+
+    /** The record of an incident, under its key, as this pod writes it. */
+    private void keep(Incident incident) throws IOException {
+        store.putJson(bucket, incidentKey(incident), incident.by(pod));
+    }
+
+    /**
+     * An incident another replica left open and can no longer end (evicted, scaled down: it stopped probing, its view
+     * older than peer-fresh) was ended only by the next process's first probe: a memoria técnica written before that
+     * counted the public page down until then, while this pod saw it up. Ended here, when that replica's last view was
+     * taken (nobody watched from there after it; this pod sees the page up). Looked for at most once per peer-fresh,
+     * only while this pod itself sees the page up and has no incident open; a record seen ended is not read again.
+     */
+    private void endStoppedReplicasIncidents(Instant now) {
+        if (viewsPrefix.isEmpty() || peersSwept != null && Duration.between(peersSwept, now).compareTo(peerFresh) < 0) {
+            return;
+        }
+        peersSwept = now;
+        try {
+            for (var object : store.client().listObjectsV2Paginator(b -> b.bucket(bucket).prefix(incidentsPrefix)).contents()) {
+                String key = object.key();
+                if (endedKeys.contains(key)) {
+                    continue;
+                }
+                Optional<Incident> read;
+                try {
+                    read = store.readJson(bucket, key, Incident.class);
+                    read.ifPresent(i -> Instant.parse(i.start()));
+                } catch (com.fasterxml.jackson.core.JacksonException | java.time.format.DateTimeParseException unreadable) {
+                    endedKeys.add(key);   // damaged by hand: said by recoverOpenIncident, left as it is
+                    continue;
+                }
+                if (read.isEmpty() || read.get().end() != null) {
+                    endedKeys.add(key);
+                    continue;
+                }
+                Incident i = read.get();
+                if (i.pod() == null || i.pod().equals(pod)) {
+                    continue;   // this pod's own (an earlier process's: ended at its restart), or of a version that named none
+                }
+                Optional<View> view = store.readJson(bucket, viewsPrefix + i.pod() + ".json", View.class);
+                Instant lastSeen = view.map(View::at).map(Instant::parse).orElse(null);
+                if (lastSeen != null && Duration.between(lastSeen, now).compareTo(peerFresh) <= 0) {
+                    continue;   // still probing: its own to end
+                }
+                Instant end = lastSeen != null && !lastSeen.isBefore(Instant.parse(i.start())) ? lastSeen : now;
+                Incident ended = new Incident(i.start(), end.toString(), i.light(), (i.detail() == null ? "" : i.detail()) + " (ended by pod "
+                        + pod + ": pod " + i.pod() + " stopped probing" + (lastSeen == null ? "" : ", its last probe at " + lastSeen)
+                        + "; this pod saw the page up at " + now + ")", i.pod());
+                store.putJson(bucket, key, ended);
+                endedKeys.add(key);
+                LOG.info("probe: incident of {} left open by pod {}, which stopped probing, ended at {}", i.start(), i.pod(), end);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("probe: cannot look for incidents left open by replicas that stopped, in s3://{}/{} ({})", bucket, incidentsPrefix,
+                    e.toString());
+        }
+    }
+
+    /** When this pod last looked for incidents left open by replicas that stopped probing. */
+    private volatile Instant peersSwept;
+    /** Incident records seen ended (or unreadable): the look for stopped replicas' records does not read them again. */
+    private final java.util.Set<String> endedKeys = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /**
      * By the second it started: both replicas probe on the same cron and see an outage at the same tick; one record. An
