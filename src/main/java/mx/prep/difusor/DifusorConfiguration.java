@@ -194,7 +194,8 @@ public class DifusorConfiguration implements CamelConfiguration {
         // the directory source and the operators' republish folder
         registry.bind("incomingDirectory", new IncomingDirectory(corteParser, workDir.resolve("spool"), clock, metrics, history));
         StateStore state = new StateStore(store, historyBucket, settings.required("difusor.state.key"),
-                settings.required("difusor.state.manifest-key"), metrics, workDir.resolve("scratch"));
+                settings.required("difusor.state.manifest-key"), metrics, workDir.resolve("scratch"))
+                .conditionalWrites(settings.flag("difusor.s3.conditional-writes"));
         registry.bind("stateStore", state);
         PackageJournal journal = new PackageJournal();
         registry.bind("packageJournal", journal);

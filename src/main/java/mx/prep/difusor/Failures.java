@@ -16,7 +16,9 @@ import software.amazon.awssdk.core.exception.SdkClientException;
 public final class Failures {
 
     private static final Set<String> TRANSIENT_CODES = Set.of("SlowDown", "Throttling", "ThrottlingException", "RequestTimeout",
-            "RequestTimeTooSkewed", "ServiceUnavailable", "InternalError", "TooManyInvalidationsInProgress", "TooManyRequests");
+            "RequestTimeTooSkewed", "ServiceUnavailable", "InternalError", "TooManyInvalidationsInProgress", "TooManyRequests",
+            // two conditional writes of one object at once: S3 asks to try again
+            "ConditionalRequestConflict");
 
     /** The retry channel's predicate: the exception being handled on the exchange. */
     public boolean shouldRetry(Exchange exchange) {

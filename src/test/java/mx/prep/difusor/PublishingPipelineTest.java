@@ -346,6 +346,64 @@ class PublishingPipelineTest extends PipelineTestBase {
         }
     }
 
+    /** S3's 409: another conditional write of the state at the same moment, which S3 asks to try again. */
+    @Test
+    void aConditionalRequestConflictOnTheStateIsRetriedAndTheCorteRecorded() throws Exception {
+        startWithFirstCortePublished();
+        String state = "/" + HISTORY + "/state/published.json";
+        java.util.concurrent.atomic.AtomicInteger statePuts = new java.util.concurrent.atomic.AtomicInteger();
+        s3Network.respond(r -> r.method().equals("PUT") && r.path().equals(state) && statePuts.incrementAndGet() == 2, 1, 409,
+                "application/xml", "<Error><Code>ConditionalRequestConflict</Code><Message>A conflicting conditional operation is currently in"
+                        + " progress against this resource. Please try again.</Message></Error>");
+        Path second = corte(1);
+        institute.release(second);
+        awaitPublished(second);
+        assertThat(s3Network.faultsInjected()).isEqualTo(1);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        assertThat(publishedState().map(mx.prep.difusor.state.PublishedState::publishing)).isEmpty();
+        assertSiteEquals(second);
+    }
+
+    /**
+     * The state deleted by hand while a corte is published (no process deletes it): written again by the record, not
+     * taken for another writer's, which left the corte unrecorded, and never fetched again.
+     */
+    @Test
+    void aStateDeletedByHandWhileACorteIsPublishedIsWrittenAgainByItsRecord() throws Exception {
+        startWithFirstCortePublished();
+        String state = "/" + HISTORY + "/state/published.json";
+        java.util.concurrent.atomic.AtomicInteger statePuts = new java.util.concurrent.atomic.AtomicInteger();
+        s3Network.holdRequest(r -> r.method().equals("PUT") && r.path().equals(state) && statePuts.incrementAndGet() == 2, 1, Duration.ofSeconds(60));
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            Path second = corte(1);
+            institute.release(second);
+            await().atMost(Duration.ofSeconds(30)).until(() -> statePuts.get() >= 2);
+            bucket.deleteObject(b -> b.bucket(HISTORY).key("state/published.json"));
+            s3Network.releaseHolds();
+            awaitPublished(second);
+            assertThat(logged).anyMatch(l -> l.contains(second.getFileName().toString()) && l.contains("was deleted while this publication ran"))
+                    .noneMatch(l -> l.contains("lost the lead"));
+            assertThat(publishedState().map(mx.prep.difusor.state.PublishedState::publishing)).isEmpty();
+        }
+    }
+
+    /** A store that answers NotImplemented to a conditional write: the state is written plainly, with a WARN. */
+    @Test
+    void aStoreWithoutConditionalWritesGetsThePlainWriteWithAWarning() throws Exception {
+        String state = "/" + HISTORY + "/state/published.json";
+        s3Network.respond(r -> r.method().equals("PUT") && r.path().equals(state) && (r.header("If-Match") != null
+                || r.header("If-None-Match") != null), FaultProxy.ALWAYS, 501, "application/xml",
+                "<Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented</Message></Error>");
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            Path first = startWithFirstCortePublished();
+            assertThat(logged).filteredOn(l -> l.contains("refuses conditional writes")).hasSize(1);
+            assertThat(publishedState().map(mx.prep.difusor.state.PublishedState::publishing)).isEmpty();
+            assertSiteEquals(first);
+        }
+    }
+
     @Test
     void transientS3FailuresAreRetriedAndTheCorteIsStillPublishedWhole() throws Exception {
         // SlowDown on the first site uploads: the SDK's own retries absorb the first ones, and an outage on one

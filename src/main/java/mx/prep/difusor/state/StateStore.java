@@ -266,12 +266,15 @@ public final class StateStore {
      */
     public String saveOver(String etagSeen, PublishedState state, Object forPackage) throws IOException,
             mx.prep.difusor.cluster.NoLongerLeaderException {
+        if (!conditionalWrites) {
+            save(state);
+            return null;
+        }
         String etag;
         try {
             etag = store.putJsonOver(bucket, key, state, etagSeen);
         } catch (software.amazon.awssdk.services.s3.model.S3Exception e) {
-            if (e.statusCode() == 501 || e.statusCode() == 400 && "NotImplemented".equals(e.awsErrorDetails() == null ? null
-                    : e.awsErrorDetails().errorCode())) {
+            if (e.statusCode() == 501 || "NotImplemented".equals(e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode())) {
                 // an S3-compatible store without conditional writes: written as before they were used, said once
                 if (!unconditionalSaid) {
                     LOG.warn("{}: {} refuses conditional writes ({}): the state is written without them, and a former leader held up past"
@@ -281,7 +284,8 @@ public final class StateStore {
                 save(state);
                 return null;
             }
-            if (e.statusCode() != 412 && !(e.statusCode() == 404 && etagSeen != null)) {
+            // 409: S3's ConditionalRequestConflict, another conditional write of the state under way at the same moment
+            if (e.statusCode() != 412 && e.statusCode() != 409 && !(e.statusCode() == 404 && etagSeen != null)) {
                 throw e;
             }
             Versioned now = loadForUpdate();
@@ -294,15 +298,30 @@ public final class StateStore {
                 saved(state);
                 return now.etag();
             }
+            if (there == null) {
+                // no process deletes the state: deleted by hand while this publication ran. Written again, still only if
+                // nobody else wrote it meanwhile (taken as a lost lead, this corte was never recorded, nor fetched again)
+                LOG.warn("{}: {} was deleted while this publication ran (by hand?): written again", forPackage, location());
+                return saveOver(null, state, forPackage);
+            }
+            if (e.statusCode() == 409 && java.util.Objects.equals(now.etag(), etagSeen)) {
+                throw e;   // the other write has not landed: retried (transient), the retry meets whatever it wrote
+            }
             throw new mx.prep.difusor.cluster.NoLongerLeaderException(forPackage + ": " + location() + " was written by another process since"
-                    + " this one read it (now " + (there == null ? "absent" : "package " + there.packageName()
-                    + (there.publishing() == null ? "" : ", publishing " + there.publishing())) + "): another leader publishes; this"
-                    + " process does not write over it");
+                    + " this one read it (now package " + there.packageName() + (there.publishing() == null ? "" : ", publishing "
+                    + there.publishing()) + "): another leader publishes; this process does not write over it");
         }
         saved(state);
         return etag;
     }
 
+    /** False for an S3-compatible store that refuses conditional writes other than with NotImplemented. */
+    public StateStore conditionalWrites(boolean on) {
+        conditionalWrites = on;
+        return this;
+    }
+
+    private volatile boolean conditionalWrites = true;
     private volatile boolean unconditionalSaid;
 
     public String location() {
