@@ -163,6 +163,12 @@ public final class MemoriaReport {
         if (detail.endsWith(CARRIED)) {
             return detalle(detail.substring(0, detail.length() - CARRIED.length())) + " (continuada tras un reinicio del Difusor)";
         }
+        Matcher stopped = ENDED_BY_STOPPED_PEER.matcher(detail);
+        if (stopped.matches()) {
+            return detalle(stopped.group(1)) + " (terminada por el pod " + stopped.group(2) + ": el pod " + stopped.group(3)
+                    + " dejó de verificar" + (stopped.group(4) == null ? "" : ", su última verificación a las " + stopped.group(4))
+                    + "; este pod vio la página en línea a las " + stopped.group(5) + ")";
+        }
         Matcher peer = SEEN_BY_PEER.matcher(detail);
         if (peer.matches()) {
             return detalle(peer.group(1)) + " (visto por el pod " + peer.group(2) + "; este pod: " + detalle(peer.group(3)) + ")";
@@ -180,6 +186,11 @@ public final class MemoriaReport {
     private static final String RESTART = mx.prep.difusor.probe.InstituteProbe.ENDED_AFTER_RESTART;
     /** How it goes on with one an earlier process left open: the time in between was not watched either. */
     private static final String CARRIED = mx.prep.difusor.probe.InstituteProbe.CARRIED_AFTER_RESTART;
+
+    /** An incident a replica that stopped probing left open, ended by the other (InstituteProbe.ENDED_BY_PEER). */
+    private static final Pattern ENDED_BY_STOPPED_PEER = Pattern.compile(
+            "(.*)" + Pattern.quote(mx.prep.difusor.probe.InstituteProbe.ENDED_BY_PEER)
+                    + "(\\S+): pod (\\S+) stopped probing(?:, its last probe at (\\S+))?; this pod saw the page up at (\\S+)\\)", Pattern.DOTALL);
 
     /** A view one replica took from the other (InstituteProbe: this pod could not reach the page). */
     private static final Pattern SEEN_BY_PEER = Pattern.compile("(.*) \\(seen by pod (\\S+); this pod: (.*)\\)", Pattern.DOTALL);

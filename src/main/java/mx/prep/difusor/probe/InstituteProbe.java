@@ -51,6 +51,9 @@ public final class InstituteProbe {
     /** Added to the detail of an incident an earlier process left open, ended by this one's first probe. */
     public static final String ENDED_AFTER_RESTART = " (ended by the first probe after a restart)";
 
+    /** Added to the detail of an incident a replica that stopped probing left open, ended by the one still probing. */
+    public static final String ENDED_BY_PEER = " (ended by pod ";
+
     /** Added to the detail of an incident an earlier process left open that this one carries on: nobody watched the gap. */
     public static final String CARRIED_AFTER_RESTART = " (carried on after a restart)";
 
@@ -414,9 +417,13 @@ public final class InstituteProbe {
                     LOG.info("probe: incident of {} left open by an earlier process ended at {}", i.start(), now);
                 } else {
                     // the time between the two processes was not watched: the memoria must not vouch for its hours
-                    open.set(i.detail() != null && i.detail().contains(CARRIED_AFTER_RESTART) ? i
-                            : new Incident(i.start(), null, i.light(), (i.detail() == null ? "" : i.detail()) + CARRIED_AFTER_RESTART));
+                    Incident goesOn = i.detail() != null && i.detail().contains(CARRIED_AFTER_RESTART) ? i
+                            : new Incident(i.start(), null, i.light(), (i.detail() == null ? "" : i.detail()) + CARRIED_AFTER_RESTART);
+                    open.set(goesOn);
                     LOG.warn("probe: incident of {} left open by an earlier process goes on ({})", i.start(), result.detail());
+                    // written now under this pod's name: a replica still probing takes a record of a pod that stopped for
+                    // one nobody ends (a pod restarted under a new name carries it on here)
+                    keep(goesOn);
                 }
             }
             recovered = true;
@@ -466,11 +473,11 @@ public final class InstituteProbe {
                 }
                 Optional<View> view = store.readJson(bucket, viewsPrefix + i.pod() + ".json", View.class);
                 Instant lastSeen = view.map(View::at).map(Instant::parse).orElse(null);
-                if (lastSeen != null && Duration.between(lastSeen, now).compareTo(peerFresh) <= 0) {
-                    continue;   // still probing: its own to end
+                if (lastSeen != null && Duration.between(lastSeen, now).compareTo(STOPPED_AFTER) <= 0) {
+                    continue;   // may still be probing (its view late behind a slow S3 call, a clock apart): its own to end
                 }
                 Instant end = lastSeen != null && !lastSeen.isBefore(Instant.parse(i.start())) ? lastSeen : now;
-                Incident ended = new Incident(i.start(), end.toString(), i.light(), (i.detail() == null ? "" : i.detail()) + " (ended by pod "
+                Incident ended = new Incident(i.start(), end.toString(), i.light(), (i.detail() == null ? "" : i.detail()) + ENDED_BY_PEER
                         + pod + ": pod " + i.pod() + " stopped probing" + (lastSeen == null ? "" : ", its last probe at " + lastSeen)
                         + "; this pod saw the page up at " + now + ")", i.pod());
                 store.putJson(bucket, key, ended);
@@ -482,6 +489,13 @@ public final class InstituteProbe {
                     e.toString());
         }
     }
+
+    /**
+     * How long a replica's view must have gone unwritten before it counts as stopped: well past what a live one's can lag
+     * (a probe every 30 s, then S3 calls of up to a minute each before the view is written). The incident still ends at
+     * that replica's last view; this only delays when.
+     */
+    private static final Duration STOPPED_AFTER = Duration.ofMinutes(10);
 
     /** When this pod last looked for incidents left open by replicas that stopped probing. */
     private volatile Instant peersSwept;

@@ -290,6 +290,9 @@ public final class StateStore {
             }
             Versioned now = loadForUpdate();
             PublishedState there = now.state().orElse(null);
+            if (e.statusCode() == 409 && sameVersion(now.etag(), etagSeen)) {
+                throw e;   // the other write has not landed: retried (transient), the retry meets whatever it wrote
+            }
             if (there != null && java.util.Objects.equals(there.packageName(), state.packageName())
                     && java.util.Objects.equals(there.publishing(), state.publishing())
                     && java.util.Objects.equals(there.sha256(), state.sha256())) {
@@ -298,14 +301,15 @@ public final class StateStore {
                 saved(state);
                 return now.etag();
             }
-            if (there == null) {
-                // no process deletes the state: deleted by hand while this publication ran. Written again, still only if
-                // nobody else wrote it meanwhile (taken as a lost lead, this corte was never recorded, nor fetched again)
+            if (there == null && etagSeen != null) {
+                // no process deletes the state: deleted by hand while this publication ran. Written again, once, still
+                // only if nobody else wrote it meanwhile (taken as a lost lead, this corte was never recorded, nor
+                // fetched again)
                 LOG.warn("{}: {} was deleted while this publication ran (by hand?): written again", forPackage, location());
                 return saveOver(null, state, forPackage);
             }
-            if (e.statusCode() == 409 && java.util.Objects.equals(now.etag(), etagSeen)) {
-                throw e;   // the other write has not landed: retried (transient), the retry meets whatever it wrote
+            if (there == null) {
+                throw e;   // refused as there, gone when read: another writer at work; retried (transient) or reported
             }
             throw new mx.prep.difusor.cluster.NoLongerLeaderException(forPackage + ": " + location() + " was written by another process since"
                     + " this one read it (now package " + there.packageName() + (there.publishing() == null ? "" : ", publishing "
@@ -313,6 +317,16 @@ public final class StateStore {
         }
         saved(state);
         return etag;
+    }
+
+    /** ETags compared as S3-compatible stores may give them: quoted or not, weak or not. */
+    private static boolean sameVersion(String a, String b) {
+        return a != null && b != null && bare(a).equals(bare(b)) || a == null && b == null;
+    }
+
+    private static String bare(String etag) {
+        String e = etag.startsWith("W/") ? etag.substring(2) : etag;
+        return e.replace("\"", "");
     }
 
     /** False for an S3-compatible store that refuses conditional writes other than with NotImplemented. */

@@ -440,6 +440,10 @@ class MemoriaTecnicaTest {
                 + "prep-difusor-7c9f-b; this pod: https://prep.example.mx/ unreachable: java.net.http.HttpTimeoutException: request timed out)"))
                 .isEqualTo("en línea, pero sin el index.html del corte publicado 2024-06-02T23:40 (¿caché desactualizada?) (visto por el pod "
                         + "prep-difusor-7c9f-b; este pod: https://prep.example.mx/ no respondió: java.net.http.HttpTimeoutException: request timed out)");
+        assertThat(MemoriaReport.detalle("https://prep.example.mx/ answered HTTP 503 (the institute expects 200) (ended by pod pod-b: pod pod-a"
+                + " stopped probing, its last probe at 2024-06-03T04:00:00Z; this pod saw the page up at 2024-06-03T04:11:00Z)"))
+                .isEqualTo("https://prep.example.mx/ respondió HTTP 503 (el Instituto espera 200) (terminada por el pod pod-b: el pod pod-a dejó de"
+                        + " verificar, su última verificación a las 2024-06-03T04:00:00Z; este pod vio la página en línea a las 2024-06-03T04:11:00Z)");
         // the files of difusor.probe.also-compare
         assertThat(MemoriaReport.detalle("up, but not the data/corte.json of the published corte 2024-06-02 23:40 (a stale cache?)"))
                 .isEqualTo("en línea, pero sin el data/corte.json del corte publicado 2024-06-02 23:40 (¿caché desactualizada?)");
