@@ -384,14 +384,13 @@ class LeadershipLossTest extends PipelineTestBase {
         awaitPublished(first);
 
         // a's next state write after its marker, the record's, held on the network
-        String state = "/" + HISTORY + "/state/published.json";
-        java.util.concurrent.atomic.AtomicInteger statePuts = new java.util.concurrent.atomic.AtomicInteger();
-        s3Network.holdRequest(r -> r.method().equals("PUT") && r.path().equals(state) && statePuts.incrementAndGet() == 2, 1, Duration.ofSeconds(60));
+        StatePuts statePuts = new StatePuts();
+        s3Network.holdRequest(statePuts.nth(2), 1, Duration.ofSeconds(60));
         List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
         try (AutoCloseable capture = captureLogs(logged)) {
             Path second = corte(1);
             institute.release(second);
-            await().atMost(Duration.ofSeconds(30)).until(() -> statePuts.get() >= 2);
+            await().atMost(Duration.ofSeconds(30)).until(() -> statePuts.seen() >= 2);
 
             // meanwhile b publishes a newer corte
             Path third = corte(2);

@@ -145,6 +145,22 @@ abstract class PipelineTestBase {
         return null;
     }
 
+    /** The published state's key as its PUTs show on the wire (path-style). */
+    static final String STATE_PATH = "/" + HISTORY + "/state/published.json";
+
+    /** The published state's PUTs counted on the wire from now on: {@link #nth} matches the n-th of them. */
+    static final class StatePuts {
+        private final java.util.concurrent.atomic.AtomicInteger seen = new java.util.concurrent.atomic.AtomicInteger();
+
+        java.util.function.Predicate<FaultProxy.RequestHead> nth(int n) {
+            return r -> r.method().equals("PUT") && r.path().equals(STATE_PATH) && seen.incrementAndGet() == n;
+        }
+
+        int seen() {
+            return seen.get();
+        }
+    }
+
     /** The running difusor's metrics, as /observe/metrics serves them. */
     io.micrometer.core.instrument.MeterRegistry meters() {
         return difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", io.micrometer.core.instrument.MeterRegistry.class);

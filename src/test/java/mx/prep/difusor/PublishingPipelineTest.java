@@ -325,10 +325,8 @@ class PublishingPipelineTest extends PipelineTestBase {
         Map<String, String> settings = settings();
         settings.put("difusor.s3.read-timeout-ms", "1000");
         startWithFirstCortePublished(settings);
-        String state = "/" + HISTORY + "/state/published.json";
-        java.util.concurrent.atomic.AtomicInteger statePuts = new java.util.concurrent.atomic.AtomicInteger();
-        s3Network.delayResponse(r -> r.method().equals("PUT") && r.path().equals(state) && statePuts.incrementAndGet() == 2, 1,
-                Duration.ofSeconds(3));
+        StatePuts statePuts = new StatePuts();
+        s3Network.delayResponse(statePuts.nth(2), 1, Duration.ofSeconds(3));
         List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
         try (AutoCloseable capture = captureLogs(logged)) {
             Path second = corte(1);
@@ -337,7 +335,7 @@ class PublishingPipelineTest extends PipelineTestBase {
             await().atMost(Duration.ofSeconds(30)).until(() -> logged.stream().anyMatch(l -> l.contains(name) && l.contains(": published;")));
             assertThat(logged).anyMatch(l -> l.contains(name) && l.contains("already says what this write says"))
                     .noneMatch(l -> l.contains("lost the lead"));
-            assertThat(statePuts.get()).as("the marker's write, the record's and its retry").isEqualTo(3);
+            assertThat(statePuts.seen()).as("the marker's write, the record's and its retry").isEqualTo(3);
             assertThat(publishedState()).get().satisfies(s -> {
                 assertThat(s.packageName()).isEqualTo(name);
                 assertThat(s.publishing()).isNull();
@@ -350,9 +348,8 @@ class PublishingPipelineTest extends PipelineTestBase {
     @Test
     void aConditionalRequestConflictOnTheStateIsRetriedAndTheCorteRecorded() throws Exception {
         startWithFirstCortePublished();
-        String state = "/" + HISTORY + "/state/published.json";
-        java.util.concurrent.atomic.AtomicInteger statePuts = new java.util.concurrent.atomic.AtomicInteger();
-        s3Network.respond(r -> r.method().equals("PUT") && r.path().equals(state) && statePuts.incrementAndGet() == 2, 1, 409,
+        StatePuts statePuts = new StatePuts();
+        s3Network.respond(statePuts.nth(2), 1, 409,
                 "application/xml", "<Error><Code>ConditionalRequestConflict</Code><Message>A conflicting conditional operation is currently in"
                         + " progress against this resource. Please try again.</Message></Error>");
         Path second = corte(1);
@@ -371,14 +368,13 @@ class PublishingPipelineTest extends PipelineTestBase {
     @Test
     void aStateDeletedByHandWhileACorteIsPublishedIsWrittenAgainByItsRecord() throws Exception {
         startWithFirstCortePublished();
-        String state = "/" + HISTORY + "/state/published.json";
-        java.util.concurrent.atomic.AtomicInteger statePuts = new java.util.concurrent.atomic.AtomicInteger();
-        s3Network.holdRequest(r -> r.method().equals("PUT") && r.path().equals(state) && statePuts.incrementAndGet() == 2, 1, Duration.ofSeconds(60));
+        StatePuts statePuts = new StatePuts();
+        s3Network.holdRequest(statePuts.nth(2), 1, Duration.ofSeconds(60));
         List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
         try (AutoCloseable capture = captureLogs(logged)) {
             Path second = corte(1);
             institute.release(second);
-            await().atMost(Duration.ofSeconds(30)).until(() -> statePuts.get() >= 2);
+            await().atMost(Duration.ofSeconds(30)).until(() -> statePuts.seen() >= 2);
             bucket.deleteObject(b -> b.bucket(HISTORY).key("state/published.json"));
             s3Network.releaseHolds();
             awaitPublished(second);
@@ -391,8 +387,7 @@ class PublishingPipelineTest extends PipelineTestBase {
     /** A store that answers NotImplemented to a conditional write: the state is written plainly, with a WARN. */
     @Test
     void aStoreWithoutConditionalWritesGetsThePlainWriteWithAWarning() throws Exception {
-        String state = "/" + HISTORY + "/state/published.json";
-        s3Network.respond(r -> r.method().equals("PUT") && r.path().equals(state) && (r.header("If-Match") != null
+        s3Network.respond(r -> r.method().equals("PUT") && r.path().equals(STATE_PATH) && (r.header("If-Match") != null
                 || r.header("If-None-Match") != null), FaultProxy.ALWAYS, 501, "application/xml",
                 "<Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented</Message></Error>");
         List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();

@@ -439,7 +439,7 @@ public final class InstituteProbe {
 
     /**
      * An incident another replica left open and can no longer end (evicted, scaled down: it stopped probing, its view
-     * older than peer-fresh) was ended only by the next process's first probe: a memoria técnica written before that
+     * {@link #STOPPED_AFTER} old) was ended only by the next process's first probe: a memoria técnica written before that
      * counted the public page down until then, while this pod saw it up. Ended here, when that replica's last view was
      * taken (nobody watched from there after it; this pod sees the page up). Looked for at most once per peer-fresh,
      * only while this pod itself sees the page up and has no incident open; a record seen ended is not read again.
