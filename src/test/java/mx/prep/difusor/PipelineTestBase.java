@@ -97,7 +97,7 @@ abstract class PipelineTestBase {
         institute = InstituteSimulator.start(tmp.resolve("institute"), 0);
         cloudFront = CloudFrontEmulator.start();
         cloudFront.addDistribution(DISTRIBUTION);
-        generator = new PrepPackageGenerator(PrepPackageGenerator.Scale.SMALL, 2024L);
+        generator = new PrepPackageGenerator(PrepPackageGenerator.Scale.TESTS, 2024L);
     }
 
     @AfterEach
@@ -262,17 +262,17 @@ abstract class PipelineTestBase {
         }
     }
 
-    /** The packages of this JVM's tests, by sequence: the generator is deterministic, so each is made once. */
-    private static final Map<Integer, byte[]> GENERATED = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The packages of this JVM's tests, by scale and sequence: the generator is deterministic, so each is made once. */
+    private static final Map<String, byte[]> GENERATED = new java.util.concurrent.ConcurrentHashMap<>();
 
     Path corte(int sequence) throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("packages"));
         LocalDateTime corte = FIRST_CORTE.plusMinutes(20L * sequence);
-        byte[] zip = GENERATED.get(sequence);
+        String made = generator.scale() + "/" + sequence;
+        byte[] zip = GENERATED.get(made);
         if (zip == null) {
-            Path made = generator.write(Files.createDirectories(tmp.resolve("generated")), corte, sequence);
-            zip = Files.readAllBytes(made);
-            GENERATED.putIfAbsent(sequence, zip);
+            zip = Files.readAllBytes(generator.write(Files.createDirectories(tmp.resolve("generated")), corte, sequence));
+            GENERATED.putIfAbsent(made, zip);
         }
         // written whole under a temporary name and moved: a folder source never sees a partial package
         Path part = Files.write(dir.resolve("." + PrepPackageGenerator.packageName(corte) + ".part"), zip);

@@ -35,6 +35,8 @@ class SoakTest extends PipelineTestBase {
 
     @Test
     void aNightOfCortesWithFaultsAndBadPackages() throws Exception {
+        // the local run's packages, not the pipeline tests' smaller ones: a night as the embedded default plays it
+        generator = new PrepPackageGenerator(PrepPackageGenerator.Scale.SMALL, 2024L);
         var settings = settings();
         settings.put("difusor.source.poll-cron", "0/1 * * * * ?");
         startDifusor(settings);

@@ -37,7 +37,8 @@ import java.util.zip.ZipOutputStream;
  *
  * <p>The electoral geography is always the whole state (20 distritos locales, 125 municipios,
  * 3,500 secciones, about 11,000 casillas); the {@link Scale} decides how many secciones are
- * published. Every distrito and municipio file is always written, but all totals (entidad,
+ * published. Every distrito and municipio file is written (at the tests' scale, only the municipios of the published
+ * secciones), but all totals (entidad,
  * distrito, municipio, corte.json, CSV) add up over the published secciones only, so a SMALL
  * package is a coherent sample territory and its churn stays realistic.
  *
@@ -53,19 +54,27 @@ public final class PrepPackageGenerator {
 
     /** How many secciones the package covers (evenly spread over the state). */
     public enum Scale {
-        /** A few hundred files, well under 1 MB: tests and the default local run. */
-        SMALL(30, 48),
+        /**
+         * The pipeline tests' packages: about 380 files, the municipio files only of municipios that hold a published
+         * sección. Every test publishes a first corte before what it is about, and SMALL's 829 PUTs were a third of a
+         * test's time.
+         */
+        TESTS(24, 48, false),
+        /** A few hundred files, well under 1 MB: the default local run and the soak test. */
+        SMALL(30, 48, true),
         /** A few thousand files. */
-        MEDIUM(400, 200),
+        MEDIUM(400, 200, true),
         /** Every sección and casilla: about 44,000 files. */
-        FULL(Integer.MAX_VALUE, 6000);
+        FULL(Integer.MAX_VALUE, 6000, true);
 
         private final int publishedSecciones;
         private final int vendorFunctions;
+        private final boolean everyMunicipio;
 
-        Scale(int publishedSecciones, int vendorFunctions) {
+        Scale(int publishedSecciones, int vendorFunctions, boolean everyMunicipio) {
             this.publishedSecciones = publishedSecciones;
             this.vendorFunctions = vendorFunctions;
+            this.everyMunicipio = everyMunicipio;
         }
 
         public int publishedSecciones() {
@@ -243,6 +252,15 @@ public final class PrepPackageGenerator {
             text("csv/LEEME.txt", leeme());
         }
 
+        private boolean hasPublished(int[] secciones) {
+            for (int s : secciones) {
+                if (published[s]) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
         private void writeElection(int e) throws IOException {
             String base = "data/" + ELECTIONS[e] + "/";
             text(base + "entidad.json", entidadJson(e));
@@ -251,6 +269,9 @@ public final class PrepPackageGenerator {
                         areaJson(e, "distrito", pad(d + 1, 2), Geography.DISTRITO_CABECERAS[d], tally.distrito[e][d], geo.seccionesOfDistrito(d)));
             }
             for (int m = 0; m < MUNICIPIOS; m++) {
+                if (!scale.everyMunicipio && !hasPublished(geo.seccionesOfMunicipio(m))) {
+                    continue;
+                }
                 text(base + "municipios/" + pad(m + 1, 3) + ".json",
                         areaJson(e, "municipio", pad(m + 1, 3), Geography.MUNICIPIO_NAMES[m], tally.municipio[e][m], geo.seccionesOfMunicipio(m)));
             }
