@@ -190,21 +190,22 @@ class PublishingPipelineTest extends PipelineTestBase {
     @Test
     void uploadsStillOnTheirWayWhenAStageFailsLandBeforeTheNextCortePublishes() throws Exception {
         startWithFirstCortePublished();
-        Path second = corte(1);
-        Path third = corte(2);
+        // a corte of a later hour: a hundred files changed, so that many uploads are on their way at once
+        Path second = corte(9);
+        Path third = corte(10);
         // the second corte's site uploads are held on the wire, as by a slow S3, and one of them is refused for good a
         // second later: its split fails while the uploads already sent are still on their way
         s3Network.respondAfter(Duration.ofSeconds(1), r -> r.method().equals("PUT") && r.path().endsWith("/csv/LEEME.txt"), 1, 403,
                 "application/xml", "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>");
-        s3Network.holdRequest(r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/"), FaultProxy.ALWAYS,
-                Duration.ofSeconds(60));
+        // (twenty of them: all held, they took every upload thread, and the refused one was never sent)
+        s3Network.holdRequest(r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/"), 20, Duration.ofSeconds(60));
         institute.release(second);
         JsonNode report = awaitReport(second.getFileName().toString());
         assertThat(report.get("step").asText()).isEqualTo("publish");
         // the file S3 refused, whichever upload's failure ended the stage (the report named neither before)
         assertThat(report.get("cause").asText()).contains("csv/LEEME.txt").contains("Access Denied");
         int held = s3Network.faultsInjected() - 1;
-        assertThat(held).as("uploads held when the stage failed").isPositive();
+        assertThat(held).as("uploads held when the stage failed").isGreaterThan(1);
         int sitePuts = s3Network.requests(r -> r.method().equals("PUT") && r.path().startsWith("/" + SITE + "/"));
 
         // the third corte waits (not even fetched: the poll waits for the turn) while the second one's uploads are on
