@@ -385,6 +385,19 @@ class PublishingPipelineTest extends PipelineTestBase {
         }
     }
 
+    /** difusor.s3.conditional-writes=false, for a store that refuses them other than with NotImplemented: plain writes. */
+    @Test
+    void conditionalWritesTurnedOffWriteTheStatePlainly() throws Exception {
+        Map<String, String> settings = settings();
+        settings.put("difusor.s3.conditional-writes", "false");
+        Path first = startWithFirstCortePublished(settings);
+        List<FaultProxy.RequestHead> statePuts = s3Network.requests().stream().filter(r -> r.method().equals("PUT") && r.path().equals(STATE_PATH))
+                .toList();
+        assertThat(statePuts).as("the marker's write and the record's").hasSize(2)
+                .allSatisfy(r -> assertThat(r.header("If-Match") == null && r.header("If-None-Match") == null).as("%s", r.headers()).isTrue());
+        assertSiteEquals(first);
+    }
+
     /** A store that answers NotImplemented to a conditional write: the state is written plainly, with a WARN. */
     @Test
     void aStoreWithoutConditionalWritesGetsThePlainWriteWithAWarning() throws Exception {
