@@ -353,13 +353,19 @@ class PublishingPipelineTest extends PipelineTestBase {
         s3Network.respond(statePuts.nth(2), 1, 409,
                 "application/xml", "<Error><Code>ConditionalRequestConflict</Code><Message>A conflicting conditional operation is currently in"
                         + " progress against this resource. Please try again.</Message></Error>");
-        Path second = corte(1);
-        institute.release(second);
-        awaitPublished(second);
-        assertThat(s3Network.faultsInjected()).isEqualTo(1);
-        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
-        assertThat(publishedState().map(mx.prep.difusor.state.PublishedState::publishing)).isEmpty();
-        assertSiteEquals(second);
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            Path second = corte(1);
+            institute.release(second);
+            awaitPublished(second);
+            assertThat(s3Network.faultsInjected()).isEqualTo(1);
+            // retried as a conflict, not taken for another leader's write (the state still says "publishing" the corte)
+            assertThat(statePuts.seen()).as("the marker's write, the record's and its retry").isEqualTo(3);
+            assertThat(logged).noneMatch(l -> l.contains("lost the lead") || l.contains("written by another process"));
+            assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+            assertThat(publishedState().map(mx.prep.difusor.state.PublishedState::publishing)).isEmpty();
+            assertSiteEquals(second);
+        }
     }
 
     /**
