@@ -149,7 +149,11 @@ class ProbeTest extends PipelineTestBase {
      * Returns the published corte.
      */
     private Path downThenRestarted(SitePreview publicSite) throws Exception {
-        startDifusor(probing(publicSite));
+        return downThenRestarted(publicSite, probing(publicSite), probing(publicSite));
+    }
+
+    private Path downThenRestarted(SitePreview publicSite, Map<String, String> before, Map<String, String> after) throws Exception {
+        startDifusor(before);
         Path first = startedCorte();
         probe(difusor).probe();
         bucket.deleteObject(b -> b.bucket(SITE).key("index.html"));
@@ -160,7 +164,7 @@ class ProbeTest extends PipelineTestBase {
         assertThat(incident(incidents.get(0)).path("end").isNull() || incident(incidents.get(0)).path("end").isMissingNode()).isTrue();
         difusor.close();
         difusor = null;
-        startDifusor(probing(publicSite));
+        startDifusor(after);
         return first;
     }
 
@@ -183,6 +187,31 @@ class ProbeTest extends PipelineTestBase {
             assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
             assertThat(keys(HISTORY, "incidents/")).hasSize(1);
             assertThat(incident(incidents.get(0)).path("end").asText()).isNotEmpty();
+        }
+    }
+
+    /**
+     * The pod restarted under a new name (a Deployment's new pod) while the page is still down: the incident it carries
+     * on is written under its name at its first probe, not left under the old pod's, whose view stops. A replica still
+     * probing would have taken it, after ten minutes, for the record of a pod that stopped, and ended it while the page
+     * was still down.
+     */
+    @Test
+    void anIncidentCarriedOnByAPodRestartedUnderANewNameIsItsOwnAtOnce() throws Exception {
+        try (SitePreview publicSite = SitePreview.start(0, bucket, SITE, "")) {
+            Map<String, String> asPodA = probing(publicSite);
+            asPodA.put("difusor.cluster.pod-name", "pod-a");
+            Map<String, String> asPodC = probing(publicSite);
+            asPodC.put("difusor.cluster.pod-name", "pod-c");
+            downThenRestarted(publicSite, asPodA, asPodC);
+            String outage = keys(HISTORY, "incidents/").get(0);
+            assertThat(incident(outage).path("pod").asText()).isEqualTo("pod-a");
+            probe(difusor).probe();
+            assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
+            assertThat(keys(HISTORY, "incidents/")).containsExactly(outage);
+            assertThat(incident(outage).path("pod").asText()).isEqualTo("pod-c");
+            assertThat(incident(outage).path("end").isNull() || incident(outage).path("end").isMissingNode()).isTrue();
+            assertThat(incident(outage).path("detail").asText()).endsWith(InstituteProbe.CARRIED_AFTER_RESTART);
         }
     }
 
