@@ -310,7 +310,8 @@ public class DifusorConfiguration implements CamelConfiguration {
         StatusPage statusPage = new StatusPage(context, state, journal, probe,
                 settings.text("difusor.cluster.mode").isEmpty() ? "none" : settings.text("difusor.cluster.mode"), clock,
                 settings.integer("difusor.status.port"),
-                StatusPage.lateAfter(settings.text("difusor.probe.cron"), settings.millis("difusor.probe.timeout-ms"), clock.instant()));
+                StatusPage.lateAfter(settings.text("difusor.probe.cron"), settings.millis("difusor.probe.timeout-ms"), clock.instant()),
+                ZoneId.of(settings.required("difusor.corte-zone")));
         registry.bind("statusPage", statusPage);
         context.addService(statusPage);
     }

@@ -68,6 +68,13 @@ class StatusPageTest extends PipelineTestBase {
                     .contains("class=\"light GREEN\"").contains(">available<")
                     .contains("CHECKSUM_MISMATCH").contains("PREP2024_JAL_20240602_2230.zip")
                     .contains(">leader<");
+            // times in the cortes' zone (the corte's own time is Jalisco's), the instant in UTC when the pointer rests on it
+            JsonNode published = java.util.stream.StreamSupport.stream(json(port).path("packages").spliterator(), false)
+                    .filter(p -> p.path("package").asText().equals(first.getFileName().toString())).findFirst().orElseThrow();
+            String at = published.path("at").asText();
+            String local = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss")
+                    .format(Instant.parse(at).atZone(java.time.ZoneId.of("America/Mexico_City")));
+            assertThat(dom).contains(">time (America/Mexico_City)<").contains("<td title=\"" + at + "\">" + local + "</td>");
 
             // the public page gone: red, an incident starts; back: it ends, with both times kept for the memoria técnica
             // (the site was down before the first publication too: that was an incident of its own)

@@ -39,8 +39,9 @@ public final class StatusPage extends org.apache.camel.support.service.ServiceSu
     private final String html;
 
     public StatusPage(CamelContext context, StateStore state, PackageJournal journal, InstituteProbe probe, String clusterMode, Clock clock,
-            int port, java.time.Duration probeLateAfter) throws IOException {
+            int port, java.time.Duration probeLateAfter, java.time.ZoneId zone) throws IOException {
         this.port = port;
+        this.zone = zone;
         this.probeLateAfter = probeLateAfter;
         this.context = context;
         this.state = state;
@@ -54,6 +55,8 @@ public final class StatusPage extends org.apache.camel.support.service.ServiceSu
     }
 
     private final int port;
+    /** The cortes' zone: the page shows its times there. */
+    private final java.time.ZoneId zone;
     /** A light older than this is shown grey on the page: its probe is late (several of its periods). */
     private final java.time.Duration probeLateAfter;
     private HttpServer server;
@@ -152,6 +155,7 @@ public final class StatusPage extends org.apache.camel.support.service.ServiceSu
     String json() throws IOException {
         Map<String, Object> status = new LinkedHashMap<>();
         status.put("now", clock.instant().toString());
+        status.put("zone", zone.getId());
         try {
             if (state.lastKnown().isPresent()) {
                 status.put("published", state.lastKnown().get());
