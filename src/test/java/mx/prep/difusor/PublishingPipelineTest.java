@@ -1097,6 +1097,57 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
     }
 
+    /**
+     * A republish cut short, taken back from the history by the next process, which is then held up past the gate (its
+     * listing of the site stalls) while another leader records a newer corte. The older corte is not put over that one: it
+     * was resumed as a republish over the corte recorded when the operator asked, and every freshness check let it
+     * through, so it went on line over a corte it was never asked to replace, and the marker it wrote sent the next
+     * leader's resume back to it as well.
+     */
+    @Test
+    void aRepublishCutShortIsNotResumedOverACorteRecordedSinceItWasTakenBack() throws Exception {
+        Path older = corte(0);
+        Path newer = corte(1);
+        Path republish = startWithTwoCortesAndARepublishFolder(older, newer);
+        String name = older.getFileName().toString();
+        killedWhilePublishing(name);
+
+        // held up past the gate: the plan's listing of the site (the state's marker makes it list the bucket) stalls
+        java.util.function.Predicate<FaultProxy.RequestHead> siteListing = r -> r.method().equals("GET")
+                && (r.path().equals("/" + SITE) || r.path().equals("/" + SITE + "/")) && r.target().contains("list-type=2");
+        s3Network.holdRequest(siteListing, 1, Duration.ofSeconds(60));
+        var settings = settings();
+        settings.put("difusor.republish.directory", republish.toString());
+        settings.put("difusor.resume.check-every-ms", "500");
+        startDifusor(settings);
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.faultsInjected() == 1);   // the listing held
+        // meanwhile another leader publishes and records the newest corte
+        Path newest = corte(2);
+        String newestName = newest.getFileName().toString();
+        String newestSha = PrepPackageGenerator.sha256Hex(newest);
+        editState(state -> {
+            state.put("package", newestName).put("corte", "2024-06-02 20:40").put("sha256", newestSha);
+            List.of("publishing", "publishingCorte", "publishingIndex", "publishingFiles", "publishingHeaders").forEach(state::remove);
+        });
+        s3Network.releaseHolds();
+
+        String stem = name.replace(".zip", "");
+        // refused, or (as it was) put on line over the newest and recorded
+        await().atMost(Duration.ofSeconds(60)).until(() -> keys(HISTORY, "quarantine/" + stem + "/").stream().anyMatch(k -> k.endsWith("report.json"))
+                || publishedState().map(st -> name.equals(st.packageName())).orElse(false));
+        assertThat(publishedState().map(mx.prep.difusor.state.PublishedState::packageName)).contains(newestName);
+        String report = keys(HISTORY, "quarantine/" + stem + "/").stream().filter(k -> k.endsWith("report.json")).findFirst().orElseThrow();
+        JsonNode refused = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(report)).asUtf8String());
+        assertThat(refused.path("reason").asText()).isEqualTo("STALE_CORTE");
+        assertThat(refused.path("cause").asText()).contains(newestName + "@" + newestSha + " (corte 2024-06-02 20:40) was published since")
+                .contains("found when about to publish");
+        assertThat(publishedState()).get().satisfies(st -> {
+            assertThat(st.packageName()).isEqualTo(newestName);
+            assertThat(st.publishing()).isNull();
+        });
+        assertSiteEquals(newer);
+    }
+
     /** Starts the difusor with source kind "directory": packages dropped into the returned folder with their sidecar. */
     private Path startWithAnIncomingDirectory() throws Exception {
         return startWithAnIncomingDirectory(settings());

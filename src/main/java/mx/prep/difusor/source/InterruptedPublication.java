@@ -159,6 +159,11 @@ public final class InterruptedPublication {
         // an older corte in flight was an operator's republish: the gate lets it through as it did the first time
         boolean older = published.filter(PublishedState::hasPublished).map(p -> !corte.get().isNewerThan(p.corteValue())).orElse(false);
         exchange.setProperty(CorteGate.REPUBLISH, older);
+        if (older) {
+            // and only over the corte recorded now, as the republish itself was: a newer one recorded while this process
+            // took the package back (another leader, this one held up) is not gone back from
+            exchange.setProperty(CorteGate.REPUBLISH_OVER, CorteGate.recorded(published.orElse(null)));
+        }
         exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, SpoolCleanup.Spool.DELETE));
         // not counted as received: it was when it came from the source, and a restart's resume would count it twice
         LOG.warn("{}: its publication was cut short (the state still says so); published again from the history", pkg);

@@ -123,7 +123,8 @@ public final class CorteGate {
                 now.map(PublishedState::publishing).map(p -> " (" + p + " being published or cut short)").orElse(""));
     }
 
-    private static String recorded(PublishedState state) {
+    /** The package a state records as published, as {@link #REPUBLISH_OVER} names it: {@code name@sha256}, empty for none. */
+    public static String recorded(PublishedState state) {
         return state == null || !state.hasPublished() ? ""
                 : state.packageName() + "@" + (state.sha256() == null ? "" : state.sha256().toLowerCase(java.util.Locale.ROOT));
     }
