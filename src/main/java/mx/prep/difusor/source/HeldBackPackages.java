@@ -122,11 +122,18 @@ public final class HeldBackPackages {
         String step = exchange.getProperty(Quarantine.STEP, "unknown", String.class);
         boolean marked = exchange.getProperty(PublicationRecorder.MARKED, false, Boolean.class);
         boolean fromAFolder = exchange.getMessage().getHeader(Exchange.FILE_PATH) != null;
+        // stopped while it waited for its turn, before its history copy: a package received is never lost, so its spool
+        // file is set aside (SpoolCleanup) for the sweep, which drops it once the history holds it, else quarantines it
+        boolean inHistory = pkg == null || pkg.isArchived();
+        if (!inHistory) {
+            exchange.setProperty(SpoolCleanup.NOT_IN_HISTORY, true);
+        }
+        String where = inHistory ? "it is in the history" : "not in the history yet: set aside with the spool's leftovers";
         if (pkg == null || marked || !fromAFolder) {
             // why it stopped: the lead gone, or the state written by another process since this one read it
             Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
-            LOG.warn("{}: this process lost the lead at step {}{}; left to the new leader, which publishes the newest corte (this one is in"
-                    + " the history)", pkg, step, cause == null ? "" : " (" + cause.getMessage() + ")");
+            LOG.warn("{}: this process lost the lead at step {}{}; left to the new leader, which publishes the newest corte ({})", pkg, step,
+                    cause == null ? "" : " (" + cause.getMessage() + ")", where);
         } else if (exchange.getProperty(CorteGate.REPUBLISH, false, Boolean.class)) {
             LOG.error("{}: this process lost the lead at step {}, before the republish started: NOT REPUBLISHED. It is in the history: copy"
                     + " it into the leader's republish folder again (runbook)", pkg, step);
@@ -134,11 +141,11 @@ public final class HeldBackPackages {
             // an ERROR all the same: only a pod with this folder offers it again, and a folder on the pod's own volume
             // goes with the pod (a rollout)
             LOG.error("{}: this process lost the lead at step {}, before its publication started; held back in {}, offered again only by"
-                    + " a pod that leads with that folder: if it is this pod's own, drop it into the leader's folder (it is in the history)",
-                    pkg, step, incoming);
+                    + " a pod that leads with that folder: if it is this pod's own, drop it into the leader's folder ({})",
+                    pkg, step, incoming, where);
         } else {
             LOG.error("{}: this process lost the lead at step {}, before its publication started, and it cannot be held back: drop it into"
-                    + " {} again with its .sha256 (it is in the history)", pkg, step, incoming);
+                    + " {} again with its .sha256 ({})", pkg, step, incoming, where);
         }
     }
 

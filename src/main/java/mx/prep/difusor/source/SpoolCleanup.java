@@ -30,6 +30,12 @@ final class SpoolCleanup extends SynchronizationAdapter {
         DELETE_ONCE_SAFE
     }
 
+    /**
+     * Set by an exchange that ends handled, not failed, before the package was in the history (the lead lost, or the
+     * process stopping, while it waited for its turn): its spool file is set aside all the same.
+     */
+    static final String NOT_IN_HISTORY = "difusorPackageNotInHistory";
+
     private final PrepPackage pkg;
     private final Spool spool;
 
@@ -45,7 +51,8 @@ final class SpoolCleanup extends SynchronizationAdapter {
         }
         try {
             if (pkg.spoolFile() != null) {
-                boolean unsettled = exchange.isFailed() || exchange.getProperty(Quarantine.UNSETTLED, false, Boolean.class);
+                boolean unsettled = exchange.isFailed() || exchange.getProperty(Quarantine.UNSETTLED, false, Boolean.class)
+                        || exchange.getProperty(NOT_IN_HISTORY, false, Boolean.class);
                 if (spool == Spool.DELETE_ONCE_SAFE && unsettled && !archived() && Files.exists(pkg.spoolFile())) {
                     // the quarantine counted the refusal before neither S3 nor the disk took it: not to be counted again
                     QuarantineReport why = report(exchange);

@@ -23,7 +23,8 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
  * A pod stopped while a package's history copy waited for its retry: Camel fails the exchange with its own refusal to
- * go on. The package set aside must say why the retry was needed (S3 slowing down), not "a processor not started".
+ * go on. The package set aside must say why the retry was needed (S3 slowing down), not "a processor not started". And
+ * one whose exchange ends handled before the history copy (a lost lead) is set aside as well.
  */
 class SpoolCleanupTest {
 
@@ -82,6 +83,54 @@ class SpoolCleanupTest {
         JsonNode why = setAsideBy(exchange);
         assertThat(why.path("reason").asText()).isEqualTo("UNEXPECTED");
         assertThat(why.path("cause").asText()).contains("Redelivery not allowed while stopping");
+    }
+
+    /**
+     * The lead lost (or the process stopping) while the package waited for its turn, before its history copy: the
+     * exchange ends handled, not failed, and the package is in neither the history nor the quarantine. Its spool file
+     * is set aside for the sweep; it was deleted, and the package lost once its source stopped offering it.
+     */
+    @Test
+    void aLeadLostBeforeTheHistoryCopyLeavesThePackageSetAsideNotDeleted() throws Exception {
+        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+        exchange.setProperty(Quarantine.STEP, "receive");
+        exchange.setProperty(Exchange.EXCEPTION_CAUGHT,
+                new mx.prep.difusor.cluster.NoLongerLeaderException("package " + NAME + ": this process is stopping while it waits for its turn"));
+        PrepPackage pkg = spooledPackage();
+        exchange.setProperty(PrepPackage.PROPERTY, pkg);
+        new HeldBackPackages(null, null, null, java.time.Clock.systemUTC()).lostTheLead(exchange);
+
+        new SpoolCleanup(pkg, SpoolCleanup.Spool.DELETE_ONCE_SAFE).onDone(exchange);
+
+        Path leftover = SpoolLeftovers.besideSpool(pkg.spoolFile().getParent()).resolve(NAME);
+        assertThat(leftover).exists();
+        JsonNode why = Json.MAPPER.readTree(leftover.resolveSibling(NAME + Quarantine.REPORT_SUFFIX).toFile());
+        assertThat(why.path("cause").asText()).contains("while it waits for its turn");
+    }
+
+    /** One already in the history when the lead was lost: the spool file is only a copy, deleted. */
+    @Test
+    void aLeadLostAfterTheHistoryCopyDeletesTheSpoolFile() throws Exception {
+        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+        exchange.setProperty(Quarantine.STEP, "corte-gate");
+        exchange.setProperty(Exchange.EXCEPTION_CAUGHT, new mx.prep.difusor.cluster.NoLongerLeaderException("package " + NAME + ": lead lost"));
+        PrepPackage pkg = spooledPackage();
+        pkg.archived();
+        exchange.setProperty(PrepPackage.PROPERTY, pkg);
+        new HeldBackPackages(null, null, null, java.time.Clock.systemUTC()).lostTheLead(exchange);
+
+        new SpoolCleanup(pkg, SpoolCleanup.Spool.DELETE_ONCE_SAFE).onDone(exchange);
+
+        assertThat(pkg.spoolFile()).doesNotExist();
+        assertThat(SpoolLeftovers.besideSpool(pkg.spoolFile().getParent()).resolve(NAME)).doesNotExist();
+    }
+
+    private PrepPackage spooledPackage() throws Exception {
+        Path spool = Files.createDirectories(tmp.resolve("spool"));
+        Path zip = Files.write(spool.resolve(NAME), new byte[] { 'P', 'K', 3, 4 });
+        PrepPackage pkg = new PrepPackage(NAME, null, null, null, "https://prep.example/" + NAME, Instant.now());
+        pkg.spooled(zip, 4);
+        return pkg;
     }
 
     /** As the retry channel does: its predicate judges the failure worth a retry. */
