@@ -65,8 +65,13 @@ public final class PublicationRecorder {
      */
     public void publishing(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange)
             throws IOException, PackageRejectedException, mx.prep.difusor.cluster.NoLongerLeaderException {
+        state.checkTheFenceOnce(pkg);
         StateStore.Versioned read = state.loadForUpdate();
         PublishedState current = read.state().orElse(null);
+        // the lead asked again after the read, as before each write of the record: a lead lost while the read was held
+        // up would write back what it read over the new leader's state, and the marker would send its resume back to
+        // this older corte; and before the checks below, so a former leader stops as one, not with a quarantine report
+        leaderCheck.require(pkg);
         java.util.Optional<String> tooOld = current == null || exchange.getProperty(CorteGate.REPUBLISH, false, Boolean.class)
                 ? java.util.Optional.empty() : CorteGate.tooOld(pkg, current);
         if (tooOld.isPresent()) {
@@ -81,10 +86,6 @@ public final class PublicationRecorder {
         String index = pkg.site().files().stream().filter(f -> f.path().equals("index.html")).map(SiteFile::sha256).findFirst().orElse(null);
         Map<String, String> probed = probedFiles.isEmpty() ? null : pkg.site().files().stream().filter(f -> probedFiles.contains(f.path()))
                 .collect(java.util.stream.Collectors.toMap(SiteFile::path, SiteFile::sha256, (a, b) -> a, java.util.TreeMap::new));
-        // the lead asked again after the read, as before each write of the record: a lead lost while the read was held
-        // up would write back what it read over the new leader's state, and the marker would send its resume back to
-        // this older corte
-        leaderCheck.require(pkg);
         // and only over the state as read: another writer since (a new leader, while this one was held up) is not
         // written over
         String written = state.saveOver(read.etag(), current == null ? PublishedState.nothingYet(pkg.name(), corte, index, probed, headers)

@@ -337,6 +337,47 @@ public final class StateStore {
 
     private volatile boolean conditionalWrites = true;
     private volatile boolean unconditionalSaid;
+    /** Whether the store refuses a write over a version it does not hold; null until a check had an answer. */
+    private volatile Boolean fenceHolds;
+    private volatile boolean fenceCheckAnswered;
+
+    /** Where the check writes if the store ignores the condition: beside the state, never over it. */
+    String fenceCheckKey() {
+        return key + ".fence-check";
+    }
+
+    /**
+     * Once a process, before its first conditional write: one PUT under a key of its own, only over a version nobody
+     * holds. A store that enforces the condition refuses it (412, or 404 with no object there) and writes nothing; one
+     * that ignores the headers (S3Proxy 2.7, some S3-compatible stores) writes it, and the state's fence then stops no
+     * former leader: said at WARN, since nothing else would tell. A check S3 does not answer is made again next time.
+     * Called before a publication's read of the state and its lead check, never between that check and the write.
+     */
+    public void checkTheFenceOnce(Object forPackage) {
+        if (!conditionalWrites || fenceHolds != null || fenceCheckAnswered) {
+            return;
+        }
+        try {
+            store.putJsonOver(bucket, fenceCheckKey(), Map.of("checked", "a write only over a version nobody holds"),
+                    "\"00000000000000000000000000000000\"");
+            fenceHolds = false;
+            LOG.warn("{}: s3://{}/{} took a write only over a version nobody holds (it ignores If-Match): the state's fence stops no"
+                    + " former leader held up past its lead check, which could write over the new leader's state", forPackage, bucket,
+                    fenceCheckKey());
+        } catch (software.amazon.awssdk.services.s3.model.S3Exception e) {
+            if (e.statusCode() == 412 || e.statusCode() == 404) {
+                fenceHolds = true;
+            } else if (e.statusCode() >= 500 && e.statusCode() != 501 || e.statusCode() == 409) {
+                LOG.debug("{}: the check of conditional writes had no answer ({}); made again at the next write", forPackage, e.toString());
+            } else {
+                // refused for another reason (NotImplemented: the state's own write says so; a policy on that key): not asked again
+                fenceCheckAnswered = true;
+                LOG.info("{}: the check of conditional writes was refused ({}); the state's writes tell the rest", forPackage, e.toString());
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("{}: the check of conditional writes had no answer ({}); made again at the next write", forPackage, e.toString());
+        }
+    }
 
     public String location() {
         return "s3://" + bucket + "/" + key;
