@@ -138,7 +138,8 @@ public final class CorteGate {
     public static Optional<String> republishOverAnother(PrepPackage pkg, Exchange exchange, PublishedState current) {
         String over = exchange.getProperty(REPUBLISH_OVER, String.class);
         String now = recorded(current);
-        if (over == null || over.equals(now)) {
+        // this very package recorded meanwhile (another process finished its resume): put over itself, no harm
+        if (over == null || over.equals(now) || current != null && current.isSamePackage(pkg.name(), pkg.sha256())) {
             return Optional.empty();
         }
         return Optional.of(pkg + ": republish asked over " + (over.isEmpty() ? "an empty site" : over) + ", but "
