@@ -64,6 +64,7 @@ public final class MemoriaReport {
     private static final Map<String, String> STEPS = Map.ofEntries(
             Map.entry("receive", "recepción"),
             Map.entry("download", "descarga"),
+            Map.entry("turn", "espera de su turno (otro paquete en publicación)"),
             Map.entry("checksum-filter", "comprobación de la suma de verificación (SHA-256)"),
             Map.entry("corte-gate", "revisión del corte"),
             Map.entry("history-archiver", "resguardo en el historial"),
