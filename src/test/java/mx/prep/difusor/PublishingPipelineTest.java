@@ -1198,6 +1198,47 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     /**
+     * A corte cut short before its prune, resumed by a process whose limits changed meanwhile (a rollout lowered
+     * difusor.publish.max-deletions): its plan refuses it for good, after part of it was public. The ERROR says the site
+     * may show part of it and what to do, and the resume does not take it back again; it did at every check, each time
+     * with another report and another ERROR saying it was rejected as if nothing of it were public.
+     */
+    @Test
+    void aCorteCutShortThatItsResumeRefusesForGoodIsNotTakenBackAgainAndTheErrorSaysTheSiteMayBeMixed() throws Exception {
+        startDifusor();
+        Path first = corte(0);
+        institute.release(first);
+        awaitPublished(first);
+        Map<String, byte[]> firstFiles = SiteBucket.files(first);
+        List<String> dropped = firstFiles.keySet().stream().filter(p -> p.startsWith("csv/")).sorted().limit(2).toList();
+        assertThat(dropped).hasSize(2);
+        Path lessCsv = PackageEdits.rewrite(corte(1), tmp.resolve(corte(1).getFileName()), n -> !dropped.contains(n), Map.of());
+        String name = lessCsv.getFileName().toString();
+        institute.release(lessCsv);
+        awaitPublished(lessCsv);
+        // as a pod killed before the prune leaves it: the files it drops still there, the state marking it
+        killedWhilePublishing(name);
+        dropped.forEach(p -> bucket.putObject(b -> b.bucket(SITE).key(p).contentType(expectedContentType(p)), RequestBody.fromBytes(firstFiles.get(p))));
+
+        var settings = settings();
+        settings.put("difusor.resume.check-every-ms", "200");
+        settings.put("difusor.publish.max-deletions", "1");
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            startDifusor(settings);
+            JsonNode report = awaitReport(name);
+            assertThat(report.path("reason").asText()).isEqualTo("TOO_MANY_DELETIONS");
+            String stem = name.replace(".zip", "");
+            // the pause after a failure here is half a second, doubling: retaken, it would be refused again within seconds
+            await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6))
+                    .until(() -> keys(HISTORY, "quarantine/" + stem + "/").stream().filter(k -> k.endsWith("report.json")).count() == 1);
+            assertThat(logged).filteredOn(l -> l.startsWith("package " + name) && l.contains("rejected at step plan")).singleElement()
+                    .satisfies(l -> assertThat(l).contains("its publication had started").contains("the site may show part of this corte"));
+        }
+        assertThat(publishedState().map(mx.prep.difusor.state.PublishedState::publishing)).contains(name);
+    }
+
+    /**
      * Two cortes published, then a republish of the older one cut short (the state marks it); the next process takes
      * it back from the history and is held up past the gate (its listing of the site stalls) while another process
      * records the given package; then it goes on.

@@ -53,6 +53,11 @@ public final class Quarantine {
     /** Exchange property: the package comes from the spool's leftovers. */
     public static final String LEFTOVER = "difusorLeftover";
     /**
+     * Set on a package refused for good after its publication started (the state's marker written, or a resume of one):
+     * the resume must not take it back again, only to meet the same refusal.
+     */
+    public static final String REFUSED_PAST_THE_MARKER = "difusorRefusedPastTheMarker";
+    /**
      * Set on a leftover whose refusal was counted when it happened (S3 and the local disk both refused its quarantine):
      * sent now, not counted again, however many sweeps it takes.
      */
@@ -218,8 +223,16 @@ public final class Quarantine {
         // past the state's "publishing" marker (or a resume of one): the site may show part or all of this corte, and the
         // resume finishes it from the history; no refusal before anything was published, as the log and the status page
         // said it was. A lasting reason (an older corte found on a stage's retry) is a refusal all the same
-        boolean cutShort = (exchange.getProperty(mx.prep.difusor.state.PublicationRecorder.MARKED, false, Boolean.class)
-                || exchange.getProperty(mx.prep.difusor.state.CorteGate.RESUMED, false, Boolean.class)) && !reason.isLasting();
+        boolean pastTheMarker = exchange.getProperty(mx.prep.difusor.state.PublicationRecorder.MARKED, false, Boolean.class)
+                || exchange.getProperty(mx.prep.difusor.state.CorteGate.RESUMED, false, Boolean.class);
+        boolean cutShort = pastTheMarker && !reason.isLasting();
+        // refused for good once part of it may be public: a resume after a rollout that changed a limit (a lower
+        // difusor.publish.max-deletions) or a check. Not finished, and not taken back again (a newer corte, found
+        // stale, is another matter: it is on line)
+        boolean partlyPublic = pastTheMarker && reason.isLasting() && reason != RejectReason.STALE_CORTE;
+        if (partlyPublic) {
+            exchange.setProperty(REFUSED_PAST_THE_MARKER, true);
+        }
         if (exchange.getProperty(LEFTOVER, false, Boolean.class)) {
             LOG.debug("{}: sent from the spool's leftovers; its refusal told the ledger when it happened", pkg);
         } else if (sameBytesAgain) {
@@ -246,6 +259,10 @@ public final class Quarantine {
             LOG.error("{}: publication cut short at step {}: {}: {}; the site may already show part or all of this corte; it is in the"
                     + " history and the resume finishes it (difusor.resume.check-every-ms); report at {}", pkg, step, reason,
                     report.cause(), where);
+        } else if (partlyPublic) {
+            LOG.error("{} rejected at step {}: {}: {}; its publication had started (the state marks it): the site may show part of this"
+                    + " corte until a newer one is published, and it is not taken back again. Put the published corte back (runbook:"
+                    + " republish) or undo what refuses it and republish this one; quarantined at {}", pkg, step, reason, report.cause(), where);
         } else {
             LOG.error("{} rejected at step {}: {}: {}; quarantined at {}", pkg != null ? pkg : "package " + name, step, reason,
                     report.cause(), where);

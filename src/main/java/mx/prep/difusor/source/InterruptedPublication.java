@@ -48,6 +48,8 @@ public final class InterruptedPublication {
     private final Duration transferDeadline;
     /** The last package taken back, how often, and when it may be taken again. */
     private String lastKey;
+    /** Packages (name@sha256) whose resume was refused for good: the same refusal would come at every check. */
+    private final java.util.Set<String> refusedForGood = new java.util.HashSet<>();
     private int attempts;
     /** Downloads of the same package from the history that failed in a row: the first few are taken again at once. */
     private int downloadFailures;
@@ -93,6 +95,9 @@ public final class InterruptedPublication {
         String key = name + "@" + sha.get();
         Instant now = clock.instant();
         synchronized (this) {
+            if (refusedForGood.contains(key)) {
+                return false;   // its refusal said so, at ERROR; after a restart it is tried once more
+            }
             if (key.equals(lastKey) && now.isBefore(retryAt)) {
                 return false;
             }
@@ -165,6 +170,16 @@ public final class InterruptedPublication {
             exchange.setProperty(CorteGate.REPUBLISH_OVER, CorteGate.recorded(published.orElse(null)));
         }
         exchange.getExchangeExtension().addOnCompletion(new SpoolCleanup(pkg, SpoolCleanup.Spool.DELETE));
+        exchange.getExchangeExtension().addOnCompletion(new org.apache.camel.support.SynchronizationAdapter() {
+            @Override
+            public void onDone(Exchange done) {
+                if (done.getProperty(mx.prep.difusor.quarantine.Quarantine.REFUSED_PAST_THE_MARKER, false, Boolean.class)) {
+                    synchronized (InterruptedPublication.this) {
+                        refusedForGood.add(key);
+                    }
+                }
+            }
+        });
         // not counted as received: it was when it came from the source, and a restart's resume would count it twice
         LOG.warn("{}: its publication was cut short (the state still says so); published again from the history", pkg);
         return true;
