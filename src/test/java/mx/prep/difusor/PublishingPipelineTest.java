@@ -1230,7 +1230,7 @@ class PublishingPipelineTest extends PipelineTestBase {
             assertThat(report.path("reason").asText()).isEqualTo("TOO_MANY_DELETIONS");
             String stem = name.replace(".zip", "");
             // the pause after a failure here is half a second, doubling: retaken, it would be refused again within seconds
-            await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6))
+            await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
                     .until(() -> keys(HISTORY, "quarantine/" + stem + "/").stream().filter(k -> k.endsWith("report.json")).count() == 1);
             assertThat(logged).filteredOn(l -> l.startsWith("package " + name) && l.contains("rejected at step plan")).singleElement()
                     .satisfies(l -> assertThat(l).contains("its publication had started").contains("the site may show part of this corte"));
