@@ -228,8 +228,9 @@ public final class Quarantine {
         boolean cutShort = pastTheMarker && !reason.isLasting();
         // refused for good once part of it may be public: a resume after a rollout that changed a limit (a lower
         // difusor.publish.max-deletions) or a check. Not finished, and not taken back again (a newer corte, found
-        // stale, is another matter: it is on line)
-        boolean partlyPublic = pastTheMarker && reason.isLasting() && reason != RejectReason.STALE_CORTE;
+        // stale, is another matter: it is on line; bytes other than the history's sha256 may be a read gone wrong, read
+        // again at the next check)
+        boolean partlyPublic = pastTheMarker && reason.isLasting() && !reason.isMismatch() && reason != RejectReason.STALE_CORTE;
         if (partlyPublic) {
             exchange.setProperty(REFUSED_PAST_THE_MARKER, true);
         }
