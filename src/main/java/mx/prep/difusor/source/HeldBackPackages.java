@@ -124,18 +124,19 @@ public final class HeldBackPackages {
         boolean fromAFolder = exchange.getMessage().getHeader(Exchange.FILE_PATH) != null;
         // stopped while it waited for its turn, before its history copy: a package received is never lost, so its spool
         // file is set aside (SpoolCleanup) for the sweep, which drops it once the history holds it, else quarantines it;
-        // one of a folder held back is in custody there instead (a second copy set aside would be quarantined after the
-        // leftovers' grace while the held-back one may still be published)
+        // one of a folder held back too: the held-back copy is let go once a newer corte is published, and a quarantine
+        // after the leftovers' grace of a package published later is a false alarm, not a package lost
         boolean inHistory = pkg == null || pkg.isArchived();
+        if (!inHistory) {
+            exchange.setProperty(SpoolCleanup.NOT_IN_HISTORY, true);
+        }
         String where = inHistory ? "it is in the history" : "not in the history yet: set aside with the spool's leftovers";
         if (pkg == null || marked || !fromAFolder) {
-            setAsideUnlessInHistory(exchange, inHistory);
             // why it stopped: the lead gone, or the state written by another process since this one read it
             Exception cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
             LOG.warn("{}: this process lost the lead at step {}{}; left to the new leader, which publishes the newest corte ({})", pkg, step,
                     cause == null ? "" : " (" + cause.getMessage() + ")", where);
         } else if (exchange.getProperty(CorteGate.REPUBLISH, false, Boolean.class)) {
-            setAsideUnlessInHistory(exchange, inHistory);
             LOG.error("{}: this process lost the lead at step {}, before the republish started: NOT REPUBLISHED. It is in the history: copy"
                     + " it into the leader's republish folder again (runbook)", pkg, step);
         } else if (holdBack(pkg, clock.instant().plus(AFTER_THE_CONSUMER))) {
@@ -143,17 +144,10 @@ public final class HeldBackPackages {
             // goes with the pod (a rollout)
             LOG.error("{}: this process lost the lead at step {}, before its publication started; held back in {}, offered again only by"
                     + " a pod that leads with that folder: if it is this pod's own, drop it into the leader's folder ({})",
-                    pkg, step, incoming, inHistory ? where : "not in the history yet: the held-back copy is the one kept");
+                    pkg, step, incoming, where);
         } else {
-            setAsideUnlessInHistory(exchange, inHistory);
             LOG.error("{}: this process lost the lead at step {}, before its publication started, and it cannot be held back: drop it into"
                     + " {} again with its .sha256 ({})", pkg, step, incoming, where);
-        }
-    }
-
-    private static void setAsideUnlessInHistory(Exchange exchange, boolean inHistory) {
-        if (!inHistory) {
-            exchange.setProperty(SpoolCleanup.NOT_IN_HISTORY, true);
         }
     }
 
