@@ -441,6 +441,7 @@ class PublishingPipelineTest extends PipelineTestBase {
             Path second = corte(1);
             institute.release(second);
             awaitPublished(second);
+            await().atMost(Duration.ofSeconds(10)).until(() -> logged.stream().anyMatch(l -> l.contains("ignores If-Match")));
             assertThat(logged).filteredOn(l -> l.contains("ignores If-Match")).singleElement()
                     .satisfies(l -> assertThat(l).startsWith("package " + first.getFileName()).contains("the state's fence stops no former leader"));
         }

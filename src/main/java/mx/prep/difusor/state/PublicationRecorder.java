@@ -65,7 +65,7 @@ public final class PublicationRecorder {
      */
     public void publishing(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg, Exchange exchange)
             throws IOException, PackageRejectedException, mx.prep.difusor.cluster.NoLongerLeaderException {
-        state.checkTheFenceOnce(pkg);
+        state.checkTheFenceOnce(pkg);   // in the background
         StateStore.Versioned read = state.loadForUpdate();
         PublishedState current = read.state().orElse(null);
         // the lead asked again after the read, as before each write of the record: a lead lost while the read was held

@@ -347,16 +347,31 @@ public final class StateStore {
     }
 
     /**
-     * Once a process, before its first conditional write: one PUT under a key of its own, only over a version nobody
+     * Once a process, from its first marker step: one PUT under a key of its own, only over a version nobody
      * holds. A store that enforces the condition refuses it (412, or 404 with no object there) and writes nothing; one
      * that ignores the headers (S3Proxy 2.7, some S3-compatible stores) writes it, and the state's fence then stops no
      * former leader: said at WARN, since nothing else would tell. A check S3 does not answer is made again next time.
-     * Called before a publication's read of the state and its lead check, never between that check and the write.
+     * Started by a publication's marker step, in the background: its answer is only said, and a slow S3 must not hold up
+     * the first corte after a failover.
      */
     public void checkTheFenceOnce(Object forPackage) {
-        if (!conditionalWrites || fenceHolds != null || fenceCheckAnswered) {
+        if (!conditionalWrites || fenceHolds != null || fenceCheckAnswered || !fenceCheckRunning.compareAndSet(false, true)) {
             return;
         }
+        Thread check = new Thread(() -> {
+            try {
+                checkTheFence(forPackage);
+            } finally {
+                fenceCheckRunning.set(false);
+            }
+        }, "state-fence-check");
+        check.setDaemon(true);
+        check.start();
+    }
+
+    private final java.util.concurrent.atomic.AtomicBoolean fenceCheckRunning = new java.util.concurrent.atomic.AtomicBoolean();
+
+    private void checkTheFence(Object forPackage) {
         try {
             store.putJsonOver(bucket, fenceCheckKey(), Map.of("checked", "a write only over a version nobody holds"),
                     "\"00000000000000000000000000000000\"");
