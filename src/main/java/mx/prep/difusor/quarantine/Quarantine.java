@@ -230,7 +230,8 @@ public final class Quarantine {
         // difusor.publish.max-deletions) or a check. Not finished, and not taken back again (a newer corte, found
         // stale, is another matter: it is on line; bytes other than the history's sha256 may be a read gone wrong, read
         // again at the next check)
-        boolean partlyPublic = pastTheMarker && reason.isLasting() && !reason.isMismatch() && reason != RejectReason.STALE_CORTE;
+        boolean partlyPublic = pastTheMarker && reason.isLasting() && !reason.isMismatch() && reason != RejectReason.STALE_CORTE
+                && reason != RejectReason.CORTE_AHEAD;   // a clock behind: it passes once the clock is right
         if (partlyPublic) {
             exchange.setProperty(REFUSED_PAST_THE_MARKER, true);
         }

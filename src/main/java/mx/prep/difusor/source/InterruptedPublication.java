@@ -78,6 +78,9 @@ public final class InterruptedPublication {
         Optional<PublishedState> published = state.load();
         String name = published.map(PublishedState::publishing).orElse(null);
         if (name == null || name.contains("/") || name.contains("\\")) {
+            synchronized (this) {
+                refusedForGood.clear();   // that marker is gone: the same package marked again later is a new publication
+            }
             return false;
         }
         Optional<String> sha;
@@ -95,6 +98,7 @@ public final class InterruptedPublication {
         String key = name + "@" + sha.get();
         Instant now = clock.instant();
         synchronized (this) {
+            refusedForGood.retainAll(java.util.Set.of(key));   // only the marker there now may stay refused
             if (refusedForGood.contains(key)) {
                 return false;   // its refusal said so, at ERROR; after a restart it is tried once more
             }

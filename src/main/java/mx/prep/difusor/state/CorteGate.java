@@ -138,8 +138,10 @@ public final class CorteGate {
     public static Optional<String> republishOverAnother(PrepPackage pkg, Exchange exchange, PublishedState current) {
         String over = exchange.getProperty(REPUBLISH_OVER, String.class);
         String now = recorded(current);
-        // this very package recorded meanwhile (another process finished its resume): put over itself, no harm
-        if (over == null || over.equals(now) || current != null && current.isSamePackage(pkg.name(), pkg.sha256())) {
+        // this very package recorded meanwhile (another process finished its resume): put over itself, no harm, unless
+        // another publication is marked under way there since (its resume must not be dropped)
+        if (over == null || over.equals(now) || current != null && current.isSamePackage(pkg.name(), pkg.sha256())
+                && (current.publishing() == null || current.publishing().equals(pkg.name()))) {
             return Optional.empty();
         }
         return Optional.of(pkg + ": republish asked over " + (over.isEmpty() ? "an empty site" : over) + ", but "
