@@ -191,8 +191,9 @@ class KubernetesLeaderElectionTest {
             await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(b::leads);
             assertThat(holder()).isEqualTo("difusor-b");
             // what the runbook ("Nobody leads", Network) tells the operator to look for in a's log: camel-kubernetes'
-            // WARN once its request times out; the exception behind it is logged at DEBUG, not at the shipped level
-            await().atMost(Duration.ofSeconds(30)).until(() -> logged.stream()
+            // WARN once its request times out; the exception behind it is logged at DEBUG, not at the shipped level. About
+            // 18 s after a stopped leading here, but later on a loaded machine (a run with three test JVMs missed 30 s)
+            await().atMost(Duration.ofSeconds(90)).until(() -> logged.stream()
                     .anyMatch(l -> l.startsWith("Pod[difusor-a] Unable to retrieve the current lease resource")));
             assertThat(logged).noneMatch(l -> l.contains("Exception thrown during lease resource lookup"));
 
