@@ -306,7 +306,7 @@ public final class SiteUnpacker {
     private void readEntries(PrepPackage pkg, ZipFile zip, KnownContent known, List<Item> items, Progress progress) {
         byte[] buffer = new byte[1 << 16];
         // one set of digests per reader, reset for each entry: tens of thousands of entries, no lookup or garbage each
-        Digests digests = new Digests(ChecksumFilter.newSha256(), newMd5(), new byte[ZipStructure.SNIFF_BYTES]);
+        Digests digests = new Digests(ChecksumFilter.newSha256(), newMd5(), new byte[ZipStructure.SNIFF_BYTES], new byte[ZipStructure.END_RECORD]);
         for (int i; !progress.stop.get() && (i = progress.next.getAndIncrement()) < items.size();) {
             try {
                 progress.files[i] = readEntry(pkg, zip, known, items.get(i), progress, buffer, digests);
@@ -333,8 +333,8 @@ public final class SiteUnpacker {
         return " (entry '" + ZipStructure.label(item.entry().getName()) + "')";
     }
 
-    /** A reader's digests (the content's SHA-256 and MD5) and room for the first bytes of the entry it reads. */
-    private record Digests(MessageDigest sha256, MessageDigest md5, byte[] head) {
+    /** A reader's digests (the content's SHA-256 and MD5) and room for the first and the last bytes of the entry it reads. */
+    private record Digests(MessageDigest sha256, MessageDigest md5, byte[] head, byte[] tail) {
     }
 
     private SiteFile readEntry(PrepPackage pkg, ZipFile zip, KnownContent known, Item item, Progress progress,
@@ -362,12 +362,21 @@ public final class SiteUnpacker {
         long size = 0;
         byte[] head = digests.head();
         int headLength = 0;
+        byte[] tail = digests.tail();
         try (InputStream in = zip.getInputStream(entry)) {
             for (int n; (n = in.read(buffer)) > 0;) {
                 if (headLength < head.length) {
                     int k = Math.min(n, head.length - headLength);
                     System.arraycopy(buffer, 0, head, headLength, k);
                     headLength += k;
+                }
+                // a zip's end record is its last bytes, whatever comes before its first entry (a self-extractor's stub, a
+                // byte put in front to get past the head's magic numbers)
+                if (n >= tail.length) {
+                    System.arraycopy(buffer, n - tail.length, tail, 0, tail.length);
+                } else {
+                    System.arraycopy(tail, n, tail, 0, tail.length - n);
+                    System.arraycopy(buffer, 0, tail, tail.length - n, n);
                 }
                 sha.update(buffer, 0, n);
                 md5.update(buffer, 0, n);
@@ -393,6 +402,9 @@ public final class SiteUnpacker {
                     + "' does not match its CRC-32");
         }
         String archive = ZipStructure.archiveMagic(head, headLength);
+        if (archive == null && size >= tail.length && ZipStructure.endsAsZip(tail)) {
+            archive = "zip";
+        }
         if (archive != null && !limits.mayBeArchive(entry.getName())) {
             throw new PackageRejectedException(RejectReason.NESTED_ARCHIVE, pkg + ": entry '" + ZipStructure.label(entry.getName()) + "' holds a "
                     + archive + " archive (difusor.unpack.archives-allowed does not name it, under an archive's name)");

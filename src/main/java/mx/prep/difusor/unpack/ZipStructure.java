@@ -211,7 +211,16 @@ public final class ZipStructure {
     private static final int SNIFF_INPUT = 2048;
     private static final int WINDOW = 1 << 16;
 
-    private static final String[] ARCHIVE_SUFFIXES = {".zip", ".jar", ".war", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".7z", ".rar"};
+    /**
+     * Names an archive goes by, and the documents that are zips inside (office files, e-books, Google Earth's KMZ): an
+     * operator may let a site offer one for download (difusor.unpack.archives-allowed), only under such a name.
+     */
+    private static final String[] ARCHIVE_SUFFIXES = {".zip", ".jar", ".war", ".tar", ".tgz", ".tbz2", ".txz", ".gz", ".bz2", ".xz",
+        ".zst", ".lz", ".lz4", ".7z", ".rar", ".cab", ".xlsx", ".xlsm", ".docx", ".pptx", ".ods", ".odt", ".odp", ".epub", ".kmz", ".svgz"};
+    /** The longest of those suffixes, with its dot. */
+    private static final int LONGEST_SUFFIX = java.util.Arrays.stream(ARCHIVE_SUFFIXES).mapToInt(String::length).max().orElseThrow();
+    /** A zip's end-of-central-directory record without a comment: its last bytes. */
+    static final int END_RECORD = 22;
 
     /** The state of one inspection: the channel, a read window, and the entries found so far. */
     private static final class Inspector {
@@ -857,9 +866,9 @@ public final class ZipStructure {
     }
 
     private static boolean hasArchiveSuffix(String name) {
-        // every suffix is a dot and at most four characters: only a short extension needs comparing
+        // only a short extension needs comparing
         int dot = name.lastIndexOf('.');
-        if (dot < 0 || name.length() - dot > 4) {
+        if (dot < 0 || name.length() - dot > LONGEST_SUFFIX) {
             return false;
         }
         for (String suffix : ARCHIVE_SUFFIXES) {
@@ -891,10 +900,30 @@ public final class ZipStructure {
         if (startsWith(p, length, 0, 'R', 'a', 'r', '!', 0x1A, 0x07)) {
             return "rar";
         }
+        if (startsWith(p, length, 0, 0x28, 0xB5, 0x2F, 0xFD)) {
+            return "zstd";
+        }
+        if (startsWith(p, length, 0, 0x04, 0x22, 0x4D, 0x18)) {
+            return "lz4";
+        }
+        if (startsWith(p, length, 0, 'L', 'Z', 'I', 'P')) {
+            return "lzip";
+        }
+        if (startsWith(p, length, 0, 'M', 'S', 'C', 'F', 0, 0, 0, 0)) {
+            return "cab";
+        }
         if (startsWith(p, length, 257, 'u', 's', 't', 'a', 'r')) {
             return "tar";
         }
         return null;
+    }
+
+    /**
+     * Whether the last {@link #END_RECORD} bytes of an entry are a zip's end record with no comment: a zip whatever its
+     * first bytes are (zip readers find it from the end). Those of a zip with a comment are not looked for.
+     */
+    static boolean endsAsZip(byte[] last) {
+        return startsWith(last, last.length, 0, 0x50, 0x4B, 0x05, 0x06) && last[END_RECORD - 2] == 0 && last[END_RECORD - 1] == 0;
     }
 
     private static boolean startsWith(byte[] bytes, int length, int from, int... magic) {

@@ -436,6 +436,36 @@ class SiteUnpackerTest {
                 .hasMessageContaining("zip");
     }
 
+    /**
+     * A zip with a byte (or a self-extractor's stub) in front still opens in every zip reader, which finds it by its end
+     * record; and archive formats beyond the usual few. Each passed as a CSV or a JSON file.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "zip behind a newline", "zstd", "lz4", "cab" })
+    void anArchiveThatDoesNotStartWithTheUsualMagicIsRefusedToo(String kind) throws Exception {
+        byte[] inner = Files.readAllBytes(zip(site("data/a.json", "{}"), false));
+        byte[] content = switch (kind) {
+            case "zip behind a newline" -> concat(new byte[] { '\n' }, inner);
+            case "zstd" -> concat(new byte[] { 0x28, (byte) 0xB5, 0x2F, (byte) 0xFD, 0x20, 0x02, 0x11, 0x00 }, "{}".getBytes(StandardCharsets.UTF_8));
+            case "lz4" -> concat(new byte[] { 0x04, 0x22, 0x4D, 0x18, 0x64, 0x40, (byte) 0xA7 }, new byte[16]);
+            default -> concat("MSCF".getBytes(StandardCharsets.US_ASCII), new byte[32]);
+        };
+        for (boolean stored : new boolean[] { true, false }) {
+            Map<String, byte[]> entries = new LinkedHashMap<>();
+            entries.put("index.html", INDEX.getBytes(StandardCharsets.UTF_8));
+            entries.put("data/casillas.csv", content);
+            assertThatThrownBy(() -> unpacker.unpack(pkg(zipOf(entries, stored)))).as("%s, stored %s", kind, stored)
+                    .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.NESTED_ARCHIVE))
+                    .hasMessageContaining("data/casillas.csv");
+        }
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] both = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, both, a.length, b.length);
+        return both;
+    }
+
     /** Both headers and the data descriptor of a deflated entry say it is smaller than it inflates to. */
     @Test
     void anEntryThatUnderstatesItsSizeInEveryHeaderIsRefused() throws Exception {

@@ -509,6 +509,24 @@ class ZipStructureTest {
         assertThat(allowing.mayBeArchive("../datos/base.zip")).isFalse();
     }
 
+    /**
+     * An office file, an e-book, a KMZ are zips inside: a site that offers one for download is refused unless the
+     * operators name it, and then it passes. Only the short archive suffixes counted, so no setting could let a
+     * spreadsheet through, and the corte was refused for good.
+     */
+    @Test
+    void aSpreadsheetTheOperatorsAllowIsAcceptedThoughItIsAZipInside() throws Exception {
+        Forge forge = simpleForge();
+        forge.add(Spec.stored("datos/resultados.xlsx", normalZip()));
+        forge.add(Spec.stored("mapas/distritos.KMZ", normalZip()));
+        Path zip = write(forge.bytes());
+        assertRefused(zip, Reason.NESTED_ARCHIVE, "datos/resultados.xlsx");
+
+        Limits allowing = new Limits(100_000, 1L << 30, 256L << 20, 200, SiteGlob.ofSetting(List.of("datos/*.xlsx", "mapas/**")));
+        assertThat(ZipStructure.inspect(zip, allowing)).extracting(Entry::name).contains("datos/resultados.xlsx", "mapas/distritos.KMZ");
+        assertThat(allowing.mayBeArchive("mapas/distritos.json")).isFalse();
+    }
+
     @Test
     void aDeflatedGzipHiddenUnderAnInnocentNameIsRefused() throws Exception {
         ByteArrayOutputStream gz = new ByteArrayOutputStream();
