@@ -104,8 +104,9 @@ public final class DryRun {
     private Path write(String stem, Report report) throws IOException {
         Files.createDirectories(folder);
         Path file = folder.resolve(stem + ".json");
-        Files.writeString(file, Json.MAPPER.writeValueAsString(report));
-        return file;
+        // whole or not at all: whoever watches the folder (a person, a script, the tests) never reads half a report
+        Path part = Files.writeString(folder.resolve("." + stem + ".json.part"), Json.MAPPER.writeValueAsString(report));
+        return Files.move(part, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
     private static String corte(PrepPackage pkg) {
