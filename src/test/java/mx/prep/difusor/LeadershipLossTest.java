@@ -179,11 +179,12 @@ class LeadershipLossTest extends PipelineTestBase {
     @Test
     void aLeaderThatLosesTheLeaseWhileItsInvalidationIsHeldUpRecordsNothing() throws Exception {
         try (FaultProxy cdnNetwork = FaultProxy.http("127.0.0.1", cloudFront.endpoint().getPort())) {
+            // a's CloudFront calls outlast the answer held up until the lead has changed hands
             RunningDifusor a = replica("difusor-a", s3Network.uri(), Map.of("difusor.cdn.endpoint", cdnNetwork.uri().toString(),
-                    "difusor.resume.check-every-ms", "1000", "difusor.cluster.takeover-pause-ms", "0"));
+                    "difusor.resume.check-every-ms", "1000", "difusor.cluster.takeover-pause-ms", "0", "difusor.cdn.call-timeout-ms", "45000"));
             await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
             RunningDifusor b = replica("difusor-b", otherS3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000"));
-            cdnNetwork.delayResponse(r -> r.method().equals("POST") && r.path().endsWith("/invalidation"), 1, Duration.ofSeconds(10));
+            cdnNetwork.holdAnswer(r -> r.method().equals("POST") && r.path().endsWith("/invalidation"), 1, Duration.ofSeconds(40));
             Path first = corte(0);
             institute.release(first);
             await().atMost(Duration.ofSeconds(30)).until(() -> cdnNetwork.faultsInjected() == 1);
@@ -192,7 +193,8 @@ class LeadershipLossTest extends PipelineTestBase {
 
             kubernetes.setReady("difusor-a", false);
             await().atMost(Duration.ofSeconds(15)).until(() -> leads(b) && !leads(a));
-            // a's invalidation answer arrives, and a's exchange ends at its lead check before the record
+            // a's invalidation answer arrives only now, and a's exchange ends at its lead check before the record
+            cdnNetwork.releaseAnswers();
             await().atMost(Duration.ofSeconds(40)).until(() -> a.context().getInflightRepository().size() == 0);
             assertThat(s3Network.requests(stateWrite)).as("state and manifest writes of the former leader").isEqualTo(stateWrites);
 
@@ -213,8 +215,8 @@ class LeadershipLossTest extends PipelineTestBase {
         Replicas replicas = leaderWhoseCallsOutlastAHeldAnswer();
         RunningDifusor a = replicas.leader();
         RunningDifusor b = replicas.standby();
-        s3Network.delayResponse(r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/state/site-manifest"), 1,
-                Duration.ofSeconds(10));
+        s3Network.holdAnswer(r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/state/site-manifest"), 1,
+                Duration.ofSeconds(40));
         Path first = corte(0);
         String name = first.getFileName().toString();
         institute.release(first);
@@ -228,7 +230,8 @@ class LeadershipLossTest extends PipelineTestBase {
 
         kubernetes.setReady("difusor-a", false);
         await().atMost(Duration.ofSeconds(15)).until(() -> leads(b) && !leads(a));
-        // a's manifest answer arrives, and a's exchange ends at its lead check before the next write
+        // a's manifest answer arrives only now, and a's exchange ends at its lead check before the next write
+        s3Network.releaseAnswers();
         await().atMost(Duration.ofSeconds(40)).until(() -> a.context().getInflightRepository().size() == 0);
         assertThat(s3Network.requests(outcomeWrite)).as("outcome record written by the former leader").isEqualTo(outcomeWrites);
         assertThat(s3Network.requests(stateWrite)).as("state written by the former leader").isEqualTo(stateWrites);
@@ -254,8 +257,8 @@ class LeadershipLossTest extends PipelineTestBase {
 
         // the read of the publish step itself (the plan's before it is not held up: a passed its lead check after it)
         String statePath = "/" + HISTORY + "/state/published.json";
-        s3Network.delayResponse(r -> r.method().equals("GET") && r.path().equals(statePath) && publishing(a), 1,
-                Duration.ofSeconds(10));
+        s3Network.holdAnswer(r -> r.method().equals("GET") && r.path().equals(statePath) && publishing(a), 1,
+                Duration.ofSeconds(40));
         java.util.function.Predicate<FaultProxy.RequestHead> stateWrite = r -> r.method().equals("PUT") && r.path().equals(statePath);
         Path second = corte(1);
         institute.release(second);
@@ -267,7 +270,9 @@ class LeadershipLossTest extends PipelineTestBase {
         Path third = corte(2);
         institute.release(third);
         awaitPublished(third);
-        // a's answer arrives, and a's exchange ends at its lead check before the marker
+        // a's answer, the state as it was before third, arrives only now, and a's exchange ends at its lead check before
+        // the marker
+        s3Network.releaseAnswers();
         await().atMost(Duration.ofSeconds(40)).until(() -> a.context().getInflightRepository().size() == 0);
         assertThat(s3Network.requests(stateWrite)).as("state written by the former leader").isEqualTo(stateWrites);
         assertThat(publishedState().map(PublishedState::publishing)).isEmpty();
@@ -279,12 +284,12 @@ class LeadershipLossTest extends PipelineTestBase {
 
     /**
      * a leads, b stands by, both resuming a cut-short publication every second. a's calls may take longer than an
-     * answer the test holds up, which outlasts the lead's hand-over by far (a manifest of tens of MB on a slow
+     * answer the test holds up (at most 40 s) until the lead has changed hands (a manifest of tens of MB on a slow
      * network); a, the first leader, follows nobody, so it publishes at once (difusor.cluster.takeover-pause-ms 0).
      */
     private Replicas leaderWhoseCallsOutlastAHeldAnswer() throws Exception {
         RunningDifusor a = replica("difusor-a", s3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000",
-                "difusor.s3.call-timeout-ms", "18000", "difusor.cluster.takeover-pause-ms", "0"));
+                "difusor.s3.call-timeout-ms", "45000", "difusor.s3.read-timeout-ms", "42000", "difusor.cluster.takeover-pause-ms", "0"));
         await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
         RunningDifusor b = replica("difusor-b", otherS3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000"));
         return new Replicas(a, b);
@@ -301,9 +306,11 @@ class LeadershipLossTest extends PipelineTestBase {
      */
     @Test
     void anUploadTheFormerLeaderWasRetryingDoesNotLandOverTheNewLeadersCorte() throws Exception {
-        RunningDifusor a = replica("difusor-a", s3Network.uri(), FIRST_LEADER);
+        // a call may take 15 s: longer than the lead takes to change hands and b to publish, were b not to wait it out
+        RunningDifusor a = replica("difusor-a", s3Network.uri(), Map.of("difusor.cluster.takeover-pause-ms", "0",
+                "difusor.s3.call-timeout-ms", "15000"));
         await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
-        RunningDifusor b = replica("difusor-b", otherS3Network.uri());
+        RunningDifusor b = replica("difusor-b", otherS3Network.uri(), Map.of("difusor.s3.call-timeout-ms", "15000"));
         Path first = corte(0);
         institute.release(first);
         awaitPublished(first);
@@ -323,8 +330,13 @@ class LeadershipLossTest extends PipelineTestBase {
         // b publishes the third corte; then a's network heals
         institute.release(third);
         awaitPublished(third);
+        java.util.function.Predicate<FaultProxy.RequestHead> contestedPut = r -> r.method().equals("PUT")
+                && r.path().equals("/" + SITE + "/" + contested);
+        int contestedPuts = s3Network.requests(contestedPut);
         s3Network.clearFaults();
         await().atMost(Duration.ofSeconds(40)).until(() -> a.context().getInflightRepository().size() == 0);
+        // b waited out a's last call before it wrote: no attempt of a was left to land once the network healed
+        assertThat(s3Network.requests(contestedPut)).as("a's PUTs of %s after its network healed", contested).isEqualTo(contestedPuts);
         assertSiteEquals(third);
         assertThat(publishedState().map(PublishedState::packageName)).contains(third.getFileName().toString());
     }

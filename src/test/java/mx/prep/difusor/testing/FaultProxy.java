@@ -63,7 +63,7 @@ public final class FaultProxy implements AutoCloseable {
     private static final int LINGER_MILLIS = 2_000;
 
     private enum Fault {
-        RESPOND, RESET, RESET_MID_UPLOAD, DELAY, HOLD_REQUEST, STALL_BODY, TCP_RESET, TCP_STALL, TCP_DRIP, TCP_CLOSE;
+        RESPOND, RESET, RESET_MID_UPLOAD, DELAY, HOLD_ANSWER, HOLD_REQUEST, STALL_BODY, TCP_RESET, TCP_STALL, TCP_DRIP, TCP_CLOSE;
 
         boolean tcp() {
             return name().startsWith("TCP_");
@@ -116,6 +116,7 @@ public final class FaultProxy implements AutoCloseable {
     private final AtomicInteger releasedHolds = new AtomicInteger();
     private final List<Integer> delayedAnswersRelayedAt = new CopyOnWriteArrayList<>();
     private volatile CountDownLatch holdGate = new CountDownLatch(1);
+    private volatile CountDownLatch answerGate = new CountDownLatch(1);
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile Predicate<RequestHead> disguisedETags;
     private volatile java.util.function.Function<RequestHead, Integer> preconditions;
@@ -190,6 +191,22 @@ public final class FaultProxy implements AutoCloseable {
     /** HTTP: forwards normally but holds upstream's final response for {@code delay} before relaying it. */
     public FaultProxy delayResponse(Predicate<RequestHead> when, int times, Duration delay) {
         return add(Fault.DELAY, when, times, 0, 0, Objects.requireNonNull(delay), null);
+    }
+
+    /**
+     * HTTP: forwards normally but holds upstream's final response until {@link #releaseAnswers()}, for at most
+     * {@code atMost}: the test says when the answer comes (after a step that takes however long the machine takes),
+     * where a fixed delay may run out before it on a slow machine.
+     */
+    public FaultProxy holdAnswer(Predicate<RequestHead> when, int times, Duration atMost) {
+        return add(Fault.HOLD_ANSWER, when, times, 0, 0, Objects.requireNonNull(atMost), null);
+    }
+
+    /** Lets every answer held now by {@link #holdAnswer} go to its client at once. */
+    public void releaseAnswers() {
+        CountDownLatch released = answerGate;
+        answerGate = new CountDownLatch(1);
+        released.countDown();
     }
 
     /**
@@ -338,6 +355,7 @@ public final class FaultProxy implements AutoCloseable {
     public void close() {
         closed.countDown();
         holdGate.countDown();
+        answerGate.countDown();
         closeQuietly(server);
         sockets.forEach(this::closeQuietly);
         threads.shutdownNow();
@@ -457,8 +475,13 @@ public final class FaultProxy implements AutoCloseable {
 
     /** Holds a request for {@code duration}, or until {@link #releaseHolds()}; cut short when the proxy closes. */
     private void hold(Duration duration) throws IOException {
+        hold(holdGate, duration);
+    }
+
+    /** Waits until the gate opens, for at most {@code duration}; cut short when the proxy closes. */
+    private void hold(CountDownLatch gate, Duration duration) throws IOException {
         try {
-            holdGate.await(duration.toNanos(), TimeUnit.NANOSECONDS);
+            gate.await(duration.toNanos(), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("proxy closed");
@@ -739,9 +762,13 @@ public final class FaultProxy implements AutoCloseable {
                 return false; // upstream hung up without answering: so does the proxy
             }
             Fault fault = rule == null ? null : rule.fault();
-            if (fault == Fault.DELAY) {
+            if (fault == Fault.DELAY || fault == Fault.HOLD_ANSWER) {
                 injected();
-                pause(rule.duration());
+                if (fault == Fault.DELAY) {
+                    pause(rule.duration());
+                } else {
+                    hold(answerGate, rule.duration());
+                }
                 // before the client can have it: a request it sends once answered arrives at this index or later
                 delayedAnswersRelayedAt.add(seen.size());
             }
