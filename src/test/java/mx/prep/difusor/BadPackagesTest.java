@@ -309,6 +309,16 @@ class BadPackagesTest extends PipelineTestBase {
         return keptFolder;
     }
 
+    /** The index of the first PUT under a history folder among requests seen on the wire from {@code from}, -1 for none. */
+    private static int firstPutUnder(List<FaultProxy.RequestHead> seen, String folder, int from) {
+        for (int i = from; i < seen.size(); i++) {
+            if (seen.get(i).method().equals("PUT") && seen.get(i).path().startsWith("/" + HISTORY + "/" + folder)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** The bytes of the package a quarantine report names ({@code packageKeptAt}), as S3 holds them. */
     private byte[] keptPackage(JsonNode report) {
         String key = report.path("packageKeptAt").asText().substring(("s3://" + HISTORY + "/").length());
@@ -325,6 +335,9 @@ class BadPackagesTest extends PipelineTestBase {
         Path first = startWithFirstCortePublished(givingUpOnS3Sooner(settings()));
         String badName = aBadPackageKeptOnLocalDisk(first, "ab".repeat(32));
         String keptFolder = keptReportsSendHeldUpAfterTheNextCorte(badName);
+        // the send set off by that publication is on its way, held
+        await().atMost(Duration.ofSeconds(30)).until(() -> s3Network.requests(
+                r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/" + keptFolder)) > 0);
 
         Path after = corte(2);
         institute.release(after);
@@ -404,6 +417,7 @@ class BadPackagesTest extends PipelineTestBase {
                 .anyMatch(r -> r.toString().contains(secondBad.replace(".zip", ""))));
 
         s3Network.clearFaults();
+        int sendsFrom = s3Network.requests().size();   // the refusals' own attempts came before
         String deniedFolder = "quarantine/" + badName.replace(".zip", "") + "/";
         s3Network.respond(r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/" + deniedFolder), FaultProxy.ALWAYS, 403,
                 "application/xml", "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>");
@@ -414,6 +428,9 @@ class BadPackagesTest extends PipelineTestBase {
         JsonNode report = awaitReport(secondBad);
         assertThat(keptPackage(report)).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(secondBad)));
         assertThat(keys(HISTORY, deniedFolder)).isEmpty();
+        // the refused one was tried, and refused: the send met the refusal and went on (the other one's copy on disk is
+        // gone below, sent). A poll may meanwhile fetch the other package again and quarantine it in S3 itself
+        assertThat(firstPutUnder(s3Network.requests(), deniedFolder, sendsFrom)).as("PUTs under %s", deniedFolder).isNotNegative();
         // the sent one is deleted from the disk just after S3 has it: awaited
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(localReports(localQuarantine())).isNotEmpty()
                 .allSatisfy(r -> assertThat(r.toString()).contains(badName.replace(".zip", ""))));
