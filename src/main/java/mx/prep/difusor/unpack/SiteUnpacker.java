@@ -306,7 +306,7 @@ public final class SiteUnpacker {
     private void readEntries(PrepPackage pkg, ZipFile zip, KnownContent known, List<Item> items, Progress progress) {
         byte[] buffer = new byte[1 << 16];
         // one set of digests per reader, reset for each entry: tens of thousands of entries, no lookup or garbage each
-        Digests digests = new Digests(ChecksumFilter.newSha256(), newMd5(), new byte[ZipStructure.SNIFF_BYTES], new byte[ZipStructure.END_RECORD]);
+        Digests digests = new Digests(ChecksumFilter.newSha256(), newMd5(), new byte[ZipStructure.SNIFF_BYTES], new ZipStructure.Tail());
         for (int i; !progress.stop.get() && (i = progress.next.getAndIncrement()) < items.size();) {
             try {
                 progress.files[i] = readEntry(pkg, zip, known, items.get(i), progress, buffer, digests);
@@ -334,7 +334,7 @@ public final class SiteUnpacker {
     }
 
     /** A reader's digests (the content's SHA-256 and MD5) and room for the first and the last bytes of the entry it reads. */
-    private record Digests(MessageDigest sha256, MessageDigest md5, byte[] head, byte[] tail) {
+    private record Digests(MessageDigest sha256, MessageDigest md5, byte[] head, ZipStructure.Tail tail) {
     }
 
     private SiteFile readEntry(PrepPackage pkg, ZipFile zip, KnownContent known, Item item, Progress progress,
@@ -362,7 +362,8 @@ public final class SiteUnpacker {
         long size = 0;
         byte[] head = digests.head();
         int headLength = 0;
-        byte[] tail = digests.tail();
+        ZipStructure.Tail tail = digests.tail();
+        tail.reset();
         try (InputStream in = zip.getInputStream(entry)) {
             for (int n; (n = in.read(buffer)) > 0;) {
                 if (headLength < head.length) {
@@ -370,14 +371,7 @@ public final class SiteUnpacker {
                     System.arraycopy(buffer, 0, head, headLength, k);
                     headLength += k;
                 }
-                // a zip's end record is its last bytes, whatever comes before its first entry (a self-extractor's stub, a
-                // byte put in front to get past the head's magic numbers)
-                if (n >= tail.length) {
-                    System.arraycopy(buffer, n - tail.length, tail, 0, tail.length);
-                } else {
-                    System.arraycopy(tail, n, tail, 0, tail.length - n);
-                    System.arraycopy(buffer, 0, tail, tail.length - n, n);
-                }
+                tail.add(buffer, n);
                 sha.update(buffer, 0, n);
                 md5.update(buffer, 0, n);
                 crc.update(buffer, 0, n);
@@ -402,7 +396,7 @@ public final class SiteUnpacker {
                     + "' does not match its CRC-32");
         }
         String archive = ZipStructure.archiveMagic(head, headLength);
-        if (archive == null && size >= tail.length && ZipStructure.endsAsZip(tail)) {
+        if (archive == null && tail.holdsZipEnd(size)) {
             archive = "zip";
         }
         if (archive != null && !limits.mayBeArchive(entry.getName())) {

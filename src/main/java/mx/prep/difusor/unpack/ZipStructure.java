@@ -219,8 +219,10 @@ public final class ZipStructure {
         ".zst", ".lz", ".lz4", ".7z", ".rar", ".cab", ".xlsx", ".xlsm", ".docx", ".pptx", ".ods", ".odt", ".odp", ".epub", ".kmz", ".svgz"};
     /** The longest of those suffixes, with its dot. */
     private static final int LONGEST_SUFFIX = java.util.Arrays.stream(ARCHIVE_SUFFIXES).mapToInt(String::length).max().orElseThrow();
-    /** A zip's end-of-central-directory record without a comment: its last bytes. */
+    /** A zip's end-of-central-directory record, without its comment. */
     static final int END_RECORD = 22;
+    /** The version of the checks on entries' content (the archives looked for): part of every fingerprint. */
+    private static final byte[] CONTENT_CHECKS = "content checks 2".getBytes(StandardCharsets.US_ASCII);
 
     /** The state of one inspection: the channel, a read window, and the entries found so far. */
     private static final class Inspector {
@@ -742,6 +744,9 @@ public final class ZipStructure {
         private String fingerprint(Central c, long dataOffset) throws IOException {
             MessageDigest sha = fingerprints;
             sha.reset();
+            // the content checks it passed: an entry skipped as published before is inflated and checked again once
+            // they change (an archive they now find, published under the former ones)
+            sha.update(CONTENT_CHECKS);
             fingerprintHeader.clear();
             fingerprintHeader.putInt(c.method).putLong(c.crc).putLong(c.compressedSize).putLong(c.uncompressedSize).flip();
             sha.update(fingerprintHeader);
@@ -906,7 +911,8 @@ public final class ZipStructure {
         if (startsWith(p, length, 0, 0x04, 0x22, 0x4D, 0x18)) {
             return "lz4";
         }
-        if (startsWith(p, length, 0, 'L', 'Z', 'I', 'P')) {
+        // and its version byte: a text may well start with the four letters
+        if (length >= 5 && startsWith(p, length, 0, 'L', 'Z', 'I', 'P') && (p[4] == 0 || p[4] == 1)) {
             return "lzip";
         }
         if (startsWith(p, length, 0, 'M', 'S', 'C', 'F', 0, 0, 0, 0)) {
@@ -919,11 +925,60 @@ public final class ZipStructure {
     }
 
     /**
-     * Whether the last {@link #END_RECORD} bytes of an entry are a zip's end record with no comment: a zip whatever its
-     * first bytes are (zip readers find it from the end). Those of a zip with a comment are not looked for.
+     * The last bytes of an entry as it is read: where zip readers look for a zip's end record (the last 64 KiB and its
+     * 22 bytes), whatever comes before the zip's first entry (a self-extractor's stub, a byte put in front to get past
+     * the magic numbers) or after the record (a comment, stray bytes the JDK's reader accepts).
      */
-    static boolean endsAsZip(byte[] last) {
-        return startsWith(last, last.length, 0, 0x50, 0x4B, 0x05, 0x06) && last[END_RECORD - 2] == 0 && last[END_RECORD - 1] == 0;
+    static final class Tail {
+        static final int CAPACITY = END_RECORD + 0xFFFF;
+        private final byte[] bytes = new byte[CAPACITY];
+        private int length;
+
+        void reset() {
+            length = 0;
+        }
+
+        void add(byte[] read, int n) {
+            if (n >= CAPACITY) {
+                System.arraycopy(read, n - CAPACITY, bytes, 0, CAPACITY);
+                length = CAPACITY;
+                return;
+            }
+            int keep = Math.min(length, CAPACITY - n);
+            System.arraycopy(bytes, length - keep, bytes, 0, keep);
+            System.arraycopy(read, 0, bytes, keep, n);
+            length = keep + n;
+        }
+
+        /** Whether these last bytes of an entry of {@code size} bytes hold an end record a zip reader would take. */
+        boolean holdsZipEnd(long size) {
+            for (int at = length - END_RECORD; at >= 0; at--) {
+                if (bytes[at] == 0x50 && bytes[at + 1] == 0x4B && bytes[at + 2] == 0x05 && bytes[at + 3] == 0x06
+                        && plausibleEnd(at, size - length + at)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /**
+         * One disk, its entries all on it, a comment that fits, and a central directory that fits before the record:
+         * random bytes (an image, a font) that happen to hold the signature do not pass all of that.
+         */
+        private boolean plausibleEnd(int at, long positionInEntry) {
+            ByteBuffer end = ByteBuffer.wrap(bytes, at, END_RECORD).slice().order(ByteOrder.LITTLE_ENDIAN);
+            int disk = end.getShort(4) & 0xFFFF;
+            int directoryDisk = end.getShort(6) & 0xFFFF;
+            int onThisDisk = end.getShort(8) & 0xFFFF;
+            int total = end.getShort(10) & 0xFFFF;
+            long directorySize = end.getInt(12) & 0xFFFFFFFFL;
+            long directoryOffset = end.getInt(16) & 0xFFFFFFFFL;
+            int comment = end.getShort(20) & 0xFFFF;
+            boolean zip64 = total == 0xFFFF || directorySize == 0xFFFFFFFFL || directoryOffset == 0xFFFFFFFFL;
+            return at + END_RECORD + comment <= length && (disk == 0 || zip64 && disk == 0xFFFF)
+                    && (directoryDisk == 0 || zip64 && directoryDisk == 0xFFFF) && onThisDisk == total
+                    && (zip64 || directoryOffset + directorySize <= positionInEntry);
+        }
     }
 
     private static boolean startsWith(byte[] bytes, int length, int from, int... magic) {

@@ -441,11 +441,20 @@ class SiteUnpackerTest {
      * record; and archive formats beyond the usual few. Each passed as a CSV or a JSON file.
      */
     @ParameterizedTest
-    @ValueSource(strings = { "zip behind a newline", "zstd", "lz4", "cab" })
+    @ValueSource(strings = { "zip behind a newline", "zip behind a newline, with a comment", "zip behind and before a byte", "zstd",
+        "lz4", "cab" })
     void anArchiveThatDoesNotStartWithTheUsualMagicIsRefusedToo(String kind) throws Exception {
         byte[] inner = Files.readAllBytes(zip(site("data/a.json", "{}"), false));
+        java.io.ByteArrayOutputStream commented = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(commented)) {
+            out.putNextEntry(new java.util.zip.ZipEntry("a.json"));
+            out.write("{}".getBytes(StandardCharsets.UTF_8));
+            out.setComment("casillas");
+        }
         byte[] content = switch (kind) {
             case "zip behind a newline" -> concat(new byte[] { '\n' }, inner);
+            case "zip behind a newline, with a comment" -> concat(new byte[] { '\n' }, commented.toByteArray());
+            case "zip behind and before a byte" -> concat(concat(new byte[] { '\n' }, inner), new byte[] { '\n' });
             case "zstd" -> concat(new byte[] { 0x28, (byte) 0xB5, 0x2F, (byte) 0xFD, 0x20, 0x02, 0x11, 0x00 }, "{}".getBytes(StandardCharsets.UTF_8));
             case "lz4" -> concat(new byte[] { 0x04, 0x22, 0x4D, 0x18, 0x64, 0x40, (byte) 0xA7 }, new byte[16]);
             default -> concat("MSCF".getBytes(StandardCharsets.US_ASCII), new byte[32]);
@@ -458,6 +467,23 @@ class SiteUnpackerTest {
                     .isInstanceOfSatisfying(PackageRejectedException.class, e -> assertThat(e.reason()).isEqualTo(RejectReason.NESTED_ARCHIVE))
                     .hasMessageContaining("data/casillas.csv");
         }
+    }
+
+    /** Random bytes hold a zip's end signature now and then: alone it does not make an archive of an image or a font. */
+    @Test
+    void aBinaryFileHoldingAZipEndSignatureIsNoArchive() throws Exception {
+        byte[] image = new byte[200_000];
+        new java.util.Random(2024).nextBytes(image);
+        byte[] signature = { 0x50, 0x4B, 0x05, 0x06 };
+        System.arraycopy(signature, 0, image, image.length - 40, 4);   // its disk numbers random, its comment past the end
+        System.arraycopy(signature, 0, image, image.length - 30_000, 4);
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        entries.put("index.html", INDEX.getBytes(StandardCharsets.UTF_8));
+        entries.put("img/mapa.png", image);
+        var pkg = pkg(zipOf(entries, false));
+        unpacker.unpack(pkg);
+        assertThat(pkg.site().files()).extracting(SiteFile::path).contains("img/mapa.png");
+        pkg.site().close();
     }
 
     private static byte[] concat(byte[] a, byte[] b) {
