@@ -195,6 +195,7 @@ class LeadershipLossTest extends PipelineTestBase {
             await().atMost(Duration.ofSeconds(15)).until(() -> leads(b) && !leads(a));
             // a's invalidation answer arrives only now, and a's exchange ends at its lead check before the record
             cdnNetwork.releaseAnswers();
+            assertThat(cdnNetwork.answersTimedOut()).as("answers let go before the hand-over").isZero();
             await().atMost(Duration.ofSeconds(40)).until(() -> a.context().getInflightRepository().size() == 0);
             assertThat(s3Network.requests(stateWrite)).as("state and manifest writes of the former leader").isEqualTo(stateWrites);
 
@@ -216,7 +217,7 @@ class LeadershipLossTest extends PipelineTestBase {
         RunningDifusor a = replicas.leader();
         RunningDifusor b = replicas.standby();
         s3Network.holdAnswer(r -> r.method().equals("PUT") && r.path().startsWith("/" + HISTORY + "/state/site-manifest"), 1,
-                Duration.ofSeconds(40));
+                Duration.ofSeconds(100));
         Path first = corte(0);
         String name = first.getFileName().toString();
         institute.release(first);
@@ -232,6 +233,7 @@ class LeadershipLossTest extends PipelineTestBase {
         await().atMost(Duration.ofSeconds(15)).until(() -> leads(b) && !leads(a));
         // a's manifest answer arrives only now, and a's exchange ends at its lead check before the next write
         s3Network.releaseAnswers();
+        assertThat(s3Network.answersTimedOut()).as("answers let go before the hand-over").isZero();
         await().atMost(Duration.ofSeconds(40)).until(() -> a.context().getInflightRepository().size() == 0);
         assertThat(s3Network.requests(outcomeWrite)).as("outcome record written by the former leader").isEqualTo(outcomeWrites);
         assertThat(s3Network.requests(stateWrite)).as("state written by the former leader").isEqualTo(stateWrites);
@@ -258,7 +260,7 @@ class LeadershipLossTest extends PipelineTestBase {
         // the read of the publish step itself (the plan's before it is not held up: a passed its lead check after it)
         String statePath = "/" + HISTORY + "/state/published.json";
         s3Network.holdAnswer(r -> r.method().equals("GET") && r.path().equals(statePath) && publishing(a), 1,
-                Duration.ofSeconds(40));
+                Duration.ofSeconds(100));
         java.util.function.Predicate<FaultProxy.RequestHead> stateWrite = r -> r.method().equals("PUT") && r.path().equals(statePath);
         Path second = corte(1);
         institute.release(second);
@@ -273,6 +275,7 @@ class LeadershipLossTest extends PipelineTestBase {
         // a's answer, the state as it was before third, arrives only now, and a's exchange ends at its lead check before
         // the marker
         s3Network.releaseAnswers();
+        assertThat(s3Network.answersTimedOut()).as("answers let go before the new leader's corte").isZero();
         await().atMost(Duration.ofSeconds(40)).until(() -> a.context().getInflightRepository().size() == 0);
         assertThat(s3Network.requests(stateWrite)).as("state written by the former leader").isEqualTo(stateWrites);
         assertThat(publishedState().map(PublishedState::publishing)).isEmpty();
@@ -284,12 +287,12 @@ class LeadershipLossTest extends PipelineTestBase {
 
     /**
      * a leads, b stands by, both resuming a cut-short publication every second. a's calls may take longer than an
-     * answer the test holds up (at most 40 s) until the lead has changed hands (a manifest of tens of MB on a slow
+     * answer the test holds up (at most 100 s) until the lead has changed hands (a manifest of tens of MB on a slow
      * network); a, the first leader, follows nobody, so it publishes at once (difusor.cluster.takeover-pause-ms 0).
      */
     private Replicas leaderWhoseCallsOutlastAHeldAnswer() throws Exception {
         RunningDifusor a = replica("difusor-a", s3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000",
-                "difusor.s3.call-timeout-ms", "45000", "difusor.s3.read-timeout-ms", "42000", "difusor.cluster.takeover-pause-ms", "0"));
+                "difusor.s3.call-timeout-ms", "120000", "difusor.s3.read-timeout-ms", "110000", "difusor.cluster.takeover-pause-ms", "0"));
         await().atMost(Duration.ofSeconds(20)).until(() -> leads(a));
         RunningDifusor b = replica("difusor-b", otherS3Network.uri(), Map.of("difusor.resume.check-every-ms", "1000"));
         return new Replicas(a, b);

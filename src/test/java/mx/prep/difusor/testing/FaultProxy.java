@@ -117,6 +117,7 @@ public final class FaultProxy implements AutoCloseable {
     private final List<Integer> delayedAnswersRelayedAt = new CopyOnWriteArrayList<>();
     private volatile CountDownLatch holdGate = new CountDownLatch(1);
     private volatile CountDownLatch answerGate = new CountDownLatch(1);
+    private final AtomicInteger answersTimedOut = new AtomicInteger();
     private final CountDownLatch closed = new CountDownLatch(1);
     private volatile Predicate<RequestHead> disguisedETags;
     private volatile java.util.function.Function<RequestHead, Integer> preconditions;
@@ -200,6 +201,11 @@ public final class FaultProxy implements AutoCloseable {
      */
     public FaultProxy holdAnswer(Predicate<RequestHead> when, int times, Duration atMost) {
         return add(Fault.HOLD_ANSWER, when, times, 0, 0, Objects.requireNonNull(atMost), null);
+    }
+
+    /** Answers {@link #holdAnswer} let go because its time ran out before {@link #releaseAnswers()}. */
+    public int answersTimedOut() {
+        return answersTimedOut.get();
     }
 
     /** Lets every answer held now by {@link #holdAnswer} go to its client at once. */
@@ -478,10 +484,11 @@ public final class FaultProxy implements AutoCloseable {
         hold(holdGate, duration);
     }
 
-    /** Waits until the gate opens, for at most {@code duration}; cut short when the proxy closes. */
-    private void hold(CountDownLatch gate, Duration duration) throws IOException {
+    /** Waits until the gate opens, for at most {@code duration}; cut short when the proxy closes. @return false: timed out */
+    private boolean hold(CountDownLatch gate, Duration duration) throws IOException {
+        boolean opened;
         try {
-            gate.await(duration.toNanos(), TimeUnit.NANOSECONDS);
+            opened = gate.await(duration.toNanos(), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("proxy closed");
@@ -489,6 +496,7 @@ public final class FaultProxy implements AutoCloseable {
         if (closed.getCount() == 0) {
             throw new SocketException("proxy closed");
         }
+        return opened;
     }
 
     /** Waits as the fault itself, never as synchronisation; cut short when the proxy closes. */
@@ -763,11 +771,12 @@ public final class FaultProxy implements AutoCloseable {
             }
             Fault fault = rule == null ? null : rule.fault();
             if (fault == Fault.DELAY || fault == Fault.HOLD_ANSWER) {
+                CountDownLatch gate = answerGate;   // taken before the test can see the fault and release it
                 injected();
                 if (fault == Fault.DELAY) {
                     pause(rule.duration());
-                } else {
-                    hold(answerGate, rule.duration());
+                } else if (!hold(gate, rule.duration())) {
+                    answersTimedOut.incrementAndGet();
                 }
                 // before the client can have it: a request it sends once answered arrives at this index or later
                 delayedAnswersRelayedAt.add(seen.size());
