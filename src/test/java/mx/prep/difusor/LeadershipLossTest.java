@@ -132,7 +132,7 @@ class LeadershipLossTest extends PipelineTestBase {
      * A package dropped into the leader's incoming folder, the lead lost while the new leader waits out its takeover
      * pause (before the state marks the publication): nobody finishes it, and the folder's consumer deleted it with its
      * exchange. Now it is held back in the folder, and taken again once this pod leads again (that a package taken
-     * again is published: PublishingPipelineTest's held-back cases).
+     * again is published: IncomingFolderTest's held-back cases).
      */
     @Test
     void aFolderPackageWhoseLeaderLosesTheLeaseBeforeItsPublicationStartedIsOfferedAgain() throws Exception {

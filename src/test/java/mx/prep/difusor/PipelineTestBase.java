@@ -166,6 +166,18 @@ abstract class PipelineTestBase {
         return difusor.context().getRegistry().lookupByNameAndType("metricsRegistry", io.micrometer.core.instrument.MeterRegistry.class);
     }
 
+    /** The source kind package-url: a zip at a fixed URL, polled through its checksum file. */
+    Map<String, String> fixedUrlSettings() {
+        var settings = settings();
+        settings.put("difusor.source.kind", "package-url");
+        return settings;
+    }
+
+    /** The history's record of a package (its corte, SHA-256 and outcome), as the next process reads it. */
+    com.fasterxml.jackson.databind.JsonNode historyRecord(String name) throws IOException {
+        return Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name + ".json")).asUtf8String());
+    }
+
     Map<String, String> settings() {
         Map<String, String> p = new HashMap<>();
         p.put("difusor.source.kind", "manifest");
