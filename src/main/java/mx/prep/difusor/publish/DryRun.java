@@ -105,8 +105,15 @@ public final class DryRun {
         Files.createDirectories(folder);
         Path file = folder.resolve(stem + ".json");
         // whole or not at all: whoever watches the folder (a person, a script, the tests) never reads half a report
-        Path part = Files.writeString(folder.resolve("." + stem + ".json.part"), Json.MAPPER.writeValueAsString(report));
-        return Files.move(part, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Path part = folder.resolve("." + stem + ".json.part");
+        try {
+            Files.writeString(part, Json.MAPPER.writeValueAsString(report));
+            return Files.move(part, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            // a full disk, a report path taken by a folder: no hidden half report is left to pile up beside the others
+            Files.deleteIfExists(part);
+            throw e;
+        }
     }
 
     private static String corte(PrepPackage pkg) {
