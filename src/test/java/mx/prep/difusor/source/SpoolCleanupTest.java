@@ -108,6 +108,39 @@ class SpoolCleanupTest {
         assertThat(why.path("cause").asText()).contains("while it waits for its turn");
     }
 
+    /**
+     * The same, on a thread a stop interrupted (the wait for the turn caught the interrupt and set the flag again): the
+     * report still goes beside the package. Written through a {@code FileChannel}, it would fail on the interrupt
+     * ({@code ClosedByInterruptException}), and the sweep would quarantine the package under the step {@code download}
+     * and a cause of its own instead of {@code turn} and the stop. JDK 17's {@code Files} streams are not interruptible
+     * (checked): this pins it for whoever changes how the report or the hash is written.
+     */
+    @Test
+    void aPackageSetAsideOnAnInterruptedThreadKeepsItsReport() throws Exception {
+        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+        exchange.setProperty(Quarantine.STEP, "turn");
+        exchange.setProperty(Exchange.EXCEPTION_CAUGHT,
+                new mx.prep.difusor.cluster.NoLongerLeaderException("package " + NAME + ": this process is stopping while it waits for its turn"));
+        PrepPackage pkg = spooledPackage();
+        exchange.setProperty(PrepPackage.PROPERTY, pkg);
+        new HeldBackPackages(null, null, null, java.time.Clock.systemUTC()).lostTheLead(exchange);
+
+        Thread.currentThread().interrupt();
+        boolean stillInterrupted;
+        try {
+            new SpoolCleanup(pkg, SpoolCleanup.Spool.DELETE_ONCE_SAFE).onDone(exchange);
+        } finally {
+            stillInterrupted = Thread.interrupted();   // cleared: the flag must not leak into the next test
+        }
+
+        assertThat(stillInterrupted).as("the stop's interrupt is kept for the thread's owner").isTrue();
+        Path leftover = SpoolLeftovers.besideSpool(pkg.spoolFile().getParent()).resolve(NAME);
+        assertThat(leftover).exists();
+        JsonNode why = Json.MAPPER.readTree(leftover.resolveSibling(NAME + Quarantine.REPORT_SUFFIX).toFile());
+        assertThat(why.path("step").asText()).isEqualTo("turn");
+        assertThat(why.path("cause").asText()).contains("while it waits for its turn");
+    }
+
     /** One already in the history when the lead was lost: the spool file is only a copy, deleted. */
     @Test
     void aLeadLostAfterTheHistoryCopyDeletesTheSpoolFile() throws Exception {
