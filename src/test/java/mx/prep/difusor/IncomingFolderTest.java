@@ -365,7 +365,7 @@ class IncomingFolderTest extends PipelineTestBase {
         assertThat(keys(HISTORY, folder).stream().filter(k -> k.endsWith("/report.json")).count()).isGreaterThanOrEqualTo(2);
     }
 
-    private static List<Path> filesUnder(Path dir, String suffix) throws java.io.IOException {
+    private static List<Path> filesUnder(Path dir, String suffix) throws IOException {
         if (!Files.isDirectory(dir)) {
             return List.of();
         }
@@ -463,28 +463,5 @@ class IncomingFolderTest extends PipelineTestBase {
         String copy = kept.stream().filter(k -> k.endsWith(".zip")).findFirst().orElseThrow();
         assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(copy)).asByteArray()).isEqualTo(Files.readAllBytes(pkg));
         assertThat(keys(SITE, "")).isEmpty();
-    }
-
-    /**
-     * The institute's server, overloaded, answers the zip 503 with Retry-After: 3: the next attempt comes after the
-     * 3 s it asked for, not after the retry channel's backoff (0.1 s here), and the retry's WARN says why.
-     */
-    @Test
-    void aZipAnsweredWithRetryAfterIsAskedAgainOnlyOnceTheWaitIsOver() throws Exception {
-        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
-        try (AutoCloseable capture = captureLogs(logged)) {
-            startDifusor();
-            Path pkg = corte(0);
-            String zip = "/" + pkg.getFileName();
-            institute.answerNext(zip, 1, 503, "text/plain", "Service Unavailable", Map.of("Retry-After", "3"));
-            institute.release(pkg);
-            awaitPublished(pkg);
-
-            List<Long> asked = institute.requestTimes(zip);
-            assertThat(asked).hasSize(2);
-            assertThat(Duration.ofNanos(asked.get(1) - asked.get(0))).isGreaterThanOrEqualTo(Duration.ofSeconds(3));
-            assertThat(logged).anySatisfy(line -> assertThat(line).contains("step download failed, retry 1")
-                    .contains("HTTP 503 with Retry-After 3 s: the next attempt waits 3 s"));
-        }
     }
 }

@@ -10,18 +10,19 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.micrometer.core.instrument.MeterRegistry;
 
+import org.apache.camel.builder.NotifyBuilder;
 import org.junit.jupiter.api.Test;
 
 import mx.prep.difusor.embedded.InstituteSimulator;
 import mx.prep.difusor.embedded.PrepPackageGenerator;
 import mx.prep.difusor.testing.FaultProxy;
 import mx.prep.difusor.testing.PackageEdits;
-import mx.prep.difusor.testing.RunningDifusor;
 
 /**
  * Fetching from the institute: the fixed-URL source and its checksum file, downloads that fail, trickle or answer
@@ -262,30 +263,6 @@ class InstituteSourceTest extends PipelineTestBase {
                     });
         }
         assertThat(logged).noneSatisfy(line -> assertThat(line).contains("s3cr3t"));
-    }
-
-    @Test
-    void aSecondProcessOnTheSameWorkDirDoesNotStartAndTheFirstPublishesUndisturbed() throws Exception {
-        startDifusor();
-        // a download cut short and a package in the spool: what a second process would delete and take at its start
-        Path spool = Files.createDirectories(tmp.resolve("work/spool"));
-        Path partial = Files.writeString(spool.resolve("download-1.part"), "half a zip");
-        Path spooled = Files.writeString(spool.resolve("PREP2024_JAL_20240602_2000.zip"), "a package being checked");
-
-        assertThatThrownBy(() -> RunningDifusor.start(settings())).hasStackTraceContaining("another prep-difusor uses the work dir");
-        assertThat(partial).exists();
-        assertThat(spooled).exists();
-        Files.delete(partial);
-        Files.delete(spooled);
-
-        Path pkg = corte(0);
-        institute.release(pkg);
-        awaitPublished(pkg);
-        assertSiteEquals(pkg);
-        // stopped, it lets the next process have the folder
-        difusor.close();
-        difusor = null;
-        startDifusor();
     }
 
     @Test
@@ -581,39 +558,38 @@ class InstituteSourceTest extends PipelineTestBase {
     }
 
     /**
-     * A publication cut short whose package cannot be taken back from the history yet (S3 failing the download): the
-     * failure names the package, the step and the cause, and a later check finishes it. The log said only "resume check
-     * failed" and the SDK's message.
+     * The institute's server, overloaded, answers the zip 503 with Retry-After: 3: the next attempt comes after the
+     * 3 s it asked for, not after the retry channel's backoff (0.1 s here), and the retry's WARN says why.
      */
     @Test
-    void aCutShortPublicationWhosePackageCannotBeTakenBackYetIsNamedAndFinishedLater() throws Exception {
-        var settings = settings();
-        settings.put("difusor.resume.check-every-ms", "200");
-        // the pause after a resumed publication that failed: a download that failed is no such failure, and the next
-        // check takes the package again (it waited this long, a site half old, half new meanwhile)
-        settings.put("difusor.retry.failed-package-pause-ms", "60000");
-        settings.put("difusor.retry.max-delay-ms", "10000");
-        Path first = startWithFirstCortePublished(settings);
-        String name = first.getFileName().toString();
+    void aZipAnsweredWithRetryAfterIsAskedAgainOnlyOnceTheWaitIsOver() throws Exception {
         List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
         try (AutoCloseable capture = captureLogs(logged)) {
-            // its checksum file first (one check, the SDK's 4 attempts), then the zip (two checks)
-            s3Network.respond(r -> r.method().equals("GET") && r.path().equals("/" + HISTORY + "/history/" + name + ".sha256"), 4, 500,
-                    "application/xml", "<Error><Code>InternalError</Code><Message>injected</Message></Error>");
-            s3Network.respond(r -> r.method().equals("GET") && r.path().equals("/" + HISTORY + "/history/" + name), 8, 500,
-                    "application/xml", "<Error><Code>InternalError</Code><Message>injected</Message></Error>");
-            // as a process killed while publishing it leaves the state (the marker of the publication under way)
-            editState(state -> state.put("publishing", name).put("publishingCorte", state.path("corte").asText())
-                    .put("publishingHeaders", defaultHeaderRules()));
-            await().atMost(Duration.ofSeconds(30)).until(() -> logged.stream().filter(l -> l.contains("resume check failed (resume-interrupted)")).count() >= 2);
-            List<String> failures = logged.stream().filter(l -> l.contains("resume check failed")).toList();
-            assertThat(failures.get(0)).contains("package " + name + ": its publication was cut short, and its checksum in the history")
-                    .contains("Status Code: 500");
-            assertThat(failures.get(1)).contains("package " + name + ": its publication was cut short, and taking it back")
-                    .contains("Status Code: 500");
-            await().atMost(Duration.ofSeconds(20)).until(() -> publishedState().orElseThrow().publishing() == null);
+            startDifusor();
+            Path pkg = corte(0);
+            String zip = "/" + pkg.getFileName();
+            institute.answerNext(zip, 1, 503, "text/plain", "Service Unavailable", Map.of("Retry-After", "3"));
+            institute.release(pkg);
+            awaitPublished(pkg);
+
+            List<Long> asked = institute.requestTimes(zip);
+            assertThat(asked).hasSize(2);
+            assertThat(Duration.ofNanos(asked.get(1) - asked.get(0))).isGreaterThanOrEqualTo(Duration.ofSeconds(3));
+            assertThat(logged).anySatisfy(line -> assertThat(line).contains("step download failed, retry 1")
+                    .contains("HTTP 503 with Retry-After 3 s: the next attempt waits 3 s"));
         }
-        assertSiteEquals(first);
-        assertThat(logged).anyMatch(l -> l.contains(name) && l.contains("published again from the history"));
+    }
+
+    @Test
+    void aManifestThatIsNotOneIsSkippedAndTheNextGoodOneIsPublished() throws Exception {
+        startDifusor();
+        NotifyBuilder polled = new NotifyBuilder(difusor.context()).fromRoute("poll-manifest").whenCompleted(2 * POLLS_PER_SECOND).create();
+        institute.releaseManifestJson("<html><body>Mantenimiento</body></html>");
+        assertThat(polled.matches(20, TimeUnit.SECONDS)).isTrue();
+        assertThat(keys(HISTORY, "")).isEmpty();
+        Path pkg = corte(0);
+        institute.release(pkg);
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
     }
 }

@@ -1,6 +1,7 @@
 package mx.prep.difusor;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.nio.file.Files;
@@ -19,15 +20,17 @@ import org.apache.camel.health.HealthCheck;
 import org.apache.camel.health.HealthCheckHelper;
 import org.junit.jupiter.api.Test;
 
+import software.amazon.awssdk.core.sync.RequestBody;
+
 import mx.prep.difusor.embedded.PrepPackageGenerator;
-import mx.prep.difusor.state.Corte;
 import mx.prep.difusor.testing.CloudFrontEmulator.ReceivedInvalidation;
 import mx.prep.difusor.testing.FaultProxy;
+import mx.prep.difusor.testing.RunningDifusor;
 import mx.prep.difusor.testing.SiteBucket;
 
 /**
  * The pipeline end to end, as the institute would drive it: cortes published byte for byte, the state, the
- * history kept before anything is public, S3 and CloudFront failing on the network.
+ * history kept before anything is public, S3 and CloudFront failing on the network, one process per work directory.
  */
 class PublishingPipelineTest extends PipelineTestBase {
 
@@ -810,16 +813,67 @@ class PublishingPipelineTest extends PipelineTestBase {
         assertThat(cloudFront.created(DISTRIBUTION)).hasSize(2);
     }
 
+    /**
+     * A rehearsal replays the same packages into emptied buckets, against the same distribution: the first corte's
+     * invalidation is a new one. Under the last rehearsal's CallerReference (same package, same paths, over nothing)
+     * CloudFront answered with that old invalidation and purged nothing: the CDN went on serving the last rehearsal.
+     */
     @Test
-    void aManifestThatIsNotOneIsSkippedAndTheNextGoodOneIsPublished() throws Exception {
+    void theFirstCorteOfARehearsalReplayedIntoEmptiedBucketsIsInvalidatedAgain() throws Exception {
+        Path first = startWithFirstCortePublished();
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(1);
+        difusor.close();
+        difusor = null;
+        for (String emptied : List.of(SITE, HISTORY)) {
+            for (String key : keys(emptied, "")) {
+                bucket.deleteObject(b -> b.bucket(emptied).key(key));
+            }
+        }
+
+        startDifusor(settings());
+        institute.release(first);
+        awaitPublished(first);
+        assertSiteEquals(first);
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(2).extracting(ReceivedInvalidation::callerReference).doesNotHaveDuplicates();
+    }
+
+    /**
+     * A published state edited by hand so that it no longer reads as JSON: the report named only Jackson's "Unexpected
+     * end-of-input", which with RETRIES_EXHAUSTED sent the operator after an S3 outage. It names the state and what to do.
+     */
+    @Test
+    void aPublishedStateThatIsNoLongerJsonIsNamedInTheReport() throws Exception {
+        Path first = startWithFirstCortePublished();
+        bucket.putObject(b -> b.bucket(HISTORY).key("state/published.json").contentType("application/json"),
+                RequestBody.fromString("{\"package\": \"" + first.getFileName() + "\", "));
+        Path second = corte(1);
+        institute.release(second);
+        JsonNode report = awaitReport(second.getFileName().toString());
+        assertThat(report.get("cause").asText()).contains("the published state s3://" + HISTORY + "/state/published.json cannot be read as JSON");
+        assertSiteEquals(first);
+    }
+
+    @Test
+    void aSecondProcessOnTheSameWorkDirDoesNotStartAndTheFirstPublishesUndisturbed() throws Exception {
         startDifusor();
-        NotifyBuilder polled = new NotifyBuilder(difusor.context()).fromRoute("poll-manifest").whenCompleted(2 * POLLS_PER_SECOND).create();
-        institute.releaseManifestJson("<html><body>Mantenimiento</body></html>");
-        assertThat(polled.matches(20, TimeUnit.SECONDS)).isTrue();
-        assertThat(keys(HISTORY, "")).isEmpty();
+        // a download cut short and a package in the spool: what a second process would delete and take at its start
+        Path spool = Files.createDirectories(tmp.resolve("work/spool"));
+        Path partial = Files.writeString(spool.resolve("download-1.part"), "half a zip");
+        Path spooled = Files.writeString(spool.resolve("PREP2024_JAL_20240602_2000.zip"), "a package being checked");
+
+        assertThatThrownBy(() -> RunningDifusor.start(settings())).hasStackTraceContaining("another prep-difusor uses the work dir");
+        assertThat(partial).exists();
+        assertThat(spooled).exists();
+        Files.delete(partial);
+        Files.delete(spooled);
+
         Path pkg = corte(0);
         institute.release(pkg);
         awaitPublished(pkg);
         assertSiteEquals(pkg);
+        // stopped, it lets the next process have the folder
+        difusor.close();
+        difusor = null;
+        startDifusor();
     }
 }

@@ -111,7 +111,11 @@ public final class DryRun {
             return Files.move(part, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             // a full disk, a report path taken by a folder: no hidden half report is left to pile up beside the others
-            Files.deleteIfExists(part);
+            try {
+                Files.deleteIfExists(part);
+            } catch (IOException left) {
+                e.addSuppressed(left);   // the write's failure is the one to report
+            }
             throw e;
         }
     }

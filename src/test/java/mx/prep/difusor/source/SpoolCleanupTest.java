@@ -113,7 +113,7 @@ class SpoolCleanupTest {
      * report still goes beside the package. Written through a {@code FileChannel}, it would fail on the interrupt
      * ({@code ClosedByInterruptException}), and the sweep would quarantine the package under the step {@code download}
      * and a cause of its own instead of {@code turn} and the stop. JDK 17's {@code Files} streams are not interruptible
-     * (checked): this pins it for whoever changes how the report or the hash is written.
+     * (checked): this pins it for whoever changes how the report is written.
      */
     @Test
     void aPackageSetAsideOnAnInterruptedThreadKeepsItsReport() throws Exception {
