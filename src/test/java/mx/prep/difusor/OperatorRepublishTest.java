@@ -512,9 +512,17 @@ class OperatorRepublishTest extends PipelineTestBase {
             JsonNode report = awaitReport(name);
             assertThat(report.path("reason").asText()).isEqualTo("TOO_MANY_DELETIONS");
             String stem = name.replace(".zip", "");
-            // the pause after a failure here is half a second, doubling: retaken, it would be refused again within seconds
-            await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
-                    .until(() -> keys(HISTORY, "quarantine/" + stem + "/").stream().filter(k -> k.endsWith("report.json")).count() == 1);
+            // each resume check reads the package's checksum in the history; taken back, the zip is read next. The pause
+            // after a failure is half a second, doubling: ten checks at 200 ms are past it, however slow the machine
+            java.util.function.Predicate<FaultProxy.RequestHead> check = r -> r.method().equals("GET")
+                    && r.path().equals("/" + HISTORY + "/history/" + name + ".sha256");
+            java.util.function.Predicate<FaultProxy.RequestHead> takenBack = r -> r.method().equals("GET")
+                    && r.path().equals("/" + HISTORY + "/history/" + name);
+            int checksBefore = s3Network.requests(check);
+            int takenBackBefore = s3Network.requests(takenBack);
+            await().atMost(Duration.ofSeconds(60)).until(() -> s3Network.requests(check) >= checksBefore + 10);
+            assertThat(s3Network.requests(takenBack)).as("the zip read again from the history").isEqualTo(takenBackBefore);
+            assertThat(keys(HISTORY, "quarantine/" + stem + "/")).filteredOn(k -> k.endsWith("report.json")).hasSize(1);
             assertThat(logged).filteredOn(l -> l.startsWith("package " + name) && l.contains("rejected at step plan")).singleElement()
                     .satisfies(l -> assertThat(l).contains("its publication had started").contains("the site may show part of this corte"));
         }
