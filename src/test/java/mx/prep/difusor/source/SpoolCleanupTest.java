@@ -92,13 +92,8 @@ class SpoolCleanupTest {
      */
     @Test
     void aLeadLostBeforeTheHistoryCopyLeavesThePackageSetAsideNotDeleted() throws Exception {
-        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
-        exchange.setProperty(Quarantine.STEP, "receive");
-        exchange.setProperty(Exchange.EXCEPTION_CAUGHT,
-                new mx.prep.difusor.cluster.NoLongerLeaderException("package " + NAME + ": this process is stopping while it waits for its turn"));
         PrepPackage pkg = spooledPackage();
-        exchange.setProperty(PrepPackage.PROPERTY, pkg);
-        new HeldBackPackages(null, null, null, java.time.Clock.systemUTC()).lostTheLead(exchange);
+        Exchange exchange = stoppedWhileWaitingForItsTurn(pkg, "receive");
 
         new SpoolCleanup(pkg, SpoolCleanup.Spool.DELETE_ONCE_SAFE).onDone(exchange);
 
@@ -117,13 +112,8 @@ class SpoolCleanupTest {
      */
     @Test
     void aPackageSetAsideOnAnInterruptedThreadKeepsItsReport() throws Exception {
-        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
-        exchange.setProperty(Quarantine.STEP, "turn");
-        exchange.setProperty(Exchange.EXCEPTION_CAUGHT,
-                new mx.prep.difusor.cluster.NoLongerLeaderException("package " + NAME + ": this process is stopping while it waits for its turn"));
         PrepPackage pkg = spooledPackage();
-        exchange.setProperty(PrepPackage.PROPERTY, pkg);
-        new HeldBackPackages(null, null, null, java.time.Clock.systemUTC()).lostTheLead(exchange);
+        Exchange exchange = stoppedWhileWaitingForItsTurn(pkg, "turn");
 
         Thread.currentThread().interrupt();
         boolean stillInterrupted;
@@ -139,6 +129,17 @@ class SpoolCleanupTest {
         JsonNode why = Json.MAPPER.readTree(leftover.resolveSibling(NAME + Quarantine.REPORT_SUFFIX).toFile());
         assertThat(why.path("step").asText()).isEqualTo("turn");
         assertThat(why.path("cause").asText()).contains("while it waits for its turn");
+    }
+
+    /** An exchange the lead's loss (or the process stopping) ended at {@code step}, handled as the route handles it. */
+    private static Exchange stoppedWhileWaitingForItsTurn(PrepPackage pkg, String step) {
+        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+        exchange.setProperty(Quarantine.STEP, step);
+        exchange.setProperty(Exchange.EXCEPTION_CAUGHT,
+                new mx.prep.difusor.cluster.NoLongerLeaderException("package " + NAME + ": this process is stopping while it waits for its turn"));
+        exchange.setProperty(PrepPackage.PROPERTY, pkg);
+        new HeldBackPackages(null, null, null, java.time.Clock.systemUTC()).lostTheLead(exchange);
+        return exchange;
     }
 
     /** One already in the history when the lead was lost: the spool file is only a copy, deleted. */
