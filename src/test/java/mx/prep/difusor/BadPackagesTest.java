@@ -152,6 +152,10 @@ class BadPackagesTest extends PipelineTestBase {
                 // counted under its own reason by this case (BAD_ZIP and others come up more than once in this list; a
                 // mismatch is fetched again after a pause and counted again)
                 await().atMost(Duration.ofSeconds(10)).until(() -> rejected(meters, bad.reason()) > rejectedBefore);
+                // kept by the quarantine: its spool file goes, not aside as one nobody kept
+                Path work = tmp.resolve("work");
+                await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(work.resolve("spool").resolve(badName)));
+                assertThat(work.resolve("spool-leftovers").resolve(badName)).doesNotExist();
 
                 Path next = corte(s + 1);
                 institute.release(next);
@@ -585,6 +589,36 @@ class BadPackagesTest extends PipelineTestBase {
         // when the sweep sends the one S3 and the disk refused
         await().atMost(Duration.ofSeconds(10)).untilAsserted(
                 () -> assertThat(rejected(meters, "CHECKSUM_MISMATCH")).isEqualTo(institute.requestCount("/" + badName)));
+        assertSiteEquals(first);
+    }
+
+    /**
+     * The quarantine's route stopped when a bad package comes (as a stop past its timeout can leave it: Camel stops the
+     * routes one by one, and an exchange still in flight may reach the quarantine's after it stopped; here stopped by
+     * the test): the dead-letter channel cannot reach it, and Camel's dead-letter channel swallows a failure
+     * of its own, so the exchange ends handled, not failed. The package is set aside with the spool's leftovers, and
+     * the sweep, which needs no route, quarantines it. It was deleted with the spool: received, and lost.
+     */
+    @Test
+    void aPackageRefusedWhileTheQuarantineRouteIsStoppedIsSetAsideAndStillQuarantined() throws Exception {
+        var settings = settings();
+        settings.put("difusor.quarantine.send-kept-every-ms", "500");
+        settings.put("camel.component.direct.timeout", "500");   // how long the dead-letter channel waits for the route
+        Path first = startWithFirstCortePublished(settings);
+        difusor.context().getRouteController().stopRoute("quarantine");
+        String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
+        releaseWithChecksum(this, first, badName, "ab".repeat(32), null);
+
+        String folder = "quarantine/" + badName.replace(".zip", "") + "/";
+        await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, folder).stream().anyMatch(k -> k.endsWith("/" + badName)));
+        String kept = keys(HISTORY, folder).stream().filter(k -> k.endsWith("/" + badName)).findFirst().orElseThrow();
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(kept)).asByteArray())
+                .isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
+        // the refusal's own reason and step, not "left in the spool by an earlier process"
+        JsonNode report = awaitReport(badName);
+        assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
+        assertThat(report.path("step").asText()).isEqualTo("checksum-filter");
+        assertThat(difusor.context().getRouteController().getRouteStatus("quarantine").isStopped()).isTrue();
         assertSiteEquals(first);
     }
 

@@ -69,6 +69,8 @@ public final class DryRun {
      * write the package and a report into the history bucket.
      */
     public void refused(Exchange exchange) throws IOException {
+        // a dry run keeps no package, refused or not: its spool file goes
+        exchange.setProperty(mx.prep.difusor.quarantine.Quarantine.SETTLED, true);
         Throwable cause = Failures.whatFailed(exchange);
         PrepPackage pkg = exchange.getProperty(PrepPackage.PROPERTY, PrepPackage.class);
         PackageOffer offer = exchange.getProperty(PackageOffer.PROPERTY, PackageOffer.class);

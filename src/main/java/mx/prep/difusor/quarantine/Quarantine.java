@@ -49,6 +49,13 @@ public final class Quarantine {
     public static final String REPORT_SUFFIX = ".report.json";
     /** Exchange property: the quarantine could not keep the package anywhere; its spool file must not be deleted. */
     public static final String UNSETTLED = "difusorPackageUnsettled";
+    /**
+     * Exchange property: the refused package is safe without its spool file (kept in quarantine here or before, in the
+     * history, or never received). A refusal without it is set aside by the spool's cleanup: the dead-letter channel
+     * swallows a failure of its own (the quarantine's route stopped under a stop past its timeout, a bug here), so the
+     * exchange does not end failed.
+     */
+    public static final String SETTLED = "difusorPackageSettled";
 
     /** Exchange property: the package comes from the spool's leftovers. */
     public static final String LEFTOVER = "difusorLeftover";
@@ -171,6 +178,9 @@ public final class Quarantine {
         if (keptBefore != null) {
             keepsPackage = false;
         }
+        if (!keepsPackage) {
+            exchange.setProperty(SETTLED, true);
+        }
         if (sameBytesAgain && (keptBefore != null || !keepsPackage)) {
             journal.add(new PackageJournal.Entry(name, pkg.corte() == null ? null : pkg.corte().toString(), "rejected", reason.name(), step,
                     Failures.describe(cause), now.toString(), pkg.stageMillis()));
@@ -194,9 +204,11 @@ public final class Quarantine {
             }
             store.putJson(bucket, folder + "report.json", report);
             where = "s3://" + bucket + "/" + folder;
+            exchange.setProperty(SETTLED, true);
         } catch (RuntimeException | IOException s3Down) {
             try {
                 where = keepLocally(folder, report, keepsPackage ? pkg.spoolFile() : null, s3Down);
+                exchange.setProperty(SETTLED, true);
             } catch (IOException | RuntimeException diskToo) {
                 if (!keepsPackage) {
                     // the package itself is in the history (or was never received): only the report is lost, not why

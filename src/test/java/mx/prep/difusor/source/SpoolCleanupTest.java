@@ -142,6 +142,60 @@ class SpoolCleanupTest {
         return exchange;
     }
 
+    /**
+     * A refusal the dead-letter channel could not hand to the quarantine (its route stopped, a forced stop): Camel's
+     * dead-letter channel swallows that failure of its own, so the exchange ends handled. The package is in neither the
+     * history nor the quarantine: set aside, with the refusal's step and cause. It was deleted.
+     */
+    @Test
+    void aRefusalTheQuarantineNeverKeptIsSetAside() throws Exception {
+        Exchange exchange = refusedAtTheChecksum();
+
+        JsonNode why = setAsideBy(exchange);
+        assertThat(why.path("step").asText()).isEqualTo("checksum-filter");
+        assertThat(why.path("cause").asText()).contains("announced");
+    }
+
+    /**
+     * The dead-letter channel failed itself (no consumer on the quarantine's route): Camel names that failure and keeps
+     * the refusal on it as suppressed. The report names the refusal, which is what a person must look at.
+     */
+    @Test
+    void aRefusalWhoseQuarantineRouteWasStoppedIsReportedAsTheRefusal() throws Exception {
+        Exchange exchange = refusedAtTheChecksum();
+        Exception noConsumer = new IllegalStateException("No consumers available on endpoint: direct://quarantine");
+        noConsumer.addSuppressed(exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class));
+        exchange.setProperty(Exchange.EXCEPTION_CAUGHT, noConsumer);
+
+        JsonNode why = setAsideBy(exchange);
+        assertThat(why.path("step").asText()).isEqualTo("checksum-filter");
+        assertThat(why.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
+        assertThat(why.path("cause").asText()).contains("announced").doesNotContain("No consumers");
+    }
+
+    /** The same refusal once the quarantine kept the package: the spool file is only a copy, deleted. */
+    @Test
+    void aRefusalTheQuarantineKeptDeletesTheSpoolFile() throws Exception {
+        Exchange exchange = refusedAtTheChecksum();
+        exchange.setProperty(Quarantine.SETTLED, true);
+        PrepPackage pkg = spooledPackage();
+
+        new SpoolCleanup(pkg, SpoolCleanup.Spool.DELETE_ONCE_SAFE).onDone(exchange);
+
+        assertThat(pkg.spoolFile()).doesNotExist();
+        assertThat(SpoolLeftovers.besideSpool(pkg.spoolFile().getParent()).resolve(NAME)).doesNotExist();
+    }
+
+    /** As the dead-letter channel leaves an exchange it handled: the failure caught, the exchange not failed. */
+    private static Exchange refusedAtTheChecksum() {
+        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+        exchange.setProperty(Quarantine.STEP, "checksum-filter");
+        exchange.setProperty(Exchange.EXCEPTION_CAUGHT, new mx.prep.difusor.PackageRejectedException(mx.prep.difusor.RejectReason.CHECKSUM_MISMATCH,
+                "package " + NAME + ": SHA-256 is not the one announced"));
+        org.apache.camel.support.ExchangeHelper.setFailureHandled(exchange);
+        return exchange;
+    }
+
     /** One already in the history when the lead was lost: the spool file is only a copy, deleted. */
     @Test
     void aLeadLostAfterTheHistoryCopyDeletesTheSpoolFile() throws Exception {
