@@ -49,6 +49,7 @@ import mx.prep.difusor.publish.SitePlanner;
 import mx.prep.difusor.publish.SitePruner;
 import mx.prep.difusor.publish.SitePublication;
 import mx.prep.difusor.quarantine.Quarantine;
+import mx.prep.difusor.quarantine.RefusalNote;
 import mx.prep.difusor.source.ConditionalGet;
 import mx.prep.difusor.source.HeldBackPackages;
 import mx.prep.difusor.source.IncomingBucket;
@@ -282,6 +283,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         // the retry and dead-letter channels
         registry.bind("failures", failures);
         registry.bind("retryLog", new RetryLog());
+        registry.bind("refusalNote", new RefusalNote(!publishes));
         // made now: a package S3 and the local disk both refuse is renamed into it, with no room needed then
         Path spoolLeftovers = Files.createDirectories(SpoolLeftovers.besideSpool(workDir.resolve("spool")));
         // reports kept on the pod's disk are sent in the background, on part threads of their own: a backlog of kept

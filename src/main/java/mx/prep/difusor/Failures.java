@@ -88,8 +88,12 @@ public final class Failures {
      * then the failure the retry channel was retrying at that same step, if any.
      */
     public static Throwable whatFailed(Exchange exchange) {
-        Throwable failure = exchange.getException() != null ? exchange.getException()
-                : exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        return whatFailed(exchange, exchange.getException() != null ? exchange.getException()
+                : exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class));
+    }
+
+    /** As {@link #whatFailed(Exchange)}, for a failure taken from elsewhere (the refusal noted for the quarantine). */
+    public static Throwable whatFailed(Exchange exchange, Throwable failure) {
         if (failure == null || !isTheStopsDoing(failure)) {
             return failure;
         }

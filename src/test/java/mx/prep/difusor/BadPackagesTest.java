@@ -263,6 +263,10 @@ class BadPackagesTest extends PipelineTestBase {
         String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
         releaseWithChecksum(this, good, badName, announced, null);
         await().atMost(Duration.ofSeconds(30)).until(() -> localReports(localQuarantine()).size() == 1);
+        // kept by the quarantine on the pod's disk: its spool file goes, not aside as one nobody kept
+        Path work = tmp.resolve("work");
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(work.resolve("spool").resolve(badName)));
+        assertThat(work.resolve("spool-leftovers").resolve(badName)).doesNotExist();
         return badName;
     }
 

@@ -442,6 +442,36 @@ class IncomingFolderTest extends PipelineTestBase {
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
     }
 
+    /**
+     * The same refusal while the quarantine's route is stopped (as a stop past its timeout can leave it; here stopped by
+     * the test): the dead-letter channel cannot reach it and swallows that failure, so the exchange ends handled and the
+     * folder's consumer deletes the zip, the only copy (refused before its spool copy). It is set aside first, and the
+     * sweep quarantines it. It was deleted: received, and lost.
+     */
+    @Test
+    void aPackageRefusedBeforeItsSpoolCopyWhileTheQuarantineRouteIsStoppedIsKept() throws Exception {
+        var settings = settings();
+        settings.put("difusor.quarantine.send-kept-every-ms", "500");
+        settings.put("camel.component.direct.timeout", "500");   // how long the dead-letter channel waits for the route
+        Path incoming = startWithAnIncomingDirectory(settings);
+        difusor.context().getRouteController().stopRoute("quarantine");
+        Path pkg = corte(0);
+        Path dropped = Files.copy(pkg, incoming.resolve(pkg.getFileName()));
+        Files.writeString(incoming.resolve(pkg.getFileName() + ".sha256"), PrepPackageGenerator.sha256Hex(pkg) + "  " + pkg.getFileName() + "\r\n",
+                StandardCharsets.UTF_16);
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(dropped));
+
+        String stem = pkg.getFileName().toString().replace(".zip", "");
+        await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, "quarantine/" + stem + "/").stream().anyMatch(k -> k.endsWith(".zip")));
+        List<String> kept = keys(HISTORY, "quarantine/" + stem + "/");
+        String copy = kept.stream().filter(k -> k.endsWith(".zip")).findFirst().orElseThrow();
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(copy)).asByteArray()).isEqualTo(Files.readAllBytes(pkg));
+        JsonNode report = awaitReport(pkg.getFileName().toString());
+        assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_INVALID");
+        assertThat(report.path("step").asText()).isEqualTo("receive");
+        assertThat(keys(SITE, "")).isEmpty();
+    }
+
     @Test
     void aPackageWhoseSidecarCannotBeReadIsKeptInQuarantineNotDeletedWithIt() throws Exception {
         Path incoming = startWithAnIncomingDirectory();

@@ -56,6 +56,8 @@ public final class Quarantine {
      * exchange does not end failed.
      */
     public static final String SETTLED = "difusorPackageSettled";
+    /** Exchange property: the refusal the dead-letter channel took, noted before the quarantine ran ({@link RefusalNote}). */
+    public static final String REFUSAL = "difusorRefusal";
 
     /** Exchange property: the package comes from the spool's leftovers. */
     public static final String LEFTOVER = "difusorLeftover";

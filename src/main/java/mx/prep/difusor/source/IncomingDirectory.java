@@ -115,6 +115,8 @@ public final class IncomingDirectory {
 
     public PrepPackage receive(Exchange exchange) throws IOException, PackageRejectedException {
         Path zip = Path.of(exchange.getMessage().getHeader("CamelFileAbsolutePath", String.class));
+        // refused before its spool copy and not kept: set aside before the folder's consumer deletes the only copy
+        exchange.getExchangeExtension().addOnCompletion(SpoolCleanup.ofFolderFile(zip, spoolDir));
         Path sidecar = zip.resolveSibling(zip.getFileName() + ".sha256");
         // named as the HTTP sources name a package (and as its checksum file's line is read): one name everywhere
         String raw = zip.getFileName().toString();

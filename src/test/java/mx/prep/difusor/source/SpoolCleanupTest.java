@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import mx.prep.difusor.Json;
 import mx.prep.difusor.PrepPackage;
 import mx.prep.difusor.quarantine.Quarantine;
+import mx.prep.difusor.quarantine.RefusalNote;
 import software.amazon.awssdk.awscore.exception.AwsErrorDetails;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 
@@ -138,6 +139,7 @@ class SpoolCleanupTest {
         exchange.setProperty(Exchange.EXCEPTION_CAUGHT,
                 new mx.prep.difusor.cluster.NoLongerLeaderException("package " + NAME + ": this process is stopping while it waits for its turn"));
         exchange.setProperty(PrepPackage.PROPERTY, pkg);
+        new RefusalNote(false).process(exchange);   // the handled clause runs after the dead-letter channel's note
         new HeldBackPackages(null, null, null, java.time.Clock.systemUTC()).lostTheLead(exchange);
         return exchange;
     }
@@ -163,6 +165,7 @@ class SpoolCleanupTest {
     @Test
     void aRefusalWhoseQuarantineRouteWasStoppedIsReportedAsTheRefusal() throws Exception {
         Exchange exchange = refusedAtTheChecksum();
+        // as Camel's FatalFallbackErrorHandler leaves it: its own failure caught, the refusal suppressed on it
         Exception noConsumer = new IllegalStateException("No consumers available on endpoint: direct://quarantine");
         noConsumer.addSuppressed(exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class));
         exchange.setProperty(Exchange.EXCEPTION_CAUGHT, noConsumer);
@@ -186,13 +189,29 @@ class SpoolCleanupTest {
         assertThat(SpoolLeftovers.besideSpool(pkg.spoolFile().getParent()).resolve(NAME)).doesNotExist();
     }
 
-    /** As the dead-letter channel leaves an exchange it handled: the failure caught, the exchange not failed. */
+    /** A dry run keeps no package: its refusal is not noted, and the spool file goes whatever became of the report. */
+    @Test
+    void aDryRunsRefusalIsNotSetAside() throws Exception {
+        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+        exchange.setProperty(Quarantine.STEP, "checksum-filter");
+        exchange.setProperty(Exchange.EXCEPTION_CAUGHT, new mx.prep.difusor.PackageRejectedException(mx.prep.difusor.RejectReason.CHECKSUM_MISMATCH,
+                "package " + NAME + ": SHA-256 is not the one announced"));
+        new RefusalNote(true).process(exchange);
+        PrepPackage pkg = spooledPackage();
+
+        new SpoolCleanup(pkg, SpoolCleanup.Spool.DELETE_ONCE_SAFE).onDone(exchange);
+
+        assertThat(pkg.spoolFile()).doesNotExist();
+        assertThat(SpoolLeftovers.besideSpool(pkg.spoolFile().getParent()).resolve(NAME)).doesNotExist();
+    }
+
+    /** As the dead-letter channel takes a refusal: the failure caught, noted before the quarantine, the exchange not failed. */
     private static Exchange refusedAtTheChecksum() {
         Exchange exchange = new DefaultExchange(new DefaultCamelContext());
         exchange.setProperty(Quarantine.STEP, "checksum-filter");
         exchange.setProperty(Exchange.EXCEPTION_CAUGHT, new mx.prep.difusor.PackageRejectedException(mx.prep.difusor.RejectReason.CHECKSUM_MISMATCH,
                 "package " + NAME + ": SHA-256 is not the one announced"));
-        org.apache.camel.support.ExchangeHelper.setFailureHandled(exchange);
+        new RefusalNote(false).process(exchange);
         return exchange;
     }
 
@@ -205,6 +224,7 @@ class SpoolCleanupTest {
         PrepPackage pkg = spooledPackage();
         pkg.archived();
         exchange.setProperty(PrepPackage.PROPERTY, pkg);
+        new RefusalNote(false).process(exchange);   // noted as any handled failure, and still not set aside: it is in the history
         new HeldBackPackages(null, null, null, java.time.Clock.systemUTC()).lostTheLead(exchange);
 
         new SpoolCleanup(pkg, SpoolCleanup.Spool.DELETE_ONCE_SAFE).onDone(exchange);
