@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** Debian's chromium, headless: a page meant for people is checked as a browser renders it, scripts run. */
@@ -118,12 +119,27 @@ public final class Chromium {
             throw new AssertionError("chromium did not answer within 30 s");
         }
 
+        /**
+         * Stops the browser and every process it started: its renderer and helpers outlive it by a moment, writing into
+         * the profile, and the test's temporary folder then failed to delete ("chromium/Default" not empty). Taken
+         * before the browser stops: once it has, they are no longer its descendants.
+         */
         @Override
         public void close() throws Exception {
             socket.abort();
+            List<ProcessHandle> helpers = chromium.descendants().toList();
             chromium.destroy();
             if (!chromium.waitFor(10, TimeUnit.SECONDS)) {
                 chromium.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+            for (ProcessHandle helper : helpers) {
+                helper.destroy();
+                try {
+                    helper.onExit().get(10, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException stillThere) {
+                    helper.destroyForcibly();
+                    helper.onExit().get(10, TimeUnit.SECONDS);
+                }
             }
         }
     }
