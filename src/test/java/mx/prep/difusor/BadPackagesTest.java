@@ -605,10 +605,7 @@ class BadPackagesTest extends PipelineTestBase {
      */
     @Test
     void aPackageRefusedWhileTheQuarantineRouteIsStoppedIsSetAsideAndStillQuarantined() throws Exception {
-        var settings = settings();
-        settings.put("difusor.quarantine.send-kept-every-ms", "500");
-        settings.put("camel.component.direct.timeout", "500");   // how long the dead-letter channel waits for the route
-        Path first = startWithFirstCortePublished(settings);
+        Path first = startWithFirstCortePublished(quarantineRouteMayStop(settings()));
         difusor.context().getRouteController().stopRoute("quarantine");
         String badName = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
         releaseWithChecksum(this, first, badName, "ab".repeat(32), null);

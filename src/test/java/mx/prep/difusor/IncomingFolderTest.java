@@ -450,10 +450,7 @@ class IncomingFolderTest extends PipelineTestBase {
      */
     @Test
     void aPackageRefusedBeforeItsSpoolCopyWhileTheQuarantineRouteIsStoppedIsKept() throws Exception {
-        var settings = settings();
-        settings.put("difusor.quarantine.send-kept-every-ms", "500");
-        settings.put("camel.component.direct.timeout", "500");   // how long the dead-letter channel waits for the route
-        Path incoming = startWithAnIncomingDirectory(settings);
+        Path incoming = startWithAnIncomingDirectory(quarantineRouteMayStop(settings()));
         difusor.context().getRouteController().stopRoute("quarantine");
         Path pkg = corte(0);
         Path dropped = Files.copy(pkg, incoming.resolve(pkg.getFileName()));

@@ -205,6 +205,16 @@ abstract class PipelineTestBase {
         return p;
     }
 
+    /**
+     * For a test that stops the quarantine's route: the dead-letter channel waits half a second for it (Camel's direct
+     * endpoints wait 30 s for a consumer), and the spool's leftovers are swept every half second.
+     */
+    static Map<String, String> quarantineRouteMayStop(Map<String, String> settings) {
+        settings.put("difusor.quarantine.send-kept-every-ms", "500");
+        settings.put("camel.component.direct.timeout", "500");
+        return settings;
+    }
+
     /** Ports 20000-29999, a quarter to each test JVM (surefire's fork number), handed out in turn from a random start. */
     private static final int PORT_SLICE = 2_500;
     private static final int PORT_SLICE_START = 20_000 + PORT_SLICE * (Math.max(0, Integer.getInteger("test.fork", 1) - 1) % 4);
