@@ -361,6 +361,39 @@ class BadPackagesTest extends PipelineTestBase {
     }
 
     /**
+     * A refusal kept on the pod's disk while S3 refused it, and the process restarted with another history bucket (the
+     * rehearsal's bucket swapped for the night's, the pod's disk kept): the package goes to the new bucket with its
+     * report, which says so. Its copy was deleted unsent, the only one: the report named the old bucket, and only a
+     * report naming this very bucket took its package along.
+     */
+    @Test
+    void aPackageKeptOnDiskUnderAnotherHistoryBucketIsSentToTheCurrentOne() throws Exception {
+        Path first = startWithFirstCortePublished(givingUpOnS3Sooner(settings()));
+        String badName = aBadPackageKeptOnLocalDisk(first, "ab".repeat(32));
+        institute.release(first);   // the bad package no longer on offer: only the copy on disk can bring it to S3
+        difusor.close();
+        difusor = null;
+
+        String night = "prep-history-night";
+        bucket.createBucket(b -> b.bucket(night));
+        s3Network.clearFaults();
+        var settings = settings();
+        settings.put("difusor.history.bucket", night);
+        settings.put("difusor.quarantine.send-kept-every-ms", "500");
+        startDifusor(settings);
+
+        String folder = "quarantine/" + badName.replace(".zip", "") + "/";
+        await().atMost(Duration.ofSeconds(30)).until(() -> keys(night, folder).stream().anyMatch(k -> k.endsWith("/report.json")));
+        String reportKey = keys(night, folder).stream().filter(k -> k.endsWith("/report.json")).findFirst().orElseThrow();
+        JsonNode report = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(night).key(reportKey)).asUtf8String());
+        String packageKey = reportKey.replace("report.json", badName);
+        assertThat(report.path("packageKeptAt").asText()).isEqualTo("s3://" + night + "/" + packageKey);
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(night).key(packageKey)).asByteArray())
+                .isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(localQuarantine()) || isEmptyTree(localQuarantine()));
+    }
+
+    /**
      * A send of kept reports hangs on a slow S3 (a 100 MB copy: minutes) when the next package is refused and S3
      * refuses its quarantine too: that refusal is kept on the pod's disk at once and the corte after it is published,
      * without waiting for the send. The refusal waited for the whole send, inside its package's turn, and held back the

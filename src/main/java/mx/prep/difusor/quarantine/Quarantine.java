@@ -382,8 +382,10 @@ public final class Quarantine {
             }
             try {
                 Path copy = localCopy(report.getParent(), kept);
+                String sentTo = "s3://" + bucket + "/" + folder + kept.packageName();
                 // the package first, then the report that names it, as at quarantine time
-                if (("s3://" + bucket + "/" + folder + kept.packageName()).equals(kept.packageKeptAt())) {
+                boolean travels = travelsWithItsReport(kept, folder);
+                if (travels) {
                     if (Files.exists(copy)) {
                         keptStore.putPackage(bucket, folder + kept.packageName(), copy, "application/zip", Map.of());
                     } else {
@@ -391,7 +393,13 @@ public final class Quarantine {
                                 + " same, but names a package S3 does not hold", kept.packageName(), copy, report);
                     }
                 }
-                keptStore.putFile(bucket, folder + "report.json", report, "application/json", Map.of());
+                if (travels && !sentTo.equals(kept.packageKeptAt())) {
+                    // kept under another history bucket (changed since, the pod's disk kept) or an unnormalised prefix:
+                    // the report says where the package is now
+                    keptStore.putJson(bucket, folder + "report.json", kept.keptAt(sentTo));
+                } else {
+                    keptStore.putFile(bucket, folder + "report.json", report, "application/json", Map.of());
+                }
                 // outside the disk lock: a refusal kept meanwhile goes into a folder of its own (its time in the name)
                 Files.delete(report);
                 if (copy.getParent().equals(report.getParent())) {
@@ -442,6 +450,22 @@ public final class Quarantine {
      * Where the package a report names is kept on local disk: one copy per content, however many times it failed (a
      * package re-issued under the same name is another copy); in the report's own folder when its content is unknown.
      */
+    /**
+     * Whether the report's package was kept on the pod with it (S3 refused both): its report names it in S3 beside
+     * itself, under this folder, whatever the history bucket was then. A report naming the history or an earlier copy
+     * in S3 has no copy of its own to send. Decided by the key, not the whole address: with the bucket changed since,
+     * the copy was deleted unsent, the only one.
+     */
+    private static boolean travelsWithItsReport(QuarantineReport kept, String folder) {
+        String at = kept.packageKeptAt();
+        if (at == null || !at.startsWith("s3://") || at.indexOf('/', "s3://".length()) < 0) {
+            return false;
+        }
+        String key = at.substring(at.indexOf('/', "s3://".length()) + 1);
+        String normalised = java.nio.file.Path.of(key).normalize().toString().replace('\\', '/');
+        return normalised.equals(folder + kept.packageName());
+    }
+
     private Path localCopy(Path reportFolder, QuarantineReport report) {
         String sha = report.receivedSha256();
         return sha == null || sha.length() < 16 ? reportFolder.resolve(report.packageName())

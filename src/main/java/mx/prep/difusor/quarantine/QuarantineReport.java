@@ -34,6 +34,12 @@ public record QuarantineReport(
                 packageKeptAt, true);
     }
 
+    /** This report, naming where its package is kept now. */
+    public QuarantineReport keptAt(String where) {
+        return new QuarantineReport(packageName, corte, step, reason, cause, time, announcedSha256, receivedSha256, size, source,
+                where, refusalCounted);
+    }
+
     public boolean wasCounted() {
         return Boolean.TRUE.equals(refusalCounted);
     }
