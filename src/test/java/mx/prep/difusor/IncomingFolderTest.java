@@ -469,6 +469,36 @@ class IncomingFolderTest extends PipelineTestBase {
         assertThat(keys(SITE, "")).isEmpty();
     }
 
+    /**
+     * As above with the spool's leftovers refusing it too (here: their folder is a file; on a pod, the work disk full):
+     * the package is renamed into the folder's {@code .not-kept/}, which takes no room and which the folder's consumer
+     * does not look into. It was deleted by that consumer.
+     */
+    @Test
+    void aPackageRefusedBeforeItsSpoolCopyThatNothingTakesStaysInItsFolder() throws Exception {
+        Path incoming = startWithAnIncomingDirectory(quarantineRouteMayStop(settings()));
+        difusor.context().getRouteController().stopRoute("quarantine");
+        Path leftovers = tmp.resolve("work").resolve("spool-leftovers");
+        Files.delete(leftovers);
+        Files.writeString(leftovers, "not a folder");
+        Path pkg = corte(0);
+        Path dropped = Files.copy(pkg, incoming.resolve(pkg.getFileName()));
+        Files.writeString(incoming.resolve(pkg.getFileName() + ".sha256"), PrepPackageGenerator.sha256Hex(pkg) + "  " + pkg.getFileName() + "\r\n",
+                StandardCharsets.UTF_16);
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(dropped));
+
+        Path notKept = incoming.resolve(".not-kept");
+        await().atMost(Duration.ofSeconds(10)).until(() -> Files.isDirectory(notKept));
+        List<Path> kept;
+        try (var files = Files.list(notKept)) {
+            kept = files.toList();
+        }
+        assertThat(kept).hasSize(1);
+        assertThat(kept.get(0).getFileName().toString()).endsWith("~" + pkg.getFileName());
+        assertThat(Files.readAllBytes(kept.get(0))).isEqualTo(Files.readAllBytes(pkg));
+        assertThat(keys(SITE, "")).isEmpty();
+    }
+
     @Test
     void aPackageWhoseSidecarCannotBeReadIsKeptInQuarantineNotDeletedWithIt() throws Exception {
         Path incoming = startWithAnIncomingDirectory();

@@ -56,7 +56,10 @@ public final class Quarantine {
      * exchange does not end failed.
      */
     public static final String SETTLED = "difusorPackageSettled";
-    /** Exchange property: the refusal the dead-letter channel took, noted before the quarantine ran ({@link RefusalNote}). */
+    /**
+     * Exchange property: the failure the dead-letter channel took past its retries, noted before the quarantine (or a
+     * handled clause) ran ({@link RefusalNote}).
+     */
     public static final String REFUSAL = "difusorRefusal";
 
     /** Exchange property: the package comes from the spool's leftovers. */
@@ -384,16 +387,17 @@ public final class Quarantine {
                 Path copy = localCopy(report.getParent(), kept);
                 String sentTo = "s3://" + bucket + "/" + folder + kept.packageName();
                 // the package first, then the report that names it, as at quarantine time
-                boolean travels = travelsWithItsReport(kept, folder);
-                if (travels) {
+                boolean sent = false;
+                if (travelsWithItsReport(kept, folder)) {
                     if (Files.exists(copy)) {
                         keptStore.putPackage(bucket, folder + kept.packageName(), copy, "application/zip", Map.of());
+                        sent = true;
                     } else {
                         LOG.error("package {}: its copy kept on local disk is gone ({}); the quarantine report kept at {} is sent all the"
                                 + " same, but names a package S3 does not hold", kept.packageName(), copy, report);
                     }
                 }
-                if (travels && !sentTo.equals(kept.packageKeptAt())) {
+                if (sent && !sentTo.equals(kept.packageKeptAt())) {
                     // kept under another history bucket (changed since, the pod's disk kept) or an unnormalised prefix:
                     // the report says where the package is now
                     keptStore.putJson(bucket, folder + "report.json", kept.keptAt(sentTo));
@@ -447,10 +451,6 @@ public final class Quarantine {
     }
 
     /**
-     * Where the package a report names is kept on local disk: one copy per content, however many times it failed (a
-     * package re-issued under the same name is another copy); in the report's own folder when its content is unknown.
-     */
-    /**
      * Whether the report's package was kept on the pod with it (S3 refused both): its report names it in S3 beside
      * itself, under this folder, whatever the history bucket was then. A report naming the history or an earlier copy
      * in S3 has no copy of its own to send. Decided by the key, not the whole address: with the bucket changed since,
@@ -466,6 +466,10 @@ public final class Quarantine {
         return normalised.equals(folder + kept.packageName());
     }
 
+    /**
+     * Where the package a report names is kept on local disk: one copy per content, however many times it failed (a
+     * package re-issued under the same name is another copy); in the report's own folder when its content is unknown.
+     */
     private Path localCopy(Path reportFolder, QuarantineReport report) {
         String sha = report.receivedSha256();
         return sha == null || sha.length() < 16 ? reportFolder.resolve(report.packageName())

@@ -43,6 +43,9 @@ final class SpoolCleanup extends SynchronizationAdapter {
      */
     static final String NOT_IN_HISTORY = "difusorPackageNotInHistory";
 
+    /** In a package folder: where a refused package nothing else took waits (hidden from the folder's consumer). */
+    static final String NOT_KEPT = ".not-kept";
+
     private final PrepPackage pkg;
     private final Spool spool;
     /** The folder's own file ({@link Spool#FOLDER_FILE}): acted on only while it is still the package's file. */
@@ -117,6 +120,24 @@ final class SpoolCleanup extends SynchronizationAdapter {
                 setAside(exchange);
             }
         } catch (IOException e) {
+            keptInTheFolder(e);
+        }
+    }
+
+    /**
+     * The spool's leftovers refused it too (the work disk full, and likely another volume than the folder's): renamed
+     * within the folder, which takes no room, out of its consumer's sight (a dot folder), for a person to quarantine.
+     */
+    private void keptInTheFolder(IOException leftoversRefused) {
+        Path aside = folderFile.resolveSibling(NOT_KEPT);
+        try {
+            Files.createDirectories(aside);
+            Path kept = aside.resolve(java.time.Instant.now().toEpochMilli() + "~" + folderFile.getFileName());
+            Files.move(folderFile, kept, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            LOG.error("{}: refused, not kept by the quarantine, and the spool's leftovers refused it ({}); kept in the folder at {}: put it in"
+                    + " quarantine by hand (runbook)", pkg, leftoversRefused.toString(), kept);
+        } catch (IOException | RuntimeException e) {
+            e.addSuppressed(leftoversRefused);
             LOG.error("{}: refused, not kept by the quarantine, and it cannot be set aside ({}); the folder's consumer deletes {}: copy it"
                     + " out first", pkg, e.toString(), folderFile);
         }

@@ -69,9 +69,9 @@ public final class SpoolLeftovers {
     }
 
     /**
-     * A package whose exchange ended failed before the history had it and without a quarantine (a stop while its
-     * history copy waited for a retry): set aside with the leftovers, which the sweep settles, instead of being
-     * deleted with the spool.
+     * A package whose exchange ended before the history or the quarantine had it (failed: a stop while its history copy
+     * waited for a retry; handled: a lost lead, or a refusal whose quarantine never ran): set aside with the leftovers,
+     * which the sweep settles, instead of being deleted with the spool.
      */
     static void setAside(Path zip, String name, QuarantineReport why) throws IOException {
         Path leftovers = besideSpool(zip.getParent());
