@@ -57,13 +57,24 @@ public final class Settings {
         return Arrays.stream(text(key).split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
     }
 
-    /** Prefixes are used as given; a non-empty one without a trailing '/' gets one. */
+    /**
+     * Prefixes are used as given; a non-empty one without a trailing '/' gets one. One with an empty, '.' or '..'
+     * segment ("q//", "./q/") is refused at start: S3 takes it as it is, while the pod's disk, which mirrors the
+     * quarantine's keys, folds it, and a package sent later from there landed under another key than its report's.
+     */
     public String prefix(String key) {
         String p = text(key);
         while (p.startsWith("/")) {
             p = p.substring(1);
         }
-        return p.isEmpty() || p.endsWith("/") ? p : p + "/";
+        String prefix = p.isEmpty() || p.endsWith("/") ? p : p + "/";
+        for (String segment : prefix.isEmpty() ? new String[0] : prefix.substring(0, prefix.length() - 1).split("/", -1)) {
+            if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
+                throw new IllegalStateException("configuration key " + key + " is a prefix of S3 keys without empty, '.' or '..' segments,"
+                        + " such as quarantine/ or prep2024/quarantine/, not '" + text(key) + "'");
+            }
+        }
+        return prefix;
     }
 
     public static String envName(String key) {

@@ -44,6 +44,29 @@ class SettingsTest {
         return out.lines().filter(l -> l.startsWith("resolved=")).map(l -> l.substring("resolved=".length())).findFirst().orElse(out);
     }
 
+    /** A prefix S3 would take as it is, but the pod's disk would fold ("q//" into "q/"), is refused at start. */
+    @Test
+    void aPrefixWithAnEmptyOrDotSegmentIsRefused() throws Exception {
+        try (DefaultCamelContext context = new DefaultCamelContext()) {
+            java.util.Properties given = new java.util.Properties();
+            given.put("a", "/quarantine");
+            given.put("b", "prep2024/quarantine/");
+            given.put("c", "");
+            given.put("d", "q//x/");
+            given.put("e", "./q/");
+            given.put("f", "q/../x");
+            context.getPropertiesComponent().setInitialProperties(given);
+            Settings settings = new Settings(context.getPropertiesComponent());
+            assertThat(settings.prefix("a")).isEqualTo("quarantine/");
+            assertThat(settings.prefix("b")).isEqualTo("prep2024/quarantine/");
+            assertThat(settings.prefix("c")).isEmpty();
+            for (String key : List.of("d", "e", "f")) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> settings.prefix(key)).isInstanceOf(IllegalStateException.class)
+                        .hasMessageContaining("configuration key " + key).hasMessageContaining(given.getProperty(key));
+            }
+        }
+    }
+
     @Test
     void theFileGivesTheDefault() throws Exception {
         assertThat(resolvedInChildJvm(List.of(), null, null, "difusor.history.prefix")).isEqualTo("history/");
