@@ -120,7 +120,7 @@ final class SpoolCleanup extends SynchronizationAdapter {
                 setAside(exchange);
             }
         } catch (IOException e) {
-            keptInTheFolder(e);
+            keptInTheFolder(exchange.getProperty(Quarantine.STEP, "unknown", String.class), e);
         }
     }
 
@@ -128,18 +128,18 @@ final class SpoolCleanup extends SynchronizationAdapter {
      * The spool's leftovers refused it too (the work disk full, and likely another volume than the folder's): renamed
      * within the folder, which takes no room, out of its consumer's sight (a dot folder), for a person to quarantine.
      */
-    private void keptInTheFolder(IOException leftoversRefused) {
+    private void keptInTheFolder(String step, IOException leftoversRefused) {
         Path aside = folderFile.resolveSibling(NOT_KEPT);
         try {
             Files.createDirectories(aside);
             Path kept = aside.resolve(java.time.Instant.now().toEpochMilli() + "~" + folderFile.getFileName());
             Files.move(folderFile, kept, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            LOG.error("{}: refused, not kept by the quarantine, and the spool's leftovers refused it ({}); kept in the folder at {}: put it in"
-                    + " quarantine by hand (runbook)", pkg, leftoversRefused.toString(), kept);
+            LOG.error("{}: refused at step {}, not kept by the quarantine, and the spool's leftovers refused it ({}); kept in the folder at {}:"
+                    + " put it in quarantine by hand (runbook)", pkg, step, leftoversRefused.toString(), kept);
         } catch (IOException | RuntimeException e) {
             e.addSuppressed(leftoversRefused);
-            LOG.error("{}: refused, not kept by the quarantine, and it cannot be set aside ({}); the folder's consumer deletes {}: copy it"
-                    + " out first", pkg, e.toString(), folderFile);
+            LOG.error("{}: refused at step {}, not kept by the quarantine, and it cannot be set aside ({}); the folder's consumer deletes {}:"
+                    + " copy it out first", pkg, step, e.toString(), folderFile);
         }
     }
 
