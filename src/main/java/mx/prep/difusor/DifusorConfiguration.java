@@ -294,7 +294,14 @@ public class DifusorConfiguration implements CamelConfiguration {
                 workDir.resolve("quarantine"), spoolLeftovers, failures, ledger, clock, metrics, journal, heldBack,
                 context.getExecutorServiceManager().newSingleThreadExecutor(Quarantine.class, "quarantine-kept"));
         registry.bind("quarantine", quarantine);
-        metrics.watchKeptOnThePod(java.util.List.of(workDir.resolve("quarantine"), spoolLeftovers));
+        // and a package folder's .not-kept/: a refused package nothing else took, for a person to quarantine by hand
+        java.util.List<Path> keptOnThePod = new java.util.ArrayList<>(java.util.List.of(workDir.resolve("quarantine"), spoolLeftovers));
+        for (String folder : java.util.List.of(incoming, settings.text("difusor.republish.directory"))) {
+            if (!folder.isEmpty()) {
+                keptOnThePod.add(Path.of(folder).resolve(SpoolLeftovers.NOT_KEPT));
+            }
+        }
+        metrics.watchKeptOnThePod(keptOnThePod);
         // before any download: what an earlier process left in the spool is checked against the history, or quarantined
         registry.bind("spoolLeftovers", new SpoolLeftovers(workDir.resolve("spool"), spoolLeftovers, history,
                 quarantine, context, corteParser, clock, settings.millis("difusor.quarantine.leftover-grace-ms")));

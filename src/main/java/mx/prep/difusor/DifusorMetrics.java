@@ -94,7 +94,7 @@ public final class DifusorMetrics {
      */
     public void watchKeptOnThePod(java.util.List<java.nio.file.Path> folders) {
         Gauge.builder("difusor_packages_only_on_pod", folders, f -> keptOnThePod(f)[0])
-                .description("Packages (zips) kept only on this pod's disk, waiting for S3: the local quarantine and the spool's leftovers")
+                .description("Packages (zips) kept only on this pod's disk: the local quarantine and the spool's leftovers, waiting for S3, and a package folder's .not-kept/, waiting for a person")
                 .strongReference(true).register(registry);
         Gauge.builder("difusor_package_bytes_only_on_pod", folders, f -> keptOnThePod(f)[1])
                 .description("Bytes of the packages kept only on this pod's disk").strongReference(true).register(registry);

@@ -497,6 +497,8 @@ class IncomingFolderTest extends PipelineTestBase {
         assertThat(kept.get(0).getFileName().toString()).endsWith("~" + pkg.getFileName());
         assertThat(Files.readAllBytes(kept.get(0))).isEqualTo(Files.readAllBytes(pkg));
         assertThat(keys(SITE, "")).isEmpty();
+        // counted as a package only on the pod: its alert calls a person, the only one who can quarantine it now
+        assertThat(meters().get("difusor_packages_only_on_pod").gauge().value()).isEqualTo(1);
     }
 
     @Test

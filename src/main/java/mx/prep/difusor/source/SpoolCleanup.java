@@ -43,9 +43,6 @@ final class SpoolCleanup extends SynchronizationAdapter {
      */
     static final String NOT_IN_HISTORY = "difusorPackageNotInHistory";
 
-    /** In a package folder: where a refused package nothing else took waits (hidden from the folder's consumer). */
-    static final String NOT_KEPT = ".not-kept";
-
     private final PrepPackage pkg;
     private final Spool spool;
     /** The folder's own file ({@link Spool#FOLDER_FILE}): acted on only while it is still the package's file. */
@@ -129,7 +126,7 @@ final class SpoolCleanup extends SynchronizationAdapter {
      * within the folder, which takes no room, out of its consumer's sight (a dot folder), for a person to quarantine.
      */
     private void keptInTheFolder(String step, IOException leftoversRefused) {
-        Path aside = folderFile.resolveSibling(NOT_KEPT);
+        Path aside = folderFile.resolveSibling(SpoolLeftovers.NOT_KEPT);
         try {
             Files.createDirectories(aside);
             Path kept = aside.resolve(java.time.Instant.now().toEpochMilli() + "~" + folderFile.getFileName());

@@ -63,6 +63,12 @@ public final class SpoolLeftovers {
         setAside(spoolDir);
     }
 
+    /**
+     * In a package folder: where a refused package waits that neither the quarantine nor the leftovers took (hidden
+     * from the folder's consumer), for a person to quarantine by hand.
+     */
+    public static final String NOT_KEPT = ".not-kept";
+
     /** Where the spool's leftovers wait, beside the spool. */
     public static Path besideSpool(Path spoolDir) {
         return spoolDir.resolveSibling("spool-leftovers");
