@@ -91,6 +91,31 @@ class InstituteSourceTest extends PipelineTestBase {
     }
 
     /**
+     * The fixed URL's checksum file answered by the institute's CDN with its site's page (200, HTML: a missing path sent
+     * to the SPA). It was taken for a checksum: the zip was downloaded and refused for good as CHECKSUM_INVALID under a
+     * name made of the page's words ("html_.zip"). Now nothing is on offer, each poll fails (as a page where the manifest
+     * should be), and the corte is published once the checksum file holds its SHA-256.
+     */
+    @Test
+    void aPageWhereTheFixedUrlsChecksumFileShouldBeOffersNothingAndIsAFailedPoll() throws Exception {
+        var settings = fixedUrlSettings();
+        Path pkg = corte(0);
+        institute.releaseWithSidecar(pkg, "<!DOCTYPE html>\n<html><head><base href=\"/\"></head><body>PREP</body></html>\n");
+        startDifusor(settings);
+        int polls = institute.requestCount("latest.zip.sha256");
+        await().atMost(Duration.ofSeconds(20)).until(() -> institute.requestCount("latest.zip.sha256") >= polls + 2 * POLLS_PER_SECOND);
+        assertThat(institute.requestCount("latest.zip")).isZero();
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        assertThat(meters().get("difusor_source_polls_total").tag("outcome", "failed").counter().count()).isGreaterThanOrEqualTo(2 * POLLS_PER_SECOND);
+        assertThat(meters().get("difusor_source_polls_total").tag("outcome", "offer").counter().count()).isZero();
+
+        institute.releaseSidecar(PrepPackageGenerator.sha256Hex(pkg).toUpperCase(java.util.Locale.ROOT) + "  " + pkg.getFileName() + "\n");
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
+    /**
      * The night's first corte announced while the fixed URL still serves another zip (a rehearsal's; the institute's
      * upload of the new one takes minutes): the same wrong bytes twice are no verdict on the corte, which is published
      * once its zip is there. It was refused for good at the second download, and stayed off line until the next corte.

@@ -26,6 +26,7 @@ public final class PackageUrlSource {
     private final ConditionalGet get;
     private final LastOffer lastOffer;
     private volatile boolean emptySaid;
+    private static final java.util.regex.Pattern SHA256_HEX = java.util.regex.Pattern.compile("[0-9a-f]{64}");
 
     public PackageUrlSource(URI packageUri, ConditionalGet get) {
         this(packageUri, null, get);
@@ -76,10 +77,26 @@ public final class PackageUrlSource {
             return null;
         }
         emptySaid = false;
+        String checksum = PackageDownloader.normalisedChecksum(offer.announcedSha256());
+        if (!SHA256_HEX.matcher(checksum).matches()) {
+            // a page where the checksum file should be (a CDN or a web server answering a missing path with its site's
+            // page, 200): no package is on offer. Taken for a checksum, it downloaded the zip at once and refused it for
+            // good as CHECKSUM_INVALID under a name made of the page's words. A failed poll, as a page where the
+            // manifest should be: read whole again next time, and every poll failing raises PrepInstituteUnreachable
+            get.forget(sidecarUri);
+            throw new java.io.IOException(SecureHttp.shown(sidecarUri) + " is not a checksum file (it starts '" + start(offer.announcedSha256())
+                    + "'): no package is on offer until it holds the package's SHA-256");
+        }
         if (lastOffer.announces(offer)) {
             LOG.info("{}: announced by the checksum file {} (sha256 {})", offer, SecureHttp.shown(sidecarUri), offer.announcedSha256());
         }
         return offer;
+    }
+
+    /** The start of what came instead of a checksum, printable, for the log. */
+    private static String start(String text) {
+        String printable = text.replaceAll("[^\\x20-\\x7E]", "?");
+        return printable.length() > 40 ? printable.substring(0, 40) + "…" : printable;
     }
 
     PackageOffer parse(String sidecar) {
