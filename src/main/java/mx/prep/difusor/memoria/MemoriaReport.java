@@ -47,7 +47,7 @@ public final class MemoriaReport {
     private static final Map<String, String> REASONS = Map.ofEntries(
             Map.entry("CHECKSUM_INVALID", "su suma de verificación (SHA-256) no se pudo leer"),
             Map.entry("CHECKSUM_MISMATCH", "no coincide con la suma de verificación (SHA-256) publicada por el Instituto"),
-            Map.entry("SIZE_MISMATCH", "llegó incompleto (tamaño distinto del anunciado)"),
+            Map.entry("SIZE_MISMATCH", "su tamaño es distinto del anunciado por el Instituto (incompleto o con otro contenido)"),
             Map.entry("NO_CORTE", "su nombre no indica la fecha y hora del corte"),
             Map.entry("CORTE_AHEAD", "su corte es posterior a la hora actual (un error de captura o de huso horario)"),
             Map.entry("STALE_CORTE", "es un corte anterior al ya publicado, o a uno cuya publicación quedó a medias (sin efecto en la publicación)"),
@@ -433,7 +433,7 @@ public final class MemoriaReport {
     }
 
     private static void packageTable(StringBuilder h, String id, List<QuarantineReport> reports, DateTimeFormatter time) {
-        h.append("<table id=\"").append(id).append("\">\n<thead><tr><th>Recibido</th><th>Paquete</th><th>Motivo</th><th>Paso</th></tr></thead>\n<tbody>\n");
+        h.append("<table id=\"").append(id).append("\">\n<thead><tr><th>Fecha y hora de la falla</th><th>Paquete</th><th>Motivo</th><th>Paso</th></tr></thead>\n<tbody>\n");
         for (QuarantineReport r : reports) {
             // a report without its reason (written by hand, or damaged) is shown as such, not taken for a zip's fault
             h.append("<tr><td>").append(esc(time.format(Instant.parse(r.time())))).append("</td><td>").append(esc(r.packageName()))

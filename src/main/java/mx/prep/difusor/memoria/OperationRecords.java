@@ -69,34 +69,45 @@ public final class OperationRecords {
         packages.sort(Comparator.comparing(HistoryRecord::outcomeAt));
         List<QuarantineReport> reports = read(quarantinePrefix, "/report.json", QuarantineReport.class, r -> r.time() != null && within(r.time(), from, to));
         reports.sort(Comparator.comparing(QuarantineReport::time));
-        // a package refused before its history copy has no outcome record, so a restarted process fetches and reports
-        // it again while the institute offers it: one refusal for the memoria, the first
+        // one package, one line: a package refused before its history copy has no outcome record, so a restarted process
+        // fetches and reports it again while the institute offers it; and a source that flaps fails the same package
+        // for one reason, then another (an HTML page, then timeouts). The first report stands for it
         Map<List<String>, QuarantineReport> firstReports = new LinkedHashMap<>();
         for (QuarantineReport r : reports) {
-            firstReports.putIfAbsent(Arrays.asList(r.packageName(), r.reason(), r.receivedSha256()), r);
+            firstReports.putIfAbsent(Arrays.asList(r.packageName(), bytesConcerned(r)), r);
         }
         List<QuarantineReport> refused = new ArrayList<>();
         List<QuarantineReport> publishedLater = new ArrayList<>();
         for (QuarantineReport r : firstReports.values()) {
-            // refused for bytes other than announced (a zip not replaced yet at a fixed URL), the package is the one
-            // announced: published later if that one was
-            boolean mismatch = "CHECKSUM_MISMATCH".equals(r.reason()) || "SIZE_MISMATCH".equals(r.reason());   // RejectReason.isMismatch
-            String sha = mismatch ? r.announcedSha256() : r.receivedSha256();
+            // refused for bytes other than announced, the package is the one announced (a zip not replaced yet at a fixed
+            // URL), or the one received (a zip replaced before the manifest announced it): published later if either was
+            List<String> shas = isMismatch(r) ? java.util.stream.Stream.of(r.announcedSha256(), r.receivedSha256()).filter(java.util.Objects::nonNull).toList()
+                    : java.util.Optional.ofNullable(bytesConcerned(r)).stream().toList();
             List<HistoryRecord> publications = packages.stream().filter(p -> "published".equals(p.outcome())
-                    && p.packageName().equals(r.packageName()) && (sha == null || sha.equalsIgnoreCase(p.sha256()))).toList();
+                    && p.packageName().equals(r.packageName()) && (shas.isEmpty() || shas.stream().anyMatch(sha -> sha.equalsIgnoreCase(p.sha256())))).toList();
             boolean published = !publications.isEmpty();
             if (publications.stream().anyMatch(p -> Instant.parse(p.outcomeAt()).isBefore(Instant.parse(r.time())))) {
                 // published before this refusal (an operator's republish of it refused because a newer corte came first):
                 // neither "not published" nor "published late"; nothing the public missed
                 continue;
             }
-            if (published && mismatch && publishedLater.stream().anyMatch(l -> l.packageName().equals(r.packageName())
-                    && sha.equalsIgnoreCase(l.announcedSha256()))) {
-                continue;   // other wrong bytes of the same package before it came right: listed once
-            }
             (published ? publishedLater : refused).add(r);
         }
         return new Night(incidents, refused, publishedLater, packages);
+    }
+
+    /** RejectReason.isMismatch: bytes other than announced. */
+    private static boolean isMismatch(QuarantineReport r) {
+        return "CHECKSUM_MISMATCH".equals(r.reason()) || "SIZE_MISMATCH".equals(r.reason());
+    }
+
+    /**
+     * The bytes a report is about, lower case: for a mismatch the ones announced (the package the institute meant, whatever
+     * came instead, once or several times); else the ones received, or announced when none were (a download that failed).
+     */
+    private static String bytesConcerned(QuarantineReport r) {
+        String sha = isMismatch(r) || r.receivedSha256() == null ? r.announcedSha256() : r.receivedSha256();
+        return sha == null ? null : sha.toLowerCase(java.util.Locale.ROOT);
     }
 
     /**

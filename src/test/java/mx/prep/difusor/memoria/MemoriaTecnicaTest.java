@@ -264,6 +264,55 @@ class MemoriaTecnicaTest {
     }
 
     /**
+     * One package, one line among the packages not published or published late. A zip replaced at the institute before
+     * its manifest (announced A, received B, then B announced and published under the same name) is published late,
+     * not "no publicado": only A was looked for. And a package the source failed for two reasons (an HTML page, then
+     * timeouts) before it was published counted as two packages published late; one never published, as two refused.
+     */
+    @Test
+    void eachPackageIsOneLineAndAZipAheadOfItsManifestIsPublishedLateNotRefused() throws Exception {
+        String bucket = "prep-history-lines";
+        s3.createBucket(bucket);
+        String url = "https://prep.iepcjalisco.mx/paquete";
+        String a = "a".repeat(64);
+        String b = "b".repeat(64);
+        String c = "c".repeat(64);
+        String d = "d".repeat(64);
+        java.util.function.BiConsumer<String, QuarantineReport> report = (key, r) -> {
+            try {
+                store.putJson(bucket, "quarantine/" + key + "/report.json", r);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        report.accept("2120/1", new QuarantineReport("PREP2024_JAL_20240602_2120.zip", "2024-06-02T21:20", "checksum-filter", "CHECKSUM_MISMATCH",
+                "SHA-256 differs", "2024-06-03T03:21:00Z", a, b, 1000L, url, "s3://" + bucket + "/q1"));
+        report.accept("2140/1", new QuarantineReport("PREP2024_JAL_20240602_2140.zip", "2024-06-02T21:40", "download", "BAD_SOURCE_RESPONSE",
+                "an HTML page", "2024-06-03T03:41:00Z", c, null, null, url, null));
+        report.accept("2140/2", new QuarantineReport("PREP2024_JAL_20240602_2140.zip", "2024-06-02T21:40", "download", "RETRIES_EXHAUSTED",
+                "timed out", "2024-06-03T03:43:00Z", c.toUpperCase(java.util.Locale.ROOT), null, null, url, null));
+        report.accept("2200/1", new QuarantineReport("PREP2024_JAL_20240602_2200.zip", "2024-06-02T22:00", "download", "BAD_SOURCE_RESPONSE",
+                "an HTML page", "2024-06-03T04:01:00Z", d, null, null, url, null));
+        report.accept("2200/2", new QuarantineReport("PREP2024_JAL_20240602_2200.zip", "2024-06-02T22:00", "download", "RETRIES_EXHAUSTED",
+                "timed out", "2024-06-03T04:03:00Z", d, null, null, url, null));
+        // another package under the name of 22:00, received whole and refused for what it is: a package of its own
+        report.accept("2200/3", new QuarantineReport("PREP2024_JAL_20240602_2200.zip", "2024-06-02T22:00", "unzip", "NO_BASE_TAG",
+                "no base", "2024-06-03T04:05:00Z", a, a, 1000L, url, "s3://" + bucket + "/q3"));
+        store.putJson(bucket, "history/PREP2024_JAL_20240602_2120.zip.json", new HistoryRecord("PREP2024_JAL_20240602_2120.zip", "2024-06-02T21:20",
+                b, 1000, "2024-06-03T03:24:00Z", "published", "2024-06-03T03:25:00Z", url));
+        store.putJson(bucket, "history/PREP2024_JAL_20240602_2140.zip.json", new HistoryRecord("PREP2024_JAL_20240602_2140.zip", "2024-06-02T21:40",
+                c, 1000, "2024-06-03T03:44:00Z", "published", "2024-06-03T03:45:00Z", url));
+
+        var night = new OperationRecords(store, bucket, "history/", "quarantine/", "incidents/")
+                .read(Instant.parse("2024-06-03T00:00:00Z"), Instant.parse("2024-06-04T00:00:00Z"));
+
+        assertThat(night.publishedLater()).extracting(r -> r.packageName() + " " + r.reason())
+                .containsExactly("PREP2024_JAL_20240602_2120.zip CHECKSUM_MISMATCH", "PREP2024_JAL_20240602_2140.zip BAD_SOURCE_RESPONSE");
+        assertThat(night.refused()).extracting(r -> r.packageName() + " " + r.reason())
+                .containsExactly("PREP2024_JAL_20240602_2200.zip BAD_SOURCE_RESPONSE", "PREP2024_JAL_20240602_2200.zip NO_BASE_TAG");
+    }
+
+    /**
      * The incidents CSV is one list in the order things began: it was written kind by kind, so an outage at 23:00 came
      * before the team's note at 21:00. The report lists each package published late as the CSV does (it gave only
      * their count), and a quarantine report without its reason (edited by hand) is shown as such: the report's HTML
@@ -284,7 +333,8 @@ class MemoriaTecnicaTest {
                 .containsExactly("anotada_por_el_equipo", "paquete_publicado_con_retraso", "paquete_no_publicado", "portal_no_disponible");
         String html = MemoriaReport.html("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM,
                 SiteTrafficTest.figures(SiteTrafficTest.night()), night, Instant.parse("2024-06-12T18:00:00Z"), "pruebas");
-        assertThat(html).contains("<table id=\"paquetes-con-retraso\">").contains("<td>PREP2024_JAL_20240602_2100.zip</td>")
+        // the time a report holds is when the package was refused or failed, not when it arrived
+        assertThat(html).contains("<table id=\"paquetes-con-retraso\">").contains("<th>Fecha y hora de la falla</th>").contains("<td>PREP2024_JAL_20240602_2100.zip</td>")
                 .contains("<td>PREP2024_JAL_20240602_2220.zip</td><td>motivo no registrado</td><td>desempaque</td>");
     }
 
