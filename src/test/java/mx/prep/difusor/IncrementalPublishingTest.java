@@ -397,6 +397,52 @@ class IncrementalPublishingTest extends PipelineTestBase {
     }
 
     /**
+     * The difference the check between cortes found outlives a package refused before its publication began (S3 refusing
+     * the state's "publishing" marker past every retry): the publication after it still compares with the bucket and
+     * repairs it. The plan of the refused package forgot it, and the bucket stayed edited until the next check, 12
+     * publications later by default: hours of an election night.
+     */
+    @Test
+    void aDifferenceFoundBetweenCortesIsRepairedThoughThePackageAfterItFailedBeforeItsPublicationBegan() throws Exception {
+        var settings = settings();
+        settings.put("difusor.publish.list-bucket-every", "1");
+        settings.put("difusor.cdn.max-paths", "3000"); // every path as it is, no wildcard that would cover anything
+        startDifusor(settings);
+        Path first = corte(6);
+        institute.release(first);
+        awaitPublished(first);
+        MeterRegistry meters = meters();
+        await().atMost(Duration.ofSeconds(30)).until(() -> siteChecks(meters) >= 1);
+
+        editBucketByHand();
+        Path second = corte(7);
+        institute.release(second);
+        awaitPublished(second);
+        await().atMost(Duration.ofSeconds(30)).until(() -> siteChecks(meters) >= 2);
+        assertThat(meters.get("difusor_site_checks_total").tag("outcome", "differs").counter().count()).isEqualTo(1);
+
+        // the state cannot be written: the third package is planned (on a listing of the bucket), then refused at its marker
+        s3Network.respond(FaultProxy.request("PUT", "/" + HISTORY + "/state/"), FaultProxy.ALWAYS, 503, "application/xml",
+                "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
+        Path third = corte(8);
+        String thirdStem = third.getFileName().toString().replace(".zip", "");
+        institute.release(third);
+        await().atMost(Duration.ofSeconds(60)).until(() -> keys(HISTORY, "quarantine/" + thirdStem + "/").stream().anyMatch(k -> k.endsWith("/report.json")));
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(SITE).key(STABLE)).asUtf8String()).isEqualTo("not the logo");
+        s3Network.clearFaults();
+
+        Path fourth = corte(9);
+        assertThat(changed(first, fourth)).doesNotContain(STABLE, STABLE_SAME_SIZE);
+        institute.release(fourth);
+        awaitPublished(fourth);
+        assertSiteEquals(fourth);
+        List<ReceivedInvalidation> invalidations = cloudFront.created(DISTRIBUTION);
+        List<String> repaired = invalidations.get(invalidations.size() - 1).paths();
+        assertThat(covers(repaired, STABLE)).as("%s covered by %s", STABLE, repaired).isTrue();
+        assertThat(covers(repaired, "stray.html")).as("stray.html covered by %s", repaired).isTrue();
+    }
+
+    /**
      * A site manifest an operator broke by hand (not JSON, or JSON without its files): taken as missing, so the next
      * corte compares with the bucket, is published whole and writes a good manifest again. It failed as a transient
      * error, and every corte after it was quarantined once its retries ran out.

@@ -69,8 +69,32 @@ public final class SiteAudit {
         this.checks = Objects.requireNonNull(checks, "checks");
     }
 
+    /**
+     * The plans compare the bucket itself with the manifest: after a start, and from a check that found a difference (or
+     * could not tell) until the bucket agreed with the manifest or a publication planned on a listing of it is recorded.
+     * Not cleared by the plan: a package refused after it, before its publication began (its marker in the state), left
+     * the bucket as the check found it, and the next plan trusted the manifest, for hours of cortes.
+     */
+    private volatile boolean mustCompare = true;
+
+    /** True if the plan must compare the bucket with the manifest (waiting for a check still running: {@link #foundDifference}). */
+    boolean mustCompare(PrepPackage pkg, SiteManifest manifest) throws InterruptedException {
+        if (foundDifference(pkg, manifest)) {
+            mustCompare = true;
+        }
+        return mustCompare;
+    }
+
+    /** The plan found the bucket as the manifest says. */
+    void bucketAgreed() {
+        mustCompare = false;
+    }
+
     /** After a publication is recorded: every {@code every} of them, starts a check of the bucket against its manifest. */
     public synchronized void afterPublication(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) {
+        if (pkg.plan() != null && pkg.plan().rebuilt()) {
+            mustCompare = false;   // the bucket is what that listing showed, repaired: its manifest is recorded now
+        }
         if (every <= 0 || ++publicationsSinceCheck < every) {
             return;
         }

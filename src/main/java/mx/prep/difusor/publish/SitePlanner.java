@@ -41,8 +41,6 @@ public final class SitePlanner {
     private final SiteKeep keep;
     /** The headers this difusor puts on site files (CacheControlRules#fingerprint). */
     private final String headers;
-    /** The first plan after a start, or after a check between cortes found a difference, compares with the bucket. */
-    private volatile boolean mustList = true;
 
     public SitePlanner(StateStore state, SiteAudit audit, SiteKeep keep, int maxDeletions, int maxDeletionsPercent,
             int maxInvalidationPaths, String cdnPathPrefix, String headers) {
@@ -67,12 +65,12 @@ public final class SitePlanner {
         boolean trusted = recorded.isPresent() && published.isPresent() && published.get().publishing() == null
                 && recorded.get().packageName() != null && recorded.get().packageName().equals(published.get().packageName());
         // a check between cortes still running ends first: it never overlaps a publication
-        if (audit.foundDifference(pkg, recorded.orElse(null))) {
-            mustList = true;
-        }
-        if (trusted && mustList) {
+        if (audit.mustCompare(pkg, recorded.orElse(null)) && trusted) {
             // compared page by page; only a bucket that disagrees is listed whole, as the base
             trusted = audit.agrees(pkg.toString(), recorded.get());
+            if (trusted) {
+                audit.bucketAgreed();
+            }
         }
         Map<String, SiteManifest.Entry> base = trusted ? recorded.get().files() : audit.list();
 
@@ -159,8 +157,6 @@ public final class SitePlanner {
                 published.filter(PublishedState::hasPublished).map(PublishedState::sha256).orElse(null),
                 published.filter(PublishedState::hasPublished).map(PublishedState::publishedAt).orElse(null));
         pkg.plan(plan);
-        // cleared only by a plan that succeeded: one retried after a failed listing, or refused after it, lists again
-        mustList = false;
         pkg.stageTook("plan", (System.nanoTime() - started) / 1_000_000);
         LOG.info("{}: {}", pkg, plan.summary());
         if (keptByOperator > 0) {
