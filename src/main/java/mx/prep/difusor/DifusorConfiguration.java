@@ -194,6 +194,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("historyArchiver", history);
         // the directory source and the operators' republish folder
         registry.bind("incomingDirectory", new IncomingDirectory(corteParser, workDir.resolve("spool"), clock, metrics, history));
+        registry.bind("sidecarWritten", new mx.prep.difusor.source.SidecarWritten());
         StateStore state = new StateStore(store, historyBucket, settings.required("difusor.state.key"),
                 settings.required("difusor.state.manifest-key"), metrics, workDir.resolve("scratch"))
                 .conditionalWrites(settings.flag("difusor.s3.conditional-writes"));

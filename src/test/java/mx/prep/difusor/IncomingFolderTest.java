@@ -55,6 +55,35 @@ class IncomingFolderTest extends PipelineTestBase {
     }
 
     /**
+     * A checksum file written in the folder itself ({@code sha256sum X.zip > X.zip.sha256}) exists, empty, while
+     * sha256sum reads the zip: the package waits, with one WARN, and is taken once the file holds its SHA-256. Taken at
+     * once, it was refused for good (CHECKSUM_INVALID) and both files were deleted from the folder.
+     */
+    @Test
+    void aPackageWhoseChecksumFileIsStillEmptyWaitsUntilTheFileIsWritten() throws Exception {
+        Path incoming = startWithAnIncomingDirectory();
+        Path pkg = corte(0);
+        String name = pkg.getFileName().toString();
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Path zip;
+        Path sidecar;
+        try (AutoCloseable capture = captureLogs(logged)) {
+            zip = Files.copy(pkg, incoming.resolve(name));
+            sidecar = Files.createFile(incoming.resolve(name + ".sha256"));
+            await().atMost(Duration.ofSeconds(10)).until(() -> logged.stream().anyMatch(l -> l.contains(name + " waits in") && l.contains("is empty")));
+            // polled five times a second: ten polls and more find it so, and take nothing
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
+                    .until(() -> Files.exists(zip) && Files.exists(sidecar) && keys(HISTORY, "quarantine/").isEmpty());
+            assertThat(logged.stream().filter(l -> l.contains(name + " waits in"))).hasSize(1);
+        }
+        Files.writeString(sidecar, PrepPackageGenerator.sha256Hex(pkg) + "  " + name + "\n");
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(zip));
+    }
+
+    /**
      * An older corte dropped into the folder again after a newer one was published (a sync's re-issue, a rehearsal's
      * drill): reported stale like any older corte, though the history already records it as published. Only a package
      * the poll could not tell by its offer (named by its download) is dropped quietly as handled before.

@@ -1,0 +1,51 @@
+package mx.prep.difusor.source;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.apache.camel.component.file.GenericFile;
+import org.apache.camel.component.file.GenericFileFilter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The folders' file filter: a zip is taken only once its {@code <zip>.sha256} holds something. The file consumer's
+ * done file is there as soon as it exists, and {@code sha256sum X.zip > X.zip.sha256} in the folder creates it empty,
+ * then writes it once the zip is read (a second for 100 MB): a poll in between took the package with no checksum and
+ * refused it for good (CHECKSUM_INVALID), and the folder's consumer deleted both files.
+ */
+public final class SidecarWritten implements GenericFileFilter<Object> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SidecarWritten.class);
+
+    /** Zips already said to wait, so an empty checksum file left for long is one WARN, not one per poll. */
+    private final Set<String> said = ConcurrentHashMap.newKeySet();
+
+    @Override
+    public boolean accept(GenericFile<Object> file) {
+        if (file.isDirectory()) {
+            return true;
+        }
+        Path zip = Path.of(file.getAbsoluteFilePath());
+        Path sidecar = zip.resolveSibling(zip.getFileName() + ".sha256");
+        try {
+            if (Files.size(sidecar) > 0) {
+                said.remove(zip.toString());
+                return true;
+            }
+        } catch (NoSuchFileException notYet) {
+            return false;   // the done file's own rule: nothing to say
+        } catch (IOException unreadable) {
+            return true;    // the receive step reads it, and reports why it cannot
+        }
+        if (said.add(zip.toString())) {
+            LOG.warn("package {} waits in {}: its checksum file {} is empty (still being written?); taken once it holds the SHA-256",
+                    zip.getFileName(), zip.getParent(), sidecar.getFileName());
+        }
+        return false;
+    }
+}
