@@ -131,7 +131,7 @@ public final class ManifestSource {
         } catch (IllegalArgumentException e) {
             // the JDK's message repeats the whole URL, a presigned one's signature with it
             throw new IOException("the manifest " + SecureHttp.shown(manifestUri) + " names a package URL that is not a valid URL: "
-                    + (url.contains("?") ? url.substring(0, url.indexOf('?')) + "?…" : url));
+                    + SecureHttp.shown(url));
         }
         if (get != null && !get.allows(zip)) {
             // the manifest names a host nobody allowed: someone else's manifest, or a host to add after the institute says so

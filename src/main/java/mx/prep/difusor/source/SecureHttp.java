@@ -208,6 +208,23 @@ public final class SecureHttp {
      * A URI as logs and reports show it: without its query and user info, where a presigned URL carries its signature
      * and a service its token. Secrets never go into logs.
      */
+    /**
+     * A URL that does not parse, as {@link #shown(URI)} shows one that does: without its query (a presigned URL's
+     * signature) and without user info (user:password@) in what would be its authority.
+     */
+    public static String shown(String url) {
+        if (url == null) {
+            return "null";
+        }
+        String text = url.contains("?") ? url.substring(0, url.indexOf('?')) + "?…" : url;
+        int scheme = text.indexOf("://");
+        int from = scheme < 0 ? 0 : scheme + 3;
+        int end = text.indexOf('/', from);
+        String authority = end < 0 ? text.substring(from) : text.substring(from, end);
+        int at = authority.lastIndexOf('@');
+        return at < 0 ? text : text.substring(0, from) + text.substring(from + at + 1);
+    }
+
     public static String shown(URI uri) {
         if (uri == null) {
             return "null";
@@ -272,10 +289,13 @@ public final class SecureHttp {
                 .toArray(String[]::new);
     }
 
-    /** Excludes static-RSA key exchange (no forward secrecy), NULL, anonymous, export, DES/3DES and RC4 suites. */
+    /**
+     * Excludes static key exchange (RSA, and ECDH or DH with the certificate's own key: no forward secrecy), NULL,
+     * anonymous, export, DES/3DES and RC4 suites. Recent JDK updates disable static ECDH themselves; an older one does not.
+     */
     static boolean isStrong(String suite) {
         String s = suite.toUpperCase(Locale.ROOT);
-        if (s.startsWith("TLS_RSA_") || s.startsWith("SSL_")) {
+        if (s.startsWith("TLS_RSA_") || s.startsWith("TLS_ECDH_") || s.startsWith("TLS_DH_") || s.startsWith("SSL_")) {
             return false;
         }
         return !(s.contains("_NULL_") || s.endsWith("_NULL") || s.contains("_ANON_") || s.contains("_EXPORT")

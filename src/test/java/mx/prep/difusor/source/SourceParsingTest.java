@@ -218,6 +218,12 @@ class SourceParsingTest {
         assertThat(SecureHttp.shown(URI.create("https://prep.example/p.zip"))).isEqualTo("https://prep.example/p.zip");
         // a host the URI class cannot read (an underscore): its user info is no more shown
         assertThat(SecureHttp.shown(URI.create("https://user:pw@prep_jal.example.org/x.zip"))).isEqualTo("https://prep_jal.example.org/x.zip");
+        // nor a URL that does not parse, as a manifest's refusal names it: the user info was in the poll's WARN
+        assertThat(SecureHttp.shown("https://u:p@ss@cdn.example.mx/x y.zip?sig=s3cr3t")).isEqualTo("https://cdn.example.mx/x y.zip?…");
+        assertThat(SecureHttp.shown("x y.zip")).isEqualTo("x y.zip");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> manifest.parse(
+                "{\"package\":\"p_20240602_2000.zip\",\"sha256\":\"x\",\"url\":\"https://u:s3cr3t@cdn.example.mx/x y.zip?sig=s3cr3t\"}"))
+                .hasMessageContaining("is not a valid URL: https://cdn.example.mx/x y.zip?…").hasMessageNotContaining("s3cr3t");
     }
 
     @Test
@@ -225,6 +231,12 @@ class SourceParsingTest {
         assertThat(SecureHttp.isStrong("TLS_AES_128_GCM_SHA256")).isTrue();
         assertThat(SecureHttp.isStrong("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384")).isTrue();
         assertThat(SecureHttp.isStrong("TLS_RSA_WITH_AES_256_GCM_SHA384")).isFalse();
+        // static ECDH and DH: the server's certificate key agrees the keys, so recorded traffic opens with it later
+        assertThat(SecureHttp.isStrong("TLS_ECDH_ECDSA_WITH_AES_256_GCM_SHA384")).isFalse();
+        assertThat(SecureHttp.isStrong("TLS_ECDH_RSA_WITH_AES_128_GCM_SHA256")).isFalse();
+        assertThat(SecureHttp.isStrong("TLS_DH_RSA_WITH_AES_128_GCM_SHA256")).isFalse();
+        assertThat(SecureHttp.isStrong("TLS_DHE_RSA_WITH_AES_256_GCM_SHA384")).isTrue();
+        assertThat(SecureHttp.isStrong("TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256")).isTrue();
         assertThat(SecureHttp.isStrong("TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA")).isFalse();
         assertThat(SecureHttp.isStrong("TLS_ECDH_anon_WITH_AES_128_CBC_SHA")).isFalse();
         assertThat(SecureHttp.isStrong("TLS_ECDHE_ECDSA_WITH_NULL_SHA")).isFalse();
