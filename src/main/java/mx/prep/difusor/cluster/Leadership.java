@@ -183,8 +183,10 @@ public class Leadership implements CamelConfiguration {
 
     /**
      * The API server and namespace the replicas meet in; empty settings: in the cluster, the pod's own. The client is
-     * made here, as camel-kubernetes would make it (the client's defaults: its retries, HTTP/2), to let {@code watch}
-     * see each of its requests; the election closes it when it stops.
+     * made here, as camel-kubernetes would make it (the client's defaults: its retries), to let {@code watch} see each
+     * of its requests; the election closes it when it stops. HTTP/1.1, as the readiness check's client: over HTTP/2 every
+     * renewal went over one connection, and one that died without a word (the API server's address moved) kept the
+     * leader from leading, and Ready, so the other replica never took over, until TCP gave up some 15 minutes later.
      */
     private static KubernetesConfiguration apiClient(Settings settings, io.fabric8.kubernetes.client.http.Interceptor watch) {
         KubernetesConfiguration configuration = new KubernetesConfiguration();
@@ -199,6 +201,7 @@ public class Leadership implements CamelConfiguration {
             configuration.setNamespace(namespace);
             config.setNamespace(namespace);
         }
+        config.setHttp2Disable(true);
         configuration.setKubernetesClient(new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config)
                 .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor("election-watch", watch)).build());
         return configuration;

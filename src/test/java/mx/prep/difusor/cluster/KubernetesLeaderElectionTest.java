@@ -168,7 +168,7 @@ class KubernetesLeaderElectionTest {
     void aLeaderCutOffFromTheApiServerIsNotReadySoTheOtherTakesOver() throws Exception {
         java.net.URI master = java.net.URI.create(kubernetes.client().getConfiguration().getMasterUrl());
         List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
-        // opaque bytes: fabric8's client speaks HTTP/2 to the API server
+        // opaque bytes: a TCP cut, whatever the clients speak
         try (mx.prep.difusor.testing.FaultProxy cut = mx.prep.difusor.testing.FaultProxy.tcp(master.getHost(), master.getPort());
                 AutoCloseable capture = mx.prep.difusor.testing.CapturedLogs.capture(logged)) {
             java.util.Map<String, String> settings = kubernetes.replicaSettings("difusor-a", LEASE_MS, RENEW_MS, RETRY_MS);
@@ -200,6 +200,32 @@ class KubernetesLeaderElectionTest {
             // the way back: a is ready again, and follows
             cut.clearFaults();
             await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(a::apiReachable);
+        }
+    }
+
+    /**
+     * The leader's connection to the API server dies without a word (the server's address moved behind its name: a
+     * control-plane node replaced), while a new connection gets through. Its renewals over the dead connection time out,
+     * and it stops leading at the renew deadline; then it must ask over a new connection, find the Lease still its own
+     * and lead again. Over HTTP/2 every request went over the dead connection until TCP gave up (about 15 minutes on
+     * Linux): the leader stayed Ready (its readiness asks over connections of its own), so the other replica never took
+     * a Lease held by a Ready pod, and nobody polled the institute.
+     */
+    @Test
+    void aLeaderWhoseConnectionToTheApiServerDiesSilentlyLeadsAgainOverANewOne() throws Exception {
+        java.net.URI master = java.net.URI.create(kubernetes.client().getConfiguration().getMasterUrl());
+        try (mx.prep.difusor.testing.FaultProxy path = mx.prep.difusor.testing.FaultProxy.tcp(master.getHost(), master.getPort())) {
+            java.util.Map<String, String> settings = kubernetes.replicaSettings("difusor-a", LEASE_MS, RENEW_MS, RETRY_MS);
+            settings.put("difusor.cluster.kubernetes-master", "http://localhost:" + path.port() + "/");
+            ElectedContext a = ElectedContext.start("difusor-a", settings);
+            replicas.add(a);
+            await().atMost(Duration.ofSeconds(20)).until(a::leads);
+
+            path.silenceOpenConnections();
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(() -> !a.leads());
+            // its request's timeout, then a new connection
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(a::leads);
+            assertThat(holder()).isEqualTo("difusor-a");
         }
     }
 

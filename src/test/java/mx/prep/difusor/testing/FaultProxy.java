@@ -122,6 +122,8 @@ public final class FaultProxy implements AutoCloseable {
     private volatile Predicate<RequestHead> disguisedETags;
     private volatile java.util.function.Function<RequestHead, Integer> preconditions;
     private volatile boolean cut;
+    /** Client connections whose path is gone without a word: nothing relayed either way, nothing closed. */
+    private final Set<Socket> silenced = ConcurrentHashMap.newKeySet();
 
     private FaultProxy(boolean httpMode, String upstreamHost, int upstreamPort) {
         this.httpMode = httpMode;
@@ -326,6 +328,21 @@ public final class FaultProxy implements AutoCloseable {
         return this;
     }
 
+    /**
+     * TCP: the path of every connection open now gone without a word (the server's address moved behind its name, a
+     * NAT entry dropped): whatever either side sends is lost, nothing is closed or reset, and only the client's own
+     * timeouts end them. New connections are relayed as usual. Not undone by {@link #clearFaults()}: such a connection
+     * never comes back.
+     */
+    public FaultProxy silenceOpenConnections() {
+        if (httpMode) {
+            throw new IllegalStateException("connections are silenced by a proxy made by FaultProxy.tcp");
+        }
+        faults.incrementAndGet();
+        silenced.addAll(sockets);
+        return this;
+    }
+
     /** Heads of all requests seen (HTTP mode), in arrival order, sabotaged ones included. */
     public List<RequestHead> requests() {
         synchronized (seen) {
@@ -463,6 +480,7 @@ public final class FaultProxy implements AutoCloseable {
             // already gone
         }
         sockets.remove(closeable);
+        silenced.remove(closeable);
     }
 
     /** Closes with SO_LINGER 0, so the peer gets an RST instead of a FIN. */
@@ -520,7 +538,14 @@ public final class FaultProxy implements AutoCloseable {
         try {
             threads.execute(() -> {
                 try {
-                    client.getInputStream().transferTo(upstream.getOutputStream());
+                    InputStream in = client.getInputStream();
+                    OutputStream out = upstream.getOutputStream();
+                    byte[] buffer = new byte[8192];
+                    for (int read; (read = in.read(buffer)) != -1; ) {
+                        if (!silenced.contains(client)) {
+                            out.write(buffer, 0, read);
+                        }
+                    }
                     upstream.shutdownOutput(); // pass the client's FIN on
                 } catch (IOException e) {
                     closeQuietly(client);
@@ -546,6 +571,9 @@ public final class FaultProxy implements AutoCloseable {
         boolean fired = false;
         byte[] buffer = new byte[8192];
         for (int read; (read = in.read(buffer)) != -1; ) {
+            if (silenced.contains(client)) {
+                continue;   // lost on the way
+            }
             int clean = (int) Math.min(read, budget);
             out.write(buffer, 0, clean);
             budget -= clean;
