@@ -174,10 +174,26 @@ public final class ObjectStore {
      * @return the ETag S3 gave the object
      */
     public String putPackage(String bucket, String key, Path file, String contentType, Map<String, String> metadata) throws IOException {
+        return putPackage(bucket, key, file, contentType, metadata, false);
+    }
+
+    /**
+     * {@link #putPackage}, only where no object is under the key (If-None-Match on the PUT, or on the completion of the
+     * parts): S3 answers 412 (PreconditionFailed) when one is there, another copy that landed since the key was found
+     * free, or this very one whose first answer was lost. A store that ignores the condition writes over.
+     */
+    public String createPackage(String bucket, String key, Path file, String contentType, Map<String, String> metadata) throws IOException {
+        return putPackage(bucket, key, file, contentType, metadata, true);
+    }
+
+    private String putPackage(String bucket, String key, Path file, String contentType, Map<String, String> metadata, boolean onlyIfAbsent)
+            throws IOException {
+        String ifNoneMatch = onlyIfAbsent ? "*" : null;
         long size = Files.size(file);
         if (parts == null || size <= parts.size()) {
             return s3.putObject(PutObjectRequest.builder().bucket(bucket).key(key).contentType(contentType).metadata(metadata)
-                    .overrideConfiguration(o -> o.apiCallTimeout(PACKAGE_CALL_TIMEOUT)).build(), RequestBody.fromFile(file)).eTag();
+                    .ifNoneMatch(ifNoneMatch).overrideConfiguration(o -> o.apiCallTimeout(PACKAGE_CALL_TIMEOUT)).build(),
+                    RequestBody.fromFile(file)).eTag();
         }
         long parted = (size + parts.size() - 1) / parts.size();
         if (parted > Parts.MAX_COUNT) {
@@ -237,7 +253,7 @@ public final class ObjectStore {
                 try {
                     // S3 may take minutes over a large one (AWS sends its 200 early, then whitespace): the package's bound
                     s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId).multipartUpload(m -> m.parts(sent))
-                            .overrideConfiguration(o -> o.apiCallTimeout(PACKAGE_CALL_TIMEOUT)));
+                            .ifNoneMatch(ifNoneMatch).overrideConfiguration(o -> o.apiCallTimeout(PACKAGE_CALL_TIMEOUT)));
                 } catch (RuntimeException e) {
                     // S3 may have completed it with its answer lost: cut short, or late, and the SDK's retry found the
                     // upload gone (NoSuchUpload). The object tells.

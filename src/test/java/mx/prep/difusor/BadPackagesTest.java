@@ -771,6 +771,43 @@ class BadPackagesTest extends PipelineTestBase {
         assertSiteEquals(first);
     }
 
+    /**
+     * Another package of the same name reaches the history after this one found the name free: another pod's copy (two
+     * leaders one after the other), or this process's own copy of it from before it lost the lead and took it back. The
+     * history keeps the first, this one is refused as NAME_REUSED and kept in quarantine. The name was checked once, as
+     * the copy was queued, and the zip and its checksum file were then written over the other package's.
+     * 1: it lands before the queued copy starts, which asks again and sends nothing; 2: it lands after that, and S3
+     * refuses the zip written only where none is (If-None-Match).
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "the other package lands after the name's check number {0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = { 1, 2 })
+    void anotherPackageOfItsNameThatReachesTheHistoryMeanwhileIsNeverOverwritten(int check) throws Exception {
+        Path first = startWithFirstCortePublished();
+        String name = PrepPackageGenerator.packageName(FIRST_CORTE.plusMinutes(10));
+        String zipPath = "/" + HISTORY + "/history/" + name;
+        Path landed = corte(1);
+        String landedSha = PrepPackageGenerator.sha256Hex(landed);
+        Path other = Files.copy(corte(2), Files.createDirectories(tmp.resolve("reissued")).resolve(name));
+        java.util.concurrent.atomic.AtomicInteger heads = new java.util.concurrent.atomic.AtomicInteger();
+        s3Network.holdAnswer(r -> r.method().equals("HEAD") && r.path().equals(zipPath) && heads.incrementAndGet() == check, 1,
+                Duration.ofSeconds(30));
+        institute.release(other);
+        // the check found no zip; before its answer comes, the other package lands whole, zip and checksum file
+        await().atMost(Duration.ofSeconds(30)).until(() -> heads.get() >= check);
+        bucket.putObject(b -> b.bucket(HISTORY).key("history/" + name).metadata(Map.of("sha256", landedSha)), RequestBody.fromFile(landed));
+        bucket.putObject(b -> b.bucket(HISTORY).key("history/" + name + ".sha256"), RequestBody.fromString(landedSha + "  " + name + "\n"));
+        s3Network.releaseAnswers();
+
+        JsonNode report = awaitReport(name);
+        assertThat(report.path("reason").asText()).isEqualTo("NAME_REUSED");
+        assertThat(report.path("step").asText()).isEqualTo("history-archiver");
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name)).asByteArray()).isEqualTo(Files.readAllBytes(landed));
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + name + ".sha256")).asUtf8String()).startsWith(landedSha);
+        assertThat(keptPackage(report)).isEqualTo(Files.readAllBytes(other));
+        assertThat(s3Network.requests(r -> r.method().equals("PUT") && r.path().equals(zipPath))).isEqualTo(check == 1 ? 0 : 1);
+        assertSiteEquals(first);
+    }
+
     @Test
     void aPackageRefusedAfterItsHistoryCopyIsNotFetchedAndReportedAgainAfterARestart() throws Exception {
         Path first = startWithFirstCortePublished();

@@ -86,7 +86,11 @@ public final class HistoryArchiver {
         try {
             copies.execute(() -> {
                 try {
-                    copy(pkg);
+                    // asked again as the copy starts: another copy of this name (a package this process took before it
+                    // lost the lead and took it back) may have landed since, on this one thread
+                    if (!alreadyArchived(pkg)) {
+                        copy(pkg);
+                    }
                     pkg.archived();
                     pkg.stageTook("archive", (System.nanoTime() - started) / 1_000_000);
                     copy.complete(null);
@@ -169,9 +173,29 @@ public final class HistoryArchiver {
         return true;
     }
 
-    private void copy(PrepPackage pkg) throws IOException {
-        // the zip first, the checksum file last: a checksum file in the history means the zip beside it is whole
-        store.putPackage(bucket, zipKey(pkg.name()), pkg.spoolFile(), "application/zip", Map.of("sha256", pkg.sha256()));
+    private void copy(PrepPackage pkg) throws IOException, PackageRejectedException {
+        // the zip first, the checksum file last: a checksum file in the history means the zip beside it is whole. Only
+        // where no zip is: one may have landed since the name was found free (another pod's copy, one leader after
+        // another), and a different package's is never overwritten
+        try {
+            store.createPackage(bucket, zipKey(pkg.name()), pkg.spoolFile(), "application/zip", Map.of("sha256", pkg.sha256()));
+        } catch (software.amazon.awssdk.awscore.exception.AwsServiceException e) {
+            if (e.statusCode() != 412) {
+                throw e;
+            }
+            // the same package (this very PUT retried after its answer was lost, or another pod's copy of these bytes) is
+            // archived; another one is not overwritten
+            Optional<software.amazon.awssdk.services.s3.model.HeadObjectResponse> there = store.head(bucket, zipKey(pkg.name()));
+            if (there.isEmpty()) {
+                throw new IOException(pkg + ": S3 refused the history copy as if a zip were there (412), and holds none: copied again", e);
+            }
+            String thereSha = there.get().metadata().get("sha256");
+            if (thereSha == null || !thereSha.equalsIgnoreCase(pkg.sha256())) {
+                throw new PackageRejectedException(RejectReason.NAME_REUSED, pkg + ": another " + pkg.name() + " (sha256 " + thereSha
+                        + ") reached the history while this one was copied; history is never overwritten");
+            }
+            LOG.info("{}: its zip reached the history by another copy of the same bytes", pkg);
+        }
         store.putString(bucket, checksumKey(pkg.name()), pkg.sha256() + "  " + pkg.name() + "\n", "text/plain; charset=utf-8");
         LOG.info("{}: archived in the history as s3://{}/{}", pkg, bucket, zipKey(pkg.name()));
     }
