@@ -326,6 +326,24 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     /**
+     * The state deleted by hand between cortes (runbook, "S3 fails": a damaged state without versioning), the process
+     * left running: the corte gate knows no corte, as the runbook says, and the next package is published as over an
+     * empty site, though older than the corte the deleted state named. The gate kept what it had last read, refused
+     * it as STALE_CORTE and recorded it stale for good, while the publication itself would have read no state.
+     */
+    @Test
+    void aStateDeletedByHandBetweenCortesLeavesTheCorteGateKnowingNoCorte() throws Exception {
+        startWithFirstCortePublished();
+        bucket.deleteObject(b -> b.bucket(HISTORY).key("state/published.json"));
+        String name = PrepPackageGenerator.packageName(FIRST_CORTE.minusMinutes(20));
+        Path older = Files.copy(corte(2), Files.createDirectories(tmp.resolve("older")).resolve(name));
+        institute.release(older);
+        awaitPublished(older);
+        assertSiteEquals(older);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
+    /**
      * The state deleted by hand while a corte is published (no process deletes it): written again by the record, not
      * taken for another writer's, which left the corte unrecorded, and never fetched again.
      */

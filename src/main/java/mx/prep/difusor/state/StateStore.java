@@ -223,6 +223,10 @@ public final class StateStore {
             // health check or the status page put the corte just recorded (and its gauges) back by one
             if (state.isPresent() && saves.get() == savesBefore) {
                 known(state.get());
+            } else if (state.isEmpty() && saves.get() == savesBefore) {
+                // deleted (the runbook's way out of a damaged state, or a rehearsal's bucket emptied): what was known is
+                // gone, and the corte gate, which asks lastKnown, refused every corte older than it as stale, for good
+                lastKnown = null;
             }
         }
         return new Versioned(state, read.map(ObjectStore.Read::etag).orElse(null));
