@@ -297,6 +297,7 @@ class ProbeTest extends PipelineTestBase {
             probe(difusor).probe();
             assertThat(probe(difusor).last().light()).isEqualTo(Light.GREEN);
             assertThat(meters().get("difusor_probe_up").gauge().value()).isEqualTo(1.0);
+            assertThat(meters().get("difusor_probe_answered_down").gauge().value()).isZero();
             // its User-Agent on the wire, signed with the key: the memoria técnica tells it from anyone sending the bare one
             assertThat(network.requests()).isNotEmpty().allSatisfy(r -> {
                 assertThat(mx.prep.difusor.probe.ProbeSignature.of("clave-de-la-sonda").isProbe(r.header("User-Agent"), java.time.Instant.now())).isTrue();
@@ -308,6 +309,7 @@ class ProbeTest extends PipelineTestBase {
             assertThat(probe(difusor).last().light()).isEqualTo(Light.RED);
             assertThat(probe(difusor).last().detail()).endsWith("has no <base> tag");
             assertThat(meters().get("difusor_probe_up").gauge().value()).isZero();
+            assertThat(meters().get("difusor_probe_answered_down").gauge().value()).isEqualTo(1.0);
             assertThat(keys(HISTORY, "incidents/")).singleElement().satisfies(k -> assertThat(incident(k).path("light").asText()).isEqualTo("RED"));
             // HTTP/1.1, no h2c upgrade offered: a probe given up on must close its connection, not leave it for the next
             assertThat(network.requests(r -> r.method().equals("GET"))).isEqualTo(2);
@@ -347,6 +349,9 @@ class ProbeTest extends PipelineTestBase {
             });
             try {
                 await().atMost(Duration.ofSeconds(10)).until(() -> meters().get("difusor_probe_up").gauge().value() == 0);
+                // an answer that is not the page is the public's trouble (PrepPublicSiteDown pages on this pod's alone);
+                // no answer may be this pod's own network
+                assertThat(meters().get("difusor_probe_answered_down").gauge().value()).isEqualTo(cutOff ? 0.0 : 1.0);
                 assertThat(probing).as("the incident still on its way to S3").isNotDone();
             } finally {
                 s3Network.clearFaults();

@@ -113,6 +113,8 @@ public final class InstituteProbe {
      * replica's view: the alert takes the highest over the replicas. A probe cut short by a stop leaves it as it was.
      */
     private volatile boolean pageUpNow;
+    /** The page answered, but not as the institute checks: an incident whatever the other replica sees. */
+    private volatile boolean answeredDownNow;
     /** False while the open incident's start is not in S3 yet (its first write failed): written again by the next probe. */
     private volatile boolean openOnRecord = true;
     /** The key each incident of this process is kept under, by its start and light (a few a night). */
@@ -167,6 +169,10 @@ public final class InstituteProbe {
         this.incidents = Counter.builder("difusor_probe_incidents_total").description("Times the probe's light left green").register(meters);
         Gauge.builder("difusor_probe_up", this, p -> p.pageUpNow ? 1 : 0)
                 .description("1 when the public page answers this pod 200 with its <base> tag, as the institute checks").strongReference(true).register(meters);
+        Gauge.builder("difusor_probe_answered_down", this, p -> p.answeredDownNow ? 1 : 0)
+                .description("1 when the public page answered this pod, but not as the institute checks (not 200, or no <base> tag): the "
+                        + "public's trouble (a CDN edge failing), counted as time without service whatever the other pod sees; 0 when up, "
+                        + "or when no answer came at all (perhaps this pod's own network)").strongReference(true).register(meters);
         // no opinion (NaN) when this pod cannot tell: PrepPublicSiteBehind takes the max over the replicas, which skips
         // NaN; a 0 there for "S3 unreadable" fired it after 10 minutes of an outage that is no incident
         Gauge.builder("difusor_probe_fresh", this, p -> switch (p.last.get().light()) {
@@ -573,12 +579,14 @@ public final class InstituteProbe {
         }
         if (page.failure() != null) {
             pageUpNow = false;
+            answeredDownNow = false;
             return new Result(Light.RED, publicUrl + UNREACHABLE + page.failure(), now.toString(), false);
         }
         HttpResponse<ServedBody> response = page.response();
         // redirects are not followed: the institute's GET expects 200 from this very URL (call, section V.b)
         if (response.statusCode() != 200) {
             pageUpNow = false;
+            answeredDownNow = true;
             String to = response.headers().firstValue("Location").map(l -> " to " + l).orElse("");
             return new Result(Light.RED, publicUrl + " answered HTTP " + response.statusCode() + to + " (the institute expects 200)",
                     now.toString(), false);
@@ -586,9 +594,11 @@ public final class InstituteProbe {
         String html = new String(response.body().head(), java.nio.charset.StandardCharsets.UTF_8);
         if (!BASE_TAG.matcher(html).find()) {
             pageUpNow = false;
+            answeredDownNow = true;
             return new Result(Light.RED, publicUrl + " has no <base> tag", now.toString(), false);
         }
         pageUpNow = true;
+        answeredDownNow = false;
         try {
             Map<String, String> published = state.publishedSha256s(probed).orElse(Map.of());
             if (published.get(INDEX) == null) {
