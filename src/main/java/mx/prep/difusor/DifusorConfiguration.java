@@ -190,11 +190,11 @@ public class DifusorConfiguration implements CamelConfiguration {
         // verify, archive, state
         registry.bind("checksumFilter", new ChecksumFilter());
         HistoryArchiver history = new HistoryArchiver(store, historyBucket, settings.prefix("difusor.history.prefix"),
-                historyCopies(context));
+                historyCopies(context)).conditionalWrites(settings.flag("difusor.s3.conditional-writes"));
         registry.bind("historyArchiver", history);
         // the directory source and the operators' republish folder
         registry.bind("incomingDirectory", new IncomingDirectory(corteParser, workDir.resolve("spool"), clock, metrics, history));
-        registry.bind("sidecarWritten", new mx.prep.difusor.source.SidecarWritten());
+        registry.bind("sidecarWritten", new mx.prep.difusor.source.SidecarWritten(clock));
         StateStore state = new StateStore(store, historyBucket, settings.required("difusor.state.key"),
                 settings.required("difusor.state.manifest-key"), metrics, workDir.resolve("scratch"))
                 .conditionalWrites(settings.flag("difusor.s3.conditional-writes"));

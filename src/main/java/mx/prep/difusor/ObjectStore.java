@@ -259,6 +259,10 @@ public final class ObjectStore {
                     // upload gone (NoSuchUpload). The object tells.
                     if (!completedAsSent(bucket, key, size, count, metadata)) {
                         failure.set(e);
+                    } else if (e instanceof software.amazon.awssdk.awscore.exception.AwsServiceException refused && refused.statusCode() == 412) {
+                        // the same bytes were there already (another copy of the package; or this completion, whose answer
+                        // was lost, retried): this upload's parts would stay until the bucket's lifecycle rule took them
+                        abortIfOpen(bucket, key, uploadId);
                     }
                 }
             }
@@ -286,6 +290,17 @@ public final class ObjectStore {
                     && h.eTag() != null && h.eTag().replace("\"", "").endsWith("-" + count)).isPresent();
         } catch (SdkException unknown) {
             return false; // not known to be done: aborted, and the completion's own failure goes to the retry channel
+        }
+    }
+
+    /** As {@link #abort}, quiet when the upload is gone already (completed by an attempt whose answer was lost). */
+    private void abortIfOpen(String bucket, String key, String uploadId) {
+        try {
+            s3.abortMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId));
+        } catch (software.amazon.awssdk.services.s3.model.NoSuchUploadException gone) {
+            // completed: nothing left to abort
+        } catch (SdkException e) {
+            LOG.warn("s3://{}/{}: the upload {} could not be aborted: {}", bucket, key, uploadId, e.toString());
         }
     }
 

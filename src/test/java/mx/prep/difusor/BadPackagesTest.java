@@ -808,6 +808,30 @@ class BadPackagesTest extends PipelineTestBase {
         assertSiteEquals(first);
     }
 
+    /**
+     * An S3-compatible store that refuses the history zip's If-None-Match (501 NotImplemented) gets it written without,
+     * as the state is: every package was retried until quarantined, and nothing was published. With
+     * difusor.s3.conditional-writes=false the condition is not sent at all.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "difusor.s3.conditional-writes={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = { true, false })
+    void aStoreWithoutConditionalWritesStillGetsTheHistoryZip(boolean conditionalWrites) throws Exception {
+        var settings = settings();
+        settings.put("difusor.s3.conditional-writes", Boolean.toString(conditionalWrites));
+        startDifusor(settings);
+        Path pkg = corte(0);
+        String zipPath = "/" + HISTORY + "/history/" + pkg.getFileName();
+        s3Network.respond(r -> r.method().equals("PUT") && r.path().equals(zipPath) && r.header("If-None-Match") != null, FaultProxy.ALWAYS, 501,
+                "application/xml", "<Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented</Message></Error>");
+        institute.release(pkg);
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key("history/" + pkg.getFileName())).asByteArray()).isEqualTo(Files.readAllBytes(pkg));
+        assertThat(s3Network.requests(r -> r.method().equals("PUT") && r.path().equals(zipPath) && r.header("If-None-Match") != null))
+                .isEqualTo(conditionalWrites ? 1 : 0);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
     @Test
     void aPackageRefusedAfterItsHistoryCopyIsNotFetchedAndReportedAgainAfterARestart() throws Exception {
         Path first = startWithFirstCortePublished();

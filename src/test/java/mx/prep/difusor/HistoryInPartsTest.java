@@ -115,6 +115,48 @@ class HistoryInPartsTest extends PipelineTestBase {
         assertThat(firstSiteFile).as("the first site file's PUT, after the completion at %d", completed).isGreaterThan(completed);
     }
 
+    /**
+     * Another copy of the same package (another pod's) completes in the history while this one's parts go up: S3 refuses
+     * this completion (If-None-Match), the zip there is these bytes, so the package is archived; and this upload is
+     * aborted, not left with its parts (a package's size, every time) until the bucket's lifecycle rule takes them.
+     */
+    @Test
+    void aCopyOfTheSamePackageCompletedMeanwhileLeavesNoPartsBehind() throws Exception {
+        Path pkg = largeCorte();
+        String name = pkg.getFileName().toString();
+        String key = "history/" + name;
+        s3Network.holdAnswer(r -> r.path().equals("/" + HISTORY + "/" + key) && partNumber(r) == 1, 1, Duration.ofSeconds(60));
+        startDifusor();
+        institute.release(pkg);
+        await().atMost(Duration.ofSeconds(60)).until(() -> historyZipRequests(name).stream().anyMatch(r -> partNumber(r) == 1));
+
+        // the other pod's copy: the same bytes, in parts of the same size, with the same metadata
+        String sha256 = ChecksumFilter.sha256(pkg);
+        String upload = bucket.createMultipartUpload(b -> b.bucket(HISTORY).key(key).contentType("application/zip")
+                .metadata(Map.of("sha256", sha256))).uploadId();
+        byte[] bytes = Files.readAllBytes(pkg);
+        List<software.amazon.awssdk.services.s3.model.CompletedPart> sent = new java.util.ArrayList<>();
+        for (int n = 1, from = 0; from < bytes.length; n++, from += PART) {
+            int number = n;
+            byte[] slice = java.util.Arrays.copyOfRange(bytes, from, Math.min(bytes.length, from + PART));
+            String etag = bucket.uploadPart(b -> b.bucket(HISTORY).key(key).uploadId(upload).partNumber(number),
+                    software.amazon.awssdk.core.sync.RequestBody.fromBytes(slice)).eTag();
+            sent.add(software.amazon.awssdk.services.s3.model.CompletedPart.builder().partNumber(number).eTag(etag).build());
+        }
+        bucket.completeMultipartUpload(b -> b.bucket(HISTORY).key(key).uploadId(upload).multipartUpload(m -> m.parts(sent)));
+        s3Network.releaseAnswers();
+
+        awaitPublished(pkg);
+        assertThat(bucket.getObjectAsBytes(b -> b.bucket(HISTORY).key(key)).asByteArray()).isEqualTo(bytes);
+        assertThat(historyZipRequests(name)).as("its completion, refused").filteredOn(r -> r.method().equals("POST") && r.target().contains("uploadId="))
+                .hasSize(1);
+        assertThat(historyZipRequests(name)).as("then aborted").filteredOn(r -> r.method().equals("DELETE") && r.target().contains("uploadId="))
+                .hasSize(1);
+        assertThat(bucket.listMultipartUploads(b -> b.bucket(HISTORY)).uploads()).isEmpty();
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        assertSiteEquals(pkg);
+    }
+
     @Test
     void aPartRefusedPastTheSdksAttemptsAbortsTheUploadAndTheRetryCopiesThePackageAgain() throws Exception {
         Path pkg = largeCorte();

@@ -81,6 +81,17 @@ class IncomingFolderTest extends PipelineTestBase {
         assertSiteEquals(pkg);
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
         await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(zip));
+
+        // one still empty a minute after it was written is no checksum on its way (a sha256sum that failed): refused as
+        // before, so the quarantine's alert calls a person (and held-back packages are not held behind it)
+        Path next = corte(1);
+        String nextName = next.getFileName().toString();
+        Path nextZip = Files.copy(next, incoming.resolve(nextName));
+        Path empty = Files.createFile(incoming.resolve(nextName + ".sha256"));
+        Files.setLastModifiedTime(empty, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(Duration.ofMinutes(2))));
+        assertThat(awaitReport(nextName).path("reason").asText()).isEqualTo("CHECKSUM_INVALID");
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(nextZip));
+        assertSiteEquals(pkg);
     }
 
     /**

@@ -124,13 +124,15 @@ abstract class PipelineTestBase {
     }
 
     /**
-     * S3's answer to a conditional PUT, which S3Proxy 2.7 ignores: If-None-Match * over an object there, or If-Match
+     * S3's answer to a conditional PUT (or completion of parts), which S3Proxy 2.7 ignores: If-None-Match * over an object there, or If-Match
      * naming another version than the one there, 412; If-Match over no object, 404. Null: the write goes through.
      */
     Integer asS3DecidesAConditionalWrite(FaultProxy.RequestHead request) {
         String ifMatch = request.header("If-Match");
         String ifNoneMatch = request.header("If-None-Match");
-        if (!request.method().equals("PUT") || ifMatch == null && ifNoneMatch == null) {
+        // a PUT, or the completion of a multipart upload (POST ?uploadId=)
+        boolean completion = request.method().equals("POST") && request.target().contains("uploadId=");
+        if (!request.method().equals("PUT") && !completion || ifMatch == null && ifNoneMatch == null) {
             return null;
         }
         String[] bucketAndKey = request.path().substring(1).split("/", 2);   // path-style

@@ -46,6 +46,15 @@ public final class HistoryArchiver {
         this.copies = copies;
     }
 
+    /** False: the zip is written without If-None-Match (difusor.s3.conditional-writes, for a store that refuses it). */
+    private volatile boolean conditionalWrites = true;
+    private volatile boolean unconditionalSaid;
+
+    public HistoryArchiver conditionalWrites(boolean on) {
+        conditionalWrites = on;
+        return this;
+    }
+
     public String bucket() {
         return bucket;
     }
@@ -178,26 +187,46 @@ public final class HistoryArchiver {
         // where no zip is: one may have landed since the name was found free (another pod's copy, one leader after
         // another), and a different package's is never overwritten
         try {
-            store.createPackage(bucket, zipKey(pkg.name()), pkg.spoolFile(), "application/zip", Map.of("sha256", pkg.sha256()));
+            if (conditionalWrites) {
+                store.createPackage(bucket, zipKey(pkg.name()), pkg.spoolFile(), "application/zip", Map.of("sha256", pkg.sha256()));
+            } else {
+                store.putPackage(bucket, zipKey(pkg.name()), pkg.spoolFile(), "application/zip", Map.of("sha256", pkg.sha256()));
+            }
         } catch (software.amazon.awssdk.awscore.exception.AwsServiceException e) {
-            if (e.statusCode() != 412) {
+            if (e.statusCode() == 501 || e.awsErrorDetails() != null && "NotImplemented".equals(e.awsErrorDetails().errorCode())) {
+                // an S3-compatible store without conditional writes: written as before they were used, said once
+                if (!unconditionalSaid) {
+                    LOG.warn("{}: s3://{} refuses conditional writes ({}): history zips are written without them, so a package of a "
+                            + "name another copy took meanwhile could write over it", pkg, bucket, e.toString());
+                    unconditionalSaid = true;
+                }
+                conditionalWrites = false;
+                store.putPackage(bucket, zipKey(pkg.name()), pkg.spoolFile(), "application/zip", Map.of("sha256", pkg.sha256()));
+            } else if (e.statusCode() != 412) {
                 throw e;
+            } else {
+                settleTaken(pkg, e);
             }
-            // the same package (this very PUT retried after its answer was lost, or another pod's copy of these bytes) is
-            // archived; another one is not overwritten
-            Optional<software.amazon.awssdk.services.s3.model.HeadObjectResponse> there = store.head(bucket, zipKey(pkg.name()));
-            if (there.isEmpty()) {
-                throw new IOException(pkg + ": S3 refused the history copy as if a zip were there (412), and holds none: copied again", e);
-            }
-            String thereSha = there.get().metadata().get("sha256");
-            if (thereSha == null || !thereSha.equalsIgnoreCase(pkg.sha256())) {
-                throw new PackageRejectedException(RejectReason.NAME_REUSED, pkg + ": another " + pkg.name() + " (sha256 " + thereSha
-                        + ") reached the history while this one was copied; history is never overwritten");
-            }
-            LOG.info("{}: its zip reached the history by another copy of the same bytes", pkg);
         }
         store.putString(bucket, checksumKey(pkg.name()), pkg.sha256() + "  " + pkg.name() + "\n", "text/plain; charset=utf-8");
         LOG.info("{}: archived in the history as s3://{}/{}", pkg, bucket, zipKey(pkg.name()));
+    }
+
+    /** S3 refused the zip (412): a zip is under its key now, these bytes or another package's. */
+    private void settleTaken(PrepPackage pkg, software.amazon.awssdk.awscore.exception.AwsServiceException e) throws IOException,
+            PackageRejectedException {
+        // the same package (this very PUT retried after its answer was lost, or another pod's copy of these bytes) is
+        // archived; another one is not overwritten
+        Optional<software.amazon.awssdk.services.s3.model.HeadObjectResponse> there = store.head(bucket, zipKey(pkg.name()));
+        if (there.isEmpty()) {
+            throw new IOException(pkg + ": S3 refused the history copy as if a zip were there (412), and holds none: copied again", e);
+        }
+        String thereSha = there.get().metadata().get("sha256");
+        if (thereSha == null || !thereSha.equalsIgnoreCase(pkg.sha256())) {
+            throw new PackageRejectedException(RejectReason.NAME_REUSED, pkg + ": another " + pkg.name() + " (sha256 " + thereSha
+                    + ") reached the history while this one was copied; history is never overwritten");
+        }
+        LOG.info("{}: its zip reached the history by another copy of the same bytes", pkg);
     }
 
     /**

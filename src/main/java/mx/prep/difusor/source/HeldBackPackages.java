@@ -184,7 +184,8 @@ public final class HeldBackPackages {
         if (list(incoming).stream().anyMatch(f -> isTaken(f) && Files.exists(f.resolveSibling(f.getFileName() + ".sha256")))) {
             // a package in the folder not yet taken (dropped, or dropped again): once it is published, what it passed
             // is known; dropped now, an older corte would follow it only to be refused as stale. (A zip without its
-            // checksum file is never taken: it holds nothing back.)
+            // checksum file is never taken: it holds nothing back; one with an empty checksum file waits a minute at most,
+            // SidecarWritten.)
             return;
         }
         String newest = null;

@@ -26,7 +26,7 @@ public final class PackageUrlSource {
     private final ConditionalGet get;
     private final LastOffer lastOffer;
     private volatile boolean emptySaid;
-    private static final java.util.regex.Pattern SHA256_HEX = java.util.regex.Pattern.compile("[0-9a-f]{64}");
+    private static final java.util.regex.Pattern HEX = java.util.regex.Pattern.compile("[0-9a-f]+");
 
     public PackageUrlSource(URI packageUri, ConditionalGet get) {
         this(packageUri, null, get);
@@ -78,11 +78,13 @@ public final class PackageUrlSource {
         }
         emptySaid = false;
         String checksum = PackageDownloader.normalisedChecksum(offer.announcedSha256());
-        if (!SHA256_HEX.matcher(checksum).matches()) {
+        if (!HEX.matcher(checksum).matches()) {
             // a page where the checksum file should be (a CDN or a web server answering a missing path with its site's
             // page, 200): no package is on offer. Taken for a checksum, it downloaded the zip at once and refused it for
             // good as CHECKSUM_INVALID under a name made of the page's words. A failed poll, as a page where the
-            // manifest should be: read whole again next time, and every poll failing raises PrepInstituteUnreachable
+            // manifest should be: read whole again next time, and every poll failing raises PrepInstituteUnreachable.
+            // (Hex of another length, an MD5, is a checksum file all the same: its zip is refused as CHECKSUM_INVALID,
+            // with a report that says what the institute published)
             get.forget(sidecarUri);
             throw new java.io.IOException(SecureHttp.shown(sidecarUri) + " is not a checksum file (it starts '" + start(offer.announcedSha256())
                     + "'): no package is on offer until it holds the package's SHA-256");

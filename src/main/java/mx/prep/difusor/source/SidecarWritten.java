@@ -16,11 +16,20 @@ import org.slf4j.LoggerFactory;
  * The folders' file filter: a zip is taken only once its {@code <zip>.sha256} holds something. The file consumer's
  * done file is there as soon as it exists, and {@code sha256sum X.zip > X.zip.sha256} in the folder creates it empty,
  * then writes it once the zip is read (a second for 100 MB): a poll in between took the package with no checksum and
- * refused it for good (CHECKSUM_INVALID), and the folder's consumer deleted both files.
+ * refused it for good (CHECKSUM_INVALID), and the folder's consumer deleted both files. One still empty a minute after
+ * it was last written is no checksum still being written (a sha256sum that failed): taken, and refused as before, so
+ * the quarantine's alert calls a person, and held-back packages, which wait for the folder to be clear, are not held.
  */
 public final class SidecarWritten implements GenericFileFilter<Object> {
 
     private static final Logger LOG = LoggerFactory.getLogger(SidecarWritten.class);
+    private static final java.time.Duration WRITING = java.time.Duration.ofMinutes(1);
+
+    private final java.time.Clock clock;
+
+    public SidecarWritten(java.time.Clock clock) {
+        this.clock = clock;
+    }
 
     /** Zips already said to wait, so an empty checksum file left for long is one WARN, not one per poll. */
     private final Set<String> said = ConcurrentHashMap.newKeySet();
@@ -33,7 +42,8 @@ public final class SidecarWritten implements GenericFileFilter<Object> {
         Path zip = Path.of(file.getAbsoluteFilePath());
         Path sidecar = zip.resolveSibling(zip.getFileName() + ".sha256");
         try {
-            if (Files.size(sidecar) > 0) {
+            if (Files.size(sidecar) > 0
+                    || Files.getLastModifiedTime(sidecar).toInstant().plus(WRITING).isBefore(clock.instant())) {
                 said.remove(zip.toString());
                 return true;
             }
@@ -43,8 +53,8 @@ public final class SidecarWritten implements GenericFileFilter<Object> {
             return true;    // the receive step reads it, and reports why it cannot
         }
         if (said.add(zip.toString())) {
-            LOG.warn("package {} waits in {}: its checksum file {} is empty (still being written?); taken once it holds the SHA-256",
-                    zip.getFileName(), zip.getParent(), sidecar.getFileName());
+            LOG.warn("package {} waits in {}: its checksum file {} is empty (still being written?); taken once it holds the SHA-256,"
+                    + " or refused if it is still empty a minute after it was last written", zip.getFileName(), zip.getParent(), sidecar.getFileName());
         }
         return false;
     }
