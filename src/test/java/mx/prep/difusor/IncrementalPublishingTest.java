@@ -405,6 +405,7 @@ class IncrementalPublishingTest extends PipelineTestBase {
     @Test
     void aDifferenceFoundBetweenCortesIsRepairedThoughThePackageAfterItFailedBeforeItsPublicationBegan() throws Exception {
         var settings = settings();
+        settings.put("difusor.retry.failed-package-pause-ms", "600000");   // the failed third is not fetched again before the fourth is out
         settings.put("difusor.publish.list-bucket-every", "1");
         settings.put("difusor.cdn.max-paths", "3000"); // every path as it is, no wildcard that would cover anything
         startDifusor(settings);
@@ -433,9 +434,14 @@ class IncrementalPublishingTest extends PipelineTestBase {
 
         Path fourth = corte(9);
         assertThat(changed(first, fourth)).doesNotContain(STABLE, STABLE_SAME_SIZE);
+        int listings = s3Network.requests(IncrementalPublishingTest::siteListing);
         institute.release(fourth);
         awaitPublished(fourth);
         assertSiteEquals(fourth);
+        // its plan listed the bucket once, as its base, without comparing it first (the third's plan found it edited),
+        // and the check after it once more
+        await().atMost(Duration.ofSeconds(30)).until(() -> siteChecks(meters) >= 3);
+        assertThat(s3Network.requests(IncrementalPublishingTest::siteListing) - listings).isEqualTo(2);
         List<ReceivedInvalidation> invalidations = cloudFront.created(DISTRIBUTION);
         List<String> repaired = invalidations.get(invalidations.size() - 1).paths();
         assertThat(covers(repaired, STABLE)).as("%s covered by %s", STABLE, repaired).isTrue();

@@ -77,23 +77,39 @@ public final class SiteAudit {
      */
     private volatile boolean mustCompare = true;
 
+    /**
+     * A plan found the bucket disagreeing with the manifest since it was last repaired: the next plan lists it as its base
+     * at once, without comparing first (two listings of a FULL site per package, in a dry run, which records nothing).
+     */
+    private volatile boolean disagrees;
+
     /** True if the plan must compare the bucket with the manifest (waiting for a check still running: {@link #foundDifference}). */
     boolean mustCompare(PrepPackage pkg, SiteManifest manifest) throws InterruptedException {
         if (foundDifference(pkg, manifest)) {
             mustCompare = true;
+            disagrees = false;   // found again since: compared again
         }
         return mustCompare;
     }
 
-    /** The plan found the bucket as the manifest says. */
-    void bucketAgreed() {
-        mustCompare = false;
+    /** True if a plan since the last repair found the bucket other than the manifest says. */
+    boolean knownToDisagree() {
+        return disagrees;
+    }
+
+    /** What the plan's comparison found: the bucket as the manifest says, or not. */
+    void compared(boolean agrees) {
+        if (agrees) {
+            mustCompare = false;
+        }
+        disagrees = !agrees;
     }
 
     /** After a publication is recorded: every {@code every} of them, starts a check of the bucket against its manifest. */
     public synchronized void afterPublication(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) {
         if (pkg.plan() != null && pkg.plan().rebuilt()) {
             mustCompare = false;   // the bucket is what that listing showed, repaired: its manifest is recorded now
+            disagrees = false;
         }
         if (every <= 0 || ++publicationsSinceCheck < every) {
             return;

@@ -66,11 +66,10 @@ public final class SitePlanner {
                 && recorded.get().packageName() != null && recorded.get().packageName().equals(published.get().packageName());
         // a check between cortes still running ends first: it never overlaps a publication
         if (audit.mustCompare(pkg, recorded.orElse(null)) && trusted) {
-            // compared page by page; only a bucket that disagrees is listed whole, as the base
-            trusted = audit.agrees(pkg.toString(), recorded.get());
-            if (trusted) {
-                audit.bucketAgreed();
-            }
+            // compared page by page; only a bucket that disagrees is listed whole, as the base (at once, if an earlier
+            // plan found it so and no publication has repaired it since)
+            trusted = !audit.knownToDisagree() && audit.agrees(pkg.toString(), recorded.get());
+            audit.compared(trusted);
         }
         Map<String, SiteManifest.Entry> base = trusted ? recorded.get().files() : audit.list();
 
