@@ -73,8 +73,10 @@ public final class OperationRecords {
         // fetches and reports it again while the institute offers it; and a source that flaps fails the same package
         // for one reason, then another (an HTML page, then timeouts). The first report stands for it
         Map<List<String>, QuarantineReport> firstReports = new LinkedHashMap<>();
+        Map<List<String>, QuarantineReport> lastReports = new java.util.HashMap<>();
         for (QuarantineReport r : reports) {
             firstReports.putIfAbsent(Arrays.asList(r.packageName(), bytesConcerned(r)), r);
+            lastReports.put(Arrays.asList(r.packageName(), bytesConcerned(r)), r);
         }
         List<QuarantineReport> refused = new ArrayList<>();
         List<QuarantineReport> publishedLater = new ArrayList<>();
@@ -91,7 +93,15 @@ public final class OperationRecords {
                 // neither "not published" nor "published late"; nothing the public missed
                 continue;
             }
-            (published ? publishedLater : refused).add(r);
+            if (published) {
+                publishedLater.add(r);
+            } else {
+                // when its trouble began, and why it stayed off line: the last refusal's reason (a mismatch, then the
+                // announced bytes refused for what they are)
+                QuarantineReport last = lastReports.get(Arrays.asList(r.packageName(), bytesConcerned(r)));
+                refused.add(new QuarantineReport(r.packageName(), r.corte(), last.step(), last.reason(), last.cause(), r.time(),
+                        r.announcedSha256(), last.receivedSha256(), last.size(), r.source(), last.packageKeptAt(), r.refusalCounted()));
+            }
         }
         return new Night(incidents, refused, publishedLater, packages);
     }

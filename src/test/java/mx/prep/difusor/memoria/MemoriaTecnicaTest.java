@@ -267,7 +267,8 @@ class MemoriaTecnicaTest {
      * One package, one line among the packages not published or published late. A zip replaced at the institute before
      * its manifest (announced A, received B, then B announced and published under the same name) is published late,
      * not "no publicado": only A was looked for. And a package the source failed for two reasons (an HTML page, then
-     * timeouts) before it was published counted as two packages published late; one never published, as two refused.
+     * timeouts) before it was published counted as two packages published late; one never published, as two refused
+     * (one now, since its first failure, for its last reason).
      */
     @Test
     void eachPackageIsOneLineAndAZipAheadOfItsManifestIsPublishedLateNotRefused() throws Exception {
@@ -309,7 +310,9 @@ class MemoriaTecnicaTest {
         assertThat(night.publishedLater()).extracting(r -> r.packageName() + " " + r.reason())
                 .containsExactly("PREP2024_JAL_20240602_2120.zip CHECKSUM_MISMATCH", "PREP2024_JAL_20240602_2140.zip BAD_SOURCE_RESPONSE");
         assertThat(night.refused()).extracting(r -> r.packageName() + " " + r.reason())
-                .containsExactly("PREP2024_JAL_20240602_2200.zip BAD_SOURCE_RESPONSE", "PREP2024_JAL_20240602_2200.zip NO_BASE_TAG");
+                .containsExactly("PREP2024_JAL_20240602_2200.zip RETRIES_EXHAUSTED", "PREP2024_JAL_20240602_2200.zip NO_BASE_TAG");
+        // not published: since its first failure, for its last reason
+        assertThat(night.refused().get(0).time()).isEqualTo("2024-06-03T04:01:00Z");
     }
 
     /**
