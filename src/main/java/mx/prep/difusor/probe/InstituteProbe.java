@@ -578,27 +578,27 @@ public final class InstituteProbe {
             return new Result(Light.UNKNOWN, "interrupted", now.toString(), false);
         }
         if (page.failure() != null) {
+            answeredDownNow = false;   // before the page's gauge: a test (or a scrape) that saw it fall sees this one set
             pageUpNow = false;
-            answeredDownNow = false;
             return new Result(Light.RED, publicUrl + UNREACHABLE + page.failure(), now.toString(), false);
         }
         HttpResponse<ServedBody> response = page.response();
         // redirects are not followed: the institute's GET expects 200 from this very URL (call, section V.b)
         if (response.statusCode() != 200) {
-            pageUpNow = false;
             answeredDownNow = true;
+            pageUpNow = false;
             String to = response.headers().firstValue("Location").map(l -> " to " + l).orElse("");
             return new Result(Light.RED, publicUrl + " answered HTTP " + response.statusCode() + to + " (the institute expects 200)",
                     now.toString(), false);
         }
         String html = new String(response.body().head(), java.nio.charset.StandardCharsets.UTF_8);
         if (!BASE_TAG.matcher(html).find()) {
-            pageUpNow = false;
             answeredDownNow = true;
+            pageUpNow = false;
             return new Result(Light.RED, publicUrl + " has no <base> tag", now.toString(), false);
         }
-        pageUpNow = true;
         answeredDownNow = false;
+        pageUpNow = true;
         try {
             Map<String, String> published = state.publishedSha256s(probed).orElse(Map.of());
             if (published.get(INDEX) == null) {

@@ -205,10 +205,6 @@ public final class SecureHttp {
     }
 
     /**
-     * A URI as logs and reports show it: without its query and user info, where a presigned URL carries its signature
-     * and a service its token. Secrets never go into logs.
-     */
-    /**
      * A URL that does not parse, as {@link #shown(URI)} shows one that does: without its query (a presigned URL's
      * signature) and without user info (user:password@) in what would be its authority.
      */
@@ -225,6 +221,10 @@ public final class SecureHttp {
         return at < 0 ? text : text.substring(0, from) + text.substring(from + at + 1);
     }
 
+    /**
+     * A URI as logs and reports show it: without its query and user info, where a presigned URL carries its signature
+     * and a service its token. Secrets never go into logs.
+     */
     public static String shown(URI uri) {
         if (uri == null) {
             return "null";
