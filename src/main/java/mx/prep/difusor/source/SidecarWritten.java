@@ -26,13 +26,12 @@ public final class SidecarWritten implements GenericFileFilter<Object> {
     private static final java.time.Duration WRITING = java.time.Duration.ofMinutes(1);
 
     private final java.time.Clock clock;
+    /** Zips already said to wait, so an empty checksum file left for long is one WARN, not one per poll. */
+    private final Set<String> said = ConcurrentHashMap.newKeySet();
 
     public SidecarWritten(java.time.Clock clock) {
         this.clock = clock;
     }
-
-    /** Zips already said to wait, so an empty checksum file left for long is one WARN, not one per poll. */
-    private final Set<String> said = ConcurrentHashMap.newKeySet();
 
     @Override
     public boolean accept(GenericFile<Object> file) {
