@@ -387,6 +387,23 @@ class FaultProxyTest {
         assertThat(proxy.faultsInjected()).isEqualTo(1);
     }
 
+    @Test
+    void tcpModeSilencesOpenConnectionsWhileNewOnesGetThrough() throws Exception {
+        proxy = FaultProxy.tcp("127.0.0.1", tcpPort());
+        try (Socket open = new Socket("127.0.0.1", proxy.port())) {
+            open.setSoTimeout(1000);
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> proxy.connections() == 1);
+            proxy.silenceOpenConnections();
+            // its request is lost on the way, and no answer comes: nothing closed, nothing reset
+            open.getOutputStream().write("GO\n".getBytes(ISO_8859_1));
+            assertThatThrownBy(() -> open.getInputStream().read()).isInstanceOf(SocketTimeoutException.class);
+
+            Download fresh = download(5_000);
+            assertThat(fresh.failure()).isNull();
+            assertThat(fresh.bytes()).isEqualTo(PAYLOAD);
+        }
+    }
+
     // ---- upstreams and clients -------------------------------------------------------------------
 
     /** Echoes "METHOD target bodyBytes"; /chunked answers chunked, /empty answers 204. */
