@@ -599,20 +599,25 @@ public final class MemoriaReport {
     }
 
     /**
-     * The reports of packages that were to be on line from {@code publicationFrom} on: by their corte, not by when they
-     * were refused (the 20:00 corte refused at 19:50 left the public without results at 20:00); by the time of the
-     * report only when the corte is unknown. Earlier cortes (a rehearsal's, a test package) had nothing to affect.
+     * The reports of packages that concern the publication from {@code publicationFrom} on: by their corte (the 20:00
+     * corte refused at 19:50 left the public without results at 20:00), or by when they were refused (a package of an
+     * earlier corte refused at 21:05, a day mistyped in its name, was the night's own incident: its corte's results
+     * never went on line). Only one both of an earlier corte and refused earlier (a rehearsal's, a test package) had
+     * nothing to affect.
      */
     static List<QuarantineReport> since(List<QuarantineReport> reports, LocalDateTime publicationFrom, ZoneId zone) {
         return reports.stream().filter(r -> {
+            if (r.time() == null || !Instant.parse(r.time()).isBefore(publicationFrom.atZone(zone).toInstant())) {
+                return true;
+            }
             if (r.corte() != null) {
                 try {
                     return !LocalDateTime.parse(r.corte().replace(' ', 'T')).isBefore(publicationFrom);
                 } catch (java.time.format.DateTimeParseException unreadable) {
-                    // judged by its time below
+                    // judged by its time alone
                 }
             }
-            return r.time() == null || !Instant.parse(r.time()).isBefore(publicationFrom.atZone(zone).toInstant());
+            return false;
         }).toList();
     }
 

@@ -242,7 +242,8 @@ class MemoriaTecnicaTest {
     /**
      * A package of a corte before the results had to be on line (an early test package of the institute, corte 12:00)
      * affected no publication: counted apart, not listed among the incidents nor in the CSV. The 20:00 corte refused at
-     * 19:50 (early, as the corte gate allows) did: listed.
+     * 19:50 (early, as the corte gate allows) did: listed. So did a package of an earlier corte refused during the night
+     * (a day mistyped in its name, 1 June for 2 June): its results never went on line.
      */
     @Test
     void packagesRefusedBeforeThePublicationStartedAreNotIncidentsOfIt() throws Exception {
@@ -252,14 +253,18 @@ class MemoriaTecnicaTest {
                 "SHA-256 differs", "2024-06-03T03:30:00Z", "ab", "cd", 1000L, "https://prep.iepcjalisco.mx/paquete", "history");
         QuarantineReport firstCorte = new QuarantineReport("PREP2024_JAL_20240602_2000.zip", "2024-06-02T20:00", "unzip", "NO_BASE_TAG",
                 "no base", "2024-06-03T01:50:00Z", "ab", "ab", 1000L, "https://prep.iepcjalisco.mx/paquete", "history");
-        var night = new OperationRecords.Night(List.of(), List.of(early, firstCorte, during), List.of(), List.of());
+        QuarantineReport mistyped = new QuarantineReport("PREP2024_JAL_20240601_2100.zip", "2024-06-01T21:00", "corte-gate", "STALE_CORTE",
+                "not newer than the published corte", "2024-06-03T03:05:00Z", "ab", "ab", 1000L, "https://prep.iepcjalisco.mx/paquete", "history");
+        var night = new OperationRecords.Night(List.of(), List.of(early, firstCorte, during, mistyped), List.of(), List.of());
 
         String html = MemoriaReport.html("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM,
                 SiteTrafficTest.figures(SiteTrafficTest.night()), night, Instant.parse("2024-06-12T18:00:00Z"), "pruebas");
 
-        assertThat(html).contains("Paquetes no publicados: <span id=\"rechazados\">2</span>").contains("<span id=\"paquetes-antes\">1</span>")
-                .contains("PREP2024_JAL_20240602_2120.zip").contains("PREP2024_JAL_20240602_2000.zip").doesNotContain("PREP2024_JAL_20240602_1200.zip");
+        assertThat(html).contains("Paquetes no publicados: <span id=\"rechazados\">3</span>").contains("<span id=\"paquetes-antes\">1</span>")
+                .contains("PREP2024_JAL_20240602_2120.zip").contains("PREP2024_JAL_20240602_2000.zip").contains("PREP2024_JAL_20240601_2100.zip")
+                .doesNotContain("PREP2024_JAL_20240602_1200.zip");
         assertThat(incidentsCsv(night, "2024-06-03")).contains("PREP2024_JAL_20240602_2120.zip").contains("PREP2024_JAL_20240602_2000.zip")
+                .contains("paquete_no_publicado,2024-06-02 21:05:00,,,\"PREP2024_JAL_20240601_2100.zip: ")
                 .doesNotContain("PREP2024_JAL_20240602_1200.zip");
     }
 
