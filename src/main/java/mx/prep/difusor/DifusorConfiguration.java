@@ -180,7 +180,8 @@ public class DifusorConfiguration implements CamelConfiguration {
             default -> throw new IllegalStateException("difusor.source.kind is 'manifest', 'package-url', 'directory' or 'bucket', not '"
                     + kind + "'");
         }
-        CorteParser corteParser = new CorteParser(settings.required("difusor.source.corte-pattern"));
+        CorteParser corteParser = new CorteParser(settings.required("difusor.source.corte-pattern"),
+                ZoneId.of(settings.required("difusor.corte-zone")));
         registry.bind("packageDownloader", new PackageDownloader(http, corteParser, workDir.resolve("spool"),
                 settings.millis("difusor.source.read-timeout-ms"), settings.millis("difusor.source.download-deadline-ms"),
                 settings.millis("difusor.source.progress-interval-ms"), settings.number("difusor.source.max-package-bytes"),

@@ -292,7 +292,7 @@ public final class PackageDownloader {
     private Corte corte(PackageOffer offer, String name) {
         if (offer.announcedCorte() != null && !offer.announcedCorte().isBlank()) {
             try {
-                return Corte.parse(offer.announcedCorte());
+                return corteParser.announced(offer.announcedCorte());
             } catch (IllegalArgumentException e) {
                 LOG.warn("{}: the announced corte '{}' is not readable; using the package name", offer, offer.announcedCorte());
             }

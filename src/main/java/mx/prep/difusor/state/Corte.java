@@ -16,6 +16,7 @@ public record Corte(LocalDateTime at) implements Comparable<Corte> {
     // strict: the default resolver reads 31 June as 30 June and 2024-02-30 as the 29th, another corte than the one named
     private static final DateTimeFormatter COMPACT = DateTimeFormatter.ofPattern("uuuuMMdd_HHmm").withResolverStyle(ResolverStyle.STRICT);
     private static final DateTimeFormatter SHOWN = DateTimeFormatter.ofPattern("uuuu-MM-dd HH:mm").withResolverStyle(ResolverStyle.STRICT);
+    private static final DateTimeFormatter SHOWN_SECONDS = DateTimeFormatter.ofPattern("uuuu-MM-dd HH:mm:ss").withResolverStyle(ResolverStyle.STRICT);
     private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("uuuuMMdd").withResolverStyle(ResolverStyle.STRICT);
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HHmm").withResolverStyle(ResolverStyle.STRICT);
     /** A day's last corte may be named after its end, 24:00: the next day's 00:00. */
@@ -25,7 +26,7 @@ public record Corte(LocalDateTime at) implements Comparable<Corte> {
         at = at.truncatedTo(ChronoUnit.MINUTES);
     }
 
-    /** Parses {@code yyyyMMdd_HHmm}, {@code yyyy-MM-dd HH:mm} or ISO-8601 local date-time. */
+    /** Parses {@code yyyyMMdd_HHmm}, {@code yyyy-MM-dd HH:mm(:ss)} or ISO-8601 local date-time. */
     public static Corte parse(String text) {
         String t = text.trim();
         Matcher endOfDay = END_OF_DAY.matcher(t);
@@ -36,7 +37,7 @@ public record Corte(LocalDateTime at) implements Comparable<Corte> {
                 throw new IllegalArgumentException("not a corte: '" + text + "'", e);
             }
         }
-        for (DateTimeFormatter f : new DateTimeFormatter[] { COMPACT, SHOWN, DateTimeFormatter.ISO_LOCAL_DATE_TIME }) {
+        for (DateTimeFormatter f : new DateTimeFormatter[] { COMPACT, SHOWN, SHOWN_SECONDS, DateTimeFormatter.ISO_LOCAL_DATE_TIME }) {
             try {
                 return new Corte(LocalDateTime.parse(t, f));
             } catch (DateTimeParseException ignored) {
@@ -44,6 +45,22 @@ public record Corte(LocalDateTime at) implements Comparable<Corte> {
             }
         }
         throw new IllegalArgumentException("not a corte: '" + text + "'");
+    }
+
+    /**
+     * A corte as a source announces it: a local time as {@link #parse(String)} reads it, or a time with its offset
+     * ({@code 2024-06-02T22:20:00-06:00}, {@code ...Z}), the one form that cannot be misread, in {@code zone}.
+     */
+    public static Corte parse(String text, java.time.ZoneId zone) {
+        try {
+            return parse(text);
+        } catch (IllegalArgumentException local) {
+            try {
+                return new Corte(java.time.OffsetDateTime.parse(text.trim().replace(' ', 'T')).atZoneSameInstant(zone).toLocalDateTime());
+            } catch (DateTimeParseException notWithAnOffset) {
+                throw local;
+            }
+        }
     }
 
     /**

@@ -57,17 +57,26 @@ public final class CorteGate {
         }
         java.time.Duration ahead = horizon.ahead(pkg.corte());
         if (ahead != null) {
-            throw new PackageRejectedException(RejectReason.CORTE_AHEAD, pkg + ": its corte " + pkg.corte() + " is " + ahead.toMinutes()
+            throw new PackageRejectedException(RejectReason.CORTE_AHEAD, pkg + ": its corte " + pkg.corte() + " is " + minutes(ahead)
                     + " min ahead of the clock in " + horizon.zone() + " (a typo, or a time in another zone?); published, it would make every"
                     + " real corte after it look stale");
         }
         // a bucket keeps what it was sent: the same package read hours later, once the clock has caught up with its name
         java.time.Duration aheadOfItself = pkg.madeAt() == null ? null : horizon.aheadOf(pkg.corte(), pkg.madeAt());
         if (aheadOfItself != null) {
-            throw new PackageRejectedException(RejectReason.CORTE_AHEAD, pkg + ": its corte " + pkg.corte() + " is " + aheadOfItself.toMinutes()
-                    + " min later than when its source made it (" + pkg.madeAt() + ", its Last-Modified) in " + horizon.zone()
+            // the time it was made in the zone the corte is read in: side by side, the operator compares like with like
+            throw new PackageRejectedException(RejectReason.CORTE_AHEAD, pkg + ": its corte " + pkg.corte() + " is " + minutes(aheadOfItself)
+                    + " min later than when its source made it (" + java.time.LocalDateTime.ofInstant(pkg.madeAt(), horizon.zone()).format(MADE_AT)
+                    + " in " + horizon.zone() + ", its Last-Modified " + pkg.madeAt() + ")"
                     + " (a typo, or a time in another zone?); published, it would show older results as this corte");
         }
+    }
+
+    private static final java.time.format.DateTimeFormatter MADE_AT = java.time.format.DateTimeFormatter.ofPattern("uuuu-MM-dd HH:mm:ss");
+
+    /** Whole minutes, rounded up: 30 min 30 s past a 30-minute tolerance is not "30 min ahead". */
+    private static long minutes(java.time.Duration ahead) {
+        return (ahead.toSeconds() + 59) / 60;
     }
 
     /**

@@ -60,7 +60,7 @@ class DownloadTest {
     }
 
     private PackageDownloader downloader(SecureHttp http, Duration readTimeout, Duration deadline) {
-        return new PackageDownloader(http, new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip"), tmp.resolve("spool"),
+        return new PackageDownloader(http, new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip", java.time.ZoneId.of("America/Mexico_City")), tmp.resolve("spool"),
                 readTimeout, deadline, Duration.ofMillis(200), 1L << 30, Duration.ofMinutes(2), Duration.ofSeconds(2), Duration.ofSeconds(32),
                 Clock.systemUTC(),
                 new DifusorMetrics(new SimpleMeterRegistry(), Clock.systemUTC(), ZoneId.of("America/Mexico_City")));

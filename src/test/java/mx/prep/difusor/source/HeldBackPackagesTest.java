@@ -65,7 +65,7 @@ class HeldBackPackagesTest {
         HeldBackPackages held = new HeldBackPackages(incoming, new StateStore(new ObjectStore(client), "prep-history",
                 "state/published.json", "state/site-manifest.json",
                 new DifusorMetrics(new SimpleMeterRegistry(), clock, ZoneId.of("America/Mexico_City"))),
-                new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip"), clock);
+                new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip", java.time.ZoneId.of("America/Mexico_City")), clock);
         Instant start = clock.instant();
         assertThat(held.holdBack(failedInTheFolder(incoming, OLDER), start.plus(Duration.ofMinutes(1)))).isTrue();
         assertThat(held.holdBack(failedInTheFolder(incoming, NEWEST), start.plus(Duration.ofMinutes(4)))).isTrue();

@@ -172,7 +172,7 @@ class SourceParsingTest {
     @Test
     void aNameFromTheAnswerIsTheFirstThatNamesACorteMadeSafeNotDropped() {
         PackageOffer unnamed = new PackageOffer(null, "x", null, URI.create("https://prep.example/latest.zip"), null, null);
-        CorteParser corte = new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip");
+        CorteParser corte = new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip", java.time.ZoneId.of("America/Mexico_City"));
         java.util.function.Predicate<String> namesACorte = n -> corte.fromPackageName(n).isPresent();
         URI latest = URI.create("https://prep.example/latest.zip");
         assertThat(PackageDownloader.packageName(unnamed, Optional.of("attachment; filename=\"PREP JAL 20240602_2000.zip\""), latest, latest,

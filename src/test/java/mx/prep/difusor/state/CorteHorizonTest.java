@@ -71,6 +71,21 @@ class CorteHorizonTest {
         gate.requireCorte(pkg);   // nothing tells when it was made: the clock alone
         pkg.madeAt(made);
         assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> gate.requireCorte(pkg)))
-                .isInstanceOf(mx.prep.difusor.PackageRejectedException.class).hasMessageContaining("later than when its source made it");
+                .isInstanceOf(mx.prep.difusor.PackageRejectedException.class)
+                // its Last-Modified also in the corte's zone, side by side with the corte: 04:20 UTC is 22:20 there
+                .hasMessageContaining("is 360 min later than when its source made it (2024-06-02 22:20:00 in America/Mexico_City, its Last-Modified"
+                        + " 2024-06-03T04:20:00Z)");
+    }
+
+    /** 30 min 30 s ahead with a tolerance of 30 min is refused, and the refusal says 31 min, not "30 min ahead". */
+    @Test
+    void theRefusalRoundsTheMinutesAheadUp() {
+        Clock night = Clock.fixed(Instant.parse("2024-06-03T03:00:00Z"), ZoneOffset.UTC);   // 21:00 in Mexico City
+        CorteGate gate = new CorteGate(null, null, null, night, new CorteHorizon(Clock.offset(night, Duration.ofSeconds(-30)),
+                ZoneId.of("America/Mexico_City"), Duration.ofMinutes(30)));
+        mx.prep.difusor.PrepPackage pkg = new mx.prep.difusor.PrepPackage("PREP2024_JAL_20240602_2130.zip", null, null, corte(2024, 6, 2, 21, 30),
+                "https://prep.iepcjalisco.mx/paquete", Instant.parse("2024-06-03T03:00:00Z"));
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> gate.requireCorte(pkg)))
+                .isInstanceOf(mx.prep.difusor.PackageRejectedException.class).hasMessageContaining("is 31 min ahead of the clock");
     }
 }

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 class CorteParserTest {
 
-    private final CorteParser defaults = new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip");
+    private final CorteParser defaults = new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip", java.time.ZoneId.of("America/Mexico_City"));
 
     @Test
     void theCorteComesFromThePackageName() {
@@ -42,7 +42,7 @@ class CorteParserTest {
 
     @Test
     void aPatternWithoutTheNamedGroupsIsRefusedAtStartUp() {
-        assertThatThrownBy(() -> new CorteParser(".*_(\\d{8})_(\\d{4})\\.zip")).hasMessageContaining("named groups");
+        assertThatThrownBy(() -> new CorteParser(".*_(\\d{8})_(\\d{4})\\.zip", java.time.ZoneId.of("America/Mexico_City"))).hasMessageContaining("named groups");
     }
 
     @Test
@@ -53,5 +53,21 @@ class CorteParserTest {
         assertThat(a.isNewerThan(a)).isFalse();
         assertThat(Corte.parse("2024-06-02T20:20:00")).isEqualTo(b);
         assertThat(a.isNewerThan(null)).isTrue();
+    }
+
+    /**
+     * A manifest may write its corte with seconds, or with its offset: the one form that cannot be misread, from a
+     * source whose clock is in UTC. Both used to be unreadable: a package named without a corte was refused NO_CORTE.
+     */
+    @Test
+    void aCorteAnnouncedWithSecondsOrWithItsOffsetIsReadInTheInstitutesZone() {
+        Corte corte = new Corte(LocalDateTime.of(2024, 6, 2, 22, 20));
+        assertThat(defaults.announced("2024-06-02 22:20:00")).isEqualTo(corte);
+        assertThat(defaults.announced("2024-06-02T22:20:00-06:00")).isEqualTo(corte);
+        assertThat(defaults.announced("2024-06-02 22:20-06:00")).isEqualTo(corte);
+        assertThat(defaults.announced("2024-06-03T04:20:00Z")).isEqualTo(corte);
+        assertThat(defaults.announced("20240602_2220")).isEqualTo(corte);
+        assertThatThrownBy(() -> defaults.announced("2024-06-02 22:20:00 CST")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> defaults.announced("2024-06-31T22:20:00-06:00")).isInstanceOf(IllegalArgumentException.class);
     }
 }
