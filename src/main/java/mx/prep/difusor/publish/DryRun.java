@@ -26,7 +26,7 @@ import mx.prep.difusor.unpack.SiteFile;
 /**
  * Dry run: reports what a package would change (uploads, deletions, invalidation paths), or why it would be refused,
  * and touches nothing: no history, no site, no CDN, no state, no quarantine. The report goes to the log and to
- * {@code <work-dir>/dry-run/<package>.json}.
+ * {@code <work-dir>/dry-run/<package name without .zip>.json}.
  */
 public final class DryRun {
 
