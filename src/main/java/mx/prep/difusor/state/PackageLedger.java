@@ -37,12 +37,14 @@ public final class PackageLedger {
 
     private record Failed(int times, Instant retryAt) {
     }
-    private final Set<String> settled = Collections.newSetFromMap(Collections.synchronizedMap(new LinkedHashMap<>() {
+    // the set's calls lock this map, so whoever walks the set holds this map's lock, not the set's
+    private final Map<String, Boolean> settledKeys = Collections.synchronizedMap(new LinkedHashMap<>() {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
             return size() > REMEMBERED;
         }
-    }));
+    });
+    private final Set<String> settled = Collections.newSetFromMap(settledKeys);
 
     public PackageLedger(StateStore state, HistoryArchiver history, Clock clock, Duration firstRetry, Duration maxRetry) {
         this.state = state;
@@ -88,7 +90,7 @@ public final class PackageLedger {
 
     private boolean isNewChecksum(String sha) throws IOException {
         String suffix = "@" + sha;
-        synchronized (settled) {
+        synchronized (settledKeys) {
             if (settled.stream().anyMatch(k -> k.endsWith(suffix))) {
                 return false;
             }
