@@ -307,8 +307,18 @@ public final class Quarantine {
         // a copy cut short by a killed pod is not the package: copied whole to a temporary name, then renamed
         if (spool != null && (!Files.exists(kept) || Files.size(kept) != Files.size(spool))) {
             Path copying = kept.resolveSibling(kept.getFileName() + ".partial");
-            Files.copy(spool, copying, StandardCopyOption.REPLACE_EXISTING);
-            Files.move(copying, kept, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            try {
+                Files.copy(spool, copying, StandardCopyOption.REPLACE_EXISTING);
+                Files.move(copying, kept, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException | RuntimeException diskFull) {
+                // the package goes to the spool's leftovers instead: a part of it here only takes room from that disk
+                try {
+                    Files.deleteIfExists(copying);
+                } catch (IOException notEvenThat) {
+                    diskFull.addSuppressed(notEvenThat);
+                }
+                throw diskFull;
+            }
         }
         // written whole or not at all: a pod killed mid-write must not leave a report that cannot be read
         Path partial = dir.resolve("report.json.partial");
