@@ -16,6 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.slf4j.Logger;
@@ -208,13 +209,16 @@ public final class ObjectStore {
         CompletedPart[] sent = new CompletedPart[count];
         AtomicReference<Throwable> failure = new AtomicReference<>();
         List<CompletableFuture<Void>> uploads = new ArrayList<>(count);
+        // each part is claimed once: by its thread as it starts, or by this one, interrupted, for a part that never started
+        AtomicBoolean[] claimed = new AtomicBoolean[count];
         for (int i = 0; i < count && failure.get() == null; i++) {
             int number = i + 1;
             long offset = i * parts.size();
             long length = Math.min(parts.size(), size - offset);
+            AtomicBoolean claim = claimed[i] = new AtomicBoolean();
             Runnable upload = () -> {
-                if (failure.get() != null) {
-                    return; // another part failed: the upload is aborted, this one need not go
+                if (!claim.compareAndSet(false, true) || failure.get() != null) {
+                    return; // let go by the interrupted copy, or another part failed: the upload is aborted, this one need not go
                 }
                 try (FileSlice slice = new FileSlice(file, offset, length)) {
                     var answer = s3.uploadPart(b -> b.bucket(bucket).key(key).uploadId(uploadId).partNumber(number)
@@ -244,6 +248,12 @@ public final class ObjectStore {
             } catch (InterruptedException e) {
                 interrupted = true;
                 failure.compareAndSet(null, new InterruptedIOException("interrupted while uploading the parts of s3://" + bucket + "/" + key));
+                // a stop: the pool may have dropped the parts still queued (shutdownNow), whose futures would never end
+                for (int i = 0; i < uploads.size(); i++) {
+                    if (claimed[i].compareAndSet(false, true)) {
+                        uploads.get(i).complete(null);
+                    }
+                }
             } catch (ExecutionException e) {
                 failure.compareAndSet(null, e.getCause());
             }

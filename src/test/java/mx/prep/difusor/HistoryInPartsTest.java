@@ -157,6 +157,47 @@ class HistoryInPartsTest extends PipelineTestBase {
         assertSiteEquals(pkg);
     }
 
+    /**
+     * A stop while a package goes into the history in parts, more parts than threads: Camel's pool drops the parts
+     * still queued (shutdownNow) and the copy's thread is interrupted. The copy waited for every part, those dropped
+     * too, which never end: the stop hung past the pod's grace period and the upload was never aborted. Now the parts
+     * not started are let go, and the upload is aborted at once.
+     */
+    @Test
+    void aStopWhilePartsWaitForAThreadEndsTheCopyAndAbortsTheUpload() throws Exception {
+        Path pkg = largeCorte();
+        String key = "history/" + pkg.getFileName();
+        s3Network.holdAnswer(r -> r.path().equals("/" + HISTORY + "/" + key) && partNumber(r) == 1, 1, Duration.ofSeconds(60));
+        java.util.concurrent.ExecutorService partThreads = java.util.concurrent.Executors.newFixedThreadPool(1);
+        java.util.concurrent.ExecutorService caller = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try (var client = mx.prep.difusor.embedded.EmbeddedS3.clientBuilder(s3Network.uri()).build()) {
+            ObjectStore store = new ObjectStore(client, new ObjectStore.Parts(PART, false, partThreads));
+            java.util.concurrent.atomic.AtomicReference<Thread> copying = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.CompletableFuture<Throwable> copy = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                copying.set(Thread.currentThread());
+                try {
+                    store.createPackage(HISTORY, key, pkg, "application/zip", Map.of());
+                    return null;
+                } catch (Exception | Error e) {
+                    return e;
+                }
+            }, caller);
+            await().atMost(Duration.ofSeconds(30)).until(() -> historyZipRequests(pkg.getFileName().toString()).stream().anyMatch(r -> partNumber(r) == 1));
+
+            partThreads.shutdownNow();   // parts 2 and 3 were queued behind part 1
+            copying.get().interrupt();
+            Throwable failed = copy.get(20, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(failed).as("the copy ended, failed").isNotNull();
+            assertThat(historyZipRequests(pkg.getFileName().toString())).as("the upload aborted")
+                    .filteredOn(r -> r.method().equals("DELETE") && r.target().contains("uploadId=")).hasSize(1);
+            assertThat(bucket.listMultipartUploads(b -> b.bucket(HISTORY)).uploads()).isEmpty();
+            assertThat(keys(HISTORY, "history/")).isEmpty();
+        } finally {
+            s3Network.releaseAnswers();
+            caller.shutdownNow();
+        }
+    }
+
     @Test
     void aPartRefusedPastTheSdksAttemptsAbortsTheUploadAndTheRetryCopiesThePackageAgain() throws Exception {
         Path pkg = largeCorte();
