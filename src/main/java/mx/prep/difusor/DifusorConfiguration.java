@@ -127,6 +127,7 @@ public class DifusorConfiguration implements CamelConfiguration {
             throw new IllegalStateException("difusor.source.corte-max-ahead-minutes is at least 0, not " + aheadMinutes
                     + ": a corte is never refused for being behind the clock");
         }
+        CorteHorizon.requireCurrentRules(ZoneId.of(settings.required("difusor.corte-zone")), java.time.LocalDate.now(clock).getYear());
         CorteHorizon horizon = new CorteHorizon(clock, ZoneId.of(settings.required("difusor.corte-zone")), Duration.ofMinutes(aheadMinutes));
         Instant opensAt = opensAt(settings.text("difusor.source.opens-at"));
         if (opensAt != null && opensAt.isBefore(clock.instant().minus(Duration.ofDays(2)))) {

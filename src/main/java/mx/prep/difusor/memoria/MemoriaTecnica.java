@@ -241,10 +241,7 @@ public final class MemoriaTecnica {
      * says Tiempo del Centro (UTC−6).
      */
     static void requireCurrentRules(String zoneId, java.time.ZoneOffset offset, LocalDate from) {
-        if (zoneId.equals("America/Mexico_City") && from.getYear() >= 2023 && offset.getTotalSeconds() != -6 * 3600) {
-            throw new IllegalStateException("this JDK's time-zone data puts Mexico City at UTC" + offset + " on " + from
-                    + ", but it keeps UTC-06:00 all year since 2022: update the JDK (17.0.6 or newer) before writing the memoria técnica");
-        }
+        mx.prep.difusor.state.CorteHorizon.requireCurrentRules(zoneId, offset, from);
     }
 
     /** A log file, opened only when one of the {@link #READERS} fetchers gets to it. */

@@ -28,4 +28,23 @@ public record CorteHorizon(Clock clock, ZoneId zone, Duration tolerance) {
         Duration ahead = Duration.between(then, corte.at());
         return ahead.compareTo(tolerance) > 0 ? ahead : null;
     }
+
+    /**
+     * Mexico ended daylight saving time in October 2022. A JDK whose time-zone data predates that (17.0.5 and older)
+     * puts Mexico City at UTC-5 each summer: this horizon, the lag and the logs' times would be an hour off the corte
+     * names all night. Checked at start, on election day's date of this year.
+     */
+    public static void requireCurrentRules(ZoneId zone, int year) {
+        java.time.LocalDate electionDay = java.time.LocalDate.of(year, 6, 2);
+        requireCurrentRules(zone.getId(), zone.getRules().getOffset(electionDay.atTime(12, 0)), electionDay);
+    }
+
+    /** As {@link #requireCurrentRules(ZoneId, int)}, with the zone's offset on {@code day} as this JDK reads it. */
+    public static void requireCurrentRules(String zoneId, java.time.ZoneOffset offset, java.time.LocalDate day) {
+        if (zoneId.equals("America/Mexico_City") && day.getYear() >= 2023 && offset.getTotalSeconds() != -6 * 3600) {
+            throw new IllegalStateException("this JDK's time-zone data puts Mexico City at UTC" + offset + " on " + day
+                    + ", but it keeps UTC-06:00 all year since 2022: cortes, the lag and the logs' times would be an hour off; update the JDK"
+                    + " (17.0.6 or newer)");
+        }
+    }
 }

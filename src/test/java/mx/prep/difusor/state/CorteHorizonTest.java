@@ -88,4 +88,16 @@ class CorteHorizonTest {
         assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> gate.requireCorte(pkg)))
                 .isInstanceOf(mx.prep.difusor.PackageRejectedException.class).hasMessageContaining("is 31 min ahead of the clock");
     }
+
+    /** A JDK still applying Mexico's abolished summer time would read every corte an hour off the clock: no start. */
+    @Test
+    void aJdkWithOldTimeZoneRulesForMexicoDoesNotStart() {
+        CorteHorizon.requireCurrentRules("America/Mexico_City", ZoneOffset.ofHours(-6), java.time.LocalDate.parse("2024-06-02"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> CorteHorizon.requireCurrentRules("America/Mexico_City", ZoneOffset.ofHours(-5),
+                java.time.LocalDate.parse("2024-06-02"))).isInstanceOf(IllegalStateException.class).hasMessageContaining("17.0.6");
+        CorteHorizon.requireCurrentRules("America/Tijuana", ZoneOffset.ofHours(-7), java.time.LocalDate.parse("2024-06-02"));
+        // this JDK's own rules pass, this year and on the 2024 election's day
+        CorteHorizon.requireCurrentRules(ZoneId.of("America/Mexico_City"), java.time.LocalDate.now().getYear());
+        CorteHorizon.requireCurrentRules(ZoneId.of("America/Mexico_City"), 2024);
+    }
 }
