@@ -52,7 +52,7 @@ class KubernetesManifestsTest {
             + "changing application.properties or routes/)";
     /** What each overlay must set, differently from the other one. */
     private static final List<String> OVERLAY_ENV = List.of("DIFUSOR_SOURCE_POLL_CRON", "DIFUSOR_SITE_BUCKET",
-            "DIFUSOR_HISTORY_BUCKET", "DIFUSOR_CDN_DISTRIBUTION_IDS", "DIFUSOR_SOURCE_MANIFEST_URL", "DIFUSOR_PROBE_URL");
+            "DIFUSOR_HISTORY_BUCKET", "DIFUSOR_CDN_DISTRIBUTION_IDS", "DIFUSOR_SOURCE_MANIFEST_URL");
     private static final String IRSA = "eks.amazonaws.com/role-arn";
     private static final Pattern SECRET_LOOKING_NAME =
             Pattern.compile("(?i).*(password|passwd|secret|token|credential|access[-_.]?key|private[-_.]?key|signing[-_.]?key).*");
@@ -544,6 +544,10 @@ class KubernetesManifestsTest {
             assertThat(literal(jornada.env(), var)).as("%s: jornada vs simulacro", var)
                     .isNotEqualTo(literal(simulacro.env(), var));
         }
+        // the institute checks one address in the simulacros and on the night (the call, V.b): a jornada probing another
+        // one measured a site the institute never looks at, for the status page and the memoria técnica
+        assertThat(literal(jornada.env(), "DIFUSOR_PROBE_URL")).as("DIFUSOR_PROBE_URL: jornada vs simulacro").startsWith("https://")
+                .isEqualTo(literal(simulacro.env(), "DIFUSOR_PROBE_URL"));
         assertThat(jornada.namespace()).as("namespace: jornada vs simulacro").isNotEqualTo(simulacro.namespace());
         assertThat(at(jornada.serviceAccount(), "metadata", "annotations", IRSA))
                 .as("IRSA role: jornada vs simulacro")
