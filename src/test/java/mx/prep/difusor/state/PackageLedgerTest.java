@@ -27,7 +27,7 @@ class PackageLedgerTest {
         AtomicBoolean done = new AtomicBoolean();
         CompletableFuture<Void> settling = CompletableFuture.runAsync(() -> {
             for (int i = 0; !done.get(); i++) {
-                ledger.settled("PREP2024_JAL_20240602_2000.zip", sha);   // kept among the newest, so the walk goes through all
+                ledger.settled("PREP2024_JAL_20240602_2000.zip", sha);   // settled again once evicted: the walk goes through many
                 ledger.settled("PREP2024_JAL_" + i + ".zip", Integer.toHexString(i));
             }
         });
