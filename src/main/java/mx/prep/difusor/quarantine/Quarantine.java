@@ -305,27 +305,43 @@ public final class Quarantine {
         Files.createDirectories(dir);
         Path kept = localCopy(dir, report);
         // a copy cut short by a killed pod is not the package: copied whole to a temporary name, then renamed
+        boolean copiedNow = false;
         if (spool != null && (!Files.exists(kept) || Files.size(kept) != Files.size(spool))) {
             Path copying = kept.resolveSibling(kept.getFileName() + ".partial");
             try {
                 Files.copy(spool, copying, StandardCopyOption.REPLACE_EXISTING);
                 Files.move(copying, kept, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                copiedNow = true;
             } catch (IOException | RuntimeException diskFull) {
                 // the package goes to the spool's leftovers instead: a part of it here only takes room from that disk
-                try {
-                    Files.deleteIfExists(copying);
-                } catch (IOException notEvenThat) {
-                    diskFull.addSuppressed(notEvenThat);
-                }
+                deleteAfter(diskFull, copying);
                 throw diskFull;
             }
         }
         // written whole or not at all: a pod killed mid-write must not leave a report that cannot be read
         Path partial = dir.resolve("report.json.partial");
-        Files.writeString(partial, Json.MAPPER.writeValueAsString(report), StandardCharsets.UTF_8);
-        Files.move(partial, dir.resolve("report.json"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try {
+            Files.writeString(partial, Json.MAPPER.writeValueAsString(report), StandardCharsets.UTF_8);
+            Files.move(partial, dir.resolve("report.json"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException diskFull) {
+            // the package goes to the spool's leftovers with its report: a copy left here without one is never sent
+            deleteAfter(diskFull, partial);
+            if (copiedNow) {
+                deleteAfter(diskFull, kept);
+            }
+            throw diskFull;
+        }
         LOG.error("package {}: S3 refused the quarantine ({}); kept on local disk at {}", name, s3Down.toString(), dir);
         return dir.toString();
+    }
+
+    /** Removes what a failed local keep left, the failure keeping any trouble removing it. */
+    private static void deleteAfter(Exception failure, Path left) {
+        try {
+            Files.deleteIfExists(left);
+        } catch (IOException notEvenThat) {
+            failure.addSuppressed(notEvenThat);
+        }
     }
 
     /**
