@@ -76,7 +76,7 @@ public final class CorteGate {
 
     /** Whole minutes, rounded up: 30 min 30 s past a 30-minute tolerance is not "30 min ahead". */
     private static long minutes(java.time.Duration ahead) {
-        return (ahead.toSeconds() + 59) / 60;
+        return (ahead.toMillis() + 59_999) / 60_000;
     }
 
     /**

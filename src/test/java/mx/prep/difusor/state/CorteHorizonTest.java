@@ -77,11 +77,11 @@ class CorteHorizonTest {
                         + " 2024-06-03T04:20:00Z)");
     }
 
-    /** 30 min 30 s ahead with a tolerance of 30 min is refused, and the refusal says 31 min, not "30 min ahead". */
+    /** 30 min and 0.4 s ahead with a tolerance of 30 min is refused, and the refusal says 31 min, not "30 min ahead". */
     @Test
     void theRefusalRoundsTheMinutesAheadUp() {
         Clock night = Clock.fixed(Instant.parse("2024-06-03T03:00:00Z"), ZoneOffset.UTC);   // 21:00 in Mexico City
-        CorteGate gate = new CorteGate(null, null, null, night, new CorteHorizon(Clock.offset(night, Duration.ofSeconds(-30)),
+        CorteGate gate = new CorteGate(null, null, null, night, new CorteHorizon(Clock.offset(night, Duration.ofMillis(-400)),
                 ZoneId.of("America/Mexico_City"), Duration.ofMinutes(30)));
         mx.prep.difusor.PrepPackage pkg = new mx.prep.difusor.PrepPackage("PREP2024_JAL_20240602_2130.zip", null, null, corte(2024, 6, 2, 21, 30),
                 "https://prep.iepcjalisco.mx/paquete", Instant.parse("2024-06-03T03:00:00Z"));
