@@ -49,6 +49,15 @@ public final class Failures {
         return "invalidation".equals(exchange.getProperty(mx.prep.difusor.quarantine.Quarantine.STEP, String.class)) && shouldRetry(exchange);
     }
 
+    /**
+     * Any failure outside the invalidation that no clause before took: to the dead-letter channel at once, also after
+     * a transient failure of the same step was retried (Camel keeps the last matching clause's retries when no clause
+     * matches the next failure). The invalidation's keep its own clause's: the corte is public by then.
+     */
+    public boolean isOutsideTheInvalidation(Exchange exchange) {
+        return !"invalidation".equals(exchange.getProperty(mx.prep.difusor.quarantine.Quarantine.STEP, String.class));
+    }
+
     /** An S3 or CloudFront error code worth a retry, as found in a batch answer's per-key errors. */
     public static boolean isTransientCode(String code) {
         return code != null && TRANSIENT_CODES.contains(code);

@@ -583,6 +583,31 @@ class InstituteSourceTest extends PipelineTestBase {
     }
 
     /**
+     * The same, after a 503 the retry channel retried: the second attempt finds the zip too large, which no retry can
+     * mend. Camel kept the transient failure's retries for it (no clause matched the new failure, so the last one's
+     * policy stayed): the zip was downloaded to the limit four more times before the report.
+     */
+    @Test
+    void aFailureNoRetryCanMendAfterARetriedOneIsReportedAtOnce() throws Exception {
+        Path first = corte(0);
+        var settings = settings();
+        settings.put("difusor.source.max-package-bytes", String.valueOf(Files.size(first) + 1000));
+        settings.put("difusor.retry.failed-package-pause-ms", "60000");
+        settings.put("difusor.retry.max-delay-ms", "10000");   // not fetched again within this test
+        startWithFirstCortePublished(settings);
+        byte[] noise = new byte[200_000];   // does not deflate: the zip grows by as much
+        new java.util.Random(7).nextBytes(noise);
+        Path large = PackageEdits.rewrite(first, Files.createDirectories(tmp.resolve("large")).resolve(corte(1).getFileName()), n -> true,
+                Map.of(), Map.of("data/relleno.bin", noise));
+        institute.answerNext("/" + large.getFileName(), 1, 503, "text/plain", "Service Unavailable");
+        institute.release(large);
+        JsonNode report = awaitReport(large.getFileName().toString());
+        assertThat(report.path("cause").asText()).contains("max-package-bytes");
+        assertThat(institute.requestCount("/" + large.getFileName())).as("the 503, then the zip once").isEqualTo(2);
+        assertSiteEquals(first);
+    }
+
+    /**
      * The institute's server, overloaded, answers the zip 503 with Retry-After: 3: the next attempt comes after the
      * 3 s it asked for, not after the retry channel's backoff (0.1 s here), and the retry's WARN says why.
      */
