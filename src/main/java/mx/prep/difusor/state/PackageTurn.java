@@ -38,7 +38,9 @@ public final class PackageTurn {
             } catch (InterruptedException stopping) {
                 // a process stopping (a lost lead stops the routes) while it waits: nothing of this package has started,
                 // as when it waits to take over the site (LeaderCheck); an InterruptedException was quarantined as
-                // UNEXPECTED, a false refusal, and an operator's republish file deleted with it
+                // UNEXPECTED, a false refusal, and an operator's republish file deleted with it. Only a folder's
+                // consumer thread is interrupted (the forced stop after the graceful wait); a quartz or timer thread
+                // waits on and stops at the lead check after its turn
                 Thread.currentThread().interrupt();
                 throw new mx.prep.difusor.cluster.NoLongerLeaderException(pkg + ": this process is stopping while it waits for its turn");
             }
