@@ -558,21 +558,29 @@ class InstituteSourceTest extends PipelineTestBase {
     }
 
     /**
+     * The first corte published by a difusor whose difusor.source.max-package-bytes its next corte passes (an asset that
+     * does not deflate), not fetched again within a test: that next corte, not released yet.
+     */
+    private Path startedWithALargerSecondCorte(Path first) throws Exception {
+        var settings = settings();
+        settings.put("difusor.source.max-package-bytes", String.valueOf(Files.size(first) + 1000));
+        settings.put("difusor.retry.failed-package-pause-ms", "60000");
+        settings.put("difusor.retry.max-delay-ms", "10000");
+        startWithFirstCortePublished(settings);
+        byte[] noise = new byte[200_000];   // does not deflate: the zip grows by as much
+        new java.util.Random(7).nextBytes(noise);
+        return PackageEdits.rewrite(first, Files.createDirectories(tmp.resolve("large")).resolve(corte(1).getFileName()), n -> true,
+                Map.of(), Map.of("data/relleno.bin", noise));
+    }
+
+    /**
      * A zip larger than difusor.source.max-package-bytes is abandoned at the limit and reported at once, then paused:
      * retried at once, the same zip was downloaded again up to the limit (2 GB by default) five more times.
      */
     @Test
     void aPackageLargerThanTheLimitIsReportedAtOnceNotDownloadedAgainAndAgain() throws Exception {
         Path first = corte(0);
-        var settings = settings();
-        settings.put("difusor.source.max-package-bytes", String.valueOf(Files.size(first) + 1000));
-        settings.put("difusor.retry.failed-package-pause-ms", "60000");
-        settings.put("difusor.retry.max-delay-ms", "10000");   // not fetched again within this test
-        startWithFirstCortePublished(settings);
-        byte[] noise = new byte[200_000];   // does not deflate: the zip grows by as much
-        new java.util.Random(7).nextBytes(noise);
-        Path large = PackageEdits.rewrite(first, Files.createDirectories(tmp.resolve("large")).resolve(corte(1).getFileName()), n -> true,
-                Map.of(), Map.of("data/relleno.bin", noise));
+        Path large = startedWithALargerSecondCorte(first);
         institute.release(large);
         JsonNode report = awaitReport(large.getFileName().toString());
         assertThat(report.path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
@@ -590,15 +598,7 @@ class InstituteSourceTest extends PipelineTestBase {
     @Test
     void aFailureNoRetryCanMendAfterARetriedOneIsReportedAtOnce() throws Exception {
         Path first = corte(0);
-        var settings = settings();
-        settings.put("difusor.source.max-package-bytes", String.valueOf(Files.size(first) + 1000));
-        settings.put("difusor.retry.failed-package-pause-ms", "60000");
-        settings.put("difusor.retry.max-delay-ms", "10000");   // not fetched again within this test
-        startWithFirstCortePublished(settings);
-        byte[] noise = new byte[200_000];   // does not deflate: the zip grows by as much
-        new java.util.Random(7).nextBytes(noise);
-        Path large = PackageEdits.rewrite(first, Files.createDirectories(tmp.resolve("large")).resolve(corte(1).getFileName()), n -> true,
-                Map.of(), Map.of("data/relleno.bin", noise));
+        Path large = startedWithALargerSecondCorte(first);
         institute.answerNext("/" + large.getFileName(), 1, 503, "text/plain", "Service Unavailable");
         institute.release(large);
         JsonNode report = awaitReport(large.getFileName().toString());
