@@ -307,7 +307,7 @@ public class DifusorConfiguration implements CamelConfiguration {
         metrics.watchKeptOnThePod(keptOnThePod);
         // before any download: what an earlier process left in the spool is checked against the history, or quarantined
         registry.bind("spoolLeftovers", new SpoolLeftovers(workDir.resolve("spool"), spoolLeftovers, history,
-                quarantine, context, corteParser, clock, settings.millis("difusor.quarantine.leftover-grace-ms")));
+                quarantine, context, corteParser, clock, settings.millis("difusor.quarantine.leftover-grace-ms"), publishes));
 
         // the institute's probe, run by us, and the status page
         String publicUrl = settings.text("difusor.probe.url");

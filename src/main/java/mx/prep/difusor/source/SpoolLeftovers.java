@@ -50,9 +50,12 @@ public final class SpoolLeftovers {
      * @param grace how long a leftover the history does not hold yet waits before the quarantine, unless it was refused
      *              for what it is: after a restart the poll fetches the same package again, and once the history
      *              holds it the leftover is dropped, instead of being reported as a package that was lost
+     * @param publishes false in a dry run, which keeps no package and never sweeps: what an earlier process left in
+     *                  the spool stays there for a start that publishes, and is not counted as a package only on the
+     *                  pod (set aside, it stayed among the leftovers for good, and PrepPackagesOnlyOnAPod fired)
      */
     public SpoolLeftovers(Path spoolDir, Path leftovers, HistoryArchiver history, Quarantine quarantine, CamelContext context,
-            CorteParser corteParser, Clock clock, Duration grace) throws IOException {
+            CorteParser corteParser, Clock clock, Duration grace, boolean publishes) throws IOException {
         this.grace = grace;
         this.leftovers = leftovers;
         this.history = history;
@@ -60,7 +63,25 @@ public final class SpoolLeftovers {
         this.context = context;
         this.corteParser = corteParser;
         this.clock = clock;
-        setAside(spoolDir);
+        if (publishes) {
+            setAside(spoolDir);
+        } else {
+            leftAlone(spoolDir);
+        }
+    }
+
+    /** A dry run's start: says what an earlier process left in the spool, and leaves it. */
+    private static void leftAlone(Path spoolDir) throws IOException {
+        if (!Files.isDirectory(spoolDir)) {
+            return;
+        }
+        try (Stream<Path> files = Files.list(spoolDir)) {
+            List<Path> left = files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().endsWith(".part")).toList();
+            if (!left.isEmpty()) {
+                LOG.info("{} file(s) left in the spool {} by an earlier process stay there: a dry run keeps no package; a start that"
+                        + " publishes sets them aside for the history's check", left.size(), spoolDir);
+            }
+        }
     }
 
     /**

@@ -28,10 +28,27 @@ class SpoolLeftoversTest {
         Files.writeString(spool.resolve("resumed-PREP2024_JAL_20240602_2220.zip"), "the institute's");
         Path leftovers = SpoolLeftovers.besideSpool(spool);
 
-        new SpoolLeftovers(spool, leftovers, null, null, null, null, Clock.systemUTC(), Duration.ofMinutes(5));
+        new SpoolLeftovers(spool, leftovers, null, null, null, null, Clock.systemUTC(), Duration.ofMinutes(5), true);
 
         assertThat(copy).doesNotExist();
         assertThat(leftovers.resolve("resumed-PREP2024_JAL_20240602_2220.zip")).hasContent("the institute's");
         assertThat(spool).isEmptyDirectory();
+    }
+
+    /**
+     * A dry run keeps no package and never sweeps the leftovers: what a killed process left in the spool stays there,
+     * for a start that publishes. Set aside, it stayed among the leftovers for good, counted as a package only on the
+     * pod (PrepPackagesOnlyOnAPod, critical, on a scraped dry-run pod).
+     */
+    @Test
+    void aDryRunLeavesTheSpoolAsItFindsIt() throws Exception {
+        Path spool = Files.createDirectories(work.resolve("spool"));
+        Path left = Files.writeString(spool.resolve("PREP2024_JAL_20240602_2220.zip"), "a package");
+        Path leftovers = SpoolLeftovers.besideSpool(spool);
+
+        new SpoolLeftovers(spool, leftovers, null, null, null, null, Clock.systemUTC(), Duration.ofMinutes(5), false);
+
+        assertThat(left).hasContent("a package");
+        assertThat(leftovers).doesNotExist();
     }
 }
