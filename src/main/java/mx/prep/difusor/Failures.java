@@ -52,7 +52,7 @@ public final class Failures {
     /**
      * Any failure outside the invalidation that no clause before took: to the dead-letter channel at once, also after
      * a transient failure of the same step was retried (Camel keeps the last matching clause's retries when no clause
-     * matches the next failure). The invalidation's keep its own clause's: the corte is public by then.
+     * matches the next failure). The invalidation's keep their own clauses: the corte is public by then.
      */
     public boolean isOutsideTheInvalidation(Exchange exchange) {
         return !"invalidation".equals(exchange.getProperty(mx.prep.difusor.quarantine.Quarantine.STEP, String.class));
