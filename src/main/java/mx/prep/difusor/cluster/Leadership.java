@@ -24,7 +24,8 @@ import mx.prep.difusor.Settings;
 
 /**
  * Who may poll and publish. Binds the route policy "leadership" that the routes letting packages in (the poll routes,
- * the republish folder, the resume timer and the held-back re-drop: the pipeline's only entry points) run under, after difusor.cluster.mode:
+ * the republish folder, the resume timer and the held-back re-drop: the pipeline's only entry points) run under,
+ * after difusor.cluster.mode:
  * <ul>
  * <li>{@code none} (default): every process leads; a plain policy that changes nothing.</li>
  * <li>{@code file}: camel-file's file-lock cluster service on a folder every replica shares
