@@ -304,7 +304,9 @@ public class DifusorConfiguration implements CamelConfiguration {
                 keptOnThePod.add(Path.of(folder).resolve(SpoolLeftovers.NOT_KEPT));
             }
         }
-        metrics.watchKeptOnThePod(keptOnThePod);
+        // a dry run keeps nothing for S3 and never sweeps: what it sets aside (a stop while a package waited) is no
+        // package only on the pod, and counted, it kept PrepPackagesOnlyOnAPod firing for good
+        metrics.watchKeptOnThePod(publishes ? keptOnThePod : java.util.List.of());
         // before any download: what an earlier process left in the spool is checked against the history, or quarantined
         registry.bind("spoolLeftovers", new SpoolLeftovers(workDir.resolve("spool"), spoolLeftovers, history,
                 quarantine, context, corteParser, clock, settings.millis("difusor.quarantine.leftover-grace-ms"), publishes));

@@ -61,8 +61,8 @@ public final class DifusorMetrics {
         Gauge.builder("difusor_publication_lag_seconds", this, m -> m.lagSeconds())
                 .description("Newest corte announced by the institute minus the published corte, in seconds (before the first publication: "
                         + "seconds since the first corte was announced, or since the PREP opened)").strongReference(true).register(registry);
-        // PrepInstituteUnreachable stays quiet until an hour before it: pods deployed days ahead poll a service that is not
-        // live yet, and a page silenced for days would hide the night's
+        // PrepInstituteUnreachable stays quiet while nothing is published and the opening is more than an hour away: pods
+        // deployed days ahead poll a service that is not live yet, and a page silenced for days would hide the night's
         Gauge.builder("difusor_source_opens_at_timestamp_seconds", this, m -> m.opensAt == null ? Double.NaN : m.opensAt.getEpochSecond())
                 .description("When the PREP opens (difusor.source.opens-at), as a Unix timestamp; NaN when not set").strongReference(true)
                 .register(registry);
