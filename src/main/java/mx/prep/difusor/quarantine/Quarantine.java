@@ -306,7 +306,8 @@ public final class Quarantine {
         Path kept = localCopy(dir, report);
         // a copy cut short by a killed pod is not the package: copied whole to a temporary name, then renamed
         boolean copiedNow = false;
-        if (spool != null && (!Files.exists(kept) || Files.size(kept) != Files.size(spool))) {
+        boolean keptBefore = Files.exists(kept);   // another report's, perhaps: never removed here
+        if (spool != null && (!keptBefore || Files.size(kept) != Files.size(spool))) {
             Path copying = kept.resolveSibling(kept.getFileName() + ".partial");
             try {
                 Files.copy(spool, copying, StandardCopyOption.REPLACE_EXISTING);
@@ -326,7 +327,7 @@ public final class Quarantine {
         } catch (IOException | RuntimeException diskFull) {
             // the package goes to the spool's leftovers with its report: a copy left here without one is never sent
             deleteAfter(diskFull, partial);
-            if (copiedNow) {
+            if (copiedNow && !keptBefore) {
                 deleteAfter(diskFull, kept);
             }
             throw diskFull;
