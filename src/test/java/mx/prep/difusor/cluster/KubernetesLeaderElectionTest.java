@@ -173,7 +173,8 @@ class KubernetesLeaderElectionTest {
                 AutoCloseable capture = mx.prep.difusor.testing.CapturedLogs.capture(logged)) {
             java.util.Map<String, String> settings = kubernetes.replicaSettings("difusor-a", LEASE_MS, RENEW_MS, RETRY_MS);
             settings.put("difusor.cluster.kubernetes-master", "http://localhost:" + cut.port() + "/");
-            // longer than one request with the client's retries (about 20 s): silent only once the election has stopped
+            // the election's client is heard at every attempt of a request, its retries' too (a few seconds apart at most):
+            // silent this long only once the election has stopped
             settings.put("difusor.cluster.election-silence-ms", "30000");
             ElectedContext a = ElectedContext.start("difusor-a", settings);
             replicas.add(a);
@@ -200,6 +201,11 @@ class KubernetesLeaderElectionTest {
             // difusor.cluster.election-silence-ms. One of the two, whichever the cut met
             await().atMost(Duration.ofSeconds(90)).until(() -> !a.electionAlive() || logged.stream()
                     .anyMatch(l -> l.startsWith("Pod[difusor-a] Unable to retrieve the current lease resource")));
+            if (logged.stream().noneMatch(l -> l.startsWith("Pod[difusor-a] Unable to retrieve the current lease resource"))) {
+                // the other signal, as the runbook has it: the liveness check's ERROR
+                LOG.info("MEASURED kubernetes: the cut met a's renewal; its election stopped");
+                assertThat(logged).anyMatch(l -> l.contains("the leader election has asked the Kubernetes API nothing"));
+            }
             assertThat(logged).noneMatch(l -> l.contains("Exception thrown during lease resource lookup"));
 
             // the way back: a is ready again, and follows
