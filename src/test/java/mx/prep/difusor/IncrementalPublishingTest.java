@@ -1163,6 +1163,9 @@ class IncrementalPublishingTest extends PipelineTestBase {
         settings.put("difusor.publish.dry-run", "true");
         // the pods' own probe URL, as an overlay sets it: a dry run does not probe
         settings.put("difusor.probe.url", "http://127.0.0.1:" + freePort() + "/");
+        // what an earlier dry run set aside when it was stopped while a package waited: a dry run never sweeps it
+        Path setAside = Files.createDirectories(tmp.resolve("work/spool-leftovers")).resolve("PREP2024_JAL_20240602_2000.zip");
+        Files.copy(corte(0), setAside);
         startDifusor(settings);
         Path pkg = corte(6);
         institute.release(pkg);
@@ -1184,6 +1187,9 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertThat(meters.get("difusor_leader").gauge().value()).isZero();
         // nor a site down (PrepPublicSiteDown): it looked at no site
         assertThat(meters.find("difusor_probe_up").gauge()).isNull();
+        // nor a package only on the pod (PrepPackagesOnlyOnAPod): it keeps nothing for S3, so that one would page for good
+        assertThat(setAside).exists();
+        assertThat(meters.get("difusor_packages_only_on_pod").gauge().value()).isZero();
     }
 
     /** The flag is read by a route predicate, route preconditions and Java: "yes" would be a dry run to some only. */
