@@ -39,12 +39,22 @@ public record CorteHorizon(Clock clock, ZoneId zone, Duration tolerance) {
         requireCurrentRules(zone.getId(), zone.getRules().getOffset(electionDay.atTime(12, 0)), electionDay);
     }
 
+    /**
+     * The zones (and their old names, still accepted by the JDK) whose summer time the 2022 law ended, with the offset
+     * they keep all year since: the border zones that follow the United States' summer time, and Quintana Roo and
+     * Sonora, which had none, are not among them.
+     */
+    private static final java.util.Map<String, Integer> WITHOUT_SUMMER_TIME_SINCE_2022 = java.util.Map.of(
+            "America/Mexico_City", -6, "Mexico/General", -6, "America/Monterrey", -6, "America/Merida", -6,
+            "America/Bahia_Banderas", -6, "America/Chihuahua", -6, "America/Mazatlan", -7, "Mexico/BajaSur", -7);
+
     /** As {@link #requireCurrentRules(ZoneId, int)}, with the zone's offset on {@code day} as this JDK reads it. */
     public static void requireCurrentRules(String zoneId, java.time.ZoneOffset offset, java.time.LocalDate day) {
-        if (zoneId.equals("America/Mexico_City") && day.getYear() >= 2023 && offset.getTotalSeconds() != -6 * 3600) {
-            throw new IllegalStateException("this JDK's time-zone data puts Mexico City at UTC" + offset + " on " + day
-                    + ", but it keeps UTC-06:00 all year since 2022: cortes, the lag and the logs' times would be an hour off; update the JDK"
-                    + " (17.0.6 or newer)");
+        Integer hours = WITHOUT_SUMMER_TIME_SINCE_2022.get(zoneId);
+        if (hours != null && day.getYear() >= 2023 && offset.getTotalSeconds() != hours * 3600) {
+            throw new IllegalStateException("this JDK's time-zone data puts " + zoneId + " at UTC" + offset + " on " + day
+                    + ", but it keeps UTC" + java.time.ZoneOffset.ofHours(hours) + " all year since 2022: cortes, the lag and the"
+                    + " logs' times would be an hour off; update the JDK (17.0.6 or newer)");
         }
     }
 }

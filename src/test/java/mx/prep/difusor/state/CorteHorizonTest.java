@@ -96,8 +96,16 @@ class CorteHorizonTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> CorteHorizon.requireCurrentRules("America/Mexico_City", ZoneOffset.ofHours(-5),
                 java.time.LocalDate.parse("2024-06-02"))).isInstanceOf(IllegalStateException.class).hasMessageContaining("17.0.6");
         CorteHorizon.requireCurrentRules("America/Tijuana", ZoneOffset.ofHours(-7), java.time.LocalDate.parse("2024-06-02"));
-        // this JDK's own rules pass, this year and on the 2024 election's day
-        CorteHorizon.requireCurrentRules(ZoneId.of("America/Mexico_City"), java.time.LocalDate.now().getYear());
-        CorteHorizon.requireCurrentRules(ZoneId.of("America/Mexico_City"), 2024);
+        // the zone's old name, and the other zones the law changed (Sinaloa keeps UTC-7)
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> CorteHorizon.requireCurrentRules("Mexico/General", ZoneOffset.ofHours(-5),
+                java.time.LocalDate.parse("2024-06-02"))).isInstanceOf(IllegalStateException.class).hasMessageContaining("UTC-06:00 all year");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> CorteHorizon.requireCurrentRules("America/Mazatlan", ZoneOffset.ofHours(-6),
+                java.time.LocalDate.parse("2024-06-02"))).isInstanceOf(IllegalStateException.class).hasMessageContaining("UTC-07:00 all year");
+        // this JDK's own rules pass, this year and on the 2024 election's day, for every zone of the law
+        for (String zone : java.util.List.of("America/Mexico_City", "Mexico/General", "America/Monterrey", "America/Merida",
+                "America/Bahia_Banderas", "America/Chihuahua", "America/Mazatlan", "Mexico/BajaSur", "America/Tijuana", "America/Cancun")) {
+            CorteHorizon.requireCurrentRules(ZoneId.of(zone), java.time.LocalDate.now().getYear());
+            CorteHorizon.requireCurrentRules(ZoneId.of(zone), 2024);
+        }
     }
 }
