@@ -451,7 +451,9 @@ public final class MemoriaReport {
 
     /** The daily figures, one row per day and the total, for the institute's format. */
     public static String dailyCsv(Figures figures) {
-        StringBuilder csv = new StringBuilder("fecha,visitas,visitantes,paginas,accesos,solicitudes,errores,solicitudes_automaticas\n");
+        // the days' bounds in the header: a CSV travels without the HTML that names the zone
+        String offset = figures.days().isEmpty() ? "" : " (" + utcOffset(figures.zone(), figures.days().get(0).date()) + ")";
+        StringBuilder csv = new StringBuilder("fecha" + offset + ",visitas,visitantes,paginas,accesos,solicitudes,errores,solicitudes_automaticas\n");
         for (Day d : figures.days()) {
             csv.append(d.date()).append(',');
             row(csv, d);
@@ -502,7 +504,8 @@ public final class MemoriaReport {
                     + w.length().toSeconds() + ',' + quoted(w.detail())));
         }
         rows.sort(Map.Entry.comparingByKey());   // stable: same start, the order above
-        StringBuilder csv = new StringBuilder("tipo,inicio,fin,duracion_segundos,detalle\n");
+        String offset = " (" + utcOffset(zone, publicationFrom.toLocalDate()) + ")";
+        StringBuilder csv = new StringBuilder("tipo,inicio" + offset + ",fin" + offset + ",duracion_segundos,detalle\n");
         rows.forEach(row -> csv.append(row.getValue()).append('\n'));
         return csv.toString();
     }
@@ -512,6 +515,11 @@ public final class MemoriaReport {
             h.append("<td class=\"n\">").append(number(v)).append("</td>");
         }
         h.append("</tr>\n");
+    }
+
+    /** {@code UTC-06:00}: the zone's offset on that day (Mexico's zones keep theirs all year since 2022, checked at start). */
+    static String utcOffset(ZoneId zone, LocalDate day) {
+        return "UTC" + zone.getRules().getOffset(day.atTime(12, 0)).getId();
     }
 
     private static void row(StringBuilder csv, Day d) {

@@ -122,13 +122,13 @@ class MemoriaTecnicaTest {
         assertThat(Files.readAllBytes(written.dailyCsv())).startsWith(0xEF, 0xBB, 0xBF);
         assertThat(Files.readAllBytes(written.incidentsCsv())).startsWith(0xEF, 0xBB, 0xBF);
         assertThat(Files.readString(written.dailyCsv()).substring(1)).isEqualTo("""
-                fecha,visitas,visitantes,paginas,accesos,solicitudes,errores,solicitudes_automaticas
+                fecha (UTC-06:00),visitas,visitantes,paginas,accesos,solicitudes,errores,solicitudes_automaticas
                 2024-06-02,4,3,4,6,6,0,0
                 2024-06-03,1,2,1,4,5,1,1
                 total,5,4,5,10,11,1,1
                 """);
         assertThat(Files.readString(written.incidentsCsv()).substring(1)).isEqualTo("""
-                tipo,inicio,fin,duracion_segundos,detalle
+                tipo,inicio (UTC-06:00),fin (UTC-06:00),duracion_segundos,detalle
                 corte_desactualizado_en_linea,2024-06-02 20:40:00,2024-06-02 21:01:00,1260,"sin corte publicado; siguiente: PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00)"
                 paquete_no_publicado,2024-06-02 21:30:00,,,"PREP2024_JAL_20240602_2120.zip: no coincide con la suma de verificación (SHA-256) publicada por el Instituto (CHECKSUM_MISMATCH; paso: comprobación de la suma de verificación (SHA-256))"
                 corte_desactualizado_en_linea,2024-06-02 21:40:00,2024-06-02 21:41:00,60,"se mostraba PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00); siguiente: PREP2024_JAL_20240602_2140.zip (corte 2024-06-02 21:40)"
@@ -233,7 +233,7 @@ class MemoriaTecnicaTest {
                 new Incident("2024-06-02T06:00:00Z", "2024-06-03T01:59:00Z", Light.RED, "HTTP 404"),
                 new Incident("2024-06-03T23:00:00Z", null, Light.YELLOW, "corte anterior")), List.of(), List.of(), List.of());
         assertThat(incidentsCsv(night, "2024-06-03")).isEqualTo("""
-                tipo,inicio,fin,duracion_segundos,detalle
+                tipo,inicio (UTC-06:00),fin (UTC-06:00),duracion_segundos,detalle
                 portal_no_disponible,2024-05-26 14:00:00,2024-06-02 21:00:00,3600,"HTTP 404"
                 corte_anterior,2024-06-03 17:00:00,en curso,25200,"corte anterior"
                 """);
@@ -439,7 +439,7 @@ class MemoriaTecnicaTest {
                 published("PREP2024_JAL_20240602_2100.zip", "2024-06-02 21:00", "2024-06-03T03:30:00Z"),
                 published("PREP2024_JAL_20240602_2000.zip", "2024-06-02 20:00", "2024-06-03T04:00:00Z")));
         assertThat(incidentsCsv(night, "2024-06-03")).isEqualTo("""
-                tipo,inicio,fin,duracion_segundos,detalle
+                tipo,inicio (UTC-06:00),fin (UTC-06:00),duracion_segundos,detalle
                 corte_publicado_con_demora,2024-06-02 20:20:00,2024-06-02 21:25:00,3900,"PREP2024_JAL_20240602_2020.zip: corte 2024-06-02 20:20"
                 corte_desactualizado_en_linea,2024-06-02 20:40:00,2024-06-02 21:25:00,2700,"se mostraba PREP2024_JAL_20240602_2000.zip (corte 2024-06-02 20:00); siguiente: PREP2024_JAL_20240602_2020.zip (corte 2024-06-02 20:20)"
                 corte_desactualizado_en_linea,2024-06-02 21:25:00,2024-06-02 21:30:00,300,"se mostraba PREP2024_JAL_20240602_2020.zip (corte 2024-06-02 20:20); siguiente: PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00)"
@@ -459,14 +459,14 @@ class MemoriaTecnicaTest {
                 published("PREP2024_JAL_20240602_2000.zip", "2024-06-02 20:00", "2024-06-03T02:05:00Z"),
                 published("PREP2024_JAL_20240602_2100.zip", "2024-06-02 21:00", "2024-06-03T03:05:00Z")));
         assertThat(incidentsCsv(skipped, "2024-06-09")).isEqualTo("""
-                tipo,inicio,fin,duracion_segundos,detalle
+                tipo,inicio (UTC-06:00),fin (UTC-06:00),duracion_segundos,detalle
                 corte_desactualizado_en_linea,2024-06-02 20:40:00,2024-06-02 21:05:00,1500,"se mostraba PREP2024_JAL_20240602_2000.zip (corte 2024-06-02 20:00); siguiente: PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00)"
                 """);
 
         var lateFirst = new OperationRecords.Night(List.of(), List.of(), List.of(), List.of(
                 published("PREP2024_JAL_20240602_2100.zip", "2024-06-02 21:00", "2024-06-03T03:00:00Z")));
         assertThat(incidentsCsv(lateFirst, "2024-06-09")).isEqualTo("""
-                tipo,inicio,fin,duracion_segundos,detalle
+                tipo,inicio (UTC-06:00),fin (UTC-06:00),duracion_segundos,detalle
                 corte_desactualizado_en_linea,2024-06-02 20:40:00,2024-06-02 21:00:00,1200,"sin corte publicado; siguiente: PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00)"
                 """);
     }
@@ -695,7 +695,7 @@ class MemoriaTecnicaTest {
 
         // from difusor.memoria.from in application.properties, 2 June, to the 3rd, in difusor.corte-zone
         assertThat(Files.readAllLines(out.resolve("estadisticas-diarias.csv"))).containsExactly(
-                "\uFEFFfecha,visitas,visitantes,paginas,accesos,solicitudes,errores,solicitudes_automaticas", "2024-06-02,4,3,4,6,6,0,0",
+                "\uFEFFfecha (UTC-06:00),visitas,visitantes,paginas,accesos,solicitudes,errores,solicitudes_automaticas", "2024-06-02,4,3,4,6,6,0,0",
                 "2024-06-03,1,2,1,4,4,0,0", "total,5,4,5,10,10,0,0");
         assertThat(Files.readString(out.resolve("memoria-tecnica.html"))).contains("https://prep.example.mx/").contains("99.940 %")
                 .contains("verificaciones de disponibilidad del Instituto (desde 189.203.1.0/24: <span id=\"monitoreo-instituto\">1</span>)");
