@@ -21,6 +21,8 @@ public record Corte(LocalDateTime at) implements Comparable<Corte> {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HHmm").withResolverStyle(ResolverStyle.STRICT);
     /** A day's last corte may be named after its end, 24:00: the next day's 00:00. */
     private static final Pattern END_OF_DAY = Pattern.compile("(\\d{4}-?\\d{2}-?\\d{2})[_ T]24:?00(?::00)?");
+    /** The same with its offset ({@code 2024-06-02T24:00-06:00}): ISO-8601 allows it, java.time does not read it. */
+    private static final Pattern END_OF_DAY_WITH_OFFSET = Pattern.compile("(\\d{4}-\\d{2}-\\d{2})[ T]24:00(?::00)?(Z|[+-]\\d{2}:\\d{2})");
 
     public Corte {
         at = at.truncatedTo(ChronoUnit.MINUTES);
@@ -56,7 +58,13 @@ public record Corte(LocalDateTime at) implements Comparable<Corte> {
             return parse(text);
         } catch (IllegalArgumentException local) {
             try {
-                return new Corte(java.time.OffsetDateTime.parse(text.trim().replace(' ', 'T')).atZoneSameInstant(zone).toLocalDateTime());
+                String t = text.trim();
+                Matcher endOfDay = END_OF_DAY_WITH_OFFSET.matcher(t);
+                java.time.OffsetDateTime at = endOfDay.matches()
+                        ? LocalDate.parse(endOfDay.group(1), DateTimeFormatter.ISO_LOCAL_DATE.withResolverStyle(ResolverStyle.STRICT))
+                                .plusDays(1).atStartOfDay().atOffset(java.time.ZoneOffset.of(endOfDay.group(2)))
+                        : java.time.OffsetDateTime.parse(t.replace(' ', 'T'));
+                return new Corte(at.atZoneSameInstant(zone).toLocalDateTime());
             } catch (DateTimeParseException notWithAnOffset) {
                 throw local;
             }

@@ -69,5 +69,12 @@ class CorteParserTest {
         assertThat(defaults.announced("20240602_2220")).isEqualTo(corte);
         assertThatThrownBy(() -> defaults.announced("2024-06-02 22:20:00 CST")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> defaults.announced("2024-06-31T22:20:00-06:00")).isInstanceOf(IllegalArgumentException.class);
+        // the day's last corte named after its end, with its offset, as ISO-8601 allows
+        Corte midnight = new Corte(LocalDateTime.of(2024, 6, 3, 0, 0));
+        assertThat(defaults.announced("2024-06-02T24:00-06:00")).isEqualTo(midnight);
+        assertThat(defaults.announced("2024-06-02T24:00:00-06:00")).isEqualTo(midnight);
+        assertThat(defaults.announced("2024-06-02 24:00:00Z")).isEqualTo(new Corte(LocalDateTime.of(2024, 6, 2, 18, 0)));
+        assertThatThrownBy(() -> defaults.announced("2024-06-31T24:00-06:00")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> defaults.announced("2024-06-02T24:01-06:00")).isInstanceOf(IllegalArgumentException.class);
     }
 }
