@@ -288,11 +288,26 @@ public final class PackageDownloader {
 
     /** The offer announced last (only the poll routes announce, one poll at a time). */
     private volatile String lastAnnounced;
+    /** The last offer whose corte was said to be mislabelled. */
+    private volatile String mislabelledSaid;
 
     private Corte corte(PackageOffer offer, String name) {
         if (offer.announcedCorte() != null && !offer.announcedCorte().isBlank()) {
             try {
-                return corteParser.announced(offer.announcedCorte());
+                Corte announced = corteParser.announced(offer.announcedCorte());
+                Corte named = name == null ? null : corteParser.fromPackageName(name).orElse(null);
+                if (named != null && !named.equals(announced) && Corte.asWritten(offer.announcedCorte()).filter(named::equals).isPresent()) {
+                    // the name's clock time under another zone's offset (a local time labelled Z): read so, the corte
+                    // would be hours off, older than the last one (refused stale) or ahead of the clock
+                    String said = offer.key() + "@" + offer.announcedCorte();
+                    if (!said.equals(mislabelledSaid)) {   // once per offer: its announcement and its download
+                        mislabelledSaid = said;
+                        LOG.warn("{}: the manifest announces corte '{}', the name's clock time {} under an offset that is not {}'s; "
+                                + "read as corte {} (the name's)", offer, offer.announcedCorte(), named, corteParser.zone(), named);
+                    }
+                    return named;
+                }
+                return announced;
             } catch (IllegalArgumentException e) {
                 LOG.warn("{}: the announced corte '{}' is not readable; using the package name", offer, offer.announcedCorte());
             }

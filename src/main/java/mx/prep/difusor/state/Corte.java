@@ -72,6 +72,28 @@ public record Corte(LocalDateTime at) implements Comparable<Corte> {
     }
 
     /**
+     * The clock time a corte written with its offset shows, the offset left out ({@code 2024-06-02T22:20:00Z}: 22:20):
+     * empty for a form without one.
+     */
+    public static java.util.Optional<Corte> asWritten(String text) {
+        String t = text.trim();
+        try {
+            parse(t);
+            return java.util.Optional.empty();
+        } catch (IllegalArgumentException withAnOffset) {
+            try {
+                Matcher endOfDay = END_OF_DAY_WITH_OFFSET.matcher(t);
+                if (endOfDay.matches()) {
+                    return java.util.Optional.of(parse(endOfDay.group(1) + " 24:00"));
+                }
+                return java.util.Optional.of(new Corte(java.time.OffsetDateTime.parse(t.replace(' ', 'T')).toLocalDateTime()));
+            } catch (RuntimeException unreadable) {
+                return java.util.Optional.empty();
+            }
+        }
+    }
+
+    /**
      * A corte from its date ({@code yyyyMMdd}) and time ({@code HHmm}) as a package name writes them, strictly: a date
      * that does not exist is none; {@code 2400} is the next day's 00:00.
      */

@@ -31,6 +31,11 @@ public final class CorteParser {
         return Corte.of(m.group("date"), m.group("time"));
     }
 
+    /** The institute's zone (difusor.corte-zone). */
+    public ZoneId zone() {
+        return zone;
+    }
+
     /** A corte a manifest announces: a local time, or one with its offset, taken to the institute's zone. */
     public Corte announced(String text) {
         return Corte.parse(text, zone);

@@ -113,6 +113,31 @@ class DownloadTest {
                 .contains("the manifest announces corte 2024-06-02 21:20, its name says 2024-06-02 21:40"));
     }
 
+    /**
+     * The name's clock time under another offset (a local time labelled {@code Z}, or UTC-5 for Mexico City): read as
+     * written, the corte was six hours older than the name's and refused as stale. The name's, once, with a WARN; a
+     * corte with its right offset, or another time, is still the manifest's.
+     */
+    @Test
+    void aManifestCorteThatIsTheNamesClockTimeUnderAnotherOffsetIsTheNames() throws Exception {
+        String name = pkg.getFileName().toString();
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        PackageDownloader downloader = downloader(trusting(institute), Duration.ofSeconds(5), Duration.ofSeconds(30));
+        try (AutoCloseable capture = mx.prep.difusor.testing.CapturedLogs.capture(logged)) {
+            PackageOffer labelledUtc = new PackageOffer(name, "x", null, institute.packageUri(name), "2024-06-02T21:40:00Z", null);
+            downloader.announce(labelledUtc);
+            assertThat(downloader.download(labelledUtc).corte()).hasToString("2024-06-02 21:40");
+            assertThat(downloader.download(new PackageOffer(name, "x", null, institute.packageUri(name), "2024-06-02 21:40-05:00", null))
+                    .corte()).hasToString("2024-06-02 21:40");
+            assertThat(downloader.download(new PackageOffer(name, "x", null, institute.packageUri(name), "2024-06-03T03:40:00Z", null))
+                    .corte()).hasToString("2024-06-02 21:40");
+            assertThat(downloader.download(new PackageOffer(name, "x", null, institute.packageUri(name), "2024-06-02T21:20:00Z", null))
+                    .corte()).hasToString("2024-06-02 15:20");
+        }
+        assertThat(logged.stream().filter(l -> l.contains("under an offset that is not America/Mexico_City's"))).hasSize(2)
+                .allSatisfy(l -> assertThat(l).contains(name, "read as corte 2024-06-02 21:40 (the name's)"));
+    }
+
     @Test
     void aCertificateOutsideTheTruststoreIsRefused() throws Exception {
         try (InstituteSimulator stranger = InstituteSimulator.start(tmp.resolve("stranger"), 0)) {
