@@ -1029,7 +1029,14 @@ class IncrementalPublishingTest extends PipelineTestBase {
         JsonNode report = Json.MAPPER.readTree(bucket.getObjectAsBytes(b -> b.bucket(HISTORY)
                 .key(keys(HISTORY, "quarantine/" + stem + "/").get(0))).asUtf8String());
         assertThat(report.path("reason").asText()).isEqualTo("TOO_MANY_DELETIONS");
-        assertThat(report.path("cause").asText()).contains(limit.equals("count") ? "max-deletions = " + csvFiles : "max-deletions-percent = 10");
+        // the limit passed, and only that one: raising the other would let no corte through
+        if (limit.equals("count")) {
+            assertThat(report.path("cause").asText()).contains("more than difusor.publish.max-deletions = " + csvFiles + ";")
+                    .doesNotContain("max-deletions-percent");
+        } else {
+            assertThat(report.path("cause").asText()).contains("more than difusor.publish.max-deletions-percent = 10 % of them;")
+                    .doesNotContain("max-deletions =");
+        }
         assertSiteEquals(lessCsv);
     }
 

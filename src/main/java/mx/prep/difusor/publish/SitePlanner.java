@@ -126,10 +126,20 @@ public final class SitePlanner {
         // ("results from 20:00", three files), all of which the first corte replaces; the count still guards a bucket
         // that holds something else entirely (a wrong bucket or prefix)
         boolean shareApplies = recorded.isPresent() || published.filter(PublishedState::hasPublished).isPresent();
-        if (deletions.size() > maxDeletions || shareApplies && deletions.size() * 100L > (long) maxDeletionsPercent * siteFiles) {
+        boolean overCount = deletions.size() > maxDeletions;
+        boolean overShare = shareApplies && deletions.size() * 100L > (long) maxDeletionsPercent * siteFiles;
+        if (overCount || overShare) {
+            // only the limits passed: raising the other one, and restarting the pods, would not let the next corte through
+            List<String> passed = new ArrayList<>();
+            if (overCount) {
+                passed.add("difusor.publish.max-deletions = " + maxDeletions);
+            }
+            if (overShare) {
+                passed.add("difusor.publish.max-deletions-percent = " + maxDeletionsPercent + " % of them");
+            }
             throw new PackageRejectedException(RejectReason.TOO_MANY_DELETIONS, pkg + ": would delete " + deletions.size() + " of the "
-                    + siteFiles + " published files (more than difusor.publish.max-deletions = " + maxDeletions
-                    + " or difusor.publish.max-deletions-percent = " + maxDeletionsPercent + " % of them); a person must look at it");
+                    + siteFiles + " published files (" + String.format(java.util.Locale.ROOT, "%.1f", deletions.size() * 100.0 / Math.max(1, siteFiles))
+                    + " %), more than " + String.join(" and more than ", passed) + "; a person must look at it");
         }
         // invalidation paths against the manifest last recorded, so a retry after a crash asks for the same invalidation
         List<String> changed = new ArrayList<>();
