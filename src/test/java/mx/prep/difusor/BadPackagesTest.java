@@ -1056,25 +1056,33 @@ class BadPackagesTest extends PipelineTestBase {
     void aReportKeptOnDiskIsSentWithoutWaitingForAPublicationEvenOneCutShortBeforeItsRename() throws Exception {
         var settings = givingUpOnS3Sooner(settings());
         settings.put("difusor.quarantine.send-kept-every-ms", "500");
-        Path first = startWithFirstCortePublished(settings);
-        String badName = aBadPackageKeptOnLocalDisk(first, "ab".repeat(32));
-        // PrepPackagesOnlyOnAPod's gauges: what a deleted pod would lose
-        MeterRegistry meters = meters();
-        assertThat(meters.get("difusor_packages_only_on_pod").gauge().value()).isEqualTo(1);
-        assertThat(meters.get("difusor_package_bytes_only_on_pod").gauge().value()).isEqualTo(Files.size(tmp.resolve("bad").resolve(badName)));
-        // the pod was killed between writing the report and renaming it
-        Path report = localReports(localQuarantine()).get(0);
-        Files.move(report, report.resolveSibling("report.json.partial"));
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();   // streamed while the difusor logs
+        String badName;
+        try (AutoCloseable capture = captureLogs(logged)) {
+            Path first = startWithFirstCortePublished(settings);
+            badName = aBadPackageKeptOnLocalDisk(first, "ab".repeat(32));
+            // PrepPackagesOnlyOnAPod's gauges: what a deleted pod would lose
+            MeterRegistry meters = meters();
+            assertThat(meters.get("difusor_packages_only_on_pod").gauge().value()).isEqualTo(1);
+            assertThat(meters.get("difusor_package_bytes_only_on_pod").gauge().value()).isEqualTo(Files.size(tmp.resolve("bad").resolve(badName)));
+            // the pod was killed between writing the report and renaming it
+            Path report = localReports(localQuarantine()).get(0);
+            Files.move(report, report.resolveSibling("report.json.partial"));
 
-        // S3 answers again; no newer corte comes (the institute paused, or this pod is now the follower)
-        s3Network.clearFaults();
-        JsonNode sent = awaitReport(badName);
-        assertThat(sent.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
-        assertThat(keptPackage(sent)).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
-        await().atMost(Duration.ofSeconds(10)).until(() -> isEmptyTree(localQuarantine()));
-        assertThat(meters.get("difusor_packages_only_on_pod").gauge().value()).isZero();
-        assertThat(publishedState()).get().extracting(s -> s.packageName()).isEqualTo(first.getFileName().toString());
-        assertSiteEquals(first);
+            // S3 answers again; no newer corte comes (the institute paused, or this pod is now the follower)
+            s3Network.clearFaults();
+            JsonNode sent = awaitReport(badName);
+            assertThat(sent.path("reason").asText()).isEqualTo("CHECKSUM_MISMATCH");
+            assertThat(keptPackage(sent)).isEqualTo(Files.readAllBytes(tmp.resolve("bad").resolve(badName)));
+            await().atMost(Duration.ofSeconds(10)).until(() -> isEmptyTree(localQuarantine()));
+            assertThat(meters.get("difusor_packages_only_on_pod").gauge().value()).isZero();
+            assertThat(publishedState()).get().extracting(s -> s.packageName()).isEqualTo(first.getFileName().toString());
+            assertSiteEquals(first);
+        }
+        // both lines name the package with its corte, as every line about a package does: a grep by corte finds them
+        String named = "package " + badName + " (corte 2024-06-02 20:10)";
+        assertThat(logged).anySatisfy(l -> assertThat(l).contains(named + ": S3 refused the quarantine"))
+                .anySatisfy(l -> assertThat(l).contains(named + ": quarantine report kept on local disk sent to"));
     }
 
     @Test

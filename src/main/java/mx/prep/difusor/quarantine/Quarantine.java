@@ -299,6 +299,11 @@ public final class Quarantine {
         }
     }
 
+    /** As {@link PrepPackage#toString()} names a package in the log: with its corte, which a grep by corte finds. */
+    static String shown(QuarantineReport report) {
+        return report.corte() == null ? "package " + report.packageName() : "package " + report.packageName() + " (corte " + report.corte() + ")";
+    }
+
     private String keptLocally(String folder, QuarantineReport report, Path spool, Exception s3Down) throws IOException {
         String name = report.packageName();
         Path dir = localFallback.resolve(folder);
@@ -332,7 +337,7 @@ public final class Quarantine {
             }
             throw diskFull;
         }
-        LOG.error("package {}: S3 refused the quarantine ({}); kept on local disk at {}", name, s3Down.toString(), dir);
+        LOG.error("{}: S3 refused the quarantine ({}); kept on local disk at {}", shown(report), s3Down.toString(), dir);
         return dir.toString();
     }
 
@@ -420,8 +425,8 @@ public final class Quarantine {
                         keptStore.putPackage(bucket, folder + kept.packageName(), copy, "application/zip", Map.of());
                         sent = true;
                     } else {
-                        LOG.error("package {}: its copy kept on local disk is gone ({}); the quarantine report kept at {} is sent all the"
-                                + " same, but names a package S3 does not hold", kept.packageName(), copy, report);
+                        LOG.error("{}: its copy kept on local disk is gone ({}); the quarantine report kept at {} is sent all the"
+                                + " same, but names a package S3 does not hold", shown(kept), copy, report);
                     }
                 }
                 if (sent && !sentTo.equals(kept.packageKeptAt())) {
@@ -436,7 +441,7 @@ public final class Quarantine {
                 if (copy.getParent().equals(report.getParent())) {
                     Files.deleteIfExists(copy);
                 }
-                LOG.info("package {}: quarantine report kept on local disk sent to s3://{}/{}", kept.packageName(), bucket, folder);
+                LOG.info("{}: quarantine report kept on local disk sent to s3://{}/{}", shown(kept), bucket, folder);
             } catch (RuntimeException | IOException e) {
                 if (s3Unreachable(e)) {
                     LOG.warn("cannot send the quarantine report kept at {} yet ({}); it stays there, and so do the others", report,
