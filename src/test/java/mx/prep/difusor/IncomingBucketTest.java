@@ -211,6 +211,39 @@ class IncomingBucketTest extends PipelineTestBase {
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
     }
 
+    /**
+     * A newer zip whose checksum file has not come for longer than replication takes (an institute that replicates zips
+     * only, or names their checksum otherwise) is named once at WARN; nothing else said it until
+     * PrepNoCorteFor45Minutes. One just replicated, or older than the corte on offer, is not.
+     */
+    @Test
+    void aNewerZipLongWithoutItsChecksumFileIsNamedOnceAtWarn() throws Exception {
+        replicate(corte(1));
+        replicateZip(corte(0));   // older than the one on offer: nothing waits for it
+        replicateZip(corte(2));
+        var zone = java.time.ZoneId.of("America/Mexico_City");
+        java.util.function.Function<java.time.Clock, mx.prep.difusor.source.IncomingBucket> source = clock -> new mx.prep.difusor.source.IncomingBucket(bucket, INCOMING, PREFIX,
+                new mx.prep.difusor.state.CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip", zone), tmp.resolve("spool"), 1L << 30,
+                Duration.ofMinutes(5), Duration.ofSeconds(10), clock,
+                new DifusorMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), clock, zone),
+                new mx.prep.difusor.state.CorteHorizon(java.time.Clock.fixed(java.time.Instant.parse("2024-06-03T12:00:00Z"), zone), zone,
+                        Duration.ofMinutes(5)), name -> false);
+        String waiting = PREFIX + corte(2).getFileName();
+        java.util.List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            mx.prep.difusor.source.IncomingBucket now = source.apply(java.time.Clock.systemUTC());
+            assertThat(now.poll().packageName()).isEqualTo(corte(1).getFileName().toString());
+            mx.prep.difusor.source.IncomingBucket later = source.apply(java.time.Clock.offset(java.time.Clock.systemUTC(), mx.prep.difusor.source.IncomingBucket.CHECKSUM_FILE_WAIT.plusSeconds(5)));
+            for (int poll = 0; poll < 3; poll++) {
+                assertThat(later.poll().packageName()).isEqualTo(corte(1).getFileName().toString());
+            }
+        }
+        java.util.List<String> warned = logged.stream().filter(l -> l.contains("without its")).toList();
+        assertThat(warned).hasSize(1);
+        assertThat(warned.get(0)).contains("s3://" + INCOMING + "/" + waiting, "without its " + corte(2).getFileName() + ".sha256",
+                "ask the institute");
+    }
+
     @Test
     void theReplicaInsideTheSiteOrOverTheHistoryIsRefusedAtStart() {
         var inSite = bucketSource();

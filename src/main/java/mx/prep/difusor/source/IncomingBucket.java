@@ -59,6 +59,10 @@ public final class IncomingBucket {
     private final Predicate<String> refused;
     /** Checksum files read, by key, with the ETag they were read at: a poll reads again only one that changed. */
     private final Map<String, ReadSidecar> sidecars = new HashMap<>();
+    /** Longer than replication takes to bring a zip's checksum file after it (seconds, usually). */
+    public static final java.time.Duration CHECKSUM_FILE_WAIT = java.time.Duration.ofMinutes(2);
+    /** Zips said to wait for their checksum file, logged once each. */
+    private final java.util.Set<String> waitingSaid = new java.util.HashSet<>();
     /** Zips passed over as refused ahead of the clock, logged once. */
     private final java.util.Set<String> passedOver = new java.util.HashSet<>();
     /** The zips' ETags at the last listing: the copy takes the object listed, or none (If-Match). */
@@ -100,6 +104,7 @@ public final class IncomingBucket {
                 .max(Comparator.comparing((S3Object o) -> corteParser.fromPackageName(PackageNames.named(name(o.key()))).orElse(null),
                         Comparator.nullsFirst(Comparator.naturalOrder())).thenComparing(S3Object::lastModified));
         sidecars.keySet().retainAll(objects.keySet());
+        waitingForTheirChecksumFile(objects, newest.orElse(null));
         if (newest.isEmpty()) {
             return null;
         }
@@ -123,6 +128,31 @@ public final class IncomingBucket {
         }
         lastOffer = offer;
         return offer;
+    }
+
+    /**
+     * A zip newer than the one on offer that has waited for its checksum file longer than replication takes: said once,
+     * at WARN, naming it. Nothing else would: polls find nothing new, and the lag only grows once the corte is announced
+     * (an institute that replicates zips without checksum files, or another name for them, left the night silent until
+     * PrepNoCorteFor45Minutes).
+     */
+    private void waitingForTheirChecksumFile(Map<String, S3Object> objects, S3Object offered) {
+        Corte offeredCorte = offered == null ? null : corteParser.fromPackageName(PackageNames.named(name(offered.key()))).orElse(null);
+        java.time.Instant waitedSince = clock.instant().minus(CHECKSUM_FILE_WAIT);
+        java.util.List<String> waiting = objects.values().stream()
+                .filter(o -> o.key().endsWith(".zip") && !objects.containsKey(o.key() + SIDECAR))
+                .filter(o -> o.lastModified() != null && o.lastModified().isBefore(waitedSince))
+                .filter(o -> offeredCorte == null || corteParser.fromPackageName(PackageNames.named(name(o.key())))
+                        .map(c -> c.isNewerThan(offeredCorte)).orElse(false))
+                .map(S3Object::key).sorted().toList();
+        waitingSaid.retainAll(waiting);
+        for (String key : waiting) {
+            if (waitingSaid.add(key)) {
+                LOG.warn("s3://{}/{} has been in the incoming bucket since {} without its {}: not offered until that checksum file comes"
+                        + " (replication's done marker); ask the institute whether it replicates it", bucket, key,
+                        objects.get(key).lastModified(), name(key) + SIDECAR);
+            }
+        }
     }
 
     /**
