@@ -138,8 +138,7 @@ public final class SitePlanner {
                 passed.add("difusor.publish.max-deletions-percent = " + maxDeletionsPercent + " % of them");
             }
             throw new PackageRejectedException(RejectReason.TOO_MANY_DELETIONS, pkg + ": would delete " + deletions.size() + " of the "
-                    + siteFiles + " published files (" + String.format(java.util.Locale.ROOT, "%.1f", deletions.size() * 100.0 / Math.max(1, siteFiles))
-                    + " %), more than " + String.join(" and more than ", passed) + "; a person must look at it");
+                    + siteFiles + " published files (" + share(deletions.size(), siteFiles) + " %), more than " + String.join(" and more than ", passed) + "; a person must look at it");
         }
         // invalidation paths against the manifest last recorded, so a retry after a crash asks for the same invalidation
         List<String> changed = new ArrayList<>();
@@ -199,5 +198,11 @@ public final class SitePlanner {
         }
         return published.etag().equals(f.md5())
                 || recorded != null && f.sha256().equals(recorded.sha256()) && published.etag().equals(recorded.etag());
+    }
+
+    /** The share, rounded up to two decimals: 1,001 of 10,000 reads 10.01 %, never a "10.0 %" said to be more than 10 %. */
+    static String share(int part, int whole) {
+        return java.math.BigDecimal.valueOf(part * 100L).divide(java.math.BigDecimal.valueOf(Math.max(1, whole)), 2,
+                java.math.RoundingMode.UP).toPlainString();
     }
 }

@@ -213,8 +213,12 @@ public final class PackageDownloader {
         if (corte != null && named != null && !corte.equals(named)) {
             // the manifest's field decides (a name need not hold the corte), but a field copied from the entry before
             // makes this corte stale or ahead, and such a refusal is remembered: said, so a person can tell which is wrong
-            LOG.warn("{}: the manifest announces corte {}, its name says {}; published as corte {} (the manifest's)", offer, corte, named,
-                    corte);
+            // the name's clock time under another offset: a local time labelled Z (or UTC-5) is read hours off, and the
+            // name may be the right one; the offset form is the one that cannot be misread, so it still decides
+            boolean sameClock = Corte.asWritten(offer.announcedCorte() == null ? "" : offer.announcedCorte()).filter(named::equals).isPresent();
+            LOG.warn("{}: the manifest announces corte {}, its name says {}; published as corte {} (the manifest's){}", offer, corte, named,
+                    corte, sameClock ? "; the manifest's '" + offer.announcedCorte().trim() + "' is the name's clock time under an offset that is not "
+                            + corteParser.zone() + "'s: if it labels the institute's local time, whoever writes the manifest must fix the offset" : "");
         }
         PrepPackage pkg = new PrepPackage(name, normalisedChecksum(offer.announcedSha256()), offer.announcedSize(), corte,
                 SecureHttp.shown(uri), clock.instant());
@@ -288,26 +292,11 @@ public final class PackageDownloader {
 
     /** The offer announced last (only the poll routes announce, one poll at a time). */
     private volatile String lastAnnounced;
-    /** The last offer whose corte was said to be mislabelled. */
-    private volatile String mislabelledSaid;
 
     private Corte corte(PackageOffer offer, String name) {
         if (offer.announcedCorte() != null && !offer.announcedCorte().isBlank()) {
             try {
-                Corte announced = corteParser.announced(offer.announcedCorte());
-                Corte named = name == null ? null : corteParser.fromPackageName(name).orElse(null);
-                if (named != null && !named.equals(announced) && Corte.asWritten(offer.announcedCorte()).filter(named::equals).isPresent()) {
-                    // the name's clock time under another zone's offset (a local time labelled Z): read so, the corte
-                    // would be hours off, older than the last one (refused stale) or ahead of the clock
-                    String said = offer.key() + "@" + offer.announcedCorte();
-                    if (!said.equals(mislabelledSaid)) {   // once per offer: its announcement and its download
-                        mislabelledSaid = said;
-                        LOG.warn("{}: the manifest announces corte '{}', the name's clock time {} under an offset that is not {}'s; "
-                                + "read as corte {} (the name's)", offer, offer.announcedCorte(), named, corteParser.zone(), named);
-                    }
-                    return named;
-                }
-                return announced;
+                return corteParser.announced(offer.announcedCorte());
             } catch (IllegalArgumentException e) {
                 LOG.warn("{}: the announced corte '{}' is not readable; using the package name", offer, offer.announcedCorte());
             }

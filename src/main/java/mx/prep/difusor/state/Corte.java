@@ -65,7 +65,7 @@ public record Corte(LocalDateTime at) implements Comparable<Corte> {
                                 .plusDays(1).atStartOfDay().atOffset(java.time.ZoneOffset.of(endOfDay.group(2)))
                         : java.time.OffsetDateTime.parse(t.replace(' ', 'T'));
                 return new Corte(at.atZoneSameInstant(zone).toLocalDateTime());
-            } catch (DateTimeParseException notWithAnOffset) {
+            } catch (java.time.DateTimeException notWithAnOffset) {   // an offset out of range (+19:00) too
                 throw local;
             }
         }

@@ -76,5 +76,6 @@ class CorteParserTest {
         assertThat(defaults.announced("2024-06-02 24:00:00Z")).isEqualTo(new Corte(LocalDateTime.of(2024, 6, 2, 18, 0)));
         assertThatThrownBy(() -> defaults.announced("2024-06-31T24:00-06:00")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> defaults.announced("2024-06-02T24:01-06:00")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> defaults.announced("2024-06-02T24:00+19:00")).isInstanceOf(IllegalArgumentException.class);
     }
 }
