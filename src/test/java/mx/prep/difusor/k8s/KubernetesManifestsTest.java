@@ -106,6 +106,9 @@ class KubernetesManifestsTest {
         assertThat(at(byNode, "nodeTaintsPolicy")).as("%s: nodeTaintsPolicy", overlay).isEqualTo("Honor");
         assertThat(at(byNode, "labelSelector", "matchLabels", "app.kubernetes.io/name")).as("%s: counts the difusor's pods", overlay)
                 .isEqualTo("prep-difusor");
+        // only the new ReplicaSet's pods during a rollout: counted with the old ones, the second new pod could join the
+        // first on one node, and once the old pods were deleted both replicas stayed there
+        assertThat(list(at(byNode, "matchLabelKeys"))).as("%s: matchLabelKeys", overlay).containsExactly("pod-template-hash");
     }
 
     @ParameterizedTest
