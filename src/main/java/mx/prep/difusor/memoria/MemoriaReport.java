@@ -42,22 +42,23 @@ public final class MemoriaReport {
     private static final Locale ES_MX = Locale.forLanguageTag("es-MX");
     private static final DateTimeFormatter LONG_DATE = DateTimeFormatter.ofPattern("d 'de' MMMM 'de' yyyy", ES_MX);
     private static final DateTimeFormatter DAY = DateTimeFormatter.ofPattern("EEEE d 'de' MMMM", ES_MX);
+    private static final DateTimeFormatter HOUR = DateTimeFormatter.ofPattern("HH:mm", ES_MX);
     private static final DateTimeFormatter TIME_PATTERN = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss", ES_MX);
 
     private static final Map<String, String> REASONS = Map.ofEntries(
-            Map.entry("CHECKSUM_INVALID", "su suma de verificación (SHA-256) no se pudo leer"),
-            Map.entry("CHECKSUM_MISMATCH", "no coincide con la suma de verificación (SHA-256) publicada por el Instituto"),
+            Map.entry("CHECKSUM_INVALID", "su suma de verificación (SHA-256) falta o no es válida"),
+            Map.entry("CHECKSUM_MISMATCH", "no coincide con la suma de verificación (SHA-256) proporcionada por el Instituto"),
             Map.entry("SIZE_MISMATCH", "su tamaño es distinto del anunciado por el Instituto (incompleto o con otro contenido)"),
             Map.entry("NO_CORTE", "su nombre no indica la fecha y hora del corte"),
-            Map.entry("CORTE_AHEAD", "su corte es posterior a la hora actual (un error de captura o de huso horario)"),
-            Map.entry("STALE_CORTE", "es un corte anterior al ya publicado, o a uno cuya publicación quedó a medias (sin efecto en la publicación)"),
-            Map.entry("NAME_REUSED", "otro paquete distinto ya se había recibido con el mismo nombre"),
+            Map.entry("CORTE_AHEAD", "su corte es posterior a la hora de su recepción (posible error de captura o de huso horario)"),
+            Map.entry("STALE_CORTE", "es un corte anterior al ya publicado, o a uno cuya publicación se interrumpió; su rechazo no afectó la publicación"),
+            Map.entry("NAME_REUSED", "ya se había recibido un paquete distinto con el mismo nombre"),
             Map.entry("TOO_MANY_DELETIONS", "eliminaría demasiados archivos publicados; quedó en espera de revisión"),
             Map.entry("NO_INDEX_HTML", "no contiene la página principal (index.html)"),
             Map.entry("NO_BASE_TAG", "su página principal no tiene la etiqueta <base>"),
             Map.entry("BASE_OUTSIDE_SITE", "su etiqueta <base> apunta fuera del sitio"),
-            Map.entry("BAD_SOURCE_RESPONSE", "el servidor del Instituto respondió de forma inválida"),
-            Map.entry("RETRIES_EXHAUSTED", "fallas transitorias agotaron los reintentos"),
+            Map.entry("BAD_SOURCE_RESPONSE", "el servidor del Instituto entregó una respuesta no válida en lugar del paquete"),
+            Map.entry("RETRIES_EXHAUSTED", "se agotaron los reintentos ante fallas transitorias"),
             Map.entry("UNEXPECTED", "una falla interna del Difusor impidió procesarlo"));
 
     /** The pipeline's steps (the routes' difusorStep) as the report names them; an unknown one is shown as it is. */
@@ -67,18 +68,18 @@ public final class MemoriaReport {
             Map.entry("turn", "espera de su turno (otro paquete en publicación)"),
             Map.entry("checksum-filter", "comprobación de la suma de verificación (SHA-256)"),
             Map.entry("corte-gate", "revisión del corte"),
-            Map.entry("history-archiver", "resguardo en el historial"),
-            Map.entry("unzip", "desempaque"),
+            Map.entry("history-archiver", "resguardo en el archivo histórico"),
+            Map.entry("unzip", "descompresión"),
             Map.entry("plan", "planeación de la publicación"),
             Map.entry("publish", "publicación"),
-            Map.entry("prune", "eliminación de los archivos que ya no vienen en el paquete"),
-            Map.entry("invalidation", "invalidación de la caché de la CDN"),
+            Map.entry("prune", "eliminación de los archivos que ya no incluye el paquete"),
+            Map.entry("invalidation", "limpieza de la caché del CDN (invalidación)"),
             Map.entry("record", "registro de la publicación"));
 
     /** A refused or delayed package's cause in Spanish, its code and step kept in parentheses for whoever looks it up. */
     static String motivo(QuarantineReport r) {
-        return r.reason() == null ? "motivo no registrado (paso: " + paso(r.step()) + ")"
-                : REASONS.getOrDefault(r.reason(), UNSAFE_ZIP) + " (" + r.reason() + "; paso: " + paso(r.step()) + ")";
+        return r.reason() == null ? "motivo no registrado (etapa: " + paso(r.step()) + ")"
+                : REASONS.getOrDefault(r.reason(), UNSAFE_ZIP) + " (" + r.reason() + "; etapa: " + paso(r.step()) + ")";
     }
 
     static String paso(String step) {
@@ -86,7 +87,7 @@ public final class MemoriaReport {
     }
 
     /** Refusals of the zip itself: damaged, or built to harm whoever unpacks it. */
-    private static final String UNSAFE_ZIP = "el archivo zip está dañado o no es seguro de desempacar";
+    private static final String UNSAFE_ZIP = "el archivo .zip está dañado o no es seguro descomprimirlo";
 
     private MemoriaReport() {
     }
@@ -153,6 +154,14 @@ public final class MemoriaReport {
         return incidents.stream().filter(i -> overlap(i, from, to, now).compareTo(Duration.ZERO) > 0).toList();
     }
 
+    /** An instant as the probe writes it into a detail (UTC). */
+    private static final Pattern INSTANT = Pattern.compile("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?Z");
+
+    /** As {@link #detalle(String)}, its instants in the report's zone: in UTC they read six hours off every other time. */
+    static String detalle(String detail, DateTimeFormatter time) {
+        return INSTANT.matcher(detalle(detail)).replaceAll(m -> Matcher.quoteReplacement(time.format(Instant.parse(m.group()))));
+    }
+
     /** The probe's detail (English, as in the log) in the report's Spanish; a detail of another form as it is. */
     static String detalle(String detail) {
         if (detail == null) {
@@ -166,13 +175,14 @@ public final class MemoriaReport {
         }
         Matcher stopped = ENDED_BY_STOPPED_PEER.matcher(detail);
         if (stopped.matches()) {
-            return detalle(stopped.group(1)) + " (terminada por el pod " + stopped.group(2) + ": el pod " + stopped.group(3)
-                    + " dejó de verificar" + (stopped.group(4) == null ? "" : ", su última verificación a las " + stopped.group(4))
-                    + "; este pod vio la página en línea a las " + stopped.group(5) + ")";
+            return detalle(stopped.group(1)) + " (terminada por la réplica del monitoreo " + stopped.group(2) + ": la réplica "
+                    + stopped.group(3) + " dejó de verificar" + (stopped.group(4) == null ? "" : ", su última verificación a las " + stopped.group(4))
+                    + "; esta réplica vio la página en línea a las " + stopped.group(5) + ")";
         }
         Matcher peer = SEEN_BY_PEER.matcher(detail);
         if (peer.matches()) {
-            return detalle(peer.group(1)) + " (visto por el pod " + peer.group(2) + "; este pod: " + detalle(peer.group(3)) + ")";
+            return detalle(peer.group(1)) + " (registrado por la réplica del monitoreo " + peer.group(2) + "; esta réplica: "
+                    + detalle(peer.group(3)) + ")";
         }
         for (Map.Entry<Pattern, String> t : DETALLES.entrySet()) {
             Matcher m = t.getKey().matcher(detail);
@@ -241,19 +251,19 @@ public final class MemoriaReport {
                 .append("<h1>Memoria técnica del Difusor PREP</h1>\n")
                 .append("<p class=\"meta\">Portal: <span id=\"portal\">").append(esc(portal.isEmpty() ? "(no configurado)" : portal))
                 .append("</span><br>Periodo: del ").append(esc(LONG_DATE.format(from))).append(" al ").append(esc(LONG_DATE.format(to)))
-                .append("<br>Horario: ").append(esc(zoneName(zone))).append("<br>Elaborada: ").append(esc(time.format(now))).append("</p>\n");
+                .append("<br>Zona horaria: ").append(esc(zoneName(zone))).append("<br>Fecha de elaboración: ").append(esc(time.format(now))).append("</p>\n");
         if (draft(now, end)) {
             // a draft: the period, or CloudFront's late delivery of its last logs, is not over yet
             h.append("<p id=\"borrador\"><b>Borrador:</b> elaborada antes del ").append(esc(time.format(end.plus(LOGS_LATE))))
                     .append(", 24 horas después del fin del periodo; CloudFront entrega sus registros de acceso con retraso, así que las cifras")
-                    .append(" y la disponibilidad pueden estar incompletas. Vuelva a generarla después de esa hora.</p>\n");
+                    .append(" pueden estar incompletas y la disponibilidad no ser definitiva. La versión definitiva se elaborará después de esa hora.</p>\n");
         }
         if (!figures.unreadableFiles().isEmpty()) {
             // the figures lack what those files held past their fault: said where the reader starts, not only in the notes
             h.append("<p id=\"incompleta\"><b>Cifras incompletas:</b> ").append(figures.unreadableFiles().size())
-                    .append(figures.unreadableFiles().size() == 1 ? " archivo de registro de acceso no pudo leerse completo"
-                            : " archivos de registro de acceso no pudieron leerse completos")
-                    .append("; se cuentan sus solicitudes leídas antes del fallo (detalle en las notas, al final).</p>\n");
+                    .append(figures.unreadableFiles().size() == 1 ? " archivo de registro de acceso no pudo leerse en su totalidad"
+                            : " archivos de registro de acceso no pudieron leerse en su totalidad")
+                    .append("; se cuentan sus solicitudes leídas antes del fallo (detalle en «Definiciones», al final).</p>\n");
         }
 
         h.append("<h2>1. Reporte de incidencias</h2>\n<ul id=\"resumen\">\n");
@@ -266,11 +276,13 @@ public final class MemoriaReport {
                     .append(" al ").append(esc(time.format(end.minusSeconds(1)))).append(", periodo en que los resultados debían estar publicados: ")
                     .append("<b id=\"disponibilidad\">")
                     .append(outage.shown()).append("</b> (meta: ")
-                    .append(String.format(ES_MX, "%.1f %%", TARGET_AVAILABILITY)).append(" mensual según la convocatoria, aquí sobre el periodo de publicación; ")
-                    .append(outage.availability() >= TARGET_AVAILABILITY ? "se cumplió" : "no se cumplió").append(")</li>\n")
+                    .append(String.format(ES_MX, "%.1f %%", TARGET_AVAILABILITY)).append(" de disponibilidad mensual, convocatoria, fracción VI.a, aplicada aquí al periodo de publicación; ")
+                    .append(outage.availability() >= TARGET_AVAILABILITY ? "se cumplió" : "no se cumplió")
+                    .append("). Es el porcentaje del tiempo en que el portal respondió con código HTTP 200 y la etiqueta «base», como lo verifica ")
+                    .append("el Instituto (fracción V.b); el tiempo con un corte anterior o sin sus datos se informa aparte y no se descuenta.</li>\n")
                     .append(unmonitored(figures, night.incidents(), onlineFrom, end, now, time))
-                    .append("<li>Tiempo sin servicio: ").append(esc(duration(outage.unavailable()))).append("</li>\n")
-                    .append("<li>Tiempo mostrando un corte anterior al publicado: ").append(esc(duration(outage.behind()))).append("</li>\n")
+                    .append("<li>Tiempo con el portal no disponible: ").append(esc(duration(outage.unavailable()))).append("</li>\n")
+                    .append("<li>Tiempo en que el portal mostraba un corte anterior al último publicado por el Difusor (por ejemplo, la caché del CDN sin actualizar): ").append(esc(duration(outage.behind()))).append("</li>\n")
                     .append("<li>Tiempo en que el portal respondía sin entregar sus datos (un archivo de datos con error): <span id=\"sin-datos\">")
                     .append(esc(duration(outage.noData()))).append("</span></li>\n");
         }
@@ -281,17 +293,17 @@ public final class MemoriaReport {
                 .ifPresent(last -> h.append(" al ").append(esc(last.replace('T', ' '))).append(")"));
         List<QuarantineReport> refused = since(night.refused(), publicationFrom, zone);
         List<QuarantineReport> publishedLater = since(night.publishedLater(), publicationFrom, zone);
-        h.append("</li>\n<li>Paquetes no publicados: <span id=\"rechazados\">").append(refused.size()).append("</span></li>\n");
+        h.append("</li>\n<li>Paquetes de Difusión PREP no publicados: <span id=\"rechazados\">").append(refused.size()).append("</span></li>\n");
         if (!publishedLater.isEmpty()) {
-            h.append("<li>Paquetes publicados con retraso, tras una falla transitoria de la nube, de la red o del servidor del Instituto, "
-                    + "o tras un rechazo, republicados por el operador: <span id=\"con-retraso\">")
+            h.append("<li>Paquetes de Difusión PREP publicados con retraso (tras una falla transitoria de la nube, de la red o del servidor del "
+                    + "Instituto, o bien rechazados y después republicados por el operador): <span id=\"con-retraso\">")
                     .append(publishedLater.size()).append("</span></li>\n");
         }
         int packagesBefore = night.refused().size() - refused.size() + night.publishedLater().size() - publishedLater.size();
         if (packagesBefore > 0) {
             // a rehearsal package or an early test of the institute's: nothing had to be on line yet
-            h.append("<li>Paquetes de cortes anteriores al ").append(esc(time.format(onlineFrom)))
-                    .append(" (de prueba o de un ensayo) no publicados o publicados con retraso, cuando los resultados aún no debían estar ")
+            h.append("<li>Paquetes de Difusión PREP de cortes anteriores al ").append(esc(time.format(onlineFrom)))
+                    .append(" (de prueba o de un simulacro) no publicados o publicados con retraso, cuando los resultados aún no debían estar ")
                     .append("publicados (no afectaron la publicación y no se detallan): ")
                     .append("<span id=\"paquetes-antes\">").append(packagesBefore).append("</span></li>\n");
         }
@@ -299,8 +311,8 @@ public final class MemoriaReport {
         h.append("<li>Cortes publicados más de ").append(LATE_AFTER.toMinutes()).append(" minutos después de su hora de corte: <span id=\"cortes-con-demora\">")
                 .append(late.size()).append("</span></li>\n");
         List<StaleWindow> stale = staleWindows(night, zone, onlineFrom, end);
-        h.append("<li>Tiempo mostrando un corte de más de ").append(LATE_AFTER.toMinutes())
-                .append(" minutos de antigüedad, o ninguno, mientras llegaba uno más reciente: <span id=\"tiempo-desactualizado\">")
+        h.append("<li>Tiempo en que el portal mostraba un corte de más de ").append(LATE_AFTER.toMinutes())
+                .append(" minutos de antigüedad (o aún ningún corte), hasta la publicación del siguiente: <span id=\"tiempo-desactualizado\">")
                 .append(esc(duration(stale.stream().map(StaleWindow::length).reduce(Duration.ZERO, Duration::plus)))).append("</span></li>\n");
         if (!night.team().isEmpty()) {
             h.append("<li>Incidencias anotadas por el equipo del Difusor mientras los resultados debían estar publicados: <span id=\"anotadas\">")
@@ -310,7 +322,7 @@ public final class MemoriaReport {
 
         List<Incident> affecting = affecting(night.incidents(), onlineFrom, end, now);
         if (affecting.isEmpty()) {
-            h.append("<p id=\"sin-incidencias\">").append(portal.isEmpty() ? "Sin monitoreo del portal configurado no hay incidencias del portal registradas."
+            h.append("<p id=\"sin-incidencias\">").append(portal.isEmpty() ? "No se configuró el monitoreo del portal; por ello no hay incidencias del portal registradas, lo que no implica que no las hubiera."
                     : "El monitoreo del portal no registró incidencias mientras los resultados debían estar publicados.").append("</p>\n");
         } else {
             h.append("<table id=\"incidencias\">\n<thead><tr><th>Inicio</th><th>Fin</th><th>Duración dentro del periodo de publicación</th><th>Incidencia</th><th>Detalle técnico</th></tr></thead>\n<tbody>\n");
@@ -320,13 +332,13 @@ public final class MemoriaReport {
                         .append(i.end() == null ? "en curso" : esc(time.format(Instant.parse(i.end())))).append("</td><td class=\"n\">")
                         .append(esc(duration(overlap(i, onlineFrom, end, now)))).append("</td><td>")
                         .append(Kind.of(i).text)
-                        .append("</td><td>").append(esc(detalle(i.detail()))).append("</td></tr>\n");
+                        .append("</td><td>").append(esc(detalle(i.detail(), time))).append("</td></tr>\n");
             }
             h.append("</tbody>\n</table>\n");
         }
         List<TeamLog.TeamIncident> team = teamAffecting(night, onlineFrom, end);
         if (!team.isEmpty()) {
-            h.append("<h3>Incidencias anotadas por el equipo del Difusor</h3>\n<p>Las que solo una persona pudo ver, anotadas durante la operación. ")
+            h.append("<h3>Incidencias anotadas por el equipo del Difusor</h3>\n<p>Incidencias que solo el personal pudo advertir (el monitoreo automático no las detecta), registradas durante la operación. ")
                     .append("No entran en la disponibilidad medida, que proviene del monitoreo automático del portal.</p>\n")
                     .append("<table id=\"incidencias-del-equipo\">\n<thead><tr><th>Inicio</th><th>Fin</th><th>Duración dentro del periodo de publicación</th>")
                     .append("<th>Incidencia</th></tr></thead>\n<tbody>\n");
@@ -349,7 +361,7 @@ public final class MemoriaReport {
                     .append(", cuando los resultados aún no debían estar publicados (no afectaron la publicación y no se detallan): ").append(before).append("</p>\n");
         }
         if (!late.isEmpty()) {
-            h.append("<h3>Cortes publicados con demora</h3>\n<p>Mientras tanto el portal mostraba el corte anterior, el último publicado.</p>\n")
+            h.append("<h3>Cortes publicados con demora</h3>\n<p>Mientras tanto, el portal mostraba el corte anterior, el último publicado.</p>\n")
                     .append("<table id=\"demoras\">\n<thead><tr><th>Corte</th><th>Publicado</th><th>Demora desde la hora del corte</th><th>Paquete</th></tr></thead>\n<tbody>\n");
             for (LateCorte l : late) {
                 h.append("<tr><td>").append(esc(l.record().corte().replace('T', ' '))).append("</td><td>")
@@ -361,9 +373,10 @@ public final class MemoriaReport {
         if (!stale.isEmpty()) {
             h.append("<h3>Lapsos con un corte de más de ").append(LATE_AFTER.toMinutes()).append(" minutos de antigüedad en línea</h3>\n")
                     .append("<p>Desde que el corte mostrado cumplió ").append(LATE_AFTER.toMinutes())
-                    .append(" minutos (o desde el inicio de la publicación, sin corte aún) hasta que se publicó uno más reciente. ")
-                    .append("El monitoreo no lo ve: compara el portal con lo publicado. La hora del siguiente corte indica si el Instituto ")
-                    .append("publicó cortes en ese lapso (cada 20 minutos) o no; no entra en la disponibilidad medida.</p>\n")
+                    .append(" minutos de antigüedad (o desde el inicio de la publicación, sin corte aún) hasta que se publicó uno más reciente. ")
+                    .append("El monitoreo automático no detecta estos lapsos, porque compara el portal con lo publicado por el Difusor. La hora ")
+                    .append("del siguiente corte indica si el Instituto generó cortes informativos en ese lapso (tres por hora) o no; no entran en ")
+                    .append("la disponibilidad medida.</p>\n")
                     .append("<table id=\"cortes-desactualizados\">\n<thead><tr><th>Desde</th><th>Hasta</th><th>Duración</th><th>Corte en línea</th>")
                     .append("<th>Siguiente corte publicado</th></tr></thead>\n<tbody>\n");
             for (StaleWindow w : stale) {
@@ -375,12 +388,12 @@ public final class MemoriaReport {
             h.append("</tbody>\n</table>\n");
         }
         if (!refused.isEmpty()) {
-            h.append("<h3>Paquetes de Difusión no publicados</h3>\n<p>El portal siguió mostrando el último corte publicado; cada paquete quedó resguardado con su reporte.</p>\n");
+            h.append("<h3>Paquetes de Difusión PREP no publicados</h3>\n<p>El portal siguió mostrando el último corte publicado; cada paquete quedó resguardado con su reporte.</p>\n");
             packageTable(h, "paquetes-rechazados", refused, time);
         }
         if (!publishedLater.isEmpty()) {
             // the CSV lists each one: so does the report the institute reads beside it
-            h.append("<h3>Paquetes de Difusión publicados con retraso</h3>\n<p>Cada uno se publicó después, al resolverse la falla o al republicarlo el operador.</p>\n");
+            h.append("<h3>Paquetes de Difusión PREP publicados con retraso</h3>\n<p>Cada uno se publicó después, al resolverse la falla o al republicarlo el operador.</p>\n");
             packageTable(h, "paquetes-con-retraso", publishedLater, time);
         }
 
@@ -395,21 +408,26 @@ public final class MemoriaReport {
         cells(h, figures.total());
         h.append("</tfoot>\n</table>\n");
         if (figures.peakHour() != null) {
-            h.append("<p>Hora de mayor tráfico: <span id=\"hora-pico\">").append(esc(time.format(figures.peakHour().atZone(zone))))
-                    .append("</span>, con ").append(number(figures.peakHourAccesses())).append(" accesos.</p>\n");
+            // an hour, not an instant: "21:00:00" read as the moment of a peak
+            h.append("<p>Hora de mayor tráfico: <span id=\"hora-pico\">").append(esc(LONG_DATE.format(figures.peakHour())))
+                    .append(", de ").append(esc(HOUR.format(figures.peakHour()))).append(" a ")
+                    .append(esc(HOUR.format(figures.peakHour().plusMinutes(59)))).append("</span>, con ").append(number(figures.peakHourAccesses())).append(" accesos.</p>\n");
         }
         h.append("<h3>Definiciones</h3>\n<ul>\n")
-                .append("<li><b>Accesos</b>: solicitudes atendidas con éxito por la red de distribución (códigos 2xx y 304).</li>\n")
-                .append("<li><b>Páginas</b>: accesos a documentos HTML. Antes del primer corte, la página de espera se recarga sola cada ")
-                .append("minuto: cada recarga es una página y un acceso.</li>\n")
-                .append("<li><b>Visitas</b>: series de accesos de un mismo visitante sin pausas mayores de 30 minutos; cada visita cuenta el día en que empieza.</li>\n")
-                .append("<li><b>Visitantes</b>: combinaciones distintas de dirección IP y navegador con al menos un acceso (en el total, en todo el periodo). ")
+                .append("<li><b>Accesos</b>: solicitudes atendidas con éxito por la red de entrega de contenidos (CDN; códigos 2xx y 304): ")
+                .append("cada archivo entregado (HTML, CSS, JavaScript, JSON, CSV) cuenta como un acceso.</li>\n")
+                .append("<li><b>Páginas</b>: accesos a documentos HTML. El sitio del PREP es de una sola página (SPA): las consultas dentro ")
+                .append("del sitio no descargan un nuevo documento HTML, por lo que esta cifra no equivale a páginas vistas. Antes del primer ")
+                .append("corte, la página de espera se recarga automáticamente cada minuto: cada recarga cuenta como una página y un acceso.</li>\n")
+                .append("<li><b>Visitas</b>: series de accesos de un mismo visitante sin pausas mayores de 30 minutos; cada visita se contabiliza en el día en que empieza.</li>\n")
+                .append("<li><b>Visitantes</b>: combinaciones distintas de dirección IP y navegador con al menos un acceso, por día; en la fila «Total del periodo», visitantes distintos en todo el periodo, por lo que no es la suma de los días. ")
                 .append("Es una estimación: las personas que comparten una dirección (una red móvil o una oficina) con la misma versión de navegador ")
                 .append("cuentan como un visitante, y sus visitas se juntan; quien cambia de dirección durante el periodo cuenta más de una vez.</li>\n")
-                .append("<li><b>Solicitudes</b>: todas las registradas; <b>errores</b>: las respondidas con códigos 4xx y 5xx.</li>\n")
+                .append("<li><b>Solicitudes</b>: todas las registradas. <b>Errores</b>: las respondidas con códigos 4xx (por ejemplo, archivos ")
+                .append("inexistentes) o 5xx; no indican por sí mismos que el portal estuviera no disponible.</li>\n")
                 .append("<li><b>Solicitudes automáticas</b>: las de programas que se identifican como tales (buscadores, redes sociales, ")
                 .append("scripts y bibliotecas HTTP, monitores), las que no identifican su navegador y las de métodos distintos de GET y POST ")
-                .append("(HEAD u OPTIONS: verificaciones de disponibilidad, no lecturas). Están en las solicitudes y los errores, ")
+                .append("(HEAD u OPTIONS: verificaciones de disponibilidad, no consultas). Se incluyen en Solicitudes y Errores, ")
                 .append("pero no en los accesos, páginas, visitas ni visitantes, que cuentan a las personas que consultaron el portal.</li>\n")
                 .append("<li>Las solicitudes del monitoreo del propio Difusor (").append(number(figures.probeRequests()))
                 .append(") no se cuentan en ninguna cifra.")
@@ -418,8 +436,8 @@ public final class MemoriaReport {
                 .append("</li>\n")
                 // the call has the institute check the portal all night: the report says whether its checks are counted
                 .append(figures.monitorAddresses().isEmpty()
-                        ? "<li>Las verificaciones de disponibilidad del Instituto no se distinguen por su dirección: se cuentan como "
-                                + "solicitudes automáticas si se identifican como programa, y si no, como las de cualquier persona.</li>\n"
+                        ? "<li>No se configuraron las direcciones IP desde las que el Instituto verifica la disponibilidad; sus solicitudes se "
+                                + "cuentan como automáticas si se identifican como programa y, si no, como las de cualquier visitante.</li>\n"
                         : "<li>Las solicitudes de las verificaciones de disponibilidad del Instituto (desde " + esc(String.join(", ", figures.monitorAddresses()))
                                 + ": <span id=\"monitoreo-instituto\">" + number(figures.monitorRequests()) + "</span>) no se cuentan en ninguna cifra.</li>\n")
                 .append("<li>Fuentes: ").append(esc(sources)).append(". Líneas de registro ilegibles: ").append(number(figures.unreadableLines()))
@@ -433,7 +451,7 @@ public final class MemoriaReport {
     }
 
     private static void packageTable(StringBuilder h, String id, List<QuarantineReport> reports, DateTimeFormatter time) {
-        h.append("<table id=\"").append(id).append("\">\n<thead><tr><th>Fecha y hora de la falla</th><th>Paquete</th><th>Motivo</th><th>Paso</th></tr></thead>\n<tbody>\n");
+        h.append("<table id=\"").append(id).append("\">\n<thead><tr><th>Fecha y hora de la falla o del rechazo</th><th>Paquete</th><th>Motivo</th><th>Etapa</th></tr></thead>\n<tbody>\n");
         for (QuarantineReport r : reports) {
             // a report without its reason (written by hand, or damaged) is shown as such, not taken for a zip's fault
             h.append("<tr><td>").append(esc(time.format(Instant.parse(r.time())))).append("</td><td>").append(esc(r.packageName()))
@@ -478,7 +496,7 @@ public final class MemoriaReport {
             Instant s = Instant.parse(i.start());
             Instant e = i.end() == null ? null : Instant.parse(i.end());
             rows.add(Map.entry(s, Kind.of(i).csv + ',' + time.format(s) + ',' + (e == null ? "en curso" : time.format(e)) + ','
-                    + overlap(i, periodStart, periodEnd, now).toSeconds() + ',' + quoted(detalle(i.detail()))));
+                    + overlap(i, periodStart, periodEnd, now).toSeconds() + ',' + quoted(detalle(i.detail(), time))));
         }
         for (TeamLog.TeamIncident t : teamAffecting(night, periodStart, periodEnd)) {
             rows.add(Map.entry(t.start(), "anotada_por_el_equipo," + time.format(t.start()) + ',' + time.format(t.end()) + ','
@@ -544,7 +562,7 @@ public final class MemoriaReport {
                 .filter(h -> !h.plusSeconds(3600).isBefore(from.plusSeconds(1)) && h.isBefore(to))
                 .filter(h -> incidents.stream().filter(MemoriaReport::watchedThroughout)
                         .noneMatch(i -> !overlap(i, h, h.plusSeconds(3600), now).isZero())).toList();
-        StringBuilder li = new StringBuilder("<li>Horas sin registro del monitoreo del Difusor, que la disponibilidad no cubre: <span id=\"sin-monitoreo\">")
+        StringBuilder li = new StringBuilder("<li>Horas sin registro del monitoreo del Difusor (en ellas no se verificó la disponibilidad; el porcentaje las cuenta como tiempo disponible, salvo las que caen dentro de una incidencia registrada): <span id=\"sin-monitoreo\">")
                 .append(hours.size()).append("</span>");
         if (!hours.isEmpty()) {
             List<String> spans = new java.util.ArrayList<>();

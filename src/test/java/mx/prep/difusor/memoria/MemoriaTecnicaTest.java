@@ -130,9 +130,9 @@ class MemoriaTecnicaTest {
         assertThat(Files.readString(written.incidentsCsv()).substring(1)).isEqualTo("""
                 tipo,inicio (UTC-06:00),fin (UTC-06:00),duracion_segundos,detalle
                 corte_desactualizado_en_linea,2024-06-02 20:40:00,2024-06-02 21:01:00,1260,"sin corte publicado; siguiente: PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00)"
-                paquete_no_publicado,2024-06-02 21:30:00,,,"PREP2024_JAL_20240602_2120.zip: no coincide con la suma de verificación (SHA-256) publicada por el Instituto (CHECKSUM_MISMATCH; paso: comprobación de la suma de verificación (SHA-256))"
+                paquete_no_publicado,2024-06-02 21:30:00,,,"PREP2024_JAL_20240602_2120.zip: no coincide con la suma de verificación (SHA-256) proporcionada por el Instituto (CHECKSUM_MISMATCH; etapa: comprobación de la suma de verificación (SHA-256))"
                 corte_desactualizado_en_linea,2024-06-02 21:40:00,2024-06-02 21:41:00,60,"se mostraba PREP2024_JAL_20240602_2100.zip (corte 2024-06-02 21:00); siguiente: PREP2024_JAL_20240602_2140.zip (corte 2024-06-02 21:40)"
-                paquete_publicado_con_retraso,2024-06-02 21:58:00,,,"PREP2024_JAL_20240602_2200.zip: fallas transitorias agotaron los reintentos (RETRIES_EXHAUSTED; paso: publicación)"
+                paquete_publicado_con_retraso,2024-06-02 21:58:00,,,"PREP2024_JAL_20240602_2200.zip: se agotaron los reintentos ante fallas transitorias (RETRIES_EXHAUSTED; etapa: publicación)"
                 portal_no_disponible,2024-06-02 22:00:00,2024-06-02 22:01:00,60,"https://prep.example.mx/ respondió HTTP 503 (el Instituto espera 200)"
                 corte_anterior,2024-06-03 01:00:00,2024-06-03 01:01:30,90,"the page shows corte 2024-06-02 23:40, published 00:00"
                 """);
@@ -144,18 +144,18 @@ class MemoriaTecnicaTest {
                 .contains("del 2024-06-02 20:00:00 al 2024-06-03 23:59:59").contains("<b id=\"disponibilidad\">99.940 %</b>").contains("se cumplió")
                 // the probe's one request in the logs is at 05:00 on the 3rd, and it saw an outage start and end at 22:00: the
                 // other 26 hours are not vouched for
-                .contains("que la disponibilidad no cubre: <span id=\"sin-monitoreo\">26</span> (2024-06-02 20:00:00 a 2024-06-02 21:59:59; "
+                .contains("salvo las que caen dentro de una incidencia registrada): <span id=\"sin-monitoreo\">26</span> (2024-06-02 20:00:00 a 2024-06-02 21:59:59; "
                         + "2024-06-02 23:00:00 a 2024-06-03 04:59:59; 2024-06-03 06:00:00 a 2024-06-03 23:59:59)")
-                .contains("Tiempo sin servicio: 0 h 01 min 00 s").contains("Tiempo mostrando un corte anterior al publicado: 0 h 01 min 30 s")
+                .contains("Tiempo con el portal no disponible: 0 h 01 min 00 s").contains("(por ejemplo, la caché del CDN sin actualizar): 0 h 01 min 30 s")
                 .contains("Cortes publicados: <span id=\"publicados\">3</span> (del corte 2024-06-02 21:00 al 2024-06-02 22:00)")
-                .contains("Paquetes no publicados: <span id=\"rechazados\">1</span>").contains("<span id=\"con-retraso\">1</span>")
+                .contains("Paquetes de Difusión PREP no publicados: <span id=\"rechazados\">1</span>").contains("<span id=\"con-retraso\">1</span>")
                 .contains("Cortes publicados más de 40 minutos después de su hora de corte: <span id=\"cortes-con-demora\">0</span>")
                 // nothing on line until 21:01 (the results were due at 20:00), and the 21:00 corte still at 21:41 (21:20 refused)
-                .contains("o ninguno, mientras llegaba uno más reciente: <span id=\"tiempo-desactualizado\">0 h 22 min 00 s</span>")
+                .contains("(o aún ningún corte), hasta la publicación del siguiente: <span id=\"tiempo-desactualizado\">0 h 22 min 00 s</span>")
                 .contains("<td>2024-06-02 21:40:00</td><td>2024-06-02 21:41:00</td><td class=\"n\">0 h 01 min 00 s</td>"
                         + "<td>2024-06-02 21:00 (PREP2024_JAL_20240602_2100.zip)</td><td>2024-06-02 21:40 (PREP2024_JAL_20240602_2140.zip)</td>")
                 .contains("Las solicitudes del monitoreo del propio Difusor (1) no se cuentan")
-                .contains("Las verificaciones de disponibilidad del Instituto no se distinguen por su dirección")
+                .contains("No se configuraron las direcciones IP desde las que el Instituto verifica la disponibilidad")
                 .contains("Portal no disponible").contains("https://prep.example.mx/ respondió HTTP 503 (el Instituto espera 200)")
                 .doesNotContain("connection refused").doesNotContain("HTTP 404")
                 .contains("Incidencias del portal registradas antes del 2024-06-02 20:00:00, cuando los resultados aún no debían estar "
@@ -165,7 +165,7 @@ class MemoriaTecnicaTest {
                 .contains("<td>Total del periodo</td><td class=\"n\">5</td><td class=\"n\">4</td><td class=\"n\">5</td><td class=\"n\">10</td><td class=\"n\">11</td>"
                         + "<td class=\"n\">1</td><td class=\"n\">1</td></tr>")
                 .contains("<th>Solicitudes automáticas</th>")
-                .contains("Hora de mayor tráfico: <span id=\"hora-pico\">2024-06-02 20:00:00</span>, con 4 accesos");
+                .contains("Hora de mayor tráfico: <span id=\"hora-pico\">2 de junio de 2024, de 20:00 a 20:59</span>, con 4 accesos");
     }
 
     /**
@@ -260,7 +260,7 @@ class MemoriaTecnicaTest {
         String html = MemoriaReport.html("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM,
                 SiteTrafficTest.figures(SiteTrafficTest.night()), night, Instant.parse("2024-06-12T18:00:00Z"), "pruebas");
 
-        assertThat(html).contains("Paquetes no publicados: <span id=\"rechazados\">3</span>").contains("<span id=\"paquetes-antes\">1</span>")
+        assertThat(html).contains("Paquetes de Difusión PREP no publicados: <span id=\"rechazados\">3</span>").contains("<span id=\"paquetes-antes\">1</span>")
                 .contains("PREP2024_JAL_20240602_2120.zip").contains("PREP2024_JAL_20240602_2000.zip").contains("PREP2024_JAL_20240601_2100.zip")
                 .doesNotContain("PREP2024_JAL_20240602_1200.zip");
         assertThat(incidentsCsv(night, "2024-06-03")).contains("PREP2024_JAL_20240602_2120.zip").contains("PREP2024_JAL_20240602_2000.zip")
@@ -342,8 +342,8 @@ class MemoriaTecnicaTest {
         String html = MemoriaReport.html("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM,
                 SiteTrafficTest.figures(SiteTrafficTest.night()), night, Instant.parse("2024-06-12T18:00:00Z"), "pruebas");
         // the time a report holds is when the package was refused or failed, not when it arrived
-        assertThat(html).contains("<table id=\"paquetes-con-retraso\">").contains("<th>Fecha y hora de la falla</th>").contains("<td>PREP2024_JAL_20240602_2100.zip</td>")
-                .contains("<td>PREP2024_JAL_20240602_2220.zip</td><td>motivo no registrado</td><td>desempaque</td>");
+        assertThat(html).contains("<table id=\"paquetes-con-retraso\">").contains("<th>Fecha y hora de la falla o del rechazo</th>").contains("<td>PREP2024_JAL_20240602_2100.zip</td>")
+                .contains("<td>PREP2024_JAL_20240602_2220.zip</td><td>motivo no registrado</td><td>descompresión</td>");
     }
 
     /**
@@ -363,7 +363,7 @@ class MemoriaTecnicaTest {
                 SiteTrafficTest.figures(SiteTrafficTest.night()), night, Instant.parse("2024-06-12T18:00:00Z"), "pruebas");
 
         assertThat(html).contains("<b id=\"disponibilidad\">99.899 %</b>").contains("no se cumplió")
-                .contains("Tiempo mostrando un corte anterior al publicado: 0 h 05 min 00 s")
+                .contains("(por ejemplo, la caché del CDN sin actualizar): 0 h 05 min 00 s")
                 .contains("<span id=\"sin-datos\">0 h 10 min 00 s</span>")
                 .contains("<td>El portal no entregaba sus datos</td>")
                 // the probe's one request in the logs is at 05:00; of the other 27 hours, the one of the outage it saw start and
@@ -496,12 +496,14 @@ class MemoriaTecnicaTest {
                 .isEqualTo("en línea, pero sin el index.html del corte publicado 2024-06-02T23:40 (¿caché desactualizada?)");
         assertThat(MemoriaReport.detalle("up, but not the index.html of the published corte 2024-06-02T23:40 (a stale cache?) (seen by pod "
                 + "prep-difusor-7c9f-b; this pod: https://prep.example.mx/ unreachable: java.net.http.HttpTimeoutException: request timed out)"))
-                .isEqualTo("en línea, pero sin el index.html del corte publicado 2024-06-02T23:40 (¿caché desactualizada?) (visto por el pod "
-                        + "prep-difusor-7c9f-b; este pod: https://prep.example.mx/ no respondió: java.net.http.HttpTimeoutException: request timed out)");
+                .isEqualTo("en línea, pero sin el index.html del corte publicado 2024-06-02T23:40 (¿caché desactualizada?) (registrado por la réplica"
+                        + " del monitoreo prep-difusor-7c9f-b; esta réplica: https://prep.example.mx/ no respondió: java.net.http.HttpTimeoutException: request timed out)");
+        // its times in the report's zone, as every other time of the report
         assertThat(MemoriaReport.detalle("https://prep.example.mx/ answered HTTP 503 (the institute expects 200) (ended by pod pod-b: pod pod-a"
-                + " stopped probing, its last probe at 2024-06-03T04:00:00Z; this pod saw the page up at 2024-06-03T04:11:00Z)"))
-                .isEqualTo("https://prep.example.mx/ respondió HTTP 503 (el Instituto espera 200) (terminada por el pod pod-b: el pod pod-a dejó de"
-                        + " verificar, su última verificación a las 2024-06-03T04:00:00Z; este pod vio la página en línea a las 2024-06-03T04:11:00Z)");
+                + " stopped probing, its last probe at 2024-06-03T04:00:00Z; this pod saw the page up at 2024-06-03T04:11:00.250Z)",
+                java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(SiteTrafficTest.MEXICO_CITY)))
+                .isEqualTo("https://prep.example.mx/ respondió HTTP 503 (el Instituto espera 200) (terminada por la réplica del monitoreo pod-b: la réplica"
+                        + " pod-a dejó de verificar, su última verificación a las 2024-06-02 22:00:00; esta réplica vio la página en línea a las 2024-06-02 22:11:00)");
         // the files of difusor.probe.also-compare
         assertThat(MemoriaReport.detalle("up, but not the data/corte.json of the published corte 2024-06-02 23:40 (a stale cache?)"))
                 .isEqualTo("en línea, pero sin el data/corte.json del corte publicado 2024-06-02 23:40 (¿caché desactualizada?)");
@@ -556,7 +558,7 @@ class MemoriaTecnicaTest {
                 // the other distribution is said, not silently dropped: it may be the one the night was served from
                 .contains("registros de otras distribuciones de CloudFront, no contados: E9OTROSITIO0001")
                 // and what a page counts before the first corte
-                .contains("la página de espera se recarga sola cada minuto");
+                .contains("la página de espera se recarga automáticamente cada minuto");
     }
 
     /**
@@ -586,7 +588,7 @@ class MemoriaTecnicaTest {
                 good.figures().total().requests() + 3);
         assertThat(written.figures().unreadableLines()).as("the cut file's bad line is counted").isEqualTo(good.figures().unreadableLines() + 1);
         String html = Files.readString(written.html());
-        assertThat(html).contains("<p id=\"incompleta\"><b>Cifras incompletas:</b> 1 archivo de registro de acceso no pudo leerse completo")
+        assertThat(html).contains("<p id=\"incompleta\"><b>Cifras incompletas:</b> 1 archivo de registro de acceso no pudo leerse en su totalidad")
                 .contains("<span id=\"archivos-ilegibles\">1</span>").contains("E2QWRUHAPOMQZL.2024-06-03-05.cut5.gz: cortado antes de su fin")
                 .contains("no son registros de acceso de CloudFront, no se leyeron: " + logs.resolve("E2QWRUHAPOMQZL.2024-06-03-06.bad6.gz"));
         assertThat(Files.readString(good.html())).doesNotContain("incompleta").doesNotContain("archivos-ilegibles");
