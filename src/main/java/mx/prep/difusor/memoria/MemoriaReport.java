@@ -241,7 +241,11 @@ public final class MemoriaReport {
         Instant onlineFrom = publicationFrom.atZone(zone).toInstant();
         Instant end = to.plusDays(1).atStartOfDay(zone).toInstant();
         Outage outage = outage(night.incidents(), onlineFrom, end, now);
-        long published = night.packages().stream().filter(r -> "published".equals(r.outcome())).count();
+        // from the opening, as every other line of the report: a test package of the afternoon is no corte of the night
+        List<HistoryRecord> publishedCortes = night.packages().stream().filter(r -> "published".equals(r.outcome()))
+                .filter(r -> fromTheOpening(r, publicationFrom, zone)).toList();
+        long published = publishedCortes.size();
+        long publishedBefore = night.packages().stream().filter(r -> "published".equals(r.outcome())).count() - published;
         StringBuilder h = new StringBuilder(16_384);
         h.append("<!DOCTYPE html>\n<html lang=\"es-MX\">\n<head>\n<meta charset=\"utf-8\">\n")
                 .append("<title>Memoria técnica del Difusor PREP</title>\n<style>\n")
@@ -287,9 +291,9 @@ public final class MemoriaReport {
                     .append(esc(duration(outage.noData()))).append("</span></li>\n");
         }
         h.append("<li>Cortes publicados: <span id=\"publicados\">").append(published).append("</span>");
-        night.packages().stream().filter(r -> "published".equals(r.outcome())).map(HistoryRecord::corte).findFirst()
+        publishedCortes.stream().map(HistoryRecord::corte).findFirst()
                 .ifPresent(first -> h.append(" (del corte ").append(esc(first.replace('T', ' '))));
-        night.packages().stream().filter(r -> "published".equals(r.outcome())).map(HistoryRecord::corte).reduce((a, b) -> b)
+        publishedCortes.stream().map(HistoryRecord::corte).reduce((a, b) -> b)
                 .ifPresent(last -> h.append(" al ").append(esc(last.replace('T', ' '))).append(")"));
         List<QuarantineReport> refused = since(night.refused(), publicationFrom, zone);
         List<QuarantineReport> publishedLater = since(night.publishedLater(), publicationFrom, zone);
@@ -306,6 +310,11 @@ public final class MemoriaReport {
                     .append(" (de prueba o de un simulacro) no publicados o publicados con retraso, cuando los resultados aún no debían estar ")
                     .append("publicados (no afectaron la publicación y no se detallan): ")
                     .append("<span id=\"paquetes-antes\">").append(packagesBefore).append("</span></li>\n");
+        }
+        if (publishedBefore > 0) {
+            h.append("<li>Paquetes de Difusión PREP de cortes anteriores al ").append(esc(time.format(onlineFrom)))
+                    .append(" (de prueba o de un simulacro) publicados cuando los resultados aún no debían estar publicados (no se cuentan ")
+                    .append("entre los cortes publicados): <span id=\"publicados-antes\">").append(publishedBefore).append("</span></li>\n");
         }
         List<LateCorte> late = lateCortes(night, zone, onlineFrom);
         h.append("<li>Cortes publicados más de ").append(LATE_AFTER.toMinutes()).append(" minutos después de su hora de corte: <span id=\"cortes-con-demora\">")
@@ -631,6 +640,18 @@ public final class MemoriaReport {
      * never went on line). Only one both of an earlier corte and refused earlier (a rehearsal's, a test package) had
      * nothing to affect.
      */
+    /** A published package of the night: published from the opening on, or of a corte from then (published early). */
+    private static boolean fromTheOpening(HistoryRecord r, LocalDateTime publicationFrom, ZoneId zone) {
+        if (r.outcomeAt() == null || !Instant.parse(r.outcomeAt()).isBefore(publicationFrom.atZone(zone).toInstant())) {
+            return true;
+        }
+        try {
+            return r.corte() != null && !LocalDateTime.parse(r.corte().replace(' ', 'T')).isBefore(publicationFrom);
+        } catch (java.time.format.DateTimeParseException unreadable) {
+            return false;   // judged by its time alone
+        }
+    }
+
     static List<QuarantineReport> since(List<QuarantineReport> reports, LocalDateTime publicationFrom, ZoneId zone) {
         return reports.stream().filter(r -> {
             if (r.time() == null || !Instant.parse(r.time()).isBefore(publicationFrom.atZone(zone).toInstant())) {

@@ -255,11 +255,18 @@ class MemoriaTecnicaTest {
                 "no base", "2024-06-03T01:50:00Z", "ab", "ab", 1000L, "https://prep.iepcjalisco.mx/paquete", "history");
         QuarantineReport mistyped = new QuarantineReport("PREP2024_JAL_20240601_2100.zip", "2024-06-01T21:00", "corte-gate", "STALE_CORTE",
                 "not newer than the published corte", "2024-06-03T03:05:00Z", "ab", "ab", 1000L, "https://prep.iepcjalisco.mx/paquete", "history");
-        var night = new OperationRecords.Night(List.of(), List.of(early, firstCorte, during, mistyped), List.of(), List.of());
+        // and packages published before the opening: a test package of the afternoon, and the 20:00 corte offered early
+        var night = new OperationRecords.Night(List.of(), List.of(early, firstCorte, during, mistyped), List.of(), List.of(
+                published("PREP2024_JAL_20240602_1500.zip", "2024-06-02 15:00", "2024-06-02T21:01:00Z"),
+                published("PREP2024_JAL_20240602_2000.zip", "2024-06-02 20:00", "2024-06-03T01:59:00Z"),
+                published("PREP2024_JAL_20240602_2020.zip", "2024-06-02 20:20", "2024-06-03T02:21:00Z")));
 
         String html = MemoriaReport.html("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-03"), PUBLICATION_FROM,
                 SiteTrafficTest.figures(SiteTrafficTest.night()), night, Instant.parse("2024-06-12T18:00:00Z"), "pruebas");
 
+        // the cortes of the night, from the opening, as every other line counts; the test package apart
+        assertThat(html).contains("Cortes publicados: <span id=\"publicados\">2</span> (del corte 2024-06-02 20:00 al 2024-06-02 20:20)")
+                .contains("<span id=\"publicados-antes\">1</span>");
         assertThat(html).contains("Paquetes de Difusión PREP no publicados: <span id=\"rechazados\">3</span>").contains("<span id=\"paquetes-antes\">1</span>")
                 .contains("PREP2024_JAL_20240602_2120.zip").contains("PREP2024_JAL_20240602_2000.zip").contains("PREP2024_JAL_20240601_2100.zip")
                 .doesNotContain("PREP2024_JAL_20240602_1200.zip");
