@@ -406,6 +406,8 @@ class IncrementalPublishingTest extends PipelineTestBase {
     void aDifferenceFoundBetweenCortesIsRepairedThoughThePackageAfterItFailedBeforeItsPublicationBegan() throws Exception {
         var settings = settings();
         settings.put("difusor.retry.failed-package-pause-ms", "600000");   // the failed third is not fetched again before the fourth is out
+        settings.put("difusor.retry.max-redeliveries", "1");   // refused at its marker after one retry: the refusal is what matters
+        settings.put("difusor.s3.max-attempts", "2");
         settings.put("difusor.publish.list-bucket-every", "1");
         settings.put("difusor.cdn.max-paths", "3000"); // every path as it is, no wildcard that would cover anything
         startDifusor(settings);
