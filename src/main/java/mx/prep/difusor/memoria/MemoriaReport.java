@@ -243,7 +243,7 @@ public final class MemoriaReport {
         Outage outage = outage(night.incidents(), onlineFrom, end, now);
         // from the opening, as every other line of the report: a test package of the afternoon is no corte of the night
         List<HistoryRecord> publishedCortes = night.packages().stream().filter(r -> "published".equals(r.outcome()))
-                .filter(r -> fromTheOpening(r, publicationFrom, zone)).toList();
+                .filter(r -> fromTheOpening(r.outcomeAt(), r.corte(), publicationFrom, zone)).toList();
         long published = publishedCortes.size();
         long publishedBefore = night.packages().stream().filter(r -> "published".equals(r.outcome())).count() - published;
         StringBuilder h = new StringBuilder(16_384);
@@ -640,32 +640,23 @@ public final class MemoriaReport {
      * never went on line). Only one both of an earlier corte and refused earlier (a rehearsal's, a test package) had
      * nothing to affect.
      */
-    /** A published package of the night: published from the opening on, or of a corte from then (published early). */
-    private static boolean fromTheOpening(HistoryRecord r, LocalDateTime publicationFrom, ZoneId zone) {
-        if (r.outcomeAt() == null || !Instant.parse(r.outcomeAt()).isBefore(publicationFrom.atZone(zone).toInstant())) {
+    static List<QuarantineReport> since(List<QuarantineReport> reports, LocalDateTime publicationFrom, ZoneId zone) {
+        return reports.stream().filter(r -> fromTheOpening(r.time(), r.corte(), publicationFrom, zone)).toList();
+    }
+
+    /**
+     * Something of the night, a refusal or a publication: at or after the opening, or of a corte from then on (early:
+     * the 20:00 corte refused or published at 19:50). Before both, a rehearsal's or a test package's.
+     */
+    private static boolean fromTheOpening(String at, String corte, LocalDateTime publicationFrom, ZoneId zone) {
+        if (at == null || !Instant.parse(at).isBefore(publicationFrom.atZone(zone).toInstant())) {
             return true;
         }
         try {
-            return r.corte() != null && !LocalDateTime.parse(r.corte().replace(' ', 'T')).isBefore(publicationFrom);
+            return corte != null && !LocalDateTime.parse(corte.replace(' ', 'T')).isBefore(publicationFrom);
         } catch (java.time.format.DateTimeParseException unreadable) {
             return false;   // judged by its time alone
         }
-    }
-
-    static List<QuarantineReport> since(List<QuarantineReport> reports, LocalDateTime publicationFrom, ZoneId zone) {
-        return reports.stream().filter(r -> {
-            if (r.time() == null || !Instant.parse(r.time()).isBefore(publicationFrom.atZone(zone).toInstant())) {
-                return true;
-            }
-            if (r.corte() != null) {
-                try {
-                    return !LocalDateTime.parse(r.corte().replace(' ', 'T')).isBefore(publicationFrom);
-                } catch (java.time.format.DateTimeParseException unreadable) {
-                    // judged by its time alone
-                }
-            }
-            return false;
-        }).toList();
     }
 
     /** A corte that went on line at {@code at}. */
