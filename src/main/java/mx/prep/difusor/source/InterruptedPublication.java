@@ -83,15 +83,21 @@ public final class InterruptedPublication {
             }
             return false;
         }
+        // the corte the state recorded with it, the one its publication was ordered by (a manifest may announce a corte
+        // the name lacks, or another one); the name's for a state written before the corte was recorded
+        Optional<Corte> corte = published.map(PublishedState::publishingCorte).map(Corte::parse)
+                .or(() -> corteParser.fromPackageName(name));
+        // as PrepPackage names a package in the log: a grep by corte finds these lines too
+        String shown = corte.map(c -> "package " + name + " (corte " + c + ")").orElse("package " + name);
         Optional<String> sha;
         try {
             sha = history.archivedSha256(name);
         } catch (RuntimeException e) {
-            throw new IOException("package " + name + ": its publication was cut short, and its checksum in the history cannot be read ("
+            throw new IOException(shown + ": its publication was cut short, and its checksum in the history cannot be read ("
                     + mx.prep.difusor.Failures.describe(e) + "); tried again at the next check", e);
         }
         if (sha.isEmpty()) {
-            LOG.warn("package {}: its publication was cut short, but the history does not hold it whole; the next corte replaces the site", name);
+            LOG.warn("{}: its publication was cut short, but the history does not hold it whole; the next corte replaces the site", shown);
             return false;
         }
         // one that failed again (S3 down, or refused) is taken again after a growing pause, not at every check
@@ -112,10 +118,6 @@ public final class InterruptedPublication {
             lastKey = key;
             retryAt = now.plusMillis(Math.min(maxPause.toMillis(), firstPause.toMillis() << Math.min(attempts - 1, 20)));
         }
-        // the corte the state recorded with it, the one its publication was ordered by (a manifest may announce a corte
-        // the name lacks, or another one); the name's for a state written before the corte was recorded
-        Optional<Corte> corte = published.map(PublishedState::publishingCorte).map(Corte::parse)
-                .or(() -> corteParser.fromPackageName(name));
         if (corte.isEmpty()) {
             LOG.warn("package {}: its publication was cut short, but neither its name nor the state holds its corte; the next corte "
                     + "replaces the site", name);
@@ -144,7 +146,7 @@ public final class InterruptedPublication {
                 }
             }
             // the route's failure log names neither: the package whose publication stays cut short, and the step
-            IOException failed = new IOException("package " + name + ": its publication was cut short, and taking it back from s3://"
+            IOException failed = new IOException(shown + ": its publication was cut short, and taking it back from s3://"
                     + history.bucket() + "/" + history.zipKey(name) + " failed (" + mx.prep.difusor.Failures.describe(e) + "); tried again "
                     + (atOnce ? "at the next check" : "after a pause"), e);
             try {

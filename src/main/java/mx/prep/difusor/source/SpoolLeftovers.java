@@ -124,7 +124,7 @@ public final class SpoolLeftovers {
             Files.move(partial, beside, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | RuntimeException noRoom) {
             Files.deleteIfExists(partial);
-            LOG.warn("package {}: the report of why it waits at {} could not be kept beside it ({})", name, waiting, noRoom.toString());
+            LOG.warn("{}: the report of why it waits at {} could not be kept beside it ({})", shown(name, why == null ? null : why.corte()), waiting, noRoom.toString());
         }
         return waiting;
     }
@@ -144,6 +144,18 @@ public final class SpoolLeftovers {
 
     private static boolean sameBytes(Path a, Path b) throws IOException {
         return Files.isSameFile(a, b) || Files.size(a) == Files.size(b) && ChecksumFilter.sha256(a).equals(ChecksumFilter.sha256(b));
+    }
+
+    /**
+     * A leftover as {@link PrepPackage#toString()} names a package in the log, with the corte its name holds: the
+     * runbook's grep by corte finds what happened to it after a restart too.
+     */
+    private String shown(String name) {
+        return shown(name, corteParser == null ? null : corteParser.fromPackageName(name).map(Object::toString).orElse(null));
+    }
+
+    private static String shown(String name, String corte) {
+        return corte == null ? "package " + name : "package " + name + " (corte " + corte + ")";
     }
 
     /** The package's name of a file among the leftovers (see {@link #place}). */
@@ -169,7 +181,8 @@ public final class SpoolLeftovers {
             }
             Files.createDirectories(leftovers);
             Files.move(f, place(leftovers, f, name), StandardCopyOption.REPLACE_EXISTING);
-            LOG.warn("package {}: left in the spool by an earlier process; it goes to the history's check, then to quarantine if it is not there", name);
+            LOG.warn("{}: left in the spool by an earlier process; it goes to the history's check, then to quarantine if it is not there",
+                    shown(name));
         }
     }
 
@@ -179,8 +192,8 @@ public final class SpoolLeftovers {
             return false;
         }
         java.time.Instant since = waitingSince.computeIfAbsent(zip, z -> {
-            LOG.info("package {}: not in the history; it goes to quarantine in {} s unless the history has it by then (the source "
-                    + "offering it again)", packageName(z), grace.toSeconds());
+            LOG.info("{}: not in the history; it goes to quarantine in {} s unless the history has it by then (the source "
+                    + "offering it again)", shown(packageName(z)), grace.toSeconds());
             return clock.instant();
         });
         return clock.instant().isBefore(since.plus(grace));
@@ -198,7 +211,7 @@ public final class SpoolLeftovers {
     }
 
     /** The report of the refusal that left this package here, or null: none, or one that cannot be read. */
-    private static QuarantineReport refusal(Path zip) {
+    private QuarantineReport refusal(Path zip) {
         Path report = zip.resolveSibling(zip.getFileName() + Quarantine.REPORT_SUFFIX);
         try {
             QuarantineReport r = Files.exists(report) ? Json.MAPPER.readValue(report.toFile(), QuarantineReport.class) : null;
@@ -207,7 +220,8 @@ public final class SpoolLeftovers {
             }
             return r;
         } catch (IOException | RuntimeException unreadable) {
-            LOG.warn("package {}: the report beside it cannot be read ({}); sent with a report of its own", zip.getFileName(), unreadable.toString());
+            LOG.warn("{}: the report beside it cannot be read ({}); sent with a report of its own", shown(packageName(zip)),
+                    unreadable.toString());
             return null;
         }
     }
@@ -261,11 +275,11 @@ public final class SpoolLeftovers {
                 // are the memoria's), pointing at the copy in quarantine
                 Optional<String> quarantined = refused == null ? quarantine.keptCopyOf(name, sha) : Optional.empty();
                 if (archived.isPresent() && archived.get().equals(sha)) {
-                    LOG.info("package {}: left in the spool by an earlier process, and whole in the history; dropped", name);
+                    LOG.info("{}: left in the spool by an earlier process, and whole in the history; dropped", shown(name));
                 } else if (quarantined.isPresent()) {
                     // fetched again after the restart and refused with a report of its own: the same bytes a second time,
                     // as UNEXPECTED, were a second alert and a false cause in the memoria técnica
-                    LOG.info("package {}: left in the spool by an earlier process; the same bytes were quarantined since, at {}; dropped", name,
+                    LOG.info("{}: left in the spool by an earlier process; the same bytes were quarantined since, at {}; dropped", shown(name),
                             quarantined.get());
                 } else if (stillInGrace(zip, refused)) {
                     continue;
@@ -301,7 +315,7 @@ public final class SpoolLeftovers {
                 Files.delete(zip);
                 waitingSince.remove(zip);
             } catch (IOException | RuntimeException e) {
-                LOG.warn("package {}: left in the spool by an earlier process, not settled yet ({}); tried again later", name, e.toString());
+                LOG.warn("{}: left in the spool by an earlier process, not settled yet ({}); tried again later", shown(name), e.toString());
             }
         }
     }

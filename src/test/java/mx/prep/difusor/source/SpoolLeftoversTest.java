@@ -28,8 +28,16 @@ class SpoolLeftoversTest {
         Files.writeString(spool.resolve("resumed-PREP2024_JAL_20240602_2220.zip"), "the institute's");
         Path leftovers = SpoolLeftovers.besideSpool(spool);
 
-        new SpoolLeftovers(spool, leftovers, null, null, null, null, Clock.systemUTC(), Duration.ofMinutes(5), true);
+        java.util.List<String> logged = new java.util.ArrayList<>();
+        try (AutoCloseable capture = mx.prep.difusor.testing.CapturedLogs.capture(logged)) {
+            new SpoolLeftovers(spool, leftovers, null, null, null,
+                    new mx.prep.difusor.state.CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip", java.time.ZoneId.of("America/Mexico_City")),
+                    Clock.systemUTC(), Duration.ofMinutes(5), true);
+        }
 
+        // named with its corte, as every line about a package: the runbook greps the logs by corte
+        assertThat(logged).filteredOn(l -> l.contains("left in the spool by an earlier process")).singleElement().asString()
+                .contains("package resumed-PREP2024_JAL_20240602_2220.zip (corte 2024-06-02 22:20)");
         assertThat(copy).doesNotExist();
         assertThat(leftovers.resolve("resumed-PREP2024_JAL_20240602_2220.zip")).hasContent("the institute's");
         assertThat(spool).isEmptyDirectory();
