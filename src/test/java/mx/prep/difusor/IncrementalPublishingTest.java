@@ -260,6 +260,34 @@ class IncrementalPublishingTest extends PipelineTestBase {
         assertSiteEquals(next);
     }
 
+    /**
+     * A corte changing a bundle named with a {@code ~} and a page named with a space and an accent: CloudFront (its
+     * emulator, as it answers) takes the batch, with the accented name encoded and the {@code ~} name as a wildcard up to
+     * it. A raw {@code ~} got the whole batch refused, the corte recorded without any purge.
+     */
+    @Test
+    void aCorteChangingFilesWithOddNamesIsPurgedWithPathsCloudFrontTakes() throws Exception {
+        var settings = settings();
+        settings.put("difusor.cdn.max-paths", "3000"); // every path as it is
+        startDifusor(settings);
+        Path named = Files.createDirectories(tmp.resolve("named"));
+        Path first = PackageEdits.rewrite(corte(0), named.resolve(corte(0).getFileName()), n -> true, Map.of(),
+                Map.of("assets/vendors~main.js", "var v=1;".getBytes(StandardCharsets.UTF_8),
+                        "municipios/Zapotlán el Grande.json", "{\"casillas\":1}".getBytes(StandardCharsets.UTF_8)));
+        institute.release(first);
+        awaitPublished(first);
+        Path next = PackageEdits.rewrite(corte(1), named.resolve(corte(1).getFileName()), n -> true, Map.of(),
+                Map.of("assets/vendors~main.js", "var v=2;".getBytes(StandardCharsets.UTF_8),
+                        "municipios/Zapotlán el Grande.json", "{\"casillas\":2}".getBytes(StandardCharsets.UTF_8)));
+        institute.release(next);
+        awaitPublished(next);
+
+        assertSiteEquals(next);
+        assertThat(cloudFront.requests()).allSatisfy(r -> assertThat(r.errorCode()).isNull());
+        assertThat(cloudFront.created(DISTRIBUTION)).hasSize(2).last().satisfies(i -> assertThat(i.paths())
+                .contains("/assets/vendors*", "/municipios/Zapotl%C3%A1n%20el%20Grande.json").noneMatch(p -> p.contains("~")));
+    }
+
     @Test
     void aRedoThatMustPurgeMoreThanTheFirstAttemptGetsAnInvalidationOfItsOwn() throws Exception {
         var settings = settings();

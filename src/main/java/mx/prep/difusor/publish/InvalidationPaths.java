@@ -37,6 +37,12 @@ public final class InvalidationPaths {
     private static List<String> relative(Collection<String> changedSitePaths, int maxPaths) {
         TreeSet<String> exact = new TreeSet<>();
         for (String raw : changedSitePaths) {
+            int unmatchable = firstUnmatchable(raw);
+            if (unmatchable >= 0) {
+                // no path form of it matches what viewers request: its name up to there, as a wildcard
+                exact.add("/" + encoded(raw.substring(0, unmatchable)) + "*");
+                continue;
+            }
             String path = encoded(raw);
             exact.add("/" + path);
             if (path.equals("index.html")) {
@@ -45,24 +51,43 @@ public final class InvalidationPaths {
                 exact.add("/" + path.substring(0, path.length() - "index.html".length()));
             }
         }
-        if (exact.size() <= maxPaths) {
+        if (exact.size() <= maxPaths && wildcards(exact) <= MAX_WILDCARDS) {
             return new ArrayList<>(exact);
         }
         int deepest = exact.stream().mapToInt(p -> p.split("/", -1).length - 2).max().orElse(0);
         for (int depth = deepest; depth >= 1; depth--) {
             TreeSet<String> collapsed = collapse(exact, depth);
             // shallower wildcards are fewer: go up until both limits hold
-            if (collapsed.size() <= maxPaths && collapsed.stream().filter(p -> p.endsWith("/*")).count() <= MAX_WILDCARDS) {
+            if (collapsed.size() <= maxPaths && wildcards(collapsed) <= MAX_WILDCARDS) {
                 return new ArrayList<>(collapsed);
             }
         }
         return List.of("/*");
     }
 
+    private static long wildcards(Collection<String> paths) {
+        return paths.stream().filter(p -> p.endsWith("*")).count();
+    }
+
+    /**
+     * Where a site path holds a character no invalidation path can name as viewers request it, or -1. Browsers send
+     * {@code ~} and {@code *} as they are: CloudFront refuses a raw {@code ~} (the whole batch with it), takes
+     * {@code %7E} without purging the file (aws/aws-sdk#525), and reads {@code *} as a wildcard, only at the end.
+     */
+    static int firstUnmatchable(String sitePath) {
+        for (int i = 0; i < sitePath.length(); i++) {
+            char c = sitePath.charAt(i);
+            if (c == '~' || c == '*') {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /**
      * CloudFront takes a path URL-encoded where it holds non-ASCII or RFC 1738 unsafe characters, and nothing else
-     * encoded (or it does not match what viewers requested); a literal {@code *} or {@code ?} is encoded too, so it is
-     * neither a wildcard nor a query. UTF-8, upper-case hex.
+     * encoded (or it does not match what viewers requested); a literal {@code ?} is encoded too, as browsers send it, so
+     * it is no query. UTF-8, upper-case hex. (A {@code *} or {@code ~} of a site path never gets here: {@link #firstUnmatchable}.)
      */
     static String encoded(String sitePath) {
         StringBuilder out = new StringBuilder(sitePath.length() + 8);

@@ -535,6 +535,10 @@ public final class CloudFrontEmulator implements AutoCloseable {
             if (!p.startsWith("/")) {
                 throw new ApiError(400, "InvalidArgument", "Path must start with '/': " + p);
             }
+            // as CloudFront answers a raw tilde (aws/aws-sdk#525) and a wildcard anywhere but at the end
+            if (p.contains("~") || p.indexOf('*') >= 0 && p.indexOf('*') != p.length() - 1) {
+                throw new ApiError(400, "InvalidArgument", "Your request contains one or more invalid invalidation paths.");
+            }
         }
         if (batch.callerReference() == null || batch.callerReference().isBlank()) {
             throw new ApiError(400, "InvalidArgument", "CallerReference must not be empty.");

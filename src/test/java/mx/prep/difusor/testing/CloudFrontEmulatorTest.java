@@ -271,9 +271,14 @@ class CloudFrontEmulatorTest {
         }
         assertThatThrownBy(() -> invalidate(DIST, "ref-13", wildcards.toArray(String[]::new)))
                 .isInstanceOf(TooManyInvalidationsInProgressException.class);
+        assertThatThrownBy(() -> invalidate(DIST, "ref-14", "/assets/vendors~main.js"))
+                .isInstanceOf(InvalidArgumentException.class);
+        assertThatThrownBy(() -> invalidate(DIST, "ref-15", "/data/a*b.json"))
+                .isInstanceOf(InvalidArgumentException.class);
         assertThat(emulator.created(DIST)).isEmpty();
         assertThat(emulator.requests()).extracting(ReceivedInvalidation::errorCode)
-                .containsExactly("InvalidArgument", "InvalidArgument", "InconsistentQuantities", "BatchTooLarge", "TooManyInvalidationsInProgress");
+                .containsExactly("InvalidArgument", "InvalidArgument", "InconsistentQuantities", "BatchTooLarge", "TooManyInvalidationsInProgress",
+                        "InvalidArgument", "InvalidArgument");
     }
 
     @Test
