@@ -68,13 +68,15 @@ public final class CacheControlRules {
             "PREP_PRES_2024.CSV", "gubernatura/index.htm");
 
     private static final Pattern MAX_AGE = Pattern.compile("(?:^|[,\\s])max-age\\s*=\\s*\"?(\\d+)");
+    private static final Pattern S_MAXAGE = Pattern.compile("(?:^|[,\\s])s-maxage\\s*=\\s*\"?(\\d+)");
     private static final Pattern STALE_WHILE_REVALIDATE = Pattern.compile("(?:^|[,\\s])stale-while-revalidate\\s*=\\s*\"?(\\d+)");
 
     /**
      * Refuses rules under which a browser would keep a page or a result (HTML, JSON, CSV) longer than
      * {@value #MOST_SECONDS_FOR_PAGES_AND_RESULTS} s (max-age plus stale-while-revalidate), marked immutable, or for as long as it likes (no Cache-Control:
      * browsers then guess from Last-Modified, CloudFront keeps it a day). Every corte changes them, and a visitor would
-     * go on seeing the numbers of an earlier one. A start-time check on typical paths: it catches a rule that comes
+     * go on seeing the numbers of an earlier one. The same bound holds for an s-maxage (CloudFront's): a corte whose
+     * invalidation failed is published all the same. A start-time check on typical paths: it catches a rule that comes
      * before the pages' own ({@code **=immutable} first) or that covers the root page alone ({@code *.html}).
      */
     public void requireFreshPagesAndResults() {
@@ -84,8 +86,8 @@ public final class CacheControlRules {
             if (problem != null) {
                 throw new IllegalArgumentException("difusor.site.cache-control: a page or result such as " + path + " would get "
                         + (value == null ? "no Cache-Control" : "'" + value + "'") + " (" + problem + "); pages and results change "
-                        + "at every corte and browsers cannot be purged: give them no-cache or a max-age of at most "
-                        + MOST_SECONDS_FOR_PAGES_AND_RESULTS + " s, in a rule before any longer one");
+                        + "at every corte, browsers cannot be purged and the CDN's purge may fail: give them no-cache or a max-age "
+                        + "(and any s-maxage) of at most " + MOST_SECONDS_FOR_PAGES_AND_RESULTS + " s, in a rule before any longer one");
             }
         }
     }
@@ -107,8 +109,17 @@ public final class CacheControlRules {
         }
         // a browser shows a copy stale by up to stale-while-revalidate once more before it fetches the new one
         Matcher swr = STALE_WHILE_REVALIDATE.matcher(v);
-        long seconds = seconds(m.group(1)) + (swr.find() ? seconds(swr.group(1)) : 0);
-        return seconds > MOST_SECONDS_FOR_PAGES_AND_RESULTS ? "kept up to " + seconds + " s" : null;
+        long stale = swr.find() ? seconds(swr.group(1)) : 0;
+        long seconds = seconds(m.group(1)) + stale;
+        if (seconds > MOST_SECONDS_FOR_PAGES_AND_RESULTS) {
+            return "kept up to " + seconds + " s";
+        }
+        // CloudFront keeps it for s-maxage instead: purged by each corte's invalidation, but a corte whose invalidation
+        // CloudFront refused or never took (after every retry) is recorded all the same, and reaches the public only
+        // as the edge's copy expires
+        Matcher shared = S_MAXAGE.matcher(v);
+        long atTheEdge = shared.find() ? seconds(shared.group(1)) + stale : 0;
+        return atTheEdge > MOST_SECONDS_FOR_PAGES_AND_RESULTS ? "kept at the CDN's edge up to " + atTheEdge + " s" : null;
     }
 
     private static long seconds(String digits) {

@@ -120,6 +120,9 @@ class CacheControlRulesTest {
                 { "**/*.html=no-cache;**=public, max-age=\"600\"", "resultados.json" },
                 { "**/*.csv=no-cache;**/*.json=no-cache;**/*.html=public, MAX-AGE=86400", "index.html" },
                 { "**/*.html=no-cache;**=public, max-age=30, stale-while-revalidate=86400", "resultados.json" },
+                // CloudFront keeps it a day, and a corte whose invalidation failed is published all the same
+                { "**/*.html=no-cache;**=public, max-age=30, s-maxage=86400", "resultados.json" },
+                { "**=public, max-age=30, s-maxage=290, stale-while-revalidate=30", "index.html" },
                 // a page named .htm is a page: it was kept for a year under the pages' rule for .html alone
                 { "**/*.html=no-cache;**/*.json=public, max-age=30;**/*.csv=public, max-age=30;**=public, max-age=31536000, immutable",
                         "gubernatura/index.htm" } };
@@ -127,7 +130,7 @@ class CacheControlRulesTest {
             assertThatThrownBy(() -> new CacheControlRules(r[0]).requireFreshPagesAndResults()).as(r[0])
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("difusor.site.cache-control").hasMessageContaining(r[1]);
         }
-        for (String accepted : new String[] { "**=no-store", "**=public, max-age=300, s-maxage=86400", "**=max-age=0",
+        for (String accepted : new String[] { "**=no-store", "**=public, max-age=30, s-maxage=300", "**=max-age=0",
                 "**=public, max-age=30, stale-while-revalidate=30, stale-if-error=86400",
                 "**/*.htm*=no-cache;**/*.json=public, max-age=30;**/*.csv=public, max-age=30;**=public, max-age=31536000, immutable" }) {
             new CacheControlRules(accepted).requireFreshPagesAndResults();
