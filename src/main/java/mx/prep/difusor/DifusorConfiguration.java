@@ -281,7 +281,8 @@ public class DifusorConfiguration implements CamelConfiguration {
         registry.bind("publishThreads", publishThreads(context, settings.integer("difusor.publish.concurrency")));
 
         // invalidate
-        registry.bind("cdnInvalidator", new CdnInvalidator(cloudFrontClient(settings), settings.list("difusor.cdn.distribution-ids"), metrics, failures));
+        registry.bind("cdnInvalidator", new CdnInvalidator(cloudFrontClient(settings), settings.list("difusor.cdn.distribution-ids"), cdnPathPrefix,
+                metrics, failures));
 
         // the retry and dead-letter channels
         registry.bind("failures", failures);

@@ -721,6 +721,37 @@ class PublishingPipelineTest extends PipelineTestBase {
     }
 
     /**
+     * CloudFront refusing the batch for one path it will not take (InvalidArgument: a character it refuses): the whole
+     * site is invalidated instead, under its own CallerReference, and nothing is counted refused. Before, no path at all
+     * was purged and the edge kept the last corte's files until they expired.
+     */
+    @Test
+    void aBatchCloudFrontRefusesForOnePathFallsBackToTheWholeSite() throws Exception {
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Path second = corte(1);
+        int before;
+        try (AutoCloseable capture = captureLogs(logged)) {
+            startWithFirstCortePublished(settings());
+            before = cloudFront.requests().size();
+            cloudFront.failNextFor(DISTRIBUTION, 1, 400, "InvalidArgument");
+            institute.release(second);
+            awaitPublished(second);
+        }
+        assertSiteEquals(second);
+        List<mx.prep.difusor.testing.CloudFrontEmulator.ReceivedInvalidation> forSecond = cloudFront.requests().subList(before, cloudFront.requests().size());
+        assertThat(forSecond).hasSize(2);
+        assertThat(forSecond.get(0).errorCode()).isEqualTo("InvalidArgument");
+        assertThat(forSecond.get(0).paths()).isNotEqualTo(List.of("/*"));
+        assertThat(forSecond.get(1).succeeded()).isTrue();
+        assertThat(forSecond.get(1).paths()).containsExactly("/*");
+        assertThat(forSecond.get(1).callerReference()).isNotEqualTo(forSecond.get(0).callerReference());
+        assertThat(logged).filteredOn(l -> l.contains("the whole site [/*] is invalidated instead")).singleElement().asString()
+                .startsWith("package " + second.getFileName());
+        assertThat(meters().get("difusor_invalidations_refused_total").counter().count()).isZero();
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.publishing()).isNull());
+    }
+
+    /**
      * CloudFront failing past every retry comes after the corte is public: it is recorded as published (not reported
      * rejected, not published again by the resume), the failure counted, and the next corte invalidated as usual.
      */

@@ -35,7 +35,12 @@ public final class CdnInvalidator {
     private final DifusorMetrics metrics;
     private final Failures failures;
 
-    public CdnInvalidator(CloudFrontClient cloudFront, List<String> distributionIds, DifusorMetrics metrics, Failures failures) {
+    /** The whole site at the distribution ({@code /*}, or {@code /prep2024/*}): what a batch CloudFront refuses falls back to. */
+    private final List<String> wholeSite;
+
+    /** @param pathPrefix where the distributions serve the site (difusor.cdn.path-prefix, as {@link mx.prep.difusor.publish.InvalidationPaths} takes it) */
+    public CdnInvalidator(CloudFrontClient cloudFront, List<String> distributionIds, String pathPrefix, DifusorMetrics metrics, Failures failures) {
+        this.wholeSite = mx.prep.difusor.publish.InvalidationPaths.wholeSite(pathPrefix);
         this.metrics = metrics;
         this.failures = failures;
         this.cloudFront = cloudFront;
@@ -63,17 +68,29 @@ public final class CdnInvalidator {
                 continue;
             }
             try {
-                CreateInvalidationResponse created = cloudFront.createInvalidation(r -> r.distributionId(distribution)
-                        .invalidationBatch(InvalidationBatch.builder()
-                                .callerReference(reference)
-                                .paths(Paths.builder().quantity(paths.size()).items(paths).build())
-                                .build()));
+                List<String> sent = paths;
+                String sentAs = reference;
+                CreateInvalidationResponse created;
+                try {
+                    created = create(distribution, reference, paths);
+                } catch (CloudFrontException e) {
+                    if (!"InvalidArgument".equals(code(e)) || paths.equals(wholeSite)) {
+                        throw e;
+                    }
+                    // one path CloudFront will not take refuses the whole batch: the whole site instead, one wildcard,
+                    // rather than no purge at all and the edge serving the last corte's files until they expire
+                    LOG.warn("{}: CloudFront refused the invalidation paths for distribution {} ({}: {}); the whole site {} is "
+                            + "invalidated instead", pkg, distribution, code(e), e.awsErrorDetails().errorMessage(), wholeSite);
+                    sent = wholeSite;
+                    sentAs = callerReference(pkg, wholeSite);
+                    created = create(distribution, sentAs, wholeSite);
+                }
                 pkg.invalidationSettled(distribution, reference);
                 metrics.invalidation();
                 LOG.info("{}: CloudFront invalidation {} ({}) for distribution {}, paths {}, CallerReference {}", pkg,
-                        created.invalidation().id(), created.invalidation().status(), distribution, paths, reference);
+                        created.invalidation().id(), created.invalidation().status(), distribution, sent, sentAs);
             } catch (CloudFrontException e) {
-                String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+                String code = code(e);
                 if ("InvalidationBatchAlreadyExists".equals(code)) {
                     // cannot happen with the paths in the reference but for a hash collision: logged, never silent
                     LOG.warn("{}: distribution {} already has the invalidation {} from an earlier attempt", pkg, distribution, reference);
@@ -95,6 +112,18 @@ public final class CdnInvalidator {
         if (retry != null) {
             throw retry;
         }
+    }
+
+    private CreateInvalidationResponse create(String distribution, String reference, List<String> paths) {
+        return cloudFront.createInvalidation(r -> r.distributionId(distribution)
+                .invalidationBatch(InvalidationBatch.builder()
+                        .callerReference(reference)
+                        .paths(Paths.builder().quantity(paths.size()).items(paths).build())
+                        .build()));
+    }
+
+    private static String code(CloudFrontException e) {
+        return e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
     }
 
     /**
@@ -134,6 +163,11 @@ public final class CdnInvalidator {
      * CloudFront answers a reused reference with the old invalidation, and purges nothing.
      */
     public static String callerReference(PrepPackage pkg) {
+        return callerReference(pkg, pkg.plan() == null ? null : pkg.plan().invalidationPaths());
+    }
+
+    /** As {@link #callerReference(PrepPackage)}, for these paths. */
+    static String callerReference(PrepPackage pkg, List<String> invalidationPaths) {
         SitePlan plan = pkg.plan();
         // over nothing: when it was received too, or a rehearsal replaying the same packages into emptied buckets got
         // the last rehearsal's invalidation back from CloudFront (same package, same paths), and nothing was purged. A
@@ -143,7 +177,7 @@ public final class CdnInvalidator {
                 : plan.replaces().substring(0, 8) + (plan.replacedAt() == null ? "" : "-" + Integer.toHexString(plan.replacedAt().hashCode()));
         // and the paths: a redo that must purge more (a file repaired after a crash) gets an invalidation of its own,
         // where the same reference with other paths is refused by CloudFront (InvalidationBatchAlreadyExists)
-        String paths = plan == null ? "" : "/" + Integer.toHexString(plan.invalidationPaths().hashCode());
+        String paths = invalidationPaths == null ? "" : "/" + Integer.toHexString(invalidationPaths.hashCode());
         String tail = "/" + pkg.sha256().substring(0, 16) + "/" + replaces + paths;
         String head = "prep-difusor/" + pkg.stem();
         if (head.length() + tail.length() > MAX_CALLER_REFERENCE) {

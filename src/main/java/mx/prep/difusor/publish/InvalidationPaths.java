@@ -34,6 +34,11 @@ public final class InvalidationPaths {
         return relative(changedSitePaths, maxPaths).stream().map(p -> under + p.substring(1)).toList();
     }
 
+    /** The last resort: every file the distribution serves of the site, and nothing outside it. */
+    public static List<String> wholeSite(String pathPrefix) {
+        return List.of("/" + encoded(pathPrefix) + "*");
+    }
+
     private static List<String> relative(Collection<String> changedSitePaths, int maxPaths) {
         TreeSet<String> exact = new TreeSet<>();
         for (String raw : changedSitePaths) {
