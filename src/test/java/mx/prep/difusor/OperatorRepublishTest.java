@@ -600,9 +600,10 @@ class OperatorRepublishTest extends PipelineTestBase {
                     .put("publishingHeaders", defaultHeaderRules()));
             await().atMost(Duration.ofSeconds(30)).until(() -> logged.stream().filter(l -> l.contains("resume check failed (resume-interrupted)")).count() >= 2);
             List<String> failures = logged.stream().filter(l -> l.contains("resume check failed")).toList();
-            assertThat(failures.get(0)).contains("package " + name + ": its publication was cut short, and its checksum in the history")
+            // named with the corte the state marked it with, as every line about a package
+            assertThat(failures.get(0)).contains("package " + name + " (corte 2024-06-02 20:00): its publication was cut short, and its checksum in the history")
                     .contains("Status Code: 500");
-            assertThat(failures.get(1)).contains("package " + name + ": its publication was cut short, and taking it back")
+            assertThat(failures.get(1)).contains("package " + name + " (corte 2024-06-02 20:00): its publication was cut short, and taking it back")
                     .contains("Status Code: 500");
             await().atMost(Duration.ofSeconds(20)).until(() -> publishedState().orElseThrow().publishing() == null);
         }
