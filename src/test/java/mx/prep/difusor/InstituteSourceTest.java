@@ -70,6 +70,23 @@ class InstituteSourceTest extends PipelineTestBase {
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
     }
 
+    /**
+     * A checksum file naming a fixed file other than the URL's own ({@code sha256sum paquete.zip} for a zip served at
+     * {@code latest.zip}, or behind {@code /descargar?archivo=latest.zip}): a name without a corte, which tells no corte
+     * from another. It was taken for the package's name, and every corte refused without a corte all night; the
+     * download's name, which holds the corte, names it now.
+     */
+    @Test
+    void aChecksumFileNamingAnotherFileWithoutACorteLetsTheDownloadNameThePackage() throws Exception {
+        startDifusor(fixedUrlSettings());
+        Path pkg = corte(0);
+        institute.releaseWithSidecar(pkg, PrepPackageGenerator.sha256Hex(pkg) + "  paquete.zip\n");
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+        assertThat(publishedState()).get().satisfies(s -> assertThat(s.packageName()).isEqualTo(pkg.getFileName().toString()));
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
     /** An empty checksum file at a fixed URL is nothing on offer: the zip is not downloaded (and refused) at every poll. */
     @Test
     void anEmptyChecksumFileAtAFixedUrlOffersNothingUntilItHoldsTheChecksum() throws Exception {

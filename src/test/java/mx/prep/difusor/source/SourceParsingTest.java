@@ -166,6 +166,26 @@ class SourceParsingTest {
     }
 
     /**
+     * A source's name that holds no corte, with none announced, yields to a name of the download that holds one; a name
+     * with a corte, or a manifest's corte, keeps the source's name; without a better one, the source's stays.
+     */
+    @Test
+    void aSourcesNameWithoutACorteYieldsToTheDownloadsNameThatHasOne() {
+        CorteParser corte = new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip", java.time.ZoneId.of("America/Mexico_City"));
+        java.util.function.Predicate<String> namesACorte = n -> corte.fromPackageName(n).isPresent();
+        URI asked = URI.create("https://prep.example/descargar?archivo=latest.zip");
+        Optional<String> disposition = Optional.of("attachment; filename=\"PREP2024_JAL_20240602_2000.zip\"");
+        assertThat(PackageDownloader.packageName(new PackageOffer("latest.zip", "x", null, asked, null, "latest.zip"), disposition, asked, asked,
+                namesACorte)).isEqualTo("PREP2024_JAL_20240602_2000.zip");
+        assertThat(PackageDownloader.packageName(new PackageOffer("PREP2024_JAL_20240602_1940.zip", "x", null, asked, null, null), disposition,
+                asked, asked, namesACorte)).isEqualTo("PREP2024_JAL_20240602_1940.zip");
+        assertThat(PackageDownloader.packageName(new PackageOffer("resultados.zip", "x", null, asked, "2024-06-02T20:00", null), disposition,
+                asked, asked, namesACorte)).isEqualTo("resultados.zip");
+        assertThat(PackageDownloader.packageName(new PackageOffer("latest.zip", "x", null, asked, null, "latest.zip"), Optional.empty(), asked,
+                asked, namesACorte)).isEqualTo("latest.zip");
+    }
+
+    /**
      * A sidecar without a name: of the Content-Disposition, the URL that answered and the URL asked, the first that names
      * a corte, made safe as the sources make theirs, never dropped for a space.
      */
