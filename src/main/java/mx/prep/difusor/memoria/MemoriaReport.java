@@ -269,6 +269,15 @@ public final class MemoriaReport {
                             : " archivos de registro de acceso no pudieron leerse en su totalidad")
                     .append("; se cuentan sus solicitudes leídas antes del fallo (detalle en «Definiciones», al final).</p>\n");
         }
+        List<Instant> unlogged = figures.unloggedHours();
+        if (!unlogged.isEmpty()) {
+            // CloudFront logs from about four hours after standard logging is turned on, and a delivery can fail: figures
+            // silently short of those hours were taken for the traffic of the period
+            h.append("<p id=\"horas-sin-registros\"><b>Horas sin registros de acceso:</b> <span id=\"sin-registros\">").append(unlogged.size())
+                    .append("</span> del periodo no tienen ninguna solicitud en los registros de CloudFront, ni siquiera del monitoreo del Difusor (")
+                    .append(spans(unlogged, time)).append("). O sus registros faltan (el registro estándar se activó después, o su entrega ")
+                    .append("falló), o nada llegó a la distribución: las cifras de visitas, páginas y accesos no cubren esas horas.</p>\n");
+        }
 
         h.append("<h2>1. Reporte de incidencias</h2>\n<ul id=\"resumen\">\n");
         if (portal.isEmpty()) {
@@ -574,20 +583,31 @@ public final class MemoriaReport {
         StringBuilder li = new StringBuilder("<li>Horas sin registro del monitoreo del Difusor (en ellas no se verificó la disponibilidad; el porcentaje las cuenta como tiempo disponible, salvo las que caen dentro de una incidencia registrada): <span id=\"sin-monitoreo\">")
                 .append(hours.size()).append("</span>");
         if (!hours.isEmpty()) {
-            List<String> spans = new java.util.ArrayList<>();
-            Instant start = hours.get(0);
-            Instant last = start;
-            for (Instant h : hours.subList(1, hours.size())) {
-                if (!h.equals(last.plusSeconds(3600))) {
-                    spans.add(esc(time.format(start)) + " a " + esc(time.format(last.plusSeconds(3599))));
-                    start = h;
-                }
-                last = h;
+            li.append(" (").append(spans(hours, time)).append(")");
+            long unlogged = hours.stream().filter(figures.unloggedHours()::contains).count();
+            if (unlogged > 0) {
+                // no request of anyone in those hours: the logs are what is missing, the probe may have run all along
+                li.append("; ").append(unlogged).append(unlogged == 1 ? " de ellas no tiene" : " de ellas no tienen")
+                        .append(" ningún registro de acceso (véase «Horas sin registros de acceso»)");
             }
-            spans.add(esc(time.format(start)) + " a " + esc(time.format(last.plusSeconds(3599))));
-            li.append(" (").append(String.join("; ", spans)).append(")");
         }
         return li.append("</li>\n").toString();
+    }
+
+    /** Hours (their starts, in order) as spans of consecutive hours, "desde a hasta; ...". */
+    private static String spans(List<Instant> hours, DateTimeFormatter time) {
+        List<String> spans = new java.util.ArrayList<>();
+        Instant start = hours.get(0);
+        Instant last = start;
+        for (Instant h : hours.subList(1, hours.size())) {
+            if (!h.equals(last.plusSeconds(3600))) {
+                spans.add(esc(time.format(start)) + " a " + esc(time.format(last.plusSeconds(3599))));
+                start = h;
+            }
+            last = h;
+        }
+        spans.add(esc(time.format(start)) + " a " + esc(time.format(last.plusSeconds(3599))));
+        return String.join("; ", spans);
     }
 
     /** An outage the probe saw from its start to its end, with no restart in between. */

@@ -203,6 +203,12 @@ public final class MemoriaTecnica {
             LOG.warn("{} requests named themselves the difusor's probe without its signature (difusor.probe.signing-key): counted as"
                     + " automated requests, not as monitoring", traffic.unsignedProbeRequests());
         }
+        if (!figures.unloggedHours().isEmpty()) {
+            // CloudFront logs from about four hours after standard logging is turned on, and a delivery may fail
+            LOG.warn("{} hours of the period have no request at all in the logs, from {} (UTC): their logs are missing (logging turned on"
+                    + " later, a delivery that failed, another distribution's logs), or nothing reached the distribution; the report says"
+                    + " so, and its figures do not cover them", figures.unloggedHours().size(), figures.unloggedHours().get(0));
+        }
         if (!probe.signs() && traffic.signedLookingProbeRequests() > 0) {
             LOG.warn("{} probe requests are signed, and difusor.probe.signing-key is empty here: any request with the probe's name"
                     + " counts as the probe's; set the pods' key", traffic.signedLookingProbeRequests());

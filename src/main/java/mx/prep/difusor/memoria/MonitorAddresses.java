@@ -13,8 +13,11 @@ import java.util.regex.Pattern;
  */
 final class MonitorAddresses {
 
-    /** An IP literal: never a host name, which would be looked up in DNS at every line. */
-    private static final Pattern LITERAL = Pattern.compile("[0-9.]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
+    /**
+     * An IP literal: never a host name, which would be looked up in DNS at every line; an IPv4 one in its four parts
+     * ({@code 200.23.8/24} is 200.23.0.8/24 to Java, a block that leaves the checker at 200.23.8.14 counted as a person).
+     */
+    private static final Pattern LITERAL = Pattern.compile("[0-9]{1,3}(?:\\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
 
     private record Block(byte[] network, int bits) {
 

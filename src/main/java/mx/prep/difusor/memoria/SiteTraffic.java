@@ -67,13 +67,17 @@ public final class SiteTraffic {
      * @param unprobedHours the hours of the period (their start) in which the logs hold no request of the difusor's own
      *                      probe: its availability figure does not cover them. Empty when the logs hold none at all
      *                      (a probe that does not go through this distribution: nothing to tell)
+     * @param unloggedHours the hours of the period (their start) in which the logs hold no request at all, of anyone:
+     *                      the difusor's probe alone asks every 30 s, so such an hour's logs are missing (standard logging
+     *                      turned on late, a delivery that failed), or nothing reached the distribution. Empty when the
+     *                      logs hold no request at all
      * @param unreadableFiles the log files read only in part or not at all (a gzip cut short, not a CloudFront log), each
      *                      as "name: cause"; their requests read before the fault are counted
      * @param monitorAddresses the institute's checks' addresses as configured (empty: not told apart)
      * @param monitorRequests the requests from them, in no figure
      */
     public record Figures(ZoneId zone, List<Day> days, Day total, LocalDateTime peakHour, long peakHourAccesses, long unreadableLines,
-                          long probeRequests, List<Instant> unprobedHours, long unsignedProbeRequests, List<String> unreadableFiles,
+                          long probeRequests, List<Instant> unprobedHours, List<Instant> unloggedHours, long unsignedProbeRequests, List<String> unreadableFiles,
                           List<String> monitorAddresses, long monitorRequests) {
     }
 
@@ -87,6 +91,8 @@ public final class SiteTraffic {
     private final long[] automated;
     private final long[] hourlyAccesses;
     private final long[] hourlyProbes;
+    /** Every request of the period, whoever made it: an hour without any is an hour without logs. */
+    private final long[] hourlyLogged;
     private final Map<Visitor, Visits> visitors = new HashMap<>();
     private final MessageDigest md5;
     private long unreadableLines;
@@ -125,6 +131,7 @@ public final class SiteTraffic {
         this.automated = new long[days];
         this.hourlyAccesses = new long[(int) ((dayStarts[days] - dayStarts[0]) / 3600)];
         this.hourlyProbes = new long[hourlyAccesses.length];
+        this.hourlyLogged = new long[hourlyAccesses.length];
         try {
             this.md5 = MessageDigest.getInstance("MD5"); // a compact key per visitor, not a security measure
         } catch (NoSuchAlgorithmException e) {
@@ -163,6 +170,7 @@ public final class SiteTraffic {
         if (day < 0) {
             return;
         }
+        hourlyLogged[(int) ((t - dayStarts[0]) / 3600)]++;
         if (!sitePath.isEmpty() && !(hit.path().equals(sitePath) || hit.path().startsWith(sitePath + "/"))) {
             otherSite++;
             return;
@@ -258,7 +266,15 @@ public final class SiteTraffic {
                 unprobed.add(Instant.ofEpochSecond(dayStarts[0] + h * 3600L));
             }
         }
+        List<Instant> unlogged = new ArrayList<>();
+        boolean anyLogged = Arrays.stream(hourlyLogged).anyMatch(n -> n > 0);
+        for (int h = 0; h < hourlyLogged.length && anyLogged; h++) {
+            if (hourlyLogged[h] == 0) {
+                unlogged.add(Instant.ofEpochSecond(dayStarts[0] + h * 3600L));
+            }
+        }
         return new Figures(zone, list, total, peakHour, peak < 0 ? 0 : hourlyAccesses[peak], unreadableLines, probeRequests, List.copyOf(unprobed),
+                List.copyOf(unlogged),
                 unsignedProbeRequests, List.copyOf(unreadableFiles), monitors.written(), monitorRequests);
     }
 

@@ -376,7 +376,13 @@ class MemoriaTecnicaTest {
                 // the probe's one request in the logs is at 05:00; of the other 27 hours, the one of the outage it saw start and
                 // end (22:00) was watched: in the availability, not listed as unmonitored; the yellows' hours stay listed
                 .contains("<span id=\"sin-monitoreo\">26</span> (2024-06-02 20:00:00 a 2024-06-02 21:59:59; 2024-06-02 23:00:00 a 2024-06-03 04:59:59;"
-                        + " 2024-06-03 06:00:00 a 2024-06-03 23:59:59)");
+                        + " 2024-06-03 06:00:00 a 2024-06-03 23:59:59)")
+                // of those 26, 20 hold no request of anyone (requests at 20, 21, 23, 0, 6 and 7 h): the logs are what is
+                // missing there, said up front, with every hour of the period without a log
+                .contains("; 20 de ellas no tienen ningún registro de acceso (véase «Horas sin registros de acceso»)</li>")
+                .contains("<b>Horas sin registros de acceso:</b> <span id=\"sin-registros\">41</span> del periodo no tienen ninguna solicitud"
+                        + " en los registros de CloudFront, ni siquiera del monitoreo del Difusor (2024-06-02 00:00:00 a 2024-06-02 19:59:59; "
+                        + "2024-06-02 22:00:00 a 2024-06-02 22:59:59; 2024-06-03 01:00:00 a 2024-06-03 04:59:59; 2024-06-03 08:00:00 a 2024-06-03 23:59:59)");
         assertThat(incidentsCsv(night, "2024-06-03").lines().map(l -> l.substring(0, l.indexOf(','))))
                 .containsExactly("tipo", "portal_no_disponible", "datos_no_disponibles", "corte_anterior");
     }

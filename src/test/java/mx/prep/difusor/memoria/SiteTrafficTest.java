@@ -89,6 +89,40 @@ class SiteTrafficTest {
         // 48 hours in the period, one of them with the probe's request in the logs
         assertThat(figures.unprobedHours()).hasSize(47).doesNotContain(java.time.Instant.parse("2024-06-03T11:00:00Z"))
                 .contains(java.time.Instant.parse("2024-06-03T10:00:00Z"), java.time.Instant.parse("2024-06-03T12:00:00Z"));
+        // requests of anyone (a program's 404 at 13:00 too) in 7 hours (UTC 02, 03, 05, 06, 11, 12 and 13 on the 3rd): the
+        // other 41 have no log at all
+        assertThat(figures.unloggedHours()).hasSize(41).doesNotContain(java.time.Instant.parse("2024-06-03T13:00:00Z"),
+                java.time.Instant.parse("2024-06-03T02:00:00Z")).contains(java.time.Instant.parse("2024-06-03T04:00:00Z"),
+                java.time.Instant.parse("2024-06-02T06:00:00Z"), java.time.Instant.parse("2024-06-04T05:00:00Z"));
+    }
+
+    /**
+     * A log with a request in every hour of the period, however few: no hour without logs, and the report says nothing
+     * of missing logs; the first hour without any request is named.
+     */
+    @Test
+    void logsWithARequestInEveryHourMissNoHourAndTheReportSaysNothingOfIt() throws Exception {
+        CloudFrontLogs all = new CloudFrontLogs();
+        java.time.Instant start = java.time.Instant.parse("2024-06-02T06:00:00Z");
+        for (int h = 0; h < 24; h++) {
+            all.request(start.plusSeconds(3600L * h + 1799).toString(), "187.190.3.3", CURL, "/", 200, "text/html");
+        }
+        SiteTraffic traffic = new SiteTraffic(LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-02"), MEXICO_CITY);
+        AccessLog.read(new ByteArrayInputStream(all.gzip()), traffic::add);
+        Figures figures = traffic.figures();
+        assertThat(figures.unloggedHours()).isEmpty();
+        String html = MemoriaReport.html("https://prep.example.mx/", LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-02"),
+                LocalDateTime.parse("2024-06-02T20:00"), figures, new OperationRecords.Night(List.of(), List.of(), List.of(), List.of()),
+                java.time.Instant.parse("2024-06-12T18:00:00Z"), "pruebas");
+        assertThat(html).doesNotContain("horas-sin-registros").doesNotContain("ningún registro de acceso");
+
+        SiteTraffic lacking = new SiteTraffic(LocalDate.parse("2024-06-02"), LocalDate.parse("2024-06-02"), MEXICO_CITY);
+        AccessLog.read(new ByteArrayInputStream(all.gzip()), hit -> {
+            if (!hit.at().equals(start.plusSeconds(3600L * 14 + 1799))) {
+                lacking.add(hit);
+            }
+        });
+        assertThat(lacking.figures().unloggedHours()).containsExactly(start.plusSeconds(3600L * 14));
     }
 
     @Test
@@ -274,8 +308,9 @@ class SiteTrafficTest {
         assertThat(figures.total()).isEqualTo(new SiteTraffic.Day(null, 1, 1, 1, 1, 1, 0, 0));
         assertThat(figures.monitorRequests()).isEqualTo(3);
         assertThat(figures.monitorAddresses()).containsExactly("200.23.8.0/24", "2001:db8::/32");
-        // a host name is never looked up; a prefix too long for its address family is a typo
-        for (String wrong : List.of("monitor.iepcjalisco.mx", "200.23.8.0/33", "2001:db8::/129", "200.23.8.0/x")) {
+        // a host name is never looked up; a prefix too long for its address family is a typo; an IPv4 address short of
+        // its four parts is another address to Java (200.23.8 is 200.23.0.8)
+        for (String wrong : List.of("monitor.iepcjalisco.mx", "200.23.8.0/33", "2001:db8::/129", "200.23.8.0/x", "200.23.8/24", "3359836174")) {
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> MonitorAddresses.of(List.of(wrong)))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("difusor.memoria.monitor-addresses").hasMessageContaining(wrong);
         }
