@@ -165,6 +165,8 @@ public class DifusorConfiguration implements CamelConfiguration {
         ConditionalGet get = new ConditionalGet(http, settings.millis("difusor.source.read-timeout-ms"),
                 settings.millis("difusor.source.max-retry-after-ms"));
         String kind = settings.required("difusor.source.kind");
+        CorteParser corteParser = new CorteParser(settings.required("difusor.source.corte-pattern"),
+                ZoneId.of(settings.required("difusor.corte-zone")));
         anyHostWarning(kind, settings.list("difusor.source.allowed-hosts")).ifPresent(LOG::warn);
         switch (kind) {
             case "manifest" -> registry.bind("manifestSource",
@@ -172,7 +174,8 @@ public class DifusorConfiguration implements CamelConfiguration {
             case "package-url" -> registry.bind("packageUrlSource",
                     new PackageUrlSource(sourceUrl("difusor.source.package-url", settings.required("difusor.source.package-url")),
                             settings.text("difusor.source.package-checksum-url").isEmpty() ? null
-                                    : sourceUrl("difusor.source.package-checksum-url", settings.text("difusor.source.package-checksum-url")), get));
+                                    : sourceUrl("difusor.source.package-checksum-url", settings.text("difusor.source.package-checksum-url")), get,
+                            name -> corteParser.fromPackageName(name).isPresent()));
             // the route's file: endpoint would take an empty folder name without a word
             case "directory" -> settings.required("difusor.source.directory");
             case "bucket" -> requireIncomingApart(settings.required("difusor.source.bucket"), settings.prefix("difusor.source.bucket-prefix"),
@@ -181,8 +184,6 @@ public class DifusorConfiguration implements CamelConfiguration {
             default -> throw new IllegalStateException("difusor.source.kind is 'manifest', 'package-url', 'directory' or 'bucket', not '"
                     + kind + "'");
         }
-        CorteParser corteParser = new CorteParser(settings.required("difusor.source.corte-pattern"),
-                ZoneId.of(settings.required("difusor.corte-zone")));
         registry.bind("packageDownloader", new PackageDownloader(http, corteParser, workDir.resolve("spool"),
                 settings.millis("difusor.source.read-timeout-ms"), settings.millis("difusor.source.download-deadline-ms"),
                 settings.millis("difusor.source.progress-interval-ms"), settings.number("difusor.source.max-package-bytes"),

@@ -85,6 +85,10 @@ class InstituteSourceTest extends PipelineTestBase {
         assertSiteEquals(pkg);
         assertThat(publishedState()).get().satisfies(s -> assertThat(s.packageName()).isEqualTo(pkg.getFileName().toString()));
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        // known by its checksum from then on: the polls that follow do not fetch the 100 MB again
+        int polls = institute.requestCount("latest.zip.sha256");
+        await().atMost(Duration.ofSeconds(20)).until(() -> institute.requestCount("latest.zip.sha256") >= polls + 2 * POLLS_PER_SECOND);
+        assertThat(institute.requestCount("latest.zip")).isEqualTo(1);
     }
 
     /** An empty checksum file at a fixed URL is nothing on offer: the zip is not downloaded (and refused) at every poll. */

@@ -223,11 +223,8 @@ public final class PackageDownloader {
         PrepPackage pkg = new PrepPackage(name, normalisedChecksum(offer.announcedSha256()), offer.announcedSize(), corte,
                 SecureHttp.shown(uri), clock.instant());
         pkg.spooled(spooled, bytes);
-        // named otherwise than the offer: a name without a corte, which tells no two packages apart, and is no name the
-        // checksum file must match
-        boolean byItsDownload = !name.equals(offer.packageName());
-        pkg.namedByItsDownload(byItsDownload);
-        pkg.checksumNames(byItsDownload ? null : offer.checksumNames());
+        pkg.namedByItsDownload(offer.packageName() == null);
+        pkg.checksumNames(offer.checksumNames());
         pkg.sidecarSha256(normalisedChecksum(offer.sidecarSha256()));
         pkg.stageTook("download", Math.round(seconds * 1000));
         metrics.received();
@@ -354,24 +351,14 @@ public final class PackageDownloader {
      */
     static String packageName(PackageOffer offer, Optional<String> contentDisposition, URI asked, URI answered,
             java.util.function.Predicate<String> namesACorte) {
+        if (offer.packageName() != null && SAFE_NAME.matcher(offer.packageName()).matches()) {
+            return offer.packageName();
+        }
         List<String> raw = new java.util.ArrayList<>();
         contentDisposition.map(PackageDownloader::dispositionNames).ifPresent(raw::addAll);
         raw.add(lastSegment(answered));
         raw.add(lastSegment(asked));
         List<String> safe = raw.stream().map(PackageNames::safe).filter(java.util.Objects::nonNull).toList();
-        if (offer.packageName() != null && SAFE_NAME.matcher(offer.packageName()).matches()) {
-            if (offer.announcedCorte() != null || namesACorte.test(offer.packageName())) {
-                return offer.packageName();
-            }
-            // a fixed name without a corte (a checksum file's "latest.zip" behind /descargar?archivo=latest.zip): kept, every
-            // corte was refused without a corte, while the download's own name said it
-            Optional<String> withCorte = safe.stream().filter(namesACorte).findFirst();
-            if (withCorte.isPresent()) {
-                LOG.warn("{}: its name holds no corte; named {} by its download, which does", offer, withCorte.get());
-                return withCorte.get();
-            }
-            return offer.packageName();
-        }
         String name = safe.stream().filter(namesACorte).findFirst()
                 .or(() -> raw.stream().filter(n -> SAFE_NAME.matcher(n).matches()).findFirst())
                 .or(() -> safe.stream().findFirst())

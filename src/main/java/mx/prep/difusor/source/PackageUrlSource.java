@@ -25,15 +25,21 @@ public final class PackageUrlSource {
     private final URI sidecarUri;
     private final ConditionalGet get;
     private final LastOffer lastOffer;
+    /** Whether a file name holds a corte (difusor.source.corte-pattern); null: any name is the package's. */
+    private final java.util.function.Predicate<String> namesACorte;
     private volatile boolean emptySaid;
     private static final java.util.regex.Pattern HEX = java.util.regex.Pattern.compile("[0-9a-f]+");
 
     public PackageUrlSource(URI packageUri, ConditionalGet get) {
-        this(packageUri, null, get);
+        this(packageUri, null, get, null);
     }
 
-    /** @param sidecarUri the checksum file (difusor.source.package-checksum-url); null: beside the zip ({@link #sidecarOf}) */
-    public PackageUrlSource(URI packageUri, URI sidecarUri, ConditionalGet get) {
+    /**
+     * @param sidecarUri the checksum file (difusor.source.package-checksum-url); null: beside the zip ({@link #sidecarOf})
+     * @param namesACorte whether a file name holds a corte: a checksum file naming a file without one names no package
+     */
+    public PackageUrlSource(URI packageUri, URI sidecarUri, ConditionalGet get, java.util.function.Predicate<String> namesACorte) {
+        this.namesACorte = namesACorte;
         this.packageUri = packageUri;
         // without a client only parse() is used (a folder's checksum file): there is nothing to poll
         this.sidecarUri = sidecarUri != null || get == null ? sidecarUri : sidecarOf(packageUri);
@@ -113,6 +119,10 @@ public final class PackageUrlSource {
                 // "sha256sum latest.zip": it names the fixed URL's own file, which is no corte's name: as a checksum
                 // file that names no file, the download names the package (its Content-Disposition, where it redirected).
                 // Taken for the package's name, every corte was refused without a corte
+                named = null;
+            } else if (named != null && namesACorte != null && !namesACorte.test(named)) {
+                // "sha256sum paquete.zip" at a fixed URL (/descargar?archivo=latest.zip): a fixed name too, telling no corte
+                // from another; taken for the package's name, every corte was refused without a corte all night
                 named = null;
             } else if (named != null && !named.equals(raw)) {
                 LOG.warn("package '{}' of the checksum file is named {} here (letters, digits, '.', '_', '-' and .zip only)", raw, named);

@@ -166,23 +166,23 @@ class SourceParsingTest {
     }
 
     /**
-     * A source's name that holds no corte, with none announced, yields to a name of the download that holds one; a name
-     * with a corte, or a manifest's corte, keeps the source's name; without a better one, the source's stays.
+     * A checksum file at a fixed URL naming a file without a corte ({@code sha256sum paquete.zip} behind
+     * {@code /descargar?archivo=latest.zip}) names no package, as one naming the URL's own file: the download names it
+     * (its Content-Disposition), and the ledger knows it by checksum. A name with a corte stays the package's; a
+     * folder's checksum file (no corte pattern given) keeps its name, which the checksum filter compares.
      */
     @Test
-    void aSourcesNameWithoutACorteYieldsToTheDownloadsNameThatHasOne() {
+    void aFixedUrlsChecksumFileNamingAFileWithoutACorteNamesNoPackage() {
         CorteParser corte = new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip", java.time.ZoneId.of("America/Mexico_City"));
-        java.util.function.Predicate<String> namesACorte = n -> corte.fromPackageName(n).isPresent();
-        URI asked = URI.create("https://prep.example/descargar?archivo=latest.zip");
-        Optional<String> disposition = Optional.of("attachment; filename=\"PREP2024_JAL_20240602_2000.zip\"");
-        assertThat(PackageDownloader.packageName(new PackageOffer("latest.zip", "x", null, asked, null, "latest.zip"), disposition, asked, asked,
-                namesACorte)).isEqualTo("PREP2024_JAL_20240602_2000.zip");
-        assertThat(PackageDownloader.packageName(new PackageOffer("PREP2024_JAL_20240602_1940.zip", "x", null, asked, null, null), disposition,
-                asked, asked, namesACorte)).isEqualTo("PREP2024_JAL_20240602_1940.zip");
-        assertThat(PackageDownloader.packageName(new PackageOffer("resultados.zip", "x", null, asked, "2024-06-02T20:00", null), disposition,
-                asked, asked, namesACorte)).isEqualTo("resultados.zip");
-        assertThat(PackageDownloader.packageName(new PackageOffer("latest.zip", "x", null, asked, null, "latest.zip"), Optional.empty(), asked,
-                asked, namesACorte)).isEqualTo("latest.zip");
+        PackageUrlSource fixed = new PackageUrlSource(URI.create("https://prep.example.mx/descargar?archivo=latest.zip"), null, null,
+                n -> corte.fromPackageName(n).isPresent());
+        String hex = "0123456789abcdef".repeat(4);
+        PackageOffer unnamed = fixed.parse(hex + "  paquete.zip\n");
+        assertThat(unnamed.packageName()).isNull();
+        assertThat(unnamed.checksumNames()).isNull();
+        assertThat(unnamed.announcedSha256()).isEqualTo(hex);
+        assertThat(fixed.parse(hex + "  PREP2024_JAL_20240602_2000.zip\n").packageName()).isEqualTo("PREP2024_JAL_20240602_2000.zip");
+        assertThat(sidecar.parse(hex + "  paquete.zip\n").packageName()).isEqualTo("paquete.zip");
     }
 
     /**
