@@ -18,6 +18,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 
 import org.apache.camel.builder.NotifyBuilder;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import mx.prep.difusor.embedded.InstituteSimulator;
 import mx.prep.difusor.embedded.PrepPackageGenerator;
@@ -57,35 +59,21 @@ class InstituteSourceTest extends PipelineTestBase {
     }
 
     /**
-     * The institute's checksum file made with {@code sha256sum latest.zip}: it names the fixed URL's own file. Taken for
-     * the package's name, every corte was refused without a corte (NO_CORTE); the download names it (Content-Disposition).
+     * The institute's checksum file naming a file without a corte: the fixed URL's own ({@code sha256sum latest.zip}), or
+     * another ({@code sha256sum paquete.zip}, for a zip behind {@code /descargar?archivo=latest.zip}). Taken for the
+     * package's name, every corte was refused without a corte (NO_CORTE) all night; the download names it
+     * (Content-Disposition), and the polls that follow know it by its checksum, without fetching it again.
      */
-    @Test
-    void aChecksumFileNamingTheFixedUrlsOwnFileLetsTheDownloadNameThePackage() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = { "latest.zip", "paquete.zip" })
+    void aChecksumFileNamingAFileWithoutACorteLetsTheDownloadNameThePackage(String named) throws Exception {
         startDifusor(fixedUrlSettings());
         Path pkg = corte(0);
-        institute.releaseWithSidecar(pkg, PrepPackageGenerator.sha256Hex(pkg) + "  latest.zip\n");
-        awaitPublished(pkg);
-        assertSiteEquals(pkg);
-        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
-    }
-
-    /**
-     * A checksum file naming a fixed file other than the URL's own ({@code sha256sum paquete.zip} for a zip served at
-     * {@code latest.zip}, or behind {@code /descargar?archivo=latest.zip}): a name without a corte, which tells no corte
-     * from another. It was taken for the package's name, and every corte refused without a corte all night; the
-     * download's name, which holds the corte, names it now.
-     */
-    @Test
-    void aChecksumFileNamingAnotherFileWithoutACorteLetsTheDownloadNameThePackage() throws Exception {
-        startDifusor(fixedUrlSettings());
-        Path pkg = corte(0);
-        institute.releaseWithSidecar(pkg, PrepPackageGenerator.sha256Hex(pkg) + "  paquete.zip\n");
+        institute.releaseWithSidecar(pkg, PrepPackageGenerator.sha256Hex(pkg) + "  " + named + "\n");
         awaitPublished(pkg);
         assertSiteEquals(pkg);
         assertThat(publishedState()).get().satisfies(s -> assertThat(s.packageName()).isEqualTo(pkg.getFileName().toString()));
         assertThat(keys(HISTORY, "quarantine/")).isEmpty();
-        // known by its checksum from then on: the polls that follow do not fetch the 100 MB again
         int polls = institute.requestCount("latest.zip.sha256");
         await().atMost(Duration.ofSeconds(20)).until(() -> institute.requestCount("latest.zip.sha256") >= polls + 2 * POLLS_PER_SECOND);
         assertThat(institute.requestCount("latest.zip")).isEqualTo(1);
