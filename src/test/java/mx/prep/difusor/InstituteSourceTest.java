@@ -79,6 +79,21 @@ class InstituteSourceTest extends PipelineTestBase {
         assertThat(institute.requestCount("latest.zip")).isEqualTo(1);
     }
 
+    /**
+     * The fixed URL's checksum file lists other files first (a SHA256SUMS of the whole release): the package's line is
+     * read. The first line's checksum was announced for the zip, refused as a mismatch at every poll.
+     */
+    @Test
+    void aChecksumFileListingOtherFilesFirstAnnouncesThePackagesOwnLine() throws Exception {
+        startDifusor(fixedUrlSettings());
+        Path pkg = corte(0);
+        institute.releaseWithSidecar(pkg, "# Paquete de Difusion PREP\n" + "0".repeat(64) + "  leeme.pdf\n"
+                + PrepPackageGenerator.sha256Hex(pkg) + "  " + pkg.getFileName() + "\n" + "1".repeat(64) + "  PREP2024_JAL.csv\n");
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
     /** An empty checksum file at a fixed URL is nothing on offer: the zip is not downloaded (and refused) at every poll. */
     @Test
     void anEmptyChecksumFileAtAFixedUrlOffersNothingUntilItHoldsTheChecksum() throws Exception {

@@ -179,10 +179,10 @@ public final class IncomingBucket {
 
     /** The offer of a zip: its checksum file's checksum, or null (the checksum filter reports it) when that is not text. */
     private PackageOffer offer(S3Object zip, String sidecar) {
-        PackageUrlSource.ChecksumLine line = sidecar == null ? new PackageUrlSource.ChecksumLine(null, null)
-                : PackageUrlSource.checksumLine(sidecar);
         String raw = name(zip.key());
         String name = PackageNames.named(raw);
+        PackageUrlSource.ChecksumLine line = sidecar == null ? new PackageUrlSource.ChecksumLine(null, null)
+                : PackageUrlSource.checksumLine(sidecar, n -> name.equals(PackageNames.safe(n)));
         String names = line.name() == null ? null : PackageNames.safe(line.name());
         return new PackageOffer(name, line.checksum(), zip.size(), uri(zip.key()), null,
                 line.name() == null ? null : java.util.Objects.requireNonNullElse(names, line.name()));

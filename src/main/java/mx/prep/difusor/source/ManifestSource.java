@@ -86,13 +86,14 @@ public final class ManifestSource {
         if (sidecar.isEmpty()) {
             return offer;
         }
-        String first = java.util.Objects.requireNonNullElse(PackageUrlSource.checksumLine(sidecar.get()).checksum(), "");
-        if (!SHA256_HEX.matcher(first).matches()) {
+        String listed = java.util.Objects.requireNonNullElse(PackageUrlSource.checksumLine(sidecar.get(),
+                n -> java.util.Objects.equals(PackageNames.safe(n), offer.packageName())).checksum(), "");
+        if (!SHA256_HEX.matcher(listed).matches()) {
             LOG.warn("{}: {} is not a checksum file (it starts '{}'); the manifest's checksum alone is compared", offer,
-                    SecureHttp.shown(sidecarUri), first.length() > 40 ? first.substring(0, 40) + "…" : first);
+                    SecureHttp.shown(sidecarUri), listed.length() > 40 ? listed.substring(0, 40) + "…" : listed);
             return offer;
         }
-        return offer.withSidecar(first.toLowerCase(java.util.Locale.ROOT));
+        return offer.withSidecar(listed.toLowerCase(java.util.Locale.ROOT));
     }
 
     /**

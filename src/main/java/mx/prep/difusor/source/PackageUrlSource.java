@@ -2,6 +2,7 @@ package mx.prep.difusor.source;
 
 import java.io.IOException;
 import java.net.URI;
+import java.util.List;
 import java.util.Optional;
 
 import org.slf4j.Logger;
@@ -108,7 +109,12 @@ public final class PackageUrlSource {
     }
 
     PackageOffer parse(String sidecar) {
-        ChecksumLine line = checksumLine(sidecar);
+        // of a file listing several (SHA256SUMS), the line of this URL's own file, or else of a corte's package
+        String own = PackageNames.safe(ownName());
+        ChecksumLine line = checksumLine(sidecar, n -> {
+            String safe = PackageNames.safe(n);
+            return safe != null && (safe.equals(own) || namesACorte != null && namesACorte.test(safe));
+        });
         String checksum = line.checksum();
         String named = line.name();
         if (named != null) {
@@ -147,9 +153,34 @@ public final class PackageUrlSource {
      * either, instead of a file "-" or "stdin.zip" that every corte was then refused for.
      */
     static ChecksumLine checksumLine(String sidecar) {
+        return checksumLine(sidecar, name -> false);
+    }
+
+    /**
+     * Of a checksum file listing several files ({@code sha256sum *.zip *.pdf > SHA256SUMS}, or one line appended per
+     * corte), the last line naming a file {@code wanted} takes; else the first line. Only the first was read: a list
+     * starting with another file's line refused the package, or announced another file's checksum for it at every poll.
+     * Comment lines ({@code #}) are skipped, as {@code sha256sum -c} does.
+     */
+    static ChecksumLine checksumLine(String sidecar, java.util.function.Predicate<String> wanted) {
         // a byte-order mark (Notepad, PowerShell's UTF8) is no part of the checksum
         String text = sidecar.startsWith("\uFEFF") ? sidecar.substring(1) : sidecar;
-        String line = text.strip().lines().findFirst().orElse("").strip();
+        List<ChecksumLine> lines = text.strip().lines().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#"))
+                .map(PackageUrlSource::lineOf).toList();
+        if (lines.isEmpty()) {
+            return lineOf("");
+        }
+        ChecksumLine chosen = lines.get(0);
+        for (ChecksumLine l : lines) {
+            if (l.name() != null && wanted.test(l.name())) {
+                chosen = l;
+            }
+        }
+        return chosen;
+    }
+
+    /** One line of a checksum file, as GNU, BSD and openssl write it. */
+    private static ChecksumLine lineOf(String line) {
         // GNU sha256sum starts a line with a backslash when it escaped the name (a backslash, a newline in it), tagged or not
         boolean escaped = line.startsWith("\\");
         if (escaped) {

@@ -166,6 +166,32 @@ class SourceParsingTest {
     }
 
     /**
+     * A checksum file listing several files: the line of the package, wherever it stands, not the first. A folder's
+     * (or a bucket's) zip is known by its name; a fixed URL's by its own name or, of several cortes (a line appended
+     * per corte, or a sorted list), the last; a comment line is skipped; without any such line, the first.
+     */
+    @Test
+    void ofAChecksumFileListingSeveralFilesThePackagesLineIsRead() {
+        String a = "a".repeat(64);
+        String b = "b".repeat(64);
+        String c = "c".repeat(64);
+        PackageUrlSource folder = new PackageUrlSource(URI.create("file:/entrada/PREP2024_JAL_20240602_2000.zip"), null);
+        PackageOffer listed = folder.parse("# PREP 2024\n" + a + "  leeme.pdf\n" + b + " *PREP2024_JAL_20240602_2000.zip\n" + c + "  PREP2024_JAL.csv\n");
+        assertThat(listed.announcedSha256()).isEqualTo(b);
+        assertThat(listed.checksumNames()).isNull();   // the zip's own line
+
+        CorteParser corte = new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip", java.time.ZoneId.of("America/Mexico_City"));
+        PackageUrlSource fixed = new PackageUrlSource(URI.create("https://prep.example.mx/descargar?archivo=latest.zip"), null, null,
+                n -> corte.fromPackageName(n).isPresent());
+        PackageOffer newest = fixed.parse(a + "  PREP2024_JAL_20240602_1940.zip\n" + b + "  PREP2024_JAL_20240602_2000.zip\n" + c + "  leeme.pdf\n");
+        assertThat(newest.packageName()).isEqualTo("PREP2024_JAL_20240602_2000.zip");
+        assertThat(newest.announcedSha256()).isEqualTo(b);
+        assertThat(fixed.parse(a + "  leeme.pdf\n" + b + "  descargar\n").announcedSha256()).as("the URL's own file").isEqualTo(b);
+        assertThat(folder.parse(a + "  leeme.pdf\n" + b + "  otro.zip\n").announcedSha256()).as("none of them: the first").isEqualTo(a);
+        assertThat(PackageUrlSource.checksumLine("\uFEFF" + a + "  x.zip\n").checksum()).isEqualTo(a);
+    }
+
+    /**
      * A checksum file at a fixed URL naming a file without a corte ({@code sha256sum paquete.zip} behind
      * {@code /descargar?archivo=latest.zip}) names no package, as one naming the URL's own file: the download names it
      * (its Content-Disposition), and the ledger knows it by checksum. A name with a corte stays the package's; a
