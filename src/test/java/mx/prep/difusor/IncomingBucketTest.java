@@ -218,6 +218,32 @@ class IncomingBucketTest extends PipelineTestBase {
     }
 
     /**
+     * A checksum file still empty (created first, filled by a second write) is a checksum file not there yet: the corte
+     * before it stays on offer, and the newer one is offered once its checksum is in it. It was offered without a
+     * checksum and refused for good, with an alert, for a package that was fine.
+     */
+    @Test
+    void aZipWhoseChecksumFileIsStillEmptyIsNotOfferedYet() throws Exception {
+        replicate(corte(0));
+        replicateZip(corte(1));
+        String emptyKey = PREFIX + corte(1).getFileName() + ".sha256";
+        bucket.putObject(b -> b.bucket(INCOMING).key(emptyKey), RequestBody.empty());
+        ZoneId zone = ZoneId.of("America/Mexico_City");
+        IncomingBucket source = new IncomingBucket(bucket, INCOMING, PREFIX,
+                new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip", zone), tmp.resolve("spool"), 1L << 30,
+                Duration.ofMinutes(5), Duration.ofSeconds(10), Clock.systemUTC(),
+                new DifusorMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), Clock.systemUTC(), zone),
+                new CorteHorizon(Clock.fixed(java.time.Instant.parse("2024-06-03T12:00:00Z"), zone), zone, Duration.ofMinutes(5)),
+                name -> false);
+        assertThat(source.poll().packageName()).isEqualTo(corte(0).getFileName().toString());
+
+        replicateSidecar(corte(1), PrepPackageGenerator.sha256Hex(corte(1)));
+        mx.prep.difusor.source.PackageOffer offered = source.poll();
+        assertThat(offered.packageName()).isEqualTo(corte(1).getFileName().toString());
+        assertThat(offered.announcedSha256()).isEqualTo(PrepPackageGenerator.sha256Hex(corte(1)));
+    }
+
+    /**
      * A newer zip whose checksum file has not come for longer than replication takes (an institute that replicates zips
      * only, or names their checksum otherwise) is named once at WARN; nothing else said it until
      * PrepNoCorteFor45Minutes. One just replicated, or older than the corte on offer, is not.

@@ -99,7 +99,7 @@ public final class IncomingBucket {
             throw new IOException("cannot list the incoming bucket s3://" + bucket + "/" + prefix + ": " + e.getMessage(), e);
         }
         Optional<S3Object> newest = objects.values().stream()
-                .filter(o -> o.key().endsWith(".zip") && objects.containsKey(o.key() + SIDECAR))
+                .filter(o -> o.key().endsWith(".zip") && hasChecksumFile(objects, o))
                 .filter(o -> !refusedAhead(o))
                 .max(Comparator.comparing((S3Object o) -> corteParser.fromPackageName(PackageNames.named(name(o.key()))).orElse(null),
                         Comparator.nullsFirst(Comparator.naturalOrder())).thenComparing(S3Object::lastModified));
@@ -131,6 +131,16 @@ public final class IncomingBucket {
     }
 
     /**
+     * Whether the zip's checksum file is there with something in it: an empty one is a checksum file not written yet
+     * (created first, filled by a second write), as the folder and fixed-URL sources take it. Offered, it was refused
+     * for good as having no checksum, an alert and a report for a package that was fine.
+     */
+    private static boolean hasChecksumFile(Map<String, S3Object> objects, S3Object zip) {
+        S3Object sidecar = objects.get(zip.key() + SIDECAR);
+        return sidecar != null && (sidecar.size() == null || sidecar.size() > 0);
+    }
+
+    /**
      * A zip newer than the one on offer that has waited for its checksum file longer than replication takes: said once,
      * at WARN, naming it. Nothing else would: polls find nothing new, and the lag only grows once the corte is announced
      * (an institute that replicates zips without checksum files, or another name for them, left the night silent until
@@ -140,7 +150,7 @@ public final class IncomingBucket {
         Corte offeredCorte = offered == null ? null : corteParser.fromPackageName(PackageNames.named(name(offered.key()))).orElse(null);
         java.time.Instant waitedSince = clock.instant().minus(CHECKSUM_FILE_WAIT);
         java.util.List<String> waiting = objects.values().stream()
-                .filter(o -> o.key().endsWith(".zip") && !objects.containsKey(o.key() + SIDECAR))
+                .filter(o -> o.key().endsWith(".zip") && !hasChecksumFile(objects, o))
                 .filter(o -> o.lastModified() != null && o.lastModified().isBefore(waitedSince))
                 .filter(o -> offeredCorte == null || corteParser.fromPackageName(PackageNames.named(name(o.key())))
                         .map(c -> c.isNewerThan(offeredCorte)).orElse(false))
@@ -148,7 +158,7 @@ public final class IncomingBucket {
         waitingSaid.retainAll(waiting);
         for (String key : waiting) {
             if (waitingSaid.add(key)) {
-                LOG.warn("s3://{}/{} has been in the incoming bucket since {} without its {}: not offered until that checksum file comes"
+                LOG.warn("s3://{}/{} has been in the incoming bucket since {} without its {} (or with it empty): not offered until that checksum file comes"
                         + " (replication's done marker); ask the institute whether it replicates it", bucket, key,
                         objects.get(key).lastModified(), name(key) + SIDECAR);
             }
