@@ -598,20 +598,32 @@ class InstituteSourceTest extends PipelineTestBase {
     }
 
     /**
-     * A zip larger than difusor.source.max-package-bytes is abandoned at the limit and reported at once, then paused:
-     * retried at once, the same zip was downloaded again up to the limit (2 GB by default) five more times.
+     * A zip larger than difusor.source.max-package-bytes is reported at once, then paused: retried at once, the same zip
+     * was downloaded again up to the limit (1 GiB by default) five more times. Announced with its size by the manifest,
+     * it is not fetched at all; announced without, its Content-Length refuses it before its body.
      */
-    @Test
-    void aPackageLargerThanTheLimitIsReportedAtOnceNotDownloadedAgainAndAgain() throws Exception {
+    @ParameterizedTest(name = "size announced: {0}")
+    @ValueSource(booleans = { true, false })
+    void aPackageLargerThanTheLimitIsReportedAtOnceNotDownloadedAgainAndAgain(boolean sizeAnnounced) throws Exception {
         Path first = corte(0);
         Path large = startedWithALargerSecondCorte(first);
-        institute.release(large);
+        releaseAnnouncingItsSizeOrNot(large, sizeAnnounced);
         JsonNode report = awaitReport(large.getFileName().toString());
         assertThat(report.path("reason").asText()).isEqualTo("RETRIES_EXHAUSTED");
         assertThat(report.path("step").asText()).isEqualTo("download");
-        assertThat(report.path("cause").asText()).contains("max-package-bytes");
-        assertThat(institute.requestCount("/" + large.getFileName())).isEqualTo(1);
+        assertThat(report.path("cause").asText()).contains("max-package-bytes")
+                .contains(sizeAnnounced ? "announced with " + Files.size(large) + " bytes" : "announces " + Files.size(large) + " bytes (Content-Length)");
+        assertThat(institute.requestCount("/" + large.getFileName())).isEqualTo(sizeAnnounced ? 0 : 1);
         assertSiteEquals(first);
+    }
+
+    private void releaseAnnouncingItsSizeOrNot(Path zip, boolean sizeAnnounced) throws Exception {
+        if (sizeAnnounced) {
+            institute.release(zip);
+        } else {
+            institute.releaseWithManifest(zip, "{\"package\": \"" + zip.getFileName() + "\", \"sha256\": \""
+                    + PrepPackageGenerator.sha256Hex(zip) + "\"}");
+        }
     }
 
     /**
@@ -624,7 +636,8 @@ class InstituteSourceTest extends PipelineTestBase {
         Path first = corte(0);
         Path large = startedWithALargerSecondCorte(first);
         institute.answerNext("/" + large.getFileName(), 1, 503, "text/plain", "Service Unavailable");
-        institute.release(large);
+        // its size not announced: only the second attempt's answer tells it
+        releaseAnnouncingItsSizeOrNot(large, false);
         JsonNode report = awaitReport(large.getFileName().toString());
         assertThat(report.path("cause").asText()).contains("max-package-bytes");
         assertThat(institute.requestCount("/" + large.getFileName())).as("the 503, then the zip once").isEqualTo(2);

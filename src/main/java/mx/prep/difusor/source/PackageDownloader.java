@@ -146,6 +146,11 @@ public final class PackageDownloader {
             throw new DownloadOutOfTimeException(offer + ": download not finished within the deadline of " + deadline.toSeconds()
                     + " s, all attempts together");
         }
+        if (offer.announcedSize() != null && offer.announcedSize() > maxBytes) {
+            // as large again at every attempt: refused before a byte is fetched
+            throw new PackageTooLargeException(offer + ": announced with " + offer.announcedSize() + " bytes, more than " + maxBytes
+                    + " (difusor.source.max-package-bytes)");
+        }
         URI uri = http.checked(offer.packageUri());
         // before the spool file: a request that cannot be made leaves no file open behind it
         HttpRequest request = HttpRequest.newBuilder(uri).timeout(readTimeout).GET().build();
@@ -153,10 +158,18 @@ public final class PackageDownloader {
         Path part = Files.createTempFile(spoolDir, "download-", ".part");
         long started = System.nanoTime();
         Spooler spooler = new Spooler(FileChannel.open(part, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING), maxBytes);
+        java.util.concurrent.atomic.AtomicLong declaredTooLarge = new java.util.concurrent.atomic.AtomicLong(-1);
         CompletableFuture<HttpResponse<Long>> pending = http.send(request, info -> {
             if (info.statusCode() != 200) {
                 spooler.discard();
                 // the status is all we need: awaiting an error page's body let a stalled one hold the poll until the deadline
+                return new SecureHttp.Unread<Long>();
+            }
+            long declared = info.headers().firstValueAsLong("Content-Length").orElse(-1);
+            if (declared > maxBytes) {
+                // said by its length before its body: not fetched up to the limit at every attempt and after every pause
+                declaredTooLarge.set(declared);
+                spooler.discard();
                 return new SecureHttp.Unread<Long>();
             }
             return spooler;
@@ -172,6 +185,11 @@ public final class PackageDownloader {
             throw e;
         }
         int status = response.statusCode();
+        if (declaredTooLarge.get() > maxBytes) {
+            Files.deleteIfExists(part);
+            throw new PackageTooLargeException(offer + ": GET " + SecureHttp.shown(uri) + " announces " + declaredTooLarge.get() + " bytes"
+                    + " (Content-Length), more than " + maxBytes + " (difusor.source.max-package-bytes)");
+        }
         if (status != 404 && status != 403) {
             // there now: a later 404 of the same offer (paused, fetched again) starts its own "not there yet"
             missingSince.remove(offer.key());

@@ -60,8 +60,12 @@ class DownloadTest {
     }
 
     private PackageDownloader downloader(SecureHttp http, Duration readTimeout, Duration deadline) {
+        return downloader(http, readTimeout, deadline, 1L << 30);
+    }
+
+    private PackageDownloader downloader(SecureHttp http, Duration readTimeout, Duration deadline, long maxBytes) {
         return new PackageDownloader(http, new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip", java.time.ZoneId.of("America/Mexico_City")), tmp.resolve("spool"),
-                readTimeout, deadline, Duration.ofMillis(200), 1L << 30, Duration.ofMinutes(2), Duration.ofSeconds(2), Duration.ofSeconds(32),
+                readTimeout, deadline, Duration.ofMillis(200), maxBytes, Duration.ofMinutes(2), Duration.ofSeconds(2), Duration.ofSeconds(32),
                 Clock.systemUTC(),
                 new DifusorMetrics(new SimpleMeterRegistry(), Clock.systemUTC(), ZoneId.of("America/Mexico_City")));
     }
@@ -408,6 +412,30 @@ class DownloadTest {
         downloader(trusting(institute), Duration.ofSeconds(1), Duration.ofSeconds(30));
         assertThat(part).doesNotExist();
         assertThat(spooled).exists();
+    }
+
+    /**
+     * A zip larger than difusor.source.max-package-bytes is refused by its announced size, or by its Content-Length, before
+     * its body: it was fetched up to the limit (1 GiB by default) at every attempt, and again after every pause while the
+     * institute offered it. Here the body stalls after its first bytes: read, the download would wait for it.
+     */
+    @Test
+    void aZipLargerThanTheLimitIsRefusedByItsSizeBeforeItsBodyIsRead() throws Exception {
+        long limit = Files.size(pkg) - 1;
+        int before = institute.requestCount("/prep/" + pkg.getFileName());
+        PackageOffer announced = new PackageOffer(pkg.getFileName().toString(), "x", Files.size(pkg), institute.packageUri(pkg.getFileName().toString()),
+                null, null);
+        assertThatThrownBy(() -> downloader(trusting(institute), Duration.ofSeconds(5), Duration.ofSeconds(30), limit).download(announced))
+                .isInstanceOf(PackageTooLargeException.class).hasMessageContaining("announced with " + Files.size(pkg) + " bytes");
+        assertThat(institute.requestCount("/prep/" + pkg.getFileName())).isEqualTo(before);
+
+        try (FaultProxy network = FaultProxy.tcp("127.0.0.1", institute.port())) {
+            network.stallAfterBytes(20_000, 1);
+            URI through = URI.create("https://localhost:" + network.port() + "/prep/" + pkg.getFileName());
+            assertThatThrownBy(() -> downloader(trusting(institute), Duration.ofSeconds(5), Duration.ofSeconds(30), limit).download(offer(through)))
+                    .isInstanceOf(PackageTooLargeException.class).hasMessageContaining("(Content-Length)");
+        }
+        assertThat(Files.list(tmp.resolve("spool"))).isEmpty();
     }
 
     @Test
