@@ -175,7 +175,7 @@ public class DifusorConfiguration implements CamelConfiguration {
                     new PackageUrlSource(sourceUrl("difusor.source.package-url", settings.required("difusor.source.package-url")),
                             settings.text("difusor.source.package-checksum-url").isEmpty() ? null
                                     : sourceUrl("difusor.source.package-checksum-url", settings.text("difusor.source.package-checksum-url")), get,
-                            name -> corteParser.fromPackageName(name).isPresent()));
+                            corteParser::fromPackageName));
             // the route's file: endpoint would take an empty folder name without a word
             case "directory" -> settings.required("difusor.source.directory");
             case "bucket" -> requireIncomingApart(settings.required("difusor.source.bucket"), settings.prefix("difusor.source.bucket-prefix"),

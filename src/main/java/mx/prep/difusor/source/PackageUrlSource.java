@@ -8,6 +8,8 @@ import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import mx.prep.difusor.state.Corte;
+
 /**
  * Source kind "package-url": a zip at a fixed URL (e.g. {@code .../latest.zip}) with a sidecar
  * {@code <zip URL>.sha256} in sha256sum format ({@code <hex>  <file name>}). The sidecar is what we poll: it is
@@ -26,8 +28,8 @@ public final class PackageUrlSource {
     private final URI sidecarUri;
     private final ConditionalGet get;
     private final LastOffer lastOffer;
-    /** Whether a file name holds a corte (difusor.source.corte-pattern); null: any name is the package's. */
-    private final java.util.function.Predicate<String> namesACorte;
+    /** The corte a file name holds (difusor.source.corte-pattern); null: any name is the package's. */
+    private final java.util.function.Function<String, Optional<Corte>> corteOf;
     private volatile boolean emptySaid;
     private static final java.util.regex.Pattern HEX = java.util.regex.Pattern.compile("[0-9a-f]+");
 
@@ -37,10 +39,10 @@ public final class PackageUrlSource {
 
     /**
      * @param sidecarUri the checksum file (difusor.source.package-checksum-url); null: beside the zip ({@link #sidecarOf})
-     * @param namesACorte whether a file name holds a corte: a checksum file naming a file without one names no package
+     * @param corteOf the corte a file name holds: a checksum file naming a file without one names no package
      */
-    public PackageUrlSource(URI packageUri, URI sidecarUri, ConditionalGet get, java.util.function.Predicate<String> namesACorte) {
-        this.namesACorte = namesACorte;
+    public PackageUrlSource(URI packageUri, URI sidecarUri, ConditionalGet get, java.util.function.Function<String, Optional<Corte>> corteOf) {
+        this.corteOf = corteOf;
         this.packageUri = packageUri;
         // without a client only parse() is used (a folder's checksum file): there is nothing to poll
         this.sidecarUri = sidecarUri != null || get == null ? sidecarUri : sidecarOf(packageUri);
@@ -109,24 +111,20 @@ public final class PackageUrlSource {
     }
 
     PackageOffer parse(String sidecar) {
-        // of a file listing several (SHA256SUMS), the line of this URL's own file, or else of a corte's package
-        String own = PackageNames.safe(ownName());
-        ChecksumLine line = checksumLine(sidecar, n -> {
-            String safe = PackageNames.safe(n);
-            return safe != null && (safe.equals(own) || namesACorte != null && namesACorte.test(safe));
-        });
+        List<String> own = ownNames();
+        ChecksumLine line = packagesLine(checksumLines(sidecar), own);
         String checksum = line.checksum();
         String named = line.name();
         if (named != null) {
             // "sha256sum ./dir/PREP….zip" names the file as the institute's shell saw it: its last segment is the name
             String raw = named;
             named = PackageNames.safe(raw);
-            if (named != null && named.equals(PackageNames.safe(ownName()))) {
+            if (named != null && own.contains(named)) {
                 // "sha256sum latest.zip": it names the fixed URL's own file, which is no corte's name: as a checksum
                 // file that names no file, the download names the package (its Content-Disposition, where it redirected).
                 // Taken for the package's name, every corte was refused without a corte
                 named = null;
-            } else if (named != null && namesACorte != null && !namesACorte.test(named)) {
+            } else if (named != null && corteOf != null && corteOf.apply(named).isEmpty()) {
                 // "sha256sum paquete.zip" at a fixed URL (/descargar?archivo=latest.zip): a fixed name too, telling no corte
                 // from another; taken for the package's name, every corte was refused without a corte all night
                 named = null;
@@ -137,10 +135,57 @@ public final class PackageUrlSource {
         return new PackageOffer(named, checksum, null, packageUri, null, named);
     }
 
-    /** The last segment of the fixed URL's path, as the institute's shell would name that file. */
-    private String ownName() {
+    /**
+     * The names the institute's shell may give the fixed URL's file, made safe: the last segment of its path, and a
+     * zip its query names ({@code /descargar?archivo=latest.zip}).
+     */
+    private List<String> ownNames() {
         String path = packageUri.getPath() == null ? "" : packageUri.getPath();
-        return path.substring(path.lastIndexOf('/') + 1);
+        List<String> names = new java.util.ArrayList<>();
+        names.add(PackageNames.safe(path.substring(path.lastIndexOf('/') + 1)));
+        if (packageUri.getQuery() != null) {
+            for (String parameter : packageUri.getQuery().split("&")) {
+                String value = parameter.substring(parameter.indexOf('=') + 1);
+                if (value.toLowerCase(java.util.Locale.ROOT).endsWith(".zip")) {
+                    names.add(PackageNames.safe(value));
+                }
+            }
+        }
+        names.removeIf(java.util.Objects::isNull);
+        return names;
+    }
+
+    /**
+     * Of a checksum file listing several files ({@code sha256sum *.zip *.pdf > SHA256SUMS}, or a line per corte in any
+     * order), the package's line: the URL's own file's; else, of the cortes it names, the newest's; else its only zip's;
+     * else the first line. Only the first was read: a list starting with another file's line announced that file's
+     * checksum for the package at every poll.
+     */
+    private ChecksumLine packagesLine(List<ChecksumLine> lines, List<String> own) {
+        if (lines.isEmpty()) {
+            return lineOf("");
+        }
+        java.util.function.Function<ChecksumLine, String> safe = l -> l.name() == null ? null : PackageNames.safe(l.name());
+        Optional<ChecksumLine> ownLine = lines.stream().filter(l -> own.contains(safe.apply(l))).findFirst();
+        if (ownLine.isPresent()) {
+            return ownLine.get();
+        }
+        if (corteOf != null) {
+            ChecksumLine newest = null;
+            Corte newestCorte = null;
+            for (ChecksumLine l : lines) {
+                Optional<Corte> corte = safe.apply(l) == null ? Optional.empty() : corteOf.apply(safe.apply(l));
+                if (corte.isPresent() && (newestCorte == null || !newestCorte.isNewerThan(corte.get()))) {
+                    newest = l;
+                    newestCorte = corte.get();
+                }
+            }
+            if (newest != null) {
+                return newest;
+            }
+        }
+        List<ChecksumLine> zips = lines.stream().filter(l -> l.name() != null && l.name().toLowerCase(java.util.Locale.ROOT).endsWith(".zip")).toList();
+        return zips.size() == 1 ? zips.get(0) : lines.get(0);
     }
 
     /** A checksum file's first line: the checksum, and the file it names as written (null when it names none). */
@@ -157,26 +202,21 @@ public final class PackageUrlSource {
     }
 
     /**
-     * Of a checksum file listing several files ({@code sha256sum *.zip *.pdf > SHA256SUMS}, or one line appended per
-     * corte), the last line naming a file {@code wanted} takes; else the first line. Only the first was read: a list
-     * starting with another file's line refused the package, or announced another file's checksum for it at every poll.
-     * Comment lines ({@code #}) are skipped, as {@code sha256sum -c} does.
+     * Of a checksum file listing several files ({@code sha256sum *.zip *.pdf > SHA256SUMS}), the line naming the file
+     * {@code wanted} takes; else the first line. Only the first was read: a list starting with another file's line
+     * refused the package.
      */
     static ChecksumLine checksumLine(String sidecar, java.util.function.Predicate<String> wanted) {
+        List<ChecksumLine> lines = checksumLines(sidecar);
+        return lines.stream().filter(l -> l.name() != null && wanted.test(l.name())).findFirst()
+                .orElse(lines.isEmpty() ? lineOf("") : lines.get(0));
+    }
+
+    /** A checksum file's lines, comment lines ({@code #}) skipped as {@code sha256sum -c} does. */
+    private static List<ChecksumLine> checksumLines(String sidecar) {
         // a byte-order mark (Notepad, PowerShell's UTF8) is no part of the checksum
         String text = sidecar.startsWith("\uFEFF") ? sidecar.substring(1) : sidecar;
-        List<ChecksumLine> lines = text.strip().lines().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#"))
-                .map(PackageUrlSource::lineOf).toList();
-        if (lines.isEmpty()) {
-            return lineOf("");
-        }
-        ChecksumLine chosen = lines.get(0);
-        for (ChecksumLine l : lines) {
-            if (l.name() != null && wanted.test(l.name())) {
-                chosen = l;
-            }
-        }
-        return chosen;
+        return text.strip().lines().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).map(PackageUrlSource::lineOf).toList();
     }
 
     /** One line of a checksum file, as GNU, BSD and openssl write it. */

@@ -182,12 +182,22 @@ class SourceParsingTest {
 
         CorteParser corte = new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip", java.time.ZoneId.of("America/Mexico_City"));
         PackageUrlSource fixed = new PackageUrlSource(URI.create("https://prep.example.mx/descargar?archivo=latest.zip"), null, null,
-                n -> corte.fromPackageName(n).isPresent());
+                corte::fromPackageName);
         PackageOffer newest = fixed.parse(a + "  PREP2024_JAL_20240602_1940.zip\n" + b + "  PREP2024_JAL_20240602_2000.zip\n" + c + "  leeme.pdf\n");
         assertThat(newest.packageName()).isEqualTo("PREP2024_JAL_20240602_2000.zip");
         assertThat(newest.announcedSha256()).isEqualTo(b);
+        // newest first (prepended, or listed by time): still the newest, never an older corte already handled
+        PackageOffer newestFirst = fixed.parse(b + "  PREP2024_JAL_20240602_2000.zip\n" + a + "  PREP2024_JAL_20240602_1940.zip\n");
+        assertThat(newestFirst.packageName()).isEqualTo("PREP2024_JAL_20240602_2000.zip");
+        assertThat(newestFirst.announcedSha256()).isEqualTo(b);
+        // the URL's own file (its query's zip too) before any corte the list keeps
+        assertThat(fixed.parse(b + "  latest.zip\n" + a + "  PREP2024_JAL_20240602_1940.zip\n").announcedSha256()).as("the query's zip").isEqualTo(b);
         assertThat(fixed.parse(a + "  leeme.pdf\n" + b + "  descargar\n").announcedSha256()).as("the URL's own file").isEqualTo(b);
-        assertThat(folder.parse(a + "  leeme.pdf\n" + b + "  otro.zip\n").announcedSha256()).as("none of them: the first").isEqualTo(a);
+        // no own file, no corte: its only zip
+        assertThat(fixed.parse(a + "  leeme.pdf\n" + b + "  paquete.zip\n").announcedSha256()).as("the only zip").isEqualTo(b);
+        // a list without the zip's line: its only zip's line, whose name the checksum filter then refuses as another file's
+        assertThat(folder.parse(a + "  leeme.pdf\n" + b + "  otro.zip\n").checksumNames()).isEqualTo("otro.zip");
+        assertThat(folder.parse(a + "  uno.zip\n" + b + "  dos.zip\n").announcedSha256()).as("none of them: the first").isEqualTo(a);
         assertThat(PackageUrlSource.checksumLine("\uFEFF" + a + "  x.zip\n").checksum()).isEqualTo(a);
     }
 
@@ -201,7 +211,7 @@ class SourceParsingTest {
     void aFixedUrlsChecksumFileNamingAFileWithoutACorteNamesNoPackage() {
         CorteParser corte = new CorteParser(".*_(?<date>\\d{8})_(?<time>\\d{4})\\.zip", java.time.ZoneId.of("America/Mexico_City"));
         PackageUrlSource fixed = new PackageUrlSource(URI.create("https://prep.example.mx/descargar?archivo=latest.zip"), null, null,
-                n -> corte.fromPackageName(n).isPresent());
+                corte::fromPackageName);
         String hex = "0123456789abcdef".repeat(4);
         PackageOffer unnamed = fixed.parse(hex + "  paquete.zip\n");
         assertThat(unnamed.packageName()).isNull();
