@@ -70,6 +70,15 @@ public final class InterruptedPublication {
         this.clock = clock;
     }
 
+    /** A corte the state recorded, unless edited by hand past reading: then the name's, as for a state without one. */
+    private static Optional<Corte> readable(String corte) {
+        try {
+            return Optional.of(Corte.parse(corte));
+        } catch (IllegalArgumentException unreadable) {
+            return Optional.empty();
+        }
+    }
+
     /** @return true when a package cut short was taken back from the history into the spool, for the pipeline */
     public boolean fetch(Exchange exchange) throws IOException {
         if (turn.busy()) {
@@ -85,7 +94,7 @@ public final class InterruptedPublication {
         }
         // the corte the state recorded with it, the one its publication was ordered by (a manifest may announce a corte
         // the name lacks, or another one); the name's for a state written before the corte was recorded
-        Optional<Corte> corte = published.map(PublishedState::publishingCorte).map(Corte::parse)
+        Optional<Corte> corte = published.map(PublishedState::publishingCorte).flatMap(InterruptedPublication::readable)
                 .or(() -> corteParser.fromPackageName(name));
         // as PrepPackage names a package in the log: a grep by corte finds these lines too
         String shown = corte.map(c -> "package " + name + " (corte " + c + ")").orElse("package " + name);
