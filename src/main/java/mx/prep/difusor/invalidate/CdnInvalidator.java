@@ -82,7 +82,10 @@ public final class CdnInvalidator {
                     LOG.warn("{}: CloudFront refused the invalidation paths for distribution {} ({}: {}); the whole site {} is "
                             + "invalidated instead", pkg, distribution, code(e), e.awsErrorDetails().errorMessage(), wholeSite);
                     sent = wholeSite;
-                    sentAs = callerReference(pkg, wholeSite);
+                    // a reference of its own for each set of paths it stands for: a redo that must purge more gets a new one
+                    List<String> standsFor = new java.util.ArrayList<>(wholeSite);
+                    standsFor.addAll(paths);
+                    sentAs = callerReference(pkg, standsFor);
                     created = create(distribution, sentAs, wholeSite);
                 }
                 pkg.invalidationSettled(distribution, reference);
