@@ -69,8 +69,7 @@ public final class SiteTraffic {
      *                      (a probe that does not go through this distribution: nothing to tell)
      * @param unloggedHours the hours of the period (their start) in which the logs hold no request at all, of anyone:
      *                      the difusor's probe alone asks every 30 s, so such an hour's logs are missing (standard logging
-     *                      turned on late, a delivery that failed), or nothing reached the distribution. Empty when the
-     *                      logs hold no request at all
+     *                      turned on late, a delivery that failed), or nothing reached the distribution
      * @param unreadableFiles the log files read only in part or not at all (a gzip cut short, not a CloudFront log), each
      *                      as "name: cause"; their requests read before the fault are counted
      * @param monitorAddresses the institute's checks' addresses as configured (empty: not told apart)
@@ -266,9 +265,9 @@ public final class SiteTraffic {
                 unprobed.add(Instant.ofEpochSecond(dayStarts[0] + h * 3600L));
             }
         }
+        // logs read with no line in the period at all: every hour is without its logs, said as such
         List<Instant> unlogged = new ArrayList<>();
-        boolean anyLogged = Arrays.stream(hourlyLogged).anyMatch(n -> n > 0);
-        for (int h = 0; h < hourlyLogged.length && anyLogged; h++) {
+        for (int h = 0; h < hourlyLogged.length; h++) {
             if (hourlyLogged[h] == 0) {
                 unlogged.add(Instant.ofEpochSecond(dayStarts[0] + h * 3600L));
             }

@@ -123,6 +123,11 @@ class SiteTrafficTest {
             }
         });
         assertThat(lacking.figures().unloggedHours()).containsExactly(start.plusSeconds(3600L * 14));
+
+        // logs with no line in the period at all (another week's, a wrong prefix): every hour is said to lack its logs
+        SiteTraffic otherWeek = new SiteTraffic(LocalDate.parse("2024-06-09"), LocalDate.parse("2024-06-09"), MEXICO_CITY);
+        AccessLog.read(new ByteArrayInputStream(all.gzip()), otherWeek::add);
+        assertThat(otherWeek.figures().unloggedHours()).hasSize(24);
     }
 
     @Test
