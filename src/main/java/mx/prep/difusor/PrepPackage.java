@@ -392,6 +392,14 @@ public final class PrepPackage {
 
     @Override
     public String toString() {
+        return shown(name, corte);
+    }
+
+    /**
+     * How every log line and failure names a package: with its corte when known, which the runbook's grep by corte
+     * finds (also for a package known only by its name and a corte read elsewhere: a report, the state).
+     */
+    public static String shown(String name, Object corte) {
         return corte == null ? "package " + name : "package " + name + " (corte " + corte + ")";
     }
 }

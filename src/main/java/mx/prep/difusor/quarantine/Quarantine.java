@@ -301,7 +301,7 @@ public final class Quarantine {
 
     /** As {@link PrepPackage#toString()} names a package in the log: with its corte, which a grep by corte finds. */
     static String shown(QuarantineReport report) {
-        return report.corte() == null ? "package " + report.packageName() : "package " + report.packageName() + " (corte " + report.corte() + ")";
+        return PrepPackage.shown(report.packageName(), report.corte());
     }
 
     private String keptLocally(String folder, QuarantineReport report, Path spool, Exception s3Down) throws IOException {

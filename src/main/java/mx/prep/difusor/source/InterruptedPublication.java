@@ -97,7 +97,7 @@ public final class InterruptedPublication {
         Optional<Corte> corte = published.map(PublishedState::publishingCorte).flatMap(InterruptedPublication::readable)
                 .or(() -> corteParser.fromPackageName(name));
         // as PrepPackage names a package in the log: a grep by corte finds these lines too
-        String shown = corte.map(c -> "package " + name + " (corte " + c + ")").orElse("package " + name);
+        String shown = PrepPackage.shown(name, corte.orElse(null));
         Optional<String> sha;
         try {
             sha = history.archivedSha256(name);

@@ -124,7 +124,7 @@ public final class SpoolLeftovers {
             Files.move(partial, beside, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | RuntimeException noRoom) {
             Files.deleteIfExists(partial);
-            LOG.warn("{}: the report of why it waits at {} could not be kept beside it ({})", shown(name, why == null ? null : why.corte()), waiting, noRoom.toString());
+            LOG.warn("{}: the report of why it waits at {} could not be kept beside it ({})", PrepPackage.shown(name, why == null ? null : why.corte()), waiting, noRoom.toString());
         }
         return waiting;
     }
@@ -151,11 +151,7 @@ public final class SpoolLeftovers {
      * runbook's grep by corte finds what happened to it after a restart too.
      */
     private String shown(String name) {
-        return shown(name, corteParser == null ? null : corteParser.fromPackageName(name).map(Object::toString).orElse(null));
-    }
-
-    private static String shown(String name, String corte) {
-        return corte == null ? "package " + name : "package " + name + " (corte " + corte + ")";
+        return PrepPackage.shown(name, corteParser == null ? null : corteParser.fromPackageName(name).orElse(null));
     }
 
     /** The package's name of a file among the leftovers (see {@link #place}). */
