@@ -191,7 +191,7 @@ public class DifusorConfiguration implements CamelConfiguration {
                 settings.millis("difusor.retry.max-delay-ms"), clock, metrics));
 
         // verify, archive, state
-        registry.bind("checksumFilter", new ChecksumFilter());
+        registry.bind("checksumFilter", new ChecksumFilter(corteParser::fromPackageName));
         HistoryArchiver history = new HistoryArchiver(store, historyBucket, settings.prefix("difusor.history.prefix"),
                 historyCopies(context)).conditionalWrites(settings.flag("difusor.s3.conditional-writes"));
         registry.bind("historyArchiver", history);

@@ -2,11 +2,11 @@ package mx.prep.difusor;
 
 /** Stable reason codes written in quarantine reports and metrics; operators and the memoria técnica rely on them. */
 public enum RejectReason {
-    /** The announced checksum is missing, not 64 hex characters, or names another file. */
+    /** The announced checksum is missing, not 64 hex characters, or its file names another corte's zip. */
     CHECKSUM_INVALID,
     /** The SHA-256 of the bytes received differs from the announced one. */
     CHECKSUM_MISMATCH,
-    /** The number of bytes received differs from the announced size. */
+    /** The number of bytes received differs from the announced size, and their SHA-256 from the announced one. */
     SIZE_MISMATCH,
     /** No corte can be read from the package name (or the manifest). */
     NO_CORTE,

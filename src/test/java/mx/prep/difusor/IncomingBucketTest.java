@@ -144,6 +144,41 @@ class IncomingBucketTest extends PipelineTestBase {
         assertThat(publishedState()).isEmpty();
     }
 
+    /**
+     * Replicated from Windows: a {@code .ZIP}, its checksum file written by PowerShell's {@code >} (UTF-16 with a
+     * byte-order mark) for the zip before it was renamed ({@code sha256sum paquete.zip}), then one written by
+     * {@code certutil -hashfile}. Each was refused for good (not text; "names another file"; the checksum "SHA256"):
+     * every corte of the night. The SHA-256 decides; a checksum file naming another corte's zip is still refused.
+     */
+    @Test
+    void checksumFilesWrittenOnWindowsOrForTheZipsFormerNameAreReadAndTheirPackagesPublished() throws Exception {
+        Path first = corte(0);
+        String firstKey = PREFIX + first.getFileName().toString().replace(".zip", ".ZIP");
+        bucket.putObject(b -> b.bucket(INCOMING).key(firstKey), RequestBody.fromFile(first));
+        byte[] utf16 = ("\uFEFF" + PrepPackageGenerator.sha256Hex(first) + "  paquete.zip\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_16LE);
+        bucket.putObject(b -> b.bucket(INCOMING).key(firstKey + ".sha256"), RequestBody.fromBytes(utf16));
+        startDifusor(bucketSource());
+        awaitPublished(first);
+        assertSiteEquals(first);
+
+        Path second = corte(1);
+        replicateZip(second);
+        String certutil = "SHA256 hash of " + second.getFileName() + ":\r\n" + PrepPackageGenerator.sha256Hex(second).toUpperCase(java.util.Locale.ROOT)
+                + "\r\nCertUtil: -hashfile command completed successfully.\r\n";
+        bucket.putObject(b -> b.bucket(INCOMING).key(PREFIX + second.getFileName() + ".sha256"), RequestBody.fromString(certutil));
+        awaitPublished(second);
+        assertSiteEquals(second);
+
+        Path third = corte(2);
+        replicateZip(third);
+        bucket.putObject(b -> b.bucket(INCOMING).key(PREFIX + third.getFileName() + ".sha256"),
+                RequestBody.fromString(PrepPackageGenerator.sha256Hex(third) + "  " + second.getFileName() + "\n"));
+        JsonNode report = awaitReport(third.getFileName().toString());
+        assertThat(report.path("reason").asText()).isEqualTo("CHECKSUM_INVALID");
+        assertThat(report.path("cause").asText()).contains("another corte", second.getFileName().toString());
+        assertSiteEquals(second);
+    }
+
     @Test
     void aZipThatDoesNotMatchItsChecksumFileIsQuarantinedAndTheSiteStaysAsItWas() throws Exception {
         Path first = corte(0);

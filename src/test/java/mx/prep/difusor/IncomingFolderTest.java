@@ -55,6 +55,22 @@ class IncomingFolderTest extends PipelineTestBase {
     }
 
     /**
+     * Windows PowerShell 5.1's {@code sha256sum … > X.zip.sha256} (or Out-File) writes UTF-16 with a byte-order mark,
+     * and the line names the zip as it was called before it was dropped here: read as UTF-8 it was not text, and every
+     * corte was refused (CHECKSUM_INVALID) and deleted from the folder.
+     */
+    @Test
+    void aChecksumFileInUtf16NamingTheZipsFormerNameIsReadAndThePackagePublished() throws Exception {
+        Path incoming = startWithAnIncomingDirectory();
+        Path pkg = corte(0);
+        Files.copy(pkg, incoming.resolve(pkg.getFileName()));
+        Files.writeString(incoming.resolve(pkg.getFileName() + ".sha256"), "\uFEFF" + PrepPackageGenerator.sha256Hex(pkg) + "  paquete.zip\r\n",
+                StandardCharsets.UTF_16LE);
+        awaitPublished(pkg);
+        assertSiteEquals(pkg);
+    }
+
+    /**
      * A checksum file written in the folder itself ({@code sha256sum X.zip > X.zip.sha256}) exists, empty, while
      * sha256sum reads the zip: the package waits, with one WARN, and is taken once the file holds its SHA-256. Taken at
      * once, it was refused for good (CHECKSUM_INVALID) and both files were deleted from the folder.
@@ -494,8 +510,8 @@ class IncomingFolderTest extends PipelineTestBase {
         difusor.context().getRouteController().stopRoute("quarantine");
         Path pkg = corte(0);
         Path dropped = Files.copy(pkg, incoming.resolve(pkg.getFileName()));
-        Files.writeString(incoming.resolve(pkg.getFileName() + ".sha256"), PrepPackageGenerator.sha256Hex(pkg) + "  " + pkg.getFileName() + "\r\n",
-                StandardCharsets.UTF_16);
+        Files.writeString(incoming.resolve(pkg.getFileName() + ".sha256"), PrepPackageGenerator.sha256Hex(pkg) + "  paquete-elección.zip\r\n",
+                StandardCharsets.ISO_8859_1);
         await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(dropped));
 
         String stem = pkg.getFileName().toString().replace(".zip", "");
@@ -523,8 +539,8 @@ class IncomingFolderTest extends PipelineTestBase {
         Files.writeString(leftovers, "not a folder");
         Path pkg = corte(0);
         Path dropped = Files.copy(pkg, incoming.resolve(pkg.getFileName()));
-        Files.writeString(incoming.resolve(pkg.getFileName() + ".sha256"), PrepPackageGenerator.sha256Hex(pkg) + "  " + pkg.getFileName() + "\r\n",
-                StandardCharsets.UTF_16);
+        Files.writeString(incoming.resolve(pkg.getFileName() + ".sha256"), PrepPackageGenerator.sha256Hex(pkg) + "  paquete-elección.zip\r\n",
+                StandardCharsets.ISO_8859_1);
         await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(dropped));
 
         Path notKept = incoming.resolve(".not-kept");
@@ -546,9 +562,9 @@ class IncomingFolderTest extends PipelineTestBase {
         Path incoming = startWithAnIncomingDirectory();
         Path pkg = corte(0);
         Path dropped = Files.copy(pkg, incoming.resolve(pkg.getFileName()));
-        // Windows PowerShell's Out-File writes UTF-16 with a byte-order mark: not the text a checksum file is
-        Files.writeString(incoming.resolve(pkg.getFileName() + ".sha256"), PrepPackageGenerator.sha256Hex(pkg) + "  " + pkg.getFileName() + "\r\n",
-                StandardCharsets.UTF_16);
+        // saved in Windows' ANSI code page: 'ó' is no UTF-8, and no byte-order mark says what else it is
+        Files.writeString(incoming.resolve(pkg.getFileName() + ".sha256"), PrepPackageGenerator.sha256Hex(pkg) + "  paquete-elección.zip\r\n",
+                StandardCharsets.ISO_8859_1);
         String stem = pkg.getFileName().toString().replace(".zip", "");
         await().atMost(Duration.ofSeconds(30)).until(() -> keys(HISTORY, "quarantine/" + stem + "/").stream().anyMatch(k -> k.endsWith("report.json")));
         await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(dropped));

@@ -146,7 +146,12 @@ public final class ConditionalGet {
         validators.put(uri, new Validators(response.headers().firstValue("ETag").orElse(null),
                 response.headers().firstValue("Last-Modified").orElse(null)));
         answeredFrom.put(uri, response.uri());
-        return Optional.of(new String(response.body(), StandardCharsets.UTF_8));
+        try {
+            return Optional.of(InstituteText.decode(response.body()));
+        } catch (java.nio.charset.CharacterCodingException notText) {
+            // read as it is: the checksum's or the manifest's own check says what is wrong with it
+            return Optional.of(new String(response.body(), StandardCharsets.UTF_8));
+        }
     }
 
     /**

@@ -4,8 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -99,7 +97,7 @@ public final class IncomingBucket {
             throw new IOException("cannot list the incoming bucket s3://" + bucket + "/" + prefix + ": " + e.getMessage(), e);
         }
         Optional<S3Object> newest = objects.values().stream()
-                .filter(o -> o.key().endsWith(".zip") && hasChecksumFile(objects, o))
+                .filter(o -> isZip(o.key()) && hasChecksumFile(objects, o))
                 .filter(o -> !refusedAhead(o))
                 .max(Comparator.comparing((S3Object o) -> corteParser.fromPackageName(PackageNames.named(name(o.key()))).orElse(null),
                         Comparator.nullsFirst(Comparator.naturalOrder())).thenComparing(S3Object::lastModified));
@@ -135,6 +133,11 @@ public final class IncomingBucket {
      * (created first, filled by a second write), as the folder and fixed-URL sources take it. Offered, it was refused
      * for good as having no checksum, an alert and a report for a package that was fine.
      */
+    /** A zip by its name's end in any letters ({@code .ZIP} from Windows), as the folder source takes it. */
+    private static boolean isZip(String key) {
+        return key.regionMatches(true, key.length() - 4, ".zip", 0, 4);
+    }
+
     private static boolean hasChecksumFile(Map<String, S3Object> objects, S3Object zip) {
         S3Object sidecar = objects.get(zip.key() + SIDECAR);
         return sidecar != null && (sidecar.size() == null || sidecar.size() > 0);
@@ -150,7 +153,7 @@ public final class IncomingBucket {
         Corte offeredCorte = offered == null ? null : corteParser.fromPackageName(PackageNames.named(name(offered.key()))).orElse(null);
         java.time.Instant waitedSince = clock.instant().minus(CHECKSUM_FILE_WAIT);
         java.util.List<String> waiting = objects.values().stream()
-                .filter(o -> o.key().endsWith(".zip") && !hasChecksumFile(objects, o))
+                .filter(o -> isZip(o.key()) && !hasChecksumFile(objects, o))
                 .filter(o -> o.lastModified() != null && o.lastModified().isBefore(waitedSince))
                 .filter(o -> offeredCorte == null || corteParser.fromPackageName(PackageNames.named(name(o.key())))
                         .map(c -> c.isNewerThan(offeredCorte)).orElse(false))
@@ -210,11 +213,12 @@ public final class IncomingBucket {
     /** @return the checksum file's text, empty when it is none (the checksum filter reports it), null when it is gone */
     private Optional<String> readSidecar(S3Object sidecar) throws IOException {
         String key = sidecar.key();
-        if (sidecar.size() > ConditionalGet.MAX_DOCUMENT_BYTES) {
+        // an S3-compatible store may list no size: read it then, as far as a checksum file may go
+        if (sidecar.size() != null && sidecar.size() > ConditionalGet.MAX_DOCUMENT_BYTES) {
             LOG.warn("s3://{}/{} has {} bytes: not a checksum file", bucket, key, sidecar.size());
             return Optional.empty();
         }
-        if (sidecar.size() == 0) {
+        if (sidecar.size() != null && sidecar.size() == 0) {
             return Optional.of("");   // a Range on an empty object is refused (416): nothing to read anyway
         }
         byte[] bytes;
@@ -233,10 +237,9 @@ public final class IncomingBucket {
             throw new IOException("cannot read s3://" + bucket + "/" + key + ": " + e, e);
         }
         try {
-            return Optional.of(StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(bytes)).toString());
+            return Optional.of(InstituteText.decode(bytes));
         } catch (CharacterCodingException e) {
-            LOG.warn("s3://{}/{} is not text in ASCII or UTF-8 ({})", bucket, key, e.toString());
+            LOG.warn("s3://{}/{} is not text in ASCII, UTF-8 or UTF-16 with a byte-order mark ({})", bucket, key, e.toString());
             return Optional.empty();
         }
     }

@@ -2,7 +2,6 @@ package mx.prep.difusor.source;
 
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -123,7 +122,7 @@ public final class IncomingDirectory {
         String name = PackageNames.named(raw);
         PackageOffer offer;
         try {
-            offer = new PackageUrlSource(zip.toUri(), null).parse(Files.readString(sidecar, StandardCharsets.UTF_8));
+            offer = new PackageUrlSource(zip.toUri(), null).parse(InstituteText.decode(Files.readAllBytes(sidecar)));
         } catch (IOException | RuntimeException e) {
             // the file consumer deletes the zip once the exchange is handled: the quarantine must know it to keep it
             PrepPackage unread = new PrepPackage(name, null, null, corteParser.fromPackageName(name).orElse(null), zip.toUri().toString(),
@@ -133,7 +132,7 @@ public final class IncomingDirectory {
             if (e instanceof CharacterCodingException) {
                 // the same bytes at every retry (a sidecar saved as UTF-16, say)
                 throw new PackageRejectedException(RejectReason.CHECKSUM_INVALID, name + ": its checksum file " + sidecar.getFileName()
-                        + " is not text in ASCII or UTF-8 (" + e + ")");
+                        + " is not text in ASCII, UTF-8 or UTF-16 with a byte-order mark (" + e + ")");
             }
             throw e;
         }

@@ -86,14 +86,24 @@ public final class ManifestSource {
         if (sidecar.isEmpty()) {
             return offer;
         }
-        String listed = java.util.Objects.requireNonNullElse(PackageUrlSource.checksumLine(sidecar.get(),
-                n -> java.util.Objects.equals(PackageNames.safe(n), offer.packageName())).checksum(), "");
+        PackageUrlSource.ChecksumLine line = PackageUrlSource.checksumLine(sidecar.get(),
+                n -> java.util.Objects.equals(PackageNames.safe(n), offer.packageName()));
+        String listed = java.util.Objects.requireNonNullElse(line.checksum(), "");
         if (!SHA256_HEX.matcher(listed).matches()) {
             LOG.warn("{}: {} is not a checksum file (it starts '{}'); the manifest's checksum alone is compared", offer,
                     SecureHttp.shown(sidecarUri), listed.length() > 40 ? listed.substring(0, 40) + "…" : listed);
             return offer;
         }
-        return offer.withSidecar(listed.toLowerCase(java.util.Locale.ROOT));
+        String sha256 = listed.toLowerCase(java.util.Locale.ROOT);
+        if (offer.announcedSha256() == null || offer.announcedSha256().isBlank()) {
+            // a manifest without the field still has the checksum file beside its zip: refused for "no SHA-256
+            // announced", every corte was, with the institute's checksum one URL away
+            LOG.warn("{}: the manifest announces no sha256; the checksum file {} beside the package is the announcement", offer,
+                    SecureHttp.shown(sidecarUri));
+            return new PackageOffer(offer.packageName(), sha256, offer.announcedSize(), zip, offer.announcedCorte(),
+                    line.name() == null ? null : java.util.Objects.requireNonNullElse(PackageNames.safe(line.name()), line.name()));
+        }
+        return offer.withSidecar(sha256);
     }
 
     /**

@@ -19,6 +19,10 @@ public final class PackageUrlSource {
 
     private static final Logger LOG = LoggerFactory.getLogger(PackageUrlSource.class);
     /** "SHA256 (name) = hex": sha256sum --tag, BSD's sha256, openssl dgst ("SHA2-256(name)= hex"). */
+    private static final java.util.regex.Pattern SHA256_HEX = java.util.regex.Pattern.compile("[0-9a-fA-F]{64}");
+    /** 64 hex digits on their own, or as 32 pairs with a space between (certutil before Windows 8). */
+    private static final java.util.regex.Pattern LONE_SHA256 = java.util.regex.Pattern.compile(
+            "(?<![0-9A-Za-z])(?:[0-9a-fA-F]{64}|(?:[0-9a-fA-F]{2} ){31}[0-9a-fA-F]{2})(?![0-9A-Za-z])");
     private static final java.util.regex.Pattern TAGGED_LINE = java.util.regex.Pattern.compile(
             "SHA(?:2-|-)?256\\s*\\((.*)\\)\\s*=\\s*(\\S+)", java.util.regex.Pattern.CASE_INSENSITIVE);
     private static final java.util.regex.Pattern STDIN_LINE = java.util.regex.Pattern.compile("\\(stdin\\)\\s*=\\s*(\\S+)",
@@ -216,7 +220,24 @@ public final class PackageUrlSource {
     private static List<ChecksumLine> checksumLines(String sidecar) {
         // a byte-order mark (Notepad, PowerShell's UTF8) is no part of the checksum
         String text = sidecar.startsWith("\uFEFF") ? sidecar.substring(1) : sidecar;
-        return text.strip().lines().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).map(PackageUrlSource::lineOf).toList();
+        List<ChecksumLine> lines = text.strip().lines().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#"))
+                .map(PackageUrlSource::lineOf).toList();
+        if (lines.stream().allMatch(l -> l.checksum() != null && SHA256_HEX.matcher(l.checksum()).matches())) {
+            return lines;
+        }
+        // Windows' own tools write the hash on a line of its own among their words ("SHA256 hash of X.zip:" from
+        // certutil -hashfile, "Hash : …" from Get-FileHash | Format-List, certutil's older "ab 12 …"): one SHA-256 in
+        // the file is the checksum, naming no file. Read as sha256sum's lines, the package was refused every corte.
+        // Never in a page: an HTML answer served for every path is no checksum file, whatever hex it holds
+        if (text.contains("<")) {
+            return lines;
+        }
+        java.util.Set<String> found = new java.util.LinkedHashSet<>();
+        java.util.regex.Matcher hex = LONE_SHA256.matcher(text);
+        while (hex.find()) {
+            found.add(hex.group().replaceAll("\\s", "").toLowerCase(java.util.Locale.ROOT));
+        }
+        return found.size() == 1 ? List.of(new ChecksumLine(found.iterator().next(), null)) : lines;
     }
 
     /** One line of a checksum file, as GNU, BSD and openssl write it. */

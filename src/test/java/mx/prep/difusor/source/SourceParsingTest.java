@@ -94,6 +94,59 @@ class SourceParsingTest {
     }
 
     /**
+     * Windows' own tools write the SHA-256 among their words: {@code certutil -hashfile X SHA256} (in capitals, or as
+     * byte pairs before Windows 8), {@code Get-FileHash X | Format-List} and its table. Read as sha256sum's lines, the
+     * checksum was "SHA256" or "Algorithm", and every corte was refused (or every poll failed). One SHA-256 in the file
+     * is the checksum, naming no file; none in a page, and none when the file holds two.
+     */
+    @Test
+    void aChecksumFileFromWindowsToolsIsReadForItsOneSha256() {
+        String hex = "0123456789abcdef".repeat(4);
+        String upper = hex.toUpperCase(java.util.Locale.ROOT);
+        String pairs = String.join(" ", hex.split("(?<=\\G..)"));
+        String name = "PREP2024_JAL_20240602_2000.zip";
+        for (String file : java.util.List.of(
+                "SHA256 hash of " + name + ":\r\n" + upper + "\r\nCertUtil: -hashfile command completed successfully.\r\n",
+                "SHA256 hash of file " + name + ":\r\n" + pairs + "\r\nCertUtil: -hashfile command completed successfully.\r\n",
+                "\r\nAlgorithm : SHA256\r\nHash      : " + upper + "\r\nPath      : C:\\PREP\\" + name + "\r\n\r\n",
+                "\r\nAlgorithm       Hash                                                                   Path\r\n"
+                        + "---------       ----                                                                   ----\r\n"
+                        + "SHA256          " + upper + "       C:\\PREP\\" + name + "\r\n")) {
+            PackageUrlSource.ChecksumLine line = PackageUrlSource.checksumLine(file);
+            assertThat(line.checksum()).as(file).isEqualTo(hex);
+            assertThat(line.name()).as(file).isNull();
+        }
+        for (String notOne : java.util.List.of("<html><body><pre>" + hex + "</pre></body></html>",
+                "SHA256 hash of a.zip:\n" + hex + "\nSHA256 hash of b.zip:\n" + "ab".repeat(32) + "\n", "SHA512: " + hex + hex)) {
+            assertThat(PackageUrlSource.checksumLine(notOne).checksum()).as(notOne).isNotEqualTo(hex);
+        }
+    }
+
+    /** The byte-order mark names the encoding (PowerShell 5.1 writes UTF-16LE); without one, only UTF-8 is text. */
+    @Test
+    void aChecksumFileIsTextByItsByteOrderMarkOrUtf8() throws Exception {
+        String line = "ab".repeat(32) + "  PREP2024_JAL_20240602_2000.zip\r\n";
+        for (java.nio.charset.Charset charset : java.util.List.of(java.nio.charset.StandardCharsets.UTF_16LE,
+                java.nio.charset.StandardCharsets.UTF_16BE, java.nio.charset.StandardCharsets.UTF_8)) {
+            assertThat(InstituteText.decode(("\uFEFF" + line).getBytes(charset))).as(charset.name()).isEqualTo(line);
+        }
+        assertThat(InstituteText.decode(line.getBytes(java.nio.charset.StandardCharsets.US_ASCII))).isEqualTo(line);
+        assertThatThrownBy(() -> InstituteText.decode("ab  paquete-elección.zip".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1)))
+                .isInstanceOf(java.nio.charset.CharacterCodingException.class);
+        // UTF-16 without its mark is no text here: a NUL in every other byte
+        assertThatThrownBy(() -> sidecarText(line.getBytes(java.nio.charset.StandardCharsets.UTF_16LE)))
+                .isInstanceOf(java.nio.charset.CharacterCodingException.class);
+    }
+
+    private static String sidecarText(byte[] bytes) throws java.nio.charset.CharacterCodingException {
+        String text = InstituteText.decode(bytes);
+        if (text.indexOf('\0') >= 0) {
+            throw new java.nio.charset.CharacterCodingException();
+        }
+        return text;
+    }
+
+    /**
      * A checksum made from standard input ({@code sha256sum < pkg.zip}, {@code openssl dgst -sha256 < pkg.zip}) names no
      * file: it was read as a file "-", "stdin.zip" or a checksum "(stdin)=", and every corte was refused (in the
      * incoming bucket as naming another file). GNU's escaped line (a leading backslash) gave a checksum "\ab…".
