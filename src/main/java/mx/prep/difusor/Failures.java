@@ -18,7 +18,10 @@ public final class Failures {
     private static final Set<String> TRANSIENT_CODES = Set.of("SlowDown", "Throttling", "ThrottlingException", "RequestTimeout",
             "RequestTimeTooSkewed", "ServiceUnavailable", "InternalError", "TooManyInvalidationsInProgress", "TooManyRequests",
             // two conditional writes of one object at once: S3 asks to try again
-            "ConditionalRequestConflict");
+            "ConditionalRequestConflict",
+            // temporary credentials (IRSA, an assumed role) that ran out under a request: the SDK's provider has fresh
+            // ones for the next attempt. Taken as final, the corte went to quarantine at once
+            "ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired");
 
     /** The retry channel's predicate: the exception being handled on the exchange. */
     public boolean shouldRetry(Exchange exchange) {

@@ -24,6 +24,22 @@ class FailuresTest {
     }
 
     /**
+     * Temporary credentials that expired under a request (400 ExpiredToken, TokenRefreshRequired; 403 from STS-backed
+     * services) are retried: the next attempt signs with fresh ones. An access denied is not.
+     */
+    @Test
+    void anExpiredTokenIsRetriedAnAccessDeniedIsNot() {
+        for (String code : java.util.List.of("ExpiredToken", "TokenRefreshRequired", "ExpiredTokenException")) {
+            S3Exception expired = (S3Exception) S3Exception.builder().statusCode(code.endsWith("Exception") ? 403 : 400)
+                    .awsErrorDetails(AwsErrorDetails.builder().errorCode(code).errorMessage("The provided token has expired.").build()).build();
+            assertThat(failures.isTransient(expired)).as(code).isTrue();
+        }
+        S3Exception denied = (S3Exception) S3Exception.builder().statusCode(403)
+                .awsErrorDetails(AwsErrorDetails.builder().errorCode("AccessDenied").errorMessage("Access Denied").build()).build();
+        assertThat(failures.isTransient(denied)).isFalse();
+    }
+
+    /**
      * An HTML page or a 401 where the zip should be is retried like an outage, reported for what it is, and not a
      * refusal for good: the offer is fetched again after the pause (in a dry run too).
      */
