@@ -251,7 +251,7 @@ public class DifusorConfiguration implements CamelConfiguration {
                 state::knownContent, unpackThreads(context, settings.integer("difusor.unpack.threads")),
                 settings.integer("difusor.unpack.threads")));
         String siteBucket = settings.required("difusor.site.bucket");
-        // answers within 2 s, inside the readiness probe's timeoutSeconds (3) in k8s/base/deployment.yaml
+        // answers within 2 s; twice that (a second call queued behind the first) inside the readiness probe's timeoutSeconds (5)
         registry.bind("publishedStateHealthCheck", new PublishedStateHealthCheck(state, s3, siteBucket, historyBucket,
                 context.getExecutorServiceManager().newSingleThreadExecutor(PublishedStateHealthCheck.class, "readiness"),
                 Duration.ofSeconds(2), settings.millis("difusor.health.s3-grace-ms"), clock));

@@ -336,6 +336,9 @@ class KubernetesManifestsTest {
         // a minute of failures, each given more than that wait
         assertThat(intOr(at(c, "livenessProbe", "timeoutSeconds"), 1)).as("%s: livenessProbe timeoutSeconds", overlay)
                 .isGreaterThanOrEqualTo(5);
+        // readiness too: a check queued behind another waits up to twice 2 s; three timeouts made the leader step down
+        assertThat(intOr(at(c, "readinessProbe", "timeoutSeconds"), 1)).as("%s: readinessProbe timeoutSeconds", overlay)
+                .isGreaterThanOrEqualTo(5);
         assertThat(intOr(at(c, "livenessProbe", "periodSeconds"), 10) * intOr(at(c, "livenessProbe", "failureThreshold"), 3))
                 .as("%s: seconds of failed liveness checks before a restart", overlay).isGreaterThanOrEqualTo(60);
     }
