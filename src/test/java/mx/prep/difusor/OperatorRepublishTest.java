@@ -87,6 +87,34 @@ class OperatorRepublishTest extends PipelineTestBase {
         bucket.getObject(b -> b.bucket(HISTORY).key("history/" + name + ".sha256"), republish.resolve(name + ".sha256"));
     }
 
+    /**
+     * After the night's last corte, a file of the site is changed and another deleted by hand (or by a stray write): no
+     * next corte will repair them. The operator republishes the recorded corte: the bucket is compared with the package
+     * file by file, put back byte for byte, and what changed is invalidated. It was skipped as "already published".
+     */
+    @Test
+    void aRepublishOfTheRecordedCortePutsTheSiteBackInLineWithIt() throws Exception {
+        Path older = corte(0);
+        Path last = corte(1);
+        Path republish = startWithTwoCortesAndARepublishFolder(older, last);
+        List<String> site = keys(SITE, "");
+        String edited = site.stream().filter(k -> k.endsWith(".json")).findFirst().orElseThrow();
+        String deleted = site.stream().filter(k -> k.endsWith(".csv")).findFirst().orElseThrow();
+        bucket.putObject(b -> b.bucket(SITE).key(edited).contentType("application/json"), RequestBody.fromString("{\"votos\": 0}"));
+        bucket.deleteObject(b -> b.bucket(SITE).key(deleted));
+        int invalidations = cloudFront.created(DISTRIBUTION).size();
+
+        republishFromTheHistory(republish, last);
+        await().atMost(Duration.ofSeconds(60)).until(() -> cloudFront.created(DISTRIBUTION).size() > invalidations);
+        assertSiteEquals(last);
+        assertThat(cloudFront.created(DISTRIBUTION).get(invalidations).paths()).contains("/" + edited, "/" + deleted);
+        assertThat(publishedState()).get().satisfies(s -> {
+            assertThat(s.packageName()).isEqualTo(last.getFileName().toString());
+            assertThat(s.publishing()).isNull();
+        });
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+    }
+
     @Test
     void anOperatorRepublishesAHistoricCorteFromTheHistory() throws Exception {
         Path older = corte(0);

@@ -57,12 +57,15 @@ public final class SitePlanner {
         this.headers = headers;
     }
 
-    public void plan(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg) throws IOException, PackageRejectedException,
+    public void plan(@ExchangeProperty(PrepPackage.PROPERTY) PrepPackage pkg,
+            @ExchangeProperty(mx.prep.difusor.state.CorteGate.REPUBLISH) Boolean republish) throws IOException, PackageRejectedException,
             InterruptedException {
         long started = System.nanoTime();
         Optional<PublishedState> published = state.load();
         Optional<SiteManifest> recorded = state.loadManifestOrNoneIfUnreadable(pkg);
-        boolean trusted = recorded.isPresent() && published.isPresent() && published.get().publishing() == null
+        // an operator's republish is a person putting the site right: based on what the bucket holds, not on the record
+        boolean byAnOperator = Boolean.TRUE.equals(republish);
+        boolean trusted = !byAnOperator && recorded.isPresent() && published.isPresent() && published.get().publishing() == null
                 && recorded.get().packageName() != null && recorded.get().packageName().equals(published.get().packageName());
         // a check between cortes still running ends first: it never overlaps a publication
         if (audit.mustCompare(pkg, recorded.orElse(null)) && trusted) {

@@ -96,6 +96,13 @@ public final class CorteGate {
         // finished the other one, or never finished this one)
         boolean overACutShort = (exchange.getProperty(REPUBLISH, false, Boolean.class) || exchange.getProperty(RESUMED, false, Boolean.class))
                 && published.map(PublishedState::publishing).isPresent();
+        boolean republish = exchange.getProperty(REPUBLISH, false, Boolean.class);
+        if (published.isPresent() && published.get().isSamePackage(pkg.name(), pkg.sha256()) && republish && !overACutShort) {
+            // the operator's way to put the site back in line with the recorded corte (a file edited or deleted by hand,
+            // after the night's last corte, when no next corte would repair it): compared file by file, not skipped
+            LOG.warn("{}: republished by an operator over itself: the site bucket is compared with the package file by file", pkg);
+            return false;
+        }
         if (published.isPresent() && published.get().isSamePackage(pkg.name(), pkg.sha256()) && !overACutShort) {
             LOG.info("{}: already published; skipped", pkg);
             ledger.settled(pkg.name(), pkg.sha256());
