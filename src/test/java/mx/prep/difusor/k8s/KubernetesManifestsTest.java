@@ -50,9 +50,12 @@ class KubernetesManifestsTest {
     private static final int MANAGEMENT_PORT = 9876;
     private static final String SYNC_HINT = " (k8s/base/config is a copy kept by k8s/sync-config.sh: run it after "
             + "changing application.properties or routes/)";
-    /** What each overlay must set, differently from the other one. */
-    private static final List<String> OVERLAY_ENV = List.of("DIFUSOR_SOURCE_POLL_CRON", "DIFUSOR_SITE_BUCKET",
-            "DIFUSOR_HISTORY_BUCKET", "DIFUSOR_CDN_DISTRIBUTION_IDS", "DIFUSOR_SOURCE_MANIFEST_URL");
+    /**
+     * What each overlay must set, differently from the other one. Not the poll cron: a rehearsal of the night's timing
+     * gives the simulacro the jornada's (docs/kubernetes.md); not the manifest URL, which may be a Secret's.
+     */
+    private static final List<String> OVERLAY_ENV = List.of("DIFUSOR_SITE_BUCKET",
+            "DIFUSOR_HISTORY_BUCKET", "DIFUSOR_CDN_DISTRIBUTION_IDS");
     private static final String IRSA = "eks.amazonaws.com/role-arn";
     private static final Pattern SECRET_LOOKING_NAME =
             Pattern.compile("(?i).*(password|passwd|secret|token|credential|access[-_.]?key|private[-_.]?key|signing[-_.]?key).*");
@@ -519,7 +522,13 @@ class KubernetesManifestsTest {
     @MethodSource("overlays")
     void overlaySetsValidSourceBucketsAndDistributions(String overlay) throws IOException {
         Map<String, Object> env = rendered.get(overlay).env();
-        assertThat(literal(env, "DIFUSOR_SOURCE_MANIFEST_URL")).as("%s: manifest URL", overlay).matches("https://[^\\s]+");
+        // a URL the institute gave with a token in it comes from the Secret, as the overlay's comment says; else https
+        if (at(env.get("DIFUSOR_SOURCE_MANIFEST_URL"), "valueFrom") == null) {
+            assertThat(literal(env, "DIFUSOR_SOURCE_MANIFEST_URL")).as("%s: manifest URL", overlay).matches("https://[^\\s]+");
+        } else {
+            assertThat(at(env.get("DIFUSOR_SOURCE_MANIFEST_URL"), "valueFrom", "secretKeyRef", "name"))
+                    .as("%s: manifest URL from the Secret", overlay).isEqualTo("prep-difusor-secrets");
+        }
         assertThat(literal(env, "DIFUSOR_SOURCE_POLL_CRON").trim().split("\\s+"))
                 .as("%s: poll cron (Quartz: seconds first, 6 or 7 fields)", overlay).hasSizeBetween(6, 7);
         String site = literal(env, "DIFUSOR_SITE_BUCKET");
@@ -549,6 +558,11 @@ class KubernetesManifestsTest {
         for (String var : OVERLAY_ENV) {
             assertThat(literal(jornada.env(), var)).as("%s: jornada vs simulacro", var)
                     .isNotEqualTo(literal(simulacro.env(), var));
+        }
+        // the manifest: as literals they differ; as Secrets, each namespace holds its own
+        if (at(jornada.env().get("DIFUSOR_SOURCE_MANIFEST_URL"), "value") instanceof String j
+                && at(simulacro.env().get("DIFUSOR_SOURCE_MANIFEST_URL"), "value") instanceof String sim) {
+            assertThat(j).as("DIFUSOR_SOURCE_MANIFEST_URL: jornada vs simulacro").isNotEqualTo(sim);
         }
         // the institute checks one address in the simulacros and on the night (the call, V.b): a jornada probing another
         // one measured a site the institute never looks at, for the status page and the memoria técnica
