@@ -754,6 +754,37 @@ class BadPackagesTest extends PipelineTestBase {
         assertSiteEquals(first);
     }
 
+    /**
+     * Not a bad package: the same site zipped on Windows, every folder separated by '\\' (PowerShell 5.1's
+     * Compress-Archive; host MS-DOS). Published as that site, byte for byte; it was refused (UNSAFE_ENTRY_NAME) at every
+     * corte, where unzip, and so every other difusor, reads folders.
+     */
+    @Test
+    void theSiteZippedOnWindowsWithBackslashesIsPublishedByteForByte() throws Exception {
+        Path first = startWithFirstCortePublished();
+        Path next = corte(1);
+        Path windows = Files.createDirectories(tmp.resolve("windows")).resolve(next.getFileName());
+        try (java.util.zip.ZipFile in = new java.util.zip.ZipFile(next.toFile());
+                java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(Files.newOutputStream(windows))) {
+            for (var e = in.entries(); e.hasMoreElements();) {
+                java.util.zip.ZipEntry entry = e.nextElement();
+                if (entry.isDirectory()) {
+                    continue;
+                }
+                out.putNextEntry(new java.util.zip.ZipEntry(entry.getName().replace('/', '\\')));
+                try (var bytes = in.getInputStream(entry)) {
+                    bytes.transferTo(out);
+                }
+                out.closeEntry();
+            }
+        }
+        institute.release(windows);
+        awaitPublished(windows);
+        assertSiteEquals(next);
+        assertThat(keys(HISTORY, "quarantine/")).isEmpty();
+        assertThat(keys(SITE, "")).noneMatch(k -> k.contains("\\"));
+    }
+
     @Test
     void aHistoryZipWhoseChecksumFileWasNeverWrittenIsNotOverwrittenByAnotherPackageOfItsName() throws Exception {
         Path first = startWithFirstCortePublished();

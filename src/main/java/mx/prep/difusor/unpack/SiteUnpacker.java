@@ -201,17 +201,23 @@ public final class SiteUnpacker {
         for (ZipEntry entry; (entry = next(pkg, all)) != null;) {
             // the JDK lists entries in central directory order, as ZipStructure does
             // the structure pass fingerprinted the entry's compressed bytes as it read the file
-            String fingerprint = entries < structure.size() && structure.get(entries).name().equals(entry.getName())
-                    ? structure.get(entries).fingerprint() : null;
+            ZipStructure.Entry declared = entries < structure.size() ? structure.get(entries) : null;
+            // named as the structure pass read it (a Windows zip's '\\' as '/'), when it is the same entry
+            String name = declared != null ? declared.siteName(entry.getName()) : entry.getName();
+            if (declared == null || !declared.name().equals(name)) {
+                declared = null;
+                name = entry.getName();
+            }
+            String fingerprint = declared != null ? declared.fingerprint() : null;
             if (++entries > maxEntries) {
                 throw new PackageRejectedException(RejectReason.BAD_ZIP, pkg + ": more than " + maxEntries + " entries");
             }
-            if (entry.isDirectory()) {
+            if (entry.isDirectory() || name.endsWith("/")) {
                 continue;
             }
             String path;
             try {
-                path = SitePaths.normalise(entry.getName(), sitePrefix);
+                path = SitePaths.normalise(name, sitePrefix);
             } catch (PackageRejectedException e) {
                 throw new PackageRejectedException(e.reason(), pkg + ": " + e.getMessage());
             }
@@ -399,7 +405,7 @@ public final class SiteUnpacker {
         if (archive == null && tail.holdsZipEnd(size)) {
             archive = "zip";
         }
-        if (archive != null && !limits.mayBeArchive(entry.getName())) {
+        if (archive != null && !limits.mayBeArchive(path)) {
             throw new PackageRejectedException(RejectReason.NESTED_ARCHIVE, pkg + ": entry '" + ZipStructure.label(entry.getName()) + "' holds a "
                     + archive + " archive (difusor.unpack.archives-allowed does not name it, under an archive's name)");
         }

@@ -79,14 +79,27 @@ public final class ZipStructure {
     }
 
     /**
-     * One central directory entry as declared, after its local header was found consistent with it. Its
+     * One central directory entry as declared, after its local header was found consistent with it; its {@code name}
+     * with '/' for each '\\' of a zip made on Windows ({@code windowsSeparators}). Its
      * {@code fingerprint}, when asked for, is the first 128 bits (hex) of the SHA-256 of its method, CRC-32, sizes
      * and compressed bytes: two entries with the same fingerprint inflate to the same content; else null.
      * {@code symlink} and {@code encrypted} are always false in a list returned by {@link #inspect}: such entries are
      * refused; they are kept so the record describes the entry completely.
      */
     public record Entry(String name, int method, long compressedSize, long uncompressedSize, long crc, long localHeaderOffset,
-                        long dataOffset, boolean directory, boolean symlink, boolean encrypted, String fingerprint) {
+                        long dataOffset, boolean directory, boolean symlink, boolean encrypted, String fingerprint,
+                        boolean windowsSeparators) {
+
+        /** The name as this entry's site path is made of: the zip's own, each '\\' a '/' when {@link #windowsSeparators}. */
+        public String siteName(String zipName) {
+            return windowsSeparators ? zipName.replace('\\', '/') : zipName;
+        }
+    }
+
+    /** The zip's "version made by" names the host: MS-DOS/FAT (0), NTFS (11) or VFAT (14), where '\\' separates folders. */
+    static boolean madeOnWindows(int madeBy) {
+        int host = madeBy >>> 8;
+        return host == 0 || host == 11 || host == 14;
     }
 
     /** Why a zip was refused; the message names the entry. */
@@ -415,6 +428,7 @@ public final class ZipStructure {
         private static final class Central {
             int index;
             String name;
+            boolean windowsSeparators;
             byte[] nameBytes;
             int flags;
             int method;
@@ -463,6 +477,13 @@ public final class ZipStructure {
                 byte[] nameBytes = new byte[nameLength];
                 r.get(CEN_LEN, nameBytes);
                 String name = decodeName(nameBytes, flags, i + 1);
+                // a zip made on Windows (PowerShell 5.1's Compress-Archive, .NET Framework's ZipFile) may separate folders
+                // with '\\': a separator there, as unzip and libarchive read it; refused, every corte of such an institute
+                // was. The name is then checked as any other ('..\\' is '../')
+                boolean windowsSeparators = madeOnWindows(madeBy) && name.indexOf('\\') >= 0;
+                if (windowsSeparators) {
+                    name = name.replace('\\', '/');
+                }
 
                 // ZIP64: each field that holds the magic value is in the 0x0001 extra field, in this fixed order
                 if (uncompressed == MAGIC32 || compressed == MAGIC32 || localOffset == MAGIC32 || diskStart == MAGIC16) {
@@ -545,6 +566,7 @@ public final class ZipStructure {
                 c.uncompressedSize = uncompressed;
                 c.localOffset = localOffset;
                 c.directory = directory;
+                c.windowsSeparators = windowsSeparators;
                 central[i] = c;
                 position += recordLength;
             }
@@ -669,7 +691,7 @@ public final class ZipStructure {
                     previous = c.name;
                     String fingerprint = fingerprints == null || c.directory ? null : fingerprint(c, dataOffset);
                     entries[c.index] = new Entry(c.name, c.method, c.compressedSize, c.uncompressedSize, c.crc, offset,
-                            dataOffset, c.directory, false, false, fingerprint);
+                            dataOffset, c.directory, false, false, fingerprint, c.windowsSeparators);
                 }
             } finally {
                 inflater.end();

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -403,6 +404,39 @@ class SiteUnpackerTest {
     @Test
     void twoEntriesThatAreTheSameSitePathAreRefused() throws Exception {
         assertRejected(zip(site("data/a.json", "1", "data//a.json", "2"), false), RejectReason.DUPLICATE_ENTRY);
+    }
+
+    /**
+     * A zip made on Windows (PowerShell 5.1's Compress-Archive) names its entries with '\\' between folders, and says
+     * so by its host, MS-DOS (0: what the JDK's ZipOutputStream writes too): they are the site's folders, as unzip reads
+     * them, and the entries are read back by their own names. Refused as "backslash", every corte was.
+     */
+    @Test
+    void aZipMadeOnWindowsSeparatesFoldersWithBackslashes() throws Exception {
+        PrepPackage pkg = pkg(zip(site("data\\corte.json", "{\"actas\":1}", "assets\\js\\app.js", "x()"), false));
+        unpacker.unpack(pkg);
+        assertThat(pkg.site().files()).extracting(SiteFile::path).containsExactly("index.html", "data/corte.json", "assets/js/app.js");
+        assertThat(pkg.site().files().get(1).sha256()).isEqualTo(HexFormat.of().formatHex(
+                java.security.MessageDigest.getInstance("SHA-256").digest("{\"actas\":1}".getBytes(StandardCharsets.UTF_8))));
+        pkg.site().close();
+        // read as folders, they are checked as folders: out of the site, or the same file twice, as with '/'
+        assertRejected(zip(site("..\\..\\etc\\cron.d\\x", "boom"), false), RejectReason.UNSAFE_ENTRY_NAME);
+        assertRejected(zip(site("data\\a.json", "1", "data/a.json", "2"), false), RejectReason.DUPLICATE_ENTRY);
+    }
+
+    /** From any other host (Unix: 3) a '\\' is a character of the name, and no site path holds one. */
+    @Test
+    void aBackslashInAZipMadeElsewhereIsRefused() throws Exception {
+        Path zip = zip(site("data\\corte.json", "{}"), false);
+        byte[] bytes = Files.readAllBytes(zip);
+        for (int i = 0; i + 6 <= bytes.length; i++) {
+            // each central directory record: "version made by", its high byte the host
+            if (bytes[i] == 'P' && bytes[i + 1] == 'K' && bytes[i + 2] == 1 && bytes[i + 3] == 2) {
+                bytes[i + 5] = 3;
+            }
+        }
+        Files.write(zip, bytes);
+        assertRejected(zip, RejectReason.UNSAFE_ENTRY_NAME);
     }
 
     @Test
