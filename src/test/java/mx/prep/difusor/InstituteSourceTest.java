@@ -368,21 +368,25 @@ class InstituteSourceTest extends PipelineTestBase {
     }
 
     /**
-     * A manifest without its {@code sha256} field, the institute's checksum file beside the zip: that file is the
-     * announcement (refused as "no SHA-256 announced", every corte was). A manifest whose size is wrong (stale, in KB)
-     * beside the right SHA-256: the SHA-256 vouches for the bytes (refused as SIZE_MISMATCH, the package was fetched
-     * again at every pause and never published).
+     * A manifest without its {@code sha256} field, the institute's checksum file beside the zip: that file's line naming
+     * the package is the announcement (refused as "no SHA-256 announced", every corte was). Until it names the package
+     * (still the previous corte's: its bytes could be the ones at the URL), the poll fails and reads both again, and
+     * nothing is downloaded. A manifest whose size is wrong (stale, in KB) beside the right SHA-256: the SHA-256 vouches
+     * for the bytes (refused as SIZE_MISMATCH, the package was fetched again at every pause and never published).
      */
     @Test
     void aManifestWithoutItsSha256OrWithAWrongSizeIsPublishedByTheChecksumThatMatches() throws Exception {
         Path first = startWithFirstCortePublished();
         Path second = corte(1);
         String name = second.getFileName().toString();
-        institute.answerNext("/" + name + ".sha256", Integer.MAX_VALUE, 200, "text/plain",
-                PrepPackageGenerator.sha256Hex(second) + "  " + name + "\n");
+        String sidecar = "/" + name + ".sha256";
+        institute.answerNext(sidecar, 2, 200, "text/plain", PrepPackageGenerator.sha256Hex(first) + "  " + first.getFileName() + "\n");
+        institute.answerNext(sidecar, Integer.MAX_VALUE, 200, "text/plain", PrepPackageGenerator.sha256Hex(second) + "  " + name + "\n");
         institute.releaseWithManifest(second, "{\"package\": \"" + name + "\", \"size\": " + Files.size(second) + "}");
         awaitPublished(second);
         assertSiteEquals(second);
+        assertThat(institute.requestCount(sidecar)).isGreaterThanOrEqualTo(3);
+        assertThat(institute.requestCount("/" + name)).isEqualTo(1);
 
         Path third = corte(2);
         institute.release(third, null, Files.size(third) / 1024);

@@ -44,6 +44,12 @@ public final class ManifestSource {
         PackageOffer offer;
         try {
             offer = withSidecar(parse(document.get()));
+            if (announcesNoSha256(offer)) {
+                // nothing to verify it against yet (the checksum file written after the manifest): a failed poll, the
+                // manifest and its checksum file read again next time. Offered, it was refused for good
+                throw new IOException(offer + ": the manifest announces no sha256, and there is no checksum file beside the package "
+                        + "naming it; read again at the next poll");
+            }
         } catch (IOException | InterruptedException | RuntimeException e) {
             // the manifest is read again next time: answered 304, it would hide this package until the next corte
             get.forget(manifestUri);
@@ -63,7 +69,7 @@ public final class ManifestSource {
      * page served for every path) counts as none, with a warning. Holding the corte for it would keep the public on
      * old numbers while the manifest answers.
      */
-    private PackageOffer withSidecar(PackageOffer offer) throws InterruptedException {
+    private PackageOffer withSidecar(PackageOffer offer) throws IOException, InterruptedException {
         URI zip = offer.packageUri();
         URI sidecarUri;
         try {
@@ -95,15 +101,24 @@ public final class ManifestSource {
             return offer;
         }
         String sha256 = listed.toLowerCase(java.util.Locale.ROOT);
-        if (offer.announcedSha256() == null || offer.announcedSha256().isBlank()) {
+        if (announcesNoSha256(offer)) {
             // a manifest without the field still has the checksum file beside its zip: refused for "no SHA-256
-            // announced", every corte was, with the institute's checksum one URL away
+            // announced", every corte was, with the institute's checksum one URL away. Only a line naming the package:
+            // a file beside a fixed URL (latest.zip.sha256) may still be the previous corte's, whose bytes would match
+            if (line.name() == null || !offer.packageName().equals(PackageNames.safe(line.name()))) {
+                throw new IOException(offer + ": the manifest announces no sha256, and the checksum file " + SecureHttp.shown(sidecarUri)
+                        + " does not name the package (" + (line.name() == null ? "it names no file" : "it names " + line.name())
+                        + "); read again at the next poll");
+            }
             LOG.warn("{}: the manifest announces no sha256; the checksum file {} beside the package is the announcement", offer,
                     SecureHttp.shown(sidecarUri));
-            return new PackageOffer(offer.packageName(), sha256, offer.announcedSize(), zip, offer.announcedCorte(),
-                    line.name() == null ? null : java.util.Objects.requireNonNullElse(PackageNames.safe(line.name()), line.name()));
+            return new PackageOffer(offer.packageName(), sha256, offer.announcedSize(), zip, offer.announcedCorte(), offer.packageName());
         }
         return offer.withSidecar(sha256);
+    }
+
+    private static boolean announcesNoSha256(PackageOffer offer) {
+        return offer.announcedSha256() == null || offer.announcedSha256().isBlank();
     }
 
     /**

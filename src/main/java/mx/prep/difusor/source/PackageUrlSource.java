@@ -222,13 +222,16 @@ public final class PackageUrlSource {
         String text = sidecar.startsWith("\uFEFF") ? sidecar.substring(1) : sidecar;
         List<ChecksumLine> lines = text.strip().lines().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#"))
                 .map(PackageUrlSource::lineOf).toList();
-        if (lines.stream().allMatch(l -> l.checksum() != null && SHA256_HEX.matcher(l.checksum()).matches())) {
-            return lines;
+        // the lines that are a checksum, when some are: words around them (a title, certutil's "SHA256 hash of X.zip:"
+        // and "CertUtil: … completed successfully", a signature's "Hash: SHA256") are no file's line. Taken for the first
+        // line, certutil's words were the checksum "SHA256", and the package was refused every corte
+        List<ChecksumLine> checksums = lines.stream().filter(l -> l.checksum() != null && SHA256_HEX.matcher(l.checksum()).matches()).toList();
+        if (!checksums.isEmpty()) {
+            return checksums;
         }
-        // Windows' own tools write the hash on a line of its own among their words ("SHA256 hash of X.zip:" from
-        // certutil -hashfile, "Hash : …" from Get-FileHash | Format-List, certutil's older "ab 12 …"): one SHA-256 in
-        // the file is the checksum, naming no file. Read as sha256sum's lines, the package was refused every corte.
-        // Never in a page: an HTML answer served for every path is no checksum file, whatever hex it holds
+        // none: Get-FileHash writes the hash after a label ("Hash : …", or a table's column), certutil before Windows 8
+        // as byte pairs: one SHA-256 in the file is the checksum, naming no file. Never in a page: an HTML answer served
+        // for every path is no checksum file, whatever hex it holds
         if (text.contains("<")) {
             return lines;
         }

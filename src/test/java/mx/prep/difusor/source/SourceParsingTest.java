@@ -113,11 +113,21 @@ class SourceParsingTest {
                         + "---------       ----                                                                   ----\r\n"
                         + "SHA256          " + upper + "       C:\\PREP\\" + name + "\r\n")) {
             PackageUrlSource.ChecksumLine line = PackageUrlSource.checksumLine(file);
-            assertThat(line.checksum()).as(file).isEqualTo(hex);
+            // in capitals as written: the checksum is compared in lower case wherever it is read
+            assertThat(line.checksum()).as(file).isEqualToIgnoringCase(hex);
             assertThat(line.name()).as(file).isNull();
         }
-        for (String notOne : java.util.List.of("<html><body><pre>" + hex + "</pre></body></html>",
-                "SHA256 hash of a.zip:\n" + hex + "\nSHA256 hash of b.zip:\n" + "ab".repeat(32) + "\n", "SHA512: " + hex + hex)) {
+        // words around sha256sum's line (a title, a signature's) leave the line as it is, with the file it names
+        PackageUrlSource.ChecksumLine titled = PackageUrlSource.checksumLine("Sumas SHA-256 del corte\n" + hex + "  " + name + "\n");
+        assertThat(titled.checksum()).isEqualTo(hex);
+        assertThat(titled.name()).isEqualTo(name);
+        PackageUrlSource.ChecksumLine signed = PackageUrlSource.checksumLine("-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n"
+                + "ab".repeat(32) + "  PREP2024_JAL_20240602_1940.zip\n" + hex + "  " + name + "\n-----BEGIN PGP SIGNATURE-----\n",
+                n -> n.equals(name));
+        assertThat(signed.checksum()).isEqualTo(hex);
+        assertThat(signed.name()).isEqualTo(name);
+        for (String notOne : java.util.List.of("<html><body><pre>" + hex + "</pre></body></html>", "SHA512: " + hex + hex,
+                "Hash : " + hex + "\nHash : " + "ab".repeat(32) + "\n")) {
             assertThat(PackageUrlSource.checksumLine(notOne).checksum()).as(notOne).isNotEqualTo(hex);
         }
     }
@@ -133,17 +143,9 @@ class SourceParsingTest {
         assertThat(InstituteText.decode(line.getBytes(java.nio.charset.StandardCharsets.US_ASCII))).isEqualTo(line);
         assertThatThrownBy(() -> InstituteText.decode("ab  paquete-elección.zip".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1)))
                 .isInstanceOf(java.nio.charset.CharacterCodingException.class);
-        // UTF-16 without its mark is no text here: a NUL in every other byte
-        assertThatThrownBy(() -> sidecarText(line.getBytes(java.nio.charset.StandardCharsets.UTF_16LE)))
-                .isInstanceOf(java.nio.charset.CharacterCodingException.class);
-    }
-
-    private static String sidecarText(byte[] bytes) throws java.nio.charset.CharacterCodingException {
-        String text = InstituteText.decode(bytes);
-        if (text.indexOf('\0') >= 0) {
-            throw new java.nio.charset.CharacterCodingException();
-        }
-        return text;
+        // UTF-16 without its mark reads as UTF-8 with a NUL in every other character: no checksum in it
+        String unmarked = InstituteText.decode(line.getBytes(java.nio.charset.StandardCharsets.UTF_16LE));
+        assertThat(sidecar.parse(unmarked).announcedSha256()).isNotEqualTo("ab".repeat(32));
     }
 
     /**
@@ -157,7 +159,8 @@ class SourceParsingTest {
         for (String file : java.util.List.of(hex + "  -\n", hex + " *-", "SHA2-256(stdin)= " + hex + "\n", "(stdin)= " + hex + "\n",
                 "SHA256 (-) = " + hex)) {
             PackageUrlSource.ChecksumLine line = PackageUrlSource.checksumLine(file);
-            assertThat(line.checksum()).as(file).isEqualTo(hex);
+            // in capitals as written: the checksum is compared in lower case wherever it is read
+            assertThat(line.checksum()).as(file).isEqualToIgnoringCase(hex);
             assertThat(line.name()).as(file).isNull();
             assertThat(sidecar.parse(file).packageName()).as(file).isNull();
         }
