@@ -138,9 +138,26 @@ public final class OperationRecords {
             }
             Incident m = overlapping.get();
             String end = m.end() == null || i.end() == null ? null : Instant.parse(m.end()).isAfter(Instant.parse(i.end())) ? m.end() : i.end();
-            merged.set(merged.indexOf(m), new Incident(m.start(), end, m.light(), m.detail()));
+            // the end comes from a record nobody watched up to (ended by the first probe after a restart, carried on
+            // over one): the merged outage is not watched throughout either. With the first record's detail alone it
+            // read as seen from start to end, and its hours were not listed as unmonitored
+            boolean endFromI = i.end() == null || (end != null && end.equals(i.end()) && !end.equals(m.end()));
+            String detail = m.detail();
+            if (endFromI && !unwatched(detail) && i.detail() != null) {
+                if (i.detail().endsWith(mx.prep.difusor.probe.InstituteProbe.ENDED_AFTER_RESTART)) {
+                    detail = (detail == null ? "" : detail) + mx.prep.difusor.probe.InstituteProbe.ENDED_AFTER_RESTART;
+                } else if (i.detail().contains(mx.prep.difusor.probe.InstituteProbe.CARRIED_AFTER_RESTART)) {
+                    detail = (detail == null ? "" : detail) + mx.prep.difusor.probe.InstituteProbe.CARRIED_AFTER_RESTART;
+                }
+            }
+            merged.set(merged.indexOf(m), new Incident(m.start(), end, m.light(), detail));
         }
         return merged;
+    }
+
+    private static boolean unwatched(String detail) {
+        return detail != null && (detail.endsWith(mx.prep.difusor.probe.InstituteProbe.ENDED_AFTER_RESTART)
+                || detail.contains(mx.prep.difusor.probe.InstituteProbe.CARRIED_AFTER_RESTART));
     }
 
     private <T> List<T> read(String prefix, String suffix, Class<T> type, Predicate<T> wanted) throws IOException {

@@ -414,6 +414,25 @@ class MemoriaTecnicaTest {
     }
 
     /**
+     * Pod A saw an outage from 06:00 to 06:05; pod B from 06:00:30, stopped, and its replacement's first probe ended it
+     * at 06:09: merged, the outage runs to 06:09 on pod B's record, which nobody watched to its end. It kept pod A's
+     * detail alone and read as seen throughout: its hours were not listed as unmonitored. A later end from a watched
+     * record leaves it watched.
+     */
+    @Test
+    void anOutageMergedWithARecordNobodyWatchedToItsEndIsNotWatchedThroughout() {
+        String timeout = "https://prep.example.mx/ unreachable: timeout";
+        List<Incident> merged = OperationRecords.merged(new java.util.ArrayList<>(List.of(
+                new Incident("2024-06-03T06:00:00Z", "2024-06-03T06:05:00Z", Light.RED, timeout),
+                new Incident("2024-06-03T06:00:30Z", "2024-06-03T06:09:00Z", Light.RED, timeout + mx.prep.difusor.probe.InstituteProbe.ENDED_AFTER_RESTART),
+                new Incident("2024-06-03T08:00:00Z", "2024-06-03T08:05:00Z", Light.RED, timeout),
+                new Incident("2024-06-03T08:00:30Z", "2024-06-03T08:04:00Z", Light.RED, timeout + mx.prep.difusor.probe.InstituteProbe.ENDED_AFTER_RESTART))));
+        assertThat(merged).extracting(Incident::start, Incident::end, Incident::detail).containsExactly(
+                org.assertj.core.groups.Tuple.tuple("2024-06-03T06:00:00Z", "2024-06-03T06:09:00Z", timeout + mx.prep.difusor.probe.InstituteProbe.ENDED_AFTER_RESTART),
+                org.assertj.core.groups.Tuple.tuple("2024-06-03T08:00:00Z", "2024-06-03T08:05:00Z", timeout));
+    }
+
+    /**
      * Only an outage the probe saw start and end vouches for its hours: one left open when the pods stopped and ended by
      * the first probe after they came back, one carried on by the restarted process, or one still open, spans time
      * nobody watched.
