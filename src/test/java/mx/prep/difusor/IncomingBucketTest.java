@@ -253,9 +253,9 @@ class IncomingBucketTest extends PipelineTestBase {
     }
 
     /**
-     * A checksum file still empty (created first, filled by a second write) is a checksum file not there yet: the corte
-     * before it stays on offer, and the newer one is offered once its checksum is in it. It was offered without a
-     * checksum and refused for good, with an alert, for a package that was fine.
+     * A checksum file still empty (created first, filled by a second write), or begun with no room for a SHA-256 yet, is
+     * a checksum file not there yet: the corte before it stays on offer, and the newer one is offered once its checksum
+     * is in it. It was offered without a checksum and refused for good, with an alert, for a package that was fine.
      */
     @Test
     void aZipWhoseChecksumFileIsStillEmptyIsNotOfferedYet() throws Exception {
@@ -271,6 +271,12 @@ class IncomingBucketTest extends PipelineTestBase {
                 new CorteHorizon(Clock.fixed(java.time.Instant.parse("2024-06-03T12:00:00Z"), zone), zone, Duration.ofMinutes(5)),
                 name -> false);
         assertThat(source.poll().packageName()).isEqualTo(corte(0).getFileName().toString());
+        // begun but holding no SHA-256 yet: a byte-order mark (UTF-8, PowerShell's UTF-16), a line end
+        for (byte[] begun : List.of(new byte[] { (byte) 0xEF, (byte) 0xBB, (byte) 0xBF }, new byte[] { (byte) 0xFF, (byte) 0xFE },
+                "\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII))) {
+            bucket.putObject(b -> b.bucket(INCOMING).key(emptyKey), RequestBody.fromBytes(begun));
+            assertThat(source.poll().packageName()).as("%d bytes", begun.length).isEqualTo(corte(0).getFileName().toString());
+        }
 
         replicateSidecar(corte(1), PrepPackageGenerator.sha256Hex(corte(1)));
         mx.prep.difusor.source.PackageOffer offered = source.poll();

@@ -128,20 +128,26 @@ public final class IncomingBucket {
         return offer;
     }
 
-    /**
-     * Whether the zip's checksum file is there with something in it: an empty one is a checksum file not written yet
-     * (created first, filled by a second write), as the folder and fixed-URL sources take it. Offered, it was refused
-     * for good as having no checksum, an alert and a report for a package that was fine.
-     */
     /** A zip by its name's end in any letters ({@code .ZIP} from Windows), as the folder source takes it. */
     private static boolean isZip(String key) {
         return key.regionMatches(true, key.length() - 4, ".zip", 0, 4);
     }
 
+    /**
+     * Whether the zip's checksum file is there with a SHA-256's room in it: an empty one is a checksum file not written yet
+     * (created first, filled by a second write), as the folder and fixed-URL sources take it. Offered, it was refused
+     * for good as having no checksum, an alert and a report for a package that was fine.
+     */
     private static boolean hasChecksumFile(Map<String, S3Object> objects, S3Object zip) {
         S3Object sidecar = objects.get(zip.key() + SIDECAR);
-        return sidecar != null && (sidecar.size() == null || sidecar.size() > 0);
+        return sidecar != null && (sidecar.size() == null || sidecar.size() >= SHA256_HEX_LENGTH);
     }
+
+    /**
+     * No checksum file holds a SHA-256 in fewer bytes: one shorter is still being written (PowerShell's byte-order mark
+     * first, a line end), as an empty one is, and offered it was refused for good as announcing none.
+     */
+    private static final int SHA256_HEX_LENGTH = 64;
 
     /**
      * A zip newer than the one on offer that has waited for its checksum file longer than replication takes: said once,
@@ -161,7 +167,7 @@ public final class IncomingBucket {
         waitingSaid.retainAll(waiting);
         for (String key : waiting) {
             if (waitingSaid.add(key)) {
-                LOG.warn("s3://{}/{} has been in the incoming bucket since {} without its {} (or with it empty): not offered until that checksum file comes"
+                LOG.warn("s3://{}/{} has been in the incoming bucket since {} without its {} (or with no SHA-256 in it yet): not offered until that checksum file comes"
                         + " (replication's done marker); ask the institute whether it replicates it", bucket, key,
                         objects.get(key).lastModified(), name(key) + SIDECAR);
             }
