@@ -55,6 +55,32 @@ class IncomingFolderTest extends PipelineTestBase {
     }
 
     /**
+     * A zip whose checksum file came under another name ({@code X.sha256}, not {@code X.zip.sha256}) waits for it, as
+     * the done-file rule says; once it has waited longer than a copy takes, a WARN names it and the file beside it. It
+     * waited silently all night. Renamed, it is taken.
+     */
+    @Test
+    void aZipWaitingForItsChecksumFileUnderAnotherNameIsNamedOnceAtWarn() throws Exception {
+        Path incoming = startWithAnIncomingDirectory();
+        Path pkg = corte(0);
+        String name = pkg.getFileName().toString();
+        String misnamed = name.replace(".zip", ".sha256");
+        List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (AutoCloseable capture = captureLogs(logged)) {
+            Path dropped = Files.copy(pkg, incoming.resolve(name));
+            Files.setLastModifiedTime(dropped, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(Duration.ofMinutes(3))));
+            Files.writeString(incoming.resolve(misnamed), PrepPackageGenerator.sha256Hex(pkg) + "  " + name + "\n");
+            await().atMost(Duration.ofSeconds(20)).until(() -> logged.stream().anyMatch(l -> l.contains("has waited") && l.contains(misnamed)));
+            // said by the poll that left it: not taken
+            assertThat(dropped).exists();
+            assertThat(publishedState()).isEmpty();
+            Files.move(incoming.resolve(misnamed), incoming.resolve(name + ".sha256"));
+            awaitPublished(pkg);
+        }
+        assertSiteEquals(pkg);
+    }
+
+    /**
      * Windows PowerShell 5.1's {@code sha256sum … > X.zip.sha256} (or Out-File) writes UTF-16 with a byte-order mark,
      * and the line names the zip as it was called before it was dropped here: read as UTF-8 it was not text, and every
      * corte was refused (CHECKSUM_INVALID) and deleted from the folder.

@@ -24,10 +24,14 @@ public final class SidecarWritten implements GenericFileFilter<Object> {
 
     private static final Logger LOG = LoggerFactory.getLogger(SidecarWritten.class);
     private static final java.time.Duration WRITING = java.time.Duration.ofMinutes(1);
+    /** Longer than a copy of a package into the folder takes. */
+    private static final java.time.Duration WAITED = java.time.Duration.ofMinutes(2);
 
     private final java.time.Clock clock;
     /** Zips already said to wait, so an empty checksum file left for long is one WARN, not one per poll. */
     private final Set<String> said = ConcurrentHashMap.newKeySet();
+    /** Zips said to wait without any checksum file: one WARN each. */
+    private final Set<String> waitingSaid = ConcurrentHashMap.newKeySet();
 
     public SidecarWritten(java.time.Clock clock) {
         this.clock = clock;
@@ -47,7 +51,10 @@ public final class SidecarWritten implements GenericFileFilter<Object> {
                 return true;
             }
         } catch (NoSuchFileException notYet) {
-            return false;   // the done file's own rule: nothing to say
+            // the done file's own rule; said once when the zip has waited longer than a copy takes, naming the files
+            // beside it that look like its checksum under another name: the zip waited silently all night
+            waitsForItsChecksumFile(zip, sidecar);
+            return false;
         } catch (IOException unreadable) {
             return true;    // the receive step reads it, and reports why it cannot
         }
@@ -56,5 +63,27 @@ public final class SidecarWritten implements GenericFileFilter<Object> {
                     + " or refused if it is still empty a minute after it was last written", zip.getFileName(), zip.getParent(), sidecar.getFileName());
         }
         return false;
+    }
+
+    private void waitsForItsChecksumFile(Path zip, Path sidecar) {
+        try {
+            if (Files.getLastModifiedTime(zip).toInstant().plus(WAITED).isAfter(clock.instant()) || !waitingSaid.add(zip.toString())) {
+                return;
+            }
+            String zipName = zip.getFileName().toString();
+            String stem = zipName.substring(0, zipName.length() - 4).toLowerCase(java.util.Locale.ROOT);
+            java.util.List<String> alike;
+            try (java.util.stream.Stream<Path> beside = Files.list(zip.getParent())) {
+                alike = beside.map(p -> p.getFileName().toString())
+                        .filter(n -> n.toLowerCase(java.util.Locale.ROOT).startsWith(stem) && !n.equals(zipName)
+                                && n.toLowerCase(java.util.Locale.ROOT).contains("sha"))
+                        .sorted().toList();
+            }
+            LOG.warn("package {} has waited in {} since {} without its checksum file {}: not taken until it comes{}", zipName, zip.getParent(),
+                    Files.getLastModifiedTime(zip), sidecar.getFileName(),
+                    alike.isEmpty() ? "" : " (beside it: " + String.join(", ", alike) + "; the name must be exactly " + sidecar.getFileName() + ")");
+        } catch (IOException gone) {
+            // taken or removed meanwhile: nothing to say
+        }
     }
 }
