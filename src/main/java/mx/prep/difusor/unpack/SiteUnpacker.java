@@ -202,7 +202,7 @@ public final class SiteUnpacker {
             // the JDK lists entries in central directory order, as ZipStructure does
             // the structure pass fingerprinted the entry's compressed bytes as it read the file
             ZipStructure.Entry declared = entries < structure.size() ? structure.get(entries) : null;
-            // named as the structure pass read it (a Windows zip's '\\' as '/'), when it is the same entry
+            // named as the structure pass read it (a Windows zip's '\' as '/'), when it is the same entry
             String name = declared != null ? declared.siteName(entry.getName()) : entry.getName();
             if (declared == null || !declared.name().equals(name)) {
                 declared = null;

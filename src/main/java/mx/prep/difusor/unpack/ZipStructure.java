@@ -80,7 +80,7 @@ public final class ZipStructure {
 
     /**
      * One central directory entry as declared, after its local header was found consistent with it; its {@code name}
-     * with '/' for each '\\' of a zip made on Windows ({@code windowsSeparators}). Its
+     * with '/' for each '\' of a zip made on Windows ({@code windowsSeparators}). Its
      * {@code fingerprint}, when asked for, is the first 128 bits (hex) of the SHA-256 of its method, CRC-32, sizes
      * and compressed bytes: two entries with the same fingerprint inflate to the same content; else null.
      * {@code symlink} and {@code encrypted} are always false in a list returned by {@link #inspect}: such entries are
@@ -90,13 +90,13 @@ public final class ZipStructure {
                         long dataOffset, boolean directory, boolean symlink, boolean encrypted, String fingerprint,
                         boolean windowsSeparators) {
 
-        /** The name as this entry's site path is made of: the zip's own, each '\\' a '/' when {@link #windowsSeparators}. */
+        /** The name as this entry's site path is made of: the zip's own, each '\' a '/' when {@link #windowsSeparators}. */
         public String siteName(String zipName) {
             return windowsSeparators ? zipName.replace('\\', '/') : zipName;
         }
     }
 
-    /** The zip's "version made by" names the host: MS-DOS/FAT (0), NTFS (11) or VFAT (14), where '\\' separates folders. */
+    /** The zip's "version made by" names the host: MS-DOS/FAT (0), NTFS (11) or VFAT (14), where '\' separates folders. */
     static boolean madeOnWindows(int madeBy) {
         int host = madeBy >>> 8;
         return host == 0 || host == 11 || host == 14;
@@ -478,8 +478,8 @@ public final class ZipStructure {
                 r.get(CEN_LEN, nameBytes);
                 String name = decodeName(nameBytes, flags, i + 1);
                 // a zip made on Windows (PowerShell 5.1's Compress-Archive, .NET Framework's ZipFile) may separate folders
-                // with '\\': a separator there, as unzip and libarchive read it; refused, every corte of such an institute
-                // was. The name is then checked as any other ('..\\' is '../')
+                // with '\': a separator there, as unzip and libarchive read it; refused, every corte of such an institute
+                // was. The name is then checked as any other ('..\' is '../')
                 boolean windowsSeparators = madeOnWindows(madeBy) && name.indexOf('\\') >= 0;
                 if (windowsSeparators) {
                     name = name.replace('\\', '/');

@@ -22,7 +22,8 @@ import mx.prep.difusor.state.Corte;
 
 /**
  * The checksum filter: the SHA-256 of the spooled bytes must equal the one the institute announced. An announced size
- * that differs refuses bytes whose SHA-256 differs too (a cut-off download), and is only reported otherwise. Nothing that fails here is ever published or archived as history.
+ * that differs refuses bytes whose SHA-256 differs too (a cut-off download), and is only reported otherwise. Nothing
+ * that fails here is ever published or archived as history.
  */
 public final class ChecksumFilter {
 
