@@ -226,6 +226,11 @@ public final class PackageUrlSource {
         // and "CertUtil: … completed successfully", a signature's "Hash: SHA256") are no file's line. Taken for the first
         // line, certutil's words were the checksum "SHA256", and the package was refused every corte
         List<ChecksumLine> checksums = lines.stream().filter(l -> l.checksum() != null && SHA256_HEX.matcher(l.checksum()).matches()).toList();
+        boolean severalUnnamed = checksums.stream().map(l -> l.checksum().toLowerCase(java.util.Locale.ROOT)).distinct().count() > 1
+                && checksums.stream().allMatch(l -> l.name() == null);
+        if (severalUnnamed) {
+            return lines;   // two files' checksums and no names (certutil run twice): none is known to be the package's
+        }
         if (!checksums.isEmpty()) {
             return checksums;
         }

@@ -43,9 +43,13 @@ public final class SidecarWritten implements GenericFileFilter<Object> {
             return true;
         }
         Path zip = Path.of(file.getAbsoluteFilePath());
+        if (!zip.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".zip")) {
+            return true;   // called before the include pattern: the checksum files and anything else are the consumer's
+        }
         Path sidecar = zip.resolveSibling(zip.getFileName() + ".sha256");
         try {
-            if (Files.size(sidecar) > 0
+            // no SHA-256 fits in fewer bytes: a byte-order mark or a line end alone is a file still being written
+            if (Files.size(sidecar) >= 64
                     || Files.getLastModifiedTime(sidecar).toInstant().plus(WRITING).isBefore(clock.instant())) {
                 said.remove(zip.toString());
                 return true;
@@ -59,7 +63,7 @@ public final class SidecarWritten implements GenericFileFilter<Object> {
             return true;    // the receive step reads it, and reports why it cannot
         }
         if (said.add(zip.toString())) {
-            LOG.warn("package {} waits in {}: its checksum file {} is empty (still being written?); taken once it holds the SHA-256,"
+            LOG.warn("package {} waits in {}: its checksum file {} is empty or holds no SHA-256 yet (still being written?); taken once it holds the SHA-256,"
                     + " or refused if it is still empty a minute after it was last written", zip.getFileName(), zip.getParent(), sidecar.getFileName());
         }
         return false;

@@ -127,6 +127,7 @@ class SourceParsingTest {
         assertThat(signed.checksum()).isEqualTo(hex);
         assertThat(signed.name()).isEqualTo(name);
         for (String notOne : java.util.List.of("<html><body><pre>" + hex + "</pre></body></html>", "SHA512: " + hex + hex,
+                "SHA256 hash of a.zip:\n" + hex + "\nSHA256 hash of b.zip:\n" + "ab".repeat(32) + "\n",
                 "Hash : " + hex + "\nHash : " + "ab".repeat(32) + "\n")) {
             assertThat(PackageUrlSource.checksumLine(notOne).checksum()).as(notOne).isNotEqualTo(hex);
         }
